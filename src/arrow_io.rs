@@ -1,0 +1,251 @@
+//! Arrow IPC (stream format) in and out: edge chunks and node pathway columns in, drawn property
+//! columns out. The JS side speaks the same format through apache-arrow.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+};
+use arrow_array::{
+    Array, ArrayRef, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array, Int8Array, RecordBatch,
+    UInt16Array, UInt32Array, UInt64Array, UInt8Array,
+};
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
+use arrow_schema::{DataType, Field, Schema};
+
+use crate::config::{ColumnType, IntType};
+use crate::engine::{ChunkResult, EdgeChunk, PathwayColumn};
+use crate::error::{Error, Result};
+
+/// Column names of an edge chunk table.
+pub const SOURCE_COLUMN: &str = "source_node_id";
+/// See [`SOURCE_COLUMN`].
+pub const TARGET_COLUMN: &str = "target_node_id";
+/// See [`SOURCE_COLUMN`].
+pub const EDGE_ID_COLUMN: &str = "edge_id";
+
+fn read_batches(bytes: &[u8], context: &str) -> Result<(Arc<Schema>, Vec<RecordBatch>)> {
+    let reader = StreamReader::try_new(Cursor::new(bytes), None)
+        .map_err(|e| Error::input(context, format!("not an Arrow IPC stream: {e}")))?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::input(context, format!("unreadable Arrow IPC stream: {e}")))?;
+    Ok((schema, batches))
+}
+
+fn column_arrays(batches: &[RecordBatch], index: usize) -> impl Iterator<Item = &ArrayRef> {
+    batches.iter().map(move |b| b.column(index))
+}
+
+/// Append an integer column (any width, signed or not) as non-negative u64 ids.
+fn append_ids(array: &dyn Array, out: &mut Vec<u64>, context: &str) -> Result<()> {
+    if array.null_count() > 0 {
+        return Err(Error::input(context, "ids must not be null"));
+    }
+    macro_rules! unsigned {
+        ($t:ty) => {
+            out.extend(array.as_primitive::<$t>().values().iter().map(|&v| v as u64))
+        };
+    }
+    macro_rules! signed {
+        ($t:ty) => {{
+            for &v in array.as_primitive::<$t>().values().iter() {
+                if v < 0 {
+                    return Err(Error::input(context, format!("negative id {v}")));
+                }
+                out.push(v as u64);
+            }
+        }};
+    }
+    match array.data_type() {
+        DataType::UInt8 => unsigned!(UInt8Type),
+        DataType::UInt16 => unsigned!(UInt16Type),
+        DataType::UInt32 => unsigned!(UInt32Type),
+        DataType::UInt64 => unsigned!(UInt64Type),
+        DataType::Int8 => signed!(Int8Type),
+        DataType::Int16 => signed!(Int16Type),
+        DataType::Int32 => signed!(Int32Type),
+        DataType::Int64 => signed!(Int64Type),
+        other => return Err(Error::input(context, format!("ids must be integers, got {other}"))),
+    }
+    Ok(())
+}
+
+/// Decode an edge chunk: columns `source_node_id`, `target_node_id`, `edge_id` of any integer type.
+pub fn read_edge_chunk(bytes: &[u8], edge_population: &str) -> Result<EdgeChunk> {
+    let context = format!("edge chunk of '{edge_population}'");
+    let (schema, batches) = read_batches(bytes, &context)?;
+    let mut chunk = EdgeChunk::default();
+    for (name, out) in [
+        (SOURCE_COLUMN, &mut chunk.source),
+        (TARGET_COLUMN, &mut chunk.target),
+        (EDGE_ID_COLUMN, &mut chunk.edge_id),
+    ] {
+        let column_context = format!("{context} column {name}");
+        let index = schema
+            .index_of(name)
+            .map_err(|_| Error::input(&column_context, "missing from the Arrow table"))?;
+        for array in column_arrays(&batches, index) {
+            append_ids(array.as_ref(), out, &column_context)?;
+        }
+    }
+    Ok(chunk)
+}
+
+/// Decode a node population's pathway column (the table's first column): `Utf8`, `LargeUtf8`,
+/// `Utf8View`, `Dictionary<any int, string>`, or integers (compared by their decimal text).
+/// Nulls mark nodes without the property.
+pub fn read_pathway_column(bytes: &[u8], node_population: &str) -> Result<PathwayColumn> {
+    let context = format!("pathway column of node population '{node_population}'");
+    let (schema, batches) = read_batches(bytes, &context)?;
+    if schema.fields().is_empty() {
+        return Err(Error::input(&context, "the Arrow table has no column"));
+    }
+    let mut values: Vec<Option<String>> = Vec::new();
+    for array in column_arrays(&batches, 0) {
+        append_strings(array.as_ref(), &mut values, &context)?;
+    }
+    Ok(PathwayColumn::from_values(node_population, &values))
+}
+
+fn append_strings(array: &dyn Array, out: &mut Vec<Option<String>>, context: &str) -> Result<()> {
+    if let Some(dictionary) = array.as_any_dictionary_opt() {
+        let mut words = Vec::new();
+        append_strings(dictionary.values().as_ref(), &mut words, context)?;
+        let keys = dictionary.normalized_keys();
+        for (i, key) in keys.into_iter().enumerate() {
+            if array.is_null(i) {
+                out.push(None);
+            } else {
+                let word = words.get(key).ok_or_else(|| {
+                    Error::input(context, format!("dictionary key {key} outside {} values", words.len()))
+                })?;
+                out.push(word.clone());
+            }
+        }
+        return Ok(());
+    }
+    match array.data_type() {
+        DataType::Utf8 => out.extend(array.as_string::<i32>().iter().map(|v| v.map(str::to_string))),
+        DataType::LargeUtf8 => out.extend(array.as_string::<i64>().iter().map(|v| v.map(str::to_string))),
+        DataType::Utf8View => out.extend(array.as_string_view().iter().map(|v| v.map(str::to_string))),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16
+        | DataType::UInt32 | DataType::UInt64 => {
+            let mut ids = Vec::new();
+            let valid: Vec<bool> = (0..array.len()).map(|i| array.is_valid(i)).collect();
+            append_integers_as_text(array, &mut ids, context)?;
+            out.extend(ids.into_iter().zip(valid).map(|(v, ok)| ok.then_some(v)));
+        }
+        other => {
+            return Err(Error::input(context, format!("pathway values must be strings or integers, got {other}")))
+        }
+    }
+    Ok(())
+}
+
+fn append_integers_as_text(array: &dyn Array, out: &mut Vec<String>, context: &str) -> Result<()> {
+    macro_rules! text {
+        ($t:ty) => {
+            out.extend(array.as_primitive::<$t>().values().iter().map(|v| v.to_string()))
+        };
+    }
+    match array.data_type() {
+        DataType::Int8 => text!(Int8Type),
+        DataType::Int16 => text!(Int16Type),
+        DataType::Int32 => text!(Int32Type),
+        DataType::Int64 => text!(Int64Type),
+        DataType::UInt8 => text!(UInt8Type),
+        DataType::UInt16 => text!(UInt16Type),
+        DataType::UInt32 => text!(UInt32Type),
+        DataType::UInt64 => text!(UInt64Type),
+        other => return Err(Error::input(context, format!("unexpected type {other}"))),
+    }
+    Ok(())
+}
+
+fn data_type(column_type: ColumnType) -> DataType {
+    match column_type {
+        ColumnType::Float32 => DataType::Float32,
+        ColumnType::Float64 => DataType::Float64,
+        ColumnType::Int(t) => match t {
+            IntType::I8 => DataType::Int8,
+            IntType::I16 => DataType::Int16,
+            IntType::I32 => DataType::Int32,
+            IntType::I64 => DataType::Int64,
+            IntType::U8 => DataType::UInt8,
+            IntType::U16 => DataType::UInt16,
+            IntType::U32 => DataType::UInt32,
+            IntType::U64 => DataType::UInt64,
+        },
+    }
+}
+
+/// Build a typed Arrow array from stored values (already range-checked by the engine).
+pub fn typed_array(column_type: ColumnType, values: &[f64]) -> ArrayRef {
+    macro_rules! ints {
+        ($array:ty, $native:ty) => {
+            Arc::new(<$array>::from(values.iter().map(|&v| v as $native).collect::<Vec<_>>())) as ArrayRef
+        };
+    }
+    match column_type {
+        ColumnType::Float64 => Arc::new(Float64Array::from(values.to_vec())),
+        ColumnType::Float32 => ints!(Float32Array, f32),
+        ColumnType::Int(IntType::I8) => ints!(Int8Array, i8),
+        ColumnType::Int(IntType::I16) => ints!(Int16Array, i16),
+        ColumnType::Int(IntType::I32) => ints!(Int32Array, i32),
+        ColumnType::Int(IntType::I64) => ints!(Int64Array, i64),
+        ColumnType::Int(IntType::U8) => ints!(UInt8Array, u8),
+        ColumnType::Int(IntType::U16) => ints!(UInt16Array, u16),
+        ColumnType::Int(IntType::U32) => ints!(UInt32Array, u32),
+        ColumnType::Int(IntType::U64) => ints!(UInt64Array, u64),
+    }
+}
+
+/// Encode a chunk's drawn properties as one Arrow IPC stream, one column per property (named
+/// after it, typed by its column type), rows in the chunk's edge order.
+pub fn write_chunk_result(result: &ChunkResult) -> Result<Vec<u8>> {
+    let fields: Vec<Field> = result
+        .properties
+        .iter()
+        .map(|p| Field::new(&p.name, data_type(p.column_type), false))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let columns: Vec<ArrayRef> = result.properties.iter().map(|p| typed_array(p.column_type, &p.values)).collect();
+    encode(schema, columns, "result table")
+}
+
+/// One record batch as an IPC stream.
+fn encode(schema: Arc<Schema>, columns: Vec<ArrayRef>, context: &str) -> Result<Vec<u8>> {
+    let fail = |e: arrow_schema::ArrowError| Error::input(context, e.to_string());
+    let batch = if columns.is_empty() {
+        RecordBatch::new_empty(schema.clone())
+    } else {
+        RecordBatch::try_new(schema.clone(), columns).map_err(fail)?
+    };
+    let mut bytes = Vec::new();
+    let mut writer = StreamWriter::try_new(&mut bytes, &schema).map_err(fail)?;
+    writer.write(&batch).map_err(fail)?;
+    writer.finish().map_err(fail)?;
+    drop(writer);
+    Ok(bytes)
+}
+
+/// Encode an edge chunk (used by tests, benchmarks and the Node tools to feed the same path the
+/// browser uses).
+pub fn write_edge_chunk(chunk: &EdgeChunk) -> Result<Vec<u8>> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new(SOURCE_COLUMN, DataType::UInt64, false),
+        Field::new(TARGET_COLUMN, DataType::UInt64, false),
+        Field::new(EDGE_ID_COLUMN, DataType::UInt64, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt64Array::from(chunk.source.clone())),
+        Arc::new(UInt64Array::from(chunk.target.clone())),
+        Arc::new(UInt64Array::from(chunk.edge_id.clone())),
+    ];
+    encode(schema, columns, "edge chunk")
+}

@@ -1,0 +1,941 @@
+//! Parsing and validation of connectome-manipulator's `ConnPropsModel` dict and of obi-one's task
+//! form (design §2.1). Every error names the JSON path of the offending key.
+
+use serde_json::{Map, Value};
+
+use crate::distributions::{Distribution, TruncatedNormal};
+use crate::error::{Error, Result};
+
+/// Property that ConnPropsModel uses for synapses per connection; we take counts from the data.
+pub const N_SYN_PER_CONN: &str = "n_syn_per_conn";
+
+/// Relative tolerance for `p` summing to 1 (design §2.2).
+const PROBABILITY_SUM_TOLERANCE: f64 = 1e-8;
+
+/// Keys that fitted ConnPropsModel files carry as descriptive statistics; accepted and ignored
+/// (with a notice) where the distribution does not use them.
+const DESCRIPTIVE_KEYS: [&str; 5] = ["mean", "std", "std-within", "min", "max"];
+
+/// Keys every spec may carry besides its distribution's own.
+const COMMON_KEYS: [&str; 5] = ["type", "shared_within", "lower_bound", "upper_bound", "dtype"];
+
+/// An integer storage type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum IntType {
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+}
+
+impl IntType {
+    /// numpy's name of the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            IntType::I8 => "int8",
+            IntType::I16 => "int16",
+            IntType::I32 => "int32",
+            IntType::I64 => "int64",
+            IntType::U8 => "uint8",
+            IntType::U16 => "uint16",
+            IntType::U32 => "uint32",
+            IntType::U64 => "uint64",
+        }
+    }
+
+    /// Whether the type is signed.
+    pub fn is_signed(self) -> bool {
+        matches!(self, IntType::I8 | IntType::I16 | IntType::I32 | IntType::I64)
+    }
+
+    /// Width in bits.
+    pub fn bits(self) -> u32 {
+        match self {
+            IntType::I8 | IntType::U8 => 8,
+            IntType::I16 | IntType::U16 => 16,
+            IntType::I32 | IntType::U32 => 32,
+            IntType::I64 | IntType::U64 => 64,
+        }
+    }
+
+    /// Whether the integer-valued `value` can be stored in this type.
+    pub fn holds(self, value: f64) -> bool {
+        let bits = self.bits() as i32;
+        if self.is_signed() {
+            let limit = libm::ldexp(1.0, bits - 1);
+            value >= -limit && value < limit
+        } else {
+            value >= 0.0 && value < libm::ldexp(1.0, bits)
+        }
+    }
+
+    fn from_name(name: &str) -> Option<IntType> {
+        Some(match name {
+            "int8" => IntType::I8,
+            "int16" => IntType::I16,
+            "int32" => IntType::I32,
+            "int64" => IntType::I64,
+            "uint8" => IntType::U8,
+            "uint16" => IntType::U16,
+            "uint32" => IntType::U32,
+            "uint64" => IntType::U64,
+            _ => return None,
+        })
+    }
+}
+
+/// The type of a property's output column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// 32-bit float.
+    Float32,
+    /// 64-bit float (numpy's default).
+    Float64,
+    /// An integer type.
+    Int(IntType),
+}
+
+impl ColumnType {
+    /// numpy's name of the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Float32 => "float32",
+            ColumnType::Float64 => "float64",
+            ColumnType::Int(t) => t.name(),
+        }
+    }
+
+    /// The smallest type that holds values of both (numpy-like promotion).
+    fn promote(self, other: ColumnType) -> ColumnType {
+        use ColumnType::*;
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Int(a), Int(b)) => {
+                if a.is_signed() == b.is_signed() {
+                    Int(a.max(b))
+                } else {
+                    let (signed, unsigned) = if a.is_signed() { (a, b) } else { (b, a) };
+                    if unsigned == IntType::U64 {
+                        Float64
+                    } else if signed.bits() > unsigned.bits() {
+                        Int(signed)
+                    } else {
+                        Int(match unsigned.bits() {
+                            8 => IntType::I16,
+                            16 => IntType::I32,
+                            _ => IntType::I64,
+                        })
+                    }
+                }
+            }
+            (Float32, Int(t)) | (Int(t), Float32) if t.bits() <= 16 => Float32,
+            _ => Float64,
+        }
+    }
+}
+
+/// The `dtype` of a spec: how a drawn value becomes a stored one (numpy `astype` semantics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dtype {
+    /// `"int"`: round half to even, then int64 (ConnPropsModel's special case).
+    RoundToInt,
+    /// An explicit integer type: truncate toward zero, as numpy's `astype` does.
+    Integer(IntType),
+    /// `float32`: round to single precision.
+    Float32,
+    /// `float`/`float64`/`double`: unchanged.
+    Float64,
+}
+
+impl Dtype {
+    fn from_name(name: &str) -> Option<Dtype> {
+        Some(match name {
+            "int" => Dtype::RoundToInt,
+            "float" | "float64" | "double" => Dtype::Float64,
+            "float32" | "single" => Dtype::Float32,
+            other => Dtype::Integer(IntType::from_name(other)?),
+        })
+    }
+
+    /// The column type this dtype produces.
+    pub fn column_type(self) -> ColumnType {
+        match self {
+            Dtype::RoundToInt => ColumnType::Int(IntType::I64),
+            Dtype::Integer(t) => ColumnType::Int(t),
+            Dtype::Float32 => ColumnType::Float32,
+            Dtype::Float64 => ColumnType::Float64,
+        }
+    }
+
+    /// The integer type a value must fit, if any.
+    pub fn int_type(self) -> Option<IntType> {
+        match self {
+            Dtype::RoundToInt => Some(IntType::I64),
+            Dtype::Integer(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The full spec of one property for one pathway (source value × target value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PathwaySpec {
+    /// The distribution to draw from.
+    pub distribution: Distribution,
+    /// One draw per connection (true) or per synapse (false).
+    pub shared_within: bool,
+    /// Clip below, after drawing.
+    pub lower_bound: Option<f64>,
+    /// Clip above, after drawing.
+    pub upper_bound: Option<f64>,
+    /// Conversion of the clipped value.
+    pub dtype: Option<Dtype>,
+    /// Column type the spec produces on its own (before promotion across pathways).
+    pub natural_type: ColumnType,
+}
+
+/// Outcome of turning one drawn value into a stored one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Finalized {
+    /// The value as stored (integers are exact in f64 up to 2^53).
+    pub value: f64,
+    /// Whether a bound changed the value.
+    pub clipped: bool,
+}
+
+impl PathwaySpec {
+    /// Apply bounds, then dtype (ConnPropsModel order). `Err` carries the offending value when
+    /// it cannot be stored in the dtype's integer type.
+    #[inline]
+    pub fn finalize(&self, raw: f64) -> std::result::Result<Finalized, f64> {
+        let mut value = raw;
+        if let Some(lower) = self.lower_bound {
+            value = value.max(lower);
+        }
+        if let Some(upper) = self.upper_bound {
+            value = value.min(upper);
+        }
+        let clipped = value != raw;
+        let value = match self.dtype {
+            None | Some(Dtype::Float64) => value,
+            Some(Dtype::Float32) => value as f32 as f64,
+            Some(Dtype::RoundToInt) => value.round_ties_even(),
+            Some(Dtype::Integer(_)) => value.trunc(),
+        };
+        if let Some(int_type) = self.dtype.and_then(Dtype::int_type) {
+            if !value.is_finite() || !int_type.holds(value) {
+                return Err(value);
+            }
+        }
+        Ok(Finalized { value, clipped })
+    }
+
+    /// Mean and standard deviation of the spec's distribution, before bounds and dtype.
+    pub fn moments(&self) -> (f64, f64) {
+        self.distribution.moments()
+    }
+
+    /// `P(stored value ≤ x)`: the distribution's CDF pushed through bounds and dtype (both
+    /// monotone), for overlays that match what the histogram counts.
+    pub fn stored_cdf(&self, x: f64) -> f64 {
+        if let Some(lower) = self.lower_bound {
+            if x < lower_after_dtype(self, lower) {
+                return 0.0;
+            }
+        }
+        if let Some(upper) = self.upper_bound {
+            if x >= upper_after_dtype(self, upper) {
+                return 1.0;
+            }
+        }
+        // Largest raw value whose stored value is ≤ x.
+        let threshold = match self.dtype {
+            Some(Dtype::RoundToInt) => libm::floor(x) + 0.5,
+            Some(Dtype::Integer(_)) => {
+                let k = libm::floor(x);
+                if k >= 0.0 {
+                    k + 1.0 - f64::EPSILON * (k + 1.0)
+                } else {
+                    k
+                }
+            }
+            _ => x,
+        };
+        let mut probability = self.distribution.cdf(threshold);
+        if let Some(lower) = self.lower_bound {
+            if threshold < lower {
+                probability = 0.0;
+            }
+        }
+        probability
+    }
+}
+
+fn lower_after_dtype(spec: &PathwaySpec, lower: f64) -> f64 {
+    spec.finalize(lower).map(|f| f.value).unwrap_or(lower)
+}
+
+fn upper_after_dtype(spec: &PathwaySpec, upper: f64) -> f64 {
+    spec.finalize(upper).map(|f| f.value).unwrap_or(upper)
+}
+
+/// One property of the model, with a spec per pathway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PropertyModel {
+    /// Property name (the edge dataset name).
+    pub name: String,
+    /// Specs indexed by `source_index * tgt_types.len() + target_index`.
+    pub pathways: Vec<PathwaySpec>,
+    /// The output column type, promoted over all pathways.
+    pub column_type: ColumnType,
+}
+
+/// Correlated properties (`prop_cov`): a Gaussian copula per pathway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correlation {
+    /// Indices into [`Model::properties`], in `prop_cov.props` order.
+    pub properties: Vec<usize>,
+    /// Per pathway, the lower Cholesky factor (k×k, row-major) of the correlation matrix.
+    pub factors: Vec<Vec<f64>>,
+    /// Per pathway, the correlation matrix as given (k×k, row-major).
+    pub matrices: Vec<Vec<f64>>,
+}
+
+/// A validated `ConnPropsModel`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// Source pathway values.
+    pub src_types: Vec<String>,
+    /// Target pathway values.
+    pub tgt_types: Vec<String>,
+    /// Properties to draw, in `prop_stats` order (without `n_syn_per_conn`).
+    pub properties: Vec<PropertyModel>,
+    /// Correlated properties, if any.
+    pub correlation: Option<Correlation>,
+    /// Things accepted but ignored (descriptive keys, `n_syn_per_conn`), for the user to see.
+    pub notices: Vec<String>,
+}
+
+impl Model {
+    /// Index of the pathway (source value index, target value index).
+    pub fn pathway_index(&self, source: usize, target: usize) -> usize {
+        source * self.tgt_types.len() + target
+    }
+
+    /// Number of pathways.
+    pub fn pathway_count(&self) -> usize {
+        self.src_types.len() * self.tgt_types.len()
+    }
+
+    /// (source value, target value) of a pathway index.
+    pub fn pathway_names(&self, pathway: usize) -> (&str, &str) {
+        let n = self.tgt_types.len();
+        (&self.src_types[pathway / n], &self.tgt_types[pathway % n])
+    }
+
+    /// Position of `name` in [`Model::properties`].
+    pub fn property_index(&self, name: &str) -> Option<usize> {
+        self.properties.iter().position(|p| p.name == name)
+    }
+}
+
+/// A task: a model plus what obi-one's `SynapseParameterizationTask` (and we) add around it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// The model.
+    pub model: Model,
+    /// Node property selecting the pathway (e.g. `synapse_class`), if given.
+    pub pathway_property: Option<String>,
+    /// Random seed, if given.
+    pub seed: Option<u64>,
+    /// Whether existing edge properties may be overwritten.
+    pub overwrite_if_exists: bool,
+    /// Edge populations to process (all when absent).
+    pub edge_populations: Option<Vec<String>>,
+    /// Pathway value for nodes without the pathway property.
+    pub fallback_pathway_value: Option<String>,
+}
+
+/// Keys of the task form.
+const TASK_KEYS: [&str; 6] = [
+    "pathway_property",
+    "pathway_param_dict",
+    "random_seed",
+    "overwrite_if_exists",
+    "edge_populations",
+    "fallback_pathway_value",
+];
+
+/// Parse either accepted form (design §2.1) from JSON text.
+pub fn parse_task(json: &str) -> Result<Task> {
+    let root = parse_json(json)?;
+    let object = root.as_object().ok_or_else(|| Error::config("$", "the config must be a JSON object"))?;
+    if !object.contains_key("pathway_param_dict") {
+        return Ok(Task {
+            model: parse_model_value(&root, &JsonPath::root())?,
+            pathway_property: None,
+            seed: None,
+            overwrite_if_exists: false,
+            edge_populations: None,
+            fallback_pathway_value: None,
+        });
+    }
+    let root_path = JsonPath::root();
+    reject_unknown_keys(object, &TASK_KEYS, &root_path, "task config")?;
+    let model = parse_model_value(&object["pathway_param_dict"], &root_path.key("pathway_param_dict"))?;
+    let pathway_property = optional(object, "pathway_property")
+        .map(|v| string(v, &root_path.key("pathway_property")))
+        .transpose()?;
+    let seed = optional(object, "random_seed").map(|v| seed_value(v, &root_path.key("random_seed"))).transpose()?;
+    let overwrite_if_exists = optional(object, "overwrite_if_exists")
+        .map(|v| boolean(v, &root_path.key("overwrite_if_exists")))
+        .transpose()?
+        .unwrap_or(false);
+    let edge_populations = optional(object, "edge_populations")
+        .map(|v| string_list(v, &root_path.key("edge_populations")))
+        .transpose()?;
+    let fallback_pathway_value = optional(object, "fallback_pathway_value")
+        .map(|v| string(v, &root_path.key("fallback_pathway_value")))
+        .transpose()?;
+    Ok(Task { model, pathway_property, seed, overwrite_if_exists, edge_populations, fallback_pathway_value })
+}
+
+/// Parse a bare `ConnPropsModel` dict from JSON text.
+pub fn parse_model(json: &str) -> Result<Model> {
+    parse_model_value(&parse_json(json)?, &JsonPath::root())
+}
+
+/// A JSON path under construction, printed as `prop_stats.conductance.EXC.INH.std` or `…p[2]`.
+#[derive(Clone)]
+struct JsonPath(String);
+
+impl JsonPath {
+    fn root() -> Self {
+        JsonPath(String::new())
+    }
+
+    fn key(&self, key: &str) -> Self {
+        let simple = !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || "_-@/:+".contains(c));
+        let segment = if simple { key.to_string() } else { format!("[{}]", Value::from(key)) };
+        if self.0.is_empty() || !simple {
+            JsonPath(format!("{}{}", self.0, segment))
+        } else {
+            JsonPath(format!("{}.{}", self.0, segment))
+        }
+    }
+
+    fn index(&self, i: usize) -> Self {
+        JsonPath(format!("{}[{i}]", self.0))
+    }
+
+    fn error(&self, message: impl Into<String>) -> Error {
+        Error::config(if self.0.is_empty() { "$".to_string() } else { self.0.clone() }, message)
+    }
+}
+
+/// Python's `json.dumps` writes bare `NaN`/`Infinity`; strict JSON parsers refuse them with a
+/// line/column message. We turn them into marker strings so the error can name the key instead.
+const NON_FINITE_MARKER: &str = "\u{1}non-finite:";
+
+fn parse_json(text: &str) -> Result<Value> {
+    let mut cleaned = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            cleaned.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        } else if let Some(token) = ["-Infinity", "Infinity", "NaN"].into_iter().find(|t| rest.starts_with(t)) {
+            cleaned.push_str(&format!("\"{NON_FINITE_MARKER}{token}\""));
+            rest = &rest[token.len()..];
+            continue;
+        }
+        cleaned.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    serde_json::from_str(&cleaned).map_err(|e| Error::config("$", format!("not valid JSON: {e}")))
+}
+
+fn non_finite_marker(value: &Value) -> Option<f64> {
+    let token = value.as_str()?.strip_prefix(NON_FINITE_MARKER)?;
+    Some(match token {
+        "NaN" => f64::NAN,
+        "Infinity" => f64::INFINITY,
+        _ => f64::NEG_INFINITY,
+    })
+}
+
+fn describe(value: &Value) -> String {
+    if let Some(x) = non_finite_marker(value) {
+        return format!("{x}");
+    }
+    let text = value.to_string();
+    if text.len() > 40 {
+        format!("{}…", &text[..40])
+    } else {
+        text
+    }
+}
+
+fn optional<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    object.get(key).filter(|v| !v.is_null())
+}
+
+fn required<'a>(object: &'a Map<String, Value>, key: &str, path: &JsonPath, what: &str) -> Result<&'a Value> {
+    object.get(key).ok_or_else(|| path.key(key).error(format!("missing (required for {what})")))
+}
+
+fn reject_unknown_keys(object: &Map<String, Value>, allowed: &[&str], path: &JsonPath, what: &str) -> Result<()> {
+    for key in object.keys() {
+        if !allowed.contains(&key.as_str()) {
+            return Err(path.key(key).error(format!("unknown key in {what} (allowed: {})", allowed.join(", "))));
+        }
+    }
+    Ok(())
+}
+
+fn finite_number(value: &Value, path: &JsonPath) -> Result<f64> {
+    if let Some(x) = non_finite_marker(value) {
+        return Err(path.error(format!("must be a finite number, got {x}")));
+    }
+    let x = value.as_f64().ok_or_else(|| path.error(format!("must be a number, got {}", describe(value))))?;
+    Ok(x)
+}
+
+/// A number that may be ±Infinity (truncation windows), never NaN.
+fn extended_number(value: &Value, path: &JsonPath) -> Result<f64> {
+    match non_finite_marker(value) {
+        Some(x) if x.is_nan() => Err(path.error("must be a number, got NaN")),
+        Some(x) => Ok(x),
+        None => finite_number(value, path),
+    }
+}
+
+fn string(value: &Value, path: &JsonPath) -> Result<String> {
+    value.as_str().map(str::to_string).ok_or_else(|| path.error(format!("must be a string, got {}", describe(value))))
+}
+
+fn string_list(value: &Value, path: &JsonPath) -> Result<Vec<String>> {
+    let items = value.as_array().ok_or_else(|| path.error("must be a list of strings"))?;
+    items.iter().enumerate().map(|(i, v)| string(v, &path.index(i))).collect()
+}
+
+fn boolean(value: &Value, path: &JsonPath) -> Result<bool> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::Number(n) if n.as_f64() == Some(1.0) => Ok(true),
+        Value::Number(n) if n.as_f64() == Some(0.0) => Ok(false),
+        other => Err(path.error(format!("must be true/false (or 1/0), got {}", describe(other)))),
+    }
+}
+
+fn seed_value(value: &Value, path: &JsonPath) -> Result<u64> {
+    value.as_u64().ok_or_else(|| path.error(format!("must be a non-negative integer, got {}", describe(value))))
+}
+
+fn type_list(object: &Map<String, Value>, key: &str, path: &JsonPath) -> Result<Vec<String>> {
+    let path = path.key(key);
+    let value = object.get(key).ok_or_else(|| path.error("missing (required: the list of pathway values)"))?;
+    let items = string_list(value, &path)?;
+    if items.is_empty() {
+        return Err(path.error("must list at least one pathway value"));
+    }
+    for (i, item) in items.iter().enumerate() {
+        if items[..i].contains(item) {
+            return Err(path.index(i).error(format!("duplicate pathway value '{item}'")));
+        }
+    }
+    Ok(items)
+}
+
+fn parse_model_value(root: &Value, path: &JsonPath) -> Result<Model> {
+    let object = root.as_object().ok_or_else(|| path.error("the model must be a JSON object"))?;
+    reject_unknown_keys(object, &["src_types", "tgt_types", "prop_stats", "prop_cov", "model"], path, "ConnPropsModel")?;
+    if let Some(model_name) = optional(object, "model") {
+        let name = string(model_name, &path.key("model"))?;
+        if name != "ConnPropsModel" {
+            return Err(path.key("model").error(format!("only ConnPropsModel is supported, got '{name}'")));
+        }
+    }
+    let src_types = type_list(object, "src_types", path)?;
+    let tgt_types = type_list(object, "tgt_types", path)?;
+    let stats_path = path.key("prop_stats");
+    let stats = required(object, "prop_stats", path, "ConnPropsModel")?
+        .as_object()
+        .ok_or_else(|| stats_path.error("must be an object {property: {source: {target: spec}}}"))?;
+    let mut notices = Vec::new();
+    let mut properties = Vec::new();
+    for (name, by_source) in stats {
+        let property_path = stats_path.key(name);
+        if name == N_SYN_PER_CONN {
+            notices.push(format!("{}: ignored (synapses per connection come from the circuit)", property_path.0));
+            continue;
+        }
+        properties.push(parse_property(name, by_source, &src_types, &tgt_types, &property_path, &mut notices)?);
+    }
+    if properties.is_empty() {
+        return Err(stats_path.error("no property to draw"));
+    }
+    let mut model = Model { src_types, tgt_types, properties, correlation: None, notices };
+    if let Some(cov) = optional(object, "prop_cov") {
+        model.correlation = parse_correlation(cov, &model, &path.key("prop_cov"), &stats_path)?;
+    }
+    Ok(model)
+}
+
+fn parse_property(
+    name: &str,
+    by_source: &Value,
+    src_types: &[String],
+    tgt_types: &[String],
+    path: &JsonPath,
+    notices: &mut Vec<String>,
+) -> Result<PropertyModel> {
+    let by_source = by_source.as_object().ok_or_else(|| path.error("must be an object {source: {target: spec}}"))?;
+    for key in by_source.keys() {
+        if !src_types.iter().any(|s| s == key) {
+            return Err(path.key(key).error(format!("'{key}' is not in src_types")));
+        }
+    }
+    let mut pathways = Vec::with_capacity(src_types.len() * tgt_types.len());
+    for source in src_types {
+        let source_path = path.key(source);
+        let by_target = by_source
+            .get(source)
+            .ok_or_else(|| source_path.error(format!("missing: every source value in src_types needs a spec (here '{source}')")))?
+            .as_object()
+            .ok_or_else(|| source_path.error("must be an object {target: spec}"))?;
+        for key in by_target.keys() {
+            if !tgt_types.iter().any(|t| t == key) {
+                return Err(source_path.key(key).error(format!("'{key}' is not in tgt_types")));
+            }
+        }
+        for target in tgt_types {
+            let spec_path = source_path.key(target);
+            let spec = by_target
+                .get(target)
+                .ok_or_else(|| spec_path.error(format!("missing: every target value in tgt_types needs a spec (here '{target}')")))?;
+            pathways.push(parse_spec(spec, &spec_path, notices)?);
+        }
+    }
+    let column_type = pathways.iter().map(|p| p.natural_type).reduce(ColumnType::promote).expect("at least one pathway");
+    Ok(PropertyModel { name: name.to_string(), pathways, column_type })
+}
+
+/// The distribution's own keys.
+fn distribution_keys(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "constant" => &["mean"],
+        "normal" => &["mean", "std"],
+        "truncnorm" => &["norm_loc", "norm_scale", "min", "max"],
+        "gamma" => &["mean", "std"],
+        "poisson" => &["mean"],
+        "ztpoisson" => &["mean"],
+        "discrete" => &["val", "p"],
+        "zero" => &[],
+        "lognormal" => &["mean", "sigma"],
+        "exponential" => &["scale"],
+        "uniform" => &["low", "high"],
+        _ => return None,
+    })
+}
+
+const DISTRIBUTION_TYPES: &str = "constant, normal, truncnorm, gamma, poisson, ztpoisson, discrete, zero, lognormal, exponential, uniform";
+
+/// Parse one spec `{type, …}` at `path`.
+fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Result<PathwaySpec> {
+    let spec = value.as_object().ok_or_else(|| path.error("must be an object {\"type\": …}"))?;
+    let type_path = path.key("type");
+    let kind = spec.get("type").ok_or_else(|| type_path.error(format!("missing (one of: {DISTRIBUTION_TYPES})")))?;
+    let kind = string(kind, &type_path)?;
+    let own_keys = distribution_keys(&kind)
+        .ok_or_else(|| type_path.error(format!("unknown distribution type '{kind}' (one of: {DISTRIBUTION_TYPES})")))?;
+    for key in spec.keys() {
+        let key = key.as_str();
+        if own_keys.contains(&key) || COMMON_KEYS.contains(&key) {
+            continue;
+        }
+        if DESCRIPTIVE_KEYS.contains(&key) {
+            notices.push(format!("{}: ignored (descriptive statistic, not a parameter of {kind})", path.key(key).0));
+            continue;
+        }
+        let mut allowed: Vec<&str> = own_keys.to_vec();
+        allowed.extend(COMMON_KEYS.iter().filter(|k| **k != "type"));
+        return Err(path.key(key).error(format!("unknown key for a {kind} spec (allowed: {})", allowed.join(", "))));
+    }
+    let number = |key: &str| -> Result<f64> { finite_number(required(spec, key, path, &kind)?, &path.key(key)) };
+    let non_negative = |key: &str| -> Result<f64> {
+        let x = number(key)?;
+        if x < 0.0 {
+            return Err(path.key(key).error(format!("must be ≥ 0 for {kind}, got {x}")));
+        }
+        Ok(x)
+    };
+    let is_integer_json = |key: &str| spec.get(key).is_some_and(|v| v.is_i64() || v.is_u64());
+    let mut natural_type = ColumnType::Float64;
+    let distribution = match kind.as_str() {
+        "constant" => {
+            if is_integer_json("mean") {
+                natural_type = ColumnType::Int(IntType::I64);
+            }
+            Distribution::Constant { value: number("mean")? }
+        }
+        "zero" => Distribution::Zero,
+        "normal" => Distribution::Normal { mean: number("mean")?, std: non_negative("std")? },
+        "truncnorm" => {
+            let loc = number("norm_loc")?;
+            let scale = non_negative("norm_scale")?;
+            let min = extended_number(required(spec, "min", path, &kind)?, &path.key("min"))?;
+            let max = extended_number(required(spec, "max", path, &kind)?, &path.key("max"))?;
+            if min > max {
+                return Err(path.key("min").error(format!("truncnorm min ({min}) must not exceed max ({max})")));
+            }
+            if min == f64::INFINITY || max == f64::NEG_INFINITY {
+                return Err(path.key("min").error("truncnorm window [min, max] is empty"));
+            }
+            Distribution::TruncatedNormal(TruncatedNormal::new(loc, scale, min, max))
+        }
+        "gamma" => {
+            let mean = number("mean")?;
+            if mean <= 0.0 {
+                return Err(path.key("mean").error(format!("gamma mean must be > 0, got {mean}")));
+            }
+            Distribution::gamma(mean, non_negative("std")?)
+        }
+        "poisson" => {
+            natural_type = ColumnType::Int(IntType::I64);
+            Distribution::Poisson { mean: non_negative("mean")? }
+        }
+        "ztpoisson" => {
+            natural_type = ColumnType::Int(IntType::I64);
+            let mean = number("mean")?;
+            if mean < 1.0 {
+                return Err(path.key("mean").error(format!("ztpoisson mean must be ≥ 1 (zero is excluded), got {mean}")));
+            }
+            Distribution::zero_truncated_poisson(mean)
+        }
+        "discrete" => {
+            let (values, probabilities) = parse_discrete(spec, path, &kind)?;
+            let all_integer_json = spec["val"].as_array().is_some_and(|a| a.iter().all(|v| v.is_i64() || v.is_u64()));
+            if all_integer_json {
+                natural_type = ColumnType::Int(IntType::I64);
+            }
+            Distribution::discrete(values, probabilities)
+        }
+        "lognormal" => Distribution::LogNormal { mean: number("mean")?, sigma: non_negative("sigma")? },
+        "exponential" => Distribution::Exponential { scale: non_negative("scale")? },
+        "uniform" => {
+            let (low, high) = (number("low")?, number("high")?);
+            if low > high {
+                return Err(path.key("low").error(format!("uniform low ({low}) must not exceed high ({high})")));
+            }
+            Distribution::Uniform { low, high }
+        }
+        _ => unreachable!("type checked against distribution_keys"),
+    };
+    let shared_within = optional(spec, "shared_within").map(|v| boolean(v, &path.key("shared_within"))).transpose()?.unwrap_or(true);
+    let bound = |key: &str| optional(spec, key).map(|v| finite_number(v, &path.key(key))).transpose();
+    let lower_bound = bound("lower_bound")?;
+    let upper_bound = bound("upper_bound")?;
+    if let (Some(lower), Some(upper)) = (lower_bound, upper_bound) {
+        if lower > upper {
+            return Err(path.key("lower_bound").error(format!("lower_bound ({lower}) must not exceed upper_bound ({upper})")));
+        }
+    }
+    let dtype = optional(spec, "dtype")
+        .map(|v| {
+            let dtype_path = path.key("dtype");
+            let name = string(v, &dtype_path)?;
+            Dtype::from_name(&name).ok_or_else(|| {
+                dtype_path.error(format!(
+                    "unknown dtype '{name}' (int, float, float32, float64, int8…int64, uint8…uint64)"
+                ))
+            })
+        })
+        .transpose()?;
+    if let Some(dtype) = dtype {
+        natural_type = dtype.column_type();
+    } else if matches!(natural_type, ColumnType::Int(_))
+        && [lower_bound, upper_bound].iter().flatten().any(|b| b.fract() != 0.0)
+    {
+        natural_type = ColumnType::Float64;
+    }
+    Ok(PathwaySpec { distribution, shared_within, lower_bound, upper_bound, dtype, natural_type })
+}
+
+fn parse_discrete(spec: &Map<String, Value>, path: &JsonPath, kind: &str) -> Result<(Vec<f64>, Vec<f64>)> {
+    let list = |key: &str| -> Result<Vec<f64>> {
+        let list_path = path.key(key);
+        let items = required(spec, key, path, kind)?
+            .as_array()
+            .ok_or_else(|| list_path.error("must be a list of numbers"))?;
+        if items.is_empty() {
+            return Err(list_path.error("must not be empty"));
+        }
+        items.iter().enumerate().map(|(i, v)| finite_number(v, &list_path.index(i))).collect()
+    };
+    let values = list("val")?;
+    let probabilities = list("p")?;
+    if values.len() != probabilities.len() {
+        return Err(path.key("p").error(format!(
+            "has {} entries but val has {}; they must have the same length",
+            probabilities.len(),
+            values.len()
+        )));
+    }
+    for (i, p) in probabilities.iter().enumerate() {
+        if *p < 0.0 {
+            return Err(path.key("p").index(i).error(format!("probability must be ≥ 0, got {p}")));
+        }
+    }
+    let sum: f64 = probabilities.iter().sum();
+    if (sum - 1.0).abs() > PROBABILITY_SUM_TOLERANCE {
+        return Err(path.key("p").error(format!("probabilities sum to {sum}, not 1 (tolerance {PROBABILITY_SUM_TOLERANCE})")));
+    }
+    Ok((values, probabilities))
+}
+
+/// Tolerance for symmetry and for semi-definite pivots in correlation matrices.
+const MATRIX_TOLERANCE: f64 = 1e-12;
+
+fn parse_correlation(value: &Value, model: &Model, path: &JsonPath, stats_path: &JsonPath) -> Result<Option<Correlation>> {
+    let object = value.as_object().ok_or_else(|| path.error("must be an object {props: [...], cov: {...}}"))?;
+    if object.is_empty() {
+        return Ok(None);
+    }
+    reject_unknown_keys(object, &["props", "cov"], path, "prop_cov")?;
+    let props_path = path.key("props");
+    let names = string_list(required(object, "props", path, "prop_cov")?, &props_path)?;
+    if names.is_empty() {
+        return Err(props_path.error("must name at least one property"));
+    }
+    let mut properties = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        if name == N_SYN_PER_CONN {
+            return Err(props_path.index(i).error(format!("{N_SYN_PER_CONN} cannot be correlated")));
+        }
+        if names[..i].contains(name) {
+            return Err(props_path.index(i).error(format!("'{name}' is listed twice")));
+        }
+        let index = model
+            .property_index(name)
+            .ok_or_else(|| props_path.index(i).error(format!("'{name}' is not a property in prop_stats")))?;
+        properties.push(index);
+    }
+    let k = names.len();
+    let cov_path = path.key("cov");
+    let cov = required(object, "cov", path, "prop_cov")?
+        .as_object()
+        .ok_or_else(|| cov_path.error("must be an object {source: {target: matrix}}"))?;
+    let mut factors = Vec::with_capacity(model.pathway_count());
+    let mut matrices = Vec::with_capacity(model.pathway_count());
+    for (s, source) in model.src_types.iter().enumerate() {
+        let source_path = cov_path.key(source);
+        let by_target = cov
+            .get(source)
+            .ok_or_else(|| source_path.error("missing: every source value needs a correlation matrix"))?
+            .as_object()
+            .ok_or_else(|| source_path.error("must be an object {target: matrix}"))?;
+        for (t, target) in model.tgt_types.iter().enumerate() {
+            let matrix_path = source_path.key(target);
+            let matrix_value = by_target
+                .get(target)
+                .ok_or_else(|| matrix_path.error("missing: every target value needs a correlation matrix"))?;
+            let matrix = parse_matrix(matrix_value, k, &matrix_path)?;
+            factors.push(cholesky(&matrix, k).ok_or_else(|| matrix_path.error("must be positive semi-definite"))?);
+            matrices.push(matrix);
+            let pathway = model.pathway_index(s, t);
+            let first = model.properties[properties[0]].pathways[pathway].shared_within;
+            for (i, &p) in properties.iter().enumerate().skip(1) {
+                if model.properties[p].pathways[pathway].shared_within != first {
+                    return Err(stats_path.key(&names[i]).key(source).key(target).key("shared_within").error(format!(
+                        "inconsistent shared_within among correlated properties ({} has {first})",
+                        names[0]
+                    )));
+                }
+            }
+        }
+    }
+    Ok(Some(Correlation { properties, factors, matrices }))
+}
+
+fn parse_matrix(value: &Value, k: usize, path: &JsonPath) -> Result<Vec<f64>> {
+    let rows = value.as_array().ok_or_else(|| path.error(format!("must be a {k}×{k} matrix (list of lists)")))?;
+    if rows.len() != k {
+        return Err(path.error(format!("must be {k}×{k} (one row per correlated property), got {} rows", rows.len())));
+    }
+    let mut matrix = Vec::with_capacity(k * k);
+    for (i, row) in rows.iter().enumerate() {
+        let row_path = path.index(i);
+        let row = row.as_array().ok_or_else(|| row_path.error("must be a list of numbers"))?;
+        if row.len() != k {
+            return Err(row_path.error(format!("must have {k} entries, got {}", row.len())));
+        }
+        for (j, entry) in row.iter().enumerate() {
+            matrix.push(finite_number(entry, &row_path.index(j))?);
+        }
+    }
+    for i in 0..k {
+        if matrix[i * k + i] != 1.0 {
+            return Err(path.index(i).index(i).error(format!("diagonal must be 1 (a correlation matrix), got {}", matrix[i * k + i])));
+        }
+        for j in 0..i {
+            let (a, b) = (matrix[i * k + j], matrix[j * k + i]);
+            if (a - b).abs() > MATRIX_TOLERANCE {
+                return Err(path.index(i).index(j).error(format!("matrix must be symmetric: [{i}][{j}] = {a} but [{j}][{i}] = {b}")));
+            }
+            if a.abs() > 1.0 {
+                return Err(path.index(i).index(j).error(format!("correlation must lie in [-1, 1], got {a}")));
+            }
+        }
+    }
+    Ok(matrix)
+}
+
+/// Lower Cholesky factor of a positive semi-definite matrix (zero columns for zero pivots), or
+/// `None` when the matrix is not semi-definite.
+fn cholesky(matrix: &[f64], k: usize) -> Option<Vec<f64>> {
+    let mut factor = vec![0.0; k * k];
+    for j in 0..k {
+        let mut pivot = matrix[j * k + j];
+        for m in 0..j {
+            pivot -= factor[j * k + m] * factor[j * k + m];
+        }
+        if pivot < -MATRIX_TOLERANCE {
+            return None;
+        }
+        let diagonal = if pivot <= MATRIX_TOLERANCE { 0.0 } else { libm::sqrt(pivot) };
+        factor[j * k + j] = diagonal;
+        for i in j + 1..k {
+            let mut sum = matrix[i * k + j];
+            for m in 0..j {
+                sum -= factor[i * k + m] * factor[j * k + m];
+            }
+            if diagonal == 0.0 {
+                if sum.abs() > 1e-9 {
+                    return None;
+                }
+            } else {
+                factor[i * k + j] = sum / diagonal;
+            }
+        }
+    }
+    Some(factor)
+}

@@ -1,0 +1,648 @@
+//! The distributions of `ConnPropsModel` (design §2.2): exact samplers, quantiles (for the
+//! Gaussian copula), CDFs (for histogram overlays) and moments (for the summary table).
+//!
+//! Samplers take a [`rand_core::RngCore`] so that the engine can hand each value its own keyed
+//! stream. All transcendental maths goes through `libm` (see `special_functions`).
+
+use rand_core::RngCore;
+
+use crate::special_functions::{
+    gamma_pdf, gamma_quantile, ln_gamma, normal_cdf, normal_pdf, normal_quantile, normal_sf,
+    poisson_cdf_sf, poisson_pmf, poisson_quantile, regularized_gamma,
+};
+
+/// Standardized truncation windows whose lower edge lies further out than this are sampled by
+/// Robert's exponential rejection instead of the inverse survival function, whose tail
+/// probabilities would underflow beyond about 37 σ.
+const TAIL_REJECTION_THRESHOLD: f64 = 30.0;
+
+/// Below this mean Poisson draws use inversion; above it, Hörmann's PTRS rejection.
+const POISSON_INVERSION_LIMIT: f64 = 10.0;
+
+/// A fully validated distribution with its derived parameters precomputed. Field names are the
+/// spec keys of design §2.2 (`shape`/`scale`/`lambda`/`cumulative` are derived from them).
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Distribution {
+    /// Always `value`.
+    Constant { value: f64 },
+    /// Always 0.0 (ConnPropsModel's `zero`, for unused parameters).
+    Zero,
+    /// N(mean, std²).
+    Normal { mean: f64, std: f64 },
+    /// Normal(loc, scale) restricted to [min, max]; `scale == 0` degenerates to clip(loc).
+    TruncatedNormal(TruncatedNormal),
+    /// Gamma with the given mean and standard deviation; `std == 0` degenerates to `mean`.
+    Gamma { mean: f64, std: f64, shape: f64, scale: f64 },
+    /// Poisson with mean `mean`.
+    Poisson { mean: f64 },
+    /// Zero-truncated Poisson whose own mean is `mean` (its rate `lambda` solved from it).
+    ZeroTruncatedPoisson { mean: f64, lambda: f64 },
+    /// `values[i]` with probability `p[i]`.
+    Discrete { values: Vec<f64>, probabilities: Vec<f64>, cumulative: Vec<f64> },
+    /// exp(N(mean, sigma²)) as numpy's `lognormal(mean, sigma)`.
+    LogNormal { mean: f64, sigma: f64 },
+    /// Exponential with the given scale (= mean), as numpy's `exponential(scale)`.
+    Exponential { scale: f64 },
+    /// Uniform on [low, high), as numpy's `uniform(low, high)`.
+    Uniform { low: f64, high: f64 },
+}
+
+/// Truncated normal parameters, standardized once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TruncatedNormal {
+    /// Location of the underlying normal.
+    pub loc: f64,
+    /// Scale of the underlying normal (0 allowed: a point mass at clip(loc, min, max)).
+    pub scale: f64,
+    /// Lower edge of the window.
+    pub min: f64,
+    /// Upper edge of the window.
+    pub max: f64,
+    alpha: f64,
+    beta: f64,
+    /// Which inverse to use, chosen by where the window lies.
+    region: TruncationRegion,
+    /// Tail masses of the window edges on the side the region works in.
+    mass_lo: f64,
+    mass_hi: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TruncationRegion {
+    /// Window straddles the mean: invert the CDF.
+    Central,
+    /// Window right of the mean: invert the survival function.
+    Upper,
+    /// Window left of the mean: mirrored upper case.
+    Lower,
+    /// Window beyond `TAIL_REJECTION_THRESHOLD` σ right of the mean.
+    FarUpper,
+    /// Mirror of `FarUpper`.
+    FarLower,
+    /// Zero scale or empty window: a point mass.
+    Point,
+}
+
+impl TruncatedNormal {
+    /// Standardize the window; `min <= max` and `scale >= 0` must already hold.
+    pub fn new(loc: f64, scale: f64, min: f64, max: f64) -> Self {
+        let (alpha, beta) = if scale > 0.0 {
+            ((min - loc) / scale, (max - loc) / scale)
+        } else {
+            (0.0, 0.0)
+        };
+        let region = if scale == 0.0 || min == max {
+            TruncationRegion::Point
+        } else if alpha >= TAIL_REJECTION_THRESHOLD {
+            TruncationRegion::FarUpper
+        } else if beta <= -TAIL_REJECTION_THRESHOLD {
+            TruncationRegion::FarLower
+        } else if alpha >= 0.0 {
+            TruncationRegion::Upper
+        } else if beta <= 0.0 {
+            TruncationRegion::Lower
+        } else {
+            TruncationRegion::Central
+        };
+        let (mass_lo, mass_hi) = match region {
+            TruncationRegion::Central => (normal_cdf(alpha), normal_cdf(beta)),
+            TruncationRegion::Upper => (normal_sf(alpha), normal_sf(beta)),
+            TruncationRegion::Lower => (normal_cdf(alpha), normal_cdf(beta)),
+            _ => (0.0, 0.0),
+        };
+        TruncatedNormal { loc, scale, min, max, alpha, beta, region, mass_lo, mass_hi }
+    }
+
+    fn point(&self) -> f64 {
+        self.loc.clamp(self.min, self.max)
+    }
+
+    /// Standardized quantile for uniform `u` with `v = 1 − u` (both given for tail precision).
+    fn standard_quantile(&self, u: f64, v: f64) -> f64 {
+        let z = match self.region {
+            TruncationRegion::Central => normal_quantile(self.mass_lo + u * (self.mass_hi - self.mass_lo)),
+            // sf(z) runs from mass_lo (at alpha) down to mass_hi (at beta).
+            TruncationRegion::Upper => -normal_quantile(self.mass_hi + v * (self.mass_lo - self.mass_hi)),
+            TruncationRegion::Lower => normal_quantile(self.mass_lo + u * (self.mass_hi - self.mass_lo)),
+            // Beyond 30 σ the window's law is the truncated exponential to within O(1/α²) of
+            // the offset; only the copula (which needs a quantile) uses this approximation.
+            TruncationRegion::FarUpper => self.alpha + truncated_exponential_quantile(self.alpha, self.beta - self.alpha, u),
+            TruncationRegion::FarLower => -(-self.beta + truncated_exponential_quantile(-self.beta, self.beta - self.alpha, v)),
+            TruncationRegion::Point => return 0.0,
+        };
+        z.clamp(self.alpha, self.beta)
+    }
+
+    fn quantile(&self, u: f64, v: f64) -> f64 {
+        if self.region == TruncationRegion::Point {
+            return self.point();
+        }
+        (self.loc + self.scale * self.standard_quantile(u, v)).clamp(self.min, self.max)
+    }
+
+    fn sample<R: RngCore>(&self, rng: &mut R) -> f64 {
+        let z = match self.region {
+            TruncationRegion::Point => return self.point(),
+            TruncationRegion::FarUpper => robert_tail(rng, self.alpha, self.beta),
+            TruncationRegion::FarLower => -robert_tail(rng, -self.beta, -self.alpha),
+            _ => {
+                let u = open_unit(rng);
+                self.standard_quantile(u, 1.0 - u)
+            }
+        };
+        (self.loc + self.scale * z).clamp(self.min, self.max)
+    }
+
+    fn cdf(&self, x: f64) -> f64 {
+        if x < self.min {
+            return 0.0;
+        }
+        if x >= self.max {
+            return 1.0;
+        }
+        if self.region == TruncationRegion::Point {
+            return if x >= self.point() { 1.0 } else { 0.0 };
+        }
+        let z = (x - self.loc) / self.scale;
+        match self.region {
+            TruncationRegion::Upper => (self.mass_lo - normal_sf(z)) / (self.mass_lo - self.mass_hi),
+            TruncationRegion::Central | TruncationRegion::Lower => {
+                (normal_cdf(z) - self.mass_lo) / (self.mass_hi - self.mass_lo)
+            }
+            TruncationRegion::FarUpper => {
+                let width = self.beta - self.alpha;
+                -libm::expm1(-self.alpha * (z - self.alpha)) / -libm::expm1(-self.alpha * width)
+            }
+            TruncationRegion::FarLower => {
+                let width = self.beta - self.alpha;
+                1.0 - (-libm::expm1(-(-self.beta) * (self.beta - z)) / -libm::expm1(self.beta * width))
+            }
+            TruncationRegion::Point => unreachable!("handled above"),
+        }
+    }
+
+    /// Mean and standard deviation of the truncated law.
+    fn moments(&self) -> (f64, f64) {
+        if self.region == TruncationRegion::Point {
+            return (self.point(), 0.0);
+        }
+        let (a, b) = (self.alpha, self.beta);
+        let mass = match self.region {
+            TruncationRegion::Upper => self.mass_lo - self.mass_hi,
+            TruncationRegion::Central | TruncationRegion::Lower => self.mass_hi - self.mass_lo,
+            _ => 0.0,
+        };
+        if mass <= 0.0 || !mass.is_finite() {
+            // Far tails: the truncated-exponential approximation's moments.
+            let edge = if self.region == TruncationRegion::FarUpper { a } else { -b };
+            let m = 1.0 / edge;
+            let sign = if self.region == TruncationRegion::FarUpper { 1.0 } else { -1.0 };
+            return (self.loc + self.scale * sign * (edge + m), self.scale * m);
+        }
+        let pa = if a.is_finite() { normal_pdf(a) } else { 0.0 };
+        let pb = if b.is_finite() { normal_pdf(b) } else { 0.0 };
+        let a_pa = if a.is_finite() { a * pa } else { 0.0 };
+        let b_pb = if b.is_finite() { b * pb } else { 0.0 };
+        let mean_z = (pa - pb) / mass;
+        let var_z = 1.0 + (a_pa - b_pb) / mass - mean_z * mean_z;
+        (self.loc + self.scale * mean_z, self.scale * libm::sqrt(var_z.max(0.0)))
+    }
+}
+
+/// Quantile of an exponential with rate `rate` truncated to [0, width].
+fn truncated_exponential_quantile(rate: f64, width: f64, u: f64) -> f64 {
+    let mass = -libm::expm1(-rate * width);
+    -libm::log1p(-u * mass) / rate
+}
+
+/// Robert (1995): exact draw from N(0,1) restricted to [alpha, beta] with alpha > 0 large, by
+/// proposing alpha + Exp(alpha) (truncated to the window) and accepting with exp(−(x−alpha)²/2).
+fn robert_tail<R: RngCore>(rng: &mut R, alpha: f64, beta: f64) -> f64 {
+    loop {
+        let offset = truncated_exponential_quantile(alpha, beta - alpha, open_unit(rng));
+        if open_unit(rng) <= libm::exp(-0.5 * offset * offset) {
+            return (alpha + offset).min(beta);
+        }
+    }
+}
+
+/// A uniform draw on the open interval (0, 1) from 53 random bits.
+#[inline]
+pub fn open_unit<R: RngCore>(rng: &mut R) -> f64 {
+    ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+}
+
+/// A uniform draw on [0, 1) from 53 random bits.
+#[inline]
+fn half_open_unit<R: RngCore>(rng: &mut R) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// A standard normal draw by exact inversion (one uniform in, one normal out).
+#[inline]
+pub fn standard_normal<R: RngCore>(rng: &mut R) -> f64 {
+    normal_quantile(open_unit(rng))
+}
+
+/// Marsaglia & Tsang (2000) for shape ≥ 1, with the `U^(1/shape)` boost below 1.
+fn standard_gamma<R: RngCore>(rng: &mut R, shape: f64) -> f64 {
+    if shape < 1.0 {
+        let boosted = standard_gamma(rng, shape + 1.0);
+        return boosted * libm::pow(open_unit(rng), 1.0 / shape);
+    }
+    let d = shape - 1.0 / 3.0;
+    let c = 1.0 / libm::sqrt(9.0 * d);
+    loop {
+        let x = standard_normal(rng);
+        let t = 1.0 + c * x;
+        if t <= 0.0 {
+            continue;
+        }
+        let v = t * t * t;
+        let u = open_unit(rng);
+        let x2 = x * x;
+        if u < 1.0 - 0.0331 * x2 * x2 {
+            return d * v;
+        }
+        if libm::log(u) < 0.5 * x2 + d * (1.0 - v + libm::log(v)) {
+            return d * v;
+        }
+    }
+}
+
+/// Poisson draw: inversion for small means, PTRS (Hörmann 1993, as in numpy) for large ones.
+fn poisson_draw<R: RngCore>(rng: &mut R, mean: f64) -> f64 {
+    if mean == 0.0 {
+        return 0.0;
+    }
+    if mean < POISSON_INVERSION_LIMIT {
+        let u = open_unit(rng);
+        let mut k = 0.0;
+        let mut pmf = libm::exp(-mean);
+        let mut cdf = pmf;
+        while u > cdf && pmf > 0.0 {
+            k += 1.0;
+            pmf *= mean / k;
+            cdf += pmf;
+        }
+        return k;
+    }
+    let slam = libm::sqrt(mean);
+    let loglam = libm::log(mean);
+    let b = 0.931 + 2.53 * slam;
+    let a = -0.059 + 0.02483 * b;
+    let inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
+    let vr = 0.9277 - 3.6224 / (b - 2.0);
+    loop {
+        let u = open_unit(rng) - 0.5;
+        let v = open_unit(rng);
+        let us = 0.5 - u.abs();
+        let k = libm::floor((2.0 * a / us + b) * u + mean + 0.43);
+        if us >= 0.07 && v <= vr {
+            return k;
+        }
+        if k < 0.0 || (us < 0.013 && v > us) {
+            continue;
+        }
+        if libm::log(v) + libm::log(inv_alpha) - libm::log(a / (us * us) + b)
+            <= -mean + k * loglam - ln_gamma(k + 1.0)
+        {
+            return k;
+        }
+    }
+}
+
+/// Solve λ / (1 − e^−λ) = mean for the zero-truncated Poisson rate (mean ≥ 1).
+pub fn ztpoisson_lambda(mean: f64) -> f64 {
+    if mean <= 1.0 {
+        return 0.0;
+    }
+    // g(λ) = λ + mean·expm1(−λ) is negative just above 0 and positive at λ = mean.
+    let (mut lo, mut hi) = (0.0_f64, mean);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if mid == lo || mid == hi {
+            break;
+        }
+        if mid + mean * libm::expm1(-mid) < 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+fn ztpoisson_quantile(lambda: f64, u: f64) -> f64 {
+    if lambda == 0.0 {
+        return 1.0;
+    }
+    // Invert (cdf(k) − e^−λ) / (1 − e^−λ) by sequential search from k = 1.
+    let norm = -libm::expm1(-lambda);
+    let target = u * norm;
+    let mut k = 1.0;
+    let mut pmf = lambda * libm::exp(-lambda);
+    let mut cum = pmf;
+    while cum < target && pmf > 0.0 {
+        k += 1.0;
+        pmf *= lambda / k;
+        cum += pmf;
+    }
+    if pmf == 0.0 && cum < target {
+        // The running sum lost precision far past the mode: finish with the exact quantile.
+        return poisson_quantile(lambda, 1.0 - (1.0 - u) * norm, (1.0 - u) * norm).max(1.0);
+    }
+    k
+}
+
+impl Distribution {
+    /// Build a gamma from mean and std (mean > 0, std ≥ 0 already validated).
+    pub fn gamma(mean: f64, std: f64) -> Self {
+        let (shape, scale) = if std > 0.0 {
+            (mean * mean / (std * std), std * std / mean)
+        } else {
+            (f64::INFINITY, 0.0)
+        };
+        Distribution::Gamma { mean, std, shape, scale }
+    }
+
+    /// Build a discrete law (values and probabilities already validated).
+    pub fn discrete(values: Vec<f64>, probabilities: Vec<f64>) -> Self {
+        let mut cumulative = Vec::with_capacity(probabilities.len());
+        let mut running = 0.0;
+        for p in &probabilities {
+            running += p;
+            cumulative.push(running);
+        }
+        // Normalize like numpy's choice does (cdf /= cdf[-1]).
+        let total = running;
+        for c in cumulative.iter_mut() {
+            *c /= total;
+        }
+        Distribution::Discrete { values, probabilities, cumulative }
+    }
+
+    /// Build a zero-truncated Poisson from its mean (≥ 1).
+    pub fn zero_truncated_poisson(mean: f64) -> Self {
+        Distribution::ZeroTruncatedPoisson { mean, lambda: ztpoisson_lambda(mean) }
+    }
+
+    /// Whether a draw needs random numbers at all (constants skip the stream entirely).
+    pub fn is_deterministic(&self) -> bool {
+        match self {
+            Distribution::Constant { .. } | Distribution::Zero => true,
+            Distribution::Normal { std, .. } => *std == 0.0,
+            Distribution::Gamma { std, .. } => *std == 0.0,
+            Distribution::TruncatedNormal(t) => t.region == TruncationRegion::Point,
+            Distribution::Poisson { mean } => *mean == 0.0,
+            Distribution::ZeroTruncatedPoisson { lambda, .. } => *lambda == 0.0,
+            Distribution::Discrete { values, .. } => values.len() == 1,
+            Distribution::LogNormal { sigma, .. } => *sigma == 0.0,
+            Distribution::Exponential { scale } => *scale == 0.0,
+            Distribution::Uniform { low, high } => low == high,
+        }
+    }
+
+    /// Whether every value of the law is an integer (poisson family), which decides histogram bins.
+    pub fn is_integer_valued(&self) -> bool {
+        match self {
+            Distribution::Poisson { .. } | Distribution::ZeroTruncatedPoisson { .. } | Distribution::Zero => true,
+            Distribution::Constant { value } => value.fract() == 0.0,
+            Distribution::Discrete { values, .. } => values.iter().all(|v| v.fract() == 0.0),
+            _ => false,
+        }
+    }
+
+    /// Whether the law has atoms only (no density).
+    pub fn is_discrete(&self) -> bool {
+        self.is_deterministic()
+            || matches!(
+                self,
+                Distribution::Poisson { .. } | Distribution::ZeroTruncatedPoisson { .. } | Distribution::Discrete { .. }
+            )
+    }
+
+    /// Draw one value from the stream.
+    #[inline]
+    pub fn sample<R: RngCore>(&self, rng: &mut R) -> f64 {
+        match self {
+            Distribution::Constant { value } => *value,
+            Distribution::Zero => 0.0,
+            Distribution::Normal { mean, std } => mean + std * standard_normal(rng),
+            Distribution::TruncatedNormal(t) => t.sample(rng),
+            Distribution::Gamma { mean, std, shape, scale } => {
+                if *std == 0.0 {
+                    *mean
+                } else {
+                    scale * standard_gamma(rng, *shape)
+                }
+            }
+            Distribution::Poisson { mean } => poisson_draw(rng, *mean),
+            Distribution::ZeroTruncatedPoisson { lambda, .. } => {
+                if *lambda < POISSON_INVERSION_LIMIT {
+                    ztpoisson_quantile(*lambda, open_unit(rng))
+                } else {
+                    loop {
+                        let k = poisson_draw(rng, *lambda);
+                        if k > 0.0 {
+                            return k;
+                        }
+                    }
+                }
+            }
+            Distribution::Discrete { values, cumulative, .. } => {
+                let u = half_open_unit(rng);
+                let index = cumulative.partition_point(|&c| c <= u).min(values.len() - 1);
+                values[index]
+            }
+            Distribution::LogNormal { mean, sigma } => libm::exp(mean + sigma * standard_normal(rng)),
+            Distribution::Exponential { scale } => -scale * libm::log(open_unit(rng)),
+            Distribution::Uniform { low, high } => low + (high - low) * half_open_unit(rng),
+        }
+    }
+
+    /// Quantile at probability `u`, with `v = 1 − u` given separately so that upper-tail
+    /// quantiles keep their precision (the copula passes Φ(z) and Φ(−z)).
+    pub fn quantile(&self, u: f64, v: f64) -> f64 {
+        match self {
+            Distribution::Constant { value } => *value,
+            Distribution::Zero => 0.0,
+            Distribution::Normal { mean, std } => {
+                let z = if u < 0.5 { normal_quantile(u) } else { -normal_quantile(v) };
+                mean + std * z
+            }
+            Distribution::TruncatedNormal(t) => t.quantile(u, v),
+            Distribution::Gamma { mean, std, shape, scale } => {
+                if *std == 0.0 {
+                    *mean
+                } else {
+                    scale * gamma_quantile(*shape, u, v)
+                }
+            }
+            Distribution::Poisson { mean } => poisson_quantile(*mean, u, v),
+            Distribution::ZeroTruncatedPoisson { lambda, .. } => ztpoisson_quantile(*lambda, u),
+            Distribution::Discrete { values, cumulative, .. } => {
+                let index = cumulative.partition_point(|&c| c < u).min(values.len() - 1);
+                values[index]
+            }
+            Distribution::LogNormal { mean, sigma } => {
+                let z = if u < 0.5 { normal_quantile(u) } else { -normal_quantile(v) };
+                libm::exp(mean + sigma * z)
+            }
+            Distribution::Exponential { scale } => -scale * libm::log(v),
+            Distribution::Uniform { low, high } => low + (high - low) * u,
+        }
+    }
+
+    /// Cumulative distribution `P(X ≤ x)`.
+    pub fn cdf(&self, x: f64) -> f64 {
+        let step = |at: f64| if x >= at { 1.0 } else { 0.0 };
+        match self {
+            Distribution::Constant { value } => step(*value),
+            Distribution::Zero => step(0.0),
+            Distribution::Normal { mean, std } => {
+                if *std == 0.0 {
+                    step(*mean)
+                } else {
+                    normal_cdf((x - mean) / std)
+                }
+            }
+            Distribution::TruncatedNormal(t) => t.cdf(x),
+            Distribution::Gamma { mean, std, shape, scale } => {
+                if *std == 0.0 {
+                    step(*mean)
+                } else {
+                    regularized_gamma(*shape, x / scale).0
+                }
+            }
+            Distribution::Poisson { mean } => poisson_cdf_sf(libm::floor(x), *mean).0,
+            Distribution::ZeroTruncatedPoisson { lambda, .. } => {
+                if *lambda == 0.0 {
+                    return step(1.0);
+                }
+                if x < 1.0 {
+                    return 0.0;
+                }
+                let (cdf, _) = poisson_cdf_sf(libm::floor(x), *lambda);
+                ((cdf - libm::exp(-lambda)) / -libm::expm1(-lambda)).clamp(0.0, 1.0)
+            }
+            Distribution::Discrete { values, probabilities, .. } => {
+                values.iter().zip(probabilities).filter(|(v, _)| **v <= x).map(|(_, p)| p).sum::<f64>()
+                    / probabilities.iter().sum::<f64>()
+            }
+            Distribution::LogNormal { mean, sigma } => {
+                if x <= 0.0 {
+                    0.0
+                } else if *sigma == 0.0 {
+                    step(libm::exp(*mean))
+                } else {
+                    normal_cdf((libm::log(x) - mean) / sigma)
+                }
+            }
+            Distribution::Exponential { scale } => {
+                if x < 0.0 {
+                    0.0
+                } else if *scale == 0.0 {
+                    1.0
+                } else {
+                    -libm::expm1(-x / scale)
+                }
+            }
+            Distribution::Uniform { low, high } => {
+                if x < *low {
+                    0.0
+                } else if x >= *high {
+                    1.0
+                } else {
+                    (x - low) / (high - low)
+                }
+            }
+        }
+    }
+
+    /// Density (continuous laws) or mass (discrete laws) at `x`, for previews.
+    pub fn density(&self, x: f64) -> f64 {
+        match self {
+            Distribution::Normal { mean, std } if *std > 0.0 => normal_pdf((x - mean) / std) / std,
+            Distribution::TruncatedNormal(t) if t.region != TruncationRegion::Point => {
+                if x < t.min || x > t.max {
+                    0.0
+                } else {
+                    let h = 1e-6 * t.scale;
+                    (t.cdf(x + h) - t.cdf(x - h)) / (2.0 * h)
+                }
+            }
+            Distribution::Gamma { std, shape, scale, .. } if *std > 0.0 => gamma_pdf(x / scale, *shape) / scale,
+            Distribution::Poisson { mean } => poisson_pmf(x, *mean),
+            Distribution::ZeroTruncatedPoisson { lambda, .. } if *lambda > 0.0 => {
+                if x < 1.0 {
+                    0.0
+                } else {
+                    poisson_pmf(x, *lambda) / -libm::expm1(-lambda)
+                }
+            }
+            Distribution::Discrete { values, probabilities, .. } => {
+                values.iter().zip(probabilities).filter(|(v, _)| **v == x).map(|(_, p)| p).sum()
+            }
+            Distribution::LogNormal { mean, sigma } if *sigma > 0.0 => {
+                if x <= 0.0 {
+                    0.0
+                } else {
+                    normal_pdf((libm::log(x) - mean) / sigma) / (sigma * x)
+                }
+            }
+            Distribution::Exponential { scale } if *scale > 0.0 => {
+                if x < 0.0 {
+                    0.0
+                } else {
+                    libm::exp(-x / scale) / scale
+                }
+            }
+            Distribution::Uniform { low, high } if high > low => {
+                if x >= *low && x < *high {
+                    1.0 / (high - low)
+                } else {
+                    0.0
+                }
+            }
+            // Point masses.
+            _ => {
+                if x == self.quantile(0.5, 0.5) {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
+    /// Mean and standard deviation of the law (before bounds and dtype).
+    pub fn moments(&self) -> (f64, f64) {
+        match self {
+            Distribution::Constant { value } => (*value, 0.0),
+            Distribution::Zero => (0.0, 0.0),
+            Distribution::Normal { mean, std } => (*mean, *std),
+            Distribution::TruncatedNormal(t) => t.moments(),
+            Distribution::Gamma { mean, std, .. } => (*mean, *std),
+            Distribution::Poisson { mean } => (*mean, libm::sqrt(*mean)),
+            Distribution::ZeroTruncatedPoisson { mean, lambda } => {
+                // Var = m(1 + λ − m) for the zero-truncated Poisson with mean m.
+                (*mean, libm::sqrt((mean * (1.0 + lambda - mean)).max(0.0)))
+            }
+            Distribution::Discrete { values, probabilities, .. } => {
+                let total: f64 = probabilities.iter().sum();
+                let mean = values.iter().zip(probabilities).map(|(v, p)| v * p).sum::<f64>() / total;
+                let var = values.iter().zip(probabilities).map(|(v, p)| (v - mean) * (v - mean) * p).sum::<f64>() / total;
+                (mean, libm::sqrt(var))
+            }
+            Distribution::LogNormal { mean, sigma } => {
+                let s2 = sigma * sigma;
+                let m = libm::exp(mean + 0.5 * s2);
+                (m, m * libm::sqrt(libm::expm1(s2)))
+            }
+            Distribution::Exponential { scale } => (*scale, *scale),
+            Distribution::Uniform { low, high } => (0.5 * (low + high), (high - low) / libm::sqrt(12.0)),
+        }
+    }
+}

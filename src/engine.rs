@@ -1,0 +1,399 @@
+//! The engine: pathway lookup and keyed draws for chunks of edges (design §2.4, §2.5).
+//!
+//! A [`PopulationPlan`] is built once per edge population from the node pathway columns; then any
+//! chunk of its edges, in any order and of any size, is parameterized independently.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::config::{ColumnType, Model, PathwaySpec};
+use crate::distributions::Distribution;
+use crate::error::{Error, Result};
+use crate::special_functions::{normal_cdf, normal_sf};
+use crate::streams::{connection_stream, family_key, synapse_stream};
+
+/// Marks a node without a pathway value in [`PathwayColumn::codes`].
+pub const MISSING: u32 = u32::MAX;
+
+/// One node population's pathway property, dictionary-encoded: node id = row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PathwayColumn {
+    /// Node population name (for messages).
+    pub population: String,
+    /// The distinct values.
+    pub dictionary: Vec<String>,
+    /// Per node, an index into `dictionary`, or [`MISSING`].
+    pub codes: Vec<u32>,
+}
+
+impl PathwayColumn {
+    /// Encode plain optional strings.
+    pub fn from_values<S: AsRef<str>>(population: &str, values: &[Option<S>]) -> Self {
+        let mut dictionary: Vec<String> = Vec::new();
+        let codes = values
+            .iter()
+            .map(|v| match v {
+                None => MISSING,
+                Some(v) => {
+                    let v = v.as_ref();
+                    match dictionary.iter().position(|d| d == v) {
+                        Some(i) => i as u32,
+                        None => {
+                            dictionary.push(v.to_string());
+                            (dictionary.len() - 1) as u32
+                        }
+                    }
+                }
+            })
+            .collect();
+        PathwayColumn { population: population.to_string(), dictionary, codes }
+    }
+}
+
+/// One chunk of an edge population: parallel columns, `edge_id` the global edge index.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EdgeChunk {
+    /// Source node ids.
+    pub source: Vec<u64>,
+    /// Target node ids.
+    pub target: Vec<u64>,
+    /// Global edge ids (row in the edge population).
+    pub edge_id: Vec<u64>,
+}
+
+impl EdgeChunk {
+    /// Number of edges.
+    pub fn len(&self) -> usize {
+        self.edge_id.len()
+    }
+
+    /// Whether the chunk has no edges.
+    pub fn is_empty(&self) -> bool {
+        self.edge_id.is_empty()
+    }
+}
+
+/// Drawn values of one property for one chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PropertyValues {
+    /// Property name.
+    pub name: String,
+    /// Column type to store the values in.
+    pub column_type: ColumnType,
+    /// Values as stored (integers exact in f64).
+    pub values: Vec<f64>,
+    /// Per pathway, how many values a bound changed.
+    pub clipped: Vec<u64>,
+}
+
+/// The result of one chunk: each edge's pathway and every property's values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkResult {
+    /// Per edge, the pathway index (see [`Model::pathway_index`]).
+    pub pathways: Vec<u32>,
+    /// One entry per model property, in model order.
+    pub properties: Vec<PropertyValues>,
+}
+
+/// Everything needed to parameterize chunks of one edge population.
+#[derive(Debug, Clone)]
+pub struct PopulationPlan {
+    model: Arc<Model>,
+    edge_population: String,
+    source_population: String,
+    target_population: String,
+    /// Per source node, its index in `src_types`.
+    source_types: Vec<u32>,
+    /// Per target node, its index in `tgt_types`.
+    target_types: Vec<u32>,
+    /// Per property, its stream family key.
+    property_keys: Vec<u64>,
+    /// Stream family of the correlated group.
+    correlation_key: u64,
+}
+
+/// How one role (source or target) names its pieces in messages.
+struct Role {
+    name: &'static str,
+    types_key: &'static str,
+}
+
+const SOURCE: Role = Role { name: "source", types_key: "src_types" };
+const TARGET: Role = Role { name: "target", types_key: "tgt_types" };
+
+/// Map each node's pathway value to its index in `types`, with errors naming what is missing.
+fn map_types(
+    column: &PathwayColumn,
+    types: &[String],
+    role: &Role,
+    pathway_property: &str,
+    fallback: Option<&str>,
+) -> Result<Vec<u32>> {
+    let used: BTreeSet<u32> = column.codes.iter().copied().filter(|&c| c != MISSING).collect();
+    let mut dictionary_types = vec![MISSING; column.dictionary.len()];
+    let mut missing = Vec::new();
+    for &code in &used {
+        let value = column.dictionary.get(code as usize).ok_or_else(|| {
+            Error::input(
+                format!("{} node population '{}'", role.name, column.population),
+                format!("pathway code {code} outside its dictionary of {} values", column.dictionary.len()),
+            )
+        })?;
+        match types.iter().position(|t| t == value) {
+            Some(i) => dictionary_types[code as usize] = i as u32,
+            None => missing.push(value.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        missing.sort();
+        return Err(Error::MissingPathwayValues {
+            role: role.name,
+            population: column.population.clone(),
+            property: pathway_property.to_string(),
+            types_key: role.types_key,
+            values: missing,
+        });
+    }
+    let fallback_type = match fallback {
+        Some(value) => Some(types.iter().position(|t| t == value).ok_or_else(|| {
+            Error::config(
+                "fallback_pathway_value",
+                format!("'{value}' is not in {} ({})", role.types_key, types.join(", ")),
+            )
+        })? as u32),
+        None => None,
+    };
+    let mut first_missing = None;
+    let mut missing_count = 0usize;
+    let mapped = column
+        .codes
+        .iter()
+        .enumerate()
+        .map(|(node, &code)| {
+            if code != MISSING {
+                return dictionary_types[code as usize];
+            }
+            missing_count += 1;
+            first_missing.get_or_insert(node as u64);
+            fallback_type.unwrap_or(MISSING)
+        })
+        .collect();
+    if let (Some(first_node), None) = (first_missing, fallback_type) {
+        return Err(Error::MissingPathwayProperty {
+            role: role.name,
+            population: column.population.clone(),
+            property: pathway_property.to_string(),
+            count: missing_count,
+            first_node,
+        });
+    }
+    Ok(mapped)
+}
+
+/// One-entry memo of the last connection's raw draw: edge files are sorted by target (and often
+/// source), so consecutive synapses of a connection reuse the value instead of re-deriving it.
+struct ConnectionMemo {
+    source: u64,
+    target: u64,
+    raw: f64,
+}
+
+impl PopulationPlan {
+    /// Prepare an edge population: validate and map node pathway values, derive stream keys.
+    pub fn new(
+        model: Arc<Model>,
+        seed: u64,
+        edge_population: &str,
+        source: &PathwayColumn,
+        target: &PathwayColumn,
+        pathway_property: &str,
+        fallback: Option<&str>,
+    ) -> Result<Self> {
+        let source_types = map_types(source, &model.src_types, &SOURCE, pathway_property, fallback)?;
+        let target_types = map_types(target, &model.tgt_types, &TARGET, pathway_property, fallback)?;
+        let property_keys = model.properties.iter().map(|p| family_key(seed, edge_population, &p.name)).collect();
+        let correlation_key = match &model.correlation {
+            Some(c) => {
+                let names: Vec<&str> = c.properties.iter().map(|&i| model.properties[i].name.as_str()).collect();
+                family_key(seed, edge_population, &format!("prop_cov:{}", names.join(",")))
+            }
+            None => 0,
+        };
+        Ok(PopulationPlan {
+            model,
+            edge_population: edge_population.to_string(),
+            source_population: source.population.clone(),
+            target_population: target.population.clone(),
+            source_types,
+            target_types,
+            property_keys,
+            correlation_key,
+        })
+    }
+
+    /// The model the plan draws from.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The edge population's name.
+    pub fn edge_population(&self) -> &str {
+        &self.edge_population
+    }
+
+    /// Pathway index of every edge, checking node ids against the node populations.
+    pub fn pathways(&self, chunk: &EdgeChunk) -> Result<Vec<u32>> {
+        if chunk.source.len() != chunk.edge_id.len() || chunk.target.len() != chunk.edge_id.len() {
+            return Err(Error::input(
+                format!("edge chunk of '{}'", self.edge_population),
+                format!(
+                    "columns differ in length: source_node_id {}, target_node_id {}, edge_id {}",
+                    chunk.source.len(),
+                    chunk.target.len(),
+                    chunk.edge_id.len()
+                ),
+            ));
+        }
+        let n_targets = self.model.tgt_types.len() as u32;
+        let lookup = |ids: &[u64], types: &[u32], population: &str, column: &str, i: usize| -> Result<u32> {
+            types.get(ids[i] as usize).copied().ok_or_else(|| {
+                Error::input(
+                    format!("edge population '{}' column {column}", self.edge_population),
+                    format!(
+                        "edge {} refers to node {} but node population '{population}' has {} nodes",
+                        chunk.edge_id[i],
+                        ids[i],
+                        types.len()
+                    ),
+                )
+            })
+        };
+        (0..chunk.len())
+            .map(|i| {
+                let s = lookup(&chunk.source, &self.source_types, &self.source_population, "source_node_id", i)?;
+                let t = lookup(&chunk.target, &self.target_types, &self.target_population, "target_node_id", i)?;
+                Ok(s * n_targets + t)
+            })
+            .collect()
+    }
+
+    /// Draw every property for every edge of the chunk.
+    pub fn run(&self, chunk: &EdgeChunk) -> Result<ChunkResult> {
+        let pathways = self.pathways(chunk)?;
+        let mut properties: Vec<PropertyValues> = self
+            .model
+            .properties
+            .iter()
+            .map(|p| PropertyValues {
+                name: p.name.clone(),
+                column_type: p.column_type,
+                values: Vec::new(),
+                clipped: vec![0; self.model.pathway_count()],
+            })
+            .collect();
+        let correlated: Vec<usize> = self.model.correlation.as_ref().map(|c| c.properties.clone()).unwrap_or_default();
+        for (index, out) in properties.iter_mut().enumerate() {
+            if !correlated.contains(&index) {
+                self.draw_independent(index, chunk, &pathways, out)?;
+            }
+        }
+        if !correlated.is_empty() {
+            self.draw_correlated(chunk, &pathways, &mut properties)?;
+        }
+        Ok(ChunkResult { pathways, properties })
+    }
+
+    fn value_error(&self, property: usize, pathway: u32, value: f64, edge_id: u64) -> Error {
+        let spec = &self.model.properties[property].pathways[pathway as usize];
+        let (source_type, target_type) = self.model.pathway_names(pathway as usize);
+        Error::ValueOutOfRange {
+            property: self.model.properties[property].name.clone(),
+            source_type: source_type.to_string(),
+            target_type: target_type.to_string(),
+            value,
+            dtype: spec.dtype.and_then(|d| d.int_type()).map(|t| t.name()).unwrap_or("int").to_string(),
+            edge_id,
+        }
+    }
+
+    fn draw_independent(&self, index: usize, chunk: &EdgeChunk, pathways: &[u32], out: &mut PropertyValues) -> Result<()> {
+        let property = &self.model.properties[index];
+        let key = self.property_keys[index];
+        // Deterministic laws need no stream at all.
+        let constants: Vec<Option<f64>> = property
+            .pathways
+            .iter()
+            .map(|spec| spec.distribution.is_deterministic().then(|| spec.distribution.quantile(0.5, 0.5)))
+            .collect();
+        let mut memo: Option<ConnectionMemo> = None;
+        out.values.reserve_exact(chunk.len());
+        for i in 0..chunk.len() {
+            let pathway = pathways[i];
+            let spec: &PathwaySpec = &property.pathways[pathway as usize];
+            let raw = if let Some(value) = constants[pathway as usize] {
+                value
+            } else if spec.shared_within {
+                let (source, target) = (chunk.source[i], chunk.target[i]);
+                match &memo {
+                    Some(m) if m.source == source && m.target == target => m.raw,
+                    _ => {
+                        let raw = spec.distribution.sample(&mut connection_stream(key, source, target));
+                        memo = Some(ConnectionMemo { source, target, raw });
+                        raw
+                    }
+                }
+            } else {
+                spec.distribution.sample(&mut synapse_stream(key, chunk.edge_id[i]))
+            };
+            let stored = spec.finalize(raw).map_err(|v| self.value_error(index, pathway, v, chunk.edge_id[i]))?;
+            out.clipped[pathway as usize] += stored.clipped as u64;
+            out.values.push(stored.value);
+        }
+        Ok(())
+    }
+
+    /// Gaussian copula (design §2.3): z = L·n from the group's stream, each marginal by its
+    /// quantile at Φ(z_i).
+    fn draw_correlated(&self, chunk: &EdgeChunk, pathways: &[u32], properties: &mut [PropertyValues]) -> Result<()> {
+        let correlation = self.model.correlation.as_ref().expect("called only with a correlation");
+        let k = correlation.properties.len();
+        let mut normals = vec![0.0; k];
+        let mut z = vec![0.0; k];
+        for &p in &correlation.properties {
+            properties[p].values.reserve_exact(chunk.len());
+        }
+        for i in 0..chunk.len() {
+            let pathway = pathways[i] as usize;
+            let first_spec = &self.model.properties[correlation.properties[0]].pathways[pathway];
+            let mut stream = if first_spec.shared_within {
+                connection_stream(self.correlation_key, chunk.source[i], chunk.target[i])
+            } else {
+                synapse_stream(self.correlation_key, chunk.edge_id[i])
+            };
+            for n in normals.iter_mut() {
+                *n = crate::distributions::standard_normal(&mut stream);
+            }
+            let factor = &correlation.factors[pathway];
+            for (row, zi) in z.iter_mut().enumerate() {
+                *zi = (0..=row).map(|col| factor[row * k + col] * normals[col]).sum();
+            }
+            for (slot, &p) in correlation.properties.iter().enumerate() {
+                let spec = &self.model.properties[p].pathways[pathway];
+                let raw = marginal(&spec.distribution, z[slot]);
+                let stored = spec.finalize(raw).map_err(|v| self.value_error(p, pathway as u32, v, chunk.edge_id[i]))?;
+                properties[p].clipped[pathway] += stored.clipped as u64;
+                properties[p].values.push(stored.value);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Map a standard normal `z` to the marginal law: its quantile at Φ(z), with Φ(−z) for the upper
+/// tail (so z = 9 is not rounded to probability 1).
+fn marginal(distribution: &Distribution, z: f64) -> f64 {
+    match distribution {
+        Distribution::Normal { mean, std } => mean + std * z,
+        other => other.quantile(normal_cdf(z), normal_sf(z)),
+    }
+}

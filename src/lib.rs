@@ -1,0 +1,117 @@
+//! synparam: gives every synapse of a SONATA circuit its physiological parameters, drawn per
+//! pathway from connectome-manipulator's `ConnPropsModel` distributions.
+//!
+//! The core is plain Rust and knows nothing of browsers: [`config`] parses and validates models,
+//! [`distributions`] draws, [`engine`] runs keyed streams over edge chunks, [`arrow_io`] speaks
+//! Arrow IPC, [`stats`] builds histograms. `wasm` (only on `wasm32`) is a thin conversion layer.
+//!
+//! ```
+//! use synparam::{Parameterizer, engine::{EdgeChunk, PathwayColumn}};
+//! let config = r#"{"src_types": ["EXC"], "tgt_types": ["EXC"],
+//!   "prop_stats": {"conductance": {"EXC": {"EXC": {"type": "gamma", "mean": 1.0, "std": 0.5}}}}}"#;
+//! let mut run = Parameterizer::new(config, Some(1)).unwrap();
+//! let nodes = PathwayColumn::from_values("cells", &[Some("EXC"), Some("EXC")]);
+//! run.add_edge_population("cells__cells", nodes.clone(), nodes, "synapse_class", None).unwrap();
+//! let chunk = EdgeChunk { source: vec![0, 1], target: vec![1, 0], edge_id: vec![0, 1] };
+//! let result = run.run_chunk("cells__cells", &chunk).unwrap();
+//! assert_eq!(result.properties[0].values.len(), 2);
+//! ```
+#![warn(missing_docs)]
+
+pub mod arrow_io;
+pub mod config;
+pub mod distributions;
+pub mod engine;
+pub mod error;
+pub mod special_functions;
+pub mod stats;
+pub mod streams;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use config::{parse_task, Model, Task};
+use engine::{ChunkResult, EdgeChunk, PathwayColumn, PopulationPlan};
+pub use error::{Error, Result};
+use stats::{PropertyStats, StatsCollector};
+
+/// One parameterization run: a validated task, a seed, the prepared edge populations and the
+/// statistics collected so far.
+pub struct Parameterizer {
+    model: Arc<Model>,
+    task: Task,
+    seed: u64,
+    plans: HashMap<String, PopulationPlan>,
+    stats: StatsCollector,
+}
+
+impl Parameterizer {
+    /// Parse and validate `config_json` (either accepted form); `seed` overrides the config's
+    /// `random_seed`, and one of them must be given.
+    pub fn new(config_json: &str, seed: Option<u64>) -> Result<Self> {
+        let task = parse_task(config_json)?;
+        let seed = seed.or(task.seed).ok_or_else(|| {
+            Error::config("random_seed", "no seed: give random_seed in the task config or pass a seed")
+        })?;
+        let model = Arc::new(task.model.clone());
+        let stats = StatsCollector::new(&model);
+        Ok(Parameterizer { model, task, seed, plans: HashMap::new(), stats })
+    }
+
+    /// The validated model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The validated task (model plus pathway property, seed, overwrite flag, …).
+    pub fn task(&self) -> &Task {
+        &self.task
+    }
+
+    /// The seed in use.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Prepare an edge population from its source and target nodes' pathway columns. `fallback`
+    /// overrides the task's `fallback_pathway_value`.
+    pub fn add_edge_population(
+        &mut self,
+        name: &str,
+        source: PathwayColumn,
+        target: PathwayColumn,
+        pathway_property: &str,
+        fallback: Option<&str>,
+    ) -> Result<()> {
+        let fallback = fallback.or(self.task.fallback_pathway_value.as_deref());
+        let plan = PopulationPlan::new(self.model.clone(), self.seed, name, &source, &target, pathway_property, fallback)?;
+        self.plans.insert(name.to_string(), plan);
+        Ok(())
+    }
+
+    /// Draw all properties for one chunk of edge population `population`, adding to the
+    /// statistics.
+    pub fn run_chunk(&mut self, population: &str, chunk: &EdgeChunk) -> Result<ChunkResult> {
+        let plan = self.plans.get(population).ok_or_else(|| {
+            Error::input(
+                format!("edge population '{population}'"),
+                "not prepared: call add_edge_population first",
+            )
+        })?;
+        let result = plan.run(chunk)?;
+        self.stats.add(&result);
+        Ok(result)
+    }
+
+    /// Statistics and histograms over every chunk run so far.
+    pub fn statistics(&self) -> Vec<PropertyStats> {
+        self.stats.summary(&self.model)
+    }
+
+    /// Forget the statistics (e.g. before a rerun with the same prepared populations).
+    pub fn reset_statistics(&mut self) {
+        self.stats = StatsCollector::new(&self.model);
+    }
+}

@@ -1,0 +1,275 @@
+//! Statistics and histograms per property × pathway, accumulated chunk by chunk, with the spec's
+//! expected counts on the same bins so the page only draws (design §1.5).
+//!
+//! Bins come from the spec (its 0.05 %–99.95 % quantile range after bounds and dtype), not from
+//! the data, so they are known before the first chunk and identical however the edges are split.
+
+use serde::Serialize;
+
+use crate::config::{Model, PathwaySpec};
+use crate::engine::ChunkResult;
+
+/// Bins of a continuous histogram.
+const CONTINUOUS_BINS: usize = 40;
+/// Integer-valued outputs get one bin per integer up to this many values.
+const MAX_INTEGER_BINS: usize = 120;
+/// Quantile range the bins cover.
+const RANGE_PROBABILITY: f64 = 0.0005;
+
+/// Running statistics of one property in one pathway.
+#[derive(Debug, Clone)]
+struct Accumulator {
+    count: u64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+    clipped: u64,
+    edges: Vec<f64>,
+    counts: Vec<u64>,
+    underflow: u64,
+    overflow: u64,
+}
+
+impl Accumulator {
+    fn new(edges: Vec<f64>) -> Self {
+        let bins = edges.len() - 1;
+        Accumulator {
+            count: 0,
+            mean: 0.0,
+            m2: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            clipped: 0,
+            edges,
+            counts: vec![0; bins],
+            underflow: 0,
+            overflow: 0,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, value: f64) {
+        self.count += 1;
+        let delta = value - self.mean;
+        self.mean += delta / self.count as f64;
+        self.m2 += delta * (value - self.mean);
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        let (lo, hi) = (self.edges[0], self.edges[self.edges.len() - 1]);
+        if value < lo {
+            self.underflow += 1;
+        } else if value > hi {
+            self.overflow += 1;
+        } else {
+            let bins = self.counts.len();
+            let index = (((value - lo) / (hi - lo)) * bins as f64) as usize;
+            self.counts[index.min(bins - 1)] += 1;
+        }
+    }
+}
+
+/// Histogram of one property in one pathway, with the spec's expectation on the same bins.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Histogram {
+    /// Bin edges (`counts.len() + 1` of them); bins are [e_i, e_i+1), the last one closed.
+    pub edges: Vec<f64>,
+    /// Observed counts per bin.
+    pub counts: Vec<u64>,
+    /// Expected counts per bin under the spec (after bounds and dtype), for the overlay.
+    pub expected: Vec<f64>,
+    /// Values below the first edge.
+    pub underflow: u64,
+    /// Values above the last edge.
+    pub overflow: u64,
+    /// Whether bins are one per integer (draw as bars).
+    pub integer: bool,
+}
+
+/// Summary of one property in one pathway.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PathwayStats {
+    /// Source pathway value.
+    pub source: String,
+    /// Target pathway value.
+    pub target: String,
+    /// Distribution type of the spec.
+    pub distribution: String,
+    /// Number of synapses.
+    pub count: u64,
+    /// Sample mean (null when empty).
+    pub mean: Option<f64>,
+    /// Sample standard deviation (population form; null when empty).
+    pub std: Option<f64>,
+    /// Smallest value.
+    pub min: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+    /// Share of values that a bound changed.
+    pub clipped_share: Option<f64>,
+    /// The spec's mean before bounds and dtype.
+    pub theoretical_mean: f64,
+    /// The spec's standard deviation before bounds and dtype.
+    pub theoretical_std: f64,
+    /// Histogram with expected counts.
+    pub histogram: Histogram,
+}
+
+/// Summary of one property across pathways.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PropertyStats {
+    /// Property name.
+    pub property: String,
+    /// Stored column type.
+    pub column_type: String,
+    /// One entry per pathway with at least one synapse.
+    pub pathways: Vec<PathwayStats>,
+}
+
+/// Collects statistics over any number of chunks (of any edge populations of one model).
+#[derive(Debug, Clone)]
+pub struct StatsCollector {
+    /// [property][pathway]
+    accumulators: Vec<Vec<Accumulator>>,
+}
+
+fn integer_valued(spec: &PathwaySpec) -> bool {
+    let bounds_integral = [spec.lower_bound, spec.upper_bound].iter().flatten().all(|b| b.fract() == 0.0);
+    spec.dtype.and_then(|d| d.int_type()).is_some() || (spec.distribution.is_integer_valued() && bounds_integral)
+}
+
+/// The stored value at probability `u` (quantile through bounds and dtype, both monotone).
+fn stored_quantile(spec: &PathwaySpec, u: f64) -> f64 {
+    let raw = spec.distribution.quantile(u, 1.0 - u);
+    spec.finalize(raw).map(|f| f.value).unwrap_or(raw)
+}
+
+/// Bin edges for a spec.
+pub fn bin_edges(spec: &PathwaySpec) -> Vec<f64> {
+    let lo = stored_quantile(spec, RANGE_PROBABILITY);
+    let hi = stored_quantile(spec, 1.0 - RANGE_PROBABILITY);
+    let (lo, hi) = if lo.is_finite() && hi.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+    if integer_valued(spec) && hi - lo < MAX_INTEGER_BINS as f64 {
+        let (first, last) = (libm::floor(lo), libm::ceil(hi));
+        return (0..=(last - first) as usize + 1).map(|k| first + k as f64 - 0.5).collect();
+    }
+    if hi <= lo {
+        let half_width = if lo == 0.0 { 0.5 } else { lo.abs() * 0.05 };
+        return vec![lo - half_width, lo + half_width];
+    }
+    (0..=CONTINUOUS_BINS).map(|k| lo + (hi - lo) * k as f64 / CONTINUOUS_BINS as f64).collect()
+}
+
+/// Expected counts of `n` stored values on `edges`.
+pub fn expected_counts(spec: &PathwaySpec, edges: &[f64], n: u64) -> Vec<f64> {
+    let cdf_at: Vec<f64> = edges
+        .iter()
+        .enumerate()
+        .map(|(i, &e)| if i == 0 { spec.stored_cdf(e.next_down()) } else { spec.stored_cdf(e) })
+        .collect();
+    cdf_at.windows(2).map(|w| (w[1] - w[0]).max(0.0) * n as f64).collect()
+}
+
+fn distribution_name(spec: &PathwaySpec) -> &'static str {
+    use crate::distributions::Distribution::*;
+    match spec.distribution {
+        Constant { .. } => "constant",
+        Zero => "zero",
+        Normal { .. } => "normal",
+        TruncatedNormal(_) => "truncnorm",
+        Gamma { .. } => "gamma",
+        Poisson { .. } => "poisson",
+        ZeroTruncatedPoisson { .. } => "ztpoisson",
+        Discrete { .. } => "discrete",
+        LogNormal { .. } => "lognormal",
+        Exponential { .. } => "exponential",
+        Uniform { .. } => "uniform",
+    }
+}
+
+impl StatsCollector {
+    /// An empty collector for `model`.
+    pub fn new(model: &Model) -> Self {
+        let accumulators = model
+            .properties
+            .iter()
+            .map(|p| p.pathways.iter().map(|spec| Accumulator::new(bin_edges(spec))).collect())
+            .collect();
+        StatsCollector { accumulators }
+    }
+
+    /// Add one chunk's values.
+    pub fn add(&mut self, result: &ChunkResult) {
+        for (property, values) in result.properties.iter().enumerate() {
+            let accumulators = &mut self.accumulators[property];
+            for (&pathway, &value) in result.pathways.iter().zip(&values.values) {
+                accumulators[pathway as usize].add(value);
+            }
+            for (pathway, &clipped) in values.clipped.iter().enumerate() {
+                accumulators[pathway].clipped += clipped;
+            }
+        }
+    }
+
+    /// The summary so far.
+    pub fn summary(&self, model: &Model) -> Vec<PropertyStats> {
+        model
+            .properties
+            .iter()
+            .zip(&self.accumulators)
+            .map(|(property, accumulators)| PropertyStats {
+                property: property.name.clone(),
+                column_type: property.column_type.name().to_string(),
+                pathways: accumulators
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.count > 0)
+                    .map(|(pathway, a)| {
+                        let spec = &property.pathways[pathway];
+                        let (source, target) = model.pathway_names(pathway);
+                        let (theoretical_mean, theoretical_std) = spec.moments();
+                        PathwayStats {
+                            source: source.to_string(),
+                            target: target.to_string(),
+                            distribution: distribution_name(spec).to_string(),
+                            count: a.count,
+                            mean: Some(a.mean),
+                            std: Some(libm::sqrt(a.m2 / a.count as f64)),
+                            min: Some(a.min),
+                            max: Some(a.max),
+                            clipped_share: Some(a.clipped as f64 / a.count as f64),
+                            theoretical_mean,
+                            theoretical_std,
+                            histogram: Histogram {
+                                expected: expected_counts(spec, &a.edges, a.count),
+                                edges: a.edges.clone(),
+                                counts: a.counts.clone(),
+                                underflow: a.underflow,
+                                overflow: a.overflow,
+                                integer: integer_valued(spec) && a.edges[1] - a.edges[0] == 1.0,
+                            },
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// A spec's density (or mass) sampled at `points` between its quantile range, for the editor's
+/// live preview: `(x, density)` pairs.
+pub fn density_preview(spec: &PathwaySpec, points: usize) -> Vec<(f64, f64)> {
+    let edges = bin_edges(spec);
+    let (lo, hi) = (edges[0], edges[edges.len() - 1]);
+    if spec.distribution.is_discrete() || integer_valued(spec) {
+        let expected = expected_counts(spec, &edges, 1);
+        return edges.windows(2).zip(expected).map(|(w, p)| (0.5 * (w[0] + w[1]), p)).collect();
+    }
+    let points = points.max(2);
+    (0..points)
+        .map(|i| {
+            let x = lo + (hi - lo) * i as f64 / (points - 1) as f64;
+            (x, spec.distribution.density(x))
+        })
+        .collect()
+}
