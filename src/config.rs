@@ -939,3 +939,69 @@ fn cholesky(matrix: &[f64], k: usize) -> Option<Vec<f64>> {
     }
     Some(factor)
 }
+
+/// Parse a single pathway spec (`{"type": "gamma", "mean": 1, "std": 0.5, …}`), for previews.
+pub fn parse_pathway_spec(json: &str) -> Result<PathwaySpec> {
+    parse_spec(&parse_json(json)?, &JsonPath::root(), &mut Vec::new())
+}
+
+/// What a validated task contains, for the page to show.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct TaskSummary {
+    /// Source pathway values.
+    pub src_types: Vec<String>,
+    /// Target pathway values.
+    pub tgt_types: Vec<String>,
+    /// Properties with their output column types.
+    pub properties: Vec<PropertySummary>,
+    /// Correlated property names, if any.
+    pub correlated: Vec<String>,
+    /// `pathway_property` of the task form.
+    pub pathway_property: Option<String>,
+    /// `random_seed` of the task form.
+    pub seed: Option<u64>,
+    /// `overwrite_if_exists` of the task form.
+    pub overwrite_if_exists: bool,
+    /// `edge_populations` of the task form.
+    pub edge_populations: Option<Vec<String>>,
+    /// `fallback_pathway_value` of the task form.
+    pub fallback_pathway_value: Option<String>,
+    /// Accepted but ignored keys.
+    pub notices: Vec<String>,
+}
+
+/// One property in a [`TaskSummary`].
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct PropertySummary {
+    /// Property name.
+    pub name: String,
+    /// Output column type (numpy name).
+    pub column_type: String,
+}
+
+impl Task {
+    /// The summary shown after validation.
+    pub fn summary(&self) -> TaskSummary {
+        let model = &self.model;
+        TaskSummary {
+            src_types: model.src_types.clone(),
+            tgt_types: model.tgt_types.clone(),
+            properties: model
+                .properties
+                .iter()
+                .map(|p| PropertySummary { name: p.name.clone(), column_type: p.column_type.name().to_string() })
+                .collect(),
+            correlated: model
+                .correlation
+                .iter()
+                .flat_map(|c| c.properties.iter().map(|&i| model.properties[i].name.clone()))
+                .collect(),
+            pathway_property: self.pathway_property.clone(),
+            seed: self.seed,
+            overwrite_if_exists: self.overwrite_if_exists,
+            edge_populations: self.edge_populations.clone(),
+            fallback_pathway_value: self.fallback_pathway_value.clone(),
+            notices: model.notices.clone(),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The `#[wasm_bindgen]` boundary. It only converts: bytes and strings in, Arrow IPC bytes and
+//! plain JS objects out, core errors to JS `Error`s whose `name` is the error kind and whose
+//! `path` (for config errors) is the JSON path.
+//!
+//! ```js
+//! import init, { validateConfig, Parameterizer } from "./pkg/synparam.js";
+//! await init();
+//! const run = new Parameterizer(configJson, 1);
+//! run.addEdgePopulation("edges", "src", srcIpc, "tgt", tgtIpc, "synapse_class");
+//! const columnsIpc = run.runChunk("edges", edgeChunkIpc); // Uint8Array, Arrow IPC stream
+//! const stats = run.statistics();
+//! ```
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::arrow_io::{read_edge_chunk, read_pathway_column, write_chunk_result};
+use crate::config::{parse_pathway_spec, parse_task};
+use crate::error::Error;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// A JS `Error` carrying the core error's kind as `name` and its JSON path as `path`.
+fn js_error(error: Error) -> JsValue {
+    let js = js_sys::Error::new(&error.to_string());
+    js.set_name(error.kind());
+    if let Some(path) = error.path() {
+        let _ = js_sys::Reflect::set(&js, &"path".into(), &path.into());
+    }
+    js.into()
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(Error::input("result conversion", e.to_string())))
+}
+
+/// A seed from JS: a non-negative integer no larger than 2^53 − 1.
+fn seed_from_js(seed: Option<f64>) -> Result<Option<u64>, JsValue> {
+    match seed {
+        None => Ok(None),
+        Some(s) if s >= 0.0 && s.fract() == 0.0 && s <= 9_007_199_254_740_991.0 => Ok(Some(s as u64)),
+        Some(s) => Err(js_error(Error::config("random_seed", format!("must be a non-negative integer, got {s}")))),
+    }
+}
+
+/// Validate a config (ConnPropsModel dict or task form); returns its summary or throws a
+/// `ConfigError` whose `path` names the offending key.
+#[wasm_bindgen(js_name = validateConfig)]
+pub fn validate_config(config_json: &str) -> Result<JsValue, JsValue> {
+    let task = parse_task(config_json).map_err(js_error)?;
+    to_js(&task.summary())
+}
+
+/// Density (continuous) or mass (discrete) of one spec, as `[[x, y], …]`, for live previews.
+#[wasm_bindgen(js_name = densityPreview)]
+pub fn density_preview(spec_json: &str, points: usize) -> Result<JsValue, JsValue> {
+    let spec = parse_pathway_spec(spec_json).map_err(js_error)?;
+    to_js(&crate::stats::density_preview(&spec, points))
+}
+
+/// A parameterization run (see the Rust `Parameterizer`).
+#[wasm_bindgen(js_name = Parameterizer)]
+pub struct JsParameterizer(crate::Parameterizer);
+
+#[wasm_bindgen(js_class = Parameterizer)]
+impl JsParameterizer {
+    /// Validate the config; `seed` overrides its `random_seed`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: &str, seed: Option<f64>) -> Result<JsParameterizer, JsValue> {
+        crate::Parameterizer::new(config_json, seed_from_js(seed)?).map(JsParameterizer).map_err(js_error)
+    }
+
+    /// The seed in use.
+    #[wasm_bindgen(getter)]
+    pub fn seed(&self) -> f64 {
+        self.0.seed() as f64
+    }
+
+    /// The validated config's summary.
+    #[wasm_bindgen(getter)]
+    pub fn summary(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.0.task().summary())
+    }
+
+    /// Prepare an edge population from its source and target node populations' pathway columns
+    /// (Arrow IPC, first column: strings, dictionary strings or integers; nulls = missing).
+    #[wasm_bindgen(js_name = addEdgePopulation)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_edge_population(
+        &mut self,
+        name: &str,
+        source_population: &str,
+        source_ipc: &[u8],
+        target_population: &str,
+        target_ipc: &[u8],
+        pathway_property: &str,
+        fallback: Option<String>,
+    ) -> Result<(), JsValue> {
+        let source = read_pathway_column(source_ipc, source_population).map_err(js_error)?;
+        let target = read_pathway_column(target_ipc, target_population).map_err(js_error)?;
+        self.0.add_edge_population(name, source, target, pathway_property, fallback.as_deref()).map_err(js_error)
+    }
+
+    /// Draw every property for one edge chunk (Arrow IPC with `source_node_id`,
+    /// `target_node_id`, `edge_id`); returns an Arrow IPC stream with one column per property.
+    #[wasm_bindgen(js_name = runChunk)]
+    pub fn run_chunk(&mut self, population: &str, edges_ipc: &[u8]) -> Result<Vec<u8>, JsValue> {
+        let chunk = read_edge_chunk(edges_ipc, population).map_err(js_error)?;
+        let result = self.0.run_chunk(population, &chunk).map_err(js_error)?;
+        write_chunk_result(&result).map_err(js_error)
+    }
+
+    /// Statistics and histograms (with expected counts) per property × pathway so far.
+    pub fn statistics(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.0.statistics())
+    }
+
+    /// Forget collected statistics.
+    #[wasm_bindgen(js_name = resetStatistics)]
+    pub fn reset_statistics(&mut self) {
+        self.0.reset_statistics()
+    }
+}
