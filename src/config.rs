@@ -463,7 +463,8 @@ fn parse_json(text: &str) -> Result<Value> {
         if c == '"' {
             in_string = true;
         } else if let Some(token) = ["-Infinity", "Infinity", "NaN"].into_iter().find(|t| rest.starts_with(t)) {
-            cleaned.push_str(&format!("\"{NON_FINITE_MARKER}{token}\""));
+            // JSON text must escape the marker's control character.
+            cleaned.push_str(&format!("\"\\u0001non-finite:{token}\""));
             rest = &rest[token.len()..];
             continue;
         }
