@@ -1,0 +1,119 @@
+//! Statistics and histograms per property × pathway: counts, moments, clipped share, and the
+//! spec's expected counts on the same bins agreeing with what was drawn.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use synparam::engine::PathwayColumn;
+use synparam::stats::PathwayStats;
+use synparam::Parameterizer;
+
+fn run_seed_example(n: usize) -> Vec<synparam::stats::PropertyStats> {
+    let classes = ["excitatory_neuron", "inhibitory_neuron", "extrinsic_neuron"];
+    let values: Vec<Option<&str>> = (0..n).map(|i| Some(classes[i % 3])).collect();
+    let nodes = PathwayColumn::from_values("nodes", &values);
+    let mut run = Parameterizer::new(include_str!("../www/presets/seed_example.json"), None).unwrap();
+    run.add_edge_population("pop", nodes.clone(), PathwayColumn::from_values("one", &[Some("excitatory_neuron")]), "synapse_class", None)
+        .unwrap();
+    let mut chunk = common::distinct_connections(n);
+    chunk.target = vec![0; n];
+    // Two chunks: statistics accumulate.
+    let half = n / 2;
+    for range in [0..half, half..n] {
+        let piece = synparam::engine::EdgeChunk {
+            source: chunk.source[range.clone()].to_vec(),
+            target: chunk.target[range.clone()].to_vec(),
+            edge_id: chunk.edge_id[range].to_vec(),
+        };
+        run.run_chunk("pop", &piece).unwrap();
+    }
+    run.statistics()
+}
+
+/// Chi-square of observed against expected counts over bins expecting ≥ 5, as a p-value.
+fn histogram_p_value(stats: &PathwayStats) -> f64 {
+    let h = &stats.histogram;
+    let (mut statistic, mut cells) = (0.0, 0usize);
+    for (o, e) in h.counts.iter().zip(&h.expected) {
+        if *e >= 5.0 {
+            statistic += (*o as f64 - e) * (*o as f64 - e) / e;
+            cells += 1;
+        }
+    }
+    synparam::special_functions::regularized_gamma((cells - 1) as f64 / 2.0, statistic / 2.0).1
+}
+
+#[test]
+fn seed_example_statistics_match_the_spec() {
+    let n = 30_000;
+    let stats = run_seed_example(n);
+    assert_eq!(stats.len(), 2);
+    let conductance = &stats[0];
+    assert_eq!(conductance.property, "conductance");
+    assert_eq!(conductance.pathways.len(), 3, "three source classes onto one target class");
+    for pathway in &conductance.pathways {
+        assert_eq!(pathway.count, (n / 3) as u64);
+        let expected_mean = if pathway.source == "inhibitory_neuron" { 2.0 } else { 1.0 };
+        assert_eq!(pathway.theoretical_mean, expected_mean);
+        assert_eq!(pathway.theoretical_std, 0.5);
+        assert!((pathway.mean.unwrap() - expected_mean).abs() < 5.0 * 0.5 / (n as f64 / 3.0).sqrt());
+        let h = &pathway.histogram;
+        assert_eq!(h.edges.len(), h.counts.len() + 1);
+        let total: u64 = h.counts.iter().sum::<u64>() + h.underflow + h.overflow;
+        assert_eq!(total, pathway.count);
+        let expected_total: f64 = h.expected.iter().sum();
+        assert!((expected_total / pathway.count as f64 - 0.999).abs() < 0.001, "bins cover 99.9 %");
+        let p = histogram_p_value(pathway);
+        assert!(p > common::ALPHA, "{} histogram vs expectation: p {p}", pathway.source);
+    }
+    let syn_type = &stats[1];
+    assert_eq!(syn_type.column_type, "int64");
+    for pathway in &syn_type.pathways {
+        let value = if pathway.source == "inhibitory_neuron" { 1.0 } else { 100.0 };
+        assert_eq!((pathway.min, pathway.max, pathway.std), (Some(value), Some(value), Some(0.0)));
+        assert!(pathway.histogram.integer);
+        assert_eq!(pathway.histogram.counts.iter().sum::<u64>(), pathway.count);
+        assert_eq!(pathway.histogram.expected.iter().sum::<f64>(), pathway.count as f64);
+    }
+}
+
+#[test]
+fn clipped_share_and_integer_bins_are_reported() {
+    let spec = r#"{"type": "normal", "mean": 0, "std": 1, "lower_bound": -1, "upper_bound": 1.5, "dtype": "int", "shared_within": false}"#;
+    let n = 20_000;
+    let mut run = Parameterizer::new(&common::single_spec_model(spec), Some(3)).unwrap();
+    run.add_edge_population("pop", common::uniform_nodes("s", n), common::uniform_nodes("t", n), "p", None).unwrap();
+    run.run_chunk("pop", &common::distinct_connections(n)).unwrap();
+    let stats = run.statistics();
+    let pathway = &stats[0].pathways[0];
+    let phi = |x: f64| 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2);
+    let expected_clipped = phi(-1.0) + (1.0 - phi(1.5));
+    let clipped = pathway.clipped_share.unwrap();
+    assert!((clipped - expected_clipped).abs() < 5.0 * (expected_clipped * (1.0 - expected_clipped) / n as f64).sqrt());
+    let h = &pathway.histogram;
+    assert!(h.integer);
+    // Stored values: −1, 0, 1, 2 (1.5 rounds half to even → 2).
+    let centres: Vec<f64> = h.edges.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+    for (centre, (observed, expected)) in centres.iter().zip(h.counts.iter().zip(&h.expected)) {
+        let true_p = match *centre as i64 {
+            -1 => phi(-0.5),
+            0 => phi(0.5) - phi(-0.5),
+            1 => phi(1.5) - phi(0.5),
+            2 => 1.0 - phi(1.5),
+            _ => 0.0,
+        };
+        assert!((expected / n as f64 - true_p).abs() < 1e-9, "expected mass at {centre}");
+        assert!((*observed as f64 - expected).abs() <= 5.0 * (expected.max(1.0)).sqrt(), "count at {centre}");
+    }
+}
+
+#[test]
+fn density_preview_integrates_to_one() {
+    let spec = synparam::config::parse_pathway_spec(r#"{"type": "gamma", "mean": 2, "std": 1}"#).unwrap();
+    let points = synparam::stats::density_preview(&spec, 200);
+    let integral: f64 = points.windows(2).map(|w| 0.5 * (w[0].1 + w[1].1) * (w[1].0 - w[0].0)).sum();
+    assert!((integral - 0.999).abs() < 0.002, "integral {integral}");
+    let discrete = synparam::config::parse_pathway_spec(r#"{"type": "discrete", "val": [1, 2], "p": [0.25, 0.75]}"#).unwrap();
+    let masses = synparam::stats::density_preview(&discrete, 200);
+    assert_eq!(masses, vec![(1.0, 0.25), (2.0, 0.75)]);
+}
