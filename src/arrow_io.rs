@@ -5,9 +5,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
-};
+use arrow_array::types::{Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type};
 use arrow_array::{
     Array, ArrayRef, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array, Int8Array, RecordBatch,
     UInt16Array, UInt32Array, UInt64Array, UInt8Array,
@@ -80,15 +78,11 @@ pub fn read_edge_chunk(bytes: &[u8], edge_population: &str) -> Result<EdgeChunk>
     let context = format!("edge chunk of '{edge_population}'");
     let (schema, batches) = read_batches(bytes, &context)?;
     let mut chunk = EdgeChunk::default();
-    for (name, out) in [
-        (SOURCE_COLUMN, &mut chunk.source),
-        (TARGET_COLUMN, &mut chunk.target),
-        (EDGE_ID_COLUMN, &mut chunk.edge_id),
-    ] {
+    for (name, out) in
+        [(SOURCE_COLUMN, &mut chunk.source), (TARGET_COLUMN, &mut chunk.target), (EDGE_ID_COLUMN, &mut chunk.edge_id)]
+    {
         let column_context = format!("{context} column {name}");
-        let index = schema
-            .index_of(name)
-            .map_err(|_| Error::input(&column_context, "missing from the Arrow table"))?;
+        let index = schema.index_of(name).map_err(|_| Error::input(&column_context, "missing from the Arrow table"))?;
         for array in column_arrays(&batches, index) {
             append_ids(array.as_ref(), out, &column_context)?;
         }
@@ -133,16 +127,20 @@ fn append_strings(array: &dyn Array, out: &mut Vec<Option<String>>, context: &st
         DataType::Utf8 => out.extend(array.as_string::<i32>().iter().map(|v| v.map(str::to_string))),
         DataType::LargeUtf8 => out.extend(array.as_string::<i64>().iter().map(|v| v.map(str::to_string))),
         DataType::Utf8View => out.extend(array.as_string_view().iter().map(|v| v.map(str::to_string))),
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16
-        | DataType::UInt32 | DataType::UInt64 => {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64 => {
             let mut ids = Vec::new();
             let valid: Vec<bool> = (0..array.len()).map(|i| array.is_valid(i)).collect();
             append_integers_as_text(array, &mut ids, context)?;
             out.extend(ids.into_iter().zip(valid).map(|(v, ok)| ok.then_some(v)));
         }
-        other => {
-            return Err(Error::input(context, format!("pathway values must be strings or integers, got {other}")))
-        }
+        other => return Err(Error::input(context, format!("pathway values must be strings or integers, got {other}"))),
     }
     Ok(())
 }
@@ -184,15 +182,16 @@ fn data_type(column_type: ColumnType) -> DataType {
     }
 }
 
-/// Build a typed Arrow array from stored values (already range-checked by the engine).
-pub fn typed_array(column_type: ColumnType, values: &[f64]) -> ArrayRef {
+/// Build a typed Arrow array from stored values (already range-checked by the engine); float64
+/// columns take the vector without copying.
+pub fn typed_array(column_type: ColumnType, values: Vec<f64>) -> ArrayRef {
     macro_rules! ints {
         ($array:ty, $native:ty) => {
             Arc::new(<$array>::from(values.iter().map(|&v| v as $native).collect::<Vec<_>>())) as ArrayRef
         };
     }
     match column_type {
-        ColumnType::Float64 => Arc::new(Float64Array::from(values.to_vec())),
+        ColumnType::Float64 => Arc::new(Float64Array::from(values)),
         ColumnType::Float32 => ints!(Float32Array, f32),
         ColumnType::Int(IntType::I8) => ints!(Int8Array, i8),
         ColumnType::Int(IntType::I16) => ints!(Int16Array, i16),
@@ -207,26 +206,27 @@ pub fn typed_array(column_type: ColumnType, values: &[f64]) -> ArrayRef {
 
 /// Encode a chunk's drawn properties as one Arrow IPC stream, one column per property (named
 /// after it, typed by its column type), rows in the chunk's edge order.
-pub fn write_chunk_result(result: &ChunkResult) -> Result<Vec<u8>> {
-    let fields: Vec<Field> = result
-        .properties
-        .iter()
-        .map(|p| Field::new(&p.name, data_type(p.column_type), false))
-        .collect();
+pub fn write_chunk_result(result: ChunkResult) -> Result<Vec<u8>> {
+    let fields: Vec<Field> =
+        result.properties.iter().map(|p| Field::new(&p.name, data_type(p.column_type), false)).collect();
     let schema = Arc::new(Schema::new(fields));
-    let columns: Vec<ArrayRef> = result.properties.iter().map(|p| typed_array(p.column_type, &p.values)).collect();
+    let columns: Vec<ArrayRef> = result.properties.into_iter().map(|p| typed_array(p.column_type, p.values)).collect();
     encode(schema, columns, "result table")
 }
 
 /// One record batch as an IPC stream.
 fn encode(schema: Arc<Schema>, columns: Vec<ArrayRef>, context: &str) -> Result<Vec<u8>> {
     let fail = |e: arrow_schema::ArrowError| Error::input(context, e.to_string());
+    // Sized up front: a growing Vec would reallocate and copy, which in wasm also grows linear
+    // memory for good.
+    let body: usize = columns.iter().map(|c| c.get_buffer_memory_size()).sum();
+    let capacity = body + 1024 + 64 * columns.len();
     let batch = if columns.is_empty() {
         RecordBatch::new_empty(schema.clone())
     } else {
         RecordBatch::try_new(schema.clone(), columns).map_err(fail)?
     };
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(capacity);
     let mut writer = StreamWriter::try_new(&mut bytes, &schema).map_err(fail)?;
     writer.write(&batch).map_err(fail)?;
     writer.finish().map_err(fail)?;

@@ -388,17 +388,15 @@ pub fn parse_task(json: &str) -> Result<Task> {
     let root_path = JsonPath::root();
     reject_unknown_keys(object, &TASK_KEYS, &root_path, "task config")?;
     let model = parse_model_value(&object["pathway_param_dict"], &root_path.key("pathway_param_dict"))?;
-    let pathway_property = optional(object, "pathway_property")
-        .map(|v| string(v, &root_path.key("pathway_property")))
-        .transpose()?;
+    let pathway_property =
+        optional(object, "pathway_property").map(|v| string(v, &root_path.key("pathway_property"))).transpose()?;
     let seed = optional(object, "random_seed").map(|v| seed_value(v, &root_path.key("random_seed"))).transpose()?;
     let overwrite_if_exists = optional(object, "overwrite_if_exists")
         .map(|v| boolean(v, &root_path.key("overwrite_if_exists")))
         .transpose()?
         .unwrap_or(false);
-    let edge_populations = optional(object, "edge_populations")
-        .map(|v| string_list(v, &root_path.key("edge_populations")))
-        .transpose()?;
+    let edge_populations =
+        optional(object, "edge_populations").map(|v| string_list(v, &root_path.key("edge_populations"))).transpose()?;
     let fallback_pathway_value = optional(object, "fallback_pathway_value")
         .map(|v| string(v, &root_path.key("fallback_pathway_value")))
         .transpose()?;
@@ -568,7 +566,12 @@ fn type_list(object: &Map<String, Value>, key: &str, path: &JsonPath) -> Result<
 
 fn parse_model_value(root: &Value, path: &JsonPath) -> Result<Model> {
     let object = root.as_object().ok_or_else(|| path.error("the model must be a JSON object"))?;
-    reject_unknown_keys(object, &["src_types", "tgt_types", "prop_stats", "prop_cov", "model"], path, "ConnPropsModel")?;
+    reject_unknown_keys(
+        object,
+        &["src_types", "tgt_types", "prop_stats", "prop_cov", "model"],
+        path,
+        "ConnPropsModel",
+    )?;
     if let Some(model_name) = optional(object, "model") {
         let name = string(model_name, &path.key("model"))?;
         if name != "ConnPropsModel" {
@@ -620,7 +623,9 @@ fn parse_property(
         let source_path = path.key(source);
         let by_target = by_source
             .get(source)
-            .ok_or_else(|| source_path.error(format!("missing: every source value in src_types needs a spec (here '{source}')")))?
+            .ok_or_else(|| {
+                source_path.error(format!("missing: every source value in src_types needs a spec (here '{source}')"))
+            })?
             .as_object()
             .ok_or_else(|| source_path.error("must be an object {target: spec}"))?;
         for key in by_target.keys() {
@@ -630,13 +635,14 @@ fn parse_property(
         }
         for target in tgt_types {
             let spec_path = source_path.key(target);
-            let spec = by_target
-                .get(target)
-                .ok_or_else(|| spec_path.error(format!("missing: every target value in tgt_types needs a spec (here '{target}')")))?;
+            let spec = by_target.get(target).ok_or_else(|| {
+                spec_path.error(format!("missing: every target value in tgt_types needs a spec (here '{target}')"))
+            })?;
             pathways.push(parse_spec(spec, &spec_path, notices)?);
         }
     }
-    let column_type = pathways.iter().map(|p| p.natural_type).reduce(ColumnType::promote).expect("at least one pathway");
+    let column_type =
+        pathways.iter().map(|p| p.natural_type).reduce(ColumnType::promote).expect("at least one pathway");
     Ok(PropertyModel { name: name.to_string(), pathways, column_type })
 }
 
@@ -658,7 +664,8 @@ fn distribution_keys(kind: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-const DISTRIBUTION_TYPES: &str = "constant, normal, truncnorm, gamma, poisson, ztpoisson, discrete, zero, lognormal, exponential, uniform";
+const DISTRIBUTION_TYPES: &str =
+    "constant, normal, truncnorm, gamma, poisson, ztpoisson, discrete, zero, lognormal, exponential, uniform";
 
 /// Parse one spec `{type, …}` at `path`.
 fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Result<PathwaySpec> {
@@ -728,7 +735,9 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
             natural_type = ColumnType::Int(IntType::I64);
             let mean = number("mean")?;
             if mean < 1.0 {
-                return Err(path.key("mean").error(format!("ztpoisson mean must be ≥ 1 (zero is excluded), got {mean}")));
+                return Err(path
+                    .key("mean")
+                    .error(format!("ztpoisson mean must be ≥ 1 (zero is excluded), got {mean}")));
             }
             Distribution::zero_truncated_poisson(mean)
         }
@@ -751,13 +760,16 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
         }
         _ => unreachable!("type checked against distribution_keys"),
     };
-    let shared_within = optional(spec, "shared_within").map(|v| boolean(v, &path.key("shared_within"))).transpose()?.unwrap_or(true);
+    let shared_within =
+        optional(spec, "shared_within").map(|v| boolean(v, &path.key("shared_within"))).transpose()?.unwrap_or(true);
     let bound = |key: &str| optional(spec, key).map(|v| finite_number(v, &path.key(key))).transpose();
     let lower_bound = bound("lower_bound")?;
     let upper_bound = bound("upper_bound")?;
     if let (Some(lower), Some(upper)) = (lower_bound, upper_bound) {
         if lower > upper {
-            return Err(path.key("lower_bound").error(format!("lower_bound ({lower}) must not exceed upper_bound ({upper})")));
+            return Err(path
+                .key("lower_bound")
+                .error(format!("lower_bound ({lower}) must not exceed upper_bound ({upper})")));
         }
     }
     let dtype = optional(spec, "dtype")
@@ -765,9 +777,8 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
             let dtype_path = path.key("dtype");
             let name = string(v, &dtype_path)?;
             Dtype::from_name(&name).ok_or_else(|| {
-                dtype_path.error(format!(
-                    "unknown dtype '{name}' (int, float, float32, float64, int8…int64, uint8…uint64)"
-                ))
+                dtype_path
+                    .error(format!("unknown dtype '{name}' (int, float, float32, float64, int8…int64, uint8…uint64)"))
             })
         })
         .transpose()?;
@@ -784,9 +795,8 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
 fn parse_discrete(spec: &Map<String, Value>, path: &JsonPath, kind: &str) -> Result<(Vec<f64>, Vec<f64>)> {
     let list = |key: &str| -> Result<Vec<f64>> {
         let list_path = path.key(key);
-        let items = required(spec, key, path, kind)?
-            .as_array()
-            .ok_or_else(|| list_path.error("must be a list of numbers"))?;
+        let items =
+            required(spec, key, path, kind)?.as_array().ok_or_else(|| list_path.error("must be a list of numbers"))?;
         if items.is_empty() {
             return Err(list_path.error("must not be empty"));
         }
@@ -808,7 +818,9 @@ fn parse_discrete(spec: &Map<String, Value>, path: &JsonPath, kind: &str) -> Res
     }
     let sum: f64 = probabilities.iter().sum();
     if (sum - 1.0).abs() > PROBABILITY_SUM_TOLERANCE {
-        return Err(path.key("p").error(format!("probabilities sum to {sum}, not 1 (tolerance {PROBABILITY_SUM_TOLERANCE})")));
+        return Err(path
+            .key("p")
+            .error(format!("probabilities sum to {sum}, not 1 (tolerance {PROBABILITY_SUM_TOLERANCE})")));
     }
     Ok((values, probabilities))
 }
@@ -816,7 +828,12 @@ fn parse_discrete(spec: &Map<String, Value>, path: &JsonPath, kind: &str) -> Res
 /// Tolerance for symmetry and for semi-definite pivots in correlation matrices.
 const MATRIX_TOLERANCE: f64 = 1e-12;
 
-fn parse_correlation(value: &Value, model: &Model, path: &JsonPath, stats_path: &JsonPath) -> Result<Option<Correlation>> {
+fn parse_correlation(
+    value: &Value,
+    model: &Model,
+    path: &JsonPath,
+    stats_path: &JsonPath,
+) -> Result<Option<Correlation>> {
     let object = value.as_object().ok_or_else(|| path.error("must be an object {props: [...], cov: {...}}"))?;
     if object.is_empty() {
         return Ok(None);
@@ -895,12 +912,18 @@ fn parse_matrix(value: &Value, k: usize, path: &JsonPath) -> Result<Vec<f64>> {
     }
     for i in 0..k {
         if matrix[i * k + i] != 1.0 {
-            return Err(path.index(i).index(i).error(format!("diagonal must be 1 (a correlation matrix), got {}", matrix[i * k + i])));
+            return Err(path
+                .index(i)
+                .index(i)
+                .error(format!("diagonal must be 1 (a correlation matrix), got {}", matrix[i * k + i])));
         }
         for j in 0..i {
             let (a, b) = (matrix[i * k + j], matrix[j * k + i]);
             if (a - b).abs() > MATRIX_TOLERANCE {
-                return Err(path.index(i).index(j).error(format!("matrix must be symmetric: [{i}][{j}] = {a} but [{j}][{i}] = {b}")));
+                return Err(path
+                    .index(i)
+                    .index(j)
+                    .error(format!("matrix must be symmetric: [{i}][{j}] = {a} but [{j}][{i}] = {b}")));
             }
             if a.abs() > 1.0 {
                 return Err(path.index(i).index(j).error(format!("correlation must lie in [-1, 1], got {a}")));

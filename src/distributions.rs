@@ -7,8 +7,8 @@
 use rand_core::RngCore;
 
 use crate::special_functions::{
-    gamma_pdf, gamma_quantile, ln_gamma, normal_cdf, normal_pdf, normal_quantile, normal_sf,
-    poisson_cdf_sf, poisson_pmf, poisson_quantile, regularized_gamma,
+    gamma_pdf, gamma_quantile, ln_gamma, normal_cdf, normal_pdf, normal_quantile, normal_sf, poisson_cdf_sf,
+    poisson_pmf, poisson_quantile, regularized_gamma,
 };
 
 /// Standardized truncation windows whose lower edge lies further out than this are sampled by
@@ -33,7 +33,7 @@ pub enum Distribution {
     /// Normal(loc, scale) restricted to [min, max]; `scale == 0` degenerates to clip(loc).
     TruncatedNormal(TruncatedNormal),
     /// Gamma with the given mean and standard deviation; `std == 0` degenerates to `mean`.
-    Gamma { mean: f64, std: f64, shape: f64, scale: f64 },
+    Gamma { mean: f64, std: f64, shape: f64, scale: f64, sampler: GammaSampler },
     /// Poisson with mean `mean`.
     Poisson { mean: f64 },
     /// Zero-truncated Poisson whose own mean is `mean` (its rate `lambda` solved from it).
@@ -87,11 +87,7 @@ enum TruncationRegion {
 impl TruncatedNormal {
     /// Standardize the window; `min <= max` and `scale >= 0` must already hold.
     pub fn new(loc: f64, scale: f64, min: f64, max: f64) -> Self {
-        let (alpha, beta) = if scale > 0.0 {
-            ((min - loc) / scale, (max - loc) / scale)
-        } else {
-            (0.0, 0.0)
-        };
+        let (alpha, beta) = if scale > 0.0 { ((min - loc) / scale, (max - loc) / scale) } else { (0.0, 0.0) };
         let region = if scale == 0.0 || min == max {
             TruncationRegion::Point
         } else if alpha >= TAIL_REJECTION_THRESHOLD {
@@ -127,8 +123,12 @@ impl TruncatedNormal {
             TruncationRegion::Lower => normal_quantile(self.mass_lo + u * (self.mass_hi - self.mass_lo)),
             // Beyond 30 σ the window's law is the truncated exponential to within O(1/α²) of
             // the offset; only the copula (which needs a quantile) uses this approximation.
-            TruncationRegion::FarUpper => self.alpha + truncated_exponential_quantile(self.alpha, self.beta - self.alpha, u),
-            TruncationRegion::FarLower => -(-self.beta + truncated_exponential_quantile(-self.beta, self.beta - self.alpha, v)),
+            TruncationRegion::FarUpper => {
+                self.alpha + truncated_exponential_quantile(self.alpha, self.beta - self.alpha, u)
+            }
+            TruncationRegion::FarLower => {
+                -(-self.beta + truncated_exponential_quantile(-self.beta, self.beta - self.alpha, v))
+            }
             TruncationRegion::Point => return 0.0,
         };
         z.clamp(self.alpha, self.beta)
@@ -239,21 +239,92 @@ fn half_open_unit<R: RngCore>(rng: &mut R) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
-/// A standard normal draw by exact inversion (one uniform in, one normal out).
+/// Layers of the ziggurat (Doornik 2005, "An improved ziggurat method to generate normal random
+/// samples"): 128 boxes, right edge `ZIGGURAT_R`, common area `ZIGGURAT_V`.
+const ZIGGURAT_LAYERS: usize = 128;
+const ZIGGURAT_R: f64 = 3.442_619_855_899;
+const ZIGGURAT_V: f64 = 9.912_563_035_262_17e-3;
+
+/// Box edges `x` and acceptance ratios `x[i+1]/x[i]`, computed once with `libm` so that native and
+/// wasm builds hold the very same tables.
+struct ZigguratTables {
+    x: [f64; ZIGGURAT_LAYERS + 1],
+    ratio: [f64; ZIGGURAT_LAYERS],
+}
+
+fn ziggurat_tables() -> &'static ZigguratTables {
+    static TABLES: std::sync::OnceLock<ZigguratTables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut x = [0.0; ZIGGURAT_LAYERS + 1];
+        let mut f = libm::exp(-0.5 * ZIGGURAT_R * ZIGGURAT_R);
+        x[0] = ZIGGURAT_V / f;
+        x[1] = ZIGGURAT_R;
+        for i in 2..ZIGGURAT_LAYERS {
+            x[i] = libm::sqrt(-2.0 * libm::log(ZIGGURAT_V / x[i - 1] + f));
+            f = libm::exp(-0.5 * x[i] * x[i]);
+        }
+        x[ZIGGURAT_LAYERS] = 0.0;
+        let mut ratio = [0.0; ZIGGURAT_LAYERS];
+        for i in 0..ZIGGURAT_LAYERS {
+            ratio[i] = x[i + 1] / x[i];
+        }
+        ZigguratTables { x, ratio }
+    })
+}
+
+/// A standard normal draw by Doornik's exact ziggurat: one 64-bit word in the common case
+/// (7 bits pick the box, 53 bits the position), exponentials only in wedges and the tail.
 #[inline]
 pub fn standard_normal<R: RngCore>(rng: &mut R) -> f64 {
-    normal_quantile(open_unit(rng))
+    let tables = ziggurat_tables();
+    loop {
+        let bits = rng.next_u64();
+        let layer = (bits & (ZIGGURAT_LAYERS as u64 - 1)) as usize;
+        let u = ((bits >> 11) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64) - 1.0;
+        if u.abs() < tables.ratio[layer] {
+            return u * tables.x[layer];
+        }
+        if layer == 0 {
+            // Marsaglia's tail beyond R.
+            loop {
+                let x = libm::log(open_unit(rng)) / ZIGGURAT_R;
+                let y = libm::log(open_unit(rng));
+                if -2.0 * y >= x * x {
+                    return if u < 0.0 { x - ZIGGURAT_R } else { ZIGGURAT_R - x };
+                }
+            }
+        }
+        let x = u * tables.x[layer];
+        let f0 = libm::exp(-0.5 * (tables.x[layer] * tables.x[layer] - x * x));
+        let f1 = libm::exp(-0.5 * (tables.x[layer + 1] * tables.x[layer + 1] - x * x));
+        if f1 + open_unit(rng) * (f0 - f1) < 1.0 {
+            return x;
+        }
+    }
+}
+
+/// Constants of Marsaglia & Tsang's gamma sampler, computed once per spec.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GammaSampler {
+    shape: f64,
+    /// `max(shape, shape + 1) − 1/3`: shapes below 1 are drawn at shape + 1 and boosted.
+    d: f64,
+    /// `1 / √(9d)`.
+    c: f64,
+}
+
+impl GammaSampler {
+    fn new(shape: f64) -> Self {
+        let d = if shape < 1.0 { shape + 1.0 } else { shape } - 1.0 / 3.0;
+        GammaSampler { shape, d, c: 1.0 / libm::sqrt(9.0 * d) }
+    }
 }
 
 /// Marsaglia & Tsang (2000) for shape ≥ 1, with the `U^(1/shape)` boost below 1.
-fn standard_gamma<R: RngCore>(rng: &mut R, shape: f64) -> f64 {
-    if shape < 1.0 {
-        let boosted = standard_gamma(rng, shape + 1.0);
-        return boosted * libm::pow(open_unit(rng), 1.0 / shape);
-    }
-    let d = shape - 1.0 / 3.0;
-    let c = 1.0 / libm::sqrt(9.0 * d);
-    loop {
+#[inline]
+fn standard_gamma<R: RngCore>(rng: &mut R, sampler: &GammaSampler) -> f64 {
+    let GammaSampler { shape, d, c } = *sampler;
+    let value = loop {
         let x = standard_normal(rng);
         let t = 1.0 + c * x;
         if t <= 0.0 {
@@ -263,11 +334,16 @@ fn standard_gamma<R: RngCore>(rng: &mut R, shape: f64) -> f64 {
         let u = open_unit(rng);
         let x2 = x * x;
         if u < 1.0 - 0.0331 * x2 * x2 {
-            return d * v;
+            break d * v;
         }
         if libm::log(u) < 0.5 * x2 + d * (1.0 - v + libm::log(v)) {
-            return d * v;
+            break d * v;
         }
+    };
+    if shape < 1.0 {
+        value * libm::pow(open_unit(rng), 1.0 / shape)
+    } else {
+        value
     }
 }
 
@@ -305,8 +381,7 @@ fn poisson_draw<R: RngCore>(rng: &mut R, mean: f64) -> f64 {
         if k < 0.0 || (us < 0.013 && v > us) {
             continue;
         }
-        if libm::log(v) + libm::log(inv_alpha) - libm::log(a / (us * us) + b)
-            <= -mean + k * loglam - ln_gamma(k + 1.0)
+        if libm::log(v) + libm::log(inv_alpha) - libm::log(a / (us * us) + b) <= -mean + k * loglam - ln_gamma(k + 1.0)
         {
             return k;
         }
@@ -359,12 +434,9 @@ fn ztpoisson_quantile(lambda: f64, u: f64) -> f64 {
 impl Distribution {
     /// Build a gamma from mean and std (mean > 0, std ≥ 0 already validated).
     pub fn gamma(mean: f64, std: f64) -> Self {
-        let (shape, scale) = if std > 0.0 {
-            (mean * mean / (std * std), std * std / mean)
-        } else {
-            (f64::INFINITY, 0.0)
-        };
-        Distribution::Gamma { mean, std, shape, scale }
+        let (shape, scale) =
+            if std > 0.0 { (mean * mean / (std * std), std * std / mean) } else { (f64::INFINITY, 0.0) };
+        Distribution::Gamma { mean, std, shape, scale, sampler: GammaSampler::new(shape) }
     }
 
     /// Build a discrete law (values and probabilities already validated).
@@ -419,7 +491,9 @@ impl Distribution {
         self.is_deterministic()
             || matches!(
                 self,
-                Distribution::Poisson { .. } | Distribution::ZeroTruncatedPoisson { .. } | Distribution::Discrete { .. }
+                Distribution::Poisson { .. }
+                    | Distribution::ZeroTruncatedPoisson { .. }
+                    | Distribution::Discrete { .. }
             )
     }
 
@@ -431,11 +505,11 @@ impl Distribution {
             Distribution::Zero => 0.0,
             Distribution::Normal { mean, std } => mean + std * standard_normal(rng),
             Distribution::TruncatedNormal(t) => t.sample(rng),
-            Distribution::Gamma { mean, std, shape, scale } => {
+            Distribution::Gamma { mean, std, scale, sampler, .. } => {
                 if *std == 0.0 {
                     *mean
                 } else {
-                    scale * standard_gamma(rng, *shape)
+                    scale * standard_gamma(rng, sampler)
                 }
             }
             Distribution::Poisson { mean } => poisson_draw(rng, *mean),
@@ -473,7 +547,7 @@ impl Distribution {
                 mean + std * z
             }
             Distribution::TruncatedNormal(t) => t.quantile(u, v),
-            Distribution::Gamma { mean, std, shape, scale } => {
+            Distribution::Gamma { mean, std, shape, scale, .. } => {
                 if *std == 0.0 {
                     *mean
                 } else {
@@ -509,7 +583,7 @@ impl Distribution {
                 }
             }
             Distribution::TruncatedNormal(t) => t.cdf(x),
-            Distribution::Gamma { mean, std, shape, scale } => {
+            Distribution::Gamma { mean, std, shape, scale, .. } => {
                 if *std == 0.0 {
                     step(*mean)
                 } else {
@@ -633,7 +707,8 @@ impl Distribution {
             Distribution::Discrete { values, probabilities, .. } => {
                 let total: f64 = probabilities.iter().sum();
                 let mean = values.iter().zip(probabilities).map(|(v, p)| v * p).sum::<f64>() / total;
-                let var = values.iter().zip(probabilities).map(|(v, p)| (v - mean) * (v - mean) * p).sum::<f64>() / total;
+                let var =
+                    values.iter().zip(probabilities).map(|(v, p)| (v - mean) * (v - mean) * p).sum::<f64>() / total;
                 (mean, libm::sqrt(var))
             }
             Distribution::LogNormal { mean, sigma } => {

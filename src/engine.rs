@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::config::{ColumnType, Model, PathwaySpec};
+use crate::config::{ColumnType, Finalized, Model, PathwaySpec};
 use crate::distributions::Distribution;
 use crate::error::{Error, Result};
 use crate::special_functions::{normal_cdf, normal_sf};
@@ -255,9 +255,10 @@ impl PopulationPlan {
             ));
         }
         let n_targets = self.model.tgt_types.len() as u32;
-        let lookup = |ids: &[u64], types: &[u32], population: &str, column: &str, i: usize| -> Result<u32> {
-            types.get(ids[i] as usize).copied().ok_or_else(|| {
-                Error::input(
+        let check = |ids: &[u64], types: &[u32], population: &str, column: &str| -> Result<()> {
+            match ids.iter().position(|&id| id >= types.len() as u64) {
+                None => Ok(()),
+                Some(i) => Err(Error::input(
                     format!("edge population '{}' column {column}", self.edge_population),
                     format!(
                         "edge {} refers to node {} but node population '{population}' has {} nodes",
@@ -265,16 +266,17 @@ impl PopulationPlan {
                         ids[i],
                         types.len()
                     ),
-                )
-            })
+                )),
+            }
         };
-        (0..chunk.len())
-            .map(|i| {
-                let s = lookup(&chunk.source, &self.source_types, &self.source_population, "source_node_id", i)?;
-                let t = lookup(&chunk.target, &self.target_types, &self.target_population, "target_node_id", i)?;
-                Ok(s * n_targets + t)
-            })
-            .collect()
+        check(&chunk.source, &self.source_types, &self.source_population, "source_node_id")?;
+        check(&chunk.target, &self.target_types, &self.target_population, "target_node_id")?;
+        Ok(chunk
+            .source
+            .iter()
+            .zip(&chunk.target)
+            .map(|(&s, &t)| self.source_types[s as usize] * n_targets + self.target_types[t as usize])
+            .collect())
     }
 
     /// Draw every property for every edge of the chunk.
@@ -316,23 +318,37 @@ impl PopulationPlan {
         }
     }
 
-    fn draw_independent(&self, index: usize, chunk: &EdgeChunk, pathways: &[u32], out: &mut PropertyValues) -> Result<()> {
+    // Edges are parallel columns (pathway, source, target, edge id): one index reads them best.
+    #[allow(clippy::needless_range_loop)]
+    fn draw_independent(
+        &self,
+        index: usize,
+        chunk: &EdgeChunk,
+        pathways: &[u32],
+        out: &mut PropertyValues,
+    ) -> Result<()> {
         let property = &self.model.properties[index];
         let key = self.property_keys[index];
-        // Deterministic laws need no stream at all.
-        let constants: Vec<Option<f64>> = property
+        // Deterministic laws need no stream at all: finalize their value once per pathway.
+        let constants: Vec<Option<std::result::Result<Finalized, f64>>> = property
             .pathways
             .iter()
-            .map(|spec| spec.distribution.is_deterministic().then(|| spec.distribution.quantile(0.5, 0.5)))
+            .map(|spec| {
+                spec.distribution.is_deterministic().then(|| spec.finalize(spec.distribution.quantile(0.5, 0.5)))
+            })
             .collect();
         let mut memo: Option<ConnectionMemo> = None;
         out.values.reserve_exact(chunk.len());
         for i in 0..chunk.len() {
             let pathway = pathways[i];
             let spec: &PathwaySpec = &property.pathways[pathway as usize];
-            let raw = if let Some(value) = constants[pathway as usize] {
-                value
-            } else if spec.shared_within {
+            if let Some(constant) = constants[pathway as usize] {
+                let stored = constant.map_err(|v| self.value_error(index, pathway, v, chunk.edge_id[i]))?;
+                out.clipped[pathway as usize] += stored.clipped as u64;
+                out.values.push(stored.value);
+                continue;
+            }
+            let raw = if spec.shared_within {
                 let (source, target) = (chunk.source[i], chunk.target[i]);
                 match &memo {
                     Some(m) if m.source == source && m.target == target => m.raw,
@@ -354,6 +370,7 @@ impl PopulationPlan {
 
     /// Gaussian copula (design §2.3): z = L·n from the group's stream, each marginal by its
     /// quantile at Φ(z_i).
+    #[allow(clippy::needless_range_loop)]
     fn draw_correlated(&self, chunk: &EdgeChunk, pathways: &[u32], properties: &mut [PropertyValues]) -> Result<()> {
         let correlation = self.model.correlation.as_ref().expect("called only with a correlation");
         let k = correlation.properties.len();
@@ -380,7 +397,8 @@ impl PopulationPlan {
             for (slot, &p) in correlation.properties.iter().enumerate() {
                 let spec = &self.model.properties[p].pathways[pathway];
                 let raw = marginal(&spec.distribution, z[slot]);
-                let stored = spec.finalize(raw).map_err(|v| self.value_error(p, pathway as u32, v, chunk.edge_id[i]))?;
+                let stored =
+                    spec.finalize(raw).map_err(|v| self.value_error(p, pathway as u32, v, chunk.edge_id[i]))?;
                 properties[p].clipped[pathway] += stored.clipped as u64;
                 properties[p].values.push(stored.value);
             }

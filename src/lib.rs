@@ -86,7 +86,8 @@ impl Parameterizer {
         fallback: Option<&str>,
     ) -> Result<()> {
         let fallback = fallback.or(self.task.fallback_pathway_value.as_deref());
-        let plan = PopulationPlan::new(self.model.clone(), self.seed, name, &source, &target, pathway_property, fallback)?;
+        let plan =
+            PopulationPlan::new(self.model.clone(), self.seed, name, &source, &target, pathway_property, fallback)?;
         self.plans.insert(name.to_string(), plan);
         Ok(())
     }
@@ -95,10 +96,7 @@ impl Parameterizer {
     /// statistics.
     pub fn run_chunk(&mut self, population: &str, chunk: &EdgeChunk) -> Result<ChunkResult> {
         let plan = self.plans.get(population).ok_or_else(|| {
-            Error::input(
-                format!("edge population '{population}'"),
-                "not prepared: call add_edge_population first",
-            )
+            Error::input(format!("edge population '{population}'"), "not prepared: call add_edge_population first")
         })?;
         let result = plan.run(chunk)?;
         self.stats.add(&result);

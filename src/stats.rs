@@ -16,56 +16,73 @@ const MAX_INTEGER_BINS: usize = 120;
 /// Quantile range the bins cover.
 const RANGE_PROBABILITY: f64 = 0.0005;
 
-/// Running statistics of one property in one pathway.
+/// Running statistics of one property in one pathway. Sums are taken around `shift` (the spec's
+/// mean), which keeps the variance accurate without a division per value.
 #[derive(Debug, Clone)]
 struct Accumulator {
     count: u64,
-    mean: f64,
-    m2: f64,
+    shift: f64,
+    sum: f64,
+    sum_squares: f64,
     min: f64,
     max: f64,
     clipped: u64,
     edges: Vec<f64>,
+    bins_per_unit: f64,
     counts: Vec<u64>,
     underflow: u64,
     overflow: u64,
 }
 
 impl Accumulator {
-    fn new(edges: Vec<f64>) -> Self {
+    fn new(edges: Vec<f64>, shift: f64) -> Self {
         let bins = edges.len() - 1;
+        let bins_per_unit = bins as f64 / (edges[bins] - edges[0]);
         Accumulator {
             count: 0,
-            mean: 0.0,
-            m2: 0.0,
+            shift: if shift.is_finite() { shift } else { 0.0 },
+            sum: 0.0,
+            sum_squares: 0.0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             clipped: 0,
             edges,
+            bins_per_unit,
             counts: vec![0; bins],
             underflow: 0,
             overflow: 0,
         }
     }
 
+    /// Record `n` copies of `value` (n > 1 for pathways whose spec is deterministic).
     #[inline]
-    fn add(&mut self, value: f64) {
-        self.count += 1;
-        let delta = value - self.mean;
-        self.mean += delta / self.count as f64;
-        self.m2 += delta * (value - self.mean);
+    fn add(&mut self, value: f64, n: u64) {
+        self.count += n;
+        let centred = value - self.shift;
+        self.sum += centred * n as f64;
+        self.sum_squares += centred * centred * n as f64;
         self.min = self.min.min(value);
         self.max = self.max.max(value);
         let (lo, hi) = (self.edges[0], self.edges[self.edges.len() - 1]);
         if value < lo {
-            self.underflow += 1;
+            self.underflow += n;
         } else if value > hi {
-            self.overflow += 1;
+            self.overflow += n;
         } else {
             let bins = self.counts.len();
-            let index = (((value - lo) / (hi - lo)) * bins as f64) as usize;
-            self.counts[index.min(bins - 1)] += 1;
+            let index = ((value - lo) * self.bins_per_unit) as usize;
+            self.counts[index.min(bins - 1)] += n;
         }
+    }
+
+    fn mean(&self) -> f64 {
+        self.shift + self.sum / self.count as f64
+    }
+
+    fn std(&self) -> f64 {
+        let n = self.count as f64;
+        let mean_centred = self.sum / n;
+        libm::sqrt((self.sum_squares / n - mean_centred * mean_centred).max(0.0))
     }
 }
 
@@ -131,6 +148,8 @@ pub struct PropertyStats {
 pub struct StatsCollector {
     /// [property][pathway]
     accumulators: Vec<Vec<Accumulator>>,
+    /// [property][pathway]: the stored value when the spec is deterministic (added in bulk).
+    constants: Vec<Vec<Option<f64>>>,
 }
 
 fn integer_valued(spec: &PathwaySpec) -> bool {
@@ -193,17 +212,47 @@ impl StatsCollector {
         let accumulators = model
             .properties
             .iter()
-            .map(|p| p.pathways.iter().map(|spec| Accumulator::new(bin_edges(spec))).collect())
+            .map(|p| p.pathways.iter().map(|spec| Accumulator::new(bin_edges(spec), spec.moments().0)).collect())
             .collect();
-        StatsCollector { accumulators }
+        let constants = model
+            .properties
+            .iter()
+            .map(|p| {
+                p.pathways
+                    .iter()
+                    .map(|spec| {
+                        let deterministic = spec.distribution.is_deterministic();
+                        deterministic.then(|| stored_quantile(spec, 0.5))
+                    })
+                    .collect()
+            })
+            .collect();
+        StatsCollector { accumulators, constants }
     }
 
     /// Add one chunk's values.
     pub fn add(&mut self, result: &ChunkResult) {
+        let mut per_pathway = vec![0u64; self.accumulators.first().map_or(0, Vec::len)];
+        for &pathway in &result.pathways {
+            per_pathway[pathway as usize] += 1;
+        }
         for (property, values) in result.properties.iter().enumerate() {
             let accumulators = &mut self.accumulators[property];
+            let constants = &self.constants[property];
+            for (pathway, constant) in constants.iter().enumerate() {
+                if let Some(value) = constant {
+                    if per_pathway[pathway] > 0 {
+                        accumulators[pathway].add(*value, per_pathway[pathway]);
+                    }
+                }
+            }
+            if constants.iter().all(Option::is_some) {
+                continue;
+            }
             for (&pathway, &value) in result.pathways.iter().zip(&values.values) {
-                accumulators[pathway as usize].add(value);
+                if constants[pathway as usize].is_none() {
+                    accumulators[pathway as usize].add(value, 1);
+                }
             }
             for (pathway, &clipped) in values.clipped.iter().enumerate() {
                 accumulators[pathway].clipped += clipped;
@@ -233,8 +282,8 @@ impl StatsCollector {
                             target: target.to_string(),
                             distribution: distribution_name(spec).to_string(),
                             count: a.count,
-                            mean: Some(a.mean),
-                            std: Some(libm::sqrt(a.m2 / a.count as f64)),
+                            mean: Some(a.mean()),
+                            std: Some(a.std()),
                             min: Some(a.min),
                             max: Some(a.max),
                             clipped_share: Some(a.clipped as f64 / a.count as f64),

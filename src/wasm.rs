@@ -112,7 +112,7 @@ impl JsParameterizer {
     pub fn run_chunk(&mut self, population: &str, edges_ipc: &[u8]) -> Result<Vec<u8>, JsValue> {
         let chunk = read_edge_chunk(edges_ipc, population).map_err(js_error)?;
         let result = self.0.run_chunk(population, &chunk).map_err(js_error)?;
-        write_chunk_result(&result).map_err(js_error)
+        write_chunk_result(result).map_err(js_error)
     }
 
     /// Statistics and histograms (with expected counts) per property × pathway so far.

@@ -150,7 +150,8 @@ fn n_syn_per_conn_is_accepted_and_ignored() {
 #[test]
 fn non_finite_numbers_are_named() {
     // Python's json.dumps writes bare NaN / Infinity.
-    let text = model_with_spec(json!({"type": "normal", "mean": 1.0, "std": 0.25})).to_string().replace("0.25}", "NaN}");
+    let text =
+        model_with_spec(json!({"type": "normal", "mean": 1.0, "std": 0.25})).to_string().replace("0.25}", "NaN}");
     let err = parse_task(&text).unwrap_err();
     assert_eq!(err.path(), Some("prop_stats.conductance.EXC.INH.std"), "{err}");
     assert!(err.to_string().contains("finite"));
@@ -178,7 +179,11 @@ fn range_errors_of_each_distribution() {
         (json!({"type": "gamma", "mean": -1.0, "std": 1.0}), "mean", "> 0"),
         (json!({"type": "gamma", "mean": 1.0, "std": -1.0}), "std", "≥ 0"),
         (json!({"type": "normal", "mean": 1.0, "std": -0.1}), "std", "≥ 0"),
-        (json!({"type": "truncnorm", "norm_loc": 0, "norm_scale": 1, "min": 2, "max": 1}), "min", "must not exceed max"),
+        (
+            json!({"type": "truncnorm", "norm_loc": 0, "norm_scale": 1, "min": 2, "max": 1}),
+            "min",
+            "must not exceed max",
+        ),
         (json!({"type": "truncnorm", "norm_loc": 0, "norm_scale": -1, "min": 0, "max": 1}), "norm_scale", "≥ 0"),
         (json!({"type": "poisson", "mean": -0.5}), "mean", "≥ 0"),
         (json!({"type": "ztpoisson", "mean": 0.5}), "mean", "≥ 1"),
@@ -215,7 +220,10 @@ fn discrete_lists_are_checked() {
         "must be a number",
     );
     // Within 1e-8 relative of 1 is fine.
-    assert!(parse_task(&model_with_spec(json!({"type": "discrete", "val": [1, 2], "p": [0.5, 0.500000001]})).to_string()).is_ok());
+    assert!(parse_task(
+        &model_with_spec(json!({"type": "discrete", "val": [1, 2], "p": [0.5, 0.500000001]})).to_string()
+    )
+    .is_ok());
 }
 
 #[test]
@@ -225,8 +233,16 @@ fn bounds_dtype_and_shared_within_are_checked() {
         &format!("{CELL}.lower_bound"),
         "must not exceed upper_bound",
     );
-    assert_error(model_with_spec(json!({"type": "zero", "dtype": "complex128"})), &format!("{CELL}.dtype"), "unknown dtype");
-    assert_error(model_with_spec(json!({"type": "zero", "shared_within": "no"})), &format!("{CELL}.shared_within"), "true/false");
+    assert_error(
+        model_with_spec(json!({"type": "zero", "dtype": "complex128"})),
+        &format!("{CELL}.dtype"),
+        "unknown dtype",
+    );
+    assert_error(
+        model_with_spec(json!({"type": "zero", "shared_within": "no"})),
+        &format!("{CELL}.shared_within"),
+        "true/false",
+    );
     // 1.0 / 0.0 are accepted as ConnPropsModel stores them.
     let task = parse_task(&model_with_spec(json!({"type": "zero", "shared_within": 0.0})).to_string()).unwrap();
     assert!(!task.model.properties[0].pathways[1].shared_within);
@@ -264,10 +280,26 @@ fn prop_cov_is_validated() {
     assert!(parse_task(&correlated_model(json!({})).to_string()).unwrap().model.correlation.is_none());
     let path = "prop_cov.cov.EXC.EXC";
     assert_error(correlated_model(cov_everywhere(json!([[1.0, 0.5]]))), path, "got 1 rows");
-    assert_error(correlated_model(cov_everywhere(json!([[1.0, 0.5, 0.0], [0.5, 1.0]]))), &format!("{path}[0]"), "must have 2 entries");
-    assert_error(correlated_model(cov_everywhere(json!([[1.0, 0.5], [0.4, 1.0]]))), &format!("{path}[1][0]"), "symmetric");
-    assert_error(correlated_model(cov_everywhere(json!([[2.0, 0.5], [0.5, 1.0]]))), &format!("{path}[0][0]"), "diagonal must be 1");
-    assert_error(correlated_model(cov_everywhere(json!([[1.0, 1.5], [1.5, 1.0]]))), &format!("{path}[1][0]"), "[-1, 1]");
+    assert_error(
+        correlated_model(cov_everywhere(json!([[1.0, 0.5, 0.0], [0.5, 1.0]]))),
+        &format!("{path}[0]"),
+        "must have 2 entries",
+    );
+    assert_error(
+        correlated_model(cov_everywhere(json!([[1.0, 0.5], [0.4, 1.0]]))),
+        &format!("{path}[1][0]"),
+        "symmetric",
+    );
+    assert_error(
+        correlated_model(cov_everywhere(json!([[2.0, 0.5], [0.5, 1.0]]))),
+        &format!("{path}[0][0]"),
+        "diagonal must be 1",
+    );
+    assert_error(
+        correlated_model(cov_everywhere(json!([[1.0, 1.5], [1.5, 1.0]]))),
+        &format!("{path}[1][0]"),
+        "[-1, 1]",
+    );
     let three = json!({"props": ["conductance", "u_syn", "conductance"], "cov": {}});
     assert_error(correlated_model(three), "prop_cov.props[2]", "listed twice");
     let unknown = json!({"props": ["conductance", "delay"], "cov": {}});

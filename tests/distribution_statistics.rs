@@ -52,8 +52,9 @@ fn normal_matches_its_law() {
 
 #[test]
 fn gamma_matches_its_law_for_small_medium_and_large_shapes() {
-    for (mean, std, seed) in [(1.0, 0.5, 12), (0.5, 0.7071067811865476, 13), (669.96, 15.0, 14), (2.0, 4.0, 15)] {
-        let sample = draw(&format!(r#"{{"type": "gamma", "mean": {mean}, "std": {std}, "shared_within": false}}"#), N, seed);
+    for (mean, std, seed) in [(1.0, 0.5, 12), (0.5, std::f64::consts::FRAC_1_SQRT_2, 13), (669.96, 15.0, 14), (2.0, 4.0, 15)] {
+        let sample =
+            draw(&format!(r#"{{"type": "gamma", "mean": {mean}, "std": {std}, "shared_within": false}}"#), N, seed);
         let shape = mean * mean / (std * std);
         let scale = std * std / mean;
         assert_ks(&format!("gamma({mean},{std})"), &sample, |x| regularized_gamma(shape, x / scale).0);
@@ -81,13 +82,13 @@ fn truncated_cdf(x: f64, a: f64, b: f64) -> f64 {
 fn truncnorm_is_exact_in_the_center_one_sided_and_far_in_the_tails() {
     let cases = [
         // (loc, scale, min, max)
-        (0.5, 0.25, 0.2, 0.7),   // u_syn of the TM preset
-        (1.7, 0.1, 1.7, 1.9),    // decay_time: window starting at the mean
-        (0.0, 1.0, 8.0, 9.0),    // [8σ, 9σ]
-        (0.0, 1.0, -9.0, -8.0),  // mirrored
-        (10.0, 2.0, 14.0, 1e9),  // one-sided (upper window, effectively unbounded)
-        (0.0, 1.0, -1e9, -3.0),  // one-sided lower
-        (0.0, 1.0, 35.0, 36.0),  // beyond the inverse-CDF range: exponential rejection
+        (0.5, 0.25, 0.2, 0.7),  // u_syn of the TM preset
+        (1.7, 0.1, 1.7, 1.9),   // decay_time: window starting at the mean
+        (0.0, 1.0, 8.0, 9.0),   // [8σ, 9σ]
+        (0.0, 1.0, -9.0, -8.0), // mirrored
+        (10.0, 2.0, 14.0, 1e9), // one-sided (upper window, effectively unbounded)
+        (0.0, 1.0, -1e9, -3.0), // one-sided lower
+        (0.0, 1.0, 35.0, 36.0), // beyond the inverse-CDF range: exponential rejection
     ];
     for (i, (loc, scale, min, max)) in cases.into_iter().enumerate() {
         let spec = format!(
@@ -105,7 +106,11 @@ fn truncnorm_tail_window_has_the_right_mean() {
     // E[Z | 8 ≤ Z ≤ 9] = (φ(8) − φ(9)) / (Φ(9) − Φ(8)) ≈ 8.1185.
     let pdf = |x: f64| (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
     let expected = (pdf(8.0) - pdf(9.0)) / (phi_upper(8.0) - phi_upper(9.0));
-    let sample = draw(r#"{"type": "truncnorm", "norm_loc": 0, "norm_scale": 1, "min": 8, "max": 9, "shared_within": false}"#, N, 30);
+    let sample = draw(
+        r#"{"type": "truncnorm", "norm_loc": 0, "norm_scale": 1, "min": 8, "max": 9, "shared_within": false}"#,
+        N,
+        30,
+    );
     let (mean, _) = mean_std(&sample);
     assert!((mean - expected).abs() < 0.005, "mean {mean} vs {expected}");
 }
@@ -155,12 +160,20 @@ fn ztpoisson_has_the_requested_mean_and_its_law() {
 
 #[test]
 fn discrete_matches_its_probabilities() {
-    let sample = draw(r#"{"type": "discrete", "val": [1, 2, 3, 4, 5], "p": [0.3, 0.3, 0.2, 0.1, 0.1], "shared_within": false}"#, N, 60);
+    let sample = draw(
+        r#"{"type": "discrete", "val": [1, 2, 3, 4, 5], "p": [0.3, 0.3, 0.2, 0.1, 0.1], "shared_within": false}"#,
+        N,
+        60,
+    );
     let p = [0.3, 0.3, 0.2, 0.1, 0.1];
     let pvalue = chi_square_p_value(&sample, |k| if (1..=5).contains(&k) { p[(k - 1) as usize] } else { 0.0 }, 1..=5);
     assert!(pvalue > ALPHA, "discrete: chi-square p {pvalue}");
     // Values that are not integers, and zero-probability entries that never appear.
-    let sample = draw(r#"{"type": "discrete", "val": [0.5, 7.25, 9.0], "p": [0.25, 0.75, 0.0], "shared_within": false}"#, 4000, 61);
+    let sample = draw(
+        r#"{"type": "discrete", "val": [0.5, 7.25, 9.0], "p": [0.25, 0.75, 0.0], "shared_within": false}"#,
+        4000,
+        61,
+    );
     assert!(sample.iter().all(|&v| v == 0.5 || v == 7.25));
     let share = sample.iter().filter(|&&v| v == 0.5).count() as f64 / 4000.0;
     assert!((share - 0.25).abs() < 5.0 * (0.25f64 * 0.75 / 4000.0).sqrt());
@@ -180,7 +193,11 @@ fn lognormal_exponential_and_uniform_match_their_laws() {
 
 #[test]
 fn bounds_clip_after_drawing() {
-    let sample = draw(r#"{"type": "normal", "mean": 0, "std": 1, "lower_bound": -0.5, "upper_bound": 1.0, "shared_within": false}"#, N, 80);
+    let sample = draw(
+        r#"{"type": "normal", "mean": 0, "std": 1, "lower_bound": -0.5, "upper_bound": 1.0, "shared_within": false}"#,
+        N,
+        80,
+    );
     assert!(sample.iter().all(|&v| (-0.5..=1.0).contains(&v)));
     let at_lower = sample.iter().filter(|&&v| v == -0.5).count() as f64 / N as f64;
     let at_upper = sample.iter().filter(|&&v| v == 1.0).count() as f64 / N as f64;
@@ -210,9 +227,29 @@ fn dtype_int_rounds_half_to_even_and_explicit_int_types_truncate() {
 #[test]
 fn values_that_do_not_fit_the_dtype_are_errors_naming_the_pathway() {
     use synparam::Parameterizer;
-    let mut run = Parameterizer::new(&common::single_spec_model(r#"{"type": "constant", "mean": -3, "dtype": "uint16"}"#), Some(1)).unwrap();
+    let mut run = Parameterizer::new(
+        &common::single_spec_model(r#"{"type": "constant", "mean": -3, "dtype": "uint16"}"#),
+        Some(1),
+    )
+    .unwrap();
     run.add_edge_population("edges", common::uniform_nodes("s", 2), common::uniform_nodes("t", 2), "p", None).unwrap();
     let err = run.run_chunk("edges", &common::distinct_connections(2)).unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("prop_stats.value.A.A") && message.contains("uint16") && message.contains("-3"), "{message}");
+    assert!(
+        message.contains("prop_stats.value.A.A") && message.contains("uint16") && message.contains("-3"),
+        "{message}"
+    );
+}
+
+#[test]
+fn normal_sampler_tails_and_wedges_are_exact() {
+    // 400 k draws: the ziggurat's tail (|z| > 3.4426) and wedge paths are hit thousands of times.
+    let n = 400_000;
+    let sample = draw(r#"{"type": "normal", "mean": 0, "std": 1, "shared_within": false}"#, n, 90);
+    assert_ks("normal 400k", &sample, phi);
+    for threshold in [2.0, 3.442_619_855_899, 4.0] {
+        let expected = 2.0 * phi_upper(threshold) * n as f64;
+        let observed = sample.iter().filter(|v| v.abs() > threshold).count() as f64;
+        assert!((observed - expected).abs() < 5.0 * expected.sqrt(), "|z| > {threshold}: {observed} vs {expected}");
+    }
 }

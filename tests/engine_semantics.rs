@@ -1,14 +1,15 @@
 //! Engine semantics: shared_within, invariance under chunking and edge order (property tests),
 //! independence of properties, the Gaussian copula, pathway lookup errors and Arrow inputs.
 #![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::needless_range_loop)]
 
 mod common;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, DictionaryArray, Int16Array, Int64Array, RecordBatch, StringArray, UInt32Array};
 use arrow_array::types::Int8Type;
+use arrow_array::{ArrayRef, DictionaryArray, Int16Array, Int64Array, RecordBatch, StringArray, UInt32Array};
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema};
 use proptest::prelude::*;
@@ -26,7 +27,8 @@ fn ei_nodes(population: &str, n: usize) -> PathwayColumn {
 
 fn tm_run(config: &str, seed: u64, n_nodes: usize) -> Parameterizer {
     let mut run = Parameterizer::new(config, Some(seed)).unwrap();
-    run.add_edge_population("pop", ei_nodes("nodes", n_nodes), ei_nodes("nodes", n_nodes), "synapse_class", None).unwrap();
+    run.add_edge_population("pop", ei_nodes("nodes", n_nodes), ei_nodes("nodes", n_nodes), "synapse_class", None)
+        .unwrap();
     run
 }
 
@@ -53,7 +55,9 @@ fn slice(chunk: &EdgeChunk, range: std::ops::Range<usize>) -> EdgeChunk {
 #[test]
 fn shared_within_true_gives_one_value_per_connection_and_false_one_per_synapse() {
     let config = |shared: bool| {
-        common::single_spec_model(&format!(r#"{{"type": "gamma", "mean": 1.0, "std": 0.5, "shared_within": {shared}}}"#))
+        common::single_spec_model(&format!(
+            r#"{{"type": "gamma", "mean": 1.0, "std": 0.5, "shared_within": {shared}}}"#
+        ))
     };
     // 300 connections of 4 synapses each, interleaved so that a connection's synapses are not adjacent.
     let mut chunk = EdgeChunk::default();
@@ -66,7 +70,8 @@ fn shared_within_true_gives_one_value_per_connection_and_false_one_per_synapse()
     }
     for shared in [true, false] {
         let mut run = Parameterizer::new(&config(shared), Some(5)).unwrap();
-        run.add_edge_population("pop", common::uniform_nodes("s", 300), common::uniform_nodes("t", 300), "p", None).unwrap();
+        run.add_edge_population("pop", common::uniform_nodes("s", 300), common::uniform_nodes("t", 300), "p", None)
+            .unwrap();
         let values = run.run_chunk("pop", &chunk).unwrap().properties.remove(0).values;
         let mut per_connection: HashMap<(u64, u64), Vec<f64>> = HashMap::new();
         for i in 0..chunk.len() {
@@ -90,7 +95,8 @@ fn connections_are_per_edge_population() {
     let config = common::single_spec_model(r#"{"type": "normal", "mean": 0, "std": 1}"#);
     let mut run = Parameterizer::new(&config, Some(1)).unwrap();
     for name in ["a", "b"] {
-        run.add_edge_population(name, common::uniform_nodes("s", 10), common::uniform_nodes("t", 10), "p", None).unwrap();
+        run.add_edge_population(name, common::uniform_nodes("s", 10), common::uniform_nodes("t", 10), "p", None)
+            .unwrap();
     }
     let chunk = common::distinct_connections(10);
     let a = run.run_chunk("a", &chunk).unwrap().properties.remove(0).values;
@@ -227,22 +233,24 @@ fn pathway_values_missing_from_the_config_are_listed() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(err.to_string().contains("source node population 'S1' has mtype values missing from src_types: L4_SS, L5_TPC"));
+    assert!(err
+        .to_string()
+        .contains("source node population 'S1' has mtype values missing from src_types: L4_SS, L5_TPC"));
 }
 
 #[test]
 fn nodes_without_the_property_need_a_fallback() {
     let mut run = Parameterizer::new(TM, Some(1)).unwrap();
     let virtual_nodes = PathwayColumn::from_values("thalamus", &[None::<&str>, None, None]);
-    let err = run
-        .add_edge_population("pop", virtual_nodes.clone(), ei_nodes("T", 3), "synapse_class", None)
-        .unwrap_err();
+    let err =
+        run.add_edge_population("pop", virtual_nodes.clone(), ei_nodes("T", 3), "synapse_class", None).unwrap_err();
     assert!(err.to_string().contains("3 node(s) without a synapse_class value"), "{err}");
     run.add_edge_population("pop", virtual_nodes.clone(), ei_nodes("T", 3), "synapse_class", Some("EXC")).unwrap();
     let result = run.run_chunk("pop", &common::distinct_connections(3)).unwrap();
     let syn_type = result.properties.iter().find(|p| p.name == "syn_type_id").unwrap();
     assert_eq!(syn_type.values, vec![113.0; 3], "fallback EXC gives the excitatory syn_type_id");
-    let err = run.add_edge_population("pop", virtual_nodes, ei_nodes("T", 3), "synapse_class", Some("GLIA")).unwrap_err();
+    let err =
+        run.add_edge_population("pop", virtual_nodes, ei_nodes("T", 3), "synapse_class", Some("GLIA")).unwrap_err();
     assert_eq!(err.path(), Some("fallback_pathway_value"));
 }
 
@@ -296,9 +304,11 @@ fn arrow_inputs_accept_any_integer_width_and_dictionary_strings() {
     let decoded: Vec<Option<&str>> =
         column.codes.iter().map(|&c| column.dictionary.get(c as usize).map(String::as_str)).collect();
     assert_eq!(decoded, vec![Some("INH"), None, Some("EXC"), Some("INH")]);
-    let plain = read_pathway_column(&ipc(vec![("mtype", Arc::new(StringArray::from(vec!["L5_TPC", "L4_SS"])))]), "S1").unwrap();
+    let plain =
+        read_pathway_column(&ipc(vec![("mtype", Arc::new(StringArray::from(vec!["L5_TPC", "L4_SS"])))]), "S1").unwrap();
     assert_eq!(plain.dictionary, vec!["L5_TPC", "L4_SS"]);
-    let integers = read_pathway_column(&ipc(vec![("layer", Arc::new(Int64Array::from(vec![Some(5), None])))]), "S1").unwrap();
+    let integers =
+        read_pathway_column(&ipc(vec![("layer", Arc::new(Int64Array::from(vec![Some(5), None])))]), "S1").unwrap();
     assert_eq!(integers.dictionary, vec!["5"]);
     assert_eq!(integers.codes[1], synparam::engine::MISSING);
     let floats = ipc(vec![("x", Arc::new(arrow_array::Float64Array::from(vec![1.0])) as ArrayRef)]);
@@ -309,7 +319,7 @@ fn arrow_inputs_accept_any_integer_width_and_dictionary_strings() {
 fn result_columns_have_the_property_types() {
     let mut run = tm_run(TM, 1, 10);
     let result = run.run_chunk("pop", &common::distinct_connections(10)).unwrap();
-    let bytes = synparam::arrow_io::write_chunk_result(&result).unwrap();
+    let bytes = synparam::arrow_io::write_chunk_result(result).unwrap();
     let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
     let schema = reader.schema();
     assert_eq!(schema.field_with_name("syn_type_id").unwrap().data_type(), &DataType::Int64);

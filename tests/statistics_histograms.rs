@@ -13,8 +13,14 @@ fn run_seed_example(n: usize) -> Vec<synparam::stats::PropertyStats> {
     let values: Vec<Option<&str>> = (0..n).map(|i| Some(classes[i % 3])).collect();
     let nodes = PathwayColumn::from_values("nodes", &values);
     let mut run = Parameterizer::new(include_str!("../www/presets/seed_example.json"), None).unwrap();
-    run.add_edge_population("pop", nodes.clone(), PathwayColumn::from_values("one", &[Some("excitatory_neuron")]), "synapse_class", None)
-        .unwrap();
+    run.add_edge_population(
+        "pop",
+        nodes.clone(),
+        PathwayColumn::from_values("one", &[Some("excitatory_neuron")]),
+        "synapse_class",
+        None,
+    )
+    .unwrap();
     let mut chunk = common::distinct_connections(n);
     chunk.target = vec![0; n];
     // Two chunks: statistics accumulate.
@@ -113,7 +119,8 @@ fn density_preview_integrates_to_one() {
     let points = synparam::stats::density_preview(&spec, 200);
     let integral: f64 = points.windows(2).map(|w| 0.5 * (w[0].1 + w[1].1) * (w[1].0 - w[0].0)).sum();
     assert!((integral - 0.999).abs() < 0.002, "integral {integral}");
-    let discrete = synparam::config::parse_pathway_spec(r#"{"type": "discrete", "val": [1, 2], "p": [0.25, 0.75]}"#).unwrap();
+    let discrete =
+        synparam::config::parse_pathway_spec(r#"{"type": "discrete", "val": [1, 2], "p": [0.25, 0.75]}"#).unwrap();
     let masses = synparam::stats::density_preview(&discrete, 200);
     assert_eq!(masses, vec![(1.0, 0.25), (2.0, 0.75)]);
 }

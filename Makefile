@@ -1,0 +1,78 @@
+# synparam — the two commands a fresh machine needs are `make serve` and `make test`.
+# Every target installs what it is missing (rustup target, wasm-bindgen-cli of exactly the
+# crate's version, Debian chromium + chromedriver, npm packages) and is safe to run twice.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/"/, "", $$3); print $$3}' Cargo.lock)
+WASM_TARGET := wasm32-unknown-unknown
+WASM_RAW := target/$(WASM_TARGET)/release/synparam.wasm
+PORT ?= 8080
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+export CHROMEDRIVER := /usr/bin/chromedriver
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
+
+.PHONY: help setup setup-rust setup-browser setup-node pkg serve test test-rust test-wasm test-node bench size clean
+
+help:
+	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
+	@echo "make test    - set up, build and run every test (native, browser wasm, Node)"
+	@echo "make bench   - throughput and peak memory, native and wasm (Node on pkg/)"
+
+setup: setup-rust setup-node
+
+setup-rust:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)"; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+setup-browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+setup-node:
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  npm ci --no-audit --no-fund; \
+	fi
+
+# Release build → JS bindings (--target web: works in pages, workers and Node) → wasm-opt (npm binaryen).
+pkg: setup
+	cargo build --release --target $(WASM_TARGET) --lib
+	wasm-bindgen --target web --out-dir pkg $(WASM_RAW)
+	node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+	  pkg/synparam_bg.wasm -o pkg/synparam_bg.wasm
+	@$(MAKE) --no-print-directory size
+
+size:
+	@raw=$$(stat -c %s pkg/synparam_bg.wasm); gz=$$(gzip -9 -c pkg/synparam_bg.wasm | wc -c); \
+	  echo "pkg/synparam_bg.wasm: $$raw bytes raw, $$gz bytes gzipped"
+
+serve: pkg
+	node www/serve.mjs --port $(PORT)
+
+test: setup setup-browser pkg test-rust test-wasm test-node
+
+test-rust:
+	cargo fmt --check
+	cargo clippy --all-targets --release -- -D warnings
+	cargo test --release
+
+test-wasm: setup-browser
+	cargo test --target $(WASM_TARGET) --test wasm_golden
+
+test-node: pkg
+	node --test tests/node/
+
+bench: pkg
+	cargo bench --bench throughput
+	node benches/wasm_throughput.mjs
+
+clean:
+	rm -rf pkg target node_modules

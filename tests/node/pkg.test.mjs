@@ -1,0 +1,91 @@
+// The wasm package as host code sees it: loaded in Node from pkg/, fed Arrow IPC built with
+// apache-arrow, answering with Arrow IPC and typed JS errors.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { tableFromIPC, tableToIPC, tableFromArrays, vectorFromArray, Dictionary, Utf8, Int8, makeTable } from "apache-arrow";
+import { initSync, validateConfig, densityPreview, Parameterizer } from "../../pkg/synparam.js";
+
+initSync({ module: await readFile(new URL("../../pkg/synparam_bg.wasm", import.meta.url)) });
+const seedExample = await readFile(new URL("../../www/presets/seed_example.json", import.meta.url), "utf8");
+
+/** Arrow IPC stream of one string column. */
+function pathwayIpc(values) {
+  return tableToIPC(makeTable({ synapse_class: vectorFromArray(values, new Dictionary(new Utf8(), new Int8())) }), "stream");
+}
+
+function edgesIpc(source, target, edgeId) {
+  return tableToIPC(tableFromArrays({
+    source_node_id: BigUint64Array.from(source, BigInt),
+    target_node_id: Int32Array.from(target),
+    edge_id: BigInt64Array.from(edgeId, BigInt),
+  }), "stream");
+}
+
+test("validateConfig summarizes a valid task", () => {
+  const summary = validateConfig(seedExample);
+  assert.deepEqual(summary.properties.map((p) => p.name), ["conductance", "syn_type_id"]);
+  assert.equal(summary.pathway_property, "synapse_class");
+  assert.equal(summary.seed, 1);
+});
+
+test("config errors are JS Errors with a kind and the JSON path", () => {
+  const bad = JSON.parse(seedExample);
+  bad.pathway_param_dict.prop_stats.conductance.excitatory_neuron.inhibitory_neuron.std = -1;
+  assert.throws(() => validateConfig(JSON.stringify(bad)), (error) => {
+    assert.ok(error instanceof Error);
+    assert.equal(error.name, "ConfigError");
+    assert.equal(error.path, "pathway_param_dict.prop_stats.conductance.excitatory_neuron.inhibitory_neuron.std");
+    assert.match(error.message, /must be ≥ 0/);
+    return true;
+  });
+  assert.throws(() => new Parameterizer(seedExample, -3), /random_seed: must be a non-negative integer/);
+});
+
+test("a chunk round-trips through Arrow IPC with typed columns", () => {
+  const run = new Parameterizer(seedExample, undefined);
+  assert.equal(run.seed, 1);
+  const classes = ["excitatory_neuron", "inhibitory_neuron", "extrinsic_neuron", null];
+  const sources = pathwayIpc(Array.from({ length: 300 }, (_, i) => classes[i % 3]));
+  const target = pathwayIpc(["excitatory_neuron"]);
+  run.addEdgePopulation("synaptome_afferents", "sources", sources, "neuron", target, "synapse_class", undefined);
+  const n = 3000;
+  const ipc = run.runChunk("synaptome_afferents",
+    edgesIpc(Array.from({ length: n }, (_, i) => i % 300), new Array(n).fill(0), Array.from({ length: n }, (_, i) => i)));
+  const table = tableFromIPC(ipc);
+  assert.equal(table.numRows, n);
+  assert.equal(String(table.schema.fields[0].type), "Float64");
+  assert.equal(String(table.schema.fields[1].type), "Int64");
+  const synType = table.getChild("syn_type_id").toArray();
+  assert.equal(synType[1], 1n, "inhibitory source → syn_type_id 1");
+  assert.equal(synType[0], 100n);
+  const stats = run.statistics();
+  assert.equal(stats[0].property, "conductance");
+  assert.equal(stats[0].pathways.reduce((s, p) => s + p.count, 0), n);
+  assert.ok(stats[0].pathways.every((p) => p.histogram.counts.length + 1 === p.histogram.edges.length));
+});
+
+test("the same input gives the same bytes in a second instance", () => {
+  const make = () => {
+    const run = new Parameterizer(seedExample, 7);
+    run.addEdgePopulation("e", "s", pathwayIpc(["excitatory_neuron", "inhibitory_neuron"]), "t", pathwayIpc(["excitatory_neuron"]), "synapse_class");
+    return run.runChunk("e", edgesIpc([0, 1, 0], [0, 0, 0], [0, 1, 2]));
+  };
+  assert.deepEqual(make(), make());
+});
+
+test("missing pathway values are a typed error listing them", () => {
+  const run = new Parameterizer(seedExample, 1);
+  assert.throws(
+    () => run.addEdgePopulation("e", "S1", pathwayIpc(["L5_TPC", "excitatory_neuron"]), "t", pathwayIpc(["excitatory_neuron"]), "synapse_class"),
+    (error) => error.name === "MissingPathwayValuesError" && /L5_TPC/.test(error.message),
+  );
+  assert.throws(() => run.runChunk("e", new Uint8Array([1, 2, 3])), (error) => error.name === "InputError");
+});
+
+test("densityPreview samples a spec", () => {
+  const points = densityPreview(JSON.stringify({ type: "normal", mean: 0, std: 1 }), 101);
+  assert.equal(points.length, 101);
+  const peak = points.reduce((best, p) => (p[1] > best[1] ? p : best));
+  assert.ok(Math.abs(peak[0]) < 0.05 && Math.abs(peak[1] - 0.3989) < 1e-3);
+});
