@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: help setup setup-rust setup-browser setup-node pkg serve test test-rust test-wasm test-node bench size clean
+.PHONY: help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench size clean
 
 help:
 	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
@@ -54,10 +54,14 @@ size:
 	@raw=$$(stat -c %s pkg/synparam_bg.wasm); gz=$$(gzip -9 -c pkg/synparam_bg.wasm | wc -c); \
 	  echo "pkg/synparam_bg.wasm: $$raw bytes raw, $$gz bytes gzipped"
 
-serve: pkg
+# The worker bundle (apache-arrow + the wasm bindings) for the page.
+web: pkg
+	node_modules/.bin/esbuild www/worker.js --bundle --format=esm --outfile=www/dist/worker.js --log-level=warning
+
+serve: web
 	node www/serve.mjs --port $(PORT)
 
-test: setup setup-browser pkg test-rust test-wasm test-node
+test: setup setup-browser web test-rust test-wasm test-node
 
 test-rust:
 	cargo fmt --check
@@ -67,7 +71,7 @@ test-rust:
 test-wasm: setup-browser
 	cargo test --target $(WASM_TARGET) --test wasm_golden
 
-test-node: pkg
+test-node: web
 	node --test tests/node/
 
 bench: pkg

@@ -820,7 +820,7 @@ fn parse_discrete(spec: &Map<String, Value>, path: &JsonPath, kind: &str) -> Res
     if (sum - 1.0).abs() > PROBABILITY_SUM_TOLERANCE {
         return Err(path
             .key("p")
-            .error(format!("probabilities sum to {sum}, not 1 (tolerance {PROBABILITY_SUM_TOLERANCE})")));
+            .error(format!("probabilities sum to {sum}, not 1 (tolerance {PROBABILITY_SUM_TOLERANCE:e})")));
     }
     Ok((values, probabilities))
 }

@@ -52,7 +52,9 @@ fn normal_matches_its_law() {
 
 #[test]
 fn gamma_matches_its_law_for_small_medium_and_large_shapes() {
-    for (mean, std, seed) in [(1.0, 0.5, 12), (0.5, std::f64::consts::FRAC_1_SQRT_2, 13), (669.96, 15.0, 14), (2.0, 4.0, 15)] {
+    for (mean, std, seed) in
+        [(1.0, 0.5, 12), (0.5, std::f64::consts::FRAC_1_SQRT_2, 13), (669.96, 15.0, 14), (2.0, 4.0, 15)]
+    {
         let sample =
             draw(&format!(r#"{{"type": "gamma", "mean": {mean}, "std": {std}, "shared_within": false}}"#), N, seed);
         let shape = mean * mean / (std * std);

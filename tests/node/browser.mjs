@@ -1,0 +1,25 @@
+// Shared Playwright setup: Debian's Chromium (no browser download), root-safe flags, a fresh
+// profile, and the project's static server on a free port.
+import { chromium } from "playwright-core";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer } from "../../www/serve.mjs";
+
+export const artifacts = new URL("../artifacts/", import.meta.url);
+
+export async function openBrowser() {
+  const server = await startServer(0);
+  const userDataDir = await mkdtemp(join(tmpdir(), "synparam-chromium-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+  const base = `http://127.0.0.1:${server.address().port}/`;
+  return {
+    context, base,
+    async close() { await context.close(); server.close(); },
+  };
+}

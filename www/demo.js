@@ -1,0 +1,33 @@
+// Main thread of the demo: sends the seed example to the worker, shows progress and a summary.
+const worker = new Worker(new URL("./dist/worker.js", import.meta.url), { type: "module" });
+const config = await (await fetch(new URL("./presets/seed_example.json", import.meta.url))).text();
+const $ = (id) => document.getElementById(id);
+const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
+
+$("run").addEventListener("click", () => {
+  $("run").disabled = true;
+  $("status").textContent = "running…";
+  $("status").className = "";
+  worker.postMessage({ type: "run", config, seed: Number($("seed").value), synapses: Number($("synapses").value) });
+});
+
+worker.onmessage = ({ data }) => {
+  if (data.type === "progress") {
+    $("progress").max = data.total;
+    $("progress").value = data.done;
+    return;
+  }
+  $("run").disabled = false;
+  if (data.type === "error") {
+    $("status").textContent = `${data.name}: ${data.message}`;
+    $("status").className = "error";
+    return;
+  }
+  const rows = data.stats.flatMap((property) => property.pathways.map((p) =>
+    `<tr><td>${property.property}</td><td>${p.source} → ${p.target}</td><td>${p.count}</td><td>${format(p.mean)}</td>` +
+    `<td>${format(p.std)}</td><td>${format(p.min)}</td><td>${format(p.max)}</td><td>${format(p.theoretical_mean)}</td><td>${format(p.theoretical_std)}</td></tr>`));
+  document.querySelector("#results tbody").innerHTML = rows.join("");
+  $("results").hidden = false;
+  const synapses = data.stats[0].pathways.reduce((sum, p) => sum + p.count, 0);
+  $("status").textContent = `${synapses} synapses in ${data.seconds.toFixed(2)} s`;
+};
