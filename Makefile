@@ -46,7 +46,7 @@ setup-node:
 pkg: setup
 	cargo build --release --target $(WASM_TARGET) --lib
 	wasm-bindgen --target web --out-dir pkg $(WASM_RAW)
-	node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+	node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-simd \
 	  pkg/synparam_bg.wasm -o pkg/synparam_bg.wasm
 	@$(MAKE) --no-print-directory size
 
@@ -77,6 +77,7 @@ test-node: web
 bench: pkg
 	cargo bench --bench throughput
 	node benches/wasm_throughput.mjs
+	cargo test --release --target $(WASM_TARGET) --test wasm_engine_bench -- --nocapture 2>&1 | grep "wasm engine"
 
 clean:
 	rm -rf pkg target node_modules

@@ -213,12 +213,18 @@ impl PathwaySpec {
     /// it cannot be stored in the dtype's integer type.
     #[inline]
     pub fn finalize(&self, raw: f64) -> std::result::Result<Finalized, f64> {
+        // Comparisons rather than f64::max/min: a NaN stays visible instead of becoming the bound,
+        // and in wasm they compile to instructions instead of libm calls.
         let mut value = raw;
         if let Some(lower) = self.lower_bound {
-            value = value.max(lower);
+            if value < lower {
+                value = lower;
+            }
         }
         if let Some(upper) = self.upper_bound {
-            value = value.min(upper);
+            if value > upper {
+                value = upper;
+            }
         }
         let clipped = value != raw;
         let value = match self.dtype {

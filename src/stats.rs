@@ -61,8 +61,13 @@ impl Accumulator {
         let centred = value - self.shift;
         self.sum += centred * n as f64;
         self.sum_squares += centred * centred * n as f64;
-        self.min = self.min.min(value);
-        self.max = self.max.max(value);
+        // Comparisons, not f64::min/max: those become libm calls in wasm (NaN semantics differ).
+        if value < self.min {
+            self.min = value;
+        }
+        if value > self.max {
+            self.max = value;
+        }
         let (lo, hi) = (self.edges[0], self.edges[self.edges.len() - 1]);
         if value < lo {
             self.underflow += n;
