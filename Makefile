@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench size clean
+.PHONY: fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench size clean
 
 help:
 	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
@@ -41,6 +41,15 @@ setup-node:
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  npm ci --no-audit --no-fund; \
 	fi
+
+# Python venv for the fixture generator (h5py) and the conformance check.
+.venv/ok:
+	python3 -m venv .venv
+	.venv/bin/pip install -q h5py numpy
+	touch .venv/ok
+
+fixtures: .venv/ok
+	.venv/bin/python tests/fixtures/make_fixtures.py tests/fixtures/out
 
 # Release build → JS bindings (--target web: works in pages, workers and Node) → wasm-opt (npm binaryen).
 pkg: setup
@@ -71,7 +80,7 @@ test-rust:
 test-wasm: setup-browser
 	cargo test --target $(WASM_TARGET) --test wasm_golden
 
-test-node: web
+test-node: web fixtures
 	node --test tests/node/
 
 bench: pkg

@@ -108,6 +108,15 @@ pub fn read_pathway_column(bytes: &[u8], node_population: &str) -> Result<Pathwa
 
 fn append_strings(array: &dyn Array, out: &mut Vec<Option<String>>, context: &str) -> Result<()> {
     if let Some(dictionary) = array.as_any_dictionary_opt() {
+        // An all-null column may come with an empty dictionary, on which arrow's
+        // `normalized_keys` would panic.
+        if dictionary.values().is_empty() {
+            if array.null_count() != array.len() {
+                return Err(Error::input(context, "dictionary keys refer to an empty dictionary"));
+            }
+            out.extend(std::iter::repeat_n(None, array.len()));
+            return Ok(());
+        }
         let mut words = Vec::new();
         append_strings(dictionary.values().as_ref(), &mut words, context)?;
         let keys = dictionary.normalized_keys();

@@ -304,6 +304,10 @@ fn arrow_inputs_accept_any_integer_width_and_dictionary_strings() {
     let decoded: Vec<Option<&str>> =
         column.codes.iter().map(|&c| column.dictionary.get(c as usize).map(String::as_str)).collect();
     assert_eq!(decoded, vec![Some("INH"), None, Some("EXC"), Some("INH")]);
+    // All-null (a virtual population without the property): an empty dictionary, no panic.
+    let nulls: DictionaryArray<Int8Type> = vec![None::<&str>, None].into_iter().collect();
+    let column = read_pathway_column(&ipc(vec![("synapse_class", Arc::new(nulls))]), "VPM").unwrap();
+    assert_eq!(column.codes, vec![synparam::engine::MISSING; 2]);
     let plain =
         read_pathway_column(&ipc(vec![("mtype", Arc::new(StringArray::from(vec!["L5_TPC", "L4_SS"])))]), "S1").unwrap();
     assert_eq!(plain.dictionary, vec!["L5_TPC", "L4_SS"]);
