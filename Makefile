@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench size clean
+.PHONY: conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench size clean
 
 help:
 	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
@@ -45,7 +45,8 @@ setup-node:
 # Python venv for the fixture generator (h5py) and the conformance check.
 .venv/ok:
 	python3 -m venv .venv
-	.venv/bin/pip install -q h5py numpy
+	.venv/bin/pip install -q h5py numpy scipy pandas
+	.venv/bin/pip install -q --no-deps connectome-manipulator
 	touch .venv/ok
 
 fixtures: .venv/ok
@@ -70,7 +71,7 @@ web: pkg
 serve: web
 	node www/serve.mjs --port $(PORT)
 
-test: setup setup-browser web test-rust test-wasm test-node
+test: setup setup-browser web test-rust test-wasm test-node conformance
 
 test-rust:
 	cargo fmt --check
@@ -82,6 +83,10 @@ test-wasm: setup-browser
 
 test-node: web fixtures
 	node --test tests/node/
+
+# synparam against connectome-manipulator's ConnPropsModel (obi-one's original algorithm).
+conformance: pkg fixtures
+	.venv/bin/python tests/conformance/conformance.py
 
 bench: pkg
 	cargo bench --bench throughput
