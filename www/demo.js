@@ -8,10 +8,15 @@ $("run").addEventListener("click", () => {
   $("run").disabled = true;
   $("status").textContent = "running…";
   $("status").className = "";
-  worker.postMessage({ type: "run", config, seed: Number($("seed").value), synapses: Number($("synapses").value) });
+  const circuitUrl = new URL(new URLSearchParams(location.search).get("circuit") ?? "examples/synaptome/circuit_config.json", location.href).href;
+  worker.postMessage({ type: "run", circuitUrl, config, seed: Number($("seed").value) });
 });
 
 worker.onmessage = ({ data }) => {
+  if (data.type === "circuit") {
+    $("circuit").textContent = data.edgePopulations.map((e) => `${e.name}: ${e.source} → ${e.target}, ${e.size} synapses`).join("; ");
+    return;
+  }
   if (data.type === "progress") {
     $("progress").max = data.total;
     $("progress").value = data.done;

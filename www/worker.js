@@ -1,40 +1,54 @@
-// Web Worker: runs the wasm core off the main thread. Messages in: {type: "run", config, seed,
-// synapses}; out: {type: "progress", done, total}, {type: "result", stats, summary, seconds},
-// {type: "error", name, message, path}. Built into www/dist/worker.js by esbuild (make web).
-import { tableToIPC, tableFromArrays, makeTable, vectorFromArray, Dictionary, Utf8, Int8 } from "apache-arrow";
+// Web Worker: loads a SONATA circuit with h5wasm (files fetched relative to the circuit config's
+// URL, or given as File objects) and runs the wasm core on it, off the main thread.
+// In: {type: "run", circuitUrl | files, config, seed, pathwayProperty, fallback, chunkSize}.
+// Out: {type: "circuit", edgePopulations, nodePopulations}, {type: "progress", done, total},
+// {type: "result", stats, seconds}, {type: "error", name, message, path}.
+// Built into www/dist/worker.js by esbuild (make web).
+import h5wasm from "h5wasm";
 import init, { Parameterizer } from "../pkg/synparam.js";
+import { loadCircuit, memorySource, nodePropertyValues, pathwayColumnIpc, edgeChunks, closeCircuit } from "./loader.js";
 
-const ready = init({ module_or_path: new URL("../../pkg/synparam_bg.wasm", import.meta.url) });
-const CHUNK = 250_000;
-const CLASSES = ["excitatory_neuron", "inhibitory_neuron", "extrinsic_neuron"];
+const ready = Promise.all([init({ module_or_path: new URL("../../pkg/synparam_bg.wasm", import.meta.url) }), h5wasm.ready]);
 
-/** Pathway column of a synthetic synaptome's source nodes (a stand-in until the SONATA loader). */
-function pathwayColumn(values) {
-  return tableToIPC(makeTable({ synapse_class: vectorFromArray(values, new Dictionary(new Utf8(), new Int8())) }), "stream");
+async function run({ circuitUrl, files, config, seed, pathwayProperty = "synapse_class", fallback, chunkSize = 250_000 }) {
+  const [, Module] = await ready;
+  const started = performance.now();
+  const source = memorySource(Module, circuitUrl ? { baseUrl: new URL(".", circuitUrl).href } : { files });
+  const configName = circuitUrl ? new URL(circuitUrl).pathname.split("/").pop() : "circuit_config.json";
+  const circuit = await loadCircuit(h5wasm, source, { configName, fileNames: Object.keys(files ?? {}) });
+  try {
+    const edgePopulations = [...circuit.edgePopulations.values()];
+    self.postMessage({
+      type: "circuit",
+      edgePopulations: edgePopulations.map(({ name, source: s, target, size, groups }) => ({ name, source: s, target, size, groups })),
+      nodePopulations: [...circuit.nodePopulations.values()].map(({ name, type, size, properties }) => ({ name, type, size, properties })),
+    });
+    const total = edgePopulations.reduce((sum, e) => sum + e.size, 0);
+    const parameterizer = new Parameterizer(config, seed);
+    let done = 0;
+    for (const edges of edgePopulations) {
+      const columns = ["source", "target"].map((role) => {
+        const nodes = circuit.nodePopulations.get(edges[role]);
+        return pathwayColumnIpc(nodePropertyValues(nodes, pathwayProperty) ?? new Array(nodes.size).fill(null));
+      });
+      parameterizer.addEdgePopulation(edges.name, edges.source, columns[0], edges.target, columns[1], pathwayProperty, fallback);
+      for (const chunk of edgeChunks(edges, chunkSize)) {
+        parameterizer.runChunk(edges.name, chunk.ipc);
+        done += chunk.end - chunk.start;
+        self.postMessage({ type: "progress", done, total });
+      }
+    }
+    self.postMessage({ type: "result", stats: parameterizer.statistics(), seconds: (performance.now() - started) / 1000 });
+    parameterizer.free();
+  } finally {
+    closeCircuit(circuit);
+  }
 }
 
 self.onmessage = async ({ data }) => {
   if (data.type !== "run") return;
   try {
-    await ready;
-    const started = performance.now();
-    const run = new Parameterizer(data.config, data.seed);
-    const sources = 600;
-    run.addEdgePopulation("synaptome_afferents", "sources", pathwayColumn(Array.from({ length: sources }, (_, i) => CLASSES[i % 3])),
-      "neuron", pathwayColumn(["excitatory_neuron"]), "synapse_class");
-    for (let first = 0; first < data.synapses; first += CHUNK) {
-      const n = Math.min(CHUNK, data.synapses - first);
-      const edgeId = Float64Array.from({ length: n }, (_, i) => first + i);
-      const chunk = tableToIPC(tableFromArrays({
-        source_node_id: Int32Array.from(edgeId, (e) => Math.floor(e / 4) % sources),
-        target_node_id: new Int32Array(n),
-        edge_id: Int32Array.from(edgeId),
-      }), "stream");
-      run.runChunk("synaptome_afferents", chunk);
-      self.postMessage({ type: "progress", done: first + n, total: data.synapses });
-    }
-    self.postMessage({ type: "result", stats: run.statistics(), summary: run.summary, seconds: (performance.now() - started) / 1000 });
-    run.free();
+    await run(data);
   } catch (error) {
     self.postMessage({ type: "error", name: error.name, message: error.message, path: error.path });
   }
