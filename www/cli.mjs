@@ -131,7 +131,7 @@ export async function main(argv, log = console.log) {
       const run = new Parameterizer(configText, options.seed);
       run.addEdgePopulation(edges.name, roles.source.nodes.name, pathwayColumnIpc(roles.source.values),
         roles.target.nodes.name, pathwayColumnIpc(roles.target.values), pathwayProperty, fallback);
-      plans.push({ edges, run });
+      plans.push({ edges, run, roles });
     }
     if (!plans.length) throw new CircuitError(`no edge population to parameterize${warnings.length ? ": " + warnings.join("; ") : ""}`);
 
@@ -155,14 +155,16 @@ export async function main(argv, log = console.log) {
       await fs.copyFile(input, temporary);
       const file = new h5wasm.File(temporary, "a");
       try {
-        for (const { edges, run } of filePlans) {
+        for (const { edges, run, roles } of filePlans) {
           const properties = run.summary.properties.map((p) => ({ name: p.name, columnType: p.column_type, dtype: explicitDtype(config, p.name) }));
           const writer = planPopulationWrite(file, edges, properties, { overwrite, shownName: final });
+          const connections = new ConnectionCounter(roles.source, roles.target, fallback);
           for (const chunk of edgeChunks(edges, options.chunkSize)) {
             const table = tableFromIPC(run.runChunk(edges.name, chunk.ipc));
             writer.write(chunk.start, Object.fromEntries(table.schema.fields.map((f) => [f.name, table.getChild(f.name).toArray()])));
+            connections.add(chunk.source, chunk.target);
           }
-          summarize(log, edges, run.statistics(), warnings);
+          summarize(log, edges, run.statistics(), connections.counts(), warnings);
           run.free();
         }
         file.close();
@@ -181,11 +183,38 @@ export async function main(argv, log = console.log) {
   }
 }
 
-function summarize(log, edges, stats, warnings) {
-  log(`\n${edges.name} (${edges.source} → ${edges.target}): ${edges.size} synapses`);
+/** Distinct connections (source, target node pairs) per pathway, exact whatever the edge order. */
+class ConnectionCounter {
+  constructor(source, target, fallback) {
+    this.sourceValues = source.values;
+    this.targetValues = target.values;
+    this.targetCount = target.nodes.size;
+    this.fallback = fallback ?? null;
+    this.pairs = new Map();
+  }
+
+  add(sources, targets) {
+    for (let i = 0; i < sources.length; i++) {
+      const s = Number(sources[i]);
+      const t = Number(targets[i]);
+      const pathway = `${this.sourceValues[s] ?? this.fallback} → ${this.targetValues[t] ?? this.fallback}`;
+      if (!this.pairs.has(pathway)) this.pairs.set(pathway, new Set());
+      this.pairs.get(pathway).add(s * this.targetCount + t);
+    }
+  }
+
+  counts() {
+    return new Map([...this.pairs].map(([pathway, set]) => [pathway, set.size]));
+  }
+}
+
+function summarize(log, edges, stats, connections, warnings) {
+  const total = [...connections.values()].reduce((a, b) => a + b, 0);
+  log(`\n${edges.name} (${edges.source} → ${edges.target}): ${edges.size} synapses in ${total} connections`);
   for (const property of stats) {
     for (const p of property.pathways) {
-      log(`  ${property.property.padEnd(26)} ${`${p.source} → ${p.target}`.padEnd(44)} n=${String(p.count).padEnd(8)} mean=${format(p.mean).padEnd(10)} std=${format(p.std)}`);
+      const pathway = `${p.source} → ${p.target}`;
+      log(`  ${property.property.padEnd(26)} ${pathway.padEnd(44)} synapses=${String(p.count).padEnd(8)} connections=${String(connections.get(pathway) ?? 0).padEnd(7)} mean=${format(p.mean).padEnd(10)} std=${format(p.std)}`);
       if (p.clipped_share > 0) warnings.push(`${edges.name}: ${property.property} ${p.source} → ${p.target}: ${(100 * p.clipped_share).toFixed(2)} % of values clipped by bounds`);
     }
   }

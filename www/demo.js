@@ -8,13 +8,21 @@ $("run").addEventListener("click", () => {
   $("run").disabled = true;
   $("status").textContent = "running…";
   $("status").className = "";
+  const chosen = [...$("files").files];
+  const seed = Number($("seed").value);
+  if (chosen.length) {
+    // File objects go to the worker as they are: it mounts them with WORKERFS.
+    worker.postMessage({ type: "run", files: Object.fromEntries(chosen.map((f) => [f.name, f])), config, seed });
+    return;
+  }
   const circuitUrl = new URL(new URLSearchParams(location.search).get("circuit") ?? "examples/synaptome/circuit_config.json", location.href).href;
-  worker.postMessage({ type: "run", circuitUrl, config, seed: Number($("seed").value) });
+  worker.postMessage({ type: "run", circuitUrl, config, seed });
 });
 
 worker.onmessage = ({ data }) => {
   if (data.type === "circuit") {
     $("circuit").textContent = data.edgePopulations.map((e) => `${e.name}: ${e.source} → ${e.target}, ${e.size} synapses`).join("; ");
+    $("circuit").dataset.storage = JSON.stringify(data.storage);
     return;
   }
   if (data.type === "progress") {

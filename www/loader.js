@@ -23,15 +23,20 @@ export function nodeFileSource(root, fs, path) {
 }
 
 /** Browser: files given as {relativePath: File|Blob|ArrayBuffer|Uint8Array}, or fetched relative to
- * `baseUrl`; HDF5 files are written into h5wasm's in-memory file system under `/circuit/`. */
+ * `baseUrl`. In a Web Worker, File/Blob entries are mounted with WORKERFS (read on demand, never
+ * copied whole into memory); fetched files and buffers are written into h5wasm's MEMFS. */
 export function memorySource(h5wasmModule, { files = {}, baseUrl = null, fetchInit = undefined } = {}) {
   const FS = h5wasmModule.FS;
   const written = new Map();
+  const isBlob = (entry) => entry && typeof entry.arrayBuffer === "function";
+  const canMount = typeof FileReaderSync !== "undefined" && Boolean(FS.filesystems?.WORKERFS);
+  let mounted = false;
+  const storage = {};
   async function bytes(name) {
     const entry = files[name];
     if (entry instanceof ArrayBuffer) return new Uint8Array(entry);
     if (entry instanceof Uint8Array) return entry;
-    if (entry && typeof entry.arrayBuffer === "function") return new Uint8Array(await entry.arrayBuffer());
+    if (isBlob(entry)) return new Uint8Array(await entry.arrayBuffer());
     if (baseUrl) {
       const url = new URL(name, baseUrl);
       const response = await fetch(url, fetchInit);
@@ -40,16 +45,30 @@ export function memorySource(h5wasmModule, { files = {}, baseUrl = null, fetchIn
     }
     throw new CircuitError("not among the given files", { file: name });
   }
+  function mountBlobs() {
+    const blobs = Object.entries(files).filter(([, entry]) => isBlob(entry)).map(([name, data]) => ({ name, data }));
+    try { FS.mkdir("/local"); } catch { /* exists */ }
+    FS.mount(FS.filesystems.WORKERFS, { blobs }, "/local");
+    mounted = true;
+  }
   return {
     describe: (name) => (baseUrl ? new URL(name, baseUrl).href : name),
-    readText: async (name) => new TextDecoder().decode(await bytes(name)),
+    readText: async (name) => (isBlob(files[name]) ? files[name].text() : new TextDecoder().decode(await bytes(name))),
     exists: async (name) => name in files || Boolean(baseUrl),
+    /** How each HDF5 file was made available: "WORKERFS" or "MEMFS". */
+    storage: () => ({ ...storage }),
     h5path: async (name) => {
+      if (canMount && isBlob(files[name])) {
+        if (!mounted) mountBlobs();
+        storage[name] = "WORKERFS";
+        return `/local/${name}`;
+      }
       if (!written.has(name)) {
         const target = `/circuit/${written.size}_${name.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
         try { FS.mkdir("/circuit"); } catch { /* exists */ }
         FS.writeFile(target, await bytes(name));
         written.set(name, target);
+        storage[name] = "MEMFS";
       }
       return written.get(name);
     },
@@ -232,7 +251,8 @@ function readSlice(file, path, start, end) {
   return file.get(path).slice([[start, end]]);
 }
 
-/** Edge chunks of a population as {start, end, ipc} with source_node_id, target_node_id, edge_id. */
+/** Edge chunks of a population: {start, end, ipc (source_node_id, target_node_id, edge_id), and
+ * the source and target id arrays themselves}. */
 export function* edgeChunks(population, chunkSize = 1_000_000) {
   const base = `edges/${population.name}`;
   for (let start = 0; start < population.size; start += chunkSize) {
@@ -240,12 +260,10 @@ export function* edgeChunks(population, chunkSize = 1_000_000) {
     // Global edge ids: 32 bits while they fit, 64 beyond.
     const edgeId = end <= 2 ** 32 ? new Uint32Array(end - start) : new BigUint64Array(end - start);
     for (let i = 0; i < edgeId.length; i++) edgeId[i] = edgeId instanceof BigUint64Array ? BigInt(start + i) : start + i;
-    const ipc = tableToIPC(tableFromArrays({
-      source_node_id: readSlice(population.file, `${base}/source_node_id`, start, end),
-      target_node_id: readSlice(population.file, `${base}/target_node_id`, start, end),
-      edge_id: edgeId,
-    }), "stream");
-    yield { start, end, ipc };
+    const source = readSlice(population.file, `${base}/source_node_id`, start, end);
+    const target = readSlice(population.file, `${base}/target_node_id`, start, end);
+    const ipc = tableToIPC(tableFromArrays({ source_node_id: source, target_node_id: target, edge_id: edgeId }), "stream");
+    yield { start, end, ipc, source, target };
   }
 }
 

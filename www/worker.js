@@ -20,6 +20,7 @@ async function run({ circuitUrl, files, config, seed, pathwayProperty = "synapse
     const edgePopulations = [...circuit.edgePopulations.values()];
     self.postMessage({
       type: "circuit",
+      storage: source.storage(),
       edgePopulations: edgePopulations.map(({ name, source: s, target, size, groups }) => ({ name, source: s, target, size, groups })),
       nodePopulations: [...circuit.nodePopulations.values()].map(({ name, type, size, properties }) => ({ name, type, size, properties })),
     });

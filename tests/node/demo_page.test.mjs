@@ -29,6 +29,20 @@ test("the worker loads the bundled example circuit with h5wasm and the page show
   await page.close();
 });
 
+test("local files chosen in the page are mounted with WORKERFS in the worker and parameterized", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(browser.base);
+  const example = new URL("../../www/examples/synaptome/", import.meta.url).pathname;
+  await page.setInputFiles("#files", ["circuit_config.json", "nodes.h5", "afferents.h5", "edges.h5"].map((f) => example + f));
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  const storage = JSON.parse(await page.getAttribute("#circuit", "data-storage"));
+  assert.deepEqual(storage, { "nodes.h5": "WORKERFS", "afferents.h5": "WORKERFS", "edges.h5": "WORKERFS" });
+  const rows = await page.$$eval("#results tbody tr", (trs) => trs.length);
+  assert.equal(rows, 6);
+  await page.close();
+});
+
 test("errors from the core appear in the page, with their kind", async () => {
   const page = await browser.context.newPage();
   await page.goto(browser.base);

@@ -89,7 +89,10 @@ test("command on the synaptome: drawn columns in SONATA dtypes, every other data
   sources.forEach((s, i) => assert.equal(synType[i], classes[Number(s)] === "inhibitory_neuron" ? 1 : 100));
   a.close();
   b.close();
-  assert.ok(lines.some((l) => /conductance +inhibitory_neuron → excitatory_neuron +n=\d+ +mean=2\.0/.test(l)), lines.join("\n"));
+  assert.ok(lines.some((l) => /conductance +inhibitory_neuron → excitatory_neuron +synapses=\d+ +connections=\d+ +mean=2\.0/.test(l)), lines.join("\n"));
+  // Connections: one per afferent with synapses, summed over pathways.
+  const distinctSources = new Set(Array.from(sources, Number)).size;
+  assert.ok(lines.includes(`\nsynaptome_afferents (afferent_neurons → synaptome): 4145 synapses in ${distinctSources} connections`), lines[0]);
 });
 
 test("the same seed gives the same file; chunk size does not matter", async () => {
