@@ -54,6 +54,9 @@ test("loader: @library values map by string, node_types CSV fills properties, gr
     mtype.forEach((m, i) => assert.equal(synapseClass[i], m === "L5_MC" ? "INH" : "EXC"));
     mtype.forEach((m, i) => assert.equal(layer[i], ["L23_PC", "L4_SS", "L5_TPC"].includes(m) ? "2/3" : "5"));
     assert.equal(nodePropertyValues(circuit.nodePopulations.get("VPM"), "synapse_class"), null, "virtual population lacks it");
+    assert.ok(nodePropertyValues(s1, "model_type").every((v) => v === "biophysical"), "the h5 property overrides the CSV column");
+    const layerNumber = nodePropertyValues(s1, "layer_number");
+    mtype.forEach((m, i) => assert.equal(layerNumber[i], ["L23_PC", "L4_SS", "L5_TPC"].includes(m) ? "2" : "5", "integer property"));
     assert.equal(circuit.nodePopulations.get("VPM").type, "virtual");
     const twoGroups = circuit.edgePopulations.get("S1__S1__two_groups");
     assert.deepEqual(twoGroups.groups, ["0", "1"]);
@@ -124,6 +127,45 @@ test("existing properties: an error without overwrite (nothing written), kept dt
   assert.equal(file.get(`${group}/syn_type_id`).dtype, "<I", "existing uint32 kept");
   assert.equal(file.get(`${group}/n_rrp_vesicles`).dtype, "<I", "new column gets the SONATA dtype");
   assert.ok(Array.from(file.get(`${group}/conductance`).value).some((v) => v !== 0.5), "overwritten");
+  file.close();
+});
+
+test("values that do not fit an existing integer column are an error, and nothing is written", async () => {
+  const out = await tempDir();
+  const dir = await tempDir();
+  const model = { src_types: ["EXC", "INH"], tgt_types: ["EXC", "INH"], prop_stats: { syn_type_id: {} } };
+  for (const s of model.src_types) model.prop_stats.syn_type_id[s] = { EXC: { type: "constant", mean: -5 }, INH: { type: "constant", mean: -5 } };
+  const config = path.join(dir, "negative.json");
+  await fs.writeFile(config, JSON.stringify(model));
+  await assert.rejects(main(["--circuit", path.join(fixtures, "network/circuit_config.json"), "--config", config, "--out", out, "--seed", "1",
+    "--populations", "S1__S1__chemical", "--overwrite"], quiet), /dataset \/edges\/S1__S1__chemical\/0\/syn_type_id: value -5 does not fit the dataset's integer type <I/);
+  assert.deepEqual(await fs.readdir(out), []);
+});
+
+test("clipped shares are reported as warnings", async () => {
+  const dir = await tempDir();
+  const model = JSON.parse(await fs.readFile(path.join(presets, "seed_example.json"), "utf8"));
+  for (const byTarget of Object.values(model.pathway_param_dict.prop_stats.conductance)) {
+    for (const spec of Object.values(byTarget)) spec.upper_bound = 1.0;
+  }
+  const config = path.join(dir, "clipped.json");
+  await fs.writeFile(config, JSON.stringify(model));
+  const lines = [];
+  await main(["--circuit", path.join(fixtures, "synaptome/circuit_config.json"), "--config", config, "--out", await tempDir()], (l) => lines.push(l));
+  assert.ok(lines.some((l) => /^warning: synaptome_afferents: conductance inhibitory_neuron → excitatory_neuron: 9\d\.\d\d % of values clipped by bounds$/.test(l)), lines.join("\n"));
+});
+
+test("plain node and edge files without a circuit config", async () => {
+  const out = await tempDir();
+  const cwd = process.cwd();
+  process.chdir(path.join(fixtures, "network"));
+  try {
+    await main(["--circuit", "nodes.h5", "no_group_ids.h5", "--config", path.join(presets, "tsodyks_markram.json"), "--out", out, "--seed", "3", "--overwrite"], quiet);
+  } finally {
+    process.chdir(cwd);
+  }
+  const file = open(path.join(out, "no_group_ids.h5"));
+  assert.equal(file.get("edges/S1__S1__plain/0/u_syn").shape[0], 372);
   file.close();
 });
 
