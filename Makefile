@@ -66,7 +66,7 @@ size:
 
 # The worker bundle (apache-arrow + the wasm bindings) for the page.
 web: pkg
-	node_modules/.bin/esbuild www/worker.js --bundle --format=esm --outfile=www/dist/worker.js --log-level=warning
+	node_modules/.bin/esbuild www/worker.js www/page.js --bundle --format=esm --outdir=www/dist --log-level=warning
 
 serve: web
 	node www/serve.mjs --port $(PORT)

@@ -23,6 +23,20 @@ test("the worker loads the bundled example circuit with h5wasm and the page show
   assert.ok(Math.abs(Number(inhibitory[3]) - 2.0) < 0.1, `inhibitory conductance mean ${inhibitory[3]}`);
   assert.equal(Number(inhibitory[2]) + Number(rows[0][2]) + Number(rows[2][2]), 4145, "every synapse of the example");
   assert.match(await page.textContent("#circuit"), /synaptome_afferents: afferent_neurons → synaptome, 4145 synapses/);
+  // One histogram per property × pathway, each with bars and the expected-count overlay.
+  const figures = await page.$$eval("#histograms figure.property-figure", (fs) => fs.map((f) => ({
+    caption: f.querySelector(":scope > figcaption").textContent,
+    charts: f.querySelectorAll("svg").length,
+    bars: f.querySelectorAll("svg g[aria-label='rect'] rect").length,
+    overlays: f.querySelectorAll("svg g[aria-label='line'] path, svg g[aria-label='dot'] circle").length,
+  })));
+  assert.equal(figures.length, 2);
+  assert.match(figures[0].caption, /^conductance — bars: drawn; line: expected/);
+  assert.equal(figures[0].charts, 3);
+  assert.ok(figures[0].bars >= 3 * 20, `conductance bars: ${figures[0].bars}`);
+  assert.equal(figures[0].overlays, 3, "one expected-count line per pathway");
+  assert.equal(figures[1].overlays, 3, "syn_type_id: one dot per pathway (a single integer bin)");
+  assert.match(await page.textContent("#histograms svg"), /conductance \(nS\)/, "axis labelled with the unit");
   assert.deepEqual(consoleErrors, []);
   await mkdir(artifacts, { recursive: true });
   await page.screenshot({ path: new URL("demo.png", artifacts).pathname, fullPage: true });

@@ -1,6 +1,9 @@
-// Main thread of the demo: sends the seed example to the worker, shows progress and a summary.
-const worker = new Worker(new URL("./dist/worker.js", import.meta.url), { type: "module" });
-const config = await (await fetch(new URL("./presets/seed_example.json", import.meta.url))).text();
+// Main thread of the demo: sends the seed example to the worker, shows progress, a summary and
+// histograms. Built into www/dist/demo.js by esbuild (make web).
+import { propertyFigure } from "./plots.js";
+
+const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+const config = await (await fetch(new URL("../presets/seed_example.json", import.meta.url))).text();
 const $ = (id) => document.getElementById(id);
 const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
 
@@ -41,6 +44,7 @@ worker.onmessage = ({ data }) => {
     `<td>${format(p.std)}</td><td>${format(p.min)}</td><td>${format(p.max)}</td><td>${format(p.theoretical_mean)}</td><td>${format(p.theoretical_std)}</td></tr>`));
   document.querySelector("#results tbody").innerHTML = rows.join("");
   $("results").hidden = false;
+  $("histograms").replaceChildren(...data.stats.map(propertyFigure));
   const synapses = data.stats[0].pathways.reduce((sum, p) => sum + p.count, 0);
   $("status").textContent = `${synapses} synapses in ${data.seconds.toFixed(2)} s`;
 };
