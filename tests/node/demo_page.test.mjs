@@ -3,6 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
+import h5wasm from "h5wasm/node";
 import { openBrowser, artifacts } from "./browser.mjs";
 
 let browser;
@@ -54,6 +55,53 @@ test("local files chosen in the page are mounted with WORKERFS in the worker and
   assert.deepEqual(storage, { "nodes.h5": "WORKERFS", "afferents.h5": "WORKERFS", "edges.h5": "WORKERFS" });
   const rows = await page.$$eval("#results tbody tr", (trs) => trs.length);
   assert.equal(rows, 6);
+  await page.close();
+});
+
+test("the parameterized edges.h5, the summary CSV and the config download from the page", async () => {
+  await h5wasm.ready;
+  const page = await browser.context.newPage();
+  await page.goto(browser.base);
+  await page.fill("#seed", "7");
+  await page.click("#run");
+  await page.waitForSelector("#downloads a");
+  const fetchDownload = async (name) => {
+    const [file] = await Promise.all([page.waitForEvent("download"), page.click(`#downloads a[download='${name}']`)]);
+    return file.path();
+  };
+  const edges = new h5wasm.File(await fetchDownload("edges.h5"), "r");
+  const input = new h5wasm.File(new URL("../../www/examples/synaptome/edges.h5", import.meta.url).pathname, "r");
+  const group = "edges/synaptome_afferents/0";
+  assert.equal(edges.get(`${group}/conductance`).dtype, "<f");
+  assert.equal(edges.get(`${group}/syn_type_id`).dtype, "<I");
+  for (const name of ["source_node_id", "target_node_id", "edge_group_index", "0/afferent_section_id", "0/afferent_section_pos", "indices/target_to_source/node_id_to_ranges"]) {
+    const path = `edges/synaptome_afferents/${name}`;
+    assert.deepEqual(Array.from(edges.get(path).value), Array.from(input.get(path).value), `${name} unchanged`);
+  }
+  edges.close();
+  input.close();
+  const { readFile } = await import("node:fs/promises");
+  const csv = (await readFile(await fetchDownload("summary.csv"), "utf8")).trim().split("\n");
+  assert.equal(csv[0], "edge_population,property,source,target,synapses,connections,mean,std,min,max,clipped_share,spec_mean,spec_std");
+  assert.equal(csv.length, 7);
+  const config = JSON.parse(await readFile(await fetchDownload("config.json"), "utf8"));
+  assert.equal(config.random_seed, 7);
+  assert.equal(config.pathway_property, "synapse_class");
+  await page.close();
+});
+
+test("a run can be cancelled, and the page runs again afterwards", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(browser.base);
+  await page.click("#run");
+  await page.click("#cancel");
+  assert.equal(await page.textContent("#status"), "cancelled");
+  assert.equal(await page.isDisabled("#cancel"), true);
+  assert.equal(await page.isHidden("#results"), true, "no results from the cancelled run");
+  await page.waitForTimeout(500);
+  assert.equal(page.workers().length, 1, "the cancelled worker is gone, a fresh one is ready");
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
   await page.close();
 });
 
