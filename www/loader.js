@@ -22,6 +22,8 @@ export function nodeFileSource(root, fs, path) {
   };
 }
 
+let mountCount = 0;
+
 /** Browser: files given as {relativePath: File|Blob|ArrayBuffer|Uint8Array}, or fetched relative to
  * `baseUrl`. In a Web Worker, File/Blob entries are mounted with WORKERFS (read on demand, never
  * copied whole into memory); fetched files and buffers are written into h5wasm's MEMFS. */
@@ -45,10 +47,13 @@ export function memorySource(h5wasmModule, { files = {}, baseUrl = null, fetchIn
     }
     throw new CircuitError("not among the given files", { file: name });
   }
+  // Each source mounts its files at its own point, so a newly chosen circuit never collides with
+  // the previous one.
+  const mountPoint = `/local${++mountCount}`;
   function mountBlobs() {
     const blobs = Object.entries(files).filter(([, entry]) => isBlob(entry)).map(([name, data]) => ({ name, data }));
-    try { FS.mkdir("/local"); } catch { /* exists */ }
-    FS.mount(FS.filesystems.WORKERFS, { blobs }, "/local");
+    FS.mkdir(mountPoint);
+    FS.mount(FS.filesystems.WORKERFS, { blobs }, mountPoint);
     mounted = true;
   }
   return {
@@ -61,7 +66,7 @@ export function memorySource(h5wasmModule, { files = {}, baseUrl = null, fetchIn
       if (canMount && isBlob(files[name])) {
         if (!mounted) mountBlobs();
         storage[name] = "WORKERFS";
-        return `/local/${name}`;
+        return `${mountPoint}/${name}`;
       }
       if (!written.has(name)) {
         const target = `/circuit/${written.size}_${name.replace(/[^A-Za-z0-9_.-]/g, "_")}`;

@@ -1,12 +1,37 @@
 // Main thread of the page: sends the circuit and model to the worker, shows progress, a summary,
 // histograms and downloads; Cancel stops the worker. Built into www/dist/page.js by esbuild.
 import { propertyFigure } from "./plots.js";
+import { PRESETS, mapPreset } from "./presets.js";
 
 const $ = (id) => document.getElementById(id);
 const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
-const config = await (await fetch(new URL("../presets/seed_example.json", import.meta.url))).text();
+const presetsUrl = new URL("../presets/", import.meta.url);
+const presets = Object.fromEntries(await Promise.all(Object.entries(PRESETS).map(async ([key, { file }]) =>
+  [key, await (await fetch(new URL(file, presetsUrl))).json()])));
 let worker = null;
 let lastRun = null;
+let candidates = {};
+$("config").value = JSON.stringify(presets.seed_example, null, 2);
+$("preset").replaceChildren(...Object.entries(PRESETS).map(([key, { label }]) => new Option(label, key)));
+
+/** Where the circuit comes from: chosen local files, else ?circuit=, else the bundled example. */
+function circuitMessage() {
+  const chosen = [...$("files").files];
+  // File objects go to the worker as they are: it mounts them with WORKERFS.
+  if (chosen.length) return { files: Object.fromEntries(chosen.map((f) => [f.name, f])) };
+  return { circuitUrl: new URL(new URLSearchParams(location.search).get("circuit") ?? "examples/synaptome/circuit_config.json", location.href).href };
+}
+
+function pathwayValues() {
+  const property = $("pathway-property").value;
+  return [...new Set(Object.values(candidates).flatMap((byProperty) => byProperty[property] ?? []))].sort();
+}
+
+let validationTimer = null;
+function validateSoon() {
+  clearTimeout(validationTimer);
+  validationTimer = setTimeout(() => worker.postMessage({ type: "validate", config: $("config").value }), 250);
+}
 
 function startWorker() {
   worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
@@ -23,21 +48,33 @@ $("run").addEventListener("click", () => {
   $("status").textContent = "running…";
   $("status").className = "";
   $("progress").value = 0;
-  const chosen = [...$("files").files];
   const seed = Number($("seed").value);
+  const config = $("config").value;
   lastRun = { seed, config };
-  if (chosen.length) {
-    // File objects go to the worker as they are: it mounts them with WORKERFS.
-    worker.postMessage({ type: "run", files: Object.fromEntries(chosen.map((f) => [f.name, f])), config, seed });
-    return;
-  }
-  const circuitUrl = new URL(new URLSearchParams(location.search).get("circuit") ?? "examples/synaptome/circuit_config.json", location.href).href;
-  worker.postMessage({ type: "run", circuitUrl, config, seed });
+  worker.postMessage({ type: "run", ...circuitMessage(), config, seed, pathwayProperty: $("pathway-property").value || undefined,
+    fallback: $("fallback").value || undefined });
+});
+
+$("files").addEventListener("change", () => worker.postMessage({ type: "load", ...circuitMessage() }));
+$("config").addEventListener("input", validateSoon);
+$("config-file").addEventListener("change", async () => {
+  const [file] = $("config-file").files;
+  if (file) $("config").value = await file.text();
+  validateSoon();
+});
+$("pathway-property").addEventListener("change", () => { $("pathway-values").textContent = pathwayValues().join(", "); });
+$("apply-preset").addEventListener("click", () => {
+  const values = pathwayValues();
+  $("config").value = JSON.stringify(mapPreset(presets[$("preset").value], values, $("pathway-property").value), null, 2);
+  validateSoon();
 });
 
 $("cancel").addEventListener("click", () => {
   worker.terminate();
   startWorker();
+  worker.postMessage({ type: "load", ...circuitMessage() });
+worker.postMessage({ type: "load", ...circuitMessage() });
+validateSoon();
   setRunning(false);
   $("status").textContent = "cancelled";
   $("status").className = "";
@@ -68,14 +105,33 @@ const handlers = {
   circuit(data) {
     $("circuit").textContent = data.edgePopulations.map((e) => `${e.name}: ${e.source} → ${e.target}, ${e.size} synapses`).join("; ");
     $("circuit").dataset.storage = JSON.stringify(data.storage);
+    $("nodes").textContent = "Node populations: " + data.nodePopulations.map((n) => `${n.name} (${n.type ?? "unknown type"}, ${n.size} nodes)`).join("; ");
+    candidates = data.candidates;
+    const properties = [...new Set(Object.values(candidates).flatMap((byProperty) => Object.keys(byProperty)))].sort();
+    const previous = $("pathway-property").value || "synapse_class";
+    $("pathway-property").replaceChildren(...properties.map((p) => new Option(p, p, false, p === previous)));
+    $("pathway-values").textContent = pathwayValues().join(", ");
+  },
+  validation(data) {
+    if (data.error) {
+      $("config-status").textContent = `${data.error.name}: ${data.error.message}`;
+      $("config-status").className = "error";
+      $("config-status").dataset.path = data.error.path ?? "";
+    } else {
+      const { properties, src_types: sources, notices } = data.summary;
+      $("config-status").textContent = `valid: ${properties.map((p) => p.name).join(", ")} over ${sources.length} source values` +
+        (notices.length ? ` (${notices.length} ignored keys: ${notices.join("; ")})` : "");
+      $("config-status").className = "";
+      delete $("config-status").dataset.path;
+    }
   },
   progress(data) {
     $("progress").max = data.total;
     $("progress").value = data.done;
   },
-  error(data) {
+  error({ error }) {
     setRunning(false);
-    $("status").textContent = `${data.name}: ${data.message}`;
+    $("status").textContent = `${error.name}: ${error.message}`;
     $("status").className = "error";
   },
   result(data) {
@@ -86,7 +142,10 @@ const handlers = {
     document.querySelector("#results tbody").innerHTML = rows.join("");
     $("results").hidden = false;
     $("histograms").replaceChildren(...data.populations.flatMap((population) => population.stats.map(propertyFigure)));
-    const task = { ...JSON.parse(lastRun.config), random_seed: lastRun.seed };
+    const parsed = JSON.parse(lastRun.config);
+    const task = parsed.pathway_param_dict ? { ...parsed } : { pathway_param_dict: parsed };
+    Object.assign(task, { random_seed: lastRun.seed, pathway_property: data.pathwayProperty });
+    if (data.fallback !== null) task.fallback_pathway_value = data.fallback;
     $("downloads").replaceChildren(
       ...data.outputs.map((o) => download(o.fileName.split("/").pop(), new Blob([o.bytes], { type: "application/x-hdf5" }))),
       download("summary.csv", new Blob([summaryCsv(data.populations)], { type: "text/csv" })),
@@ -98,3 +157,5 @@ const handlers = {
 };
 
 startWorker();
+worker.postMessage({ type: "load", ...circuitMessage() });
+validateSoon();

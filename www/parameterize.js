@@ -47,7 +47,8 @@ class ConnectionCounter {
  * Parameterize `circuit` (from loadCircuit). `output.open(edgeFileName)` returns a writable h5wasm
  * File (a copy of that edges file) and `output.finish(edgeFileName, file)` closes and delivers it;
  * `output.abandon(edgeFileName, file)` is called instead on error. Returns
- * `{populations: [{name, source, target, size, stats, connections}], warnings}`.
+ * `{populations: [{name, source, target, size, stats, connections}], warnings, pathwayProperty, fallback}`
+ * (the pathway property and fallback actually used, after the config's defaults).
  */
 export async function parameterizeCircuit({
   circuit, Parameterizer, configText, seed, pathwayProperty, fallback, overwrite = false, populations = null,
@@ -128,7 +129,7 @@ export async function parameterizeCircuit({
       }
       await output.finish(fileName, file);
     }
-    return { populations: results, warnings };
+    return { populations: results, warnings, pathwayProperty, fallback: fallback ?? null };
   } finally {
     for (const { run } of plans) run.free();
   }

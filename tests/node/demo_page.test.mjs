@@ -105,6 +105,43 @@ test("a run can be cancelled, and the page runs again afterwards", async () => {
   await page.close();
 });
 
+test("a pasted invalid config shows the core's error with its JSON path", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(browser.base);
+  const config = JSON.parse(await page.inputValue("#config"));
+  config.pathway_param_dict.prop_stats.conductance.inhibitory_neuron.excitatory_neuron.std = -1;
+  await page.fill("#config", JSON.stringify(config));
+  await page.waitForSelector("#config-status.error");
+  assert.equal(await page.getAttribute("#config-status", "data-path"), "pathway_param_dict.prop_stats.conductance.inhibitory_neuron.excitatory_neuron.std");
+  assert.match(await page.textContent("#config-status"), /^ConfigError: pathway_param_dict\.prop_stats\.conductance\.inhibitory_neuron\.excitatory_neuron\.std: must be ≥ 0 for gamma, got -1$/);
+  await page.fill("#config", "{\"src_types\": [");
+  await page.waitForFunction(() => /not valid JSON/.test(document.getElementById("config-status").textContent));
+  await page.close();
+});
+
+test("the Tsodyks–Markram preset is mapped onto the circuit's pathway values and runs", async () => {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 420, height: 900 });
+  await page.goto(browser.base);
+  await page.waitForFunction(() => document.getElementById("pathway-property").options.length > 0);
+  assert.equal(await page.inputValue("#pathway-property"), "synapse_class");
+  assert.equal(await page.textContent("#pathway-values"), "excitatory_neuron, extrinsic_neuron, inhibitory_neuron");
+  await page.selectOption("#preset", "tsodyks_markram");
+  await page.click("#apply-preset");
+  const config = JSON.parse(await page.inputValue("#config"));
+  assert.deepEqual(config.pathway_param_dict.src_types, ["excitatory_neuron", "extrinsic_neuron", "inhibitory_neuron"]);
+  assert.equal(config.pathway_param_dict.prop_stats.syn_type_id.inhibitory_neuron.excitatory_neuron.mean, 7);
+  assert.equal(config.pathway_param_dict.prop_stats.syn_type_id.extrinsic_neuron.excitatory_neuron.mean, 113, "extrinsic maps to excitatory");
+  await page.waitForFunction(() => /^valid: conductance, conductance_scale_factor/.test(document.getElementById("config-status").textContent));
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  assert.equal(await page.$$eval("#histograms figure.property-figure", (fs) => fs.length), 10);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling at 420 px (overflow ${overflow}px)`);
+  await page.screenshot({ path: new URL("narrow-420px.png", artifacts).pathname, fullPage: false });
+  await page.close();
+});
+
 test("errors from the core appear in the page, with their kind", async () => {
   const page = await browser.context.newPage();
   await page.goto(browser.base);
