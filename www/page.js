@@ -52,7 +52,7 @@ $("run").addEventListener("click", () => {
   const config = $("config").value;
   lastRun = { seed, config };
   worker.postMessage({ type: "run", ...circuitMessage(), config, seed, pathwayProperty: $("pathway-property").value || undefined,
-    fallback: $("fallback").value || undefined });
+    fallback: $("fallback").value || undefined, overwrite: $("overwrite").checked });
 });
 
 $("files").addEventListener("change", () => worker.postMessage({ type: "load", ...circuitMessage() }));

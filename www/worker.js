@@ -42,7 +42,7 @@ function circuitOf({ circuitUrl, files }) {
   return loading;
 }
 
-async function run({ config, seed, pathwayProperty, fallback, overwrite = true, chunkSize = 250_000, ...where }) {
+async function run({ config, seed, pathwayProperty, fallback, overwrite = false, chunkSize = 250_000, ...where }) {
   const [, Module] = await ready;
   const { FS } = Module;
   const started = performance.now();

@@ -142,6 +142,26 @@ test("the Tsodyks–Markram preset is mapped onto the circuit's pathway values a
   await page.close();
 });
 
+test("existing properties need the overwrite toggle (network fixture through the file input)", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(browser.base);
+  const network = new URL("../fixtures/out/network/", import.meta.url).pathname;
+  await page.setInputFiles("#files", ["circuit_config.json", "nodes.h5", "node_types.csv", "edges.h5", "two_groups.h5", "no_group_ids.h5"].map((f) => network + f));
+  await page.waitForFunction(() => /S1__S1__chemical/.test(document.getElementById("circuit").textContent));
+  assert.match(await page.textContent("#nodes"), /VPM \(virtual, 150 nodes\)/);
+  await page.selectOption("#preset", "tsodyks_markram");
+  await page.click("#apply-preset");
+  await page.click("#run");
+  await page.waitForSelector("#status.error");
+  assert.match(await page.textContent("#status"), /CircuitError: .*edges\.h5: population 'S1__S1__chemical': properties already exist: conductance, delay, syn_type_id \(set overwrite_if_exists to replace them\); nothing was written/);
+  await page.check("#overwrite");
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  assert.match(await page.textContent("#status"), /skipped edge population 'VPM__S1__chemical'/, "the virtual population without synapse_class is reported");
+  assert.equal(await page.$$eval("#downloads a[download$='.h5']", (links) => links.length), 3, "one download per edges file");
+  await page.close();
+});
+
 test("errors from the core appear in the page, with their kind", async () => {
   const page = await browser.context.newPage();
   await page.goto(browser.base);
