@@ -11,6 +11,7 @@ const presets = Object.fromEntries(await Promise.all(Object.entries(PRESETS).map
 let worker = null;
 let lastRun = null;
 let candidates = {};
+let previousStats = null; // statistics of the last run, to mark what changed
 $("config").value = JSON.stringify(presets.seed_example, null, 2);
 $("preset").replaceChildren(...Object.entries(PRESETS).map(([key, { label }]) => new Option(label, key)));
 
@@ -136,12 +137,26 @@ const handlers = {
   },
   result(data) {
     setRunning(false);
+    // Keyed streams: a property whose spec did not change keeps bit-identical values, so any
+    // difference in its statistics means the user changed it. Mark those.
+    const fingerprint = (population, property, p) => `${population.name}|${property.property}|${p.source}|${p.target}`;
+    const current = new Map(data.populations.flatMap((population) => population.stats.flatMap((property) =>
+      property.pathways.map((p) => [fingerprint(population, property, p), JSON.stringify([p.count, p.mean, p.std, p.histogram.counts])]))));
+    const changed = (key) => previousStats !== null && previousStats.get(key) !== current.get(key);
     const rows = data.populations.flatMap((population) => population.stats.flatMap((property) => property.pathways.map((p) =>
-      `<tr><td>${property.property}</td><td>${p.source} → ${p.target}</td><td>${p.count}</td><td>${format(p.mean)}</td>` +
-      `<td>${format(p.std)}</td><td>${format(p.min)}</td><td>${format(p.max)}</td><td>${format(p.theoretical_mean)}</td><td>${format(p.theoretical_std)}</td></tr>`)));
+      `<tr class="${changed(fingerprint(population, property, p)) ? "changed" : ""}" data-property="${property.property}">` +
+      `<td>${property.property}</td><td>${p.source} → ${p.target}</td><td>${p.count}</td><td>${format(p.mean)}</td>` +
+      `<td>${format(p.std)}</td><td>${format(p.min)}</td><td>${format(p.max)}</td><td>${(100 * p.clipped_share).toFixed(1)} %</td>` +
+      `<td>${format(p.theoretical_mean)}</td><td>${format(p.theoretical_std)}</td></tr>`)));
     document.querySelector("#results tbody").innerHTML = rows.join("");
     $("results").hidden = false;
-    $("histograms").replaceChildren(...data.populations.flatMap((population) => population.stats.map(propertyFigure)));
+    $("histograms").replaceChildren(...data.populations.flatMap((population) => population.stats.map((property) => {
+      const figure = propertyFigure(property);
+      figure.classList.toggle("changed", property.pathways.some((p) => changed(fingerprint(population, property, p))));
+      figure.dataset.property = property.property;
+      return figure;
+    })));
+    previousStats = current;
     const parsed = JSON.parse(lastRun.config);
     const task = parsed.pathway_param_dict ? { ...parsed } : { pathway_param_dict: parsed };
     Object.assign(task, { random_seed: lastRun.seed, pathway_property: data.pathwayProperty });

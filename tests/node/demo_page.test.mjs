@@ -162,6 +162,26 @@ test("existing properties need the overwrite toggle (network fixture through the
   await page.close();
 });
 
+test("editing one property's spec and rerunning changes only that property, and the page marks it", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(browser.base);
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  const before = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => tr.textContent));
+  assert.equal(await page.$$eval("tr.changed", (trs) => trs.length), 0, "nothing marked on the first run");
+  const config = JSON.parse(await page.inputValue("#config"));
+  config.pathway_param_dict.prop_stats.syn_type_id.inhibitory_neuron.excitatory_neuron.mean = 2;
+  await page.fill("#config", JSON.stringify(config));
+  await page.click("#run");
+  await page.waitForFunction(() => document.querySelectorAll("tr.changed").length > 0, null, { timeout: 30_000 });
+  const changedRows = await page.$$eval("tr.changed", (trs) => trs.map((tr) => tr.cells[0].textContent + " " + tr.cells[1].textContent));
+  assert.deepEqual(changedRows, ["syn_type_id inhibitory_neuron → excitatory_neuron"]);
+  const after = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => tr.textContent));
+  after.forEach((row, i) => { if (!row.startsWith("syn_type_idinhibitory")) assert.equal(row, before[i], "other rows identical"); });
+  assert.deepEqual(await page.$$eval(".property-figure.changed", (fs) => fs.map((f) => f.dataset.property)), ["syn_type_id"]);
+  await page.close();
+});
+
 test("errors from the core appear in the page, with their kind", async () => {
   const page = await browser.context.newPage();
   await page.goto(browser.base);
