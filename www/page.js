@@ -163,6 +163,7 @@ const handlers = {
     if (data.fallback !== null) task.fallback_pathway_value = data.fallback;
     $("downloads").replaceChildren(
       ...data.outputs.map((o) => download(o.fileName.split("/").pop(), new Blob([o.bytes], { type: "application/x-hdf5" }))),
+      ...data.populations.map((p) => download(`${p.name}.arrow`, new Blob([p.columns], { type: "application/vnd.apache.arrow.stream" }))),
       download("summary.csv", new Blob([summaryCsv(data.populations)], { type: "text/csv" })),
       download("config.json", new Blob([JSON.stringify(task, null, 2)], { type: "application/json" })),
     );

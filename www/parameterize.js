@@ -2,7 +2,7 @@
 // every chunk through the wasm core, write the drawn columns into writable copies of the edge
 // files, and collect statistics and warnings. Shared by the headless command and the page's worker
 // (each supplies how output copies are made and finished).
-import { tableFromIPC } from "apache-arrow";
+import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
 import { nodePropertyValues, pathwayColumnIpc, edgeChunks, CircuitError } from "./loader.js";
 import { planPopulationWrite } from "./writer.js";
 
@@ -47,12 +47,13 @@ class ConnectionCounter {
  * Parameterize `circuit` (from loadCircuit). `output.open(edgeFileName)` returns a writable h5wasm
  * File (a copy of that edges file) and `output.finish(edgeFileName, file)` closes and delivers it;
  * `output.abandon(edgeFileName, file)` is called instead on error. Returns
- * `{populations: [{name, source, target, size, stats, connections}], warnings, pathwayProperty, fallback}`
+ * `{populations: [{name, source, target, size, stats, connections, columns}], warnings, pathwayProperty, fallback}`
+ * where `columns` (with `keepColumns`) is an Arrow IPC stream of the drawn columns in edge order
  * (the pathway property and fallback actually used, after the config's defaults).
  */
 export async function parameterizeCircuit({
   circuit, Parameterizer, configText, seed, pathwayProperty, fallback, overwrite = false, populations = null,
-  chunkSize = 1_000_000, output, onProgress = () => {}, shouldStop = () => false,
+  chunkSize = 1_000_000, output, onProgress = () => {}, shouldStop = () => false, keepColumns = false,
 }) {
   const config = JSON.parse(configText.replace(/\bNaN\b|-?\bInfinity\b/g, "null"));
   pathwayProperty ??= config.pathway_property ?? "synapse_class";
@@ -107,9 +108,11 @@ export async function parameterizeCircuit({
           const properties = run.summary.properties.map((p) => ({ name: p.name, columnType: p.column_type, dtype: explicitDtype(config, p.name) }));
           const writer = planPopulationWrite(file, edges, properties, { overwrite, shownName: edges.shownName });
           const connections = new ConnectionCounter(roles.source, roles.target, fallback);
+          const batches = [];
           for (const chunk of edgeChunks(edges, chunkSize)) {
             if (shouldStop()) throw new CircuitError("cancelled");
             const table = tableFromIPC(run.runChunk(edges.name, chunk.ipc));
+            if (keepColumns) batches.push(...table.batches);
             writer.write(chunk.start, Object.fromEntries(table.schema.fields.map((f) => [f.name, table.getChild(f.name).toArray()])));
             connections.add(chunk.source, chunk.target);
             done += chunk.end - chunk.start;
@@ -121,7 +124,8 @@ export async function parameterizeCircuit({
               if (p.clipped_share > 0) warnings.push(`${edges.name}: ${property.property} ${p.source} → ${p.target}: ${(100 * p.clipped_share).toFixed(2)} % of values clipped by bounds`);
             }
           }
-          results.push({ name: edges.name, source: edges.source, target: edges.target, size: edges.size, fileName, stats, connections: connections.counts() });
+          const columns = keepColumns ? tableToIPC(new Table(batches), "stream") : null;
+          results.push({ name: edges.name, source: edges.source, target: edges.target, size: edges.size, fileName, stats, connections: connections.counts(), columns });
         }
       } catch (error) {
         await output.abandon(fileName, file);

@@ -43,7 +43,17 @@ export function propertyFigure(propertyStats) {
   figure.append(caption);
   const grid = document.createElement("div");
   grid.className = "histogram-grid";
-  for (const pathway of propertyStats.pathways) grid.append(histogram(propertyStats.property, pathway));
+  for (const pathway of propertyStats.pathways) {
+    const chart = histogram(propertyStats.property, pathway);
+    const svg = chart.tagName.toLowerCase() === "svg" ? chart : chart.querySelector("svg");
+    const link = document.createElement("a");
+    link.textContent = "SVG";
+    link.className = "svg-download";
+    link.download = `${propertyStats.property}_${pathway.source}_${pathway.target}.svg`.replace(/[^A-Za-z0-9_.-]/g, "_");
+    link.href = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(svg)], { type: "image/svg+xml" }));
+    chart.append(link);
+    grid.append(chart);
+  }
   figure.append(grid);
   return figure;
 }

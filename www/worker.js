@@ -67,7 +67,7 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite = false,
     },
   };
   const result = await parameterizeCircuit({
-    circuit, Parameterizer, configText: config, seed, pathwayProperty, fallback, overwrite, chunkSize, output,
+    circuit, Parameterizer, configText: config, seed, pathwayProperty, fallback, overwrite, chunkSize, output, keepColumns: true,
     onProgress: (done, total) => self.postMessage({ type: "progress", done, total }),
   });
   self.postMessage({ type: "result", ...result, outputs, seconds: (performance.now() - started) / 1000 }, outputs.map((o) => o.bytes.buffer));

@@ -84,6 +84,12 @@ test("the parameterized edges.h5, the summary CSV and the config download from t
   const csv = (await readFile(await fetchDownload("summary.csv"), "utf8")).trim().split("\n");
   assert.equal(csv[0], "edge_population,property,source,target,synapses,connections,mean,std,min,max,clipped_share,spec_mean,spec_std");
   assert.equal(csv.length, 7);
+  const { tableFromIPC } = await import("apache-arrow");
+  const columns = tableFromIPC(await readFile(await fetchDownload("synaptome_afferents.arrow")));
+  assert.equal(columns.numRows, 4145);
+  assert.deepEqual(columns.schema.fields.map((f) => f.name), ["conductance", "syn_type_id"]);
+  const [svgDownload] = await Promise.all([page.waitForEvent("download"), page.click(".svg-download")]);
+  assert.match(await readFile(await svgDownload.path(), "utf8"), /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   const config = JSON.parse(await readFile(await fetchDownload("config.json"), "utf8"));
   assert.equal(config.random_seed, 7);
   assert.equal(config.pathway_property, "synapse_class");
