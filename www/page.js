@@ -63,7 +63,14 @@ $("config-file").addEventListener("change", async () => {
   if (file) $("config").value = await file.text();
   validateSoon();
 });
-$("pathway-property").addEventListener("change", () => { $("pathway-values").textContent = pathwayValues().join(", "); });
+function requestPathways() {
+  worker.postMessage({ type: "pathways", ...circuitMessage(), property: $("pathway-property").value, fallback: $("fallback").value || undefined });
+}
+$("pathway-property").addEventListener("change", () => {
+  $("pathway-values").textContent = pathwayValues().join(", ");
+  requestPathways();
+});
+$("fallback").addEventListener("change", requestPathways);
 $("apply-preset").addEventListener("click", () => {
   const values = pathwayValues();
   $("config").value = JSON.stringify(mapPreset(presets[$("preset").value], values, $("pathway-property").value), null, 2);
@@ -112,6 +119,21 @@ const handlers = {
     const previous = $("pathway-property").value || "synapse_class";
     $("pathway-property").replaceChildren(...properties.map((p) => new Option(p, p, false, p === previous)));
     $("pathway-values").textContent = pathwayValues().join(", ");
+    requestPathways();
+  },
+  pathways({ property, counts }) {
+    const sources = Object.keys(counts).sort();
+    const targets = [...new Set(sources.flatMap((s) => Object.keys(counts[s])))].sort();
+    const cell = (tag, text) => Object.assign(document.createElement(tag), { textContent: text });
+    const caption = cell("caption", `Synapses per pathway (${property}; rows: source, columns: target)`);
+    const head = document.createElement("tr");
+    head.append(cell("th", "source \\ target"), ...targets.map((t) => cell("th", t)));
+    const rows = sources.map((s) => {
+      const row = document.createElement("tr");
+      row.append(cell("th", s), ...targets.map((t) => cell("td", String(counts[s][t] ?? 0))));
+      return row;
+    });
+    $("pathway-matrix").replaceChildren(caption, head, ...rows);
   },
   validation(data) {
     if (data.error) {

@@ -9,7 +9,7 @@
 // {type: "error", error: {name, message, path}}. Built into www/dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
 import init, { Parameterizer, validateConfig } from "../pkg/synparam.js";
-import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties } from "./loader.js";
+import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, synapsesPerPathway } from "./loader.js";
 import { parameterizeCircuit } from "./parameterize.js";
 
 const ready = Promise.all([init({ module_or_path: new URL("../../pkg/synparam_bg.wasm", import.meta.url) }), h5wasm.ready]);
@@ -76,6 +76,11 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite = false,
 const actions = {
   run,
   load: circuitOf,
+  /** Synapses per pathway for a property, for the matrix shown before a run. */
+  async pathways({ property, fallback, ...where }) {
+    const { circuit } = await circuitOf(where);
+    self.postMessage({ type: "pathways", property, counts: synapsesPerPathway(circuit, property, fallback ?? null) });
+  },
   /** Validate a config with the core: its summary, or the error with its JSON path. */
   async validate({ config }) {
     await ready;

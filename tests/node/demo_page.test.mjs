@@ -155,6 +155,12 @@ test("existing properties need the overwrite toggle (network fixture through the
   await page.setInputFiles("#files", ["circuit_config.json", "nodes.h5", "node_types.csv", "edges.h5", "two_groups.h5", "no_group_ids.h5"].map((f) => network + f));
   await page.waitForFunction(() => /S1__S1__chemical/.test(document.getElementById("circuit").textContent));
   assert.match(await page.textContent("#nodes"), /VPM \(virtual, 150 nodes\)/);
+  // Synapses per pathway before any run: S1's EXC/INH, VPM's without synapse_class left out.
+  await page.waitForFunction(() => /synapse_class/.test(document.querySelector("#pathway-matrix caption")?.textContent ?? ""));
+  const matrix = await page.$$eval("#pathway-matrix tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  assert.deepEqual(matrix[0], ["source \\ target", "EXC", "INH"]);
+  const total = matrix.slice(1).flatMap((r) => r.slice(1).map(Number)).reduce((a, b) => a + b, 0);
+  assert.equal(total, 19861 + 902 + 372, "every S1 → S1 synapse of the three files");
   await page.selectOption("#preset", "tsodyks_markram");
   await page.click("#apply-preset");
   await page.click("#run");
