@@ -197,3 +197,6 @@ const handlers = {
 startWorker();
 worker.postMessage({ type: "load", ...circuitMessage() });
 validateSoon();
+// Ready: presets fetched, config filled, worker started. Run is enabled only now.
+$("run").disabled = false;
+document.body.dataset.ready = "true";

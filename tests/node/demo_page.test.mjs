@@ -7,6 +7,12 @@ import h5wasm from "h5wasm/node";
 import { openBrowser, artifacts } from "./browser.mjs";
 
 let browser;
+
+/** Open the page and wait until it is initialised (config filled, Run enabled). */
+async function openPage(page) {
+  await page.goto(browser.base);
+  await page.waitForSelector("body[data-ready='true']");
+}
 before(async () => { browser = await openBrowser(); });
 after(async () => { await browser?.close(); });
 
@@ -14,7 +20,7 @@ test("the worker loads the bundled example circuit with h5wasm and the page show
   const page = await browser.context.newPage();
   const consoleErrors = [];
   page.on("pageerror", (error) => consoleErrors.push(String(error)));
-  await page.goto(browser.base);
+  await openPage(page);
   await page.click("#run");
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
   assert.equal(page.workers().length, 1, "one worker did the work");
@@ -46,7 +52,7 @@ test("the worker loads the bundled example circuit with h5wasm and the page show
 
 test("local files chosen in the page are mounted with WORKERFS in the worker and parameterized", async () => {
   const page = await browser.context.newPage();
-  await page.goto(browser.base);
+  await openPage(page);
   const example = new URL("../../www/examples/synaptome/", import.meta.url).pathname;
   await page.setInputFiles("#files", ["circuit_config.json", "nodes.h5", "afferents.h5", "edges.h5"].map((f) => example + f));
   await page.click("#run");
@@ -61,7 +67,7 @@ test("local files chosen in the page are mounted with WORKERFS in the worker and
 test("the parameterized edges.h5, the summary CSV and the config download from the page", async () => {
   await h5wasm.ready;
   const page = await browser.context.newPage();
-  await page.goto(browser.base);
+  await openPage(page);
   await page.fill("#seed", "7");
   await page.click("#run");
   await page.waitForSelector("#downloads a");
@@ -98,8 +104,14 @@ test("the parameterized edges.h5, the summary CSV and the config download from t
 
 test("a run can be cancelled, and the page runs again afterwards", async () => {
   const page = await browser.context.newPage();
-  await page.goto(browser.base);
+  // Hold the edges file back, so that the run is surely still in flight when Cancel is clicked.
+  await page.route("**/examples/synaptome/edges.h5", async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+  });
+  await openPage(page);
   await page.click("#run");
+  assert.equal(await page.textContent("#status"), "running…");
   await page.click("#cancel");
   assert.equal(await page.textContent("#status"), "cancelled");
   assert.equal(await page.isDisabled("#cancel"), true);
@@ -113,7 +125,7 @@ test("a run can be cancelled, and the page runs again afterwards", async () => {
 
 test("a pasted invalid config shows the core's error with its JSON path", async () => {
   const page = await browser.context.newPage();
-  await page.goto(browser.base);
+  await openPage(page);
   const config = JSON.parse(await page.inputValue("#config"));
   config.pathway_param_dict.prop_stats.conductance.inhibitory_neuron.excitatory_neuron.std = -1;
   await page.fill("#config", JSON.stringify(config));
@@ -128,7 +140,7 @@ test("a pasted invalid config shows the core's error with its JSON path", async 
 test("the Tsodyks–Markram preset is mapped onto the circuit's pathway values and runs", async () => {
   const page = await browser.context.newPage();
   await page.setViewportSize({ width: 420, height: 900 });
-  await page.goto(browser.base);
+  await openPage(page);
   await page.waitForFunction(() => document.getElementById("pathway-property").options.length > 0);
   assert.equal(await page.inputValue("#pathway-property"), "synapse_class");
   assert.equal(await page.textContent("#pathway-values"), "excitatory_neuron, extrinsic_neuron, inhibitory_neuron");
@@ -150,7 +162,7 @@ test("the Tsodyks–Markram preset is mapped onto the circuit's pathway values a
 
 test("existing properties need the overwrite toggle (network fixture through the file input)", async () => {
   const page = await browser.context.newPage();
-  await page.goto(browser.base);
+  await openPage(page);
   const network = new URL("../fixtures/out/network/", import.meta.url).pathname;
   await page.setInputFiles("#files", ["circuit_config.json", "nodes.h5", "node_types.csv", "edges.h5", "two_groups.h5", "no_group_ids.h5"].map((f) => network + f));
   await page.waitForFunction(() => /S1__S1__chemical/.test(document.getElementById("circuit").textContent));
@@ -176,7 +188,7 @@ test("existing properties need the overwrite toggle (network fixture through the
 
 test("editing one property's spec and rerunning changes only that property, and the page marks it", async () => {
   const page = await browser.context.newPage();
-  await page.goto(browser.base);
+  await openPage(page);
   await page.click("#run");
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
   const before = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => tr.textContent));
@@ -196,7 +208,7 @@ test("editing one property's spec and rerunning changes only that property, and 
 
 test("errors from the core appear in the page, with their kind", async () => {
   const page = await browser.context.newPage();
-  await page.goto(browser.base);
+  await openPage(page);
   await page.fill("#seed", "-4");
   await page.click("#run");
   await page.waitForSelector("#status.error");
