@@ -15,8 +15,11 @@ let previousStats = null; // statistics of the last run, to mark what changed
 $("config").value = JSON.stringify(presets.seed_example, null, 2);
 $("preset").replaceChildren(...Object.entries(PRESETS).map(([key, { label }]) => new Option(label, key)));
 
-/** Where the circuit comes from: chosen local files, else ?circuit=, else the bundled example. */
+let droppedFiles = null; // {relativePath: File} from the last drop
+
+/** Where the circuit comes from: dropped or chosen local files, else ?circuit=, else the example. */
 function circuitMessage() {
+  if (droppedFiles) return { files: droppedFiles };
   const chosen = [...$("files").files];
   // File objects go to the worker as they are: it mounts them with WORKERFS.
   if (chosen.length) return { files: Object.fromEntries(chosen.map((f) => [f.name, f])) };
@@ -56,7 +59,38 @@ $("run").addEventListener("click", () => {
     fallback: $("fallback").value || undefined, overwrite: $("overwrite").checked });
 });
 
-$("files").addEventListener("change", () => worker.postMessage({ type: "load", ...circuitMessage() }));
+$("files").addEventListener("change", () => {
+  droppedFiles = null;
+  worker.postMessage({ type: "load", ...circuitMessage() });
+});
+
+/** Files of a dropped folder, by path relative to it (so circuit_config.json sits at the root). */
+async function entryFiles(entry, prefix = "") {
+  if (entry.isFile) return [[prefix + entry.name, await new Promise((resolve, reject) => entry.file(resolve, reject))]];
+  const reader = entry.createReader();
+  const children = [];
+  for (let batch; (batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject))).length;) children.push(...batch);
+  const nested = await Promise.all(children.map((child) => entryFiles(child, `${prefix}${entry.name}/`)));
+  return nested.flat();
+}
+
+const dropZone = $("drop-zone");
+dropZone.addEventListener("dragover", (event) => { event.preventDefault(); dropZone.classList.add("dragging"); });
+dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dragging"));
+dropZone.addEventListener("drop", async (event) => {
+  event.preventDefault();
+  dropZone.classList.remove("dragging");
+  const entries = [...event.dataTransfer.items].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
+  let files;
+  if (entries.length === 1 && entries[0].isDirectory) {
+    // A dropped folder: paths relative to it.
+    files = (await entryFiles(entries[0])).map(([path, file]) => [path.slice(entries[0].name.length + 1), file]);
+  } else {
+    files = [...event.dataTransfer.files].map((file) => [file.name, file]);
+  }
+  droppedFiles = Object.fromEntries(files);
+  worker.postMessage({ type: "load", ...circuitMessage() });
+});
 $("config").addEventListener("input", validateSoon);
 $("config-file").addEventListener("change", async () => {
   const [file] = $("config-file").files;

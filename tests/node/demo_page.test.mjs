@@ -64,6 +64,25 @@ test("local files chosen in the page are mounted with WORKERFS in the worker and
   await page.close();
 });
 
+test("circuit files dropped onto the page are loaded (WORKERFS) and parameterized", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.waitForFunction(() => /synaptome_afferents/.test(document.getElementById("circuit").textContent));
+  await page.evaluate(async () => {
+    const transfer = new DataTransfer();
+    for (const name of ["circuit_config.json", "nodes.h5", "afferents.h5", "edges.h5"]) {
+      const response = await fetch(`examples/synaptome/${name}`);
+      transfer.items.add(new File([await response.blob()], name));
+    }
+    document.getElementById("drop-zone").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction(() => document.getElementById("circuit").dataset.storage?.includes("WORKERFS"));
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  assert.equal(await page.$$eval("#results tbody tr", (trs) => trs.length), 6);
+  await page.close();
+});
+
 test("the parameterized edges.h5, the summary CSV and the config download from the page", async () => {
   await h5wasm.ready;
   const page = await browser.context.newPage();
