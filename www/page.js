@@ -1,7 +1,9 @@
 // Main thread of the page: sends the circuit and model to the worker, shows progress, a summary,
 // histograms and downloads; Cancel stops the worker. Built into www/dist/page.js by esbuild.
-import { propertyFigure } from "./plots.js";
+import { propertyFigure, axisLabel } from "./plots.js";
 import { PRESETS, mapPreset } from "./presets.js";
+import * as Plot from "@observablehq/plot";
+import { DISTRIBUTION_FIELDS, modelOf, specLabel, specFromForm, applySpec, addProperty, removeProperty } from "./editor.js";
 
 const $ = (id) => document.getElementById(id);
 const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
@@ -91,11 +93,113 @@ dropZone.addEventListener("drop", async (event) => {
   droppedFiles = Object.fromEntries(files);
   worker.postMessage({ type: "load", ...circuitMessage() });
 });
-$("config").addEventListener("input", validateSoon);
+$("config").addEventListener("input", () => { validateSoon(); renderEditor(); });
+
+// ---- matrix editor: reads and writes the config JSON ----
+let selected = null; // {source, target}
+const form = $("cell-form");
+form.type.replaceChildren(...Object.keys(DISTRIBUTION_FIELDS).map((t) => new Option(t, t)));
+
+function currentConfig() {
+  try { return JSON.parse($("config").value); } catch { return null; }
+}
+
+function renderEditor() {
+  const config = currentConfig();
+  const model = config && modelOf(config);
+  if (!model?.prop_stats || !model.src_types || !model.tgt_types) {
+    $("editor-matrix").replaceChildren(Object.assign(document.createElement("caption"), { textContent: "Fix the JSON below to use the editor." }));
+    form.hidden = true;
+    return;
+  }
+  const properties = Object.keys(model.prop_stats).filter((p) => p !== "n_syn_per_conn");
+  const previous = $("editor-property").value;
+  $("editor-property").replaceChildren(...properties.map((p) => new Option(p, p, false, p === previous)));
+  const property = $("editor-property").value;
+  const cell = (tag, content) => { const el = document.createElement(tag); el.append(content); return el; };
+  const head = document.createElement("tr");
+  head.append(cell("th", "source \\ target"), ...model.tgt_types.map((t) => cell("th", t)));
+  const rows = model.src_types.map((s) => {
+    const row = document.createElement("tr");
+    row.append(cell("th", s), ...model.tgt_types.map((t) => {
+      const button = Object.assign(document.createElement("button"), { type: "button", textContent: specLabel(model.prop_stats[property]?.[s]?.[t]) });
+      button.dataset.source = s;
+      button.dataset.target = t;
+      button.setAttribute("aria-pressed", String(selected?.source === s && selected?.target === t));
+      button.addEventListener("click", () => selectCell(s, t));
+      return cell("td", button);
+    }));
+    return row;
+  });
+  $("editor-matrix").replaceChildren(head, ...rows);
+}
+
+function renderFields(spec) {
+  $("cell-fields").replaceChildren(...DISTRIBUTION_FIELDS[form.type.value].map((field) => {
+    const label = document.createElement("label");
+    const value = spec?.[field];
+    label.append(`${field} `, Object.assign(document.createElement("input"), { name: `field-${field}`, size: field === "val" || field === "p" ? 16 : 6,
+      value: value === undefined ? "" : Array.isArray(value) ? value.join(" ") : String(value) }));
+    return label;
+  }));
+}
+
+function selectCell(source, target) {
+  selected = { source, target };
+  const spec = modelOf(currentConfig()).prop_stats[$("editor-property").value]?.[source]?.[target] ?? { type: "constant", mean: 0 };
+  form.hidden = false;
+  $("cell-title").textContent = `${$("editor-property").value}: ${source} → ${target}`;
+  form.type.value = spec.type in DISTRIBUTION_FIELDS ? spec.type : "constant";
+  renderFields(spec);
+  form.shared_within.checked = spec.shared_within !== false && spec.shared_within !== 0;
+  form.lower_bound.value = spec.lower_bound ?? "";
+  form.upper_bound.value = spec.upper_bound ?? "";
+  form.dtype.value = spec.dtype ?? "";
+  renderEditor();
+  requestPreview();
+}
+
+function requestPreview() {
+  worker.postMessage({ type: "preview", spec: JSON.stringify(specFromForm(form)) });
+}
+
+form.type.addEventListener("change", () => { renderFields(null); requestPreview(); });
+form.addEventListener("input", requestPreview);
+form.addEventListener("click", (event) => {
+  const scope = event.target.dataset?.scope;
+  if (!scope || !selected) return;
+  const config = applySpec(currentConfig(), $("editor-property").value, selected.source, selected.target, specFromForm(form), scope);
+  $("config").value = JSON.stringify(config, null, 2);
+  validateSoon();
+  renderEditor();
+});
+$("editor-property").addEventListener("change", () => { selected = null; form.hidden = true; renderEditor(); });
+$("add-property").addEventListener("click", () => {
+  const name = $("new-property").value.trim();
+  const config = currentConfig();
+  if (!name || !config) return;
+  $("config").value = JSON.stringify(addProperty(config, name, form.hidden ? { type: "constant", mean: 0 } : specFromForm(form)), null, 2);
+  $("new-property").value = "";
+  renderEditor();
+  $("editor-property").value = name;
+  if (selected) selectCell(selected.source, selected.target);
+  else renderEditor();
+  validateSoon();
+});
+$("remove-property").addEventListener("click", () => {
+  const config = currentConfig();
+  if (!config) return;
+  $("config").value = JSON.stringify(removeProperty(config, $("editor-property").value), null, 2);
+  selected = null;
+  form.hidden = true;
+  renderEditor();
+  validateSoon();
+});
 $("config-file").addEventListener("change", async () => {
   const [file] = $("config-file").files;
   if (file) $("config").value = await file.text();
   validateSoon();
+  renderEditor();
 });
 function requestPathways() {
   worker.postMessage({ type: "pathways", ...circuitMessage(), property: $("pathway-property").value, fallback: $("fallback").value || undefined });
@@ -109,6 +213,7 @@ $("apply-preset").addEventListener("click", () => {
   const values = pathwayValues();
   $("config").value = JSON.stringify(mapPreset(presets[$("preset").value], values, $("pathway-property").value), null, 2);
   validateSoon();
+  renderEditor();
 });
 
 $("cancel").addEventListener("click", () => {
@@ -144,6 +249,20 @@ function summaryCsv(populations) {
 }
 
 const handlers = {
+  preview({ points, error }) {
+    $("cell-error").textContent = error ? `${error.name}: ${error.message}` : "";
+    if (error) {
+      $("cell-preview").replaceChildren();
+      return;
+    }
+    const discrete = points.length < 130;
+    $("cell-preview").replaceChildren(Plot.plot({
+      width: 300, height: 120, marginLeft: 40, x: { label: axisLabel($("editor-property").value) },
+      y: { label: discrete ? "probability" : "density", grid: true },
+      marks: [discrete ? Plot.ruleX(points, { x: "0", y: "1", stroke: "#3b6fb6", strokeWidth: 3 }) : Plot.areaY(points, { x: "0", y: "1", fill: "#3b6fb6", fillOpacity: 0.3 }),
+        discrete ? Plot.dot(points, { x: "0", y: "1", fill: "#3b6fb6" }) : Plot.line(points, { x: "0", y: "1", stroke: "#3b6fb6" }), Plot.ruleY([0])],
+    }));
+  },
   circuit(data) {
     $("circuit").textContent = data.edgePopulations.map((e) => `${e.name}: ${e.source} → ${e.target}, ${e.size} synapses`).join("; ");
     $("circuit").dataset.storage = JSON.stringify(data.storage);
@@ -231,6 +350,7 @@ const handlers = {
 startWorker();
 worker.postMessage({ type: "load", ...circuitMessage() });
 validateSoon();
+renderEditor();
 // Ready: presets fetched, config filled, worker started. Run is enabled only now.
 $("run").disabled = false;
 document.body.dataset.ready = "true";

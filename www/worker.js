@@ -8,7 +8,7 @@
 // {type: "result", populations, warnings, outputs: [{fileName, bytes}], seconds},
 // {type: "error", error: {name, message, path}}. Built into www/dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import init, { Parameterizer, validateConfig } from "../pkg/synparam.js";
+import init, { Parameterizer, validateConfig, densityPreview } from "../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, synapsesPerPathway } from "./loader.js";
 import { parameterizeCircuit } from "./parameterize.js";
 
@@ -75,6 +75,15 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite = false,
 
 const actions = {
   run,
+  /** Density (or mass) of one spec for the editor's live preview, or the spec's error. */
+  async preview({ spec }) {
+    await ready;
+    try {
+      self.postMessage({ type: "preview", points: densityPreview(spec, 160) });
+    } catch (error) {
+      self.postMessage({ type: "preview", error: { name: error.name, message: error.message, path: error.path } });
+    }
+  },
   load: circuitOf,
   /** Synapses per pathway for a property, for the matrix shown before a run. */
   async pathways({ property, fallback, ...where }) {

@@ -225,6 +225,41 @@ test("editing one property's spec and rerunning changes only that property, and 
   await page.close();
 });
 
+test("matrix editor: edit a cell with a live preview, fill a row, add a property — the JSON follows", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  assert.equal(await page.inputValue("#editor-property"), "conductance");
+  const cells = await page.$$eval("#editor-matrix button", (bs) => bs.map((b) => `${b.dataset.source}>${b.dataset.target}: ${b.textContent}`));
+  assert.equal(cells.length, 9);
+  assert.ok(cells.includes("inhibitory_neuron>excitatory_neuron: gamma(2, 0.5) per synapse"), cells.join("\n"));
+  await page.click("#editor-matrix button[data-source='inhibitory_neuron'][data-target='excitatory_neuron']");
+  assert.equal(await page.inputValue("#cell-form select[name='type']"), "gamma");
+  assert.equal(await page.inputValue("input[name='field-mean']"), "2");
+  await page.fill("input[name='field-mean']", "3");
+  await page.waitForSelector("#cell-preview svg g[aria-label='line'] path");
+  await page.click("#cell-form button[data-scope='row']");
+  const model = JSON.parse(await page.inputValue("#config")).pathway_param_dict;
+  for (const target of model.tgt_types) assert.equal(model.prop_stats.conductance.inhibitory_neuron[target].mean, 3, `row filled (${target})`);
+  assert.equal(model.prop_stats.conductance.excitatory_neuron.excitatory_neuron.mean, 1, "other rows untouched");
+  await page.waitForFunction(() => /^valid:/.test(document.getElementById("config-status").textContent));
+  // An invalid parameter shows the core's message at once, in the cell form.
+  await page.fill("input[name='field-std']", "-1");
+  await page.waitForFunction(() => /std: must be ≥ 0 for gamma, got -1/.test(document.getElementById("cell-error").textContent));
+  // Discrete laws preview as bars; a new property takes the form's spec everywhere.
+  await page.selectOption("#cell-form select[name='type']", "discrete");
+  await page.fill("input[name='field-val']", "1 2 3");
+  await page.fill("input[name='field-p']", "0.5 0.3 0.2");
+  await page.waitForFunction(() => document.querySelectorAll("#cell-preview svg g[aria-label='dot'] circle").length === 3);
+  await page.fill("#new-property", "n_rrp_vesicles");
+  await page.click("#add-property");
+  assert.equal(await page.inputValue("#editor-property"), "n_rrp_vesicles");
+  const added = JSON.parse(await page.inputValue("#config")).pathway_param_dict.prop_stats.n_rrp_vesicles;
+  assert.deepEqual(added.extrinsic_neuron.inhibitory_neuron.val, [1, 2, 3]);
+  await page.waitForFunction(() => /^valid: conductance, syn_type_id, n_rrp_vesicles/.test(document.getElementById("config-status").textContent));
+  await page.screenshot({ path: new URL("editor.png", artifacts).pathname, fullPage: true });
+  await page.close();
+});
+
 test("errors from the core appear in the page, with their kind", async () => {
   const page = await browser.context.newPage();
   await openPage(page);

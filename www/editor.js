@@ -1,0 +1,64 @@
+// Matrix editor of a model: property × source value × target value, one cell per pathway. The
+// config JSON (the textarea) stays the single source of truth: the editor reads it, edits a cell,
+// and writes it back, so validation, presets and downloads see one model.
+
+/** Parameters of each distribution type, in the order users think of them. */
+export const DISTRIBUTION_FIELDS = {
+  constant: ["mean"], zero: [], normal: ["mean", "std"], truncnorm: ["norm_loc", "norm_scale", "min", "max"],
+  gamma: ["mean", "std"], poisson: ["mean"], ztpoisson: ["mean"], discrete: ["val", "p"],
+  lognormal: ["mean", "sigma"], exponential: ["scale"], uniform: ["low", "high"],
+};
+
+/** The model dict inside either config form. */
+export function modelOf(config) {
+  return config.pathway_param_dict ?? config;
+}
+
+/** A short label of a spec, e.g. "gamma(1, 0.5)". */
+export function specLabel(spec) {
+  if (!spec || typeof spec !== "object") return "—";
+  const fields = DISTRIBUTION_FIELDS[spec.type] ?? [];
+  const values = fields.map((f) => (Array.isArray(spec[f]) ? `[${spec[f].join(" ")}]` : spec[f]));
+  return `${spec.type}(${values.join(", ")})${spec.shared_within === false ? " per synapse" : ""}`;
+}
+
+/** Read the editor's form into a spec. */
+export function specFromForm(form) {
+  const type = form.type.value;
+  const spec = { type };
+  for (const field of DISTRIBUTION_FIELDS[type]) {
+    const text = form.elements[`field-${field}`]?.value ?? "";
+    spec[field] = field === "val" || field === "p" ? text.split(/[\s,]+/).filter(Boolean).map(Number) : Number(text);
+  }
+  spec.shared_within = form.shared_within.checked;
+  for (const bound of ["lower_bound", "upper_bound"]) {
+    if (form[bound].value !== "") spec[bound] = Number(form[bound].value);
+  }
+  if (form.dtype.value) spec.dtype = form.dtype.value;
+  return spec;
+}
+
+/** Write `spec` into the cells `scope` selects ("cell", "row", "column", "all") around (source, target). */
+export function applySpec(config, property, source, target, spec, scope) {
+  const model = modelOf(config);
+  const sources = scope === "cell" || scope === "row" ? [source] : model.src_types;
+  const targets = scope === "cell" || scope === "column" ? [target] : model.tgt_types;
+  model.prop_stats[property] ??= {};
+  for (const s of sources) {
+    model.prop_stats[property][s] ??= {};
+    for (const t of targets) model.prop_stats[property][s][t] = structuredClone(spec);
+  }
+  return config;
+}
+
+/** Add a property (a copy of `template` in every pathway) or remove one. */
+export function addProperty(config, name, template) {
+  const model = modelOf(config);
+  model.prop_stats[name] = Object.fromEntries(model.src_types.map((s) => [s, Object.fromEntries(model.tgt_types.map((t) => [t, structuredClone(template)]))]));
+  return config;
+}
+
+export function removeProperty(config, name) {
+  delete modelOf(config).prop_stats[name];
+  return config;
+}
