@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench size clean
+.PHONY: site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench size clean
 
 help:
 	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
@@ -68,10 +68,18 @@ size:
 web: pkg
 	node_modules/.bin/esbuild www/worker.js www/page.js --bundle --format=esm --outdir=www/dist --log-level=warning
 
+# A static site (any static host, e.g. GitHub Pages): the page, its bundles and presets, the
+# example circuit, and pkg/ beside them.
+site: web
+	rm -rf site && mkdir -p site
+	cp -r www/index.html www/dist www/presets www/examples site/
+	cp -r pkg site/pkg
+	@echo "static site in site/ ($$(du -sh site | cut -f1))"
+
 serve: web
 	node www/serve.mjs --port $(PORT)
 
-test: setup setup-browser web test-rust test-wasm test-node conformance
+test: setup setup-browser site test-rust test-wasm test-node conformance
 
 test-rust:
 	cargo fmt --check
@@ -81,7 +89,7 @@ test-rust:
 test-wasm: setup-browser
 	cargo test --target $(WASM_TARGET) --test wasm_golden
 
-test-node: web fixtures
+test-node: site fixtures
 	node --test tests/node/
 
 # synparam against connectome-manipulator's ConnPropsModel (obi-one's original algorithm).

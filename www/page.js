@@ -6,6 +6,14 @@ import * as Plot from "@observablehq/plot";
 import { DISTRIBUTION_FIELDS, modelOf, specLabel, specFromForm, applySpec, addProperty, removeProperty } from "./editor.js";
 
 const $ = (id) => document.getElementById(id);
+
+// Anything that goes wrong outside the worker is shown in the page too, never only in the console.
+function showError(error) {
+  $("status").textContent = `${error?.name ?? "Error"}: ${error?.message ?? error}`;
+  $("status").className = "error";
+}
+window.addEventListener("error", (event) => showError(event.error ?? event.message));
+window.addEventListener("unhandledrejection", (event) => showError(event.reason));
 const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
 const presetsUrl = new URL("../presets/", import.meta.url);
 const presets = Object.fromEntries(await Promise.all(Object.entries(PRESETS).map(async ([key, { file }]) =>
@@ -186,6 +194,11 @@ $("add-property").addEventListener("click", () => {
   else renderEditor();
   validateSoon();
 });
+$("download-config").addEventListener("click", () => {
+  const link = download("config.json", new Blob([$("config").value], { type: "application/json" }));
+  link.click();
+  URL.revokeObjectURL(link.href);
+});
 $("remove-property").addEventListener("click", () => {
   const config = currentConfig();
   if (!config) return;
@@ -264,7 +277,8 @@ const handlers = {
     }));
   },
   circuit(data) {
-    $("circuit").textContent = data.edgePopulations.map((e) => `${e.name}: ${e.source} → ${e.target}, ${e.size} synapses`).join("; ");
+    $("circuit").textContent = "Edge populations: " + data.edgePopulations.map((e) =>
+      `${e.name}: ${e.source} → ${e.target}, ${e.size} synapses, ${e.groups.length} edge group${e.groups.length === 1 ? "" : "s"}`).join("; ");
     $("circuit").dataset.storage = JSON.stringify(data.storage);
     $("nodes").textContent = "Node populations: " + data.nodePopulations.map((n) => `${n.name} (${n.type ?? "unknown type"}, ${n.size} nodes)`).join("; ");
     candidates = data.candidates;

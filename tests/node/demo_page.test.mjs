@@ -260,6 +260,37 @@ test("matrix editor: edit a cell with a live preview, fill a row, add a property
   await page.close();
 });
 
+test("?circuit= loads a circuit from a URL, and the config downloads before any run", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${browser.base}?circuit=${encodeURIComponent(`${browser.base}examples/synaptome/circuit_config.json`)}`);
+  await page.waitForSelector("body[data-ready='true']");
+  await page.waitForFunction(() => /synaptome_afferents: afferent_neurons → synaptome, 4145 synapses, 1 edge group/.test(document.getElementById("circuit").textContent));
+  const [file] = await Promise.all([page.waitForEvent("download"), page.click("#download-config")]);
+  const { readFile } = await import("node:fs/promises");
+  assert.equal(JSON.parse(await readFile(await file.path(), "utf8")).pathway_property, "synapse_class");
+  await page.close();
+});
+
+test("the static site (make site) works from a plain static server", async () => {
+  const { spawn } = await import("node:child_process");
+  const site = new URL("../../site/", import.meta.url).pathname;
+  const port = 18000 + Math.floor(Math.random() * 1000);
+  const server = spawn("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", site], { stdio: "ignore" });
+  try {
+    const page = await browser.context.newPage();
+    for (let i = 0; i < 50; i++) {
+      try { await page.goto(`http://127.0.0.1:${port}/`); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
+    }
+    await page.waitForSelector("body[data-ready='true']");
+    await page.click("#run");
+    await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+    assert.equal(await page.$$eval("#results tbody tr", (trs) => trs.length), 6);
+    await page.close();
+  } finally {
+    server.kill();
+  }
+});
+
 test("errors from the core appear in the page, with their kind", async () => {
   const page = await browser.context.newPage();
   await openPage(page);
