@@ -43,13 +43,13 @@ setup-node:
 	fi
 
 # Python venv for the fixture generator (h5py) and the conformance check.
-.venv/ok:
+.venv/ok2:
 	python3 -m venv .venv
-	.venv/bin/pip install -q h5py numpy scipy pandas
+	.venv/bin/pip install -q h5py numpy scipy pandas libsonata
 	.venv/bin/pip install -q --no-deps connectome-manipulator
-	touch .venv/ok
+	touch .venv/ok2
 
-fixtures: .venv/ok
+fixtures: .venv/ok2
 	.venv/bin/python tests/fixtures/make_fixtures.py tests/fixtures/out
 
 # Release build → JS bindings (--target web: works in pages, workers and Node) → wasm-opt (npm binaryen).

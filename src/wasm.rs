@@ -48,6 +48,12 @@ fn seed_from_js(seed: Option<f64>) -> Result<Option<u64>, JsValue> {
     }
 }
 
+/// The crate's version: recorded in provenance so a result names the code that drew it.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
 /// Validate a config (ConnPropsModel dict or task form); returns its summary or throws a
 /// `ConfigError` whose `path` names the offending key.
 #[wasm_bindgen(js_name = validateConfig)]

@@ -130,10 +130,14 @@ function datasetValue(file, path, shownName) {
 export async function loadCircuit(h5wasm, source, { configName = "circuit_config.json", fileNames = [] } = {}) {
   const nodeFiles = []; // {name, nodeTypesFile, populations: {pop: {type}}}
   const edgeFiles = [];
+  const references = []; // every file or directory the circuit names (see pathReferences)
+  let configFile = null;
   if (await source.exists(configName)) {
     let config;
+    let configText;
     try {
-      config = JSON.parse(await source.readText(configName));
+      configText = await source.readText(configName);
+      config = JSON.parse(configText);
     } catch (error) {
       throw new CircuitError(`not valid JSON (${error.message})`, { file: source.describe(configName) });
     }
@@ -143,6 +147,8 @@ export async function loadCircuit(h5wasm, source, { configName = "circuit_config
       const expanded = expand(p, manifest, configName);
       return expanded.startsWith("/") ? expanded : base + expanded;
     };
+    configFile = { name: configName, text: configText, json: config };
+    references.push(...pathReferences(config).map((r) => ({ ...r, name: relative(r.value) })));
     for (const entry of config.networks?.nodes ?? []) {
       nodeFiles.push({ name: relative(entry.nodes_file), nodeTypesFile: entry.node_types_file ? relative(entry.node_types_file) : null, populations: entry.populations ?? null });
     }
@@ -156,6 +162,7 @@ export async function loadCircuit(h5wasm, source, { configName = "circuit_config
       if (keys.includes("nodes")) nodeFiles.push({ name, nodeTypesFile: null, populations: null });
       if (keys.includes("edges")) edgeFiles.push({ name, populations: null });
       file.close();
+      references.push({ keyPath: null, value: name, name, kind: "file", role: keys.includes("edges") ? "edges" : "nodes" });
     }
   }
 
@@ -219,7 +226,33 @@ export async function loadCircuit(h5wasm, source, { configName = "circuit_config
       if (!population[role]) throw new CircuitError(`${role}_node_id has no node_population attribute`, { file: population.shownName, population: population.name });
     }
   }
-  return { nodePopulations, edgePopulations };
+  return { nodePopulations, edgePopulations, config: configFile, references };
+}
+
+/** Every path a circuit config names, with where it is: `{keyPath, value, kind: "file"|"dir",
+ * role: "nodes"|"node_types"|"edges"|"node_sets"|"other"}`. SONATA paths are the values of keys
+ * ending in `_file`, `_dir` or `_mesh` (and of `alternate_morphologies`) in `components`,
+ * network entries and their populations, plus the top-level `node_sets_file`. */
+export function pathReferences(config) {
+  const found = [];
+  const visit = (object, keyPath, inAlternates = false) => {
+    if (!object || typeof object !== "object" || Array.isArray(object)) return;
+    for (const [key, value] of Object.entries(object)) {
+      const here = [...keyPath, key];
+      if (typeof value === "string" && (inAlternates || /_(file|dir|mesh)$/.test(key))) {
+        const role = { nodes_file: "nodes", node_types_file: "node_types", edges_file: "edges", edge_types_file: "edge_types", node_sets_file: "node_sets" }[key] ?? "other";
+        found.push({ keyPath: here, value, kind: inAlternates || key.endsWith("_dir") ? "dir" : "file", role });
+      } else if (value && typeof value === "object" && !Array.isArray(value)) {
+        visit(value, here, key === "alternate_morphologies");
+      }
+    }
+  };
+  if (typeof config.node_sets_file === "string") found.push({ keyPath: ["node_sets_file"], value: config.node_sets_file, kind: "file", role: "node_sets" });
+  visit(config.components, ["components"]);
+  for (const kind of ["nodes", "edges"]) {
+    (config.networks?.[kind] ?? []).forEach((entry, i) => visit(entry, ["networks", kind, i]));
+  }
+  return found;
 }
 
 /** Values of a node property for every node: strings, or null where the node lacks it. */

@@ -5,6 +5,7 @@
 import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
 import { nodePropertyValues, pathwayColumnIpc, edgeChunks, CircuitError } from "./loader.js";
 import { planPopulationWrite } from "./writer.js";
+import { datasetAttributes } from "./circuit_output.js";
 
 /** The explicit storage dtype a config gives a property (one value across pathways), if any;
  * "int" is ConnPropsModel's rounding instruction, not a storage width. */
@@ -47,13 +48,14 @@ class ConnectionCounter {
  * Parameterize `circuit` (from loadCircuit). `output.open(edgeFileName)` returns a writable h5wasm
  * File (a copy of that edges file) and `output.finish(edgeFileName, file)` closes and delivers it;
  * `output.abandon(edgeFileName, file)` is called instead on error. Returns
- * `{populations: [{name, source, target, size, stats, connections, columns}], warnings, pathwayProperty, fallback}`
- * where `columns` (with `keepColumns`) is an Arrow IPC stream of the drawn columns in edge order
- * (the pathway property and fallback actually used, after the config's defaults).
+ * `{populations: [{name, source, target, size, fileName, stats, connections, columns}], warnings,
+ * pathwayProperty, fallback, seed, overwrite, requested}` where `columns` (with `keepColumns`) is an
+ * Arrow IPC stream of the drawn columns in edge order (and the settings actually used, after the
+ * config's defaults). With `version`, every written dataset gets provenance attributes.
  */
 export async function parameterizeCircuit({
   circuit, Parameterizer, configText, seed, pathwayProperty, fallback, overwrite = false, populations = null,
-  chunkSize = 1_000_000, output, onProgress = () => {}, shouldStop = () => false, keepColumns = false,
+  chunkSize = 1_000_000, output, onProgress = () => {}, shouldStop = () => false, keepColumns = false, version = null,
 }) {
   const config = JSON.parse(configText.replace(/\bNaN\b|-?\bInfinity\b/g, "null"));
   pathwayProperty ??= config.pathway_property ?? "synapse_class";
@@ -66,7 +68,10 @@ export async function parameterizeCircuit({
     }
   }
   // Validate the model (and seed) before touching any file.
-  new Parameterizer(configText, seed).free();
+  const check = new Parameterizer(configText, seed);
+  const effectiveSeed = check.seed;
+  check.free();
+  const attributes = version ? datasetAttributes({ version, seed: effectiveSeed, configText }) : {};
 
   const warnings = [];
   const plans = [];
@@ -106,7 +111,7 @@ export async function parameterizeCircuit({
       try {
         for (const { edges, run, roles } of filePlans) {
           const properties = run.summary.properties.map((p) => ({ name: p.name, columnType: p.column_type, dtype: explicitDtype(config, p.name) }));
-          const writer = planPopulationWrite(file, edges, properties, { overwrite, shownName: edges.shownName });
+          const writer = planPopulationWrite(file, edges, properties, { overwrite, shownName: edges.shownName, attributes });
           const connections = new ConnectionCounter(roles.source, roles.target, fallback);
           const batches = [];
           for (const chunk of edgeChunks(edges, chunkSize)) {
@@ -133,7 +138,7 @@ export async function parameterizeCircuit({
       }
       await output.finish(fileName, file);
     }
-    return { populations: results, warnings, pathwayProperty, fallback: fallback ?? null };
+    return { populations: results, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested };
   } finally {
     for (const { run } of plans) run.free();
   }

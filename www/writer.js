@@ -64,13 +64,23 @@ function toTyped(values, dtype, where) {
   return out;
 }
 
+/** Set (replacing same-named ones) attributes on a dataset: strings, or bigints stored as uint64. */
+function setAttributes(dataset, attributes) {
+  for (const [name, value] of Object.entries(attributes)) {
+    if (dataset.attrs[name] !== undefined) dataset.delete_attribute(name);
+    if (typeof value === "bigint") dataset.create_attribute(name, new BigUint64Array([value]), [], "<Q");
+    else dataset.create_attribute(name, value);
+  }
+}
+
 /**
  * Plan the writing of `properties` into one edge population of an open (copied, "a" mode) file:
- * checks the overwrite rule and existing dtypes, creates new datasets in every group. Returns a
+ * checks the overwrite rule and existing dtypes, creates new datasets in every group and sets
+ * `attributes` (provenance) on every dataset it writes. Returns a
  * writer with `write(start, columns)` for consecutive chunks and nothing written before every
  * check passed.
  */
-export function planPopulationWrite(file, population, properties, { overwrite = false, shownName = population.name } = {}) {
+export function planPopulationWrite(file, population, properties, { overwrite = false, shownName = population.name, attributes = {} } = {}) {
   const base = `edges/${population.name}`;
   const size = population.size;
   const groupIds = population.hasGroupIds ? file.get(`${base}/edge_group_id`).value : null;
@@ -113,6 +123,7 @@ export function planPopulationWrite(file, population, properties, { overwrite = 
       if (!file.get(`${base}/${g}/${property.name}`)) {
         file.get(`${base}/${g}`).create_dataset({ name: property.name, data: new TYPED_ARRAYS[dtype](groupSizes.get(g)), dtype });
       }
+      setAttributes(file.get(`${base}/${g}/${property.name}`), attributes);
     }
   }
   return {
@@ -146,5 +157,100 @@ export function planPopulationWrite(file, population, properties, { overwrite = 
         }
       }
     },
+  };
+}
+
+/** Jenkins' lookup3 hash (hashlittle) as HDF5 uses it for metadata checksums. */
+export function lookup3(bytes, initval = 0) {
+  const rot = (x, k) => (x << k) | (x >>> (32 - k));
+  let length = bytes.length;
+  let a = (0xdeadbeef + length + initval) >>> 0;
+  let b = a;
+  let c = a;
+  let k = 0;
+  while (length > 12) {
+    a = (a + (bytes[k] | (bytes[k + 1] << 8) | (bytes[k + 2] << 16) | (bytes[k + 3] << 24))) | 0;
+    b = (b + (bytes[k + 4] | (bytes[k + 5] << 8) | (bytes[k + 6] << 16) | (bytes[k + 7] << 24))) | 0;
+    c = (c + (bytes[k + 8] | (bytes[k + 9] << 8) | (bytes[k + 10] << 16) | (bytes[k + 11] << 24))) | 0;
+    a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0;
+    b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0;
+    c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0;
+    a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0;
+    b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0;
+    c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0;
+    length -= 12;
+    k += 12;
+  }
+  if (length === 0) return c >>> 0;
+  const tail = [0, 0, 0];
+  for (let i = 0; i < length; i++) tail[i >> 2] |= bytes[k + i] << (8 * (i & 3));
+  a = (a + tail[0]) | 0;
+  b = (b + tail[1]) | 0;
+  c = (c + tail[2]) | 0;
+  c ^= b; c = (c - rot(b, 14)) | 0;
+  a ^= c; a = (a - rot(c, 11)) | 0;
+  b ^= a; b = (b - rot(a, 25)) | 0;
+  c ^= b; c = (c - rot(b, 16)) | 0;
+  a ^= c; a = (a - rot(c, 4)) | 0;
+  b ^= a; b = (b - rot(a, 14)) | 0;
+  c ^= b; c = (c - rot(b, 24)) | 0;
+  return c >>> 0;
+}
+
+const OHDR = [0x4f, 0x48, 0x44, 0x52]; // "OHDR": a version-2 object header
+const SCAN_CHUNK = 16 << 20;
+
+/**
+ * Make a written HDF5 file reproducible: HDF5 stamps the object headers it creates or changes with
+ * the wall-clock time (h5wasm cannot switch that off), so two identical runs would differ in those
+ * bytes. Every version-2 object header whose checksum verifies and whose timestamps differ from
+ * the input file's bytes at the same place gets timestamps 0 and a recomputed checksum; headers
+ * the run did not touch keep theirs. `output` and `input` are `{size, read(offset, length)}`;
+ * `output.write(offset, bytes)` patches. Returns the number of headers pinned.
+ */
+export function pinObjectTimestamps(output, input) {
+  let pinned = 0;
+  for (let start = 0; start < output.size; start += SCAN_CHUNK) {
+    const block = output.read(start, Math.min(SCAN_CHUNK + 3, output.size - start));
+    for (let i = block.indexOf(OHDR[0]); i >= 0 && i < Math.min(SCAN_CHUNK, block.length - 3); i = block.indexOf(OHDR[0], i + 1)) {
+      if (block[i + 1] !== OHDR[1] || block[i + 2] !== OHDR[2] || block[i + 3] !== OHDR[3]) continue;
+      const offset = start + i;
+      const head = output.read(offset, Math.min(40, output.size - offset));
+      if (head.length < 8 || head[4] !== 2 || !(head[5] & 0x20)) continue;
+      const sizeBytes = 1 << (head[5] & 3);
+      const sizeAt = 6 + 16 + (head[5] & 0x10 ? 4 : 0);
+      if (head.length < sizeAt + sizeBytes) continue;
+      let chunkSize = 0;
+      for (let b = sizeBytes - 1; b >= 0; b--) chunkSize = chunkSize * 256 + head[sizeAt + b];
+      const covered = sizeAt + sizeBytes + chunkSize;
+      if (offset + covered + 4 > output.size) continue;
+      const header = output.read(offset, covered + 4);
+      const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+      if (lookup3(header.subarray(0, covered)) !== view.getUint32(covered, true)) continue;
+      const times = header.subarray(6, 22);
+      const before = offset + 22 <= input.size ? input.read(offset + 6, 16) : null;
+      if (times.every((t) => t === 0) || (before && before.every((t, j) => t === times[j]))) continue;
+      times.fill(0);
+      view.setUint32(covered, lookup3(header.subarray(0, covered)), true);
+      output.write(offset, header);
+      pinned++;
+    }
+  }
+  return pinned;
+}
+
+/** Random access (`{size, read, write, close}`) to a file of an Emscripten file system (h5wasm's
+ * `FS`: MEMFS or WORKERFS), for pinObjectTimestamps. */
+export function emscriptenFileAccess(FS, path, writable = false) {
+  const stream = FS.open(path, writable ? "r+" : "r");
+  return {
+    size: FS.stat(path).size,
+    read(offset, length) {
+      const bytes = new Uint8Array(length);
+      FS.read(stream, bytes, 0, length, offset);
+      return bytes;
+    },
+    write(offset, bytes) { FS.write(stream, bytes, 0, bytes.length, offset); },
+    close() { FS.close(stream); },
   };
 }

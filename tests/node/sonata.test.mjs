@@ -76,13 +76,14 @@ test("command on the synaptome: drawn columns in SONATA dtypes, every other data
   const lines = [];
   await main(["--circuit", path.join(fixtures, "synaptome/circuit_config.json"), "--config", path.join(presets, "seed_example.json"), "--out", out], (l) => lines.push(l));
   assert.equal(await sha256(input), before, "input file unchanged");
-  assert.deepEqual(await fs.readdir(out), ["edges.h5"], "no temporary file left");
+  assert.deepEqual((await fs.readdir(out)).sort(), ["afferents.h5", "circuit_config.json", "edges.h5", "nodes.h5", "parameterization.json"], "the whole circuit, no temporary file left");
   const a = open(input);
   const b = open(path.join(out, "edges.h5"));
   const original = snapshot(a);
   const written = snapshot(b);
   const added = ["/edges/synaptome_afferents/0/conductance", "/edges/synaptome_afferents/0/syn_type_id"];
   for (const [key, entry] of original) assert.deepEqual(written.get(key), entry, `${key} unchanged`);
+  for (const name of added) assert.equal(b.get(name).attrs.synparam_tool.value, "synparam", `${name} carries provenance attributes`);
   assert.deepEqual([...written.keys()].filter((k) => !original.has(k)).sort(), added);
   assert.equal(b.get(added[0]).dtype, "<f");
   assert.equal(b.get(added[1]).dtype, "<I");
@@ -240,7 +241,7 @@ test("bad input: pathway property absent, values missing from the config, unknow
   await assert.rejects(main(["--circuit", circuit, "--config", tm, "--out", out, "--seed", "1", "--populations", "nope"], quiet),
     /unknown edge population 'nope' \(the circuit has: S1__S1__chemical, VPM__S1__chemical, S1__S1__two_groups, S1__S1__plain\)/);
   await assert.rejects(main(["--circuit", circuit, "--config", tm, "--out", path.join(fixtures, "network"), "--seed", "1"], quiet),
-    /holds input files; choose another --out/);
+    /output directory .*network is not empty; choose a new or empty --out/);
   assert.deepEqual(await fs.readdir(out), []);
 });
 
