@@ -212,3 +212,57 @@ export function changedInputs(recorded, actual) {
   for (const name of Object.keys(actual)) if (!(name in recorded)) changed.push(`${name} (not in the provenance)`);
   return changed;
 }
+
+/**
+ * Hash the inputs of a layout in a fixed order (config, then entries), so every environment
+ * writes the same sidecar. `probe(entry)` says what exists: "file", "dir", or `{missing: reason}`;
+ * `hash(inputName)` returns a file's SHA-256. Marks each entry's `present`. Returns
+ * `{inputs: {name: sha256}, notIncluded: [outputPath], warnings}`.
+ */
+export async function hashInputs(layout, { probe, hash }) {
+  const inputs = {};
+  const notIncluded = [];
+  const warnings = [];
+  if (layout.config) inputs[layout.config.input] = await hash(layout.config.input);
+  for (const entry of layout.entries) {
+    const found = await probe(entry);
+    entry.present = typeof found === "string";
+    if (!entry.present) {
+      notIncluded.push(entry.output);
+      warnings.push(`${entry.input}: ${found?.missing ?? "named by the circuit but does not exist"}; not included in the output`);
+    } else if (found === "file") {
+      inputs[entry.input] = await hash(entry.input);
+    } else {
+      entry.kind = "dir";
+    }
+  }
+  return { inputs, notIncluded, warnings };
+}
+
+/**
+ * Place every present entry of a layout in the output, in layout order, then the config:
+ * parameterized edge files are already written (`hashWritten(entry)` hashes them), others go
+ * through `copyFile(entry)` / `copyDirectory(entry)` (unchanged, so their input hash is theirs).
+ * `writeConfig(output, text)` writes the config. Returns `{outputs: {path: sha256}, directories}`.
+ */
+export async function placeOutputs(layout, inputs, parameterized, { hashWritten, copyFile, copyDirectory, writeConfig }) {
+  const outputs = {};
+  const directories = [];
+  for (const entry of layout.entries) {
+    if (!entry.present) continue;
+    if (parameterized.has(entry.input)) {
+      outputs[entry.output] = await hashWritten(entry);
+    } else if (entry.kind === "dir") {
+      await copyDirectory(entry);
+      directories.push(entry.output);
+    } else {
+      await copyFile(entry);
+      outputs[entry.output] = inputs[entry.input];
+    }
+  }
+  if (layout.config) {
+    await writeConfig(layout.config.output, layout.config.text);
+    outputs[layout.config.output] = sha256OfText(layout.config.text);
+  }
+  return { outputs, directories };
+}

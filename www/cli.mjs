@@ -23,7 +23,7 @@ import { initSync, Parameterizer, version } from "../pkg/synparam.js";
 import { loadCircuit, nodeFileSource, closeCircuit, CircuitError } from "./loader.js";
 import { parameterizeCircuit } from "./parameterize.js";
 import { pinObjectTimestamps } from "./writer.js";
-import { outputLayout, provenanceDocument, readProvenance, changedInputs, sha256OfText, PROVENANCE_FILE } from "./circuit_output.js";
+import { outputLayout, provenanceDocument, readProvenance, changedInputs, hashInputs, placeOutputs, PROVENANCE_FILE } from "./circuit_output.js";
 
 const USAGE = `usage: node www/cli.mjs --circuit <circuit_config.json | files.h5...> --config <json> --out DIR
        [--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite] [--chunk-size N] [--copy]
@@ -163,21 +163,10 @@ export async function main(argv, log = console.log) {
     await checkOutputDirectory(outDir);
     const inputPath = (name) => path.resolve(source.describe(name));
     // Hash every input first: a rerun from provenance must start from the very same circuit.
-    const inputs = {};
-    const notIncluded = [];
-    const warnings = [];
-    if (layout.config) inputs[layout.config.input] = await sha256OfFile(inputPath(layout.config.input));
-    for (const entry of layout.entries) {
-      const kind = await kindOf(inputPath(entry.input));
-      if (!kind) {
-        notIncluded.push(entry.output);
-        warnings.push(`${entry.input} is named by the circuit but does not exist; not copied`);
-      } else if (kind === "file") {
-        inputs[entry.input] = await sha256OfFile(inputPath(entry.input));
-      }
-      entry.exists = Boolean(kind);
-      entry.kind = kind ?? entry.kind;
-    }
+    const { inputs, notIncluded, warnings } = await hashInputs(layout, {
+      probe: async (entry) => (await kindOf(inputPath(entry.input))) ?? { missing: "named by the circuit but does not exist" },
+      hash: (name) => sha256OfFile(inputPath(name)),
+    });
     if (recorded) {
       const changed = changedInputs(recorded.inputs, inputs);
       if (changed.length) throw new CircuitError(`the circuit differs from the one ${options.fromProvenance} records, so the run would not reproduce it: ${changed.join(", ")}`);
@@ -213,24 +202,12 @@ export async function main(argv, log = console.log) {
     const result = await parameterizeCircuit({
       circuit, Parameterizer, configText, ...settings, chunkSize: options.chunkSize, output, version: version(),
     });
-    const outputs = {};
-    const directories = [];
-    for (const entry of layout.entries) {
-      if (!entry.exists) continue;
-      if (parameterized.has(entry.input)) {
-        outputs[entry.output] = await sha256OfFile(outputOf.get(entry.input));
-      } else if (entry.kind === "dir") {
-        await mirrorDirectory(inputPath(entry.input), outputOf.get(entry.input), options.copy);
-        directories.push(entry.output);
-      } else {
-        await linkOrCopy(inputPath(entry.input), outputOf.get(entry.input), options.copy);
-        outputs[entry.output] = inputs[entry.input];
-      }
-    }
-    if (layout.config) {
-      await fs.writeFile(path.join(staging, layout.config.output), layout.config.text);
-      outputs[layout.config.output] = sha256OfText(layout.config.text);
-    }
+    const { outputs, directories } = await placeOutputs(layout, inputs, parameterized, {
+      hashWritten: (entry) => sha256OfFile(outputOf.get(entry.input)),
+      copyFile: (entry) => linkOrCopy(inputPath(entry.input), outputOf.get(entry.input), options.copy),
+      copyDirectory: (entry) => mirrorDirectory(inputPath(entry.input), outputOf.get(entry.input), options.copy),
+      writeConfig: (output, text) => fs.writeFile(path.join(staging, output), text),
+    });
     const provenance = provenanceDocument({
       version: version(), created: new Date().toISOString(), circuitConfig: layout.config?.output ?? null,
       seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,

@@ -60,6 +60,10 @@ export function memorySource(h5wasmModule, { files = {}, baseUrl = null, fetchIn
     describe: (name) => (baseUrl ? new URL(name, baseUrl).href : name),
     readText: async (name) => (isBlob(files[name]) ? files[name].text() : new TextDecoder().decode(await bytes(name))),
     exists: async (name) => name in files || Boolean(baseUrl),
+    /** The given File/Blob of a name, if it is one (read it directly rather than through a copy). */
+    blobOf: (name) => (isBlob(files[name]) ? files[name] : null),
+    /** The given names (empty when files are fetched from `baseUrl`, which cannot be listed). */
+    names: () => Object.keys(files),
     /** How each HDF5 file was made available: "WORKERFS" or "MEMFS". */
     storage: () => ({ ...storage }),
     h5path: async (name) => {

@@ -25,7 +25,8 @@ let previousStats = null; // statistics of the last run, to mark what changed
 $("config").value = JSON.stringify(presets.seed_example, null, 2);
 $("preset").replaceChildren(...Object.entries(PRESETS).map(([key, { label }]) => new Option(label, key)));
 
-let droppedFiles = null; // {relativePath: File} from the last drop
+let droppedFiles = null; // {relativePath: File} from the last drop or chosen folder
+let runPopulations = null; // edge populations a loaded provenance sidecar restricts the run to
 
 /** Where the circuit comes from: dropped or chosen local files, else ?circuit=, else the example. */
 function circuitMessage() {
@@ -66,7 +67,15 @@ $("run").addEventListener("click", () => {
   const config = $("config").value;
   lastRun = { seed, config };
   worker.postMessage({ type: "run", ...circuitMessage(), config, seed, pathwayProperty: $("pathway-property").value || undefined,
-    fallback: $("fallback").value || undefined, overwrite: $("overwrite").checked });
+    fallback: $("fallback").value || undefined, overwrite: $("overwrite").checked, populations: runPopulations });
+});
+
+/** Files of a chosen folder, by path relative to it (so circuit_config.json sits at the root). */
+$("folder").addEventListener("change", () => {
+  const chosen = [...$("folder").files];
+  if (!chosen.length) return;
+  droppedFiles = Object.fromEntries(chosen.map((f) => [f.webkitRelativePath.slice(f.webkitRelativePath.indexOf("/") + 1), f]));
+  worker.postMessage({ type: "load", ...circuitMessage() });
 });
 
 $("files").addEventListener("change", () => {
@@ -211,8 +220,14 @@ $("remove-property").addEventListener("click", () => {
 $("config-file").addEventListener("change", async () => {
   const [file] = $("config-file").files;
   if (file) $("config").value = await file.text();
+  runPopulations = null;
   validateSoon();
   renderEditor();
+});
+// Load config and settings from a parameterized circuit's sidecar: a rerun reproduces it bit for bit.
+$("provenance-file").addEventListener("change", async () => {
+  const [file] = $("provenance-file").files;
+  if (file) worker.postMessage({ type: "provenance", text: await file.text(), name: file.name });
 });
 function requestPathways() {
   worker.postMessage({ type: "pathways", ...circuitMessage(), property: $("pathway-property").value, fallback: $("fallback").value || undefined });
@@ -315,12 +330,33 @@ const handlers = {
       delete $("config-status").dataset.path;
     }
   },
+  provenance(data) {
+    $("config").value = JSON.stringify(JSON.parse(data.configText), null, 2);
+    $("seed").value = String(data.seed);
+    if (![...$("pathway-property").options].some((o) => o.value === data.pathwayProperty)) $("pathway-property").add(new Option(data.pathwayProperty, data.pathwayProperty));
+    $("pathway-property").value = data.pathwayProperty;
+    $("fallback").value = data.fallback ?? "";
+    $("overwrite").checked = data.overwrite;
+    runPopulations = data.populations;
+    $("status").textContent = `settings loaded from the sidecar (synparam ${data.version}, seed ${data.seed}${data.populations ? `, populations ${data.populations.join(", ")}` : ""}): Parameterize reproduces that run`;
+    $("status").className = "";
+    validateSoon();
+    renderEditor();
+  },
+  zip(data) {
+    const link = download("parameterized_circuit.zip", data.blob);
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    $("zip").disabled = false;
+    $("status").textContent = `zip of the parameterized circuit ready (${(data.blob.size / 1e6).toFixed(1)} MB)` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : "");
+  },
   progress(data) {
     $("progress").max = data.total;
     $("progress").value = data.done;
   },
   error({ error }) {
     setRunning(false);
+    if ($("zip")) $("zip").disabled = false;
     $("status").textContent = `${error.name}: ${error.message}`;
     $("status").className = "error";
   },
@@ -350,8 +386,15 @@ const handlers = {
     const task = parsed.pathway_param_dict ? { ...parsed } : { pathway_param_dict: parsed };
     Object.assign(task, { random_seed: lastRun.seed, pathway_property: data.pathwayProperty });
     if (data.fallback !== null) task.fallback_pathway_value = data.fallback;
+    const zipButton = Object.assign(document.createElement("button"), { id: "zip", type: "button", textContent: "parameterized circuit (.zip)" });
+    zipButton.addEventListener("click", () => {
+      zipButton.disabled = true;
+      $("status").textContent = "building the zip…";
+      worker.postMessage({ type: "zip" });
+    });
     $("downloads").replaceChildren(
-      ...data.outputs.map((o) => download(o.fileName.split("/").pop(), new Blob([o.bytes], { type: "application/x-hdf5" }))),
+      zipButton,
+      ...data.outputs.map((o) => download(o.output.replaceAll("/", "__"), new Blob([o.bytes], { type: "application/x-hdf5" }))),
       ...data.populations.map((p) => download(`${p.name}.arrow`, new Blob([p.columns], { type: "application/vnd.apache.arrow.stream" }))),
       download("summary.csv", new Blob([summaryCsv(data.populations)], { type: "text/csv" })),
       download("config.json", new Blob([JSON.stringify(task, null, 2)], { type: "application/json" })),

@@ -5,12 +5,17 @@
 //     {type: "run", circuitUrl | files, config, seed, pathwayProperty, fallback, overwrite, chunkSize}.
 // Out: {type: "circuit", edgePopulations, nodePopulations, candidates, storage},
 // {type: "validation", summary | error}, {type: "progress", done, total},
-// {type: "result", populations, warnings, outputs: [{fileName, bytes}], seconds},
+// {type: "result", populations, warnings, outputs: [{fileName, output, bytes}], seconds},
+// {type: "zip"} → {type: "zip", blob, warnings}: the last run's whole circuit;
+// {type: "provenance", text} → {type: "provenance", configText, seed, pathwayProperty, …},
 // {type: "error", error: {name, message, path}}. Built into www/dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import init, { Parameterizer, validateConfig, densityPreview } from "../pkg/synparam.js";
+import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader } from "@zip.js/zip.js";
+import init, { Parameterizer, validateConfig, densityPreview, version } from "../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, synapsesPerPathway } from "./loader.js";
 import { parameterizeCircuit } from "./parameterize.js";
+import { pinObjectTimestamps, emscriptenFileAccess } from "./writer.js";
+import { outputLayout, hashInputs, placeOutputs, provenanceDocument, readProvenance, sha256Stream, PROVENANCE_FILE } from "./circuit_output.js";
 
 const ready = Promise.all([init({ module_or_path: new URL("../../pkg/synparam_bg.wasm", import.meta.url) }), h5wasm.ready]);
 
@@ -26,6 +31,7 @@ function circuitOf({ circuitUrl, files }) {
     const [, Module] = await ready;
     const old = await previous?.loading.catch(() => null);
     if (old) closeCircuit(old.circuit);
+    if (lastRun?.circuit === old?.circuit) lastRun = null;
     const source = memorySource(Module, circuitUrl ? { baseUrl: new URL(".", circuitUrl).href } : { files });
     const configName = circuitUrl ? new URL(circuitUrl).pathname.split("/").pop() : "circuit_config.json";
     const circuit = await loadCircuit(h5wasm, source, { configName, fileNames: Object.keys(files ?? {}) });
@@ -42,39 +48,180 @@ function circuitOf({ circuitUrl, files }) {
   return loading;
 }
 
-async function run({ config, seed, pathwayProperty, fallback, overwrite = false, chunkSize = 250_000, ...where }) {
+let lastRun = null; // what the zip of the parameterized circuit is made from
+
+/** Create every folder of an absolute path in Emscripten's file system. */
+function makeDirectories(FS, path) {
+  let current = "";
+  for (const part of path.split("/").filter(Boolean)) {
+    current += `/${part}`;
+    try { FS.mkdir(current); } catch { /* exists */ }
+  }
+}
+
+/** Remove a folder tree of Emscripten's file system (the previous run's outputs). */
+function removeTree(FS, path) {
+  let names;
+  try { names = FS.readdir(path); } catch { return; }
+  for (const name of names.filter((n) => n !== "." && n !== "..")) {
+    const child = `${path}/${name}`;
+    if (FS.isDir(FS.stat(child).mode)) removeTree(FS, child);
+    else FS.unlink(child);
+  }
+  FS.rmdir(path);
+}
+
+async function run({ config, seed, pathwayProperty, fallback, overwrite = false, populations = null, chunkSize = 250_000, ...where }) {
   const [, Module] = await ready;
   const { FS } = Module;
   const started = performance.now();
   const { source, circuit } = await circuitOf(where);
+  const layout = outputLayout(circuit);
+  // Outputs stay in MEMFS until the next run, for the zip of the whole circuit.
+  if (lastRun) removeTree(FS, lastRun.outRoot);
+  lastRun = null;
+  const outRoot = `/out/${Date.now()}`;
+  const outputOf = new Map(layout.entries.map((e) => [e.input, `${outRoot}/${e.output}`]));
   const outputs = [];
-  const outPath = (fileName) => `/out/${outputs.length}_${fileName.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
-  try { FS.mkdir("/out"); } catch { /* exists */ }
+  const parameterized = new Set();
   const output = {
     async open(fileName) {
-      FS.writeFile(outPath(fileName), FS.readFile(await source.h5path(fileName)));
-      return new h5wasm.File(outPath(fileName), "a");
+      makeDirectories(FS, outputOf.get(fileName).slice(0, outputOf.get(fileName).lastIndexOf("/")));
+      FS.writeFile(outputOf.get(fileName), FS.readFile(await source.h5path(fileName)));
+      return new h5wasm.File(outputOf.get(fileName), "a");
     },
     async finish(fileName, file) {
       file.close();
-      const path = outPath(fileName);
-      outputs.push({ fileName, bytes: FS.readFile(path) });
-      FS.unlink(path);
+      const written = emscriptenFileAccess(FS, outputOf.get(fileName), true);
+      const original = emscriptenFileAccess(FS, await source.h5path(fileName));
+      try {
+        pinObjectTimestamps(written, original);
+      } finally {
+        written.close();
+        original.close();
+      }
+      parameterized.add(fileName);
+      outputs.push({ fileName, output: layout.entries.find((e) => e.input === fileName).output, bytes: FS.readFile(outputOf.get(fileName)) });
     },
     async abandon(fileName, file) {
       try { file.close(); } catch { /* already closed */ }
-      try { FS.unlink(outPath(fileName)); } catch { /* not written */ }
+      try { FS.unlink(outputOf.get(fileName)); } catch { /* not written */ }
     },
   };
   const result = await parameterizeCircuit({
-    circuit, Parameterizer, configText: config, seed, pathwayProperty, fallback, overwrite, chunkSize, output, keepColumns: true,
-    onProgress: (done, total) => self.postMessage({ type: "progress", done, total }),
+    circuit, Parameterizer, configText: config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, output, keepColumns: true,
+    version: version(), onProgress: (done, total) => self.postMessage({ type: "progress", done, total }),
   });
+  lastRun = { source, circuit, layout, result, configText: config, outRoot, outputOf, parameterized, created: new Date().toISOString() };
   self.postMessage({ type: "result", ...result, outputs, seconds: (performance.now() - started) / 1000 }, outputs.map((o) => o.bytes.buffer));
+}
+
+/** zip.js reader of a file in Emscripten's file system, read in slices as the zip streams. */
+class EmscriptenFileReader extends Reader {
+  constructor(FS, path) {
+    super(path);
+    this.FS = FS;
+    this.path = path;
+  }
+
+  async init() {
+    await super.init?.();
+    this.size = this.FS.stat(this.path).size;
+  }
+
+  async readUint8Array(index, length) {
+    const access = emscriptenFileAccess(this.FS, this.path);
+    try {
+      return access.read(index, Math.max(0, Math.min(length, this.size - index)));
+    } finally {
+      access.close();
+    }
+  }
+}
+
+const HASH_CHUNK = 8 << 20;
+
+/** SHA-256 of a Blob or an Emscripten file, read in slices. */
+async function sha256Of(FS, { blob, path }) {
+  const hash = sha256Stream();
+  if (blob) {
+    for (let offset = 0; offset < blob.size; offset += HASH_CHUNK) hash.update(new Uint8Array(await blob.slice(offset, offset + HASH_CHUNK).arrayBuffer()));
+  } else {
+    const access = emscriptenFileAccess(FS, path);
+    try {
+      for (let offset = 0; offset < access.size; offset += HASH_CHUNK) hash.update(access.read(offset, Math.min(HASH_CHUNK, access.size - offset)));
+    } finally {
+      access.close();
+    }
+  }
+  return hash.hex();
+}
+
+/**
+ * The last run's whole parameterized circuit as one zip, in the layout of the headless command's
+ * --out (same files, same bytes, same sidecar but for its time). Streams: inputs are read in
+ * slices from their File or the worker's file system, entries are stored (HDF5 barely compresses)
+ * and the zip is assembled as a Blob, never as one buffer.
+ */
+async function zip() {
+  if (!lastRun) throw new Error("run a parameterization first");
+  const [, Module] = await ready;
+  const { FS } = Module;
+  const { source, layout, result, configText, outputOf, parameterized, created } = lastRun;
+  const names = source.names();
+  const listable = names.length > 0;
+  const located = async (name) => ({ blob: source.blobOf(name), path: source.blobOf(name) ? null : await source.h5path(name) });
+  const readerOf = async (name) => {
+    const where = await located(name);
+    return where.blob ? new BlobReader(where.blob) : new EmscriptenFileReader(FS, where.path);
+  };
+  const { inputs, notIncluded, warnings } = await hashInputs(layout, {
+    async probe(entry) {
+      if (listable) {
+        if (names.includes(entry.input)) return "file";
+        if (names.some((n) => n.startsWith(`${entry.input}/`))) return "dir";
+        return { missing: "not among the chosen files" };
+      }
+      if (entry.kind === "dir") return { missing: "a directory cannot be listed over HTTP; copy it into the unpacked circuit" };
+      try {
+        await source.h5path(entry.input);
+        return "file";
+      } catch (error) {
+        return { missing: error.message };
+      }
+    },
+    hash: async (name) => sha256Of(FS, await located(name)),
+  });
+  const writer = new ZipWriter(new BlobWriter("application/zip"), { level: 0, useWebWorkers: false });
+  const { outputs, directories } = await placeOutputs(layout, inputs, parameterized, {
+    async hashWritten(entry) {
+      await writer.add(entry.output, new EmscriptenFileReader(FS, outputOf.get(entry.input)));
+      return sha256Of(FS, { path: outputOf.get(entry.input) });
+    },
+    copyFile: async (entry) => writer.add(entry.output, await readerOf(entry.input)),
+    async copyDirectory(entry) {
+      for (const name of names.filter((n) => n.startsWith(`${entry.input}/`)).sort()) {
+        await writer.add(entry.output + name.slice(entry.input.length), await readerOf(name));
+      }
+    },
+    writeConfig: (output, text) => writer.add(output, new TextReader(text)),
+  });
+  const provenance = provenanceDocument({
+    version: version(), created, circuitConfig: layout.config?.output ?? null,
+    seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
+    populations: result.requested, configText, results: result.populations, layout, inputs, outputs, directories, notIncluded,
+  });
+  await writer.add(PROVENANCE_FILE, new TextReader(`${JSON.stringify(provenance, null, 2)}\n`));
+  self.postMessage({ type: "zip", blob: await writer.close(), warnings });
 }
 
 const actions = {
   run,
+  zip,
+  /** The settings a provenance sidecar records, for "load from a parameterized circuit". */
+  async provenance({ text, name }) {
+    self.postMessage({ type: "provenance", ...readProvenance(text, name) });
+  },
   /** Density (or mass) of one spec for the editor's live preview, or the spec's error. */
   async preview({ spec }) {
     await ready;

@@ -2,7 +2,11 @@
 // (and errors) appear in the page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { ZipReader, Uint8ArrayReader, Uint8ArrayWriter } from "@zip.js/zip.js";
+import { main } from "../../www/cli.mjs";
 import h5wasm from "h5wasm/node";
 import { openBrowser, artifacts } from "./browser.mjs";
 
@@ -299,4 +303,44 @@ test("errors from the core appear in the page, with their kind", async () => {
   await page.waitForSelector("#status.error");
   assert.match(await page.textContent("#status"), /^ConfigError: random_seed: must be a non-negative integer, got -4/);
   await page.close();
+});
+
+test("the page's zip of a parameterized circuit, from a sidecar's settings, equals the headless command's output byte for byte", async () => {
+  const multi = new URL("../fixtures/out/multi/", import.meta.url).pathname;
+  const work = await mkdtemp(join(tmpdir(), "synparam-zip-"));
+  // The headless command first; its sidecar then drives the page.
+  const cliOut = join(work, "cli");
+  await main(["--circuit", join(multi, "circuit_config.json"), "--config", new URL("../../www/presets/tsodyks_markram.json", import.meta.url).pathname,
+    "--out", cliOut, "--seed", "7", "--populations", "VPM__S1__chemical,S1__S1__chemical,POm__S1__chemical"], () => {});
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.setInputFiles("#folder", multi);
+  await page.waitForFunction(() => /POm__S1__chemical/.test(document.getElementById("circuit").textContent));
+  await page.setInputFiles("#provenance-file", join(cliOut, "parameterization.json"));
+  await page.waitForFunction(() => /settings loaded from the sidecar/.test(document.getElementById("status").textContent));
+  assert.equal(await page.inputValue("#seed"), "7");
+  assert.equal(await page.inputValue("#pathway-property"), "synapse_class");
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
+  assert.equal(download.suggestedFilename(), "parameterized_circuit.zip");
+  const zipPath = join(work, "page.zip");
+  await download.saveAs(zipPath);
+  await page.close();
+
+  const reader = new ZipReader(new Uint8ArrayReader(new Uint8Array(await readFile(zipPath))));
+  const unpacked = new Map();
+  for (const entry of await reader.getEntries()) if (!entry.directory) unpacked.set(entry.filename, Buffer.from(await entry.getData(new Uint8ArrayWriter())));
+  await reader.close();
+  const cliFiles = (await readdir(cliOut, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())
+    .map((e) => relative(cliOut, join(e.parentPath, e.name))).sort();
+  assert.deepEqual([...unpacked.keys()].sort(), cliFiles, "the same files in the same layout");
+  for (const file of cliFiles.filter((f) => f !== "parameterization.json")) {
+    assert.ok(unpacked.get(file).equals(await readFile(join(cliOut, file))), `${file}: byte for byte`);
+  }
+  const fromPage = JSON.parse(unpacked.get("parameterization.json").toString());
+  const fromCli = JSON.parse(await readFile(join(cliOut, "parameterization.json"), "utf8"));
+  assert.notEqual(fromPage.created, fromCli.created);
+  assert.equal(unpacked.get("parameterization.json").toString().replace(/"created": "[^"]*"/, ""),
+    (await readFile(join(cliOut, "parameterization.json"), "utf8")).replace(/"created": "[^"]*"/, ""), "the same sidecar but for its time");
 });
