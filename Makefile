@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench size clean
+.PHONY: pack site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench size clean
 
 help:
 	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
@@ -64,17 +64,22 @@ size:
 	@raw=$$(stat -c %s pkg/synparam_bg.wasm); gz=$$(gzip -9 -c pkg/synparam_bg.wasm | wc -c); \
 	  echo "pkg/synparam_bg.wasm: $$raw bytes raw, $$gz bytes gzipped"
 
-# The worker bundle (apache-arrow + the wasm bindings) for the page.
+# The browser bundles in dist/: the page, the worker, and the package's module (<synparam-panel>
+# + the headless API). dist/ and pkg/ sit side by side, so assets resolve relative to the modules.
 web: pkg
-	node_modules/.bin/esbuild www/worker.js www/page.js --bundle --format=esm --outdir=www/dist --log-level=warning
+	node_modules/.bin/esbuild www/worker.js www/page.js www/synparam.js --bundle --format=esm --minify --outdir=dist --log-level=warning
 
-# A static site (any static host, e.g. GitHub Pages): the page, its bundles and presets, the
-# example circuit, and pkg/ beside them.
+# A static site (any static host, e.g. GitHub Pages): the page and the embedding demo, the bundles,
+# the example circuit, and pkg/ beside them.
 site: web
 	rm -rf site && mkdir -p site
-	cp -r www/index.html www/dist www/presets www/examples site/
-	cp -r pkg site/pkg
+	cp -r www/index.html www/embed.html dist www/examples site/
+	mkdir -p site/pkg && cp pkg/synparam.js pkg/synparam_bg.wasm site/pkg/
 	@echo "static site in site/ ($$(du -sh site | cut -f1))"
+
+# The npm package as a tarball a host installs (npm install ./synparam-<version>.tgz).
+pack: web
+	npm pack --silent
 
 serve: web
 	node www/serve.mjs --port $(PORT)

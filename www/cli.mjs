@@ -14,16 +14,10 @@
 // modified. Prints a per-population, per-pathway summary and warnings; exits non-zero with a
 // clear message on any error.
 import fs from "node:fs/promises";
-import fsSync, { createReadStream } from "node:fs";
-import { createHash } from "node:crypto";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
-import h5wasm from "h5wasm/node";
-import { initSync, Parameterizer, version } from "../pkg/synparam.js";
-import { loadCircuit, nodeFileSource, closeCircuit, CircuitError } from "./loader.js";
-import { parameterizeCircuit } from "./parameterize.js";
-import { pinObjectTimestamps } from "./writer.js";
-import { outputLayout, provenanceDocument, readProvenance, changedInputs, hashInputs, placeOutputs, PROVENANCE_FILE } from "./circuit_output.js";
+import { CircuitError } from "./loader.js";
+import { readProvenance } from "./circuit_output.js";
+import { initialize, writeParameterizedCircuit } from "./node.mjs";
 
 const USAGE = `usage: node www/cli.mjs --circuit <circuit_config.json | files.h5...> --config <json> --out DIR
        [--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite] [--chunk-size N] [--copy]
@@ -81,152 +75,23 @@ export function parseArguments(argv) {
 
 const format = (x) => (x === null || x === undefined ? "-" : Number(x).toPrecision(4));
 
-/** Hard-link a file where the file system allows (same bytes, no space), else copy it. */
-async function linkOrCopy(from, to, copy) {
-  await fs.mkdir(path.dirname(to), { recursive: true });
-  if (!copy) {
-    try {
-      await fs.link(from, to);
-      return;
-    } catch { /* another device, or links not supported: copy */ }
-  }
-  await fs.copyFile(from, to);
-}
-
-/** Mirror a directory tree file by file (links or copies). */
-async function mirrorDirectory(from, to, copy) {
-  await fs.mkdir(to, { recursive: true });
-  for (const entry of await fs.readdir(from, { withFileTypes: true })) {
-    const source = path.join(from, entry.name);
-    if (entry.isDirectory()) await mirrorDirectory(source, path.join(to, entry.name), copy);
-    else await linkOrCopy(source, path.join(to, entry.name), copy);
-  }
-}
-
-/** Random access to a file on disk, for pinObjectTimestamps. */
-function nodeFileAccess(file, writable = false) {
-  const fd = fsSync.openSync(file, writable ? "r+" : "r");
-  return {
-    size: fsSync.fstatSync(fd).size,
-    read(offset, length) {
-      const bytes = new Uint8Array(length);
-      fsSync.readSync(fd, bytes, 0, length, offset);
-      return bytes;
-    },
-    write(offset, bytes) { fsSync.writeSync(fd, bytes, 0, bytes.length, offset); },
-    close() { fsSync.closeSync(fd); },
-  };
-}
-
-async function sha256OfFile(file) {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk);
-  return hash.digest("hex");
-}
-
-async function kindOf(file) {
-  const info = await fs.stat(file).catch(() => null);
-  return info ? (info.isDirectory() ? "dir" : "file") : null;
-}
-
-/** Refuse an output directory that exists and is not empty: the output is a whole circuit. */
-async function checkOutputDirectory(outDir) {
-  const entries = await fs.readdir(outDir).catch((e) => (e.code === "ENOENT" ? [] : Promise.reject(e)));
-  if (entries.length) throw new CircuitError(`output directory ${outDir} is not empty; choose a new or empty --out (inputs are never modified)`);
-}
-
 export async function main(argv, log = console.log) {
   const options = parseArguments(argv);
-  const root = path.dirname(fileURLToPath(import.meta.url));
-  initSync({ module: await fs.readFile(path.join(root, "../pkg/synparam_bg.wasm")) });
-  await h5wasm.ready;
-
+  await initialize();
   const readInput = (file) => fs.readFile(file, "utf8").catch((e) => { throw new CircuitError(`cannot read (${e.code ?? e.message})`, { file }); });
   const recorded = options.fromProvenance ? readProvenance(await readInput(options.fromProvenance), options.fromProvenance) : null;
   const configText = recorded ? recorded.configText : await readInput(options.config);
   const settings = recorded
     ? { seed: recorded.seed, pathwayProperty: recorded.pathwayProperty, fallback: recorded.fallback, overwrite: recorded.overwrite, populations: recorded.populations }
     : { seed: options.seed, pathwayProperty: options.pathwayProperty, fallback: options.fallback, overwrite: options.overwrite, populations: options.populations };
-  // Validate the model (and seed) before touching any file.
-  new Parameterizer(configText, settings.seed).free();
-
-  const isConfig = options.circuit.length === 1 && options.circuit[0].endsWith(".json");
-  const source = nodeFileSource(isConfig ? path.dirname(path.resolve(options.circuit[0])) : "/", fs, path);
-  const circuit = await loadCircuit(h5wasm, source, isConfig
-    ? { configName: path.basename(options.circuit[0]) }
-    : { configName: "\0no-config", fileNames: options.circuit.map((f) => path.resolve(f)) });
-
-  const outDir = path.resolve(options.out);
-  const staging = `${outDir}.partial-${process.pid}`;
-  try {
-    const layout = outputLayout(circuit);
-    await checkOutputDirectory(outDir);
-    const inputPath = (name) => path.resolve(source.describe(name));
-    // Hash every input first: a rerun from provenance must start from the very same circuit.
-    const { inputs, notIncluded, warnings } = await hashInputs(layout, {
-      probe: async (entry) => (await kindOf(inputPath(entry.input))) ?? { missing: "named by the circuit but does not exist" },
-      hash: (name) => sha256OfFile(inputPath(name)),
-    });
-    if (recorded) {
-      const changed = changedInputs(recorded.inputs, inputs);
-      if (changed.length) throw new CircuitError(`the circuit differs from the one ${options.fromProvenance} records, so the run would not reproduce it: ${changed.join(", ")}`);
-    }
-
-    await fs.mkdir(staging, { recursive: true });
-    const outputOf = new Map(layout.entries.map((e) => [e.input, path.join(staging, e.output)]));
-    const parameterized = new Set();
-    // Edge files are copied (never linked: they are modified) and written in place in the staging
-    // directory, which becomes --out only when everything succeeded.
-    const output = {
-      async open(fileName) {
-        await fs.mkdir(path.dirname(outputOf.get(fileName)), { recursive: true });
-        await fs.copyFile(inputPath(fileName), outputOf.get(fileName));
-        return new h5wasm.File(outputOf.get(fileName), "a");
-      },
-      async finish(fileName, file) {
-        file.close();
-        const written = nodeFileAccess(outputOf.get(fileName), true);
-        const original = nodeFileAccess(inputPath(fileName));
-        try {
-          pinObjectTimestamps(written, original);
-        } finally {
-          written.close();
-          original.close();
-        }
-        parameterized.add(fileName);
-      },
-      async abandon(fileName, file) {
-        try { file.close(); } catch { /* already closed */ }
-      },
-    };
-    const result = await parameterizeCircuit({
-      circuit, Parameterizer, configText, ...settings, chunkSize: options.chunkSize, output, version: version(),
-    });
-    const { outputs, directories } = await placeOutputs(layout, inputs, parameterized, {
-      hashWritten: (entry) => sha256OfFile(outputOf.get(entry.input)),
-      copyFile: (entry) => linkOrCopy(inputPath(entry.input), outputOf.get(entry.input), options.copy),
-      copyDirectory: (entry) => mirrorDirectory(inputPath(entry.input), outputOf.get(entry.input), options.copy),
-      writeConfig: (output, text) => fs.writeFile(path.join(staging, output), text),
-    });
-    const provenance = provenanceDocument({
-      version: version(), created: new Date().toISOString(), circuitConfig: layout.config?.output ?? null,
-      seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
-      populations: result.requested, configText, results: result.populations, layout, inputs, outputs, directories, notIncluded,
-    });
-    await fs.writeFile(path.join(staging, PROVENANCE_FILE), `${JSON.stringify(provenance, null, 2)}\n`);
-    await fs.rm(outDir, { recursive: true, force: true }); // empty (checked above)
-    await fs.rename(staging, outDir);
-    for (const population of result.populations) summarize(log, population);
-    log(`\nwrote the parameterized circuit to ${outDir}${layout.config?.rewritten ? ` (${layout.config.output} rewritten: files outside the circuit folder are in external/)` : ""}`);
-    result.warnings.push(...warnings);
-    for (const warning of result.warnings) log(`warning: ${warning}`);
-    return { ...result, provenance, outDir };
-  } catch (error) {
-    await fs.rm(staging, { recursive: true, force: true });
-    throw error;
-  } finally {
-    closeCircuit(circuit);
-  }
+  const result = await writeParameterizedCircuit({
+    circuitPaths: options.circuit, configText, settings, out: options.out, chunkSize: options.chunkSize, copy: options.copy,
+    recorded, recordedName: options.fromProvenance,
+  });
+  for (const population of result.populations) summarize(log, population);
+  log(`\nwrote the parameterized circuit to ${result.outDir}${result.rewrittenConfig ? " (circuit_config.json rewritten: files outside the circuit folder are in external/)" : ""}`);
+  for (const warning of result.warnings) log(`warning: ${warning}`);
+  return result;
 }
 
 function summarize(log, { name, source, target, size, stats, connections }) {

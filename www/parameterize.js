@@ -45,7 +45,8 @@ class ConnectionCounter {
 }
 
 /**
- * Parameterize `circuit` (from loadCircuit). `output.open(edgeFileName)` returns a writable h5wasm
+ * Parameterize `circuit` (from loadCircuit). Without `output`, nothing is written (statistics and
+ * columns only). `output.open(edgeFileName)` returns a writable h5wasm
  * File (a copy of that edges file) and `output.finish(edgeFileName, file)` closes and delivers it;
  * `output.abandon(edgeFileName, file)` is called instead on error. Returns
  * `{populations: [{name, source, target, size, fileName, stats, connections, columns}], warnings,
@@ -107,18 +108,20 @@ export async function parameterizeCircuit({
     let done = 0;
     const results = [];
     for (const [fileName, filePlans] of byFile) {
-      const file = await output.open(fileName);
+      const file = output ? await output.open(fileName) : null;
       try {
         for (const { edges, run, roles } of filePlans) {
           const properties = run.summary.properties.map((p) => ({ name: p.name, columnType: p.column_type, dtype: explicitDtype(config, p.name) }));
-          const writer = planPopulationWrite(file, edges, properties, { overwrite, shownName: edges.shownName, attributes });
+          const writer = file ? planPopulationWrite(file, edges, properties, { overwrite, shownName: edges.shownName, attributes }) : null;
           const connections = new ConnectionCounter(roles.source, roles.target, fallback);
           const batches = [];
           for (const chunk of edgeChunks(edges, chunkSize)) {
+            // Let abort signals and messages through between chunks.
+            await new Promise((resolve) => setTimeout(resolve, 0));
             if (shouldStop()) throw new CircuitError("cancelled");
             const table = tableFromIPC(run.runChunk(edges.name, chunk.ipc));
             if (keepColumns) batches.push(...table.batches);
-            writer.write(chunk.start, Object.fromEntries(table.schema.fields.map((f) => [f.name, table.getChild(f.name).toArray()])));
+            writer?.write(chunk.start, Object.fromEntries(table.schema.fields.map((f) => [f.name, table.getChild(f.name).toArray()])));
             connections.add(chunk.source, chunk.target);
             done += chunk.end - chunk.start;
             onProgress(done, total);
@@ -133,10 +136,10 @@ export async function parameterizeCircuit({
           results.push({ name: edges.name, source: edges.source, target: edges.target, size: edges.size, fileName, stats, connections: connections.counts(), columns });
         }
       } catch (error) {
-        await output.abandon(fileName, file);
+        if (output) await output.abandon(fileName, file);
         throw error;
       }
-      await output.finish(fileName, file);
+      if (output) await output.finish(fileName, file);
     }
     return { populations: results, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested };
   } finally {

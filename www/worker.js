@@ -8,7 +8,7 @@
 // {type: "result", populations, warnings, outputs: [{fileName, output, bytes}], seconds},
 // {type: "zip"} → {type: "zip", blob, warnings}: the last run's whole circuit;
 // {type: "provenance", text} → {type: "provenance", configText, seed, pathwayProperty, …},
-// {type: "error", error: {name, message, path}}. Built into www/dist/worker.js by esbuild (make web).
+// {type: "error", error: {name, message, path}}. Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
 import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader } from "@zip.js/zip.js";
 import init, { Parameterizer, validateConfig, densityPreview, version } from "../pkg/synparam.js";
@@ -17,13 +17,14 @@ import { parameterizeCircuit } from "./parameterize.js";
 import { pinObjectTimestamps, emscriptenFileAccess } from "./writer.js";
 import { outputLayout, hashInputs, placeOutputs, provenanceDocument, readProvenance, sha256Stream, PROVENANCE_FILE } from "./circuit_output.js";
 
-const ready = Promise.all([init({ module_or_path: new URL("../../pkg/synparam_bg.wasm", import.meta.url) }), h5wasm.ready]);
+// The wasm sits in pkg/ beside dist/ (the package layout and the served site alike).
+const ready = Promise.all([init({ module_or_path: new URL("../pkg/synparam_bg.wasm", import.meta.url) }), h5wasm.ready]);
 
 let current = null; // {key, loading: Promise<{source, circuit}>}
 
 /** Load (or reuse) the circuit named by a message: a config URL or local files. Concurrent
  * requests for the same circuit share one load. */
-function circuitOf({ circuitUrl, files }) {
+function circuitOf({ circuitUrl, files, fetchInit }) {
   const key = circuitUrl ?? Object.keys(files ?? {}).sort().join("|");
   if (current?.key === key) return current.loading;
   const previous = current;
@@ -32,7 +33,7 @@ function circuitOf({ circuitUrl, files }) {
     const old = await previous?.loading.catch(() => null);
     if (old) closeCircuit(old.circuit);
     if (lastRun?.circuit === old?.circuit) lastRun = null;
-    const source = memorySource(Module, circuitUrl ? { baseUrl: new URL(".", circuitUrl).href } : { files });
+    const source = memorySource(Module, circuitUrl ? { baseUrl: new URL(".", circuitUrl).href, fetchInit } : { files });
     const configName = circuitUrl ? new URL(circuitUrl).pathname.split("/").pop() : "circuit_config.json";
     const circuit = await loadCircuit(h5wasm, source, { configName, fileNames: Object.keys(files ?? {}) });
     self.postMessage({
@@ -163,7 +164,7 @@ async function sha256Of(FS, { blob, path }) {
  * slices from their File or the worker's file system, entries are stored (HDF5 barely compresses)
  * and the zip is assembled as a Blob, never as one buffer.
  */
-async function zip() {
+async function zip({ silent = false } = {}) {
   if (!lastRun) throw new Error("run a parameterization first");
   const [, Module] = await ready;
   const { FS } = Module;
@@ -212,7 +213,7 @@ async function zip() {
     populations: result.requested, configText, results: result.populations, layout, inputs, outputs, directories, notIncluded,
   });
   await writer.add(PROVENANCE_FILE, new TextReader(`${JSON.stringify(provenance, null, 2)}\n`));
-  self.postMessage({ type: "zip", blob: await writer.close(), warnings });
+  self.postMessage({ type: "zip", blob: await writer.close(), warnings, silent });
 }
 
 const actions = {

@@ -1,0 +1,49 @@
+// The headless API in browsers: the same loader, core and writer as the page, without UI, in a
+// worker of its own (terminated when the call settles or is aborted).
+import { resultsOf } from "./results.js";
+
+const BASE_URL = new URL(".", import.meta.url);
+
+/** A circuit as the worker takes it: a config URL, a FileList/File[], or `{files}`/`{buffers}`. */
+function circuitMessage(circuit, fetchInit) {
+  if (typeof circuit === "string" || circuit instanceof URL) return { circuitUrl: new URL(circuit, globalThis.document?.baseURI ?? BASE_URL).href, fetchInit };
+  if (circuit && (Array.isArray(circuit) || (typeof FileList !== "undefined" && circuit instanceof FileList))) {
+    return { files: Object.fromEntries([...circuit].map((f) => [f.webkitRelativePath ? f.webkitRelativePath.slice(f.webkitRelativePath.indexOf("/") + 1) : f.name, f])) };
+  }
+  if (circuit?.files || circuit?.buffers) return { files: { ...(circuit.files ?? circuit.buffers) } };
+  throw new TypeError("circuit: give a circuit_config.json URL, a FileList or File[], or {files: {path: File|ArrayBuffer}}");
+}
+
+/**
+ * Parameterize a circuit. `config`: the model (JSON text or object); `seed`, `pathwayProperty`,
+ * `fallback`, `overwrite`, `populations` as in the config's task form; `onProgress({done, total})`;
+ * `signal`: an AbortSignal; `fetchInit`: fetch options (headers) for a circuit given by URL;
+ * `assetsUrl`: where worker.js lives (default: beside this module). Resolves with
+ * `{results: {population: arrow.Table}, stats: {population: …}, warnings, edges: {path: Blob}, seed, pathwayProperty}`.
+ */
+export function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite = false, populations = null, onProgress = () => {}, signal, fetchInit, assetsUrl } = {}) {
+  const message = {
+    type: "run", ...circuitMessage(circuit, fetchInit), config: typeof config === "string" ? config : JSON.stringify(config),
+    seed, pathwayProperty, fallback, overwrite, populations,
+  };
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new DOMException("aborted", "AbortError"));
+    const worker = new Worker(new URL("worker.js", assetsUrl ?? BASE_URL), { type: "module" });
+    const settle = (fn, value) => {
+      worker.terminate();
+      signal?.removeEventListener("abort", abort);
+      fn(value);
+    };
+    const abort = () => settle(reject, signal.reason ?? new DOMException("aborted", "AbortError"));
+    signal?.addEventListener("abort", abort, { once: true });
+    worker.onerror = (event) => settle(reject, new Error(`synparam worker failed to start: ${event.message ?? "see the console"}`));
+    worker.onmessage = ({ data }) => {
+      if (data.type === "progress") onProgress({ done: data.done, total: data.total });
+      else if (data.type === "error") settle(reject, Object.assign(new Error(data.error.message), data.error));
+      else if (data.type === "result") {
+        settle(resolve, resultsOf(data));
+      }
+    };
+    worker.postMessage(message);
+  });
+}

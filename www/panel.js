@@ -1,0 +1,132 @@
+// <synparam-panel>: the synparam UI as a custom element, for host platforms. Shadow DOM (styles in,
+// host styles out; themeable with --synparam-* custom properties), its own worker per instance,
+// created when connected and terminated when removed (a move within the page keeps it).
+import { createApp } from "./app.js";
+import { STYLES } from "./template.js";
+
+const BASE_URL = new URL(".", import.meta.url);
+
+/** Files as the worker takes them: by relative path (a chosen folder keeps its layout). */
+function filesByPath(files) {
+  return Object.fromEntries([...files].map((file) => {
+    const relative = file.webkitRelativePath ? file.webkitRelativePath.slice(file.webkitRelativePath.indexOf("/") + 1) : file.name;
+    return [relative, file];
+  }));
+}
+
+/**
+ * The synparam panel. Attributes (and properties): `circuit-url`/`circuitUrl`, `config` (JSON text;
+ * the property also takes an object), `seed`, `pathway-property`/`pathwayProperty`,
+ * `assets-url`/`assetsUrl` (where worker.js lives; default: beside this module). Property only:
+ * `fetchInit` (e.g. `{headers: {Authorization: "Bearer …"}}`, used for every file of the circuit).
+ * Events (bubbling, composed; `detail` is plain data): `synparam-ready`, `synparam-progress`,
+ * `synparam-result`, `synparam-error`.
+ */
+export class SynparamPanel extends HTMLElement {
+  static observedAttributes = ["circuit-url", "config", "seed", "pathway-property", "assets-url"];
+
+  #app = null;
+  #circuit = null; // {circuitUrl, fetchInit} | {files}
+  #fetchInit = undefined;
+  #config = null;
+  #seed = null;
+  #pathwayProperty = null;
+
+  connectedCallback() {
+    if (this.#app) return; // moved within the page: keep the running instance
+    const shadow = this.shadowRoot ?? this.attachShadow({ mode: "open" });
+    shadow.innerHTML = `<style>:host { display: block; } :host([hidden]) { display: none; }\n${STYLES}</style><div class="synparam"></div>`;
+    const workerUrl = new URL("worker.js", this.getAttribute("assets-url") ? new URL(this.getAttribute("assets-url"), document.baseURI) : BASE_URL);
+    this.#app = createApp(shadow.querySelector(".synparam"), {
+      workerUrl,
+      circuit: this.#circuit ?? this.#circuitFromAttribute(),
+      emit: (type, detail) => this.dispatchEvent(new CustomEvent(`synparam-${type}`, { detail, bubbles: true, composed: true })),
+    });
+    if (this.#config !== null) this.#app.setConfig(this.#config);
+    if (this.#seed !== null) this.#app.setSeed(this.#seed);
+    if (this.#pathwayProperty !== null) this.#app.setPathwayProperty(this.#pathwayProperty);
+  }
+
+  disconnectedCallback() {
+    // A move disconnects and reconnects at once: only tear down if still detached afterwards.
+    queueMicrotask(() => {
+      if (this.isConnected || !this.#app) return;
+      const state = this.#app.state();
+      Object.assign(this, { config: state.config, seed: state.seed });
+      this.#pathwayProperty = state.pathwayProperty || this.#pathwayProperty;
+      this.#app.destroy();
+      this.#app = null;
+    });
+  }
+
+  attributeChangedCallback(name, previous, value) {
+    if (previous === value) return;
+    if (name === "circuit-url") this.circuitUrl = value;
+    else if (name === "config") this.config = value;
+    else if (name === "seed") this.seed = value;
+    else if (name === "pathway-property") this.pathwayProperty = value;
+  }
+
+  #circuitFromAttribute() {
+    const url = this.getAttribute("circuit-url");
+    return url ? { circuitUrl: new URL(url, document.baseURI).href, fetchInit: this.#fetchInit } : null;
+  }
+
+  #load(circuit) {
+    this.#circuit = circuit;
+    this.#app?.load(circuit);
+  }
+
+  get circuitUrl() { return this.#circuit?.circuitUrl ?? null; }
+  set circuitUrl(url) { if (url) this.#load({ circuitUrl: new URL(url, document.baseURI).href, fetchInit: this.#fetchInit }); }
+
+  get fetchInit() { return this.#fetchInit; }
+  set fetchInit(init) {
+    // Headers objects do not cross to the worker: send plain pairs.
+    this.#fetchInit = init ? { ...init, headers: init.headers ? Object.fromEntries(new Headers(init.headers)) : undefined } : undefined;
+    if (this.#circuit?.circuitUrl) this.#load({ ...this.#circuit, fetchInit: this.#fetchInit });
+  }
+
+  get config() { return this.#app?.state().config ?? this.#config; }
+  set config(value) {
+    this.#config = typeof value === "string" ? value : JSON.stringify(value, null, 2);
+    this.#app?.setConfig(this.#config);
+  }
+
+  get seed() { return Number(this.#app?.state().seed ?? this.#seed); }
+  set seed(value) {
+    this.#seed = String(value);
+    this.#app?.setSeed(this.#seed);
+  }
+
+  get pathwayProperty() { return this.#app?.state().pathwayProperty ?? this.#pathwayProperty; }
+  set pathwayProperty(value) {
+    this.#pathwayProperty = value;
+    this.#app?.setPathwayProperty(value);
+  }
+
+  /** Load local files (a FileList or File[]; a chosen folder keeps its layout). */
+  loadFiles(files) { this.#load({ files: filesByPath(files) }); }
+
+  /** Load files given as buffers: `{relativePath: ArrayBuffer | Uint8Array}`. */
+  loadBuffers(buffers) { this.#load({ files: { ...buffers } }); }
+
+  /** Run with the current circuit, config and seed; resolves with `{results, stats, warnings, seed, pathwayProperty}`. */
+  run() { return this.#connected().run(); }
+
+  /** The last run's `{results: {population: arrow.Table}, stats, warnings, seed, pathwayProperty}`, or null. */
+  getResults() { return this.#app?.results() ?? null; }
+
+  /** Each parameterized edges file of the last run as a Blob, by its path in the circuit. */
+  exportEdges() { return this.#connected().edges(); }
+
+  /** The last run's whole parameterized circuit (layout, config, sidecar) as a zip Blob. */
+  exportCircuit() { return this.#connected().zip(); }
+
+  #connected() {
+    if (!this.#app) throw new Error("synparam-panel: not connected to a document");
+    return this.#app;
+  }
+}
+
+if (!customElements.get("synparam-panel")) customElements.define("synparam-panel", SynparamPanel);
