@@ -139,8 +139,8 @@ export async function loadCircuit(h5wasm, source, { configName = "circuit_config
   if (await source.exists(configName)) {
     let config;
     let configText;
+    configText = await source.readText(configName);
     try {
-      configText = await source.readText(configName);
       config = JSON.parse(configText);
     } catch (error) {
       throw new CircuitError(`not valid JSON (${error.message})`, { file: source.describe(configName) });

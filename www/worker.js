@@ -25,7 +25,7 @@ let current = null; // {key, loading: Promise<{source, circuit}>}
 /** Load (or reuse) the circuit named by a message: a config URL or local files. Concurrent
  * requests for the same circuit share one load. */
 function circuitOf({ circuitUrl, files, fetchInit }) {
-  const key = circuitUrl ?? Object.keys(files ?? {}).sort().join("|");
+  const key = circuitUrl ? `${circuitUrl} ${JSON.stringify(fetchInit ?? null)}` : Object.keys(files ?? {}).sort().join("|");
   if (current?.key === key) return current.loading;
   const previous = current;
   const loading = (async () => {
@@ -46,6 +46,8 @@ function circuitOf({ circuitUrl, files, fetchInit }) {
     return { source, circuit };
   })();
   current = { key, loading };
+  // A failed load (e.g. missing credentials) is retried on the next request.
+  loading.catch(() => { if (current?.loading === loading) current = null; });
   return loading;
 }
 

@@ -8,8 +8,9 @@ import { startServer } from "../../www/serve.mjs";
 
 export const artifacts = new URL("../artifacts/", import.meta.url);
 
-export async function openBrowser() {
-  const server = await startServer(0);
+/** Chromium and a static server (`serverOptions` as startServer's: mounts, protect, requests). */
+export async function openBrowser(serverOptions = {}) {
+  const server = await startServer(0, serverOptions);
   const userDataDir = await mkdtemp(join(tmpdir(), "synparam-chromium-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",

@@ -1,0 +1,104 @@
+// Types of synparam in browsers: the <synparam-panel> custom element and the headless API.
+import type { Table } from "apache-arrow";
+
+/** Statistics of one pathway of one property (computed by the core). */
+export interface PathwayStatistics {
+  source: string;
+  target: string;
+  count: number;
+  mean: number | null;
+  std: number | null;
+  min: number | null;
+  max: number | null;
+  clipped_share: number;
+  theoretical_mean: number | null;
+  theoretical_std: number | null;
+  histogram: { edges: number[]; counts: number[]; expected: number[]; integer: boolean };
+}
+
+/** Statistics of one edge population. */
+export interface PopulationStatistics {
+  source: string;
+  target: string;
+  synapses: number;
+  /** Distinct connections per pathway ("EXC → INH"). */
+  connections: Record<string, number>;
+  properties: { property: string; pathways: PathwayStatistics[] }[];
+}
+
+/** What a run gives a host. */
+export interface SynparamResults {
+  /** Drawn columns per edge population, rows in edge order. */
+  results: Record<string, Table>;
+  stats: Record<string, PopulationStatistics>;
+  warnings: string[];
+  /** Each parameterized edges file, by its path in the circuit. */
+  edges: Record<string, Blob>;
+  seed: number;
+  pathwayProperty: string;
+}
+
+/** A circuit: a circuit_config.json URL, local files (a folder keeps its layout), or buffers by path. */
+export type CircuitInput = string | URL | FileList | File[] | { files: Record<string, File | Blob | ArrayBuffer | Uint8Array> } | { buffers: Record<string, ArrayBuffer | Uint8Array> };
+
+export interface ParameterizeOptions {
+  circuit: CircuitInput;
+  /** ConnPropsModel dict or task form, as JSON text or object. */
+  config: string | object;
+  seed?: number;
+  pathwayProperty?: string;
+  fallback?: string;
+  overwrite?: boolean;
+  populations?: string[] | null;
+  onProgress?: (progress: { done: number; total: number }) => void;
+  signal?: AbortSignal;
+  /** fetch options (e.g. headers with an auth token) for every file of a circuit given by URL. */
+  fetchInit?: RequestInit;
+  /** Where worker.js lives (default: beside the module). */
+  assetsUrl?: string | URL;
+}
+
+/** Parameterize a circuit in a worker of its own; rejects with an `AbortError` when `signal` aborts. */
+export function parameterize(options: ParameterizeOptions): Promise<SynparamResults>;
+
+export interface SynparamErrorDetail { name: string; message: string; path?: string }
+export interface SynparamReadyDetail {
+  edgePopulations: { name: string; source: string; target: string; size: number; groups: string[] }[];
+  nodePopulations: { name: string; type: string | null; size: number; properties: string[] }[];
+  candidates: Record<string, Record<string, string[]>>;
+}
+export interface SynparamResultDetail {
+  stats: Record<string, PopulationStatistics>;
+  warnings: string[];
+  seconds: number;
+  seed: number;
+  pathwayProperty: string;
+  edgeFiles: string[];
+}
+
+/** The synparam UI as a custom element (shadow DOM; one worker per instance, freed on removal). */
+export class SynparamPanel extends HTMLElement {
+  circuitUrl: string | null;
+  /** JSON text; setting also takes an object. */
+  config: string | object | null;
+  seed: number;
+  pathwayProperty: string | null;
+  fetchInit: RequestInit | undefined;
+  loadFiles(files: FileList | File[]): void;
+  loadBuffers(buffers: Record<string, ArrayBuffer | Uint8Array>): void;
+  run(): Promise<Omit<SynparamResults, "edges"> & { edges: Record<string, Blob> }>;
+  getResults(): SynparamResults | null;
+  exportEdges(): Record<string, Blob>;
+  /** The whole parameterized circuit (layout, config, provenance sidecar) as a zip. */
+  exportCircuit(): Promise<Blob>;
+}
+
+declare global {
+  interface HTMLElementTagNameMap { "synparam-panel": SynparamPanel }
+  interface HTMLElementEventMap {
+    "synparam-ready": CustomEvent<SynparamReadyDetail>;
+    "synparam-progress": CustomEvent<{ done: number; total: number }>;
+    "synparam-result": CustomEvent<SynparamResultDetail>;
+    "synparam-error": CustomEvent<SynparamErrorDetail>;
+  }
+}
