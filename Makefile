@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: pack site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench size clean
+.PHONY: pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench size clean
 
 help:
 	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
@@ -84,7 +84,7 @@ pack: web
 serve: web
 	node www/serve.mjs --port $(PORT)
 
-test: setup setup-browser site test-rust test-wasm test-node conformance
+test: setup setup-browser site test-rust test-wasm test-types test-node conformance
 
 test-rust:
 	cargo fmt --check
@@ -93,6 +93,11 @@ test-rust:
 
 test-wasm: setup-browser
 	cargo test --target $(WASM_TARGET) --test wasm_golden
+
+# The package's TypeScript declarations, compiled against host-style code (browser and Node).
+test-types: setup-node
+	node_modules/.bin/tsc -p tests/types
+	node_modules/.bin/tsc -p tests/types/node.tsconfig.json
 
 test-node: site fixtures
 	node --test tests/node/

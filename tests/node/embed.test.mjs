@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
+import { ZipReader, Uint8ArrayReader } from "@zip.js/zip.js";
 import { openBrowser, artifacts } from "./browser.mjs";
 import { PROJECT_MOUNTS, startServer } from "../../www/serve.mjs";
 import { parameterize } from "../../www/node.mjs";
@@ -82,6 +83,16 @@ test("the panel in a mock platform loads a circuit with the host's auth header, 
   assert.equal(h5.get("edges/synaptome_afferents/0/conductance").shape[0], 4145);
   assert.equal(h5.get("edges/synaptome_afferents/0/conductance").attrs.synparam_tool.value, "synparam");
   h5.close();
+
+  // exportCircuit(): the whole parameterized circuit as a zip, with its provenance sidecar.
+  const zipped = await page.evaluate(async () => {
+    const blob = await document.getElementById("panel").exportCircuit();
+    return { size: blob.size, type: blob.type, bytes: Array.from(new Uint8Array(await blob.arrayBuffer())) };
+  });
+  const reader = new ZipReader(new Uint8ArrayReader(Uint8Array.from(zipped.bytes)));
+  const names = (await reader.getEntries()).map((e) => e.filename).sort();
+  await reader.close();
+  assert.deepEqual(names, ["afferents.h5", "circuit_config.json", "edges.h5", "nodes.h5", "parameterization.json"]);
 
   // Encapsulation: the host's hostile rule does not reach into the panel; the panel's styles stay in.
   assert.notEqual(await page.evaluate(() => getComputedStyle(document.getElementById("panel").shadowRoot.querySelector("#run")).borderTopColor), "rgb(255, 105, 180)");
