@@ -1,20 +1,12 @@
 // Types of synparam in Node: the headless API, in-process.
 import type { Table } from "apache-arrow";
-import type { PopulationStatistics } from "./synparam.js";
+import type { PopulationStatistics, RunSettings } from "./synparam.js";
 
-export type { PathwayStatistics, PopulationStatistics } from "./synparam.js";
+export type { PathwayStatistics, PopulationStatistics, RunSettings } from "./synparam.js";
 
-export interface NodeParameterizeOptions {
+export interface NodeParameterizeOptions extends RunSettings {
   /** A circuit_config.json path, or plain node and edge .h5 paths. */
   circuit: string | string[];
-  config: string | object;
-  seed?: number;
-  pathwayProperty?: string;
-  fallback?: string;
-  overwrite?: boolean;
-  populations?: string[] | null;
-  onProgress?: (progress: { done: number; total: number }) => void;
-  signal?: AbortSignal;
   /** Write the whole parameterized circuit (layout, config, provenance sidecar) into this new or empty directory. */
   out?: string;
   chunkSize?: number;

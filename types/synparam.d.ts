@@ -41,8 +41,8 @@ export interface SynparamResults {
 /** A circuit: a circuit_config.json URL, local files (a folder keeps its layout), or buffers by path. */
 export type CircuitInput = string | URL | FileList | File[] | { files: Record<string, File | Blob | ArrayBuffer | Uint8Array> } | { buffers: Record<string, ArrayBuffer | Uint8Array> };
 
-export interface ParameterizeOptions {
-  circuit: CircuitInput;
+/** The run settings common to the browser and Node APIs. */
+export interface RunSettings {
   /** ConnPropsModel dict or task form, as JSON text or object. */
   config: string | object;
   seed?: number;
@@ -52,6 +52,10 @@ export interface ParameterizeOptions {
   populations?: string[] | null;
   onProgress?: (progress: { done: number; total: number }) => void;
   signal?: AbortSignal;
+}
+
+export interface ParameterizeOptions extends RunSettings {
+  circuit: CircuitInput;
   /** fetch options (e.g. headers with an auth token) for every file of a circuit given by URL. */
   fetchInit?: RequestInit;
   /** Where worker.js lives (default: beside the module). */

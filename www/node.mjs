@@ -131,14 +131,7 @@ export async function writeParameterizedCircuit({ circuitPaths, configText, sett
       },
       async finish(fileName, file) {
         file.close();
-        const written = nodeFileAccess(outputOf.get(fileName), true);
-        const original = nodeFileAccess(inputPath(fileName));
-        try {
-          pinObjectTimestamps(written, original);
-        } finally {
-          written.close();
-          original.close();
-        }
+        pinObjectTimestamps(nodeFileAccess(outputOf.get(fileName), true), nodeFileAccess(inputPath(fileName)));
         parameterized.add(fileName);
       },
       async abandon(fileName, file) {

@@ -95,14 +95,7 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite = false,
     },
     async finish(fileName, file) {
       file.close();
-      const written = emscriptenFileAccess(FS, outputOf.get(fileName), true);
-      const original = emscriptenFileAccess(FS, await source.h5path(fileName));
-      try {
-        pinObjectTimestamps(written, original);
-      } finally {
-        written.close();
-        original.close();
-      }
+      pinObjectTimestamps(emscriptenFileAccess(FS, outputOf.get(fileName), true), emscriptenFileAccess(FS, await source.h5path(fileName)));
       parameterized.add(fileName);
       outputs.push({ fileName, output: layout.entries.find((e) => e.input === fileName).output, bytes: FS.readFile(outputOf.get(fileName)) });
     },

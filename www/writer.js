@@ -205,10 +205,19 @@ const SCAN_CHUNK = 16 << 20;
  * the wall-clock time (h5wasm cannot switch that off), so two identical runs would differ in those
  * bytes. Every version-2 object header whose checksum verifies and whose timestamps differ from
  * the input file's bytes at the same place gets timestamps 0 and a recomputed checksum; headers
- * the run did not touch keep theirs. `output` and `input` are `{size, read(offset, length)}`;
- * `output.write(offset, bytes)` patches. Returns the number of headers pinned.
+ * the run did not touch keep theirs. `output` and `input` are `{size, read(offset, length), close()}`
+ * (closed here); `output.write(offset, bytes)` patches. Returns the number of headers pinned.
  */
 export function pinObjectTimestamps(output, input) {
+  try {
+    return pinHeaders(output, input);
+  } finally {
+    output.close();
+    input.close();
+  }
+}
+
+function pinHeaders(output, input) {
   let pinned = 0;
   for (let start = 0; start < output.size; start += SCAN_CHUNK) {
     const block = output.read(start, Math.min(SCAN_CHUNK + 3, output.size - start));
