@@ -173,3 +173,16 @@ test("plain files keep their layout under --out; a non-empty --out is refused", 
   assert.equal(normalizePath("a/./b/../c//d"), "a/c/d");
   assert.equal(normalizePath("../x/../../y"), "../../y");
 });
+
+test("two inputs that would land on one output path are an error naming both", async () => {
+  const { outputLayout } = await import("../../www/circuit_output.js");
+  const plain = (names) => ({ config: null, references: names.map((name) => ({ keyPath: null, value: name, name, kind: "file", role: "edges" })) });
+  assert.deepEqual(outputLayout(plain(["/data/a/edges.h5", "/data/b/edges.h5"])).entries.map((e) => e.output), ["a/edges.h5", "b/edges.h5"]);
+  assert.throws(() => outputLayout(plain(["/data/a/edges.h5", "/data/x/../a/edges.h5"])),
+    /two input files would both be written as edges\.h5: \/data\/a\/edges\.h5 and \/data\/x\/\.\.\/a\/edges\.h5/);
+  const configured = {
+    config: { name: "circuit_config.json", text: "{}", json: { networks: { edges: [{ edges_file: "circuit_config.json" }] } } },
+    references: [{ keyPath: ["networks", "edges", 0, "edges_file"], value: "circuit_config.json", name: "circuit_config.json", kind: "file", role: "edges" }],
+  };
+  assert.throws(() => outputLayout(configured), /the circuit config and circuit_config\.json would both be written as circuit_config\.json/);
+});
