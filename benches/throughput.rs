@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use serde_json::Value;
-use synparam::arrow_io::{read_edge_chunk, write_chunk_result, write_edge_chunk};
+use synparam::arrow_io::{decode_edge_chunk, write_chunk_result, write_edge_chunk};
 use synparam::engine::{EdgeChunk, PathwayColumn};
 use synparam::Parameterizer;
 
@@ -65,9 +65,9 @@ fn main() {
             let len = chunk_size.min(total - first);
             let bytes = write_edge_chunk(&chunk(first, len, per_connection, nodes)).unwrap();
             let start = Instant::now();
-            let edges = read_edge_chunk(&bytes, "bench").unwrap();
+            let edges = decode_edge_chunk(bytes, "bench").unwrap();
             let engine_start = Instant::now();
-            let result = run.run_chunk("bench", &edges).unwrap();
+            let result = run.run_edges("bench", edges.ids()).unwrap();
             engine_elapsed += engine_start.elapsed().as_secs_f64();
             let out = write_chunk_result(result).unwrap();
             elapsed += start.elapsed().as_secs_f64();

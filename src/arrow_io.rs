@@ -10,12 +10,13 @@ use arrow_array::{
     Array, ArrayRef, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array, Int8Array, RecordBatch,
     UInt16Array, UInt32Array, UInt64Array, UInt8Array,
 };
-use arrow_ipc::reader::StreamReader;
+use arrow_buffer::{Buffer, ScalarBuffer};
+use arrow_ipc::reader::{StreamDecoder, StreamReader};
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema};
 
 use crate::config::{ColumnType, IntType};
-use crate::engine::{ChunkResult, EdgeChunk, PathwayColumn};
+use crate::engine::{ChunkResult, EdgeChunk, EdgeIds, PathwayColumn};
 use crate::error::{Error, Result};
 
 /// Column names of an edge chunk table.
@@ -71,6 +72,72 @@ fn append_ids(array: &dyn Array, out: &mut Vec<u64>, context: &str) -> Result<()
         other => return Err(Error::input(context, format!("ids must be integers, got {other}"))),
     }
     Ok(())
+}
+
+/// An edge chunk decoded from Arrow IPC bytes it owns: `UInt64` columns (what SONATA files hold)
+/// are used in place, without copying; other integer types are converted.
+#[derive(Debug)]
+pub struct DecodedEdgeChunk {
+    columns: [IdColumn; 3],
+}
+
+#[derive(Debug)]
+enum IdColumn {
+    InPlace(ScalarBuffer<u64>),
+    Converted(Vec<u64>),
+}
+
+impl IdColumn {
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            IdColumn::InPlace(values) => values,
+            IdColumn::Converted(values) => values,
+        }
+    }
+}
+
+impl DecodedEdgeChunk {
+    /// The chunk's ids, borrowed.
+    pub fn ids(&self) -> EdgeIds<'_> {
+        let [source, target, edge_id] = &self.columns;
+        EdgeIds { source: source.as_slice(), target: target.as_slice(), edge_id: edge_id.as_slice() }
+    }
+}
+
+/// Decode an edge chunk (as [`read_edge_chunk`]) from bytes it takes over, so that the id
+/// columns need no copy: the wasm entry point, where the bytes have just been copied in from JS.
+pub fn decode_edge_chunk(bytes: Vec<u8>, edge_population: &str) -> Result<DecodedEdgeChunk> {
+    let context = format!("edge chunk of '{edge_population}'");
+    let unreadable =
+        |e: arrow_schema::ArrowError| Error::input(&context, format!("not a readable Arrow IPC stream: {e}"));
+    let mut buffer = Buffer::from_vec(bytes);
+    let mut decoder = StreamDecoder::new();
+    let mut batches = Vec::new();
+    while !buffer.is_empty() {
+        match decoder.decode(&mut buffer).map_err(unreadable)? {
+            Some(batch) => batches.push(batch),
+            None if buffer.is_empty() => break,
+            None => {}
+        }
+    }
+    decoder.finish().map_err(unreadable)?;
+    let schema = decoder.schema().ok_or_else(|| Error::input(&context, "not an Arrow IPC stream: no schema"))?;
+    let column = |name: &str| -> Result<IdColumn> {
+        let column_context = format!("{context} column {name}");
+        let index = schema.index_of(name).map_err(|_| Error::input(&column_context, "missing from the Arrow table"))?;
+        if let [batch] = batches.as_slice() {
+            let array = batch.column(index);
+            if array.data_type() == &DataType::UInt64 && array.null_count() == 0 {
+                return Ok(IdColumn::InPlace(array.as_primitive::<UInt64Type>().values().clone()));
+            }
+        }
+        let mut out = Vec::new();
+        for array in column_arrays(&batches, index) {
+            append_ids(array.as_ref(), &mut out, &column_context)?;
+        }
+        Ok(IdColumn::Converted(out))
+    };
+    Ok(DecodedEdgeChunk { columns: [column(SOURCE_COLUMN)?, column(TARGET_COLUMN)?, column(EDGE_ID_COLUMN)?] })
 }
 
 /// Decode an edge chunk: columns `source_node_id`, `target_node_id`, `edge_id` of any integer type.

@@ -73,6 +73,37 @@ impl EdgeChunk {
     }
 }
 
+/// The ids of one edge chunk as the engine reads them: borrowed from an [`EdgeChunk`], or from
+/// Arrow buffers decoded without copying (see `arrow_io::DecodedEdgeChunk`).
+#[derive(Clone, Copy, Debug)]
+pub struct EdgeIds<'a> {
+    /// Source node ids.
+    pub source: &'a [u64],
+    /// Target node ids.
+    pub target: &'a [u64],
+    /// Global edge ids (row in the edge population).
+    pub edge_id: &'a [u64],
+}
+
+impl EdgeIds<'_> {
+    /// Number of edges.
+    pub fn len(&self) -> usize {
+        self.edge_id.len()
+    }
+
+    /// Whether the chunk has no edges.
+    pub fn is_empty(&self) -> bool {
+        self.edge_id.is_empty()
+    }
+}
+
+impl EdgeChunk {
+    /// The chunk's ids, borrowed.
+    pub fn ids(&self) -> EdgeIds<'_> {
+        EdgeIds { source: &self.source, target: &self.target, edge_id: &self.edge_id }
+    }
+}
+
 /// Drawn values of one property for one chunk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PropertyValues {
@@ -242,7 +273,7 @@ impl PopulationPlan {
     }
 
     /// Pathway index of every edge, checking node ids against the node populations.
-    pub fn pathways(&self, chunk: &EdgeChunk) -> Result<Vec<u32>> {
+    pub fn pathways(&self, chunk: EdgeIds<'_>) -> Result<Vec<u32>> {
         if chunk.source.len() != chunk.edge_id.len() || chunk.target.len() != chunk.edge_id.len() {
             return Err(Error::input(
                 format!("edge chunk of '{}'", self.edge_population),
@@ -269,18 +300,18 @@ impl PopulationPlan {
                 )),
             }
         };
-        check(&chunk.source, &self.source_types, &self.source_population, "source_node_id")?;
-        check(&chunk.target, &self.target_types, &self.target_population, "target_node_id")?;
+        check(chunk.source, &self.source_types, &self.source_population, "source_node_id")?;
+        check(chunk.target, &self.target_types, &self.target_population, "target_node_id")?;
         Ok(chunk
             .source
             .iter()
-            .zip(&chunk.target)
+            .zip(chunk.target)
             .map(|(&s, &t)| self.source_types[s as usize] * n_targets + self.target_types[t as usize])
             .collect())
     }
 
     /// Draw every property for every edge of the chunk.
-    pub fn run(&self, chunk: &EdgeChunk) -> Result<ChunkResult> {
+    pub fn run(&self, chunk: EdgeIds<'_>) -> Result<ChunkResult> {
         let pathways = self.pathways(chunk)?;
         let mut properties: Vec<PropertyValues> = self
             .model
@@ -323,7 +354,7 @@ impl PopulationPlan {
     fn draw_independent(
         &self,
         index: usize,
-        chunk: &EdgeChunk,
+        chunk: EdgeIds<'_>,
         pathways: &[u32],
         out: &mut PropertyValues,
     ) -> Result<()> {
@@ -371,7 +402,7 @@ impl PopulationPlan {
     /// Gaussian copula (design §2.3): z = L·n from the group's stream, each marginal by its
     /// quantile at Φ(z_i).
     #[allow(clippy::needless_range_loop)]
-    fn draw_correlated(&self, chunk: &EdgeChunk, pathways: &[u32], properties: &mut [PropertyValues]) -> Result<()> {
+    fn draw_correlated(&self, chunk: EdgeIds<'_>, pathways: &[u32], properties: &mut [PropertyValues]) -> Result<()> {
         let correlation = self.model.correlation.as_ref().expect("called only with a correlation");
         let k = correlation.properties.len();
         let mut normals = vec![0.0; k];

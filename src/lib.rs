@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use config::{parse_task, Model, Task};
-use engine::{ChunkResult, EdgeChunk, PathwayColumn, PopulationPlan};
+use engine::{ChunkResult, EdgeChunk, EdgeIds, PathwayColumn, PopulationPlan};
 pub use error::{Error, Result};
 use stats::{PropertyStats, StatsCollector};
 
@@ -95,6 +95,11 @@ impl Parameterizer {
     /// Draw all properties for one chunk of edge population `population`, adding to the
     /// statistics.
     pub fn run_chunk(&mut self, population: &str, chunk: &EdgeChunk) -> Result<ChunkResult> {
+        self.run_edges(population, chunk.ids())
+    }
+
+    /// [`Parameterizer::run_chunk`] on borrowed ids (e.g. Arrow buffers decoded without copying).
+    pub fn run_edges(&mut self, population: &str, chunk: EdgeIds<'_>) -> Result<ChunkResult> {
         let plan = self.plans.get(population).ok_or_else(|| {
             Error::input(format!("edge population '{population}'"), "not prepared: call add_edge_population first")
         })?;

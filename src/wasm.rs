@@ -14,7 +14,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::arrow_io::{read_edge_chunk, read_pathway_column, write_chunk_result};
+use crate::arrow_io::{decode_edge_chunk, read_pathway_column, write_chunk_result};
 use crate::config::{parse_pathway_spec, parse_task};
 use crate::error::Error;
 
@@ -115,9 +115,9 @@ impl JsParameterizer {
     /// Draw every property for one edge chunk (Arrow IPC with `source_node_id`,
     /// `target_node_id`, `edge_id`); returns an Arrow IPC stream with one column per property.
     #[wasm_bindgen(js_name = runChunk)]
-    pub fn run_chunk(&mut self, population: &str, edges_ipc: &[u8]) -> Result<Vec<u8>, JsValue> {
-        let chunk = read_edge_chunk(edges_ipc, population).map_err(js_error)?;
-        let result = self.0.run_chunk(population, &chunk).map_err(js_error)?;
+    pub fn run_chunk(&mut self, population: &str, edges_ipc: Vec<u8>) -> Result<Vec<u8>, JsValue> {
+        let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
+        let result = self.0.run_edges(population, chunk.ids()).map_err(js_error)?;
         write_chunk_result(result).map_err(js_error)
     }
 

@@ -14,7 +14,7 @@ use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema};
 use proptest::prelude::*;
 use serde_json::json;
-use synparam::arrow_io::{read_edge_chunk, read_pathway_column};
+use synparam::arrow_io::{decode_edge_chunk, read_edge_chunk, read_pathway_column};
 use synparam::engine::{EdgeChunk, PathwayColumn};
 use synparam::{Error, Parameterizer};
 
@@ -297,6 +297,20 @@ fn arrow_inputs_accept_any_integer_width_and_dictionary_strings() {
     let missing = ipc(vec![("source_node_id", Arc::new(Int64Array::from(vec![0])) as ArrayRef)]);
     assert!(read_edge_chunk(&missing, "pop").unwrap_err().to_string().contains("target_node_id: missing"));
     assert!(read_edge_chunk(b"not arrow", "pop").unwrap_err().to_string().contains("not an Arrow IPC stream"));
+
+    // The wasm entry point decodes the same bytes in place: same ids, same errors.
+    let decoded = decode_edge_chunk(bytes.clone(), "pop").unwrap();
+    assert_eq!(decoded.ids().source, chunk.source.as_slice());
+    assert_eq!(decoded.ids().edge_id, chunk.edge_id.as_slice());
+    assert!(decode_edge_chunk(negative, "pop").unwrap_err().to_string().contains("source_node_id: negative id -1"));
+    assert!(decode_edge_chunk(missing, "pop").unwrap_err().to_string().contains("target_node_id: missing"));
+    assert!(decode_edge_chunk(b"not arrow".to_vec(), "pop").unwrap_err().to_string().contains("Arrow IPC stream"));
+    let native = EdgeChunk { source: vec![3, 1, 2], target: vec![0, 0, 1], edge_id: vec![7, 8, 9] };
+    let in_place = decode_edge_chunk(synparam::arrow_io::write_edge_chunk(&native).unwrap(), "pop").unwrap();
+    assert_eq!(
+        (in_place.ids().source, in_place.ids().target, in_place.ids().edge_id),
+        (&[3, 1, 2][..], &[0, 0, 1][..], &[7, 8, 9][..])
+    );
 
     // @library-style dictionary column with a null (node without the property).
     let dictionary: DictionaryArray<Int8Type> = vec![Some("INH"), None, Some("EXC"), Some("INH")].into_iter().collect();
