@@ -34,6 +34,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
 
   let droppedFiles = null; // {relativePath: File} from the last drop or chosen folder
   let hostCircuit = circuit; // the circuit a host (or the page's URL) asked for
+  let circuitKey = 0; // bumped for every newly chosen circuit: the worker reloads local files by it
   let pendingRun = null; // {resolve, reject} of run()
   let lastResult = null;
   const objectUrls = new Set();
@@ -41,11 +42,11 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
 
   /** Where the circuit comes from: dropped or chosen local files, else ?circuit=, else the example. */
   function circuitMessage() {
-    if (droppedFiles) return { files: droppedFiles };
+    if (droppedFiles) return { files: droppedFiles, circuitKey };
     const chosen = [...$("files").files];
     // File objects go to the worker as they are: it mounts them with WORKERFS.
-    if (chosen.length) return { files: Object.fromEntries(chosen.map((f) => [f.name, f])) };
-    return hostCircuit ?? {};
+    if (chosen.length) return { files: Object.fromEntries(chosen.map((f) => [f.name, f])), circuitKey };
+    return hostCircuit?.files ? { ...hostCircuit, circuitKey } : hostCircuit ?? {};
   }
 
   function pathwayValues() {
@@ -92,11 +93,13 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     const chosen = [...$("folder").files];
     if (!chosen.length) return;
     droppedFiles = Object.fromEntries(chosen.map((f) => [f.webkitRelativePath.slice(f.webkitRelativePath.indexOf("/") + 1), f]));
+    circuitKey++;
     worker.postMessage({ type: "load", ...circuitMessage() });
   });
 
   $("files").addEventListener("change", () => {
     droppedFiles = null;
+    circuitKey++;
     worker.postMessage({ type: "load", ...circuitMessage() });
   });
 
@@ -125,6 +128,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       files = [...event.dataTransfer.files].map((file) => [file.name, file]);
     }
     droppedFiles = Object.fromEntries(files);
+    circuitKey++;
     worker.postMessage({ type: "load", ...circuitMessage() });
   });
   $("config").addEventListener("input", () => { validateSoon(); renderEditor(); });
@@ -456,6 +460,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       $("files").value = "";
       $("folder").value = "";
       hostCircuit = source;
+      circuitKey++;
       worker.postMessage({ type: "load", ...circuitMessage() });
     },
     setConfig(text) {

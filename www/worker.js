@@ -22,10 +22,25 @@ const ready = Promise.all([init({ module_or_path: new URL("../pkg/synparam_bg.wa
 
 let current = null; // {key, loading: Promise<{source, circuit}>}
 
-/** Load (or reuse) the circuit named by a message: a config URL or local files. Concurrent
- * requests for the same circuit share one load. */
-function circuitOf({ circuitUrl, files, fetchInit }) {
-  const key = circuitUrl ? `${circuitUrl} ${JSON.stringify(fetchInit ?? null)}` : Object.keys(files ?? {}).sort().join("|");
+/** What the page shows of a loaded circuit. */
+function describeCircuit({ source, circuit }) {
+  self.postMessage({
+    type: "circuit",
+    storage: source.storage(),
+    edgePopulations: [...circuit.edgePopulations.values()].map(({ name, source: s, target, size, groups }) => ({ name, source: s, target, size, groups })),
+    nodePopulations: [...circuit.nodePopulations.values()].map(({ name, type, size, properties }) => ({ name, type, size, properties })),
+    candidates: candidatePathwayProperties(circuit),
+  });
+}
+
+/** Load (or reuse) the circuit named by a message: a config URL, or local files under the
+ * `circuitKey` the main thread gave them (new files, even with the same names, get a new key).
+ * Concurrent requests for the same circuit share one load. */
+const keyOf = ({ circuitUrl, files, fetchInit, circuitKey }) =>
+  (circuitUrl ? `${circuitUrl} ${JSON.stringify(fetchInit ?? null)}` : `files ${circuitKey ?? Object.keys(files ?? {}).sort().join("|")}`);
+
+function circuitOf({ circuitUrl, files, fetchInit, circuitKey }) {
+  const key = keyOf({ circuitUrl, files, fetchInit, circuitKey });
   if (current?.key === key) return current.loading;
   const previous = current;
   const loading = (async () => {
@@ -35,15 +50,9 @@ function circuitOf({ circuitUrl, files, fetchInit }) {
     if (lastRun?.circuit === old?.circuit) lastRun = null;
     const source = memorySource(Module, circuitUrl ? { baseUrl: new URL(".", circuitUrl).href, fetchInit } : { files });
     const configName = circuitUrl ? new URL(circuitUrl).pathname.split("/").pop() : "circuit_config.json";
-    const circuit = await loadCircuit(h5wasm, source, { configName, fileNames: Object.keys(files ?? {}) });
-    self.postMessage({
-      type: "circuit",
-      storage: source.storage(),
-      edgePopulations: [...circuit.edgePopulations.values()].map(({ name, source: s, target, size, groups }) => ({ name, source: s, target, size, groups })),
-      nodePopulations: [...circuit.nodePopulations.values()].map(({ name, type, size, properties }) => ({ name, type, size, properties })),
-      candidates: candidatePathwayProperties(circuit),
-    });
-    return { source, circuit };
+    const loaded = { source, circuit: await loadCircuit(h5wasm, source, { configName, fileNames: Object.keys(files ?? {}) }) };
+    describeCircuit(loaded);
+    return loaded;
   })();
   current = { key, loading };
   // A failed load (e.g. missing credentials) is retried on the next request.
@@ -227,7 +236,12 @@ const actions = {
       self.postMessage({ type: "preview", error: { name: error.name, message: error.message, path: error.path } });
     }
   },
-  load: circuitOf,
+  /** Load a circuit and describe it (again, if it was loaded already). */
+  async load(message) {
+    const cached = current?.key === keyOf(message);
+    const loaded = await circuitOf(message);
+    if (cached) describeCircuit(loaded);
+  },
   /** Synapses per pathway for a property, for the matrix shown before a run. */
   async pathways({ property, fallback, ...where }) {
     const { circuit } = await circuitOf(where);

@@ -210,3 +210,28 @@ test("a React host installs the packed tarball and renders the panel", { timeout
     server.close();
   }
 });
+
+test("loadBuffers() and loadFiles() give the panel a circuit without URLs", async () => {
+  const page = await openEmbed();
+  const loaded = await page.evaluate(async () => {
+    const panel = document.getElementById("panel");
+    const names = ["circuit_config.json", "nodes.h5", "afferents.h5", "edges.h5"];
+    const buffers = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await (await fetch(`examples/synaptome/${n}`)).arrayBuffer()])));
+    const ready = () => new Promise((resolve) => panel.addEventListener("synparam-ready", (e) => resolve(e.detail.edgePopulations.map((p) => `${p.name} ${p.size}`)), { once: true }));
+    let waiting = ready();
+    panel.loadBuffers(buffers);
+    const fromBuffers = await waiting;
+    const first = await panel.run();
+    waiting = ready();
+    panel.loadFiles(names.map((n) => new File([buffers[n]], n)));
+    const fromFiles = await waiting;
+    const second = await panel.run();
+    const values = (r) => Array.from(r.results.synaptome_afferents.getChild("conductance").toArray());
+    return { fromBuffers, fromFiles, same: JSON.stringify(values(first)) === JSON.stringify(values(second)), edges: Object.keys(second.edges) };
+  });
+  assert.deepEqual(loaded.fromBuffers, ["synaptome_afferents 4145"]);
+  assert.deepEqual(loaded.fromFiles, ["synaptome_afferents 4145"]);
+  assert.ok(loaded.same, "the same circuit gives the same values however it was handed over");
+  assert.deepEqual(loaded.edges, ["edges.h5"]);
+  await page.close();
+});
