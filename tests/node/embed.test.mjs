@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
-import { ZipReader, Uint8ArrayReader } from "@zip.js/zip.js";
+import { ZipReader, Uint8ArrayReader, TextWriter } from "@zip.js/zip.js";
 import { openBrowser, artifacts } from "./browser.mjs";
 import { PROJECT_MOUNTS, startServer } from "../../www/serve.mjs";
 import { parameterize } from "../../www/node.mjs";
@@ -233,5 +233,35 @@ test("loadBuffers() and loadFiles() give the panel a circuit without URLs", asyn
   assert.deepEqual(loaded.fromFiles, ["synaptome_afferents 4145"]);
   assert.ok(loaded.same, "the same circuit gives the same values however it was handed over");
   assert.deepEqual(loaded.edges, ["edges.h5"]);
+  await page.close();
+});
+
+test("a circuit loaded from a URL zips whole but for its directories, which the sidecar names", async () => {
+  const page = await openEmbed();
+  const model = await readFile(join(repo, "www/presets/tsodyks_markram.json"), "utf8");
+  const zipped = await page.evaluate(async (model) => {
+    const panel = document.getElementById("panel");
+    const ready = new Promise((resolve) => panel.addEventListener("synparam-ready", resolve, { once: true }));
+    panel.config = model;
+    panel.seed = 9;
+    panel.circuitUrl = "/fixtures/multi/circuit_config.json";
+    await ready;
+    await panel.run();
+    return Array.from(new Uint8Array(await (await panel.exportCircuit()).arrayBuffer()));
+  }, model);
+  const reader = new ZipReader(new Uint8ArrayReader(Uint8Array.from(zipped)));
+  const entries = new Map();
+  for (const entry of await reader.getEntries()) entries.set(entry.filename, entry);
+  assert.deepEqual([...entries.keys()].sort(), ["circuit_config.json", "networks/edges/POm__S1__chemical/edges.h5", "networks/edges/S1__S1__chemical/edges.h5",
+    "networks/edges/VPM__S1__chemical/edges.h5", "networks/nodes/S1/nodes.h5", "networks/nodes/thalamus/nodes.h5", "node_sets.json", "parameterization.json"]);
+  const sidecar = JSON.parse(await entries.get("parameterization.json").getData(new TextWriter()));
+  await reader.close();
+  assert.deepEqual(sidecar.not_included, ["morphologies", "emodels"]);
+  assert.deepEqual(sidecar.directories, []);
+  assert.equal(sidecar.seed, 9);
+  // The edges are those of the headless command with the same settings.
+  const out = join(await mkdtemp(join(tmpdir(), "synparam-url-zip-")), "out");
+  const { provenance } = await parameterize({ circuit: join(repo, "tests/fixtures/out/multi/circuit_config.json"), config: model, seed: 9, out });
+  for (const file of Object.keys(provenance.outputs).filter((f) => f.endsWith(".h5"))) assert.equal(sidecar.outputs[file], provenance.outputs[file], file);
   await page.close();
 });
