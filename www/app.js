@@ -36,7 +36,8 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   let hostCircuit = circuit; // the circuit a host (or the page's URL) asked for
   let circuitKey = 0; // bumped for every newly chosen circuit: the worker reloads local files by it
   let pendingRun = null; // {resolve, reject} of run()
-  let lastResult = null;
+  let pendingZip = null; // {resolve, reject} of zip()
+  let lastResult = null; // the last run's results as hosts get them (resultsOf)
   const objectUrls = new Set();
   let runPopulations = null; // edge populations a loaded provenance sidecar restricts the run to
 
@@ -274,8 +275,9 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     setRunning(false);
     $("status").textContent = "cancelled";
     $("status").className = "";
-    pendingRun?.reject(Object.assign(new Error("cancelled"), { name: "AbortError" }));
+    for (const pending of [pendingRun, pendingZip]) pending?.reject(Object.assign(new Error("cancelled"), { name: "AbortError" }));
     pendingRun = null;
+    pendingZip = null;
   });
 
   function download(name, blob) {
@@ -396,7 +398,6 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     },
     result(data) {
       setRunning(false);
-      lastResult = data;
       // Keyed streams: a property whose spec did not change keeps bit-identical values, so any
       // difference in its statistics means the user changed it. Mark those.
       const fingerprint = (population, property, p) => `${population.name}|${property.property}|${p.source}|${p.target}`;
@@ -437,13 +438,13 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       const synapses = data.populations.reduce((sum, p) => sum + p.size, 0);
       $("status").textContent = `${synapses} synapses in ${data.seconds.toFixed(2)} s` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : "");
       const detail = resultsOf(data);
+      lastResult = detail;
       pendingRun?.resolve(detail);
       pendingRun = null;
       emit("result", { stats: detail.stats, warnings: detail.warnings, seconds: data.seconds, seed: data.seed, pathwayProperty: data.pathwayProperty, edgeFiles: Object.keys(detail.edges) });
     },
   };
 
-  let pendingZip = null;
 
   startWorker();
   if (circuitMessage().circuitUrl || circuitMessage().files) worker.postMessage({ type: "load", ...circuitMessage() });
@@ -477,9 +478,9 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     },
     /** The editable state, to restore after the UI is rebuilt. */
     state: () => ({ config: $("config").value, seed: $("seed").value, pathwayProperty: $("pathway-property").value }),
-    results: () => (lastResult ? resultsOf(lastResult) : null),
+    results: () => lastResult,
     /** Each parameterized edges file of the last run, by its path in the circuit. */
-    edges: () => (lastResult ? resultsOf(lastResult).edges : {}),
+    edges: () => lastResult?.edges ?? {},
     /** The last run's whole parameterized circuit as a zip Blob. */
     zip() {
       return new Promise((resolve, reject) => {
