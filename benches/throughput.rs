@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use serde_json::Value;
-use synparam::arrow_io::{decode_edge_chunk, write_chunk_result, write_edge_chunk};
+use synparam::arrow_io::{decode_edge_chunk, write_chunk_result_into, write_edge_chunk};
 use synparam::engine::{EdgeChunk, PathwayColumn};
 use synparam::Parameterizer;
 
@@ -61,6 +61,8 @@ fn main() {
         let mut elapsed = 0.0;
         let mut engine_elapsed = 0.0;
         let mut first = 0;
+        // One output buffer for every chunk, as the wasm entry point keeps one.
+        let mut out = Vec::new();
         while first < total {
             let len = chunk_size.min(total - first);
             let bytes = write_edge_chunk(&chunk(first, len, per_connection, nodes)).unwrap();
@@ -69,7 +71,7 @@ fn main() {
             let engine_start = Instant::now();
             let result = run.run_edges("bench", edges.ids()).unwrap();
             engine_elapsed += engine_start.elapsed().as_secs_f64();
-            let out = write_chunk_result(result).unwrap();
+            write_chunk_result_into(result, &mut out).unwrap();
             elapsed += start.elapsed().as_secs_f64();
             assert!(!out.is_empty());
             first += len;

@@ -52,7 +52,7 @@ for (const [index, workload] of spec.workloads.flatMap((w) => [w, w]).entries())
   let elapsed = 0;
   for (const bytes of chunks) {
     const start = performance.now();
-    const out = run.runChunk("bench", bytes);
+    const out = run.runChunkView("bench", bytes);
     elapsed += (performance.now() - start) / 1000;
     if (out.length === 0) throw new Error("empty result");
     sampleMemory();

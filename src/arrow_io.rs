@@ -283,31 +283,45 @@ pub fn typed_array(column_type: ColumnType, values: Vec<f64>) -> ArrayRef {
 /// Encode a chunk's drawn properties as one Arrow IPC stream, one column per property (named
 /// after it, typed by its column type), rows in the chunk's edge order.
 pub fn write_chunk_result(result: ChunkResult) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    write_chunk_result_into(result, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`write_chunk_result`] into `bytes` (cleared first), reusing its capacity: a caller that runs
+/// chunk after chunk allocates its output buffer once (in wasm, once per linear memory).
+pub fn write_chunk_result_into(result: ChunkResult, bytes: &mut Vec<u8>) -> Result<()> {
     let fields: Vec<Field> =
         result.properties.iter().map(|p| Field::new(&p.name, data_type(p.column_type), false)).collect();
     let schema = Arc::new(Schema::new(fields));
     let columns: Vec<ArrayRef> = result.properties.into_iter().map(|p| typed_array(p.column_type, p.values)).collect();
-    encode(schema, columns, "result table")
+    encode_into(schema, columns, "result table", bytes)
 }
 
 /// One record batch as an IPC stream.
 fn encode(schema: Arc<Schema>, columns: Vec<ArrayRef>, context: &str) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    encode_into(schema, columns, context, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// One record batch as an IPC stream, written over `bytes`.
+fn encode_into(schema: Arc<Schema>, columns: Vec<ArrayRef>, context: &str, bytes: &mut Vec<u8>) -> Result<()> {
     let fail = |e: arrow_schema::ArrowError| Error::input(context, e.to_string());
     // Sized up front: a growing Vec would reallocate and copy, which in wasm also grows linear
     // memory for good.
     let body: usize = columns.iter().map(|c| c.get_buffer_memory_size()).sum();
-    let capacity = body + 1024 + 64 * columns.len();
+    bytes.clear();
+    bytes.reserve(body + 1024 + 64 * columns.len());
     let batch = if columns.is_empty() {
         RecordBatch::new_empty(schema.clone())
     } else {
         RecordBatch::try_new(schema.clone(), columns).map_err(fail)?
     };
-    let mut bytes = Vec::with_capacity(capacity);
-    let mut writer = StreamWriter::try_new(&mut bytes, &schema).map_err(fail)?;
+    let mut writer = StreamWriter::try_new(bytes, &schema).map_err(fail)?;
     writer.write(&batch).map_err(fail)?;
     writer.finish().map_err(fail)?;
-    drop(writer);
-    Ok(bytes)
+    Ok(())
 }
 
 /// Encode an edge chunk (used by tests, benchmarks and the Node tools to feed the same path the

@@ -14,7 +14,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::arrow_io::{decode_edge_chunk, read_pathway_column, write_chunk_result};
+use crate::arrow_io::{decode_edge_chunk, read_pathway_column, write_chunk_result_into};
 use crate::config::{parse_pathway_spec, parse_task};
 use crate::error::Error;
 
@@ -71,26 +71,32 @@ pub fn density_preview(spec_json: &str, points: usize) -> Result<JsValue, JsValu
 
 /// A parameterization run (see the Rust `Parameterizer`).
 #[wasm_bindgen(js_name = Parameterizer)]
-pub struct JsParameterizer(crate::Parameterizer);
+pub struct JsParameterizer {
+    run: crate::Parameterizer,
+    /// The last chunk's result (Arrow IPC), kept so that `runChunkView` can lend it to JS and the
+    /// next chunk reuses its buffer.
+    output: Vec<u8>,
+}
 
 #[wasm_bindgen(js_class = Parameterizer)]
 impl JsParameterizer {
     /// Validate the config; `seed` overrides its `random_seed`.
     #[wasm_bindgen(constructor)]
     pub fn new(config_json: &str, seed: Option<f64>) -> Result<JsParameterizer, JsValue> {
-        crate::Parameterizer::new(config_json, seed_from_js(seed)?).map(JsParameterizer).map_err(js_error)
+        let run = crate::Parameterizer::new(config_json, seed_from_js(seed)?).map_err(js_error)?;
+        Ok(JsParameterizer { run, output: Vec::new() })
     }
 
     /// The seed in use.
     #[wasm_bindgen(getter)]
     pub fn seed(&self) -> f64 {
-        self.0.seed() as f64
+        self.run.seed() as f64
     }
 
     /// The validated config's summary.
     #[wasm_bindgen(getter)]
     pub fn summary(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.0.task().summary())
+        to_js(&self.run.task().summary())
     }
 
     /// Prepare an edge population from its source and target node populations' pathway columns
@@ -109,26 +115,48 @@ impl JsParameterizer {
     ) -> Result<(), JsValue> {
         let source = read_pathway_column(source_ipc, source_population).map_err(js_error)?;
         let target = read_pathway_column(target_ipc, target_population).map_err(js_error)?;
-        self.0.add_edge_population(name, source, target, pathway_property, fallback.as_deref()).map_err(js_error)
+        self.run.add_edge_population(name, source, target, pathway_property, fallback.as_deref()).map_err(js_error)
     }
 
     /// Draw every property for one edge chunk (Arrow IPC with `source_node_id`,
-    /// `target_node_id`, `edge_id`); returns an Arrow IPC stream with one column per property.
+    /// `target_node_id`, `edge_id`); returns an Arrow IPC stream with one column per property,
+    /// as a copy JS owns.
     #[wasm_bindgen(js_name = runChunk)]
     pub fn run_chunk(&mut self, population: &str, edges_ipc: Vec<u8>) -> Result<Vec<u8>, JsValue> {
-        let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
-        let result = self.0.run_edges(population, chunk.ids()).map_err(js_error)?;
-        write_chunk_result(result).map_err(js_error)
+        self.draw_chunk(population, edges_ipc)?;
+        Ok(std::mem::take(&mut self.output))
+    }
+
+    /// `runChunk` without the copy: the result is a view into wasm memory, valid only until the
+    /// next call into this module (which may reuse or move that memory). Read it (e.g. write its
+    /// columns to a file) or `.slice()` it before anything else; this is what the tool's own
+    /// writers do, saving a result-sized allocation and copy per chunk.
+    #[wasm_bindgen(js_name = runChunkView)]
+    pub fn run_chunk_view(&mut self, population: &str, edges_ipc: Vec<u8>) -> Result<js_sys::Uint8Array, JsValue> {
+        self.draw_chunk(population, edges_ipc)?;
+        // SAFETY: the view is handed to JS, which is told above not to keep it across calls; the
+        // buffer lives in `self` until the next chunk replaces it.
+        Ok(unsafe { js_sys::Uint8Array::view(&self.output) })
     }
 
     /// Statistics and histograms (with expected counts) per property × pathway so far.
     pub fn statistics(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.0.statistics())
+        to_js(&self.run.statistics())
     }
 
     /// Forget collected statistics.
     #[wasm_bindgen(js_name = resetStatistics)]
     pub fn reset_statistics(&mut self) {
-        self.0.reset_statistics()
+        self.run.reset_statistics()
+    }
+}
+
+impl JsParameterizer {
+    /// Decode, draw and encode one chunk into `self.output`.
+    fn draw_chunk(&mut self, population: &str, edges_ipc: Vec<u8>) -> Result<(), JsValue> {
+        let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
+        let result = self.run.run_edges(population, chunk.ids()).map_err(js_error)?;
+        drop(chunk);
+        write_chunk_result_into(result, &mut self.output).map_err(js_error)
     }
 }

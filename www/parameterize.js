@@ -119,7 +119,10 @@ export async function parameterizeCircuit({
             // Let abort signals and messages through between chunks.
             await new Promise((resolve) => setTimeout(resolve, 0));
             if (shouldStop()) throw new CircuitError("cancelled");
-            const table = tableFromIPC(run.runChunk(edges.name, chunk.ipc));
+            // Kept columns need bytes of their own; otherwise the result is read in place (a view
+            // into wasm memory, valid until the next call into it) and only the file gets a copy.
+            const bytes = keepColumns ? run.runChunk(edges.name, chunk.ipc) : run.runChunkView(edges.name, chunk.ipc);
+            const table = tableFromIPC(bytes);
             if (keepColumns) batches.push(...table.batches);
             writer?.write(chunk.start, Object.fromEntries(table.schema.fields.map((f) => [f.name, table.getChild(f.name).toArray()])));
             connections.add(chunk.source, chunk.target);

@@ -74,6 +74,26 @@ test("the same input gives the same bytes in a second instance", () => {
   assert.deepEqual(make(), make());
 });
 
+test("runChunkView lends the same bytes runChunk returns, until the next call", () => {
+  const make = () => {
+    const run = new Parameterizer(seedExample, 7);
+    run.addEdgePopulation("e", "s", pathwayIpc(["excitatory_neuron", "inhibitory_neuron"]), "t", pathwayIpc(["excitatory_neuron"]), "synapse_class");
+    return run;
+  };
+  const owned = make();
+  const viewed = make();
+  for (const edgeIds of [[0, 1, 2], [3, 4, 5, 6, 7]]) {
+    const edges = edgesIpc(edgeIds.map((i) => i % 2), edgeIds.map(() => 0), edgeIds);
+    const copy = owned.runChunk("e", edges);
+    const view = viewed.runChunkView("e", edges);
+    assert.deepEqual(new Uint8Array(view), copy);
+    assert.equal(tableFromIPC(view).numRows, edgeIds.length);
+  }
+  assert.deepEqual(viewed.statistics(), owned.statistics());
+  owned.free();
+  viewed.free();
+});
+
 test("missing pathway values are a typed error listing them", () => {
   const run = new Parameterizer(seedExample, 1);
   assert.throws(
