@@ -1,67 +1,73 @@
-// wasm throughput benchmark (not a timed test): the workloads of benches/workloads.json run on
-// pkg/ in Node exactly as a worker runs them in the browser — Arrow IPC built with apache-arrow
-// in, runChunk, Arrow IPC out — reporting synapses and values per second and peak memory.
-// Run with `node benches/wasm_throughput.mjs` after `make pkg` (or `make bench`).
-import { readFile } from "node:fs/promises";
-import { performance } from "node:perf_hooks";
-import { tableToIPC, tableFromArrays, makeTable, vectorFromArray, Dictionary, Utf8, Int8 } from "apache-arrow";
+// wasm throughput benchmark (not a timed test): the workloads of benches/workloads.json on pkg/,
+// each chunk exactly as the tool runs it — Arrow IPC in, runChunkView, Arrow IPC out — in Node and
+// in headless Chromium (Debian's, the engine the page runs on), reporting synapses and values per
+// second and peak memory. Run with `node benches/wasm_throughput.mjs [--node | --chromium]` after
+// `make pkg` (or `make bench`).
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { chromium } from "playwright-core";
+import { startServer } from "../www/serve.mjs";
 import { initSync, Parameterizer } from "../pkg/synparam.js";
+import { runWorkloads } from "./wasm_workloads.mjs";
 
-const root = new URL("../", import.meta.url);
-const wasm = initSync({ module: await readFile(new URL("pkg/synparam_bg.wasm", root)) });
-const spec = JSON.parse(await readFile(new URL("benches/workloads.json", root), "utf8"));
-const { chunk_size: chunkSize, synapses_per_connection: perConnection, nodes } = spec;
+const root = fileURLToPath(new URL("../", import.meta.url));
+const spec = JSON.parse(await readFile(join(root, "benches/workloads.json"), "utf8"));
+const only = process.argv.includes("--node") ? "node" : process.argv.includes("--chromium") ? "chromium" : null;
 
-/** The same edges as benches/throughput.rs: connections sorted by target, scattered sources. */
-function edgeChunk(first, len) {
-  const source = new BigUint64Array(len);
-  const target = new BigUint64Array(len);
-  const edgeId = new BigUint64Array(len);
-  const n = BigInt(nodes);
-  const end = BigInt(first + len);
-  const per = BigInt(perConnection);
-  for (let i = 0; i < len; i++) {
-    const edge = BigInt(first + i);
-    const connection = edge / per;
-    source[i] = BigInt.asUintN(64, connection * 0x9E3779B97F4A7C15n) % n;
-    target[i] = ((connection * per * n) / end) % n;
-    edgeId[i] = edge;
+function print(title, rows, memoryColumn) {
+  console.log(title);
+  console.log(["workload".padEnd(18), "synapses".padStart(11), "seconds".padStart(9), "synapses/s".padStart(14),
+    "values/s".padStart(14), memoryColumn.padStart(13), "wasm MiB".padStart(9)].join(" "));
+  for (const row of rows) {
+    console.log([row.name.padEnd(18), String(row.synapses).padStart(11), row.seconds.toFixed(3).padStart(9),
+      row.rate.toFixed(0).padStart(14), row.values.toFixed(0).padStart(14), (row.peakMiB?.toFixed(0) ?? "-").padStart(13),
+      row.wasmMiB.toFixed(0).padStart(9)].join(" "));
   }
-  return tableToIPC(tableFromArrays({ source_node_id: source, target_node_id: target, edge_id: edgeId }), "stream");
 }
 
-let peakRss = 0;
-const sampleMemory = () => { peakRss = Math.max(peakRss, process.memoryUsage().rss); };
+if (only !== "chromium") {
+  const wasm = initSync({ module: await readFile(join(root, "pkg/synparam_bg.wasm")) });
+  let peakRss = 0;
+  const rows = await runWorkloads({
+    Parameterizer, memory: wasm.memory, spec,
+    readPreset: (name) => readFile(join(root, "www/presets", name), "utf8"),
+    peakMemoryMiB: () => (peakRss = Math.max(peakRss, process.memoryUsage().rss)) / 2 ** 20,
+  });
+  print(`wasm in Node ${process.version}, chunks of ${spec.chunk_size} synapses through Arrow IPC`, rows, "peak RSS MiB");
+}
 
-console.log(`wasm in Node ${process.version}, chunks of ${chunkSize} synapses through Arrow IPC`);
-console.log(["workload".padEnd(18), "synapses".padStart(11), "seconds".padStart(9), "synapses/s".padStart(14),
-  "values/s".padStart(14), "peak RSS MiB".padStart(13), "wasm MiB".padStart(9)].join(" "));
-// Every workload runs twice, the first time unreported, so that no row pays for growing wasm
-// memory (the browser's worker, too, runs warm after its first chunk).
-for (const [index, workload] of spec.workloads.flatMap((w) => [w, w]).entries()) {
-  const config = await readFile(new URL(`www/presets/${workload.preset}`, root), "utf8");
-  const values = Array.from({ length: nodes }, (_, i) => workload.classes[i % workload.classes.length]);
-  const column = tableToIPC(makeTable({ v: vectorFromArray(values, new Dictionary(new Utf8(), new Int8())) }), "stream");
-  const run = new Parameterizer(config, 1);
-  run.addEdgePopulation("bench", "nodes", column, "nodes", column, "synapse_class");
-  const properties = run.summary.properties.length;
-  // Chunks are built before timing (as the native benchmark builds its IPC bytes outside its
-  // timer), so that collecting the builder's garbage is not charged to runChunk.
-  const chunks = [];
-  for (let first = 0; first < workload.synapses; first += chunkSize) chunks.push(edgeChunk(first, Math.min(chunkSize, workload.synapses - first)));
-  let elapsed = 0;
-  for (const bytes of chunks) {
-    const start = performance.now();
-    const out = run.runChunkView("bench", bytes);
-    elapsed += (performance.now() - start) / 1000;
-    if (out.length === 0) throw new Error("empty result");
-    sampleMemory();
+if (only !== "node") {
+  const dir = await mkdtemp(join(tmpdir(), "synparam-bench-"));
+  try {
+    await build({
+      entryPoints: [join(root, "benches/wasm_browser.mjs")], bundle: true, format: "esm", external: ["/pkg/synparam.js"],
+      outfile: join(dir, "bench.js"), logLevel: "warning",
+    });
+    await writeFile(join(dir, "index.html"), '<!doctype html><meta charset="utf-8"><script type="module" src="/bench.js"></script>\n');
+    const server = await startServer(0, {
+      mounts: { "/pkg/": join(root, "pkg"), "/presets/": join(root, "www/presets"), "/benches/": join(root, "benches"), "/": dir },
+    });
+    const context = await chromium.launchPersistentContext(join(dir, "profile"), {
+      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
+      await page.waitForFunction(() => window.benchmarkRows || window.benchmarkError, null, { timeout: 600_000 });
+      const { rows, error, version } = await page.evaluate(() => ({ rows: window.benchmarkRows, error: window.benchmarkError, version: navigator.userAgent }));
+      if (error) throw new Error(`benchmark page failed: ${error}`);
+      const chromiumVersion = /Chrome\/([\d.]+)/.exec(version)?.[1] ?? "?";
+      print(`wasm in headless Chromium ${chromiumVersion}, chunks of ${spec.chunk_size} synapses through Arrow IPC`, rows, "");
+    } finally {
+      await context.close();
+      server.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  run.statistics();
-  run.free();
-  const rate = workload.synapses / elapsed;
-  if (index % 2 === 0) continue;
-  console.log([workload.name.padEnd(18), String(workload.synapses).padStart(11), elapsed.toFixed(3).padStart(9),
-    rate.toFixed(0).padStart(14), (rate * properties).toFixed(0).padStart(14),
-    (peakRss / 2 ** 20).toFixed(0).padStart(13), (wasm.memory.buffer.byteLength / 2 ** 20).toFixed(0).padStart(9)].join(" "));
 }

@@ -229,6 +229,41 @@ struct ConnectionMemo {
     raw: f64,
 }
 
+/// How one pathway's values of one property are drawn.
+enum PathwayDraw<'a> {
+    /// A deterministic law: the same stored value for every synapse.
+    Fixed(Finalized),
+    /// A deterministic law whose value its dtype cannot hold (an error if the pathway occurs).
+    OutOfRange(f64),
+    /// One draw per synapse, from its edge id's stream.
+    PerSynapse(&'a PathwaySpec),
+    /// One draw per connection, shared by its synapses.
+    PerConnection(&'a PathwaySpec),
+}
+
+/// Bounds and dtype for one drawn value: counts a clip, records the first value the dtype cannot
+/// hold (returning NaN in its place; the chunk then fails).
+#[inline(always)]
+fn finalize_into(
+    spec: &PathwaySpec,
+    raw: f64,
+    pathway: u32,
+    edge_id: u64,
+    clipped: &mut [u64],
+    failure: &mut Option<(u32, f64, u64)>,
+) -> f64 {
+    match spec.finalize(raw) {
+        Ok(stored) => {
+            clipped[pathway as usize] += stored.clipped as u64;
+            stored.value
+        }
+        Err(value) => {
+            failure.get_or_insert((pathway, value, edge_id));
+            f64::NAN
+        }
+    }
+}
+
 impl PopulationPlan {
     /// Prepare an edge population: validate and map node pathway values, derive stream keys.
     pub fn new(
@@ -349,8 +384,9 @@ impl PopulationPlan {
         }
     }
 
-    // Edges are parallel columns (pathway, source, target, edge id): one index reads them best.
-    #[allow(clippy::needless_range_loop)]
+    /// Draw one property that is not in the correlated group. The values are collected by
+    /// `extend` over the edge range (the vector's length stays in a register; no per-value
+    /// capacity check), and the first out-of-range value ends the chunk with its error.
     fn draw_independent(
         &self,
         index: usize,
@@ -360,43 +396,59 @@ impl PopulationPlan {
     ) -> Result<()> {
         let property = &self.model.properties[index];
         let key = self.property_keys[index];
-        // Deterministic laws need no stream at all: finalize their value once per pathway.
-        let constants: Vec<Option<std::result::Result<Finalized, f64>>> = property
+        // Per pathway, how its values are drawn: deterministic laws are finalized once.
+        let draws: Vec<PathwayDraw<'_>> = property
             .pathways
             .iter()
             .map(|spec| {
-                spec.distribution.is_deterministic().then(|| spec.finalize(spec.distribution.quantile(0.5, 0.5)))
+                if spec.distribution.is_deterministic() {
+                    match spec.finalize(spec.distribution.quantile(0.5, 0.5)) {
+                        Ok(stored) => PathwayDraw::Fixed(stored),
+                        Err(value) => PathwayDraw::OutOfRange(value),
+                    }
+                } else if spec.shared_within {
+                    PathwayDraw::PerConnection(spec)
+                } else {
+                    PathwayDraw::PerSynapse(spec)
+                }
             })
             .collect();
         let mut memo: Option<ConnectionMemo> = None;
+        let mut failure: Option<(u32, f64, u64)> = None;
+        let clipped = &mut out.clipped;
         out.values.reserve_exact(chunk.len());
-        for i in 0..chunk.len() {
+        out.values.extend((0..chunk.len()).map(|i| {
             let pathway = pathways[i];
-            let spec: &PathwaySpec = &property.pathways[pathway as usize];
-            if let Some(constant) = constants[pathway as usize] {
-                let stored = constant.map_err(|v| self.value_error(index, pathway, v, chunk.edge_id[i]))?;
-                out.clipped[pathway as usize] += stored.clipped as u64;
-                out.values.push(stored.value);
-                continue;
-            }
-            let raw = if spec.shared_within {
-                let (source, target) = (chunk.source[i], chunk.target[i]);
-                match &memo {
-                    Some(m) if m.source == source && m.target == target => m.raw,
-                    _ => {
-                        let raw = spec.distribution.sample(&mut connection_stream(key, source, target));
-                        memo = Some(ConnectionMemo { source, target, raw });
-                        raw
-                    }
+            let spec = match &draws[pathway as usize] {
+                PathwayDraw::Fixed(stored) => {
+                    clipped[pathway as usize] += stored.clipped as u64;
+                    return stored.value;
                 }
-            } else {
-                spec.distribution.sample(&mut synapse_stream(key, chunk.edge_id[i]))
+                PathwayDraw::OutOfRange(value) => {
+                    failure.get_or_insert((pathway, *value, chunk.edge_id[i]));
+                    return f64::NAN;
+                }
+                PathwayDraw::PerSynapse(spec) => {
+                    let raw = spec.distribution.sample(&mut synapse_stream(key, chunk.edge_id[i]));
+                    return finalize_into(spec, raw, pathway, chunk.edge_id[i], clipped, &mut failure);
+                }
+                PathwayDraw::PerConnection(spec) => spec,
             };
-            let stored = spec.finalize(raw).map_err(|v| self.value_error(index, pathway, v, chunk.edge_id[i]))?;
-            out.clipped[pathway as usize] += stored.clipped as u64;
-            out.values.push(stored.value);
+            let (source, target) = (chunk.source[i], chunk.target[i]);
+            let raw = match &memo {
+                Some(m) if m.source == source && m.target == target => m.raw,
+                _ => {
+                    let raw = spec.distribution.sample(&mut connection_stream(key, source, target));
+                    memo = Some(ConnectionMemo { source, target, raw });
+                    raw
+                }
+            };
+            finalize_into(spec, raw, pathway, chunk.edge_id[i], clipped, &mut failure)
+        }));
+        match failure {
+            Some((pathway, value, edge_id)) => Err(self.value_error(index, pathway, value, edge_id)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Gaussian copula (design §2.3): z = L·n from the group's stream, each marginal by its

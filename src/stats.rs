@@ -80,6 +80,32 @@ impl Accumulator {
         }
     }
 
+    /// Record one value: [`Accumulator::add`] for `n = 1`, without the count's conversion to
+    /// float and the multiplications by it (this runs once per drawn value).
+    #[inline]
+    fn add_one(&mut self, value: f64) {
+        self.count += 1;
+        let centred = value - self.shift;
+        self.sum += centred;
+        self.sum_squares += centred * centred;
+        if value < self.min {
+            self.min = value;
+        }
+        if value > self.max {
+            self.max = value;
+        }
+        let (lo, hi) = (self.edges[0], self.edges[self.edges.len() - 1]);
+        if value < lo {
+            self.underflow += 1;
+        } else if value > hi {
+            self.overflow += 1;
+        } else {
+            let bins = self.counts.len();
+            let index = ((value - lo) * self.bins_per_unit) as usize;
+            self.counts[index.min(bins - 1)] += 1;
+        }
+    }
+
     fn mean(&self) -> f64 {
         self.shift + self.sum / self.count as f64
     }
@@ -256,7 +282,7 @@ impl StatsCollector {
             }
             for (&pathway, &value) in result.pathways.iter().zip(&values.values) {
                 if constants[pathway as usize].is_none() {
-                    accumulators[pathway as usize].add(value, 1);
+                    accumulators[pathway as usize].add_one(value);
                 }
             }
             for (pathway, &clipped) in values.clipped.iter().enumerate() {

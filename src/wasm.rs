@@ -154,9 +154,26 @@ impl JsParameterizer {
 impl JsParameterizer {
     /// Decode, draw and encode one chunk into `self.output`.
     fn draw_chunk(&mut self, population: &str, edges_ipc: Vec<u8>) -> Result<(), JsValue> {
+        let t0 = pnow();
         let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
+        let t1 = pnow();
         let result = self.run.run_edges(population, chunk.ids()).map_err(js_error)?;
+        let t2 = pnow();
         drop(chunk);
-        write_chunk_result_into(result, &mut self.output).map_err(js_error)
+        let t3 = pnow();
+        let r = write_chunk_result_into(result, &mut self.output).map_err(js_error);
+        let t4 = pnow();
+        unsafe { TIMES[0] += t1 - t0; TIMES[1] += t2 - t1; TIMES[2] += t3 - t2; TIMES[3] += t4 - t3; }
+        r
     }
 }
+
+static mut TIMES: [f64; 4] = [0.0; 4];
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn pnow() -> f64;
+}
+/// temp
+#[wasm_bindgen(js_name = phaseTimes)]
+pub fn phase_times() -> Vec<f64> { let t = unsafe { TIMES.to_vec() }; unsafe { TIMES = [0.0; 4]; } t }
