@@ -28,6 +28,9 @@ struct Accumulator {
     max: f64,
     clipped: u64,
     edges: Vec<f64>,
+    /// `edges[0]` and the last edge, read for every value.
+    lo: f64,
+    hi: f64,
     bins_per_unit: f64,
     counts: Vec<u64>,
     underflow: u64,
@@ -46,6 +49,8 @@ impl Accumulator {
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             clipped: 0,
+            lo: edges[0],
+            hi: edges[bins],
             edges,
             bins_per_unit,
             counts: vec![0; bins],
@@ -94,15 +99,14 @@ impl Accumulator {
         if value > self.max {
             self.max = value;
         }
-        let (lo, hi) = (self.edges[0], self.edges[self.edges.len() - 1]);
-        if value < lo {
+        if value < self.lo {
             self.underflow += 1;
-        } else if value > hi {
+        } else if value > self.hi {
             self.overflow += 1;
         } else {
-            let bins = self.counts.len();
-            let index = ((value - lo) * self.bins_per_unit) as usize;
-            self.counts[index.min(bins - 1)] += 1;
+            let last = self.counts.len() - 1;
+            let index = ((value - self.lo) * self.bins_per_unit) as usize;
+            self.counts[index.min(last)] += 1;
         }
     }
 
