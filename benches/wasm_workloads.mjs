@@ -3,19 +3,18 @@
 // apache-arrow in, `runChunkView`, Arrow IPC out (read in place, as the tool's writers do).
 import { tableToIPC, tableFromArrays, makeTable, vectorFromArray, Dictionary, Utf8, Int8 } from "apache-arrow";
 
-/** The same edges as benches/throughput.rs: connections sorted by target, scattered sources. */
+/** The same edges as benches/throughput.rs, in the loader's layout (32-bit ids while they fit,
+ * as www/loader.js sends them): connections sorted by target, scattered sources. */
 function edgeChunk({ nodes, synapses_per_connection: perConnection }, first, len) {
-  const source = new BigUint64Array(len);
-  const target = new BigUint64Array(len);
-  const edgeId = new BigUint64Array(len);
-  const n = BigInt(nodes);
-  const end = BigInt(first + len);
-  const per = BigInt(perConnection);
+  const source = new Uint32Array(len);
+  const target = new Uint32Array(len);
+  const edgeId = new Uint32Array(len);
+  const end = first + len;
   for (let i = 0; i < len; i++) {
-    const edge = BigInt(first + i);
-    const connection = edge / per;
-    source[i] = BigInt.asUintN(64, connection * 0x9E3779B97F4A7C15n) % n;
-    target[i] = ((connection * per * n) / end) % n;
+    const edge = first + i;
+    const connection = Math.floor(edge / perConnection);
+    source[i] = Number(BigInt.asUintN(64, BigInt(connection) * 0x9E3779B97F4A7C15n) % BigInt(nodes));
+    target[i] = Math.floor((connection * perConnection * nodes) / end) % nodes;
     edgeId[i] = edge;
   }
   return tableToIPC(tableFromArrays({ source_node_id: source, target_node_id: target, edge_id: edgeId }), "stream");

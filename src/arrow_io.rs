@@ -16,7 +16,7 @@ use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema};
 
 use crate::config::{ColumnType, IntType};
-use crate::engine::{ChunkResult, EdgeChunk, EdgeIds, PathwayColumn};
+use crate::engine::{ChunkResult, EdgeChunk, EdgeIds, Ids, PathwayColumn};
 use crate::error::{Error, Result};
 
 /// Column names of an edge chunk table.
@@ -74,8 +74,9 @@ fn append_ids(array: &dyn Array, out: &mut Vec<u64>, context: &str) -> Result<()
     Ok(())
 }
 
-/// An edge chunk decoded from Arrow IPC bytes it owns: `UInt64` columns (what SONATA files hold)
-/// are used in place, without copying; other integer types are converted.
+/// An edge chunk decoded from Arrow IPC bytes it owns: `UInt64` columns (SONATA's type) and
+/// `UInt32` ones (what the loader sends while ids fit) are used in place, without copying; other
+/// integer types are converted.
 #[derive(Debug)]
 pub struct DecodedEdgeChunk {
     columns: [IdColumn; 3],
@@ -83,15 +84,17 @@ pub struct DecodedEdgeChunk {
 
 #[derive(Debug)]
 enum IdColumn {
-    InPlace(ScalarBuffer<u64>),
+    InPlace64(ScalarBuffer<u64>),
+    InPlace32(ScalarBuffer<u32>),
     Converted(Vec<u64>),
 }
 
 impl IdColumn {
-    fn as_slice(&self) -> &[u64] {
+    fn ids(&self) -> Ids<'_> {
         match self {
-            IdColumn::InPlace(values) => values,
-            IdColumn::Converted(values) => values,
+            IdColumn::InPlace64(values) => Ids::U64(values),
+            IdColumn::InPlace32(values) => Ids::U32(values),
+            IdColumn::Converted(values) => Ids::U64(values),
         }
     }
 }
@@ -100,7 +103,7 @@ impl DecodedEdgeChunk {
     /// The chunk's ids, borrowed.
     pub fn ids(&self) -> EdgeIds<'_> {
         let [source, target, edge_id] = &self.columns;
-        EdgeIds { source: source.as_slice(), target: target.as_slice(), edge_id: edge_id.as_slice() }
+        EdgeIds { source: source.ids(), target: target.ids(), edge_id: edge_id.ids() }
     }
 }
 
@@ -127,8 +130,16 @@ pub fn decode_edge_chunk(bytes: Vec<u8>, edge_population: &str) -> Result<Decode
         let index = schema.index_of(name).map_err(|_| Error::input(&column_context, "missing from the Arrow table"))?;
         if let [batch] = batches.as_slice() {
             let array = batch.column(index);
-            if array.data_type() == &DataType::UInt64 && array.null_count() == 0 {
-                return Ok(IdColumn::InPlace(array.as_primitive::<UInt64Type>().values().clone()));
+            if array.null_count() == 0 {
+                match array.data_type() {
+                    DataType::UInt64 => {
+                        return Ok(IdColumn::InPlace64(array.as_primitive::<UInt64Type>().values().clone()))
+                    }
+                    DataType::UInt32 => {
+                        return Ok(IdColumn::InPlace32(array.as_primitive::<UInt32Type>().values().clone()))
+                    }
+                    _ => {}
+                }
             }
         }
         let mut out = Vec::new();
@@ -324,18 +335,24 @@ fn encode_into(schema: Arc<Schema>, columns: Vec<ArrayRef>, context: &str, bytes
     Ok(())
 }
 
-/// Encode an edge chunk (used by tests, benchmarks and the Node tools to feed the same path the
-/// browser uses).
+/// Encode an edge chunk as the loader does (used by tests, benchmarks and the Node tools to feed
+/// the same path the browser uses): each id column as `UInt32` while all its ids fit, else
+/// `UInt64`.
 pub fn write_edge_chunk(chunk: &EdgeChunk) -> Result<Vec<u8>> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new(SOURCE_COLUMN, DataType::UInt64, false),
-        Field::new(TARGET_COLUMN, DataType::UInt64, false),
-        Field::new(EDGE_ID_COLUMN, DataType::UInt64, false),
-    ]));
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(UInt64Array::from(chunk.source.clone())),
-        Arc::new(UInt64Array::from(chunk.target.clone())),
-        Arc::new(UInt64Array::from(chunk.edge_id.clone())),
-    ];
+    let column = |ids: &[u64]| -> ArrayRef {
+        if ids.iter().all(|&id| id <= u64::from(u32::MAX)) {
+            Arc::new(UInt32Array::from(ids.iter().map(|&id| id as u32).collect::<Vec<u32>>()))
+        } else {
+            Arc::new(UInt64Array::from(ids.to_vec()))
+        }
+    };
+    let columns = vec![column(&chunk.source), column(&chunk.target), column(&chunk.edge_id)];
+    let schema = Arc::new(Schema::new(
+        [SOURCE_COLUMN, TARGET_COLUMN, EDGE_ID_COLUMN]
+            .iter()
+            .zip(&columns)
+            .map(|(name, column)| Field::new(*name, column.data_type().clone(), false))
+            .collect::<Vec<_>>(),
+    ));
     encode(schema, columns, "edge chunk")
 }

@@ -73,16 +73,71 @@ impl EdgeChunk {
     }
 }
 
+/// One id column of an edge chunk as it arrived: 32-bit ids (what the loader sends while they fit,
+/// a third less to copy into wasm) or 64-bit ones (SONATA's type). The engine reads either in place.
+#[derive(Clone, Copy, Debug)]
+pub enum Ids<'a> {
+    /// 32-bit ids.
+    U32(&'a [u32]),
+    /// 64-bit ids.
+    U64(&'a [u64]),
+}
+
+impl Ids<'_> {
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        match self {
+            Ids::U32(ids) => ids.len(),
+            Ids::U64(ids) => ids.len(),
+        }
+    }
+
+    /// Whether the column is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The ids, widened to 64 bits (a copy: for tests and messages, not the draw loops).
+    pub fn to_vec(&self) -> Vec<u64> {
+        (0..self.len()).map(|i| self.get(i)).collect()
+    }
+
+    /// The id at row `i`.
+    pub fn get(&self, i: usize) -> u64 {
+        match self {
+            Ids::U32(ids) => u64::from(ids[i]),
+            Ids::U64(ids) => ids[i],
+        }
+    }
+}
+
+impl<'a> From<&'a [u64]> for Ids<'a> {
+    fn from(ids: &'a [u64]) -> Self {
+        Ids::U64(ids)
+    }
+}
+
+impl<'a> From<&'a [u32]> for Ids<'a> {
+    fn from(ids: &'a [u32]) -> Self {
+        Ids::U32(ids)
+    }
+}
+
+/// An id width the draw loops are compiled for.
+pub trait Id: Copy + Into<u64> {}
+impl Id for u32 {}
+impl Id for u64 {}
+
 /// The ids of one edge chunk as the engine reads them: borrowed from an [`EdgeChunk`], or from
 /// Arrow buffers decoded without copying (see `arrow_io::DecodedEdgeChunk`).
 #[derive(Clone, Copy, Debug)]
 pub struct EdgeIds<'a> {
     /// Source node ids.
-    pub source: &'a [u64],
+    pub source: Ids<'a>,
     /// Target node ids.
-    pub target: &'a [u64],
+    pub target: Ids<'a>,
     /// Global edge ids (row in the edge population).
-    pub edge_id: &'a [u64],
+    pub edge_id: Ids<'a>,
 }
 
 impl EdgeIds<'_> {
@@ -100,7 +155,37 @@ impl EdgeIds<'_> {
 impl EdgeChunk {
     /// The chunk's ids, borrowed.
     pub fn ids(&self) -> EdgeIds<'_> {
-        EdgeIds { source: &self.source, target: &self.target, edge_id: &self.edge_id }
+        EdgeIds { source: Ids::U64(&self.source), target: Ids::U64(&self.target), edge_id: Ids::U64(&self.edge_id) }
+    }
+}
+
+/// An edge chunk's columns at one width for node ids (`N`) and one for edge ids (`E`): what the
+/// draw loops are compiled for, four times.
+#[derive(Clone, Copy)]
+struct Columns<'a, N, E> {
+    source: &'a [N],
+    target: &'a [N],
+    edge_id: &'a [E],
+}
+
+impl<N: Id, E: Id> Columns<'_, N, E> {
+    fn len(&self) -> usize {
+        self.edge_id.len()
+    }
+
+    #[inline(always)]
+    fn source(&self, i: usize) -> u64 {
+        self.source[i].into()
+    }
+
+    #[inline(always)]
+    fn target(&self, i: usize) -> u64 {
+        self.target[i].into()
+    }
+
+    #[inline(always)]
+    fn edge_id(&self, i: usize) -> u64 {
+        self.edge_id[i].into()
     }
 }
 
@@ -309,6 +394,17 @@ impl PopulationPlan {
 
     /// Pathway index of every edge, checking node ids against the node populations.
     pub fn pathways(&self, chunk: EdgeIds<'_>) -> Result<Vec<u32>> {
+        self.check_ids(chunk)?;
+        let mut widened = Vec::new();
+        match node_ids_of_one_width(chunk, &mut widened) {
+            (Ids::U32(source), Ids::U32(target)) => Ok(self.pathways_of(source, target)),
+            (Ids::U64(source), Ids::U64(target)) => Ok(self.pathways_of(source, target)),
+            _ => unreachable!("node_ids_of_one_width gives one width"),
+        }
+    }
+
+    /// Column lengths agree, and every node id is inside its node population.
+    fn check_ids(&self, chunk: EdgeIds<'_>) -> Result<()> {
         if chunk.source.len() != chunk.edge_id.len() || chunk.target.len() != chunk.edge_id.len() {
             return Err(Error::input(
                 format!("edge chunk of '{}'", self.edge_population),
@@ -320,34 +416,58 @@ impl PopulationPlan {
                 ),
             ));
         }
-        let n_targets = self.model.tgt_types.len() as u32;
-        let check = |ids: &[u64], types: &[u32], population: &str, column: &str| -> Result<()> {
-            match ids.iter().position(|&id| id >= types.len() as u64) {
+        let check = |ids: Ids<'_>, types: &[u32], population: &str, column: &str| -> Result<()> {
+            let nodes = types.len() as u64;
+            let outside = match ids {
+                Ids::U32(ids) => ids.iter().position(|&id| u64::from(id) >= nodes),
+                Ids::U64(ids) => ids.iter().position(|&id| id >= nodes),
+            };
+            match outside {
                 None => Ok(()),
                 Some(i) => Err(Error::input(
                     format!("edge population '{}' column {column}", self.edge_population),
                     format!(
                         "edge {} refers to node {} but node population '{population}' has {} nodes",
-                        chunk.edge_id[i],
-                        ids[i],
+                        chunk.edge_id.get(i),
+                        ids.get(i),
                         types.len()
                     ),
                 )),
             }
         };
         check(chunk.source, &self.source_types, &self.source_population, "source_node_id")?;
-        check(chunk.target, &self.target_types, &self.target_population, "target_node_id")?;
-        Ok(chunk
-            .source
+        check(chunk.target, &self.target_types, &self.target_population, "target_node_id")
+    }
+
+    /// Pathway indices of checked node ids.
+    fn pathways_of<N: Id>(&self, source: &[N], target: &[N]) -> Vec<u32> {
+        let n_targets = self.model.tgt_types.len() as u32;
+        source
             .iter()
-            .zip(chunk.target)
-            .map(|(&s, &t)| self.source_types[s as usize] * n_targets + self.target_types[t as usize])
-            .collect())
+            .zip(target)
+            .map(|(&s, &t)| {
+                let (s, t): (u64, u64) = (s.into(), t.into());
+                self.source_types[s as usize] * n_targets + self.target_types[t as usize]
+            })
+            .collect()
     }
 
     /// Draw every property for every edge of the chunk.
     pub fn run(&self, chunk: EdgeIds<'_>) -> Result<ChunkResult> {
-        let pathways = self.pathways(chunk)?;
+        self.check_ids(chunk)?;
+        let mut widened = Vec::new();
+        match (node_ids_of_one_width(chunk, &mut widened), chunk.edge_id) {
+            ((Ids::U32(source), Ids::U32(target)), Ids::U32(edge_id)) => self.run_columns(Columns { source, target, edge_id }),
+            ((Ids::U32(source), Ids::U32(target)), Ids::U64(edge_id)) => self.run_columns(Columns { source, target, edge_id }),
+            ((Ids::U64(source), Ids::U64(target)), Ids::U32(edge_id)) => self.run_columns(Columns { source, target, edge_id }),
+            ((Ids::U64(source), Ids::U64(target)), Ids::U64(edge_id)) => self.run_columns(Columns { source, target, edge_id }),
+            _ => unreachable!("node_ids_of_one_width gives one width"),
+        }
+    }
+
+    /// [`PopulationPlan::run`] on checked columns of known widths.
+    fn run_columns<N: Id, E: Id>(&self, chunk: Columns<'_, N, E>) -> Result<ChunkResult> {
+        let pathways = self.pathways_of(chunk.source, chunk.target);
         let mut properties: Vec<PropertyValues> = self
             .model
             .properties
@@ -387,10 +507,10 @@ impl PopulationPlan {
     /// Draw one property that is not in the correlated group. The values are collected by
     /// `extend` over the edge range (the vector's length stays in a register; no per-value
     /// capacity check), and the first out-of-range value ends the chunk with its error.
-    fn draw_independent(
+    fn draw_independent<N: Id, E: Id>(
         &self,
         index: usize,
-        chunk: EdgeIds<'_>,
+        chunk: Columns<'_, N, E>,
         pathways: &[u32],
         out: &mut PropertyValues,
     ) -> Result<()> {
@@ -425,16 +545,17 @@ impl PopulationPlan {
                     return stored.value;
                 }
                 PathwayDraw::OutOfRange(value) => {
-                    failure.get_or_insert((pathway, *value, chunk.edge_id[i]));
+                    failure.get_or_insert((pathway, *value, chunk.edge_id(i)));
                     return f64::NAN;
                 }
                 PathwayDraw::PerSynapse(spec) => {
-                    let raw = spec.distribution.sample(&mut synapse_stream(key, chunk.edge_id[i]));
-                    return finalize_into(spec, raw, pathway, chunk.edge_id[i], clipped, &mut failure);
+                    let edge_id = chunk.edge_id(i);
+                    let raw = spec.distribution.sample(&mut synapse_stream(key, edge_id));
+                    return finalize_into(spec, raw, pathway, edge_id, clipped, &mut failure);
                 }
                 PathwayDraw::PerConnection(spec) => spec,
             };
-            let (source, target) = (chunk.source[i], chunk.target[i]);
+            let (source, target) = (chunk.source(i), chunk.target(i));
             let raw = match &memo {
                 Some(m) if m.source == source && m.target == target => m.raw,
                 _ => {
@@ -443,7 +564,7 @@ impl PopulationPlan {
                     raw
                 }
             };
-            finalize_into(spec, raw, pathway, chunk.edge_id[i], clipped, &mut failure)
+            finalize_into(spec, raw, pathway, chunk.edge_id(i), clipped, &mut failure)
         }));
         match failure {
             Some((pathway, value, edge_id)) => Err(self.value_error(index, pathway, value, edge_id)),
@@ -454,7 +575,12 @@ impl PopulationPlan {
     /// Gaussian copula (design §2.3): z = L·n from the group's stream, each marginal by its
     /// quantile at Φ(z_i).
     #[allow(clippy::needless_range_loop)]
-    fn draw_correlated(&self, chunk: EdgeIds<'_>, pathways: &[u32], properties: &mut [PropertyValues]) -> Result<()> {
+    fn draw_correlated<N: Id, E: Id>(
+        &self,
+        chunk: Columns<'_, N, E>,
+        pathways: &[u32],
+        properties: &mut [PropertyValues],
+    ) -> Result<()> {
         let correlation = self.model.correlation.as_ref().expect("called only with a correlation");
         let k = correlation.properties.len();
         let mut normals = vec![0.0; k];
@@ -466,9 +592,9 @@ impl PopulationPlan {
             let pathway = pathways[i] as usize;
             let first_spec = &self.model.properties[correlation.properties[0]].pathways[pathway];
             let mut stream = if first_spec.shared_within {
-                connection_stream(self.correlation_key, chunk.source[i], chunk.target[i])
+                connection_stream(self.correlation_key, chunk.source(i), chunk.target(i))
             } else {
-                synapse_stream(self.correlation_key, chunk.edge_id[i])
+                synapse_stream(self.correlation_key, chunk.edge_id(i))
             };
             for n in normals.iter_mut() {
                 *n = crate::distributions::standard_normal(&mut stream);
@@ -481,12 +607,28 @@ impl PopulationPlan {
                 let spec = &self.model.properties[p].pathways[pathway];
                 let raw = marginal(&spec.distribution, z[slot]);
                 let stored =
-                    spec.finalize(raw).map_err(|v| self.value_error(p, pathway as u32, v, chunk.edge_id[i]))?;
+                    spec.finalize(raw).map_err(|v| self.value_error(p, pathway as u32, v, chunk.edge_id(i)))?;
                 properties[p].clipped[pathway] += stored.clipped as u64;
                 properties[p].values.push(stored.value);
             }
         }
         Ok(())
+    }
+}
+
+/// The chunk's source and target ids at one width: as they are when they agree, else both 64-bit
+/// (the 32-bit column widened into `widened`; no loader sends mixed widths).
+fn node_ids_of_one_width<'a>(chunk: EdgeIds<'a>, widened: &'a mut Vec<u64>) -> (Ids<'a>, Ids<'a>) {
+    match (chunk.source, chunk.target) {
+        (Ids::U32(narrow), wide @ Ids::U64(_)) => {
+            widened.extend(narrow.iter().map(|&id| u64::from(id)));
+            (Ids::U64(widened), wide)
+        }
+        (wide @ Ids::U64(_), Ids::U32(narrow)) => {
+            widened.extend(narrow.iter().map(|&id| u64::from(id)));
+            (wide, Ids::U64(widened))
+        }
+        same => same,
     }
 }
 

@@ -15,7 +15,7 @@ use arrow_schema::{DataType, Field, Schema};
 use proptest::prelude::*;
 use serde_json::json;
 use synparam::arrow_io::{decode_edge_chunk, read_edge_chunk, read_pathway_column};
-use synparam::engine::{EdgeChunk, PathwayColumn};
+use synparam::engine::{EdgeChunk, EdgeIds, Ids, PathwayColumn};
 use synparam::{Error, Parameterizer};
 
 const TM: &str = include_str!("../www/presets/tsodyks_markram.json");
@@ -300,16 +300,21 @@ fn arrow_inputs_accept_any_integer_width_and_dictionary_strings() {
 
     // The wasm entry point decodes the same bytes in place: same ids, same errors.
     let decoded = decode_edge_chunk(bytes.clone(), "pop").unwrap();
-    assert_eq!(decoded.ids().source, chunk.source.as_slice());
-    assert_eq!(decoded.ids().edge_id, chunk.edge_id.as_slice());
+    assert_eq!(decoded.ids().source.to_vec(), chunk.source);
+    assert_eq!(decoded.ids().target.to_vec(), chunk.target);
+    assert_eq!(decoded.ids().edge_id.to_vec(), chunk.edge_id);
+    assert!(matches!(decoded.ids().target, Ids::U32(_)), "UInt32 ids are read in place");
     assert!(decode_edge_chunk(negative, "pop").unwrap_err().to_string().contains("source_node_id: negative id -1"));
     assert!(decode_edge_chunk(missing, "pop").unwrap_err().to_string().contains("target_node_id: missing"));
     assert!(decode_edge_chunk(b"not arrow".to_vec(), "pop").unwrap_err().to_string().contains("Arrow IPC stream"));
-    let native = EdgeChunk { source: vec![3, 1, 2], target: vec![0, 0, 1], edge_id: vec![7, 8, 9] };
+    // The loader's layout: 32-bit columns while the ids fit, 64-bit beyond; both read in place.
+    let native = EdgeChunk { source: vec![3, 1, 2], target: vec![0, 0, 1], edge_id: vec![7, 8, 1 << 40] };
     let in_place = decode_edge_chunk(synparam::arrow_io::write_edge_chunk(&native).unwrap(), "pop").unwrap();
+    assert!(matches!(in_place.ids().source, Ids::U32(_)), "UInt32 ids are read in place");
+    assert!(matches!(in_place.ids().edge_id, Ids::U64(_)), "UInt64 ids are read in place");
     assert_eq!(
-        (in_place.ids().source, in_place.ids().target, in_place.ids().edge_id),
-        (&[3, 1, 2][..], &[0, 0, 1][..], &[7, 8, 9][..])
+        (in_place.ids().source.to_vec(), in_place.ids().target.to_vec(), in_place.ids().edge_id.to_vec()),
+        (native.source.clone(), native.target.clone(), native.edge_id.clone())
     );
 
     // @library-style dictionary column with a null (node without the property).
@@ -331,6 +336,41 @@ fn arrow_inputs_accept_any_integer_width_and_dictionary_strings() {
     assert_eq!(integers.codes[1], synparam::engine::MISSING);
     let floats = ipc(vec![("x", Arc::new(arrow_array::Float64Array::from(vec![1.0])) as ArrayRef)]);
     assert!(read_pathway_column(&floats, "S1").unwrap_err().to_string().contains("strings or integers"));
+}
+
+/// The same edges as 32-bit and as 64-bit ids, and as every mix of the two, draw the very same
+/// values (the widths only change what is copied, never what is drawn).
+#[test]
+fn id_widths_do_not_change_the_results() {
+    let chunk = EdgeChunk {
+        source: (0..400).map(|i| (i * 7 % 50) as u64).collect(),
+        target: (0..400).map(|i| (i / 8 % 50) as u64).collect(),
+        edge_id: (0..400).map(|i| 5_000 + i as u64).collect(),
+    };
+    let narrow = |ids: &[u64]| ids.iter().map(|&id| id as u32).collect::<Vec<u32>>();
+    let (source, target, edge_id) = (narrow(&chunk.source), narrow(&chunk.target), narrow(&chunk.edge_id));
+    let expected = tm_run(TM, 3, 50).run_chunk("pop", &chunk).unwrap();
+    fn ids<'a>(narrow: bool, wide: &'a [u64], narrowed: &'a [u32]) -> Ids<'a> {
+        if narrow {
+            Ids::U32(narrowed)
+        } else {
+            Ids::U64(wide)
+        }
+    }
+    for mask in 0..8 {
+        let edges = EdgeIds {
+            source: ids(mask & 1 != 0, &chunk.source, &source),
+            target: ids(mask & 2 != 0, &chunk.target, &target),
+            edge_id: ids(mask & 4 != 0, &chunk.edge_id, &edge_id),
+        };
+        let result = tm_run(TM, 3, 50).run_edges("pop", edges).unwrap();
+        assert_eq!(result, expected, "widths mask {mask:03b}");
+    }
+    // Out-of-range ids are reported alike at either width.
+    let mut run = tm_run(TM, 3, 10);
+    let wide_error = run.run_chunk("pop", &chunk).unwrap_err().to_string();
+    let narrow_edges = EdgeIds { source: Ids::U32(&source), target: Ids::U32(&target), edge_id: Ids::U32(&edge_id) };
+    assert_eq!(run.run_edges("pop", narrow_edges).unwrap_err().to_string(), wide_error);
 }
 
 #[test]
