@@ -457,10 +457,18 @@ impl PopulationPlan {
         self.check_ids(chunk)?;
         let mut widened = Vec::new();
         match (node_ids_of_one_width(chunk, &mut widened), chunk.edge_id) {
-            ((Ids::U32(source), Ids::U32(target)), Ids::U32(edge_id)) => self.run_columns(Columns { source, target, edge_id }),
-            ((Ids::U32(source), Ids::U32(target)), Ids::U64(edge_id)) => self.run_columns(Columns { source, target, edge_id }),
-            ((Ids::U64(source), Ids::U64(target)), Ids::U32(edge_id)) => self.run_columns(Columns { source, target, edge_id }),
-            ((Ids::U64(source), Ids::U64(target)), Ids::U64(edge_id)) => self.run_columns(Columns { source, target, edge_id }),
+            ((Ids::U32(source), Ids::U32(target)), Ids::U32(edge_id)) => {
+                self.run_columns(Columns { source, target, edge_id })
+            }
+            ((Ids::U32(source), Ids::U32(target)), Ids::U64(edge_id)) => {
+                self.run_columns(Columns { source, target, edge_id })
+            }
+            ((Ids::U64(source), Ids::U64(target)), Ids::U32(edge_id)) => {
+                self.run_columns(Columns { source, target, edge_id })
+            }
+            ((Ids::U64(source), Ids::U64(target)), Ids::U64(edge_id)) => {
+                self.run_columns(Columns { source, target, edge_id })
+            }
             _ => unreachable!("node_ids_of_one_width gives one width"),
         }
     }

@@ -163,7 +163,12 @@ impl JsParameterizer {
         let t3 = pnow();
         let r = write_chunk_result_into(result, &mut self.output).map_err(js_error);
         let t4 = pnow();
-        unsafe { TIMES[0] += t1 - t0; TIMES[1] += t2 - t1; TIMES[2] += t3 - t2; TIMES[3] += t4 - t3; }
+        unsafe {
+            TIMES[0] += t1 - t0;
+            TIMES[1] += t2 - t1;
+            TIMES[2] += t3 - t2;
+            TIMES[3] += t4 - t3;
+        }
         r
     }
 }
@@ -176,4 +181,10 @@ extern "C" {
 }
 /// temp
 #[wasm_bindgen(js_name = phaseTimes)]
-pub fn phase_times() -> Vec<f64> { let t = unsafe { TIMES.to_vec() }; unsafe { TIMES = [0.0; 4]; } t }
+pub fn phase_times() -> Vec<f64> {
+    let t = unsafe { TIMES.to_vec() };
+    unsafe {
+        TIMES = [0.0; 4];
+    }
+    t
+}
