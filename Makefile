@@ -110,7 +110,7 @@ test-node: site fixtures
 conformance: pkg fixtures
 	.venv/bin/python tests/conformance/conformance.py
 
-bench: pkg
+bench: pkg setup-browser
 	cargo bench --bench throughput
 	node benches/wasm_throughput.mjs
 	cargo test --release --target $(WASM_TARGET) --test wasm_engine_bench -- --nocapture 2>&1 | grep "wasm engine"

@@ -541,6 +541,23 @@ impl PopulationPlan {
                 }
             })
             .collect();
+        // A property fixed in every pathway (a syn_type_id, say) is a table lookup per synapse.
+        if let Some(fixed) = draws
+            .iter()
+            .map(|draw| match draw {
+                PathwayDraw::Fixed(stored) => Some(*stored),
+                _ => None,
+            })
+            .collect::<Option<Vec<Finalized>>>()
+        {
+            let values: Vec<f64> = fixed.iter().map(|stored| stored.value).collect();
+            out.values.reserve_exact(chunk.len());
+            out.values.extend(pathways.iter().map(|&pathway| values[pathway as usize]));
+            for &pathway in pathways {
+                out.clipped[pathway as usize] += fixed[pathway as usize].clipped as u64;
+            }
+            return Ok(());
+        }
         let mut memo: Option<ConnectionMemo> = None;
         let mut failure: Option<(u32, f64, u64)> = None;
         let clipped = &mut out.clipped;

@@ -281,6 +281,9 @@ impl StatsCollector {
                     }
                 }
             }
+            for (pathway, &clipped) in values.clipped.iter().enumerate() {
+                accumulators[pathway].clipped += clipped;
+            }
             if constants.iter().all(Option::is_some) {
                 continue;
             }
@@ -288,9 +291,6 @@ impl StatsCollector {
                 if constants[pathway as usize].is_none() {
                     accumulators[pathway as usize].add_one(value);
                 }
-            }
-            for (pathway, &clipped) in values.clipped.iter().enumerate() {
-                accumulators[pathway].clipped += clipped;
             }
         }
     }

@@ -124,3 +124,34 @@ fn density_preview_integrates_to_one() {
     let masses = synparam::stats::density_preview(&discrete, 200);
     assert_eq!(masses, vec![(1.0, 0.25), (2.0, 0.75)]);
 }
+
+/// A property constant in every pathway (looked up per synapse) and one constant in some pathways
+/// only (drawn per synapse) store the same values and count the same clipped share.
+#[test]
+fn constants_are_stored_and_counted_alike_whether_or_not_every_pathway_is_constant() {
+    let model = |b_to_a: &str| {
+        format!(
+            r#"{{"src_types": ["A", "B"], "tgt_types": ["A"], "prop_stats": {{"value": {{
+                "A": {{"A": {{"type": "constant", "mean": 5, "upper_bound": 3}}}},
+                "B": {{"A": {b_to_a}}}}}}}}}"#
+        )
+    };
+    let run = |config: &str| {
+        let mut run = Parameterizer::new(config, Some(1)).unwrap();
+        let sources = PathwayColumn::from_values("s", &[Some("A"), Some("B"), Some("A")]);
+        run.add_edge_population("pop", sources, common::uniform_nodes("t", 1), "p", None).unwrap();
+        let chunk =
+            synparam::engine::EdgeChunk { source: vec![0, 1, 2, 0, 1], target: vec![0; 5], edge_id: (0..5).collect() };
+        let values = run.run_chunk("pop", &chunk).unwrap().properties.remove(0).values;
+        (values, run.statistics().remove(0).pathways)
+    };
+    let (all_fixed, all_fixed_stats) = run(&model(r#"{"type": "constant", "mean": 2}"#));
+    assert_eq!(all_fixed, vec![3.0, 2.0, 3.0, 3.0, 2.0]);
+    let (mixed, mixed_stats) = run(&model(r#"{"type": "normal", "mean": 2, "std": 0.1}"#));
+    assert_eq!([mixed[0], mixed[2], mixed[3]], [3.0, 3.0, 3.0]);
+    assert!(mixed[1] != 2.0 && (mixed[1] - 2.0).abs() < 1.0);
+    assert_eq!(all_fixed_stats[0].clipped_share, Some(1.0));
+    assert_eq!(mixed_stats[0].clipped_share, Some(1.0));
+    assert_eq!(all_fixed_stats[1].clipped_share, Some(0.0));
+    assert_eq!((all_fixed_stats[0].count, mixed_stats[0].count), (3, 3));
+}
