@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
-import { loadCircuit, nodeFileSource, nodePropertyValues, candidatePathwayProperties, closeCircuit } from "../../www/loader.js";
+import { loadCircuit, nodeFileSource, nodePropertyValues, candidatePathwayProperties, closeCircuit, narrowIds } from "../../www/loader.js";
 import { main } from "../../www/cli.mjs";
 
 const repo = path.resolve(new URL("../..", import.meta.url).pathname);
@@ -251,4 +251,21 @@ test("the command exits non-zero with a clear message, and 2 on usage errors", a
   await assert.rejects(run("node", [cli, "--circuit", path.join(fixtures, "network/circuit_config.json"), "--config", path.join(presets, "tsodyks_markram.json"), "--out", await tempDir()]),
     (error) => error.code === 1 && /synparam: error: ConfigError: random_seed: no seed/.test(error.stderr));
   await assert.rejects(run("node", [cli, "--config", "x.json"]), (error) => error.code === 2 && /--out is required/.test(error.stderr));
+});
+
+test("node ids go to the core as 32-bit ids while every one fits, else as they are", () => {
+  const small = new BigUint64Array([0n, 7n, 4294967295n]);
+  const narrowed = narrowIds(small);
+  assert.ok(narrowed instanceof Uint32Array);
+  assert.deepEqual([...narrowed], [0, 7, 4294967295]);
+  // An id past 2^32 − 1 anywhere keeps the whole column 64-bit (and unchanged).
+  const large = new BigUint64Array([1n, 4294967296n]);
+  assert.equal(narrowIds(large), large);
+  // A slice at an offset into a larger buffer (as h5wasm may return) reads the right words.
+  const offset = new BigUint64Array(new BigUint64Array([99n, 5n, 6n]).buffer, 8, 2);
+  assert.deepEqual([...narrowIds(offset)], [5, 6]);
+  const signed = new BigInt64Array([-1n]);
+  assert.equal(narrowIds(signed), signed, "other types are left to the core's checks");
+  const already = new Uint32Array([1, 2]);
+  assert.equal(narrowIds(already), already);
 });
