@@ -19,10 +19,10 @@ const only = process.argv.includes("--node") ? "node" : process.argv.includes("-
 
 function print(title, rows, memoryColumn) {
   console.log(title);
-  console.log(["workload".padEnd(18), "synapses".padStart(11), "seconds".padStart(9), "synapses/s".padStart(14),
+  console.log(["workload".padEnd(19), "synapses".padStart(11), "seconds".padStart(9), "synapses/s".padStart(14),
     "values/s".padStart(14), memoryColumn.padStart(13), "wasm MiB".padStart(9)].join(" "));
   for (const row of rows) {
-    console.log([row.name.padEnd(18), String(row.synapses).padStart(11), row.seconds.toFixed(3).padStart(9),
+    console.log([row.name.padEnd(19), String(row.synapses).padStart(11), row.seconds.toFixed(3).padStart(9),
       row.rate.toFixed(0).padStart(14), row.values.toFixed(0).padStart(14), (row.peakMiB?.toFixed(0) ?? "-").padStart(13),
       row.wasmMiB.toFixed(0).padStart(9)].join(" "));
   }

@@ -47,6 +47,7 @@ export async function runWorkloads({ Parameterizer, memory, spec, readPreset, pe
     for (const [pass, passChunks] of [warmUp, chunks].entries()) {
       const run = new Parameterizer(config, 1);
       run.addEdgePopulation("bench", "nodes", column, "nodes", column, "synapse_class");
+      run.countConnections = workload.count_connections ?? false;
       const properties = run.summary.properties.length;
       let seconds = 0;
       let peakMiB = null;

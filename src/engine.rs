@@ -228,6 +228,26 @@ pub struct PopulationPlan {
     correlation_key: u64,
 }
 
+/// Distinct connections (source → target node pairs) per pathway of one edge population, exact
+/// whatever the chunking and edge order: every pair is remembered once. Consecutive synapses of one
+/// connection (the usual SONATA order) cost one comparison, not a set lookup.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionCounter {
+    /// Pairs as `source × target nodes + target` (unique while that fits 64 bits).
+    seen: hashbrown::HashSet<u64>,
+    /// Pairs of node populations too large for that key.
+    seen_wide: hashbrown::HashSet<(u64, u64)>,
+    /// Per pathway, distinct connections so far.
+    per_pathway: Vec<u64>,
+}
+
+impl ConnectionCounter {
+    /// Per pathway (as [`Model::pathway_index`]), the distinct connections counted so far.
+    pub fn per_pathway(&self) -> &[u64] {
+        &self.per_pathway
+    }
+}
+
 /// How one role (source or target) names its pieces in messages.
 struct Role {
     name: &'static str,
@@ -450,6 +470,44 @@ impl PopulationPlan {
                 self.source_types[s as usize] * n_targets + self.target_types[t as usize]
             })
             .collect()
+    }
+
+    /// A counter of this population's distinct connections, for [`PopulationPlan::count_connections`].
+    pub fn connection_counter(&self) -> ConnectionCounter {
+        ConnectionCounter { per_pathway: vec![0; self.model.pathway_count()], ..Default::default() }
+    }
+
+    /// Add the connections of a chunk this plan ran (`pathways` from its result) to `counter`.
+    pub fn count_connections(&self, chunk: EdgeIds<'_>, pathways: &[u32], counter: &mut ConnectionCounter) {
+        let mut widened = Vec::new();
+        match node_ids_of_one_width(chunk, &mut widened) {
+            (Ids::U32(source), Ids::U32(target)) => self.count_connections_of(source, target, pathways, counter),
+            (Ids::U64(source), Ids::U64(target)) => self.count_connections_of(source, target, pathways, counter),
+            _ => unreachable!("node_ids_of_one_width gives one width"),
+        }
+    }
+
+    fn count_connections_of<N: Id>(
+        &self,
+        source: &[N],
+        target: &[N],
+        pathways: &[u32],
+        counter: &mut ConnectionCounter,
+    ) {
+        let target_nodes = self.target_types.len() as u64;
+        let narrow = (self.source_types.len() as u64).checked_mul(target_nodes).is_some();
+        let mut previous = None;
+        for ((&s, &t), &pathway) in source.iter().zip(target).zip(pathways) {
+            let (s, t): (u64, u64) = (s.into(), t.into());
+            if previous == Some((s, t)) {
+                continue;
+            }
+            previous = Some((s, t));
+            let new = if narrow { counter.seen.insert(s * target_nodes + t) } else { counter.seen_wide.insert((s, t)) };
+            if new {
+                counter.per_pathway[pathway as usize] += 1;
+            }
+        }
     }
 
     /// Draw every property for every edge of the chunk.

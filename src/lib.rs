@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use config::{parse_task, Model, Task};
-use engine::{ChunkResult, EdgeChunk, EdgeIds, PathwayColumn, PopulationPlan};
+use engine::{ChunkResult, ConnectionCounter, EdgeChunk, EdgeIds, PathwayColumn, PopulationPlan};
 pub use error::{Error, Result};
 use stats::{PropertyStats, StatsCollector};
 
@@ -44,6 +44,8 @@ pub struct Parameterizer {
     task: Task,
     seed: u64,
     plans: HashMap<String, PopulationPlan>,
+    connections: HashMap<String, ConnectionCounter>,
+    count_connections: bool,
     stats: StatsCollector,
 }
 
@@ -57,7 +59,15 @@ impl Parameterizer {
         })?;
         let model = Arc::new(task.model.clone());
         let stats = StatsCollector::new(&model);
-        Ok(Parameterizer { model, task, seed, plans: HashMap::new(), stats })
+        Ok(Parameterizer {
+            model,
+            task,
+            seed,
+            plans: HashMap::new(),
+            connections: HashMap::new(),
+            count_connections: true,
+            stats,
+        })
     }
 
     /// The validated model.
@@ -88,6 +98,7 @@ impl Parameterizer {
         let fallback = fallback.or(self.task.fallback_pathway_value.as_deref());
         let plan =
             PopulationPlan::new(self.model.clone(), self.seed, name, &source, &target, pathway_property, fallback)?;
+        self.connections.insert(name.to_string(), plan.connection_counter());
         self.plans.insert(name.to_string(), plan);
         Ok(())
     }
@@ -104,8 +115,38 @@ impl Parameterizer {
             Error::input(format!("edge population '{population}'"), "not prepared: call add_edge_population first")
         })?;
         let result = plan.run(chunk)?;
+        if self.count_connections {
+            if let Some(counter) = self.connections.get_mut(population) {
+                plan.count_connections(chunk, &result.pathways, counter);
+            }
+        }
         self.stats.add(&result);
         Ok(result)
+    }
+
+    /// Whether chunks also count distinct connections (on by default). Exact counts remember every
+    /// (source, target) pair, which costs about a third of a seed-example draw; benchmarks of the
+    /// draws alone turn it off.
+    pub fn set_connection_counting(&mut self, enabled: bool) {
+        self.count_connections = enabled;
+    }
+
+    /// Distinct connections (source → target node pairs) of edge population `population` in the
+    /// chunks run so far, per pathway with at least one: `(source type, target type, count)`.
+    pub fn connections(&self, population: &str) -> Result<Vec<(String, String, u64)>> {
+        let counter = self.connections.get(population).ok_or_else(|| {
+            Error::input(format!("edge population '{population}'"), "not prepared: call add_edge_population first")
+        })?;
+        Ok(counter
+            .per_pathway()
+            .iter()
+            .enumerate()
+            .filter(|(_, &count)| count > 0)
+            .map(|(pathway, &count)| {
+                let (source, target) = self.model.pathway_names(pathway);
+                (source.to_string(), target.to_string(), count)
+            })
+            .collect())
     }
 
     /// Statistics and histograms over every chunk run so far.
@@ -113,8 +154,12 @@ impl Parameterizer {
         self.stats.summary(&self.model)
     }
 
-    /// Forget the statistics (e.g. before a rerun with the same prepared populations).
+    /// Forget the statistics and connection counts (e.g. before a rerun with the same prepared
+    /// populations).
     pub fn reset_statistics(&mut self) {
         self.stats = StatsCollector::new(&self.model);
+        for (name, plan) in &self.plans {
+            self.connections.insert(name.clone(), plan.connection_counter());
+        }
     }
 }

@@ -139,6 +139,25 @@ impl JsParameterizer {
         Ok(unsafe { js_sys::Uint8Array::view(&self.output) })
     }
 
+    /// Whether chunks also count distinct connections (`connections`); on by default.
+    #[wasm_bindgen(setter = countConnections)]
+    pub fn set_count_connections(&mut self, enabled: bool) {
+        self.run.set_connection_counting(enabled)
+    }
+
+    /// Distinct connections of edge population `population` so far, per pathway:
+    /// `{"EXC → INH": count, …}` (pathways without any are left out).
+    pub fn connections(&self, population: &str) -> Result<JsValue, JsValue> {
+        let counts: std::collections::BTreeMap<String, u64> = self
+            .run
+            .connections(population)
+            .map_err(js_error)?
+            .into_iter()
+            .map(|(source, target, count)| (format!("{source} → {target}"), count))
+            .collect();
+        to_js(&counts)
+    }
+
     /// Statistics and histograms (with expected counts) per property × pathway so far.
     pub fn statistics(&self) -> Result<JsValue, JsValue> {
         to_js(&self.run.statistics())
@@ -154,37 +173,9 @@ impl JsParameterizer {
 impl JsParameterizer {
     /// Decode, draw and encode one chunk into `self.output`.
     fn draw_chunk(&mut self, population: &str, edges_ipc: Vec<u8>) -> Result<(), JsValue> {
-        let t0 = pnow();
         let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
-        let t1 = pnow();
         let result = self.run.run_edges(population, chunk.ids()).map_err(js_error)?;
-        let t2 = pnow();
         drop(chunk);
-        let t3 = pnow();
-        let r = write_chunk_result_into(result, &mut self.output).map_err(js_error);
-        let t4 = pnow();
-        unsafe {
-            TIMES[0] += t1 - t0;
-            TIMES[1] += t2 - t1;
-            TIMES[2] += t3 - t2;
-            TIMES[3] += t4 - t3;
-        }
-        r
+        write_chunk_result_into(result, &mut self.output).map_err(js_error)
     }
-}
-
-static mut TIMES: [f64; 4] = [0.0; 4];
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = performance, js_name = now)]
-    fn pnow() -> f64;
-}
-/// temp
-#[wasm_bindgen(js_name = phaseTimes)]
-pub fn phase_times() -> Vec<f64> {
-    let t = unsafe { TIMES.to_vec() };
-    unsafe {
-        TIMES = [0.0; 4];
-    }
-    t
 }

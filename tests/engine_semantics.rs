@@ -386,3 +386,45 @@ fn result_columns_have_the_property_types() {
     let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
     assert_eq!(batches[0].num_rows(), 10);
 }
+
+/// Distinct connections per pathway are exact however the edges are chunked and ordered: a pair
+/// split across chunks, or repeated out of order, counts once.
+#[test]
+fn connections_are_counted_once_per_pair_whatever_the_chunking_and_order() {
+    let n_nodes = 30;
+    let chunk = EdgeChunk {
+        source: (0..600).map(|i| (i * 7 % n_nodes) as u64).collect(),
+        target: (0..600).map(|i| (i / 20 % n_nodes) as u64).collect(),
+        edge_id: (0..600).collect(),
+    };
+    let nodes = ei_nodes("nodes", n_nodes);
+    let mut expected: HashMap<(String, String), std::collections::HashSet<(u64, u64)>> = HashMap::new();
+    for (&s, &t) in chunk.source.iter().zip(&chunk.target) {
+        let name = |id: u64| nodes.dictionary[nodes.codes[id as usize] as usize].clone();
+        expected.entry((name(s), name(t))).or_default().insert((s, t));
+    }
+    let mut expected: Vec<(String, String, u64)> =
+        expected.into_iter().map(|((s, t), pairs)| (s, t, pairs.len() as u64)).collect();
+    expected.sort();
+    let counted = |pieces: Vec<EdgeChunk>| {
+        let mut run = tm_run(TM, 1, n_nodes);
+        for piece in &pieces {
+            run.run_chunk("pop", piece).unwrap();
+        }
+        let mut counts = run.connections("pop").unwrap();
+        counts.sort();
+        counts
+    };
+    assert_eq!(counted(vec![chunk.clone()]), expected);
+    assert_eq!(counted(vec![slice(&chunk, 0..13), slice(&chunk, 13..400), slice(&chunk, 400..600)]), expected);
+    let mut reversed = chunk.clone();
+    reversed.source.reverse();
+    reversed.target.reverse();
+    reversed.edge_id.reverse();
+    assert_eq!(counted(vec![reversed, chunk.clone()]), expected, "the same edges twice count once");
+    let mut run = tm_run(TM, 1, n_nodes);
+    run.run_chunk("pop", &chunk).unwrap();
+    run.reset_statistics();
+    assert!(run.connections("pop").unwrap().is_empty(), "a reset forgets the connections");
+    assert!(run.connections("other").is_err());
+}

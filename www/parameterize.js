@@ -19,31 +19,6 @@ export function explicitDtype(config, property) {
   return dtypes.size === 1 && only && only !== "int" ? only : null;
 }
 
-/** Distinct connections (source, target node pairs) per pathway, exact whatever the edge order. */
-class ConnectionCounter {
-  constructor(source, target, fallback) {
-    this.sourceValues = source.values;
-    this.targetValues = target.values;
-    this.targetCount = target.nodes.size;
-    this.fallback = fallback ?? null;
-    this.pairs = new Map();
-  }
-
-  add(sources, targets) {
-    for (let i = 0; i < sources.length; i++) {
-      const s = Number(sources[i]);
-      const t = Number(targets[i]);
-      const pathway = `${this.sourceValues[s] ?? this.fallback} → ${this.targetValues[t] ?? this.fallback}`;
-      if (!this.pairs.has(pathway)) this.pairs.set(pathway, new Set());
-      this.pairs.get(pathway).add(s * this.targetCount + t);
-    }
-  }
-
-  counts() {
-    return Object.fromEntries([...this.pairs].map(([pathway, set]) => [pathway, set.size]));
-  }
-}
-
 /**
  * Parameterize `circuit` (from loadCircuit). Without `output`, nothing is written (statistics and
  * columns only). `output.open(edgeFileName)` returns a writable h5wasm
@@ -113,7 +88,6 @@ export async function parameterizeCircuit({
         for (const { edges, run, roles } of filePlans) {
           const properties = run.summary.properties.map((p) => ({ name: p.name, columnType: p.column_type, dtype: explicitDtype(config, p.name) }));
           const writer = file ? planPopulationWrite(file, edges, properties, { overwrite, shownName: edges.shownName, attributes }) : null;
-          const connections = new ConnectionCounter(roles.source, roles.target, fallback);
           const batches = [];
           for (const chunk of edgeChunks(edges, chunkSize)) {
             // Let abort signals and messages through between chunks.
@@ -125,7 +99,6 @@ export async function parameterizeCircuit({
             const table = tableFromIPC(bytes);
             if (keepColumns) batches.push(...table.batches);
             writer?.write(chunk.start, Object.fromEntries(table.schema.fields.map((f) => [f.name, table.getChild(f.name).toArray()])));
-            connections.add(chunk.source, chunk.target);
             done += chunk.end - chunk.start;
             onProgress(done, total);
           }
@@ -136,7 +109,7 @@ export async function parameterizeCircuit({
             }
           }
           const columns = keepColumns ? tableToIPC(new Table(batches), "stream") : null;
-          results.push({ name: edges.name, source: edges.source, target: edges.target, size: edges.size, fileName, stats, connections: connections.counts(), columns });
+          results.push({ name: edges.name, source: edges.source, target: edges.target, size: edges.size, fileName, stats, connections: run.connections(edges.name), columns });
         }
       } catch (error) {
         if (output) await output.abandon(fileName, file);

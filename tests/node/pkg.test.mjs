@@ -109,3 +109,34 @@ test("densityPreview samples a spec", () => {
   const peak = points.reduce((best, p) => (p[1] > best[1] ? p : best));
   assert.ok(Math.abs(peak[0]) < 0.05 && Math.abs(peak[1] - 0.3989) < 1e-3);
 });
+
+test("connections() counts distinct source → target pairs per pathway across chunks; countConnections=false skips it", () => {
+  const classes = ["excitatory_neuron", "inhibitory_neuron"];
+  const make = () => {
+    const run = new Parameterizer(seedExample, 3);
+    run.addEdgePopulation("e", "s", pathwayIpc(Array.from({ length: 20 }, (_, i) => classes[i % 2])), "t", pathwayIpc(Array.from({ length: 5 }, () => "excitatory_neuron")), "synapse_class");
+    return run;
+  };
+  const source = Array.from({ length: 200 }, (_, i) => (i * 7) % 20);
+  const target = Array.from({ length: 200 }, (_, i) => Math.floor(i / 3) % 5);
+  const expected = {};
+  const seen = new Set();
+  source.forEach((s, i) => {
+    if (seen.has(`${s},${target[i]}`)) return;
+    seen.add(`${s},${target[i]}`);
+    const key = `${classes[s % 2]} → excitatory_neuron`;
+    expected[key] = (expected[key] ?? 0) + 1;
+  });
+  const run = make();
+  for (const [start, end] of [[0, 70], [70, 200], [0, 200]]) {
+    const ids = Array.from({ length: end - start }, (_, i) => start + i);
+    run.runChunk("e", edgesIpc(ids.map((i) => source[i]), ids.map((i) => target[i]), ids));
+  }
+  assert.deepEqual(run.connections("e"), expected);
+  const off = make();
+  off.countConnections = false;
+  off.runChunk("e", edgesIpc(source, target, source.map((_, i) => i)));
+  assert.deepEqual(off.connections("e"), {});
+  run.free();
+  off.free();
+});
