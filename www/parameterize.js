@@ -68,7 +68,7 @@ export async function parameterizeCircuit({
       }
       if (!roles.source || !roles.target) continue;
       const run = new Parameterizer(configText, seed);
-      plans.push({ edges, run, roles });
+      plans.push({ edges, run });
       run.addEdgePopulation(edges.name, roles.source.nodes.name, pathwayColumnIpc(roles.source.values),
         roles.target.nodes.name, pathwayColumnIpc(roles.target.values), pathwayProperty, fallback);
     }
@@ -85,7 +85,7 @@ export async function parameterizeCircuit({
     for (const [fileName, filePlans] of byFile) {
       const file = output ? await output.open(fileName) : null;
       try {
-        for (const { edges, run, roles } of filePlans) {
+        for (const { edges, run } of filePlans) {
           const properties = run.summary.properties.map((p) => ({ name: p.name, columnType: p.column_type, dtype: explicitDtype(config, p.name) }));
           const writer = file ? planPopulationWrite(file, edges, properties, { overwrite, shownName: edges.shownName, attributes }) : null;
           const batches = [];
