@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
-import { startServer } from "../www/serve.mjs";
+import { startServer } from "../www/tools/serve.mjs";
 import { initSync, Parameterizer } from "../pkg/synparam.js";
 import { runWorkloads } from "./wasm_workloads.mjs";
 

@@ -4,7 +4,7 @@
 import { tableToIPC, tableFromArrays, makeTable, vectorFromArray, Dictionary, Utf8, Int8 } from "apache-arrow";
 
 /** The same edges as benches/throughput.rs, in the loader's layout (32-bit ids while they fit,
- * as www/loader.js sends them): connections sorted by target, scattered sources. */
+ * as www/sonata/loader.js sends them): connections sorted by target, scattered sources. */
 function edgeChunk({ nodes, synapses_per_connection: perConnection }, first, len) {
   const source = new Uint32Array(len);
   const target = new Uint32Array(len);

@@ -5,7 +5,9 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type};
+use arrow_array::types::{
+    Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+};
 use arrow_array::{
     Array, ArrayRef, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array, Int8Array, RecordBatch,
     UInt16Array, UInt32Array, UInt64Array, UInt8Array,
@@ -18,6 +20,7 @@ use arrow_schema::{DataType, Field, Schema};
 use crate::config::{ColumnType, IntType};
 use crate::engine::{ChunkResult, EdgeChunk, EdgeIds, Ids, PathwayColumn};
 use crate::error::{Error, Result};
+use crate::storage::ChunkGroups;
 
 /// Column names of an edge chunk table.
 pub const SOURCE_COLUMN: &str = "source_node_id";
@@ -26,7 +29,172 @@ pub const TARGET_COLUMN: &str = "target_node_id";
 /// See [`SOURCE_COLUMN`].
 pub const EDGE_ID_COLUMN: &str = "edge_id";
 
+/// How a column's buffers are laid out in a record batch (after its validity bitmap).
+#[derive(Clone, Copy, Debug)]
+enum BufferLayout {
+    /// One buffer of fixed-width values.
+    Fixed(usize),
+    /// Offsets of this width, then the data.
+    Offsets(usize),
+    /// 16-byte views, then variadic data buffers.
+    Views,
+}
+
+/// A schema field's layout in record batches, and for a dictionary its id and values' layout.
+type FieldLayout = (BufferLayout, Option<(i64, BufferLayout)>);
+
+/// The buffer layout of a column type the readers accept (integers, floats, strings), or why not.
+fn buffer_layout(kind: arrow_ipc::Type, field: &arrow_ipc::Field<'_>) -> std::result::Result<BufferLayout, String> {
+    use arrow_ipc::Type;
+    Ok(match kind {
+        Type::Int => match field.type_as_int().map(|t| t.bitWidth()) {
+            Some(bits @ (8 | 16 | 32 | 64)) => BufferLayout::Fixed(bits as usize / 8),
+            other => return Err(format!("integer of unsupported width {other:?}")),
+        },
+        Type::FloatingPoint => match field.type_as_floating_point().map(|t| t.precision()) {
+            Some(arrow_ipc::Precision::SINGLE) => BufferLayout::Fixed(4),
+            Some(arrow_ipc::Precision::DOUBLE) => BufferLayout::Fixed(8),
+            _ => return Err("half-precision floats are not supported".into()),
+        },
+        Type::Utf8 | Type::Binary => BufferLayout::Offsets(4),
+        Type::LargeUtf8 | Type::LargeBinary => BufferLayout::Offsets(8),
+        Type::Utf8View | Type::BinaryView => BufferLayout::Views,
+        other => return Err(format!("column type {other:?} is not supported")),
+    })
+}
+
+/// Check an IPC stream before arrow-rs decodes it: every message's metadata is a valid
+/// flatbuffer, its body lies inside the bytes, the columns are of the flat types the readers
+/// accept, and every buffer of a record or dictionary batch lies inside its body, 8-byte aligned,
+/// with a length that is a whole number of its values. arrow-rs slices and casts buffers without
+/// these checks and panics on hostile input, which in wasm would trap the module instead of giving
+/// an error.
+fn check_ipc_framing(bytes: &[u8], context: &str) -> Result<()> {
+    let broken = |what: String| Error::input(context, format!("not an Arrow IPC stream: {what}"));
+    let word = |at: usize| -> Result<i32> {
+        bytes
+            .get(at..at + 4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .ok_or_else(|| broken(format!("truncated at byte {at}")))
+    };
+    // Per schema field: the record batch layout (the index's for a dictionary field) and, for a
+    // dictionary, its id and the values' layout.
+    let mut fields: Option<Vec<FieldLayout>> = None;
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let mut length = word(at)?;
+        at += 4;
+        if length == -1 {
+            length = word(at)?;
+            at += 4;
+        }
+        if length == 0 {
+            break;
+        }
+        let length = usize::try_from(length).map_err(|_| broken(format!("negative message length at byte {at}")))?;
+        let metadata = at
+            .checked_add(length)
+            .and_then(|end| bytes.get(at..end))
+            .ok_or_else(|| broken(format!("message of {length} bytes at byte {at} runs past the end")))?;
+        let message =
+            arrow_ipc::root_as_message(metadata).map_err(|e| broken(format!("invalid message at byte {at}: {e}")))?;
+        at += length;
+        let body = usize::try_from(message.bodyLength())
+            .ok()
+            .filter(|&body| at.checked_add(body).is_some_and(|end| end <= bytes.len()))
+            .ok_or_else(|| broken(format!("message body of {} bytes runs past the end", message.bodyLength())))?;
+        if let Some(schema) = message.header_as_schema() {
+            let mut layouts = Vec::new();
+            for field in schema.fields().iter().flatten() {
+                if field.children().is_some_and(|c| !c.is_empty()) {
+                    return Err(broken("nested columns are not supported".into()));
+                }
+                let values = buffer_layout(field.type_type(), &field).map_err(&broken)?;
+                layouts.push(match field.dictionary() {
+                    Some(dictionary) => {
+                        let index = match dictionary.indexType().map(|t| t.bitWidth()) {
+                            Some(bits @ (8 | 16 | 32 | 64)) => BufferLayout::Fixed(bits as usize / 8),
+                            None => BufferLayout::Fixed(4),
+                            Some(bits) => return Err(broken(format!("dictionary index of width {bits}"))),
+                        };
+                        (index, Some((dictionary.id(), values)))
+                    }
+                    None => (values, None),
+                });
+            }
+            fields = Some(layouts);
+        }
+        let batch_layouts: Option<(arrow_ipc::RecordBatch<'_>, Vec<BufferLayout>)> =
+            if let Some(batch) = message.header_as_record_batch() {
+                let layouts = fields.as_ref().ok_or_else(|| broken("a record batch before the schema".into()))?;
+                Some((batch, layouts.iter().map(|(layout, _)| *layout).collect()))
+            } else if let Some(dictionary) = message.header_as_dictionary_batch() {
+                let layouts = fields.as_ref().ok_or_else(|| broken("a dictionary batch before the schema".into()))?;
+                let values = layouts
+                    .iter()
+                    .find_map(|(_, d)| d.filter(|(id, _)| *id == dictionary.id()).map(|(_, values)| values))
+                    .ok_or_else(|| broken(format!("dictionary batch for unknown dictionary {}", dictionary.id())))?;
+                dictionary.data().map(|batch| (batch, vec![values]))
+            } else {
+                None
+            };
+        if let Some((batch, layouts)) = batch_layouts {
+            let buffers: Vec<arrow_ipc::Buffer> =
+                batch.buffers().map(|b| b.iter().copied().collect()).unwrap_or_default();
+            for buffer in &buffers {
+                let inside = buffer.offset() >= 0
+                    && buffer.offset() % 8 == 0
+                    && buffer.length() >= 0
+                    && buffer.offset().checked_add(buffer.length()).is_some_and(|end| end as u64 <= body as u64);
+                if !inside {
+                    return Err(broken(format!(
+                        "a buffer (offset {}, length {}) is not 8-byte aligned inside its message body of {body} bytes",
+                        buffer.offset(),
+                        buffer.length()
+                    )));
+                }
+            }
+            let mut variadic =
+                batch.variadicBufferCounts().map(|v| v.iter().collect::<Vec<i64>>()).unwrap_or_default().into_iter();
+            let mut next = buffers.iter();
+            let mut take = |width: usize| -> Result<()> {
+                let buffer = next.next().ok_or_else(|| broken("fewer buffers than the schema needs".into()))?;
+                if width > 1 && !(buffer.length() as usize).is_multiple_of(width) {
+                    return Err(broken(format!(
+                        "a buffer of {} bytes does not hold whole {width}-byte values",
+                        buffer.length()
+                    )));
+                }
+                Ok(())
+            };
+            for layout in layouts {
+                take(1)?; // validity
+                match layout {
+                    BufferLayout::Fixed(width) => take(width)?,
+                    BufferLayout::Offsets(width) => {
+                        take(width)?;
+                        take(1)?;
+                    }
+                    BufferLayout::Views => {
+                        take(16)?;
+                        let count = variadic.next().unwrap_or(0);
+                        if !(0..=1 << 20).contains(&count) {
+                            return Err(broken(format!("{count} variadic buffers")));
+                        }
+                        for _ in 0..count {
+                            take(1)?;
+                        }
+                    }
+                }
+            }
+        }
+        at += body;
+    }
+    Ok(())
+}
+
 fn read_batches(bytes: &[u8], context: &str) -> Result<(Arc<Schema>, Vec<RecordBatch>)> {
+    check_ipc_framing(bytes, context)?;
     let reader = StreamReader::try_new(Cursor::new(bytes), None)
         .map_err(|e| Error::input(context, format!("not an Arrow IPC stream: {e}")))?;
     let schema = reader.schema();
@@ -69,17 +237,32 @@ fn append_ids(array: &dyn Array, out: &mut Vec<u64>, context: &str) -> Result<()
         DataType::Int16 => signed!(Int16Type),
         DataType::Int32 => signed!(Int32Type),
         DataType::Int64 => signed!(Int64Type),
+        DataType::Float64 => {
+            for &v in array.as_primitive::<Float64Type>().values().iter() {
+                if !(v >= 0.0 && v.fract() == 0.0 && v < 18_446_744_073_709_551_616.0) {
+                    return Err(Error::input(context, format!("id {v} is not a non-negative whole number")));
+                }
+                out.push(v as u64);
+            }
+        }
         other => return Err(Error::input(context, format!("ids must be integers, got {other}"))),
     }
     Ok(())
 }
 
+/// Names of the optional group columns an edge chunk may carry (SONATA's `edge_group_id` and
+/// `edge_group_index`), and that a group scan reads.
+pub const GROUP_ID_COLUMN: &str = "edge_group_id";
+/// See [`GROUP_ID_COLUMN`].
+pub const GROUP_INDEX_COLUMN: &str = "edge_group_index";
+
 /// An edge chunk decoded from Arrow IPC bytes it owns: `UInt64` columns (SONATA's type) and
 /// `UInt32` ones (what the loader sends while ids fit) are used in place, without copying; other
-/// integer types are converted.
+/// integer types are converted. It may carry the group columns too.
 #[derive(Debug)]
 pub struct DecodedEdgeChunk {
     columns: [IdColumn; 3],
+    groups: Option<[IdColumn; 2]>,
 }
 
 #[derive(Debug)]
@@ -105,14 +288,18 @@ impl DecodedEdgeChunk {
         let [source, target, edge_id] = &self.columns;
         EdgeIds { source: source.ids(), target: target.ids(), edge_id: edge_id.ids() }
     }
+
+    /// The chunk's group columns, if it carries them.
+    pub fn groups(&self) -> Option<ChunkGroups<'_>> {
+        self.groups.as_ref().map(|[ids, index]| ChunkGroups { ids: ids.ids(), index: index.ids() })
+    }
 }
 
-/// Decode an edge chunk (as [`read_edge_chunk`]) from bytes it takes over, so that the id
-/// columns need no copy: the wasm entry point, where the bytes have just been copied in from JS.
-pub fn decode_edge_chunk(bytes: Vec<u8>, edge_population: &str) -> Result<DecodedEdgeChunk> {
-    let context = format!("edge chunk of '{edge_population}'");
+/// The record batches and schema of IPC bytes taken over without copying.
+fn decode_owned(bytes: Vec<u8>, context: &str) -> Result<(Arc<Schema>, Vec<RecordBatch>)> {
+    check_ipc_framing(&bytes, context)?;
     let unreadable =
-        |e: arrow_schema::ArrowError| Error::input(&context, format!("not a readable Arrow IPC stream: {e}"));
+        |e: arrow_schema::ArrowError| Error::input(context, format!("not a readable Arrow IPC stream: {e}"));
     let mut buffer = Buffer::from_vec(bytes);
     let mut decoder = StreamDecoder::new();
     let mut batches = Vec::new();
@@ -124,31 +311,89 @@ pub fn decode_edge_chunk(bytes: Vec<u8>, edge_population: &str) -> Result<Decode
         }
     }
     decoder.finish().map_err(unreadable)?;
-    let schema = decoder.schema().ok_or_else(|| Error::input(&context, "not an Arrow IPC stream: no schema"))?;
-    let column = |name: &str| -> Result<IdColumn> {
-        let column_context = format!("{context} column {name}");
-        let index = schema.index_of(name).map_err(|_| Error::input(&column_context, "missing from the Arrow table"))?;
-        if let [batch] = batches.as_slice() {
-            let array = batch.column(index);
-            if array.null_count() == 0 {
-                match array.data_type() {
-                    DataType::UInt64 => {
-                        return Ok(IdColumn::InPlace64(array.as_primitive::<UInt64Type>().values().clone()))
-                    }
-                    DataType::UInt32 => {
-                        return Ok(IdColumn::InPlace32(array.as_primitive::<UInt32Type>().values().clone()))
-                    }
-                    _ => {}
+    let schema = decoder.schema().ok_or_else(|| Error::input(context, "not an Arrow IPC stream: no schema"))?;
+    Ok((schema, batches))
+}
+
+/// One id column of decoded batches: in place when it is one `UInt64`/`UInt32` array without
+/// nulls, else converted (any integer type; whole non-negative `Float64`, the type some SONATA
+/// files give group ids). `None` when the table has no such column.
+fn id_column(schema: &Schema, batches: &[RecordBatch], name: &str, context: &str) -> Result<Option<IdColumn>> {
+    let column_context = format!("{context} column {name}");
+    let Ok(index) = schema.index_of(name) else { return Ok(None) };
+    if let [batch] = batches {
+        let array = batch.column(index);
+        if array.null_count() == 0 {
+            match array.data_type() {
+                DataType::UInt64 => {
+                    return Ok(Some(IdColumn::InPlace64(array.as_primitive::<UInt64Type>().values().clone())))
                 }
+                DataType::UInt32 => {
+                    return Ok(Some(IdColumn::InPlace32(array.as_primitive::<UInt32Type>().values().clone())))
+                }
+                _ => {}
             }
         }
-        let mut out = Vec::new();
-        for array in column_arrays(&batches, index) {
-            append_ids(array.as_ref(), &mut out, &column_context)?;
-        }
-        Ok(IdColumn::Converted(out))
-    };
-    Ok(DecodedEdgeChunk { columns: [column(SOURCE_COLUMN)?, column(TARGET_COLUMN)?, column(EDGE_ID_COLUMN)?] })
+    }
+    let mut out = Vec::new();
+    for array in column_arrays(batches, index) {
+        append_ids(array.as_ref(), &mut out, &column_context)?;
+    }
+    Ok(Some(IdColumn::Converted(out)))
+}
+
+fn required_column(schema: &Schema, batches: &[RecordBatch], name: &str, context: &str) -> Result<IdColumn> {
+    id_column(schema, batches, name, context)?
+        .ok_or_else(|| Error::input(format!("{context} column {name}"), "missing from the Arrow table"))
+}
+
+/// The optional pair of group columns: both or neither.
+fn group_columns(schema: &Schema, batches: &[RecordBatch], context: &str) -> Result<Option<[IdColumn; 2]>> {
+    match (
+        id_column(schema, batches, GROUP_ID_COLUMN, context)?,
+        id_column(schema, batches, GROUP_INDEX_COLUMN, context)?,
+    ) {
+        (Some(ids), Some(index)) => Ok(Some([ids, index])),
+        (None, None) => Ok(None),
+        _ => Err(Error::input(context, "edge_group_id and edge_group_index must come together")),
+    }
+}
+
+/// Decode an edge chunk (as [`read_edge_chunk`], plus optional group columns) from bytes it takes
+/// over, so that the id columns need no copy: the wasm entry point, where the bytes have just been
+/// copied in from JS.
+pub fn decode_edge_chunk(bytes: Vec<u8>, edge_population: &str) -> Result<DecodedEdgeChunk> {
+    let context = format!("edge chunk of '{edge_population}'");
+    let (schema, batches) = decode_owned(bytes, &context)?;
+    let columns = [
+        required_column(&schema, &batches, SOURCE_COLUMN, &context)?,
+        required_column(&schema, &batches, TARGET_COLUMN, &context)?,
+        required_column(&schema, &batches, EDGE_ID_COLUMN, &context)?,
+    ];
+    let groups = group_columns(&schema, &batches, &context)?;
+    Ok(DecodedEdgeChunk { columns, groups })
+}
+
+/// The group columns (`edge_group_id`, `edge_group_index`) of a table, decoded from bytes it
+/// takes over: what a group scan reads.
+pub struct DecodedGroups {
+    columns: [IdColumn; 2],
+}
+
+impl DecodedGroups {
+    /// `(edge_group_id, edge_group_index)`.
+    pub fn ids(&self) -> (Ids<'_>, Ids<'_>) {
+        (self.columns[0].ids(), self.columns[1].ids())
+    }
+}
+
+/// Decode a table of group columns for a group scan.
+pub fn decode_group_columns(bytes: Vec<u8>, edge_population: &str) -> Result<DecodedGroups> {
+    let context = format!("group columns of '{edge_population}'");
+    let (schema, batches) = decode_owned(bytes, &context)?;
+    let columns = group_columns(&schema, &batches, &context)?
+        .ok_or_else(|| Error::input(&context, "edge_group_id and edge_group_index are missing from the Arrow table"))?;
+    Ok(DecodedGroups { columns })
 }
 
 /// Decode an edge chunk: columns `source_node_id`, `target_node_id`, `edge_id` of any integer type.

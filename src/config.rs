@@ -9,6 +9,10 @@ use crate::error::{Error, Result};
 /// Property that ConnPropsModel uses for synapses per connection; we take counts from the data.
 pub const N_SYN_PER_CONN: &str = "n_syn_per_conn";
 
+/// Largest Poisson mean accepted: the Poisson CDF (and so the quantiles and the histogram overlays)
+/// is accurate to 1e-6 up to here; beyond, a normal law is the better model anyway.
+pub const POISSON_MEAN_LIMIT: f64 = 1e6;
+
 /// Relative tolerance for `p` summing to 1 (design §2.2).
 const PROBABILITY_SUM_TOLERANCE: f64 = 1e-8;
 
@@ -108,6 +112,15 @@ impl ColumnType {
             ColumnType::Float64 => "float64",
             ColumnType::Int(t) => t.name(),
         }
+    }
+
+    /// The type of a numpy name (`float32`, `uint16`, …; `float`/`double` are float64).
+    pub fn from_name(name: &str) -> Option<ColumnType> {
+        Some(match name {
+            "float32" | "single" => ColumnType::Float32,
+            "float64" | "float" | "double" => ColumnType::Float64,
+            other => ColumnType::Int(IntType::from_name(other)?),
+        })
     }
 
     /// The smallest type that holds values of both (numpy-like promotion).
@@ -237,6 +250,9 @@ impl PathwaySpec {
             if !value.is_finite() || !int_type.holds(value) {
                 return Err(value);
             }
+        } else if !value.is_finite() {
+            // Overflow of the law (or of float32): never stored silently.
+            return Err(value);
         }
         Ok(Finalized { value, clipped })
     }
@@ -344,6 +360,20 @@ impl Model {
         (&self.src_types[pathway / n], &self.tgt_types[pathway % n])
     }
 
+    /// The error for a drawn value of property `property` in pathway `pathway` (indices) that
+    /// cannot be stored, at global edge `edge_id`.
+    pub fn value_error(&self, property: usize, pathway: usize, value: f64, edge_id: u64, reason: String) -> Error {
+        let (source_type, target_type) = self.pathway_names(pathway);
+        Error::ValueOutOfRange {
+            property: self.properties[property].name.clone(),
+            source_type: source_type.to_string(),
+            target_type: target_type.to_string(),
+            value,
+            reason,
+            edge_id,
+        }
+    }
+
     /// Position of `name` in [`Model::properties`].
     pub fn property_index(&self, name: &str) -> Option<usize> {
         self.properties.iter().position(|p| p.name == name)
@@ -447,9 +477,14 @@ impl JsonPath {
 const NON_FINITE_MARKER: &str = "\u{1}non-finite:";
 
 fn parse_json(text: &str) -> Result<Value> {
+    // Only bare tokens in value position are replaced: a `NaN` where a key belongs stays a syntax
+    // error, so the marker never reaches a message.
     let mut cleaned = String::with_capacity(text.len());
     let mut in_string = false;
     let mut escaped = false;
+    // Open containers (true = object) and whether the next token is a value.
+    let mut containers: Vec<bool> = Vec::new();
+    let mut expect_value = true;
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
         if in_string {
@@ -464,13 +499,38 @@ fn parse_json(text: &str) -> Result<Value> {
             rest = &rest[c.len_utf8()..];
             continue;
         }
-        if c == '"' {
-            in_string = true;
-        } else if let Some(token) = ["-Infinity", "Infinity", "NaN"].into_iter().find(|t| rest.starts_with(t)) {
-            // JSON text must escape the marker's control character.
-            cleaned.push_str(&format!("\"\\u0001non-finite:{token}\""));
-            rest = &rest[token.len()..];
-            continue;
+        match c {
+            '"' => {
+                in_string = true;
+                expect_value = false;
+            }
+            '{' => {
+                containers.push(true);
+                expect_value = false;
+            }
+            '[' => {
+                containers.push(false);
+                expect_value = true;
+            }
+            '}' | ']' => {
+                containers.pop();
+                expect_value = false;
+            }
+            ':' => expect_value = true,
+            ',' => expect_value = containers.last() == Some(&false),
+            _ if c.is_whitespace() => {}
+            _ => {
+                if expect_value {
+                    if let Some(token) = ["-Infinity", "Infinity", "NaN"].into_iter().find(|t| rest.starts_with(t)) {
+                        // JSON text must escape the marker's control character.
+                        cleaned.push_str(&format!("\"\\u0001non-finite:{token}\""));
+                        rest = &rest[token.len()..];
+                        expect_value = false;
+                        continue;
+                    }
+                }
+                expect_value = false;
+            }
         }
         cleaned.push(c);
         rest = &rest[c.len_utf8()..];
@@ -491,11 +551,11 @@ fn describe(value: &Value) -> String {
     if let Some(x) = non_finite_marker(value) {
         return format!("{x}");
     }
+    // Shorten by characters, never by bytes: a byte index can fall inside a multi-byte character.
     let text = value.to_string();
-    if text.len() > 40 {
-        format!("{}…", &text[..40])
-    } else {
-        text
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
 }
 
@@ -731,11 +791,26 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
             if mean <= 0.0 {
                 return Err(path.key("mean").error(format!("gamma mean must be > 0, got {mean}")));
             }
-            Distribution::gamma(mean, non_negative("std")?)
+            let std = non_negative("std")?;
+            let gamma = Distribution::gamma(mean, std);
+            if let Distribution::Gamma { shape, scale, .. } = gamma {
+                if std > 0.0 && !(shape.is_finite() && scale.is_finite() && shape > 0.0 && scale > 0.0) {
+                    return Err(path.key("std").error(format!(
+                        "gamma mean {mean} and std {std} give shape {shape:e} and scale {scale:e}, outside what float64 can draw"
+                    )));
+                }
+            }
+            gamma
         }
         "poisson" => {
             natural_type = ColumnType::Int(IntType::I64);
-            Distribution::Poisson { mean: non_negative("mean")? }
+            let mean = non_negative("mean")?;
+            if mean > POISSON_MEAN_LIMIT {
+                return Err(path.key("mean").error(format!(
+                    "poisson mean must be ≤ {POISSON_MEAN_LIMIT:e} (use a normal law for larger counts), got {mean}"
+                )));
+            }
+            Distribution::Poisson { mean }
         }
         "ztpoisson" => {
             natural_type = ColumnType::Int(IntType::I64);
@@ -744,6 +819,11 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
                 return Err(path
                     .key("mean")
                     .error(format!("ztpoisson mean must be ≥ 1 (zero is excluded), got {mean}")));
+            }
+            if mean > POISSON_MEAN_LIMIT {
+                return Err(path.key("mean").error(format!(
+                    "ztpoisson mean must be ≤ {POISSON_MEAN_LIMIT:e} (use a normal law for larger counts), got {mean}"
+                )));
             }
             Distribution::zero_truncated_poisson(mean)
         }
@@ -766,6 +846,14 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
         }
         _ => unreachable!("type checked against distribution_keys"),
     };
+    // A law whose values overflow float64 (lognormal mean 1000, uniform over ±1e308, …) would only
+    // give infinities: refuse it here, naming the spec, rather than at the first draw.
+    let (law_mean, law_std) = distribution.moments();
+    if !law_mean.is_finite() || !law_std.is_finite() {
+        return Err(path.error(format!(
+            "{kind} with these parameters has values beyond the float64 range (mean {law_mean:e}, std {law_std:e})"
+        )));
+    }
     let shared_within =
         optional(spec, "shared_within").map(|v| boolean(v, &path.key("shared_within"))).transpose()?.unwrap_or(true);
     let bound = |key: &str| optional(spec, key).map(|v| finite_number(v, &path.key(key))).transpose();

@@ -559,15 +559,12 @@ impl PopulationPlan {
 
     fn value_error(&self, property: usize, pathway: u32, value: f64, edge_id: u64) -> Error {
         let spec = &self.model.properties[property].pathways[pathway as usize];
-        let (source_type, target_type) = self.model.pathway_names(pathway as usize);
-        Error::ValueOutOfRange {
-            property: self.model.properties[property].name.clone(),
-            source_type: source_type.to_string(),
-            target_type: target_type.to_string(),
-            value,
-            dtype: spec.dtype.and_then(|d| d.int_type()).map(|t| t.name()).unwrap_or("int").to_string(),
-            edge_id,
-        }
+        let reason = if value.is_finite() {
+            format!("does not fit dtype {}", spec.dtype.and_then(|d| d.int_type()).map(|t| t.name()).unwrap_or("int"))
+        } else {
+            "is not finite".to_string()
+        };
+        self.model.value_error(property, pathway as usize, value, edge_id, reason)
     }
 
     /// Draw one property that is not in the correlated group. The values are collected by

@@ -55,9 +55,9 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// A drawn value cannot be stored in the property's dtype.
+    /// A drawn value cannot be stored: not finite, or outside its dtype or its dataset's type.
     #[error(
-        "prop_stats.{property}.{source_type}.{target_type}: drawn value {value} does not fit dtype {dtype} (edge {edge_id}); adjust bounds or dtype"
+        "prop_stats.{property}.{source_type}.{target_type}: drawn value {value} {reason} (edge {edge_id}); adjust the distribution, bounds or dtype"
     )]
     ValueOutOfRange {
         /// Property name.
@@ -68,8 +68,8 @@ pub enum Error {
         target_type: String,
         /// The value after bounds.
         value: f64,
-        /// The dtype name.
-        dtype: String,
+        /// What is wrong with it, e.g. `does not fit dtype uint16` or `is not finite`.
+        reason: String,
         /// Global edge id of the synapse.
         edge_id: u64,
     },

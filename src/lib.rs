@@ -25,6 +25,7 @@ pub mod engine;
 pub mod error;
 pub mod special_functions;
 pub mod stats;
+pub mod storage;
 pub mod streams;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
@@ -36,6 +37,7 @@ use config::{parse_task, Model, Task};
 use engine::{ChunkResult, ConnectionCounter, EdgeChunk, EdgeIds, PathwayColumn, PopulationPlan};
 pub use error::{Error, Result};
 use stats::{PropertyStats, StatsCollector};
+use storage::{ChunkGroups, DatasetPlan, Digest, ExistingDataset, GroupLayout, GroupScan, OutputPlan, StorageChunk};
 
 /// One parameterization run: a validated task, a seed, the prepared edge populations and the
 /// statistics collected so far.
@@ -47,6 +49,9 @@ pub struct Parameterizer {
     connections: HashMap<String, ConnectionCounter>,
     count_connections: bool,
     stats: StatsCollector,
+    /// Per edge population: its group scan while it runs, then its output plan.
+    scans: HashMap<String, GroupScan>,
+    outputs: HashMap<String, OutputPlan>,
 }
 
 impl Parameterizer {
@@ -67,6 +72,8 @@ impl Parameterizer {
             connections: HashMap::new(),
             count_connections: true,
             stats,
+            scans: HashMap::new(),
+            outputs: HashMap::new(),
         })
     }
 
@@ -122,6 +129,89 @@ impl Parameterizer {
         }
         self.stats.add(&result);
         Ok(result)
+    }
+
+    /// Add the next edges' group columns (`edge_group_id`, `edge_group_index`, in edge order from
+    /// `first_edge`) of edge population `population` of `size` edges to its layout scan, which
+    /// [`Parameterizer::plan_output`] checks before anything is written.
+    pub fn scan_groups(
+        &mut self,
+        population: &str,
+        size: u64,
+        first_edge: u64,
+        group_ids: engine::Ids<'_>,
+        group_index: engine::Ids<'_>,
+    ) -> Result<()> {
+        self.prepared(population)?;
+        self.scans.entry(population.to_string()).or_insert_with(|| GroupScan::new(population, size)).add(
+            first_edge,
+            group_ids,
+            group_index,
+        )
+    }
+
+    /// Plan the datasets of edge population `population` (`size` edges) in its edges file, given
+    /// what the file has: its datasets in the groups and its group ids. The layout is the scanned
+    /// one, or one group `0` indexed by edge id when no group columns were scanned. See
+    /// [`storage::plan_output`].
+    pub fn plan_output(
+        &mut self,
+        population: &str,
+        size: u64,
+        existing: &[ExistingDataset],
+        existing_groups: &[u64],
+        overwrite: bool,
+    ) -> Result<&OutputPlan> {
+        self.prepared(population)?;
+        let layout = match self.scans.remove(population) {
+            Some(scan) => scan.finish()?,
+            None => GroupLayout::Identity { rows: size },
+        };
+        let plan = storage::plan_output(&self.model, population, layout, existing, existing_groups, overwrite)?;
+        self.outputs.insert(population.to_string(), plan);
+        Ok(&self.outputs[population])
+    }
+
+    /// Draw one chunk (as [`Parameterizer::run_edges`]) and place its values for storage as
+    /// planned by [`Parameterizer::plan_output`]: one block per dataset, in the dataset's type and
+    /// row order, into `out`. `groups` are the chunk's group columns (needed when the population
+    /// has them). Returns the drawn result too (for Arrow output).
+    pub fn run_storage(
+        &mut self,
+        population: &str,
+        chunk: EdgeIds<'_>,
+        groups: Option<ChunkGroups<'_>>,
+        out: &mut StorageChunk,
+    ) -> Result<ChunkResult> {
+        if !self.outputs.contains_key(population) {
+            return Err(Error::input(
+                format!("edge population '{population}'"),
+                "no output plan: call plan_output first",
+            ));
+        }
+        let result = self.run_edges(population, chunk)?;
+        let model = self.model.clone();
+        let plan = self.outputs.get_mut(population).expect("checked above");
+        plan.store_chunk(population, &result, chunk.edge_id, groups, out, |property, position, value, reason| {
+            model.value_error(property, result.pathways[position] as usize, value, chunk.edge_id.get(position), reason)
+        })?;
+        Ok(result)
+    }
+
+    /// The planned datasets of `population` with the digests of what was stored so far.
+    pub fn dataset_digests(&self, population: &str) -> Result<Vec<(DatasetPlan, Digest)>> {
+        let plan = self.outputs.get(population).ok_or_else(|| {
+            Error::input(format!("edge population '{population}'"), "no output plan: call plan_output first")
+        })?;
+        Ok(plan.datasets.iter().cloned().zip(plan.digests().iter().copied()).collect())
+    }
+
+    fn prepared(&self, population: &str) -> Result<()> {
+        if self.plans.contains_key(population) {
+            Ok(())
+        } else {
+            Err(Error::input(format!("edge population '{population}'"), "not prepared: call add_edge_population first"))
+        }
     }
 
     /// Whether chunks also count distinct connections (on by default). Exact counts remember every

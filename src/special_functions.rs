@@ -286,8 +286,11 @@ pub fn poisson_quantile(lambda: f64, p: f64, q: f64) -> f64 {
         return f64::INFINITY;
     }
     let z = if p < 0.5 { normal_quantile(p) } else { -normal_quantile(q) };
-    let mut k = libm::floor(lambda + libm::sqrt(lambda) * z).max(0.0);
+    let start = libm::floor(lambda + libm::sqrt(lambda) * z).max(0.0);
     let reached = |k: f64| {
+        if k < 0.0 {
+            return false;
+        }
         let (cdf, sf) = poisson_cdf_sf(k, lambda);
         if p < 0.5 {
             cdf >= p
@@ -295,13 +298,48 @@ pub fn poisson_quantile(lambda: f64, p: f64, q: f64) -> f64 {
             sf <= q
         }
     };
-    while !reached(k) {
-        k += 1.0;
+    // Bracket the answer from the normal approximation by doubling steps, then bisect: a bounded
+    // number of CDF evaluations for any λ (a step-by-step walk never ends once k + 1 == k).
+    let (mut below, mut above) = if reached(start) {
+        let (mut above, mut step) = (start, 1.0);
+        loop {
+            let candidate = above - step;
+            if candidate < 0.0 {
+                break (-1.0, above);
+            }
+            if !reached(candidate) {
+                break (candidate, above);
+            }
+            above = candidate;
+            step *= 2.0;
+        }
+    } else {
+        let (mut below, mut step) = (start, 1.0);
+        loop {
+            let candidate = below + step;
+            if !candidate.is_finite() {
+                return f64::INFINITY;
+            }
+            if reached(candidate) {
+                break (below, candidate);
+            }
+            below = candidate;
+            step *= 2.0;
+        }
+    };
+    // Invariant: not reached at `below` (or below = −1), reached at `above`.
+    while above - below > 1.0 {
+        let middle = libm::floor(0.5 * (below + above));
+        if middle <= below || middle >= above {
+            break;
+        }
+        if reached(middle) {
+            above = middle;
+        } else {
+            below = middle;
+        }
     }
-    while k > 0.0 && reached(k - 1.0) {
-        k -= 1.0;
-    }
-    k
+    above
 }
 
 /// Gamma density with shape `a` and unit scale.

@@ -14,9 +14,11 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::arrow_io::{decode_edge_chunk, read_pathway_column, write_chunk_result_into};
+use crate::arrow_io::{decode_edge_chunk, decode_group_columns, read_pathway_column, write_chunk_result_into};
+use crate::config::ColumnType;
 use crate::config::{parse_pathway_spec, parse_task};
 use crate::error::Error;
+use crate::storage::{Digest, ExistingDataset, StorageChunk};
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -76,6 +78,8 @@ pub struct JsParameterizer {
     /// The last chunk's result (Arrow IPC), kept so that `runChunkView` can lend it to JS and the
     /// next chunk reuses its buffer.
     output: Vec<u8>,
+    /// The last chunk's storage blocks, lent to JS the same way.
+    storage: StorageChunk,
 }
 
 #[wasm_bindgen(js_class = Parameterizer)]
@@ -84,7 +88,7 @@ impl JsParameterizer {
     #[wasm_bindgen(constructor)]
     pub fn new(config_json: &str, seed: Option<f64>) -> Result<JsParameterizer, JsValue> {
         let run = crate::Parameterizer::new(config_json, seed_from_js(seed)?).map_err(js_error)?;
-        Ok(JsParameterizer { run, output: Vec::new() })
+        Ok(JsParameterizer { run, output: Vec::new(), storage: StorageChunk::default() })
     }
 
     /// The seed in use.
@@ -139,6 +143,94 @@ impl JsParameterizer {
         Ok(unsafe { js_sys::Uint8Array::view(&self.output) })
     }
 
+    /// Add the next edges' group columns (Arrow IPC with `edge_group_id` and `edge_group_index`,
+    /// edges `firstEdge …` in order) of edge population `population` (`size` edges) to its layout
+    /// scan; `planOutput` checks the whole layout.
+    #[wasm_bindgen(js_name = scanGroups)]
+    pub fn scan_groups(
+        &mut self,
+        population: &str,
+        size: f64,
+        first_edge: f64,
+        groups_ipc: Vec<u8>,
+    ) -> Result<(), JsValue> {
+        let groups = decode_group_columns(groups_ipc, population).map_err(js_error)?;
+        let (ids, index) = groups.ids();
+        self.run.scan_groups(population, size as u64, first_edge as u64, ids, index).map_err(js_error)
+    }
+
+    /// Plan what the run writes into edge population `population` (`size` edges): `existing` is
+    /// `[{group, property, storage, rows}]` (storage: numpy name, or null when not numeric) for
+    /// the datasets its groups have, `groups` the group ids the file has. Returns
+    /// `{datasets: [{property, group, storage, rows, exists}], create_groups}`, or throws naming
+    /// the conflict (existing properties without `overwrite`, length mismatch, missing group).
+    #[wasm_bindgen(js_name = planOutput)]
+    pub fn plan_output(
+        &mut self,
+        population: &str,
+        size: f64,
+        existing: JsValue,
+        groups: Vec<f64>,
+        overwrite: bool,
+    ) -> Result<JsValue, JsValue> {
+        let existing: Vec<ExistingDataset> = serde_wasm_bindgen::from_value(existing)
+            .map_err(|e| js_error(Error::input("existing datasets", e.to_string())))?;
+        let groups: Vec<u64> = groups.iter().map(|&g| g as u64).collect();
+        let plan = self.run.plan_output(population, size as u64, &existing, &groups, overwrite).map_err(js_error)?;
+        to_js(plan)
+    }
+
+    /// Draw one edge chunk (Arrow IPC with `source_node_id`, `target_node_id`, `edge_id`, and the
+    /// group columns when the population has them) and return it ready for storage, as planned:
+    /// `{blocks: [{dataset, offset, length, runs: [[row, rows], …]}], bytes, arrow}`. `bytes` is a
+    /// view into wasm memory holding every block (little-endian, in its dataset's storage type,
+    /// at `offset`); `arrow` (with `withArrow`) a view of the drawn columns as Arrow IPC. Both are
+    /// valid only until the next call into this module: write (or copy) them first.
+    #[wasm_bindgen(js_name = runChunkStorage)]
+    pub fn run_chunk_storage(
+        &mut self,
+        population: &str,
+        edges_ipc: Vec<u8>,
+        with_arrow: bool,
+    ) -> Result<JsValue, JsValue> {
+        let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
+        let result =
+            self.run.run_storage(population, chunk.ids(), chunk.groups(), &mut self.storage).map_err(js_error)?;
+        drop(chunk);
+        let out = js_sys::Object::new();
+        let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&out, &key.into(), value).map(|_| ());
+        set("blocks", &to_js(&self.storage.blocks)?)?;
+        if with_arrow {
+            write_chunk_result_into(result, &mut self.output).map_err(js_error)?;
+        }
+        // SAFETY: views handed to JS, which is told not to keep them across calls; the buffers live
+        // in `self` until the next chunk replaces them.
+        set("bytes", &unsafe { js_sys::Uint8Array::view(self.storage.bytes()) }.into())?;
+        if with_arrow {
+            set("arrow", &unsafe { js_sys::Uint8Array::view(&self.output) }.into())?;
+        }
+        Ok(out.into())
+    }
+
+    /// The planned datasets of `population` with the digest of what was stored so far:
+    /// `[{property, group, storage, rows, exists, digest, digest_rows}]` (see `DatasetDigest`).
+    #[wasm_bindgen(js_name = datasetDigests)]
+    pub fn dataset_digests(&self, population: &str) -> Result<JsValue, JsValue> {
+        #[derive(Serialize)]
+        struct Entry<'a> {
+            #[serde(flatten)]
+            dataset: &'a crate::storage::DatasetPlan,
+            digest: String,
+            digest_rows: u64,
+        }
+        let digests = self.run.dataset_digests(population).map_err(js_error)?;
+        let entries: Vec<Entry<'_>> = digests
+            .iter()
+            .map(|(dataset, digest)| Entry { dataset, digest: digest.hex(), digest_rows: digest.rows })
+            .collect();
+        to_js(&entries)
+    }
+
     /// Whether chunks also count distinct connections (`connections`); on by default.
     #[wasm_bindgen(setter = countConnections)]
     pub fn set_count_connections(&mut self, enabled: bool) {
@@ -177,5 +269,41 @@ impl JsParameterizer {
         let result = self.run.run_edges(population, chunk.ids()).map_err(js_error)?;
         drop(chunk);
         write_chunk_result_into(result, &mut self.output).map_err(js_error)
+    }
+}
+
+/// The content digest of a stored dataset, computed from its bytes as read back from a file, to
+/// compare with `Parameterizer.datasetDigests` (see `storage::Digest`).
+#[wasm_bindgen(js_name = DatasetDigest)]
+pub struct JsDatasetDigest {
+    storage: ColumnType,
+    digest: Digest,
+}
+
+#[wasm_bindgen(js_class = DatasetDigest)]
+impl JsDatasetDigest {
+    /// A digest of a dataset of storage type `storage` (numpy name: `float32`, `uint32`, …).
+    #[wasm_bindgen(constructor)]
+    pub fn new(storage: &str) -> Result<JsDatasetDigest, JsValue> {
+        let storage = ColumnType::from_name(storage)
+            .ok_or_else(|| js_error(Error::input("dataset digest", format!("unknown storage type '{storage}'"))))?;
+        Ok(JsDatasetDigest { storage, digest: Digest::default() })
+    }
+
+    /// Add rows `startRow …` from their little-endian bytes (e.g. a typed array's bytes).
+    pub fn add(&mut self, start_row: f64, bytes: &[u8]) -> Result<(), JsValue> {
+        self.digest.add_bytes(self.storage, start_row as u64, bytes).map_err(js_error)
+    }
+
+    /// The digest (16 hex digits).
+    #[wasm_bindgen(getter)]
+    pub fn hex(&self) -> String {
+        self.digest.hex()
+    }
+
+    /// Rows added.
+    #[wasm_bindgen(getter)]
+    pub fn rows(&self) -> f64 {
+        self.digest.rows as f64
     }
 }

@@ -1,4 +1,4 @@
-// The headless API in Node (www/node.mjs, the package's "node" export): in-process runs, the same
+// The headless API in Node (www/host/node.mjs, the package's "node" export): in-process runs, the same
 // values as the headless command, progress, abort, and writing a whole circuit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import os from "node:os";
 import h5wasm from "h5wasm/node";
-import { parameterize } from "../../www/node.mjs";
+import { parameterize } from "../../www/host/node.mjs";
 
 const repo = path.resolve(new URL("../..", import.meta.url).pathname);
 const large = path.join(repo, "tests/fixtures/out/synaptome_large/circuit_config.json");

@@ -4,7 +4,7 @@ import { chromium } from "playwright-core";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer } from "../../www/serve.mjs";
+import { startServer } from "../../www/tools/serve.mjs";
 
 export const artifacts = new URL("../artifacts/", import.meta.url);
 

@@ -11,9 +11,9 @@ import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
-import { loadCircuit, nodeFileSource, closeCircuit, pathReferences } from "../../www/loader.js";
-import { normalizePath } from "../../www/circuit_output.js";
-import { main } from "../../www/cli.mjs";
+import { loadCircuit, nodeFileSource, closeCircuit, pathReferences } from "../../www/sonata/loader.js";
+import { normalizePath } from "../../www/sonata/paths.js";
+import { main } from "../../www/host/cli.mjs";
 
 const repo = path.resolve(new URL("../..", import.meta.url).pathname);
 const fixtures = path.join(repo, "tests/fixtures/out");
@@ -121,7 +121,7 @@ test("--from-provenance reruns bit for bit, and refuses a circuit that changed",
   assert.deepEqual({ ...a, created: null }, { ...b, created: null }, "the same sidecar but for its time");
   assert.deepEqual(a.edge_populations, ["VPM__S1__chemical", "S1__S1__chemical"]);
   assert.equal(await sha256(path.join(first, "networks/edges/POm__S1__chemical/edges.h5")), await sha256(path.join(input, "networks/edges/POm__S1__chemical/edges.h5")), "a population not asked for is copied unchanged");
-  // --copy: files are copies, not links to the inputs.
+  // Files are copies (the default), not links to the inputs.
   assert.equal((await fs.stat(path.join(second, "networks/nodes/S1/nodes.h5"))).nlink, 1);
 
   // A changed input: the rerun would not reproduce the recorded result, so it is refused.
@@ -175,14 +175,14 @@ test("plain files keep their layout under --out; a non-empty --out is refused", 
 });
 
 test("two inputs that would land on one output path are an error naming both", async () => {
-  const { outputLayout } = await import("../../www/circuit_output.js");
+  const { outputLayout } = await import("../../www/sonata/circuit_output.js");
   const plain = (names) => ({ config: null, references: names.map((name) => ({ keyPath: null, value: name, name, kind: "file", role: "edges" })) });
   assert.deepEqual(outputLayout(plain(["/data/a/edges.h5", "/data/b/edges.h5"])).entries.map((e) => e.output), ["a/edges.h5", "b/edges.h5"]);
   assert.throws(() => outputLayout(plain(["/data/a/edges.h5", "/data/x/../a/edges.h5"])),
-    /two input files would both be written as edges\.h5: \/data\/a\/edges\.h5 and \/data\/x\/\.\.\/a\/edges\.h5/);
+    /two inputs would both be written as edges\.h5: \/data\/a\/edges\.h5 and \/data\/x\/\.\.\/a\/edges\.h5/);
   const configured = {
     config: { name: "circuit_config.json", text: "{}", json: { networks: { edges: [{ edges_file: "circuit_config.json" }] } } },
     references: [{ keyPath: ["networks", "edges", 0, "edges_file"], value: "circuit_config.json", name: "circuit_config.json", kind: "file", role: "edges" }],
   };
-  assert.throws(() => outputLayout(configured), /the circuit config and circuit_config\.json would both be written as circuit_config\.json/);
+  assert.throws(() => outputLayout(configured), /networks\.edges\.0\.edges_file: names the circuit config itself/);
 });

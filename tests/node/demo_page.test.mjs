@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ZipReader, Uint8ArrayReader, Uint8ArrayWriter } from "@zip.js/zip.js";
-import { main } from "../../www/cli.mjs";
+import { main } from "../../www/host/cli.mjs";
 import h5wasm from "h5wasm/node";
 import { openBrowser, artifacts } from "./browser.mjs";
 
@@ -200,7 +200,7 @@ test("existing properties need the overwrite toggle (network fixture through the
   await page.click("#apply-preset");
   await page.click("#run");
   await page.waitForSelector("#status.error");
-  assert.match(await page.textContent("#status"), /CircuitError: .*edges\.h5: population 'S1__S1__chemical': properties already exist: conductance, delay, syn_type_id \(set overwrite_if_exists to replace them\); nothing was written/);
+  assert.match(await page.textContent("#status"), /CircuitError: .*edges\.h5: edge population 'S1__S1__chemical': properties already exist: conductance, delay, syn_type_id \(set overwrite_if_exists to replace them\); nothing was written/);
   await page.check("#overwrite");
   await page.click("#run");
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });

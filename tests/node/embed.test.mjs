@@ -10,8 +10,8 @@ import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
 import { ZipReader, Uint8ArrayReader, TextWriter } from "@zip.js/zip.js";
 import { openBrowser, artifacts } from "./browser.mjs";
-import { PROJECT_MOUNTS, startServer } from "../../www/serve.mjs";
-import { parameterize } from "../../www/node.mjs";
+import { PROJECT_MOUNTS, startServer } from "../../www/tools/serve.mjs";
+import { parameterize } from "../../www/host/node.mjs";
 
 const run = promisify(execFile);
 const repo = new URL("../..", import.meta.url).pathname;

@@ -9,8 +9,8 @@ import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
-import { loadCircuit, nodeFileSource, nodePropertyValues, candidatePathwayProperties, closeCircuit, narrowIds } from "../../www/loader.js";
-import { main } from "../../www/cli.mjs";
+import { loadCircuit, nodeFileSource, nodePropertyValues, candidatePathwayProperties, closeCircuit, narrowIds } from "../../www/sonata/loader.js";
+import { main } from "../../www/host/cli.mjs";
 
 const repo = path.resolve(new URL("../..", import.meta.url).pathname);
 const fixtures = path.join(repo, "tests/fixtures/out");
@@ -88,7 +88,7 @@ test("command on the synaptome: drawn columns in SONATA dtypes, every other data
   assert.equal(b.get(added[0]).dtype, "<f");
   assert.equal(b.get(added[1]).dtype, "<I");
   const sources = b.get("edges/synaptome_afferents/source_node_id").value;
-  const classes = nodePropertyValues({ file: open(path.join(fixtures, "synaptome/afferents.h5")), name: "afferent_neurons" }, "synapse_class");
+  const classes = nodePropertyValues({ file: open(path.join(fixtures, "synaptome/afferents.h5")), name: "afferent_neurons", size: 300 }, "synapse_class");
   const synType = b.get(added[1]).value;
   sources.forEach((s, i) => assert.equal(synType[i], classes[Number(s)] === "inhibitory_neuron" ? 1 : 100));
   a.close();
@@ -139,7 +139,7 @@ test("values that do not fit an existing integer column are an error, and nothin
   const config = path.join(dir, "negative.json");
   await fs.writeFile(config, JSON.stringify(model));
   await assert.rejects(main(["--circuit", path.join(fixtures, "network/circuit_config.json"), "--config", config, "--out", out, "--seed", "1",
-    "--populations", "S1__S1__chemical", "--overwrite"], quiet), /dataset \/edges\/S1__S1__chemical\/0\/syn_type_id: value -5 does not fit the dataset's integer type <I/);
+    "--populations", "S1__S1__chemical", "--overwrite"], quiet), /edges\.h5: prop_stats\.syn_type_id\.EXC\.(EXC|INH): drawn value -5 does not fit its dataset's type uint32 \(edge \d+\)/);
   assert.deepEqual(await fs.readdir(out), []);
 });
 
@@ -241,13 +241,13 @@ test("bad input: pathway property absent, values missing from the config, unknow
   await assert.rejects(main(["--circuit", circuit, "--config", tm, "--out", out, "--seed", "1", "--populations", "nope"], quiet),
     /unknown edge population 'nope' \(the circuit has: S1__S1__chemical, VPM__S1__chemical, S1__S1__two_groups, S1__S1__plain\)/);
   await assert.rejects(main(["--circuit", circuit, "--config", tm, "--out", path.join(fixtures, "network"), "--seed", "1"], quiet),
-    /output directory .*network is not empty; choose a new or empty --out/);
+    /the output folder .*network would contain the input .*circuit_config\.json/);
   assert.deepEqual(await fs.readdir(out), []);
 });
 
 test("the command exits non-zero with a clear message, and 2 on usage errors", async () => {
   const run = promisify(execFile);
-  const cli = path.join(repo, "www/cli.mjs");
+  const cli = path.join(repo, "www/host/cli.mjs");
   await assert.rejects(run("node", [cli, "--circuit", path.join(fixtures, "network/circuit_config.json"), "--config", path.join(presets, "tsodyks_markram.json"), "--out", await tempDir()]),
     (error) => error.code === 1 && /synparam: error: ConfigError: random_seed: no seed/.test(error.stderr));
   await assert.rejects(run("node", [cli, "--config", "x.json"]), (error) => error.code === 2 && /--out is required/.test(error.stderr));

@@ -11,14 +11,18 @@
 // {type: "error", error: {name, message, path}}. Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
 import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader } from "@zip.js/zip.js";
-import init, { Parameterizer, validateConfig, densityPreview, version } from "../pkg/synparam.js";
-import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, synapsesPerPathway } from "./loader.js";
+import init, { Parameterizer, DatasetDigest, validateConfig, densityPreview, version } from "../../pkg/synparam.js";
+import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, synapsesPerPathway, prepareHdf5, openH5 } from "../sonata/loader.js";
 import { parameterizeCircuit } from "./parameterize.js";
-import { pinObjectTimestamps, emscriptenFileAccess } from "./writer.js";
-import { outputLayout, hashInputs, placeOutputs, provenanceDocument, readProvenance, sha256Stream, PROVENANCE_FILE } from "./circuit_output.js";
+import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
+import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
+import { provenanceDocument, readProvenance, sha256Stream, sha256OfText, PROVENANCE_FILE } from "./provenance.js";
 
 // The wasm sits in pkg/ beside dist/ (the package layout and the served site alike).
-const ready = Promise.all([init({ module_or_path: new URL("../pkg/synparam_bg.wasm", import.meta.url) }), h5wasm.ready]);
+const ready = Promise.all([init({ module_or_path: new URL("../pkg/synparam_bg.wasm", import.meta.url) }), h5wasm.ready.then((Module) => {
+  prepareHdf5(Module);
+  return Module;
+})]);
 
 let current = null; // {key, loading: Promise<{source, circuit}>}
 
@@ -94,8 +98,6 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite = false,
   lastRun = null;
   const outRoot = `/out/${Date.now()}`;
   const outputOf = new Map(layout.entries.map((e) => [e.input, `${outRoot}/${e.output}`]));
-  const outputs = [];
-  const parameterized = new Set();
   const output = {
     async open(fileName) {
       makeDirectories(FS, outputOf.get(fileName).slice(0, outputOf.get(fileName).lastIndexOf("/")));
@@ -105,8 +107,6 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite = false,
     async finish(fileName, file) {
       file.close();
       pinObjectTimestamps(emscriptenFileAccess(FS, outputOf.get(fileName), true), emscriptenFileAccess(FS, await source.h5path(fileName)));
-      parameterized.add(fileName);
-      outputs.push({ fileName, output: layout.entries.find((e) => e.input === fileName).output, bytes: FS.readFile(outputOf.get(fileName)) });
     },
     async abandon(fileName, file) {
       try { file.close(); } catch { /* already closed */ }
@@ -117,8 +117,28 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite = false,
     circuit, Parameterizer, configText: config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, output, keepColumns: true,
     version: version(), onProgress: (done, total) => self.postMessage({ type: "progress", done, total }),
   });
-  lastRun = { source, circuit, layout, result, configText: config, outRoot, outputOf, parameterized, created: new Date().toISOString() };
-  self.postMessage({ type: "result", ...result, outputs, seconds: (performance.now() - started) / 1000 }, outputs.map((o) => o.bytes.buffer));
+  // Verify every written file against what the core drew before anyone can download it.
+  const written = new Set(result.populations.map((p) => p.fileName));
+  const datasets = {};
+  const outputs = [];
+  for (const fileName of written) {
+    const outputName = layout.entries.find((e) => e.input === fileName).output;
+    const file = openH5(h5wasm, outputOf.get(fileName), outputName);
+    try {
+      datasets[outputName] = {};
+      for (const population of result.populations.filter((p) => p.fileName === fileName)) {
+        for (const checked of verifyDatasets(file, population.name, population.datasets, DatasetDigest, { shownName: outputName })) {
+          datasets[outputName][checked.dataset] = { storage: checked.storage, rows: checked.rows, digest: checked.digest };
+        }
+      }
+    } finally {
+      file.close();
+    }
+    outputs.push({ fileName, output: outputName, bytes: FS.readFile(outputOf.get(fileName)) });
+  }
+  lastRun = { source, circuit, layout, result, configText: config, outRoot, outputOf, written, datasets, created: new Date().toISOString() };
+  const message = { ...result, populations: result.populations.map(({ datasets: _, ...p }) => p) };
+  self.postMessage({ type: "result", ...message, outputs, seconds: (performance.now() - started) / 1000 }, outputs.map((o) => o.bytes.buffer));
 }
 
 /** zip.js reader of a file in Emscripten's file system, read in slices as the zip streams. */
@@ -164,15 +184,16 @@ async function sha256Of(FS, { blob, path }) {
 
 /**
  * The last run's whole parameterized circuit as one zip, in the layout of the headless command's
- * --out (same files, same bytes, same sidecar but for its time). Streams: inputs are read in
- * slices from their File or the worker's file system, entries are stored (HDF5 barely compresses)
- * and the zip is assembled as a Blob, never as one buffer.
+ * --out (same files, same bytes, same sidecar but for its time): the same `outputFiles` plan, so a
+ * folder's file never replaces a parameterized one, and every entry name a plain relative path.
+ * Streams: inputs are read in slices from their File or the worker's file system, entries are
+ * stored (HDF5 barely compresses) and the zip is assembled as a Blob, never as one buffer.
  */
 async function zip({ silent = false } = {}) {
   if (!lastRun) throw new Error("run a parameterization first");
   const [, Module] = await ready;
   const { FS } = Module;
-  const { source, layout, result, configText, outputOf, parameterized, created } = lastRun;
+  const { source, layout, result, configText, outputOf, written, datasets, created } = lastRun;
   const names = source.names();
   const listable = names.length > 0;
   const located = async (name) => ({ blob: source.blobOf(name), path: source.blobOf(name) ? null : await source.h5path(name) });
@@ -180,41 +201,58 @@ async function zip({ silent = false } = {}) {
     const where = await located(name);
     return where.blob ? new BlobReader(where.blob) : new EmscriptenFileReader(FS, where.path);
   };
-  const { inputs, notIncluded, warnings } = await hashInputs(layout, {
-    async probe(entry) {
-      if (listable) {
-        if (names.includes(entry.input)) return "file";
-        if (names.some((n) => n.startsWith(`${entry.input}/`))) return "dir";
-        return { missing: "not among the chosen files" };
-      }
-      if (entry.kind === "dir") return { missing: "a directory cannot be listed over HTTP; copy it into the unpacked circuit" };
+  // What exists: files by name; folders by their listed files (a folder cannot be listed over HTTP).
+  const inputs = {};
+  const notIncluded = [];
+  const warnings = [];
+  if (layout.config) inputs[layout.config.input] = await sha256Of(FS, await located(layout.config.input));
+  for (const entry of layout.entries) {
+    let missing = null;
+    if (listable) {
+      if (names.includes(entry.input)) entry.kind = "file";
+      else if (entry.input === "" || names.some((n) => n.startsWith(`${entry.input}/`))) entry.kind = "dir";
+      else missing = "not among the chosen files";
+    } else if (entry.kind === "dir") {
+      missing = "a directory cannot be listed over HTTP; copy it into the unpacked circuit";
+    } else {
       try {
         await source.h5path(entry.input);
-        return "file";
       } catch (error) {
-        return { missing: error.message };
+        missing = error.message;
       }
-    },
-    hash: async (name) => sha256Of(FS, await located(name)),
-  });
+    }
+    entry.present = missing === null;
+    if (!entry.present) {
+      notIncluded.push(entry.output || ".");
+      warnings.push(`${entry.input || "."}: ${missing}; not included in the output`);
+    } else if (entry.kind === "file") {
+      inputs[entry.input] = await sha256Of(FS, await located(entry.input));
+    }
+  }
+  const folderFiles = (entry) => names.filter((n) => entry.input === "" || n.startsWith(`${entry.input}/`)).sort()
+    .map((n) => ({ relative: entry.input === "" ? n : n.slice(entry.input.length + 1), name: n }));
+  const plan = outputFiles(layout, { written, folderFiles, reserved: [PROVENANCE_FILE] });
   const writer = new ZipWriter(new BlobWriter("application/zip"), { level: 0, useWebWorkers: false });
-  const { outputs, directories } = await placeOutputs(layout, inputs, parameterized, {
-    async hashWritten(entry) {
-      await writer.add(entry.output, new EmscriptenFileReader(FS, outputOf.get(entry.input)));
-      return sha256Of(FS, { path: outputOf.get(entry.input) });
-    },
-    copyFile: async (entry) => writer.add(entry.output, await readerOf(entry.input)),
-    async copyDirectory(entry) {
-      for (const name of names.filter((n) => n.startsWith(`${entry.input}/`)).sort()) {
-        await writer.add(entry.output + name.slice(entry.input.length), await readerOf(name));
-      }
-    },
-    writeConfig: (output, text) => writer.add(output, new TextReader(text)),
-  });
+  const outputs = {};
+  for (const file of plan) {
+    if (file.from === "config") {
+      await writer.add(file.output, new TextReader(layout.config.text));
+      outputs[file.output] = sha256OfText(layout.config.text);
+    } else if (file.from === "written") {
+      await writer.add(file.output, new EmscriptenFileReader(FS, outputOf.get(file.entry.input)));
+      outputs[file.output] = await sha256Of(FS, { path: outputOf.get(file.entry.input) });
+    } else if (file.file) {
+      await writer.add(file.output, await readerOf(file.file.name));
+    } else {
+      await writer.add(file.output, await readerOf(file.entry.input));
+      outputs[file.output] = inputs[file.entry.input];
+    }
+  }
+  const directories = layout.entries.filter((e) => e.present && e.kind === "dir").map((e) => e.output || ".");
   const provenance = provenanceDocument({
     version: version(), created, circuitConfig: layout.config?.output ?? null,
     seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
-    populations: result.requested, configText, results: result.populations, layout, inputs, outputs, directories, notIncluded,
+    populations: result.requested, configText, results: result.populations, layout, inputs, outputs, datasets, directories, notIncluded,
   });
   await writer.add(PROVENANCE_FILE, new TextReader(`${JSON.stringify(provenance, null, 2)}\n`));
   self.postMessage({ type: "zip", blob: await writer.close(), warnings, silent });

@@ -8,7 +8,7 @@ import { stat } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 /** The project's mounts: the page and its sources at /, the bundles at /dist/, the wasm at /pkg/. */
 export const PROJECT_MOUNTS = { "/pkg/": join(root, "pkg"), "/dist/": join(root, "dist"), "/": join(root, "www") };
 const types = {

@@ -7,9 +7,9 @@ import { propertyFigure, axisLabel } from "./plots.js";
 import { PRESETS, mapPreset } from "./presets.js";
 import { DISTRIBUTION_FIELDS, modelOf, specLabel, specFromForm, applySpec, addProperty, removeProperty } from "./editor.js";
 import { MARKUP } from "./template.js";
-import { resultsOf } from "./results.js";
-import seedExample from "./presets/seed_example.json";
-import tsodyksMarkram from "./presets/tsodyks_markram.json";
+import { resultsOf } from "../host/results.js";
+import seedExample from "../presets/seed_example.json";
+import tsodyksMarkram from "../presets/tsodyks_markram.json";
 
 const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
 const presets = { seed_example: seedExample, tsodyks_markram: tsodyksMarkram };

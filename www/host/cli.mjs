@@ -2,26 +2,33 @@
 // synparam headless command: parameterize the edges of a SONATA circuit with the same loader,
 // wasm core and writer as the page, and write a whole parameterized circuit.
 //
-//   node www/cli.mjs --circuit <circuit_config.json | edges/nodes .h5 files...> --config <json>
-//                    --out DIR [--seed N] [--pathway-property P] [--populations a,b]
-//                    [--fallback-value V] [--overwrite] [--chunk-size N] [--copy]
-//   node www/cli.mjs --circuit <the original circuit> --from-provenance DIR/parameterization.json --out DIR2
+//   node www/host/cli.mjs --circuit <circuit_config.json | edges/nodes .h5 files...> --config <json>
+//                         --out DIR [--seed N] [--pathway-property P] [--populations a,b]
+//                         [--fallback-value V] [--overwrite] [--chunk-size N] [--hardlink]
+//   node www/host/cli.mjs --circuit <the original circuit> --from-provenance DIR/parameterization.json --out DIR2
 //
 // DIR (new or empty) mirrors the input circuit: every file the config names at the same relative
-// path (hard-linked where possible, or copied with --copy; edge files always copied, then
+// path (copied, as a copy-on-write clone where the file system can; edge files copied, then
 // written), the config rewritten only for files outside its folder, and a provenance sidecar. It
-// is built beside DIR and renamed into place only when everything succeeded; inputs are never
-// modified. Prints a per-population, per-pathway summary and warnings; exits non-zero with a
-// clear message on any error.
+// is built beside DIR, verified against what the core drew, and renamed into place only when
+// everything succeeded; inputs are never modified. Prints a per-population, per-pathway summary
+// and warnings; exits non-zero with a clear message on any error.
 import fs from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { CircuitError } from "./loader.js";
-import { readProvenance } from "./circuit_output.js";
+import { CircuitError } from "../sonata/loader.js";
+import { printable } from "../sonata/paths.js";
+import { readProvenance } from "../run/provenance.js";
 import { initialize, writeParameterizedCircuit } from "./node.mjs";
+import { cleanUpActiveRuns } from "./publish.mjs";
 
-const USAGE = `usage: node www/cli.mjs --circuit <circuit_config.json | files.h5...> --config <json> --out DIR
-       [--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite] [--chunk-size N] [--copy]
-   or: node www/cli.mjs --circuit <circuit_config.json | files.h5...> --from-provenance parameterization.json --out DIR [--copy]`;
+const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --config <json> --out DIR
+       [--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite] [--chunk-size N] [--hardlink]
+   or: synparam --circuit <circuit_config.json | files.h5...> --from-provenance parameterization.json --out DIR [--hardlink]
+
+  --hardlink   link unchanged files (nodes, morphologies, ...) into DIR instead of copying them. Saves
+               space, but DIR's files ARE the input files then: anything that later modifies one of
+               them in place (a tool writing into the output) modifies your input circuit too.
+               Edge files, the config and the sidecar are always new files.`;
 
 class UsageError extends Error {}
 
@@ -50,7 +57,8 @@ export function parseArguments(argv) {
       case "--populations": options.populations = value().split(",").filter(Boolean); break;
       case "--fallback-value": options.fallback = value(); break;
       case "--overwrite": options.overwrite = true; break;
-      case "--copy": options.copy = true; break;
+      case "--copy": break; // copies are the default (kept for older scripts)
+      case "--hardlink": options.hardlink = true; break;
       case "--from-provenance": options.fromProvenance = value(); break;
       case "--chunk-size": {
         const n = Number(value());
@@ -78,40 +86,60 @@ const format = (x) => (x === null || x === undefined ? "-" : Number(x).toPrecisi
 export async function main(argv, log = console.log) {
   const options = parseArguments(argv);
   await initialize();
-  const readInput = (file) => fs.readFile(file, "utf8").catch((e) => { throw new CircuitError(`cannot read (${e.code ?? e.message})`, { file }); });
+  const readInput = (file) => fs.readFile(file, "utf8").catch((e) => {
+    throw new CircuitError(e.code === "ENOENT" ? "does not exist" : e.code === "EISDIR" ? "is a folder, not a file" : `cannot read (${e.code ?? e.message})`, { file });
+  });
   const recorded = options.fromProvenance ? readProvenance(await readInput(options.fromProvenance), options.fromProvenance) : null;
   const configText = recorded ? recorded.configText : await readInput(options.config);
   const settings = recorded
     ? { seed: recorded.seed, pathwayProperty: recorded.pathwayProperty, fallback: recorded.fallback, overwrite: recorded.overwrite, populations: recorded.populations }
     : { seed: options.seed, pathwayProperty: options.pathwayProperty, fallback: options.fallback, overwrite: options.overwrite, populations: options.populations };
   const result = await writeParameterizedCircuit({
-    circuitPaths: options.circuit, configText, settings, out: options.out, chunkSize: options.chunkSize, copy: options.copy,
+    circuitPaths: options.circuit, configText, settings, out: options.out, chunkSize: options.chunkSize, hardlink: options.hardlink,
     recorded, recordedName: options.fromProvenance,
   });
   for (const population of result.populations) summarize(log, population);
-  log(`\nwrote the parameterized circuit to ${result.outDir}${result.rewrittenConfig ? " (circuit_config.json rewritten: files outside the circuit folder are in external/)" : ""}`);
-  for (const warning of result.warnings) log(`warning: ${warning}`);
+  log(`\nwrote the parameterized circuit to ${printable(result.outDir)}, verified${result.rewrittenConfig ? " (circuit_config.json rewritten: files outside the circuit folder are in external/)" : ""}`);
+  for (const warning of result.warnings) log(`warning: ${printable(warning)}`);
   return result;
 }
 
 function summarize(log, { name, source, target, size, stats, connections }) {
   const total = Object.values(connections).reduce((a, b) => a + b, 0);
-  log(`\n${name} (${source} → ${target}): ${size} synapses in ${total} connections`);
+  log(`\n${printable(name)} (${printable(source)} → ${printable(target)}): ${size} synapses in ${total} connections`);
   for (const property of stats) {
     for (const p of property.pathways) {
       const pathway = `${p.source} → ${p.target}`;
-      log(`  ${property.property.padEnd(26)} ${pathway.padEnd(44)} synapses=${String(p.count).padEnd(8)} connections=${String(connections[pathway] ?? 0).padEnd(7)} mean=${format(p.mean).padEnd(10)} std=${format(p.std)}`);
+      log(`  ${printable(property.property).padEnd(26)} ${printable(pathway).padEnd(44)} synapses=${String(p.count).padEnd(8)} connections=${String(connections[pathway] ?? 0).padEnd(7)} mean=${format(p.mean).padEnd(10)} std=${format(p.std)}`);
     }
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** Errors users see as they are (ours and the core's); anything else is a defect, said so. */
+const KNOWN_ERRORS = new Set(["CircuitError", "ConfigError", "MissingPathwayValuesError", "MissingPathwayPropertyError", "InputError", "ValueOutOfRangeError"]);
+
+/** The one line printed for an error. */
+export function errorLine(error) {
+  if (KNOWN_ERRORS.has(error?.name)) return `synparam: error: ${error.name === "CircuitError" ? "" : `${error.name}: `}${printable(error.message)}`;
+  if (error?.code && error?.syscall) return `synparam: error: ${printable(error.path ?? "")}: ${error.code} (${error.syscall})`;
+  return `synparam: internal error (please report it): ${printable(error?.message ?? error)}`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) || process.argv[1]?.endsWith("/synparam")) {
+  // Interrupted: remove the unfinished output and the claim on DIR, then exit as signalled.
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]]) {
+    process.on(signal, () => {
+      cleanUpActiveRuns();
+      console.error(`synparam: ${signal}: stopped; the unfinished output was removed`);
+      process.exit(code);
+    });
+  }
   main(process.argv.slice(2)).catch((error) => {
     if (error instanceof UsageError) {
       console.error(error.message ? `synparam: ${error.message}\n${USAGE}` : USAGE);
       process.exit(error.message ? 2 : 0);
     }
-    console.error(`synparam: error: ${error.name && error.name !== "Error" ? `${error.name}: ` : ""}${error.message}`);
+    console.error(errorLine(error));
     process.exit(1);
   });
 }

@@ -1,8 +1,8 @@
 // <synparam-panel>: the synparam UI as a custom element, for host platforms. Shadow DOM (styles in,
 // host styles out; themeable with --synparam-* custom properties), its own worker per instance,
 // created when connected and terminated when removed (a move within the page keeps it).
-import { createApp } from "./app.js";
-import { STYLES } from "./template.js";
+import { createApp } from "../ui/app.js";
+import { STYLES } from "../ui/template.js";
 
 const BASE_URL = new URL(".", import.meta.url);
 

@@ -1,0 +1,682 @@
+//! How drawn values become the datasets of a SONATA edges file (design §4, §5): the storage type of
+//! every property in every edge group, the groups' layout checked before anything is written,
+//! values converted to their storage type (with range checks) and placed at their group rows, and
+//! a content digest of every dataset, so that what lands in the file can be verified against what
+//! the core drew before an output is published.
+//!
+//! The writer in JS only creates the datasets this module plans and copies the blocks it returns
+//! into them: no decision about types, rows or ranges is taken outside the core.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use crate::config::{ColumnType, IntType, Model, PropertyModel};
+use crate::engine::{ChunkResult, Ids};
+use crate::error::{Error, Result};
+
+/// The SONATA-extension storage type of a standard synapse property (design §4), if it is one.
+pub fn sonata_type(property: &str) -> Option<ColumnType> {
+    match property {
+        "conductance"
+        | "decay_time"
+        | "depression_time"
+        | "facilitation_time"
+        | "u_syn"
+        | "delay"
+        | "conductance_scale_factor"
+        | "u_hill_coefficient" => Some(ColumnType::Float32),
+        "n_rrp_vesicles" | "syn_type_id" => Some(ColumnType::Int(IntType::U32)),
+        _ => None,
+    }
+}
+
+/// The storage type of a *new* dataset for `property`: the explicit storage dtype when every
+/// pathway's spec names one (`"int"` is ConnPropsModel's rounding rule, not a width, and does not
+/// count), else SONATA's type for the standard properties, else the property's column type.
+pub fn new_dataset_type(property: &PropertyModel) -> ColumnType {
+    let all_explicit =
+        property.pathways.iter().all(|spec| matches!(spec.dtype, Some(d) if d != crate::config::Dtype::RoundToInt));
+    if all_explicit {
+        return property.column_type;
+    }
+    sonata_type(&property.name).unwrap_or(property.column_type)
+}
+
+/// Whether `value` (a stored value, finite) can be written into a dataset of type `storage`
+/// without changing: integers must be whole and in range, float32 must not overflow.
+fn storable(value: f64, storage: ColumnType) -> std::result::Result<(), String> {
+    if !value.is_finite() {
+        return Err("is not finite".to_string());
+    }
+    match storage {
+        ColumnType::Float64 => Ok(()),
+        ColumnType::Float32 => {
+            if (value as f32).is_finite() {
+                Ok(())
+            } else {
+                Err("is beyond the float32 range of its dataset (±3.4e38)".to_string())
+            }
+        }
+        ColumnType::Int(t) => {
+            if value.fract() != 0.0 {
+                Err(format!("is not a whole number, but its dataset stores {} (give the spec a dtype)", t.name()))
+            } else if !t.holds(value) {
+                Err(format!("does not fit its dataset's type {}", t.name()))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Width in bytes of one value of a storage type.
+pub fn width(storage: ColumnType) -> usize {
+    match storage {
+        ColumnType::Float32 => 4,
+        ColumnType::Float64 => 8,
+        ColumnType::Int(t) => (t.bits() / 8) as usize,
+    }
+}
+
+/// Domain of the row digests, so that they never collide with the streams' keys.
+const DIGEST_DOMAIN: u64 = 0x6469_6765_7374_7631; // "digestv1"
+
+/// The digest term of one stored value: xxh3 of its little-endian bytes keyed by its row.
+#[inline(always)]
+fn row_term(row: u64, bytes: &[u8]) -> u64 {
+    xxh3_64_with_seed(bytes, row ^ DIGEST_DOMAIN)
+}
+
+/// A dataset's content digest: the number of rows and the wrapping sum, over its rows, of xxh3 of
+/// each stored value's bytes keyed by the row. Order-independent, so chunks (and workers) can add
+/// their rows in any order; any lost, misplaced or changed value changes it. Computed by the core
+/// while it produces a dataset's values, and again from the file when it is verified.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Digest {
+    /// Rows added.
+    pub rows: u64,
+    /// Wrapping sum of the row terms.
+    pub sum: u64,
+}
+
+impl Digest {
+    /// Add the rows `start_row ..` whose stored bytes (type `storage`, little-endian) are `bytes`.
+    pub fn add_bytes(&mut self, storage: ColumnType, start_row: u64, bytes: &[u8]) -> Result<()> {
+        let w = width(storage);
+        if !bytes.len().is_multiple_of(w) {
+            return Err(Error::input(
+                "dataset digest",
+                format!("{} bytes are not a whole number of {} values", bytes.len(), storage.name()),
+            ));
+        }
+        for (i, value) in bytes.chunks_exact(w).enumerate() {
+            self.sum = self.sum.wrapping_add(row_term(start_row + i as u64, value));
+        }
+        self.rows += (bytes.len() / w) as u64;
+        Ok(())
+    }
+
+    /// Combine with another part of the same dataset (other rows).
+    pub fn merge(&mut self, other: Digest) {
+        self.rows += other.rows;
+        self.sum = self.sum.wrapping_add(other.sum);
+    }
+
+    /// The digest as 16 hex digits (the sum), as recorded in provenance.
+    pub fn hex(&self) -> String {
+        format!("{:016x}", self.sum)
+    }
+}
+
+/// Which row of which edge group each edge of a population occupies (SONATA's `edge_group_id` /
+/// `edge_group_index`), checked to be one-to-one before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupLayout {
+    /// No `edge_group_id` / `edge_group_index`: one group `0`, the row is the edge id.
+    Identity {
+        /// Edges (= rows) in the population.
+        rows: u64,
+    },
+    /// Per group id (ascending), its number of rows; every group's rows are exactly the
+    /// `edge_group_index` values of its edges, each once.
+    Explicit {
+        /// `(group id, rows)`.
+        groups: Vec<(u64, u64)>,
+    },
+}
+
+impl GroupLayout {
+    /// The groups and their rows.
+    pub fn groups(&self) -> Vec<(u64, u64)> {
+        match self {
+            GroupLayout::Identity { rows } => vec![(0, *rows)],
+            GroupLayout::Explicit { groups } => groups.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct GroupState {
+    edges: u64,
+    /// Highest `edge_group_index` + 1 seen.
+    span: u64,
+    /// One bit per row seen.
+    taken: Vec<u64>,
+}
+
+/// Builds a [`GroupLayout`] from an edge population's group columns, read chunk by chunk in edge
+/// order. Memory is one bit per edge at most: the rows all groups span may not exceed the edges.
+#[derive(Debug, Clone)]
+pub struct GroupScan {
+    population: String,
+    size: u64,
+    scanned: u64,
+    total_span: u64,
+    groups: BTreeMap<u64, GroupState>,
+}
+
+impl GroupScan {
+    /// A scan of edge population `population` of `size` edges.
+    pub fn new(population: &str, size: u64) -> Self {
+        GroupScan { population: population.to_string(), size, scanned: 0, total_span: 0, groups: BTreeMap::new() }
+    }
+
+    fn error(&self, message: String) -> Error {
+        Error::input(format!("edge population '{}'", self.population), message)
+    }
+
+    /// Add the group columns of the next edges (`first_edge` is the first one's edge id; chunks
+    /// come in order).
+    pub fn add(&mut self, first_edge: u64, group_ids: Ids<'_>, group_index: Ids<'_>) -> Result<()> {
+        if group_ids.len() != group_index.len() {
+            return Err(self.error(format!(
+                "edge_group_id has {} values but edge_group_index {} in one chunk",
+                group_ids.len(),
+                group_index.len()
+            )));
+        }
+        if first_edge != self.scanned {
+            return Err(self.error(format!(
+                "group columns must be scanned in edge order: expected edge {}, got {first_edge}",
+                self.scanned
+            )));
+        }
+        for i in 0..group_ids.len() {
+            let (group, row) = (group_ids.get(i), group_index.get(i));
+            let edge = first_edge + i as u64;
+            if row >= self.size {
+                return Err(self.error(format!(
+                    "edge {edge}: edge_group_index {row} is beyond the population's {} edges (group {group})",
+                    self.size
+                )));
+            }
+            let state = self.groups.entry(group).or_default();
+            if row >= state.span {
+                self.total_span += row + 1 - state.span;
+                state.span = row + 1;
+                if self.total_span > self.size {
+                    return Err(self.error(format!(
+                        "edge {edge}: edge_group_index {row} of group {group} leaves rows no edge can fill \
+                         (the groups would span more rows than the population's {} edges)",
+                        self.size
+                    )));
+                }
+                let words = state.span.div_ceil(64) as usize;
+                if state.taken.len() < words {
+                    state.taken.resize(words, 0);
+                }
+            }
+            let (word, bit) = ((row / 64) as usize, row % 64);
+            if state.taken[word] & (1 << bit) != 0 {
+                return Err(self.error(format!(
+                    "edge {edge}: row {row} of group {group} is taken by another edge (duplicate edge_group_index)"
+                )));
+            }
+            state.taken[word] |= 1 << bit;
+            state.edges += 1;
+        }
+        self.scanned += group_ids.len() as u64;
+        Ok(())
+    }
+
+    /// The layout, once every edge was scanned.
+    pub fn finish(self) -> Result<GroupLayout> {
+        if self.scanned != self.size {
+            return Err(self.error(format!("group columns cover {} of {} edges", self.scanned, self.size)));
+        }
+        for (group, state) in &self.groups {
+            if state.edges != state.span {
+                return Err(self.error(format!(
+                    "group {group}: its {} edges use edge_group_index values up to {}, leaving rows without an edge",
+                    state.edges,
+                    state.span - 1
+                )));
+            }
+        }
+        Ok(GroupLayout::Explicit { groups: self.groups.iter().map(|(&g, s)| (g, s.edges)).collect() })
+    }
+}
+
+/// A dataset an edges file already has in an edge group, as the writer found it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ExistingDataset {
+    /// The edge group (its name is the id in decimal).
+    pub group: u64,
+    /// The dataset's name (a property).
+    pub property: String,
+    /// Its storage type (numpy name), or `None` when it is not a numeric type synparam writes.
+    pub storage: Option<String>,
+    /// Its length.
+    pub rows: u64,
+}
+
+/// One dataset the run writes: a property in an edge group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatasetPlan {
+    /// Index of the property in the model.
+    #[serde(skip)]
+    pub property_index: usize,
+    /// The property (dataset name).
+    pub property: String,
+    /// The edge group id.
+    pub group: u64,
+    /// Storage type (numpy name: `float32`, `uint32`, …).
+    pub storage: &'static str,
+    /// Rows (the group's size).
+    pub rows: u64,
+    /// Whether the dataset exists (and is overwritten) or is created.
+    pub exists: bool,
+}
+
+/// Everything the writer needs for one edge population: the datasets to create or overwrite (in
+/// model property order, then group order), the groups to create, and the layout used to place
+/// values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutputPlan {
+    /// Datasets the run writes.
+    pub datasets: Vec<DatasetPlan>,
+    /// Edge groups that must be created first (only group 0 of a file without groups).
+    pub create_groups: Vec<u64>,
+    #[serde(skip)]
+    layout: GroupLayout,
+    /// Rows of each group of the layout, in layout order.
+    #[serde(skip)]
+    group_rows: Vec<(u64, u64)>,
+    /// Per dataset, its storage type and its group's slot in `group_rows`.
+    #[serde(skip)]
+    storage: Vec<ColumnType>,
+    #[serde(skip)]
+    slots: Vec<usize>,
+    #[serde(skip)]
+    digests: Vec<Digest>,
+}
+
+/// Decide what to write into an edge population: a storage type per property and group (an
+/// existing dataset keeps its type; a new one gets [`new_dataset_type`]), refusing to replace
+/// existing datasets without `overwrite`, datasets whose length is not their group's, and groups
+/// the file does not have. `existing_groups` are the group ids present in the file.
+pub fn plan_output(
+    model: &Model,
+    population: &str,
+    layout: GroupLayout,
+    existing: &[ExistingDataset],
+    existing_groups: &[u64],
+    overwrite: bool,
+) -> Result<OutputPlan> {
+    let context = format!("edge population '{population}'");
+    let groups = layout.groups();
+    let mut create_groups = Vec::new();
+    for &(group, _) in &groups {
+        if !existing_groups.contains(&group) {
+            match layout {
+                GroupLayout::Identity { .. } => create_groups.push(group),
+                GroupLayout::Explicit { .. } => {
+                    return Err(Error::input(
+                        &context,
+                        format!("edge_group_id refers to group {group}, which the file does not have"),
+                    ))
+                }
+            }
+        }
+    }
+    let lookup = |property: &str, group: u64| existing.iter().find(|d| d.property == property && d.group == group);
+    let present: Vec<&str> = model
+        .properties
+        .iter()
+        .filter(|p| groups.iter().any(|&(g, _)| lookup(&p.name, g).is_some()))
+        .map(|p| p.name.as_str())
+        .collect();
+    if !present.is_empty() && !overwrite {
+        return Err(Error::input(
+            &context,
+            format!(
+                "properties already exist: {} (set overwrite_if_exists to replace them); nothing was written",
+                present.join(", ")
+            ),
+        ));
+    }
+    let mut datasets = Vec::new();
+    let mut storage = Vec::new();
+    let mut slots = Vec::new();
+    for (property_index, property) in model.properties.iter().enumerate() {
+        for (slot, &(group, rows)) in groups.iter().enumerate() {
+            let dataset = format!("/edges/{population}/{group}/{}", property.name);
+            let (kind, exists) = match lookup(&property.name, group) {
+                Some(found) => {
+                    let kind = found.storage.as_deref().and_then(ColumnType::from_name).ok_or_else(|| {
+                        Error::input(
+                            format!("{context} dataset {dataset}"),
+                            format!(
+                                "existing dataset has a type synparam cannot write ({})",
+                                found.storage.as_deref().unwrap_or("not numeric")
+                            ),
+                        )
+                    })?;
+                    if found.rows != rows {
+                        return Err(Error::input(
+                            format!("{context} dataset {dataset}"),
+                            format!("existing dataset has {} rows, group {group} has {rows}", found.rows),
+                        ));
+                    }
+                    (kind, true)
+                }
+                None => (new_dataset_type(property), false),
+            };
+            datasets.push(DatasetPlan {
+                property_index,
+                property: property.name.clone(),
+                group,
+                storage: kind.name(),
+                rows,
+                exists,
+            });
+            storage.push(kind);
+            slots.push(slot);
+        }
+    }
+    let digests = vec![Digest::default(); datasets.len()];
+    Ok(OutputPlan { datasets, create_groups, layout, group_rows: groups, storage, slots, digests })
+}
+
+/// One block of a [`StorageChunk`]: the values of one planned dataset, in row order, with the row
+/// runs they fill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StorageBlock {
+    /// Index into [`OutputPlan::datasets`].
+    pub dataset: usize,
+    /// Byte offset of the block in [`StorageChunk::bytes`] (a multiple of 8).
+    pub offset: usize,
+    /// Number of values.
+    pub length: usize,
+    /// `[first row, rows]` of each run of consecutive rows, in block order.
+    pub runs: Vec<[u64; 2]>,
+}
+
+/// A chunk's values ready for storage: one block per planned dataset the chunk has rows in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StorageChunk {
+    /// The blocks.
+    pub blocks: Vec<StorageBlock>,
+    /// Every block's bytes, held in 8-byte words so that each block (at a multiple of 8) can be
+    /// viewed as a typed array of its storage type without a copy.
+    #[serde(skip)]
+    words: Vec<u64>,
+    #[serde(skip)]
+    length: usize,
+}
+
+impl StorageChunk {
+    /// The blocks' bytes (little-endian), 8-byte aligned.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: any initialized u64 memory is valid as bytes, and u8 needs no alignment.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr() as *const u8, self.length) }
+    }
+
+    /// `length` zeroed bytes to fill (the words' capacity reused).
+    fn reset(&mut self, length: usize) -> &mut [u8] {
+        self.words.clear();
+        self.words.resize(length.div_ceil(8), 0);
+        self.length = length;
+        // SAFETY: as in `bytes`; the words are exclusively borrowed for the returned lifetime.
+        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr() as *mut u8, length) }
+    }
+}
+
+/// The group columns of one chunk, if the population has them.
+#[derive(Clone, Copy)]
+pub struct ChunkGroups<'a> {
+    /// `edge_group_id` of each edge of the chunk.
+    pub ids: Ids<'a>,
+    /// `edge_group_index` of each edge of the chunk.
+    pub index: Ids<'a>,
+}
+
+impl OutputPlan {
+    /// The planned datasets' digests so far (in [`OutputPlan::datasets`] order).
+    pub fn digests(&self) -> &[Digest] {
+        &self.digests
+    }
+
+    /// Place one chunk's drawn values (`result`, in the chunk's edge order) into storage blocks,
+    /// over `chunk` (its buffer's capacity reused). `edge_ids` are the chunk's global edge ids;
+    /// `groups` its group columns (required for an explicit layout). Every value is checked
+    /// against its dataset's storage type: `unstorable(property index, chunk position, value,
+    /// reason)` builds the error for the first that does not fit. Digests advance only when the
+    /// whole chunk succeeded.
+    pub fn store_chunk(
+        &mut self,
+        population: &str,
+        result: &ChunkResult,
+        edge_ids: Ids<'_>,
+        groups: Option<ChunkGroups<'_>>,
+        chunk: &mut StorageChunk,
+        unstorable: impl Fn(usize, usize, f64, String) -> Error,
+    ) -> Result<()> {
+        let placed = self.place(population, edge_ids, groups)?;
+        let runs_of: Vec<Vec<[u64; 2]>> = placed
+            .iter()
+            .map(|cells| {
+                let mut runs: Vec<[u64; 2]> = Vec::new();
+                for &(row, _) in cells {
+                    match runs.last_mut() {
+                        Some(run) if run[0] + run[1] == row => run[1] += 1,
+                        _ => runs.push([row, 1]),
+                    }
+                }
+                runs
+            })
+            .collect();
+        let mut blocks = Vec::with_capacity(self.datasets.len());
+        let total: usize = self.datasets.iter().enumerate().map(|(d, _)| placed[self.slots[d]].len() * 8 + 8).sum();
+        let bytes_out = chunk.reset(total);
+        let mut end = 0usize;
+        let mut digests = self.digests.clone();
+        for (d, dataset) in self.datasets.iter().enumerate() {
+            let slot = self.slots[d];
+            let cells = &placed[slot];
+            if cells.is_empty() {
+                continue;
+            }
+            let offset = end.next_multiple_of(8);
+            let storage = self.storage[d];
+            let bytes = cells.len() * width(storage);
+            let values = &result.properties[dataset.property_index].values;
+            let out = &mut bytes_out[offset..offset + bytes];
+            let sum = store_values(values, cells, storage, out)
+                .map_err(|(position, value, reason)| unstorable(dataset.property_index, position, value, reason))?;
+            digests[d].sum = digests[d].sum.wrapping_add(sum);
+            digests[d].rows += cells.len() as u64;
+            blocks.push(StorageBlock { dataset: d, offset, length: cells.len(), runs: runs_of[slot].clone() });
+            end = offset + bytes;
+        }
+        chunk.length = end;
+        chunk.blocks = blocks;
+        self.digests = digests;
+        Ok(())
+    }
+
+    /// Per group slot of the layout, `(row, chunk position)` of the chunk's edges in row order.
+    fn place(
+        &self,
+        population: &str,
+        edge_ids: Ids<'_>,
+        groups: Option<ChunkGroups<'_>>,
+    ) -> Result<Vec<Vec<(u64, u32)>>> {
+        let context = || format!("edge chunk of '{population}'");
+        let n = edge_ids.len();
+        let mut placed: Vec<Vec<(u64, u32)>> = vec![Vec::new(); self.group_rows.len()];
+        match (&self.layout, groups) {
+            (GroupLayout::Identity { rows }, _) => {
+                let cells = &mut placed[0];
+                cells.reserve_exact(n);
+                for i in 0..n {
+                    let row = edge_ids.get(i);
+                    if row >= *rows {
+                        return Err(Error::input(context(), format!("edge id {row} beyond the population's {rows}")));
+                    }
+                    cells.push((row, i as u32));
+                }
+            }
+            (GroupLayout::Explicit { groups: sizes }, Some(columns)) => {
+                if columns.ids.len() != n || columns.index.len() != n {
+                    return Err(Error::input(context(), "group columns differ in length from the chunk"));
+                }
+                for i in 0..n {
+                    let (group, row) = (columns.ids.get(i), columns.index.get(i));
+                    let slot = sizes.binary_search_by_key(&group, |&(g, _)| g).map_err(|_| {
+                        Error::input(
+                            context(),
+                            format!("edge {}: group {group} is not in the scanned layout", edge_ids.get(i)),
+                        )
+                    })?;
+                    if row >= sizes[slot].1 {
+                        return Err(Error::input(
+                            context(),
+                            format!(
+                                "edge {}: edge_group_index {row} beyond group {group}'s {} rows",
+                                edge_ids.get(i),
+                                sizes[slot].1
+                            ),
+                        ));
+                    }
+                    placed[slot].push((row, i as u32));
+                }
+            }
+            (GroupLayout::Explicit { .. }, None) => {
+                return Err(Error::input(context(), "the chunk lacks edge_group_id / edge_group_index"))
+            }
+        }
+        for cells in placed.iter_mut() {
+            if !cells.windows(2).all(|w| w[0].0 < w[1].0) {
+                cells.sort_unstable();
+                if let Some(w) = cells.windows(2).find(|w| w[0].0 == w[1].0) {
+                    return Err(Error::input(
+                        context(),
+                        format!(
+                            "edges {} and {} share a group row",
+                            edge_ids.get(w[0].1 as usize),
+                            edge_ids.get(w[1].1 as usize)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(placed)
+    }
+}
+
+/// Convert the values at `cells` (row order) to `storage` bytes in `out`, returning the sum of
+/// their digest terms, or the first value that does not fit (chunk position, value, reason).
+fn store_values(
+    values: &[f64],
+    cells: &[(u64, u32)],
+    storage: ColumnType,
+    out: &mut [u8],
+) -> std::result::Result<u64, (usize, f64, String)> {
+    macro_rules! store_as {
+        ($native:ty) => {{
+            const W: usize = std::mem::size_of::<$native>();
+            let mut sum = 0u64;
+            for (slot, &(row, position)) in out.chunks_exact_mut(W).zip(cells) {
+                let value = values[position as usize];
+                if let Err(reason) = storable(value, storage) {
+                    return Err((position as usize, value, reason));
+                }
+                let bytes = (value as $native).to_le_bytes();
+                slot.copy_from_slice(&bytes);
+                sum = sum.wrapping_add(row_term(row, &bytes));
+            }
+            Ok(sum)
+        }};
+    }
+    match storage {
+        ColumnType::Float32 => store_as!(f32),
+        ColumnType::Float64 => store_as!(f64),
+        ColumnType::Int(IntType::I8) => store_as!(i8),
+        ColumnType::Int(IntType::U8) => store_as!(u8),
+        ColumnType::Int(IntType::I16) => store_as!(i16),
+        ColumnType::Int(IntType::U16) => store_as!(u16),
+        ColumnType::Int(IntType::I32) => store_as!(i32),
+        ColumnType::Int(IntType::U32) => store_as!(u32),
+        ColumnType::Int(IntType::I64) => store_as!(i64),
+        ColumnType::Int(IntType::U64) => store_as!(u64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(size: u64, ids: &[u64], index: &[u64]) -> Result<GroupLayout> {
+        let mut scan = GroupScan::new("pop", size);
+        scan.add(0, Ids::U64(ids), Ids::U64(index))?;
+        scan.finish()
+    }
+
+    #[test]
+    fn a_one_to_one_layout_is_accepted() {
+        let layout = scan(5, &[0, 1, 0, 1, 0], &[0, 0, 2, 1, 1]).unwrap();
+        assert_eq!(layout, GroupLayout::Explicit { groups: vec![(0, 3), (1, 2)] });
+    }
+
+    #[test]
+    fn an_index_beyond_the_population_is_refused_before_any_memory_is_taken() {
+        let error = scan(3, &[0, 0, 0], &[0, 100_000_000, 1]).unwrap_err().to_string();
+        assert!(error.contains("edge 1: edge_group_index 100000000 is beyond the population's 3 edges"), "{error}");
+    }
+
+    #[test]
+    fn duplicate_rows_and_gaps_are_refused() {
+        let error = scan(3, &[0, 0, 0], &[0, 1, 1]).unwrap_err().to_string();
+        assert!(error.contains("row 1 of group 0 is taken by another edge"), "{error}");
+        let error = scan(3, &[0, 0, 1], &[0, 2, 0]).unwrap_err().to_string();
+        assert!(error.contains("leaves rows no edge can fill") || error.contains("leaving rows"), "{error}");
+    }
+
+    #[test]
+    fn the_digest_does_not_depend_on_the_order_rows_are_added() {
+        let bytes: Vec<u8> = [1.5f32, 2.5, -3.0, 7.25].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut whole = Digest::default();
+        whole.add_bytes(ColumnType::Float32, 10, &bytes).unwrap();
+        let (mut a, mut b) = (Digest::default(), Digest::default());
+        b.add_bytes(ColumnType::Float32, 12, &bytes[8..]).unwrap();
+        a.add_bytes(ColumnType::Float32, 10, &bytes[..8]).unwrap();
+        a.merge(b);
+        assert_eq!(a, whole);
+        let mut moved = Digest::default();
+        moved.add_bytes(ColumnType::Float32, 11, &bytes).unwrap();
+        assert_ne!(moved, whole, "the same values one row further are different content");
+    }
+
+    #[test]
+    fn storable_values_fit_their_dataset() {
+        assert!(storable(1e39, ColumnType::Float32).is_err());
+        assert!(storable(3.4e38, ColumnType::Float32).is_ok());
+        assert!(storable(f64::NAN, ColumnType::Float64).is_err());
+        assert!(storable(1.5, ColumnType::Int(IntType::U32)).is_err());
+        assert!(storable(-1.0, ColumnType::Int(IntType::U32)).is_err());
+        assert!(storable(255.0, ColumnType::Int(IntType::U8)).is_ok());
+    }
+}

@@ -1,0 +1,93 @@
+// synparam in Node: the headless API (`parameterize`) and the whole-circuit writer the command
+// uses, with the same loader, wasm core and writer as the page, in-process.
+import fs from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import h5wasm from "h5wasm/node";
+import { initSync, Parameterizer, DatasetDigest, version } from "../../pkg/synparam.js";
+import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5 } from "../sonata/loader.js";
+import { parameterizeCircuit } from "../run/parameterize.js";
+import { PROVENANCE_FILE } from "../run/provenance.js";
+import { publishCircuit } from "./publish.mjs";
+import { resultsOf } from "./results.js";
+
+let initialized = null;
+
+/** Load the wasm core and h5wasm once per process. */
+export function initialize() {
+  initialized ??= (async () => {
+    const root = path.dirname(fileURLToPath(import.meta.url));
+    initSync({ module: await fs.readFile(path.join(root, "../../pkg/synparam_bg.wasm")) });
+    prepareHdf5(await h5wasm.ready);
+  })();
+  return initialized;
+}
+
+/** Open a circuit on disk: one circuit_config.json, or plain node and edge .h5 files. */
+export async function openCircuit(paths) {
+  const files = typeof paths === "string" ? [paths] : paths;
+  const isConfig = files.length === 1 && files[0].endsWith(".json");
+  const source = nodeFileSource(isConfig ? path.dirname(path.resolve(files[0])) : "/", fs, path);
+  const circuit = await loadCircuit(h5wasm, source, isConfig
+    ? { configName: path.basename(files[0]) }
+    : { configName: null, fileNames: files.map((f) => path.resolve(f)) });
+  return { circuit, source };
+}
+
+/**
+ * Parameterize the circuit at `circuitPaths` into `out` (new or empty), as a whole circuit with
+ * the input's layout and a provenance sidecar, published only complete and verified (see
+ * publish.mjs and the README). `settings`: {seed, pathwayProperty, fallback, overwrite,
+ * populations}; `hardlink` links unchanged files instead of copying them; `recorded` (from
+ * readProvenance) makes it refuse a circuit whose files differ from the recorded ones. Returns
+ * parameterizeCircuit's result plus `{provenance, outDir, warnings}`.
+ */
+export async function writeParameterizedCircuit({ circuitPaths, configText, settings, out, chunkSize = 1_000_000, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, onProgress, shouldStop, keepColumns = false }) {
+  await initialize();
+  // Validate the model (and seed) before touching any file.
+  new Parameterizer(configText, settings.seed).free();
+  const { circuit, source } = await openCircuit(circuitPaths);
+  try {
+    return await publishCircuit({
+      circuit, source, out, hardlink, recorded, recordedName, configText, version: version(), DatasetDigest,
+      openWritable: (file) => hdf5({ file }, () => new h5wasm.File(file, "a")),
+      openReadOnly: (file) => openH5(h5wasm, file, file),
+      execute: (output) => parameterizeCircuit({
+        circuit, Parameterizer, configText, ...settings, chunkSize, output, version: version(), onProgress, shouldStop, keepColumns,
+      }),
+    });
+  } finally {
+    closeCircuit(circuit);
+  }
+}
+
+/**
+ * The headless API in Node, in-process: `circuit` is a circuit_config.json path or a list of .h5
+ * paths; `config` the model (JSON text or object); `seed`, `pathwayProperty`, `fallback`,
+ * `overwrite`, `populations` as in the task form; `onProgress({done, total})`; `signal` an
+ * AbortSignal; with `out`, the parameterized circuit is written there (whole, with provenance).
+ * Resolves with `{results: {population: arrow.Table}, stats, warnings, seed, pathwayProperty}`
+ * (plus `provenance` and `outDir` with `out`).
+ */
+export async function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite = false, populations = null, onProgress = () => {}, signal, out, chunkSize = 1_000_000, hardlink = false } = {}) {
+  await initialize();
+  signal?.throwIfAborted();
+  const configText = typeof config === "string" ? config : JSON.stringify(config);
+  const settings = { seed, pathwayProperty, fallback, overwrite, populations };
+  const common = { onProgress: (done, total) => onProgress({ done, total }), shouldStop: () => Boolean(signal?.aborted), keepColumns: true, chunkSize };
+  try {
+    if (out) {
+      const result = await writeParameterizedCircuit({ circuitPaths: circuit, configText, settings, out, hardlink, ...common });
+      return { ...resultsOf(result), provenance: result.provenance, outDir: result.outDir };
+    }
+    const { circuit: opened } = await openCircuit(circuit);
+    try {
+      return resultsOf(await parameterizeCircuit({ circuit: opened, Parameterizer, configText, ...settings, ...common }));
+    } finally {
+      closeCircuit(opened);
+    }
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason ?? new DOMException("aborted", "AbortError");
+    throw error;
+  }
+}

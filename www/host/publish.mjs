@@ -1,0 +1,382 @@
+// Publishing a parameterized circuit on disk (Node), so that the user who keeps the only copy of a
+// circuit can trust the result:
+// - inputs are read-only to us: every output file is a new file we create (a real copy, a
+//   copy-on-write clone where the file system can, or — only with `hardlink` — a link to an
+//   unchanged input); nothing is ever written through a path that leads into the input circuit,
+//   and every input is checked after the run to be exactly as before (SHA-256 and identity);
+// - the output is complete or absent: it is assembled in `DIR.partial-<pid>` beside DIR and renamed
+//   into place only after every written dataset was read back and compared with what the core
+//   drew; DIR is claimed by a lock file (first run wins, a second one fails naming the first), stale
+//   staging of dead runs is removed, signals clean up, and nothing we did not create is deleted.
+import fs from "node:fs/promises";
+import fsSync from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createHash } from "node:crypto";
+import { CircuitError } from "../sonata/loader.js";
+import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
+import { printable } from "../sonata/paths.js";
+import { pinObjectTimestamps, verifyDatasets } from "../sonata/writer.js";
+import { PROVENANCE_FILE, provenanceDocument, changedInputs, sha256OfText } from "../run/provenance.js";
+
+/** Staging folders and lock files of the runs in progress in this process (for signal cleanup). */
+const activeRuns = new Set();
+
+/** Remove what the runs in progress created (staging, locks): called on SIGINT/SIGTERM/SIGHUP by
+ * the command before it exits. Synchronous, as signal handlers must be. */
+export function cleanUpActiveRuns() {
+  for (const run of activeRuns) {
+    try { fsSync.rmSync(run.staging, { recursive: true, force: true }); } catch { /* best effort */ }
+    try { fsSync.rmSync(run.lock, { force: true }); } catch { /* best effort */ }
+  }
+  activeRuns.clear();
+}
+
+/** SHA-256 of a file, read in large slices. */
+export async function sha256OfFile(file) {
+  const hash = createHash("sha256");
+  const handle = await fs.open(file, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(8 << 20);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (!bytesRead) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest("hex");
+}
+
+/** What identifies a file's content without reading it: device, inode, size, modification time. */
+async function identityOf(file) {
+  const info = await fs.stat(file, { bigint: true });
+  return { dev: info.dev, ino: info.ino, size: info.size, mtime: info.mtimeNs };
+}
+
+const sameIdentity = (a, b) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtime === b.mtime;
+
+/** Whether process `pid` runs on this machine. */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM";
+  }
+}
+
+/** The real path of `target`, which may not exist yet: its deepest existing ancestor resolved. */
+async function realPathOf(target) {
+  const rest = [];
+  let current = path.resolve(target);
+  for (;;) {
+    try {
+      return path.join(await fs.realpath(current), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(current);
+      if (parent === current) return path.resolve(target);
+      rest.push(path.basename(current));
+      current = parent;
+    }
+  }
+}
+
+const within = (inner, outer) => inner === outer || inner.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep);
+
+/**
+ * Claim DIR with a lock file beside it (created exclusively: of two runs, the first wins). A lock
+ * of a dead process on this host is stale: its staging folder and the lock are removed and the
+ * claim retried. Returns the lock's path.
+ */
+async function claim(outDir, warnings) {
+  const lock = `${outDir}.synparam-lock`;
+  const mine = JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString(), staging: `${outDir}.partial-${process.pid}` });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await fs.writeFile(lock, mine, { flag: "wx" });
+      return lock;
+    } catch (error) {
+      if (error.code !== "EEXIST") throw new CircuitError(`cannot claim the output (${error.code ?? error.message})`, { file: lock });
+    }
+    let other = null;
+    try {
+      other = JSON.parse(await fs.readFile(lock, "utf8"));
+    } catch { /* unreadable: treated as held */ }
+    const stale = other && other.host === os.hostname() && Number.isInteger(other.pid) && !alive(other.pid);
+    if (!stale) {
+      throw new CircuitError(`another synparam run${other ? ` (pid ${other.pid} on ${printable(other.host)}, started ${printable(other.started)})` : ""} is writing ${printable(outDir)}; if it is not running any more, remove ${printable(lock)}`);
+    }
+    const staging = `${outDir}.partial-${other.pid}`;
+    await fs.rm(staging, { recursive: true, force: true });
+    await fs.rm(lock, { force: true });
+    warnings.push(`removed the unfinished output of an earlier run that was stopped (pid ${other.pid}): ${staging}`);
+  }
+  throw new CircuitError(`cannot claim ${printable(outDir)}`);
+}
+
+/** Unfinished outputs of older runs beside DIR that no lock accounts for: named, not touched. */
+async function strayStagings(outDir) {
+  const parent = path.dirname(outDir);
+  const prefix = `${path.basename(outDir)}.partial-`;
+  const names = await fs.readdir(parent).catch(() => []);
+  return names.filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)) && !alive(Number(n.slice(prefix.length))))
+    .map((n) => path.join(parent, n));
+}
+
+/** Every file below `dir` (following links, each real folder once), except below `excluded`
+ * real paths: `[{relative, real}]`, sorted. */
+async function filesBelow(dir, excluded) {
+  const found = [];
+  const visited = new Set();
+  const walk = async (current, relative) => {
+    const real = await fs.realpath(current);
+    if (visited.has(real) || excluded.some((e) => within(real, e))) return;
+    visited.add(real);
+    const entries = await fs.readdir(current, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const full = path.join(current, entry.name);
+      const info = await fs.stat(full).catch(() => null);
+      if (!info) continue; // a dangling link
+      const childRelative = relative ? `${relative}/${entry.name}` : entry.name;
+      if (info.isDirectory()) await walk(full, childRelative);
+      else if (info.isFile() && !excluded.some((e) => within(full, e))) found.push({ relative: childRelative, real: full });
+    }
+  };
+  await walk(dir, "");
+  return found;
+}
+
+/**
+ * The inputs of a layout on disk: for the config and each named file its real path, SHA-256 and
+ * identity; for each named folder its files (with identities); entries that do not exist are
+ * named. Output and staging paths are excluded from folders (an output inside the circuit).
+ */
+async function inventory(layout, source, excluded) {
+  const inputs = {}; // name → sha256, in layout order (the sidecar's "inputs")
+  const files = []; // {name, real, identity, hash?} of every input file read
+  const notIncluded = [];
+  const warnings = [];
+  const addFile = async (name, real, hashed) => {
+    const record = { name, real, identity: await identityOf(real) };
+    if (hashed) record.hash = inputs[name] = await sha256OfFile(real);
+    files.push(record);
+    return record;
+  };
+  if (layout.config) await addFile(layout.config.input, source.real(layout.config.input), true);
+  for (const entry of layout.entries) {
+    const real = source.real(entry.input);
+    const info = await fs.stat(real).catch(() => null);
+    if (!info) {
+      entry.present = false;
+      notIncluded.push(entry.output || ".");
+      warnings.push(`${printable(source.describe(entry.input))}: named by the circuit but does not exist; not included in the output`);
+      continue;
+    }
+    entry.present = true;
+    entry.kind = info.isDirectory() ? "dir" : "file";
+    if (entry.kind === "file") {
+      await addFile(entry.input, real, true);
+    } else {
+      entry.files = [];
+      for (const file of await filesBelow(real, excluded)) entry.files.push({ ...file, record: await addFile(`${entry.input}/${file.relative}`, file.real, false) });
+    }
+  }
+  return { inputs, files, notIncluded, warnings };
+}
+
+/** Copy `from` to the new file `to`: a copy-on-write clone where the file system supports it,
+ * else a real copy; never over an existing file. The copy is writable by its owner. */
+async function copyNew(from, to) {
+  await fs.mkdir(path.dirname(to), { recursive: true });
+  await fs.copyFile(from, to, fsSync.constants.COPYFILE_EXCL | fsSync.constants.COPYFILE_FICLONE);
+  const { mode } = await fs.stat(to);
+  if (!(mode & 0o200)) await fs.chmod(to, mode | 0o200);
+}
+
+/** A hard link `to` → `from` (only with --hardlink, for unchanged files), else a copy (across
+ * devices); true when linked. */
+async function linkNew(from, to) {
+  await fs.mkdir(path.dirname(to), { recursive: true });
+  try {
+    await fs.link(from, to);
+    return true;
+  } catch (error) {
+    if (error.code === "EEXIST") throw error;
+    await copyNew(from, to);
+    return false;
+  }
+}
+
+/** Random access to a file on disk, for pinObjectTimestamps. */
+export function nodeFileAccess(file, writable = false) {
+  const fd = fsSync.openSync(file, writable ? "r+" : "r");
+  return {
+    size: fsSync.fstatSync(fd).size,
+    read(offset, length) {
+      const bytes = new Uint8Array(length);
+      fsSync.readSync(fd, bytes, 0, length, offset);
+      return bytes;
+    },
+    write(offset, bytes) { fsSync.writeSync(fd, bytes, 0, bytes.length, offset); },
+    close() { fsSync.closeSync(fd); },
+  };
+}
+
+/**
+ * Parameterize the circuit described by `circuit`/`source` (from loadCircuit, on disk) into
+ * `out`, a whole circuit with the input's layout and a provenance sidecar, published only when
+ * complete and verified (see the module comment). `execute(output)` does the run
+ * (parameterizeCircuit with that `output`); `openWritable(file)`, `openReadOnly(file)` open HDF5
+ * files and `DatasetDigest` is the core's digest class. `recorded` (from readProvenance) makes it
+ * refuse a circuit whose files differ from the recorded ones. Returns the run's result plus
+ * `{provenance, outDir, warnings, rewrittenConfig}`.
+ */
+export async function publishCircuit({ circuit, source, out, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, configText, version, execute, openWritable, openReadOnly, DatasetDigest }) {
+  const warnings = [];
+  const layout = outputLayout(circuit);
+  const outDir = path.resolve(out);
+  const outReal = await realPathOf(outDir);
+  const staging = `${outDir}.partial-${process.pid}`;
+  const lock = `${outDir}.synparam-lock`;
+  // Refuse an output that would be, or contain, an input.
+  const inputRoots = [layout.config ? source.real(layout.config.input) : null, ...layout.entries.map((e) => source.real(e.input))].filter(Boolean);
+  for (const input of inputRoots) {
+    const real = await fs.realpath(input).catch(() => path.resolve(input));
+    if (within(real, outReal)) throw new CircuitError(`the output folder ${printable(outDir)} would contain the input ${printable(real)}; choose a new folder outside the circuit's files`);
+  }
+  await fs.mkdir(path.dirname(outDir), { recursive: true });
+  await claim(outDir, warnings);
+  const entry = { staging, lock };
+  activeRuns.add(entry);
+  let published = false;
+  try {
+    for (const stray of await strayStagings(outDir)) warnings.push(`an unfinished output of an earlier run is left at ${printable(stray)} (its process has ended); remove it if you do not need it`);
+    const existing = await fs.readdir(outDir).catch((error) => {
+      if (error.code === "ENOENT") return [];
+      throw new CircuitError(error.code === "ENOTDIR" ? "exists and is not a folder" : `cannot read (${error.code})`, { file: outDir });
+    });
+    if (existing.length) throw new CircuitError(`output directory ${printable(outDir)} is not empty; choose a new or empty --out (inputs are never modified)`);
+    const excluded = [outReal, await realPathOf(staging), await realPathOf(lock)];
+
+    // 1. What the inputs are, before anything else happens.
+    const before = await inventory(layout, source, excluded);
+    warnings.push(...before.warnings);
+    if (recorded) {
+      const changed = changedInputs(recorded.inputs, before.inputs);
+      if (changed.length) throw new CircuitError(`the circuit differs from the one ${printable(recordedName)} records, so the run would not reproduce it: ${changed.map(printable).join(", ")}`);
+    }
+
+    // 2. The run: each edges file copied (never linked) into its place in the staging folder,
+    // then written there.
+    await fs.mkdir(staging);
+    const staged = (output) => path.join(staging, output);
+    const edgeFiles = new Set([...circuit.edgePopulations.values()].map((p) => p.fileName));
+    const outputOf = new Map(layout.entries.map((e) => [e.input, staged(e.output)]));
+    const result = await execute({
+      async open(fileName) {
+        if (!outputOf.has(fileName) || !edgeFiles.has(fileName)) throw new CircuitError("is not an edges file of the output layout", { file: fileName });
+        await copyNew(source.real(fileName), outputOf.get(fileName));
+        return openWritable(outputOf.get(fileName));
+      },
+      async finish(fileName, file) {
+        file.close();
+        pinObjectTimestamps(nodeFileAccess(outputOf.get(fileName), true), nodeFileAccess(source.real(fileName)));
+      },
+      async abandon(fileName, file) {
+        try { file.close(); } catch { /* already closed */ }
+      },
+    });
+    const written = new Set(result.populations.map((p) => p.fileName));
+
+    // 3. Every other file: the config, the files named (copies, or links with --hardlink), then
+    // the named folders' files around them — each output path once, a named file always first.
+    const plan = outputFiles(layout, { written, folderFiles: (entry) => entry.files, reserved: [PROVENANCE_FILE] });
+    const linked = new Set(); // staged paths that are hard links to inputs (--hardlink only)
+    for (const file of plan) {
+      if (file.from === "written") continue;
+      if (file.from === "config") {
+        await fs.writeFile(staged(file.output), layout.config.text, { flag: "wx" });
+        continue;
+      }
+      const real = file.file ? file.file.real : source.real(file.entry.input);
+      if (hardlink) {
+        if (await linkNew(real, staged(file.output))) linked.add(staged(file.output));
+      } else {
+        await copyNew(real, staged(file.output));
+      }
+    }
+    const directories = layout.entries.filter((e) => e.present && e.kind === "dir").map((e) => e.output || ".");
+
+    // 5. Verify before publishing: every written dataset holds what the core drew; every output
+    // file is what it should be; no file we wrote shares an inode with an input.
+    const outputs = {};
+    const datasets = {};
+    for (const file of plan) {
+      const where = staged(file.output);
+      if (file.from === "config") {
+        const text = await fs.readFile(where, "utf8");
+        if (text !== layout.config.text) throw new CircuitError("verification failed: the written config differs from the one planned", { file: file.output });
+        outputs[file.output] = sha256OfText(text);
+      } else if (file.from === "written") {
+        const h5 = openReadOnly(where);
+        try {
+          datasets[file.output] = {};
+          for (const population of result.populations.filter((p) => p.fileName === file.entry.input)) {
+            for (const checked of verifyDatasets(h5, population.name, population.datasets, DatasetDigest, { shownName: file.output })) {
+              datasets[file.output][checked.dataset] = { storage: checked.storage, rows: checked.rows, digest: checked.digest };
+            }
+          }
+        } finally {
+          h5.close();
+        }
+        outputs[file.output] = await sha256OfFile(where);
+      } else if (!file.file) {
+        const hash = await sha256OfFile(where);
+        if (hash !== before.inputs[file.entry.input]) throw new CircuitError(`verification failed: the output copy differs from its input ${printable(source.describe(file.entry.input))}`, { file: file.output });
+        outputs[file.output] = hash;
+      } else if ((await fs.stat(where)).size !== Number(file.file.record.identity.size)) {
+        throw new CircuitError(`verification failed: the output copy differs in size from its input ${printable(file.file.real)}`, { file: file.output });
+      }
+    }
+    const inputInodes = new Set(before.files.map((f) => `${f.identity.dev}:${f.identity.ino}`));
+    for (const { relative, real } of await filesBelow(staging, [])) {
+      const id = await identityOf(real);
+      if (inputInodes.has(`${id.dev}:${id.ino}`) && !linked.has(real)) {
+        throw new CircuitError(`verification failed: the output file shares its inode with an input (it is an input)`, { file: relative });
+      }
+    }
+
+    // 6. The sidecar, then the inputs checked to be as they were.
+    const provenance = provenanceDocument({
+      version, created: new Date().toISOString(), circuitConfig: layout.config?.output ?? null,
+      seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
+      populations: result.requested, configText, results: result.populations, layout, inputs: before.inputs, outputs, datasets,
+      directories, notIncluded: before.notIncluded,
+    });
+    await fs.writeFile(staged(PROVENANCE_FILE), `${JSON.stringify(provenance, null, 2)}\n`, { flag: "wx" });
+    for (const file of before.files) {
+      const now = await identityOf(file.real).catch(() => null);
+      if (!now || !sameIdentity(now, file.identity) || (file.hash && (await sha256OfFile(file.real)) !== file.hash)) {
+        throw new CircuitError(`an input changed during the run${now ? "" : " (it is gone)"}; the result was not published`, { file: source.describe(file.name) });
+      }
+    }
+
+    // 7. Publish: rename into place, over DIR only if it is still empty.
+    try {
+      await fs.rename(staging, outDir);
+    } catch (error) {
+      if (error.code === "ENOTEMPTY" || error.code === "EEXIST") throw new CircuitError(`${printable(outDir)} is no longer empty (something wrote into it during the run); the result was not published`);
+      throw new CircuitError(`cannot move the finished output into place (${error.code ?? error.message})`, { file: outDir });
+    }
+    published = true;
+    warnings.push(...result.warnings);
+    return { ...result, warnings, provenance, outDir, rewrittenConfig: Boolean(layout.config?.rewritten) };
+  } finally {
+    if (!published) await fs.rm(staging, { recursive: true, force: true });
+    await fs.rm(lock, { force: true });
+    activeRuns.delete(entry);
+  }
+}

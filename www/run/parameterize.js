@@ -1,0 +1,146 @@
+// One parameterization of a loaded circuit: prepare each edge population's pathway columns, run
+// every chunk through the wasm core, copy the storage-ready blocks it returns into writable copies
+// of the edge files, and collect statistics, warnings and the digests of what was stored (to be
+// verified against the files before anything is published). Shared by the headless command and
+// the page's worker (each supplies how output copies are made and finished).
+import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
+import { nodePropertyValues, pathwayColumnIpc, edgeChunks, CircuitError } from "../sonata/loader.js";
+import { openPopulationOutput } from "../sonata/writer.js";
+import { datasetAttributes } from "./provenance.js";
+
+/** Settings of a run after the config's defaults: what was asked, else the config's task form. */
+export function settingsOf(summary, { seed, pathwayProperty, fallback, overwrite, populations }) {
+  return {
+    seed,
+    pathwayProperty: pathwayProperty ?? summary.pathway_property ?? "synapse_class",
+    fallback: fallback ?? summary.fallback_pathway_value ?? undefined,
+    overwrite: Boolean(overwrite) || summary.overwrite_if_exists === true,
+    populations: populations ?? summary.edge_populations ?? null,
+  };
+}
+
+/** A core error from a chunk, with the file it was writing. */
+function inFile(error, shownName) {
+  if (error instanceof CircuitError) return error;
+  const wrapped = new CircuitError(error.message, { file: shownName });
+  if (error.name && error.name !== "Error") wrapped.name = error.name;
+  if (error.path) wrapped.path = error.path;
+  return wrapped;
+}
+
+/**
+ * Parameterize `circuit` (from loadCircuit). Without `output`, nothing is written (statistics and
+ * columns only). `output.open(edgeFileName)` returns a writable h5wasm File (a copy of that
+ * edges file) and `output.finish(edgeFileName, file)` closes and delivers it;
+ * `output.abandon(edgeFileName, file)` is called instead on error. Returns
+ * `{populations: [{name, source, target, size, fileName, shownName, stats, connections, columns,
+ * datasets}], warnings, pathwayProperty, fallback, seed, overwrite, requested}`: `columns` (with
+ * `keepColumns`) is an Arrow IPC stream of the drawn columns in edge order; `datasets` (with
+ * `output`) the core's digest of every dataset it stored, to verify the files against. With
+ * `version`, every written dataset gets provenance attributes.
+ */
+export async function parameterizeCircuit({
+  circuit, Parameterizer, configText, seed, pathwayProperty, fallback, overwrite = false, populations = null,
+  chunkSize = 1_000_000, output, onProgress = () => {}, shouldStop = () => false, keepColumns = false, version = null,
+}) {
+  // Validate the model (and seed) before touching any file; its task form gives the defaults.
+  const check = new Parameterizer(configText, seed);
+  const effectiveSeed = check.seed;
+  const settings = settingsOf(check.summary, { seed, pathwayProperty, fallback, overwrite, populations });
+  check.free();
+  ({ pathwayProperty, fallback, overwrite } = settings);
+  const requested = settings.populations;
+  for (const name of requested ?? []) {
+    if (!circuit.edgePopulations.has(name)) {
+      throw new CircuitError(`unknown edge population '${name}' (the circuit has: ${[...circuit.edgePopulations.keys()].join(", ")})`);
+    }
+  }
+  const attributes = version ? datasetAttributes({ version, seed: effectiveSeed, configText }) : {};
+
+  const warnings = [];
+  const plans = [];
+  try {
+    for (const edges of circuit.edgePopulations.values()) {
+      if (requested && !requested.includes(edges.name)) continue;
+      const roles = {};
+      for (const role of ["source", "target"]) {
+        const nodes = circuit.nodePopulations.get(edges[role]);
+        if (!nodes) throw new CircuitError(`${role} node population '${edges[role]}' is not in the circuit`, { file: edges.shownName, population: edges.name });
+        let values = nodePropertyValues(nodes, pathwayProperty);
+        if (!values && fallback === undefined) {
+          warnings.push(`skipped edge population '${edges.name}': ${role} node population '${nodes.name}' has no '${pathwayProperty}' property (set a fallback value to include it)`);
+          break;
+        }
+        values ??= new Array(nodes.size).fill(null);
+        roles[role] = { nodes, values };
+      }
+      if (!roles.source || !roles.target) continue;
+      const run = new Parameterizer(configText, seed);
+      plans.push({ edges, run });
+      try {
+        run.addEdgePopulation(edges.name, roles.source.nodes.name, pathwayColumnIpc(roles.source.values),
+          roles.target.nodes.name, pathwayColumnIpc(roles.target.values), pathwayProperty, fallback);
+      } catch (error) {
+        throw inFile(error, edges.shownName);
+      }
+    }
+    if (!plans.length) throw new CircuitError(`no edge population to parameterize${warnings.length ? ": " + warnings.join("; ") : ""}`);
+
+    const byFile = new Map();
+    for (const plan of plans) {
+      if (!byFile.has(plan.edges.fileName)) byFile.set(plan.edges.fileName, []);
+      byFile.get(plan.edges.fileName).push(plan);
+    }
+    const total = plans.reduce((sum, p) => sum + p.edges.size, 0);
+    let done = 0;
+    const results = [];
+    for (const [fileName, filePlans] of byFile) {
+      const file = output ? await output.open(fileName) : null;
+      try {
+        for (const { edges, run } of filePlans) {
+          const writer = file ? openPopulationOutput(file, edges, run, { overwrite, attributes, chunkSize }) : null;
+          const batches = [];
+          for (const chunk of edgeChunks(edges, chunkSize, { withGroups: Boolean(writer) })) {
+            // Let abort signals and messages through between chunks.
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            if (shouldStop()) throw new CircuitError("cancelled");
+            try {
+              if (writer) {
+                // Views into wasm memory, valid until the next call into it: written (or copied) at once.
+                const stored = run.runChunkStorage(edges.name, chunk.ipc, keepColumns);
+                writer.write(stored);
+                if (keepColumns) batches.push(...tableFromIPC(stored.arrow.slice()).batches);
+              } else if (keepColumns) {
+                batches.push(...tableFromIPC(run.runChunk(edges.name, chunk.ipc)).batches);
+              } else {
+                run.runChunkView(edges.name, chunk.ipc);
+              }
+            } catch (error) {
+              throw inFile(error, edges.shownName);
+            }
+            done += chunk.end - chunk.start;
+            onProgress(done, total);
+          }
+          const stats = run.statistics();
+          for (const property of stats) {
+            for (const p of property.pathways) {
+              if (p.clipped_share > 0) warnings.push(`${edges.name}: ${property.property} ${p.source} → ${p.target}: ${(100 * p.clipped_share).toFixed(2)} % of values clipped by bounds`);
+            }
+          }
+          const columns = keepColumns ? tableToIPC(new Table(batches), "stream") : null;
+          results.push({
+            name: edges.name, source: edges.source, target: edges.target, size: edges.size, fileName, shownName: edges.shownName,
+            stats, connections: run.connections(edges.name), columns, datasets: writer ? run.datasetDigests(edges.name) : null,
+          });
+        }
+      } catch (error) {
+        if (output) await output.abandon(fileName, file);
+        throw error;
+      }
+      if (output) await output.finish(fileName, file);
+    }
+    return { populations: results, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested };
+  } finally {
+    for (const { run } of plans) run.free();
+  }
+}

@@ -1,0 +1,558 @@
+// SONATA circuit loader on h5wasm: circuit config, node populations and their properties, edge
+// populations and their edge chunks as Arrow IPC for the wasm core. Plain ES module: the same code
+// runs in Node (files by path) and in a Web Worker (files mounted or written into h5wasm's file
+// system). File names are resolved once, by paths.js; every file the circuit names must be fully
+// readable, or loading fails naming it.
+import { tableToIPC, tableFromArrays, makeData, makeVector, Dictionary, Utf8, Int32, Table, Vector } from "apache-arrow";
+import { expandManifest, resolveConfigPath, folderOf, normalizePath, printable } from "./paths.js";
+
+/** A loader error: names the file and, where known, the population or dataset. */
+export class CircuitError extends Error {
+  constructor(message, { file, population, dataset } = {}) {
+    super([file && `${printable(file)}`, population && `population '${printable(population)}'`, dataset && `dataset ${printable(dataset)}`, message].filter(Boolean).join(": "));
+    this.name = "CircuitError";
+    Object.assign(this, { file, population, dataset });
+  }
+}
+
+let hdf5Module = null;
+
+/** Make HDF5 errors throw (with HDF5's own message, kept off stderr) instead of printing a
+ * diagnostic flood and returning empty results. Call once after `h5wasm.ready`, with its Module. */
+export function prepareHdf5(Module) {
+  if (hdf5Module === Module) return;
+  Module.activate_throwing_error_handler();
+  hdf5Module = Module;
+}
+
+/** The one line of an HDF5 error stack that says what went wrong (its innermost frame). */
+export function hdf5Reason(error) {
+  const text = String(error?.message ?? error);
+  const frames = [...text.matchAll(/#\d+: .*? in [\w.]+\(\): ([^\n]*)/g)].map((m) => m[1].trim());
+  const reason = frames.at(-1) ?? text.split("\n")[0];
+  return printable(reason.replace(/, errno = \d+, error message = '([^']*)'/, " ($1)").slice(0, 300));
+}
+
+/** Run an h5wasm call, turning an HDF5 error into a CircuitError that names `where`. */
+export function hdf5(where, call) {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof CircuitError) throw error;
+    throw new CircuitError(`cannot read HDF5 (${hdf5Reason(error)})`, where);
+  }
+}
+
+/** Node: circuit files on disk. Names are relative to `root` (the config's folder) or absolute;
+ * every method resolves them the same way. */
+export function nodeFileSource(root, fs, path) {
+  const real = (name) => path.resolve(root, name);
+  return {
+    describe: real,
+    real,
+    readText: async (name) => fs.readFile(real(name), "utf8"),
+    kind: async (name) => fs.stat(real(name)).then((s) => (s.isDirectory() ? "dir" : "file"), () => null),
+    exists: async (name) => fs.stat(real(name)).then(() => true, () => false),
+    h5path: async (name) => real(name),
+  };
+}
+
+let mountCount = 0;
+
+/** Browser: files given as {relativePath: File|Blob|ArrayBuffer|Uint8Array}, or fetched relative to
+ * `baseUrl`. In a Web Worker, File/Blob entries are mounted with WORKERFS (read on demand, never
+ * copied whole into memory); fetched files and buffers are written into h5wasm's MEMFS. */
+export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, fetchInit = undefined } = {}) {
+  const FS = h5wasmModule.FS;
+  const files = Object.fromEntries(Object.entries(given).map(([name, entry]) => [normalizePath(name), entry]));
+  const written = new Map();
+  const isBlob = (entry) => entry && typeof entry.arrayBuffer === "function";
+  const canMount = typeof FileReaderSync !== "undefined" && Boolean(FS.filesystems?.WORKERFS);
+  let mounted = false;
+  const storage = {};
+  const fetched = new Map();
+  async function bytes(name) {
+    const entry = files[name];
+    if (entry instanceof ArrayBuffer) return new Uint8Array(entry);
+    if (entry instanceof Uint8Array) return entry;
+    if (isBlob(entry)) return new Uint8Array(await entry.arrayBuffer());
+    if (baseUrl) {
+      if (!fetched.has(name)) {
+        fetched.set(name, (async () => {
+          const url = new URL(name, baseUrl);
+          const response = await fetch(url, fetchInit);
+          if (response.status === 404) throw Object.assign(new CircuitError("does not exist (404 Not Found)", { file: url.href }), { notFound: true });
+          if (!response.ok) throw new CircuitError(`cannot fetch (${response.status} ${response.statusText})`, { file: url.href });
+          return new Uint8Array(await response.arrayBuffer());
+        })());
+      }
+      return fetched.get(name);
+    }
+    throw new CircuitError("does not exist among the given files", { file: name });
+  }
+  // Each source mounts its files at its own point, so a newly chosen circuit never collides with
+  // the previous one.
+  const mountPoint = `/local${++mountCount}`;
+  function mountBlobs() {
+    const blobs = Object.entries(files).filter(([, entry]) => isBlob(entry)).map(([name, data]) => ({ name, data }));
+    FS.mkdir(mountPoint);
+    FS.mount(FS.filesystems.WORKERFS, { blobs }, mountPoint);
+    mounted = true;
+  }
+  const isDirectory = (name) => Object.keys(files).some((n) => n.startsWith(`${name}/`));
+  const source = {
+    describe: (name) => (baseUrl ? new URL(name, baseUrl).href : name),
+    readText: async (name) => (isBlob(files[name]) ? files[name].text() : new TextDecoder().decode(await bytes(name))),
+    /** "file", "dir" or null; over HTTP a name is a file when it can be fetched. */
+    kind: async (name) => {
+      if (name in files) return "file";
+      if (isDirectory(name)) return "dir";
+      if (!baseUrl) return null;
+      // Only a 404 says "does not exist"; any other failure (credentials, CORS) is the error.
+      return bytes(name).then(() => "file", (error) => (error.notFound ? null : Promise.reject(error)));
+    },
+    exists: async (name) => (await source.kind(name)) !== null,
+    /** The given File/Blob of a name, if it is one (read it directly rather than through a copy). */
+    blobOf: (name) => (isBlob(files[name]) ? files[name] : null),
+    /** The given names (empty when files are fetched from `baseUrl`, which cannot be listed). */
+    names: () => Object.keys(files),
+    /** How each HDF5 file was made available: "WORKERFS" or "MEMFS". */
+    storage: () => ({ ...storage }),
+    h5path: async (name) => {
+      if (canMount && isBlob(files[name])) {
+        if (!mounted) mountBlobs();
+        storage[name] = "WORKERFS";
+        return `${mountPoint}/${name}`;
+      }
+      if (!written.has(name)) {
+        const target = `/circuit${mountCount}/${written.size}_${name.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+        try { FS.mkdir(`/circuit${mountCount}`); } catch { /* exists */ }
+        FS.writeFile(target, await bytes(name));
+        written.set(name, target);
+        storage[name] = "MEMFS";
+      }
+      return written.get(name);
+    },
+  };
+  return source;
+}
+
+/** Open an HDF5 file read-only with a clear error for files that are missing or not HDF5. */
+export function openH5(h5wasm, realPath, shownName) {
+  let file;
+  try {
+    file = new h5wasm.File(realPath, "r");
+  } catch (error) {
+    throw new CircuitError(`not a readable HDF5 file (${hdf5Reason(error)})`, { file: shownName });
+  }
+  if (!file || file.file_id === undefined || file.file_id < 0n) throw new CircuitError("not a readable HDF5 file", { file: shownName });
+  return file;
+}
+
+/** Open an HDF5 file the circuit names, after checking that it exists. */
+async function openNamed(h5wasm, source, name) {
+  const shown = source.describe(name);
+  const kind = await source.kind(name);
+  if (kind === null) throw new CircuitError("does not exist", { file: shown });
+  if (kind === "dir") throw new CircuitError("is a folder, not an HDF5 file", { file: shown });
+  return openH5(h5wasm, await source.h5path(name), shown);
+}
+
+function parseNodeTypes(text, fileName) {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim());
+  if (!lines.length) throw new CircuitError("empty node types file", { file: fileName });
+  const header = lines[0].trim().split(/\s+/);
+  const idColumn = header.indexOf("node_type_id");
+  if (idColumn < 0) throw new CircuitError("no node_type_id column", { file: fileName });
+  const rows = new Map();
+  for (const [i, line] of lines.slice(1).entries()) {
+    const cells = line.trim().split(/\s+/);
+    const id = Number(cells[idColumn]);
+    if (!Number.isInteger(id)) throw new CircuitError(`line ${i + 2}: node_type_id '${cells[idColumn]}' is not an integer`, { file: fileName });
+    rows.set(id, Object.fromEntries(header.map((h, j) => [h, cells[j] === "NULL" ? null : cells[j] ?? null])));
+  }
+  return { columns: header.filter((h) => h !== "node_type_id"), rows };
+}
+
+/** The members of an HDF5 group, or an error naming it when the group is damaged. */
+function membersOf(file, path, where) {
+  return hdf5({ ...where, dataset: `/${path}` }, () => {
+    const group = file.get(path);
+    if (!group || typeof group.keys !== "function") throw new CircuitError("missing", { ...where, dataset: `/${path}` });
+    return group.keys();
+  });
+}
+
+/**
+ * Load a circuit: from its config when the source has `configName` (a name relative to the
+ * source's root), else from plain `.h5` files (`fileNames`). Returns {nodePopulations,
+ * edgePopulations, config, references}: `references` are every file or folder the config names
+ * (see pathReferences), each with its resolved `name` (null for an empty value, which SONATA
+ * reads as "not set").
+ */
+export async function loadCircuit(h5wasm, source, { configName = "circuit_config.json", fileNames = [] } = {}) {
+  const nodeFiles = []; // {name, nodeTypesFile, populations: {pop: {type}} | null, where}
+  const edgeFiles = [];
+  const references = [];
+  let configFile = null;
+  if (configName && (await source.exists(configName))) {
+    const shownConfig = source.describe(configName);
+    const configText = await source.readText(configName);
+    let config;
+    try {
+      config = JSON.parse(configText);
+    } catch (error) {
+      throw new CircuitError(`not valid JSON (${error.message})`, { file: shownConfig });
+    }
+    if (!config || typeof config !== "object" || Array.isArray(config)) throw new CircuitError("the circuit config must be a JSON object", { file: shownConfig });
+    let variables;
+    try {
+      variables = expandManifest(config.manifest ?? {});
+    } catch (error) {
+      throw new CircuitError(error.message, { file: shownConfig });
+    }
+    const base = folderOf(normalizePath(configName));
+    const resolve = (value, keyPath) => {
+      try {
+        return resolveConfigPath(value, variables, base);
+      } catch (error) {
+        throw new CircuitError(`${keyPath.join(".")}: ${error.message}`, { file: shownConfig });
+      }
+    };
+    configFile = { name: configName, text: configText, json: config };
+    for (const reference of pathReferences(config)) references.push({ ...reference, name: resolve(reference.value, reference.keyPath) });
+    const required = (entry, key, keyPath) => {
+      if (typeof entry?.[key] !== "string" || entry[key] === "") {
+        throw new CircuitError(`${keyPath.join(".")}.${key}: must name a file`, { file: shownConfig });
+      }
+      return resolve(entry[key], [...keyPath, key]);
+    };
+    for (const [kind, list] of [["nodes", nodeFiles], ["edges", edgeFiles]]) {
+      const entries = config.networks?.[kind] ?? [];
+      if (!Array.isArray(entries)) throw new CircuitError(`networks.${kind} must be a list`, { file: shownConfig });
+      entries.forEach((entry, i) => {
+        const keyPath = ["networks", kind, i];
+        const typesKey = kind === "nodes" ? "node_types_file" : "edge_types_file";
+        list.push({
+          name: required(entry, `${kind}_file`, keyPath),
+          nodeTypesFile: kind === "nodes" && typeof entry[typesKey] === "string" && entry[typesKey] ? resolve(entry[typesKey], [...keyPath, typesKey]) : null,
+          populations: entry.populations && typeof entry.populations === "object" ? entry.populations : null,
+        });
+      });
+    }
+  } else {
+    for (const name of fileNames) {
+      const file = await openNamed(h5wasm, source, name);
+      const keys = membersOf(file, "/", { file: source.describe(name) });
+      if (keys.includes("nodes")) nodeFiles.push({ name, nodeTypesFile: null, populations: null });
+      if (keys.includes("edges")) edgeFiles.push({ name, populations: null });
+      if (!keys.includes("nodes") && !keys.includes("edges")) throw new CircuitError("neither /nodes nor /edges: not a SONATA file", { file: source.describe(name) });
+      file.close();
+      references.push({ keyPath: null, value: name, name, kind: "file", role: keys.includes("edges") ? "edges" : "nodes" });
+    }
+  }
+
+  const opened = new Map(); // one h5wasm File per file name, shared by its populations
+  const open = async (name) => {
+    if (!opened.has(name)) opened.set(name, await openNamed(h5wasm, source, name));
+    return opened.get(name);
+  };
+  const nodePopulations = new Map();
+  const edgePopulations = new Map();
+  try {
+    const nodeTypesOf = new Map();
+    for (const entry of nodeFiles) {
+      const shown = source.describe(entry.name);
+      const file = await open(entry.name);
+      let nodeTypes = null;
+      if (entry.nodeTypesFile) {
+        const typesShown = source.describe(entry.nodeTypesFile);
+        if (!nodeTypesOf.has(entry.nodeTypesFile)) {
+          if (!(await source.exists(entry.nodeTypesFile))) throw new CircuitError("does not exist", { file: typesShown });
+          nodeTypesOf.set(entry.nodeTypesFile, parseNodeTypes(await source.readText(entry.nodeTypesFile), typesShown));
+        }
+        nodeTypes = nodeTypesOf.get(entry.nodeTypesFile);
+      }
+      const names = membersOf(file, "nodes", { file: shown });
+      if (!names.length) throw new CircuitError("no node population under /nodes", { file: shown });
+      const wanted = entry.populations ? Object.keys(entry.populations) : names;
+      for (const name of wanted) {
+        if (!names.includes(name)) throw new CircuitError(`the config names node population '${printable(name)}', which the file does not have (it has: ${names.map(printable).join(", ")})`, { file: shown });
+        const where = { file: shown, population: name };
+        const members = membersOf(file, `nodes/${name}`, where);
+        const group0 = members.includes("0") ? membersOf(file, `nodes/${name}/0`, where) : [];
+        const sizeOf = (dataset) => hdf5(where, () => file.get(`nodes/${name}/${dataset}`)?.shape?.[0]);
+        const size = sizeOf("node_type_id") ?? sizeOf("node_group_id") ?? (group0.length ? sizeOf(`0/${group0.find((k) => k !== "@library" && k !== "dynamics_params")}`) : undefined);
+        if (size === undefined) throw new CircuitError("cannot tell the number of nodes (no node_type_id dataset)", where);
+        const h5Properties = group0.filter((k) => k !== "@library" && k !== "dynamics_params");
+        nodePopulations.set(name, {
+          name, file, fileName: shown, size,
+          type: entry.populations?.[name]?.type ?? null,
+          properties: [...new Set([...h5Properties, ...(nodeTypes?.columns ?? [])])],
+          nodeTypes,
+        });
+      }
+    }
+
+    for (const entry of edgeFiles) {
+      const shown = source.describe(entry.name);
+      const file = await open(entry.name);
+      const names = membersOf(file, "edges", { file: shown });
+      if (!names.length) throw new CircuitError("no edge population under /edges", { file: shown });
+      const wanted = entry.populations ? Object.keys(entry.populations) : names;
+      for (const name of wanted) {
+        if (!names.includes(name)) throw new CircuitError(`the config names edge population '${printable(name)}', which the file does not have (it has: ${names.map(printable).join(", ")})`, { file: shown });
+        if (edgePopulations.has(name)) throw new CircuitError(`edge population '${printable(name)}' is named twice in the circuit`, { file: shown });
+        const where = { file: shown, population: name };
+        const base = `edges/${name}`;
+        const members = membersOf(file, base, where);
+        const dataset = (key) => (members.includes(key) ? hdf5({ ...where, dataset: `/${base}/${key}` }, () => file.get(`${base}/${key}`)) : null);
+        const sourceIds = dataset("source_node_id");
+        const targetIds = dataset("target_node_id");
+        if (!sourceIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/source_node_id` });
+        if (!targetIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/target_node_id` });
+        const size = sourceIds.shape[0];
+        if (targetIds.shape[0] !== size) {
+          throw new CircuitError(`length mismatch: source_node_id has ${size} entries, target_node_id ${targetIds.shape[0]}`, where);
+        }
+        const groupIds = dataset("edge_group_id");
+        const groupIndex = dataset("edge_group_index");
+        if (Boolean(groupIds) !== Boolean(groupIndex)) throw new CircuitError("has only one of edge_group_id and edge_group_index", where);
+        for (const [column, label] of [[groupIds, "edge_group_id"], [groupIndex, "edge_group_index"]]) {
+          if (column && column.shape?.[0] !== size) {
+            throw new CircuitError(`length mismatch: ${label} has ${column.shape?.[0]} entries, source_node_id ${size}`, where);
+          }
+        }
+        const groups = members.filter((k) => /^\d+$/.test(k));
+        const nodePopulationOf = (ids, role) => {
+          const value = hdf5({ ...where, dataset: `/${base}/${role}_node_id` }, () => ids.attrs.node_population?.value);
+          if (typeof value !== "string" || !value) throw new CircuitError(`${role}_node_id has no node_population attribute`, where);
+          return value;
+        };
+        edgePopulations.set(name, {
+          name, file, fileName: entry.name, shownName: shown, size,
+          source: nodePopulationOf(sourceIds, "source"),
+          target: nodePopulationOf(targetIds, "target"),
+          groups,
+          hasGroupIds: Boolean(groupIds && groupIndex),
+          properties: [...new Set(groups.flatMap((g) => membersOf(file, `${base}/${g}`, where)))],
+        });
+      }
+    }
+  } catch (error) {
+    for (const file of opened.values()) {
+      try { file.close(); } catch { /* already closed */ }
+    }
+    throw error;
+  }
+  return { nodePopulations, edgePopulations, config: configFile, references };
+}
+
+/** Every path a circuit config names, with where it is: `{keyPath, value, kind: "file"|"dir",
+ * role: "nodes"|"node_types"|"edges"|"edge_types"|"node_sets"|"other"}`. SONATA paths are the
+ * values of keys ending in `_file`, `_dir` or `_mesh` (and of `alternate_morphologies`, whose
+ * `h5v1` entry is a file) in `components`, network entries and their populations, every string of
+ * `components.provenance` (BBP's provenance files), plus the top-level `node_sets_file`. `kind` is
+ * what the key says; a probe of the file system has the last word. */
+export function pathReferences(config) {
+  const found = [];
+  const visit = (object, keyPath, context = null) => {
+    if (!object || typeof object !== "object" || Array.isArray(object)) return;
+    for (const [key, value] of Object.entries(object)) {
+      const here = [...keyPath, key];
+      if (typeof value === "string" && (context || /_(file|dir|mesh)$/.test(key))) {
+        const role = { nodes_file: "nodes", node_types_file: "node_types", edges_file: "edges", edge_types_file: "edge_types", node_sets_file: "node_sets" }[key] ?? "other";
+        const kind = key.endsWith("_dir") || (context === "alternate_morphologies" && key !== "h5v1") ? "dir" : "file";
+        found.push({ keyPath: here, value, kind, role });
+      } else if (value && typeof value === "object" && !Array.isArray(value)) {
+        visit(value, here, key === "alternate_morphologies" || (key === "provenance" && keyPath.at(-1) === "components") ? key : null);
+      }
+    }
+  };
+  if (typeof config.node_sets_file === "string") found.push({ keyPath: ["node_sets_file"], value: config.node_sets_file, kind: "file", role: "node_sets" });
+  visit(config.components, ["components"]);
+  for (const kind of ["nodes", "edges"]) {
+    const entries = config.networks?.[kind];
+    if (Array.isArray(entries)) entries.forEach((entry, i) => visit(entry, ["networks", kind, i]));
+  }
+  return found;
+}
+
+/** Values of a node property for every node: strings, or null where the node lacks it. */
+export function nodePropertyValues(population, property) {
+  const { file, name, size } = population;
+  const where = { file: population.fileName, population: name, dataset: `/nodes/${name}/0/${property}` };
+  const dataset = hdf5(where, () => file.get(`nodes/${name}/0/${property}`));
+  if (dataset) {
+    const raw = hdf5(where, () => dataset.value);
+    if (raw?.length !== size) throw new CircuitError(`has ${raw?.length} values for ${size} nodes`, where);
+    const library = hdf5(where, () => file.get(`nodes/${name}/0/@library/${property}`));
+    if (library) {
+      const words = hdf5(where, () => library.value);
+      return Array.from(raw, (code) => {
+        const word = words[Number(code)];
+        if (word === undefined) throw new CircuitError(`@library code ${code} outside its ${words.length} values`, where);
+        return word;
+      });
+    }
+    return Array.from(raw, (v) => String(v));
+  }
+  if (population.nodeTypes?.columns.includes(property)) {
+    const typeIds = hdf5(where, () => file.get(`nodes/${name}/node_type_id`)?.value);
+    if (!typeIds) throw new CircuitError("no node_type_id dataset to look the node types up by", { file: population.fileName, population: name });
+    return Array.from(typeIds, (id) => population.nodeTypes.rows.get(Number(id))?.[property] ?? null);
+  }
+  return null;
+}
+
+/** A Utf8 Arrow vector built from strings directly (no builders: they compile code with
+ * `new Function`, which a strict Content-Security-Policy forbids). */
+function utf8Vector(strings) {
+  const encoder = new TextEncoder();
+  const encoded = strings.map((s) => encoder.encode(s));
+  const offsets = new Int32Array(strings.length + 1);
+  for (let i = 0; i < encoded.length; i++) offsets[i + 1] = offsets[i] + encoded[i].length;
+  const data = new Uint8Array(offsets[strings.length]);
+  encoded.forEach((bytes, i) => data.set(bytes, offsets[i]));
+  return makeVector(makeData({ type: new Utf8(), length: strings.length, nullCount: 0, valueOffsets: offsets, data }));
+}
+
+/** Arrow IPC of a node population's pathway column (dictionary strings; nulls for missing). */
+export function pathwayColumnIpc(values) {
+  const words = [];
+  const codeOf = new Map();
+  const codes = new Int32Array(values.length);
+  const valid = new Uint8Array(Math.ceil(values.length / 8));
+  let nullCount = 0;
+  values.forEach((value, i) => {
+    if (value === null || value === undefined) {
+      nullCount++;
+      return;
+    }
+    let code = codeOf.get(value);
+    if (code === undefined) {
+      code = words.length;
+      codeOf.set(value, code);
+      words.push(value);
+    }
+    codes[i] = code;
+    valid[i >> 3] |= 1 << (i & 7);
+  });
+  const type = new Dictionary(new Utf8(), new Int32());
+  const data = makeData({ type, length: values.length, nullCount, data: codes, nullBitmap: nullCount ? valid : null, dictionary: utf8Vector(words) });
+  return tableToIPC(new Table({ pathway: new Vector([data]) }), "stream");
+}
+
+/** Read `[start, end)` of an edge dataset as a typed array. */
+function readSlice(population, dataset, start, end) {
+  const where = { file: population.shownName, population: population.name, dataset: `/edges/${population.name}/${dataset}` };
+  return hdf5(where, () => population.file.get(`edges/${population.name}/${dataset}`).slice([[start, end]]));
+}
+
+/**
+ * 64-bit ids (SONATA's node id type) as 32-bit ones when every one fits, else unchanged: the
+ * engine reads either width in place, and 32-bit ids are a third less to build and copy into
+ * wasm. Reads the low and high words of each id (little-endian, as every browser and Node is).
+ */
+export function narrowIds(ids) {
+  if (!(ids instanceof BigUint64Array)) return ids;
+  const words = new Uint32Array(ids.buffer, ids.byteOffset, ids.length * 2);
+  const narrow = new Uint32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    if (words[2 * i + 1] !== 0) return ids;
+    narrow[i] = words[2 * i];
+  }
+  return narrow;
+}
+
+/** Global edge ids `[start, end)`: 32 bits while they fit, 64 beyond. */
+function edgeIdRange(start, end) {
+  if (end <= 2 ** 32) {
+    const ids = new Uint32Array(end - start);
+    for (let i = 0; i < ids.length; i++) ids[i] = start + i;
+    return ids;
+  }
+  const ids = new BigUint64Array(end - start);
+  for (let i = 0; i < ids.length; i++) ids[i] = BigInt(start + i);
+  return ids;
+}
+
+/** The group columns of `[start, end)` as typed arrays the core reads (any integer type, or
+ * whole float64 as some files store them). */
+function groupColumns(population, start, end) {
+  return { edge_group_id: readSlice(population, "edge_group_id", start, end), edge_group_index: readSlice(population, "edge_group_index", start, end) };
+}
+
+/** Chunks of a population's group columns as Arrow IPC, for the core's group layout scan:
+ * `{start, end, ipc}`. */
+export function* groupChunks(population, chunkSize = 1_000_000) {
+  for (let start = 0; start < population.size; start += chunkSize) {
+    const end = Math.min(population.size, start + chunkSize);
+    yield { start, end, ipc: tableToIPC(tableFromArrays(groupColumns(population, start, end)), "stream") };
+  }
+}
+
+/** Edge chunks of a population: {start, end, ipc (source_node_id, target_node_id, edge_id, and the
+ * group columns with `withGroups` when the population has them)}. */
+export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = false } = {}) {
+  for (let start = 0; start < population.size; start += chunkSize) {
+    const end = Math.min(population.size, start + chunkSize);
+    const columns = {
+      source_node_id: narrowIds(readSlice(population, "source_node_id", start, end)),
+      target_node_id: narrowIds(readSlice(population, "target_node_id", start, end)),
+      edge_id: edgeIdRange(start, end),
+      ...(withGroups && population.hasGroupIds ? groupColumns(population, start, end) : {}),
+    };
+    yield { start, end, ipc: tableToIPC(tableFromArrays(columns), "stream") };
+  }
+}
+
+/** Every node property present in both the source and the target population of each edge
+ * population, with its distinct values: what the user can choose as the pathway property. */
+export function candidatePathwayProperties(circuit) {
+  const result = {};
+  for (const edges of circuit.edgePopulations.values()) {
+    const source = circuit.nodePopulations.get(edges.source);
+    const target = circuit.nodePopulations.get(edges.target);
+    if (!source || !target) continue;
+    const shared = source.properties.filter((p) => target.properties.includes(p));
+    result[edges.name] = Object.fromEntries(shared.map((p) => {
+      const values = new Set([...(nodePropertyValues(source, p) ?? []), ...(nodePropertyValues(target, p) ?? [])]);
+      values.delete(null);
+      return [p, [...values].sort()];
+    }));
+  }
+  return result;
+}
+
+/** Synapses per pathway (source value → target value) for `property`, summed over the edge
+ * populations whose source and target nodes have it: {source: {target: count}}. Nodes without the
+ * property count under `fallback` (or "(none)"). */
+export function synapsesPerPathway(circuit, property, fallback = null, chunkSize = 1_000_000) {
+  const counts = {};
+  for (const edges of circuit.edgePopulations.values()) {
+    const sourceValues = nodePropertyValues(circuit.nodePopulations.get(edges.source), property);
+    const targetValues = nodePropertyValues(circuit.nodePopulations.get(edges.target), property);
+    if ((!sourceValues || !targetValues) && fallback === null) continue;
+    for (let start = 0; start < edges.size; start += chunkSize) {
+      const end = Math.min(edges.size, start + chunkSize);
+      const sources = readSlice(edges, "source_node_id", start, end);
+      const targets = readSlice(edges, "target_node_id", start, end);
+      for (let i = 0; i < sources.length; i++) {
+        const s = sourceValues?.[Number(sources[i])] ?? fallback ?? "(none)";
+        const t = targetValues?.[Number(targets[i])] ?? fallback ?? "(none)";
+        counts[s] ??= {};
+        counts[s][t] = (counts[s][t] ?? 0) + 1;
+      }
+    }
+  }
+  return counts;
+}
+
+/** Close every HDF5 file the circuit holds open. */
+export function closeCircuit(circuit) {
+  const files = new Set([...circuit.nodePopulations.values(), ...circuit.edgePopulations.values()].map((p) => p.file));
+  for (const file of files) {
+    try { file.close(); } catch { /* already closed */ }
+  }
+}

@@ -1,0 +1,244 @@
+// SONATA edges writer on h5wasm: writes what the core drew into a *copy* of an edges file (opened
+// in "a" mode), leaving every other dataset and attribute as it was. It decides nothing: the core
+// plans the datasets (storage types, rows, the overwrite rule, the group layout) and hands back
+// storage-ready blocks; this module creates the planned datasets and copies the blocks into them.
+// Plain ES module (Node and Web Worker).
+import { CircuitError, hdf5, groupChunks } from "./loader.js";
+
+/** h5wasm dtype of a storage type (the core's numpy names). */
+const H5_DTYPES = {
+  float32: "<f", float64: "<d", int8: "<b", int16: "<h", int32: "<i", int64: "<q",
+  uint8: "<B", uint16: "<H", uint32: "<I", uint64: "<Q",
+};
+
+/** Typed array of a storage type. */
+export const TYPED_ARRAYS = {
+  float32: Float32Array, float64: Float64Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array,
+  uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array,
+};
+
+/** The storage type (numpy name) of an existing dataset from h5wasm's metadata, or null when it is
+ * not a one-dimensional number type the core can write. */
+export function storageOf(metadata) {
+  const { type, size, signed, shape } = metadata ?? {};
+  if (!Array.isArray(shape) || shape.length !== 1) return null;
+  if (type === 1) return size === 4 ? "float32" : size === 8 ? "float64" : null;
+  if (type === 0 && [1, 2, 4, 8].includes(size)) return `${signed ? "int" : "uint"}${size * 8}`;
+  return null;
+}
+
+/** Set (replacing same-named ones) attributes on a dataset: strings, or bigints stored as uint64. */
+function setAttributes(dataset, attributes) {
+  for (const [name, value] of Object.entries(attributes)) {
+    if (dataset.attrs[name] !== undefined) dataset.delete_attribute(name);
+    if (typeof value === "bigint") dataset.create_attribute(name, new BigUint64Array([value]), [], "<Q");
+    else dataset.create_attribute(name, value);
+  }
+}
+
+/**
+ * Prepare the writing of one edge population of an open (copied, "a" mode) file with the core's
+ * run `run` (a wasm Parameterizer with the population added): the file's existing datasets and
+ * groups go to the core, which scans the group layout (when the file has group columns) and
+ * plans every dataset — or refuses, before anything is written. Then the planned datasets are
+ * created where new and get `attributes` (provenance). Returns `{plan, datasets, write(output)}`
+ * where `write` copies one chunk's storage blocks (from `runChunkStorage`) into the datasets.
+ */
+export function openPopulationOutput(file, population, run, { overwrite = false, attributes = {}, chunkSize = 1_000_000 } = {}) {
+  const base = `edges/${population.name}`;
+  const where = { file: population.shownName, population: population.name };
+  const properties = new Set(run.summary.properties.map((p) => p.name));
+  const groupNames = hdf5(where, () => file.get(base).keys()).filter((k) => /^\d+$/.test(k));
+  const existing = [];
+  for (const group of groupNames) {
+    const members = hdf5(where, () => file.get(`${base}/${group}`).keys());
+    for (const property of members.filter((m) => properties.has(m))) {
+      const path = `${base}/${group}/${property}`;
+      const metadata = hdf5({ ...where, dataset: `/${path}` }, () => file.get(path)?.metadata);
+      existing.push({ group: Number(group), property, storage: storageOf(metadata), rows: metadata?.shape?.[0] ?? 0 });
+    }
+  }
+  const fromCore = (call) => {
+    try {
+      return call();
+    } catch (error) {
+      throw new CircuitError(error.message, { file: population.shownName });
+    }
+  };
+  if (population.hasGroupIds) {
+    for (const chunk of groupChunks(population, chunkSize)) fromCore(() => run.scanGroups(population.name, population.size, chunk.start, chunk.ipc));
+  }
+  const plan = fromCore(() => run.planOutput(population.name, population.size, existing, groupNames.map(Number), overwrite));
+  for (const group of plan.create_groups) hdf5(where, () => file.get(base).create_group(String(group)));
+  const datasets = plan.datasets.map((planned) => {
+    const path = `${base}/${planned.group}/${planned.property}`;
+    const at = { ...where, dataset: `/${path}` };
+    const dataset = hdf5(at, () => {
+      if (!planned.exists) {
+        file.get(`${base}/${planned.group}`).create_dataset({ name: planned.property, data: new TYPED_ARRAYS[planned.storage](planned.rows), dtype: H5_DTYPES[planned.storage] });
+      }
+      const opened = file.get(path);
+      setAttributes(opened, attributes);
+      return opened;
+    });
+    return { ...planned, path, dataset, Typed: TYPED_ARRAYS[planned.storage] };
+  });
+  return {
+    plan,
+    datasets,
+    /** Copy one chunk's storage blocks (`{blocks, bytes}` from runChunkStorage) into the datasets. */
+    write(output) {
+      for (const block of output.blocks) {
+        const target = datasets[block.dataset];
+        const values = new target.Typed(output.bytes.buffer, output.bytes.byteOffset + block.offset, block.length);
+        let at = 0;
+        for (const [row, count] of block.runs) {
+          hdf5({ ...where, dataset: `/${target.path}` }, () => target.dataset.write_slice([[row, row + count]], values.subarray(at, at + count)));
+          at += count;
+        }
+      }
+    },
+  };
+}
+
+/**
+ * Check that every dataset a run stored into edge population `population` holds, in `file` (an
+ * h5wasm File of the finished output, opened read-only), exactly what the core stored: the content
+ * digest of what is read back equals the core's. `expected` is the run's `datasetDigests`;
+ * `DatasetDigest` the core's digest class. Returns `[{dataset, storage, rows, digest}]`; throws
+ * naming the first dataset that differs.
+ */
+export function verifyDatasets(file, population, expected, DatasetDigest, { shownName, chunkSize = 1_000_000 } = {}) {
+  const checked = [];
+  for (const stored of expected) {
+    const path = `edges/${population}/${stored.group}/${stored.property}`;
+    const where = { file: shownName, population, dataset: `/${path}` };
+    const dataset = hdf5(where, () => file.get(path));
+    const storage = storageOf(dataset?.metadata);
+    if (!dataset || storage !== stored.storage || dataset.shape[0] !== stored.rows) {
+      throw new CircuitError(`verification failed: expected ${stored.rows} ${stored.storage} values, found ${dataset ? `${dataset.shape?.[0]} ${storage ?? "non-numeric"}` : "no dataset"}`, where);
+    }
+    if (stored.digest_rows !== stored.rows) {
+      throw new CircuitError(`verification failed: the core stored ${stored.digest_rows} of its ${stored.rows} rows`, where);
+    }
+    const digest = new DatasetDigest(storage);
+    try {
+      for (let start = 0; start < stored.rows; start += chunkSize) {
+        const end = Math.min(stored.rows, start + chunkSize);
+        const values = hdf5(where, () => dataset.slice([[start, end]]));
+        digest.add(start, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+      }
+      if (digest.hex !== stored.digest) {
+        throw new CircuitError(`verification failed: the file does not hold what the core drew (content digest ${digest.hex}, expected ${stored.digest})`, where);
+      }
+    } finally {
+      digest.free();
+    }
+    checked.push({ dataset: `/${path}`, storage, rows: stored.rows, digest: stored.digest });
+  }
+  return checked;
+}
+
+/** Jenkins' lookup3 hash (hashlittle) as HDF5 uses it for metadata checksums. */
+export function lookup3(bytes, initval = 0) {
+  const rot = (x, k) => (x << k) | (x >>> (32 - k));
+  let length = bytes.length;
+  let a = (0xdeadbeef + length + initval) >>> 0;
+  let b = a;
+  let c = a;
+  let k = 0;
+  while (length > 12) {
+    a = (a + (bytes[k] | (bytes[k + 1] << 8) | (bytes[k + 2] << 16) | (bytes[k + 3] << 24))) | 0;
+    b = (b + (bytes[k + 4] | (bytes[k + 5] << 8) | (bytes[k + 6] << 16) | (bytes[k + 7] << 24))) | 0;
+    c = (c + (bytes[k + 8] | (bytes[k + 9] << 8) | (bytes[k + 10] << 16) | (bytes[k + 11] << 24))) | 0;
+    a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0;
+    b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0;
+    c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0;
+    a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0;
+    b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0;
+    c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0;
+    length -= 12;
+    k += 12;
+  }
+  if (length === 0) return c >>> 0;
+  const tail = [0, 0, 0];
+  for (let i = 0; i < length; i++) tail[i >> 2] |= bytes[k + i] << (8 * (i & 3));
+  a = (a + tail[0]) | 0;
+  b = (b + tail[1]) | 0;
+  c = (c + tail[2]) | 0;
+  c ^= b; c = (c - rot(b, 14)) | 0;
+  a ^= c; a = (a - rot(c, 11)) | 0;
+  b ^= a; b = (b - rot(a, 25)) | 0;
+  c ^= b; c = (c - rot(b, 16)) | 0;
+  a ^= c; a = (a - rot(c, 4)) | 0;
+  b ^= a; b = (b - rot(a, 14)) | 0;
+  c ^= b; c = (c - rot(b, 24)) | 0;
+  return c >>> 0;
+}
+
+const OHDR = [0x4f, 0x48, 0x44, 0x52]; // "OHDR": a version-2 object header
+const SCAN_CHUNK = 16 << 20;
+
+/**
+ * Make a written HDF5 file reproducible: HDF5 stamps the object headers it creates or changes with
+ * the wall-clock time (h5wasm cannot switch that off), so two identical runs would differ in those
+ * bytes. Every version-2 object header whose checksum verifies and whose timestamps differ from
+ * the input file's bytes at the same place gets timestamps 0 and a recomputed checksum; headers
+ * the run did not touch keep theirs. `output` and `input` are `{size, read(offset, length), close()}`
+ * (closed here); `output.write(offset, bytes)` patches. Returns the number of headers pinned.
+ */
+export function pinObjectTimestamps(output, input) {
+  try {
+    return pinHeaders(output, input);
+  } finally {
+    output.close();
+    input.close();
+  }
+}
+
+function pinHeaders(output, input) {
+  let pinned = 0;
+  for (let start = 0; start < output.size; start += SCAN_CHUNK) {
+    const block = output.read(start, Math.min(SCAN_CHUNK + 3, output.size - start));
+    for (let i = block.indexOf(OHDR[0]); i >= 0 && i < Math.min(SCAN_CHUNK, block.length - 3); i = block.indexOf(OHDR[0], i + 1)) {
+      if (block[i + 1] !== OHDR[1] || block[i + 2] !== OHDR[2] || block[i + 3] !== OHDR[3]) continue;
+      const offset = start + i;
+      const head = output.read(offset, Math.min(40, output.size - offset));
+      if (head.length < 8 || head[4] !== 2 || !(head[5] & 0x20)) continue;
+      const sizeBytes = 1 << (head[5] & 3);
+      const sizeAt = 6 + 16 + (head[5] & 0x10 ? 4 : 0);
+      if (head.length < sizeAt + sizeBytes) continue;
+      let chunkSize = 0;
+      for (let b = sizeBytes - 1; b >= 0; b--) chunkSize = chunkSize * 256 + head[sizeAt + b];
+      const covered = sizeAt + sizeBytes + chunkSize;
+      if (offset + covered + 4 > output.size) continue;
+      const header = output.read(offset, covered + 4);
+      const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+      if (lookup3(header.subarray(0, covered)) !== view.getUint32(covered, true)) continue;
+      const times = header.subarray(6, 22);
+      const before = offset + 22 <= input.size ? input.read(offset + 6, 16) : null;
+      if (times.every((t) => t === 0) || (before && before.every((t, j) => t === times[j]))) continue;
+      times.fill(0);
+      view.setUint32(covered, lookup3(header.subarray(0, covered)), true);
+      output.write(offset, header);
+      pinned++;
+    }
+  }
+  return pinned;
+}
+
+/** Random access (`{size, read, write, close}`) to a file of an Emscripten file system (h5wasm's
+ * `FS`: MEMFS or WORKERFS), for pinObjectTimestamps. */
+export function emscriptenFileAccess(FS, path, writable = false) {
+  const stream = FS.open(path, writable ? "r+" : "r");
+  return {
+    size: FS.stat(path).size,
+    read(offset, length) {
+      const bytes = new Uint8Array(length);
+      FS.read(stream, bytes, 0, length, offset);
+      return bytes;
+    },
+    write(offset, bytes) { FS.write(stream, bytes, 0, bytes.length, offset); },
+    close() { FS.close(stream); },
+  };
+}
