@@ -16,12 +16,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench size clean
+.PHONY: pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size clean
 
 help:
 	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
 	@echo "make test    - set up, build and run every test (native, browser wasm, Node)"
 	@echo "make bench   - throughput and peak memory, native and wasm (Node on pkg/)"
+	@echo "make fuzz    - the config parser and Arrow readers fuzzed for minutes (FUZZ_SECONDS per target)"
 
 setup: setup-rust setup-node
 
@@ -109,6 +110,12 @@ test-node: site fixtures
 # synparam against connectome-manipulator's ConnPropsModel (obi-one's original algorithm).
 conformance: pkg fixtures
 	.venv/bin/python tests/conformance/conformance.py
+
+# The fuzz harness of make test (a few seconds per target), run long; failing inputs land in
+# tests/fuzz/failures/ (add them to tests/fuzz/corpus/ once fixed).
+FUZZ_SECONDS ?= 300
+fuzz:
+	SYNPARAM_FUZZ_SECONDS=$(FUZZ_SECONDS) SYNPARAM_FUZZ_SEED=$${SYNPARAM_FUZZ_SEED:-$$(date +%s)} cargo test --release --test fuzz -- --nocapture
 
 bench: pkg setup-browser
 	cargo bench --bench throughput

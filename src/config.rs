@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::distributions::{Distribution, TruncatedNormal};
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 
 /// Property that ConnPropsModel uses for synapses per connection; we take counts from the data.
 pub const N_SYN_PER_CONN: &str = "n_syn_per_conn";
@@ -549,7 +549,7 @@ fn non_finite_marker(value: &Value) -> Option<f64> {
 
 fn describe(value: &Value) -> String {
     if let Some(x) = non_finite_marker(value) {
-        return format!("{x}");
+        return format!("{}", Num(x));
     }
     // Shorten by characters, never by bytes: a byte index can fall inside a multi-byte character.
     let text = value.to_string();
@@ -578,7 +578,7 @@ fn reject_unknown_keys(object: &Map<String, Value>, allowed: &[&str], path: &Jso
 
 fn finite_number(value: &Value, path: &JsonPath) -> Result<f64> {
     if let Some(x) = non_finite_marker(value) {
-        return Err(path.error(format!("must be a finite number, got {x}")));
+        return Err(path.error(format!("must be a finite number, got {}", Num(x))));
     }
     let x = value.as_f64().ok_or_else(|| path.error(format!("must be a number, got {}", describe(value))))?;
     Ok(x)
@@ -758,7 +758,7 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
     let non_negative = |key: &str| -> Result<f64> {
         let x = number(key)?;
         if x < 0.0 {
-            return Err(path.key(key).error(format!("must be ≥ 0 for {kind}, got {x}")));
+            return Err(path.key(key).error(format!("must be ≥ 0 for {kind}, got {}", Num(x))));
         }
         Ok(x)
     };
@@ -779,7 +779,11 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
             let min = extended_number(required(spec, "min", path, &kind)?, &path.key("min"))?;
             let max = extended_number(required(spec, "max", path, &kind)?, &path.key("max"))?;
             if min > max {
-                return Err(path.key("min").error(format!("truncnorm min ({min}) must not exceed max ({max})")));
+                return Err(path.key("min").error(format!(
+                    "truncnorm min ({}) must not exceed max ({})",
+                    Num(min),
+                    Num(max)
+                )));
             }
             if min == f64::INFINITY || max == f64::NEG_INFINITY {
                 return Err(path.key("min").error("truncnorm window [min, max] is empty"));
@@ -789,14 +793,18 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
         "gamma" => {
             let mean = number("mean")?;
             if mean <= 0.0 {
-                return Err(path.key("mean").error(format!("gamma mean must be > 0, got {mean}")));
+                return Err(path.key("mean").error(format!("gamma mean must be > 0, got {}", Num(mean))));
             }
             let std = non_negative("std")?;
             let gamma = Distribution::gamma(mean, std);
             if let Distribution::Gamma { shape, scale, .. } = gamma {
                 if std > 0.0 && !(shape.is_finite() && scale.is_finite() && shape > 0.0 && scale > 0.0) {
                     return Err(path.key("std").error(format!(
-                        "gamma mean {mean} and std {std} give shape {shape:e} and scale {scale:e}, outside what float64 can draw"
+                        "gamma mean {} and std {} give shape {} and scale {}, outside what float64 can draw",
+                        Num(mean),
+                        Num(std),
+                        Num(shape),
+                        Num(scale)
                     )));
                 }
             }
@@ -807,7 +815,8 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
             let mean = non_negative("mean")?;
             if mean > POISSON_MEAN_LIMIT {
                 return Err(path.key("mean").error(format!(
-                    "poisson mean must be ≤ {POISSON_MEAN_LIMIT:e} (use a normal law for larger counts), got {mean}"
+                    "poisson mean must be ≤ {POISSON_MEAN_LIMIT:e} (use a normal law for larger counts), got {}",
+                    Num(mean)
                 )));
             }
             Distribution::Poisson { mean }
@@ -818,11 +827,12 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
             if mean < 1.0 {
                 return Err(path
                     .key("mean")
-                    .error(format!("ztpoisson mean must be ≥ 1 (zero is excluded), got {mean}")));
+                    .error(format!("ztpoisson mean must be ≥ 1 (zero is excluded), got {}", Num(mean))));
             }
             if mean > POISSON_MEAN_LIMIT {
                 return Err(path.key("mean").error(format!(
-                    "ztpoisson mean must be ≤ {POISSON_MEAN_LIMIT:e} (use a normal law for larger counts), got {mean}"
+                    "ztpoisson mean must be ≤ {POISSON_MEAN_LIMIT:e} (use a normal law for larger counts), got {}",
+                    Num(mean)
                 )));
             }
             Distribution::zero_truncated_poisson(mean)
@@ -840,7 +850,11 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
         "uniform" => {
             let (low, high) = (number("low")?, number("high")?);
             if low > high {
-                return Err(path.key("low").error(format!("uniform low ({low}) must not exceed high ({high})")));
+                return Err(path.key("low").error(format!(
+                    "uniform low ({}) must not exceed high ({})",
+                    Num(low),
+                    Num(high)
+                )));
             }
             Distribution::Uniform { low, high }
         }
@@ -851,7 +865,9 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
     let (law_mean, law_std) = distribution.moments();
     if !law_mean.is_finite() || !law_std.is_finite() {
         return Err(path.error(format!(
-            "{kind} with these parameters has values beyond the float64 range (mean {law_mean:e}, std {law_std:e})"
+            "{kind} with these parameters has values beyond the float64 range (mean {}, std {})",
+            Num(law_mean),
+            Num(law_std)
         )));
     }
     let shared_within =
@@ -861,9 +877,11 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
     let upper_bound = bound("upper_bound")?;
     if let (Some(lower), Some(upper)) = (lower_bound, upper_bound) {
         if lower > upper {
-            return Err(path
-                .key("lower_bound")
-                .error(format!("lower_bound ({lower}) must not exceed upper_bound ({upper})")));
+            return Err(path.key("lower_bound").error(format!(
+                "lower_bound ({}) must not exceed upper_bound ({})",
+                Num(lower),
+                Num(upper)
+            )));
         }
     }
     let dtype = optional(spec, "dtype")
@@ -907,14 +925,14 @@ fn parse_discrete(spec: &Map<String, Value>, path: &JsonPath, kind: &str) -> Res
     }
     for (i, p) in probabilities.iter().enumerate() {
         if *p < 0.0 {
-            return Err(path.key("p").index(i).error(format!("probability must be ≥ 0, got {p}")));
+            return Err(path.key("p").index(i).error(format!("probability must be ≥ 0, got {}", Num(*p))));
         }
     }
     let sum: f64 = probabilities.iter().sum();
     if (sum - 1.0).abs() > PROBABILITY_SUM_TOLERANCE {
         return Err(path
             .key("p")
-            .error(format!("probabilities sum to {sum}, not 1 (tolerance {PROBABILITY_SUM_TOLERANCE:e})")));
+            .error(format!("probabilities sum to {}, not 1 (tolerance {PROBABILITY_SUM_TOLERANCE:e})", Num(sum))));
     }
     Ok((values, probabilities))
 }
@@ -1014,13 +1032,14 @@ fn parse_matrix(value: &Value, k: usize, path: &JsonPath) -> Result<Vec<f64>> {
         for j in 0..i {
             let (a, b) = (matrix[i * k + j], matrix[j * k + i]);
             if (a - b).abs() > MATRIX_TOLERANCE {
-                return Err(path
-                    .index(i)
-                    .index(j)
-                    .error(format!("matrix must be symmetric: [{i}][{j}] = {a} but [{j}][{i}] = {b}")));
+                return Err(path.index(i).index(j).error(format!(
+                    "matrix must be symmetric: [{i}][{j}] = {} but [{j}][{i}] = {}",
+                    Num(a),
+                    Num(b)
+                )));
             }
             if a.abs() > 1.0 {
-                return Err(path.index(i).index(j).error(format!("correlation must lie in [-1, 1], got {a}")));
+                return Err(path.index(i).index(j).error(format!("correlation must lie in [-1, 1], got {}", Num(a))));
             }
         }
     }

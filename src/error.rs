@@ -57,7 +57,8 @@ pub enum Error {
     },
     /// A drawn value cannot be stored: not finite, or outside its dtype or its dataset's type.
     #[error(
-        "prop_stats.{property}.{source_type}.{target_type}: drawn value {value} {reason} (edge {edge_id}); adjust the distribution, bounds or dtype"
+        "prop_stats.{property}.{source_type}.{target_type}: drawn value {} {reason} (edge {edge_id}); adjust the distribution, bounds or dtype",
+        Num(*.value)
     )]
     ValueOutOfRange {
         /// Property name.
@@ -103,6 +104,32 @@ impl Error {
             Error::Config { path, .. } => Some(path),
             _ => None,
         }
+    }
+}
+
+/// A number as messages show it: the shortest text that reads back as the same number, with an
+/// exponent (`1e+39`, `5e-324`) when plain digits would run long, as JavaScript prints numbers.
+#[derive(Debug, Clone, Copy)]
+pub struct Num(pub f64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let x = self.0;
+        if x.is_nan() {
+            return f.write_str("NaN");
+        }
+        if x.is_infinite() {
+            return f.write_str(if x > 0.0 { "Infinity" } else { "-Infinity" });
+        }
+        let magnitude = x.abs();
+        if magnitude != 0.0 && !(1e-6..1e21).contains(&magnitude) {
+            let text = format!("{x:e}");
+            return match text.split_once('e') {
+                Some((mantissa, exponent)) if !exponent.starts_with('-') => write!(f, "{mantissa}e+{exponent}"),
+                _ => f.write_str(&text),
+            };
+        }
+        write!(f, "{x}")
     }
 }
 

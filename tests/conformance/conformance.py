@@ -78,7 +78,7 @@ def ours_parameterize(circuit_config, population, model_dict, seed, pathway_prop
     with open(config_path, "w") as f:
         json.dump(model_dict, f)
     result_dir = os.path.join(out, "result")
-    subprocess.run(["node", os.path.join(ROOT, "www", "cli.mjs"), "--circuit", circuit_config, "--config", config_path,
+    subprocess.run(["node", os.path.join(ROOT, "www", "host", "cli.mjs"), "--circuit", circuit_config, "--config", config_path,
                     "--out", result_dir, "--seed", str(seed), "--pathway-property", pathway_property,
                     "--populations", population, "--overwrite"], check=True, capture_output=True, text=True)
     return result_dir

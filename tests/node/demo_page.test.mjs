@@ -305,27 +305,27 @@ test("errors from the core appear in the page, with their kind", async () => {
   await page.close();
 });
 
-test("the page's zip of a parameterized circuit, from a sidecar's settings, equals the headless command's output byte for byte", async () => {
-  const multi = new URL("../fixtures/out/multi/", import.meta.url).pathname;
+/** The page's zip of `circuit` (a fixture folder), run with the settings of the command's sidecar,
+ * unpacked and compared file by file with the command's output. */
+async function zipEqualsCommand(circuit, args) {
   const work = await mkdtemp(join(tmpdir(), "synparam-zip-"));
   // The headless command first; its sidecar then drives the page.
   const cliOut = join(work, "cli");
-  await main(["--circuit", join(multi, "circuit_config.json"), "--config", new URL("../../www/presets/tsodyks_markram.json", import.meta.url).pathname,
-    "--out", cliOut, "--seed", "7", "--populations", "VPM__S1__chemical,S1__S1__chemical,POm__S1__chemical"], () => {});
+  await main(["--circuit", join(circuit, "circuit_config.json"), "--config", new URL("../../www/presets/tsodyks_markram.json", import.meta.url).pathname,
+    "--out", cliOut, ...args], () => {});
   const page = await browser.context.newPage();
   await openPage(page);
-  await page.setInputFiles("#folder", multi);
-  await page.waitForFunction(() => /POm__S1__chemical/.test(document.getElementById("circuit").textContent));
+  await page.setInputFiles("#folder", circuit);
+  await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
   await page.setInputFiles("#provenance-file", join(cliOut, "parameterization.json"));
   await page.waitForFunction(() => /settings loaded from the sidecar/.test(document.getElementById("status").textContent));
-  assert.equal(await page.inputValue("#seed"), "7");
-  assert.equal(await page.inputValue("#pathway-property"), "synapse_class");
   await page.click("#run");
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
   assert.equal(download.suggestedFilename(), "parameterized_circuit.zip");
   const zipPath = join(work, "page.zip");
   await download.saveAs(zipPath);
+  const seed = await page.inputValue("#seed");
   await page.close();
 
   const reader = new ZipReader(new Uint8ArrayReader(new Uint8Array(await readFile(zipPath))));
@@ -343,4 +343,22 @@ test("the page's zip of a parameterized circuit, from a sidecar's settings, equa
   assert.notEqual(fromPage.created, fromCli.created);
   assert.equal(unpacked.get("parameterization.json").toString().replace(/"created": "[^"]*"/, ""),
     (await readFile(join(cliOut, "parameterization.json"), "utf8")).replace(/"created": "[^"]*"/, ""), "the same sidecar but for its time");
+  return { fromCli, unpacked, seed };
+}
+
+test("the page's zip of a parameterized circuit, from a sidecar's settings, equals the headless command's output byte for byte", async () => {
+  const multi = new URL("../fixtures/out/multi/", import.meta.url).pathname;
+  const { seed } = await zipEqualsCommand(multi, ["--seed", "7", "--populations", "VPM__S1__chemical,S1__S1__chemical,POm__S1__chemical"]);
+  assert.equal(seed, "7");
+});
+
+test("an obi-one circuit through the page's zip: every edges file parameterized and verified, as the command writes it", async () => {
+  const obiOne = new URL("../fixtures/out/obi_one/", import.meta.url).pathname;
+  const { fromCli, unpacked } = await zipEqualsCommand(obiOne, ["--seed", "3", "--overwrite", "--fallback-value", "EXC"]);
+  assert.equal(Object.keys(fromCli.datasets).length, 4, "four edges files, each verified");
+  for (const [file, datasets] of Object.entries(fromCli.datasets)) {
+    assert.equal(Object.keys(datasets).length, 10, `${file}: ten Tsodyks–Markram datasets`);
+    const original = await readFile(join(obiOne, file));
+    assert.ok(!unpacked.get(file).equals(original), `${file}: the zip holds the parameterized file, not the input`);
+  }
 });

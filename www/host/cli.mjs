@@ -83,6 +83,9 @@ export function parseArguments(argv) {
 
 const format = (x) => (x === null || x === undefined ? "-" : Number(x).toPrecision(4));
 
+/** The signal that asked the command to stop, if any: the run winds down at its next step. */
+let stopSignal = null;
+
 export async function main(argv, log = console.log) {
   const options = parseArguments(argv);
   await initialize();
@@ -96,7 +99,7 @@ export async function main(argv, log = console.log) {
     : { seed: options.seed, pathwayProperty: options.pathwayProperty, fallback: options.fallback, overwrite: options.overwrite, populations: options.populations };
   const result = await writeParameterizedCircuit({
     circuitPaths: options.circuit, configText, settings, out: options.out, chunkSize: options.chunkSize, hardlink: options.hardlink,
-    recorded, recordedName: options.fromProvenance,
+    recorded, recordedName: options.fromProvenance, shouldStop: () => stopSignal !== null,
   });
   for (const population of result.populations) summarize(log, population);
   log(`\nwrote the parameterized circuit to ${printable(result.outDir)}, verified${result.rewrittenConfig ? " (circuit_config.json rewritten: files outside the circuit folder are in external/)" : ""}`);
@@ -126,15 +129,25 @@ export function errorLine(error) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) || process.argv[1]?.endsWith("/synparam")) {
-  // Interrupted: remove the unfinished output and the claim on DIR, then exit as signalled.
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]]) {
+  // Interrupted: the run stops at its next step and removes its unfinished output and its claim
+  // on DIR; if it does not within 10 s (or on a second signal), they are removed at once.
+  const codes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+  const exitNow = () => {
+    cleanUpActiveRuns();
+    console.error(`synparam: ${stopSignal}: stopped; the unfinished output was removed`);
+    process.exit(codes[stopSignal]);
+  };
+  for (const signal of Object.keys(codes)) {
     process.on(signal, () => {
-      cleanUpActiveRuns();
-      console.error(`synparam: ${signal}: stopped; the unfinished output was removed`);
-      process.exit(code);
+      if (stopSignal) exitNow();
+      stopSignal = signal;
+      setTimeout(exitNow, 10_000).unref();
     });
   }
-  main(process.argv.slice(2)).catch((error) => {
+  main(process.argv.slice(2)).then(() => {
+    if (stopSignal) exitNow();
+  }, (error) => {
+    if (stopSignal) exitNow();
     if (error instanceof UsageError) {
       console.error(error.message ? `synparam: ${error.message}\n${USAGE}` : USAGE);
       process.exit(error.message ? 2 : 0);

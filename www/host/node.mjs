@@ -49,7 +49,7 @@ export async function writeParameterizedCircuit({ circuitPaths, configText, sett
   const { circuit, source } = await openCircuit(circuitPaths);
   try {
     return await publishCircuit({
-      circuit, source, out, hardlink, recorded, recordedName, configText, version: version(), DatasetDigest,
+      circuit, source, out, hardlink, recorded, recordedName, configText, version: version(), DatasetDigest, shouldStop,
       openWritable: (file) => hdf5({ file }, () => new h5wasm.File(file, "a")),
       openReadOnly: (file) => openH5(h5wasm, file, file),
       execute: (output) => parameterizeCircuit({

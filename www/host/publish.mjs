@@ -22,8 +22,8 @@ import { PROVENANCE_FILE, provenanceDocument, changedInputs, sha256OfText } from
 /** Staging folders and lock files of the runs in progress in this process (for signal cleanup). */
 const activeRuns = new Set();
 
-/** Remove what the runs in progress created (staging, locks): called on SIGINT/SIGTERM/SIGHUP by
- * the command before it exits. Synchronous, as signal handlers must be. */
+/** Remove what the runs in progress created (staging, locks), at once and synchronously: the
+ * command's last resort when a stopped run does not wind down by itself in time. */
 export function cleanUpActiveRuns() {
   for (const run of activeRuns) {
     try { fsSync.rmSync(run.staging, { recursive: true, force: true }); } catch { /* best effort */ }
@@ -234,8 +234,11 @@ export function nodeFileAccess(file, writable = false) {
  * refuse a circuit whose files differ from the recorded ones. Returns the run's result plus
  * `{provenance, outDir, warnings, rewrittenConfig}`.
  */
-export async function publishCircuit({ circuit, source, out, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, configText, version, execute, openWritable, openReadOnly, DatasetDigest }) {
+export async function publishCircuit({ circuit, source, out, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, configText, version, execute, openWritable, openReadOnly, DatasetDigest, shouldStop = () => false }) {
   const warnings = [];
+  const checkpoint = () => {
+    if (shouldStop()) throw new CircuitError("stopped before the output was complete; nothing was published");
+  };
   const layout = outputLayout(circuit);
   const outDir = path.resolve(out);
   const outReal = await realPathOf(outDir);
@@ -269,6 +272,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
       if (changed.length) throw new CircuitError(`the circuit differs from the one ${printable(recordedName)} records, so the run would not reproduce it: ${changed.map(printable).join(", ")}`);
     }
 
+    checkpoint();
     // 2. The run: each edges file copied (never linked) into its place in the staging folder,
     // then written there.
     await fs.mkdir(staging);
@@ -291,11 +295,13 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     });
     const written = new Set(result.populations.map((p) => p.fileName));
 
+    checkpoint();
     // 3. Every other file: the config, the files named (copies, or links with --hardlink), then
     // the named folders' files around them — each output path once, a named file always first.
     const plan = outputFiles(layout, { written, folderFiles: (entry) => entry.files, reserved: [PROVENANCE_FILE] });
     const linked = new Set(); // staged paths that are hard links to inputs (--hardlink only)
     for (const file of plan) {
+      checkpoint();
       if (file.from === "written") continue;
       if (file.from === "config") {
         await fs.writeFile(staged(file.output), layout.config.text, { flag: "wx" });
@@ -310,6 +316,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     }
     const directories = layout.entries.filter((e) => e.present && e.kind === "dir").map((e) => e.output || ".");
 
+    checkpoint();
     // 5. Verify before publishing: every written dataset holds what the core drew; every output
     // file is what it should be; no file we wrote shares an inode with an input.
     const outputs = {};
@@ -349,6 +356,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
       }
     }
 
+    checkpoint();
     // 6. The sidecar, then the inputs checked to be as they were.
     const provenance = provenanceDocument({
       version, created: new Date().toISOString(), circuitConfig: layout.config?.output ?? null,
@@ -364,6 +372,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
       }
     }
 
+    checkpoint();
     // 7. Publish: rename into place, over DIR only if it is still empty.
     try {
       await fs.rename(staging, outDir);

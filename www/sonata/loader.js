@@ -241,6 +241,7 @@ export async function loadCircuit(h5wasm, source, { configName = "circuit_config
       });
     }
   } else {
+    if (!fileNames.length) throw new CircuitError(configName ? "does not exist" : "no circuit given: neither a circuit config nor .h5 files", { file: configName ? source.describe(configName) : undefined });
     for (const name of fileNames) {
       const file = await openNamed(h5wasm, source, name);
       const keys = membersOf(file, "/", { file: source.describe(name) });

@@ -1,6 +1,6 @@
 // Static file server for the page: serves www/ at /, the bundles at /dist/ and the built wasm
 // package at /pkg/.
-// Binds 127.0.0.1 only. Usage: node www/serve.mjs [--port 8080]; --port 0 picks a free port and
+// Binds 127.0.0.1 only. Usage: node www/tools/serve.mjs [--port 8080]; --port 0 picks a free port and
 // prints it (tests use that).
 import { createServer } from "node:http";
 import { createReadStream } from "node:fs";
