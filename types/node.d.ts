@@ -7,11 +7,13 @@ export type { PathwayStatistics, PopulationStatistics, RunSettings } from "./syn
 export interface NodeParameterizeOptions extends RunSettings {
   /** A circuit_config.json path, or plain node and edge .h5 paths. */
   circuit: string | string[];
-  /** Write the whole parameterized circuit (layout, config, provenance sidecar) into this new or empty directory. */
+  /** Write the whole parameterized circuit (layout, config, provenance sidecar) into this new or
+   * empty directory, verified and published atomically; inputs are never modified. */
   out?: string;
   chunkSize?: number;
-  /** With `out`: copy unchanged files instead of hard-linking them. */
-  copy?: boolean;
+  /** With `out`: hard-link unchanged files (nodes, morphologies, …) instead of copying them. They
+   * are then the input files: anything that later writes into them in place modifies the input. */
+  hardlink?: boolean;
 }
 
 export interface NodeResults {
