@@ -78,7 +78,7 @@ web: pkg
 # the example circuit, and pkg/ beside them.
 site: web
 	rm -rf site && mkdir -p site
-	cp -r www/index.html www/embed.html dist www/examples site/
+	cp -r www/index.html www/embed.html www/page.css www/embed.css www/embed.js www/favicon.svg dist www/examples site/
 	mkdir -p site/pkg && cp pkg/synparam.js pkg/synparam_bg.wasm site/pkg/
 	@echo "static site in site/ ($$(du -sh site | cut -f1))"
 

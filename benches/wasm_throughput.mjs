@@ -48,6 +48,7 @@ if (only !== "node") {
     });
     await writeFile(join(dir, "index.html"), '<!doctype html><meta charset="utf-8"><script type="module" src="/bench.js"></script>\n');
     const server = await startServer(0, {
+      csp: false,
       mounts: { "/pkg/": join(root, "pkg"), "/presets/": join(root, "www/presets"), "/benches/": join(root, "benches"), "/": dir },
     });
     const context = await chromium.launchPersistentContext(join(dir, "profile"), {

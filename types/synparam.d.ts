@@ -56,8 +56,12 @@ export interface RunSettings {
 
 export interface ParameterizeOptions extends RunSettings {
   circuit: CircuitInput;
-  /** fetch options (e.g. headers with an auth token) for every file of a circuit given by URL. */
+  /** fetch options (e.g. headers with an auth token) for the files of a circuit given by URL, sent
+   * to that URL's origin only. */
   fetchInit?: RequestInit;
+  /** Other origins the circuit's files may come from; fetched without credentials. Any other
+   * origin is refused. */
+  allowedOrigins?: string[];
   /** Where worker.js lives (default: beside the module). */
   assetsUrl?: string | URL;
 }
@@ -87,7 +91,11 @@ export class SynparamPanel extends HTMLElement {
   config: string | object | null;
   seed: number;
   pathwayProperty: string | null;
+  /** Sent with the circuit's files on the circuit URL's origin only. */
   fetchInit: RequestInit | undefined;
+  /** Origins besides the circuit's that its files may come from (fetched without credentials);
+   * setting also takes a space-separated string. */
+  allowedOrigins: string[];
   loadFiles(files: FileList | File[]): void;
   loadBuffers(buffers: Record<string, ArrayBuffer | Uint8Array>): void;
   run(): Promise<Omit<SynparamResults, "edges"> & { edges: Record<string, Blob> }>;

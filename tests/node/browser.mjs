@@ -19,8 +19,29 @@ export async function openBrowser(serverOptions = {}) {
       "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
   });
   const base = `http://127.0.0.1:${server.address().port}/`;
+  // Every Content-Security-Policy violation, in pages and their workers: reported by the browser
+  // as a "securitypolicyviolation" event and as a console message ("Refused to …").
+  const violations = new WeakMap();
+  const watch = (page) => {
+    const found = [];
+    violations.set(page, found);
+    const record = (message) => { if (/Content Security Policy|Refused to/.test(message.text())) found.push(message.text()); };
+    page.on("console", record);
+    page.on("worker", (worker) => worker.on?.("console", record));
+  };
+  context.on("page", watch);
+  for (const page of context.pages()) watch(page);
+  await context.addInitScript(() => {
+    globalThis.__cspViolations = [];
+    globalThis.addEventListener?.("securitypolicyviolation", (e) => globalThis.__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI}`));
+  });
   return {
-    context, base,
+    context, base, server,
+    /** The CSP violations seen in `page` (console and events) so far. */
+    async violations(page) {
+      const events = await page.evaluate(() => globalThis.__cspViolations ?? []).catch(() => []);
+      return [...(violations.get(page) ?? []), ...events];
+    },
     async close() { await context.close(); server.close(); },
   };
 }

@@ -191,7 +191,7 @@ test("a React host installs the packed tarball and renders the panel", { timeout
   assert.deepEqual(installed.sort(), ["synparam.js", "worker.js"]);
   await run(join(repo, "node_modules/.bin/esbuild"), ["src/App.jsx", "--bundle", "--format=esm", "--jsx=automatic", "--external:synparam", "--outfile=app.js", "--log-level=warning"], { cwd: app });
   await cp(example, join(app, "circuit"), { recursive: true });
-  const server = await startServer(0, { mounts: { "/": app } });
+  const server = await startServer(0, { mounts: { "/": app }, csp: false }); // the React host's own policy is its business
   try {
     const page = await browser.context.newPage();
     const errors = [];

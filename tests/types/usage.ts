@@ -4,6 +4,7 @@ import { parameterize, SynparamPanel, type SynparamResults } from "synparam";
 async function host(panel: SynparamPanel, files: FileList): Promise<number> {
   panel.circuitUrl = "/circuits/a/circuit_config.json";
   panel.fetchInit = { headers: { Authorization: "Bearer token" } };
+  panel.allowedOrigins = ["https://files.example.org"];
   panel.config = { src_types: ["EXC"], tgt_types: ["EXC"], prop_stats: {} };
   panel.seed = 3;
   panel.addEventListener("synparam-progress", (event) => console.log(event.detail.done / event.detail.total));
@@ -13,7 +14,7 @@ async function host(panel: SynparamPanel, files: FileList): Promise<number> {
   const edges: Record<string, Blob> = panel.exportEdges();
   const zip: Blob = await panel.exportCircuit();
   const controller = new AbortController();
-  const headless = await parameterize({ circuit: files, config: "{}", seed: 1, signal: controller.signal, onProgress: ({ done }) => console.log(done) });
+  const headless = await parameterize({ circuit: files, config: "{}", seed: 1, signal: controller.signal, onProgress: ({ done }) => console.log(done), allowedOrigins: ["https://a.example"] });
   const element = document.querySelector("synparam-panel");
   return results["pop"].numRows + Object.keys(stats).length + Object.keys(edges).length + zip.size + headless.warnings.length + (element ? 1 : 0);
 }

@@ -1,12 +1,13 @@
 // The headless API in browsers: the same loader, core and writer as the page, without UI, in a
 // worker of its own (terminated when the call settles or is aborted).
 import { resultsOf } from "./results.js";
+import { connectWorker } from "../run/protocol.js";
 
 const BASE_URL = new URL(".", import.meta.url);
 
 /** A circuit as the worker takes it: a config URL, a FileList/File[], or `{files}`/`{buffers}`. */
-function circuitMessage(circuit, fetchInit) {
-  if (typeof circuit === "string" || circuit instanceof URL) return { circuitUrl: new URL(circuit, globalThis.document?.baseURI ?? BASE_URL).href, fetchInit };
+function circuitMessage(circuit, fetchInit, allowedOrigins) {
+  if (typeof circuit === "string" || circuit instanceof URL) return { circuitUrl: new URL(circuit, globalThis.document?.baseURI ?? BASE_URL).href, fetchInit, allowedOrigins };
   if (circuit && (Array.isArray(circuit) || (typeof FileList !== "undefined" && circuit instanceof FileList))) {
     return { files: Object.fromEntries([...circuit].map((f) => [f.webkitRelativePath ? f.webkitRelativePath.slice(f.webkitRelativePath.indexOf("/") + 1) : f.name, f])) };
   }
@@ -17,33 +18,23 @@ function circuitMessage(circuit, fetchInit) {
 /**
  * Parameterize a circuit. `config`: the model (JSON text or object); `seed`, `pathwayProperty`,
  * `fallback`, `overwrite`, `populations` as in the config's task form; `onProgress({done, total})`;
- * `signal`: an AbortSignal; `fetchInit`: fetch options (headers) for a circuit given by URL;
- * `assetsUrl`: where worker.js lives (default: beside this module). Resolves with
- * `{results: {population: arrow.Table}, stats: {population: …}, warnings, edges: {path: Blob}, seed, pathwayProperty}`.
+ * `signal`: an AbortSignal; `fetchInit`: fetch options (credentials) for a circuit given by URL,
+ * sent to that URL's origin only; `allowedOrigins`: other origins the circuit's files may come from
+ * (fetched without credentials); `assetsUrl`: where worker.js lives (default: beside this module).
+ * Resolves with `{results: {population: arrow.Table}, stats: {population: …}, warnings, edges:
+ * {path: Blob}, seed, pathwayProperty}`.
  */
-export function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite = false, populations = null, onProgress = () => {}, signal, fetchInit, assetsUrl } = {}) {
-  const message = {
-    type: "run", ...circuitMessage(circuit, fetchInit), config: typeof config === "string" ? config : JSON.stringify(config),
+export function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite = false, populations = null, onProgress = () => {}, signal, fetchInit, allowedOrigins, assetsUrl } = {}) {
+  const request = {
+    ...circuitMessage(circuit, fetchInit, allowedOrigins), config: typeof config === "string" ? config : JSON.stringify(config),
     seed, pathwayProperty, fallback, overwrite, populations,
   };
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason ?? new DOMException("aborted", "AbortError"));
-    const worker = new Worker(new URL("worker.js", assetsUrl ?? BASE_URL), { type: "module" });
-    const settle = (fn, value) => {
-      worker.terminate();
-      signal?.removeEventListener("abort", abort);
-      fn(value);
-    };
-    const abort = () => settle(reject, signal.reason ?? new DOMException("aborted", "AbortError"));
-    signal?.addEventListener("abort", abort, { once: true });
-    worker.onerror = (event) => settle(reject, new Error(`synparam worker failed to start: ${event.message ?? "see the console"}`));
-    worker.onmessage = ({ data }) => {
-      if (data.type === "progress") onProgress({ done: data.done, total: data.total });
-      else if (data.type === "error") settle(reject, Object.assign(new Error(data.error.message), data.error));
-      else if (data.type === "result") {
-        settle(resolve, resultsOf(data));
-      }
-    };
-    worker.postMessage(message);
+  if (signal?.aborted) return Promise.reject(signal.reason ?? new DOMException("aborted", "AbortError"));
+  const client = connectWorker(new Worker(new URL("worker.js", assetsUrl ?? BASE_URL), { type: "module" }));
+  const abort = () => client.terminate(signal.reason ?? new DOMException("aborted", "AbortError"));
+  signal?.addEventListener("abort", abort, { once: true });
+  return client.call("run", request, { onProgress }).then(resultsOf).finally(() => {
+    signal?.removeEventListener("abort", abort);
+    client.terminate();
   });
 }

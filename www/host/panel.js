@@ -6,6 +6,17 @@ import { STYLES } from "../ui/template.js";
 
 const BASE_URL = new URL(".", import.meta.url);
 
+/** The panel's styles as one constructable stylesheet, shared by every instance: adopted by the
+ * shadow root, so a host's Content-Security-Policy needs no inline styles. */
+let sheet = null;
+function panelSheet() {
+  if (!sheet) {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(`:host { display: block; } :host([hidden]) { display: none; }\n${STYLES}`);
+  }
+  return sheet;
+}
+
 /** Files as the worker takes them: by relative path (a chosen folder keeps its layout). */
 function filesByPath(files) {
   return Object.fromEntries([...files].map((file) => {
@@ -17,17 +28,20 @@ function filesByPath(files) {
 /**
  * The synparam panel. Attributes (and properties): `circuit-url`/`circuitUrl`, `config` (JSON text;
  * the property also takes an object), `seed`, `pathway-property`/`pathwayProperty`,
- * `assets-url`/`assetsUrl` (where worker.js lives; default: beside this module). Property only:
- * `fetchInit` (e.g. `{headers: {Authorization: "Bearer …"}}`, used for every file of the circuit).
+ * `assets-url`/`assetsUrl` (where worker.js lives; default: beside this module),
+ * `allowed-origins`/`allowedOrigins` (space-separated origins, besides the circuit's, that its files
+ * may come from; fetched without credentials). Property only: `fetchInit` (e.g. `{headers:
+ * {Authorization: "Bearer …"}}`), sent with the circuit's files on the circuit URL's origin only.
  * Events (bubbling, composed; `detail` is plain data): `synparam-ready`, `synparam-progress`,
  * `synparam-result`, `synparam-error`.
  */
 export class SynparamPanel extends HTMLElement {
-  static observedAttributes = ["circuit-url", "config", "seed", "pathway-property", "assets-url"];
+  static observedAttributes = ["circuit-url", "config", "seed", "pathway-property", "assets-url", "allowed-origins"];
 
   #app = null;
   #circuit = null; // {circuitUrl, fetchInit} | {files}
   #fetchInit = undefined;
+  #allowedOrigins = [];
   #config = null;
   #seed = null;
   #pathwayProperty = null;
@@ -35,9 +49,11 @@ export class SynparamPanel extends HTMLElement {
   connectedCallback() {
     if (this.#app) return; // moved within the page: keep the running instance
     const shadow = this.shadowRoot ?? this.attachShadow({ mode: "open" });
-    shadow.innerHTML = `<style>:host { display: block; } :host([hidden]) { display: none; }\n${STYLES}</style><div class="synparam"></div>`;
+    shadow.adoptedStyleSheets = [panelSheet()];
+    const root = Object.assign(document.createElement("div"), { className: "synparam" });
+    shadow.replaceChildren(root);
     const workerUrl = new URL("worker.js", this.getAttribute("assets-url") ? new URL(this.getAttribute("assets-url"), document.baseURI) : BASE_URL);
-    this.#app = createApp(shadow.querySelector(".synparam"), {
+    this.#app = createApp(root, {
       workerUrl,
       circuit: this.#circuit ?? this.#circuitFromAttribute(),
       emit: (type, detail) => this.dispatchEvent(new CustomEvent(`synparam-${type}`, { detail, bubbles: true, composed: true })),
@@ -65,11 +81,12 @@ export class SynparamPanel extends HTMLElement {
     else if (name === "config") this.config = value;
     else if (name === "seed") this.seed = value;
     else if (name === "pathway-property") this.pathwayProperty = value;
+    else if (name === "allowed-origins") this.allowedOrigins = value;
   }
 
   #circuitFromAttribute() {
     const url = this.getAttribute("circuit-url");
-    return url ? { circuitUrl: new URL(url, document.baseURI).href, fetchInit: this.#fetchInit } : null;
+    return url ? { circuitUrl: new URL(url, document.baseURI).href, fetchInit: this.#fetchInit, allowedOrigins: this.#allowedOrigins } : null;
   }
 
   #load(circuit) {
@@ -78,7 +95,16 @@ export class SynparamPanel extends HTMLElement {
   }
 
   get circuitUrl() { return this.#circuit?.circuitUrl ?? null; }
-  set circuitUrl(url) { if (url) this.#load({ circuitUrl: new URL(url, document.baseURI).href, fetchInit: this.#fetchInit }); }
+  set circuitUrl(url) { if (url) this.#load({ circuitUrl: new URL(url, document.baseURI).href, fetchInit: this.#fetchInit, allowedOrigins: this.#allowedOrigins }); }
+
+  /** Origins, besides the circuit URL's, that the circuit's files may come from (fetched without
+   * the host's credentials). A list, or a space-separated string. */
+  get allowedOrigins() { return [...this.#allowedOrigins]; }
+  set allowedOrigins(value) {
+    const list = Array.isArray(value) ? value : String(value ?? "").split(/\s+/).filter(Boolean);
+    this.#allowedOrigins = list.map((origin) => new URL(origin).origin);
+    if (this.#circuit?.circuitUrl) this.#load({ ...this.#circuit, allowedOrigins: this.#allowedOrigins });
+  }
 
   get fetchInit() { return this.#fetchInit; }
   set fetchInit(init) {

@@ -1,14 +1,8 @@
 // Web Worker: loads a SONATA circuit with h5wasm (files fetched relative to the circuit config's
 // URL, or local File objects mounted with WORKERFS) and parameterizes it with the wasm core, off
-// the main thread, producing the parameterized edge files.
-// In: {type: "load", circuitUrl | files}; {type: "validate", config};
-//     {type: "run", circuitUrl | files, config, seed, pathwayProperty, fallback, overwrite, chunkSize}.
-// Out: {type: "circuit", edgePopulations, nodePopulations, candidates, storage},
-// {type: "validation", summary | error}, {type: "progress", done, total},
-// {type: "result", populations, warnings, outputs: [{fileName, output, bytes}], seconds},
-// {type: "zip"} → {type: "zip", blob, warnings}: the last run's whole circuit;
-// {type: "provenance", text} → {type: "provenance", configText, seed, pathwayProperty, …},
-// {type: "error", error: {name, message, path}}. Built into dist/worker.js by esbuild (make web).
+// the main thread. It serves requests (protocol.js: each with an id, its reply to its caller):
+// load, validate, preview, pathways, provenance, run and zip (run and zip one at a time, in order).
+// Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
 import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader } from "@zip.js/zip.js";
 import init, { Parameterizer, DatasetDigest, validateConfig, densityPreview, version } from "../../pkg/synparam.js";
@@ -17,6 +11,7 @@ import { parameterizeCircuit } from "./parameterize.js";
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
 import { provenanceDocument, readProvenance, sha256Stream, sha256OfText, PROVENANCE_FILE } from "./provenance.js";
+import { serveWorker, Transfer } from "./protocol.js";
 
 // The wasm sits in pkg/ beside dist/ (the package layout and the served site alike).
 const ready = Promise.all([init({ module_or_path: new URL("../pkg/synparam_bg.wasm", import.meta.url) }), h5wasm.ready.then((Module) => {
@@ -28,23 +23,22 @@ let current = null; // {key, loading: Promise<{source, circuit}>}
 
 /** What the page shows of a loaded circuit. */
 function describeCircuit({ source, circuit }) {
-  self.postMessage({
-    type: "circuit",
+  return {
     storage: source.storage(),
     edgePopulations: [...circuit.edgePopulations.values()].map(({ name, source: s, target, size, groups }) => ({ name, source: s, target, size, groups })),
     nodePopulations: [...circuit.nodePopulations.values()].map(({ name, type, size, properties }) => ({ name, type, size, properties })),
     candidates: candidatePathwayProperties(circuit),
-  });
+  };
 }
 
 /** Load (or reuse) the circuit named by a message: a config URL, or local files under the
  * `circuitKey` the main thread gave them (new files, even with the same names, get a new key).
  * Concurrent requests for the same circuit share one load. */
-const keyOf = ({ circuitUrl, files, fetchInit, circuitKey }) =>
-  (circuitUrl ? `${circuitUrl} ${JSON.stringify(fetchInit ?? null)}` : `files ${circuitKey ?? Object.keys(files ?? {}).sort().join("|")}`);
+const keyOf = ({ circuitUrl, files, fetchInit, allowedOrigins, circuitKey }) =>
+  (circuitUrl ? `${circuitUrl} ${JSON.stringify(fetchInit ?? null)} ${JSON.stringify(allowedOrigins ?? [])}` : `files ${circuitKey ?? Object.keys(files ?? {}).sort().join("|")}`);
 
-function circuitOf({ circuitUrl, files, fetchInit, circuitKey }) {
-  const key = keyOf({ circuitUrl, files, fetchInit, circuitKey });
+function circuitOf({ circuitUrl, files, fetchInit, allowedOrigins, circuitKey }) {
+  const key = keyOf({ circuitUrl, files, fetchInit, allowedOrigins, circuitKey });
   if (current?.key === key) return current.loading;
   const previous = current;
   const loading = (async () => {
@@ -52,11 +46,9 @@ function circuitOf({ circuitUrl, files, fetchInit, circuitKey }) {
     const old = await previous?.loading.catch(() => null);
     if (old) closeCircuit(old.circuit);
     if (lastRun?.circuit === old?.circuit) lastRun = null;
-    const source = memorySource(Module, circuitUrl ? { baseUrl: new URL(".", circuitUrl).href, fetchInit } : { files });
+    const source = memorySource(Module, circuitUrl ? { baseUrl: new URL(".", circuitUrl).href, fetchInit, allowedOrigins } : { files });
     const configName = circuitUrl ? new URL(circuitUrl).pathname.split("/").pop() : "circuit_config.json";
-    const loaded = { source, circuit: await loadCircuit(h5wasm, source, { configName, fileNames: Object.keys(files ?? {}) }) };
-    describeCircuit(loaded);
-    return loaded;
+    return { source, circuit: await loadCircuit(h5wasm, source, { configName, fileNames: Object.keys(files ?? {}) }) };
   })();
   current = { key, loading };
   // A failed load (e.g. missing credentials) is retried on the next request.
@@ -87,7 +79,7 @@ function removeTree(FS, path) {
   FS.rmdir(path);
 }
 
-async function run({ config, seed, pathwayProperty, fallback, overwrite = false, populations = null, chunkSize = 250_000, ...where }) {
+async function run({ config, seed, pathwayProperty, fallback, overwrite = false, populations = null, chunkSize = 250_000, ...where }, { progress }) {
   const [, Module] = await ready;
   const { FS } = Module;
   const started = performance.now();
@@ -115,7 +107,7 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite = false,
   };
   const result = await parameterizeCircuit({
     circuit, Parameterizer, configText: config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, output, keepColumns: true,
-    version: version(), onProgress: (done, total) => self.postMessage({ type: "progress", done, total }),
+    version: version(), onProgress: (done, total) => progress({ done, total }),
   });
   // Verify every written file against what the core drew before anyone can download it.
   const written = new Set(result.populations.map((p) => p.fileName));
@@ -138,7 +130,7 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite = false,
   }
   lastRun = { source, circuit, layout, result, configText: config, outRoot, outputOf, written, datasets, created: new Date().toISOString() };
   const message = { ...result, populations: result.populations.map(({ datasets: _, ...p }) => p) };
-  self.postMessage({ type: "result", ...message, outputs, seconds: (performance.now() - started) / 1000 }, outputs.map((o) => o.bytes.buffer));
+  return new Transfer({ ...message, outputs, seconds: (performance.now() - started) / 1000 }, outputs.map((o) => o.bytes.buffer));
 }
 
 /** zip.js reader of a file in Emscripten's file system, read in slices as the zip streams. */
@@ -189,7 +181,7 @@ async function sha256Of(FS, { blob, path }) {
  * Streams: inputs are read in slices from their File or the worker's file system, entries are
  * stored (HDF5 barely compresses) and the zip is assembled as a Blob, never as one buffer.
  */
-async function zip({ silent = false } = {}) {
+async function zip() {
   if (!lastRun) throw new Error("run a parameterization first");
   const [, Module] = await ready;
   const { FS } = Module;
@@ -255,47 +247,33 @@ async function zip({ silent = false } = {}) {
     populations: result.requested, configText, results: result.populations, layout, inputs, outputs, datasets, directories, notIncluded,
   });
   await writer.add(PROVENANCE_FILE, new TextReader(`${JSON.stringify(provenance, null, 2)}\n`));
-  self.postMessage({ type: "zip", blob: await writer.close(), warnings, silent });
+  return { blob: await writer.close(), warnings };
 }
 
-const actions = {
+serveWorker({
   run,
   zip,
   /** The settings a provenance sidecar records, for "load from a parameterized circuit". */
   async provenance({ text, name }) {
-    self.postMessage({ type: "provenance", ...readProvenance(text, name) });
+    return readProvenance(text, name);
   },
-  /** Density (or mass) of one spec for the editor's live preview, or the spec's error. */
+  /** Density (or mass) of one spec for the editor's live preview: [[x, y], …]. */
   async preview({ spec }) {
     await ready;
-    try {
-      self.postMessage({ type: "preview", points: densityPreview(spec, 160) });
-    } catch (error) {
-      self.postMessage({ type: "preview", error: { name: error.name, message: error.message, path: error.path } });
-    }
+    return densityPreview(spec, 160);
   },
-  /** Load a circuit and describe it (again, if it was loaded already). */
-  async load(message) {
-    const cached = current?.key === keyOf(message);
-    const loaded = await circuitOf(message);
-    if (cached) describeCircuit(loaded);
+  /** Load a circuit (or reuse the loaded one) and describe it. */
+  async load(where) {
+    return describeCircuit(await circuitOf(where));
   },
   /** Synapses per pathway for a property, for the matrix shown before a run. */
   async pathways({ property, fallback, ...where }) {
     const { circuit } = await circuitOf(where);
-    self.postMessage({ type: "pathways", property, counts: synapsesPerPathway(circuit, property, fallback ?? null) });
+    return { property, counts: synapsesPerPathway(circuit, property, fallback ?? null) };
   },
-  /** Validate a config with the core: its summary, or the error with its JSON path. */
+  /** Validate a config with the core: its summary, or its error with the JSON path. */
   async validate({ config }) {
     await ready;
-    self.postMessage({ type: "validation", summary: validateConfig(config) });
+    return validateConfig(config);
   },
-};
-
-self.onmessage = async ({ data }) => {
-  try {
-    await actions[data.type]?.(data);
-  } catch (error) {
-    self.postMessage({ type: data.type === "validate" ? "validation" : "error", error: { name: error.name, message: error.message, path: error.path } });
-  }
-};
+}, { exclusive: ["run", "zip"] });

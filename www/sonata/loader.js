@@ -4,7 +4,7 @@
 // system). File names are resolved once, by paths.js; every file the circuit names must be fully
 // readable, or loading fails naming it.
 import { tableToIPC, tableFromArrays, makeData, makeVector, Dictionary, Utf8, Int32, Table, Vector } from "apache-arrow";
-import { expandManifest, resolveConfigPath, folderOf, normalizePath, printable } from "./paths.js";
+import { expandManifest, resolveConfigPath, folderOf, normalizePath, printable, isUrl } from "./paths.js";
 
 /** A loader error: names the file and, where known, the population or dataset. */
 export class CircuitError extends Error {
@@ -46,7 +46,10 @@ export function hdf5(where, call) {
 /** Node: circuit files on disk. Names are relative to `root` (the config's folder) or absolute;
  * every method resolves them the same way. */
 export function nodeFileSource(root, fs, path) {
-  const real = (name) => path.resolve(root, name);
+  const real = (name) => {
+    if (isUrl(name)) throw new CircuitError("is a URL; the command reads circuits from disk", { file: name });
+    return path.resolve(root, name);
+  };
   return {
     describe: real,
     real,
@@ -61,8 +64,10 @@ let mountCount = 0;
 
 /** Browser: files given as {relativePath: File|Blob|ArrayBuffer|Uint8Array}, or fetched relative to
  * `baseUrl`. In a Web Worker, File/Blob entries are mounted with WORKERFS (read on demand, never
- * copied whole into memory); fetched files and buffers are written into h5wasm's MEMFS. */
-export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, fetchInit = undefined } = {}) {
+ * copied whole into memory); fetched files and buffers are written into h5wasm's MEMFS.
+ * `fetchInit` (a host's credentials) goes only to the circuit's own origin; a file on another
+ * origin is fetched without credentials if that origin is in `allowedOrigins`, else refused. */
+export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, fetchInit = undefined, allowedOrigins = [] } = {}) {
   const FS = h5wasmModule.FS;
   const files = Object.fromEntries(Object.entries(given).map(([name, entry]) => [normalizePath(name), entry]));
   const written = new Map();
@@ -80,7 +85,7 @@ export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, 
       if (!fetched.has(name)) {
         fetched.set(name, (async () => {
           const url = new URL(name, baseUrl);
-          const response = await fetch(url, fetchInit);
+          const response = await fetchChecked(url, fetchOptions(url));
           if (response.status === 404) throw Object.assign(new CircuitError("does not exist (404 Not Found)", { file: url.href }), { notFound: true });
           if (!response.ok) throw new CircuitError(`cannot fetch (${response.status} ${response.statusText})`, { file: url.href });
           return new Uint8Array(await response.arrayBuffer());
@@ -89,6 +94,24 @@ export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, 
       return fetched.get(name);
     }
     throw new CircuitError("does not exist among the given files", { file: name });
+  }
+  const circuitOrigin = baseUrl ? new URL(baseUrl).origin : null;
+  const allowed = new Set(allowedOrigins.map((origin) => new URL(origin).origin));
+  /** The fetch options for one URL: the host's for its own origin, none elsewhere. */
+  function fetchOptions(url) {
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      throw new CircuitError(`only http(s) files can be fetched, not ${url.protocol} URLs`, { file: url.href });
+    }
+    if (url.origin === circuitOrigin) return { ...fetchInit, credentials: fetchInit?.credentials ?? "same-origin" };
+    if (allowed.has(url.origin)) return { credentials: "omit", cache: fetchInit?.cache };
+    throw new CircuitError(`is on another origin than the circuit (${circuitOrigin}); it is not fetched, so that the host's credentials never leave the circuit's origin (a host can allow the origin: allowed-origins)`, { file: url.href });
+  }
+  async function fetchChecked(url, options) {
+    try {
+      return await fetch(url, options);
+    } catch (error) {
+      throw new CircuitError(`cannot fetch: a network error, or the server does not allow this page's origin (CORS) (${error.message})`, { file: url.href });
+    }
   }
   // Each source mounts its files at its own point, so a newly chosen circuit never collides with
   // the previous one.

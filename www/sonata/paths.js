@@ -24,9 +24,14 @@ export function joinPath(base, path) {
   return normalizePath(`${base}/${path}`);
 }
 
+/** Whether a config value is a URL ("https://…") or scheme-relative ("//host/…"). */
+export function isUrl(value) {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || value.startsWith("//");
+}
+
 /** Whether a normalized name leaves its root ("..", "../…", absolute, or a URL). */
 export function isOutside(name) {
-  return name.startsWith("/") || name === ".." || name.startsWith("../") || /^[a-z][a-z0-9+.-]*:/i.test(name);
+  return name.startsWith("/") || name === ".." || name.startsWith("../") || isUrl(name);
 }
 
 /** Whether normalized `inner` is `outer` or lies below it. */
@@ -79,6 +84,12 @@ export function expandManifest(manifest = {}) {
  */
 export function resolveConfigPath(value, variables, base = "") {
   if (value === "") return null;
+  // A URL (or a scheme-relative "//host/…") is kept as it is: the browser's loader resolves it
+  // against the circuit's URL (and its origin rules apply); on disk it is not a file.
+  if (isUrl(value)) return value;
+  // SONATA paths are POSIX; a backslash would be a separator to some systems (and to URLs) and a
+  // name character to others, so the same text could name two different files.
+  if (value.includes("\\")) throw new Error(`'${printable(value)}' contains a backslash; SONATA paths use /`);
   const text = value.replace(VARIABLE, (name) => {
     if (!(name in variables)) throw new Error(`unknown manifest variable ${name} in '${value}'`);
     return variables[name];

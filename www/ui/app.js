@@ -3,19 +3,17 @@
 // summary, histograms and downloads; Cancel stops the worker. Everything it touches lives in the
 // container or in this closure, so several instances on one page do not interfere.
 import * as Plot from "@observablehq/plot";
-import { propertyFigure, axisLabel } from "./plots.js";
+import { propertyFigure, axisLabel, plot } from "./plots.js";
 import { PRESETS, mapPreset } from "./presets.js";
 import { DISTRIBUTION_FIELDS, modelOf, specLabel, specFromForm, applySpec, addProperty, removeProperty } from "./editor.js";
 import { MARKUP } from "./template.js";
 import { resultsOf } from "../host/results.js";
+import { connectWorker, errorData } from "../run/protocol.js";
 import seedExample from "../presets/seed_example.json";
 import tsodyksMarkram from "../presets/tsodyks_markram.json";
 
 const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
 const presets = { seed_example: seedExample, tsodyks_markram: tsodyksMarkram };
-
-/** Plain data of an error, for events and messages. */
-const errorData = (error) => ({ name: error?.name ?? "Error", message: error?.message ?? String(error), path: error?.path });
 
 /**
  * Mount the UI into `container` and return its controller. `workerUrl`: the worker module's URL;
@@ -25,7 +23,7 @@ const errorData = (error) => ({ name: error?.name ?? "Error", message: error?.me
 export function createApp(container, { workerUrl, circuit = null, emit = () => {} }) {
   container.innerHTML = MARKUP;
   const $ = (id) => container.querySelector(`#${id}`);
-  let worker = null;
+  let client = null; // the worker, through the request/reply protocol
   let lastRun = null;
   let candidates = {};
   let previousStats = null; // statistics of the last run, to mark what changed
@@ -35,8 +33,6 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   let droppedFiles = null; // {relativePath: File} from the last drop or chosen folder
   let hostCircuit = circuit; // the circuit a host (or the page's URL) asked for
   let circuitKey = 0; // bumped for every newly chosen circuit: the worker reloads local files by it
-  let pendingRun = null; // {resolve, reject} of run()
-  let pendingZip = null; // {resolve, reject} of zip()
   let lastResult = null; // the last run's results as hosts get them (resultsOf)
   const objectUrls = new Set();
   let runPopulations = null; // edge populations a loaded provenance sidecar restricts the run to
@@ -56,14 +52,30 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   }
 
   let validationTimer = null;
+  let validationTicket = 0;
   function validateSoon() {
     clearTimeout(validationTimer);
-    validationTimer = setTimeout(() => worker.postMessage({ type: "validate", config: $("config").value }), 250);
+    validationTimer = setTimeout(() => {
+      const ticket = ++validationTicket;
+      client.call("validate", { config: $("config").value }).then(
+        (summary) => ticket === validationTicket && handlers.validation({ summary }),
+        (error) => ticket === validationTicket && handlers.validation({ error: errorData(error) }));
+    }, 250);
   }
 
   function startWorker() {
-    worker = new Worker(workerUrl, { type: "module" });
-    worker.onmessage = ({ data }) => handlers[data.type]?.(data);
+    client = connectWorker(new Worker(workerUrl, { type: "module" }), {
+      onEvent: (event, data) => { if (event === "failure") handlers.error({ error: data }); },
+    });
+  }
+
+  /** Load (or reload) the current circuit in the worker and show it. */
+  let loadTicket = 0;
+  function loadCircuit() {
+    const ticket = ++loadTicket;
+    return client.call("load", circuitMessage()).then(
+      (description) => { if (ticket === loadTicket) handlers.circuit(description); },
+      (error) => { if (ticket === loadTicket && error.name !== "AbortError") handlers.error({ error: errorData(error) }); });
   }
 
   function setRunning(running) {
@@ -72,10 +84,6 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   }
 
   function run() {
-    const done = new Promise((resolve, reject) => {
-      pendingRun?.reject(new Error("superseded by a new run"));
-      pendingRun = { resolve, reject };
-    });
     setRunning(true);
     $("status").textContent = "running…";
     $("status").className = "";
@@ -83,9 +91,12 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     const seed = Number($("seed").value);
     const config = $("config").value;
     lastRun = { seed, config };
-    worker.postMessage({ type: "run", ...circuitMessage(), config, seed, pathwayProperty: $("pathway-property").value || undefined,
-      fallback: $("fallback").value || undefined, overwrite: $("overwrite").checked, populations: runPopulations });
-    return done;
+    const request = { ...circuitMessage(), config, seed, pathwayProperty: $("pathway-property").value || undefined,
+      fallback: $("fallback").value || undefined, overwrite: $("overwrite").checked, populations: runPopulations };
+    return client.call("run", request, { onProgress: handlers.progress }).then(handlers.result, (error) => {
+      if (error.name !== "AbortError") handlers.error({ error: errorData(error) });
+      throw error;
+    });
   }
   $("run").addEventListener("click", () => run().catch(() => { /* shown in the status line */ }));
 
@@ -95,13 +106,13 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     if (!chosen.length) return;
     droppedFiles = Object.fromEntries(chosen.map((f) => [f.webkitRelativePath.slice(f.webkitRelativePath.indexOf("/") + 1), f]));
     circuitKey++;
-    worker.postMessage({ type: "load", ...circuitMessage() });
+    loadCircuit();
   });
 
   $("files").addEventListener("change", () => {
     droppedFiles = null;
     circuitKey++;
-    worker.postMessage({ type: "load", ...circuitMessage() });
+    loadCircuit();
   });
 
   /** Files of a dropped folder, by path relative to it (so circuit_config.json sits at the root). */
@@ -130,7 +141,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     }
     droppedFiles = Object.fromEntries(files);
     circuitKey++;
-    worker.postMessage({ type: "load", ...circuitMessage() });
+    loadCircuit();
   });
   $("config").addEventListener("input", () => { validateSoon(); renderEditor(); });
 
@@ -198,8 +209,12 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     requestPreview();
   }
 
+  let previewTicket = 0;
   function requestPreview() {
-    worker.postMessage({ type: "preview", spec: JSON.stringify(specFromForm(form)) });
+    const ticket = ++previewTicket;
+    client.call("preview", { spec: JSON.stringify(specFromForm(form)) }).then(
+      (points) => ticket === previewTicket && handlers.preview({ points }),
+      (error) => ticket === previewTicket && error.name !== "AbortError" && handlers.preview({ error: errorData(error) }));
   }
 
   form.type.addEventListener("change", () => { renderFields(null); requestPreview(); });
@@ -249,10 +264,15 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   // Load config and settings from a parameterized circuit's sidecar: a rerun reproduces it bit for bit.
   $("provenance-file").addEventListener("change", async () => {
     const [file] = $("provenance-file").files;
-    if (file) worker.postMessage({ type: "provenance", text: await file.text(), name: file.name });
+    if (!file) return;
+    client.call("provenance", { text: await file.text(), name: file.name }).then(handlers.provenance, (error) => handlers.error({ error: errorData(error) }));
   });
+  let pathwaysTicket = 0;
   function requestPathways() {
-    worker.postMessage({ type: "pathways", ...circuitMessage(), property: $("pathway-property").value, fallback: $("fallback").value || undefined });
+    const ticket = ++pathwaysTicket;
+    client.call("pathways", { ...circuitMessage(), property: $("pathway-property").value, fallback: $("fallback").value || undefined }).then(
+      (data) => ticket === pathwaysTicket && handlers.pathways(data),
+      (error) => ticket === pathwaysTicket && error.name !== "AbortError" && handlers.error({ error: errorData(error) }));
   }
   $("pathway-property").addEventListener("change", () => {
     $("pathway-values").textContent = pathwayValues().join(", ");
@@ -267,17 +287,15 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   });
 
   $("cancel").addEventListener("click", () => {
-    worker.terminate();
+    // Every pending request (the run, a zip) is rejected with an AbortError by terminate().
+    client.terminate(Object.assign(new Error("cancelled"), { name: "AbortError" }));
     startWorker();
-    worker.postMessage({ type: "load", ...circuitMessage() });
-  worker.postMessage({ type: "load", ...circuitMessage() });
-  validateSoon();
+    loadCircuit();
+    validateSoon();
     setRunning(false);
+    if ($("zip")) $("zip").disabled = false;
     $("status").textContent = "cancelled";
     $("status").className = "";
-    for (const pending of [pendingRun, pendingZip]) pending?.reject(Object.assign(new Error("cancelled"), { name: "AbortError" }));
-    pendingRun = null;
-    pendingZip = null;
   });
 
   function download(name, blob) {
@@ -310,7 +328,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
         return;
       }
       const discrete = points.length < 130;
-      $("cell-preview").replaceChildren(Plot.plot({
+      $("cell-preview").replaceChildren(plot({
         width: 300, height: 120, marginLeft: 40, x: { label: axisLabel($("editor-property").value) },
         y: { label: discrete ? "probability" : "density", grid: true },
         marks: [discrete ? Plot.ruleX(points, { x: "0", y: "1", stroke: "#3b6fb6", strokeWidth: 3 }) : Plot.areaY(points, { x: "0", y: "1", fill: "#3b6fb6", fillOpacity: 0.3 }),
@@ -371,9 +389,6 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       renderEditor();
     },
     zip(data) {
-      pendingZip?.resolve(data.blob);
-      pendingZip = null;
-      if (data.silent) return;
       const link = download("parameterized_circuit.zip", data.blob);
       link.click();
       setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
@@ -387,10 +402,6 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     },
     error({ error }) {
       setRunning(false);
-      pendingRun?.reject(Object.assign(new Error(error.message), error));
-      pendingRun = null;
-      pendingZip?.reject(Object.assign(new Error(error.message), error));
-      pendingZip = null;
       emit("error", error);
       if ($("zip")) $("zip").disabled = false;
       $("status").textContent = `${error.name}: ${error.message}`;
@@ -404,12 +415,19 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       const current = new Map(data.populations.flatMap((population) => population.stats.flatMap((property) =>
         property.pathways.map((p) => [fingerprint(population, property, p), JSON.stringify([p.count, p.mean, p.std, p.histogram.counts])]))));
       const changed = (key) => previousStats !== null && previousStats.get(key) !== current.get(key);
-      const rows = data.populations.flatMap((population) => population.stats.flatMap((property) => property.pathways.map((p) =>
-        `<tr class="${changed(fingerprint(population, property, p)) ? "changed" : ""}" data-property="${property.property}">` +
-        `<td>${property.property}</td><td>${p.source} → ${p.target}</td><td>${p.count}</td><td>${format(p.mean)}</td>` +
-        `<td>${format(p.std)}</td><td>${format(p.min)}</td><td>${format(p.max)}</td><td>${(100 * p.clipped_share).toFixed(1)} %</td>` +
-        `<td>${format(p.theoretical_mean)}</td><td>${format(p.theoretical_std)}</td></tr>`)));
-      container.querySelector("#results tbody").innerHTML = rows.join("");
+      // Data-bearing DOM is built as text nodes: names and values from configs and circuits are
+      // shown literally, never parsed as markup.
+      const rows = data.populations.flatMap((population) => population.stats.flatMap((property) => property.pathways.map((p) => {
+        const row = document.createElement("tr");
+        if (changed(fingerprint(population, property, p))) row.className = "changed";
+        row.dataset.property = property.property;
+        for (const text of [property.property, `${p.source} → ${p.target}`, String(p.count), format(p.mean), format(p.std), format(p.min), format(p.max),
+          `${(100 * p.clipped_share).toFixed(1)} %`, format(p.theoretical_mean), format(p.theoretical_std)]) {
+          row.append(Object.assign(document.createElement("td"), { textContent: text }));
+        }
+        return row;
+      })));
+      container.querySelector("#results tbody").replaceChildren(...rows);
       $("results").hidden = false;
       $("histograms").replaceChildren(...data.populations.flatMap((population) => population.stats.map((property) => {
         const figure = propertyFigure(property);
@@ -426,7 +444,10 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       zipButton.addEventListener("click", () => {
         zipButton.disabled = true;
         $("status").textContent = "building the zip…";
-        worker.postMessage({ type: "zip" });
+        client.call("zip").then(handlers.zip, (error) => {
+          zipButton.disabled = false;
+          if (error.name !== "AbortError") handlers.error({ error: errorData(error) });
+        });
       });
       $("downloads").replaceChildren(
         zipButton,
@@ -439,15 +460,14 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       $("status").textContent = `${synapses} synapses in ${data.seconds.toFixed(2)} s` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : "");
       const detail = resultsOf(data);
       lastResult = detail;
-      pendingRun?.resolve(detail);
-      pendingRun = null;
       emit("result", { stats: detail.stats, warnings: detail.warnings, seconds: data.seconds, seed: data.seed, pathwayProperty: data.pathwayProperty, edgeFiles: Object.keys(detail.edges) });
+      return detail;
     },
   };
 
 
   startWorker();
-  if (circuitMessage().circuitUrl || circuitMessage().files) worker.postMessage({ type: "load", ...circuitMessage() });
+  if (circuitMessage().circuitUrl || circuitMessage().files) loadCircuit();
   validateSoon();
   renderEditor();
   // Ready: config filled, worker started. Run is enabled only now.
@@ -462,7 +482,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       $("folder").value = "";
       hostCircuit = source;
       circuitKey++;
-      worker.postMessage({ type: "load", ...circuitMessage() });
+      return loadCircuit();
     },
     setConfig(text) {
       $("config").value = text;
@@ -483,10 +503,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     edges: () => lastResult?.edges ?? {},
     /** The last run's whole parameterized circuit as a zip Blob. */
     zip() {
-      return new Promise((resolve, reject) => {
-        pendingZip = { resolve, reject };
-        worker.postMessage({ type: "zip", silent: true });
-      });
+      return client.call("zip").then((data) => data.blob);
     },
     showError(error) {
       $("status").textContent = `${error?.name ?? "Error"}: ${error?.message ?? error}`;
@@ -495,10 +512,8 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     /** Stop the worker (freeing its wasm and file-system memory) and release object URLs. */
     destroy() {
       clearTimeout(validationTimer);
-      worker.terminate();
+      client.terminate(Object.assign(new Error("the panel was removed"), { name: "AbortError" }));
       for (const url of objectUrls) URL.revokeObjectURL(url);
-      pendingRun?.reject(Object.assign(new Error("the panel was removed"), { name: "AbortError" }));
-      pendingZip?.reject(Object.assign(new Error("the panel was removed"), { name: "AbortError" }));
       container.replaceChildren();
     },
   };

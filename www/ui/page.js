@@ -3,7 +3,11 @@
 import { createApp } from "./app.js";
 import { STYLES } from "./template.js";
 
-document.head.append(Object.assign(document.createElement("style"), { textContent: STYLES }));
+// A constructable stylesheet, not a <style> element: the page's Content-Security-Policy allows no
+// inline styles.
+const sheet = new CSSStyleSheet();
+sheet.replaceSync(STYLES);
+document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
 const circuitUrl = new URL(new URLSearchParams(location.search).get("circuit") ?? "examples/synaptome/circuit_config.json", location.href).href;
 const app = createApp(document.getElementById("app"), { workerUrl: new URL("./worker.js", import.meta.url), circuit: { circuitUrl } });
 // Anything that goes wrong outside the worker is shown in the page too, never only in the console.

@@ -8,6 +8,14 @@ export const UNITS = {
   u_syn: "", u_hill_coefficient: "", conductance_scale_factor: "", n_rrp_vesicles: "vesicles", syn_type_id: "",
 };
 
+/** Observable Plot's chart, without the <style> element it puts into every SVG: a strict
+ * Content-Security-Policy refuses inline styles, and the stylesheet (template.js) has those rules. */
+export function plot(options) {
+  const chart = Plot.plot(options);
+  for (const style of chart.querySelectorAll("style")) style.remove();
+  return chart;
+}
+
 export function axisLabel(property) {
   const unit = UNITS[property];
   return unit ? `${property} (${unit})` : property;
@@ -20,7 +28,7 @@ export function histogram(property, pathway, { width = 320, height = 180 } = {})
   const theory = integer
     ? Plot.dot(bins, { x: "centre", y: "expected", r: 3, fill: "#c2410c", title: (d) => `expected ${d.expected.toFixed(1)}` })
     : Plot.line(bins, { x: "centre", y: "expected", stroke: "#c2410c", strokeWidth: 2, curve: "monotone-x" });
-  return Plot.plot({
+  return plot({
     width, height, marginLeft: 44,
     title: `${pathway.source} → ${pathway.target}`,
     x: { label: axisLabel(property), ...(integer ? { ticks: bins.length <= 12 ? bins.map((b) => b.centre) : undefined, tickFormat: "d" } : {}) },

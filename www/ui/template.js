@@ -29,6 +29,9 @@ export const STYLES = `
     tr.changed td, .property-figure.changed > figcaption { background: var(--synparam-highlight, #fff3bf); }
     .property-figure.changed > figcaption::after { content: " — changed since the last run"; font-weight: 400; }
     input, select, svg { max-width: 100%; }
+    /* Observable Plot's own rules (it would inline them; the CSP forbids inline styles). */
+    svg[class^="plot-"] { --plot-background: white; display: block; height: auto; height: intrinsic; max-width: 100%; }
+    svg[class^="plot-"] text, svg[class^="plot-"] tspan { white-space: pre; }
     @container synparam (max-width: 600px) { th, td { padding: .2rem .3rem; font-size: .85rem; } }
     .property-figure { margin: 1.5rem 0; }
     .property-figure > figcaption { font-weight: 600; margin-bottom: .5rem; }
