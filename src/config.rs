@@ -67,6 +67,20 @@ impl IntType {
         }
     }
 
+    /// The smallest and largest values of the type, as f64 (exact for every width but 64 bits,
+    /// where the bounds are the nearest doubles inside the range).
+    pub fn range(self) -> (f64, f64) {
+        let bits = self.bits() as i32;
+        if self.is_signed() {
+            (
+                -libm::ldexp(1.0, bits - 1),
+                if bits == 64 { 9_223_372_036_854_774_784.0 } else { libm::ldexp(1.0, bits - 1) - 1.0 },
+            )
+        } else {
+            (0.0, if bits == 64 { 18_446_744_073_709_549_568.0 } else { libm::ldexp(1.0, bits) - 1.0 })
+        }
+    }
+
     /// Whether the integer-valued `value` can be stored in this type.
     pub fn holds(self, value: f64) -> bool {
         let bits = self.bits() as i32;

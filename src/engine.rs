@@ -230,21 +230,71 @@ pub struct PopulationPlan {
 
 /// Distinct connections (source → target node pairs) per pathway of one edge population, exact
 /// whatever the chunking and edge order: every pair is remembered once. Consecutive synapses of one
-/// connection (the usual SONATA order) cost one comparison, not a set lookup.
+/// connection (the usual SONATA order) cost one comparison, not a set lookup. When the caller has
+/// checked that the edges come sorted by target (as SONATA files are), nothing is remembered beyond
+/// the current target's sources: every connection lies within its target's block.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionCounter {
     /// Pairs as `source × target nodes + target` (unique while that fits 64 bits).
     seen: hashbrown::HashSet<u64>,
     /// Pairs of node populations too large for that key.
     seen_wide: hashbrown::HashSet<(u64, u64)>,
-    /// Per pathway, distinct connections so far.
+    /// Per pathway, distinct connections so far (of closed target blocks, in sorted mode).
     per_pathway: Vec<u64>,
+    /// Sorted mode: the target whose block is open, and its (source, pathway) pairs.
+    sorted_by_target: bool,
+    block_target: Option<u64>,
+    block: Vec<(u64, u32)>,
+    /// A target came out of order in sorted mode: the counts cannot be trusted.
+    order_broken: bool,
 }
 
 impl ConnectionCounter {
     /// Per pathway (as [`Model::pathway_index`]), the distinct connections counted so far.
     pub fn per_pathway(&self) -> &[u64] {
         &self.per_pathway
+    }
+
+    /// Count per target block from now on, without remembering pairs: the caller guarantees that
+    /// edges come sorted by target (non-decreasing `target_node_id`), in order.
+    pub fn assume_sorted_by_target(&mut self) {
+        self.sorted_by_target = true;
+    }
+
+    /// Distinct connections per pathway so far, the open target block included; an error when
+    /// edges broke the sorted order they were promised to have.
+    pub fn counts(&self) -> std::result::Result<Vec<u64>, &'static str> {
+        if self.order_broken {
+            return Err("edges are not sorted by target_node_id, as the run assumed; connection counts are not exact");
+        }
+        let mut counts = self.per_pathway.clone();
+        Self::count_block(&mut self.block.clone(), &mut counts);
+        Ok(counts)
+    }
+
+    /// Add the distinct sources of one target block to `counts` (the block is consumed).
+    fn count_block(block: &mut Vec<(u64, u32)>, counts: &mut [u64]) {
+        block.sort_unstable();
+        let mut previous = None;
+        for &(source, pathway) in block.iter() {
+            if previous != Some(source) {
+                counts[pathway as usize] += 1;
+                previous = Some(source);
+            }
+        }
+        block.clear();
+    }
+
+    /// Add counts of connections counted elsewhere (none of them seen here). False when the
+    /// pathways do not match.
+    pub fn add_counts(&mut self, counts: &[u64]) -> bool {
+        if counts.len() != self.per_pathway.len() {
+            return false;
+        }
+        for (mine, theirs) in self.per_pathway.iter_mut().zip(counts) {
+            *mine += theirs;
+        }
+        true
     }
 }
 
@@ -494,6 +544,27 @@ impl PopulationPlan {
         pathways: &[u32],
         counter: &mut ConnectionCounter,
     ) {
+        if counter.sorted_by_target {
+            let mut previous = None;
+            for ((&s, &t), &pathway) in source.iter().zip(target).zip(pathways) {
+                let (s, t): (u64, u64) = (s.into(), t.into());
+                if previous == Some((s, t)) {
+                    continue;
+                }
+                previous = Some((s, t));
+                match counter.block_target {
+                    Some(open) if open == t => {}
+                    Some(open) if open > t => counter.order_broken = true,
+                    _ => {
+                        let ConnectionCounter { block, per_pathway, .. } = counter;
+                        ConnectionCounter::count_block(block, per_pathway);
+                        counter.block_target = Some(t);
+                    }
+                }
+                counter.block.push((s, pathway));
+            }
+            return;
+        }
         let target_nodes = self.target_types.len() as u64;
         let narrow = (self.source_types.len() as u64).checked_mul(target_nodes).is_some();
         let mut previous = None;

@@ -39,6 +39,18 @@ pub use error::{Error, Result};
 use stats::{PropertyStats, StatsCollector};
 use storage::{ChunkGroups, DatasetPlan, Digest, ExistingDataset, GroupLayout, GroupScan, OutputPlan, StorageChunk};
 
+/// What a run accumulated for one edge population, for merging into another run of the same model
+/// (see [`Parameterizer::export_state`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunState {
+    /// Statistics, [property][pathway].
+    pub statistics: Vec<Vec<stats::AccumulatorState>>,
+    /// Distinct connections per pathway.
+    pub connections: Vec<u64>,
+    /// The digests of the planned datasets, in plan order.
+    pub digests: Vec<Digest>,
+}
+
 /// One parameterization run: a validated task, a seed, the prepared edge populations and the
 /// statistics collected so far.
 pub struct Parameterizer {
@@ -151,9 +163,9 @@ impl Parameterizer {
     }
 
     /// Plan the datasets of edge population `population` (`size` edges) in its edges file, given
-    /// what the file has: its datasets in the groups and its group ids. The layout is the scanned
-    /// one, or one group `0` indexed by edge id when no group columns were scanned. See
-    /// [`storage::plan_output`].
+    /// what the file has: its datasets in the groups and its group ids. The layout is `layout`
+    /// when given (one a coordinating run scanned), else the scanned one, else one group `0`
+    /// indexed by edge id when no group columns were scanned. See [`storage::plan_output`].
     pub fn plan_output(
         &mut self,
         population: &str,
@@ -161,11 +173,13 @@ impl Parameterizer {
         existing: &[ExistingDataset],
         existing_groups: &[u64],
         overwrite: bool,
+        layout: Option<GroupLayout>,
     ) -> Result<&OutputPlan> {
         self.prepared(population)?;
-        let layout = match self.scans.remove(population) {
-            Some(scan) => scan.finish()?,
-            None => GroupLayout::Identity { rows: size },
+        let layout = match (layout, self.scans.remove(population)) {
+            (Some(layout), _) => layout,
+            (None, Some(scan)) => scan.finish()?,
+            (None, None) => GroupLayout::Identity { rows: size },
         };
         let plan = storage::plan_output(&self.model, population, layout, existing, existing_groups, overwrite)?;
         self.outputs.insert(population.to_string(), plan);
@@ -206,12 +220,81 @@ impl Parameterizer {
         Ok(plan.datasets.iter().cloned().zip(plan.digests().iter().copied()).collect())
     }
 
+    /// What this run of `population` has accumulated — statistics, connection counts per pathway
+    /// and the digests of what it stored — for another run of the same model and population to
+    /// [`Parameterizer::merge_state`] (parallel workers, each over other edges).
+    pub fn export_state(&self, population: &str) -> Result<RunState> {
+        self.prepared(population)?;
+        Ok(RunState {
+            statistics: self.stats.state(),
+            connections: match self.connections.get(population) {
+                Some(counter) => counter
+                    .counts()
+                    .map_err(|message| Error::input(format!("edge population '{population}'"), message))?,
+                None => Vec::new(),
+            },
+            digests: self.outputs.get(population).map(|p| p.digests().to_vec()).unwrap_or_default(),
+        })
+    }
+
+    /// Add another run's [`RunState`] of the same model and population. Connection counts add: exact
+    /// when no connection has synapses in both runs (edges sorted by target, split at target
+    /// changes). Errors when the state does not fit this run.
+    pub fn merge_state(&mut self, population: &str, state: &RunState) -> Result<()> {
+        self.prepared(population)?;
+        let misfit = |what: &str| {
+            Error::input(
+                format!("edge population '{population}'"),
+                format!("{what} of a merged run do not fit this run"),
+            )
+        };
+        if !self.stats.merge(&state.statistics) {
+            return Err(misfit("statistics"));
+        }
+        if let Some(counter) = self.connections.get_mut(population) {
+            if !counter.add_counts(&state.connections) {
+                return Err(misfit("connection counts"));
+            }
+        }
+        if let Some(plan) = self.outputs.get_mut(population) {
+            if !plan.merge_digests(&state.digests) {
+                return Err(misfit("digests"));
+            }
+        }
+        Ok(())
+    }
+
     fn prepared(&self, population: &str) -> Result<()> {
         if self.plans.contains_key(population) {
             Ok(())
         } else {
             Err(Error::input(format!("edge population '{population}'"), "not prepared: call add_edge_population first"))
         }
+    }
+
+    /// Count connections of `population` per target block from now on: the caller checked that
+    /// its edges come sorted by target, and gives chunks in edge order (or, split between runs,
+    /// each run whole target blocks in order). Much cheaper than remembering every pair.
+    pub fn assume_sorted_by_target(&mut self, population: &str) -> Result<()> {
+        self.prepared(population)?;
+        if let Some(counter) = self.connections.get_mut(population) {
+            counter.assume_sorted_by_target();
+        }
+        Ok(())
+    }
+
+    /// Count the distinct connections of one chunk without drawing: the coordinator of parallel
+    /// draw workers counts every chunk itself, so that counts stay exact whatever edges each
+    /// worker draws.
+    pub fn count_connections_of(&mut self, population: &str, chunk: EdgeIds<'_>) -> Result<()> {
+        let plan = self.plans.get(population).ok_or_else(|| {
+            Error::input(format!("edge population '{population}'"), "not prepared: call add_edge_population first")
+        })?;
+        let pathways = plan.pathways(chunk)?;
+        if let Some(counter) = self.connections.get_mut(population) {
+            plan.count_connections(chunk, &pathways, counter);
+        }
+        Ok(())
     }
 
     /// Whether chunks also count distinct connections (on by default). Exact counts remember every
@@ -227,8 +310,9 @@ impl Parameterizer {
         let counter = self.connections.get(population).ok_or_else(|| {
             Error::input(format!("edge population '{population}'"), "not prepared: call add_edge_population first")
         })?;
-        Ok(counter
-            .per_pathway()
+        let counts =
+            counter.counts().map_err(|message| Error::input(format!("edge population '{population}'"), message))?;
+        Ok(counts
             .iter()
             .enumerate()
             .filter(|(_, &count)| count > 0)

@@ -4,7 +4,7 @@
 //! Bins come from the spec (its 0.05 %–99.95 % quantile range after bounds and dtype), not from
 //! the data, so they are known before the first chunk and identical however the edges are split.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Model, PathwaySpec};
 use crate::engine::ChunkResult;
@@ -118,6 +118,59 @@ impl Accumulator {
         let n = self.count as f64;
         let mean_centred = self.sum / n;
         libm::sqrt((self.sum_squares / n - mean_centred * mean_centred).max(0.0))
+    }
+}
+
+/// What one accumulator has seen, for merging runs over other edges of the same model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccumulatorState {
+    count: u64,
+    sum: f64,
+    sum_squares: f64,
+    /// None before the first value (JSON has no infinities).
+    min: Option<f64>,
+    max: Option<f64>,
+    clipped: u64,
+    counts: Vec<u64>,
+    underflow: u64,
+    overflow: u64,
+}
+
+impl Accumulator {
+    fn state(&self) -> AccumulatorState {
+        AccumulatorState {
+            count: self.count,
+            sum: self.sum,
+            sum_squares: self.sum_squares,
+            min: self.min.is_finite().then_some(self.min),
+            max: self.max.is_finite().then_some(self.max),
+            clipped: self.clipped,
+            counts: self.counts.clone(),
+            underflow: self.underflow,
+            overflow: self.overflow,
+        }
+    }
+
+    fn merge(&mut self, other: &AccumulatorState) -> bool {
+        if other.counts.len() != self.counts.len() {
+            return false;
+        }
+        self.count += other.count;
+        self.sum += other.sum;
+        self.sum_squares += other.sum_squares;
+        if let Some(min) = other.min.filter(|&m| m < self.min) {
+            self.min = min;
+        }
+        if let Some(max) = other.max.filter(|&m| m > self.max) {
+            self.max = max;
+        }
+        self.clipped += other.clipped;
+        for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
+            *mine += theirs;
+        }
+        self.underflow += other.underflow;
+        self.overflow += other.overflow;
+        true
     }
 }
 
@@ -293,6 +346,30 @@ impl StatsCollector {
                 }
             }
         }
+    }
+
+    /// What the collector has seen ([property][pathway]), for [`StatsCollector::merge`].
+    pub fn state(&self) -> Vec<Vec<AccumulatorState>> {
+        self.accumulators.iter().map(|pathways| pathways.iter().map(Accumulator::state).collect()).collect()
+    }
+
+    /// Add what another collector of the same model saw (other edges: counts and histograms add
+    /// exactly; sums too, up to the last bits of the floating-point mean and std). Returns false
+    /// (and changes nothing) when the state is not of this model's shape.
+    pub fn merge(&mut self, state: &[Vec<AccumulatorState>]) -> bool {
+        let fits = state.len() == self.accumulators.len()
+            && state.iter().zip(&self.accumulators).all(|(theirs, mine)| {
+                theirs.len() == mine.len() && theirs.iter().zip(mine).all(|(t, m)| t.counts.len() == m.counts.len())
+            });
+        if !fits {
+            return false;
+        }
+        for (mine, theirs) in self.accumulators.iter_mut().zip(state) {
+            for (accumulator, other) in mine.iter_mut().zip(theirs) {
+                accumulator.merge(other);
+            }
+        }
+        true
     }
 
     /// The summary so far.

@@ -18,7 +18,7 @@ use crate::arrow_io::{decode_edge_chunk, decode_group_columns, read_pathway_colu
 use crate::config::ColumnType;
 use crate::config::{parse_pathway_spec, parse_task};
 use crate::error::Error;
-use crate::storage::{Digest, ExistingDataset, StorageChunk};
+use crate::storage::{Digest, ExistingDataset, GroupLayout, StorageChunk};
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -164,6 +164,8 @@ impl JsParameterizer {
     /// the datasets its groups have, `groups` the group ids the file has. Returns
     /// `{datasets: [{property, group, storage, rows, exists}], create_groups}`, or throws naming
     /// the conflict (existing properties without `overwrite`, length mismatch, missing group).
+    /// `layout` (optional) is a plan's `layout` from another run (a coordinator's), used instead of
+    /// a scan; the returned plan has its own `layout` to pass on.
     #[wasm_bindgen(js_name = planOutput)]
     pub fn plan_output(
         &mut self,
@@ -172,12 +174,38 @@ impl JsParameterizer {
         existing: JsValue,
         groups: Vec<f64>,
         overwrite: bool,
+        layout: JsValue,
     ) -> Result<JsValue, JsValue> {
         let existing: Vec<ExistingDataset> = serde_wasm_bindgen::from_value(existing)
             .map_err(|e| js_error(Error::input("existing datasets", e.to_string())))?;
+        let layout: Option<GroupLayout> = if layout.is_undefined() || layout.is_null() {
+            None
+        } else {
+            Some(
+                serde_wasm_bindgen::from_value(layout)
+                    .map_err(|e| js_error(Error::input("group layout", e.to_string())))?,
+            )
+        };
         let groups: Vec<u64> = groups.iter().map(|&g| g as u64).collect();
-        let plan = self.run.plan_output(population, size as u64, &existing, &groups, overwrite).map_err(js_error)?;
+        let plan =
+            self.run.plan_output(population, size as u64, &existing, &groups, overwrite, layout).map_err(js_error)?;
         to_js(plan)
+    }
+
+    /// What this run of `population` accumulated (statistics, connection counts, digests), as
+    /// JSON text for another run of the same model and population to `mergeState`.
+    #[wasm_bindgen(js_name = exportState)]
+    pub fn export_state(&self, population: &str) -> Result<String, JsValue> {
+        let state = self.run.export_state(population).map_err(js_error)?;
+        serde_json::to_string(&state).map_err(|e| js_error(Error::input("run state", e.to_string())))
+    }
+
+    /// Add another run's `exportState` of the same model and population.
+    #[wasm_bindgen(js_name = mergeState)]
+    pub fn merge_state(&mut self, population: &str, state: &str) -> Result<(), JsValue> {
+        let state: crate::RunState =
+            serde_json::from_str(state).map_err(|e| js_error(Error::input("run state", e.to_string())))?;
+        self.run.merge_state(population, &state).map_err(js_error)
     }
 
     /// Draw one edge chunk (Arrow IPC with `source_node_id`, `target_node_id`, `edge_id`, and the
@@ -229,6 +257,21 @@ impl JsParameterizer {
             .map(|(dataset, digest)| Entry { dataset, digest: digest.hex(), digest_rows: digest.rows })
             .collect();
         to_js(&entries)
+    }
+
+    /// Count the distinct connections of one edge chunk (Arrow IPC) without drawing: what a
+    /// coordinator of draw workers does for every chunk.
+    #[wasm_bindgen(js_name = countConnectionsOf)]
+    pub fn count_connections_of(&mut self, population: &str, edges_ipc: Vec<u8>) -> Result<(), JsValue> {
+        let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
+        self.run.count_connections_of(population, chunk.ids()).map_err(js_error)
+    }
+
+    /// Count connections of `population` per target block: its edges come sorted by target
+    /// (checked by the caller), chunks in order — or, split between runs, whole target blocks.
+    #[wasm_bindgen(js_name = assumeSortedByTarget)]
+    pub fn assume_sorted_by_target(&mut self, population: &str) -> Result<(), JsValue> {
+        self.run.assume_sorted_by_target(population).map_err(js_error)
     }
 
     /// Whether chunks also count distinct connections (`connections`); on by default.

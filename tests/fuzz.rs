@@ -291,7 +291,7 @@ fn run_config(text: &str) {
     if run.scan_groups("edges", n, 0, (&ids[..]).into(), (&index[..]).into()).is_err() {
         return;
     }
-    if run.plan_output("edges", n, &[], &[0, 1], false).is_err() {
+    if run.plan_output("edges", n, &[], &[0, 1], false, None).is_err() {
         return;
     }
     let mut out = StorageChunk::default();

@@ -18,22 +18,25 @@ import { fileURLToPath } from "node:url";
 import { CircuitError } from "../sonata/loader.js";
 import { printable } from "../sonata/paths.js";
 import { readProvenance } from "../run/provenance.js";
-import { initialize, writeParameterizedCircuit } from "./node.mjs";
+import { DEFAULT_CHUNK_SIZE } from "../run/parameterize.js";
+import { initialize, writeParameterizedCircuit, phaseTimer } from "./node.mjs";
 import { cleanUpActiveRuns } from "./publish.mjs";
 
 const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --config <json> --out DIR
-       [--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite] [--chunk-size N] [--hardlink]
+       [--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite] [--chunk-size N] [--hardlink] [--workers N] [--timings]
    or: synparam --circuit <circuit_config.json | files.h5...> --from-provenance parameterization.json --out DIR [--hardlink]
 
   --hardlink   link unchanged files (nodes, morphologies, ...) into DIR instead of copying them. Saves
                space, but DIR's files ARE the input files then: anything that later modifies one of
                them in place (a tool writing into the output) modifies your input circuit too.
-               Edge files, the config and the sidecar are always new files.`;
+               Edge files, the config and the sidecar are always new files.
+  --workers N  draw with N worker threads (default: one per core); the output is the same, bit for bit.
+  --timings    print the wall-clock time of each phase of the run.`;
 
 class UsageError extends Error {}
 
 export function parseArguments(argv) {
-  const options = { circuit: [], chunkSize: 1_000_000, overwrite: false };
+  const options = { circuit: [], chunkSize: DEFAULT_CHUNK_SIZE, overwrite: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -59,6 +62,13 @@ export function parseArguments(argv) {
       case "--overwrite": options.overwrite = true; break;
       case "--copy": break; // copies are the default (kept for older scripts)
       case "--hardlink": options.hardlink = true; break;
+      case "--timings": options.timings = true; break;
+      case "--workers": {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new UsageError("--workers must be a positive integer");
+        options.workers = n;
+        break;
+      }
       case "--from-provenance": options.fromProvenance = value(); break;
       case "--chunk-size": {
         const n = Number(value());
@@ -88,6 +98,7 @@ let stopSignal = null;
 
 export async function main(argv, log = console.log) {
   const options = parseArguments(argv);
+  const timer = phaseTimer();
   await initialize();
   const readInput = (file) => fs.readFile(file, "utf8").catch((e) => {
     throw new CircuitError(e.code === "ENOENT" ? "does not exist" : e.code === "EISDIR" ? "is a folder, not a file" : `cannot read (${e.code ?? e.message})`, { file });
@@ -99,11 +110,13 @@ export async function main(argv, log = console.log) {
     : { seed: options.seed, pathwayProperty: options.pathwayProperty, fallback: options.fallback, overwrite: options.overwrite, populations: options.populations };
   const result = await writeParameterizedCircuit({
     circuitPaths: options.circuit, configText, settings, out: options.out, chunkSize: options.chunkSize, hardlink: options.hardlink,
-    recorded, recordedName: options.fromProvenance, shouldStop: () => stopSignal !== null,
+    recorded, recordedName: options.fromProvenance, shouldStop: () => stopSignal !== null, workers: options.workers,
+    timings: options.timings ? timer : null,
   });
   for (const population of result.populations) summarize(log, population);
   log(`\nwrote the parameterized circuit to ${printable(result.outDir)}, verified${result.rewrittenConfig ? " (circuit_config.json rewritten: files outside the circuit folder are in external/)" : ""}`);
   for (const warning of result.warnings) log(`warning: ${printable(warning)}`);
+  if (options.timings) log(`\ntimings (wall clock):\n${timer.report().join("\n")}`);
   return result;
 }
 

@@ -1,26 +1,58 @@
 // synparam in Node: the headless API (`parameterize`) and the whole-circuit writer the command
 // uses, with the same loader, wasm core and writer as the page, in-process.
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
+import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import h5wasm from "h5wasm/node";
 import { initSync, Parameterizer, DatasetDigest, version } from "../../pkg/synparam.js";
 import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5 } from "../sonata/loader.js";
-import { parameterizeCircuit } from "../run/parameterize.js";
+import { parameterizeCircuit, DEFAULT_CHUNK_SIZE } from "../run/parameterize.js";
 import { PROVENANCE_FILE } from "../run/provenance.js";
 import { publishCircuit } from "./publish.mjs";
+import { createDrawPool } from "../run/pool.js";
+import { nodeEndpoint } from "../run/protocol.js";
 import { resultsOf } from "./results.js";
 
 let initialized = null;
+let coreModule = null; // the compiled core, shared with draw threads
 
 /** Load the wasm core and h5wasm once per process. */
 export function initialize() {
   initialized ??= (async () => {
     const root = path.dirname(fileURLToPath(import.meta.url));
-    initSync({ module: await fs.readFile(path.join(root, "../../pkg/synparam_bg.wasm")) });
+    coreModule = new WebAssembly.Module(await fs.readFile(path.join(root, "../../pkg/synparam_bg.wasm")));
+    initSync({ module: coreModule });
     prepareHdf5(await h5wasm.ready);
   })();
   return initialized;
+}
+
+/** Wall-clock time per phase of a run, for `--timings`: `mark(name)` ends the phase `name`. */
+export function phaseTimer() {
+  let last = performance.now();
+  const phases = new Map();
+  return {
+    mark(name) {
+      const now = performance.now();
+      phases.set(name, (phases.get(name) ?? 0) + now - last);
+      last = now;
+    },
+    report: () => [...phases].map(([name, ms]) => `${name.padEnd(24)} ${(ms / 1000).toFixed(2).padStart(7)} s`),
+    phases: () => Object.fromEntries([...phases].map(([name, ms]) => [name, ms / 1000])),
+  };
+}
+
+/** Draw workers for a run: one per core by default (`workers`), as Node worker threads. */
+export const defaultWorkers = () => os.availableParallelism?.() ?? os.cpus().length;
+
+/** parameterizeCircuit's options for `workers` draw threads. */
+function parallelOptions(workers) {
+  return {
+    workers, module: coreModule,
+    createPool: (count) => createDrawPool(() => nodeEndpoint(new Worker(new URL("./draw_thread.mjs", import.meta.url))), count),
+  };
 }
 
 /** Open a circuit on disk: one circuit_config.json, or plain node and edge .h5 files. */
@@ -42,18 +74,20 @@ export async function openCircuit(paths) {
  * readProvenance) makes it refuse a circuit whose files differ from the recorded ones. Returns
  * parameterizeCircuit's result plus `{provenance, outDir, warnings}`.
  */
-export async function writeParameterizedCircuit({ circuitPaths, configText, settings, out, chunkSize = 1_000_000, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, onProgress, shouldStop, keepColumns = false }) {
+export async function writeParameterizedCircuit({ circuitPaths, configText, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, onProgress, shouldStop, keepColumns = false, workers = defaultWorkers(), timings = null, storageChunkRows = undefined }) {
   await initialize();
+  timings?.mark("start");
   // Validate the model (and seed) before touching any file.
   new Parameterizer(configText, settings.seed).free();
   const { circuit, source } = await openCircuit(circuitPaths);
+  timings?.mark("load circuit");
   try {
     return await publishCircuit({
-      circuit, source, out, hardlink, recorded, recordedName, configText, version: version(), DatasetDigest, shouldStop,
+      circuit, source, out, hardlink, recorded, recordedName, configText, version: version(), DatasetDigest, shouldStop, timings,
       openWritable: (file) => hdf5({ file }, () => new h5wasm.File(file, "a")),
       openReadOnly: (file) => openH5(h5wasm, file, file),
       execute: (output) => parameterizeCircuit({
-        circuit, Parameterizer, configText, ...settings, chunkSize, output, version: version(), onProgress, shouldStop, keepColumns,
+        circuit, Parameterizer, configText, ...settings, chunkSize, output, version: version(), onProgress, shouldStop, keepColumns, ...parallelOptions(workers), timings, storageChunkRows,
       }),
     });
   } finally {
@@ -69,7 +103,7 @@ export async function writeParameterizedCircuit({ circuitPaths, configText, sett
  * Resolves with `{results: {population: arrow.Table}, stats, warnings, seed, pathwayProperty}`
  * (plus `provenance` and `outDir` with `out`).
  */
-export async function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite = false, populations = null, onProgress = () => {}, signal, out, chunkSize = 1_000_000, hardlink = false } = {}) {
+export async function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite = false, populations = null, onProgress = () => {}, signal, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, workers = defaultWorkers() } = {}) {
   await initialize();
   signal?.throwIfAborted();
   const configText = typeof config === "string" ? config : JSON.stringify(config);
@@ -77,12 +111,12 @@ export async function parameterize({ circuit, config, seed, pathwayProperty, fal
   const common = { onProgress: (done, total) => onProgress({ done, total }), shouldStop: () => Boolean(signal?.aborted), keepColumns: true, chunkSize };
   try {
     if (out) {
-      const result = await writeParameterizedCircuit({ circuitPaths: circuit, configText, settings, out, hardlink, ...common });
+      const result = await writeParameterizedCircuit({ circuitPaths: circuit, configText, settings, out, hardlink, workers, ...common });
       return { ...resultsOf(result), provenance: result.provenance, outDir: result.outDir };
     }
     const { circuit: opened } = await openCircuit(circuit);
     try {
-      return resultsOf(await parameterizeCircuit({ circuit: opened, Parameterizer, configText, ...settings, ...common }));
+      return resultsOf(await parameterizeCircuit({ circuit: opened, Parameterizer, configText, ...settings, ...common, ...parallelOptions(workers) }));
     } finally {
       closeCircuit(opened);
     }

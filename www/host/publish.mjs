@@ -13,6 +13,7 @@ import fsSync from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
+import { Worker } from "node:worker_threads";
 import { CircuitError } from "../sonata/loader.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
 import { printable } from "../sonata/paths.js";
@@ -32,30 +33,26 @@ export function cleanUpActiveRuns() {
   activeRuns.clear();
 }
 
-/** SHA-256 of a file, read in large slices. */
-export async function sha256OfFile(file) {
-  const hash = createHash("sha256");
-  const handle = await fs.open(file, "r");
-  try {
-    const buffer = Buffer.allocUnsafe(8 << 20);
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (!bytesRead) break;
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await handle.close();
-  }
-  return hash.digest("hex");
+/** SHA-256 of files in a worker thread (hash_worker.mjs), beside whatever this thread does. */
+function hashInBackground(files) {
+  if (!files.length) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./hash_worker.mjs", import.meta.url), { workerData: files });
+    worker.once("message", resolve);
+    worker.once("error", (error) => reject(new CircuitError(`cannot read to hash (${error.code ?? error.message})`, { file: error.path })));
+  });
 }
 
-/** What identifies a file's content without reading it: device, inode, size, modification time. */
+/** What identifies a file's content without reading it: device, inode, size, modification and
+ * change times (any write changes both). */
 async function identityOf(file) {
   const info = await fs.stat(file, { bigint: true });
-  return { dev: info.dev, ino: info.ino, size: info.size, mtime: info.mtimeNs };
+  return { dev: info.dev, ino: info.ino, size: info.size, mtime: info.mtimeNs, ctime: info.ctimeNs };
 }
 
-const sameIdentity = (a, b) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtime === b.mtime;
+/** Whether a file is as it was: the same inode, size and times. `ctime` also changes when a link
+ * is added, so it is left out where --hardlink links the input. */
+const sameIdentity = (a, b, { linked = false } = {}) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtime === b.mtime && (linked || a.ctime === b.ctime);
 
 /** Whether process `pid` runs on this machine. */
 function alive(pid) {
@@ -150,18 +147,17 @@ async function filesBelow(dir, excluded) {
 }
 
 /**
- * The inputs of a layout on disk: for the config and each named file its real path, SHA-256 and
- * identity; for each named folder its files (with identities); entries that do not exist are
- * named. Output and staging paths are excluded from folders (an output inside the circuit).
+ * The inputs of a layout on disk: for the config and each named file its real path and identity
+ * (its SHA-256 comes from `hashed()`, computed in a worker thread meanwhile); for each named
+ * folder its files (with identities); entries that do not exist are named. Output and staging
+ * paths are excluded from folders (an output inside the circuit).
  */
 async function inventory(layout, source, excluded) {
-  const inputs = {}; // name → sha256, in layout order (the sidecar's "inputs")
-  const files = []; // {name, real, identity, hash?} of every input file read
+  const files = []; // {name, real, identity, hashed} of every input file read
   const notIncluded = [];
   const warnings = [];
   const addFile = async (name, real, hashed) => {
-    const record = { name, real, identity: await identityOf(real) };
-    if (hashed) record.hash = inputs[name] = await sha256OfFile(real);
+    const record = { name, real, identity: await identityOf(real), hashed };
     files.push(record);
     return record;
   };
@@ -184,7 +180,12 @@ async function inventory(layout, source, excluded) {
       for (const file of await filesBelow(real, excluded)) entry.files.push({ ...file, record: await addFile(`${entry.input}/${file.relative}`, file.real, false) });
     }
   }
-  return { inputs, files, notIncluded, warnings };
+  const named = files.filter((f) => f.hashed);
+  const hashing = hashInBackground(named.map((f) => f.real));
+  /** name → SHA-256 of the config and every named file, in layout order (the sidecar's "inputs"). */
+  const hashed = async () => Object.fromEntries((await hashing).map((hash, i) => [named[i].name, hash]));
+  hashing.catch(() => {}); // awaited (and reported) where it is needed
+  return { hashed, files, notIncluded, warnings };
 }
 
 /** Copy `from` to the new file `to`: a copy-on-write clone where the file system supports it,
@@ -215,8 +216,9 @@ export function nodeFileAccess(file, writable = false) {
   const fd = fsSync.openSync(file, writable ? "r+" : "r");
   return {
     size: fsSync.fstatSync(fd).size,
-    read(offset, length) {
-      const bytes = new Uint8Array(length);
+    /** `length` bytes at `offset`, into `into` (reused) when given. */
+    read(offset, length, into = null) {
+      const bytes = into ? into.subarray(0, length) : new Uint8Array(length);
       fsSync.readSync(fd, bytes, 0, length, offset);
       return bytes;
     },
@@ -234,8 +236,9 @@ export function nodeFileAccess(file, writable = false) {
  * refuse a circuit whose files differ from the recorded ones. Returns the run's result plus
  * `{provenance, outDir, warnings, rewrittenConfig}`.
  */
-export async function publishCircuit({ circuit, source, out, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, configText, version, execute, openWritable, openReadOnly, DatasetDigest, shouldStop = () => false }) {
+export async function publishCircuit({ circuit, source, out, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, configText, version, execute, openWritable, openReadOnly, DatasetDigest, shouldStop = () => false, timings = null }) {
   const warnings = [];
+  const phase = (name) => timings?.mark(name);
   const checkpoint = () => {
     if (shouldStop()) throw new CircuitError("stopped before the output was complete; nothing was published");
   };
@@ -264,14 +267,16 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     if (existing.length) throw new CircuitError(`output directory ${printable(outDir)} is not empty; choose a new or empty --out (inputs are never modified)`);
     const excluded = [outReal, await realPathOf(staging), await realPathOf(lock)];
 
-    // 1. What the inputs are, before anything else happens.
+    phase("claim");
+    // 1. What the inputs are, before anything else happens (their SHA-256s come in the background).
     const before = await inventory(layout, source, excluded);
     warnings.push(...before.warnings);
     if (recorded) {
-      const changed = changedInputs(recorded.inputs, before.inputs);
+      const changed = changedInputs(recorded.inputs, await before.hashed());
       if (changed.length) throw new CircuitError(`the circuit differs from the one ${printable(recordedName)} records, so the run would not reproduce it: ${changed.map(printable).join(", ")}`);
     }
 
+    phase("inventory");
     checkpoint();
     // 2. The run: each edges file copied (never linked) into its place in the staging folder,
     // then written there.
@@ -282,12 +287,16 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     const result = await execute({
       async open(fileName) {
         if (!outputOf.has(fileName) || !edgeFiles.has(fileName)) throw new CircuitError("is not an edges file of the output layout", { file: fileName });
+        phase("run");
         await copyNew(source.real(fileName), outputOf.get(fileName));
+        phase("copy edges");
         return openWritable(outputOf.get(fileName));
       },
       async finish(fileName, file) {
         file.close();
+        phase("close");
         pinObjectTimestamps(nodeFileAccess(outputOf.get(fileName), true), nodeFileAccess(source.real(fileName)));
+        phase("pin timestamps");
       },
       async abandon(fileName, file) {
         try { file.close(); } catch { /* already closed */ }
@@ -295,6 +304,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     });
     const written = new Set(result.populations.map((p) => p.fileName));
 
+    phase("run");
     checkpoint();
     // 3. Every other file: the config, the files named (copies, or links with --hardlink), then
     // the named folders' files around them — each output path once, a named file always first.
@@ -316,17 +326,20 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     }
     const directories = layout.entries.filter((e) => e.present && e.kind === "dir").map((e) => e.output || ".");
 
+    phase("copy other files");
     checkpoint();
     // 5. Verify before publishing: every written dataset holds what the core drew; every output
     // file is what it should be; no file we wrote shares an inode with an input.
-    const outputs = {};
+    // Every output file's SHA-256 in the background while the written datasets are read back.
+    const hashedFiles = plan.filter((file) => file.from !== "config" && !file.file);
+    const outputHashing = hashInBackground(hashedFiles.map((file) => staged(file.output)));
+    outputHashing.catch(() => {});
     const datasets = {};
     for (const file of plan) {
       const where = staged(file.output);
       if (file.from === "config") {
         const text = await fs.readFile(where, "utf8");
         if (text !== layout.config.text) throw new CircuitError("verification failed: the written config differs from the one planned", { file: file.output });
-        outputs[file.output] = sha256OfText(text);
       } else if (file.from === "written") {
         const h5 = openReadOnly(where);
         try {
@@ -339,13 +352,22 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
         } finally {
           h5.close();
         }
-        outputs[file.output] = await sha256OfFile(where);
-      } else if (!file.file) {
-        const hash = await sha256OfFile(where);
-        if (hash !== before.inputs[file.entry.input]) throw new CircuitError(`verification failed: the output copy differs from its input ${printable(source.describe(file.entry.input))}`, { file: file.output });
-        outputs[file.output] = hash;
-      } else if ((await fs.stat(where)).size !== Number(file.file.record.identity.size)) {
+      } else if (file.file && (await fs.stat(where)).size !== Number(file.file.record.identity.size)) {
         throw new CircuitError(`verification failed: the output copy differs in size from its input ${printable(file.file.real)}`, { file: file.output });
+      }
+    }
+    phase("verify datasets");
+    const inputHashes = await before.hashed();
+    const outputHashes = Object.fromEntries((await outputHashing).map((hash, i) => [hashedFiles[i].output, hash]));
+    const outputs = {};
+    for (const file of plan) {
+      if (file.from === "config") {
+        outputs[file.output] = sha256OfText(layout.config.text);
+      } else if (!file.file) {
+        outputs[file.output] = outputHashes[file.output];
+        if (file.from === "input" && outputs[file.output] !== inputHashes[file.entry.input]) {
+          throw new CircuitError(`verification failed: the output copy differs from its input ${printable(source.describe(file.entry.input))}`, { file: file.output });
+        }
       }
     }
     const inputInodes = new Set(before.files.map((f) => `${f.identity.dev}:${f.identity.ino}`));
@@ -356,22 +378,24 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
       }
     }
 
+    phase("wait for hashes");
     checkpoint();
     // 6. The sidecar, then the inputs checked to be as they were.
     const provenance = provenanceDocument({
       version, created: new Date().toISOString(), circuitConfig: layout.config?.output ?? null,
       seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
-      populations: result.requested, configText, results: result.populations, layout, inputs: before.inputs, outputs, datasets,
+      populations: result.requested, configText, results: result.populations, layout, inputs: inputHashes, outputs, datasets,
       directories, notIncluded: before.notIncluded,
     });
     await fs.writeFile(staged(PROVENANCE_FILE), `${JSON.stringify(provenance, null, 2)}\n`, { flag: "wx" });
     for (const file of before.files) {
       const now = await identityOf(file.real).catch(() => null);
-      if (!now || !sameIdentity(now, file.identity) || (file.hash && (await sha256OfFile(file.real)) !== file.hash)) {
+      if (!now || !sameIdentity(now, file.identity, { linked: hardlink })) {
         throw new CircuitError(`an input changed during the run${now ? "" : " (it is gone)"}; the result was not published`, { file: source.describe(file.name) });
       }
     }
 
+    phase("sidecar, inputs checked");
     checkpoint();
     // 7. Publish: rename into place, over DIR only if it is still empty.
     try {
@@ -381,6 +405,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
       throw new CircuitError(`cannot move the finished output into place (${error.code ?? error.message})`, { file: outDir });
     }
     published = true;
+    phase("publish");
     warnings.push(...result.warnings);
     return { ...result, warnings, provenance, outDir, rewrittenConfig: Boolean(layout.config?.rewritten) };
   } finally {

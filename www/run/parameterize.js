@@ -4,9 +4,14 @@
 // verified against the files before anything is published). Shared by the headless command and
 // the page's worker (each supplies how output copies are made and finished).
 import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
-import { nodePropertyValues, pathwayColumnIpc, edgeChunks, CircuitError } from "../sonata/loader.js";
+import { nodePropertyValues, pathwayColumnIpc, edgeChunks, targetOrder, CircuitError } from "../sonata/loader.js";
 import { openPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
+
+/** Edges per chunk by default: small enough that a run's memory stays bounded (under 400 MB for
+ * the Tsodyks–Markram model on 10 M synapses with two draw workers), large enough that the per-chunk
+ * work does not show. */
+export const DEFAULT_CHUNK_SIZE = 65_536;
 
 /** Settings of a run after the config's defaults: what was asked, else the config's task form. */
 export function settingsOf(summary, { seed, pathwayProperty, fallback, overwrite, populations }) {
@@ -37,11 +42,14 @@ function inFile(error, shownName) {
  * datasets}], warnings, pathwayProperty, fallback, seed, overwrite, requested}`: `columns` (with
  * `keepColumns`) is an Arrow IPC stream of the drawn columns in edge order; `datasets` (with
  * `output`) the core's digest of every dataset it stored, to verify the files against. With
- * `version`, every written dataset gets provenance attributes.
+ * `version`, every written dataset gets provenance attributes. With `workers` > 1, `createPool(n)`
+ * (pool.js) and the core's compiled `module`, chunks are drawn by that many workers while this
+ * thread reads, counts connections and writes in chunk order: the same bits as one worker.
  */
 export async function parameterizeCircuit({
   circuit, Parameterizer, configText, seed, pathwayProperty, fallback, overwrite = false, populations = null,
-  chunkSize = 1_000_000, output, onProgress = () => {}, shouldStop = () => false, keepColumns = false, version = null,
+  chunkSize = DEFAULT_CHUNK_SIZE, output, onProgress = () => {}, shouldStop = () => false, keepColumns = false, version = null,
+  workers = 1, createPool = null, module = null, timings = null, storageChunkRows = undefined,
 }) {
   // Validate the model (and seed) before touching any file; its task form gives the defaults.
   const check = new Parameterizer(configText, seed);
@@ -76,10 +84,13 @@ export async function parameterizeCircuit({
       }
       if (!roles.source || !roles.target) continue;
       const run = new Parameterizer(configText, seed);
-      plans.push({ edges, run });
+      const columns = {
+        source: { population: roles.source.nodes.name, ipc: pathwayColumnIpc(roles.source.values) },
+        target: { population: roles.target.nodes.name, ipc: pathwayColumnIpc(roles.target.values) },
+      };
+      plans.push({ edges, run, columns });
       try {
-        run.addEdgePopulation(edges.name, roles.source.nodes.name, pathwayColumnIpc(roles.source.values),
-          roles.target.nodes.name, pathwayColumnIpc(roles.target.values), pathwayProperty, fallback);
+        run.addEdgePopulation(edges.name, columns.source.population, columns.source.ipc, columns.target.population, columns.target.ipc, pathwayProperty, fallback);
       } catch (error) {
         throw inFile(error, edges.shownName);
       }
@@ -97,30 +108,75 @@ export async function parameterizeCircuit({
     for (const [fileName, filePlans] of byFile) {
       const file = output ? await output.open(fileName) : null;
       try {
-        for (const { edges, run } of filePlans) {
-          const writer = file ? openPopulationOutput(file, edges, run, { overwrite, attributes, chunkSize }) : null;
+        for (const { edges, run, columns: pathwayColumns } of filePlans) {
+          timings?.mark("open edges file");
+          const writer = file ? openPopulationOutput(file, edges, run, { overwrite, attributes, chunkSize, storageChunkRows }) : null;
+          timings?.mark("plan and create datasets");
           const batches = [];
-          for (const chunk of edgeChunks(edges, chunkSize, { withGroups: Boolean(writer) })) {
-            // Let abort signals and messages through between chunks.
-            await new Promise((resolve) => setTimeout(resolve, 0));
-            if (shouldStop()) throw new CircuitError("cancelled");
-            try {
-              if (writer) {
-                // Views into wasm memory, valid until the next call into it: written (or copied) at once.
-                const stored = run.runChunkStorage(edges.name, chunk.ipc, keepColumns);
-                writer.write(stored);
-                if (keepColumns) batches.push(...tableFromIPC(stored.arrow.slice()).batches);
-              } else if (keepColumns) {
-                batches.push(...tableFromIPC(run.runChunk(edges.name, chunk.ipc)).batches);
-              } else {
-                run.runChunkView(edges.name, chunk.ipc);
-              }
-            } catch (error) {
-              throw inFile(error, edges.shownName);
-            }
+          // Sorted by target (as SONATA files are): connections are counted per target block,
+          // and parallel chunks are cut where the target changes.
+          const order = targetOrder(edges, chunkSize);
+          if (order.sorted) run.assumeSortedByTarget(edges.name);
+          timings?.mark("check target order");
+          const stored = (chunk) => {
             done += chunk.end - chunk.start;
             onProgress(done, total);
+          };
+          if (workers > 1 && createPool && edges.size > chunkSize) {
+            // Parallel: workers draw (and count connections, when whole target blocks are theirs);
+            // this thread reads, writes in chunk order, and merges their states into its run.
+            const chunks = edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), starts: order.starts, narrow: false });
+            const pool = createPool(Math.min(workers, Math.ceil(edges.size / chunkSize)));
+            try {
+              await pool.init({ module, configText, seed: effectiveSeed, name: edges.name, ...pathwayColumns, pathwayProperty, fallback, plan: writer?.planInputs ?? null, sortedByTarget: order.sorted });
+              const counted = function* () {
+                for (const chunk of chunks) {
+                  try {
+                    if (!order.sorted) run.countConnectionsOf(edges.name, chunk.ipc);
+                  } catch (error) {
+                    throw inFile(error, edges.shownName);
+                  }
+                  yield chunk;
+                }
+              };
+              await pool.drawAll(counted(), {
+                store: Boolean(writer), withArrow: keepColumns, shouldStop,
+                onResult: (chunk, result) => {
+                  if (writer) writer.write(result);
+                  if (keepColumns) batches.push(...tableFromIPC(result.arrow).batches);
+                  stored(chunk);
+                },
+              }).catch((error) => {
+                throw error.name === "AbortError" ? new CircuitError("cancelled") : inFile(error, edges.shownName);
+              });
+              for (const state of await pool.finish()) run.mergeState(edges.name, state);
+            } finally {
+              pool.terminate();
+            }
+          } else {
+            for (const chunk of edgeChunks(edges, chunkSize, { withGroups: Boolean(writer) })) {
+              // Let abort signals and messages through between chunks.
+              await new Promise((resolve) => setTimeout(resolve, 0));
+              if (shouldStop()) throw new CircuitError("cancelled");
+              try {
+                if (writer) {
+                  // Views into wasm memory, valid until the next call into it: written (or copied) at once.
+                  const result = run.runChunkStorage(edges.name, chunk.ipc, keepColumns);
+                  writer.write(result);
+                  if (keepColumns) batches.push(...tableFromIPC(result.arrow.slice()).batches);
+                } else if (keepColumns) {
+                  batches.push(...tableFromIPC(run.runChunk(edges.name, chunk.ipc)).batches);
+                } else {
+                  run.runChunkView(edges.name, chunk.ipc);
+                }
+              } catch (error) {
+                throw inFile(error, edges.shownName);
+              }
+              stored(chunk);
+            }
           }
+          writer?.finish();
+          timings?.mark("draw and write");
           const stats = run.statistics();
           for (const property of stats) {
             for (const p of property.pathways) {

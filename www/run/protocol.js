@@ -82,13 +82,14 @@ export class Transfer {
  * The worker's side: answer each request with its method's result (or error), in the requester's
  * id; `methods[name](args, {progress})` may report progress. Methods named in `exclusive` run one
  * at a time, in the order they were asked for (a second run waits for the first; a zip waits for
- * the run before it). Returns `{emit(event, data)}` for messages the worker sends on its own.
+ * the run before it). `endpoint`: the worker's global scope (default), or `nodeEndpoint(parentPort)`.
+ * Returns `{emit(event, data)}` for messages the worker sends on its own.
  */
-export function serveWorker(methods, { exclusive = [] } = {}) {
+export function serveWorker(methods, { exclusive = [], endpoint = globalThis } = {}) {
   let queue = Promise.resolve();
-  self.onmessage = ({ data }) => {
+  endpoint.onmessage = ({ data }) => {
     const { id, method, args } = data ?? {};
-    const reply = (message, transfer = []) => self.postMessage({ id, ...message }, transfer);
+    const reply = (message, transfer = []) => endpoint.postMessage({ id, ...message }, transfer);
     const handle = async () => {
       try {
         if (!Object.hasOwn(methods, method)) throw Object.assign(new Error(`unknown request '${method}'`), { name: "ProtocolError" });
@@ -105,5 +106,17 @@ export function serveWorker(methods, { exclusive = [] } = {}) {
       handle();
     }
   };
-  return { emit: (event, data) => self.postMessage({ event, data }) };
+  return { emit: (event, data) => endpoint.postMessage({ event, data }) };
+}
+
+/** A Node worker_threads port (parentPort, or a Worker) as the Web Worker-like endpoint the two
+ * functions above take: `onmessage`, `onerror`, `postMessage`, `terminate`. */
+export function nodeEndpoint(port) {
+  return {
+    set onmessage(handler) { port.on("message", (data) => handler({ data })); },
+    set onerror(handler) { port.on?.("error", (error) => handler({ message: error.message, preventDefault() {} })); },
+    set onmessageerror(handler) { port.on?.("messageerror", handler); },
+    postMessage: (message, transfer) => port.postMessage(message, transfer),
+    terminate: () => port.terminate?.(),
+  };
 }

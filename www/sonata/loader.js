@@ -516,18 +516,53 @@ export function* groupChunks(population, chunkSize = 1_000_000) {
   }
 }
 
-/** Edge chunks of a population: {start, end, ipc (source_node_id, target_node_id, edge_id, and the
- * group columns with `withGroups` when the population has them)}. */
-export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = false } = {}) {
-  for (let start = 0; start < population.size; start += chunkSize) {
+/**
+ * Whether a population's edges come sorted by target (non-decreasing `target_node_id`, as SONATA
+ * files are), read chunk by chunk; and, if so, chunk starts of about `chunkSize` edges that fall
+ * where the target changes, so that every target's edges — and every connection — lie in one
+ * chunk. Returns `{sorted, starts}` (`starts` null when not sorted).
+ */
+export function targetOrder(population, chunkSize = 1_000_000) {
+  let previous = -1;
+  let sorted = true;
+  const starts = [0];
+  let nextCut = chunkSize;
+  for (let start = 0; start < population.size && sorted; start += chunkSize) {
     const end = Math.min(population.size, start + chunkSize);
+    // 32-bit while the ids fit (a loop over numbers); 64-bit ids as numbers are exact to 2^53.
+    const targets = narrowIds(readSlice(population, "target_node_id", start, end));
+    for (let i = 0; i < targets.length; i++) {
+      const t = Number(targets[i]);
+      if (t < previous) {
+        sorted = false;
+        break;
+      }
+      if (start + i >= nextCut && t !== previous) {
+        starts.push(start + i);
+        nextCut = start + i + chunkSize;
+      }
+      previous = t;
+    }
+  }
+  return { sorted, starts: sorted ? starts : null };
+}
+
+/** Edge chunks of a population: {start, end, ipc (source_node_id, target_node_id, edge_id, and the
+ * group columns with `withGroups` when the population has them)}. `starts` (from targetOrder)
+ * cuts them at those edges instead of every `chunkSize`; `narrow` sends 32-bit ids while they fit. */
+export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = false, starts = null, narrow = true } = {}) {
+  const cuts = starts ? [...starts, population.size] : null;
+  for (let k = 0, start = 0; start < population.size; k++) {
+    const end = cuts ? cuts[k + 1] : Math.min(population.size, start + chunkSize);
+    const ids = (name) => (narrow ? narrowIds : (x) => x)(readSlice(population, name, start, end));
     const columns = {
-      source_node_id: narrowIds(readSlice(population, "source_node_id", start, end)),
-      target_node_id: narrowIds(readSlice(population, "target_node_id", start, end)),
+      source_node_id: ids("source_node_id"),
+      target_node_id: ids("target_node_id"),
       edge_id: edgeIdRange(start, end),
       ...(withGroups && population.hasGroupIds ? groupColumns(population, start, end) : {}),
     };
     yield { start, end, ipc: tableToIPC(tableFromArrays(columns), "stream") };
+    start = end;
   }
 }
 

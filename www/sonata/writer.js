@@ -27,6 +27,27 @@ export function storageOf(metadata) {
   return null;
 }
 
+/** Rows per HDF5 chunk of the datasets we create chunked (1 MB of float32). */
+const CHUNK_ROWS = 262_144;
+
+/**
+ * Create a dataset of `rows` values of `storage`. When the run fills it front to back
+ * (`chunked`), it is created chunked and empty, and written once, whole chunk by whole chunk:
+ * HDF5 then places the chunks in the order they are written, the same for any edge chunking and
+ * number of workers. Otherwise it is created contiguous (and so written with zeros first — a
+ * second of writing for nine 10 M-row columns), which places it the same whatever the order of
+ * the writes that follow.
+ */
+function createDataset(group, name, rows, storage, chunkRows) {
+  const Typed = TYPED_ARRAYS[storage];
+  if (!chunkRows || rows === 0) {
+    group.create_dataset({ name, data: new Typed(rows), dtype: H5_DTYPES[storage] });
+    return;
+  }
+  group.create_dataset({ name, data: new Typed(0), shape: [0], maxshape: [rows], chunks: [Math.min(rows, chunkRows)], dtype: H5_DTYPES[storage] });
+  group.get(name).resize([rows]);
+}
+
 /** Set (replacing same-named ones) attributes on a dataset: strings, or bigints stored as uint64. */
 function setAttributes(dataset, attributes) {
   for (const [name, value] of Object.entries(attributes)) {
@@ -41,10 +62,11 @@ function setAttributes(dataset, attributes) {
  * run `run` (a wasm Parameterizer with the population added): the file's existing datasets and
  * groups go to the core, which scans the group layout (when the file has group columns) and
  * plans every dataset — or refuses, before anything is written. Then the planned datasets are
- * created where new and get `attributes` (provenance). Returns `{plan, datasets, write(output)}`
- * where `write` copies one chunk's storage blocks (from `runChunkStorage`) into the datasets.
+ * created where new and get `attributes` (provenance). Returns `{plan, datasets, write(output),
+ * finish()}` where `write` copies one chunk's storage blocks (from `runChunkStorage`) into the
+ * datasets. `storageChunkRows`: rows per HDF5 chunk of datasets created chunked.
  */
-export function openPopulationOutput(file, population, run, { overwrite = false, attributes = {}, chunkSize = 1_000_000 } = {}) {
+export function openPopulationOutput(file, population, run, { overwrite = false, attributes = {}, chunkSize = 1_000_000, storageChunkRows = CHUNK_ROWS } = {}) {
   const base = `edges/${population.name}`;
   const where = { file: population.shownName, population: population.name };
   const properties = new Set(run.summary.properties.map((p) => p.name));
@@ -68,15 +90,15 @@ export function openPopulationOutput(file, population, run, { overwrite = false,
   if (population.hasGroupIds) {
     for (const chunk of groupChunks(population, chunkSize)) fromCore(() => run.scanGroups(population.name, population.size, chunk.start, chunk.ipc));
   }
-  const plan = fromCore(() => run.planOutput(population.name, population.size, existing, groupNames.map(Number), overwrite));
+  const plan = fromCore(() => run.planOutput(population.name, population.size, existing, groupNames.map(Number), overwrite, undefined));
   for (const group of plan.create_groups) hdf5(where, () => file.get(base).create_group(String(group)));
+  const open = new Map();
+  const spare = new Map();
   const datasets = plan.datasets.map((planned) => {
     const path = `${base}/${planned.group}/${planned.property}`;
     const at = { ...where, dataset: `/${path}` };
     const dataset = hdf5(at, () => {
-      if (!planned.exists) {
-        file.get(`${base}/${planned.group}`).create_dataset({ name: planned.property, data: new TYPED_ARRAYS[planned.storage](planned.rows), dtype: H5_DTYPES[planned.storage] });
-      }
+      if (!planned.exists) createDataset(file.get(`${base}/${planned.group}`), planned.property, planned.rows, planned.storage, plan.fills_in_order && storageChunkRows);
       const opened = file.get(path);
       setAttributes(opened, attributes);
       return opened;
@@ -86,19 +108,82 @@ export function openPopulationOutput(file, population, run, { overwrite = false,
   return {
     plan,
     datasets,
-    /** Copy one chunk's storage blocks (`{blocks, bytes}` from runChunkStorage) into the datasets. */
+    /** What a draw worker needs to plan exactly as this run did (the layout, not a scan). */
+    planInputs: { size: population.size, existing, groups: groupNames.map(Number), overwrite, layout: plan.layout },
+    /**
+     * Copy one chunk's storage blocks (`{blocks, bytes}` from runChunkStorage, chunks in edge
+     * order) into the datasets. Filling in order, values are gathered into whole storage chunks
+     * and written as each completes, in (chunk, dataset) order: the file's bytes then do not
+     * depend on how the edges were chunked or split between workers.
+     */
     write(output) {
+      const complete = [];
       for (const block of output.blocks) {
         const target = datasets[block.dataset];
         const values = new target.Typed(output.bytes.buffer, output.bytes.byteOffset + block.offset, block.length);
         let at = 0;
         for (const [row, count] of block.runs) {
-          hdf5({ ...where, dataset: `/${target.path}` }, () => target.dataset.write_slice([[row, row + count]], values.subarray(at, at + count)));
+          if (plan.fills_in_order) gather(block.dataset, row, values.subarray(at, at + count), complete);
+          else writeRows(target, row, values.subarray(at, at + count));
           at += count;
         }
       }
+      complete.sort((a, b) => a.index - b.index || a.dataset - b.dataset);
+      for (const piece of complete) {
+        writeRows(datasets[piece.dataset], piece.start, piece.values);
+        if (piece.owned) {
+          if (!spare.has(piece.dataset)) spare.set(piece.dataset, []);
+          spare.get(piece.dataset).push(piece.values);
+        }
+      }
+    },
+    /** Write what is left of partly gathered chunks (none when every row was written). */
+    finish() {
+      for (const [dataset, pending] of open) writeRows(datasets[dataset], pending.start, pending.values.subarray(0, pending.filled));
+      open.clear();
     },
   };
+
+  function writeRows(target, row, values) {
+    hdf5({ ...where, dataset: `/${target.path}` }, () => target.dataset.write_slice([[row, row + values.length]], values));
+  }
+
+  /** Per dataset, the storage chunk being gathered: {index, start, values, filled}. */
+  function gather(dataset, row, values, complete) {
+    const rows = datasets[dataset].rows;
+    for (let at = 0; at < values.length;) {
+      const index = Math.floor((row + at) / storageChunkRows);
+      const start = index * storageChunkRows;
+      const length = Math.min(rows, start + storageChunkRows) - start;
+      const offset = row + at - start;
+      const n = Math.min(values.length - at, length - offset);
+      let pending = open.get(dataset);
+      if (pending && pending.index !== index) {
+        // Not front to back after all: write what there is, and go on.
+        writeRows(datasets[dataset], pending.start, pending.values.subarray(0, pending.filled));
+        open.delete(dataset);
+        pending = null;
+      }
+      if (!pending && offset === 0 && n === length) {
+        complete.push({ index, dataset, start, values: values.subarray(at, at + n) }); // a whole chunk: no copy
+      } else {
+        if (!pending) {
+          // Gathering buffers are reused once written (write_slice copies what it is given).
+          const reusable = spare.get(dataset)?.pop();
+          const buffer = reusable && reusable.length >= length ? reusable.subarray(0, length) : new datasets[dataset].Typed(length);
+          pending = { index, start, values: buffer, filled: 0, owned: true };
+          open.set(dataset, pending);
+        }
+        pending.values.set(values.subarray(at, at + n), offset);
+        pending.filled = offset + n;
+        if (pending.filled === length) {
+          complete.push({ index, dataset, start, values: pending.values, owned: true });
+          open.delete(dataset);
+        }
+      }
+      at += n;
+    }
+  }
 }
 
 /**
@@ -184,7 +269,7 @@ const SCAN_CHUNK = 16 << 20;
  * the wall-clock time (h5wasm cannot switch that off), so two identical runs would differ in those
  * bytes. Every version-2 object header whose checksum verifies and whose timestamps differ from
  * the input file's bytes at the same place gets timestamps 0 and a recomputed checksum; headers
- * the run did not touch keep theirs. `output` and `input` are `{size, read(offset, length), close()}`
+ * the run did not touch keep theirs. `output` and `input` are `{size, read(offset, length, into?), close()}`
  * (closed here); `output.write(offset, bytes)` patches. Returns the number of headers pinned.
  */
 export function pinObjectTimestamps(output, input) {
@@ -196,12 +281,23 @@ export function pinObjectTimestamps(output, input) {
   }
 }
 
+/** The next "OHDR" at or after `from` in `block`, or -1: Node's Buffer searches natively (a byte
+ * loop over a 600 MB file finds millions of "O"s); elsewhere, a loop over the rarer "H". */
+const findSignature = typeof Buffer === "function"
+  ? (block, from) => Buffer.from(block.buffer, block.byteOffset, block.byteLength).indexOf("OHDR", from, "latin1")
+  : (block, from) => {
+    for (let i = block.indexOf(OHDR[1], from + 1); i >= 1; i = block.indexOf(OHDR[1], i + 1)) {
+      if (block[i - 1] === OHDR[0] && block[i + 1] === OHDR[2] && block[i + 2] === OHDR[3]) return i - 1;
+    }
+    return -1;
+  };
+
 function pinHeaders(output, input) {
   let pinned = 0;
+  const buffer = new Uint8Array(SCAN_CHUNK + 3);
   for (let start = 0; start < output.size; start += SCAN_CHUNK) {
-    const block = output.read(start, Math.min(SCAN_CHUNK + 3, output.size - start));
-    for (let i = block.indexOf(OHDR[0]); i >= 0 && i < Math.min(SCAN_CHUNK, block.length - 3); i = block.indexOf(OHDR[0], i + 1)) {
-      if (block[i + 1] !== OHDR[1] || block[i + 2] !== OHDR[2] || block[i + 3] !== OHDR[3]) continue;
+    const block = output.read(start, Math.min(SCAN_CHUNK + 3, output.size - start), buffer);
+    for (let i = findSignature(block, 0); i >= 0 && i < Math.min(SCAN_CHUNK, block.length - 3); i = findSignature(block, i + 1)) {
       const offset = start + i;
       const head = output.read(offset, Math.min(40, output.size - offset));
       if (head.length < 8 || head[4] !== 2 || !(head[5] & 0x20)) continue;
@@ -233,8 +329,9 @@ export function emscriptenFileAccess(FS, path, writable = false) {
   const stream = FS.open(path, writable ? "r+" : "r");
   return {
     size: FS.stat(path).size,
-    read(offset, length) {
-      const bytes = new Uint8Array(length);
+    /** `length` bytes at `offset`, into `into` (reused) when given. */
+    read(offset, length, into = null) {
+      const bytes = into ? into.subarray(0, length) : new Uint8Array(length);
       FS.read(stream, bytes, 0, length, offset);
       return bytes;
     },

@@ -1,0 +1,60 @@
+// A draw worker's work, the same in a Web Worker (draw_worker.js) and a Node worker thread
+// (host/draw_thread.mjs): its own wasm instance of the core, one edge population at a time, and
+// chunks of edge ids in → storage-ready blocks (and, if asked, Arrow columns) out. It touches no
+// file: the coordinator reads the ids, writes the blocks in order and merges every worker's state
+// (statistics, digests) into its own run — design §6.
+import { Transfer } from "./protocol.js";
+
+/** The methods a draw worker serves, on the core's `initSync` and `Parameterizer`. */
+export function drawMethods({ initSync, Parameterizer }) {
+  let initialized = false;
+  let run = null;
+  let population = null;
+  return {
+    /**
+     * Prepare one edge population: `module` (a compiled WebAssembly.Module of the core, shared by
+     * the coordinator), the config and seed, the pathway columns, and — to store — the plan's
+     * inputs with the coordinator's `layout`, so that this worker places values exactly as it does;
+     * `sortedByTarget` when its chunks are whole target blocks of target-sorted edges.
+     */
+    async init({ module, configText, seed, name, source, target, pathwayProperty, fallback, plan = null, sortedByTarget = false }) {
+      if (!initialized) {
+        initSync({ module });
+        initialized = true;
+      }
+      run?.free();
+      run = new Parameterizer(configText, seed);
+      population = name;
+      run.addEdgePopulation(name, source.population, source.ipc, target.population, target.ipc, pathwayProperty, fallback);
+      // Edges sorted by target, chunks cut where the target changes: every connection lies in one
+      // chunk, so each worker counts its own exactly. Otherwise the coordinator counts them all.
+      if (sortedByTarget) run.assumeSortedByTarget(name);
+      else run.countConnections = false;
+      if (plan) run.planOutput(name, plan.size, plan.existing, plan.groups, plan.overwrite, plan.layout);
+      return true;
+    },
+    /** Draw one chunk (Arrow IPC of ids, with the group columns when storing): `{blocks, bytes,
+     * arrow}` with the buffers transferred (copied out of wasm memory, which the next call reuses). */
+    async draw({ ipc, store, withArrow }) {
+      if (store) {
+        const out = run.runChunkStorage(population, ipc, withArrow);
+        const bytes = out.bytes.slice();
+        const arrow = withArrow ? out.arrow.slice() : null;
+        return new Transfer({ blocks: out.blocks, bytes, arrow }, arrow ? [bytes.buffer, arrow.buffer] : [bytes.buffer]);
+      }
+      if (withArrow) {
+        const arrow = run.runChunk(population, ipc);
+        return new Transfer({ blocks: [], bytes: null, arrow }, [arrow.buffer]);
+      }
+      run.runChunkView(population, ipc);
+      return { blocks: [], bytes: null, arrow: null };
+    },
+    /** What this worker accumulated (statistics, digests), for the coordinator to merge. */
+    async finish() {
+      const state = run.exportState(population);
+      run.free();
+      run = null;
+      return state;
+    },
+  };
+}

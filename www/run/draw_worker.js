@@ -1,0 +1,7 @@
+// A draw worker in the browser (dist/draw_worker.js): the core's wasm instance drawing chunks for
+// the page's worker, which reads and writes (run/draw.js, design §6).
+import { initSync, Parameterizer } from "../../pkg/synparam.js";
+import { serveWorker } from "./protocol.js";
+import { drawMethods } from "./draw.js";
+
+serveWorker(drawMethods({ initSync, Parameterizer }));
