@@ -283,6 +283,15 @@ impl Parameterizer {
         Ok(())
     }
 
+    /// Forget the connection counts of `population` and count by remembering every pair again:
+    /// after [`Parameterizer::assume_sorted_by_target`] turned out wrong, before a recount.
+    pub fn reset_connections(&mut self, population: &str) -> Result<()> {
+        self.prepared(population)?;
+        let counter = self.plans[population].connection_counter();
+        self.connections.insert(population.to_string(), counter);
+        Ok(())
+    }
+
     /// Count the distinct connections of one chunk without drawing: the coordinator of parallel
     /// draw workers counts every chunk itself, so that counts stay exact whatever edges each
     /// worker draws.

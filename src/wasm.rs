@@ -274,6 +274,13 @@ impl JsParameterizer {
         self.run.assume_sorted_by_target(population).map_err(js_error)
     }
 
+    /// Forget `population`'s connection counts and count by remembering every pair again (after
+    /// `assumeSortedByTarget` turned out wrong: `connections` said so), before a recount.
+    #[wasm_bindgen(js_name = resetConnections)]
+    pub fn reset_connections(&mut self, population: &str) -> Result<(), JsValue> {
+        self.run.reset_connections(population).map_err(js_error)
+    }
+
     /// Whether chunks also count distinct connections (`connections`); on by default.
     #[wasm_bindgen(setter = countConnections)]
     pub fn set_count_connections(&mut self, enabled: bool) {

@@ -14,10 +14,9 @@ export function drawMethods({ initSync, Parameterizer }) {
     /**
      * Prepare one edge population: `module` (a compiled WebAssembly.Module of the core, shared by
      * the coordinator), the config and seed, the pathway columns, and — to store — the plan's
-     * inputs with the coordinator's `layout`, so that this worker places values exactly as it does;
-     * `sortedByTarget` when its chunks are whole target blocks of target-sorted edges.
+     * inputs with the coordinator's `layout`, so that this worker places values exactly as it does.
      */
-    async init({ module, configText, seed, name, source, target, pathwayProperty, fallback, plan = null, sortedByTarget = false }) {
+    async init({ module, configText, seed, name, source, target, pathwayProperty, fallback, plan = null }) {
       if (!initialized) {
         initSync({ module });
         initialized = true;
@@ -26,10 +25,7 @@ export function drawMethods({ initSync, Parameterizer }) {
       run = new Parameterizer(configText, seed);
       population = name;
       run.addEdgePopulation(name, source.population, source.ipc, target.population, target.ipc, pathwayProperty, fallback);
-      // Edges sorted by target, chunks cut where the target changes: every connection lies in one
-      // chunk, so each worker counts its own exactly. Otherwise the coordinator counts them all.
-      if (sortedByTarget) run.assumeSortedByTarget(name);
-      else run.countConnections = false;
+      run.countConnections = false; // the coordinator counts connections, over every chunk in order
       if (plan) run.planOutput(name, plan.size, plan.existing, plan.groups, plan.overwrite, plan.layout);
       return true;
     },

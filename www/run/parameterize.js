@@ -4,9 +4,10 @@
 // verified against the files before anything is published). Shared by the headless command and
 // the page's worker (each supplies how output copies are made and finished).
 import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
-import { nodePropertyValues, pathwayColumnIpc, edgeChunks, targetOrder, CircuitError } from "../sonata/loader.js";
+import { nodePropertyValues, pathwayColumnIpc, edgeChunks, CircuitError } from "../sonata/loader.js";
 import { openPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
+import { yieldToEvents } from "./protocol.js";
 
 /** Edges per chunk by default: small enough that a run's memory stays bounded (under 400 MB for
  * the Tsodyks–Markram model on 10 M synapses with two draw workers), large enough that the per-chunk
@@ -113,26 +114,24 @@ export async function parameterizeCircuit({
           const writer = file ? openPopulationOutput(file, edges, run, { overwrite, attributes, chunkSize, storageChunkRows }) : null;
           timings?.mark("plan and create datasets");
           const batches = [];
-          // Sorted by target (as SONATA files are): connections are counted per target block,
-          // and parallel chunks are cut where the target changes.
-          const order = targetOrder(edges, chunkSize);
-          if (order.sorted) run.assumeSortedByTarget(edges.name);
-          timings?.mark("check target order");
+          // Connections are counted per target block, as edges sorted by target (SONATA's order)
+          // allow; if they turn out not to be, they are counted again below, remembering pairs.
+          run.assumeSortedByTarget(edges.name);
           const stored = (chunk) => {
             done += chunk.end - chunk.start;
             onProgress(done, total);
           };
           if (workers > 1 && createPool && edges.size > chunkSize) {
-            // Parallel: workers draw (and count connections, when whole target blocks are theirs);
-            // this thread reads, writes in chunk order, and merges their states into its run.
-            const chunks = edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), starts: order.starts, narrow: false });
+            // Parallel: workers draw; this thread reads, counts connections (every chunk, in
+            // order), writes in chunk order, and merges the workers' states into its run.
+            const chunks = edgeChunks(edges, chunkSize, { withGroups: Boolean(writer) });
             const pool = createPool(Math.min(workers, Math.ceil(edges.size / chunkSize)));
             try {
-              await pool.init({ module, configText, seed: effectiveSeed, name: edges.name, ...pathwayColumns, pathwayProperty, fallback, plan: writer?.planInputs ?? null, sortedByTarget: order.sorted });
+              await pool.init({ module, configText, seed: effectiveSeed, name: edges.name, ...pathwayColumns, pathwayProperty, fallback, plan: writer?.planInputs ?? null });
               const counted = function* () {
                 for (const chunk of chunks) {
                   try {
-                    if (!order.sorted) run.countConnectionsOf(edges.name, chunk.ipc);
+                    run.countConnectionsOf(edges.name, chunk.ipc);
                   } catch (error) {
                     throw inFile(error, edges.shownName);
                   }
@@ -156,7 +155,7 @@ export async function parameterizeCircuit({
           } else {
             for (const chunk of edgeChunks(edges, chunkSize, { withGroups: Boolean(writer) })) {
               // Let abort signals and messages through between chunks.
-              await new Promise((resolve) => setTimeout(resolve, 0));
+              await yieldToEvents();
               if (shouldStop()) throw new CircuitError("cancelled");
               try {
                 if (writer) {
@@ -177,6 +176,16 @@ export async function parameterizeCircuit({
           }
           writer?.finish();
           timings?.mark("draw and write");
+          let connections;
+          try {
+            connections = run.connections(edges.name);
+          } catch {
+            // Not sorted by target after all: count again, remembering every pair (ids only).
+            run.resetConnections(edges.name);
+            for (const chunk of edgeChunks(edges, chunkSize)) run.countConnectionsOf(edges.name, chunk.ipc);
+            connections = run.connections(edges.name);
+            timings?.mark("count connections again (edges not sorted by target)");
+          }
           const stats = run.statistics();
           for (const property of stats) {
             for (const p of property.pathways) {
@@ -186,7 +195,7 @@ export async function parameterizeCircuit({
           const columns = keepColumns ? tableToIPC(new Table(batches), "stream") : null;
           results.push({
             name: edges.name, source: edges.source, target: edges.target, size: edges.size, fileName, shownName: edges.shownName,
-            stats, connections: run.connections(edges.name), columns, datasets: writer ? run.datasetDigests(edges.name) : null,
+            stats, connections, columns, datasets: writer ? run.datasetDigests(edges.name) : null,
           });
         }
       } catch (error) {

@@ -1,7 +1,7 @@
 // Draw workers for a run (design §6): each its own wasm instance of the core, drawing chunks the
 // coordinator reads, the results handed back in chunk order so that the coordinator writes them
 // as one worker would — the output is the same, bit for bit, for any number of workers.
-import { connectWorker } from "./protocol.js";
+import { connectWorker, yieldToEvents } from "./protocol.js";
 
 /** `count` draw workers from `spawn()` (a Web Worker, or a Node worker thread's endpoint). */
 export function createDrawPool(spawn, count) {
@@ -20,13 +20,16 @@ export function createDrawPool(spawn, count) {
      */
     async drawAll(chunks, { store, withArrow, onResult, shouldStop = () => false, depth = 2 }) {
       const pending = [];
+      const stopped = () => Object.assign(new Error("cancelled"), { name: "AbortError" });
       const flush = async () => {
         const { chunk, result } = pending.shift();
-        await onResult(chunk, await result);
+        const value = await result;
+        if (shouldStop()) throw stopped();
+        await onResult(chunk, value);
       };
       try {
         for (const chunk of chunks) {
-          if (shouldStop()) throw Object.assign(new Error("cancelled"), { name: "AbortError" });
+          if (shouldStop()) throw stopped();
           while (pending.length >= count * depth) await flush();
           const worker = inFlight.indexOf(Math.min(...inFlight));
           inFlight[worker]++;
@@ -35,7 +38,7 @@ export function createDrawPool(spawn, count) {
           result.catch(() => {}); // observed when flushed
           pending.push({ chunk, result });
           // Let replies in between chunks that are read quickly.
-          await new Promise((resolve) => setTimeout(resolve, 0));
+          await yieldToEvents();
         }
         while (pending.length) await flush();
       } catch (error) {

@@ -120,3 +120,17 @@ export function nodeEndpoint(port) {
     terminate: () => port.terminate?.(),
   };
 }
+
+/** Let pending events (messages, abort signals, I/O) run, without the 1–4 ms clamp of
+ * setTimeout(0): setImmediate in Node, a MessageChannel round trip in browsers. */
+export const yieldToEvents = typeof setImmediate === "function"
+  ? () => new Promise((resolve) => setImmediate(resolve))
+  : (() => {
+    const channel = new MessageChannel();
+    const waiting = [];
+    channel.port1.onmessage = () => waiting.shift()?.();
+    return () => new Promise((resolve) => {
+      waiting.push(resolve);
+      channel.port2.postMessage(null);
+    });
+  })();
