@@ -72,7 +72,7 @@ size:
 # The browser bundles in dist/: the page, the worker, and the package's module (<synparam-panel>
 # + the headless API). dist/ and pkg/ sit side by side, so assets resolve relative to the modules.
 web: pkg
-	node_modules/.bin/esbuild www/run/worker.js www/ui/page.js www/host/synparam.js --bundle --format=esm --minify --outdir=dist --entry-names=[name] --log-level=warning
+	node_modules/.bin/esbuild www/run/worker.js www/run/draw_worker.js www/ui/page.js www/host/synparam.js --bundle --format=esm --minify --outdir=dist --entry-names=[name] --log-level=warning
 
 # A static site (any static host, e.g. GitHub Pages): the page and the embedding demo, the bundles,
 # the example circuit, and pkg/ beside them.

@@ -35,6 +35,7 @@ test("the worker loads the bundled example circuit with h5wasm and the page show
   assert.equal(Number(inhibitory[2]) + Number(rows[0][2]) + Number(rows[2][2]), 4145, "every synapse of the example");
   assert.match(await page.textContent("#circuit"), /synaptome_afferents: afferent_neurons → synaptome, 4145 synapses/);
   // One histogram per property × pathway, each with bars and the expected-count overlay.
+  await page.waitForSelector("#histograms[data-complete='true']");
   const figures = await page.$$eval("#histograms figure.property-figure", (fs) => fs.map((f) => ({
     caption: f.querySelector(":scope > figcaption").textContent,
     charts: f.querySelectorAll("svg").length,
@@ -176,6 +177,7 @@ test("the Tsodyks–Markram preset is mapped onto the circuit's pathway values a
   await page.waitForFunction(() => /^valid: conductance, conductance_scale_factor/.test(document.getElementById("config-status").textContent));
   await page.click("#run");
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForSelector("#histograms[data-complete='true']");
   assert.equal(await page.$$eval("#histograms figure.property-figure", (fs) => fs.length), 10);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `no horizontal scrolling at 420 px (overflow ${overflow}px)`);
@@ -225,6 +227,7 @@ test("editing one property's spec and rerunning changes only that property, and 
   assert.deepEqual(changedRows, ["syn_type_id inhibitory_neuron → excitatory_neuron"]);
   const after = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => tr.textContent));
   after.forEach((row, i) => { if (!row.startsWith("syn_type_idinhibitory")) assert.equal(row, before[i], "other rows identical"); });
+  await page.waitForSelector("#histograms[data-complete='true']");
   assert.deepEqual(await page.$$eval(".property-figure.changed", (fs) => fs.map((f) => f.dataset.property)), ["syn_type_id"]);
   await page.close();
 });

@@ -188,7 +188,7 @@ test("a React host installs the packed tarball and renders the panel", { timeout
   await cp(join(repo, "www/examples/react"), app, { recursive: true, filter: (source) => !source.includes("node_modules") });
   await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], { cwd: app });
   const installed = await readdir(join(app, "node_modules/synparam/dist"));
-  assert.deepEqual(installed.sort(), ["synparam.js", "worker.js"]);
+  assert.deepEqual(installed.sort(), ["draw_worker.js", "synparam.js", "worker.js"]);
   await run(join(repo, "node_modules/.bin/esbuild"), ["src/App.jsx", "--bundle", "--format=esm", "--jsx=automatic", "--external:synparam", "--outfile=app.js", "--log-level=warning"], { cwd: app });
   await cp(example, join(app, "circuit"), { recursive: true });
   const server = await startServer(0, { mounts: { "/": app }, csp: false }); // the React host's own policy is its business

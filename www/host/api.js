@@ -21,8 +21,9 @@ function circuitMessage(circuit, fetchInit, allowedOrigins) {
  * `signal`: an AbortSignal; `fetchInit`: fetch options (credentials) for a circuit given by URL,
  * sent to that URL's origin only; `allowedOrigins`: other origins the circuit's files may come from
  * (fetched without credentials); `assetsUrl`: where worker.js lives (default: beside this module).
- * Resolves with `{results: {population: arrow.Table}, stats: {population: …}, warnings, edges:
- * {path: Blob}, seed, pathwayProperty}`.
+ * Resolves with `{results: {population: arrow.Table}, columns: {population: Blob}, stats:
+ * {population: …}, warnings, edges: {path: Blob}, seed, pathwayProperty}`: `results` holds tables
+ * for runs up to 2 M synapses (`columns` always has the Arrow IPC files; `tablesOf` reads them).
  */
 export function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite = false, populations = null, onProgress = () => {}, signal, fetchInit, allowedOrigins, assetsUrl } = {}) {
   const request = {
@@ -33,7 +34,7 @@ export function parameterize({ circuit, config, seed, pathwayProperty, fallback,
   const client = connectWorker(new Worker(new URL("worker.js", assetsUrl ?? BASE_URL), { type: "module" }));
   const abort = () => client.terminate(signal.reason ?? new DOMException("aborted", "AbortError"));
   signal?.addEventListener("abort", abort, { once: true });
-  return client.call("run", request, { onProgress }).then(resultsOf).finally(() => {
+  return client.call("run", request, { onProgress }).then((data) => resultsOf(data)).finally(() => {
     signal?.removeEventListener("abort", abort);
     client.terminate();
   });

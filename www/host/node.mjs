@@ -14,6 +14,7 @@ import { publishCircuit } from "./publish.mjs";
 import { createDrawPool } from "../run/pool.js";
 import { nodeEndpoint } from "../run/protocol.js";
 import { resultsOf } from "./results.js";
+export { phaseTimer } from "../run/timings.js";
 
 let initialized = null;
 let coreModule = null; // the compiled core, shared with draw threads
@@ -27,21 +28,6 @@ export function initialize() {
     prepareHdf5(await h5wasm.ready);
   })();
   return initialized;
-}
-
-/** Wall-clock time per phase of a run, for `--timings`: `mark(name)` ends the phase `name`. */
-export function phaseTimer() {
-  let last = performance.now();
-  const phases = new Map();
-  return {
-    mark(name) {
-      const now = performance.now();
-      phases.set(name, (phases.get(name) ?? 0) + now - last);
-      last = now;
-    },
-    report: () => [...phases].map(([name, ms]) => `${name.padEnd(24)} ${(ms / 1000).toFixed(2).padStart(7)} s`),
-    phases: () => Object.fromEntries([...phases].map(([name, ms]) => [name, ms / 1000])),
-  };
 }
 
 /** Draw workers for a run: one per core by default (`workers`), as Node worker threads. */
@@ -112,11 +98,11 @@ export async function parameterize({ circuit, config, seed, pathwayProperty, fal
   try {
     if (out) {
       const result = await writeParameterizedCircuit({ circuitPaths: circuit, configText, settings, out, hardlink, workers, ...common });
-      return { ...resultsOf(result), provenance: result.provenance, outDir: result.outDir };
+      return { ...(await resultsOf(result, { tables: true })), provenance: result.provenance, outDir: result.outDir };
     }
     const { circuit: opened } = await openCircuit(circuit);
     try {
-      return resultsOf(await parameterizeCircuit({ circuit: opened, Parameterizer, configText, ...settings, ...common, ...parallelOptions(workers) }));
+      return await resultsOf(await parameterizeCircuit({ circuit: opened, Parameterizer, configText, ...settings, ...common, ...parallelOptions(workers) }), { tables: true });
     } finally {
       closeCircuit(opened);
     }

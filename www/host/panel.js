@@ -137,8 +137,10 @@ export class SynparamPanel extends HTMLElement {
   /** Load files given as buffers: `{relativePath: ArrayBuffer | Uint8Array}`. */
   loadBuffers(buffers) { this.#load({ files: { ...buffers } }); }
 
-  /** Run with the current circuit, config and seed; resolves with `{results, stats, warnings, seed, pathwayProperty}`. */
-  run() { return this.#connected().run(); }
+  /** Run with the current circuit, config and seed; resolves with `{results, columns, stats,
+   * warnings, edges, seed, pathwayProperty}` (`results`: Arrow tables for runs up to 2 M synapses;
+   * `columns`: the Arrow IPC files, always). */
+  run() { return this.#connected().run({ tables: "auto" }); }
 
   /** The last run's `{results: {population: arrow.Table}, stats, warnings, seed, pathwayProperty}`, or null. */
   getResults() { return this.#app?.results() ?? null; }

@@ -43,14 +43,16 @@ function inFile(error, shownName) {
  * datasets}], warnings, pathwayProperty, fallback, seed, overwrite, requested}`: `columns` (with
  * `keepColumns`) is an Arrow IPC stream of the drawn columns in edge order; `datasets` (with
  * `output`) the core's digest of every dataset it stored, to verify the files against. With
- * `version`, every written dataset gets provenance attributes. With `workers` > 1, `createPool(n)`
+ * `version`, every written dataset gets provenance attributes. `onColumns(population, ipc)` (may be
+ * async) receives each chunk's drawn columns as Arrow IPC, in edge order, instead of keeping them
+ * (`keepColumns`) in memory. With `workers` > 1, `createPool(n)`
  * (pool.js) and the core's compiled `module`, chunks are drawn by that many workers while this
  * thread reads, counts connections and writes in chunk order: the same bits as one worker.
  */
 export async function parameterizeCircuit({
   circuit, Parameterizer, configText, seed, pathwayProperty, fallback, overwrite = false, populations = null,
   chunkSize = DEFAULT_CHUNK_SIZE, output, onProgress = () => {}, shouldStop = () => false, keepColumns = false, version = null,
-  workers = 1, createPool = null, module = null, timings = null, storageChunkRows = undefined,
+  workers = 1, createPool = null, module = null, timings = null, storageChunkRows = undefined, onColumns = null,
 }) {
   // Validate the model (and seed) before touching any file; its task form gives the defaults.
   const check = new Parameterizer(configText, seed);
@@ -114,6 +116,11 @@ export async function parameterizeCircuit({
           const writer = file ? openPopulationOutput(file, edges, run, { overwrite, attributes, chunkSize, storageChunkRows }) : null;
           timings?.mark("plan and create datasets");
           const batches = [];
+          const withArrow = keepColumns || Boolean(onColumns);
+          const columnsOf = async (ipc) => {
+            if (keepColumns) batches.push(...tableFromIPC(onColumns ? ipc.slice() : ipc).batches);
+            if (onColumns) await onColumns(edges.name, ipc);
+          };
           // Connections are counted per target block, as edges sorted by target (SONATA's order)
           // allow; if they turn out not to be, they are counted again below, remembering pairs.
           run.assumeSortedByTarget(edges.name);
@@ -124,25 +131,33 @@ export async function parameterizeCircuit({
           if (workers > 1 && createPool && edges.size > chunkSize) {
             // Parallel: workers draw; this thread reads, counts connections (every chunk, in
             // order), writes in chunk order, and merges the workers' states into its run.
-            const chunks = edgeChunks(edges, chunkSize, { withGroups: Boolean(writer) });
+            const chunks = edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), file: file ?? edges.file });
             const pool = createPool(Math.min(workers, Math.ceil(edges.size / chunkSize)));
             try {
               await pool.init({ module, configText, seed: effectiveSeed, name: edges.name, ...pathwayColumns, pathwayProperty, fallback, plan: writer?.planInputs ?? null });
               const counted = function* () {
-                for (const chunk of chunks) {
+                for (;;) {
+                  timings?.mark("draw and write");
+                  const { value: chunk, done: end } = chunks.next();
+                  timings?.mark("read edge chunks");
+                  if (end) return;
                   try {
                     run.countConnectionsOf(edges.name, chunk.ipc);
                   } catch (error) {
                     throw inFile(error, edges.shownName);
                   }
+                  timings?.mark("count connections");
                   yield chunk;
                 }
               };
               await pool.drawAll(counted(), {
-                store: Boolean(writer), withArrow: keepColumns, shouldStop,
-                onResult: (chunk, result) => {
+                store: Boolean(writer), withArrow, shouldStop,
+                onResult: async (chunk, result) => {
+                  timings?.mark("draw and write");
                   if (writer) writer.write(result);
-                  if (keepColumns) batches.push(...tableFromIPC(result.arrow).batches);
+                  timings?.mark("write blocks");
+                  if (withArrow) await columnsOf(result.arrow);
+                  timings?.mark("write columns");
                   stored(chunk);
                 },
               }).catch((error) => {
@@ -153,18 +168,18 @@ export async function parameterizeCircuit({
               pool.terminate();
             }
           } else {
-            for (const chunk of edgeChunks(edges, chunkSize, { withGroups: Boolean(writer) })) {
+            for (const chunk of edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), file: file ?? edges.file })) {
               // Let abort signals and messages through between chunks.
               await yieldToEvents();
               if (shouldStop()) throw new CircuitError("cancelled");
               try {
                 if (writer) {
                   // Views into wasm memory, valid until the next call into it: written (or copied) at once.
-                  const result = run.runChunkStorage(edges.name, chunk.ipc, keepColumns);
+                  const result = run.runChunkStorage(edges.name, chunk.ipc, withArrow);
                   writer.write(result);
-                  if (keepColumns) batches.push(...tableFromIPC(result.arrow.slice()).batches);
-                } else if (keepColumns) {
-                  batches.push(...tableFromIPC(run.runChunk(edges.name, chunk.ipc)).batches);
+                  if (withArrow) await columnsOf(result.arrow.slice());
+                } else if (withArrow) {
+                  await columnsOf(run.runChunk(edges.name, chunk.ipc));
                 } else {
                   run.runChunkView(edges.name, chunk.ipc);
                 }

@@ -4,20 +4,36 @@
 // load, validate, preview, pathways, provenance, run and zip (run and zip one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader } from "@zip.js/zip.js";
+import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader, Writer } from "@zip.js/zip.js";
 import init, { Parameterizer, DatasetDigest, validateConfig, densityPreview, version } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, synapsesPerPathway, prepareHdf5, openH5 } from "../sonata/loader.js";
-import { parameterizeCircuit } from "./parameterize.js";
+import { parameterizeCircuit, DEFAULT_CHUNK_SIZE } from "./parameterize.js";
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
 import { provenanceDocument, readProvenance, sha256Stream, sha256OfText, PROVENANCE_FILE } from "./provenance.js";
-import { serveWorker, Transfer } from "./protocol.js";
+import { serveWorker } from "./protocol.js";
+import { phaseTimer } from "./timings.js";
+import { createDrawPool } from "./pool.js";
+import { outputStores, arrowStreamJoiner } from "./outputs.js";
 
-// The wasm sits in pkg/ beside dist/ (the package layout and the served site alike).
-const ready = Promise.all([init({ module_or_path: new URL("../pkg/synparam_bg.wasm", import.meta.url) }), h5wasm.ready.then((Module) => {
+// The wasm sits in pkg/ beside dist/ (the package layout and the served site alike). It is compiled
+// once: this worker's instance and every draw worker's share the module.
+const wasmUrl = new URL("../pkg/synparam_bg.wasm", import.meta.url);
+const compiled = (async () => {
+  const response = await fetch(wasmUrl);
+  if (!response.ok) throw new Error(`cannot fetch the synparam core (${response.status}): ${wasmUrl}`);
+  return WebAssembly.compileStreaming ? WebAssembly.compileStreaming(response).catch(async () => WebAssembly.compile(await (await fetch(wasmUrl)).arrayBuffer()))
+    : WebAssembly.compile(await response.arrayBuffer());
+})();
+const ready = Promise.all([compiled.then((module) => init({ module_or_path: module })), h5wasm.ready.then((Module) => {
   prepareHdf5(Module);
   return Module;
 })]);
+const stores = ready.then(([, Module]) => outputStores(Module.FS));
+
+/** Draw workers per run: one per core. */
+const drawWorkers = () => Math.max(1, Math.min(8, globalThis.navigator?.hardwareConcurrency ?? 1));
+const createPool = (count) => createDrawPool(() => new Worker(new URL("./draw_worker.js", import.meta.url), { type: "module" }), count);
 
 let current = null; // {key, loading: Promise<{source, circuit}>}
 
@@ -57,80 +73,89 @@ function circuitOf({ circuitUrl, files, fetchInit, allowedOrigins, circuitKey })
 }
 
 let lastRun = null; // what the zip of the parameterized circuit is made from
+let olderStore = null; // the previous run's outputs, kept while the next run runs
 
-/** Create every folder of an absolute path in Emscripten's file system. */
-function makeDirectories(FS, path) {
-  let current = "";
-  for (const part of path.split("/").filter(Boolean)) {
-    current += `/${part}`;
-    try { FS.mkdir(current); } catch { /* exists */ }
-  }
-}
-
-/** Remove a folder tree of Emscripten's file system (the previous run's outputs). */
-function removeTree(FS, path) {
-  let names;
-  try { names = FS.readdir(path); } catch { return; }
-  for (const name of names.filter((n) => n !== "." && n !== "..")) {
-    const child = `${path}/${name}`;
-    if (FS.isDir(FS.stat(child).mode)) removeTree(FS, child);
-    else FS.unlink(child);
-  }
-  FS.rmdir(path);
-}
-
-async function run({ config, seed, pathwayProperty, fallback, overwrite = false, populations = null, chunkSize = 250_000, ...where }, { progress }) {
+async function run({ config, seed, pathwayProperty, fallback, overwrite = false, populations = null, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), ...where }, { progress }) {
   const [, Module] = await ready;
   const { FS } = Module;
   const started = performance.now();
+  const timings = phaseTimer();
   const { source, circuit } = await circuitOf(where);
+  timings.mark("load circuit");
   const layout = outputLayout(circuit);
-  // Outputs stay in MEMFS until the next run, for the zip of the whole circuit.
-  if (lastRun) removeTree(FS, lastRun.outRoot);
+  // This run's outputs live in a store of their own. The previous run's stay while this one runs
+  // (a host may still read its Files); the one before goes, its Files with it.
+  await olderStore?.clear();
+  olderStore = lastRun?.store ?? null;
   lastRun = null;
-  const outRoot = `/out/${Date.now()}`;
-  const outputOf = new Map(layout.entries.map((e) => [e.input, `${outRoot}/${e.output}`]));
-  const output = {
-    async open(fileName) {
-      makeDirectories(FS, outputOf.get(fileName).slice(0, outputOf.get(fileName).lastIndexOf("/")));
-      FS.writeFile(outputOf.get(fileName), FS.readFile(await source.h5path(fileName)));
-      return new h5wasm.File(outputOf.get(fileName), "a");
-    },
-    async finish(fileName, file) {
-      file.close();
-      pinObjectTimestamps(emscriptenFileAccess(FS, outputOf.get(fileName), true), emscriptenFileAccess(FS, await source.h5path(fileName)));
-    },
-    async abandon(fileName, file) {
-      try { file.close(); } catch { /* already closed */ }
-      try { FS.unlink(outputOf.get(fileName)); } catch { /* not written */ }
-    },
-  };
-  const result = await parameterizeCircuit({
-    circuit, Parameterizer, configText: config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, output, keepColumns: true,
-    version: version(), onProgress: (done, total) => progress({ done, total }),
-  });
-  // Verify every written file against what the core drew before anyone can download it.
-  const written = new Set(result.populations.map((p) => p.fileName));
-  const datasets = {};
-  const outputs = [];
-  for (const fileName of written) {
-    const outputName = layout.entries.find((e) => e.input === fileName).output;
-    const file = openH5(h5wasm, outputOf.get(fileName), outputName);
-    try {
-      datasets[outputName] = {};
-      for (const population of result.populations.filter((p) => p.fileName === fileName)) {
-        for (const checked of verifyDatasets(file, population.name, population.datasets, DatasetDigest, { shownName: outputName })) {
-          datasets[outputName][checked.dataset] = { storage: checked.storage, rows: checked.rows, digest: checked.digest };
+  const store = await (await stores).create();
+  try {
+    const pathOf = new Map();
+    const output = {
+      async open(fileName) {
+        timings.mark("run");
+        // A chosen File is read as a Blob (large slices, asynchronously); a fetched file from MEMFS.
+        const blob = source.blobOf(fileName);
+        const input = blob ? null : emscriptenFileAccess(FS, await source.h5path(fileName));
+        try {
+          pathOf.set(fileName, await store.copy(`edges:${fileName}`, blob ?? input));
+        } finally {
+          input?.close();
         }
+        timings.mark("copy edges");
+        return new h5wasm.File(pathOf.get(fileName), "a");
+      },
+      async finish(fileName, file) {
+        file.close();
+        pinObjectTimestamps(emscriptenFileAccess(FS, pathOf.get(fileName), true), emscriptenFileAccess(FS, await source.h5path(fileName)));
+        timings.mark("pin timestamps");
+      },
+      async abandon(fileName, file) {
+        try { file.close(); } catch { /* already closed */ }
+      },
+    };
+    // The drawn columns go to the store as Arrow IPC, one stream per population, never whole in memory.
+    const joiners = new Map();
+    const onColumns = async (population, ipc) => {
+      if (!joiners.has(population)) joiners.set(population, arrowStreamJoiner(await store.appender(`arrow:${population}`)));
+      joiners.get(population).add(ipc);
+    };
+    const result = await parameterizeCircuit({
+      circuit, Parameterizer, configText: config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, output, onColumns,
+      version: version(), onProgress: (done, total) => progress({ done, total }), workers, createPool, module: await compiled, timings,
+    });
+    // Verify every written file against what the core drew before anyone can download it.
+    const written = new Set(result.populations.map((p) => p.fileName));
+    const datasets = {};
+    const outputs = [];
+    for (const fileName of written) {
+      const outputName = layout.entries.find((e) => e.input === fileName).output;
+      const file = openH5(h5wasm, pathOf.get(fileName), outputName);
+      try {
+        datasets[outputName] = {};
+        for (const population of result.populations.filter((p) => p.fileName === fileName)) {
+          for (const checked of verifyDatasets(file, population.name, population.datasets, DatasetDigest, { shownName: outputName })) {
+            datasets[outputName][checked.dataset] = { storage: checked.storage, rows: checked.rows, digest: checked.digest };
+          }
+        }
+      } finally {
+        file.close();
       }
-    } finally {
-      file.close();
+      outputs.push({ fileName, output: outputName, file: await store.file(`edges:${fileName}`) });
     }
-    outputs.push({ fileName, output: outputName, bytes: FS.readFile(outputOf.get(fileName)) });
+    timings.mark("verify datasets");
+    const populationsOut = [];
+    for (const { datasets: _, ...population } of result.populations) {
+      joiners.get(population.name)?.finish();
+      populationsOut.push({ ...population, columns: await store.file(`arrow:${population.name}`) });
+    }
+    lastRun = { source, circuit, layout, result, configText: config, store, outputs, written, datasets, created: new Date().toISOString() };
+    timings.mark("columns");
+    return { ...result, populations: populationsOut, outputs, storage: store.kind, workers, timings: timings.phases(), seconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    await store.clear();
+    throw error;
   }
-  lastRun = { source, circuit, layout, result, configText: config, outRoot, outputOf, written, datasets, created: new Date().toISOString() };
-  const message = { ...result, populations: result.populations.map(({ datasets: _, ...p }) => p) };
-  return new Transfer({ ...message, outputs, seconds: (performance.now() - started) / 1000 }, outputs.map((o) => o.bytes.buffer));
 }
 
 /** zip.js reader of a file in Emscripten's file system, read in slices as the zip streams. */
@@ -185,7 +210,8 @@ async function zip() {
   if (!lastRun) throw new Error("run a parameterization first");
   const [, Module] = await ready;
   const { FS } = Module;
-  const { source, layout, result, configText, outputOf, written, datasets, created } = lastRun;
+  const { source, layout, result, configText, store, outputs: writtenFiles, written, datasets, created } = lastRun;
+  const writtenFile = new Map(writtenFiles.map((o) => [o.fileName, o.file]));
   const names = source.names();
   const listable = names.length > 0;
   const located = async (name) => ({ blob: source.blobOf(name), path: source.blobOf(name) ? null : await source.h5path(name) });
@@ -224,15 +250,17 @@ async function zip() {
   const folderFiles = (entry) => names.filter((n) => entry.input === "" || n.startsWith(`${entry.input}/`)).sort()
     .map((n) => ({ relative: entry.input === "" ? n : n.slice(entry.input.length + 1), name: n }));
   const plan = outputFiles(layout, { written, folderFiles, reserved: [PROVENANCE_FILE] });
-  const writer = new ZipWriter(new BlobWriter("application/zip"), { level: 0, useWebWorkers: false });
+  // The zip goes to the run's store (on disk with OPFS), entry by entry.
+  const appender = store.kind === "opfs" ? await store.appender("zip") : null;
+  const writer = new ZipWriter(appender ? new AppenderWriter(appender) : new BlobWriter("application/zip"), { level: 0, useWebWorkers: false });
   const outputs = {};
   for (const file of plan) {
     if (file.from === "config") {
       await writer.add(file.output, new TextReader(layout.config.text));
       outputs[file.output] = sha256OfText(layout.config.text);
     } else if (file.from === "written") {
-      await writer.add(file.output, new EmscriptenFileReader(FS, outputOf.get(file.entry.input)));
-      outputs[file.output] = await sha256Of(FS, { path: outputOf.get(file.entry.input) });
+      await writer.add(file.output, new BlobReader(writtenFile.get(file.entry.input)));
+      outputs[file.output] = await sha256Of(FS, { blob: writtenFile.get(file.entry.input) });
     } else if (file.file) {
       await writer.add(file.output, await readerOf(file.file.name));
     } else {
@@ -247,7 +275,25 @@ async function zip() {
     populations: result.requested, configText, results: result.populations, layout, inputs, outputs, datasets, directories, notIncluded,
   });
   await writer.add(PROVENANCE_FILE, new TextReader(`${JSON.stringify(provenance, null, 2)}\n`));
-  return { blob: await writer.close(), warnings };
+  const blob = await writer.close();
+  return { blob: appender ? new Blob([await store.file("zip")], { type: "application/zip" }) : blob, warnings };
+}
+
+/** zip.js writer appending to an output of the run's store. */
+class AppenderWriter extends Writer {
+  constructor(appender) {
+    super();
+    this.appender = appender;
+  }
+
+  async writeUint8Array(array) {
+    this.appender.append(array);
+    this.size = this.appender.size;
+  }
+
+  getData() {
+    return null;
+  }
 }
 
 serveWorker({

@@ -468,9 +468,9 @@ export function pathwayColumnIpc(values) {
 }
 
 /** Read `[start, end)` of an edge dataset as a typed array. */
-function readSlice(population, dataset, start, end) {
+function readSlice(population, dataset, start, end, file = population.file) {
   const where = { file: population.shownName, population: population.name, dataset: `/edges/${population.name}/${dataset}` };
-  return hdf5(where, () => population.file.get(`edges/${population.name}/${dataset}`).slice([[start, end]]));
+  return hdf5(where, () => file.get(`edges/${population.name}/${dataset}`).slice([[start, end]]));
 }
 
 /**
@@ -503,16 +503,16 @@ function edgeIdRange(start, end) {
 
 /** The group columns of `[start, end)` as typed arrays the core reads (any integer type, or
  * whole float64 as some files store them). */
-function groupColumns(population, start, end) {
-  return { edge_group_id: readSlice(population, "edge_group_id", start, end), edge_group_index: readSlice(population, "edge_group_index", start, end) };
+function groupColumns(population, start, end, file) {
+  return { edge_group_id: readSlice(population, "edge_group_id", start, end, file), edge_group_index: readSlice(population, "edge_group_index", start, end, file) };
 }
 
 /** Chunks of a population's group columns as Arrow IPC, for the core's group layout scan:
- * `{start, end, ipc}`. */
-export function* groupChunks(population, chunkSize = 1_000_000) {
+ * `{start, end, ipc}`. `file`: read from this copy of the edges file (default: the input). */
+export function* groupChunks(population, chunkSize = 1_000_000, { file = population.file } = {}) {
   for (let start = 0; start < population.size; start += chunkSize) {
     const end = Math.min(population.size, start + chunkSize);
-    yield { start, end, ipc: tableToIPC(tableFromArrays(groupColumns(population, start, end)), "stream") };
+    yield { start, end, ipc: tableToIPC(tableFromArrays(groupColumns(population, start, end, file)), "stream") };
   }
 }
 
@@ -549,17 +549,19 @@ export function targetOrder(population, chunkSize = 1_000_000) {
 
 /** Edge chunks of a population: {start, end, ipc (source_node_id, target_node_id, edge_id, and the
  * group columns with `withGroups` when the population has them)}. `starts` (from targetOrder)
- * cuts them at those edges instead of every `chunkSize`; `narrow` sends 32-bit ids while they fit. */
-export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = false, starts = null, narrow = true } = {}) {
+ * cuts them at those edges instead of every `chunkSize`; `narrow` sends 32-bit ids while they fit;
+ * `file` reads from that copy of the edges file (the output being written: in the browser, a
+ * file on disk read faster than the chosen File). */
+export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = false, starts = null, narrow = true, file = population.file } = {}) {
   const cuts = starts ? [...starts, population.size] : null;
   for (let k = 0, start = 0; start < population.size; k++) {
     const end = cuts ? cuts[k + 1] : Math.min(population.size, start + chunkSize);
-    const ids = (name) => (narrow ? narrowIds : (x) => x)(readSlice(population, name, start, end));
+    const ids = (name) => (narrow ? narrowIds : (x) => x)(readSlice(population, name, start, end, file));
     const columns = {
       source_node_id: ids("source_node_id"),
       target_node_id: ids("target_node_id"),
       edge_id: edgeIdRange(start, end),
-      ...(withGroups && population.hasGroupIds ? groupColumns(population, start, end) : {}),
+      ...(withGroups && population.hasGroupIds ? groupColumns(population, start, end, file) : {}),
     };
     yield { start, end, ipc: tableToIPC(tableFromArrays(columns), "stream") };
     start = end;

@@ -93,7 +93,7 @@ export function openPopulationOutput(file, population, run, { overwrite = false,
   };
   if (population.hasGroupIds) {
     // Two narrow columns at a time: read in larger slices than the draws' chunks (fewer calls).
-    for (const chunk of groupChunks(population, Math.max(chunkSize, SCAN_ROWS))) fromCore(() => run.scanGroups(population.name, population.size, chunk.start, chunk.ipc));
+    for (const chunk of groupChunks(population, Math.max(chunkSize, SCAN_ROWS), { file })) fromCore(() => run.scanGroups(population.name, population.size, chunk.start, chunk.ipc));
   }
   const plan = fromCore(() => run.planOutput(population.name, population.size, existing, groupNames.map(Number), overwrite, undefined));
   for (const group of plan.create_groups) hdf5(where, () => file.get(base).create_group(String(group)));
@@ -291,8 +291,10 @@ export function pinObjectTimestamps(output, input) {
 const findSignature = typeof Buffer === "function"
   ? (block, from) => Buffer.from(block.buffer, block.byteOffset, block.byteLength).indexOf("OHDR", from, "latin1")
   : (block, from) => {
-    for (let i = block.indexOf(OHDR[1], from + 1); i >= 1; i = block.indexOf(OHDR[1], i + 1)) {
-      if (block[i - 1] === OHDR[0] && block[i + 1] === OHDR[2] && block[i + 2] === OHDR[3]) return i - 1;
+    // Browsers: the native indexOf finds the rarest letter ("R": 0x52, seldom a float's leading
+    // byte), the few bytes before it are checked by hand.
+    for (let i = block.indexOf(0x52, from + 3); i >= 3; i = block.indexOf(0x52, i + 1)) {
+      if (block[i - 3] === 0x4f && block[i - 2] === 0x48 && block[i - 1] === 0x44) return i - 3;
     }
     return -1;
   };

@@ -83,7 +83,10 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     $("cancel").disabled = !running;
   }
 
-  function run() {
+  /** Run with the current circuit and model. `tables`: whether the result carries the drawn
+   * columns as Arrow tables (read from the worker's files: "auto" up to 2 M synapses; the page
+   * itself never needs them). */
+  function run({ tables = false } = {}) {
     setRunning(true);
     $("status").textContent = "running…";
     $("status").className = "";
@@ -93,7 +96,12 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     lastRun = { seed, config };
     const request = { ...circuitMessage(), config, seed, pathwayProperty: $("pathway-property").value || undefined,
       fallback: $("fallback").value || undefined, overwrite: $("overwrite").checked, populations: runPopulations };
-    return client.call("run", request, { onProgress: handlers.progress }).then(handlers.result, (error) => {
+    return client.call("run", request, { onProgress: handlers.progress }).then(async (data) => {
+      const detail = await resultsOf(data, { tables });
+      lastResult = detail;
+      await handlers.result(data, detail);
+      return detail;
+    }, (error) => {
       if (error.name !== "AbortError") handlers.error({ error: errorData(error) });
       throw error;
     });
@@ -320,6 +328,26 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     return rows.map((r) => r.map((v) => (typeof v === "string" && /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)).join(",")).join("\n") + "\n";
   }
 
+  /** Histograms, one figure per animation frame: the page stays responsive while dozens draw.
+   * A newer run's figures replace these (the older drawing stops). */
+  let histogramTicket = 0;
+  const nextFrame = () => new Promise((resolve) => (globalThis.requestAnimationFrame ?? setTimeout)(resolve));
+  async function drawFigures(data, changed, fingerprint) {
+    $("histograms").replaceChildren();
+    delete $("histograms").dataset.complete;
+    const figures = data.populations.flatMap((population) => population.stats.map((property) => ({ population, property })));
+    const drawing = ++histogramTicket;
+    for (const { population, property } of figures) {
+      await nextFrame();
+      if (drawing !== histogramTicket) return;
+      const figure = propertyFigure(property);
+      figure.classList.toggle("changed", property.pathways.some((p) => changed(fingerprint(population, property, p))));
+      figure.dataset.property = property.property;
+      $("histograms").append(figure);
+    }
+    $("histograms").dataset.complete = "true";
+  }
+
   const handlers = {
     preview({ points, error }) {
       $("cell-error").textContent = error ? `${error.name}: ${error.message}` : "";
@@ -407,14 +435,15 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       $("status").textContent = `${error.name}: ${error.message}`;
       $("status").className = "error";
     },
-    result(data) {
+    result(data, detail) {
       setRunning(false);
       // Keyed streams: a property whose spec did not change keeps bit-identical values, so any
       // difference in its statistics means the user changed it. Mark those.
       const fingerprint = (population, property, p) => `${population.name}|${property.property}|${p.source}|${p.target}`;
       const current = new Map(data.populations.flatMap((population) => population.stats.flatMap((property) =>
         property.pathways.map((p) => [fingerprint(population, property, p), JSON.stringify([p.count, p.mean, p.std, p.histogram.counts])]))));
-      const changed = (key) => previousStats !== null && previousStats.get(key) !== current.get(key);
+      const changedKeys = new Set([...current.keys()].filter((key) => previousStats !== null && previousStats.get(key) !== current.get(key)));
+      const changed = (key) => changedKeys.has(key);
       // Data-bearing DOM is built as text nodes: names and values from configs and circuits are
       // shown literally, never parsed as markup.
       const rows = data.populations.flatMap((population) => population.stats.flatMap((property) => property.pathways.map((p) => {
@@ -429,12 +458,6 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       })));
       container.querySelector("#results tbody").replaceChildren(...rows);
       $("results").hidden = false;
-      $("histograms").replaceChildren(...data.populations.flatMap((population) => population.stats.map((property) => {
-        const figure = propertyFigure(property);
-        figure.classList.toggle("changed", property.pathways.some((p) => changed(fingerprint(population, property, p))));
-        figure.dataset.property = property.property;
-        return figure;
-      })));
       previousStats = current;
       const parsed = JSON.parse(lastRun.config);
       const task = parsed.pathway_param_dict ? { ...parsed } : { pathway_param_dict: parsed };
@@ -451,17 +474,17 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       });
       $("downloads").replaceChildren(
         zipButton,
-        ...data.outputs.map((o) => download(o.output.replaceAll("/", "__"), new Blob([o.bytes], { type: "application/x-hdf5" }))),
-        ...data.populations.map((p) => download(`${p.name}.arrow`, new Blob([p.columns], { type: "application/vnd.apache.arrow.stream" }))),
+        ...Object.entries(detail.edges).map(([name, file]) => download(name.replaceAll("/", "__"), file)),
+        ...Object.entries(detail.columns).map(([name, file]) => download(`${name}.arrow`, file)),
         download("summary.csv", new Blob([summaryCsv(data.populations)], { type: "text/csv" })),
         download("config.json", new Blob([JSON.stringify(task, null, 2)], { type: "application/json" })),
       );
       const synapses = data.populations.reduce((sum, p) => sum + p.size, 0);
       $("status").textContent = `${synapses} synapses in ${data.seconds.toFixed(2)} s` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : "");
-      const detail = resultsOf(data);
-      lastResult = detail;
+      // Where the worker spent the time, for benchmarks and the curious (design §6).
+      $("status").dataset.timings = JSON.stringify({ ...data.timings, workers: data.workers, storage: data.storage });
       emit("result", { stats: detail.stats, warnings: detail.warnings, seconds: data.seconds, seed: data.seed, pathwayProperty: data.pathwayProperty, edgeFiles: Object.keys(detail.edges) });
-      return detail;
+      drawFigures(data, changed, fingerprint);
     },
   };
 

@@ -1,0 +1,186 @@
+// End to end on a generated network (issue 13): the command, the page in headless Chromium, a
+// vectorized numpy baseline and the floor (cp of the edges file + the engine's own time for the
+// draws), on the same circuit, in one run; prints a table with ratios and writes
+// benches/out/e2e.json. `make bench-e2e` (10 M synapses); `make bench-page-37m` adds the 37 M one.
+//
+//   node benches/e2e.mjs [--synapses 10000000] [--runs 3] [--skip-page] [--page-only]
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
+import { mkdtemp, readFile, rm, writeFile, stat, readdir } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { initSync, Parameterizer } from "../pkg/synparam.js";
+import { runWorkloads } from "./wasm_workloads.mjs";
+import { openBrowser } from "../tests/node/browser.mjs";
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL("..", import.meta.url));
+const argument = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const synapses = Number(argument("--synapses", 10_000_000));
+const runs = Number(argument("--runs", 3));
+const skipPage = process.argv.includes("--skip-page");
+const pageOnly = process.argv.includes("--page-only");
+const circuit = join(root, `benches/out/net${synapses / 1e6}m`);
+const preset = join(root, "www/presets/tsodyks_markram.json");
+const best = (values) => Math.min(...values);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** Wall time and peak RSS (KB) of a command, by GNU time. */
+async function timed(command, args, options = {}) {
+  const started = performance.now();
+  const { stderr } = await run("/usr/bin/time", ["-f", "%M", command, ...args], { maxBuffer: 64 << 20, ...options });
+  return { seconds: (performance.now() - started) / 1000, peakKB: Number(stderr.trim().split("\n").pop()) };
+}
+
+async function ensureCircuit() {
+  if (!existsSync(join(circuit, "edges.h5"))) {
+    console.error(`generating ${circuit} …`);
+    await run(join(root, ".venv/bin/python"), [join(root, "benches/make_network.py"), circuit, "--synapses", String(synapses)], { maxBuffer: 64 << 20 });
+  }
+  return (await stat(join(circuit, "edges.h5"))).size;
+}
+
+/** The engine's own time for the draws: the Tsodyks–Markram model on `synapses` edges of the
+ * benchmark's layout, Arrow IPC in and out, in Node (what the command runs). */
+async function engineSeconds() {
+  const wasm = await readFile(join(root, "pkg/synparam_bg.wasm"));
+  const { memory } = initSync({ module: wasm });
+  const spec = { chunk_size: 1_000_000, synapses_per_connection: 4, nodes: 100_000, workloads: [{ name: "TM", preset: "tsodyks_markram.json", synapses, classes: ["EXC", "INH"] }] };
+  const [row] = await runWorkloads({ Parameterizer, memory, spec, readPreset: (name) => readFile(join(root, "www/presets", name), "utf8") });
+  return row.seconds;
+}
+
+async function floor() {
+  const work = await mkdtemp(join(tmpdir(), "synparam-e2e-"));
+  const copies = [];
+  for (let i = 0; i < runs; i++) {
+    copies.push((await timed("cp", [join(circuit, "edges.h5"), join(work, `copy${i}.h5`)])).seconds);
+    await rm(join(work, `copy${i}.h5`));
+  }
+  await rm(work, { recursive: true });
+  const engine = [];
+  for (let i = 0; i < runs; i++) engine.push(await engineSeconds());
+  return { cp: best(copies), engine: best(engine) };
+}
+
+async function command(workers) {
+  const config = join(tmpdir(), "synparam-e2e-task.json");
+  await writeFile(config, JSON.stringify({ random_seed: 1, pathway_param_dict: JSON.parse(readFileSync(preset, "utf8")) }));
+  const results = [];
+  let phases = null;
+  for (let i = 0; i < runs; i++) {
+    const out = await mkdtemp(join(tmpdir(), "synparam-e2e-out-"));
+    await rm(out, { recursive: true });
+    const result = await timed(process.execPath, [join(root, "www/host/cli.mjs"), "--circuit", join(circuit, "circuit_config.json"), "--config", config, "--out", out, "--workers", String(workers), "--timings"]);
+    results.push(result);
+    await rm(out, { recursive: true });
+  }
+  // One more, its phases (wall clock) for the profile.
+  const out = join(tmpdir(), `synparam-e2e-phases-${process.pid}`);
+  await rm(out, { recursive: true, force: true });
+  const { stdout } = await run(process.execPath, [join(root, "www/host/cli.mjs"), "--circuit", join(circuit, "circuit_config.json"), "--config", config, "--out", out, "--workers", String(workers), "--timings"], { maxBuffer: 64 << 20 });
+  await rm(out, { recursive: true, force: true });
+  phases = Object.fromEntries(stdout.split("timings (wall clock):")[1].trim().split("\n").map((line) => [line.slice(0, 24).trim(), Number.parseFloat(line.slice(24))]));
+  return { seconds: best(results.map((r) => r.seconds)), median: median(results.map((r) => r.seconds)), peakMB: Math.max(...results.map((r) => r.peakKB)) / 1024, phases };
+}
+
+async function numpy() {
+  const times = [];
+  for (let i = 0; i < Math.min(runs, 2); i++) {
+    const out = join(tmpdir(), `synparam-numpy-${process.pid}.h5`);
+    times.push((await timed(join(root, ".venv/bin/python"), [join(root, "benches/numpy_baseline.py"), circuit, out, "--model", preset])).seconds);
+    await rm(out, { force: true });
+  }
+  return best(times);
+}
+
+/** Peak RSS (MB) of Chromium's renderer processes and of all its processes, polled. */
+function chromiumMemory() {
+  let renderer = 0;
+  let all = 0;
+  const poll = async () => {
+    const { stdout } = await run("ps", ["-C", "chromium", "-o", "rss=,args="], { maxBuffer: 16 << 20 }).catch(() => ({ stdout: "" }));
+    let sum = 0;
+    for (const line of stdout.trim().split("\n").filter(Boolean)) {
+      const rss = Number(line.trim().split(/\s+/)[0]) / 1024;
+      sum += rss;
+      if (/--type=renderer/.test(line)) renderer = Math.max(renderer, rss);
+    }
+    all = Math.max(all, sum);
+  };
+  const timer = setInterval(poll, 100);
+  return { stop: async () => { clearInterval(timer); await poll(); return { renderer, all }; } };
+}
+
+async function page() {
+  const browser = await openBrowser();
+  try {
+    const p = await browser.context.newPage();
+    await p.addInitScript(() => {
+      globalThis.__longTasks = [];
+      new PerformanceObserver((list) => { for (const entry of list.getEntries()) globalThis.__longTasks.push(entry.duration); }).observe({ type: "longtask", buffered: true });
+    });
+    await p.goto(browser.base);
+    await p.waitForSelector("body[data-ready='true']");
+    await p.setInputFiles("#folder", circuit);
+    await p.waitForFunction(() => /cortex__cortex__chemical/.test(document.getElementById("circuit").textContent), null, { timeout: 120_000 });
+    await p.fill("#config", JSON.stringify({ random_seed: 1, pathway_property: "synapse_class", pathway_param_dict: JSON.parse(readFileSync(preset, "utf8")) }));
+    await p.fill("#seed", "1");
+    await p.waitForFunction(() => /valid/.test(document.getElementById("config-status").textContent));
+    await p.evaluate(() => { globalThis.__longTasks = []; });
+    const memory = chromiumMemory();
+    const started = performance.now();
+    await p.click("#run");
+    await p.waitForFunction(() => /synapses in|Error/.test(document.getElementById("status").textContent), null, { timeout: 600_000, polling: 100 });
+    const results = (performance.now() - started) / 1000;
+    const status = await p.textContent("#status");
+    const workerTimings = JSON.parse(await p.getAttribute("#status", "data-timings") ?? "{}");
+    if (/Error/.test(status)) throw new Error(status);
+    await p.waitForSelector("#histograms[data-complete='true']", { timeout: 120_000 });
+    const figures = (performance.now() - started) / 1000;
+    const [download] = await Promise.all([p.waitForEvent("download", { timeout: 600_000 }), p.click("#zip")]);
+    const zipPath = join(tmpdir(), `synparam-e2e-${process.pid}.zip`);
+    await download.saveAs(zipPath);
+    const zipped = (performance.now() - started) / 1000;
+    const zipMB = (await stat(zipPath)).size / 1e6;
+    if (process.env.KEEP_ZIP) console.error(`zip kept at ${zipPath}`); else await rm(zipPath);
+    const longTasks = await p.evaluate(() => globalThis.__longTasks);
+    const peaks = await memory.stop();
+    return { results, workerTimings, figures, zipped, zipMB, longestTaskMs: Math.max(0, ...longTasks), longTasks: longTasks.length, rendererMB: peaks.renderer, allChromiumMB: peaks.all };
+  } finally {
+    await browser.close();
+  }
+}
+
+const size = await ensureCircuit();
+const report = { synapses, edgesMB: size / 1e6, runs, machine: `${(await readFile("/proc/cpuinfo", "utf8")).match(/model name\s*:\s*(.*)/)?.[1]} × ${(await readdir("/sys/devices/system/cpu")).filter((d) => /^cpu\d+$/.test(d)).length}` };
+if (!pageOnly) {
+  report.floor = await floor();
+  report.floor.total = report.floor.cp + report.floor.engine;
+  report.command1 = await command(1);
+  report.command2 = await command(2);
+  report.numpy = await numpy();
+}
+if (!skipPage) report.page = await page();
+await writeFile(join(root, `benches/out/e2e-${synapses / 1e6}m.json`), `${JSON.stringify(report, null, 2)}\n`);
+
+const f = (x) => (x === undefined ? "-" : x.toFixed(2));
+console.log(`\n${synapses.toLocaleString("en")} synapses, edges.h5 ${report.edgesMB.toFixed(0)} MB, Tsodyks–Markram (10 properties); ${report.machine}; best of ${runs}`);
+if (report.floor) {
+  console.log(`floor: cp ${f(report.floor.cp)} s + engine ${f(report.floor.engine)} s = ${f(report.floor.total)} s`);
+  for (const [label, c] of [["command, 1 worker", report.command1], ["command, 2 workers", report.command2]]) {
+    console.log(`${label}: ${f(c.seconds)} s (median ${f(c.median)}), peak RSS ${c.peakMB.toFixed(0)} MB — ${f(c.seconds / report.floor.total)}× the floor, ${f(report.numpy / c.seconds)}× faster than numpy`);
+  }
+  console.log(`draw phase: ${f(report.command1.phases["draw and write"])} s → ${f(report.command2.phases["draw and write"])} s with 2 workers (${f(report.command1.phases["draw and write"] / report.command2.phases["draw and write"])}×)`);
+  console.log(`numpy baseline: ${f(report.numpy)} s`);
+}
+if (report.page) {
+  const p = report.page;
+  console.log(`page worker phases: ${JSON.stringify(p.workerTimings)}`);
+  console.log(`page: results ${f(p.results)} s, histograms ${f(p.figures)} s, zip (${p.zipMB.toFixed(0)} MB) ${f(p.zipped)} s${report.command2 ? ` — results ${f(p.results / report.command2.seconds)}× the command` : ""}; longest main-thread task ${p.longestTaskMs.toFixed(0)} ms; renderer peak ${p.rendererMB.toFixed(0)} MB, all Chromium ${p.allChromiumMB.toFixed(0)} MB`);
+}
