@@ -403,8 +403,8 @@ pub struct Task {
     pub pathway_property: Option<String>,
     /// Random seed, if given.
     pub seed: Option<u64>,
-    /// Whether existing edge properties may be overwritten.
-    pub overwrite_if_exists: bool,
+    /// Whether existing edge properties may be overwritten, if given.
+    pub overwrite_if_exists: Option<bool>,
     /// Edge populations to process (all when absent).
     pub edge_populations: Option<Vec<String>>,
     /// Pathway value for nodes without the pathway property.
@@ -430,7 +430,7 @@ pub fn parse_task(json: &str) -> Result<Task> {
             model: parse_model_value(&root, &JsonPath::root())?,
             pathway_property: None,
             seed: None,
-            overwrite_if_exists: false,
+            overwrite_if_exists: None,
             edge_populations: None,
             fallback_pathway_value: None,
         });
@@ -443,8 +443,7 @@ pub fn parse_task(json: &str) -> Result<Task> {
     let seed = optional(object, "random_seed").map(|v| seed_value(v, &root_path.key("random_seed"))).transpose()?;
     let overwrite_if_exists = optional(object, "overwrite_if_exists")
         .map(|v| boolean(v, &root_path.key("overwrite_if_exists")))
-        .transpose()?
-        .unwrap_or(false);
+        .transpose()?;
     let edge_populations =
         optional(object, "edge_populations").map(|v| string_list(v, &root_path.key("edge_populations"))).transpose()?;
     let fallback_pathway_value = optional(object, "fallback_pathway_value")
@@ -727,34 +726,71 @@ fn parse_property(
 }
 
 /// The distribution's own keys.
+/// Every distribution type with its own parameters, in the order users think of them: the one
+/// table the parser checks specs against and the page's editor builds its form from.
+pub const DISTRIBUTIONS: [(&str, &[&str]); 11] = [
+    ("constant", &["mean"]),
+    ("normal", &["mean", "std"]),
+    ("truncnorm", &["norm_loc", "norm_scale", "min", "max"]),
+    ("gamma", &["mean", "std"]),
+    ("poisson", &["mean"]),
+    ("ztpoisson", &["mean"]),
+    ("discrete", &["val", "p"]),
+    ("zero", &[]),
+    ("lognormal", &["mean", "sigma"]),
+    ("exponential", &["scale"]),
+    ("uniform", &["low", "high"]),
+];
+
+/// Names a spec's `dtype` may take (numpy's), in the order the editor offers them.
+pub const DTYPE_NAMES: [&str; 14] = [
+    "float32", "float64", "int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float",
+    "double", "single",
+];
+
 fn distribution_keys(kind: &str) -> Option<&'static [&'static str]> {
-    Some(match kind {
-        "constant" => &["mean"],
-        "normal" => &["mean", "std"],
-        "truncnorm" => &["norm_loc", "norm_scale", "min", "max"],
-        "gamma" => &["mean", "std"],
-        "poisson" => &["mean"],
-        "ztpoisson" => &["mean"],
-        "discrete" => &["val", "p"],
-        "zero" => &[],
-        "lognormal" => &["mean", "sigma"],
-        "exponential" => &["scale"],
-        "uniform" => &["low", "high"],
-        _ => return None,
-    })
+    DISTRIBUTIONS.iter().find(|(name, _)| *name == kind).map(|(_, keys)| *keys)
 }
 
-const DISTRIBUTION_TYPES: &str =
-    "constant, normal, truncnorm, gamma, poisson, ztpoisson, discrete, zero, lognormal, exponential, uniform";
+/// "constant, normal, …": the accepted types, for messages.
+fn distribution_types() -> String {
+    DISTRIBUTIONS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+}
+
+/// What the editor needs to build a spec form: each type's parameters, the keys every spec may
+/// carry, and the accepted dtypes.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct SpecSchema {
+    /// Distribution type → its parameters.
+    pub distributions: Vec<(String, Vec<String>)>,
+    /// Keys every spec may carry besides its type's parameters.
+    pub common_keys: Vec<String>,
+    /// Accepted `dtype` names.
+    pub dtypes: Vec<String>,
+}
+
+/// The [`SpecSchema`] of this version of the parser.
+pub fn spec_schema() -> SpecSchema {
+    SpecSchema {
+        distributions: DISTRIBUTIONS
+            .iter()
+            .map(|(name, keys)| (name.to_string(), keys.iter().map(|k| k.to_string()).collect()))
+            .collect(),
+        common_keys: COMMON_KEYS.iter().filter(|k| **k != "type").map(|k| k.to_string()).collect(),
+        dtypes: DTYPE_NAMES.iter().map(|k| k.to_string()).collect(),
+    }
+}
 
 /// Parse one spec `{type, …}` at `path`.
 fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Result<PathwaySpec> {
     let spec = value.as_object().ok_or_else(|| path.error("must be an object {\"type\": …}"))?;
     let type_path = path.key("type");
-    let kind = spec.get("type").ok_or_else(|| type_path.error(format!("missing (one of: {DISTRIBUTION_TYPES})")))?;
+    let kind =
+        spec.get("type").ok_or_else(|| type_path.error(format!("missing (one of: {})", distribution_types())))?;
     let kind = string(kind, &type_path)?;
-    let own_keys = distribution_keys(&kind)
-        .ok_or_else(|| type_path.error(format!("unknown distribution type '{kind}' (one of: {DISTRIBUTION_TYPES})")))?;
+    let own_keys = distribution_keys(&kind).ok_or_else(|| {
+        type_path.error(format!("unknown distribution type '{kind}' (one of: {})", distribution_types()))
+    })?;
     for key in spec.keys() {
         let key = key.as_str();
         if own_keys.contains(&key) || COMMON_KEYS.contains(&key) {
@@ -1111,7 +1147,7 @@ pub struct TaskSummary {
     pub pathway_property: Option<String>,
     /// `random_seed` of the task form.
     pub seed: Option<u64>,
-    /// `overwrite_if_exists` of the task form.
+    /// `overwrite_if_exists` of the task form (false when absent).
     pub overwrite_if_exists: bool,
     /// `edge_populations` of the task form.
     pub edge_populations: Option<Vec<String>>,
@@ -1149,10 +1185,104 @@ impl Task {
                 .collect(),
             pathway_property: self.pathway_property.clone(),
             seed: self.seed,
-            overwrite_if_exists: self.overwrite_if_exists,
+            overwrite_if_exists: self.overwrite_if_exists.unwrap_or(false),
             edge_populations: self.edge_populations.clone(),
             fallback_pathway_value: self.fallback_pathway_value.clone(),
             notices: model.notices.clone(),
+        }
+    }
+}
+
+/// The node property that picks pathways when neither the config nor the caller names one.
+pub const DEFAULT_PATHWAY_PROPERTY: &str = "synapse_class";
+
+/// Where a run setting's value comes from.
+#[derive(Debug, Clone, Copy, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SettingSource {
+    /// Given by the caller (a command-line flag, a page control the user changed, an API argument).
+    Override,
+    /// The config's task form.
+    Config,
+    /// Neither: the tool's default.
+    Default,
+}
+
+/// A run setting's value and where it comes from, so that a page can show an override as one.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct Setting<T> {
+    /// The value the run uses.
+    pub value: T,
+    /// Where it comes from.
+    pub source: SettingSource,
+}
+
+impl<T> Setting<T> {
+    /// The override if given, else the config's value, else `default`.
+    fn resolve(given: Option<T>, config: Option<T>, default: T) -> Self {
+        match (given, config) {
+            (Some(value), _) => Setting { value, source: SettingSource::Override },
+            (None, Some(value)) => Setting { value, source: SettingSource::Config },
+            (None, None) => Setting { value: default, source: SettingSource::Default },
+        }
+    }
+}
+
+/// What a caller sets over the config's task form; `None` leaves the config's value (or the
+/// default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunOverrides {
+    /// Random seed.
+    pub seed: Option<u64>,
+    /// Node property picking the pathway.
+    pub pathway_property: Option<String>,
+    /// Pathway value of nodes without the property.
+    pub fallback: Option<String>,
+    /// Whether existing properties may be replaced.
+    pub overwrite: Option<bool>,
+    /// Edge populations to parameterize.
+    pub populations: Option<Vec<String>>,
+}
+
+/// The settings a run actually uses, each with its source: one resolution shared by the command,
+/// the page and the APIs, so that the same config and overrides give the same bits everywhere.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSettings {
+    /// Random seed; `None` (source default) when neither the config nor the caller gives one,
+    /// which a run refuses.
+    pub seed: Setting<Option<u64>>,
+    /// Node property picking the pathway (default [`DEFAULT_PATHWAY_PROPERTY`]).
+    pub pathway_property: Setting<String>,
+    /// Pathway value of nodes without the property (default none: such nodes are an error).
+    pub fallback: Setting<Option<String>>,
+    /// Whether existing properties may be replaced (default false).
+    pub overwrite: Setting<bool>,
+    /// Edge populations to parameterize (default all).
+    pub populations: Setting<Option<Vec<String>>>,
+}
+
+impl Task {
+    /// The settings of a run of this task with `overrides`.
+    pub fn settings(&self, overrides: &RunOverrides) -> RunSettings {
+        RunSettings {
+            seed: Setting::resolve(overrides.seed.map(Some), self.seed.map(Some), None),
+            pathway_property: Setting::resolve(
+                overrides.pathway_property.clone(),
+                self.pathway_property.clone(),
+                DEFAULT_PATHWAY_PROPERTY.to_string(),
+            ),
+            fallback: Setting::resolve(
+                overrides.fallback.clone().map(Some),
+                self.fallback_pathway_value.clone().map(Some),
+                None,
+            ),
+            overwrite: Setting::resolve(overrides.overwrite, self.overwrite_if_exists, false),
+            populations: Setting::resolve(
+                overrides.populations.clone().map(Some),
+                self.edge_populations.clone().map(Some),
+                None,
+            ),
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod config;
 pub mod distributions;
 pub mod engine;
 pub mod error;
+pub mod pathways;
 pub mod special_functions;
 pub mod stats;
 pub mod storage;

@@ -16,8 +16,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::arrow_io::{decode_edge_chunk, decode_group_columns, read_pathway_column, write_chunk_result_into};
 use crate::config::ColumnType;
-use crate::config::{parse_pathway_spec, parse_task};
+use crate::config::{parse_pathway_spec, parse_task, spec_schema, RunOverrides};
 use crate::error::Error;
+use crate::pathways::PathwayTally;
 use crate::storage::{Digest, ExistingDataset, GroupLayout, StorageChunk};
 
 #[wasm_bindgen(start)]
@@ -62,6 +63,105 @@ pub fn version() -> String {
 pub fn validate_config(config_json: &str) -> Result<JsValue, JsValue> {
     let task = parse_task(config_json).map_err(js_error)?;
     to_js(&task.summary())
+}
+
+/// The spec schema editors build forms from: `{distributions: [[type, [parameter]]], common_keys,
+/// dtypes}` — the parser's own table.
+#[wasm_bindgen(js_name = specSchema)]
+pub fn spec_schema_js() -> Result<JsValue, JsValue> {
+    to_js(&spec_schema())
+}
+
+/// What a caller may set over a config (`planRun`'s second argument), as JS passes it.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct JsRunOverrides {
+    seed: Option<f64>,
+    pathway_property: Option<String>,
+    fallback: Option<String>,
+    overwrite: Option<bool>,
+    populations: Option<Vec<String>>,
+}
+
+/// The settings of a run: `{settings: {seed, pathwayProperty, fallback, overwrite, populations},
+/// summary, schema}`. Each setting is `{value, source}` with source `override`, `config` or
+/// `default`; `overrides` (`{seed, pathwayProperty, fallback, overwrite, populations}`, each
+/// optional) win over the config's task form. `summary` is `validateConfig`'s; `schema` lists the
+/// distribution types with their parameters, the common spec keys and the dtypes (for editors).
+/// Throws the config's error, or a `ConfigError` for a bad override.
+#[wasm_bindgen(js_name = planRun)]
+pub fn plan_run(config_json: &str, overrides: JsValue) -> Result<JsValue, JsValue> {
+    let task = parse_task(config_json).map_err(js_error)?;
+    let given: JsRunOverrides = if overrides.is_undefined() || overrides.is_null() {
+        JsRunOverrides::default()
+    } else {
+        serde_wasm_bindgen::from_value(overrides).map_err(|e| js_error(Error::config("overrides", e.to_string())))?
+    };
+    let overrides = RunOverrides {
+        seed: seed_from_js(given.seed)?,
+        pathway_property: given.pathway_property,
+        fallback: given.fallback,
+        overwrite: given.overwrite,
+        populations: given.populations,
+    };
+    #[derive(Serialize)]
+    struct Plan {
+        settings: crate::config::RunSettings,
+        summary: crate::config::TaskSummary,
+        schema: crate::config::SpecSchema,
+    }
+    to_js(&Plan { settings: task.settings(&overrides), summary: task.summary(), schema: spec_schema() })
+}
+
+/// Synapses per pathway value pair before a run (see the Rust `PathwayTally`): add each edge
+/// population with its nodes' pathway columns, then its edge chunks.
+#[wasm_bindgen(js_name = PathwayTally)]
+pub struct JsPathwayTally {
+    tally: PathwayTally,
+}
+
+#[wasm_bindgen(js_class = PathwayTally)]
+impl JsPathwayTally {
+    /// An empty tally.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> JsPathwayTally {
+        JsPathwayTally { tally: PathwayTally::new() }
+    }
+
+    /// Add an edge population with its source and target nodes' pathway columns (Arrow IPC, as
+    /// `Parameterizer.addEdgePopulation` takes them).
+    #[wasm_bindgen(js_name = addPopulation)]
+    pub fn add_population(
+        &mut self,
+        name: &str,
+        source_population: &str,
+        source_ipc: &[u8],
+        target_population: &str,
+        target_ipc: &[u8],
+    ) -> Result<(), JsValue> {
+        let source = read_pathway_column(source_ipc, source_population).map_err(js_error)?;
+        let target = read_pathway_column(target_ipc, target_population).map_err(js_error)?;
+        self.tally.add_population(name, source, target).map_err(js_error)
+    }
+
+    /// Count one edge chunk (Arrow IPC with `source_node_id`, `target_node_id`, `edge_id`).
+    pub fn add(&mut self, population: &str, edges_ipc: Vec<u8>) -> Result<(), JsValue> {
+        let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
+        let ids = chunk.ids();
+        self.tally.add(population, ids.source, ids.target).map_err(js_error)
+    }
+
+    /// `[{source, target, synapses}]`, summed by value over the populations; nodes without a value
+    /// count under `fallback`, else as `null`.
+    pub fn counts(&self, fallback: Option<String>) -> Result<JsValue, JsValue> {
+        to_js(&self.tally.counts(fallback.as_deref()))
+    }
+}
+
+impl Default for JsPathwayTally {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Density (continuous) or mass (discrete) of one spec, as `[[x, y], …]`, for live previews.

@@ -2,7 +2,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use serde_json::{json, Value};
-use synparam::config::{parse_task, ColumnType, IntType};
+use synparam::config::{
+    parse_pathway_spec, parse_task, spec_schema, ColumnType, IntType, RunOverrides, SettingSource,
+    DEFAULT_PATHWAY_PROPERTY,
+};
 use synparam::Error;
 
 /// A valid two-value model (EXC/INH) whose `conductance` EXC→INH spec is `spec`.
@@ -45,7 +48,7 @@ fn a_valid_model_and_task_parse() {
         "pathway_param_dict": model_with_spec(json!({"type": "zero"}))});
     let task = parse_task(&wrapped.to_string()).unwrap();
     assert_eq!(task.seed, Some(3));
-    assert!(task.overwrite_if_exists);
+    assert_eq!(task.overwrite_if_exists, Some(true));
     assert_eq!(task.pathway_property.as_deref(), Some("synapse_class"));
 }
 
@@ -337,4 +340,62 @@ fn n_syn_per_conn_cannot_be_correlated() {
     let mut config = correlated_model(json!({"props": ["n_syn_per_conn"], "cov": {}}));
     config["prop_stats"]["n_syn_per_conn"] = json!({});
     assert_error(config, "prop_cov.props[0]", "cannot be correlated");
+}
+
+#[test]
+fn run_settings_take_the_override_then_the_task_form_then_the_default() {
+    let model = model_with_spec(json!({"type": "zero"}));
+    let bare = parse_task(&model.to_string()).unwrap().settings(&RunOverrides::default());
+    assert_eq!((bare.seed.value, bare.seed.source), (None, SettingSource::Default));
+    assert_eq!(bare.pathway_property.value, DEFAULT_PATHWAY_PROPERTY);
+    assert_eq!(bare.pathway_property.source, SettingSource::Default);
+    assert_eq!((bare.fallback.value, bare.overwrite.value, bare.populations.value), (None, false, None));
+
+    let task = json!({"pathway_property": "mtype", "random_seed": 7, "overwrite_if_exists": false,
+        "fallback_pathway_value": "EXC", "edge_populations": ["a"], "pathway_param_dict": model});
+    let task = parse_task(&task.to_string()).unwrap();
+    let from_config = task.settings(&RunOverrides::default());
+    assert_eq!((from_config.seed.value, from_config.seed.source), (Some(7), SettingSource::Config));
+    assert_eq!(from_config.pathway_property.value, "mtype");
+    assert_eq!(from_config.fallback.value.as_deref(), Some("EXC"));
+    // An explicit false in the config is the config's, not the default.
+    assert_eq!((from_config.overwrite.value, from_config.overwrite.source), (false, SettingSource::Config));
+    assert_eq!(from_config.populations.value, Some(vec!["a".to_string()]));
+
+    let overrides = RunOverrides {
+        seed: Some(0),
+        pathway_property: Some("synapse_class".into()),
+        fallback: Some("INH".into()),
+        overwrite: Some(true),
+        populations: Some(vec!["b".into()]),
+    };
+    let overridden = task.settings(&overrides);
+    assert_eq!((overridden.seed.value, overridden.seed.source), (Some(0), SettingSource::Override));
+    assert_eq!(overridden.pathway_property.source, SettingSource::Override);
+    assert_eq!(overridden.fallback.value.as_deref(), Some("INH"));
+    assert_eq!((overridden.overwrite.value, overridden.overwrite.source), (true, SettingSource::Override));
+    assert_eq!(overridden.populations.value, Some(vec!["b".to_string()]));
+}
+
+#[test]
+fn the_spec_schema_is_what_the_parser_accepts() {
+    let schema = spec_schema();
+    assert_eq!(schema.distributions.len(), 11);
+    for (kind, parameters) in &schema.distributions {
+        // Every listed parameter is accepted; a spec missing one names it.
+        for missing in parameters {
+            let mut spec = serde_json::Map::new();
+            spec.insert("type".into(), json!(kind));
+            for p in parameters.iter().filter(|p| *p != missing) {
+                spec.insert(p.clone(), if p == "val" || p == "p" { json!([1.0]) } else { json!(1.0) });
+            }
+            let error = parse_pathway_spec(&Value::Object(spec).to_string()).unwrap_err().to_string();
+            assert!(error.contains(missing.as_str()), "{kind} without {missing}: {error}");
+        }
+    }
+    for dtype in &schema.dtypes {
+        let spec = json!({"type": "constant", "mean": 1, "dtype": dtype});
+        assert!(parse_pathway_spec(&spec.to_string()).is_ok(), "dtype {dtype}");
+    }
+    assert_eq!(schema.common_keys, ["shared_within", "lower_bound", "upper_bound", "dtype"]);
 }

@@ -1,8 +1,8 @@
 // Types of synparam in Node: the headless API, in-process.
 import type { Table } from "apache-arrow";
-import type { PopulationStatistics, RunSettings } from "./synparam.js";
+import type { PopulationStatistics, ResolvedSettings, RunSettings } from "./synparam.js";
 
-export type { PathwayStatistics, PopulationStatistics, RunSettings } from "./synparam.js";
+export type { PathwayStatistics, PopulationStatistics, ResolvedSettings, RunSettings, Setting } from "./synparam.js";
 
 export interface NodeParameterizeOptions extends RunSettings {
   /** A circuit_config.json path, or plain node and edge .h5 paths. */
@@ -11,6 +11,8 @@ export interface NodeParameterizeOptions extends RunSettings {
    * empty directory, verified and published atomically; inputs are never modified. */
   out?: string;
   chunkSize?: number;
+  /** Draw threads (default: the available cores); the output is the same bits for any number. */
+  workers?: number;
   /** With `out`: hard-link unchanged files (nodes, morphologies, …) instead of copying them. They
    * are then the input files: anything that later writes into them in place modifies the input. */
   hardlink?: boolean;
@@ -22,6 +24,8 @@ export interface NodeResults {
   warnings: string[];
   seed: number;
   pathwayProperty: string;
+  /** Each setting used, with its source (override, config or default). */
+  settings: ResolvedSettings;
   /** With `out`: the sidecar written to out/parameterization.json. */
   provenance?: Record<string, unknown>;
   outDir?: string;

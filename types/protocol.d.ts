@@ -2,7 +2,7 @@
 // what each request answers. Every request carries an id; its progress, result or error come back
 // with that id, to that caller only.
 
-import type { PopulationStatistics } from "./synparam.js";
+import type { PopulationStatistics, ResolvedSettings } from "./synparam.js";
 
 /** Where a circuit comes from: a config URL (with the host's fetch options and other allowed
  * origins), or files by relative path under a key the caller bumps for every new choice. */
@@ -36,18 +36,33 @@ export interface RunResult {
   seed: number;
   overwrite: boolean;
   requested: string[] | null;
+  settings: ResolvedSettings;
   /** Each parameterized edges file, verified against the core's digests. */
   outputs: { fileName: string; output: string; bytes: Uint8Array }[];
   seconds: number;
 }
 
+/** Distribution types with their parameters, the keys every spec may carry, the accepted dtypes. */
+export interface SpecSchema { distributions: [string, string[]][]; common_keys: string[]; dtypes: string[] }
+
 /** Request name → [arguments, result]. `run` reports `{done, total}` progress; `run` and `zip`
  * are served one at a time, in the order asked. */
 export interface WorkerMethods {
   load: [CircuitSource, CircuitDescription];
-  validate: [{ config: string }, { properties: { name: string; column_type: string }[]; src_types: string[]; tgt_types: string[]; notices: string[] }];
+  /** The core's plan of a run: the settings it would use, the config's summary, and the spec
+   * schema (distribution types and their parameters) editors build forms from. */
+  validate: [{ config: string; overrides?: Partial<Pick<RunRequest, "seed" | "pathwayProperty" | "fallback" | "overwrite" | "populations">> }, {
+    settings: ResolvedSettings;
+    summary: { properties: { name: string; column_type: string }[]; src_types: string[]; tgt_types: string[]; correlated: string[]; notices: string[] };
+    schema: SpecSchema;
+    /** The settings without overrides: the config's values and the defaults. */
+    base: ResolvedSettings;
+  }];
+  schema: [Record<string, never>, SpecSchema];
   preview: [{ spec: string }, [number, number][]];
-  pathways: [CircuitSource & { property: string; fallback?: string }, { property: string; counts: Record<string, Record<string, number>> }];
+  /** Synapses per pathway value pair, counted by the core with the run's rules (null: nodes
+   * without the property and no fallback); `skipped`: populations a run would skip. */
+  pathways: [CircuitSource & { property: string; fallback?: string }, { property: string; fallback: string | null; counts: { source: string | null; target: string | null; synapses: number }[]; skipped: string[] }];
   provenance: [{ text: string; name?: string }, { configText: string; seed: number; pathwayProperty: string; fallback?: string; overwrite: boolean; populations: string[] | null; version: string }];
   run: [CircuitSource & RunRequest, RunResult];
   zip: [Record<string, never>, { blob: Blob; warnings: string[] }];

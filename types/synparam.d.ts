@@ -26,6 +26,19 @@ export interface PopulationStatistics {
   properties: { property: string; pathways: PathwayStatistics[] }[];
 }
 
+/** A run setting's value and where it comes from. */
+export interface Setting<T> { value: T; source: "override" | "config" | "default" }
+
+/** The settings a run used, as the core resolved them (an override, else the config's task form,
+ * else the default). */
+export interface ResolvedSettings {
+  seed: Setting<number | null>;
+  pathwayProperty: Setting<string>;
+  fallback: Setting<string | null>;
+  overwrite: Setting<boolean>;
+  populations: Setting<string[] | null>;
+}
+
 /** What a run gives a host. */
 export interface SynparamResults {
   /** Drawn columns per edge population, rows in edge order. */
@@ -36,12 +49,14 @@ export interface SynparamResults {
   edges: Record<string, Blob>;
   seed: number;
   pathwayProperty: string;
+  settings: ResolvedSettings;
 }
 
 /** A circuit: a circuit_config.json URL, local files (a folder keeps its layout), or buffers by path. */
 export type CircuitInput = string | URL | FileList | File[] | { files: Record<string, File | Blob | ArrayBuffer | Uint8Array> } | { buffers: Record<string, ArrayBuffer | Uint8Array> };
 
-/** The run settings common to the browser and Node APIs. */
+/** The run settings common to the browser and Node APIs. Unset settings take the config's task
+ * form (`random_seed`, `pathway_property`, …), else the defaults. */
 export interface RunSettings {
   /** ConnPropsModel dict or task form, as JSON text or object. */
   config: string | object;

@@ -2,7 +2,7 @@
 // (and errors) appear in the page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, readdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ZipReader, Uint8ArrayReader, Uint8ArrayWriter } from "@zip.js/zip.js";
@@ -165,7 +165,7 @@ test("the Tsodyks–Markram preset is mapped onto the circuit's pathway values a
   const page = await browser.context.newPage();
   await page.setViewportSize({ width: 420, height: 900 });
   await openPage(page);
-  await page.waitForFunction(() => document.getElementById("pathway-property").options.length > 0);
+  await page.waitForFunction(() => /Edge populations/.test(document.getElementById("circuit").textContent));
   assert.equal(await page.inputValue("#pathway-property"), "synapse_class");
   assert.equal(await page.textContent("#pathway-values"), "excitatory_neuron, extrinsic_neuron, inhibitory_neuron");
   await page.selectOption("#preset", "tsodyks_markram");
@@ -308,20 +308,24 @@ test("errors from the core appear in the page, with their kind", async () => {
   await page.close();
 });
 
-/** The page's zip of `circuit` (a fixture folder), run with the settings of the command's sidecar,
- * unpacked and compared file by file with the command's output. */
-async function zipEqualsCommand(circuit, args) {
+/** Load the command's sidecar into the page: its config and settings drive the page's run. */
+async function fromSidecar(page, cliOut) {
+  await page.setInputFiles("#provenance-file", join(cliOut, "parameterization.json"));
+  await page.waitForFunction(() => /settings loaded from the sidecar/.test(document.getElementById("status").textContent));
+}
+
+/** The page's zip of `circuit` (a fixture folder), run with the command's `args` and `config` by
+ * the command and as `prepare(page, cliOut)` sets the page up (default: from the command's
+ * sidecar), unpacked and compared file by file with the command's output. */
+async function zipEqualsCommand(circuit, args, { config = new URL("../../www/presets/tsodyks_markram.json", import.meta.url).pathname, prepare = fromSidecar } = {}) {
   const work = await mkdtemp(join(tmpdir(), "synparam-zip-"));
-  // The headless command first; its sidecar then drives the page.
   const cliOut = join(work, "cli");
-  await main(["--circuit", join(circuit, "circuit_config.json"), "--config", new URL("../../www/presets/tsodyks_markram.json", import.meta.url).pathname,
-    "--out", cliOut, ...args], () => {});
+  await main(["--circuit", join(circuit, "circuit_config.json"), "--config", config, "--out", cliOut, ...args], () => {});
   const page = await browser.context.newPage();
   await openPage(page);
   await page.setInputFiles("#folder", circuit);
   await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
-  await page.setInputFiles("#provenance-file", join(cliOut, "parameterization.json"));
-  await page.waitForFunction(() => /settings loaded from the sidecar/.test(document.getElementById("status").textContent));
+  await prepare(page, cliOut);
   await page.click("#run");
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
@@ -353,6 +357,68 @@ test("the page's zip of a parameterized circuit, from a sidecar's settings, equa
   const multi = new URL("../fixtures/out/multi/", import.meta.url).pathname;
   const { seed } = await zipEqualsCommand(multi, ["--seed", "7", "--populations", "VPM__S1__chemical,S1__S1__chemical,POm__S1__chemical"]);
   assert.equal(seed, "7");
+});
+
+test("a pasted task config runs in the page as in the command: its random_seed, pathway_property, fallback and overwrite_if_exists are used, shown as the config's, and an override is shown as one", async () => {
+  const obiOne = new URL("../fixtures/out/obi_one/", import.meta.url).pathname;
+  const model = JSON.parse(await readFile(new URL("../../www/presets/tsodyks_markram.json", import.meta.url), "utf8"));
+  const taskText = JSON.stringify({ pathway_property: "synapse_class", random_seed: 11, overwrite_if_exists: true, fallback_pathway_value: "EXC", pathway_param_dict: model }, null, 2);
+  const work = await mkdtemp(join(tmpdir(), "synparam-task-"));
+  await writeFile(join(work, "task.json"), taskText);
+  const note = (page, setting) => page.$eval(`.setting-source[data-setting='${setting}']`, (el) => [el.dataset.source, el.textContent]);
+  const { seed } = await zipEqualsCommand(obiOne, [], {
+    config: join(work, "task.json"),
+    async prepare(page) {
+      // The seed field first set here, then the config pasted: the override stays, visibly, until dropped.
+      await page.fill("#seed", "5");
+      await page.dispatchEvent("#seed", "change");
+      await page.fill("#config", taskText);
+      await page.waitForFunction(() => /valid/.test(document.getElementById("config-status").textContent) && document.querySelector(".setting-source[data-setting='fallback']").dataset.source === "config");
+      assert.deepEqual(await note(page, "seed"), ["override", "set here (the config says 11)"]);
+      assert.equal(await page.isVisible(".setting-reset[data-setting='seed']"), true);
+      await page.click(".setting-reset[data-setting='seed']");
+      await page.waitForFunction(() => document.querySelector(".setting-source[data-setting='seed']").dataset.source === "config");
+      assert.equal(await page.inputValue("#seed"), "11");
+      assert.deepEqual(await note(page, "pathwayProperty"), ["config", "from the config"]);
+      assert.equal(await page.inputValue("#fallback"), "EXC");
+      assert.equal(await page.isChecked("#overwrite"), true, "overwrite_if_exists: true, as the command reads it");
+      assert.equal(await page.isVisible(".setting-reset[data-setting='seed']"), false);
+      // The synapse matrix before the run is the core's count with the run's rules: with the
+      // config's fallback, nodes without synapse_class count as EXC.
+      await page.waitForFunction(() => document.querySelectorAll("#pathway-matrix td").length > 0);
+      const heads = await page.$$eval("#pathway-matrix tr:nth-child(2) th, #pathway-matrix tr:first-of-type th", (ths) => ths.map((th) => th.textContent));
+      assert.ok(!heads.includes("(no value)"), heads.join(", "));
+    },
+  });
+  assert.equal(seed, "11");
+});
+
+test("the synapse matrix before a run is counted by the core with the run's rules and agrees with the run", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  const obiOne = new URL("../fixtures/out/obi_one/", import.meta.url).pathname;
+  await page.setInputFiles("#folder", obiOne);
+  await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
+  // Without a fallback, the thalamic (virtual) nodes lack synapse_class: their populations are
+  // left out, as a run leaves them out, and the caption says so.
+  await page.waitForFunction(() => /skipped edge population/.test(document.querySelector("#pathway-matrix caption")?.textContent ?? ""));
+  const matrixTotal = () => page.$$eval("#pathway-matrix td", (tds) => tds.reduce((sum, td) => sum + Number(td.textContent), 0));
+  const before = await matrixTotal();
+  await page.fill("#fallback", "EXC");
+  await page.dispatchEvent("#fallback", "change");
+  await page.waitForFunction(() => !/skipped/.test(document.querySelector("#pathway-matrix caption")?.textContent ?? "x"));
+  const withFallback = await matrixTotal();
+  assert.ok(withFallback > before, `${withFallback} > ${before}`);
+  await page.waitForFunction(() => document.querySelector(".setting-source[data-setting='fallback']").dataset.source === "override");
+  assert.equal(await page.textContent(".setting-source[data-setting='fallback']"), "set here (default none)");
+  await page.selectOption("#preset", "tsodyks_markram");
+  await page.click("#apply-preset");
+  await page.check("#overwrite");
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  const synapses = Number((await page.textContent("#status")).match(/^(\d+) synapses/)[1]);
+  assert.equal(withFallback, synapses, "the matrix counts every synapse the run draws");
+  await page.close();
 });
 
 test("an obi-one circuit through the page's zip: every edges file parameterized and verified, as the command writes it", async () => {

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { tableFromIPC, tableToIPC, tableFromArrays, vectorFromArray, Dictionary, Utf8, Int8, makeTable } from "apache-arrow";
-import { initSync, validateConfig, densityPreview, Parameterizer } from "../../pkg/synparam.js";
+import { initSync, validateConfig, densityPreview, Parameterizer, planRun, specSchema, PathwayTally } from "../../pkg/synparam.js";
 
 initSync({ module: await readFile(new URL("../../pkg/synparam_bg.wasm", import.meta.url)) });
 const seedExample = await readFile(new URL("../../www/presets/seed_example.json", import.meta.url), "utf8");
@@ -139,4 +139,34 @@ test("connections() counts distinct source → target pairs per pathway across c
   assert.deepEqual(off.connections("e"), {});
   run.free();
   off.free();
+});
+
+test("planRun resolves each setting with its source: override, else the config's task form, else the default", () => {
+  const plan = planRun(seedExample, { seed: 9 });
+  assert.deepEqual(plan.settings.seed, { value: 9, source: "override" });
+  assert.deepEqual(plan.settings.pathwayProperty, { value: "synapse_class", source: "config" });
+  assert.deepEqual(plan.settings.overwrite, { value: false, source: "config" });
+  assert.deepEqual(plan.settings.fallback, { value: null, source: "default" });
+  assert.deepEqual(planRun(seedExample, {}).settings.seed, { value: 1, source: "config" });
+  const bare = JSON.stringify(JSON.parse(seedExample).pathway_param_dict);
+  assert.deepEqual(planRun(bare).settings.seed, { value: null, source: "default" });
+  assert.deepEqual(planRun(bare, { overwrite: false, populations: ["a"] }).settings.populations, { value: ["a"], source: "override" });
+  assert.deepEqual(plan.summary.properties.map((p) => p.name), ["conductance", "syn_type_id"]);
+  assert.deepEqual(Object.fromEntries(plan.schema.distributions).gamma, ["mean", "std"]);
+  assert.deepEqual(plan.schema, specSchema());
+  assert.throws(() => planRun(seedExample, { seed: -1 }), (e) => e.name === "ConfigError" && e.path === "random_seed");
+  assert.throws(() => planRun(seedExample, { overwrite: "yes" }), (e) => e.name === "ConfigError" && e.path === "overrides");
+  assert.throws(() => planRun("{", {}), (e) => e.name === "ConfigError" && e.path === "$");
+});
+
+test("PathwayTally counts synapses per value pair with the run's rules (fallback, ids checked)", () => {
+  const tally = new PathwayTally();
+  tally.addPopulation("e", "n", pathwayIpc(["EXC", "INH", null]), "n", pathwayIpc(["EXC", "INH", null]));
+  tally.add("e", edgesIpc([0, 1, 2, 2], [1, 1, 0, 2], [0, 1, 2, 3]));
+  assert.deepEqual(tally.counts(), [
+    { source: null, target: null, synapses: 1 }, { source: null, target: "EXC", synapses: 1 },
+    { source: "EXC", target: "INH", synapses: 1 }, { source: "INH", target: "INH", synapses: 1 }]);
+  assert.deepEqual(tally.counts("INH"), [{ source: "EXC", target: "INH", synapses: 1 }, { source: "INH", target: "EXC", synapses: 1 }, { source: "INH", target: "INH", synapses: 2 }]);
+  assert.throws(() => tally.add("e", edgesIpc([0], [7], [0])), /target_node_id: refers to node 7 but node population 'n' has 3 nodes/);
+  tally.free();
 });

@@ -17,15 +17,17 @@ function circuitMessage(circuit, fetchInit, allowedOrigins) {
 
 /**
  * Parameterize a circuit. `config`: the model (JSON text or object); `seed`, `pathwayProperty`,
- * `fallback`, `overwrite`, `populations` as in the config's task form; `onProgress({done, total})`;
+ * `fallback`, `overwrite`, `populations` override the config's task form (unset: the config's,
+ * else the defaults); `onProgress({done, total})`;
  * `signal`: an AbortSignal; `fetchInit`: fetch options (credentials) for a circuit given by URL,
  * sent to that URL's origin only; `allowedOrigins`: other origins the circuit's files may come from
  * (fetched without credentials); `assetsUrl`: where worker.js lives (default: beside this module).
  * Resolves with `{results: {population: arrow.Table}, columns: {population: Blob}, stats:
- * {population: …}, warnings, edges: {path: Blob}, seed, pathwayProperty}`: `results` holds tables
+ * {population: …}, warnings, edges: {path: Blob}, seed, pathwayProperty, settings}` (`settings`:
+ * each setting used with its source, `override`, `config` or `default`): `results` holds tables
  * for runs up to 2 M synapses (`columns` always has the Arrow IPC files; `tablesOf` reads them).
  */
-export function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite = false, populations = null, onProgress = () => {}, signal, fetchInit, allowedOrigins, assetsUrl } = {}) {
+export function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite, populations, onProgress = () => {}, signal, fetchInit, allowedOrigins, assetsUrl } = {}) {
   const request = {
     ...circuitMessage(circuit, fetchInit, allowedOrigins), config: typeof config === "string" ? config : JSON.stringify(config),
     seed, pathwayProperty, fallback, overwrite, populations,

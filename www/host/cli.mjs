@@ -36,7 +36,7 @@ const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --c
 class UsageError extends Error {}
 
 export function parseArguments(argv) {
-  const options = { circuit: [], chunkSize: DEFAULT_CHUNK_SIZE, overwrite: false };
+  const options = { circuit: [], chunkSize: DEFAULT_CHUNK_SIZE };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {

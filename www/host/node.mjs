@@ -6,9 +6,9 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import h5wasm from "h5wasm/node";
-import { initSync, Parameterizer, DatasetDigest, version } from "../../pkg/synparam.js";
+import { initSync, Parameterizer, DatasetDigest, planRun, version } from "../../pkg/synparam.js";
 import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5 } from "../sonata/loader.js";
-import { parameterizeCircuit, DEFAULT_CHUNK_SIZE } from "../run/parameterize.js";
+import { parameterizeCircuit, overridesOf, DEFAULT_CHUNK_SIZE } from "../run/parameterize.js";
 import { PROVENANCE_FILE } from "../run/provenance.js";
 import { publishCircuit } from "./publish.mjs";
 import { createDrawPool } from "../run/pool.js";
@@ -63,8 +63,8 @@ export async function openCircuit(paths) {
 export async function writeParameterizedCircuit({ circuitPaths, configText, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, onProgress, shouldStop, keepColumns = false, workers = defaultWorkers(), timings = null, storageChunkRows = undefined }) {
   await initialize();
   timings?.mark("start");
-  // Validate the model (and seed) before touching any file.
-  new Parameterizer(configText, settings.seed).free();
+  // Validate the model and the settings (a seed is needed) before touching any file.
+  new Parameterizer(configText, planRun(configText, overridesOf(settings)).settings.seed.value ?? undefined).free();
   const { circuit, source } = await openCircuit(circuitPaths);
   timings?.mark("load circuit");
   try {
@@ -73,7 +73,7 @@ export async function writeParameterizedCircuit({ circuitPaths, configText, sett
       openWritable: (file) => hdf5({ file }, () => new h5wasm.File(file, "a")),
       openReadOnly: (file) => openH5(h5wasm, file, file),
       execute: (output) => parameterizeCircuit({
-        circuit, Parameterizer, configText, ...settings, chunkSize, output, version: version(), onProgress, shouldStop, keepColumns, ...parallelOptions(workers), timings, storageChunkRows,
+        circuit, Parameterizer, planRun, configText, ...settings, chunkSize, output, version: version(), onProgress, shouldStop, keepColumns, ...parallelOptions(workers), timings, storageChunkRows,
       }),
     });
   } finally {
@@ -84,12 +84,13 @@ export async function writeParameterizedCircuit({ circuitPaths, configText, sett
 /**
  * The headless API in Node, in-process: `circuit` is a circuit_config.json path or a list of .h5
  * paths; `config` the model (JSON text or object); `seed`, `pathwayProperty`, `fallback`,
- * `overwrite`, `populations` as in the task form; `onProgress({done, total})`; `signal` an
+ * `overwrite`, `populations` override the config's task form (unset: the config's, else the
+ * defaults: `synapse_class`, no fallback, no overwrite, every population); `onProgress({done, total})`; `signal` an
  * AbortSignal; with `out`, the parameterized circuit is written there (whole, with provenance).
  * Resolves with `{results: {population: arrow.Table}, stats, warnings, seed, pathwayProperty}`
  * (plus `provenance` and `outDir` with `out`).
  */
-export async function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite = false, populations = null, onProgress = () => {}, signal, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, workers = defaultWorkers() } = {}) {
+export async function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite, populations, onProgress = () => {}, signal, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, workers = defaultWorkers() } = {}) {
   await initialize();
   signal?.throwIfAborted();
   const configText = typeof config === "string" ? config : JSON.stringify(config);
@@ -102,7 +103,7 @@ export async function parameterize({ circuit, config, seed, pathwayProperty, fal
     }
     const { circuit: opened } = await openCircuit(circuit);
     try {
-      return await resultsOf(await parameterizeCircuit({ circuit: opened, Parameterizer, configText, ...settings, ...common, ...parallelOptions(workers) }), { tables: true });
+      return await resultsOf(await parameterizeCircuit({ circuit: opened, Parameterizer, planRun, configText, ...settings, ...common, ...parallelOptions(workers) }), { tables: true });
     } finally {
       closeCircuit(opened);
     }

@@ -43,8 +43,7 @@ export class SynparamPanel extends HTMLElement {
   #fetchInit = undefined;
   #allowedOrigins = [];
   #config = null;
-  #seed = null;
-  #pathwayProperty = null;
+  #overrides = {}; // run settings the host set (or the UI had) over the config: name → {value, by}
 
   connectedCallback() {
     if (this.#app) return; // moved within the page: keep the running instance
@@ -59,8 +58,7 @@ export class SynparamPanel extends HTMLElement {
       emit: (type, detail) => this.dispatchEvent(new CustomEvent(`synparam-${type}`, { detail, bubbles: true, composed: true })),
     });
     if (this.#config !== null) this.#app.setConfig(this.#config);
-    if (this.#seed !== null) this.#app.setSeed(this.#seed);
-    if (this.#pathwayProperty !== null) this.#app.setPathwayProperty(this.#pathwayProperty);
+    this.#app.restoreOverrides(this.#overrides);
   }
 
   disconnectedCallback() {
@@ -68,8 +66,8 @@ export class SynparamPanel extends HTMLElement {
     queueMicrotask(() => {
       if (this.isConnected || !this.#app) return;
       const state = this.#app.state();
-      Object.assign(this, { config: state.config, seed: state.seed });
-      this.#pathwayProperty = state.pathwayProperty || this.#pathwayProperty;
+      this.#config = state.config;
+      this.#overrides = state.overrides;
       this.#app.destroy();
       this.#app = null;
     });
@@ -119,16 +117,19 @@ export class SynparamPanel extends HTMLElement {
     this.#app?.setConfig(this.#config);
   }
 
-  get seed() { return Number(this.#app?.state().seed ?? this.#seed); }
+  /** The seed the next run uses as shown (the config's random_seed unless set); setting it
+   * overrides the config's. */
+  get seed() { return Number(this.#app?.state().seed ?? this.#overrides.seed?.value); }
   set seed(value) {
-    this.#seed = String(value);
-    this.#app?.setSeed(this.#seed);
+    this.#overrides.seed = { value: Number(value), by: "the host" };
+    this.#app?.restoreOverrides({ seed: this.#overrides.seed });
   }
 
-  get pathwayProperty() { return this.#app?.state().pathwayProperty ?? this.#pathwayProperty; }
+  /** The pathway property as shown; setting it overrides the config's `pathway_property`. */
+  get pathwayProperty() { return this.#app?.state().pathwayProperty ?? this.#overrides.pathwayProperty?.value ?? null; }
   set pathwayProperty(value) {
-    this.#pathwayProperty = value;
-    this.#app?.setPathwayProperty(value);
+    this.#overrides.pathwayProperty = { value, by: "the host" };
+    this.#app?.restoreOverrides({ pathwayProperty: this.#overrides.pathwayProperty });
   }
 
   /** Load local files (a FileList or File[]; a chosen folder keeps its layout). */

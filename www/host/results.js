@@ -10,7 +10,8 @@ export const TABLES_UP_TO = 2_000_000;
 /**
  * `{results: {population: arrow.Table}, columns: {population: Blob}, stats: {population: {source,
  * target, synapses, connections, properties}}, warnings, edges: {path: Blob}, seed,
- * pathwayProperty}` from a run's result message. `tables`: true, false, or "auto" (up to
+ * pathwayProperty, settings}` from a run's result message (`settings`: the core's resolution,
+ * each setting `{value, source}`). `tables`: true, false, or "auto" (up to
  * TABLES_UP_TO synapses).
  */
 export async function resultsOf(data, { tables = "auto" } = {}) {
@@ -26,6 +27,7 @@ export async function resultsOf(data, { tables = "auto" } = {}) {
     edges: Object.fromEntries((data.outputs ?? []).map((o) => [o.output, o.file ?? new Blob([o.bytes], { type: "application/x-hdf5" })])),
     seed: data.seed,
     pathwayProperty: data.pathwayProperty,
+    settings: data.settings,
   };
 }
 

@@ -14,15 +14,61 @@ import { yieldToEvents } from "./protocol.js";
  * work does not show. */
 export const DEFAULT_CHUNK_SIZE = 65_536;
 
-/** Settings of a run after the config's defaults: what was asked, else the config's task form. */
-export function settingsOf(summary, { seed, pathwayProperty, fallback, overwrite, populations }) {
-  return {
-    seed,
-    pathwayProperty: pathwayProperty ?? summary.pathway_property ?? "synapse_class",
-    fallback: fallback ?? summary.fallback_pathway_value ?? undefined,
-    overwrite: Boolean(overwrite) || summary.overwrite_if_exists === true,
-    populations: populations ?? summary.edge_populations ?? null,
-  };
+/** The overrides of a run as the core's `planRun` takes them: only what was given. */
+export function overridesOf({ seed, pathwayProperty, fallback, overwrite, populations }) {
+  const given = { seed, pathwayProperty, fallback, overwrite, populations };
+  return Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined && value !== null));
+}
+
+/**
+ * The source and target pathway columns of edge population `edges` (`{columns: {source, target}}`,
+ * each `{population, ipc}`), or `{skipped: warning}` when a side's nodes lack the property and no
+ * fallback is set: the rule runs and the pathway tally share.
+ */
+export function pathwayColumnsOf(circuit, edges, pathwayProperty, fallback) {
+  const columns = {};
+  for (const role of ["source", "target"]) {
+    const nodes = circuit.nodePopulations.get(edges[role]);
+    if (!nodes) throw new CircuitError(`${role} node population '${edges[role]}' is not in the circuit`, { file: edges.shownName, population: edges.name });
+    const values = nodePropertyValues(nodes, pathwayProperty);
+    if (!values && (fallback === undefined || fallback === null)) {
+      return { skipped: `skipped edge population '${edges.name}': ${role} node population '${nodes.name}' has no '${pathwayProperty}' property (set a fallback value to include it)` };
+    }
+    columns[role] = { population: nodes.name, ipc: pathwayColumnIpc(values ?? new Array(nodes.size).fill(null)) };
+  }
+  return { columns };
+}
+
+/**
+ * Synapses per pathway value pair for `pathwayProperty`, counted by the core (`PathwayTally`)
+ * with the run's rules, over the edge populations a run would include: `{counts: [{source, target,
+ * synapses}], skipped: [warning]}` (`source`/`target` null for nodes without a value and no fallback).
+ */
+export async function pathwayCounts({ circuit, PathwayTally, pathwayProperty, fallback, chunkSize = 1_000_000, shouldStop = () => false }) {
+  const tally = new PathwayTally();
+  const skipped = [];
+  try {
+    for (const edges of circuit.edgePopulations.values()) {
+      const { columns, skipped: warning } = pathwayColumnsOf(circuit, edges, pathwayProperty, fallback);
+      if (warning) {
+        skipped.push(warning);
+        continue;
+      }
+      try {
+        tally.addPopulation(edges.name, columns.source.population, columns.source.ipc, columns.target.population, columns.target.ipc);
+        for (const { ipc } of edgeChunks(edges, chunkSize)) {
+          tally.add(edges.name, ipc);
+          if (shouldStop()) return null;
+          await yieldToEvents();
+        }
+      } catch (error) {
+        throw inFile(error, edges.shownName);
+      }
+    }
+    return { counts: tally.counts(fallback ?? undefined), skipped };
+  } finally {
+    tally.free();
+  }
 }
 
 /** A core error from a chunk, with the file it was writing. */
@@ -50,17 +96,19 @@ function inFile(error, shownName) {
  * thread reads, counts connections and writes in chunk order: the same bits as one worker.
  */
 export async function parameterizeCircuit({
-  circuit, Parameterizer, configText, seed, pathwayProperty, fallback, overwrite = false, populations = null,
+  circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations,
   chunkSize = DEFAULT_CHUNK_SIZE, output, onProgress = () => {}, shouldStop = () => false, keepColumns = false, version = null,
   workers = 1, createPool = null, module = null, timings = null, storageChunkRows = undefined, onColumns = null,
 }) {
-  // Validate the model (and seed) before touching any file; its task form gives the defaults.
-  const check = new Parameterizer(configText, seed);
-  const effectiveSeed = check.seed;
-  const settings = settingsOf(check.summary, { seed, pathwayProperty, fallback, overwrite, populations });
-  check.free();
-  ({ pathwayProperty, fallback, overwrite } = settings);
-  const requested = settings.populations;
+  // The core resolves the settings (overrides, else the config's task form, else its defaults)
+  // and validates the model before any file is touched.
+  const { settings } = planRun(configText, overridesOf({ seed, pathwayProperty, fallback, overwrite, populations }));
+  const effectiveSeed = settings.seed.value;
+  new Parameterizer(configText, effectiveSeed ?? undefined).free(); // names a missing seed
+  pathwayProperty = settings.pathwayProperty.value;
+  fallback = settings.fallback.value ?? undefined;
+  overwrite = settings.overwrite.value;
+  const requested = settings.populations.value;
   for (const name of requested ?? []) {
     if (!circuit.edgePopulations.has(name)) {
       throw new CircuitError(`unknown edge population '${name}' (the circuit has: ${[...circuit.edgePopulations.keys()].join(", ")})`);
@@ -73,24 +121,12 @@ export async function parameterizeCircuit({
   try {
     for (const edges of circuit.edgePopulations.values()) {
       if (requested && !requested.includes(edges.name)) continue;
-      const roles = {};
-      for (const role of ["source", "target"]) {
-        const nodes = circuit.nodePopulations.get(edges[role]);
-        if (!nodes) throw new CircuitError(`${role} node population '${edges[role]}' is not in the circuit`, { file: edges.shownName, population: edges.name });
-        let values = nodePropertyValues(nodes, pathwayProperty);
-        if (!values && fallback === undefined) {
-          warnings.push(`skipped edge population '${edges.name}': ${role} node population '${nodes.name}' has no '${pathwayProperty}' property (set a fallback value to include it)`);
-          break;
-        }
-        values ??= new Array(nodes.size).fill(null);
-        roles[role] = { nodes, values };
+      const { columns, skipped } = pathwayColumnsOf(circuit, edges, pathwayProperty, fallback);
+      if (skipped) {
+        warnings.push(skipped);
+        continue;
       }
-      if (!roles.source || !roles.target) continue;
-      const run = new Parameterizer(configText, seed);
-      const columns = {
-        source: { population: roles.source.nodes.name, ipc: pathwayColumnIpc(roles.source.values) },
-        target: { population: roles.target.nodes.name, ipc: pathwayColumnIpc(roles.target.values) },
-      };
+      const run = new Parameterizer(configText, effectiveSeed);
       plans.push({ edges, run, columns });
       try {
         run.addEdgePopulation(edges.name, columns.source.population, columns.source.ipc, columns.target.population, columns.target.ipc, pathwayProperty, fallback);
@@ -219,7 +255,7 @@ export async function parameterizeCircuit({
       }
       if (output) await output.finish(fileName, file);
     }
-    return { populations: results, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested };
+    return { populations: results, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings };
   } finally {
     for (const { run } of plans) run.free();
   }

@@ -1,13 +1,13 @@
 // Web Worker: loads a SONATA circuit with h5wasm (files fetched relative to the circuit config's
 // URL, or local File objects mounted with WORKERFS) and parameterizes it with the wasm core, off
 // the main thread. It serves requests (protocol.js: each with an id, its reply to its caller):
-// load, validate, preview, pathways, provenance, run and zip (run and zip one at a time, in order).
+// load, validate, schema, preview, pathways, provenance, run and zip (run and zip one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
 import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader, Writer } from "@zip.js/zip.js";
-import init, { Parameterizer, DatasetDigest, validateConfig, densityPreview, version } from "../../pkg/synparam.js";
-import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, synapsesPerPathway, prepareHdf5, openH5 } from "../sonata/loader.js";
-import { parameterizeCircuit, DEFAULT_CHUNK_SIZE } from "./parameterize.js";
+import init, { Parameterizer, PathwayTally, DatasetDigest, planRun, specSchema, densityPreview, version } from "../../pkg/synparam.js";
+import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, prepareHdf5, openH5 } from "../sonata/loader.js";
+import { parameterizeCircuit, pathwayCounts, overridesOf, DEFAULT_CHUNK_SIZE } from "./parameterize.js";
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
 import { provenanceDocument, readProvenance, sha256Stream, sha256OfText, PROVENANCE_FILE } from "./provenance.js";
@@ -75,7 +75,7 @@ function circuitOf({ circuitUrl, files, fetchInit, allowedOrigins, circuitKey })
 let lastRun = null; // what the zip of the parameterized circuit is made from
 let olderStore = null; // the previous run's outputs, kept while the next run runs
 
-async function run({ config, seed, pathwayProperty, fallback, overwrite = false, populations = null, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), ...where }, { progress }) {
+async function run({ config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), ...where }, { progress }) {
   const [, Module] = await ready;
   const { FS } = Module;
   const started = performance.now();
@@ -121,7 +121,7 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite = false,
       joiners.get(population).add(ipc);
     };
     const result = await parameterizeCircuit({
-      circuit, Parameterizer, configText: config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, output, onColumns,
+      circuit, Parameterizer, planRun, configText: config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, output, onColumns,
       version: version(), onProgress: (done, total) => progress({ done, total }), workers, createPool, module: await compiled, timings,
     });
     // Verify every written file against what the core drew before anyone can download it.
@@ -312,14 +312,23 @@ serveWorker({
   async load(where) {
     return describeCircuit(await circuitOf(where));
   },
-  /** Synapses per pathway for a property, for the matrix shown before a run. */
+  /** Synapses per pathway for a property, counted by the core with the run's rules, for the
+   * matrix shown before a run: `{property, fallback, counts: [{source, target, synapses}], skipped}`. */
   async pathways({ property, fallback, ...where }) {
-    const { circuit } = await circuitOf(where);
-    return { property, counts: synapsesPerPathway(circuit, property, fallback ?? null) };
-  },
-  /** Validate a config with the core: its summary, or its error with the JSON path. */
-  async validate({ config }) {
     await ready;
-    return validateConfig(config);
+    const { circuit } = await circuitOf(where);
+    return { property, fallback: fallback ?? null, ...await pathwayCounts({ circuit, PathwayTally, pathwayProperty: property, fallback }) };
+  },
+  /** The core's plan of a run of a config with the given overrides: `{settings, summary,
+   * schema}` (planRun) plus `base` (the settings without overrides: the config's and the
+   * defaults), or the config's error with its JSON path. */
+  async validate({ config, overrides = {} }) {
+    await ready;
+    return { ...planRun(config, overridesOf(overrides)), base: planRun(config, {}).settings };
+  },
+  /** The core's spec schema: distribution types with their parameters, common keys, dtypes. */
+  async schema() {
+    await ready;
+    return specSchema();
   },
 }, { exclusive: ["run", "zip"] });

@@ -586,30 +586,6 @@ export function candidatePathwayProperties(circuit) {
   return result;
 }
 
-/** Synapses per pathway (source value → target value) for `property`, summed over the edge
- * populations whose source and target nodes have it: {source: {target: count}}. Nodes without the
- * property count under `fallback` (or "(none)"). */
-export function synapsesPerPathway(circuit, property, fallback = null, chunkSize = 1_000_000) {
-  const counts = {};
-  for (const edges of circuit.edgePopulations.values()) {
-    const sourceValues = nodePropertyValues(circuit.nodePopulations.get(edges.source), property);
-    const targetValues = nodePropertyValues(circuit.nodePopulations.get(edges.target), property);
-    if ((!sourceValues || !targetValues) && fallback === null) continue;
-    for (let start = 0; start < edges.size; start += chunkSize) {
-      const end = Math.min(edges.size, start + chunkSize);
-      const sources = readSlice(edges, "source_node_id", start, end);
-      const targets = readSlice(edges, "target_node_id", start, end);
-      for (let i = 0; i < sources.length; i++) {
-        const s = sourceValues?.[Number(sources[i])] ?? fallback ?? "(none)";
-        const t = targetValues?.[Number(targets[i])] ?? fallback ?? "(none)";
-        counts[s] ??= {};
-        counts[s][t] = (counts[s][t] ?? 0) + 1;
-      }
-    }
-  }
-  return counts;
-}
-
 /** Close every HDF5 file the circuit holds open. */
 export function closeCircuit(circuit) {
   const files = new Set([...circuit.nodePopulations.values(), ...circuit.edgePopulations.values()].map((p) => p.file));

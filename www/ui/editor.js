@@ -2,31 +2,30 @@
 // config JSON (the textarea) stays the single source of truth: the editor reads it, edits a cell,
 // and writes it back, so validation, presets and downloads see one model.
 
-/** Parameters of each distribution type, in the order users think of them. */
-export const DISTRIBUTION_FIELDS = {
-  constant: ["mean"], zero: [], normal: ["mean", "std"], truncnorm: ["norm_loc", "norm_scale", "min", "max"],
-  gamma: ["mean", "std"], poisson: ["mean"], ztpoisson: ["mean"], discrete: ["val", "p"],
-  lognormal: ["mean", "sigma"], exponential: ["scale"], uniform: ["low", "high"],
-};
+/** Parameters of each distribution type (`{type: [parameter]}`) from the core's spec schema
+ * (planRun's `schema`, the worker's `schema` request): the parser's own table, never a copy. */
+export function distributionFields(schema) {
+  return Object.fromEntries(schema.distributions);
+}
 
 /** The model dict inside either config form. */
 export function modelOf(config) {
   return config.pathway_param_dict ?? config;
 }
 
-/** A short label of a spec, e.g. "gamma(1, 0.5)". */
-export function specLabel(spec) {
+/** A short label of a spec, e.g. "gamma(1, 0.5)"; `fields` from distributionFields. */
+export function specLabel(spec, fields = {}) {
   if (!spec || typeof spec !== "object") return "—";
-  const fields = DISTRIBUTION_FIELDS[spec.type] ?? [];
+  fields = fields[spec.type] ?? [];
   const values = fields.map((f) => (Array.isArray(spec[f]) ? `[${spec[f].join(" ")}]` : spec[f]));
   return `${spec.type}(${values.join(", ")})${spec.shared_within === false ? " per synapse" : ""}`;
 }
 
-/** Read the editor's form into a spec. */
-export function specFromForm(form) {
+/** Read the editor's form into a spec; `fields` from distributionFields. */
+export function specFromForm(form, fields) {
   const type = form.type.value;
   const spec = { type };
-  for (const field of DISTRIBUTION_FIELDS[type]) {
+  for (const field of fields[type] ?? []) {
     const text = form.elements[`field-${field}`]?.value ?? "";
     spec[field] = field === "val" || field === "p" ? text.split(/[\s,]+/).filter(Boolean).map(Number) : Number(text);
   }

@@ -13,4 +13,5 @@ const app = createApp(document.getElementById("app"), { workerUrl: new URL("./wo
 // Anything that goes wrong outside the worker is shown in the page too, never only in the console.
 window.addEventListener("error", (event) => app.showError(event.error ?? event.message));
 window.addEventListener("unhandledrejection", (event) => app.showError(event.reason));
-document.body.dataset.ready = "true";
+// Ready once the UI is complete (the editor has the core's spec schema).
+app.ready.finally(() => { document.body.dataset.ready = "true"; });

@@ -38,7 +38,10 @@ export const STYLES = `
     .histogram-grid { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; }
     .histogram-grid > figure { margin: 0; }
     .histogram-grid h2 { font-size: .85rem; font-weight: 500; margin: 0 0 .25rem; }
-  
+    .setting-source { color: #5c6370; margin-right: .5rem; }
+    .setting-source[data-source="override"] { color: inherit; background: var(--synparam-highlight, #fff3bf); padding: 0 .25rem; border-radius: 3px; }
+    .setting-reset { font-size: .75rem; margin-right: .75rem; }
+    #pathway-matrix td.missing, #pathway-matrix th.missing { color: var(--synparam-error, #a4161a); }
 `;
 
 /** Markup of the UI: every control has an id, unique within its container. */
@@ -50,9 +53,9 @@ export const MARKUP = `
       <input id="files" type="file" multiple></label>
       <label>or a circuit folder <input id="folder" type="file" webkitdirectory></label></p>
     <p>
-      <label>Pathway property <select id="pathway-property"></select></label>
+      <label>Pathway property <select id="pathway-property"></select></label> <small class="setting-source" data-setting="pathwayProperty"></small><button type="button" class="setting-reset" data-setting="pathwayProperty" hidden title="drop this override: use the config's value (or the default)">use config</button>
       <span id="pathway-values"></span>
-      <label>Fallback value for nodes without it <input id="fallback" type="text" size="16" placeholder="(none)"></label>
+      <label>Fallback value for nodes without it <input id="fallback" type="text" size="16" placeholder="(none)"></label> <small class="setting-source" data-setting="fallback"></small><button type="button" class="setting-reset" data-setting="fallback" hidden title="drop this override: use the config's value (or the default)">use config</button>
     </p>
     <div class="table-scroll"><table id="pathway-matrix" aria-label="synapses per pathway"></table></div>
   </section>
@@ -80,7 +83,7 @@ export const MARKUP = `
         <label><input type="checkbox" name="shared_within" checked> shared within a connection</label>
         <label>lower bound <input name="lower_bound" size="6"></label>
         <label>upper bound <input name="upper_bound" size="6"></label>
-        <label>dtype <select name="dtype"><option value="">(default)</option><option>int</option><option>float32</option><option>float64</option><option>int32</option><option>uint32</option><option>int64</option></select></label>
+        <label>dtype <select name="dtype"></select></label>
         <div id="cell-preview" aria-label="density preview"></div>
         <p id="cell-error" class="error"></p>
         <button type="button" data-scope="cell">Apply to cell</button>
@@ -93,8 +96,8 @@ export const MARKUP = `
     <textarea id="config" rows="12" spellcheck="false"></textarea>
     <p id="config-status" role="status"></p>
   </section>
-  <label><input id="overwrite" type="checkbox"> Overwrite properties that already exist</label>
-  <label>Seed <input id="seed" type="number" value="1" min="0" step="1"></label>
+  <label><input id="overwrite" type="checkbox"> Overwrite properties that already exist</label> <small class="setting-source" data-setting="overwrite"></small><button type="button" class="setting-reset" data-setting="overwrite" hidden title="drop this override: use the config's value (or the default)">use config</button>
+  <label>Seed <input id="seed" type="number" value="1" min="0" step="1"></label> <small class="setting-source" data-setting="seed"></small><button type="button" class="setting-reset" data-setting="seed" hidden title="drop this override: use the config's value (or the default)">use config</button>
   <button id="run" type="button" disabled>Parameterize</button>
   <button id="cancel" type="button" disabled>Cancel</button>
   <p><progress id="progress" value="0" max="1" aria-label="progress"></progress></p>

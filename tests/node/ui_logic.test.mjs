@@ -1,0 +1,70 @@
+// The page's logic that needs no DOM: run settings over the config, the results' summary, the
+// editor's model edits — tested in Node.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { pageOverrides, settingNotes } from "../../www/ui/settings.js";
+import { summaryCsv, statisticsFingerprints, changedPathways, taskOfRun } from "../../www/ui/summary.js";
+import { distributionFields, specLabel, applySpec, addProperty, removeProperty } from "../../www/ui/editor.js";
+
+const setting = (value, source) => ({ value, source });
+const base = { seed: setting(7, "config"), pathwayProperty: setting("synapse_class", "default"), fallback: setting(null, "default"), overwrite: setting(true, "config") };
+
+test("the page sends only what was set in it, plus its seed field when the config has no random_seed", () => {
+  assert.deepEqual(pageOverrides({}), {});
+  assert.deepEqual(pageOverrides({}, { configSeed: 7, seedField: 1 }), {}, "the config's seed wins over the untouched field");
+  assert.deepEqual(pageOverrides({}, { configSeed: null, seedField: 1 }), { seed: 1 });
+  assert.deepEqual(pageOverrides({}, { configSeed: null, seedField: null }), {}, "an empty field is no seed: the core then names what is missing");
+  assert.deepEqual(pageOverrides({ seed: { value: 3, by: "here" }, fallback: { value: "EXC", by: "the sidecar" } }, { configSeed: 7, seedField: 3 }), { seed: 3, fallback: "EXC" });
+});
+
+test("each setting's note says where its value comes from, and what an override replaces", () => {
+  const settings = { ...base, seed: setting(3, "override"), fallback: setting("EXC", "override") };
+  const notes = settingNotes(settings, base, { seed: { value: 3, by: "here" }, fallback: { value: "EXC", by: "the sidecar" } });
+  assert.deepEqual(notes.seed, { source: "override", text: "set here (the config says 7)" });
+  assert.deepEqual(notes.fallback, { source: "override", text: "set by the sidecar (default none)" });
+  assert.deepEqual(notes.pathwayProperty, { source: "default", text: "default" });
+  assert.deepEqual(notes.overwrite, { source: "config", text: "from the config" });
+  const noSeed = { ...base, seed: setting(null, "default") };
+  assert.equal(settingNotes({ ...noSeed, seed: setting(1, "override") }, noSeed, {}).seed.text, "set here (the config has no random_seed)");
+  // An override equal to what it replaces says so without a parenthesis.
+  assert.equal(settingNotes({ ...base, seed: setting(7, "override") }, base, { seed: { value: 7, by: "the host" } }).seed.text, "set by the host");
+});
+
+const pathway = (source, target, mean, counts = [1, 2]) => ({ source, target, count: 3, mean, std: 0.5, min: 0, max: 1, clipped_share: 0, theoretical_mean: 1, theoretical_std: 0.5, histogram: { counts } });
+const run = (mean) => [{ name: "pop", connections: { "A → B": 2 }, stats: [{ property: "g", pathways: [pathway("A", "B", mean), pathway("B, \"x\"", "A", 1)] }] }];
+
+test("the summary CSV quotes what needs quoting and leaves missing values empty", () => {
+  const csv = summaryCsv(run(null)).split("\n");
+  assert.equal(csv[0], "edge_population,property,source,target,synapses,connections,mean,std,min,max,clipped_share,spec_mean,spec_std");
+  assert.equal(csv[1], "pop,g,A,B,3,2,,0.5,0,1,0,1,0.5");
+  assert.equal(csv[2], 'pop,g,"B, ""x""",A,3,0,1,0.5,0,1,0,1,0.5');
+});
+
+test("only pathways whose statistics changed since the last run are marked", () => {
+  const first = statisticsFingerprints(run(1));
+  assert.equal(changedPathways(null, first).size, 0, "nothing is marked after a first run");
+  const changed = changedPathways(first, statisticsFingerprints(run(1.5)));
+  assert.deepEqual([...changed], ["pop|g|A|B"]);
+});
+
+test("the config downloaded after a run carries the settings the core used", () => {
+  const model = { src_types: ["A"], tgt_types: ["A"], prop_stats: {} };
+  const task = taskOfRun(JSON.stringify(model), { seed: 4, pathwayProperty: "mtype", fallback: null, overwrite: true, requested: ["p"] });
+  assert.deepEqual(task, { pathway_param_dict: model, random_seed: 4, pathway_property: "mtype", overwrite_if_exists: true, edge_populations: ["p"] });
+  const again = taskOfRun(JSON.stringify({ ...task, fallback_pathway_value: "A" }), { seed: 4, pathwayProperty: "mtype", fallback: null, overwrite: false, requested: null });
+  assert.equal("fallback_pathway_value" in again, false, "a fallback the run did not use is not written");
+});
+
+test("the editor labels and edits specs with the core's distribution table", () => {
+  const fields = distributionFields({ distributions: [["gamma", ["mean", "std"]], ["zero", []]], common_keys: [], dtypes: [] });
+  assert.equal(specLabel({ type: "gamma", mean: 1, std: 0.5, shared_within: false }, fields), "gamma(1, 0.5) per synapse");
+  assert.equal(specLabel({ type: "zero" }, fields), "zero()");
+  const config = { pathway_param_dict: { src_types: ["A", "B"], tgt_types: ["A", "B"], prop_stats: { g: {} } } };
+  applySpec(config, "g", "A", "B", { type: "zero" }, "row");
+  assert.deepEqual(Object.keys(config.pathway_param_dict.prop_stats.g.A), ["A", "B"]);
+  assert.equal(config.pathway_param_dict.prop_stats.g.B, undefined);
+  addProperty(config, "h", { type: "zero" });
+  assert.equal(config.pathway_param_dict.prop_stats.h.B.B.type, "zero");
+  removeProperty(config, "h");
+  assert.equal(config.pathway_param_dict.prop_stats.h, undefined);
+});

@@ -1,0 +1,65 @@
+// The results' view: the statistics table (rows of pathways whose statistics changed since the
+// last run marked), the downloads, and the histograms drawn one figure per frame so the page stays
+// responsive. Data-bearing DOM is built as text nodes: names and values from configs and circuits
+// are shown literally, never parsed as markup.
+import { propertyFigure } from "./plots.js";
+import { pathwayKey, statisticsFingerprints, changedPathways, summaryCsv, taskOfRun } from "./summary.js";
+
+const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
+const nextFrame = () => new Promise((resolve) => (globalThis.requestAnimationFrame ?? setTimeout)(resolve));
+
+/**
+ * Mount the results view. `$`: element by id; `table`: the results table's body; `download(name,
+ * blob)`: a download link. Returns `{show(data, detail, {configText, zipButton})}`.
+ */
+export function mountResults({ $, table, download }) {
+  let previous = null; // fingerprints of the last run's statistics
+  let drawing = 0; // a newer run's figures replace an older one's (whose drawing stops)
+
+  async function drawFigures(populations, changed) {
+    $("histograms").replaceChildren();
+    delete $("histograms").dataset.complete;
+    const ticket = ++drawing;
+    for (const population of populations) {
+      for (const property of population.stats) {
+        await nextFrame();
+        if (ticket !== drawing) return;
+        const figure = propertyFigure(property);
+        figure.classList.toggle("changed", property.pathways.some((p) => changed.has(pathwayKey(population, property, p))));
+        figure.dataset.property = property.property;
+        $("histograms").append(figure);
+      }
+    }
+    $("histograms").dataset.complete = "true";
+  }
+
+  return {
+    /** Show a run's result message (`data`) and its host-side results (`detail`). */
+    show(data, detail, { configText, zipButton }) {
+      const current = statisticsFingerprints(data.populations);
+      const changed = changedPathways(previous, current);
+      previous = current;
+      const rows = data.populations.flatMap((population) => population.stats.flatMap((property) => property.pathways.map((p) => {
+        const row = document.createElement("tr");
+        if (changed.has(pathwayKey(population, property, p))) row.className = "changed";
+        row.dataset.property = property.property;
+        for (const text of [property.property, `${p.source} → ${p.target}`, String(p.count), format(p.mean), format(p.std), format(p.min), format(p.max),
+          `${(100 * p.clipped_share).toFixed(1)} %`, format(p.theoretical_mean), format(p.theoretical_std)]) {
+          row.append(Object.assign(document.createElement("td"), { textContent: text }));
+        }
+        return row;
+      })));
+      table.replaceChildren(...rows);
+      $("results").hidden = false;
+      const task = taskOfRun(configText, data);
+      $("downloads").replaceChildren(
+        zipButton,
+        ...Object.entries(detail.edges).map(([name, file]) => download(name.replaceAll("/", "__"), file)),
+        ...Object.entries(detail.columns).map(([name, file]) => download(`${name}.arrow`, file)),
+        download("summary.csv", new Blob([summaryCsv(data.populations)], { type: "text/csv" })),
+        download("config.json", new Blob([JSON.stringify(task, null, 2)], { type: "application/json" })),
+      );
+      drawFigures(data.populations, changed);
+    },
+  };
+}
