@@ -16,13 +16,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size clean
+.PHONY: bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size clean
 
 help:
 	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
 	@echo "make test    - set up, build and run every test (native, browser wasm, Node)"
 	@echo "make bench   - throughput and peak memory, native and wasm (Node on pkg/)"
 	@echo "make fuzz    - the config parser and Arrow readers fuzzed for minutes (FUZZ_SECONDS per target)"
+	@echo "make bench-e2e      - end to end on a generated 10 M-synapse network: command, page, numpy, floor"
+	@echo "make bench-page-37m - the same on 37 M synapses (a 2.2 GB edges file; one run each)"
 
 setup: setup-rust setup-node
 
@@ -121,6 +123,15 @@ bench: pkg setup-browser
 	cargo bench --bench throughput
 	node benches/wasm_throughput.mjs
 	cargo test --release --target $(WASM_TARGET) --test wasm_engine_bench -- --nocapture 2>&1 | grep "wasm engine"
+
+# End to end (issue 13): the command (1 and 2 draw workers), the page in headless Chromium (folder
+# input → results → zip), a vectorized numpy baseline and the floor (cp + the engine's draws), on
+# networks generated once into benches/out/ (gitignored); the table goes to benches/out/e2e-*.json.
+bench-e2e: site fixtures setup-browser
+	node benches/e2e.mjs --synapses 10000000 --runs 3
+
+bench-page-37m: site fixtures setup-browser
+	node benches/e2e.mjs --synapses 37000000 --runs 1
 
 clean:
 	rm -rf pkg target node_modules

@@ -28,6 +28,9 @@ const pageOnly = process.argv.includes("--page-only");
 const circuit = join(root, `benches/out/net${synapses / 1e6}m`);
 const preset = join(root, "www/presets/tsodyks_markram.json");
 const best = (values) => Math.min(...values);
+/** The phases of a run between creating the datasets and closing the file: reading ids, drawing
+ * (or waiting for the draw workers), counting connections, writing. */
+const DRAW_PHASES = ["draw and write", "read edge chunks", "count connections", "write blocks", "write columns"];
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** Wall time and peak RSS (KB) of a command, by GNU time. */
@@ -147,11 +150,12 @@ async function page() {
     const zipPath = join(tmpdir(), `synparam-e2e-${process.pid}.zip`);
     await download.saveAs(zipPath);
     const zipped = (performance.now() - started) / 1000;
+    const zipTimings = JSON.parse(await p.getAttribute("#status", "data-zip-timings") ?? "{}");
     const zipMB = (await stat(zipPath)).size / 1e6;
     if (process.env.KEEP_ZIP) console.error(`zip kept at ${zipPath}`); else await rm(zipPath);
     const longTasks = await p.evaluate(() => globalThis.__longTasks);
     const peaks = await memory.stop();
-    return { results, workerTimings, figures, zipped, zipMB, longestTaskMs: Math.max(0, ...longTasks), longTasks: longTasks.length, rendererMB: peaks.renderer, allChromiumMB: peaks.all };
+    return { results, workerTimings, zipTimings, figures, zipped, zipMB, longestTaskMs: Math.max(0, ...longTasks), longTasks: longTasks.length, rendererMB: peaks.renderer, allChromiumMB: peaks.all };
   } finally {
     await browser.close();
   }
@@ -176,11 +180,14 @@ if (report.floor) {
   for (const [label, c] of [["command, 1 worker", report.command1], ["command, 2 workers", report.command2]]) {
     console.log(`${label}: ${f(c.seconds)} s (median ${f(c.median)}), peak RSS ${c.peakMB.toFixed(0)} MB — ${f(c.seconds / report.floor.total)}× the floor, ${f(report.numpy / c.seconds)}× faster than numpy`);
   }
-  console.log(`draw phase: ${f(report.command1.phases["draw and write"])} s → ${f(report.command2.phases["draw and write"])} s with 2 workers (${f(report.command1.phases["draw and write"] / report.command2.phases["draw and write"])}×)`);
+  const drawPhase = (phases) => DRAW_PHASES.reduce((sum, name) => sum + (phases[name] ?? 0), 0);
+  const [draw1, draw2] = [drawPhase(report.command1.phases), drawPhase(report.command2.phases)];
+  console.log(`draw phase (${DRAW_PHASES.join(" + ")}): ${f(draw1)} s → ${f(draw2)} s with 2 workers (${f(draw1 / draw2)}×)`);
   console.log(`numpy baseline: ${f(report.numpy)} s`);
 }
 if (report.page) {
   const p = report.page;
   console.log(`page worker phases: ${JSON.stringify(p.workerTimings)}`);
+  console.log(`page zip phases: ${JSON.stringify(p.zipTimings)}`);
   console.log(`page: results ${f(p.results)} s, histograms ${f(p.figures)} s, zip (${p.zipMB.toFixed(0)} MB) ${f(p.zipped)} s${report.command2 ? ` — results ${f(p.results / report.command2.seconds)}× the command` : ""}; longest main-thread task ${p.longestTaskMs.toFixed(0)} ms; renderer peak ${p.rendererMB.toFixed(0)} MB, all Chromium ${p.allChromiumMB.toFixed(0)} MB`);
 }

@@ -1,7 +1,7 @@
 //! Synapses per pathway of a circuit before any model is applied: the matrix the page shows when
 //! a circuit loads, counted with the run's own rules (a node's value of the pathway property,
 //! the fallback value for nodes without it, node ids checked against their populations), so that
-//! what is shown before a run is what the run will see (design §6.3).
+//! what is shown before a run is what the run will see (design §6.1, §6.3).
 
 use std::collections::BTreeMap;
 

@@ -457,3 +457,46 @@ impl JsDatasetDigest {
         self.digest.rows as f64
     }
 }
+
+/// SHA-256 (for the provenance sidecar) and CRC-32 (for zip entries) of a file, fed in slices as
+/// it streams — one pass for both. Browsers have no streaming digest, and these are faster than
+/// ones written in JS.
+#[wasm_bindgen(js_name = FileDigest)]
+pub struct JsFileDigest {
+    sha256: sha2::Sha256,
+    crc32: crc32fast::Hasher,
+}
+
+#[wasm_bindgen(js_class = FileDigest)]
+impl JsFileDigest {
+    /// A new digest.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> JsFileDigest {
+        use sha2::Digest;
+        JsFileDigest { sha256: sha2::Sha256::new(), crc32: crc32fast::Hasher::new() }
+    }
+
+    /// Add the next bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        use sha2::Digest;
+        self.sha256.update(bytes);
+        self.crc32.update(bytes);
+    }
+
+    /// SHA-256 of everything added, as lowercase hex.
+    pub fn sha256(&self) -> String {
+        use sha2::Digest;
+        self.sha256.clone().finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// CRC-32 (the zip format's) of everything added.
+    pub fn crc32(&self) -> u32 {
+        self.crc32.clone().finalize()
+    }
+}
+
+impl Default for JsFileDigest {
+    fn default() -> Self {
+        Self::new()
+    }
+}

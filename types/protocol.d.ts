@@ -65,7 +65,8 @@ export interface WorkerMethods {
   pathways: [CircuitSource & { property: string; fallback?: string }, { property: string; fallback: string | null; counts: { source: string | null; target: string | null; synapses: number }[]; skipped: string[] }];
   provenance: [{ text: string; name?: string }, { configText: string; seed: number; pathwayProperty: string; fallback?: string; overwrite: boolean; populations: string[] | null; version: string }];
   run: [CircuitSource & RunRequest, RunResult];
-  zip: [Record<string, never>, { blob: Blob; warnings: string[] }];
+  /** `timings`: seconds per phase of building the zip. */
+  zip: [Record<string, never>, { blob: Blob; warnings: string[]; timings: Record<string, number> }];
 }
 
 /** An error as a caller receives it: `name` is the kind (ConfigError, CircuitError, AbortError,

@@ -5,11 +5,20 @@
 // (statistics, digests) into its own run — design §6.
 import { Transfer } from "./protocol.js";
 
-/** The methods a draw worker serves, on the core's `initSync` and `Parameterizer`. */
-export function drawMethods({ initSync, Parameterizer }) {
+/** Bytes hashed at a time. */
+const HASH_SLICE = 8 << 20;
+
+/** The methods a draw worker serves, on the core's `initSync`, `Parameterizer` and `FileDigest`. */
+export function drawMethods({ initSync, Parameterizer, FileDigest }) {
   let initialized = false;
   let run = null;
   let population = null;
+  const instantiate = (module) => {
+    if (!initialized) {
+      initSync({ module });
+      initialized = true;
+    }
+  };
   return {
     /**
      * Prepare one edge population: `module` (a compiled WebAssembly.Module of the core, shared by
@@ -17,10 +26,7 @@ export function drawMethods({ initSync, Parameterizer }) {
      * inputs with the coordinator's `layout`, so that this worker places values exactly as it does.
      */
     async init({ module, configText, seed, name, source, target, pathwayProperty, fallback, plan = null }) {
-      if (!initialized) {
-        initSync({ module });
-        initialized = true;
-      }
+      instantiate(module);
       run?.free();
       run = new Parameterizer(configText, seed);
       population = name;
@@ -44,6 +50,18 @@ export function drawMethods({ initSync, Parameterizer }) {
       }
       run.runChunkView(population, ipc);
       return { blocks: [], bytes: null, arrow: null };
+    },
+    /** `{sha256, crc32, size}` of a Blob or File, read once in slices: the page digests a run's
+     * files (for the provenance sidecar and the zip) on idle cores while the user looks at the results. */
+    async digest({ module, blob }) {
+      instantiate(module);
+      const digest = new FileDigest();
+      try {
+        for (let offset = 0; offset < blob.size; offset += HASH_SLICE) digest.update(new Uint8Array(await blob.slice(offset, offset + HASH_SLICE).arrayBuffer()));
+        return { sha256: digest.sha256(), crc32: digest.crc32(), size: blob.size };
+      } finally {
+        digest.free();
+      }
     },
     /** What this worker accumulated (statistics, digests), for the coordinator to merge. */
     async finish() {

@@ -46,6 +46,25 @@ export function createDrawPool(spawn, count) {
         throw error;
       }
     },
+    /** Call `method` once per job (its arguments), one job per worker at a time, the workers
+     * taking jobs in order: a promise per job, in job order. */
+    spread(method, jobs) {
+      let next = 0;
+      const settle = jobs.map(() => ({}));
+      const promises = settle.map((s) => new Promise((resolve, reject) => Object.assign(s, { resolve, reject })));
+      for (const client of clients) {
+        (async () => {
+          for (let i; (i = next++) < jobs.length;) {
+            try {
+              settle[i].resolve(await client.call(method, jobs[i]));
+            } catch (error) {
+              settle[i].reject(error);
+            }
+          }
+        })();
+      }
+      return promises;
+    },
     /** Every worker's accumulated state (statistics, digests), as JSON text. */
     finish() {
       return Promise.all(clients.map((client) => client.call("finish")));

@@ -25,12 +25,6 @@ export function canonicalConfigText(configText) {
 /** SHA-256 (hex) of a string's UTF-8 bytes. */
 export const sha256OfText = (text) => bytesToHex(sha256(utf8ToBytes(text)));
 
-/** An incremental SHA-256 for files read in chunks (browsers have no streaming digest). */
-export function sha256Stream() {
-  const hash = sha256.create();
-  return { update: (bytes) => hash.update(bytes), hex: () => bytesToHex(hash.digest()) };
-}
-
 /** HDF5 attributes set on every dataset synparam writes. */
 export function datasetAttributes({ version, seed, configText }) {
   return {

@@ -4,13 +4,13 @@
 // load, validate, schema, preview, pathways, provenance, run and zip (run and zip one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader, Writer } from "@zip.js/zip.js";
-import init, { Parameterizer, PathwayTally, DatasetDigest, planRun, specSchema, densityPreview, version } from "../../pkg/synparam.js";
+import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader, Writer, configure } from "@zip.js/zip.js";
+import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, version } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, prepareHdf5, openH5 } from "../sonata/loader.js";
 import { parameterizeCircuit, pathwayCounts, overridesOf, DEFAULT_CHUNK_SIZE } from "./parameterize.js";
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
-import { provenanceDocument, readProvenance, sha256Stream, sha256OfText, PROVENANCE_FILE } from "./provenance.js";
+import { provenanceDocument, readProvenance, sha256OfText, PROVENANCE_FILE } from "./provenance.js";
 import { serveWorker } from "./protocol.js";
 import { phaseTimer } from "./timings.js";
 import { createDrawPool } from "./pool.js";
@@ -73,6 +73,22 @@ function circuitOf({ circuitUrl, files, fetchInit, allowedOrigins, circuitKey })
 }
 
 let lastRun = null; // what the zip of the parameterized circuit is made from
+
+/**
+ * SHA-256 (for the provenance sidecar) and CRC-32 (for the zip) of a run's files, started as soon
+ * as the run ends, in draw workers (each its own core) on the idle cores while the user looks at
+ * the results: by the time the zip is asked for, most of it is done. `files`: {key: Blob};
+ * returns `{hashes: {key: Promise<{sha256, crc32, size}>}, stop()}` (a newer run stops them).
+ */
+function backgroundHashes(files, module) {
+  const entries = Object.entries(files);
+  const pool = createPool(Math.max(1, Math.min(entries.length, drawWorkers())));
+  const promises = pool.spread("digest", entries.map(([, blob]) => ({ module, blob })));
+  for (const promise of promises) promise.catch(() => {}); // awaited (and so reported) by the zip
+  Promise.allSettled(promises).then(() => pool.terminate());
+  return { hashes: Object.fromEntries(entries.map(([key], i) => [key, promises[i]])), stop: () => pool.terminate() };
+}
+
 let olderStore = null; // the previous run's outputs, kept while the next run runs
 
 async function run({ config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), ...where }, { progress }) {
@@ -85,6 +101,7 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite, populat
   const layout = outputLayout(circuit);
   // This run's outputs live in a store of their own. The previous run's stay while this one runs
   // (a host may still read its Files); the one before goes, its Files with it.
+  lastRun?.hashing.stop();
   await olderStore?.clear();
   olderStore = lastRun?.store ?? null;
   lastRun = null;
@@ -149,7 +166,12 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite, populat
       joiners.get(population.name)?.finish();
       populationsOut.push({ ...population, columns: await store.file(`arrow:${population.name}`) });
     }
-    lastRun = { source, circuit, layout, result, configText: config, store, outputs, written, datasets, created: new Date().toISOString() };
+    // The sidecar's hashes of the written files and of the edges files they replace begin now.
+    const toHash = {};
+    for (const o of outputs) toHash[`written:${o.fileName}`] = o.file;
+    for (const fileName of written) if (source.blobOf(fileName)) toHash[`input:${fileName}`] = source.blobOf(fileName);
+    const hashing = backgroundHashes(toHash, await compiled);
+    lastRun = { source, circuit, layout, result, configText: config, store, outputs, written, datasets, hashing, created: new Date().toISOString() };
     timings.mark("columns");
     return { ...result, populations: populationsOut, outputs, storage: store.kind, workers, timings: timings.phases(), seconds: (performance.now() - started) / 1000 };
   } catch (error) {
@@ -182,21 +204,68 @@ class EmscriptenFileReader extends Reader {
 }
 
 const HASH_CHUNK = 8 << 20;
+/** Bytes zip.js reads at a time: large reads of Blobs and files cost less per byte. */
+const ZIP_CHUNK = 4 << 20;
+configure({ chunkSize: ZIP_CHUNK });
 
-/** SHA-256 of a Blob or an Emscripten file, read in slices. */
+/** SHA-256 of a Blob or an Emscripten file, read in slices (the core's digest: faster than JS). */
 async function sha256Of(FS, { blob, path }) {
-  const hash = sha256Stream();
-  if (blob) {
-    for (let offset = 0; offset < blob.size; offset += HASH_CHUNK) hash.update(new Uint8Array(await blob.slice(offset, offset + HASH_CHUNK).arrayBuffer()));
-  } else {
-    const access = emscriptenFileAccess(FS, path);
-    try {
-      for (let offset = 0; offset < access.size; offset += HASH_CHUNK) hash.update(access.read(offset, Math.min(HASH_CHUNK, access.size - offset)));
-    } finally {
-      access.close();
+  const hash = new FileDigest();
+  try {
+    if (blob) {
+      for (let offset = 0; offset < blob.size; offset += HASH_CHUNK) hash.update(new Uint8Array(await blob.slice(offset, offset + HASH_CHUNK).arrayBuffer()));
+    } else {
+      const access = emscriptenFileAccess(FS, path);
+      try {
+        for (let offset = 0; offset < access.size; offset += HASH_CHUNK) hash.update(access.read(offset, Math.min(HASH_CHUNK, access.size - offset)));
+      } finally {
+        access.close();
+      }
     }
+    return hash.sha256();
+  } finally {
+    hash.free();
   }
-  return hash.hex();
+}
+
+/** A zip.js reader that hashes what the zip reads, so a file is read once for both. `hex()` is
+ * its SHA-256 when the zip read it whole and in order, else null (then hash it apart). */
+class HashingReader extends Reader {
+  constructor(inner) {
+    super();
+    this.inner = inner;
+    this.hash = new FileDigest();
+    this.next = 0;
+  }
+
+  async init() {
+    await this.inner.init?.();
+    this.size = this.inner.size;
+    await super.init?.();
+  }
+
+  async readUint8Array(index, length) {
+    const bytes = await this.inner.readUint8Array(index, length);
+    if (index === this.next && this.hash) {
+      this.hash.update(bytes);
+      this.next += bytes.length;
+    } else {
+      this.abandon();
+    }
+    return bytes;
+  }
+
+  abandon() {
+    this.hash?.free();
+    this.hash = null;
+  }
+
+  hex() {
+    if (!this.hash || this.next !== this.size) return null;
+    const hex = this.hash.sha256();
+    this.abandon();
+    return hex;
+  }
 }
 
 /**
@@ -210,7 +279,7 @@ async function zip() {
   if (!lastRun) throw new Error("run a parameterization first");
   const [, Module] = await ready;
   const { FS } = Module;
-  const { source, layout, result, configText, store, outputs: writtenFiles, written, datasets, created } = lastRun;
+  const { source, layout, result, configText, store, outputs: writtenFiles, written, datasets, hashing, created } = lastRun;
   const writtenFile = new Map(writtenFiles.map((o) => [o.fileName, o.file]));
   const names = source.names();
   const listable = names.length > 0;
@@ -223,7 +292,9 @@ async function zip() {
   const inputs = {};
   const notIncluded = [];
   const warnings = [];
-  if (layout.config) inputs[layout.config.input] = await sha256Of(FS, await located(layout.config.input));
+  const timings = phaseTimer();
+  // Input hashes in the order the command records them; copied files are hashed as they are zipped.
+  if (layout.config) inputs[layout.config.input] = null;
   for (const entry of layout.entries) {
     let missing = null;
     if (listable) {
@@ -244,7 +315,7 @@ async function zip() {
       notIncluded.push(entry.output || ".");
       warnings.push(`${entry.input || "."}: ${missing}; not included in the output`);
     } else if (entry.kind === "file") {
-      inputs[entry.input] = await sha256Of(FS, await located(entry.input));
+      inputs[entry.input] = null;
     }
   }
   const folderFiles = (entry) => names.filter((n) => entry.input === "" || n.startsWith(`${entry.input}/`)).sort()
@@ -254,20 +325,50 @@ async function zip() {
   const appender = store.kind === "opfs" ? await store.appender("zip") : null;
   const writer = new ZipWriter(appender ? new AppenderWriter(appender) : new BlobWriter("application/zip"), { level: 0, useWebWorkers: false });
   const outputs = {};
+  /** Add an entry, hashing what is read; the SHA-256 of its bytes. */
+  const addHashed = async (name, reader, fallback) => {
+    const hashing = new HashingReader(reader);
+    try {
+      await writer.add(name, hashing);
+      return hashing.hex() ?? await sha256Of(FS, await fallback());
+    } finally {
+      hashing.abandon();
+    }
+  };
   for (const file of plan) {
     if (file.from === "config") {
       await writer.add(file.output, new TextReader(layout.config.text));
       outputs[file.output] = sha256OfText(layout.config.text);
+      inputs[layout.config.input] = await sha256Of(FS, await located(layout.config.input));
     } else if (file.from === "written") {
-      await writer.add(file.output, new BlobReader(writtenFile.get(file.entry.input)));
-      outputs[file.output] = await sha256Of(FS, { blob: writtenFile.get(file.entry.input) });
+      // Hashed in the background since the run ended (else while zipping), as is the input.
+      const blob = writtenFile.get(file.entry.input);
+      const background = hashing.hashes[`written:${file.entry.input}`];
+      const digest = await background?.catch(() => null);
+      timings.mark("wait for background hashes");
+      if (digest) {
+        // Its CRC-32 known, the entry is copied as it is (zip.js computes nothing).
+        await writer.add(file.output, new BlobReader(blob), { passThrough: true, compressionMethod: 0, crc32: digest.crc32, uncompressedSize: digest.size });
+        outputs[file.output] = digest.sha256;
+        timings.mark("zip parameterized edges");
+      } else {
+        outputs[file.output] = await addHashed(file.output, new BlobReader(blob), () => ({ blob }));
+        timings.mark("zip parameterized edges");
+      }
+      const input = (await hashing.hashes[`input:${file.entry.input}`]?.catch(() => null))?.sha256;
+      inputs[file.entry.input] = input ?? await sha256Of(FS, await located(file.entry.input));
+      timings.mark(input ? "wait for background hashes" : "hash input edges");
     } else if (file.file) {
       await writer.add(file.output, await readerOf(file.file.name));
     } else {
-      await writer.add(file.output, await readerOf(file.entry.input));
-      outputs[file.output] = inputs[file.entry.input];
+      const hash = await addHashed(file.output, await readerOf(file.entry.input), () => located(file.entry.input));
+      outputs[file.output] = hash;
+      inputs[file.entry.input] = hash;
+      timings.mark("zip other files");
     }
   }
+  // Files of the layout that no output takes (none today) are still recorded as inputs.
+  for (const [name, hash] of Object.entries(inputs)) if (hash === null) inputs[name] = await sha256Of(FS, await located(name));
   const directories = layout.entries.filter((e) => e.present && e.kind === "dir").map((e) => e.output || ".");
   const provenance = provenanceDocument({
     version: version(), created, circuitConfig: layout.config?.output ?? null,
@@ -276,7 +377,9 @@ async function zip() {
   });
   await writer.add(PROVENANCE_FILE, new TextReader(`${JSON.stringify(provenance, null, 2)}\n`));
   const blob = await writer.close();
-  return { blob: appender ? new Blob([await store.file("zip")], { type: "application/zip" }) : blob, warnings };
+  const zipped = appender ? new Blob([await store.file("zip")], { type: "application/zip" }) : blob;
+  timings.mark("finish");
+  return { blob: zipped, warnings, timings: timings.phases() };
 }
 
 /** zip.js writer appending to an output of the run's store. */

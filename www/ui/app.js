@@ -368,6 +368,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       link.click();
       setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
       $("zip").disabled = false;
+      $("status").dataset.zipTimings = JSON.stringify(data.timings ?? {});
       $("status").textContent = `zip of the parameterized circuit ready (${(data.blob.size / 1e6).toFixed(1)} MB)` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : "");
     },
     progress(data) {

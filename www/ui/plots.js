@@ -42,8 +42,10 @@ export function histogram(property, pathway, { width = 320, height = 180 } = {})
   });
 }
 
-/** A figure per property: one histogram per pathway with synapses, in a wrapping grid. */
-export function propertyFigure(propertyStats) {
+/** A figure per property: one histogram per pathway with synapses, in a wrapping grid.
+ * `between()` is awaited after each histogram (the page yields a frame there, so that no single
+ * task of the main thread draws a whole figure). */
+export async function propertyFigure(propertyStats, { between = async () => {} } = {}) {
   const figure = document.createElement("figure");
   figure.className = "property-figure";
   const caption = document.createElement("figcaption");
@@ -61,6 +63,7 @@ export function propertyFigure(propertyStats) {
     link.href = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(svg)], { type: "image/svg+xml" }));
     chart.append(link);
     grid.append(chart);
+    await between();
   }
   figure.append(grid);
   return figure;

@@ -24,7 +24,8 @@ export function mountResults({ $, table, download }) {
       for (const property of population.stats) {
         await nextFrame();
         if (ticket !== drawing) return;
-        const figure = propertyFigure(property);
+        const figure = await propertyFigure(property, { between: nextFrame });
+        if (ticket !== drawing) return;
         figure.classList.toggle("changed", property.pathways.some((p) => changed.has(pathwayKey(population, property, p))));
         figure.dataset.property = property.property;
         $("histograms").append(figure);
