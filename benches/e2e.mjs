@@ -126,7 +126,7 @@ async function page() {
     const p = await browser.context.newPage();
     await p.addInitScript(() => {
       globalThis.__longTasks = [];
-      new PerformanceObserver((list) => { for (const entry of list.getEntries()) globalThis.__longTasks.push(entry.duration); }).observe({ type: "longtask", buffered: true });
+      new PerformanceObserver((list) => { for (const entry of list.getEntries()) globalThis.__longTasks.push({ at: entry.startTime, ms: entry.duration }); }).observe({ type: "longtask", buffered: true });
     });
     await p.goto(browser.base);
     await p.waitForSelector("body[data-ready='true']");
@@ -138,6 +138,7 @@ async function page() {
     await p.evaluate(() => { globalThis.__longTasks = []; });
     const memory = chromiumMemory();
     const started = performance.now();
+    const pageStarted = await p.evaluate(() => performance.now());
     await p.click("#run");
     await p.waitForFunction(() => /synapses in|Error/.test(document.getElementById("status").textContent), null, { timeout: 600_000, polling: 100 });
     const results = (performance.now() - started) / 1000;
@@ -153,9 +154,9 @@ async function page() {
     const zipTimings = JSON.parse(await p.getAttribute("#status", "data-zip-timings") ?? "{}");
     const zipMB = (await stat(zipPath)).size / 1e6;
     if (process.env.KEEP_ZIP) console.error(`zip kept at ${zipPath}`); else await rm(zipPath);
-    const longTasks = await p.evaluate(() => globalThis.__longTasks);
+    const longTasks = (await p.evaluate(() => globalThis.__longTasks)).map((t) => ({ at: (t.at - pageStarted) / 1000, ms: t.ms }));
     const peaks = await memory.stop();
-    return { results, workerTimings, zipTimings, figures, zipped, zipMB, longestTaskMs: Math.max(0, ...longTasks), longTasks: longTasks.length, rendererMB: peaks.renderer, allChromiumMB: peaks.all };
+    return { results, workerTimings, zipTimings, figures, zipped, zipMB, longestTaskMs: Math.max(0, ...longTasks.map((t) => t.ms)), longTasks, rendererMB: peaks.renderer, allChromiumMB: peaks.all };
   } finally {
     await browser.close();
   }
@@ -189,5 +190,6 @@ if (report.page) {
   const p = report.page;
   console.log(`page worker phases: ${JSON.stringify(p.workerTimings)}`);
   console.log(`page zip phases: ${JSON.stringify(p.zipTimings)}`);
+  console.log(`main-thread tasks over 50 ms (s after the click: ms): ${p.longTasks.map((t) => `${t.at.toFixed(1)}: ${t.ms.toFixed(0)}`).join(", ") || "none"}`);
   console.log(`page: results ${f(p.results)} s, histograms ${f(p.figures)} s, zip (${p.zipMB.toFixed(0)} MB) ${f(p.zipped)} s${report.command2 ? ` — results ${f(p.results / report.command2.seconds)}× the command` : ""}; longest main-thread task ${p.longestTaskMs.toFixed(0)} ms; renderer peak ${p.rendererMB.toFixed(0)} MB, all Chromium ${p.allChromiumMB.toFixed(0)} MB`);
 }
