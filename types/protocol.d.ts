@@ -25,11 +25,15 @@ export interface RunRequest {
   overwrite?: boolean;
   populations?: string[] | null;
   chunkSize?: number;
+  /** Keep the drawn columns as Arrow IPC Files (default true); without, `columns` draws them on request. */
+  columns?: boolean;
+  /** Draw workers (default: the available cores). */
+  workers?: number;
 }
 
 export interface RunResult {
   populations: { name: string; source: string; target: string; size: number; fileName: string; shownName: string;
-    stats: PopulationStatistics["properties"]; connections: Record<string, number>; columns: Uint8Array }[];
+    stats: PopulationStatistics["properties"]; connections: Record<string, number>; columns: File | Blob | null }[];
   warnings: string[];
   pathwayProperty: string;
   fallback: string | null;
@@ -38,15 +42,15 @@ export interface RunResult {
   requested: string[] | null;
   settings: ResolvedSettings;
   /** Each parameterized edges file, verified against the core's digests. */
-  outputs: { fileName: string; output: string; bytes: Uint8Array }[];
+  outputs: { fileName: string; output: string; file: File | Blob }[];
   seconds: number;
 }
 
 /** Distribution types with their parameters, the keys every spec may carry, the accepted dtypes. */
 export interface SpecSchema { distributions: [string, string[]][]; common_keys: string[]; dtypes: string[] }
 
-/** Request name → [arguments, result]. `run` reports `{done, total}` progress; `run` and `zip`
- * are served one at a time, in the order asked. */
+/** Request name → [arguments, result]. `run` and `columns` report `{done, total}` progress;
+ * `run`, `columns` and `zip` are served one at a time, in the order asked. */
 export interface WorkerMethods {
   load: [CircuitSource, CircuitDescription];
   /** The core's plan of a run: the settings it would use, the config's summary, and the spec
@@ -65,6 +69,8 @@ export interface WorkerMethods {
   pathways: [CircuitSource & { property: string; fallback?: string }, { property: string; fallback: string | null; counts: { source: string | null; target: string | null; synapses: number }[]; skipped: string[] }];
   provenance: [{ text: string; name?: string }, { configText: string; seed: number; pathwayProperty: string; fallback?: string; overwrite: boolean; populations: string[] | null; version: string }];
   run: [CircuitSource & RunRequest, RunResult];
+  /** One population's drawn columns of the last run (drawn again: the same bits), as Arrow IPC. */
+  columns: [{ population: string }, { population: string; file: File | Blob }];
   /** `timings`: seconds per phase of building the zip. */
   zip: [Record<string, never>, { blob: Blob; warnings: string[]; timings: Record<string, number> }];
 }

@@ -199,7 +199,7 @@ test("the page loads, runs and downloads under its strict Content-Security-Polic
   assert.match(await runPage(page), /synapses in/);
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
   assert.equal(download.suggestedFilename(), "parameterized_circuit.zip");
-  await page.click("#downloads a[download$='.arrow']");
+  await Promise.all([page.waitForEvent("download"), page.click("#downloads button[data-download$='.arrow']")]);
   await page.waitForSelector("#histograms[data-complete='true']");
   const figures = await page.$$eval("#histograms svg", (svgs) => svgs.length);
   assert.ok(figures >= 6);

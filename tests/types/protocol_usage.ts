@@ -10,12 +10,13 @@ async function drive(client: WorkerClient): Promise<number> {
   const seedSource: "override" | "config" | "default" = plan.settings.seed.source;
   const pathways = await client.call("pathways", { circuitUrl: "/c/circuit_config.json", property: "mtype" });
   const schema = await client.call("schema", {});
+  const { file } = await client.call("columns", { population: "S1__S1" }, { onProgress: ({ done }) => console.log(done) });
   // @ts-expect-error: no such request
   await client.call("format", {});
   // @ts-expect-error: run needs a config
   await client.call("run", { circuitUrl: "/c" });
   return circuit.edgePopulations.length + result.outputs.length + blob.size + points.length + seedSource.length +
-    pathways.counts.reduce((sum, c) => sum + c.synapses, 0) + schema.distributions.length + (result.settings.overwrite.value ? 1 : 0);
+    pathways.counts.reduce((sum, c) => sum + c.synapses, 0) + schema.distributions.length + (result.settings.overwrite.value ? 1 : 0) + file.size;
 }
 
 export { drive };

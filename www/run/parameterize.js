@@ -164,7 +164,7 @@ export async function parameterizeCircuit({
             done += chunk.end - chunk.start;
             onProgress(done, total);
           };
-          if (workers > 1 && createPool && edges.size > chunkSize) {
+          if (workers >= 1 && createPool && edges.size > chunkSize) {
             // Parallel: workers draw; this thread reads, counts connections (every chunk, in
             // order), writes in chunk order, and merges the workers' states into its run.
             const chunks = edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), file: file ?? edges.file });

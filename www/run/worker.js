@@ -1,7 +1,8 @@
 // Web Worker: loads a SONATA circuit with h5wasm (files fetched relative to the circuit config's
 // URL, or local File objects mounted with WORKERFS) and parameterizes it with the wasm core, off
 // the main thread. It serves requests (protocol.js: each with an id, its reply to its caller):
-// load, validate, schema, preview, pathways, provenance, run and zip (run and zip one at a time, in order).
+// load, validate, schema, preview, pathways, provenance, run, columns and zip (run, columns and zip
+// one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
 import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader, Writer, configure } from "@zip.js/zip.js";
@@ -91,7 +92,7 @@ function backgroundHashes(files, module) {
 
 let olderStore = null; // the previous run's outputs, kept while the next run runs
 
-async function run({ config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), ...where }, { progress }) {
+async function run({ config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), columns = true, ...where }, { progress }) {
   const [, Module] = await ready;
   const { FS } = Module;
   const started = performance.now();
@@ -131,14 +132,12 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite, populat
         try { file.close(); } catch { /* already closed */ }
       },
     };
-    // The drawn columns go to the store as Arrow IPC, one stream per population, never whole in memory.
-    const joiners = new Map();
-    const onColumns = async (population, ipc) => {
-      if (!joiners.has(population)) joiners.set(population, arrowStreamJoiner(await store.appender(`arrow:${population}`)));
-      joiners.get(population).add(ipc);
-    };
+    // With `columns`, the drawn columns go to the store as Arrow IPC, one stream per population,
+    // never whole in memory; without, `columns` (the request) draws them again when asked.
+    const columnStreams = columnsInto(store);
     const result = await parameterizeCircuit({
-      circuit, Parameterizer, planRun, configText: config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, output, onColumns,
+      circuit, Parameterizer, planRun, configText: config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, output,
+      onColumns: columns ? columnStreams.add : null,
       version: version(), onProgress: (done, total) => progress({ done, total }), workers, createPool, module: await compiled, timings,
     });
     // Verify every written file against what the core drew before anyone can download it.
@@ -163,21 +162,56 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite, populat
     timings.mark("verify datasets");
     const populationsOut = [];
     for (const { datasets: _, ...population } of result.populations) {
-      joiners.get(population.name)?.finish();
-      populationsOut.push({ ...population, columns: await store.file(`arrow:${population.name}`) });
+      populationsOut.push({ ...population, columns: columns ? await columnStreams.finish(population.name) : null });
     }
     // The sidecar's hashes of the written files and of the edges files they replace begin now.
     const toHash = {};
     for (const o of outputs) toHash[`written:${o.fileName}`] = o.file;
     for (const fileName of written) if (source.blobOf(fileName)) toHash[`input:${fileName}`] = source.blobOf(fileName);
     const hashing = backgroundHashes(toHash, await compiled);
-    lastRun = { source, circuit, layout, result, configText: config, store, outputs, written, datasets, hashing, created: new Date().toISOString() };
+    lastRun = { source, circuit, layout, result, configText: config, store, outputs, written, datasets, hashing, chunkSize, workers, created: new Date().toISOString() };
     timings.mark("columns");
     return { ...result, populations: populationsOut, outputs, storage: store.kind, workers, timings: timings.phases(), seconds: (performance.now() - started) / 1000 };
   } catch (error) {
     await store.clear();
     throw error;
   }
+}
+
+/** Arrow IPC streams of drawn columns in a run's store, one per population: `add(population,
+ * ipc)` appends a chunk's columns, `finish(population)` gives the File. */
+function columnsInto(store) {
+  const joiners = new Map();
+  return {
+    async add(population, ipc) {
+      if (!joiners.has(population)) joiners.set(population, arrowStreamJoiner(await store.appender(`arrow:${population}`)));
+      joiners.get(population).add(ipc);
+    },
+    async finish(population) {
+      joiners.get(population)?.finish();
+      joiners.delete(population);
+      return store.file(`arrow:${population}`);
+    },
+  };
+}
+
+/**
+ * The drawn columns of one edge population of the last run, as an Arrow IPC File (rows in edge
+ * order), for a run made without them: drawn again with the run's settings — keyed streams give
+ * the same bits — without writing anything.
+ */
+async function columns({ population }, { progress }) {
+  if (!lastRun) throw new Error("run a parameterization first");
+  const { circuit, result, configText, store, chunkSize, workers } = lastRun;
+  const known = result.populations.find((p) => p.name === population);
+  if (!known) throw new Error(`edge population '${population}' was not parameterized by the last run`);
+  const streams = columnsInto(store);
+  await parameterizeCircuit({
+    circuit, Parameterizer, planRun, configText, seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback ?? undefined,
+    overwrite: result.overwrite, populations: [population], chunkSize, onColumns: streams.add,
+    onProgress: (done, total) => progress({ done, total }), workers, createPool, module: await compiled,
+  });
+  return { population, file: await streams.finish(population) };
 }
 
 /** zip.js reader of a file in Emscripten's file system, read in slices as the zip streams. */
@@ -401,6 +435,7 @@ class AppenderWriter extends Writer {
 
 serveWorker({
   run,
+  columns,
   zip,
   /** The settings a provenance sidecar records, for "load from a parameterized circuit". */
   async provenance({ text, name }) {
@@ -434,4 +469,4 @@ serveWorker({
     await ready;
     return specSchema();
   },
-}, { exclusive: ["run", "zip"] });
+}, { exclusive: ["run", "zip", "columns"] });

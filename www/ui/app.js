@@ -267,7 +267,9 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     $("progress").value = 0;
     try {
       const { config, overrides } = await planOf(asked);
-      const request = { ...asked.circuit, config, ...overrides, populations: asked.populations ?? overrides.populations };
+      // The page itself draws the Arrow columns only when they are asked for (a download); a host's
+      // run (tables) gets them with the run.
+      const request = { ...asked.circuit, config, ...overrides, populations: asked.populations ?? overrides.populations, columns: tables !== false };
       const data = await call("run", request, { onProgress: handlers.progress });
       const detail = await resultsOf(data, { tables });
       lastResult = detail;
@@ -292,7 +294,20 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     $("status").className = "";
   });
 
-  const results = mountResults({ $, table: container.querySelector("#results tbody"), download });
+  const results = mountResults({
+    $, table: container.querySelector("#results tbody"), download,
+    /** The drawn columns of a population of the last run, drawn again by the worker when asked. */
+    columnsOf: (population) => {
+      $("status").textContent = `drawing the columns of ${population} for the download…`;
+      return call("columns", { population }, { onProgress: handlers.progress }).then(({ file }) => {
+        $("status").textContent = `columns of ${population} ready`;
+        return file;
+      }, (error) => {
+        if (error.name !== "AbortError") handlers.error({ error: errorData(error) });
+        throw error;
+      });
+    },
+  });
 
   function zipButton() {
     const button = Object.assign(document.createElement("button"), { id: "zip", type: "button", textContent: "parameterized circuit (.zip)" });

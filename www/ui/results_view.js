@@ -10,9 +10,29 @@ const nextFrame = () => new Promise((resolve) => (globalThis.requestAnimationFra
 
 /**
  * Mount the results view. `$`: element by id; `table`: the results table's body; `download(name,
- * blob)`: a download link. Returns `{show(data, detail, {configText, zipButton})}`.
+ * blob)`: a download link; `columnsOf(population)`: a Promise of the File of a population's drawn
+ * columns (for runs made without them). Returns `{show(data, detail, {configText, zipButton})}`.
  */
-export function mountResults({ $, table, download }) {
+export function mountResults({ $, table, download, columnsOf }) {
+  /** A download of a population's columns: a link when the run kept them, else a button that has
+   * them drawn (the same bits) and then downloads them. */
+  function columnsDownload(population, file) {
+    const name = `${population}.arrow`;
+    if (file) return download(name, file);
+    const button = Object.assign(document.createElement("button"), { type: "button", textContent: name, className: "columns-download" });
+    button.dataset.download = name;
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const link = download(name, await columnsOf(population));
+        link.click();
+      } catch { /* shown in the status line */ } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  }
+
   let previous = null; // fingerprints of the last run's statistics
   let drawing = 0; // a newer run's figures replace an older one's (whose drawing stops)
 
@@ -56,7 +76,7 @@ export function mountResults({ $, table, download }) {
       $("downloads").replaceChildren(
         zipButton,
         ...Object.entries(detail.edges).map(([name, file]) => download(name.replaceAll("/", "__"), file)),
-        ...Object.entries(detail.columns).map(([name, file]) => download(`${name}.arrow`, file)),
+        ...data.populations.map((population) => columnsDownload(population.name, detail.columns[population.name])),
         download("summary.csv", new Blob([summaryCsv(data.populations)], { type: "text/csv" })),
         download("config.json", new Blob([JSON.stringify(task, null, 2)], { type: "application/json" })),
       );
