@@ -277,6 +277,52 @@ test("matrix editor: edit a cell with a live preview, fill a row, add a property
   await page.close();
 });
 
+test("editor inputs: an empty field is a missing parameter and text stays text — the core names both, and Apply waits for a valid spec", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.click("#editor-matrix button[data-source='inhibitory_neuron'][data-target='excitatory_neuron']");
+  await page.selectOption("#cell-form select[name='type']", "truncnorm");
+  // A blank truncnorm: not a point mass at 0, but the core's message naming what is missing.
+  await page.waitForFunction(() => /norm_loc/.test(document.getElementById("cell-error").textContent));
+  assert.match(await page.textContent("#cell-error"), /missing/);
+  assert.equal(await page.isDisabled("#cell-form button[data-scope='cell']"), true, "Apply is disabled while the spec is refused");
+  await page.selectOption("#cell-form select[name='type']", "normal");
+  await page.fill("input[name='field-mean']", "abc");
+  await page.fill("input[name='field-std']", "1");
+  await page.waitForFunction(() => /mean: must be a number, got "abc"/.test(document.getElementById("cell-error").textContent));
+  await page.fill("input[name='field-mean']", "2.5");
+  await page.waitForFunction(() => document.getElementById("cell-error").textContent === "");
+  assert.equal(await page.isDisabled("#cell-form button[data-scope='cell']"), false);
+  // A binary file offered as a config is refused, naming it; the model stays.
+  const before = await page.inputValue("#config");
+  await page.setInputFiles("#config-file", { name: "edges.h5", mimeType: "application/x-hdf5", buffer: Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0xff, 0xfe]) });
+  await page.waitForFunction(() => /edges\.h5 was not loaded: it is not UTF-8 text/.test(document.getElementById("config-status").textContent));
+  assert.equal(await page.inputValue("#config"), before);
+  await page.close();
+});
+
+test("stale state: a new circuit clears the previous results, figures and downloads; a failed load says so in the circuit box", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.waitForFunction(() => /Edge populations/.test(document.getElementById("circuit").textContent));
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForSelector("#histograms[data-complete='true']");
+  const network = new URL("../fixtures/out/network/", import.meta.url).pathname;
+  await page.setInputFiles("#files", ["circuit_config.json", "nodes.h5", "node_types.csv", "edges.h5", "two_groups.h5", "no_group_ids.h5"].map((f) => network + f));
+  await page.waitForFunction(() => /S1__S1__chemical/.test(document.getElementById("circuit").textContent));
+  assert.equal(await page.isHidden("#results"), true, "the example's results are gone");
+  assert.equal(await page.$$eval("#downloads > *", (els) => els.length), 0, "and its downloads (its zip could no longer be made)");
+  assert.equal(await page.$$eval("#histograms > *", (els) => els.length), 0, "and its figures");
+  // A circuit that cannot be loaded: the circuit box says why; nothing of the previous circuit stays.
+  await page.setInputFiles("#files", { name: "circuit_config.json", mimeType: "application/json", buffer: Buffer.from("{ not json") });
+  await page.waitForSelector("#circuit[data-state='error']");
+  assert.match(await page.textContent("#circuit"), /^The circuit could not be loaded — /);
+  assert.equal(await page.textContent("#nodes"), "");
+  assert.equal(await page.$$eval("#pathway-matrix tr", (rows) => rows.length), 0);
+  await page.close();
+});
+
 test("?circuit= loads a circuit from a URL, and the config downloads before any run", async () => {
   const page = await browser.context.newPage();
   await page.goto(`${browser.base}?circuit=${encodeURIComponent(`${browser.base}examples/synaptome/circuit_config.json`)}`);

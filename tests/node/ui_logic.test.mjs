@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pageOverrides, settingNotes } from "../../www/ui/settings.js";
 import { summaryCsv, statisticsFingerprints, changedPathways, taskOfRun } from "../../www/ui/summary.js";
-import { distributionFields, specLabel, applySpec, addProperty, removeProperty } from "../../www/ui/editor.js";
+import { distributionFields, specLabel, specFromForm, numberOrText, applySpec, addProperty, removeProperty } from "../../www/ui/editor.js";
 
 const setting = (value, source) => ({ value, source });
 const base = { seed: setting(7, "config"), pathwayProperty: setting("synapse_class", "default"), fallback: setting(null, "default"), overwrite: setting(true, "config") };
@@ -67,4 +67,20 @@ test("the editor labels and edits specs with the core's distribution table", () 
   assert.equal(config.pathway_param_dict.prop_stats.h.B.B.type, "zero");
   removeProperty(config, "h");
   assert.equal(config.pathway_param_dict.prop_stats.h, undefined);
+});
+
+test("the editor's form reads an empty field as missing and keeps text that is not a number", () => {
+  assert.equal(numberOrText("2.5e-3"), 0.0025);
+  assert.equal(numberOrText("-Infinity"), -Infinity);
+  assert.equal(numberOrText("abc"), "abc");
+  assert.equal(numberOrText("1,5"), "1,5");
+  const fields = { truncnorm: ["norm_loc", "norm_scale", "min", "max"], discrete: ["val", "p"] };
+  const input = (value) => ({ value });
+  const form = (type, values) => ({
+    type: input(type), shared_within: { checked: false }, lower_bound: input(""), upper_bound: input(" 3 "), dtype: input(""),
+    elements: Object.fromEntries(Object.entries(values).map(([k, v]) => [`field-${k}`, input(v)])),
+  });
+  assert.deepEqual(specFromForm(form("truncnorm", { norm_loc: "", norm_scale: "x", min: "0", max: " " }), fields),
+    { type: "truncnorm", norm_scale: "x", min: 0, shared_within: false, upper_bound: 3 });
+  assert.deepEqual(specFromForm(form("discrete", { val: "1 2, q", p: "0.5 0.5" }), fields).val, [1, 2, "q"]);
 });

@@ -13,6 +13,8 @@ import seedExample from "../presets/seed_example.json";
 import tsodyksMarkram from "../presets/tsodyks_markram.json";
 
 const presets = { seed_example: seedExample, tsodyks_markram: tsodyksMarkram };
+/** Largest config file the page loads into its text area. */
+const CONFIG_FILE_LIMIT = 20e6;
 
 /**
  * Mount the UI into `container` and return its controller. `workerUrl`: the worker module's URL;
@@ -156,10 +158,22 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     const ticket = ++loadTicket;
     circuitShown = false;
     pathwaysTicket++; // a count of the previous circuit still on its way is dropped
-    $("pathway-matrix").replaceChildren(); // never the previous circuit's counts
+    // Every view shows the current circuit or nothing: the previous one's populations, matrix,
+    // results, figures and downloads go (its zip could no longer be made).
+    $("circuit").textContent = "loading the circuit…";
+    delete $("circuit").dataset.state;
+    $("nodes").textContent = "";
+    $("pathway-matrix").replaceChildren();
+    results.clear();
     return call("load", circuitMessage()).then(
       (description) => { if (ticket === loadTicket) handlers.circuit(description); },
-      (error) => { if (ticket === loadTicket && error.name !== "AbortError") handlers.error({ error: errorData(error) }); });
+      (error) => {
+        if (ticket !== loadTicket || error.name === "AbortError") return;
+        // The circuit box says why, not "loading…" forever.
+        $("circuit").textContent = `The circuit could not be loaded — ${error.name}: ${error.message}`;
+        $("circuit").dataset.state = "error";
+        handlers.error({ error: errorData(error) });
+      });
   }
 
   function pathwayValues() {
@@ -226,7 +240,21 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   $("config").addEventListener("input", () => { validateSoon(); editor.render(); });
   $("config-file").addEventListener("change", async () => {
     const [file] = $("config-file").files;
-    if (file) $("config").value = await file.text();
+    if (!file) return;
+    // Only text replaces the model: a binary or huge file is refused, naming it, and the textarea kept.
+    const refuse = (why) => {
+      $("config-status").textContent = `${file.name} was not loaded: ${why}`;
+      $("config-status").className = "error";
+    };
+    if (file.size > CONFIG_FILE_LIMIT) return refuse(`it has ${file.size} bytes; a config is text of at most ${CONFIG_FILE_LIMIT / 1e6} MB`);
+    let text;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(await file.arrayBuffer());
+    } catch {
+      return refuse("it is not UTF-8 text (is it the right file?)");
+    }
+    if (text.includes("\u0000")) return refuse("it holds NUL bytes, so it is not a JSON config (is it the right file?)");
+    $("config").value = text;
     runPopulations = null;
     validateSoon();
     editor.render();

@@ -21,17 +21,27 @@ export function specLabel(spec, fields = {}) {
   return `${spec.type}(${values.join(", ")})${spec.shared_within === false ? " per synapse" : ""}`;
 }
 
+/** A field's text as a number when it is one (JSON's numbers, and ±Infinity), else the text. */
+export function numberOrText(text) {
+  if (/^[+-]?Infinity$/.test(text)) return text.startsWith("-") ? -Infinity : Infinity;
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : text;
+}
+
 /** Read the editor's form into a spec; `fields` from distributionFields. */
 export function specFromForm(form, fields) {
   const type = form.type.value;
   const spec = { type };
   for (const field of fields[type] ?? []) {
-    const text = form.elements[`field-${field}`]?.value ?? "";
-    spec[field] = field === "val" || field === "p" ? text.split(/[\s,]+/).filter(Boolean).map(Number) : Number(text);
+    const text = (form.elements[`field-${field}`]?.value ?? "").trim();
+    // An empty field is a missing parameter and text that is not a number stays text: the core
+    // then names the problem, instead of a silent 0 or null.
+    if (text === "") continue;
+    spec[field] = field === "val" || field === "p" ? text.split(/[\s,]+/).filter(Boolean).map(numberOrText) : numberOrText(text);
   }
   spec.shared_within = form.shared_within.checked;
   for (const bound of ["lower_bound", "upper_bound"]) {
-    if (form[bound].value !== "") spec[bound] = Number(form[bound].value);
+    const text = form[bound].value.trim();
+    if (text !== "") spec[bound] = numberOrText(text);
   }
   if (form.dtype.value) spec.dtype = form.dtype.value;
   return spec;

@@ -91,6 +91,8 @@ export function mountEditor({ $, call, config, onEdited, download }) {
 
   function showPreview({ points, error }) {
     $("cell-error").textContent = error ? `${error.name}: ${error.message}` : "";
+    // A spec the core refuses cannot be applied.
+    for (const button of form.querySelectorAll("button[data-scope]")) button.disabled = Boolean(error);
     if (error) {
       $("cell-preview").replaceChildren();
       return;

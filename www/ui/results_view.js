@@ -55,6 +55,16 @@ export function mountResults({ $, table, download, columnsOf }) {
   }
 
   return {
+    /** Remove a run's results (a new circuit was chosen: they no longer describe it). */
+    clear() {
+      drawing++;
+      previous = null;
+      table.replaceChildren();
+      $("results").hidden = true;
+      $("downloads").replaceChildren();
+      $("histograms").replaceChildren();
+      delete $("histograms").dataset.complete;
+    },
     /** Show a run's result message (`data`) and its host-side results (`detail`). */
     show(data, detail, { configText, zipButton }) {
       const current = statisticsFingerprints(data.populations);
