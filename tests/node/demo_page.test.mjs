@@ -218,6 +218,13 @@ test("existing properties need the overwrite toggle (network fixture through the
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
   assert.match(await page.textContent("#status"), /skipped edge population 'VPM__S1__chemical'/, "the virtual population without synapse_class is reported");
   assert.equal(await page.$$eval("#downloads a[download$='.h5']", (links) => links.length), 3, "one download per edges file");
+  // Several edge populations: each under its own heading in the table, and named in its figures.
+  const headings = await page.$$eval("#results tr.population-row", (rows) => rows.map((r) => r.textContent));
+  assert.ok(headings.length >= 2 && headings.every((h) => /^\S+ \(\S+ → \S+, \d+ synapses\)$/.test(h)), headings.join("\n"));
+  assert.equal(new Set(headings).size, headings.length);
+  await page.waitForSelector("#histograms[data-complete='true']");
+  const captions = await page.$$eval("#histograms figcaption", (cs) => cs.map((c) => c.textContent));
+  assert.equal(new Set(captions).size, captions.length, "no two figures share a caption");
   await page.close();
 });
 
@@ -298,6 +305,46 @@ test("editor inputs: an empty field is a missing parameter and text stays text �
   await page.setInputFiles("#config-file", { name: "edges.h5", mimeType: "application/x-hdf5", buffer: Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0xff, 0xfe]) });
   await page.waitForFunction(() => /edges\.h5 was not loaded: it is not UTF-8 text/.test(document.getElementById("config-status").textContent));
   assert.equal(await page.inputValue("#config"), before);
+  await page.close();
+});
+
+test("a model of the wrong shape (src_types as a string) leaves the page without an uncaught error, and fixing it brings the editor back", async () => {
+  const page = await browser.context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (error) => pageErrors.push(String(error)));
+  await openPage(page);
+  const good = await page.inputValue("#config");
+  const bad = JSON.parse(good);
+  bad.pathway_param_dict.src_types = "excitatory_neuron";
+  await page.fill("#config", JSON.stringify(bad, null, 2));
+  await page.waitForFunction(() => /ConfigError: pathway_param_dict\.src_types/.test(document.getElementById("config-status").textContent));
+  assert.match(await page.textContent("#editor-matrix caption"), /Fix the JSON below/);
+  await page.fill("#config", good);
+  await page.waitForFunction(() => /^valid:/.test(document.getElementById("config-status").textContent));
+  assert.equal(await page.$$eval("#editor-matrix button", (bs) => bs.length), 9);
+  assert.deepEqual(pageErrors, []);
+  await page.close();
+});
+
+test("files chosen one by one (without their folders) load by their names when that is unambiguous, and are refused, pointing to the folder input, when not", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  const nested = new URL("../fixtures/out/nested/", import.meta.url).pathname;
+  await page.setInputFiles("#files", ["circuit_config.json", "network/internal_nodes.h5", "network/afferent_nodes.h5", "network/internal_edges.h5"].map((f) => nested + f));
+  await page.waitForFunction(() => /synaptome_afferents: afferent_neurons → synaptome, 4145 synapses/.test(document.getElementById("circuit").textContent));
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
+  const reader = new ZipReader(new Uint8ArrayReader(new Uint8Array(await readFile(await download.path()))));
+  const names = (await reader.getEntries()).filter((e) => !e.directory).map((e) => e.filename).sort();
+  await reader.close();
+  assert.deepEqual(names, ["circuit_config.json", "network/afferent_nodes.h5", "network/internal_edges.h5", "network/internal_nodes.h5", "parameterization.json"], "the circuit's layout, not the flattened one");
+  // Three files named edges.h5 from three folders: refused, never one taken for the others.
+  const multi = new URL("../fixtures/out/multi/", import.meta.url).pathname;
+  await page.setInputFiles("#files", ["circuit_config.json", "networks/nodes/S1/nodes.h5", "networks/nodes/thalamus/nodes.h5",
+    "networks/edges/S1__S1__chemical/edges.h5", "networks/edges/VPM__S1__chemical/edges.h5", "networks/edges/POm__S1__chemical/edges.h5"].map((f) => multi + f));
+  await page.waitForSelector("#circuit[data-state='error']");
+  assert.match(await page.textContent("#circuit"), /several chosen files are named 'nodes\.h5', 'edges\.h5'.*folder input/);
   await page.close();
 });
 

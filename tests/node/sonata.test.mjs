@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
-import { loadCircuit, nodeFileSource, nodePropertyValues, candidatePathwayProperties, closeCircuit, narrowIds } from "../../www/sonata/loader.js";
+import { loadCircuit, nodeFileSource, memorySource, nodePropertyValues, candidatePathwayProperties, closeCircuit, narrowIds } from "../../www/sonata/loader.js";
 import { main } from "../../www/host/cli.mjs";
 
 const repo = path.resolve(new URL("../..", import.meta.url).pathname);
@@ -268,4 +268,18 @@ test("node ids go to the core as 32-bit ids while every one fits, else as they a
   assert.equal(narrowIds(signed), signed, "other types are left to the core's checks");
   const already = new Uint32Array([1, 2]);
   assert.equal(narrowIds(already), already);
+});
+
+test("files given without their folders: a config path resolves to the one given file of its name; two paths to one name are refused", async () => {
+  const Module = await h5wasm.ready;
+  const given = { "circuit_config.json": new Blob(["{}"]), "edges.h5": new Blob([new Uint8Array(8)]), "nodes.h5": new Blob([new Uint8Array(8)]) };
+  const source = memorySource(Module, { files: given });
+  assert.equal(await source.kind("networks/edges/a/edges.h5"), "file");
+  assert.equal(source.blobOf("networks/edges/a/edges.h5"), given["edges.h5"]);
+  assert.ok(source.names().includes("networks/edges/a/edges.h5"), "listed under the config's path (the zip keeps the layout)");
+  await assert.rejects(source.kind("networks/edges/b/edges.h5"), /networks\/edges\/b\/edges\.h5: and networks\/edges\/a\/edges\.h5 both name a file 'edges\.h5'.*folder input/);
+  await assert.rejects(source.readText("networks/other.json"), /does not exist among the given files \(files chosen one by one lose their folders/);
+  // With folders given, nothing is guessed.
+  const foldered = memorySource(Module, { files: { "a/edges.h5": new Blob([new Uint8Array(8)]) } });
+  assert.equal(await foldered.kind("b/edges.h5"), null);
 });

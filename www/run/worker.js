@@ -7,7 +7,7 @@
 import h5wasm from "h5wasm";
 import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader, Writer, configure } from "@zip.js/zip.js";
 import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, version } from "../../pkg/synparam.js";
-import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, prepareHdf5, openH5 } from "../sonata/loader.js";
+import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, prepareHdf5, openH5, CircuitError } from "../sonata/loader.js";
 import { parameterizeCircuit, pathwayCounts, overridesOf, DEFAULT_CHUNK_SIZE } from "./parameterize.js";
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
@@ -54,7 +54,10 @@ function describeCircuit({ source, circuit }) {
 const keyOf = ({ circuitUrl, files, fetchInit, allowedOrigins, circuitKey }) =>
   (circuitUrl ? `${circuitUrl} ${JSON.stringify(fetchInit ?? null)} ${JSON.stringify(allowedOrigins ?? [])}` : `files ${circuitKey ?? Object.keys(files ?? {}).sort().join("|")}`);
 
-function circuitOf({ circuitUrl, files, fetchInit, allowedOrigins, circuitKey }) {
+function circuitOf({ circuitUrl, files, fetchInit, allowedOrigins, circuitKey, duplicateNames = [] }) {
+  if (duplicateNames.length) {
+    return Promise.reject(new CircuitError(`several chosen files are named ${duplicateNames.map((n) => `'${n}'`).join(", ")}; files chosen one by one lose their folders: choose the circuit's folder with the folder input`));
+  }
   const key = keyOf({ circuitUrl, files, fetchInit, allowedOrigins, circuitKey });
   if (current?.key === key) return current.loading;
   const previous = current;

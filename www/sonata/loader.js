@@ -76,7 +76,24 @@ export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, 
   let mounted = false;
   const storage = {};
   const fetched = new Map();
+  // Files chosen one by one lose their folders: a path the config names in a folder is then the
+  // given file of the same name, when exactly one has it (the page's "Choose files" input).
+  const flat = !baseUrl && Object.keys(files).length > 0 && Object.keys(files).every((n) => !n.includes("/"));
+  const aliases = new Map();
+  function resolve(name) {
+    if (name in files || !flat || !name.includes("/")) return name;
+    const base = name.slice(name.lastIndexOf("/") + 1);
+    if (!(base in files)) return name;
+    // Two paths of the config ending in one name cannot both be that one file: never guess.
+    const other = [...aliases].find(([path, given]) => given === base && path !== name);
+    if (other) {
+      throw new CircuitError(`and ${other[0]} both name a file '${base}', and files chosen one by one lose their folders: choose the circuit's folder with the folder input`, { file: name });
+    }
+    aliases.set(name, base);
+    return base;
+  }
   async function bytes(name) {
+    name = resolve(name);
     const entry = files[name];
     if (entry instanceof ArrayBuffer) return new Uint8Array(entry);
     if (entry instanceof Uint8Array) return entry;
@@ -93,7 +110,7 @@ export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, 
       }
       return fetched.get(name);
     }
-    throw new CircuitError("does not exist among the given files", { file: name });
+    throw new CircuitError(`does not exist among the given files${flat && name.includes("/") ? " (files chosen one by one lose their folders: choose the circuit's folder with the folder input)" : ""}`, { file: name });
   }
   const circuitOrigin = baseUrl ? new URL(baseUrl).origin : null;
   const allowed = new Set(allowedOrigins.map((origin) => new URL(origin).origin));
@@ -125,10 +142,10 @@ export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, 
   const isDirectory = (name) => Object.keys(files).some((n) => n.startsWith(`${name}/`));
   const source = {
     describe: (name) => (baseUrl ? new URL(name, baseUrl).href : name),
-    readText: async (name) => (isBlob(files[name]) ? files[name].text() : new TextDecoder().decode(await bytes(name))),
+    readText: async (name) => (isBlob(files[resolve(name)]) ? files[resolve(name)].text() : new TextDecoder().decode(await bytes(name))),
     /** "file", "dir" or null; over HTTP a name is a file when it can be fetched. */
     kind: async (name) => {
-      if (name in files) return "file";
+      if (resolve(name) in files) return "file";
       if (isDirectory(name)) return "dir";
       if (!baseUrl) return null;
       // Only a 404 says "does not exist"; any other failure (credentials, CORS) is the error.
@@ -136,12 +153,14 @@ export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, 
     },
     exists: async (name) => (await source.kind(name)) !== null,
     /** The given File/Blob of a name, if it is one (read it directly rather than through a copy). */
-    blobOf: (name) => (isBlob(files[name]) ? files[name] : null),
-    /** The given names (empty when files are fetched from `baseUrl`, which cannot be listed). */
-    names: () => Object.keys(files),
+    blobOf: (name) => (isBlob(files[resolve(name)]) ? files[resolve(name)] : null),
+    /** The given names (empty when files are fetched from `baseUrl`, which cannot be listed), with
+     * the config's paths of files that were chosen without their folders. */
+    names: () => [...Object.keys(files), ...aliases.keys()],
     /** How each HDF5 file was made available: "WORKERFS" or "MEMFS". */
     storage: () => ({ ...storage }),
     h5path: async (name) => {
+      name = resolve(name);
       if (canMount && isBlob(files[name])) {
         if (!mounted) mountBlobs();
         storage[name] = "WORKERFS";

@@ -13,6 +13,9 @@ import seedExample from "../presets/seed_example.json";
 import tsodyksMarkram from "../presets/tsodyks_markram.json";
 
 const presets = { seed_example: seedExample, tsodyks_markram: tsodyksMarkram };
+/** Names given to more than one of `files`. */
+const duplicateNames = (files) => [...new Set(files.map((f) => f.name).filter((name, i, all) => all.indexOf(name) !== i))];
+
 /** Largest config file the page loads into its text area. */
 const CONFIG_FILE_LIMIT = 20e6;
 
@@ -50,8 +53,9 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   function circuitMessage() {
     if (droppedFiles) return { files: droppedFiles, circuitKey };
     const chosen = [...$("files").files];
-    // File objects go to the worker as they are: it mounts them with WORKERFS.
-    if (chosen.length) return { files: Object.fromEntries(chosen.map((f) => [f.name, f])), circuitKey };
+    // File objects go to the worker as they are: it mounts them with WORKERFS. Two chosen files of
+    // one name (from different folders) would silently become one: the worker refuses them.
+    if (chosen.length) return { files: Object.fromEntries(chosen.map((f) => [f.name, f])), circuitKey, duplicateNames: duplicateNames(chosen) };
     return hostCircuit?.files ? { ...hostCircuit, circuitKey } : hostCircuit ?? {};
   }
 

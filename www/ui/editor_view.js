@@ -29,7 +29,11 @@ export function mountEditor({ $, call, config, onEdited, download }) {
   function render() {
     const parsed = currentConfig();
     const model = parsed && modelOf(parsed);
-    if (!model?.prop_stats || !model.src_types || !model.tgt_types) {
+    // Only a model of the right shape is drawn as a grid; anything else waits for the JSON to be
+    // fixed (the core's message under it says what is wrong).
+    const isObject = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
+    if (!isObject(model) || !isObject(model.prop_stats) || !Array.isArray(model.src_types) || !Array.isArray(model.tgt_types)
+      || !Object.values(model.prop_stats).every(isObject) || ![...model.src_types, ...model.tgt_types].every((t) => typeof t === "string")) {
       $("editor-matrix").replaceChildren(Object.assign(document.createElement("caption"), { textContent: "Fix the JSON below to use the editor." }));
       form.hidden = true;
       return;

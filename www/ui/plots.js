@@ -44,12 +44,13 @@ export function histogram(property, pathway, { width = 320, height = 180 } = {})
 
 /** A figure per property: one histogram per pathway with synapses, in a wrapping grid.
  * `between()` is awaited after each histogram (the page yields a frame there, so that no single
- * task of the main thread draws a whole figure). */
-export async function propertyFigure(propertyStats, { between = async () => {} } = {}) {
+ * task of the main thread draws a whole figure); `population` names the edge population in the
+ * caption when a run has several. */
+export async function propertyFigure(propertyStats, { between = async () => {}, population = null } = {}) {
   const figure = document.createElement("figure");
   figure.className = "property-figure";
   const caption = document.createElement("figcaption");
-  caption.textContent = `${propertyStats.property} — bars: drawn; ${propertyStats.pathways.some((p) => p.histogram.integer) ? "dots" : "line"}: expected from the spec`;
+  caption.textContent = `${propertyStats.property}${population ? ` in ${population}` : ""} — bars: drawn; ${propertyStats.pathways.some((p) => p.histogram.integer) ? "dots" : "line"}: expected from the spec`;
   figure.append(caption);
   const grid = document.createElement("div");
   grid.className = "histogram-grid";

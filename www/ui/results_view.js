@@ -44,10 +44,11 @@ export function mountResults({ $, table, download, columnsOf }) {
       for (const property of population.stats) {
         await nextFrame();
         if (ticket !== drawing) return;
-        const figure = await propertyFigure(property, { between: nextFrame });
+        const figure = await propertyFigure(property, { between: nextFrame, population: populations.length > 1 ? population.name : null });
         if (ticket !== drawing) return;
         figure.classList.toggle("changed", property.pathways.some((p) => changed.has(pathwayKey(population, property, p))));
         figure.dataset.property = property.property;
+        figure.dataset.population = population.name;
         $("histograms").append(figure);
       }
     }
@@ -70,7 +71,15 @@ export function mountResults({ $, table, download, columnsOf }) {
       const current = statisticsFingerprints(data.populations);
       const changed = changedPathways(previous, current);
       previous = current;
-      const rows = data.populations.flatMap((population) => population.stats.flatMap((property) => property.pathways.map((p) => {
+      // Several edge populations: each under a heading row, so equal pathways stay apart.
+      const several = data.populations.length > 1;
+      const heading = (population) => {
+        const row = Object.assign(document.createElement("tr"), { className: "population-row" });
+        row.dataset.population = population.name;
+        row.append(Object.assign(document.createElement("th"), { colSpan: 10, textContent: `${population.name} (${population.source} → ${population.target}, ${population.size} synapses)` }));
+        return row;
+      };
+      const rows = data.populations.flatMap((population) => (several ? [heading(population)] : []).concat(population.stats.flatMap((property) => property.pathways.map((p) => {
         const row = document.createElement("tr");
         if (changed.has(pathwayKey(population, property, p))) row.className = "changed";
         row.dataset.property = property.property;
@@ -78,8 +87,9 @@ export function mountResults({ $, table, download, columnsOf }) {
           `${(100 * p.clipped_share).toFixed(1)} %`, format(p.theoretical_mean), format(p.theoretical_std)]) {
           row.append(Object.assign(document.createElement("td"), { textContent: text }));
         }
+        row.dataset.population = population.name;
         return row;
-      })));
+      }))));
       table.replaceChildren(...rows);
       $("results").hidden = false;
       const task = taskOfRun(configText, data);

@@ -40,6 +40,7 @@ export const STYLES = `
     .histogram-grid h2 { font-size: .85rem; font-weight: 500; margin: 0 0 .25rem; }
     .setting-source { color: #5c6370; margin-right: .5rem; }
     #circuit[data-state="error"] { color: var(--synparam-error, #a4161a); }
+    #results tr.population-row th { text-align: left; padding-top: .75rem; border-bottom: 2px solid var(--synparam-border, #d5d9e0); }
     .setting-source[data-source="override"] { color: inherit; background: var(--synparam-highlight, #fff3bf); padding: 0 .25rem; border-radius: 3px; }
     .setting-reset { font-size: .75rem; margin-right: .75rem; }
     #pathway-matrix td.missing, #pathway-matrix th.missing { color: var(--synparam-error, #a4161a); }
