@@ -55,12 +55,14 @@ export interface WorkerMethods {
   load: [CircuitSource, CircuitDescription];
   /** The core's plan of a run: the settings it would use, the config's summary, and the spec
    * schema (distribution types and their parameters) editors build forms from. */
-  validate: [{ config: string; overrides?: Partial<Pick<RunRequest, "seed" | "pathwayProperty" | "fallback" | "overwrite" | "populations">> }, {
+  validate: [{ config: string; overrides?: Partial<Pick<RunRequest, "seed" | "pathwayProperty" | "fallback" | "overwrite" | "populations">>; circuit?: CircuitSource | null }, {
     settings: ResolvedSettings;
     summary: { properties: { name: string; column_type: string }[]; src_types: string[]; tgt_types: string[]; correlated: string[]; notices: string[] };
     schema: SpecSchema;
     /** The settings without overrides: the config's values and the defaults. */
     base: ResolvedSettings;
+    /** Given the loaded circuit's source: what a run would refuse in it, and the populations it would skip. */
+    circuit: { problems: string[]; skipped: string[] } | null;
   }];
   schema: [Record<string, never>, SpecSchema];
   preview: [{ spec: string }, [number, number][]];

@@ -348,6 +348,24 @@ test("files chosen one by one (without their folders) load by their names when t
   await page.close();
 });
 
+test("a model that lacks a pathway value of the loaded circuit is flagged as you type, with the core's message, before any run", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.waitForFunction(() => /Edge populations/.test(document.getElementById("circuit").textContent));
+  const config = JSON.parse(await page.inputValue("#config"));
+  const model = config.pathway_param_dict;
+  model.src_types = model.src_types.filter((t) => t !== "extrinsic_neuron");
+  for (const property of Object.values(model.prop_stats)) delete property.extrinsic_neuron;
+  await page.fill("#config", JSON.stringify(config, null, 2));
+  await page.waitForFunction(() => /not for this circuit/.test(document.getElementById("config-status").textContent));
+  assert.match(await page.textContent("#config-status"), /^valid: .* — but not for this circuit: synaptome_afferents: MissingPathwayValuesError: .*extrinsic_neuron/);
+  assert.equal(await page.getAttribute("#config-status", "class"), "error");
+  // A fallback cannot stand in for a value the nodes have; the original model is valid again.
+  await page.click("#apply-preset");
+  await page.waitForFunction(() => /^valid: /.test(document.getElementById("config-status").textContent) && !/not for this circuit/.test(document.getElementById("config-status").textContent));
+  await page.close();
+});
+
 test("stale state: a new circuit clears the previous results, figures and downloads; a failed load says so in the circuit box", async () => {
   const page = await browser.context.newPage();
   await openPage(page);

@@ -40,6 +40,42 @@ export function pathwayColumnsOf(circuit, edges, pathwayProperty, fallback) {
 }
 
 /**
+ * What a run of `configText` with the core's `settings` (planRun) would refuse in `circuit`, found
+ * without drawing: each edge population it would take is prepared by the core exactly as a run
+ * prepares it (its node values against `src_types`/`tgt_types`, the fallback). Returns
+ * `{problems: ["population: Kind: message"], skipped: [warning]}`.
+ */
+export function checkAgainstCircuit({ circuit, Parameterizer, configText, settings }) {
+  const problems = [];
+  const skipped = [];
+  const requested = settings.populations.value;
+  for (const name of requested ?? []) {
+    if (!circuit.edgePopulations.has(name)) problems.push(`unknown edge population '${name}' (the circuit has: ${[...circuit.edgePopulations.keys()].join(", ")})`);
+  }
+  for (const edges of circuit.edgePopulations.values()) {
+    if (requested && !requested.includes(edges.name)) continue;
+    const fallback = settings.fallback.value ?? undefined;
+    try {
+      const { columns, skipped: warning } = pathwayColumnsOf(circuit, edges, settings.pathwayProperty.value, fallback);
+      if (warning) {
+        skipped.push(warning);
+        continue;
+      }
+      const run = new Parameterizer(configText, settings.seed.value ?? 0);
+      try {
+        run.addEdgePopulation(edges.name, columns.source.population, columns.source.ipc, columns.target.population, columns.target.ipc, settings.pathwayProperty.value, fallback);
+      } finally {
+        run.free();
+      }
+    } catch (error) {
+      problems.push(`${edges.name}: ${error.name}: ${error.message}`);
+    }
+  }
+  if (!problems.length && skipped.length === circuit.edgePopulations.size) problems.push(`no edge population to parameterize: ${skipped.join("; ")}`);
+  return { problems, skipped };
+}
+
+/**
  * Synapses per pathway value pair for `pathwayProperty`, counted by the core (`PathwayTally`)
  * with the run's rules, over the edge populations a run would include: `{counts: [{source, target,
  * synapses}], skipped: [warning]}` (`source`/`target` null for nodes without a value and no fallback).

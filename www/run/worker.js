@@ -8,7 +8,7 @@ import h5wasm from "h5wasm";
 import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader, Writer, configure } from "@zip.js/zip.js";
 import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, version } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, prepareHdf5, openH5, CircuitError } from "../sonata/loader.js";
-import { parameterizeCircuit, pathwayCounts, overridesOf, DEFAULT_CHUNK_SIZE } from "./parameterize.js";
+import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, DEFAULT_CHUNK_SIZE } from "./parameterize.js";
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
 import { provenanceDocument, readProvenance, sha256OfText, PROVENANCE_FILE } from "./provenance.js";
@@ -462,10 +462,18 @@ serveWorker({
   },
   /** The core's plan of a run of a config with the given overrides: `{settings, summary,
    * schema}` (planRun) plus `base` (the settings without overrides: the config's and the
-   * defaults), or the config's error with its JSON path. */
-  async validate({ config, overrides = {} }) {
+   * defaults) and, given the loaded circuit's source, `circuit: {problems, skipped}` (what a run
+   * would refuse in it), or the config's error with its JSON path. */
+  async validate({ config, overrides = {}, circuit: where = null }) {
     await ready;
-    return { ...planRun(config, overridesOf(overrides)), base: planRun(config, {}).settings };
+    const plan = planRun(config, overridesOf(overrides));
+    // Against the loaded circuit too (never loading one for this): what a run would refuse.
+    let circuit = null;
+    if (where && current?.key === keyOf(where)) {
+      const loaded = await current.loading.catch(() => null);
+      if (loaded) circuit = checkAgainstCircuit({ circuit: loaded.circuit, Parameterizer, configText: config, settings: plan.settings });
+    }
+    return { ...plan, base: planRun(config, {}).settings, circuit };
   },
   /** The core's spec schema: distribution types with their parameters, common keys, dtypes. */
   async schema() {

@@ -125,11 +125,12 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
 
   /** The core's plan of a run of `asked` (`{config, overrides, plan}`): its settings with the
    * page's overrides, and the seed field when the config has no random_seed. */
-  async function planOf({ config, changed: set, seedField }) {
+  async function planOf({ config, changed: set, seedField }, { againstCircuit = false } = {}) {
     const given = pageOverrides(set);
-    let plan = await call("validate", { config, overrides: given });
+    const circuit = againstCircuit && circuitShown ? circuitMessage() : null;
+    let plan = await call("validate", { config, overrides: given, circuit });
     const overrides = pageOverrides(set, { configSeed: plan.base.seed.value, seedField });
-    if (overrides.seed !== given.seed) plan = await call("validate", { config, overrides });
+    if (overrides.seed !== given.seed) plan = await call("validate", { config, overrides, circuit });
     return { config, overrides, plan };
   }
 
@@ -140,7 +141,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     validationTimer = setTimeout(async () => {
       const ticket = ++validationTicket;
       try {
-        const { plan } = await planOf(snapshot());
+        const { plan } = await planOf(snapshot(), { againstCircuit: true });
         if (ticket === validationTicket) handlers.validation({ plan });
       } catch (error) {
         if (ticket === validationTicket && error.name !== "AbortError") handlers.validation({ error: errorData(error) });
@@ -368,6 +369,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       if ($("pathway-property").value !== previous) $("pathway-property").add(new Option(previous, previous, true, true));
       $("pathway-values").textContent = pathwayValues().join(", ");
       requestPathways();
+      validateSoon(); // the model against this circuit
       emit("ready", { edgePopulations: data.edgePopulations, nodePopulations: data.nodePopulations, candidates });
     },
     /** The synapse matrix before a run, as the core counts it (null: nodes without the property
@@ -396,9 +398,12 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
         return;
       }
       const { properties, src_types: sources, notices } = plan.summary;
+      // Checked against the loaded circuit as well: what a run would refuse is said now.
+      const problems = plan.circuit?.problems ?? [];
       $("config-status").textContent = `valid: ${properties.map((p) => p.name).join(", ")} over ${sources.length} source values` +
-        (notices.length ? ` (${notices.length} ignored keys: ${notices.join("; ")})` : "");
-      $("config-status").className = "";
+        (notices.length ? ` (${notices.length} ignored keys: ${notices.join("; ")})` : "") +
+        (problems.length ? ` — but not for this circuit: ${problems.join("; ")}` : "");
+      $("config-status").className = problems.length ? "error" : "";
       delete $("config-status").dataset.path;
       showSettings(plan);
     },
