@@ -15,6 +15,9 @@ export interface CircuitDescription {
   edgePopulations: { name: string; source: string; target: string; size: number; groups: string[] }[];
   nodePopulations: { name: string; type: string | null; size: number; properties: string[] }[];
   candidates: Record<string, Record<string, string[]>>;
+  /** Per edge population (and "*" over all): every node property of either side as a pathway
+   * property could use it, class-like ones first. */
+  pathwayProperties: Record<string, PathwayPropertyChoice[]>;
 }
 
 export interface RunRequest {
@@ -69,6 +72,8 @@ export interface WorkerMethods {
   /** Synapses per pathway value pair, counted by the core with the run's rules (null: nodes
    * without the property and no fallback); `skipped`: populations a run would skip. */
   pathways: [CircuitSource & { property: string; fallback?: string }, { property: string; fallback: string | null; counts: { source: string | null; target: string | null; synapses: number }[]; skipped: string[] }];
+  /** The class of each value of a pathway property, from the circuit's synapse_class / ei and virtual populations (basis null: the circuit does not say). */
+  classes: [CircuitSource & { property: string; fallback?: string }, { value: string; counts: { E: number; I: number; X: number; unknown: number }; basis: string | null }[]];
   provenance: [{ text: string; name?: string }, { configText: string; seed: number; pathwayProperty: string; fallback?: string; overwrite: boolean; populations: string[] | null; version: string }];
   run: [CircuitSource & RunRequest, RunResult];
   /** One population's drawn columns of the last run (drawn again: the same bits), as Arrow IPC. */
@@ -90,3 +95,14 @@ export interface WorkerClient {
 }
 
 export function connectWorker(worker: Worker, options?: { onEvent?: (event: string, data: unknown) => void }): WorkerClient;
+
+/** A node property as a pathway property: its kind, distinct values (none for floats), nodes
+ * without a value per node population, and whether the selector lists it by default. */
+export interface PathwayPropertyChoice {
+  name: string;
+  kind: "categorical" | "integer" | "float";
+  values: string[] | null;
+  distinct: number | null;
+  lacking: Record<string, number>;
+  shown: boolean;
+}

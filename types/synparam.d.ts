@@ -89,6 +89,9 @@ export interface SynparamReadyDetail {
   edgePopulations: { name: string; source: string; target: string; size: number; groups: string[] }[];
   nodePopulations: { name: string; type: string | null; size: number; properties: string[] }[];
   candidates: Record<string, Record<string, string[]>>;
+  /** Per edge population (and "*" over all): every node property of either side as a pathway
+   * property could use it, class-like ones first. */
+  pathwayProperties: Record<string, PathwayPropertyChoice[]>;
 }
 export interface SynparamResultDetail {
   stats: Record<string, PopulationStatistics>;
@@ -128,4 +131,15 @@ declare global {
     "synparam-result": CustomEvent<SynparamResultDetail>;
     "synparam-error": CustomEvent<SynparamErrorDetail>;
   }
+}
+
+/** A node property as a pathway property: its kind, distinct values (none for floats), nodes
+ * without a value per node population, and whether the selector lists it by default. */
+export interface PathwayPropertyChoice {
+  name: string;
+  kind: "categorical" | "integer" | "float";
+  values: string[] | null;
+  distinct: number | null;
+  lacking: Record<string, number>;
+  shown: boolean;
 }

@@ -10,6 +10,14 @@ import { main } from "../../www/host/cli.mjs";
 import h5wasm from "h5wasm/node";
 import { openBrowser, artifacts } from "./browser.mjs";
 
+
+/** Use the selected preset: open its class mapping and apply it as shown. */
+async function confirmPreset(page) {
+  await page.click("#apply-preset");
+  await page.waitForSelector("#preset-mapping:not([hidden])");
+  await page.click("#preset-confirm");
+}
+
 let browser;
 
 /** Open the page and wait until it is initialised (config filled, Run enabled). */
@@ -179,7 +187,7 @@ test("the Tsodyks–Markram preset is mapped onto the circuit's pathway values a
   assert.equal(await page.inputValue("#pathway-property"), "synapse_class");
   assert.equal(await page.textContent("#pathway-values"), "excitatory_neuron, extrinsic_neuron, inhibitory_neuron");
   await page.selectOption("#preset", "tsodyks_markram");
-  await page.click("#apply-preset");
+  await confirmPreset(page);
   const config = JSON.parse(await page.inputValue("#config"));
   assert.deepEqual(config.pathway_param_dict.src_types, ["excitatory_neuron", "extrinsic_neuron", "inhibitory_neuron"]);
   assert.equal(config.pathway_param_dict.prop_stats.syn_type_id.inhibitory_neuron.excitatory_neuron.mean, 7);
@@ -209,7 +217,7 @@ test("existing properties need the overwrite toggle (network fixture through the
   const total = matrix.slice(1).flatMap((r) => r.slice(1).map(Number)).reduce((a, b) => a + b, 0);
   assert.equal(total, 19861 + 902 + 372, "every S1 → S1 synapse of the three files");
   await page.selectOption("#preset", "tsodyks_markram");
-  await page.click("#apply-preset");
+  await confirmPreset(page);
   await page.click("#run");
   await page.waitForSelector("#status.error");
   assert.match(await page.textContent("#status"), /CircuitError: .*edges\.h5: edge population 'S1__S1__chemical': properties already exist: conductance, delay, syn_type_id \(set overwrite_if_exists to replace them\); nothing was written/);
@@ -361,8 +369,91 @@ test("a model that lacks a pathway value of the loaded circuit is flagged as you
   assert.match(await page.textContent("#config-status"), /^valid: .* — but not for this circuit: synaptome_afferents: MissingPathwayValuesError: .*extrinsic_neuron/);
   assert.equal(await page.getAttribute("#config-status", "class"), "error");
   // A fallback cannot stand in for a value the nodes have; the original model is valid again.
-  await page.click("#apply-preset");
+  await confirmPreset(page);
   await page.waitForFunction(() => /^valid: /.test(document.getElementById("config-status").textContent) && !/not for this circuit/.test(document.getElementById("config-status").textContent));
+  await page.close();
+});
+
+test("pathway property selector on Allen's layout: class-like properties first, numeric ones on request, and nodes lacking the property prompt for a fallback", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.setInputFiles("#folder", new URL("../fixtures/out/allen_v1/", import.meta.url).pathname);
+  await page.waitForFunction(() => /v1_to_v1/.test(document.getElementById("circuit").textContent));
+  const options = () => page.$$eval("#pathway-property option", (os) => os.map((o) => o.value));
+  // synapse_class (the default) is absent from this circuit: kept and said so, never silently replaced.
+  assert.equal(await page.inputValue("#pathway-property"), "synapse_class");
+  assert.match(await page.textContent("#pathway-property option:checked"), /not in this circuit/);
+  assert.deepEqual((await options()).slice(0, 4), ["ei", "pop_name", "model_type", "location"], "class-like properties, ranked, first");
+  assert.ok(!(await options()).includes("x") && !(await options()).includes("tuning_angle"), "float columns hidden by default");
+  await page.check("#all-properties");
+  assert.ok((await options()).includes("tuning_angle"), "listed on request");
+  // ei is on v1 (node_types.csv) only: the LGN's 120 virtual nodes lack it, which the page says, asking for a fallback.
+  await page.selectOption("#pathway-property", "ei");
+  assert.match(await page.textContent("#pathway-property option:checked"), /^ei \(2 values; 120 nodes without\)$/);
+  assert.equal(await page.textContent("#pathway-lacking"), "120 nodes have no 'ei' (lgn: 120): give them a fallback value, or a run refuses their synapses.");
+  assert.equal(await page.getAttribute("#fallback", "aria-invalid"), "true");
+  await page.fill("#fallback", "lgn");
+  await page.dispatchEvent("#fallback", "change");
+  assert.match(await page.textContent("#pathway-lacking"), /take the fallback value 'lgn'/);
+  assert.equal(await page.textContent("#pathway-values"), "e, i, lgn");
+  await page.close();
+});
+
+test("presets classify each pathway value from the circuit's own synapse_class or ei, show the mapping, and let the user correct it before applying", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  const rowsOf = () => page.$$eval("#preset-classes tbody tr", (trs) => trs.map((tr) => [tr.cells[0].textContent, tr.querySelector("select").value, tr.className, tr.cells[2].textContent]));
+  // Allen: pop_name PV1 and i4Pvalb are inhibitory because their nodes' ei says i; LGN's tON/tOFF are virtual: extrinsic.
+  await page.setInputFiles("#folder", new URL("../fixtures/out/allen_v1/", import.meta.url).pathname);
+  await page.waitForFunction(() => /v1_to_v1/.test(document.getElementById("circuit").textContent));
+  await page.selectOption("#pathway-property", "pop_name");
+  await page.selectOption("#preset", "tsodyks_markram_by_class");
+  await page.click("#apply-preset");
+  await page.waitForSelector("#preset-mapping:not([hidden])");
+  const allen = Object.fromEntries((await rowsOf()).map(([value, cls, , basis]) => [value, [cls, basis]]));
+  assert.deepEqual(Object.fromEntries(Object.entries(allen).map(([v, [c]]) => [v, c])), { LIFe23: "E", PV1: "I", e4Rorb: "E", i4Pvalb: "I", tOFF: "X", tON: "X" });
+  assert.match(allen.PV1[1], /^ei: 55 I nodes$/);
+  assert.match(allen.tON[1], /^virtual population: 60 X nodes$/);
+  assert.match(await page.textContent("#preset-source"), /Gupta, Wang & Markram 2000/);
+  await page.click("#preset-confirm");
+  let model = JSON.parse(await page.inputValue("#config")).pathway_param_dict.prop_stats;
+  assert.equal(model.syn_type_id.PV1.e4Rorb.mean, 7, "PV1 → E is inhibitory");
+  assert.equal(model.syn_type_id.tON.PV1.mean, 113, "extrinsic takes the excitatory values");
+  assert.equal(model.u_syn.e4Rorb.PV1.norm_loc, 0.09, "E → I: class E1");
+  assert.equal(model.u_syn.e4Rorb.LIFe23.norm_loc, 0.5, "E → E: class E2");
+  assert.equal(model.decay_time.i4Pvalb.LIFe23.norm_loc, 8.3, "I → E: GABA_A decay");
+  // obi-one: L23_CHC and L6_BPC are inhibitory by their synapse_class; layer 6 mixes both (the majority, marked).
+  await page.setInputFiles("#folder", new URL("../fixtures/out/obi_one/", import.meta.url).pathname);
+  await page.waitForFunction(() => /S1nonbarrel_neurons__S1nonbarrel_neurons__chemical/.test(document.getElementById("circuit").textContent));
+  await page.selectOption("#pathway-property", "mtype");
+  await page.fill("#config", (await page.inputValue("#config")).replace('"random_seed": 1', '"random_seed": 2'));
+  await page.click("#apply-preset");
+  await page.waitForSelector("#preset-mapping:not([hidden])");
+  const obi = Object.fromEntries((await rowsOf()).map(([value, cls]) => [value, cls]));
+  assert.equal(obi.L23_CHC, "I");
+  assert.equal(obi.L6_BPC, "I");
+  assert.equal(obi["L5_TPC:A"], "E");
+  assert.match(await page.textContent("#preset-replaces"), /replaces the model you edited/, "an edited model: the confirmation says what goes");
+  await page.click("#preset-cancel");
+  await page.selectOption("#pathway-property", "layer");
+  await page.click("#apply-preset");
+  await page.waitForSelector("#preset-mapping:not([hidden])");
+  const layer = Object.fromEntries((await rowsOf()).map(([value, cls, className, basis]) => [value, { cls, className, basis }]));
+  assert.equal(layer["6"].className, "mixed");
+  assert.match(layer["6"].basis, /mixed: the majority is chosen/);
+  // The user corrects a class before applying: the model follows the correction.
+  await page.selectOption("#preset-classes tr[data-value='6'] select", "I");
+  await page.click("#preset-confirm");
+  model = JSON.parse(await page.inputValue("#config")).pathway_param_dict.prop_stats;
+  assert.equal(model.syn_type_id["6"]["3"].mean, 7);
+  // The bundled example names its classes by synapse_class values (excitatory_neuron, …): read, not guessed.
+  await page.goto(browser.base);
+  await page.waitForSelector("body[data-ready='true']");
+  await page.waitForFunction(() => /Edge populations/.test(document.getElementById("circuit").textContent));
+  await page.click("#apply-preset");
+  await page.waitForSelector("#preset-mapping:not([hidden])");
+  const example = await rowsOf();
+  assert.deepEqual(example.map(([v, c, k]) => [v, c, k]), [["excitatory_neuron", "E", ""], ["extrinsic_neuron", "X", ""], ["inhibitory_neuron", "I", ""]]);
   await page.close();
 });
 
@@ -533,7 +624,7 @@ test("the synapse matrix before a run is counted by the core with the run's rule
   await page.waitForFunction(() => document.querySelector(".setting-source[data-setting='fallback']").dataset.source === "override");
   assert.equal(await page.textContent(".setting-source[data-setting='fallback']"), "set here (default none)");
   await page.selectOption("#preset", "tsodyks_markram");
-  await page.click("#apply-preset");
+  await confirmPreset(page);
   await page.check("#overwrite");
   await page.click("#run");
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });

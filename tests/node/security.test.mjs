@@ -22,6 +22,14 @@ const example = path.join(repo, "www/examples/synaptome");
 const TOKEN = "Bearer host-secret-token";
 const MARKUP = ['<img src=x onerror="globalThis.__pwned=1">', "\"quoted\" 'single' & <", "\u202eRTL override", "L".repeat(300)];
 
+
+/** Use the selected preset: open its class mapping and apply it as shown. */
+async function confirmPreset(page) {
+  await page.click("#apply-preset");
+  await page.waitForSelector("#preset-mapping:not([hidden])");
+  await page.click("#preset-confirm");
+}
+
 let browser;
 const requests = [];
 before(async () => {
@@ -73,7 +81,7 @@ test("pathway values with markup, quotes, RTL and long strings from a circuit (a
   const page = await openPage();
   await page.setInputFiles("#folder", path.join(fixtures, "hostile/markup"));
   await page.waitForFunction(() => /edges<i onmouseover=x>/.test(document.getElementById("circuit").textContent));
-  await page.click("#apply-preset");
+  await confirmPreset(page);
   await page.waitForFunction(() => /valid/.test(document.getElementById("config-status").textContent));
   assert.match(await runPage(page), /synapses in/);
   const text = await assertLiteral(page);

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
-import { loadCircuit, nodeFileSource, memorySource, nodePropertyValues, candidatePathwayProperties, closeCircuit, narrowIds } from "../../www/sonata/loader.js";
+import { loadCircuit, nodeFileSource, memorySource, nodePropertyValues, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, closeCircuit, narrowIds } from "../../www/sonata/loader.js";
 import { main } from "../../www/host/cli.mjs";
 
 const repo = path.resolve(new URL("../..", import.meta.url).pathname);
@@ -282,4 +282,34 @@ test("files given without their folders: a config path resolves to the one given
   // With folders given, nothing is guessed.
   const foldered = memorySource(Module, { files: { "a/edges.h5": new Blob([new Uint8Array(8)]) } });
   assert.equal(await foldered.kind("b/edges.h5"), null);
+});
+
+test("pathway property choices: either side's properties, class-like first, floats and identifiers flagged, nodes without a value counted (obi-one, Allen V1)", async () => {
+  const obiOne = await loadCircuit(h5wasm, nodeFileSource(path.join(fixtures, "obi_one"), fs, path));
+  try {
+    const all = pathwayPropertyChoices(obiOne)["*"];
+    const byName = Object.fromEntries(all.map((c) => [c.name, c]));
+    assert.deepEqual(all.filter((c) => c.shown).map((c) => c.name).slice(0, 3), ["synapse_class", "mtype", "layer"]);
+    assert.equal(byName.synapse_class.lacking.VPM, 40, "virtual sources without synapse_class are offered it, and counted");
+    assert.deepEqual([byName.x.kind, byName.x.shown, byName.x.values], ["float", false, null], "coordinates: float, not read, not shown");
+    assert.deepEqual([byName.morphology.kind, byName.morphology.shown], ["categorical", false], "120 morphology names: an identifier");
+    const classes = Object.fromEntries(pathwayValueClasses(obiOne, "mtype", "VIRTUAL").map((c) => [c.value, c]));
+    assert.deepEqual(classes.L23_CHC.counts.I > 0 && classes.L23_CHC.counts.E === 0, true);
+    assert.equal(classes.L6_BPC.basis, "synapse_class");
+    assert.equal(classes.VIRTUAL.basis, "virtual population");
+  } finally {
+    closeCircuit(obiOne);
+  }
+  const allen = await loadCircuit(h5wasm, nodeFileSource(path.join(fixtures, "allen_v1"), fs, path));
+  try {
+    const byName = Object.fromEntries(pathwayPropertyChoices(allen)["*"].map((c) => [c.name, c]));
+    assert.deepEqual(byName.ei.values, ["e", "i"]);
+    assert.deepEqual(byName.ei.lacking, { lgn: 120 });
+    assert.equal(byName.rotation_angle_zaxis.kind, "float", "a numeric node_types.csv column");
+    const classes = Object.fromEntries(pathwayValueClasses(allen, "pop_name").map((c) => [c.value, [c.basis, c.counts.I > 0]]));
+    assert.deepEqual(classes.PV1, ["ei", true]);
+    assert.deepEqual(classes.tON, ["virtual population", false]);
+  } finally {
+    closeCircuit(allen);
+  }
 });

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pageOverrides, settingNotes } from "../../www/ui/settings.js";
 import { summaryCsv, statisticsFingerprints, changedPathways, taskOfRun } from "../../www/ui/summary.js";
+import { classOf, classifyValues, mapPreset } from "../../www/ui/presets.js";
 import { distributionFields, specLabel, specFromForm, numberOrText, applySpec, addProperty, removeProperty } from "../../www/ui/editor.js";
 
 const setting = (value, source) => ({ value, source });
@@ -83,4 +84,23 @@ test("the editor's form reads an empty field as missing and keeps text that is n
   assert.deepEqual(specFromForm(form("truncnorm", { norm_loc: "", norm_scale: "x", min: "0", max: " " }), fields),
     { type: "truncnorm", norm_scale: "x", min: 0, shared_within: false, upper_bound: 3 });
   assert.deepEqual(specFromForm(form("discrete", { val: "1 2, q", p: "0.5 0.5" }), fields).val, [1, 2, "q"]);
+});
+
+test("a pathway value's class comes from the circuit where it says, and from the name only as a marked guess", () => {
+  // The names the issue found misclassified: all inhibitory.
+  for (const name of ["i", "L23_CHC", "L6_BPC", "L5_MC", "L1_DAC", "L23_LBC", "PV1", "i4Pvalb", "INH", "inhibitory_neuron"]) assert.equal(classOf(name), "I", name);
+  for (const name of ["e", "L5_TPC:A", "L6_IPC", "L4_SSC", "e4Rorb", "EXC"]) assert.equal(classOf(name), "E", name);
+  for (const name of ["extrinsic_neuron", "VPM", "POm", "tON"]) assert.equal(classOf(name), "X", name);
+  const zero = { E: 0, I: 0, X: 0, unknown: 0 };
+  const rows = classifyValues([
+    { value: "L5_TPC", counts: { ...zero, I: 3 }, basis: "synapse_class" }, // the circuit wins over the name
+    { value: "6", counts: { ...zero, E: 4, I: 6 }, basis: "synapse_class" },
+    { value: "L23_CHC", counts: { ...zero, unknown: 5 }, basis: null },
+  ]);
+  assert.deepEqual(rows.map((r) => [r.value, r.cls, r.guessed, r.mixed]), [["L5_TPC", "I", false, false], ["6", "I", false, true], ["L23_CHC", "I", true, false]]);
+  const preset = { src_types: ["EXC", "INH"], tgt_types: ["EXC", "INH"], prop_stats: { syn_type_id: {
+    EXC: { EXC: { type: "constant", mean: 113 }, INH: { type: "constant", mean: 113 } }, INH: { EXC: { type: "constant", mean: 7 }, INH: { type: "constant", mean: 7 } } } } };
+  const mapped = mapPreset(preset, ["a", "b"], "mtype", { a: "I", b: "X" });
+  assert.equal(mapped.pathway_param_dict.prop_stats.syn_type_id.a.b.mean, 7, "the given class, not the name");
+  assert.equal(mapped.pathway_param_dict.prop_stats.syn_type_id.b.a.mean, 113, "extrinsic takes the excitatory values");
 });

@@ -7,7 +7,7 @@
 import h5wasm from "h5wasm";
 import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader, Writer, configure } from "@zip.js/zip.js";
 import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, version } from "../../pkg/synparam.js";
-import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, prepareHdf5, openH5, CircuitError } from "../sonata/loader.js";
+import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, prepareHdf5, openH5, CircuitError } from "../sonata/loader.js";
 import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, DEFAULT_CHUNK_SIZE } from "./parameterize.js";
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
@@ -44,7 +44,10 @@ function describeCircuit({ source, circuit }) {
     storage: source.storage(),
     edgePopulations: [...circuit.edgePopulations.values()].map(({ name, source: s, target, size, groups }) => ({ name, source: s, target, size, groups })),
     nodePopulations: [...circuit.nodePopulations.values()].map(({ name, type, size, properties }) => ({ name, type, size, properties })),
-    candidates: candidatePathwayProperties(circuit),
+    ...(() => {
+      const pathwayProperties = pathwayPropertyChoices(circuit);
+      return { pathwayProperties, candidates: candidatePathwayProperties(circuit, pathwayProperties) };
+    })(),
   };
 }
 
@@ -459,6 +462,12 @@ serveWorker({
     await ready;
     const { circuit } = await circuitOf(where);
     return { property, fallback: fallback ?? null, ...await pathwayCounts({ circuit, PathwayTally, pathwayProperty: property, fallback }) };
+  },
+  /** The class (E, I, X) of each value of a pathway property, read from the circuit's own
+   * synapse_class / ei columns and virtual populations: `[{value, counts, basis}]`. */
+  async classes({ property, fallback, ...where }) {
+    const { circuit } = await circuitOf(where);
+    return pathwayValueClasses(circuit, property, fallback ?? null);
   },
   /** The core's plan of a run of a config with the given overrides: `{settings, summary,
    * schema}` (planRun) plus `base` (the settings without overrides: the config's and the

@@ -587,22 +587,164 @@ export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = fa
   }
 }
 
-/** Every node property present in both the source and the target population of each edge
- * population, with its distinct values: what the user can choose as the pathway property. */
-export function candidatePathwayProperties(circuit) {
+/** Node properties that name cell classes, most useful first: the pathway property's usual choices. */
+export const CATEGORICAL_RANKING = ["synapse_class", "mtype", "etype", "ei", "model_template", "layer", "region", "pop_name", "morph_class", "model_type"];
+
+/** More distinct values than this, and a text property is an identifier (morphology names), not a class. */
+const MANY_VALUES = 100;
+
+/**
+ * What a node property is, for choosing a pathway property: "categorical" (text, an @library
+ * table, or a node_types column of words), "integer", or "float" (coordinates, rotations).
+ */
+export function nodePropertyKind(population, property) {
+  const { file, name } = population;
+  const where = { file: population.fileName, population: name, dataset: `/nodes/${name}/0/${property}` };
+  const metadata = hdf5(where, () => file.get(`nodes/${name}/0/${property}`)?.metadata);
+  if (metadata) {
+    if (hdf5(where, () => file.get(`nodes/${name}/0/@library/${property}`))) return "categorical";
+    return metadata.type === 0 ? "integer" : metadata.type === 1 ? "float" : "categorical";
+  }
+  const words = [...(population.nodeTypes?.rows.values() ?? [])].map((row) => row[property]).filter((v) => v != null);
+  if (words.length && words.every((w) => /^[-+]?\d+$/.test(w))) return "integer";
+  if (words.length && words.every((w) => w.trim() !== "" && Number.isFinite(Number(w)))) return "float";
+  return "categorical";
+}
+
+/**
+ * For each edge population, every node property of its source or target nodes as a pathway
+ * property could use it: `{name, kind, values (distinct, sorted; none for floats), distinct,
+ * lacking: {nodePopulation: nodes without a value}, shown (false for floats and identifiers:
+ * offered only on request)}`, class-like properties first (rankChoices). The key "*" holds
+ * the same over all edge populations: what one pathway property selector offers.
+ */
+export function pathwayPropertyChoices(circuit) {
   const result = {};
+  const cache = new Map(); // population\0property → {kind, values, lacking}
+  const describe = (population, property) => {
+    const key = `${population.name}\u0000${property}`;
+    if (!cache.has(key)) {
+      if (!population.properties.includes(property)) {
+        cache.set(key, { kind: null, values: [], lacking: population.size });
+      } else {
+        const kind = nodePropertyKind(population, property);
+        if (kind === "float") {
+          cache.set(key, { kind, values: null, lacking: 0 });
+        } else {
+          const all = nodePropertyValues(population, property) ?? [];
+          let lacking = 0;
+          const values = new Set();
+          for (const v of all) {
+            if (v === null || v === "") lacking++;
+            else values.add(v);
+          }
+          cache.set(key, { kind, values: [...values], lacking });
+        }
+      }
+    }
+    return cache.get(key);
+  };
   for (const edges of circuit.edgePopulations.values()) {
     const source = circuit.nodePopulations.get(edges.source);
     const target = circuit.nodePopulations.get(edges.target);
     if (!source || !target) continue;
-    const shared = source.properties.filter((p) => target.properties.includes(p));
-    result[edges.name] = Object.fromEntries(shared.map((p) => {
-      const values = new Set([...(nodePropertyValues(source, p) ?? []), ...(nodePropertyValues(target, p) ?? [])]);
-      values.delete(null);
-      return [p, [...values].sort()];
-    }));
+    const names = [...new Set([...source.properties, ...target.properties])];
+    const choices = names.map((name) => {
+      const s = describe(source, name);
+      const t = describe(target, name);
+      const kind = [s.kind, t.kind].includes("float") ? "float" : [s.kind, t.kind].includes("categorical") ? "categorical" : "integer";
+      const values = kind === "float" ? null : [...new Set([...(s.values ?? []), ...(t.values ?? [])])].sort();
+      const lacking = Object.fromEntries([[source.name, s.lacking], [target.name, t.lacking]].filter(([, n]) => n > 0));
+      return { name, kind, values, distinct: values?.length ?? null, lacking };
+    });
+    result[edges.name] = rankChoices(choices);
   }
+  // Over all edge populations: kinds and values joined, nodes lacking a value per node population.
+  const all = new Map();
+  for (const choice of Object.values(result).flat()) {
+    const seen = all.get(choice.name);
+    if (!seen) {
+      all.set(choice.name, structuredClone(choice));
+      continue;
+    }
+    if (seen.kind !== choice.kind) seen.kind = [seen.kind, choice.kind].includes("float") ? "float" : "categorical";
+    seen.values = seen.kind === "float" ? null : [...new Set([...(seen.values ?? []), ...(choice.values ?? [])])].sort();
+    seen.distinct = seen.values?.length ?? null;
+    Object.assign(seen.lacking, choice.lacking);
+  }
+  result["*"] = rankChoices([...all.values()]);
   return result;
+}
+
+/** Choices marked `shown` (class-like: some values, neither float nor identifier-like) and ordered: shown
+ * first, then text before integers before floats, CATEGORICAL_RANKING, then by name. */
+function rankChoices(choices) {
+  const rank = (name) => {
+    const i = CATEGORICAL_RANKING.indexOf(name);
+    return i < 0 ? CATEGORICAL_RANKING.length : i;
+  };
+  const kindOrder = { categorical: 0, integer: 1, float: 2 };
+  for (const c of choices) c.shown = c.kind !== "float" && c.values.length > 0 && c.values.length <= MANY_VALUES;
+  return choices.sort((a, b) => (b.shown - a.shown) || (kindOrder[a.kind] - kindOrder[b.kind]) || (rank(a.name) - rank(b.name)) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Every node property with a class-like (not float) value on either side of each edge
+ * population, with its distinct values (see pathwayPropertyChoices, which says more). */
+export function candidatePathwayProperties(circuit, choices = pathwayPropertyChoices(circuit)) {
+  return Object.fromEntries(Object.entries(choices).filter(([population]) => population !== "*").map(([population, list]) =>
+    [population, Object.fromEntries(list.filter((c) => c.values).map((c) => [c.name, c.values]))]));
+}
+
+/** Node properties that tell a node's class, and what their values mean. */
+const CLASS_COLUMNS = {
+  synapse_class: (v) => (/^exc/i.test(v) ? "E" : /^inh/i.test(v) ? "I" : /^ext/i.test(v) ? "X" : undefined),
+  ei: (v) => ({ e: "E", i: "I" })[v],
+};
+
+/**
+ * The class (E excitatory, I inhibitory, X extrinsic) of each value of `property` on the nodes
+ * of the circuit's edge populations, read from the circuit itself: the nodes' own
+ * `synapse_class` or `ei`, and virtual populations as extrinsic. Nodes without the property
+ * take `fallback`. Returns `[{value, counts: {E, I, X, unknown}, basis}]` (sorted by value), where
+ * `basis` names the column the class was read from ("synapse_class", "ei", "virtual
+ * population"), or is null when the circuit does not say — the caller must not guess silently.
+ */
+export function pathwayValueClasses(circuit, property, fallback = null) {
+  const tallies = new Map();
+  const seen = new Set();
+  const tally = (value) => {
+    if (!tallies.has(value)) tallies.set(value, { value, counts: { E: 0, I: 0, X: 0, unknown: 0 }, bases: new Set() });
+    return tallies.get(value);
+  };
+  for (const edges of circuit.edgePopulations.values()) {
+    for (const name of [edges.source, edges.target]) {
+      const population = circuit.nodePopulations.get(name);
+      if (!population || seen.has(name)) continue;
+      seen.add(name);
+      const values = population.properties.includes(property) ? nodePropertyValues(population, property) : null;
+      const column = Object.keys(CLASS_COLUMNS).find((c) => population.properties.includes(c));
+      const classes = column ? nodePropertyValues(population, column) : null;
+      const virtual = population.type === "virtual";
+      for (let i = 0; i < population.size; i++) {
+        const raw = values?.[i];
+        const value = raw === null || raw === undefined || raw === "" ? fallback : raw;
+        if (value === null) continue;
+        const entry = tally(value);
+        const cls = classes?.[i] == null ? undefined : CLASS_COLUMNS[column](classes[i]);
+        if (cls) {
+          entry.counts[cls]++;
+          entry.bases.add(column);
+        } else if (virtual) {
+          entry.counts.X++;
+          entry.bases.add("virtual population");
+        } else {
+          entry.counts.unknown++;
+        }
+      }
+    }
+  }
+  return [...tallies.values()].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+    .map(({ value, counts, bases }) => ({ value, counts, basis: bases.size ? [...bases].sort().join(", ") : null }));
 }
 
 /** Close every HDF5 file the circuit holds open. */

@@ -2,7 +2,7 @@
 // root of <synparam-panel>): it wires the views (circuit, settings, editor, results) to its own
 // worker, which owns the circuit, the core and the files. Everything it touches lives in the
 // container or in this closure, so several instances on one page do not interfere.
-import { PRESETS, mapPreset } from "./presets.js";
+import { PRESETS, mapPreset, classifyValues } from "./presets.js";
 import { MARKUP } from "./template.js";
 import { mountEditor } from "./editor_view.js";
 import { mountResults } from "./results_view.js";
@@ -11,8 +11,9 @@ import { resultsOf } from "../host/results.js";
 import { connectWorker, errorData } from "../run/protocol.js";
 import seedExample from "../presets/seed_example.json";
 import tsodyksMarkram from "../presets/tsodyks_markram.json";
+import tsodyksMarkramByClass from "../presets/tsodyks_markram_by_class.json";
 
-const presets = { seed_example: seedExample, tsodyks_markram: tsodyksMarkram };
+const presets = { seed_example: seedExample, tsodyks_markram_by_class: tsodyksMarkramByClass, tsodyks_markram: tsodyksMarkram };
 /** Names given to more than one of `files`. */
 const duplicateNames = (files) => [...new Set(files.map((f) => f.name).filter((name, i, all) => all.indexOf(name) !== i))];
 
@@ -30,6 +31,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   let client = null; // the worker, through the request/reply protocol
   const call = (method, args, options) => client.call(method, args, options);
   let candidates = {};
+  let choices = []; // the circuit's node properties as pathway properties, ranked (loader's pathwayPropertyChoices)
   $("config").value = JSON.stringify(presets.seed_example, null, 2);
   $("preset").replaceChildren(...Object.entries(PRESETS).map(([key, { label }]) => new Option(label, key)));
 
@@ -72,10 +74,54 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   function selectPathwayProperty(property) {
     const select = $("pathway-property");
     if (select.value === property) return;
-    if (![...select.options].some((o) => o.value === property)) select.add(new Option(property, property));
+    if (![...select.options].some((o) => o.value === property)) select.add(new Option(propertyLabel(property), property));
     select.value = property;
-    $("pathway-values").textContent = pathwayValues().join(", ");
+    showPathwayValues();
     requestPathways();
+  }
+
+  /** An option's text: the property, its number of values, and the nodes without one. */
+  function propertyLabel(name) {
+    const choice = choices.find((c) => c.name === name);
+    if (!choice) return circuitShown ? `${name} (not in this circuit)` : name;
+    const lacking = Object.values(choice.lacking).reduce((a, b) => a + b, 0);
+    const values = choice.kind === "float" ? "numeric" : `${choice.distinct} value${choice.distinct === 1 ? "" : "s"}`;
+    return `${name} (${values}${lacking ? `; ${lacking} nodes without` : ""})`;
+  }
+
+  /** The selector's options: class-like properties (the loader ranks them), every property when
+   * asked; the current choice always. */
+  function showPropertyOptions(current) {
+    const all = $("all-properties").checked;
+    const listed = choices.filter((c) => all || c.shown).map((c) => c.name);
+    if (current && !listed.includes(current)) listed.push(current);
+    $("pathway-property").replaceChildren(...listed.map((p) => new Option(propertyLabel(p), p, false, p === current)));
+  }
+  $("all-properties").addEventListener("change", () => showPropertyOptions($("pathway-property").value));
+
+  /** The chosen property's values, and which nodes lack it: they need the fallback. */
+  function showPathwayValues() {
+    $("pathway-values").textContent = pathwayValues().join(", ");
+    const property = $("pathway-property").value;
+    const lacking = Object.entries(choices.find((c) => c.name === property)?.lacking ?? {});
+    const total = lacking.reduce((sum, [, n]) => sum + n, 0);
+    const fallback = $("fallback").value;
+    const note = $("pathway-lacking");
+    note.hidden = !circuitShown || !(total || !choices.some((c) => c.name === property));
+    if (note.hidden) {
+      $("fallback").classList.remove("needed");
+      return;
+    }
+    const where = lacking.map(([population, n]) => `${population}: ${n}`).join(", ");
+    const absent = !choices.some((c) => c.name === property);
+    note.textContent = absent
+      ? `No node of this circuit has '${property}': choose another pathway property${fallback ? `, or every synapse takes the fallback '${fallback}'` : ""}.`
+      : fallback
+        ? `${total} nodes have no '${property}' (${where}): they take the fallback value '${fallback}'.`
+        : `${total} nodes have no '${property}' (${where}): give them a fallback value, or a run refuses their synapses.`;
+    note.className = fallback ? "note" : "error";
+    $("fallback").classList.toggle("needed", !fallback);
+    $("fallback").setAttribute("aria-invalid", String(!fallback));
   }
 
   /** Set settings as overrides (`by`: "here", "the sidecar", "the host") and show them. */
@@ -94,7 +140,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       // An emptied field drops the override: the control then shows the config's value again.
       if (value === null || value === "") delete changed[name];
       else changed[name] = { value, by: "here" };
-      if (name === "pathwayProperty") $("pathway-values").textContent = pathwayValues().join(", ");
+      if (name === "pathwayProperty" || name === "fallback") showPathwayValues();
       if (name === "pathwayProperty" || name === "fallback") requestPathways();
       validateSoon();
     });
@@ -169,6 +215,9 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     delete $("circuit").dataset.state;
     $("nodes").textContent = "";
     $("pathway-matrix").replaceChildren();
+    $("pathway-lacking").hidden = true;
+    $("preset-mapping").hidden = true;
+    choices = [];
     results.clear();
     return call("load", circuitMessage()).then(
       (description) => { if (ticket === loadTicket) handlers.circuit(description); },
@@ -181,9 +230,15 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       });
   }
 
+  /** The values a model needs for the chosen property: the circuit's, and the fallback when
+   * some nodes lack the property. */
   function pathwayValues() {
     const property = $("pathway-property").value;
-    return [...new Set(Object.values(candidates).flatMap((byProperty) => byProperty[property] ?? []))].sort();
+    const choice = choices.find((c) => c.name === property);
+    const values = new Set(choice?.values ?? []);
+    const fallback = $("fallback").value;
+    if (fallback && (!choice || Object.keys(choice.lacking).length)) values.add(fallback);
+    return [...values].sort();
   }
 
   let pathwaysTicket = 0;
@@ -270,9 +325,53 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     if (!file) return;
     call("provenance", { text: await file.text(), name: file.name }).then(handlers.provenance, (error) => handlers.error({ error: errorData(error) }));
   });
-  $("apply-preset").addEventListener("click", () => {
-    const values = pathwayValues();
-    $("config").value = JSON.stringify(mapPreset(presets[$("preset").value], values, $("pathway-property").value), null, 2);
+  // A preset is mapped onto the circuit's values only after the user has seen (and may correct)
+  // the class of each value, read from the circuit where it says, marked as a guess where not.
+  let lastAppliedModel = $("config").value;
+  $("apply-preset").addEventListener("click", async () => {
+    const property = $("pathway-property").value;
+    const fallback = $("fallback").value || undefined;
+    let tallies;
+    try {
+      tallies = circuitShown ? await call("classes", { ...circuitMessage(), property, fallback }) : [];
+    } catch (error) {
+      if (error.name !== "AbortError") handlers.error({ error: errorData(error) });
+      return;
+    }
+    const known = new Set(tallies.map((t) => t.value));
+    const rows = classifyValues([...tallies, ...pathwayValues().filter((v) => !known.has(v)).map((value) => ({ value, counts: { E: 0, I: 0, X: 0, unknown: 0 }, basis: null }))]);
+    const { label, source } = PRESETS[$("preset").value];
+    $("preset-mapping-title").textContent = `${label} over the ${rows.length} values of ${property}: check each value's class, then apply.`;
+    const names = { E: "excitatory (E)", I: "inhibitory (I)", X: "extrinsic (X: takes E's values)" };
+    $("preset-classes").tBodies[0].replaceChildren(...rows.map((row) => {
+      const tr = document.createElement("tr");
+      tr.dataset.value = row.value;
+      tr.className = row.guessed ? "guessed" : row.mixed ? "mixed" : "";
+      const select = document.createElement("select");
+      select.setAttribute("aria-label", `class of ${row.value}`);
+      select.replaceChildren(...Object.entries(names).map(([cls, text]) => new Option(text, cls, false, cls === row.cls)));
+      const { E, I, X, unknown } = row.counts;
+      const basis = row.guessed ? "not said by the circuit — guessed from the name: check it"
+        : `${row.basis}: ${[["E", E], ["I", I], ["X", X], ["unknown", unknown]].filter(([, n]) => n).map(([c, n]) => `${n} ${c}`).join(", ")} nodes${row.mixed ? " — mixed: the majority is chosen" : ""}`;
+      const cells = [document.createElement("td"), document.createElement("td"), document.createElement("td")];
+      cells[0].textContent = row.value;
+      cells[1].append(select);
+      cells[2].textContent = basis;
+      tr.append(...cells);
+      return tr;
+    }));
+    $("preset-source").textContent = `Values: ${source}.`;
+    const edited = $("config").value !== lastAppliedModel;
+    $("preset-replaces").textContent = edited ? "This replaces the model you edited (Download config keeps a copy)." : "This replaces the current model.";
+    $("preset-mapping").hidden = false;
+    $("preset-classes").querySelector("select")?.focus();
+  });
+  $("preset-cancel").addEventListener("click", () => { $("preset-mapping").hidden = true; $("apply-preset").focus(); });
+  $("preset-confirm").addEventListener("click", () => {
+    const classes = Object.fromEntries([...$("preset-classes").tBodies[0].rows].map((tr) => [tr.dataset.value, tr.querySelector("select").value]));
+    $("config").value = JSON.stringify(mapPreset(presets[$("preset").value], Object.keys(classes), $("pathway-property").value, classes), null, 2);
+    lastAppliedModel = $("config").value;
+    $("preset-mapping").hidden = true;
     validateSoon();
     editor.render();
   });
@@ -362,15 +461,15 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       $("circuit").dataset.storage = JSON.stringify(data.storage);
       $("nodes").textContent = "Node populations: " + data.nodePopulations.map((n) => `${n.name} (${n.type ?? "unknown type"}, ${n.size} nodes)`).join("; ");
       candidates = data.candidates;
+      choices = data.pathwayProperties["*"];
       circuitShown = true;
-      const properties = [...new Set(Object.values(candidates).flatMap((byProperty) => Object.keys(byProperty)))].sort();
-      const previous = $("pathway-property").value || "synapse_class";
-      $("pathway-property").replaceChildren(...properties.map((p) => new Option(p, p, false, p === previous)));
-      if ($("pathway-property").value !== previous) $("pathway-property").add(new Option(previous, previous, true, true));
-      $("pathway-values").textContent = pathwayValues().join(", ");
+      // The core's setting stays (the config's, an override, or its default): never a silent
+      // switch to another property; one this circuit lacks is said so.
+      showPropertyOptions($("pathway-property").value || "synapse_class");
+      showPathwayValues();
       requestPathways();
       validateSoon(); // the model against this circuit
-      emit("ready", { edgePopulations: data.edgePopulations, nodePopulations: data.nodePopulations, candidates });
+      emit("ready", { edgePopulations: data.edgePopulations, nodePopulations: data.nodePopulations, candidates, pathwayProperties: data.pathwayProperties });
     },
     /** The synapse matrix before a run, as the core counts it (null: nodes without the property
      * and no fallback — a run would refuse them). */

@@ -43,6 +43,11 @@ export const STYLES = `
     #results tr.population-row th { text-align: left; padding-top: .75rem; border-bottom: 2px solid var(--synparam-border, #d5d9e0); }
     .setting-source[data-source="override"] { color: inherit; background: var(--synparam-highlight, #fff3bf); padding: 0 .25rem; border-radius: 3px; }
     .setting-reset { font-size: .75rem; margin-right: .75rem; }
+    #preset-mapping { border: 1px solid var(--synparam-border, #d5d9e0); border-radius: 6px; padding: .5rem; margin: .5rem 0; }
+    #preset-classes { width: auto; }
+    #preset-classes tr.guessed td, #preset-classes tr.mixed td { background: var(--synparam-highlight, #fff3bf); }
+    .note { color: #5c6370; font-size: .85rem; }
+    #fallback.needed { outline: 2px solid var(--synparam-error, #a4161a); }
     #pathway-matrix td.missing, #pathway-matrix th.missing { color: var(--synparam-error, #a4161a); }
 `;
 
@@ -55,20 +60,32 @@ export const MARKUP = `
       <input id="files" type="file" multiple></label>
       <label>or a circuit folder <input id="folder" type="file" webkitdirectory></label></p>
     <p>
-      <label>Pathway property <select id="pathway-property"></select></label> <small class="setting-source" data-setting="pathwayProperty"></small><button type="button" class="setting-reset" data-setting="pathwayProperty" hidden title="drop this override: use the config's value (or the default)">use config</button>
+      <label>Pathway property <select id="pathway-property"></select></label>
+      <label><input id="all-properties" type="checkbox"> list numeric and identifier properties too</label> <small class="setting-source" data-setting="pathwayProperty"></small><button type="button" class="setting-reset" data-setting="pathwayProperty" hidden title="drop this override: use the config's value (or the default)">use config</button>
       <span id="pathway-values"></span>
       <label>Fallback value for nodes without it <input id="fallback" type="text" size="16" placeholder="(none)"></label> <small class="setting-source" data-setting="fallback"></small><button type="button" class="setting-reset" data-setting="fallback" hidden title="drop this override: use the config's value (or the default)">use config</button>
     </p>
+    <p id="pathway-lacking" class="error" hidden></p>
     <div class="table-scroll"><table id="pathway-matrix" aria-label="synapses per pathway"></table></div>
   </section>
   <section aria-label="model">
     <p>
       <label>Preset <select id="preset"></select></label>
-      <button id="apply-preset" type="button">Use preset</button>
+      <button id="apply-preset" type="button">Use preset…</button>
       <label>Upload a config <input id="config-file" type="file" accept=".json,application/json"></label>
       <button id="download-config" type="button">Download config</button>
       <label>Load from a parameterized circuit <input id="provenance-file" type="file" accept=".json,application/json" title="its parameterization.json: config, seed, pathway property and fallback of that run"></label>
     </p>
+    <form id="preset-mapping" hidden aria-labelledby="preset-mapping-title">
+      <p id="preset-mapping-title"></p>
+      <table id="preset-classes" aria-label="class of each pathway value">
+        <thead><tr><th scope="col">value</th><th scope="col">class</th><th scope="col">from</th></tr></thead><tbody></tbody>
+      </table>
+      <p id="preset-source" class="note"></p>
+      <p id="preset-replaces" class="note"></p>
+      <button id="preset-confirm" type="button">Apply preset</button>
+      <button id="preset-cancel" type="button">Cancel</button>
+    </form>
     <details id="editor" open>
       <summary>Matrix editor</summary>
       <p>
