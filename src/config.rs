@@ -1145,7 +1145,8 @@ pub struct TaskSummary {
     pub correlated: Vec<String>,
     /// `pathway_property` of the task form.
     pub pathway_property: Option<String>,
-    /// `random_seed` of the task form.
+    /// `random_seed` of the task form (a decimal string above 2^53 − 1 when serialized).
+    #[serde(serialize_with = "serialize_seed")]
     pub seed: Option<u64>,
     /// `overwrite_if_exists` of the task form (false when absent).
     pub overwrite_if_exists: bool,
@@ -1250,7 +1251,9 @@ pub struct RunOverrides {
 #[serde(rename_all = "camelCase")]
 pub struct RunSettings {
     /// Random seed; `None` (source default) when neither the config nor the caller gives one,
-    /// which a run refuses.
+    /// which a run refuses. Serialized as a number up to 2^53 − 1 and as its decimal string
+    /// above, so that JavaScript keeps every u64 seed exactly.
+    #[serde(serialize_with = "serialize_seed_setting")]
     pub seed: Setting<Option<u64>>,
     /// Node property picking the pathway (default [`DEFAULT_PATHWAY_PROPERTY`]).
     pub pathway_property: Setting<String>,
@@ -1260,6 +1263,34 @@ pub struct RunSettings {
     pub overwrite: Setting<bool>,
     /// Edge populations to parameterize (default all).
     pub populations: Setting<Option<Vec<String>>>,
+}
+
+/// The largest integer a JavaScript number holds exactly (2^53 − 1).
+pub const MAX_EXACT_JS_INTEGER: u64 = (1 << 53) - 1;
+
+/// A seed as JavaScript keeps it exactly: a number up to 2^53 − 1, else its decimal string.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum ExactSeed {
+    Number(u64),
+    Text(String),
+}
+
+fn exact_seed(seed: Option<u64>) -> Option<ExactSeed> {
+    seed.map(|v| if v <= MAX_EXACT_JS_INTEGER { ExactSeed::Number(v) } else { ExactSeed::Text(v.to_string()) })
+}
+
+/// A seed, serialized with [`ExactSeed`].
+fn serialize_seed<S: serde::Serializer>(seed: &Option<u64>, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&exact_seed(*seed), serializer)
+}
+
+/// A seed setting, its value serialized with [`ExactSeed`].
+fn serialize_seed_setting<S: serde::Serializer>(
+    seed: &Setting<Option<u64>>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&Setting { value: exact_seed(seed.value), source: seed.source.clone() }, serializer)
 }
 
 impl Task {

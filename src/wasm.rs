@@ -42,13 +42,44 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
         .map_err(|e| js_error(Error::input("result conversion", e.to_string())))
 }
 
-/// A seed from JS: a non-negative integer no larger than 2^53 − 1.
-fn seed_from_js(seed: Option<f64>) -> Result<Option<u64>, JsValue> {
+/// A seed as JS gives it: a number (exact up to 2^53 − 1) or a decimal string (any u64).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum JsSeed {
+    Number(f64),
+    Text(String),
+}
+
+/// A seed from JS: a non-negative integer number no larger than 2^53 − 1, or the decimal string
+/// of any u64 (as `planRun` gives seeds above 2^53 − 1).
+fn seed_from_js(seed: Option<JsSeed>) -> Result<Option<u64>, JsValue> {
+    let refuse = |shown: String| {
+        js_error(Error::config(
+            "random_seed",
+            format!("must be a non-negative integer (at most 18446744073709551615; above 2^53 − 1 as a decimal string), got {shown}"),
+        ))
+    };
     match seed {
         None => Ok(None),
-        Some(s) if s >= 0.0 && s.fract() == 0.0 && s <= 9_007_199_254_740_991.0 => Ok(Some(s as u64)),
-        Some(s) => Err(js_error(Error::config("random_seed", format!("must be a non-negative integer, got {s}")))),
+        Some(JsSeed::Number(s)) if s >= 0.0 && s.fract() == 0.0 && s <= crate::config::MAX_EXACT_JS_INTEGER as f64 => {
+            Ok(Some(s as u64))
+        }
+        Some(JsSeed::Number(s)) => Err(refuse(s.to_string())),
+        Some(JsSeed::Text(text)) => match text.parse::<u64>() {
+            Ok(value) if text.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(value)),
+            _ => Err(refuse(format!("'{text}'"))),
+        },
     }
+}
+
+/// A seed argument (undefined, null, a number or a decimal string) as `seed_from_js` takes it.
+fn seed_arg(seed: JsValue) -> Result<Option<u64>, JsValue> {
+    if seed.is_undefined() || seed.is_null() {
+        return Ok(None);
+    }
+    let given: JsSeed =
+        serde_wasm_bindgen::from_value(seed).map_err(|e| js_error(Error::config("random_seed", e.to_string())))?;
+    seed_from_js(Some(given))
 }
 
 /// The crate's version: recorded in provenance so a result names the code that drew it.
@@ -76,7 +107,7 @@ pub fn spec_schema_js() -> Result<JsValue, JsValue> {
 #[derive(serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct JsRunOverrides {
-    seed: Option<f64>,
+    seed: Option<JsSeed>,
     pathway_property: Option<String>,
     fallback: Option<String>,
     overwrite: Option<bool>,
@@ -184,17 +215,23 @@ pub struct JsParameterizer {
 
 #[wasm_bindgen(js_class = Parameterizer)]
 impl JsParameterizer {
-    /// Validate the config; `seed` overrides its `random_seed`.
+    /// Validate the config; `seed` (a number, or the decimal string of a seed above 2^53 − 1)
+    /// overrides its `random_seed`.
     #[wasm_bindgen(constructor)]
-    pub fn new(config_json: &str, seed: Option<f64>) -> Result<JsParameterizer, JsValue> {
-        let run = crate::Parameterizer::new(config_json, seed_from_js(seed)?).map_err(js_error)?;
+    pub fn new(config_json: &str, seed: JsValue) -> Result<JsParameterizer, JsValue> {
+        let run = crate::Parameterizer::new(config_json, seed_arg(seed)?).map_err(js_error)?;
         Ok(JsParameterizer { run, output: Vec::new(), storage: StorageChunk::default() })
     }
 
-    /// The seed in use.
+    /// The seed in use: a number up to 2^53 − 1, else its decimal string (exact for every u64).
     #[wasm_bindgen(getter)]
-    pub fn seed(&self) -> f64 {
-        self.run.seed() as f64
+    pub fn seed(&self) -> JsValue {
+        let seed = self.run.seed();
+        if seed <= crate::config::MAX_EXACT_JS_INTEGER {
+            JsValue::from_f64(seed as f64)
+        } else {
+            JsValue::from_str(&seed.to_string())
+        }
     }
 
     /// The validated config's summary.

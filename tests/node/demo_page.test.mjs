@@ -9,6 +9,7 @@ import { ZipReader, Uint8ArrayReader, Uint8ArrayWriter } from "@zip.js/zip.js";
 import { main } from "../../www/host/cli.mjs";
 import h5wasm from "h5wasm/node";
 import { openBrowser, artifacts } from "./browser.mjs";
+import { startServer } from "../../www/tools/serve.mjs";
 
 
 /** Use the selected preset: open its class mapping and apply it as shown. */
@@ -144,7 +145,7 @@ test("the parameterized edges.h5, the summary CSV and the config download from t
   await page.close();
 });
 
-test("a run can be cancelled, and the page runs again afterwards", async () => {
+test("a run can be cancelled, and the page runs again afterwards — twice, and then zips", async () => {
   const page = await browser.context.newPage();
   // Hold the edges file back, so that the run is surely still in flight when Cancel is clicked.
   await page.route("**/examples/synaptome/edges.h5", async (route) => {
@@ -160,8 +161,16 @@ test("a run can be cancelled, and the page runs again afterwards", async () => {
   assert.equal(await page.isHidden("#results"), true, "no results from the cancelled run");
   await page.waitForTimeout(500);
   assert.equal(page.workers().length, 1, "the cancelled worker is gone, a fresh one is ready");
+  await page.unroute("**/examples/synaptome/edges.h5");
   await page.click("#run");
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  // Cancel → run → run → zip: the zip is built (it once hung at "building the zip…").
+  await page.evaluate(() => { document.getElementById("status").textContent = ""; });
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  const [download] = await Promise.all([page.waitForEvent("download", { timeout: 30_000 }), page.click("#zip")]);
+  assert.equal(download.suggestedFilename(), "parameterized_circuit.zip");
+  assert.doesNotMatch(await page.textContent("#status"), /building the zip/);
   await page.close();
 });
 
@@ -490,6 +499,22 @@ test("?circuit= loads a circuit from a URL, and the config downloads before any 
   await page.close();
 });
 
+test("a circuit on a server that does not allow this origin (no CORS header): the circuit box names the URL and explains CORS", async () => {
+  const other = await startServer(0, { mounts: { "/": new URL("../../www/examples/synaptome/", import.meta.url).pathname }, csp: false });
+  const url = `http://127.0.0.1:${other.address().port}/circuit_config.json`;
+  const page = await browser.context.newPage();
+  try {
+    await page.goto(`${browser.base}?circuit=${encodeURIComponent(url)}`);
+    await page.waitForSelector("#circuit[data-state='error']", { timeout: 30_000 });
+    const text = await page.textContent("#circuit");
+    assert.ok(text.includes(url), text);
+    assert.match(text, /does not let pages of other origins \(this one is http:\/\/127\.0\.0\.1:\d+\) read its files — for that it must send an Access-Control-Allow-Origin header \(CORS\)/);
+  } finally {
+    await page.close();
+    other.close();
+  }
+});
+
 test("the static site (make site) works from a plain static server", async () => {
   const { spawn } = await import("node:child_process");
   const site = new URL("../../site/", import.meta.url).pathname;
@@ -516,7 +541,27 @@ test("errors from the core appear in the page, with their kind", async () => {
   await page.fill("#seed", "-4");
   await page.click("#run");
   await page.waitForSelector("#status.error");
-  assert.match(await page.textContent("#status"), /^ConfigError: random_seed: must be a non-negative integer, got -4/);
+  assert.match(await page.textContent("#status"), /^ConfigError: random_seed: must be a non-negative integer \(at most 18446744073709551615; above 2\^53 − 1 as a decimal string\), got '-4'/);
+  await page.close();
+});
+
+test("seeds: 2^64 − 1 from a pasted config shows exactly and runs; an empty seed field with a model without random_seed is no seed (the core says so), not 0", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  const model = JSON.parse(await page.inputValue("#config")).pathway_param_dict;
+  await page.fill("#config", `{"random_seed": 18446744073709551615, "pathway_param_dict": ${JSON.stringify(model)}}`);
+  await page.waitForFunction(() => document.getElementById("seed").value === "18446744073709551615");
+  assert.equal(await page.textContent(".setting-source[data-setting='seed']"), "from the config");
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  // A model without random_seed and an emptied seed field: a run is refused, naming the seed.
+  await page.fill("#config", JSON.stringify({ pathway_param_dict: model }));
+  await page.waitForFunction(() => /^valid/.test(document.getElementById("config-status").textContent));
+  await page.fill("#seed", "");
+  await page.dispatchEvent("#seed", "change");
+  await page.click("#run");
+  await page.waitForSelector("#status.error");
+  assert.match(await page.textContent("#status"), /random_seed: no seed/);
   await page.close();
 });
 

@@ -159,6 +159,24 @@ test("planRun resolves each setting with its source: override, else the config's
   assert.throws(() => planRun("{", {}), (e) => e.name === "ConfigError" && e.path === "$");
 });
 
+test("every u64 seed crosses to JS exactly: planRun gives seeds above 2^53 − 1 as decimal strings and takes them back", () => {
+  const max = "18446744073709551615";
+  const big = seedExample.replace(/"random_seed":\s*1/, `"random_seed": ${max}`);
+  assert.notEqual(big, seedExample);
+  const plan = planRun(big, {});
+  assert.deepEqual(plan.settings.seed, { value: max, source: "config" }, "not 18446744073709552000");
+  assert.equal(plan.summary.seed, max);
+  assert.deepEqual(planRun(seedExample, { seed: max }).settings.seed, { value: max, source: "override" });
+  assert.deepEqual(planRun(seedExample, { seed: 2 ** 53 - 1 }).settings.seed, { value: 2 ** 53 - 1, source: "override" });
+  const run = new Parameterizer(seedExample, max);
+  assert.equal(run.seed, max);
+  run.free();
+  // Numbers beyond 2^53 − 1 are not exact in JS: refused (the string form is exact), as are text and u64 overflow.
+  for (const seed of [2 ** 53, "18446744073709551616", "12a", "-1", " 1"]) {
+    assert.throws(() => planRun(seedExample, { seed }), (e) => e.name === "ConfigError" && e.path === "random_seed", String(seed));
+  }
+});
+
 test("PathwayTally counts synapses per value pair with the run's rules (fallback, ids checked)", () => {
   const tally = new PathwayTally();
   tally.addPopulation("e", "n", pathwayIpc(["EXC", "INH", null]), "n", pathwayIpc(["EXC", "INH", null]));

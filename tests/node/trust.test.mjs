@@ -344,6 +344,29 @@ test("provenance reruns validate the sidecar: an edited model, a null seed or a 
   }
 });
 
+test("a seed of 2^64 − 1 (in the config or on the command line) is used exactly, recorded exactly, and reruns from the sidecar bit for bit", async () => {
+  const work = await tempDir("bigseed");
+  const max = "18446744073709551615";
+  const model = JSON.parse(await fs.readFile(path.join(repo, "www/presets/seed_example.json"), "utf8")).pathway_param_dict;
+  const configFile = path.join(work, "config.json");
+  await fs.writeFile(configFile, `{"random_seed": ${max}, "pathway_param_dict": ${JSON.stringify(model)}}`);
+  const circuit = path.join(fixtures, "synaptome/circuit_config.json");
+  await main(["--circuit", circuit, "--config", configFile, "--out", path.join(work, "a")], quiet);
+  const sidecar = JSON.parse(await fs.readFile(path.join(work, "a/parameterization.json"), "utf8"));
+  assert.equal(sidecar.seed, max, "the decimal string, not 18446744073709552000");
+  assert.match(sidecar.model_config_text, new RegExp(`"random_seed": ${max}`), "the model kept as text: JSON.parse would round its seed");
+  await main(["--circuit", circuit, "--config", path.join(repo, "www/presets/seed_example.json"), "--seed", max, "--out", path.join(work, "b")], quiet);
+  await main(["--circuit", circuit, "--from-provenance", path.join(work, "a/parameterization.json"), "--out", path.join(work, "c")], quiet);
+  const conductance = (dir) => columnsOf(path.join(work, dir, "edges.h5"), "synaptome_afferents", ["conductance"]).conductance;
+  assert.deepEqual(conductance("b"), conductance("a"), "--seed 2^64 − 1 draws what the config's random_seed does");
+  assert.deepEqual(conductance("c"), conductance("a"), "the sidecar reruns it");
+  await main(["--circuit", circuit, "--config", path.join(repo, "www/presets/seed_example.json"), "--seed", "18446744073709551614", "--out", path.join(work, "d")], quiet);
+  assert.notDeepEqual(conductance("d"), conductance("a"), "2^64 − 2 is another seed (not rounded to the same number)");
+  const over = await runCli(["--circuit", circuit, "--config", path.join(repo, "www/presets/seed_example.json"), "--seed", "18446744073709551616", "--out", path.join(work, "e")]);
+  assert.equal(over.code, 1);
+  assert.match(over.stderr, /random_seed: must be a non-negative integer \(at most 18446744073709551615/);
+});
+
 test("messages: one line per error, \"does not exist\" for missing files, no raw JS errors, control characters escaped", async () => {
   const work = await tempDir();
   const missing = await runCli(["--circuit", path.join(work, "nope/circuit_config.json"), "--config", tm, "--out", path.join(work, "o"), "--seed", "1"]);

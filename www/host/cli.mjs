@@ -53,7 +53,8 @@ export function parseArguments(argv) {
       case "--seed": {
         const text = value();
         if (!/^\d+$/.test(text)) throw new UsageError(`--seed must be a non-negative integer, got '${text}'`);
-        options.seed = Number(text);
+        // Exact for every u64: a decimal string beyond what a JS number holds (the core checks the range).
+        options.seed = Number.isSafeInteger(Number(text)) ? Number(text) : text;
         break;
       }
       case "--pathway-property": options.pathwayProperty = value(); break;

@@ -15,11 +15,22 @@ export const PROVENANCE_FILE = "parameterization.json";
  * rerun from the sidecar hashes the same), or the text itself when it is not strict JSON
  * (ConnPropsModel's NaN). */
 export function canonicalConfigText(configText) {
+  if (!parsesExactly(configText)) return configText;
   try {
     return JSON.stringify(JSON.parse(configText));
   } catch {
     return configText;
   }
+}
+
+/** Whether JSON.parse keeps every number of `text`: false when an integer literal lies beyond
+ * 2^53 (a random_seed up to 2^64 − 1 is valid), which a JS number would round. */
+export function parsesExactly(text) {
+  for (const [literal] of text.matchAll(/-?\d{16,}(?![\d.eE])/g)) {
+    const magnitude = BigInt(literal.replace("-", ""));
+    if (magnitude > BigInt(Number.MAX_SAFE_INTEGER)) return false;
+  }
+  return true;
 }
 
 /** SHA-256 (hex) of a string's UTF-8 bytes. */
@@ -42,9 +53,11 @@ export function datasetAttributes({ version, seed, configText }) {
  * that the headless command and the page write the same bytes (but for `created`).
  */
 export function provenanceDocument({ version, created, circuitConfig, seed, pathwayProperty, fallback, overwrite, populations, configText, results, layout, inputs, outputs, datasets, directories, notIncluded }) {
+  // The model as JSON when JS reads it exactly; else (an unreadable text, or an integer beyond
+  // 2^53 such as a large random_seed) as its text, so that a rerun reads the same model.
   let model;
   try {
-    model = { model_config: JSON.parse(configText) };
+    model = parsesExactly(configText) ? { model_config: JSON.parse(configText) } : { model_config_text: configText };
   } catch {
     model = { model_config_text: configText };
   }
@@ -94,8 +107,10 @@ function fields(document, shownName) {
       return value;
     },
     seed(key) {
+      // A number, or the decimal string of a seed above 2^53 − 1 (as the core gives those).
       const value = document[key];
-      if (!Number.isSafeInteger(value) || value < 0) fail(key, `must be a non-negative integer, got ${shown(value)}`);
+      const exact = (Number.isSafeInteger(value) && value >= 0) || (typeof value === "string" && /^\d+$/.test(value) && BigInt(value) < 2n ** 64n);
+      if (!exact) fail(key, `must be a non-negative integer (at most 2^64 − 1; above 2^53 − 1 as a decimal string), got ${shown(value)}`);
       return value;
     },
     strings(key) {

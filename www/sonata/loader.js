@@ -127,7 +127,9 @@ export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, 
     try {
       return await fetch(url, options);
     } catch (error) {
-      throw new CircuitError(`cannot fetch: a network error, or the server does not allow this page's origin (CORS) (${error.message})`, { file: url.href });
+      const origin = globalThis.location?.origin;
+      throw new CircuitError(`cannot fetch (${error.message}): the server did not answer, or it does not let pages of other origins${origin ? ` (this one is ${origin})` : ""} read its files — ` +
+        "for that it must send an Access-Control-Allow-Origin header (CORS); the page's Content-Security-Policy (connect-src) may also forbid the origin", { file: url.href });
     }
   }
   // Each source mounts its files at its own point, so a newly chosen circuit never collides with

@@ -17,6 +17,13 @@ const presets = { seed_example: seedExample, tsodyks_markram_by_class: tsodyksMa
 /** Names given to more than one of `files`. */
 const duplicateNames = (files) => [...new Set(files.map((f) => f.name).filter((name, i, all) => all.indexOf(name) !== i))];
 
+/** The seed field's value as the core takes it: null when empty, a number when exact, else text. */
+const seedOf = (text) => {
+  const trimmed = text.trim();
+  if (trimmed === "") return null;
+  return /^\d+$/.test(trimmed) && Number.isSafeInteger(Number(trimmed)) ? Number(trimmed) : trimmed;
+};
+
 /** Largest config file the page loads into its text area. */
 const CONFIG_FILE_LIMIT = 20e6;
 
@@ -64,7 +71,9 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   // ---- run settings: the core resolves them; the page remembers only what was set here ----
   const changed = {}; // setting → {value, by}: overrides of the config's task form
   const controls = {
-    seed: { read: () => ($("seed").value === "" ? null : Number($("seed").value)), write: (v) => { if (v !== null) $("seed").value = String(v); } },
+    // Read as text: a seed above 2^53 − 1 stays exact (a decimal string for the core), text that
+    // is no integer goes to the core as it is (its message names it), an empty field is no seed.
+    seed: { read: () => seedOf($("seed").value), write: (v) => { if (v !== null) $("seed").value = String(v); } },
     pathwayProperty: { read: () => $("pathway-property").value, write: (v) => selectPathwayProperty(v) },
     fallback: { read: () => $("fallback").value || null, write: (v) => { $("fallback").value = v ?? ""; } },
     overwrite: { read: () => $("overwrite").checked, write: (v) => { $("overwrite").checked = v; } },

@@ -116,7 +116,7 @@ export const MARKUP = `
     <p id="config-status" role="status"></p>
   </section>
   <label><input id="overwrite" type="checkbox"> Overwrite properties that already exist</label> <small class="setting-source" data-setting="overwrite"></small><button type="button" class="setting-reset" data-setting="overwrite" hidden title="drop this override: use the config's value (or the default)">use config</button>
-  <label>Seed <input id="seed" type="number" value="1" min="0" step="1"></label> <small class="setting-source" data-setting="seed"></small><button type="button" class="setting-reset" data-setting="seed" hidden title="drop this override: use the config's value (or the default)">use config</button>
+  <label>Seed <input id="seed" type="text" inputmode="numeric" value="1" size="21" spellcheck="false"></label> <small class="setting-source" data-setting="seed"></small><button type="button" class="setting-reset" data-setting="seed" hidden title="drop this override: use the config's value (or the default)">use config</button>
   <button id="run" type="button" disabled>Parameterize</button>
   <button id="cancel" type="button" disabled>Cancel</button>
   <p><progress id="progress" value="0" max="1" aria-label="progress"></progress></p>
