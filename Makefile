@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size clean
+.PHONY: screenshots bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
 
 help:
 	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
@@ -25,6 +25,8 @@ help:
 	@echo "make fuzz    - the config parser and Arrow readers fuzzed for minutes (FUZZ_SECONDS per target)"
 	@echo "make bench-e2e      - end to end on a generated 10 M-synapse network: command, page, numpy, floor"
 	@echo "make bench-page-37m - the same on 37 M synapses (a 2.2 GB edges file; one run each)"
+	@echo "make size-page      - the bytes the page fetches up to ready and to the first run's results"
+	@echo "make screenshots    - the README's screenshots, on a BBP-like circuit with 37 mtypes"
 
 setup: setup-rust setup-node
 
@@ -72,17 +74,27 @@ size:
 	  echo "pkg/synparam_bg.wasm: $$raw bytes raw, $$gz bytes gzipped"
 
 # The browser bundles in dist/: the page, the worker, and the package's module (<synparam-panel>
-# + the headless API). dist/ and pkg/ sit side by side, so assets resolve relative to the modules.
+# + the headless API), split into shared chunks (dist/chunk-<hash>.js), with h5wasm's wasm as a
+# file beside them (dist/hdf5_util-<hash>.wasm, compiled while it streams in); esbuild with the
+# options and plugin of www/tools/build.mjs. dist/ and pkg/ sit side by side, so assets resolve
+# relative to the modules.
 web: pkg
-	node_modules/.bin/esbuild www/run/worker.js www/run/draw_worker.js www/ui/page.js www/host/synparam.js --bundle --format=esm --minify --outdir=dist --entry-names=[name] --log-level=warning
+	node www/tools/build.mjs
 
 # A static site (any static host, e.g. GitHub Pages): the page and the embedding demo, the bundles,
-# the example circuit, and pkg/ beside them.
+# the example circuit, and pkg/ beside them; each asset of 1 KiB or more with precompressed .br and
+# .gz copies beside it (www/tools/compress.mjs) for servers that send those (serve.mjs --root site).
 site: web
 	rm -rf site && mkdir -p site
 	cp -r www/index.html www/embed.html www/page.css www/embed.css www/embed.js www/favicon.svg dist www/examples site/
 	mkdir -p site/pkg && cp pkg/synparam.js pkg/synparam_bg.wasm site/pkg/
-	@echo "static site in site/ ($$(du -sh site | cut -f1))"
+	node www/tools/compress.mjs site
+	@echo "static site in site/ ($$(du -sh --exclude='*.br' --exclude='*.gz' site | cut -f1) without the compressed copies)"
+
+# What the page fetches, from the static site (with its precompressed copies) in headless Chromium:
+# every response up to "ready" and up to the first run's results, raw, as sent, gzip -9 and brotli.
+size-page: site setup-browser
+	node benches/page_bytes.mjs --root site
 
 # The npm package as a tarball a host installs (npm install ./synparam-<version>.tgz).
 pack: web
@@ -132,6 +144,11 @@ bench-e2e: site fixtures setup-browser
 
 bench-page-37m: site fixtures setup-browser
 	node benches/e2e.mjs --synapses 37000000 --runs 1
+
+# The README's screenshots (docs/screenshots/) on a BBP-like circuit with 37 mtypes.
+screenshots: site fixtures setup-browser
+	.venv/bin/python tests/fixtures/make_cortex.py tests/fixtures/out/cortex
+	node tests/screenshots.mjs
 
 clean:
 	rm -rf pkg target node_modules

@@ -236,6 +236,26 @@ pub struct Finalized {
 }
 
 impl PathwaySpec {
+    /// The spec as one line: its law's formula, bounds, stored type and whether one draw serves a
+    /// whole connection.
+    pub fn formula(&self) -> String {
+        let mut text = self.distribution.formula();
+        match (self.lower_bound, self.upper_bound) {
+            (Some(lo), Some(hi)) => text.push_str(&format!("; clipped to [{lo}, {hi}]")),
+            (Some(lo), None) => text.push_str(&format!("; clipped below at {lo}")),
+            (None, Some(hi)) => text.push_str(&format!("; clipped above at {hi}")),
+            (None, None) => {}
+        }
+        match self.dtype {
+            Some(Dtype::RoundToInt) => text.push_str("; rounded to int"),
+            Some(Dtype::Integer(t)) => text.push_str(&format!("; truncated to {}", t.name())),
+            Some(Dtype::Float32) => text.push_str("; float32"),
+            Some(Dtype::Float64) | None => {}
+        }
+        text.push_str(if self.shared_within { "; one draw per connection" } else { "; one draw per synapse" });
+        text
+    }
+
     /// Apply bounds, then dtype (ConnPropsModel order). `Err` carries the offending value when
     /// it cannot be stored in the dtype's integer type.
     #[inline]
@@ -1290,7 +1310,7 @@ fn serialize_seed_setting<S: serde::Serializer>(
     seed: &Setting<Option<u64>>,
     serializer: S,
 ) -> std::result::Result<S::Ok, S::Error> {
-    serde::Serialize::serialize(&Setting { value: exact_seed(seed.value), source: seed.source.clone() }, serializer)
+    serde::Serialize::serialize(&Setting { value: exact_seed(seed.value), source: seed.source }, serializer)
 }
 
 impl Task {

@@ -551,6 +551,44 @@ fn ztpoisson_quantile(lambda: f64, u: f64) -> f64 {
 }
 
 impl Distribution {
+    /// The law as a modeller reads it, with its parameterization spelled out (e.g. lognormal's
+    /// μ and σ are of the log, and its mean is e^(μ+σ²/2)); shown beside histograms and in
+    /// exported figures.
+    pub fn formula(&self) -> String {
+        use Distribution::*;
+        let g = |x: f64| format!("{}", (x * 1e6).round() / 1e6);
+        match self {
+            Constant { value } => format!("constant {}", g(*value)),
+            Zero => "zero (always 0)".to_string(),
+            Normal { mean, std } => format!("normal N(μ = {}, σ = {})", g(*mean), g(*std)),
+            TruncatedNormal(t) => {
+                format!("truncnorm: N(μ = {}, σ = {}) restricted to [{}, {}]", g(t.loc), g(t.scale), g(t.min), g(t.max))
+            }
+            Gamma { mean, std, shape, scale, .. } => {
+                format!("gamma: mean {}, std {} (shape k = {}, scale θ = {})", g(*mean), g(*std), g(*shape), g(*scale))
+            }
+            Poisson { mean } => format!("poisson: λ = {}", g(*mean)),
+            ZeroTruncatedPoisson { mean, lambda } => {
+                format!("ztpoisson: mean {} (Poisson λ = {} without 0)", g(*mean), g(*lambda))
+            }
+            Discrete { values, probabilities, .. } => {
+                let shown: Vec<String> =
+                    values.iter().zip(probabilities).take(6).map(|(v, p)| format!("{} (p {})", g(*v), g(*p))).collect();
+                let more = if values.len() > 6 { format!(", … {} values", values.len()) } else { String::new() };
+                format!("discrete: {}{more}", shown.join(", "))
+            }
+            LogNormal { mean, sigma } => format!(
+                "lognormal: μ = {}, σ = {} of log (mean e^(μ+σ²/2) = {}, median e^μ = {})",
+                g(*mean),
+                g(*sigma),
+                g((mean + sigma * sigma / 2.0).exp()),
+                g(mean.exp())
+            ),
+            Exponential { scale } => format!("exponential: mean (scale) {}", g(*scale)),
+            Uniform { low, high } => format!("uniform on [{}, {})", g(*low), g(*high)),
+        }
+    }
+
     /// Build a gamma from mean and std (mean > 0, std ≥ 0 already validated).
     pub fn gamma(mean: f64, std: f64) -> Self {
         let (shape, scale) =
@@ -860,6 +898,23 @@ mod tests {
         }
         x[ZIGGURAT_LAYERS] = 0.0;
         x
+    }
+
+    #[test]
+    fn formulas_spell_out_the_parameterization() {
+        let lognormal = Distribution::LogNormal { mean: 0.0, sigma: 1.0 };
+        assert_eq!(lognormal.formula(), "lognormal: μ = 0, σ = 1 of log (mean e^(μ+σ²/2) = 1.648721, median e^μ = 1)");
+        assert_eq!(Distribution::Constant { value: 113.0 }.formula(), "constant 113");
+        assert_eq!(Distribution::Uniform { low: 0.5, high: 2.0 }.formula(), "uniform on [0.5, 2)");
+        let discrete = Distribution::Discrete {
+            values: (1..=8).map(f64::from).collect(),
+            probabilities: vec![0.125; 8],
+            cumulative: vec![],
+        };
+        assert_eq!(
+            discrete.formula(),
+            "discrete: 1 (p 0.125), 2 (p 0.125), 3 (p 0.125), 4 (p 0.125), 5 (p 0.125), 6 (p 0.125), … 8 values"
+        );
     }
 
     #[test]

@@ -200,6 +200,11 @@ pub struct PathwayStats {
     pub target: String,
     /// Distribution type of the spec.
     pub distribution: String,
+    /// The spec as one readable line (law with its parameterization, bounds, dtype, sharing).
+    pub formula: String,
+    /// Whether one draw serves a whole connection: then the independent draws are the
+    /// pathway's connections, not its synapses.
+    pub shared_within: bool,
     /// Number of synapses.
     pub count: u64,
     /// Sample mean (null when empty).
@@ -393,6 +398,8 @@ impl StatsCollector {
                             source: source.to_string(),
                             target: target.to_string(),
                             distribution: distribution_name(spec).to_string(),
+                            formula: spec.formula(),
+                            shared_within: spec.shared_within,
                             count: a.count,
                             mean: Some(a.mean()),
                             std: Some(a.std()),

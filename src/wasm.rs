@@ -202,6 +202,13 @@ pub fn density_preview(spec_json: &str, points: usize) -> Result<JsValue, JsValu
     to_js(&crate::stats::density_preview(&spec, points))
 }
 
+/// One spec as a readable line — its law with the parameterization spelled out, bounds, dtype,
+/// sharing (e.g. lognormal's μ and σ are of the log, and its mean e^(μ+σ²/2)) — for editors.
+#[wasm_bindgen(js_name = specFormula)]
+pub fn spec_formula(spec_json: &str) -> Result<String, JsValue> {
+    Ok(parse_pathway_spec(spec_json).map_err(js_error)?.formula())
+}
+
 /// A parameterization run (see the Rust `Parameterizer`).
 #[wasm_bindgen(js_name = Parameterizer)]
 pub struct JsParameterizer {

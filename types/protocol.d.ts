@@ -2,7 +2,7 @@
 // what each request answers. Every request carries an id; its progress, result or error come back
 // with that id, to that caller only.
 
-import type { PopulationStatistics, ResolvedSettings } from "./synparam.js";
+import type { PopulationStatistics, ResolvedSettings, UnavailablePart } from "./synparam.js";
 
 /** Where a circuit comes from: a config URL (with the host's fetch options and other allowed
  * origins), or files by relative path under a key the caller bumps for every new choice. */
@@ -18,6 +18,9 @@ export interface CircuitDescription {
   /** Per edge population (and "*" over all): every node property of either side as a pathway
    * property could use it, class-like ones first. */
   pathwayProperties: Record<string, PathwayPropertyChoice[]>;
+  /** What could not be loaded, each with its error: the rest is loaded, and a run that needs one
+   * of these is refused (a CircuitError naming it). */
+  unavailable: UnavailablePart[];
 }
 
 export interface RunRequest {
@@ -44,6 +47,8 @@ export interface RunResult {
   overwrite: boolean;
   requested: string[] | null;
   settings: ResolvedSettings;
+  /** What of the circuit could not be loaded (not needed by this run: it is also in `warnings`). */
+  unavailable: UnavailablePart[];
   /** Each parameterized edges file, verified against the core's digests. */
   outputs: { fileName: string; output: string; file: File | Blob }[];
   seconds: number;
@@ -68,7 +73,8 @@ export interface WorkerMethods {
     circuit: { problems: string[]; skipped: string[] } | null;
   }];
   schema: [Record<string, never>, SpecSchema];
-  preview: [{ spec: string }, [number, number][]];
+  /** One spec: its density (or mass) and the core's formula for it. */
+  preview: [{ spec: string }, { points: [number, number][]; formula: string }];
   /** Synapses per pathway value pair, counted by the core with the run's rules (null: nodes
    * without the property and no fallback); `skipped`: populations a run would skip. */
   pathways: [CircuitSource & { property: string; fallback?: string }, { property: string; fallback: string | null; counts: { source: string | null; target: string | null; synapses: number }[]; skipped: string[] }];

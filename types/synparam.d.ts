@@ -85,6 +85,20 @@ export interface ParameterizeOptions extends RunSettings {
 export function parameterize(options: ParameterizeOptions): Promise<SynparamResults>;
 
 export interface SynparamErrorDetail { name: string; message: string; path?: string }
+
+/** A node or edge file, or one of its populations, that could not be loaded (missing, not HDF5,
+ * damaged, its node types CSV missing, …; an edge population whose source or target node
+ * population could not be), with its error. The rest of the circuit is loaded; a run that needs
+ * one of these (every edge population, or the ones asked for) is refused, naming it. */
+export interface UnavailablePart {
+  kind: "nodes" | "edges";
+  /** The file as the loader names it (its path in the circuit, or its URL). */
+  file: string;
+  /** null when the file's populations are unknown (it could not be read, and the config does not name them). */
+  population: string | null;
+  message: string;
+}
+
 export interface SynparamReadyDetail {
   edgePopulations: { name: string; source: string; target: string; size: number; groups: string[] }[];
   nodePopulations: { name: string; type: string | null; size: number; properties: string[] }[];
@@ -92,6 +106,8 @@ export interface SynparamReadyDetail {
   /** Per edge population (and "*" over all): every node property of either side as a pathway
    * property could use it, class-like ones first. */
   pathwayProperties: Record<string, PathwayPropertyChoice[]>;
+  /** What of the circuit could not be loaded, each with its error (empty when everything loaded). */
+  unavailable: UnavailablePart[];
 }
 export interface SynparamResultDetail {
   stats: Record<string, PopulationStatistics>;

@@ -31,6 +31,13 @@ export async function openBrowser(serverOptions = {}) {
   };
   context.on("page", watch);
   for (const page of context.pages()) watch(page);
+  // Every page starts without the page's kept state (tests are independent), unless a test keeps it
+  // on purpose for a reload (sessionStorage "synparam-test-keep-state").
+  await context.addInitScript(() => {
+    try {
+      if (!sessionStorage.getItem("synparam-test-keep-state")) localStorage.removeItem("synparam.page.v1");
+    } catch { /* opaque origins */ }
+  });
   await context.addInitScript(() => {
     globalThis.__cspViolations = [];
     globalThis.addEventListener?.("securitypolicyviolation", (e) => globalThis.__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI}`));

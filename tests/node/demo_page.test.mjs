@@ -49,8 +49,8 @@ test("the worker loads the bundled example circuit with h5wasm and the page show
   const figures = await page.$$eval("#histograms figure.property-figure", (fs) => fs.map((f) => ({
     caption: f.querySelector(":scope > figcaption").textContent,
     charts: f.querySelectorAll("svg").length,
-    bars: f.querySelectorAll("svg g[aria-label='rect'] rect").length,
-    overlays: f.querySelectorAll("svg g[aria-label='line'] path, svg g[aria-label='dot'] circle").length,
+    bars: f.querySelectorAll("svg g[data-mark='rect'] rect").length,
+    overlays: f.querySelectorAll("svg g[data-mark='line'] path, svg g[data-mark='dot'] circle").length,
   })));
   assert.equal(figures.length, 2);
   assert.match(figures[0].caption, /^conductance — bars: drawn; line: expected/);
@@ -270,14 +270,14 @@ test("matrix editor: edit a cell with a live preview, fill a row, add a property
   const page = await browser.context.newPage();
   await openPage(page);
   assert.equal(await page.inputValue("#editor-property"), "conductance");
-  const cells = await page.$$eval("#editor-matrix button", (bs) => bs.map((b) => `${b.dataset.source}>${b.dataset.target}: ${b.textContent}`));
+  const cells = await page.$$eval("#editor-matrix button.cell", (bs) => bs.map((b) => `${b.dataset.source}>${b.dataset.target}: ${b.querySelector(".cell-label").textContent}`));
   assert.equal(cells.length, 9);
   assert.ok(cells.includes("inhibitory_neuron>excitatory_neuron: gamma(2, 0.5) per synapse"), cells.join("\n"));
   await page.click("#editor-matrix button[data-source='inhibitory_neuron'][data-target='excitatory_neuron']");
   assert.equal(await page.inputValue("#cell-form select[name='type']"), "gamma");
   assert.equal(await page.inputValue("input[name='field-mean']"), "2");
   await page.fill("input[name='field-mean']", "3");
-  await page.waitForSelector("#cell-preview svg g[aria-label='line'] path");
+  await page.waitForSelector("#cell-preview svg g[data-mark='line'] path");
   await page.click("#cell-form button[data-scope='row']");
   const model = JSON.parse(await page.inputValue("#config")).pathway_param_dict;
   for (const target of model.tgt_types) assert.equal(model.prop_stats.conductance.inhibitory_neuron[target].mean, 3, `row filled (${target})`);
@@ -290,7 +290,7 @@ test("matrix editor: edit a cell with a live preview, fill a row, add a property
   await page.selectOption("#cell-form select[name='type']", "discrete");
   await page.fill("input[name='field-val']", "1 2 3");
   await page.fill("input[name='field-p']", "0.5 0.3 0.2");
-  await page.waitForFunction(() => document.querySelectorAll("#cell-preview svg g[aria-label='dot'] circle").length === 3);
+  await page.waitForFunction(() => document.querySelectorAll("#cell-preview svg g[data-mark='dot'] circle").length === 3);
   await page.fill("#new-property", "n_rrp_vesicles");
   await page.click("#add-property");
   assert.equal(await page.inputValue("#editor-property"), "n_rrp_vesicles");
@@ -338,7 +338,7 @@ test("a model of the wrong shape (src_types as a string) leaves the page without
   assert.match(await page.textContent("#editor-matrix caption"), /Fix the JSON below/);
   await page.fill("#config", good);
   await page.waitForFunction(() => /^valid:/.test(document.getElementById("config-status").textContent));
-  assert.equal(await page.$$eval("#editor-matrix button", (bs) => bs.length), 9);
+  assert.equal(await page.$$eval("#editor-matrix button.cell", (bs) => bs.length), 9);
   assert.deepEqual(pageErrors, []);
   await page.close();
 });
@@ -463,6 +463,191 @@ test("presets classify each pathway value from the circuit's own synapse_class o
   await page.waitForSelector("#preset-mapping:not([hidden])");
   const example = await rowsOf();
   assert.deepEqual(example.map(([v, c, k]) => [v, c, k]), [["excitatory_neuron", "E", ""], ["extrinsic_neuron", "X", ""], ["inhibitory_neuron", "I", ""]]);
+  await page.close();
+});
+
+test("matrix editor at scale: synapse counts in cells, the invalid cell marked, filter, several cells at once, keyboard inside the grid, the core's formula of a spec", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.waitForFunction(() => /synapses/.test(document.querySelector("#editor-matrix .cell-count")?.textContent ?? ""));
+  const cell = (s, t) => `#editor-matrix button.cell[data-source='${s}'][data-target='${t}']`;
+  assert.equal(await page.textContent(`${cell("inhibitory_neuron", "excitatory_neuron")} .cell-count`), "964 synapses", "the core's count of that pathway");
+  // An error the core names at a cell's path marks that cell.
+  const model = JSON.parse(await page.inputValue("#config"));
+  model.pathway_param_dict.prop_stats.conductance.extrinsic_neuron.excitatory_neuron.std = -2;
+  await page.fill("#config", JSON.stringify(model, null, 2));
+  await page.waitForSelector(`${cell("extrinsic_neuron", "excitatory_neuron")}.invalid[aria-invalid='true']`);
+  assert.equal(await page.$$eval("#editor-matrix button.invalid", (bs) => bs.length), 1);
+  model.pathway_param_dict.prop_stats.conductance.extrinsic_neuron.excitatory_neuron.std = 0.5;
+  await page.fill("#config", JSON.stringify(model, null, 2));
+  await page.waitForFunction(() => !document.querySelector("#editor-matrix button.invalid"));
+  // Filter: only matching values stay (an axis without a match stays whole).
+  await page.fill("#editor-filter", "inhib");
+  assert.deepEqual(await page.$$eval("#editor-matrix button.cell", (bs) => bs.map((b) => `${b.dataset.source}>${b.dataset.target}`)), ["inhibitory_neuron>inhibitory_neuron"]);
+  assert.match(await page.textContent("#editor-filter-note"), /1 of 3 sources, 1 of 3 targets shown/);
+  await page.fill("#editor-filter", "excitatory_neuron");
+  assert.equal(await page.$$eval("#editor-matrix button.cell", (bs) => bs.length), 1);
+  await page.fill("#editor-filter", "_neuron");
+  assert.equal(await page.$$eval("#editor-matrix button.cell", (bs) => bs.length), 9, "all match");
+  await page.fill("#editor-filter", "");
+  // Keyboard: Tab reaches one cell, arrows move, Enter opens the form, Escape closes it and the focus returns to the cell.
+  await page.focus(cell("excitatory_neuron", "excitatory_neuron"));
+  await page.keyboard.press("ArrowDown");
+  assert.deepEqual(await page.evaluate(() => ({ ...document.activeElement.dataset })), { source: "inhibitory_neuron", target: "excitatory_neuron" }, "the next source in src_types order");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.isHidden("#cell-form"), false);
+  assert.match(await page.textContent("#cell-title"), /conductance: extrinsic_neuron → excitatory_neuron/);
+  assert.deepEqual(await page.evaluate(() => ({ ...document.activeElement.dataset })), { source: "extrinsic_neuron", target: "excitatory_neuron" }, "focus kept on the cell after the grid redrew");
+  await page.focus("input[name='field-mean']");
+  await page.keyboard.press("Escape");
+  assert.equal(await page.isHidden("#cell-form"), true);
+  assert.deepEqual(await page.evaluate(() => ({ ...document.activeElement.dataset })), { source: "extrinsic_neuron", target: "excitatory_neuron" }, "Escape gives the focus back to the cell, not to <body>");
+  // Several cells: Ctrl-click adds one; Apply to the selected cells writes both, and nothing else.
+  await page.click(cell("excitatory_neuron", "excitatory_neuron"));
+  await page.click(cell("inhibitory_neuron", "excitatory_neuron"), { modifiers: ["Control"] });
+  assert.equal(await page.textContent("#apply-selected"), "Apply to the 2 selected cells");
+  // The core's formula spells out the parameterization: lognormal's μ and σ are of the log.
+  await page.selectOption("#cell-form select[name='type']", "lognormal");
+  await page.fill("input[name='field-mean']", "1");
+  await page.fill("input[name='field-sigma']", "0.5");
+  await page.waitForFunction(() => /lognormal: μ = 1, σ = 0\.5 of log \(mean e\^\(μ\+σ²\/2\) = 3\.080217/.test(document.getElementById("cell-hint").textContent));
+  await page.click("#apply-selected");
+  const after = JSON.parse(await page.inputValue("#config")).pathway_param_dict.prop_stats.conductance;
+  assert.equal(after.excitatory_neuron.excitatory_neuron.type, "lognormal");
+  assert.equal(after.inhibitory_neuron.excitatory_neuron.type, "lognormal");
+  assert.equal(after.extrinsic_neuron.excitatory_neuron.type, "gamma", "an unselected cell is untouched");
+  // A row header selects its row.
+  await page.click("#editor-matrix th button.header-select[aria-label='select the row of source inhibitory_neuron']");
+  assert.equal(await page.getAttribute(cell("inhibitory_neuron", "excitatory_neuron"), "aria-pressed"), "true");
+  await page.close();
+});
+
+test("undo and redo of the model; the model and settings kept across a reload and shared as a link", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  const original = await page.inputValue("#config");
+  assert.equal(await page.isDisabled("#undo"), true);
+  await page.selectOption("#preset", "tsodyks_markram_by_class");
+  await confirmPreset(page);
+  const preset = await page.inputValue("#config");
+  assert.notEqual(preset, original);
+  await page.click("#undo");
+  assert.equal(await page.inputValue("#config"), original, "undo brings the previous model back");
+  await page.click("#redo");
+  assert.equal(await page.inputValue("#config"), preset);
+  await page.focus("#run");
+  await page.keyboard.press("Control+z");
+  assert.equal(await page.inputValue("#config"), original, "Ctrl+Z outside text fields");
+  await page.keyboard.press("Control+Shift+z");
+  assert.equal(await page.inputValue("#config"), preset);
+  // A seed set here and the model survive a reload.
+  await page.fill("#seed", "77");
+  await page.dispatchEvent("#seed", "change");
+  await page.waitForTimeout(600);
+  await page.evaluate(() => sessionStorage.setItem("synparam-test-keep-state", "1"));
+  await page.reload();
+  await page.waitForSelector("body[data-ready='true']");
+  assert.equal(await page.inputValue("#config"), preset, "the model after a reload");
+  await page.waitForFunction(() => document.getElementById("seed").value === "77");
+  await page.waitForFunction(() => document.querySelector(".setting-source[data-setting='seed']").textContent === "set here (the config says 1)");
+  // A link carries model and settings to a fresh page (no kept state there).
+  await page.click("#share");
+  await page.waitForFunction(() => /#model=/.test(location.hash));
+  const link = await page.inputValue("#share-link");
+  assert.ok(link.length < 8000, `${link.length} characters`);
+  const other = await browser.context.newPage();
+  await other.goto(link);
+  await other.waitForSelector("body[data-ready='true']");
+  assert.equal(await other.inputValue("#config"), preset);
+  await other.waitForFunction(() => document.getElementById("seed").value === "77");
+  await other.waitForFunction(() => /the link/.test(document.querySelector(".setting-source[data-setting='seed']").textContent));
+  // A damaged link says so and shows the example.
+  await other.goto("about:blank");
+  await other.goto(`${browser.base}#model=AAAA`);
+  await other.waitForSelector("body[data-ready='true']");
+  assert.match(await other.textContent("#status"), /could not be read/);
+  await page.close();
+  await other.close();
+});
+
+test("figures: shared x scale, log y and CDF views, constants as one mark, PNG and SVG with title and spec inside, all figures as a zip; results filtered by edge population", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForSelector("#histograms[data-complete='true']");
+  // syn_type_id is constant per pathway: a rule at the value, no bar spanning the axis.
+  const synType = "#histograms figure.property-figure[data-property='syn_type_id']";
+  assert.equal(await page.$$eval(`${synType} svg g[data-mark='rect'] rect`, (rs) => rs.length), 0);
+  assert.equal(await page.$$eval(`${synType} svg g[data-mark='rule'] line`, (ls) => ls.length) >= 3, true);
+  assert.match(await page.textContent(synType), /all 964 = 1/);
+  // Subtitles: synapses, connections, independent draws and the core's formula.
+  assert.match(await page.textContent("#histograms figure.property-figure[data-property='conductance']"), /2591 synapses, 190 connections — 2591 independent draws; gamma: mean 1, std 0\.5 \(shape k = 4, scale θ = 0\.25\); one draw per synapse/);
+  // Shared x: every conductance chart has the same x domain (same first and last tick).
+  const ticks = () => page.$$eval("#histograms figure.property-figure[data-property='conductance'] svg", (svgs) => svgs.map((svg) => {
+    const labels = [...svg.querySelectorAll("g[data-mark='x-axis tick label'] text")].map((t) => t.textContent);
+    return `${labels[0]}…${labels.at(-1)}`;
+  }));
+  assert.equal(new Set(await ticks()).size, 1, (await ticks()).join(" | "));
+  await page.uncheck("#figure-shared-x");
+  await page.waitForSelector("#histograms[data-complete='true']");
+  assert.ok(new Set(await ticks()).size > 1, "each pathway its own range");
+  await page.selectOption("#figure-y-scale", "symlog");
+  await page.waitForSelector("#histograms[data-complete='true']");
+  await page.selectOption("#figure-view", "cdf");
+  await page.waitForSelector("#histograms[data-complete='true']");
+  assert.match(await page.textContent("#histograms figure.property-figure > figcaption"), /steps: drawn \(cumulative\); dashed: expected/);
+  assert.match(await page.textContent("#histograms svg"), /share of synapses ≤ x/);
+  await page.selectOption("#figure-view", "histogram");
+  await page.waitForSelector("#histograms[data-complete='true']");
+  // PNG: a real PNG; SVG: title and spec inside the file.
+  const [png] = await Promise.all([page.waitForEvent("download"), page.click("#histograms .png-download")]);
+  assert.match(png.suggestedFilename(), /^conductance_excitatory_neuron_excitatory_neuron\.png$/);
+  const bytes = await readFile(await png.path());
+  assert.deepEqual([...bytes.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], "PNG signature");
+  const [all] = await Promise.all([page.waitForEvent("download"), page.click("#download-figures")]);
+  assert.equal(all.suggestedFilename(), "figures.zip");
+  const entries = await new ZipReader(new Uint8ArrayReader(await readFile(await all.path()))).getEntries();
+  assert.equal(entries.length, 6, "2 properties × 3 pathways");
+  const svg = new TextDecoder().decode(await entries[0].getData(new Uint8ArrayWriter()));
+  assert.match(svg, /<text[^>]*>conductance: excitatory_neuron → excitatory_neuron<\/text>/);
+  assert.match(svg, /gamma: mean 1, std 0\.5/);
+  await page.close();
+  // Several edge populations: the filter shows one population's rows and figures.
+  const network = await browser.context.newPage();
+  await openPage(network);
+  await network.setInputFiles("#folder", new URL("../fixtures/out/multi/", import.meta.url).pathname);
+  await network.waitForFunction(() => /POm__S1__chemical/.test(document.getElementById("circuit").textContent));
+  await network.selectOption("#preset", "seed_example");
+  await confirmPreset(network);
+  await network.waitForFunction(() => /^valid/.test(document.getElementById("config-status").textContent));
+  await network.click("#run");
+  await network.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await network.waitForSelector("#histograms[data-complete='true']");
+  await network.selectOption("#population-filter", "VPM__S1__chemical");
+  const visible = await network.$$eval("#results tbody tr:not([hidden]), #histograms > figure:not([hidden])", (els) => [...new Set(els.map((e) => e.dataset.population))]);
+  assert.deepEqual(visible, ["VPM__S1__chemical"]);
+  await network.selectOption("#population-filter", "");
+  assert.equal(await network.$$eval("#histograms > figure[hidden]", (fs) => fs.length), 0);
+  await network.close();
+});
+
+test("a circuit of which a part cannot be loaded: the rest is loaded, the parts are listed with their errors, and a run that needs them is refused naming them", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.setInputFiles("#folder", new URL("../fixtures/out/partial/", import.meta.url).pathname);
+  await page.waitForFunction(() => /S1__S1__chemical/.test(document.getElementById("circuit").textContent));
+  assert.equal(await page.isHidden("#unavailable"), false);
+  const items = await page.$$eval("#unavailable li", (lis) => lis.map((li) => li.textContent));
+  assert.ok(items.some((i) => /node population VPM in vpm_nodes\.h5: .*does not exist/.test(i)), items.join("\n"));
+  assert.ok(items.some((i) => /edge population VPM__S1__chemical .*needs its source node population 'VPM'/.test(i)), items.join("\n"));
+  assert.ok(items.some((i) => /extra_edges\.h5/.test(i)), items.join("\n"));
+  await page.selectOption("#preset", "seed_example");
+  await confirmPreset(page);
+  await page.click("#run");
+  await page.waitForSelector("#status.error");
+  assert.match(await page.textContent("#status"), /CircuitError: .*VPM__S1__chemical/);
   await page.close();
 });
 

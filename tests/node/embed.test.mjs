@@ -188,7 +188,9 @@ test("a React host installs the packed tarball and renders the panel", { timeout
   await cp(join(repo, "www/examples/react"), app, { recursive: true, filter: (source) => !source.includes("node_modules") });
   await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], { cwd: app });
   const installed = await readdir(join(app, "node_modules/synparam/dist"));
-  assert.deepEqual(installed.sort(), ["draw_worker.js", "synparam.js", "worker.js"]);
+  // The entry points, their shared chunks and h5wasm's wasm: all of dist/ but the demo page's entry.
+  assert.deepEqual(installed.sort(), (await readdir(join(repo, "dist"))).filter((f) => f !== "page.js").sort());
+  assert.ok(installed.includes("worker.js") && installed.some((f) => /^chunk-\w+\.js$/.test(f)) && installed.some((f) => /^hdf5_util-[0-9a-f]{8}\.wasm$/.test(f)), installed.join(", "));
   await run(join(repo, "node_modules/.bin/esbuild"), ["src/App.jsx", "--bundle", "--format=esm", "--jsx=automatic", "--external:synparam", "--outfile=app.js", "--log-level=warning"], { cwd: app });
   await cp(example, join(app, "circuit"), { recursive: true });
   const server = await startServer(0, { mounts: { "/": app }, csp: false }); // the React host's own policy is its business
@@ -263,5 +265,43 @@ test("a circuit loaded from a URL zips whole but for its directories, which the 
   const out = join(await mkdtemp(join(tmpdir(), "synparam-url-zip-")), "out");
   const { provenance } = await parameterize({ circuit: join(repo, "tests/fixtures/out/multi/circuit_config.json"), config: model, seed: 9, out });
   for (const file of Object.keys(provenance.outputs).filter((f) => f.endsWith(".h5"))) assert.equal(sidecar.outputs[file], provenance.outputs[file], file);
+  await page.close();
+});
+
+test("a circuit only partly loadable, in the browser: the worker describes what could not be loaded; the headless API refuses a run that needs it and runs the loadable populations", async () => {
+  const page = await openEmbed();
+  const model = await readFile(join(repo, "www/presets/tsodyks_markram.json"), "utf8");
+  const outcome = await page.evaluate(async (model) => {
+    const circuit = "/fixtures/partial/circuit_config.json";
+    const { connectWorker } = await import("/run/protocol.js");
+    const client = connectWorker(new Worker("/dist/worker.js", { type: "module" }));
+    let described;
+    try {
+      described = await client.call("load", { circuitUrl: new URL(circuit, location.href).href });
+    } finally {
+      client.terminate();
+    }
+    const { parameterize } = await import("/dist/synparam.js");
+    const refused = await parameterize({ circuit, config: model, seed: 1 }).then(() => null, (error) => ({ name: error.name, message: error.message }));
+    const restricted = await parameterize({ circuit, config: model, seed: 1, populations: ["S1__S1__chemical"] });
+    return {
+      edges: described.edgePopulations.map((p) => p.name), nodes: described.nodePopulations.map((p) => p.name), unavailable: described.unavailable, refused,
+      rows: Object.fromEntries(Object.entries(restricted.results).map(([name, table]) => [name, table.numRows])), warnings: restricted.warnings, files: Object.keys(restricted.edges),
+    };
+  }, model);
+  assert.deepEqual(outcome.edges, ["S1__S1__chemical"]);
+  assert.deepEqual(outcome.nodes, ["S1"]);
+  const url = (name) => `${browser.base}fixtures/partial/${name}`;
+  assert.deepEqual(outcome.unavailable, [
+    { kind: "nodes", file: url("vpm_nodes.h5"), population: "VPM", message: `${url("vpm_nodes.h5")}: does not exist` },
+    { kind: "edges", file: url("extra_edges.h5"), population: null, message: `${url("extra_edges.h5")}: not a readable HDF5 file (file signature not found)` },
+    { kind: "edges", file: url("edges.h5"), population: "VPM__S1__chemical",
+      message: `${url("edges.h5")}: population 'VPM__S1__chemical': needs its source node population 'VPM', which cannot be loaded (${url("vpm_nodes.h5")}: does not exist)` },
+  ]);
+  assert.equal(outcome.refused?.name, "CircuitError");
+  assert.match(outcome.refused.message, /^a run of every edge population needs edges that cannot be loaded: .*extra_edges\.h5: not a readable HDF5 file.*choose among the edge populations that can be loaded: S1__S1__chemical$/);
+  assert.deepEqual(outcome.rows, { S1__S1__chemical: 2457 });
+  assert.deepEqual(outcome.files, ["edges.h5"]);
+  assert.deepEqual(outcome.warnings.filter((w) => w.startsWith("not loaded")), outcome.unavailable.map((u) => `not loaded${u.kind === "edges" ? " (not parameterized)" : ""}: ${u.message}`));
   await page.close();
 });

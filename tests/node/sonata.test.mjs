@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
-import { loadCircuit, nodeFileSource, memorySource, nodePropertyValues, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, closeCircuit, narrowIds } from "../../www/sonata/loader.js";
+import { loadCircuit, nodeFileSource, memorySource, nodePropertyValues, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, closeCircuit, narrowIds, prepareHdf5 } from "../../www/sonata/loader.js";
 import { main } from "../../www/host/cli.mjs";
 
 const repo = path.resolve(new URL("../..", import.meta.url).pathname);
@@ -311,5 +311,109 @@ test("pathway property choices: either side's properties, class-like first, floa
     assert.deepEqual(classes.tON, ["virtual population", false]);
   } finally {
     closeCircuit(allen);
+  }
+});
+
+/** What could not be loaded, as `[kind, file name, population, message]`. */
+const unavailableOf = (circuit) => circuit.unavailable.map((u) => [u.kind, path.basename(u.file), u.population, u.message]);
+
+test("loader: a node file that is missing and an edges file that is not HDF5 are listed with their errors; the rest of the circuit loads (on disk and from given files)", async () => {
+  prepareHdf5(await h5wasm.ready); // HDF5 errors as exceptions, as every entry point sets up
+  const dir = path.join(fixtures, "partial");
+  const check = (circuit, shown) => {
+    assert.deepEqual([...circuit.nodePopulations.keys()], ["S1"]);
+    assert.deepEqual([...circuit.edgePopulations.keys()], ["S1__S1__chemical"], "the edge population whose nodes are there loads, beside the one that cannot");
+    const listed = unavailableOf(circuit);
+    assert.deepEqual(listed.map(([kind, file, population]) => [kind, file, population]), [
+      ["nodes", "vpm_nodes.h5", "VPM"],
+      ["edges", "extra_edges.h5", null],
+      ["edges", "edges.h5", "VPM__S1__chemical"],
+    ]);
+    assert.equal(listed[0][3], `${shown("vpm_nodes.h5")}: does not exist`);
+    assert.equal(listed[1][3], `${shown("extra_edges.h5")}: not a readable HDF5 file (file signature not found)`);
+    assert.equal(listed[2][3], `${shown("edges.h5")}: population 'VPM__S1__chemical': needs its source node population 'VPM', which cannot be loaded (${shown("vpm_nodes.h5")}: does not exist)`);
+    assert.deepEqual(Object.keys(candidatePathwayProperties(circuit)), ["S1__S1__chemical"]);
+    assert.deepEqual(nodePropertyValues(circuit.nodePopulations.get("S1"), "synapse_class").length, 200);
+  };
+  const onDisk = await loadCircuit(h5wasm, nodeFileSource(dir, fs, path));
+  try {
+    check(onDisk, (name) => path.join(dir, name));
+  } finally {
+    closeCircuit(onDisk);
+  }
+  // The page's source: the chosen files (vpm_nodes.h5 is not among them), names as in the circuit.
+  const given = {};
+  for (const name of ["circuit_config.json", "nodes.h5", "edges.h5", "extra_edges.h5"]) given[name] = new Uint8Array(await fs.readFile(path.join(dir, name)));
+  const chosen = await loadCircuit(h5wasm, memorySource(await h5wasm.ready, { files: given }));
+  try {
+    check(chosen, (name) => name);
+  } finally {
+    closeCircuit(chosen);
+  }
+  // Files chosen without their folders, two config paths ending in one chosen name: the whole load
+  // is refused (the first path may have taken the other's file), never a partial one.
+  const multi = path.join(fixtures, "multi");
+  const flat = { "circuit_config.json": await fs.readFile(path.join(multi, "circuit_config.json")), "nodes.h5": await fs.readFile(path.join(multi, "networks/nodes/S1/nodes.h5")) };
+  await assert.rejects(loadCircuit(h5wasm, memorySource(await h5wasm.ready, { files: Object.fromEntries(Object.entries(flat).map(([k, v]) => [k, new Uint8Array(v)])) })),
+    /both name a file 'nodes\.h5'.*folder input/);
+});
+
+test("Allen .h5 files without their node_types CSVs: a partial load or a CircuitError naming what is missing, never a TypeError", async () => {
+  prepareHdf5(await h5wasm.ready);
+  const allen = path.join(fixtures, "allen_v1");
+  const plain = (dir, names) => loadCircuit(h5wasm, nodeFileSource("/", fs, path), { configName: null, fileNames: names.map((n) => path.join(dir, n)) });
+  const circuitError = (pattern) => (error) => {
+    assert.equal(error.name, "CircuitError", error.stack);
+    assert.match(error.message, pattern);
+    return true;
+  };
+  // Every .h5 file, no CSV (plain files name none): loaded, with the properties the files hold.
+  const all = await plain(allen, ["v1_nodes.h5", "lgn_nodes.h5", "v1_to_v1_edges.h5", "lgn_to_v1_edges.h5"]);
+  try {
+    assert.deepEqual([...all.edgePopulations.keys()], ["v1_to_v1", "lgn_to_v1"]);
+    assert.deepEqual(all.unavailable, []);
+    assert.deepEqual(all.nodePopulations.get("v1").properties.sort(), ["tuning_angle", "x", "y", "z"]);
+    assert.ok(pathwayPropertyChoices(all)["*"].every((c) => c.name !== "ei"), "no class column without the CSV");
+  } finally {
+    closeCircuit(all);
+  }
+  // The LGN nodes not chosen: the V1 recurrent edges load, the LGN edges are listed.
+  const someNodes = await plain(allen, ["v1_nodes.h5", "v1_to_v1_edges.h5", "lgn_to_v1_edges.h5"]);
+  try {
+    assert.deepEqual([...someNodes.edgePopulations.keys()], ["v1_to_v1"]);
+    assert.deepEqual(unavailableOf(someNodes), [["edges", "lgn_to_v1_edges.h5", "lgn_to_v1",
+      `${path.join(allen, "lgn_to_v1_edges.h5")}: population 'lgn_to_v1': needs its source node population 'lgn', which no node file of the circuit holds`]]);
+  } finally {
+    closeCircuit(someNodes);
+  }
+  // Edge files alone: nothing can be parameterized, and the error says which nodes are missing.
+  await assert.rejects(plain(allen, ["v1_to_v1_edges.h5", "lgn_to_v1_edges.h5"]),
+    circuitError(/^no edge population can be loaded: .*v1_to_v1_edges\.h5: population 'v1_to_v1': needs its source node population 'v1', which no node file of the circuit holds; .*lgn_to_v1_edges\.h5: population 'lgn_to_v1': needs its source node population 'lgn'/));
+  await assert.rejects(plain(path.join(fixtures, "multi_group"), ["allen_like.h5"]),
+    circuitError(/allen_like\.h5: population 'l4_to_l4': needs its source node population 'S1', which no node file of the circuit holds$/));
+  // Allen's config with a node_types_file missing: V1's (which every edge population targets) is
+  // the one error; the LGN's leaves the V1 recurrent edges loadable.
+  for (const [missing, expect] of [["v1_node_types.csv", null], ["lgn_node_types.csv", ["v1_to_v1"]]]) {
+    const dir = await tempDir();
+    for (const file of await fs.readdir(allen)) if (file !== missing) await fs.copyFile(path.join(allen, file), path.join(dir, file));
+    const load = () => loadCircuit(h5wasm, nodeFileSource(dir, fs, path));
+    if (!expect) {
+      await assert.rejects(load(), circuitError(new RegExp(`^${path.join(dir, missing)}: does not exist$`)));
+      // The page's source says the same of the files a user chose.
+      const given = {};
+      for (const file of await fs.readdir(dir)) given[file] = new Uint8Array(await fs.readFile(path.join(dir, file)));
+      await assert.rejects(loadCircuit(h5wasm, memorySource(await h5wasm.ready, { files: given }), { fileNames: Object.keys(given) }),
+        circuitError(/^v1_node_types\.csv: does not exist$/));
+      continue;
+    }
+    const circuit = await load();
+    try {
+      assert.deepEqual([...circuit.edgePopulations.keys()], expect);
+      assert.deepEqual(unavailableOf(circuit).map(([kind, file, population]) => [kind, file, population]), [["nodes", "lgn_nodes.h5", "lgn"], ["edges", "lgn_to_v1_edges.h5", "lgn_to_v1"]]);
+      assert.equal(unavailableOf(circuit)[0][3], `${path.join(dir, missing)}: does not exist`, "the missing CSV named");
+      assert.deepEqual(pathwayPropertyChoices(circuit)["*"].find((c) => c.name === "ei").values, ["e", "i"], "V1's classes from its CSV");
+    } finally {
+      closeCircuit(circuit);
+    }
   }
 });

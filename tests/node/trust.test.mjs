@@ -16,7 +16,8 @@ import { main } from "../../www/host/cli.mjs";
 import { parameterize, openCircuit, initialize, writeParameterizedCircuit } from "../../www/host/node.mjs";
 import { publishCircuit } from "../../www/host/publish.mjs";
 import { closeCircuit } from "../../www/sonata/loader.js";
-import { initSync, validateConfig, densityPreview, DatasetDigest } from "../../pkg/synparam.js";
+import { initSync, validateConfig, densityPreview, DatasetDigest, Parameterizer, planRun } from "../../pkg/synparam.js";
+import { checkAgainstCircuit } from "../../www/run/parameterize.js";
 
 const repo = path.resolve(new URL("../..", import.meta.url).pathname);
 const fixtures = path.join(repo, "tests/fixtures/out");
@@ -267,6 +268,72 @@ test("hostile files: a damaged symbol table, group indices beyond the group or d
   }
 });
 
+test("a circuit only partly loadable (a node file missing, an edges file not HDF5): a run that needs the rest is refused naming it, nothing written; restricted to the loadable populations it runs, complete and verified", async () => {
+  const partial = path.join(fixtures, "partial");
+  const config = path.join(partial, "circuit_config.json");
+  const inputBefore = await snapshot(partial);
+  const warned = (stdout) => stdout.split("\n").filter((l) => l.startsWith("warning: not loaded"));
+  const expectedWarnings = [
+    `warning: not loaded: ${path.join(partial, "vpm_nodes.h5")}: does not exist`,
+    `warning: not loaded (not parameterized): ${path.join(partial, "extra_edges.h5")}: not a readable HDF5 file (file signature not found)`,
+    `warning: not loaded (not parameterized): ${path.join(partial, "edges.h5")}: population 'VPM__S1__chemical': needs its source node population 'VPM', which cannot be loaded (${path.join(partial, "vpm_nodes.h5")}: does not exist)`,
+  ];
+  // Every edge population (the default), or one that cannot be loaded: refused, naming what it needs.
+  for (const [extra, message] of [
+    [[], /^synparam: error: a run of every edge population needs edges that cannot be loaded: .*extra_edges\.h5: not a readable HDF5 file \(file signature not found\); .*edges\.h5: population 'VPM__S1__chemical': needs its source node population 'VPM', which cannot be loaded \(.*vpm_nodes\.h5: does not exist\)\. To parameterize the rest, choose among the edge populations that can be loaded: S1__S1__chemical\n$/],
+    [["--populations", "S1__S1__chemical,VPM__S1__chemical"], /^synparam: error: edge population 'VPM__S1__chemical' cannot be loaded: .*vpm_nodes\.h5: does not exist\)\. To parameterize the rest, choose among the edge populations that can be loaded: S1__S1__chemical\n$/],
+  ]) {
+    const out = path.join(await tempDir(), "out");
+    const result = await runCli(["--circuit", config, "--config", tm, "--out", out, "--seed", "1", ...extra]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, message);
+    assert.deepEqual(warned(result.stdout), expectedWarnings, "everything not loaded, as warnings");
+    assert.deepEqual(await fs.readdir(path.dirname(out)), [], "nothing written: no output, staging or lock");
+  }
+  // The Node API refuses the same, and the page's check of a model against the loaded circuit says so before a run.
+  const model = JSON.parse(await fs.readFile(tm, "utf8"));
+  const { circuit: opened } = await openCircuit(config);
+  try {
+    const configText = JSON.stringify(model);
+    const check = (populations) => checkAgainstCircuit({ circuit: opened, Parameterizer, configText, settings: planRun(configText, { seed: 1, ...(populations ? { populations } : {}) }).settings });
+    assert.match(check().problems.join("\n"), /^a run of every edge population needs edges that cannot be loaded: .*extra_edges\.h5/);
+    assert.deepEqual(check(["S1__S1__chemical"]).problems, []);
+    assert.match(check(["VPM__S1__chemical"]).problems.join("\n"), /^edge population 'VPM__S1__chemical' cannot be loaded/);
+  } finally {
+    closeCircuit(opened);
+  }
+  await assert.rejects(parameterize({ circuit: config, config: model, seed: 1 }), (e) => e.name === "CircuitError" && /a run of every edge population needs edges that cannot be loaded/.test(e.message));
+  // Restricted to the loadable population: it runs, says what was not loaded, and the output is
+  // the whole circuit (what is missing is named), verified, the unloadable parts copied unchanged.
+  const out = path.join(await tempDir(), "out");
+  const result = await runCli(["--circuit", config, "--config", tm, "--out", out, "--seed", "1", "--populations", "S1__S1__chemical"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(warned(result.stdout), expectedWarnings);
+  assert.match(result.stdout, /S1__S1__chemical \(S1 → S1\): 2457 synapses/);
+  assert.deepEqual((await fs.readdir(out)).sort(), ["circuit_config.json", "edges.h5", "extra_edges.h5", "nodes.h5", "parameterization.json"]);
+  assert.deepEqual(await fs.readdir(path.dirname(out)), ["out"], "no staging or lock left");
+  assert.deepEqual(await snapshot(partial), inputBefore, "the input circuit is exactly as before");
+  assert.equal(await sha256(path.join(out, "extra_edges.h5")), inputBefore["extra_edges.h5"].sha256, "the unreadable file copied as it is");
+  const sidecar = JSON.parse(await fs.readFile(path.join(out, "parameterization.json"), "utf8"));
+  assert.deepEqual(sidecar.edge_populations, ["S1__S1__chemical"]);
+  assert.deepEqual(Object.keys(sidecar.parameterized), ["S1__S1__chemical"]);
+  assert.deepEqual(sidecar.not_included, ["vpm_nodes.h5"]);
+  assert.deepEqual(sidecar.unavailable, [
+    { kind: "nodes", file: "vpm_nodes.h5", population: "VPM" },
+    { kind: "edges", file: "extra_edges.h5", population: null },
+    { kind: "edges", file: "edges.h5", population: "VPM__S1__chemical" },
+  ]);
+  // The loadable population holds the core's values; the other one in its file is untouched.
+  const { results, warnings } = await parameterize({ circuit: config, config: model, seed: 1, populations: ["S1__S1__chemical"] });
+  assert.deepEqual(Object.keys(results), ["S1__S1__chemical"]);
+  assert.equal(warnings.filter((w) => w.startsWith("not loaded")).length, 3);
+  const written = columnsOf(path.join(out, "edges.h5"), "S1__S1__chemical", ["u_syn", "syn_weight"]);
+  assert.deepEqual(written.u_syn.values, Array.from(results.S1__S1__chemical.getChild("u_syn").toArray(), (v) => stored(v, written.u_syn.dtype)));
+  assert.deepEqual(written.syn_weight, columnsOf(path.join(partial, "edges.h5"), "S1__S1__chemical", ["syn_weight"]).syn_weight);
+  assert.deepEqual(columnsOf(path.join(out, "edges.h5"), "VPM__S1__chemical", ["u_syn", "syn_weight"]), columnsOf(path.join(partial, "edges.h5"), "VPM__S1__chemical", ["u_syn", "syn_weight"]));
+  assert.equal(columnsOf(path.join(out, "edges.h5"), "VPM__S1__chemical", ["u_syn"]).u_syn, null, "nothing written into the population that could not be loaded");
+});
+
 test("two edge groups (Allen's layout) and interleaved groups with permuted rows: each edge's value lands at its group row", async () => {
   const out = path.join(await tempDir(), "out");
   await main(["--circuit", path.join(fixtures, "multi_group/circuit_config.json"), "--config", tm, "--out", out, "--seed", "4", "--overwrite"], quiet);
@@ -327,7 +394,7 @@ test("provenance reruns validate the sidecar: an edited model, a null seed or a 
   const work = await tempDir();
   const cases = [
     [(d) => { d.model_config.pathway_param_dict.prop_stats.conductance.excitatory_neuron.excitatory_neuron.mean = 9; }, /model_config: does not match model_config_sha256 \(the recorded model was edited\)/],
-    [(d) => { d.seed = null; }, /parameterization\.json: seed: must be a non-negative integer, got null/],
+    [(d) => { d.seed = null; }, /parameterization\.json: seed: must be a non-negative integer \(at most 2\^64 − 1; .*\), got null/],
     [(d) => { d.fallback_value = 5; }, /fallback_value: must be a non-empty string, got 5/],
     [(d) => { d.overwrite_if_exists = "yes"; }, /overwrite_if_exists: must be true or false, got "yes"/],
     [(d) => { d.inputs["edges.h5"] = "abc"; }, /inputs\["edges\.h5"\]: must be a SHA-256/],

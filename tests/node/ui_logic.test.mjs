@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { pageOverrides, settingNotes } from "../../www/ui/settings.js";
 import { summaryCsv, statisticsFingerprints, changedPathways, taskOfRun } from "../../www/ui/summary.js";
 import { classOf, classifyValues, mapPreset } from "../../www/ui/presets.js";
+import { createHistory, encodeState, decodeState } from "../../www/ui/history.js";
+import { sharedDomain, pathwaySubtitle, countTick } from "../../www/ui/plots.js";
 import { distributionFields, specLabel, specFromForm, numberOrText, applySpec, addProperty, removeProperty } from "../../www/ui/editor.js";
 
 const setting = (value, source) => ({ value, source });
@@ -88,8 +90,9 @@ test("the editor's form reads an empty field as missing and keeps text that is n
 
 test("a pathway value's class comes from the circuit where it says, and from the name only as a marked guess", () => {
   // The names the issue found misclassified: all inhibitory.
-  for (const name of ["i", "L23_CHC", "L6_BPC", "L5_MC", "L1_DAC", "L23_LBC", "PV1", "i4Pvalb", "INH", "inhibitory_neuron"]) assert.equal(classOf(name), "I", name);
-  for (const name of ["e", "L5_TPC:A", "L6_IPC", "L4_SSC", "e4Rorb", "EXC"]) assert.equal(classOf(name), "E", name);
+  for (const name of ["i", "L23_CHC", "L5_MC", "L1_DAC", "L23_LBC", "L23_BP", "PV1", "i4Pvalb", "INH", "inhibitory_neuron"]) assert.equal(classOf(name), "I", name);
+  // L6_BPC is a bipolar pyramidal cell in BBP's cortex (excitatory); a circuit's synapse_class says so either way.
+  for (const name of ["e", "L5_TPC:A", "L6_IPC", "L6_BPC", "L4_SSC", "e4Rorb", "EXC"]) assert.equal(classOf(name), "E", name);
   for (const name of ["extrinsic_neuron", "VPM", "POm", "tON"]) assert.equal(classOf(name), "X", name);
   const zero = { E: 0, I: 0, X: 0, unknown: 0 };
   const rows = classifyValues([
@@ -103,4 +106,40 @@ test("a pathway value's class comes from the circuit where it says, and from the
   const mapped = mapPreset(preset, ["a", "b"], "mtype", { a: "I", b: "X" });
   assert.equal(mapped.pathway_param_dict.prop_stats.syn_type_id.a.b.mean, 7, "the given class, not the name");
   assert.equal(mapped.pathway_param_dict.prop_stats.syn_type_id.b.a.mean, 113, "extrinsic takes the excitatory values");
+});
+
+test("the model's history: undo and redo, typing coalesced, a new change drops the redo branch", () => {
+  let clock = 0;
+  const history = createHistory("a", { now: () => clock });
+  assert.equal(history.undo(), null, "nothing to undo yet");
+  history.record("ab", { coalesce: true });
+  clock += 100;
+  history.record("abc", { coalesce: true }); // typing: one step
+  clock += 5000;
+  history.record("preset");
+  assert.equal(history.undo(), "abc");
+  assert.equal(history.undo(), "a", "the typed characters were one step");
+  assert.equal(history.redo(), "abc");
+  history.record("other");
+  assert.equal(history.canRedo, false, "a new change drops what could be redone");
+  assert.equal(history.undo(), "abc");
+});
+
+test("a link's state round-trips, and a damaged one is refused, not half read", async () => {
+  const state = { config: JSON.stringify({ random_seed: 5, note: "é ✓ <b>" }), settings: { seed: "18446744073709551615", pathwayProperty: "mtype" } };
+  assert.deepEqual(await decodeState(await encodeState(state)), state);
+  for (const bad of ["AAAA", "", "!!!", (await encodeState(state)).slice(0, 10)]) assert.equal(await decodeState(bad), null, bad);
+});
+
+test("figures: a shared x range over pathways, count ticks that fit the margin, subtitles with the independent draws", () => {
+  const pathway = (edges) => ({ histogram: { edges } });
+  assert.deepEqual(sharedDomain([pathway([0, 1, 2]), pathway([-1, 0.5, 1.5])]), [-1, 2]);
+  assert.deepEqual(sharedDomain([pathway([3, 3])]), [2, 4], "a point widens");
+  assert.equal(countTick(100000), "100k");
+  assert.equal(countTick(1250000), "1.25M");
+  assert.equal(countTick(12000), "12k");
+  assert.equal(countTick(950), "950");
+  const shared = { count: 120, shared_within: true, formula: "gamma: mean 1, std 0.5" };
+  assert.equal(pathwaySubtitle(shared, 23), "120 synapses, 23 connections — 23 independent draws; gamma: mean 1, std 0.5");
+  assert.equal(pathwaySubtitle({ ...shared, shared_within: false }, 23), "120 synapses, 23 connections — 120 independent draws; gamma: mean 1, std 0.5");
 });

@@ -9,6 +9,9 @@ async function host(panel: SynparamPanel, files: FileList): Promise<number> {
   panel.seed = 3;
   panel.addEventListener("synparam-progress", (event) => console.log(event.detail.done / event.detail.total));
   panel.addEventListener("synparam-error", (event) => console.error(event.detail.path ?? event.detail.message));
+  panel.addEventListener("synparam-ready", (event) => {
+    for (const { kind, file, population, message } of event.detail.unavailable) console.warn(kind, file, population ?? "(populations unknown)", message);
+  });
   panel.loadFiles(files);
   const { results, stats }: SynparamResults = await panel.run();
   const edges: Record<string, Blob> = panel.exportEdges();

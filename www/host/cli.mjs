@@ -12,13 +12,14 @@
 // written), the config rewritten only for files outside its folder, and a provenance sidecar. It
 // is built beside DIR, verified against what the core drew, and renamed into place only when
 // everything succeeded; inputs are never modified. Prints a per-population, per-pathway summary
-// and warnings; exits non-zero with a clear message on any error.
+// and warnings (among them every node or edge file or population that could not be loaded); exits
+// non-zero with a clear message on any error, and when the run needs what could not be loaded.
 import fs from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { CircuitError } from "../sonata/loader.js";
 import { printable } from "../sonata/paths.js";
 import { readProvenance } from "../run/provenance.js";
-import { DEFAULT_CHUNK_SIZE } from "../run/parameterize.js";
+import { DEFAULT_CHUNK_SIZE, unavailableWarnings } from "../run/parameterize.js";
 import { initialize, writeParameterizedCircuit, phaseTimer } from "./node.mjs";
 import { cleanUpActiveRuns } from "./publish.mjs";
 
@@ -109,11 +110,19 @@ export async function main(argv, log = console.log) {
   const settings = recorded
     ? { seed: recorded.seed, pathwayProperty: recorded.pathwayProperty, fallback: recorded.fallback, overwrite: recorded.overwrite, populations: recorded.populations }
     : { seed: options.seed, pathwayProperty: options.pathwayProperty, fallback: options.fallback, overwrite: options.overwrite, populations: options.populations };
-  const result = await writeParameterizedCircuit({
-    circuitPaths: options.circuit, configText, settings, out: options.out, chunkSize: options.chunkSize, hardlink: options.hardlink,
-    recorded, recordedName: options.fromProvenance, shouldStop: () => stopSignal !== null, workers: options.workers,
-    timings: options.timings ? timer : null,
-  });
+  let result;
+  try {
+    result = await writeParameterizedCircuit({
+      circuitPaths: options.circuit, configText, settings, out: options.out, chunkSize: options.chunkSize, hardlink: options.hardlink,
+      recorded, recordedName: options.fromProvenance, shouldStop: () => stopSignal !== null, workers: options.workers,
+      timings: options.timings ? timer : null,
+    });
+  } catch (error) {
+    // A run refused for what the circuit could not load: everything not loaded, as warnings (the
+    // error names what the run needed).
+    for (const warning of unavailableWarnings({ unavailable: error?.unavailable })) log(`warning: ${printable(warning)}`);
+    throw error;
+  }
   for (const population of result.populations) summarize(log, population);
   log(`\nwrote the parameterized circuit to ${printable(result.outDir)}, verified${result.rewrittenConfig ? " (circuit_config.json rewritten: files outside the circuit folder are in external/)" : ""}`);
   for (const warning of result.warnings) log(`warning: ${printable(warning)}`);

@@ -21,6 +21,42 @@ export function overridesOf({ seed, pathwayProperty, fallback, overwrite, popula
 }
 
 /**
+ * What of `circuit.unavailable` (loadCircuit) a run of `requested` edge populations (null: every
+ * one) needs: the edge populations (or edges files whose populations are unknown) it would take.
+ * Node populations are needed only through edge populations, which the loader already lists.
+ */
+export function neededUnavailable(circuit, requested) {
+  return (circuit.unavailable ?? []).filter((u) => u.kind === "edges" && (!requested || (u.population !== null && requested.includes(u.population))));
+}
+
+/** The refusal of a run that needs what could not be loaded: names each, with its error, and the
+ * edge populations that could be. `unavailable` (the whole list) goes with it, for warnings. */
+export function unavailableError(circuit, needed, requested) {
+  const loadable = [...circuit.edgePopulations.keys()];
+  const what = requested
+    ? `edge population${needed.length === 1 ? "" : "s"} ${needed.map((u) => `'${u.population}'`).join(", ")} cannot be loaded`
+    : "a run of every edge population needs edges that cannot be loaded";
+  const error = new CircuitError(`${what}: ${needed.map((u) => u.message).join("; ")}${loadable.length
+    ? `. To parameterize the rest, choose among the edge populations that can be loaded: ${loadable.join(", ")}`
+    : ""}`);
+  error.unavailable = circuit.unavailable;
+  return error;
+}
+
+/** Why `name` is not an edge population of `circuit`: unknown, or possibly in a file that could not
+ * be read. */
+function unknownPopulation(circuit, name) {
+  const unread = (circuit.unavailable ?? []).filter((u) => u.kind === "edges" && u.population === null);
+  return `unknown edge population '${name}' (the circuit has: ${[...circuit.edgePopulations.keys()].join(", ")}${unread.length
+    ? `; not loaded, so their populations are unknown: ${unread.map((u) => u.message).join("; ")}` : ""})`;
+}
+
+/** A warning per part of the circuit that could not be loaded. */
+export function unavailableWarnings(circuit) {
+  return (circuit.unavailable ?? []).map((u) => `not loaded${u.kind === "edges" ? " (not parameterized)" : ""}: ${u.message}`);
+}
+
+/**
  * The source and target pathway columns of edge population `edges` (`{columns: {source, target}}`,
  * each `{population, ipc}`), or `{skipped: warning}` when a side's nodes lack the property and no
  * fallback is set: the rule runs and the pathway tally share.
@@ -49,8 +85,10 @@ export function checkAgainstCircuit({ circuit, Parameterizer, configText, settin
   const problems = [];
   const skipped = [];
   const requested = settings.populations.value;
+  const needed = neededUnavailable(circuit, requested);
+  if (needed.length) problems.push(unavailableError(circuit, needed, requested).message);
   for (const name of requested ?? []) {
-    if (!circuit.edgePopulations.has(name)) problems.push(`unknown edge population '${name}' (the circuit has: ${[...circuit.edgePopulations.keys()].join(", ")})`);
+    if (!circuit.edgePopulations.has(name) && !needed.some((u) => u.population === name)) problems.push(unknownPopulation(circuit, name));
   }
   for (const edges of circuit.edgePopulations.values()) {
     if (requested && !requested.includes(edges.name)) continue;
@@ -122,7 +160,10 @@ function inFile(error, shownName) {
  * edges file) and `output.finish(edgeFileName, file)` closes and delivers it;
  * `output.abandon(edgeFileName, file)` is called instead on error. Returns
  * `{populations: [{name, source, target, size, fileName, shownName, stats, connections, columns,
- * datasets}], warnings, pathwayProperty, fallback, seed, overwrite, requested}`: `columns` (with
+ * datasets}], warnings, pathwayProperty, fallback, seed, overwrite, requested, settings,
+ * unavailable}`. What the circuit could not load (`circuit.unavailable`) is refused with a
+ * CircuitError naming it when the run needs it (every edge population, or the requested ones),
+ * else warned about, and returned as `unavailable`: `columns` (with
  * `keepColumns`) is an Arrow IPC stream of the drawn columns in edge order; `datasets` (with
  * `output`) the core's digest of every dataset it stored, to verify the files against. With
  * `version`, every written dataset gets provenance attributes. `onColumns(population, ipc)` (may be
@@ -145,14 +186,15 @@ export async function parameterizeCircuit({
   fallback = settings.fallback.value ?? undefined;
   overwrite = settings.overwrite.value;
   const requested = settings.populations.value;
+  // What could not be loaded: refused when the run needs it (named, with its error), else warned.
+  const needed = neededUnavailable(circuit, requested);
+  if (needed.length) throw unavailableError(circuit, needed, requested);
   for (const name of requested ?? []) {
-    if (!circuit.edgePopulations.has(name)) {
-      throw new CircuitError(`unknown edge population '${name}' (the circuit has: ${[...circuit.edgePopulations.keys()].join(", ")})`);
-    }
+    if (!circuit.edgePopulations.has(name)) throw new CircuitError(unknownPopulation(circuit, name));
   }
   const attributes = version ? datasetAttributes({ version, seed: effectiveSeed, configText }) : {};
 
-  const warnings = [];
+  const warnings = unavailableWarnings(circuit);
   const plans = [];
   try {
     for (const edges of circuit.edgePopulations.values()) {
@@ -291,7 +333,7 @@ export async function parameterizeCircuit({
       }
       if (output) await output.finish(fileName, file);
     }
-    return { populations: results, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings };
+    return { populations: results, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings, unavailable: circuit.unavailable ?? [] };
   } finally {
     for (const { run } of plans) run.free();
   }

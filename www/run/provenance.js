@@ -49,10 +49,12 @@ export function datasetAttributes({ version, seed, configText }) {
 /**
  * The provenance sidecar: everything a rerun needs (model, seed, pathway property, fallback,
  * populations, overwrite) and what identifies its inputs and outputs (SHA-256 of every file, the
- * content digest of every dataset written, as verified against the files). Key order is fixed so
+ * content digest of every dataset written, as verified against the files), and what of the circuit
+ * could not be loaded (`unavailable`, from loadCircuit: kind, file as the output names it,
+ * population; the reasons are in the run's warnings, worded per tool). Key order is fixed so
  * that the headless command and the page write the same bytes (but for `created`).
  */
-export function provenanceDocument({ version, created, circuitConfig, seed, pathwayProperty, fallback, overwrite, populations, configText, results, layout, inputs, outputs, datasets, directories, notIncluded }) {
+export function provenanceDocument({ version, created, circuitConfig, seed, pathwayProperty, fallback, overwrite, populations, configText, results, layout, inputs, outputs, datasets, directories, notIncluded, unavailable = [] }) {
   // The model as JSON when JS reads it exactly; else (an unreadable text, or an integer beyond
   // 2^53 such as a large random_seed) as its text, so that a rerun reads the same model.
   let model;
@@ -85,6 +87,7 @@ export function provenanceDocument({ version, created, circuitConfig, seed, path
     directories,
     unset_paths: layout.unset ?? [],
     not_included: notIncluded,
+    unavailable: unavailable.map((u) => ({ kind: u.kind, file: outputOf.get(u.name) ?? u.name, population: u.population })),
   };
 }
 

@@ -6,7 +6,7 @@
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
 import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader, Writer, configure } from "@zip.js/zip.js";
-import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, version } from "../../pkg/synparam.js";
+import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, prepareHdf5, openH5, CircuitError } from "../sonata/loader.js";
 import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, DEFAULT_CHUNK_SIZE } from "./parameterize.js";
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
@@ -44,6 +44,8 @@ function describeCircuit({ source, circuit }) {
     storage: source.storage(),
     edgePopulations: [...circuit.edgePopulations.values()].map(({ name, source: s, target, size, groups }) => ({ name, source: s, target, size, groups })),
     nodePopulations: [...circuit.nodePopulations.values()].map(({ name, type, size, properties }) => ({ name, type, size, properties })),
+    // What could not be loaded, each with its error: a run that needs one of these is refused.
+    unavailable: circuit.unavailable.map(({ kind, file, population, message }) => ({ kind, file, population, message })),
     ...(() => {
       const pathwayProperties = pathwayPropertyChoices(circuit);
       return { pathwayProperties, candidates: candidatePathwayProperties(circuit, pathwayProperties) };
@@ -414,6 +416,7 @@ async function zip() {
     version: version(), created, circuitConfig: layout.config?.output ?? null,
     seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
     populations: result.requested, configText, results: result.populations, layout, inputs, outputs, datasets, directories, notIncluded,
+    unavailable: lastRun.circuit.unavailable,
   });
   await writer.add(PROVENANCE_FILE, new TextReader(`${JSON.stringify(provenance, null, 2)}\n`));
   const blob = await writer.close();
@@ -447,10 +450,11 @@ serveWorker({
   async provenance({ text, name }) {
     return readProvenance(text, name);
   },
-  /** Density (or mass) of one spec for the editor's live preview: [[x, y], …]. */
+  /** One spec for the editor: `{points}` its density (or mass) `[[x, y], …]` for the live
+   * preview, and `formula` the core's words for it. */
   async preview({ spec }) {
     await ready;
-    return densityPreview(spec, 160);
+    return { points: densityPreview(spec, 160), formula: specFormula(spec) };
   },
   /** Load a circuit (or reuse the loaded one) and describe it. */
   async load(where) {

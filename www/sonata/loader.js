@@ -1,8 +1,9 @@
 // SONATA circuit loader on h5wasm: circuit config, node populations and their properties, edge
 // populations and their edge chunks as Arrow IPC for the wasm core. Plain ES module: the same code
 // runs in Node (files by path) and in a Web Worker (files mounted or written into h5wasm's file
-// system). File names are resolved once, by paths.js; every file the circuit names must be fully
-// readable, or loading fails naming it.
+// system). File names are resolved once, by paths.js. A node or edge file or population that
+// cannot be fully read is not loaded, and listed with its error (`circuit.unavailable`): the rest of
+// the circuit loads, and a run refuses only when it needs what is missing (parameterize.js).
 import { tableToIPC, tableFromArrays, makeData, makeVector, Dictionary, Utf8, Int32, Table, Vector } from "apache-arrow";
 import { expandManifest, resolveConfigPath, folderOf, normalizePath, printable, isUrl } from "./paths.js";
 
@@ -87,7 +88,9 @@ export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, 
     // Two paths of the config ending in one name cannot both be that one file: never guess.
     const other = [...aliases].find(([path, given]) => given === base && path !== name);
     if (other) {
-      throw new CircuitError(`and ${other[0]} both name a file '${base}', and files chosen one by one lose their folders: choose the circuit's folder with the folder input`, { file: name });
+      // Fatal for the whole load: the first path already took that file, and may have taken it
+      // for the other one's; a partial load would keep that guess.
+      throw Object.assign(new CircuitError(`and ${other[0]} both name a file '${base}', and files chosen one by one lose their folders: choose the circuit's folder with the folder input`, { file: name }), { fatal: true });
     }
     aliases.set(name, base);
     return base;
@@ -227,17 +230,54 @@ function membersOf(file, path, where) {
   });
 }
 
+/** What a file name says it holds, for a plain file that cannot be opened: "nodes" when its
+ * name says nodes (and not edges), else "edges" (a run over every edge population then counts on
+ * it, so it is never silently left out). */
+function guessedKind(name) {
+  const base = name.slice(name.lastIndexOf("/") + 1);
+  return /node/i.test(base) && !/edge/i.test(base) ? "nodes" : "edges";
+}
+
 /**
  * Load a circuit: from its config when the source has `configName` (a name relative to the
  * source's root), else from plain `.h5` files (`fileNames`). Returns {nodePopulations,
- * edgePopulations, config, references}: `references` are every file or folder the config names
- * (see pathReferences), each with its resolved `name` (null for an empty value, which SONATA
- * reads as "not set").
+ * edgePopulations, unavailable, config, references}: `references` are every file or folder the
+ * config names (see pathReferences), each with its resolved `name` (null for an empty value, which
+ * SONATA reads as "not set").
+ *
+ * A node or edge file, or one of its populations, that cannot be read (missing, not HDF5, damaged,
+ * its node types CSV missing, …) is not loaded: it is listed in `unavailable` as `{kind: "nodes" |
+ * "edges", file (as shown), name (the loader's name), population (null when the file's populations
+ * are unknown), message}` — one entry per population the config declares for a file that cannot
+ * be read. An edge population whose source or target node population is not loaded is unavailable
+ * too, its message saying which node population it needs and why that one failed. Everything else
+ * loads. Throws when the config itself cannot be read, or when no edge population can be loaded
+ * although something failed (with that one error when a single one is the cause).
  */
 export async function loadCircuit(h5wasm, source, { configName = "circuit_config.json", fileNames = [] } = {}) {
   const nodeFiles = []; // {name, nodeTypesFile, populations: {pop: {type}} | null, where}
   const edgeFiles = [];
   const references = [];
+  const unavailable = [];
+  const errorOf = new Map(); // unavailable entry → the error that made it (entries of one file share it)
+  const causesOf = new Map(); // unavailable edge population → the node entries it depends on
+  const shownName = (name) => {
+    try {
+      return source.describe(name);
+    } catch {
+      return name;
+    }
+  };
+  /** List what `error` keeps from loading; errors that are not a file's (defects, a fatal
+   * ambiguity) stop the whole load. */
+  const record = (kind, name, populations, error) => {
+    if (!(error instanceof CircuitError) || error.fatal) throw error;
+    for (const population of populations?.length ? populations : [null]) {
+      const entry = { kind, file: shownName(name), name, population, message: error.message };
+      unavailable.push(entry);
+      errorOf.set(entry, error);
+    }
+  };
   let configFile = null;
   if (configName && (await source.exists(configName))) {
     const shownConfig = source.describe(configName);
@@ -280,117 +320,191 @@ export async function loadCircuit(h5wasm, source, { configName = "circuit_config
         list.push({
           name: required(entry, `${kind}_file`, keyPath),
           nodeTypesFile: kind === "nodes" && typeof entry[typesKey] === "string" && entry[typesKey] ? resolve(entry[typesKey], [...keyPath, typesKey]) : null,
-          populations: entry.populations && typeof entry.populations === "object" ? entry.populations : null,
+          populations: entry.populations && typeof entry.populations === "object" && !Array.isArray(entry.populations) ? entry.populations : null,
         });
       });
     }
   } else {
     if (!fileNames.length) throw new CircuitError(configName ? "does not exist" : "no circuit given: neither a circuit config nor .h5 files", { file: configName ? source.describe(configName) : undefined });
     for (const name of fileNames) {
-      const file = await openNamed(h5wasm, source, name);
-      const keys = membersOf(file, "/", { file: source.describe(name) });
+      let keys;
+      try {
+        const file = await openNamed(h5wasm, source, name);
+        try {
+          keys = membersOf(file, "/", { file: source.describe(name) });
+        } finally {
+          file.close();
+        }
+        if (!keys.includes("nodes") && !keys.includes("edges")) throw new CircuitError("neither /nodes nor /edges: not a SONATA file", { file: source.describe(name) });
+      } catch (error) {
+        const kind = guessedKind(name);
+        record(kind, name, null, error);
+        references.push({ keyPath: null, value: name, name, kind: "file", role: kind });
+        continue;
+      }
       if (keys.includes("nodes")) nodeFiles.push({ name, nodeTypesFile: null, populations: null });
       if (keys.includes("edges")) edgeFiles.push({ name, populations: null });
-      if (!keys.includes("nodes") && !keys.includes("edges")) throw new CircuitError("neither /nodes nor /edges: not a SONATA file", { file: source.describe(name) });
-      file.close();
       references.push({ keyPath: null, value: name, name, kind: "file", role: keys.includes("edges") ? "edges" : "nodes" });
     }
   }
 
-  const opened = new Map(); // one h5wasm File per file name, shared by its populations
+  const opened = new Map(); // one h5wasm File per file name, shared by its populations (or its error)
   const open = async (name) => {
-    if (!opened.has(name)) opened.set(name, await openNamed(h5wasm, source, name));
-    return opened.get(name);
+    if (!opened.has(name)) opened.set(name, await openNamed(h5wasm, source, name).then((file) => ({ file }), (error) => ({ error })));
+    const { file, error } = opened.get(name);
+    if (error) throw error;
+    return file;
+  };
+  const closeAll = (keep = new Set()) => {
+    for (const { file } of opened.values()) {
+      if (!file || keep.has(file)) continue;
+      try { file.close(); } catch { /* already closed */ }
+    }
   };
   const nodePopulations = new Map();
   const edgePopulations = new Map();
   try {
-    const nodeTypesOf = new Map();
-    for (const entry of nodeFiles) {
-      const shown = source.describe(entry.name);
-      const file = await open(entry.name);
-      let nodeTypes = null;
-      if (entry.nodeTypesFile) {
-        const typesShown = source.describe(entry.nodeTypesFile);
-        if (!nodeTypesOf.has(entry.nodeTypesFile)) {
-          if (!(await source.exists(entry.nodeTypesFile))) throw new CircuitError("does not exist", { file: typesShown });
-          nodeTypesOf.set(entry.nodeTypesFile, parseNodeTypes(await source.readText(entry.nodeTypesFile), typesShown));
-        }
-        nodeTypes = nodeTypesOf.get(entry.nodeTypesFile);
+    const nodeTypesOf = new Map(); // CSV name → {nodeTypes} | {error}
+    const readNodeTypes = async (name) => {
+      if (!nodeTypesOf.has(name)) {
+        const typesShown = source.describe(name);
+        nodeTypesOf.set(name, await (async () => {
+          if (!(await source.exists(name))) throw new CircuitError("does not exist", { file: typesShown });
+          return parseNodeTypes(await source.readText(name), typesShown);
+        })().then((nodeTypes) => ({ nodeTypes }), (error) => ({ error })));
       }
-      const names = membersOf(file, "nodes", { file: shown });
-      if (!names.length) throw new CircuitError("no node population under /nodes", { file: shown });
+      const { nodeTypes, error } = nodeTypesOf.get(name);
+      if (error) throw error;
+      return nodeTypes;
+    };
+    for (const entry of nodeFiles) {
+      const shown = shownName(entry.name);
+      let file;
+      let nodeTypes = null;
+      let names;
+      try {
+        file = await open(entry.name);
+        if (entry.nodeTypesFile) nodeTypes = await readNodeTypes(entry.nodeTypesFile);
+        names = membersOf(file, "nodes", { file: shown });
+        if (!names.length) throw new CircuitError("no node population under /nodes", { file: shown });
+      } catch (error) {
+        record("nodes", entry.name, entry.populations ? Object.keys(entry.populations) : null, error);
+        continue;
+      }
       const wanted = entry.populations ? Object.keys(entry.populations) : names;
       for (const name of wanted) {
-        if (!names.includes(name)) throw new CircuitError(`the config names node population '${printable(name)}', which the file does not have (it has: ${names.map(printable).join(", ")})`, { file: shown });
-        const where = { file: shown, population: name };
-        const members = membersOf(file, `nodes/${name}`, where);
-        const group0 = members.includes("0") ? membersOf(file, `nodes/${name}/0`, where) : [];
-        const sizeOf = (dataset) => hdf5(where, () => file.get(`nodes/${name}/${dataset}`)?.shape?.[0]);
-        const size = sizeOf("node_type_id") ?? sizeOf("node_group_id") ?? (group0.length ? sizeOf(`0/${group0.find((k) => k !== "@library" && k !== "dynamics_params")}`) : undefined);
-        if (size === undefined) throw new CircuitError("cannot tell the number of nodes (no node_type_id dataset)", where);
-        const h5Properties = group0.filter((k) => k !== "@library" && k !== "dynamics_params");
-        nodePopulations.set(name, {
-          name, file, fileName: shown, size,
-          type: entry.populations?.[name]?.type ?? null,
-          properties: [...new Set([...h5Properties, ...(nodeTypes?.columns ?? [])])],
-          nodeTypes,
-        });
+        try {
+          if (!names.includes(name)) throw new CircuitError(`the config names node population '${printable(name)}', which the file does not have (it has: ${names.map(printable).join(", ")})`, { file: shown });
+          const where = { file: shown, population: name };
+          const members = membersOf(file, `nodes/${name}`, where);
+          const group0 = members.includes("0") ? membersOf(file, `nodes/${name}/0`, where) : [];
+          const sizeOf = (dataset) => hdf5(where, () => file.get(`nodes/${name}/${dataset}`)?.shape?.[0]);
+          const size = sizeOf("node_type_id") ?? sizeOf("node_group_id") ?? (group0.length ? sizeOf(`0/${group0.find((k) => k !== "@library" && k !== "dynamics_params")}`) : undefined);
+          if (size === undefined) throw new CircuitError("cannot tell the number of nodes (no node_type_id dataset)", where);
+          const h5Properties = group0.filter((k) => k !== "@library" && k !== "dynamics_params");
+          nodePopulations.set(name, {
+            name, file, fileName: shown, size,
+            type: entry.populations?.[name]?.type ?? null,
+            properties: [...new Set([...h5Properties, ...(nodeTypes?.columns ?? [])])],
+            nodeTypes,
+          });
+        } catch (error) {
+          record("nodes", entry.name, [name], error);
+        }
       }
     }
 
     for (const entry of edgeFiles) {
-      const shown = source.describe(entry.name);
-      const file = await open(entry.name);
-      const names = membersOf(file, "edges", { file: shown });
-      if (!names.length) throw new CircuitError("no edge population under /edges", { file: shown });
+      const shown = shownName(entry.name);
+      let file;
+      let names;
+      try {
+        file = await open(entry.name);
+        names = membersOf(file, "edges", { file: shown });
+        if (!names.length) throw new CircuitError("no edge population under /edges", { file: shown });
+      } catch (error) {
+        record("edges", entry.name, entry.populations ? Object.keys(entry.populations) : null, error);
+        continue;
+      }
       const wanted = entry.populations ? Object.keys(entry.populations) : names;
       for (const name of wanted) {
-        if (!names.includes(name)) throw new CircuitError(`the config names edge population '${printable(name)}', which the file does not have (it has: ${names.map(printable).join(", ")})`, { file: shown });
-        if (edgePopulations.has(name)) throw new CircuitError(`edge population '${printable(name)}' is named twice in the circuit`, { file: shown });
-        const where = { file: shown, population: name };
-        const base = `edges/${name}`;
-        const members = membersOf(file, base, where);
-        const dataset = (key) => (members.includes(key) ? hdf5({ ...where, dataset: `/${base}/${key}` }, () => file.get(`${base}/${key}`)) : null);
-        const sourceIds = dataset("source_node_id");
-        const targetIds = dataset("target_node_id");
-        if (!sourceIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/source_node_id` });
-        if (!targetIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/target_node_id` });
-        const size = sourceIds.shape[0];
-        if (targetIds.shape[0] !== size) {
-          throw new CircuitError(`length mismatch: source_node_id has ${size} entries, target_node_id ${targetIds.shape[0]}`, where);
-        }
-        const groupIds = dataset("edge_group_id");
-        const groupIndex = dataset("edge_group_index");
-        if (Boolean(groupIds) !== Boolean(groupIndex)) throw new CircuitError("has only one of edge_group_id and edge_group_index", where);
-        for (const [column, label] of [[groupIds, "edge_group_id"], [groupIndex, "edge_group_index"]]) {
-          if (column && column.shape?.[0] !== size) {
-            throw new CircuitError(`length mismatch: ${label} has ${column.shape?.[0]} entries, source_node_id ${size}`, where);
+        try {
+          if (!names.includes(name)) throw new CircuitError(`the config names edge population '${printable(name)}', which the file does not have (it has: ${names.map(printable).join(", ")})`, { file: shown });
+          if (edgePopulations.has(name)) throw new CircuitError(`edge population '${printable(name)}' is named twice in the circuit`, { file: shown });
+          const where = { file: shown, population: name };
+          const base = `edges/${name}`;
+          const members = membersOf(file, base, where);
+          const dataset = (key) => (members.includes(key) ? hdf5({ ...where, dataset: `/${base}/${key}` }, () => file.get(`${base}/${key}`)) : null);
+          const sourceIds = dataset("source_node_id");
+          const targetIds = dataset("target_node_id");
+          if (!sourceIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/source_node_id` });
+          if (!targetIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/target_node_id` });
+          const size = sourceIds.shape[0];
+          if (targetIds.shape[0] !== size) {
+            throw new CircuitError(`length mismatch: source_node_id has ${size} entries, target_node_id ${targetIds.shape[0]}`, where);
           }
+          const groupIds = dataset("edge_group_id");
+          const groupIndex = dataset("edge_group_index");
+          if (Boolean(groupIds) !== Boolean(groupIndex)) throw new CircuitError("has only one of edge_group_id and edge_group_index", where);
+          for (const [column, label] of [[groupIds, "edge_group_id"], [groupIndex, "edge_group_index"]]) {
+            if (column && column.shape?.[0] !== size) {
+              throw new CircuitError(`length mismatch: ${label} has ${column.shape?.[0]} entries, source_node_id ${size}`, where);
+            }
+          }
+          const groups = members.filter((k) => /^\d+$/.test(k));
+          const nodePopulationOf = (ids, role) => {
+            const value = hdf5({ ...where, dataset: `/${base}/${role}_node_id` }, () => ids.attrs.node_population?.value);
+            if (typeof value !== "string" || !value) throw new CircuitError(`${role}_node_id has no node_population attribute`, where);
+            return value;
+          };
+          edgePopulations.set(name, {
+            name, file, fileName: entry.name, shownName: shown, size,
+            source: nodePopulationOf(sourceIds, "source"),
+            target: nodePopulationOf(targetIds, "target"),
+            groups,
+            hasGroupIds: Boolean(groupIds && groupIndex),
+            properties: [...new Set(groups.flatMap((g) => membersOf(file, `${base}/${g}`, where)))],
+          });
+        } catch (error) {
+          record("edges", entry.name, [name], error);
         }
-        const groups = members.filter((k) => /^\d+$/.test(k));
-        const nodePopulationOf = (ids, role) => {
-          const value = hdf5({ ...where, dataset: `/${base}/${role}_node_id` }, () => ids.attrs.node_population?.value);
-          if (typeof value !== "string" || !value) throw new CircuitError(`${role}_node_id has no node_population attribute`, where);
-          return value;
-        };
-        edgePopulations.set(name, {
-          name, file, fileName: entry.name, shownName: shown, size,
-          source: nodePopulationOf(sourceIds, "source"),
-          target: nodePopulationOf(targetIds, "target"),
-          groups,
-          hasGroupIds: Boolean(groupIds && groupIndex),
-          properties: [...new Set(groups.flatMap((g) => membersOf(file, `${base}/${g}`, where)))],
-        });
       }
     }
-  } catch (error) {
-    for (const file of opened.values()) {
-      try { file.close(); } catch { /* already closed */ }
+
+    // An edge population is loaded only with both its node populations.
+    const failedNodes = unavailable.filter((u) => u.kind === "nodes");
+    for (const edges of [...edgePopulations.values()]) {
+      const role = ["source", "target"].find((r) => !nodePopulations.has(edges[r]));
+      if (!role) continue;
+      const needed = edges[role];
+      const named = failedNodes.filter((u) => u.population === needed);
+      const unknown = failedNodes.filter((u) => u.population === null);
+      const causes = named.length ? named : unknown;
+      const reason = named.length
+        ? `needs its ${role} node population '${printable(needed)}', which cannot be loaded (${named.map((u) => u.message).join("; ")})`
+        : unknown.length
+          ? `needs its ${role} node population '${printable(needed)}', which is in none of the loaded node files; it may be in one that cannot be loaded (${unknown.map((u) => u.message).join("; ")})`
+          : `needs its ${role} node population '${printable(needed)}', which no node file of the circuit holds`;
+      edgePopulations.delete(edges.name);
+      record("edges", edges.fileName, [edges.name], new CircuitError(reason, { file: edges.shownName, population: edges.name }));
+      if (causes.length) causesOf.set(unavailable.at(-1), causes);
     }
+
+    if (!edgePopulations.size && unavailable.length) {
+      // Nothing to parameterize: the one error behind it all as it is, else every edge
+      // population's (or file's) with its reason.
+      const failedEdges = unavailable.filter((u) => u.kind === "edges");
+      const roots = new Set((failedEdges.length ? failedEdges : unavailable).flatMap((u) => (causesOf.get(u) ?? [u]).map((c) => errorOf.get(c))));
+      if (roots.size === 1) throw [...roots][0];
+      throw new CircuitError(`no edge population can be loaded: ${(failedEdges.length ? failedEdges : unavailable).map((u) => u.message).join("; ")}`);
+    }
+  } catch (error) {
+    closeAll();
     throw error;
   }
-  return { nodePopulations, edgePopulations, config: configFile, references };
+  // Files none of whose populations loaded are not held open.
+  closeAll(new Set([...nodePopulations.values(), ...edgePopulations.values()].map((p) => p.file)));
+  return { nodePopulations, edgePopulations, unavailable, config: configFile, references };
 }
 
 /** Every path a circuit config names, with where it is: `{keyPath, value, kind: "file"|"dir",

@@ -1,7 +1,10 @@
 // Static file server for the page: serves www/ at /, the bundles at /dist/ and the built wasm
-// package at /pkg/, each response with the page's Content-Security-Policy.
-// Binds 127.0.0.1 only. Usage: node www/tools/serve.mjs [--port 8080]; --port 0 picks a free port
-// and prints it (tests use that).
+// package at /pkg/ (or, with --root, one directory such as the static site/), each response with
+// the page's Content-Security-Policy. A file with a precompressed copy beside it (`<file>.br`,
+// `<file>.gz`, as `make site` writes them) is sent as that copy with Content-Encoding when the
+// request's Accept-Encoding allows it and the copy is not older than the file.
+// Binds 127.0.0.1 only. Usage: node www/tools/serve.mjs [--port 8080] [--root site]; --port 0
+// picks a free port and prints it (tests use that).
 import { createServer } from "node:http";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -16,6 +19,31 @@ const types = {
   ".css": "text/css", ".json": "application/json", ".wasm": "application/wasm", ".h5": "application/x-hdf5",
   ".svg": "image/svg+xml", ".png": "image/png", ".map": "application/json",
 };
+
+/** Precompressed copies, in order of preference: the coding and the suffix of its file. */
+const PRECOMPRESSED = [["br", ".br"], ["gzip", ".gz"]];
+
+/** The content codings an Accept-Encoding header allows (q > 0; `*` allows any not named). */
+export function acceptedEncodings(header) {
+  const named = new Map();
+  for (const item of String(header ?? "").split(",")) {
+    const [coding, ...params] = item.trim().toLowerCase().split(";");
+    if (!coding) continue;
+    const q = params.map((p) => p.trim().match(/^q=([0-9.]+)$/)).find(Boolean);
+    named.set(coding, q ? Number(q[1]) : 1);
+  }
+  return new Set(PRECOMPRESSED.map(([coding]) => coding).filter((coding) => (named.has(coding) ? named.get(coding) > 0 : (named.get("*") ?? 0) > 0)));
+}
+
+/** The precompressed copies of `file` (stat'ed as `info`) that are regular files and not older. */
+async function precompressedCopies(file, info) {
+  const copies = [];
+  for (const [coding, suffix] of PRECOMPRESSED) {
+    const copy = await stat(file + suffix).catch(() => null);
+    if (copy?.isFile() && copy.mtimeMs >= info.mtimeMs) copies.push({ coding, path: file + suffix, size: copy.size });
+  }
+  return copies;
+}
 
 /**
  * The Content-Security-Policy the page needs and no more: scripts only from this origin (no inline
@@ -54,8 +82,9 @@ export function requestPath(url) {
 function resolvePath(path, mounts) {
   for (const [prefix, dir] of Object.entries(mounts)) {
     if (!path.startsWith(prefix)) continue;
-    const file = resolve(dir, `.${sep}${path.slice(prefix.length)}`);
-    return file === dir || file.startsWith(dir.endsWith(sep) ? dir : dir + sep) ? file : null;
+    const root = resolve(dir); // a mount given with a trailing slash serves its index too
+    const file = resolve(root, `.${sep}${path.slice(prefix.length)}`);
+    return file === root || file.startsWith(root.endsWith(sep) ? root : root + sep) ? file : null;
   }
   return null;
 }
@@ -64,13 +93,18 @@ function resolvePath(path, mounts) {
  * Serve `mounts` ({urlPrefix: directory}, longest prefixes first) on 127.0.0.1. `protect`
  * ({prefix, header, value}) answers 401 to requests under `prefix` without that header value,
  * like a platform's authenticated file store; `requests` (an array) receives every
- * {url, headers} seen; `csp` (default on) sends the Content-Security-Policy header (with the
- * origin of a `?circuit=` URL in connect-src), or the given string; `cors` adds
- * Access-Control-Allow-Origin (for a second server in tests).
+ * {url, headers} seen, completed when answered with `status` and, for a file, `size` (its bytes),
+ * `bytes` (the body's bytes as sent: 0 for a 304) and `encoding` (the Content-Encoding, or null);
+ * `csp` (default on) sends the Content-Security-Policy header (with the origin of a `?circuit=`
+ * URL in connect-src), or the given string; `cors` adds Access-Control-Allow-Origin (for a second
+ * server in tests). Files are sent with an ETag and `Cache-Control: no-cache`, and a matching
+ * If-None-Match is answered 304.
  */
 export function startServer(port = 8080, { mounts = PROJECT_MOUNTS, protect = null, requests = null, csp = true, cors = null } = {}) {
   const server = createServer(async (request, response) => {
-    requests?.push({ url: request.url, headers: request.headers });
+    const record = { url: request.url, headers: request.headers };
+    requests?.push(record);
+    if (requests) response.on("finish", () => { record.status = response.statusCode; });
     const path = requestPath(request.url);
     const headers = {};
     if (cors) Object.assign(headers, { "access-control-allow-origin": cors, "access-control-allow-headers": "authorization" });
@@ -99,8 +133,26 @@ export function startServer(port = 8080, { mounts = PROJECT_MOUNTS, protect = nu
       if (file && (await stat(file)).isDirectory()) file = join(file, "index.html");
       const info = file && (await stat(file));
       if (!info?.isFile()) throw new Error("not found");
-      response.writeHead(200, { ...headers, "content-type": types[extname(file)] ?? "application/octet-stream", "content-length": info.size });
-      createReadStream(file).pipe(response);
+      // The type is the file's, whichever copy is sent (application/wasm stays so, as streaming
+      // compilation requires).
+      const copies = await precompressedCopies(file, info);
+      const accepted = acceptedEncodings(request.headers["accept-encoding"]);
+      const sent = copies.find(({ coding }) => accepted.has(coding)) ?? { coding: null, path: file, size: info.size };
+      // Revalidated on every use (no-cache: a rebuilt bundle is seen at once), and not sent again
+      // when unchanged: the page and its workers share chunks, which a second fetch then gets as 304.
+      const etag = `"${info.size.toString(16)}-${Math.trunc(info.mtimeMs).toString(16)}${sent.coding ? `-${sent.coding}` : ""}"`;
+      const cache = { etag, "cache-control": "no-cache", ...(copies.length ? { vary: "accept-encoding" } : {}) };
+      Object.assign(record, { size: info.size, bytes: sent.size, encoding: sent.coding });
+      if (String(request.headers["if-none-match"] ?? "").split(",").some((tag) => [etag, "*"].includes(tag.trim().replace(/^W\//, "")))) {
+        record.bytes = 0;
+        response.writeHead(304, { ...headers, ...cache }).end();
+        return;
+      }
+      response.writeHead(200, {
+        ...headers, ...cache, "content-type": types[extname(file)] ?? "application/octet-stream", "content-length": sent.size,
+        ...(sent.coding ? { "content-encoding": sent.coding } : {}),
+      });
+      createReadStream(sent.path).pipe(response);
     } catch {
       response.writeHead(404, { ...headers, "content-type": "text/plain" }).end("not found\n");
     }
@@ -109,7 +161,8 @@ export function startServer(port = 8080, { mounts = PROJECT_MOUNTS, protect = nu
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const index = process.argv.indexOf("--port");
-  const server = await startServer(index > 0 ? Number(process.argv[index + 1]) : 8080);
+  const option = (name) => { const index = process.argv.indexOf(name); return index > 0 ? process.argv[index + 1] : undefined; };
+  const rootDir = option("--root");
+  const server = await startServer(Number(option("--port") ?? 8080), rootDir ? { mounts: { "/": resolve(rootDir) } } : {});
   console.log(`synparam: serving on http://127.0.0.1:${server.address().port}/`);
 }

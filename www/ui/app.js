@@ -7,6 +7,7 @@ import { MARKUP } from "./template.js";
 import { mountEditor } from "./editor_view.js";
 import { mountResults } from "./results_view.js";
 import { PAGE_SETTINGS, pageOverrides, settingNotes } from "./settings.js";
+import { createHistory, encodeState, decodeState, LINK_LIMIT } from "./history.js";
 import { resultsOf } from "../host/results.js";
 import { connectWorker, errorData } from "../run/protocol.js";
 import seedExample from "../presets/seed_example.json";
@@ -30,9 +31,11 @@ const CONFIG_FILE_LIMIT = 20e6;
 /**
  * Mount the UI into `container` and return its controller. `workerUrl`: the worker module's URL;
  * `circuit`: the initial circuit (`{circuitUrl, fetchInit}` or `{files}`), or none;
- * `emit(type, detail)`: called on "ready" (circuit loaded), "progress", "result" and "error".
+ * `emit(type, detail)`: called on "ready" (circuit loaded), "progress", "result" and "error";
+ * `persist`: a localStorage key under which the model and the settings set in the UI are kept
+ * across reloads, and links to the model are offered (the page; a panel's host decides itself).
  */
-export function createApp(container, { workerUrl, circuit = null, emit = () => {} }) {
+export function createApp(container, { workerUrl, circuit = null, emit = () => {}, persist = null }) {
   container.innerHTML = MARKUP;
   const $ = (id) => container.querySelector(`#${id}`);
   let client = null; // the worker, through the request/reply protocol
@@ -223,7 +226,9 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     $("circuit").textContent = "loading the circuit…";
     delete $("circuit").dataset.state;
     $("nodes").textContent = "";
+    $("unavailable").hidden = true;
     $("pathway-matrix").replaceChildren();
+    editor.setCounts([]);
     $("pathway-lacking").hidden = true;
     $("preset-mapping").hidden = true;
     choices = [];
@@ -305,8 +310,88 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     get: () => $("config").value,
     set: (text) => { $("config").value = text; },
   };
-  const editor = mountEditor({ $, call, config: configText, onEdited: validateSoon, download });
-  $("config").addEventListener("input", () => { validateSoon(); editor.render(); });
+  const editor = mountEditor({ $, call, config: configText, onEdited: () => { modelChanged(); validateSoon(); }, download });
+  $("config").addEventListener("input", () => { modelChanged({ coalesce: true }); validateSoon(); editor.render(); });
+
+  // ---- undo and redo of the model; kept across reloads and in links (the page) ----
+  const modelHistory = createHistory($("config").value);
+  function showHistory() {
+    $("undo").disabled = !modelHistory.canUndo;
+    $("redo").disabled = !modelHistory.canRedo;
+  }
+  /** After any change of the model text: a step to undo, and the state kept. */
+  function modelChanged({ coalesce = false } = {}) {
+    modelHistory.record($("config").value, { coalesce });
+    showHistory();
+    persistSoon();
+  }
+  function travel(text) {
+    if (text === null) return;
+    $("config").value = text;
+    showHistory();
+    persistSoon();
+    validateSoon();
+    editor.render();
+  }
+  $("undo").addEventListener("click", () => travel(modelHistory.undo()));
+  $("redo").addEventListener("click", () => travel(modelHistory.redo()));
+  container.addEventListener("keydown", (event) => {
+    // The text fields keep their own undo; elsewhere Ctrl/⌘+Z undoes the model's last change.
+    if (!(event.ctrlKey || event.metaKey) || event.target.closest?.("textarea, input")) return;
+    const key = event.key.toLowerCase();
+    if (key === "z" && !event.shiftKey) travel(modelHistory.undo());
+    else if ((key === "z" && event.shiftKey) || key === "y") travel(modelHistory.redo());
+    else return;
+    event.preventDefault();
+  });
+  showHistory();
+
+  /** What the UI keeps: the model text and the settings set in it. */
+  const keptState = () => ({ config: $("config").value, settings: Object.fromEntries(Object.entries(changed).filter(([, { by }]) => by === "here").map(([name, { value }]) => [name, value])) });
+  let persistTimer = null;
+  function persistSoon() {
+    if (!persist) return;
+    clearTimeout(persistTimer);
+    persistTimer = setTimeout(() => {
+      try { localStorage.setItem(persist, JSON.stringify(keptState())); } catch { /* storage full or refused: nothing kept */ }
+    }, 300);
+  }
+  /** The state a link (#model=…) or the last visit left, applied before the first validation. */
+  async function restoreState() {
+    const fragment = new URLSearchParams(location.hash.slice(1)).get("model");
+    let state = fragment ? await decodeState(fragment) : null;
+    let by = "the link";
+    if (fragment && !state) {
+      $("status").textContent = "The link's model could not be read (cut short?): the example model is shown.";
+      $("status").className = "error";
+    }
+    if (!state) {
+      try { state = JSON.parse(localStorage.getItem(persist) ?? "null"); } catch { state = null; }
+      by = "here";
+    }
+    if (!state || typeof state.config !== "string") return;
+    $("config").value = state.config;
+    modelHistory.record(state.config);
+    showHistory();
+    const settings = Object.fromEntries(Object.entries(state.settings ?? {}).filter(([name]) => PAGE_SETTINGS.includes(name)));
+    override(settings, by);
+  }
+  $("share").hidden = !persist;
+  $("share").addEventListener("click", async () => {
+    const url = new URL(location.href);
+    url.hash = `model=${await encodeState(keptState())}`;
+    if (url.href.length > LINK_LIMIT) {
+      $("share-link").hidden = true;
+      $("share-note").textContent = `This model is too large for a link (${url.href.length} characters): download the config instead.`;
+      return;
+    }
+    history.replaceState(null, "", url);
+    $("share-link").value = url.href;
+    $("share-link").hidden = false;
+    $("share-link").select();
+    $("share-note").textContent = "The address bar and this field hold a link to the model and the settings set here.";
+    navigator.clipboard?.writeText(url.href).then(() => { $("share-note").textContent += " Copied."; }, () => {});
+  });
   $("config-file").addEventListener("change", async () => {
     const [file] = $("config-file").files;
     if (!file) return;
@@ -324,6 +409,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     }
     if (text.includes("\u0000")) return refuse("it holds NUL bytes, so it is not a JSON config (is it the right file?)");
     $("config").value = text;
+    modelChanged();
     runPopulations = null;
     validateSoon();
     editor.render();
@@ -380,6 +466,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     const classes = Object.fromEntries([...$("preset-classes").tBodies[0].rows].map((tr) => [tr.dataset.value, tr.querySelector("select").value]));
     $("config").value = JSON.stringify(mapPreset(presets[$("preset").value], Object.keys(classes), $("pathway-property").value, classes), null, 2);
     lastAppliedModel = $("config").value;
+    modelChanged();
     $("preset-mapping").hidden = true;
     validateSoon();
     editor.render();
@@ -469,6 +556,12 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
         `${e.name}: ${e.source} → ${e.target}, ${e.size} synapses, ${e.groups.length} edge group${e.groups.length === 1 ? "" : "s"}`).join("; ");
       $("circuit").dataset.storage = JSON.stringify(data.storage);
       $("nodes").textContent = "Node populations: " + data.nodePopulations.map((n) => `${n.name} (${n.type ?? "unknown type"}, ${n.size} nodes)`).join("; ");
+      // What could not be loaded, each with its error (the loader's list): the rest is usable.
+      const unavailable = data.unavailable ?? [];
+      $("unavailable").hidden = !unavailable.length;
+      $("unavailable").querySelector("ul").replaceChildren(...unavailable.map((u) => Object.assign(document.createElement("li"), {
+        textContent: `${u.kind === "edges" ? "edge" : "node"} population ${u.population ?? "(unknown)"} in ${u.file}: ${u.message}`,
+      })));
       candidates = data.candidates;
       choices = data.pathwayProperties["*"];
       circuitShown = true;
@@ -478,7 +571,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       showPathwayValues();
       requestPathways();
       validateSoon(); // the model against this circuit
-      emit("ready", { edgePopulations: data.edgePopulations, nodePopulations: data.nodePopulations, candidates, pathwayProperties: data.pathwayProperties });
+      emit("ready", { edgePopulations: data.edgePopulations, nodePopulations: data.nodePopulations, candidates, pathwayProperties: data.pathwayProperties, unavailable: data.unavailable ?? [] });
     },
     /** The synapse matrix before a run, as the core counts it (null: nodes without the property
      * and no fallback — a run would refuse them). */
@@ -497,12 +590,14 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
         return row;
       });
       $("pathway-matrix").replaceChildren(caption, head, ...rows);
+      editor.setCounts(counts);
     },
     validation({ plan, error }) {
       if (error) {
         $("config-status").textContent = `${error.name}: ${error.message}`;
         $("config-status").className = "error";
         $("config-status").dataset.path = error.path ?? "";
+        editor.markInvalid(error.path ?? null);
         return;
       }
       const { properties, src_types: sources, notices } = plan.summary;
@@ -513,10 +608,12 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
         (problems.length ? ` — but not for this circuit: ${problems.join("; ")}` : "");
       $("config-status").className = problems.length ? "error" : "";
       delete $("config-status").dataset.path;
+      editor.markInvalid(null);
       showSettings(plan);
     },
     provenance(data) {
       $("config").value = JSON.stringify(JSON.parse(data.configText), null, 2);
+      modelChanged();
       runPopulations = data.populations;
       override({ seed: data.seed, pathwayProperty: data.pathwayProperty, fallback: data.fallback ?? null, overwrite: data.overwrite }, "the sidecar");
       $("status").textContent = `settings loaded from the sidecar (synparam ${data.version}, seed ${data.seed}${data.populations ? `, populations ${data.populations.join(", ")}` : ""}): Parameterize reproduces that run`;
@@ -546,6 +643,9 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     result(data, detail, config) {
       setRunning(false);
       results.show(data, detail, { configText: config, zipButton: zipButton() });
+      // Stacked (narrow) layout: the results are below the controls; bring them into view.
+      const pane = $("results-pane");
+      if (pane.getBoundingClientRect().top > (globalThis.innerHeight ?? 0)) pane.scrollIntoView({ block: "start" });
       const synapses = data.populations.reduce((sum, p) => sum + p.size, 0);
       $("status").textContent = `${synapses} synapses in ${data.seconds.toFixed(2)} s` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : "");
       // Where the worker spent the time, for benchmarks and the curious (design §6).
@@ -556,15 +656,18 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
 
   const schemaShown = startWorker();
   if (circuitMessage().circuitUrl || circuitMessage().files) loadCircuit();
-  validateSoon();
-  editor.render();
+  const restored = persist ? restoreState().catch(() => {}) : Promise.resolve();
+  restored.then(() => {
+    validateSoon();
+    editor.render();
+  });
   // Ready: config filled, worker started. Run is enabled only now.
   $("run").disabled = false;
 
   return {
     run,
     /** Settles once the editor has the core's spec schema (the UI is then complete). */
-    ready: schemaShown,
+    ready: Promise.all([schemaShown, restored]),
     /** Load a circuit: `{circuitUrl, fetchInit}` or `{files: {relativePath: File|Blob|ArrayBuffer}}`. */
     load(source) {
       droppedFiles = null;
@@ -576,6 +679,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     },
     setConfig(text) {
       $("config").value = text;
+      modelChanged();
       runPopulations = null;
       validateSoon();
       editor.render();

@@ -1,7 +1,10 @@
-// The matrix editor's view: property × source value × target value, one button per pathway, a form
-// for the selected cell with a live density preview. It reads and writes the config text (the one
-// source of truth) through `config`; the distribution types and their parameters come from the
-// core's spec schema (`setSchema`), never from a copy here.
+// The matrix editor's view: property × source value × target value, one button per pathway (with
+// its synapse count), a form for the selected cells with a live density preview and the core's
+// formula of the spec. It scales to many values: a filter over row and column names, several
+// cells selected at once (Ctrl/⌘-click, Shift-click, a row or column header), arrow keys inside
+// the grid (Enter edits, Escape closes the form), and the cell an error names marked. It reads and
+// writes the config text (the one source of truth) through `config`; the distribution types and
+// their parameters come from the core's spec schema (`setSchema`), never from a copy here.
 import * as Plot from "@observablehq/plot";
 import { axisLabel, plot } from "./plots.js";
 import { distributionFields, modelOf, specLabel, specFromForm, applySpec, addProperty, removeProperty } from "./editor.js";
@@ -14,8 +17,13 @@ import { errorData } from "../run/protocol.js";
  */
 export function mountEditor({ $, call, config, onEdited, download }) {
   let fields = {}; // distribution type → parameters, from the core
-  let selected = null; // {source, target}
+  let selected = null; // {source, target}: the cell the form shows
+  let chosen = new Set(); // "source\u0000target" of every selected cell (the form applies to them)
+  let anchor = null; // {source, target} where a Shift-click range starts
+  let counts = new Map(); // "source\u0000target" → synapses, from the core's pathway counts
+  let invalid = null; // {property, source, target} the config's error names
   const form = $("cell-form");
+  const key = (source, target) => `${source}\u0000${target}`;
 
   function currentConfig() {
     try { return JSON.parse(config.get()); } catch { return null; }
@@ -40,24 +48,75 @@ export function mountEditor({ $, call, config, onEdited, download }) {
     }
     const properties = Object.keys(model.prop_stats).filter((p) => p !== "n_syn_per_conn");
     const previous = $("editor-property").value;
-    $("editor-property").replaceChildren(...properties.map((p) => new Option(p, p, false, p === previous)));
+    $("editor-property").replaceChildren(...properties.map((p) => new Option(invalid?.property === p ? `${p} (error)` : p, p, false, p === previous)));
     const property = $("editor-property").value;
-    const cell = (tag, content) => { const el = document.createElement(tag); el.append(content); return el; };
+    // Focus stays where it was: a re-render never drops it to <body>.
+    const active = $("editor-matrix").getRootNode().activeElement;
+    const focused = active && $("editor-matrix").contains(active) && active.classList.contains("cell") ? { ...active.dataset } : null;
+    const filter = $("editor-filter").value.trim().toLowerCase();
+    // The filter keeps the sources and the targets whose names contain it; an axis where no name
+    // matches stays whole (filter "L5_" on rows and columns, "inh" on the sources only).
+    const matching = (names) => {
+      const kept = names.filter((name) => name.toLowerCase().includes(filter));
+      return filter && kept.length ? kept : names;
+    };
+    const sources = matching(model.src_types);
+    const targets = matching(model.tgt_types);
+    const header = (text, select, label) => {
+      const th = document.createElement("th");
+      th.scope = select.scope;
+      const button = Object.assign(document.createElement("button"), { type: "button", textContent: text, className: "header-select" });
+      button.setAttribute("aria-label", label);
+      button.addEventListener("click", (event) => selectMany(select.cells(), event));
+      th.append(button);
+      return th;
+    };
     const head = document.createElement("tr");
-    head.append(cell("th", "source \\ target"), ...model.tgt_types.map((t) => cell("th", t)));
-    const rows = model.src_types.map((s) => {
+    head.append(Object.assign(document.createElement("th"), { textContent: "source \\ target" }),
+      ...targets.map((t) => header(t, { scope: "col", cells: () => sources.map((s) => [s, t]) }, `select the column of target ${t}`)));
+    const rows = sources.map((s) => {
       const row = document.createElement("tr");
-      row.append(cell("th", s), ...model.tgt_types.map((t) => {
-        const button = Object.assign(document.createElement("button"), { type: "button", textContent: specLabel(model.prop_stats[property]?.[s]?.[t], fields) });
+      row.append(header(s, { scope: "row", cells: () => targets.map((t) => [s, t]) }, `select the row of source ${s}`), ...targets.map((t) => {
+        const spec = model.prop_stats[property]?.[s]?.[t];
+        const synapses = counts.get(key(s, t));
+        const button = Object.assign(document.createElement("button"), { type: "button", className: "cell" });
+        button.append(Object.assign(document.createElement("span"), { textContent: specLabel(spec, fields), className: "cell-label" }));
+        if (synapses !== undefined) button.append(Object.assign(document.createElement("small"), { textContent: `${synapses} synapses`, className: "cell-count" }));
         button.dataset.source = s;
         button.dataset.target = t;
-        button.setAttribute("aria-pressed", String(selected?.source === s && selected?.target === t));
-        button.addEventListener("click", () => selectCell(s, t));
-        return cell("td", button);
+        button.tabIndex = -1;
+        button.setAttribute("aria-pressed", String(chosen.has(key(s, t))));
+        const bad = invalid && invalid.property === property && invalid.source === s && invalid.target === t;
+        button.classList.toggle("invalid", Boolean(bad));
+        if (bad) button.setAttribute("aria-invalid", "true");
+        // The accessible name is the visible text; the table's headers give source and target.
+        button.title = `${property}, ${s} → ${t}${bad ? " — the config's error is here" : ""}`;
+        button.addEventListener("click", (event) => selectCell(s, t, event));
+        return Object.assign(document.createElement("td"), {}).appendChild(button).parentNode;
       }));
       return row;
     });
+    const hidden = model.src_types.length - sources.length + model.tgt_types.length - targets.length;
+    $("editor-filter-note").textContent = filter ? `${sources.length} of ${model.src_types.length} sources, ${targets.length} of ${model.tgt_types.length} targets shown` : "";
     $("editor-matrix").replaceChildren(head, ...rows);
+    $("editor-matrix").dataset.hidden = String(hidden);
+    // One tab stop in the grid (roving tabindex): the selected cell, else the first.
+    const cells = [...$("editor-matrix").querySelectorAll("button.cell")];
+    const home = cells.find((b) => b.dataset.source === (focused?.source ?? selected?.source) && b.dataset.target === (focused?.target ?? selected?.target)) ?? cells[0];
+    if (home) home.tabIndex = 0;
+    if (focused && home) home.focus();
+    $("apply-selected").textContent = `Apply to the ${chosen.size} selected cell${chosen.size === 1 ? "" : "s"}`;
+    $("apply-selected").hidden = chosen.size < 2;
+  }
+
+  /** Select the cells `pairs` ([[source, target]]): added to the selection with Ctrl/⌘, else
+   * replacing it; the form shows the first. */
+  function selectMany(pairs, event = {}) {
+    if (!pairs.length) return;
+    if (!(event.ctrlKey || event.metaKey)) chosen = new Set();
+    for (const [s, t] of pairs) chosen.add(key(s, t));
+    anchor = { source: pairs[0][0], target: pairs[0][1] };
+    showCell(pairs[0][0], pairs[0][1]);
   }
 
   function renderFields(spec) {
@@ -70,11 +129,32 @@ export function mountEditor({ $, call, config, onEdited, download }) {
     }));
   }
 
-  function selectCell(source, target) {
+  /** Click on a cell: select it (Ctrl/⌘ adds or removes it, Shift selects the rectangle from the
+   * last clicked cell). */
+  function selectCell(source, target, event = {}) {
+    const model = modelOf(currentConfig());
+    if (event.shiftKey && anchor) {
+      const rows = [model.src_types.indexOf(anchor.source), model.src_types.indexOf(source)].sort((a, b) => a - b);
+      const columns = [model.tgt_types.indexOf(anchor.target), model.tgt_types.indexOf(target)].sort((a, b) => a - b);
+      if (!(event.ctrlKey || event.metaKey)) chosen = new Set();
+      for (let i = rows[0]; i <= rows[1]; i++) for (let j = columns[0]; j <= columns[1]; j++) chosen.add(key(model.src_types[i], model.tgt_types[j]));
+    } else if (event.ctrlKey || event.metaKey) {
+      if (chosen.has(key(source, target)) && chosen.size > 1) chosen.delete(key(source, target));
+      else chosen.add(key(source, target));
+      anchor = { source, target };
+    } else {
+      chosen = new Set([key(source, target)]);
+      anchor = { source, target };
+    }
+    showCell(source, target);
+  }
+
+  /** Show one cell's spec in the form. */
+  function showCell(source, target) {
     selected = { source, target };
     const spec = modelOf(currentConfig()).prop_stats[$("editor-property").value]?.[source]?.[target] ?? { type: "constant", mean: 0 };
     form.hidden = false;
-    $("cell-title").textContent = `${$("editor-property").value}: ${source} → ${target}`;
+    $("cell-title").textContent = `${$("editor-property").value}: ${source} → ${target}${chosen.size > 1 ? ` (and ${chosen.size - 1} more selected)` : ""}`;
     form.type.value = spec.type in fields ? spec.type : "constant";
     renderFields(spec);
     form.shared_within.checked = spec.shared_within !== false && spec.shared_within !== 0;
@@ -89,12 +169,19 @@ export function mountEditor({ $, call, config, onEdited, download }) {
   function requestPreview() {
     const ticket = ++previewTicket;
     call("preview", { spec: JSON.stringify(specFromForm(form, fields)) }).then(
-      (points) => ticket === previewTicket && showPreview({ points }),
+      (preview) => ticket === previewTicket && showPreview(Array.isArray(preview) ? { points: preview } : preview),
       (error) => ticket === previewTicket && error.name !== "AbortError" && showPreview({ error: errorData(error) }));
   }
 
-  function showPreview({ points, error }) {
+  function showPreview({ points, formula, error }) {
     $("cell-error").textContent = error ? `${error.name}: ${error.message}` : "";
+    // The core's words for the law and its parameterization (lognormal: μ and σ of the log, and
+    // the mean they give).
+    $("cell-hint").textContent = formula ?? "";
+    for (const input of form.querySelectorAll("#cell-fields input")) {
+      const named = error && new RegExp(`\\.${input.name.slice("field-".length)}(\\b|$)`).test(error.path ?? "");
+      input.setAttribute("aria-invalid", String(Boolean(named)));
+    }
     // A spec the core refuses cannot be applied.
     for (const button of form.querySelectorAll("button[data-scope]")) button.disabled = Boolean(error);
     if (error) {
@@ -103,6 +190,7 @@ export function mountEditor({ $, call, config, onEdited, download }) {
     }
     const discrete = points.length < 130;
     $("cell-preview").replaceChildren(plot({
+      description: `${discrete ? "probability mass" : "density"} of ${formula ?? "the spec"}`,
       width: 300, height: 120, marginLeft: 40, x: { label: axisLabel($("editor-property").value) },
       y: { label: discrete ? "probability" : "density", grid: true },
       marks: [discrete ? Plot.ruleX(points, { x: "0", y: "1", stroke: "#3b6fb6", strokeWidth: 3 }) : Plot.areaY(points, { x: "0", y: "1", fill: "#3b6fb6", fillOpacity: 0.3 }),
@@ -115,10 +203,54 @@ export function mountEditor({ $, call, config, onEdited, download }) {
   form.addEventListener("click", (event) => {
     const scope = event.target.dataset?.scope;
     if (!scope || !selected) return;
-    write(applySpec(currentConfig(), $("editor-property").value, selected.source, selected.target, specFromForm(form, fields), scope));
+    const spec = specFromForm(form, fields);
+    let next = currentConfig();
+    if (scope === "selected") {
+      for (const pair of chosen) {
+        const [s, t] = pair.split("\u0000");
+        next = applySpec(next, $("editor-property").value, s, t, spec, "cell");
+      }
+    } else {
+      next = applySpec(next, $("editor-property").value, selected.source, selected.target, spec, scope);
+    }
+    write(next);
     render();
   });
-  $("editor-property").addEventListener("change", () => { selected = null; form.hidden = true; render(); });
+  /** Close the form and give the focus back to its cell. */
+  function closeForm() {
+    form.hidden = true;
+    const cell = [...$("editor-matrix").querySelectorAll("button.cell")].find((b) => b.dataset.source === selected?.source && b.dataset.target === selected?.target);
+    cell?.focus();
+  }
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeForm();
+    }
+  });
+  // Arrow keys move between cells (Home/End to a row's ends); Enter and Space edit (a button's own).
+  $("editor-matrix").addEventListener("keydown", (event) => {
+    const cell = event.target.closest?.("button.cell");
+    if (!cell) return;
+    const grid = [...$("editor-matrix").querySelectorAll("tr")].map((tr) => [...tr.querySelectorAll("button.cell")]).filter((r) => r.length);
+    const row = grid.findIndex((r) => r.includes(cell));
+    const column = grid[row].indexOf(cell);
+    const moves = { ArrowUp: [row - 1, column], ArrowDown: [row + 1, column], ArrowLeft: [row, column - 1], ArrowRight: [row, column + 1], Home: [row, 0], End: [row, grid[row].length - 1] };
+    if (event.key === "Escape") {
+      form.hidden = true;
+      return;
+    }
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    const [r, c] = moves[event.key];
+    const next = grid[Math.max(0, Math.min(grid.length - 1, r))]?.[Math.max(0, Math.min(grid[0].length - 1, c))];
+    if (!next) return;
+    cell.tabIndex = -1;
+    next.tabIndex = 0;
+    next.focus();
+  });
+  $("editor-filter").addEventListener("input", () => render());
+  $("editor-property").addEventListener("change", () => { selected = null; chosen = new Set(); form.hidden = true; render(); });
   $("add-property").addEventListener("click", () => {
     const name = $("new-property").value.trim();
     const parsed = currentConfig();
@@ -127,7 +259,7 @@ export function mountEditor({ $, call, config, onEdited, download }) {
     $("new-property").value = "";
     render();
     $("editor-property").value = name;
-    if (selected) selectCell(selected.source, selected.target);
+    if (selected) showCell(selected.source, selected.target);
     else render();
   });
   $("remove-property").addEventListener("click", () => {
@@ -146,6 +278,30 @@ export function mountEditor({ $, call, config, onEdited, download }) {
 
   return {
     render,
+    /** Synapses per pathway of the loaded circuit (the core's counts), shown in the cells. */
+    setCounts(list) {
+      counts = new Map(list.filter((c) => c.source !== null && c.target !== null).map((c) => [key(c.source, c.target), c.synapses]));
+      render();
+    },
+    /** Mark the cell a config error's JSON `path` names (null: none). */
+    markInvalid(path) {
+      invalid = null;
+      const parsed = currentConfig();
+      const model = parsed && modelOf(parsed);
+      const prefix = `${parsed?.pathway_param_dict ? "pathway_param_dict." : ""}prop_stats.`;
+      if (path?.startsWith(prefix) && model?.prop_stats && Array.isArray(model.src_types) && Array.isArray(model.tgt_types)) {
+        const rest = path.slice(prefix.length);
+        for (const property of Object.keys(model.prop_stats)) {
+          for (const s of model.src_types) {
+            for (const t of model.tgt_types) {
+              const cell = `${property}.${s}.${t}`;
+              if (rest === cell || rest.startsWith(`${cell}.`) || rest.startsWith(`${cell}[`)) invalid = { property, source: s, target: t };
+            }
+          }
+        }
+      }
+      render();
+    },
     /** The core's spec schema: fills the type and dtype menus. */
     setSchema(schema) {
       fields = distributionFields(schema);
@@ -153,7 +309,7 @@ export function mountEditor({ $, call, config, onEdited, download }) {
       form.type.replaceChildren(...Object.keys(fields).map((t) => new Option(t, t, false, t === type)));
       form.dtype.replaceChildren(new Option("(default)", ""), ...schema.dtypes.map((d) => new Option(d, d)));
       render();
-      if (selected) selectCell(selected.source, selected.target);
+      if (selected) showCell(selected.source, selected.target);
     },
   };
 }

@@ -3,13 +3,17 @@
 import { createApp } from "./app.js";
 import { STYLES } from "./template.js";
 
+/** Where the page keeps its model and settings (localStorage). */
+export const PAGE_STATE_KEY = "synparam.page.v1";
+
 // A constructable stylesheet, not a <style> element: the page's Content-Security-Policy allows no
 // inline styles.
 const sheet = new CSSStyleSheet();
 sheet.replaceSync(STYLES);
 document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
 const circuitUrl = new URL(new URLSearchParams(location.search).get("circuit") ?? "examples/synaptome/circuit_config.json", location.href).href;
-const app = createApp(document.getElementById("app"), { workerUrl: new URL("./worker.js", import.meta.url), circuit: { circuitUrl } });
+// The model and the settings set here are kept across reloads, and can be shared as a link.
+const app = createApp(document.getElementById("app"), { workerUrl: new URL("./worker.js", import.meta.url), circuit: { circuitUrl }, persist: PAGE_STATE_KEY });
 // Anything that goes wrong outside the worker is shown in the page too, never only in the console.
 window.addEventListener("error", (event) => app.showError(event.error ?? event.message));
 window.addEventListener("unhandledrejection", (event) => app.showError(event.reason));

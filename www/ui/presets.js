@@ -17,10 +17,11 @@ export const PRESETS = {
   tsodyks_markram: { label: "Tsodyks–Markram (obi-one defaults: one set for E and I)", file: "tsodyks_markram.json", source: "obi-one's SynapseParameterization defaults; only syn_type_id differs between E and I" },
 };
 
-/** The class of a pathway value guessed from its name alone (INH, i, PV1, L23_CHC, L6_BPC,
- * L5_MC are I; extrinsic_neuron, VPM, POm are X; the rest E) — only where the circuit does not say. */
+/** The class of a pathway value guessed from its name alone (INH, i, PV1, L23_CHC, L5_MC, L1_DAC
+ * are I; extrinsic_neuron, VPM, POm are X; the rest E, e.g. BBP's L6_BPC, a bipolar pyramidal
+ * cell) — only where the circuit does not say, and then shown as a guess. */
 export function classOf(value) {
-  if (/inh|interneuron|^i$|^i\d|pvalb|^pv\d*$|sst|vip|lamp5|htr3a|(^|_)(chc|bpc|btc|ngc|lbc|nbc|sbc|mc|dac|hac|slac|bp|ngc-da|ngc-sa)(_|$)/i.test(value)) return "I";
+  if (/inh|interneuron|^i$|^i\d|pvalb|^pv\d*$|sst|vip|lamp5|htr3a|(^|_)(chc|btc|ngc|lbc|nbc|sbc|dbc|mc|dac|hac|lac|sac|slac|bp|ngc-da|ngc-sa)(_|$)/i.test(value)) return "I";
   if (/extrinsic|virtual|thalam|^vpm|^pom|^lgn|^t(on|off)/i.test(value)) return "X";
   return "E";
 }

@@ -3,128 +3,240 @@
 // --synparam-color, --synparam-background, --synparam-accent, --synparam-accent-background,
 // --synparam-error, --synparam-border, --synparam-highlight, --synparam-spacing.
 
-/** Styles of the UI, scoped to its `.synparam` container. */
+/** Styles of the UI, scoped to its `.synparam` container: controls on one side, results on the
+ * other (stacked below 900 px of the container), the run bar always in view, light and dark. */
 export const STYLES = `
-.synparam { container: synparam / inline-size; font-family: var(--synparam-font, system-ui, sans-serif); color: var(--synparam-color, #1d2433);
-  background: var(--synparam-background, transparent); line-height: 1.4; }
-.synparam section, .synparam > p, .synparam > label, .synparam > button { margin-block: var(--synparam-spacing, .75rem); }
+.synparam {
+  container: synparam / inline-size;
+  --_fg: var(--synparam-color, #1d2433); --_bg: var(--synparam-background, #ffffff); --_muted: #5c6370;
+  --_accent: var(--synparam-accent, #2f5fa7); --_accent-bg: var(--synparam-accent-background, #eef4fb);
+  --_error: var(--synparam-error, #a4161a); --_border: var(--synparam-border, #d5d9e0); --_highlight: var(--synparam-highlight, #fff3bf);
+  --_panel: #f7f8fa; --_space: var(--synparam-spacing, .75rem);
+  /* The accent as text and as a filled button, darkened so that any host accent keeps 4.5:1 contrast. */
+  --_accent-strong: color-mix(in srgb, var(--_accent) 78%, black);
+  font-family: var(--synparam-font, system-ui, -apple-system, "Segoe UI", sans-serif); font-size: 14px; color: var(--_fg);
+  background: var(--_bg); line-height: 1.45; color-scheme: light dark;
+}
+@media (prefers-color-scheme: dark) {
+  .synparam { --_fg: var(--synparam-color, #e6e9ef); --_bg: var(--synparam-background, #14171c); --_muted: #a4acb9;
+    --_accent: var(--synparam-accent, #7aa7e8); --_accent-bg: var(--synparam-accent-background, #1d2a3d); --_error: var(--synparam-error, #ff8a80);
+    --_border: var(--synparam-border, #363c46); --_highlight: var(--synparam-highlight, #4a3f12); --_panel: #1b1f26;
+    --_accent-strong: color-mix(in srgb, var(--_accent) 80%, white); }
+}
+.synparam *, .synparam *::before, .synparam *::after { box-sizing: border-box; }
+.synparam .layout { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); gap: calc(2 * var(--_space)); align-items: start; }
+@container synparam (max-width: 900px) { .synparam .layout { grid-template-columns: minmax(0, 1fr); } }
+.synparam .pane > section, .synparam .pane > div { margin-block-end: var(--_space); }
+.synparam .card { border: 1px solid var(--_border); border-radius: 8px; padding: var(--_space); background: var(--_bg); }
+.synparam h2 { font-size: 1rem; font-weight: 650; margin: 0 0 .5rem; letter-spacing: .01em; }
+.synparam h3 { font-size: .9rem; font-weight: 600; margin: .75rem 0 .35rem; }
+.synparam p { margin: .4rem 0; }
+.synparam .row { display: flex; flex-wrap: wrap; gap: .4rem .75rem; align-items: center; margin: .4rem 0; }
+.synparam label { display: inline-flex; align-items: center; gap: .35rem; flex-wrap: wrap; max-width: 100%; }
+.synparam select { min-width: 0; max-width: 100%; text-overflow: ellipsis; }
+.synparam button, .synparam select, .synparam input:not([type="checkbox"]):not([type="file"]), .synparam textarea {
+  font: inherit; color: var(--_fg); background: var(--_bg); border: 1px solid var(--_border); border-radius: 6px; padding: .3rem .55rem; }
+.synparam button { cursor: pointer; background: var(--_panel); }
+.synparam button:hover:not(:disabled) { border-color: var(--_accent); }
+.synparam button:disabled { opacity: .55; cursor: not-allowed; }
+.synparam :is(button, select, input, textarea, summary, a, [tabindex]):focus-visible { outline: 2px solid var(--_accent); outline-offset: 1px; }
+.synparam button.primary { background: var(--_accent-strong); color: var(--_bg); border-color: var(--_accent-strong); font-weight: 600; padding: .45rem 1.1rem; }
+.synparam input[type="file"] { font-size: .85rem; max-width: 100%; }
+.synparam .run-bar { position: sticky; bottom: 0; z-index: 2; background: var(--_bg); border: 1px solid var(--_border); border-radius: 8px;
+  padding: .6rem var(--_space); box-shadow: 0 -4px 12px rgb(0 0 0 / 8%); }
+.synparam .run-bar progress { width: 100%; height: .5rem; accent-color: var(--_accent); }
     table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-    th, td { border-bottom: 1px solid var(--synparam-border, #d5d9e0); padding: .3rem .5rem; text-align: right; }
+    th, td { border-bottom: 1px solid var(--_border); padding: .3rem .5rem; text-align: right; }
+    thead th { font-weight: 600; color: var(--_muted); font-size: .85rem; }
     th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
-    .error { color: var(--synparam-error, #a4161a); white-space: pre-wrap; }
-    progress { width: 100%; }
-    .downloads { display: flex; flex-wrap: wrap; gap: .5rem 1rem; }
-    textarea { width: 100%; font-family: ui-monospace, monospace; font-size: .8rem; box-sizing: border-box; }
-    #config-status.error { color: var(--synparam-error, #a4161a); }
-    label { margin-right: .75rem; }
+    .error { color: var(--_error); white-space: pre-wrap; }
+    .downloads { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; }
+    .downloads a { color: var(--_accent-strong); }
+    textarea { width: 100%; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .8rem; }
+    #config-status.error { color: var(--_error); }
     .table-scroll { overflow-x: auto; }
-    #editor-matrix button { font: inherit; font-size: .8rem; text-align: left; width: 100%; }
-    #editor-matrix button[aria-pressed="true"] { outline: 2px solid var(--synparam-accent, #3b6fb6); }
-    #cell-form { border: 1px solid var(--synparam-border, #d5d9e0); border-radius: 6px; padding: .5rem; margin: .5rem 0; }
-    .error { color: var(--synparam-error, #a4161a); }
-    #drop-zone { border: 2px dashed transparent; border-radius: 6px; padding: 0 .5rem; }
-    #drop-zone.dragging { border-color: var(--synparam-accent, #3b6fb6); background: var(--synparam-accent-background, #eef4fb); }
-    #pathway-matrix { width: auto; font-size: .85rem; margin-bottom: 1rem; }
-    #pathway-matrix caption { text-align: left; font-weight: 600; }
-    tr.changed td, .property-figure.changed > figcaption { background: var(--synparam-highlight, #fff3bf); }
+    #editor-matrix button { font-size: .8rem; text-align: left; width: 100%; }
+    #editor-matrix button[aria-pressed="true"] { outline: 2px solid var(--_accent); }
+    #editor-matrix button.invalid { border-color: var(--_error); color: var(--_error); border-width: 2px; }
+    #editor-matrix button.cell { display: flex; flex-direction: column; align-items: flex-start; gap: .1rem; white-space: nowrap; }
+    #editor-matrix button.cell[aria-pressed="true"] { background: var(--_accent-bg); }
+    #editor-matrix .cell-count { color: var(--_muted); font-size: .72rem; }
+    #editor-matrix button.header-select { background: none; border: none; font-weight: 600; padding: .1rem .2rem; white-space: nowrap; }
+    #editor-matrix th { position: sticky; left: 0; background: var(--_bg); }
+    #cell-fields input[aria-invalid="true"] { border-color: var(--_error); outline: 1px solid var(--_error); }
+    #cell-form, #preset-mapping { border: 1px solid var(--_border); border-radius: 8px; padding: .6rem; margin: .5rem 0; background: var(--_panel); }
+    #drop-zone.dragging { border-color: var(--_accent); background: var(--_accent-bg); border-style: dashed; }
+    #pathway-matrix { width: auto; font-size: .85rem; margin-bottom: .5rem; }
+    #pathway-matrix caption { text-align: left; font-weight: 600; padding-bottom: .25rem; }
+    tr.changed td, .property-figure.changed > figcaption { background: var(--_highlight); }
     .property-figure.changed > figcaption::after { content: " — changed since the last run"; font-weight: 400; }
     input, select, svg { max-width: 100%; }
     /* Observable Plot's own rules (it would inline them; the CSP forbids inline styles). */
-    svg[class^="plot-"] { --plot-background: white; display: block; height: auto; height: intrinsic; max-width: 100%; }
+    svg[class^="plot-"] { --plot-background: var(--_bg); display: block; height: auto; height: intrinsic; max-width: 100%; }
     svg[class^="plot-"] text, svg[class^="plot-"] tspan { white-space: pre; }
+    figure[class^="plot-"] { margin: 0; }
+    figure[class^="plot-"] h2 { font-size: .85rem; font-weight: 600; margin: 0; }
+    figure[class^="plot-"] h3 { font-size: .72rem; font-weight: 400; color: var(--_muted); margin: 0 0 .25rem; max-width: 320px; }
     @container synparam (max-width: 600px) { th, td { padding: .2rem .3rem; font-size: .85rem; } }
-    .property-figure { margin: 1.5rem 0; }
+    /* Narrow: the results' key columns (property, pathway, synapses, mean, std) without sideways scrolling. */
+    .results-pane { container: results / inline-size; }
+    @container results (max-width: 720px) { #results:not(.all-columns) :is(th, td):nth-child(n+6) { display: none; } }
+    #results { font-size: .9rem; }
+    .results-pane .table-scroll { max-height: 28rem; overflow: auto; }
+    #results thead th { position: sticky; top: 0; background: var(--_bg); z-index: 1; }
+    #results td:nth-child(2) { white-space: nowrap; text-align: left; }
+    .mean-heatmap { margin: .5rem 0; }
+    #results-count { color: var(--_muted); font-size: .85rem; }
+    .property-figure { margin: 1.25rem 0; }
     .property-figure > figcaption { font-weight: 600; margin-bottom: .5rem; }
-    .histogram-grid { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; }
+    .histogram-grid { display: flex; flex-wrap: wrap; gap: 1rem 1.5rem; }
     .histogram-grid > figure { margin: 0; }
-    .histogram-grid h2 { font-size: .85rem; font-weight: 500; margin: 0 0 .25rem; }
-    .setting-source { color: #5c6370; margin-right: .5rem; }
-    #circuit[data-state="error"] { color: var(--synparam-error, #a4161a); }
-    #results tr.population-row th { text-align: left; padding-top: .75rem; border-bottom: 2px solid var(--synparam-border, #d5d9e0); }
-    .setting-source[data-source="override"] { color: inherit; background: var(--synparam-highlight, #fff3bf); padding: 0 .25rem; border-radius: 3px; }
-    .setting-reset { font-size: .75rem; margin-right: .75rem; }
-    #preset-mapping { border: 1px solid var(--synparam-border, #d5d9e0); border-radius: 6px; padding: .5rem; margin: .5rem 0; }
+    .figure-actions { display: flex; gap: .5rem; font-size: .8rem; margin: .2rem 0 0; }
+    .figure-actions a { color: var(--_accent-strong); }
+    .figure-actions button { font-size: .75rem; padding: .05rem .4rem; }
+    #figure-options { display: flex; flex-wrap: wrap; gap: .4rem .9rem; align-items: center; padding: .4rem 0; border-block: 1px solid var(--_border); margin: .5rem 0; }
+    .setting-source { color: var(--_muted); font-size: .8rem; }
+    #circuit[data-state="error"] { color: var(--_error); }
+    #results tr.population-row th { text-align: left; padding-top: .75rem; border-bottom: 2px solid var(--_border); }
+    .setting-source[data-source="override"] { color: inherit; background: var(--_highlight); padding: 0 .25rem; border-radius: 3px; }
+    .setting-reset { font-size: .75rem; padding: .05rem .4rem; }
+    #pathway-matrix td.missing, #pathway-matrix th.missing { color: var(--_error); }
     #preset-classes { width: auto; }
-    #preset-classes tr.guessed td, #preset-classes tr.mixed td { background: var(--synparam-highlight, #fff3bf); }
-    .note { color: #5c6370; font-size: .85rem; }
-    #fallback.needed { outline: 2px solid var(--synparam-error, #a4161a); }
-    #pathway-matrix td.missing, #pathway-matrix th.missing { color: var(--synparam-error, #a4161a); }
+    #preset-classes tr.guessed td, #preset-classes tr.mixed td { background: var(--_highlight); }
+    .note { color: var(--_muted); font-size: .85rem; }
+    #fallback.needed { outline: 2px solid var(--_error); }
+    .results-empty { color: var(--_muted); }
 `;
 
 /** Markup of the UI: every control has an id, unique within its container. */
 export const MARKUP = `
-  <section id="drop-zone" aria-label="circuit">
+<div class="layout">
+  <div class="pane controls">
+  <section id="drop-zone" class="card" aria-labelledby="circuit-heading">
+    <h2 id="circuit-heading">Circuit</h2>
     <p id="circuit">loading the circuit…</p>
-    <p id="nodes"></p>
-    <p><label>Or drop a circuit folder or files here, or choose them (circuit_config.json and the .h5 files it names):
+    <p id="nodes" class="note"></p>
+    <div id="unavailable" class="error" hidden><p>Not loaded — a run that needs these is refused; the rest can be parameterized:</p><ul></ul></div>
+    <div class="row"><label>Drop a circuit folder or files here, or choose files (circuit_config.json and the .h5 files it names)
       <input id="files" type="file" multiple></label>
-      <label>or a circuit folder <input id="folder" type="file" webkitdirectory></label></p>
-    <p>
+      <label>or a circuit folder <input id="folder" type="file" webkitdirectory></label></div>
+    <div class="row">
       <label>Pathway property <select id="pathway-property"></select></label>
-      <label><input id="all-properties" type="checkbox"> list numeric and identifier properties too</label> <small class="setting-source" data-setting="pathwayProperty"></small><button type="button" class="setting-reset" data-setting="pathwayProperty" hidden title="drop this override: use the config's value (or the default)">use config</button>
-      <span id="pathway-values"></span>
+      <small class="setting-source" data-setting="pathwayProperty"></small><button type="button" class="setting-reset" data-setting="pathwayProperty" hidden title="drop this override: use the config's value (or the default)">use config</button>
+      <label><input id="all-properties" type="checkbox"> list numeric and identifier properties too</label>
+    </div>
+    <p id="pathway-values" class="note"></p>
+    <div class="row">
       <label>Fallback value for nodes without it <input id="fallback" type="text" size="16" placeholder="(none)"></label> <small class="setting-source" data-setting="fallback"></small><button type="button" class="setting-reset" data-setting="fallback" hidden title="drop this override: use the config's value (or the default)">use config</button>
-    </p>
+    </div>
     <p id="pathway-lacking" class="error" hidden></p>
-    <div class="table-scroll"><table id="pathway-matrix" aria-label="synapses per pathway"></table></div>
+    <div class="table-scroll" tabindex="0" role="region" aria-label="synapses per pathway (scrolls sideways when wide)"><table id="pathway-matrix" aria-label="synapses per pathway"></table></div>
   </section>
-  <section aria-label="model">
-    <p>
+  <section class="card" aria-labelledby="model-heading">
+    <h2 id="model-heading">Model</h2>
+    <div class="row">
       <label>Preset <select id="preset"></select></label>
       <button id="apply-preset" type="button">Use preset…</button>
-      <label>Upload a config <input id="config-file" type="file" accept=".json,application/json"></label>
-      <button id="download-config" type="button">Download config</button>
-      <label>Load from a parameterized circuit <input id="provenance-file" type="file" accept=".json,application/json" title="its parameterization.json: config, seed, pathway property and fallback of that run"></label>
-    </p>
+      <button id="undo" type="button" title="undo the last change of the model (Ctrl+Z outside text fields)">Undo</button>
+      <button id="redo" type="button" title="redo (Ctrl+Shift+Z)">Redo</button>
+    </div>
     <form id="preset-mapping" hidden aria-labelledby="preset-mapping-title">
       <p id="preset-mapping-title"></p>
-      <table id="preset-classes" aria-label="class of each pathway value">
+      <div class="table-scroll" tabindex="0" role="region" aria-label="classes of the pathway values (scrolls sideways when wide)"><table id="preset-classes" aria-label="class of each pathway value">
         <thead><tr><th scope="col">value</th><th scope="col">class</th><th scope="col">from</th></tr></thead><tbody></tbody>
-      </table>
+      </table></div>
       <p id="preset-source" class="note"></p>
       <p id="preset-replaces" class="note"></p>
-      <button id="preset-confirm" type="button">Apply preset</button>
+      <button id="preset-confirm" type="button" class="primary">Apply preset</button>
       <button id="preset-cancel" type="button">Cancel</button>
     </form>
     <details id="editor" open>
       <summary>Matrix editor</summary>
-      <p>
+      <div class="row">
         <label>Property <select id="editor-property"></select></label>
         <button id="remove-property" type="button">Remove property</button>
         <label>New property <input id="new-property" size="14"></label>
         <button id="add-property" type="button">Add</button>
-      </p>
-      <div class="table-scroll"><table id="editor-matrix" aria-label="specs per pathway"></table></div>
-      <form id="cell-form" hidden>
+      </div>
+      <div class="row">
+        <label>Filter values <input id="editor-filter" type="search" size="14" placeholder="e.g. L5_"></label>
+        <span id="editor-filter-note" class="note"></span>
+      </div>
+      <p class="note">Click a cell to edit it; Ctrl/⌘-click or Shift-click to select several, a row or column name for the whole row or column; arrow keys move, Enter edits, Escape closes.</p>
+      <div class="table-scroll" tabindex="0" role="region" aria-label="specs per pathway (scrolls sideways when wide)"><table id="editor-matrix" aria-label="specs per pathway"></table></div>
+      <form id="cell-form" hidden aria-labelledby="cell-title">
         <p id="cell-title"></p>
-        <label>Distribution <select name="type"></select></label>
-        <span id="cell-fields"></span>
-        <label><input type="checkbox" name="shared_within" checked> shared within a connection</label>
-        <label>lower bound <input name="lower_bound" size="6"></label>
-        <label>upper bound <input name="upper_bound" size="6"></label>
-        <label>dtype <select name="dtype"></select></label>
-        <div id="cell-preview" aria-label="density preview"></div>
+        <div class="row">
+          <label>Distribution <select name="type"></select></label>
+          <span id="cell-fields" class="row"></span>
+        </div>
+        <p id="cell-hint" class="note"></p>
+        <div class="row">
+          <label><input type="checkbox" name="shared_within" checked> shared within a connection</label>
+          <label>lower bound <input name="lower_bound" size="6"></label>
+          <label>upper bound <input name="upper_bound" size="6"></label>
+          <label>dtype <select name="dtype"></select></label>
+        </div>
+        <div id="cell-preview" role="group" aria-label="density preview"></div>
         <p id="cell-error" class="error"></p>
-        <button type="button" data-scope="cell">Apply to cell</button>
-        <button type="button" data-scope="row">Apply to row</button>
-        <button type="button" data-scope="column">Apply to column</button>
-        <button type="button" data-scope="all">Apply to all</button>
+        <div class="row">
+          <button type="button" data-scope="selected" id="apply-selected" hidden>Apply to the selected cells</button>
+          <button type="button" data-scope="cell">Apply to cell</button>
+          <button type="button" data-scope="row">Apply to row</button>
+          <button type="button" data-scope="column">Apply to column</button>
+          <button type="button" data-scope="all">Apply to all</button>
+        </div>
       </form>
     </details>
-    <label for="config">Model (ConnPropsModel dict or task form; paste what you have)</label>
+    <p><label for="config">Model as JSON (ConnPropsModel dict or task form; paste what you have)</label></p>
     <textarea id="config" rows="12" spellcheck="false"></textarea>
     <p id="config-status" role="status"></p>
+    <div class="row">
+      <label>Upload a config <input id="config-file" type="file" accept=".json,application/json"></label>
+      <button id="download-config" type="button">Download config</button>
+      <label>Load from a parameterized circuit <input id="provenance-file" type="file" accept=".json,application/json" title="its parameterization.json: config, seed, pathway property and fallback of that run"></label>
+      <button id="share" type="button" hidden>Link to this model</button>
+    </div>
+    <p class="row"><input id="share-link" type="text" readonly hidden aria-label="link to this model" size="40"> <span id="share-note" class="note" role="status"></span></p>
   </section>
-  <label><input id="overwrite" type="checkbox"> Overwrite properties that already exist</label> <small class="setting-source" data-setting="overwrite"></small><button type="button" class="setting-reset" data-setting="overwrite" hidden title="drop this override: use the config's value (or the default)">use config</button>
-  <label>Seed <input id="seed" type="text" inputmode="numeric" value="1" size="21" spellcheck="false"></label> <small class="setting-source" data-setting="seed"></small><button type="button" class="setting-reset" data-setting="seed" hidden title="drop this override: use the config's value (or the default)">use config</button>
-  <button id="run" type="button" disabled>Parameterize</button>
-  <button id="cancel" type="button" disabled>Cancel</button>
-  <p><progress id="progress" value="0" max="1" aria-label="progress"></progress></p>
-  <p id="status" role="status"></p>
-  <div class="table-scroll"><table id="results" hidden>
-    <thead><tr><th>property</th><th>pathway</th><th>n</th><th>mean</th><th>std</th><th>min</th><th>max</th><th>clipped</th><th>spec mean</th><th>spec std</th></tr></thead>
-    <tbody></tbody>
-  </table></div>
-  <p id="downloads" aria-label="downloads" class="downloads"></p>
-  <section id="histograms" aria-label="histograms"></section>
+  <section class="run-bar" aria-label="run">
+    <div class="row">
+      <label><input id="overwrite" type="checkbox"> Overwrite properties that already exist</label> <small class="setting-source" data-setting="overwrite"></small><button type="button" class="setting-reset" data-setting="overwrite" hidden title="drop this override: use the config's value (or the default)">use config</button>
+    </div>
+    <div class="row">
+      <label>Seed <input id="seed" type="text" inputmode="numeric" value="1" size="21" spellcheck="false"></label> <small class="setting-source" data-setting="seed"></small><button type="button" class="setting-reset" data-setting="seed" hidden title="drop this override: use the config's value (or the default)">use config</button>
+    </div>
+    <div class="row">
+      <button id="run" type="button" class="primary" disabled>Parameterize</button>
+      <button id="cancel" type="button" disabled>Cancel</button>
+    </div>
+    <progress id="progress" value="0" max="1" aria-label="progress"></progress>
+    <p id="status" role="status"></p>
+  </section>
+  </div>
+  <div class="pane results-pane" id="results-pane">
+  <section class="card" aria-labelledby="results-heading">
+    <h2 id="results-heading">Results</h2>
+    <div class="row" id="results-controls">
+      <label>Edge population <select id="population-filter"></select></label>
+      <label>Property <select id="property-filter"></select></label>
+      <label>Pathway <input id="pathway-filter" type="search" size="12" placeholder="e.g. L5_TPC"></label>
+      <label><input id="all-columns" type="checkbox"> all columns</label>
+    </div>
+    <div class="table-scroll" tabindex="0" role="region" aria-label="results table (scrolls sideways when wide)"><table id="results" hidden>
+      <thead><tr><th scope="col">property</th><th scope="col">pathway</th><th scope="col">synapses</th><th scope="col">mean</th><th scope="col">std</th><th scope="col">min</th><th scope="col">max</th><th scope="col">clipped</th><th scope="col">spec mean</th><th scope="col">spec std</th><th scope="col">connections</th></tr></thead>
+      <tbody></tbody>
+    </table></div>
+    <p id="results-count" role="status"></p>
+    <div id="downloads" role="group" aria-label="downloads" class="downloads"></div>
+    <div id="figure-options" hidden>
+      <label><input id="figure-shared-x" type="checkbox" checked> shared x scale per property</label>
+      <label>y scale <select id="figure-y-scale"><option value="linear">linear</option><option value="symlog">log</option></select></label>
+      <label>view <select id="figure-view"><option value="histogram">histogram</option><option value="cdf">cumulative (CDF)</option></select></label>
+      <button id="download-figures" type="button">Download all figures (SVG, zip)</button>
+    </div>
+    <section id="histograms" aria-label="histograms"></section>
+  </section>
+  </div>
+</div>
 `;

@@ -1,0 +1,45 @@
+// The README's screenshots (`make screenshots`): the page on a BBP-like circuit with 37 mtypes and
+// three edge populations (tests/fixtures/make_cortex.py), the Tsodyks–Markram by-class preset
+// mapped by mtype, after a run; and the matrix editor with a cell open. Writes docs/screenshots/.
+import { mkdir } from "node:fs/promises";
+import { openBrowser } from "./node/browser.mjs";
+
+const cortex = new URL("./fixtures/out/cortex/", import.meta.url).pathname;
+const out = new URL("../docs/screenshots/", import.meta.url).pathname;
+await mkdir(out, { recursive: true });
+const browser = await openBrowser();
+try {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1440, height: 1100 });
+  await page.goto(browser.base);
+  await page.waitForSelector("body[data-ready='true']");
+  await page.setInputFiles("#folder", cortex);
+  await page.waitForFunction(() => /POm__S1__chemical/.test(document.getElementById("circuit").textContent));
+  await page.selectOption("#pathway-property", "mtype");
+  await page.fill("#fallback", "thalamus");
+  await page.dispatchEvent("#fallback", "change");
+  await page.selectOption("#preset", "tsodyks_markram_by_class");
+  await page.click("#apply-preset");
+  await page.waitForSelector("#preset-mapping:not([hidden])");
+  await page.locator("#preset-mapping").screenshot({ path: `${out}preset_mapping.png` });
+  await page.click("#preset-confirm");
+  await page.waitForFunction(() => /^valid/.test(document.getElementById("config-status").textContent));
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 120_000 });
+  await page.waitForSelector("#histograms[data-complete='true']", { timeout: 120_000 });
+  await page.selectOption("#editor-property", "u_syn");
+  await page.fill("#editor-filter", "L5_");
+  await page.click("#editor-matrix button.cell[data-source='L5_TPC:A'][data-target='L5_MC']");
+  await page.waitForSelector("#cell-preview svg");
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${out}results.png` });
+  await page.locator("section[aria-labelledby='model-heading']").screenshot({ path: `${out}editor.png` });
+  await page.locator("#histograms figure.property-figure").first().scrollIntoViewIfNeeded();
+  await page.locator("#histograms figure.property-figure").first().screenshot({ path: `${out}figures.png` });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.screenshot({ path: `${out}results_dark.png` });
+  console.log(`screenshots in ${out}`);
+} finally {
+  await browser.close();
+}
