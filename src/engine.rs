@@ -207,6 +207,10 @@ pub struct PropertyValues {
 pub struct ChunkResult {
     /// Per edge, the pathway index (see [`Model::pathway_index`]).
     pub pathways: Vec<u32>,
+    /// Per edge, whether it starts a run of edges of one connection (its source or target differs
+    /// from the previous edge's): where one draw serves a connection, the goodness of fit counts
+    /// that draw once (SONATA files group a connection's synapses, so runs are connections).
+    pub connection_starts: Vec<bool>,
     /// One entry per model property, in model order.
     pub properties: Vec<PropertyValues>,
 }
@@ -625,7 +629,10 @@ impl PopulationPlan {
         if !correlated.is_empty() {
             self.draw_correlated(chunk, &pathways, &mut properties)?;
         }
-        Ok(ChunkResult { pathways, properties })
+        let connection_starts = (0..chunk.len())
+            .map(|i| i == 0 || chunk.source(i) != chunk.source(i - 1) || chunk.target(i) != chunk.target(i - 1))
+            .collect();
+        Ok(ChunkResult { pathways, connection_starts, properties })
     }
 
     fn value_error(&self, property: usize, pathway: u32, value: f64, edge_id: u64) -> Error {

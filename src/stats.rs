@@ -35,10 +35,17 @@ struct Accumulator {
     counts: Vec<u64>,
     underflow: u64,
     overflow: u64,
+    /// Whether one draw serves a connection: then the independent draws are counted apart
+    /// (`draws`, binned in `draw_counts` and the tails), once per connection, for the fit.
+    shared: bool,
+    draws: u64,
+    draw_counts: Vec<u64>,
+    draw_underflow: u64,
+    draw_overflow: u64,
 }
 
 impl Accumulator {
-    fn new(edges: Vec<f64>, shift: f64) -> Self {
+    fn new(edges: Vec<f64>, shift: f64, shared: bool) -> Self {
         let bins = edges.len() - 1;
         let bins_per_unit = bins as f64 / (edges[bins] - edges[0]);
         Accumulator {
@@ -56,6 +63,41 @@ impl Accumulator {
             counts: vec![0; bins],
             underflow: 0,
             overflow: 0,
+            shared,
+            draws: 0,
+            draw_counts: if shared { vec![0; bins] } else { Vec::new() },
+            draw_underflow: 0,
+            draw_overflow: 0,
+        }
+    }
+
+    /// Record one independent draw of a pathway whose draws serve whole connections.
+    #[inline]
+    fn add_draw(&mut self, value: f64) {
+        self.draws += 1;
+        if value < self.lo {
+            self.draw_underflow += 1;
+        } else if value > self.hi {
+            self.draw_overflow += 1;
+        } else {
+            let last = self.draw_counts.len() - 1;
+            let index = ((value - self.lo) * self.bins_per_unit) as usize;
+            self.draw_counts[index.min(last)] += 1;
+        }
+    }
+
+    /// The independent draws binned: (n, [below, bins…, above]).
+    fn independent_draws(&self) -> (u64, Vec<u64>) {
+        if self.shared {
+            let cells = std::iter::once(self.draw_underflow)
+                .chain(self.draw_counts.iter().copied())
+                .chain([self.draw_overflow])
+                .collect();
+            (self.draws, cells)
+        } else {
+            let cells =
+                std::iter::once(self.underflow).chain(self.counts.iter().copied()).chain([self.overflow]).collect();
+            (self.count, cells)
         }
     }
 
@@ -134,6 +176,14 @@ pub struct AccumulatorState {
     counts: Vec<u64>,
     underflow: u64,
     overflow: u64,
+    #[serde(default)]
+    draws: u64,
+    #[serde(default)]
+    draw_counts: Vec<u64>,
+    #[serde(default)]
+    draw_underflow: u64,
+    #[serde(default)]
+    draw_overflow: u64,
 }
 
 impl Accumulator {
@@ -148,13 +198,24 @@ impl Accumulator {
             counts: self.counts.clone(),
             underflow: self.underflow,
             overflow: self.overflow,
+            draws: self.draws,
+            draw_counts: self.draw_counts.clone(),
+            draw_underflow: self.draw_underflow,
+            draw_overflow: self.draw_overflow,
         }
     }
 
     fn merge(&mut self, other: &AccumulatorState) -> bool {
-        if other.counts.len() != self.counts.len() {
+        if other.counts.len() != self.counts.len() || (self.shared && other.draw_counts.len() != self.draw_counts.len())
+        {
             return false;
         }
+        self.draws += other.draws;
+        for (mine, theirs) in self.draw_counts.iter_mut().zip(&other.draw_counts) {
+            *mine += theirs;
+        }
+        self.draw_underflow += other.draw_underflow;
+        self.draw_overflow += other.draw_overflow;
         self.count += other.count;
         self.sum += other.sum;
         self.sum_squares += other.sum_squares;
@@ -221,8 +282,70 @@ pub struct PathwayStats {
     pub theoretical_mean: f64,
     /// The spec's standard deviation before bounds and dtype.
     pub theoretical_std: f64,
+    /// Whether the drawn values follow the spec: a χ² test on the independent draws (one per
+    /// connection where draws are shared); null for deterministic specs and too few draws.
+    pub goodness_of_fit: Option<GoodnessOfFit>,
     /// Histogram with expected counts.
     pub histogram: Histogram,
+}
+
+/// A χ² goodness-of-fit test of independent draws against the spec's law (after bounds and
+/// dtype), over the histogram's bins and its two tails merged until each expects at least five.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GoodnessOfFit {
+    /// The test: "chi2".
+    pub test: &'static str,
+    /// Independent draws the test rests on (connections where one draw serves a connection).
+    pub draws: u64,
+    /// Pearson's χ² statistic.
+    pub statistic: f64,
+    /// Degrees of freedom: cells − 1 (no parameter is estimated from the data).
+    pub degrees_of_freedom: u32,
+    /// P(χ² ≥ statistic) under the spec: small values say the draws do not follow it.
+    pub p_value: f64,
+}
+
+/// Fewest independent draws a fit is computed on.
+const MIN_FIT_DRAWS: u64 = 20;
+
+/// The χ² test of `observed` counts (cells: below the first edge, the bins, above the last)
+/// against the spec's probabilities of the same cells; adjacent cells are merged until each
+/// expects at least five. None when fewer than two cells remain or too few draws.
+pub fn chi_square_fit(spec: &PathwaySpec, edges: &[f64], draws: u64, observed: &[u64]) -> Option<GoodnessOfFit> {
+    if draws < MIN_FIT_DRAWS || spec.distribution.is_deterministic() {
+        return None;
+    }
+    let inside = expected_counts(spec, edges, 1);
+    let below = spec.stored_cdf(edges[0].next_down()).max(0.0);
+    let above = (1.0 - below - inside.iter().sum::<f64>()).max(0.0);
+    let probabilities: Vec<f64> = std::iter::once(below).chain(inside).chain([above]).collect();
+    let n = draws as f64;
+    let mut cells: Vec<(f64, f64)> = Vec::new(); // (observed, expected)
+    let (mut o, mut e) = (0.0, 0.0);
+    for (&count, &p) in observed.iter().zip(&probabilities) {
+        o += count as f64;
+        e += p * n;
+        if e >= 5.0 {
+            cells.push((o, e));
+            (o, e) = (0.0, 0.0);
+        }
+    }
+    if o > 0.0 || e > 0.0 {
+        match cells.last_mut() {
+            Some(last) => {
+                last.0 += o;
+                last.1 += e;
+            }
+            None => cells.push((o, e)),
+        }
+    }
+    if cells.len() < 2 {
+        return None;
+    }
+    let statistic: f64 = cells.iter().map(|&(o, e)| if e > 0.0 { (o - e) * (o - e) / e } else { 0.0 }).sum();
+    let degrees_of_freedom = (cells.len() - 1) as u32;
+    let p_value = crate::special_functions::regularized_gamma(f64::from(degrees_of_freedom) / 2.0, statistic / 2.0).1;
+    Some(GoodnessOfFit { test: "chi2", draws, statistic, degrees_of_freedom, p_value })
 }
 
 /// Summary of one property across pathways.
@@ -305,7 +428,12 @@ impl StatsCollector {
         let accumulators = model
             .properties
             .iter()
-            .map(|p| p.pathways.iter().map(|spec| Accumulator::new(bin_edges(spec), spec.moments().0)).collect())
+            .map(|p| {
+                p.pathways
+                    .iter()
+                    .map(|spec| Accumulator::new(bin_edges(spec), spec.moments().0, spec.shared_within))
+                    .collect()
+            })
             .collect();
         let constants = model
             .properties
@@ -345,9 +473,15 @@ impl StatsCollector {
             if constants.iter().all(Option::is_some) {
                 continue;
             }
-            for (&pathway, &value) in result.pathways.iter().zip(&values.values) {
+            for ((&pathway, &value), &start) in
+                result.pathways.iter().zip(&values.values).zip(&result.connection_starts)
+            {
                 if constants[pathway as usize].is_none() {
-                    accumulators[pathway as usize].add_one(value);
+                    let accumulator = &mut accumulators[pathway as usize];
+                    accumulator.add_one(value);
+                    if accumulator.shared && start {
+                        accumulator.add_draw(value);
+                    }
                 }
             }
         }
@@ -408,6 +542,10 @@ impl StatsCollector {
                             clipped_share: Some(a.clipped as f64 / a.count as f64),
                             theoretical_mean,
                             theoretical_std,
+                            goodness_of_fit: {
+                                let (draws, observed) = a.independent_draws();
+                                chi_square_fit(spec, &a.edges, draws, &observed)
+                            },
                             histogram: Histogram {
                                 expected: expected_counts(spec, &a.edges, a.count),
                                 edges: a.edges.clone(),

@@ -155,3 +155,75 @@ fn constants_are_stored_and_counted_alike_whether_or_not_every_pathway_is_consta
     assert_eq!(all_fixed_stats[1].clipped_share, Some(0.0));
     assert_eq!((all_fixed_stats[0].count, mixed_stats[0].count), (3, 3));
 }
+
+/// Statistics of `single_spec_model(spec)` on `connections` connections of `per_connection`
+/// synapses each (sources 0.., one target per connection, edges grouped by connection).
+fn fitted(spec: &str, connections: usize, per_connection: usize, seed: u64) -> PathwayStats {
+    let n = connections * per_connection;
+    let mut run = Parameterizer::new(&common::single_spec_model(spec), Some(seed)).unwrap();
+    run.add_edge_population(
+        "edges",
+        common::uniform_nodes("src", connections),
+        common::uniform_nodes("tgt", connections),
+        "p",
+        None,
+    )
+    .unwrap();
+    let ids: Vec<u64> = (0..n as u64).map(|i| i / per_connection as u64).collect();
+    let chunk = synparam::engine::EdgeChunk { source: ids.clone(), target: ids, edge_id: (0..n as u64).collect() };
+    run.run_chunk("edges", &chunk).unwrap();
+    run.statistics().remove(0).pathways.remove(0)
+}
+
+/// The goodness of fit the page shows per pathway: p-values of a correct sampler are uniform, so
+/// at α = 0.01 about 1 % of 300 seeds reject; more than 12 (P ≈ 1e-4 under the null) is a
+/// defect. With one draw per connection the test rests on the connections: counting each of 5
+/// synapses as a draw would reject almost always.
+#[test]
+fn goodness_of_fit_rests_on_the_independent_draws() {
+    let per_synapse = r#"{"type": "gamma", "mean": 1.0, "std": 0.5, "shared_within": false}"#;
+    let per_connection = r#"{"type": "gamma", "mean": 1.0, "std": 0.5, "shared_within": true}"#;
+    let mut rejected = [0usize; 2];
+    let mut naive_rejected = 0usize;
+    for seed in 0..300u64 {
+        let a = fitted(per_synapse, 1000, 1, seed);
+        let fit = a.goodness_of_fit.as_ref().expect("a fit");
+        assert_eq!((fit.test, fit.draws), ("chi2", 1000));
+        rejected[0] += (fit.p_value < 0.01) as usize;
+        let b = fitted(per_connection, 400, 5, seed);
+        let fit = b.goodness_of_fit.as_ref().expect("a fit");
+        assert_eq!(fit.draws, 400, "one draw per connection, not 2000 synapses");
+        assert_eq!(b.count, 2000);
+        rejected[1] += (fit.p_value < 0.01) as usize;
+        // The same histogram taken as 2000 independent values: inflated χ².
+        let spec = synparam::config::parse_pathway_spec(per_connection).unwrap();
+        let h = &b.histogram;
+        let cells: Vec<u64> =
+            std::iter::once(h.underflow).chain(h.counts.iter().copied()).chain([h.overflow]).collect();
+        let naive = synparam::stats::chi_square_fit(&spec, &h.edges, b.count, &cells).unwrap();
+        naive_rejected += (naive.p_value < 0.01) as usize;
+    }
+    assert!(rejected[0] <= 12 && rejected[1] <= 12, "correct samplers rejected {rejected:?} of 300 at α = 0.01");
+    assert!(naive_rejected > 200, "synapses counted as draws would reject a correct sampler ({naive_rejected} of 300)");
+}
+
+#[test]
+fn goodness_of_fit_catches_a_wrong_law_and_skips_what_cannot_be_tested() {
+    // Draws from gamma(1, 0.5) tested against gamma(1.1, 0.5): rejected.
+    let drawn = fitted(r#"{"type": "gamma", "mean": 1.0, "std": 0.5, "shared_within": false}"#, 3000, 1, 7);
+    let other = synparam::config::parse_pathway_spec(r#"{"type": "gamma", "mean": 1.1, "std": 0.5}"#).unwrap();
+    let h = &drawn.histogram;
+    let cells: Vec<u64> = std::iter::once(h.underflow).chain(h.counts.iter().copied()).chain([h.overflow]).collect();
+    let fit = synparam::stats::chi_square_fit(&other, &h.edges, drawn.count, &cells).unwrap();
+    assert!(fit.p_value < 1e-6, "wrong law: p {}", fit.p_value);
+    // Discrete laws are tested on their integer bins; constants and too few draws are not tested.
+    let discrete =
+        fitted(r#"{"type": "discrete", "val": [1, 2, 3], "p": [0.5, 0.3, 0.2], "shared_within": false}"#, 2000, 1, 3);
+    let fit = discrete.goodness_of_fit.expect("a discrete fit");
+    assert!(fit.p_value > common::ALPHA && fit.degrees_of_freedom == 2, "{fit:?}");
+    assert!(fitted(r#"{"type": "constant", "mean": 3}"#, 100, 1, 1).goodness_of_fit.is_none());
+    assert!(
+        fitted(r#"{"type": "gamma", "mean": 1.0, "std": 0.5}"#, 10, 4, 1).goodness_of_fit.is_none(),
+        "10 connections: too few"
+    );
+}

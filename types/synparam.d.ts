@@ -13,7 +13,14 @@ export interface PathwayStatistics {
   clipped_share: number;
   theoretical_mean: number | null;
   theoretical_std: number | null;
-  histogram: { edges: number[]; counts: number[]; expected: number[]; integer: boolean };
+  /** The spec's distribution type, and the spec as one readable line (law with its parameters, bounds, dtype, sharing). */
+  distribution: string;
+  formula: string;
+  /** Whether one draw serves a whole connection. */
+  shared_within: boolean;
+  /** χ² test of the independent draws against the spec; null for one-valued specs and too few draws. */
+  goodness_of_fit: { test: "chi2"; draws: number; statistic: number; degrees_of_freedom: number; p_value: number } | null;
+  histogram: { edges: number[]; counts: number[]; expected: number[]; integer: boolean; underflow: number; overflow: number };
 }
 
 /** Statistics of one edge population. */

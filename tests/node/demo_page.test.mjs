@@ -123,7 +123,8 @@ test("the parameterized edges.h5, the summary CSV and the config download from t
   input.close();
   const { readFile } = await import("node:fs/promises");
   const csv = (await readFile(await fetchDownload("summary.csv"), "utf8")).trim().split("\n");
-  assert.equal(csv[0], "edge_population,property,source,target,synapses,connections,mean,std,min,max,clipped_share,spec_mean,spec_std");
+  assert.equal(csv[0], "edge_population,property,source,target,synapses,connections,mean,std,min,max,clipped_share,spec_mean,spec_std,fit_draws,fit_chi2,fit_df,fit_p,spec");
+  assert.match(csv[1], /,\d+,[\d.]+,\d+,[\d.e-]+,"gamma: mean 1, std 0\.5 \(shape k = 4, scale θ = 0\.25\); one draw per synapse"$/, "the core's fit and formula");
   assert.equal(csv.length, 7);
   const { tableFromIPC } = await import("apache-arrow");
   // The page's run keeps no Arrow columns: the button has the worker draw them again (keyed
@@ -583,7 +584,12 @@ test("figures: shared x scale, log y and CDF views, constants as one mark, PNG a
   assert.equal(await page.$$eval(`${synType} svg g[data-mark='rule'] line`, (ls) => ls.length) >= 3, true);
   assert.match(await page.textContent(synType), /all 964 = 1/);
   // Subtitles: synapses, connections, independent draws and the core's formula.
-  assert.match(await page.textContent("#histograms figure.property-figure[data-property='conductance']"), /2591 synapses, 190 connections — 2591 independent draws; gamma: mean 1, std 0\.5 \(shape k = 4, scale θ = 0\.25\); one draw per synapse/);
+  assert.match(await page.textContent("#histograms figure.property-figure[data-property='conductance']"), /2591 synapses, 190 connections — 2591 independent draws; χ² p = [\d.e-]+ \(2591 draws, \d+ df\); gamma: mean 1, std 0\.5 \(shape k = 4, scale θ = 0\.25\); one draw per synapse/);
+  // The fit's p-value in the table (the seed example's conductance follows its spec: p is not tiny).
+  const fits = await page.$$eval("#results tbody tr[data-property='conductance'] td:nth-child(12)", (tds) => tds.map((td) => [Number(td.textContent), td.title]));
+  assert.equal(fits.length, 3);
+  for (const [p, title] of fits) assert.ok(p > 1e-3 && /^χ² p = .* \(\d+ draws, \d+ df\)$/.test(title), `${p} ${title}`);
+  assert.match(await page.getAttribute("#results tbody tr[data-property='syn_type_id'] td:nth-child(12)", "title"), /no fit test \(one value\)/);
   // Shared x: every conductance chart has the same x domain (same first and last tick).
   const ticks = () => page.$$eval("#histograms figure.property-figure[data-property='conductance'] svg", (svgs) => svgs.map((svg) => {
     const labels = [...svg.querySelectorAll("g[data-mark='x-axis tick label'] text")].map((t) => t.textContent);

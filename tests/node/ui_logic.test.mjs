@@ -38,9 +38,9 @@ const run = (mean) => [{ name: "pop", connections: { "A → B": 2 }, stats: [{ p
 
 test("the summary CSV quotes what needs quoting and leaves missing values empty", () => {
   const csv = summaryCsv(run(null)).split("\n");
-  assert.equal(csv[0], "edge_population,property,source,target,synapses,connections,mean,std,min,max,clipped_share,spec_mean,spec_std");
-  assert.equal(csv[1], "pop,g,A,B,3,2,,0.5,0,1,0,1,0.5");
-  assert.equal(csv[2], 'pop,g,"B, ""x""",A,3,0,1,0.5,0,1,0,1,0.5');
+  assert.equal(csv[0], "edge_population,property,source,target,synapses,connections,mean,std,min,max,clipped_share,spec_mean,spec_std,fit_draws,fit_chi2,fit_df,fit_p,spec");
+  assert.equal(csv[1], "pop,g,A,B,3,2,,0.5,0,1,0,1,0.5,,,,,");
+  assert.equal(csv[2], 'pop,g,"B, ""x""",A,3,0,1,0.5,0,1,0,1,0.5,,,,,');
 });
 
 test("only pathways whose statistics changed since the last run are marked", () => {
@@ -139,7 +139,8 @@ test("figures: a shared x range over pathways, count ticks that fit the margin, 
   assert.equal(countTick(1250000), "1.25M");
   assert.equal(countTick(12000), "12k");
   assert.equal(countTick(950), "950");
-  const shared = { count: 120, shared_within: true, formula: "gamma: mean 1, std 0.5" };
-  assert.equal(pathwaySubtitle(shared, 23), "120 synapses, 23 connections — 23 independent draws; gamma: mean 1, std 0.5");
-  assert.equal(pathwaySubtitle({ ...shared, shared_within: false }, 23), "120 synapses, 23 connections — 120 independent draws; gamma: mean 1, std 0.5");
+  const shared = { count: 120, min: 0.1, max: 3, shared_within: true, formula: "gamma: mean 1, std 0.5", goodness_of_fit: { test: "chi2", draws: 23, statistic: 3.2, degrees_of_freedom: 3, p_value: 0.3617 } };
+  assert.equal(pathwaySubtitle(shared, 23), "120 synapses, 23 connections — 23 independent draws; χ² p = 0.36 (23 draws, 3 df); gamma: mean 1, std 0.5");
+  assert.equal(pathwaySubtitle({ ...shared, goodness_of_fit: null }, 23), "120 synapses, 23 connections — 23 independent draws; no fit test (too few independent draws); gamma: mean 1, std 0.5");
+  assert.equal(pathwaySubtitle({ ...shared, shared_within: false, goodness_of_fit: null }, 23), "120 synapses, 23 connections — 120 independent draws; no fit test (too few independent draws); gamma: mean 1, std 0.5");
 });

@@ -49,13 +49,22 @@ export function sharedDomain(pathways) {
 /** A count as a tick label that fits the margin: 100000 → "100k", 2500000 → "2.5M". */
 export const countTick = (d) => (Math.abs(d) >= 1e6 ? `${+(d / 1e6).toPrecision(3)}M` : Math.abs(d) >= 1e4 ? `${+(d / 1e3).toPrecision(3)}k` : String(+d.toPrecision(4)));
 
-/** The pathway's line under its title: synapses, connections (the independent draws when one
- * draw serves a connection), and the spec's formula from the core. */
+/** The core's goodness of fit in words: "χ² p = 0.43 (190 draws, 12 df)", or why there is none. */
+export function fitText(pathway) {
+  const fit = pathway.goodness_of_fit;
+  if (!fit) return pathway.min === pathway.max ? "no fit test (one value)" : "no fit test (too few independent draws)";
+  const p = fit.p_value < 1e-4 ? fit.p_value.toExponential(1) : fit.p_value.toPrecision(2);
+  return `χ² p = ${p} (${fit.draws} draws, ${fit.degrees_of_freedom} df)`;
+}
+
+/** The pathway's line under its title: synapses, connections, the independent draws (the core's
+ * count: connections when one draw serves a connection), the goodness of fit, and the spec's
+ * formula from the core. */
 export function pathwaySubtitle(pathway, connections) {
-  const draws = pathway.shared_within ? connections : pathway.count;
+  const draws = pathway.goodness_of_fit?.draws ?? (pathway.shared_within ? connections : pathway.count);
   const counts = `${pathway.count} synapses${connections === undefined ? "" : `, ${connections} connections`}` +
     (draws === undefined ? "" : ` — ${draws} independent draws`);
-  return `${counts}; ${pathway.formula}`;
+  return `${counts}; ${fitText(pathway)}; ${pathway.formula}`;
 }
 
 /** One chart (an element with an SVG) of one property in one pathway. `domain`: a shared x

@@ -2,7 +2,7 @@
 // last run marked), the downloads, and the histograms drawn one figure per frame so the page stays
 // responsive. Data-bearing DOM is built as text nodes: names and values from configs and circuits
 // are shown literally, never parsed as markup.
-import { propertyFigure, DEFAULT_FIGURE_OPTIONS } from "./plots.js";
+import { propertyFigure, fitText } from "./plots.js";
 import { pathwayKey, statisticsFingerprints, changedPathways, summaryCsv, taskOfRun } from "./summary.js";
 
 const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
@@ -137,7 +137,7 @@ export function mountResults({ $, table, download, columnsOf }) {
       const heading = (population) => {
         const row = Object.assign(document.createElement("tr"), { className: "population-row" });
         row.dataset.population = population.name;
-        row.append(Object.assign(document.createElement("th"), { colSpan: 11, textContent: `${population.name} (${population.source} → ${population.target}, ${population.size} synapses)` }));
+        row.append(Object.assign(document.createElement("th"), { colSpan: 12, textContent: `${population.name} (${population.source} → ${population.target}, ${population.size} synapses)` }));
         return row;
       };
       const rows = data.populations.flatMap((population) => (several ? [heading(population)] : []).concat(population.stats.flatMap((property) => property.pathways.map((p) => {
@@ -146,9 +146,13 @@ export function mountResults({ $, table, download, columnsOf }) {
         row.dataset.property = property.property;
         const connections = population.connections?.[`${p.source} → ${p.target}`];
         for (const text of [property.property, `${p.source} → ${p.target}`, String(p.count), format(p.mean), format(p.std), format(p.min), format(p.max),
-          `${(100 * p.clipped_share).toFixed(1)} %`, format(p.theoretical_mean), format(p.theoretical_std), connections === undefined ? "" : String(connections)]) {
+          `${(100 * p.clipped_share).toFixed(1)} %`, format(p.theoretical_mean), format(p.theoretical_std), connections === undefined ? "" : String(connections),
+          p.goodness_of_fit ? (p.goodness_of_fit.p_value < 1e-4 ? p.goodness_of_fit.p_value.toExponential(1) : p.goodness_of_fit.p_value.toPrecision(2)) : "—"]) {
           row.append(Object.assign(document.createElement("td"), { textContent: text }));
         }
+        // The fit's p-value: its draws and degrees of freedom on hover; a very small one stands out.
+        row.cells[11].title = fitText(p);
+        if (p.goodness_of_fit && p.goodness_of_fit.p_value < 1e-3) row.cells[11].classList.add("misfit");
         row.cells[1].title = p.formula; // the spec, as the core words it
         row.dataset.population = population.name;
         return row;

@@ -87,6 +87,7 @@ export const STYLES = `
     #results td:nth-child(2) { white-space: nowrap; text-align: left; }
     .mean-heatmap { margin: .5rem 0; }
     #results-count { color: var(--_muted); font-size: .85rem; }
+    #results td.misfit { background: var(--_highlight); font-weight: 600; }
     .property-figure { margin: 1.25rem 0; }
     .property-figure > figcaption { font-weight: 600; margin-bottom: .5rem; }
     .histogram-grid { display: flex; flex-wrap: wrap; gap: 1rem 1.5rem; }
@@ -224,7 +225,7 @@ export const MARKUP = `
       <label><input id="all-columns" type="checkbox"> all columns</label>
     </div>
     <div class="table-scroll" tabindex="0" role="region" aria-label="results table (scrolls sideways when wide)"><table id="results" hidden>
-      <thead><tr><th scope="col">property</th><th scope="col">pathway</th><th scope="col">synapses</th><th scope="col">mean</th><th scope="col">std</th><th scope="col">min</th><th scope="col">max</th><th scope="col">clipped</th><th scope="col">spec mean</th><th scope="col">spec std</th><th scope="col">connections</th></tr></thead>
+      <thead><tr><th scope="col">property</th><th scope="col">pathway</th><th scope="col">synapses</th><th scope="col">mean</th><th scope="col">std</th><th scope="col">min</th><th scope="col">max</th><th scope="col">clipped</th><th scope="col">spec mean</th><th scope="col">spec std</th><th scope="col">connections</th><th scope="col" title="χ² goodness of fit of the independent draws (one per connection where draws are shared) against the spec">fit p</th></tr></thead>
       <tbody></tbody>
     </table></div>
     <p id="results-count" role="status"></p>
