@@ -5,7 +5,6 @@
 // one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import { ZipWriter, BlobWriter, BlobReader, TextReader, Reader, Writer, configure } from "@zip.js/zip.js";
 import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, prepareHdf5, openH5, CircuitError } from "../sonata/loader.js";
 import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, DEFAULT_CHUNK_SIZE } from "./parameterize.js";
@@ -222,34 +221,7 @@ async function columns({ population }, { progress }) {
   return { population, file: await streams.finish(population) };
 }
 
-/** zip.js reader of a file in Emscripten's file system, read in slices as the zip streams. */
-class EmscriptenFileReader extends Reader {
-  constructor(FS, path) {
-    super(path);
-    this.FS = FS;
-    this.path = path;
-  }
-
-  async init() {
-    await super.init?.();
-    this.size = this.FS.stat(this.path).size;
-  }
-
-  async readUint8Array(index, length) {
-    const access = emscriptenFileAccess(this.FS, this.path);
-    try {
-      return access.read(index, Math.max(0, Math.min(length, this.size - index)));
-    } finally {
-      access.close();
-    }
-  }
-}
-
 const HASH_CHUNK = 8 << 20;
-/** Bytes zip.js reads at a time: large reads of Blobs and files cost less per byte. */
-const ZIP_CHUNK = 4 << 20;
-configure({ chunkSize: ZIP_CHUNK });
-
 /** SHA-256 of a Blob or an Emscripten file, read in slices (the core's digest: faster than JS). */
 async function sha256Of(FS, { blob, path }) {
   const hash = new FileDigest();
@@ -270,46 +242,6 @@ async function sha256Of(FS, { blob, path }) {
   }
 }
 
-/** A zip.js reader that hashes what the zip reads, so a file is read once for both. `hex()` is
- * its SHA-256 when the zip read it whole and in order, else null (then hash it apart). */
-class HashingReader extends Reader {
-  constructor(inner) {
-    super();
-    this.inner = inner;
-    this.hash = new FileDigest();
-    this.next = 0;
-  }
-
-  async init() {
-    await this.inner.init?.();
-    this.size = this.inner.size;
-    await super.init?.();
-  }
-
-  async readUint8Array(index, length) {
-    const bytes = await this.inner.readUint8Array(index, length);
-    if (index === this.next && this.hash) {
-      this.hash.update(bytes);
-      this.next += bytes.length;
-    } else {
-      this.abandon();
-    }
-    return bytes;
-  }
-
-  abandon() {
-    this.hash?.free();
-    this.hash = null;
-  }
-
-  hex() {
-    if (!this.hash || this.next !== this.size) return null;
-    const hex = this.hash.sha256();
-    this.abandon();
-    return hex;
-  }
-}
-
 /**
  * The last run's whole parameterized circuit as one zip, in the layout of the headless command's
  * --out (same files, same bytes, same sidecar but for its time): the same `outputFiles` plan, so a
@@ -319,6 +251,8 @@ class HashingReader extends Reader {
  */
 async function zip() {
   if (!lastRun) throw new Error("run a parameterization first");
+  // zip.js only now: the first run never needs it.
+  const { ZipWriter, BlobWriter, BlobReader, TextReader, EmscriptenFileReader, HashingReader, AppenderWriter } = await import("./zip_io.js");
   const [, Module] = await ready;
   const { FS } = Module;
   const { source, layout, result, configText, store, outputs: writtenFiles, written, datasets, hashing, created } = lastRun;
@@ -423,23 +357,6 @@ async function zip() {
   const zipped = appender ? new Blob([await store.file("zip")], { type: "application/zip" }) : blob;
   timings.mark("finish");
   return { blob: zipped, warnings, timings: timings.phases() };
-}
-
-/** zip.js writer appending to an output of the run's store. */
-class AppenderWriter extends Writer {
-  constructor(appender) {
-    super();
-    this.appender = appender;
-  }
-
-  async writeUint8Array(array) {
-    this.appender.append(array);
-    this.size = this.appender.size;
-  }
-
-  getData() {
-    return null;
-  }
 }
 
 serveWorker({
