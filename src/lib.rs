@@ -338,6 +338,23 @@ impl Parameterizer {
         self.stats.summary(&self.model)
     }
 
+    /// The statistics accumulated so far (of whatever populations), for
+    /// [`Parameterizer::merge_statistics`] of another run of the same model: a combined view of
+    /// one pathway over several edge populations.
+    pub fn statistics_state(&self) -> Vec<Vec<stats::AccumulatorState>> {
+        self.stats.state()
+    }
+
+    /// Add another run's [`Parameterizer::statistics_state`] of the same model (other edges, of
+    /// any population); counts, histograms and fits then cover both. Errors when it does not fit.
+    pub fn merge_statistics(&mut self, state: &[Vec<stats::AccumulatorState>]) -> Result<()> {
+        if self.stats.merge(state) {
+            Ok(())
+        } else {
+            Err(Error::input("statistics", "the merged statistics are not of this model"))
+        }
+    }
+
     /// Forget the statistics and connection counts (e.g. before a rerun with the same prepared
     /// populations).
     pub fn reset_statistics(&mut self) {

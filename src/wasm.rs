@@ -449,6 +449,22 @@ impl JsParameterizer {
         to_js(&self.run.statistics())
     }
 
+    /// The statistics so far, as JSON text for `mergeStatistics` of another run of the same
+    /// model (a combined view over several edge populations).
+    #[wasm_bindgen(js_name = statisticsState)]
+    pub fn statistics_state(&self) -> Result<String, JsValue> {
+        serde_json::to_string(&self.run.statistics_state())
+            .map_err(|e| js_error(Error::input("statistics", e.to_string())))
+    }
+
+    /// Add another run's `statisticsState` of the same model.
+    #[wasm_bindgen(js_name = mergeStatistics)]
+    pub fn merge_statistics(&mut self, state: &str) -> Result<(), JsValue> {
+        let state: Vec<Vec<crate::stats::AccumulatorState>> =
+            serde_json::from_str(state).map_err(|e| js_error(Error::input("statistics", e.to_string())))?;
+        self.run.merge_statistics(&state).map_err(js_error)
+    }
+
     /// Forget collected statistics.
     #[wasm_bindgen(js_name = resetStatistics)]
     pub fn reset_statistics(&mut self) {

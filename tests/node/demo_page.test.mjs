@@ -237,7 +237,7 @@ test("existing properties need the overwrite toggle (network fixture through the
   assert.match(await page.textContent("#status"), /skipped edge population 'VPM__S1__chemical'/, "the virtual population without synapse_class is reported");
   assert.equal(await page.$$eval("#downloads a[download$='.h5']", (links) => links.length), 3, "one download per edges file");
   // Several edge populations: each under its own heading in the table, and named in its figures.
-  const headings = await page.$$eval("#results tr.population-row", (rows) => rows.map((r) => r.textContent));
+  const headings = await page.$$eval("#results tr.population-row:not([hidden])", (rows) => rows.map((r) => r.textContent));
   assert.ok(headings.length >= 2 && headings.every((h) => /^\S+ \(\S+ â†’ \S+, \d+ synapses\)$/.test(h)), headings.join("\n"));
   assert.equal(new Set(headings).size, headings.length);
   await page.waitForSelector("#histograms[data-complete='true']");
@@ -321,7 +321,7 @@ test("editor inputs: an empty field is a missing parameter and text stays text â
   // A binary file offered as a config is refused, naming it; the model stays.
   const before = await page.inputValue("#config");
   await page.setInputFiles("#config-file", { name: "edges.h5", mimeType: "application/x-hdf5", buffer: Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0xff, 0xfe]) });
-  await page.waitForFunction(() => /edges\.h5 was not loaded: it is not UTF-8 text/.test(document.getElementById("config-status").textContent));
+  await page.waitForFunction(() => /edges\.h5 was not loaded: it is not UTF-8 text/.test(document.getElementById("config-file-note").textContent));
   assert.equal(await page.inputValue("#config"), before);
   await page.close();
 });
@@ -636,6 +636,20 @@ test("figures: shared x scale, log y and CDF views, constants as one mark, PNG a
   assert.deepEqual(visible, ["VPM__S1__chemical"]);
   await network.selectOption("#population-filter", "");
   assert.equal(await network.$$eval("#histograms > figure[hidden]", (fs) => fs.length), 0);
+  // The combined view: the core's statistics over the three populations together, one row per pathway.
+  const conductanceOf = (population) => network.$$eval(`#results tbody tr[data-property='conductance']${population}`, (rows) => rows.map((r) => [r.cells[1].textContent, Number(r.cells[2].textContent), Number(r.cells[10].textContent)]));
+  const apart = await conductanceOf(":not([hidden])");
+  await network.selectOption("#population-filter", { label: "all 3 edge populations combined" });
+  await network.waitForSelector("#histograms[data-complete='true']");
+  const combined = await conductanceOf(":not([hidden])");
+  const sum = (rows, pathway, column) => rows.filter((r) => r[0] === pathway).reduce((a, r) => a + r[column], 0);
+  assert.ok(combined.length > 0 && combined.length < apart.length, `${combined.length} combined rows of ${apart.length}`);
+  for (const [pathway, synapses, connections] of combined) {
+    assert.equal(synapses, sum(apart, pathway, 1), `${pathway}: synapses of every population`);
+    assert.equal(connections, sum(apart, pathway, 2), `${pathway}: connections of every population`);
+  }
+  assert.match(await network.textContent("#histograms figure.property-figure > figcaption"), /in all edge populations/);
+  assert.equal(await network.$$eval("#histograms figure.property-figure", (fs) => fs.length), 2, "one figure per property, not per population");
   await network.close();
 });
 

@@ -333,7 +333,23 @@ export async function parameterizeCircuit({
       }
       if (output) await output.finish(fileName, file);
     }
-    return { populations: results, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings, unavailable: circuit.unavailable ?? [] };
+    // Several edge populations of one model: the core's statistics over all of them (each
+    // pathway's synapses, histogram and fit over every population), and their connections.
+    let combined = null;
+    if (results.length > 1) {
+      const all = new Parameterizer(configText, effectiveSeed);
+      try {
+        for (const { run } of plans) all.mergeStatistics(run.statisticsState());
+        const connections = {};
+        for (const population of results) {
+          for (const [pathway, count] of Object.entries(population.connections)) connections[pathway] = (connections[pathway] ?? 0) + count;
+        }
+        combined = { stats: all.statistics(), connections, size: results.reduce((sum, p) => sum + p.size, 0) };
+      } finally {
+        all.free();
+      }
+    }
+    return { populations: results, combined, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings, unavailable: circuit.unavailable ?? [] };
   } finally {
     for (const { run } of plans) run.free();
   }

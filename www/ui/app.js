@@ -396,10 +396,11 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     const [file] = $("config-file").files;
     if (!file) return;
     // Only text replaces the model: a binary or huge file is refused, naming it, and the textarea kept.
+    // Said beside the upload, where a later validation of the (kept) model cannot overwrite it.
     const refuse = (why) => {
-      $("config-status").textContent = `${file.name} was not loaded: ${why}`;
-      $("config-status").className = "error";
+      $("config-file-note").textContent = `${file.name} was not loaded: ${why}`;
     };
+    $("config-file-note").textContent = "";
     if (file.size > CONFIG_FILE_LIMIT) return refuse(`it has ${file.size} bytes; a config is text of at most ${CONFIG_FILE_LIMIT / 1e6} MB`);
     let text;
     try {

@@ -5,6 +5,10 @@
 import { propertyFigure, fitText } from "./plots.js";
 import { pathwayKey, statisticsFingerprints, changedPathways, summaryCsv, taskOfRun } from "./summary.js";
 
+/** The population filter's value (and rows' and figures' `data-population`) of the core's
+ * statistics over all edge populations together. */
+const COMBINED = "\u0000combined";
+
 const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
 const nextFrame = () => new Promise((resolve) => (globalThis.requestAnimationFrame ?? setTimeout)(resolve));
 
@@ -35,7 +39,7 @@ export function mountResults({ $, table, download, columnsOf }) {
 
   let previous = null; // fingerprints of the last run's statistics
   let drawing = 0; // a newer run's figures replace an older one's (whose drawing stops)
-  let shown = null; // {populations, changed} of the run on view, redrawn when options change
+  let shown = null; // {populations, changed, combined} of the run on view, redrawn when options change
 
   /** The figure options the toolbar sets. */
   function figureOptions() {
@@ -46,20 +50,23 @@ export function mountResults({ $, table, download, columnsOf }) {
     };
   }
 
+  /** Draw the figures of `populations` (the run's; the combined view is drawn when chosen). */
   async function drawFigures(populations, changed) {
     $("histograms").replaceChildren();
     delete $("histograms").dataset.complete;
     const ticket = ++drawing;
     const options = figureOptions();
+    const combining = $("population-filter").value === COMBINED && shown?.combined;
+    if (combining) populations = [shown.combined];
     for (const population of populations) {
       for (const property of population.stats) {
         await nextFrame();
         if (ticket !== drawing) return;
-        const figure = await propertyFigure(property, { between: nextFrame, population: populations.length > 1 ? population.name : null, connections: population.connections ?? {}, options });
+        const figure = await propertyFigure(property, { between: nextFrame, population: populations.length > 1 || combining ? population.name : null, connections: population.connections ?? {}, options });
         if (ticket !== drawing) return;
         figure.classList.toggle("changed", property.pathways.some((p) => changed.has(pathwayKey(population, property, p))));
         figure.dataset.property = property.property;
-        figure.dataset.population = population.name;
+        figure.dataset.population = combining ? COMBINED : population.name;
         $("histograms").append(figure);
       }
     }
@@ -73,21 +80,34 @@ export function mountResults({ $, table, download, columnsOf }) {
     const population = $("population-filter").value;
     const property = $("property-filter").value;
     const pathway = $("pathway-filter").value.trim().toLowerCase();
-    let shown = 0;
+    let visible = 0;
     for (const row of table.rows) {
       const heading = row.classList.contains("population-row");
-      row.hidden = (Boolean(population) && row.dataset.population !== population)
+      // The combined rows only in the combined view; "" shows every population apart.
+      const ofCombined = row.dataset.population === COMBINED;
+      row.hidden = (population === COMBINED ? !ofCombined : ofCombined || (Boolean(population) && row.dataset.population !== population))
         || (!heading && Boolean(property) && row.dataset.property !== property)
         || (!heading && Boolean(pathway) && !row.cells[1].textContent.toLowerCase().includes(pathway));
-      if (!heading && !row.hidden) shown++;
+      if (!heading && !row.hidden) visible++;
     }
     for (const figure of $("histograms").children) {
-      figure.hidden = (Boolean(population) && figure.dataset.population !== population) || (Boolean(property) && figure.dataset.property !== property);
+      const ofCombined = figure.dataset.population === COMBINED;
+      figure.hidden = (population === COMBINED ? !ofCombined : ofCombined || (Boolean(population) && figure.dataset.population !== population))
+        || (Boolean(property) && figure.dataset.property !== property);
     }
-    const total = [...table.rows].filter((r) => !r.classList.contains("population-row")).length;
-    $("results-count").textContent = shown === total ? `${total} rows` : `${shown} of ${total} rows shown`;
+    const total = [...table.rows].filter((r) => !r.classList.contains("population-row") && (population === COMBINED) === (r.dataset.population === COMBINED)).length;
+    $("results-count").textContent = visible === total ? `${total} rows` : `${visible} of ${total} rows shown`;
   }
-  for (const id of ["population-filter", "property-filter"]) $(id).addEventListener("change", applyPopulationFilter);
+  $("property-filter").addEventListener("change", applyPopulationFilter);
+  let lastPopulationChoice = "";
+  $("population-filter").addEventListener("change", () => {
+    // Into or out of the combined view: its figures (or the populations') are drawn anew.
+    const choice = $("population-filter").value;
+    const redraw = (choice === COMBINED) !== (lastPopulationChoice === COMBINED);
+    lastPopulationChoice = choice;
+    if (redraw && shown) drawFigures(shown.populations, shown.changed);
+    else applyPopulationFilter();
+  });
   $("pathway-filter").addEventListener("input", applyPopulationFilter);
   for (const id of ["figure-shared-x", "figure-y-scale", "figure-view"]) {
     $(id).addEventListener("change", () => { if (shown) drawFigures(shown.populations, shown.changed); });
@@ -137,10 +157,14 @@ export function mountResults({ $, table, download, columnsOf }) {
       const heading = (population) => {
         const row = Object.assign(document.createElement("tr"), { className: "population-row" });
         row.dataset.population = population.name;
-        row.append(Object.assign(document.createElement("th"), { colSpan: 12, textContent: `${population.name} (${population.source} → ${population.target}, ${population.size} synapses)` }));
+        row.append(Object.assign(document.createElement("th"), { colSpan: 12, textContent: population.combined
+          ? `all ${data.populations.length} edge populations combined (${population.size} synapses)`
+          : `${population.name} (${population.source} → ${population.target}, ${population.size} synapses)` }));
         return row;
       };
-      const rows = data.populations.flatMap((population) => (several ? [heading(population)] : []).concat(population.stats.flatMap((property) => property.pathways.map((p) => {
+      // The core's statistics over all populations together, as one more (filtered) population.
+      const combined = several && data.combined ? { name: "all edge populations", source: "*", target: "*", size: data.combined.size, stats: data.combined.stats, connections: data.combined.connections, combined: true } : null;
+      const rows = [...data.populations, ...(combined ? [combined] : [])].flatMap((population) => (several ? [heading(population)] : []).concat(population.stats.flatMap((property) => property.pathways.map((p) => {
         const row = document.createElement("tr");
         if (changed.has(pathwayKey(population, property, p))) row.className = "changed";
         row.dataset.property = property.property;
@@ -154,20 +178,25 @@ export function mountResults({ $, table, download, columnsOf }) {
         row.cells[11].title = fitText(p);
         if (p.goodness_of_fit && p.goodness_of_fit.p_value < 1e-3) row.cells[11].classList.add("misfit");
         row.cells[1].title = p.formula; // the spec, as the core words it
-        row.dataset.population = population.name;
+        row.dataset.population = population.combined ? COMBINED : population.name;
         return row;
       }))));
+      if (combined) for (const row of rows) if (row.classList.contains("population-row") && row.dataset.population === combined.name) row.dataset.population = COMBINED;
       table.replaceChildren(...rows);
       $("results").hidden = false;
-      $("population-filter").replaceChildren(new Option(several ? `all ${data.populations.length} edge populations` : data.populations[0]?.name ?? "", ""),
+      const keep = $("population-filter").value;
+      $("population-filter").replaceChildren(new Option(several ? `all ${data.populations.length} edge populations, each apart` : data.populations[0]?.name ?? "", ""),
+        ...(combined ? [new Option(`all ${data.populations.length} edge populations combined`, COMBINED)] : []),
         ...(several ? data.populations.map((population) => new Option(population.name, population.name)) : []));
+      if ([...$("population-filter").options].some((o) => o.value === keep)) $("population-filter").value = keep;
+      lastPopulationChoice = $("population-filter").value;
       $("population-filter").disabled = !several;
       const properties = [...new Set(data.populations.flatMap((population) => population.stats.map((property) => property.property)))];
       const previousProperty = $("property-filter").value;
       $("property-filter").replaceChildren(new Option(`all ${properties.length} properties`, ""), ...properties.map((p) => new Option(p, p, false, p === previousProperty)));
       applyPopulationFilter();
       $("figure-options").hidden = false;
-      shown = { populations: data.populations, changed };
+      shown = { populations: data.populations, changed, combined };
       const task = taskOfRun(configText, data);
       $("downloads").replaceChildren(
         zipButton,

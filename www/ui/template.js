@@ -198,6 +198,7 @@ export const MARKUP = `
       <label>Load from a parameterized circuit <input id="provenance-file" type="file" accept=".json,application/json" title="its parameterization.json: config, seed, pathway property and fallback of that run"></label>
       <button id="share" type="button" hidden>Link to this model</button>
     </div>
+    <p id="config-file-note" class="error" role="status"></p>
     <p class="row"><input id="share-link" type="text" readonly hidden aria-label="link to this model" size="40"> <span id="share-note" class="note" role="status"></span></p>
   </section>
   <section class="run-bar" aria-label="run">
