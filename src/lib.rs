@@ -62,6 +62,8 @@ pub struct Parameterizer {
     connections: HashMap<String, ConnectionCounter>,
     count_connections: bool,
     stats: StatsCollector,
+    /// Values the edges files held before the run, for a before-and-after view (when read).
+    previous: Option<StatsCollector>,
     /// Per edge population: its group scan while it runs, then its output plan.
     scans: HashMap<String, GroupScan>,
     outputs: HashMap<String, OutputPlan>,
@@ -85,6 +87,7 @@ impl Parameterizer {
             connections: HashMap::new(),
             count_connections: true,
             stats,
+            previous: None,
             scans: HashMap::new(),
             outputs: HashMap::new(),
         })
@@ -333,9 +336,41 @@ impl Parameterizer {
             .collect())
     }
 
-    /// Statistics and histograms over every chunk run so far.
+    /// Statistics and histograms over every chunk run so far (with the values held before, where
+    /// [`Parameterizer::add_previous_values`] gave them).
     pub fn statistics(&self) -> Vec<PropertyStats> {
-        self.stats.summary(&self.model)
+        self.stats.summary_with(&self.model, self.previous.as_ref())
+    }
+
+    /// The values an edges file holds for `property` at the edges of `chunk` (in its order; NaN
+    /// where a group lacks the dataset), binned per pathway like the drawn ones: the "before"
+    /// of a before-and-after view. Changes nothing that is drawn or written.
+    pub fn add_previous_values(
+        &mut self,
+        population: &str,
+        chunk: EdgeIds<'_>,
+        property: &str,
+        values: &[f64],
+    ) -> Result<()> {
+        let plan = self.plans.get(population).ok_or_else(|| {
+            Error::input(format!("edge population '{population}'"), "not prepared: call add_edge_population first")
+        })?;
+        let index = self.model.properties.iter().position(|p| p.name == property).ok_or_else(|| {
+            Error::input(
+                format!("edge population '{population}'"),
+                format!("'{property}' is not a property of the model"),
+            )
+        })?;
+        if values.len() != chunk.edge_id.len() {
+            return Err(Error::input(
+                format!("edge population '{population}'"),
+                format!("{} previous values of '{property}' for {} edges", values.len(), chunk.edge_id.len()),
+            ));
+        }
+        let pathways = plan.pathways(chunk)?;
+        let model = &self.model;
+        self.previous.get_or_insert_with(|| StatsCollector::new(model)).add_values(index, &pathways, values);
+        Ok(())
     }
 
     /// The statistics accumulated so far (of whatever populations), for
@@ -359,6 +394,7 @@ impl Parameterizer {
     /// populations).
     pub fn reset_statistics(&mut self) {
         self.stats = StatsCollector::new(&self.model);
+        self.previous = None;
         for (name, plan) in &self.plans {
             self.connections.insert(name.clone(), plan.connection_counter());
         }

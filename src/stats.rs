@@ -287,6 +287,26 @@ pub struct PathwayStats {
     pub goodness_of_fit: Option<GoodnessOfFit>,
     /// Histogram with expected counts.
     pub histogram: Histogram,
+    /// The values the edges file held for this property before the run (when it had them and
+    /// they were read), on the same bins: a before-and-after view.
+    pub previous: Option<PreviousValues>,
+}
+
+/// Values an edges file already held for a property in one pathway, binned like the new ones.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PreviousValues {
+    /// Values (finite ones; others are left out).
+    pub count: u64,
+    /// Their mean.
+    pub mean: f64,
+    /// Their standard deviation (population form).
+    pub std: f64,
+    /// Counts on the histogram's bins.
+    pub counts: Vec<u64>,
+    /// Values below the first edge.
+    pub underflow: u64,
+    /// Values above the last edge.
+    pub overflow: u64,
 }
 
 /// A χ² goodness-of-fit test of independent draws against the spec's law (after bounds and
@@ -511,13 +531,43 @@ impl StatsCollector {
         true
     }
 
+    /// Add values of property `property` (its index in the model) in the given pathways, e.g.
+    /// those an edges file held before a run (non-finite values are left out).
+    pub fn add_values(&mut self, property: usize, pathways: &[u32], values: &[f64]) {
+        let accumulators = &mut self.accumulators[property];
+        for (&pathway, &value) in pathways.iter().zip(values) {
+            if value.is_finite() {
+                accumulators[pathway as usize].add_one(value);
+            }
+        }
+    }
+
+    fn previous_of(&self, property: usize, pathway: usize) -> Option<PreviousValues> {
+        let a = &self.accumulators[property][pathway];
+        (a.count > 0).then(|| PreviousValues {
+            count: a.count,
+            mean: a.mean(),
+            std: a.std(),
+            counts: a.counts.clone(),
+            underflow: a.underflow,
+            overflow: a.overflow,
+        })
+    }
+
     /// The summary so far.
     pub fn summary(&self, model: &Model) -> Vec<PropertyStats> {
+        self.summary_with(model, None)
+    }
+
+    /// The summary so far, with the values held before the run (`previous`, a collector of the
+    /// same model fed by [`StatsCollector::add_values`]) beside each pathway's new ones.
+    pub fn summary_with(&self, model: &Model, previous: Option<&StatsCollector>) -> Vec<PropertyStats> {
         model
             .properties
             .iter()
             .zip(&self.accumulators)
-            .map(|(property, accumulators)| PropertyStats {
+            .enumerate()
+            .map(|(index, (property, accumulators))| PropertyStats {
                 property: property.name.clone(),
                 column_type: property.column_type.name().to_string(),
                 pathways: accumulators
@@ -554,6 +604,7 @@ impl StatsCollector {
                                 overflow: a.overflow,
                                 integer: integer_valued(spec) && a.edges[1] - a.edges[0] == 1.0,
                             },
+                            previous: previous.and_then(|p| p.previous_of(index, pathway)),
                         }
                     })
                     .collect(),

@@ -449,6 +449,21 @@ impl JsParameterizer {
         to_js(&self.run.statistics())
     }
 
+    /// The values the edges file holds for `property` at the edges of a chunk (Arrow IPC as
+    /// `runChunk` takes it; `values` in its edge order, NaN where there is none), binned per
+    /// pathway for the before-and-after view in `statistics()` (`previous`).
+    #[wasm_bindgen(js_name = addPreviousValues)]
+    pub fn add_previous_values(
+        &mut self,
+        population: &str,
+        edges_ipc: Vec<u8>,
+        property: &str,
+        values: &[f64],
+    ) -> Result<(), JsValue> {
+        let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
+        self.run.add_previous_values(population, chunk.ids(), property, values).map_err(js_error)
+    }
+
     /// The statistics so far, as JSON text for `mergeStatistics` of another run of the same
     /// model (a combined view over several edge populations).
     #[wasm_bindgen(js_name = statisticsState)]

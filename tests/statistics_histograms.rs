@@ -227,3 +227,29 @@ fn goodness_of_fit_catches_a_wrong_law_and_skips_what_cannot_be_tested() {
         "10 connections: too few"
     );
 }
+
+/// The values a file held before a run, binned per pathway beside the new ones; NaN (a group
+/// without the dataset) left out; wrong lengths and unknown properties are errors.
+#[test]
+fn previous_values_are_binned_beside_the_new_ones() {
+    let spec = r#"{"type": "gamma", "mean": 1.0, "std": 0.5, "shared_within": false}"#;
+    let n = 1000;
+    let mut run = Parameterizer::new(&common::single_spec_model(spec), Some(1)).unwrap();
+    run.add_edge_population("edges", common::uniform_nodes("src", n), common::uniform_nodes("tgt", n), "p", None)
+        .unwrap();
+    let chunk = common::distinct_connections(n);
+    run.run_chunk("edges", &chunk).unwrap();
+    assert!(run.statistics()[0].pathways[0].previous.is_none(), "none given: none shown");
+    let mut before: Vec<f64> = (0..n).map(|i| 0.5 + (i % 2) as f64).collect(); // half 0.5, half 1.5
+    before[0] = f64::NAN;
+    run.add_previous_values("edges", chunk.ids(), "value", &before).unwrap();
+    let stats = run.statistics().remove(0).pathways.remove(0);
+    let previous = stats.previous.expect("the values before");
+    assert_eq!(previous.count, (n - 1) as u64, "NaN left out");
+    assert!((previous.mean - (0.5 * 499.0 + 1.5 * 500.0) / 999.0).abs() < 1e-12);
+    assert_eq!(previous.counts.len(), stats.histogram.counts.len(), "the same bins");
+    assert_eq!(previous.counts.iter().sum::<u64>() + previous.underflow + previous.overflow, previous.count);
+    assert_eq!(stats.count, n as u64, "the new values are untouched");
+    assert!(run.add_previous_values("edges", chunk.ids(), "value", &before[1..]).is_err(), "one value per edge");
+    assert!(run.add_previous_values("edges", chunk.ids(), "nope", &before).is_err(), "a property of the model");
+}

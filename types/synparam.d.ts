@@ -21,6 +21,8 @@ export interface PathwayStatistics {
   /** χ² test of the independent draws against the spec; null for one-valued specs and too few draws. */
   goodness_of_fit: { test: "chi2"; draws: number; statistic: number; degrees_of_freedom: number; p_value: number } | null;
   histogram: { edges: number[]; counts: number[]; expected: number[]; integer: boolean; underflow: number; overflow: number };
+  /** The values the edges file held before the run, on the same bins (the page reads them; null otherwise). */
+  previous: { count: number; mean: number; std: number; counts: number[]; underflow: number; overflow: number } | null;
 }
 
 /** Statistics of one edge population. */

@@ -243,6 +243,13 @@ test("existing properties need the overwrite toggle (network fixture through the
   await page.waitForSelector("#histograms[data-complete='true']");
   const captions = await page.$$eval("#histograms figcaption", (cs) => cs.map((c) => c.textContent));
   assert.equal(new Set(captions).size, captions.length, "no two figures share a caption");
+  // Before vs after: the file held conductance 0.5 everywhere and random delays; both are drawn
+  // as the file's values before, on the new histograms' bins.
+  const conductance = "#histograms figure.property-figure[data-property='conductance'][data-population='S1__S1__chemical']";
+  assert.match(await page.textContent(`${conductance} > figcaption`), /grey dashes: the file's values before/);
+  const subtitles = await page.$$eval(`${conductance} .histogram-grid h3`, (hs) => hs.map((h) => h.textContent));
+  assert.ok(subtitles.length > 0 && subtitles.every((t) => /; before: \d+ values, mean 0\.5$/.test(t)), subtitles.join("\n"));
+  assert.ok(await page.$$eval(`${conductance} svg .before-values`, (gs) => gs.length) >= 1, "the before outline");
   await page.close();
 });
 

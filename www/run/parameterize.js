@@ -4,7 +4,7 @@
 // verified against the files before anything is published). Shared by the headless command and
 // the page's worker (each supplies how output copies are made and finished).
 import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
-import { nodePropertyValues, pathwayColumnIpc, edgeChunks, CircuitError } from "../sonata/loader.js";
+import { nodePropertyValues, pathwayColumnIpc, edgeChunks, existingNumericProperties, existingEdgeValues, CircuitError } from "../sonata/loader.js";
 import { openPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
 import { yieldToEvents } from "./protocol.js";
@@ -171,15 +171,18 @@ function inFile(error, shownName) {
  * (`keepColumns`) in memory. With `workers` > 1, `createPool(n)`
  * (pool.js) and the core's compiled `module`, chunks are drawn by that many workers while this
  * thread reads, counts connections and writes in chunk order: the same bits as one worker.
+ * With `previousValues`, the values the edges files held for the model's properties are read
+ * (from the inputs) and binned by the core beside the new ones (`stats[…].pathways[…].previous`).
  */
 export async function parameterizeCircuit({
   circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations,
   chunkSize = DEFAULT_CHUNK_SIZE, output, onProgress = () => {}, shouldStop = () => false, keepColumns = false, version = null,
   workers = 1, createPool = null, module = null, timings = null, storageChunkRows = undefined, onColumns = null,
+  previousValues = false,
 }) {
   // The core resolves the settings (overrides, else the config's task form, else its defaults)
   // and validates the model before any file is touched.
-  const { settings } = planRun(configText, overridesOf({ seed, pathwayProperty, fallback, overwrite, populations }));
+  const { settings, summary } = planRun(configText, overridesOf({ seed, pathwayProperty, fallback, overwrite, populations }));
   const effectiveSeed = settings.seed.value;
   new Parameterizer(configText, effectiveSeed ?? undefined).free(); // names a missing seed
   pathwayProperty = settings.pathwayProperty.value;
@@ -238,6 +241,13 @@ export async function parameterizeCircuit({
           // Connections are counted per target block, as edges sorted by target (SONATA's order)
           // allow; if they turn out not to be, they are counted again below, remembering pairs.
           run.assumeSortedByTarget(edges.name);
+          // The values the file held (read from the input, never the copy being written).
+          const before = previousValues ? existingNumericProperties(edges, summary.properties.map((p) => p.name)) : [];
+          const readBefore = (chunk) => {
+            for (const property of before) {
+              run.addPreviousValues(edges.name, chunk.ipc, property, existingEdgeValues(edges, property, chunk.start, chunk.end));
+            }
+          };
           const stored = (chunk) => {
             done += chunk.end - chunk.start;
             onProgress(done, total);
@@ -257,6 +267,7 @@ export async function parameterizeCircuit({
                   if (end) return;
                   try {
                     run.countConnectionsOf(edges.name, chunk.ipc);
+                    readBefore(chunk);
                   } catch (error) {
                     throw inFile(error, edges.shownName);
                   }
@@ -287,6 +298,7 @@ export async function parameterizeCircuit({
               await yieldToEvents();
               if (shouldStop()) throw new CircuitError("cancelled");
               try {
+                readBefore(chunk);
                 if (writer) {
                   // Views into wasm memory, valid until the next call into it: written (or copied) at once.
                   const result = run.runChunkStorage(edges.name, chunk.ipc, withArrow);

@@ -146,6 +146,7 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite, populat
       circuit, Parameterizer, planRun, configText: config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, output,
       onColumns: columns ? columnStreams.add : null,
       version: version(), onProgress: (done, total) => progress({ done, total }), workers, createPool, module: await compiled, timings,
+      previousValues: true, // the page shows the file's values before beside the new ones
     });
     // Verify every written file against what the core drew before anyone can download it.
     const written = new Set(result.populations.map((p) => p.fileName));

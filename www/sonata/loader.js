@@ -642,6 +642,53 @@ function groupColumns(population, start, end, file) {
   return { edge_group_id: readSlice(population, "edge_group_id", start, end, file), edge_group_index: readSlice(population, "edge_group_index", start, end, file) };
 }
 
+/** Numeric edge properties of a population's groups among `names`: those whose values a run
+ * can read as they were before it (the "before" of a before-and-after view). */
+export function existingNumericProperties(population, names, file = population.file) {
+  return names.filter((name) => population.groups.some((group) => {
+    const metadata = hdf5({ file: population.shownName, population: population.name, dataset: `/edges/${population.name}/${group}/${name}` },
+      () => file.get(`edges/${population.name}/${group}/${name}`)?.metadata);
+    return metadata && (metadata.type === 0 || metadata.type === 1) && (metadata.shape?.length ?? 1) === 1;
+  }));
+}
+
+/** The values edge property `property` holds at edges `[start, end)`, in edge order, through the
+ * group columns (NaN where an edge's group lacks it): the data as it was, read from `file`. */
+export function existingEdgeValues(population, property, start, end, file = population.file) {
+  const values = new Float64Array(end - start).fill(NaN);
+  const datasetOf = (group) => hdf5({ file: population.shownName, population: population.name, dataset: `/edges/${population.name}/${group}/${property}` },
+    () => file.get(`edges/${population.name}/${group}/${property}`));
+  if (!population.hasGroupIds) {
+    const dataset = datasetOf("0");
+    if (dataset) readInto(values, dataset.slice([[start, end]]));
+    return values;
+  }
+  const { edge_group_id: ids, edge_group_index: index } = groupColumns(population, start, end, file);
+  const ranges = new Map(); // group → [first row, last row] its edges of this chunk use
+  for (let i = 0; i < ids.length; i++) {
+    const group = Number(ids[i]);
+    const row = Number(index[i]);
+    const range = ranges.get(group);
+    if (!range) ranges.set(group, [row, row]);
+    else if (row < range[0]) range[0] = row;
+    else if (row > range[1]) range[1] = row;
+  }
+  for (const [group, [first, last]] of ranges) {
+    const dataset = datasetOf(String(group));
+    if (!dataset) continue;
+    const rows = dataset.slice([[first, last + 1]]);
+    for (let i = 0; i < ids.length; i++) {
+      if (Number(ids[i]) === group) values[i] = Number(rows[Number(index[i]) - first]);
+    }
+  }
+  return values;
+}
+
+/** Copy numbers (any typed array, BigInt ones too) into a Float64Array. */
+function readInto(target, source) {
+  for (let i = 0; i < target.length; i++) target[i] = Number(source[i]);
+}
+
 /** Chunks of a population's group columns as Arrow IPC, for the core's group layout scan:
  * `{start, end, ipc}`. `file`: read from this copy of the edges file (default: the input). */
 export function* groupChunks(population, chunkSize = 1_000_000, { file = population.file } = {}) {

@@ -64,7 +64,8 @@ export function pathwaySubtitle(pathway, connections) {
   const draws = pathway.goodness_of_fit?.draws ?? (pathway.shared_within ? connections : pathway.count);
   const counts = `${pathway.count} synapses${connections === undefined ? "" : `, ${connections} connections`}` +
     (draws === undefined ? "" : ` — ${draws} independent draws`);
-  return `${counts}; ${fitText(pathway)}; ${pathway.formula}`;
+  const before = pathway.previous ? `; before: ${pathway.previous.count} values, mean ${+pathway.previous.mean.toPrecision(4)}` : "";
+  return `${counts}; ${fitText(pathway)}; ${pathway.formula}${before}`;
 }
 
 /** One chart (an element with an SVG) of one property in one pathway. `domain`: a shared x
@@ -113,11 +114,17 @@ export function histogram(property, pathway, { width = 320, height = 190, domain
   const theory = integer
     ? Plot.dot(bins, { x: "centre", y: "expected", r: 3, fill: "#c2410c", title: (d) => `expected ${d.expected.toFixed(1)}` })
     : Plot.line(bins, { x: "centre", y: "expected", stroke: "#c2410c", strokeWidth: 2, curve: "monotone-x" });
+  // The values the file held before, on the same bins, as a grey outline (before vs after).
+  const before = pathway.previous
+    ? [Plot.line([{ x: edges[0], y: 0 }, ...pathway.previous.counts.flatMap((count, i) => [{ x: edges[i], y: count }, { x: edges[i + 1], y: count }]), { x: edges.at(-1), y: 0 }],
+      { x: "x", y: "y", stroke: "#6b7280", strokeWidth: 1.5, strokeDasharray: "3 2", className: "before-values" })]
+    : [];
   return plot({
     width, height, marginLeft: 48, title, subtitle, x, y,
     marks: [
       Plot.rectY(bins, { x1: "x1", x2: "x2", y: "count", fill: "#3b6fb6", fillOpacity: 0.75, inset: integer ? 2 : 0.5,
         title: (d) => `${d.count} synapses in [${d.x1.toPrecision(4)}, ${d.x2.toPrecision(4)})` }),
+      ...before,
       theory,
       Plot.ruleY([0]),
     ],
@@ -201,7 +208,8 @@ export async function propertyFigure(propertyStats, { between = async () => {}, 
   figure.className = "property-figure";
   const caption = document.createElement("figcaption");
   const overlay = options.view === "cdf" ? "dashed: expected" : propertyStats.pathways.some((p) => p.histogram.integer) ? "dots: expected from the spec" : "line: expected from the spec";
-  caption.textContent = `${propertyStats.property}${population ? ` in ${population}` : ""} — ${options.view === "cdf" ? "steps: drawn (cumulative)" : "bars: drawn"}; ${overlay}`;
+  const hadValues = options.view !== "cdf" && propertyStats.pathways.some((p) => p.previous);
+  caption.textContent = `${propertyStats.property}${population ? ` in ${population}` : ""} — ${options.view === "cdf" ? "steps: drawn (cumulative)" : "bars: drawn"}; ${overlay}${hadValues ? "; grey dashes: the file's values before" : ""}`;
   figure.append(caption);
   const grid = document.createElement("div");
   grid.className = "histogram-grid";
