@@ -525,6 +525,15 @@ test("matrix editor at scale: synapse counts in cells, the invalid cell marked, 
   assert.equal(after.excitatory_neuron.excitatory_neuron.type, "lognormal");
   assert.equal(after.inhibitory_neuron.excitatory_neuron.type, "lognormal");
   assert.equal(after.extrinsic_neuron.excitatory_neuron.type, "gamma", "an unselected cell is untouched");
+  // A pattern: the filter's cells selected at once.
+  await page.fill("#editor-filter", "inhibitory");
+  await page.click("#select-shown");
+  assert.equal(await page.textContent("#apply-selected"), "Apply to the 1 selected cell");
+  assert.equal(await page.$$eval("#editor-matrix button.cell[aria-pressed='true']", (bs) => bs.length), 1);
+  await page.fill("#editor-filter", "_neuron");
+  await page.click("#select-shown");
+  assert.equal(await page.textContent("#apply-selected"), "Apply to the 9 selected cells");
+  await page.fill("#editor-filter", "");
   // A row header selects its row.
   await page.click("#editor-matrix th button.header-select[aria-label='select the row of source inhibitory_neuron']");
   assert.equal(await page.getAttribute(cell("inhibitory_neuron", "excitatory_neuron"), "aria-pressed"), "true");

@@ -250,6 +250,10 @@ export function mountEditor({ $, call, config, onEdited, download }) {
     next.focus();
   });
   $("editor-filter").addEventListener("input", () => render());
+  // A pattern selection: every cell the filter shows.
+  $("select-shown").addEventListener("click", () => {
+    selectMany([...$("editor-matrix").querySelectorAll("button.cell")].map((b) => [b.dataset.source, b.dataset.target]));
+  });
   $("editor-property").addEventListener("change", () => { selected = null; chosen = new Set(); form.hidden = true; render(); });
   $("add-property").addEventListener("click", () => {
     const name = $("new-property").value.trim();

@@ -161,6 +161,7 @@ export const MARKUP = `
       </div>
       <div class="row">
         <label>Filter values <input id="editor-filter" type="search" size="14" placeholder="e.g. L5_"></label>
+        <button id="select-shown" type="button" title="select every cell the filter shows (a pattern: e.g. L5_ selects L5 × L5)">Select all shown</button>
         <span id="editor-filter-note" class="note"></span>
       </div>
       <p class="note">Click a cell to edit it; Ctrl/⌘-click or Shift-click to select several, a row or column name for the whole row or column; arrow keys move, Enter edits, Escape closes.</p>
