@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
-import { loadCircuit, nodeFileSource, memorySource, nodePropertyValues, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, closeCircuit, narrowIds, prepareHdf5 } from "../../www/sonata/loader.js";
+import { loadCircuit, nodeFileSource, memorySource, nodePropertyValues, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, existingEdgeColumns, existingNumericProperties, closeCircuit, narrowIds, prepareHdf5 } from "../../www/sonata/loader.js";
 import { main } from "../../www/host/cli.mjs";
 
 const repo = path.resolve(new URL("../..", import.meta.url).pathname);
@@ -415,5 +415,29 @@ test("Allen .h5 files without their node_types CSVs: a partial load or a Circuit
     } finally {
       closeCircuit(circuit);
     }
+  }
+});
+
+test("the values an edges file holds, read in edge order through its group columns: one slice for a group's run of rows, gathered for interleaved and permuted groups", async () => {
+  const circuit = await loadCircuit(h5wasm, nodeFileSource(path.join(fixtures, "multi_group"), fs, path));
+  try {
+    for (const name of ["permuted", "l4_to_l4"]) {
+      const edges = circuit.edgePopulations.get(name);
+      const property = name === "permuted" ? "delay" : "syn_weight";
+      assert.deepEqual(existingNumericProperties(edges, [property, "no_such"]), [property]);
+      // Expected, edge by edge: group g's dataset at the edge's group index.
+      const file = edges.file;
+      const ids = file.get(`edges/${name}/edge_group_id`).value;
+      const index = file.get(`edges/${name}/edge_group_index`).value;
+      const groups = Object.fromEntries(edges.groups.map((g) => [g, file.get(`edges/${name}/${g}/${property}`)?.value ?? null]));
+      const expected = Array.from(ids, (g, i) => (groups[String(g)] ? Number(groups[String(g)][Number(index[i])]) : NaN));
+      const got = [];
+      for (let start = 0; start < edges.size; start += 97) {
+        got.push(...existingEdgeColumns(edges, [property], start, Math.min(edges.size, start + 97))[property]);
+      }
+      assert.deepEqual(got, expected, name);
+    }
+  } finally {
+    closeCircuit(circuit);
   }
 });

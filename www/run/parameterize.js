@@ -4,7 +4,7 @@
 // verified against the files before anything is published). Shared by the headless command and
 // the page's worker (each supplies how output copies are made and finished).
 import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
-import { nodePropertyValues, pathwayColumnIpc, edgeChunks, existingNumericProperties, existingEdgeValues, CircuitError } from "../sonata/loader.js";
+import { nodePropertyValues, pathwayColumnIpc, edgeChunks, existingNumericProperties, existingEdgeColumns, CircuitError } from "../sonata/loader.js";
 import { openPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
 import { yieldToEvents } from "./protocol.js";
@@ -244,9 +244,9 @@ export async function parameterizeCircuit({
           // The values the file held (read from the input, never the copy being written).
           const before = previousValues ? existingNumericProperties(edges, summary.properties.map((p) => p.name)) : [];
           const readBefore = (chunk) => {
-            for (const property of before) {
-              run.addPreviousValues(edges.name, chunk.ipc, property, existingEdgeValues(edges, property, chunk.start, chunk.end));
-            }
+            if (!before.length) return;
+            const columns = existingEdgeColumns(edges, before, chunk.start, chunk.end);
+            for (const property of before) run.addPreviousValues(edges.name, chunk.ipc, property, columns[property]);
           };
           const stored = (chunk) => {
             done += chunk.end - chunk.start;

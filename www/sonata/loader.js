@@ -652,41 +652,63 @@ export function existingNumericProperties(population, names, file = population.f
   }));
 }
 
-/** The values edge property `property` holds at edges `[start, end)`, in edge order, through the
- * group columns (NaN where an edge's group lacks it): the data as it was, read from `file`. */
-export function existingEdgeValues(population, property, start, end, file = population.file) {
-  const values = new Float64Array(end - start).fill(NaN);
-  const datasetOf = (group) => hdf5({ file: population.shownName, population: population.name, dataset: `/edges/${population.name}/${group}/${property}` },
+/** The values edge properties `properties` hold at edges `[start, end)`, in edge order, through
+ * the group columns (NaN where an edge's group lacks one): `{property: Float64Array}`, the data
+ * as it was, read from `file`. The group columns are read once; edges that are one run of one
+ * group's rows (every BBP file: group 0, identity index) are read as one slice per property. */
+export function existingEdgeColumns(population, properties, start, end, file = population.file) {
+  const n = end - start;
+  const datasetOf = (group, property) => hdf5({ file: population.shownName, population: population.name, dataset: `/edges/${population.name}/${group}/${property}` },
     () => file.get(`edges/${population.name}/${group}/${property}`));
-  if (!population.hasGroupIds) {
-    const dataset = datasetOf("0");
-    if (dataset) readInto(values, dataset.slice([[start, end]]));
-    return values;
-  }
+  const columns = {};
+  const contiguous = (group, first) => {
+    for (const property of properties) {
+      const values = new Float64Array(n).fill(NaN);
+      const dataset = datasetOf(group, property);
+      if (dataset) readInto(values, dataset.slice([[first, first + n]]));
+      columns[property] = values;
+    }
+    return columns;
+  };
+  if (!population.hasGroupIds) return contiguous("0", start);
   const { edge_group_id: ids, edge_group_index: index } = groupColumns(population, start, end, file);
-  const ranges = new Map(); // group → [first row, last row] its edges of this chunk use
-  for (let i = 0; i < ids.length; i++) {
-    const group = Number(ids[i]);
+  const group = Number(ids[0]);
+  const first = Number(index[0]);
+  let run = n > 0;
+  for (let i = 1; run && i < n; i++) run = Number(ids[i]) === group && Number(index[i]) === first + i;
+  if (run) return contiguous(String(group), first);
+  // Interleaved or permuted groups: each group's rows this chunk uses, gathered.
+  const ranges = new Map(); // group → [first row, last row]
+  for (let i = 0; i < n; i++) {
+    const g = Number(ids[i]);
     const row = Number(index[i]);
-    const range = ranges.get(group);
-    if (!range) ranges.set(group, [row, row]);
+    const range = ranges.get(g);
+    if (!range) ranges.set(g, [row, row]);
     else if (row < range[0]) range[0] = row;
     else if (row > range[1]) range[1] = row;
   }
-  for (const [group, [first, last]] of ranges) {
-    const dataset = datasetOf(String(group));
-    if (!dataset) continue;
-    const rows = dataset.slice([[first, last + 1]]);
-    for (let i = 0; i < ids.length; i++) {
-      if (Number(ids[i]) === group) values[i] = Number(rows[Number(index[i]) - first]);
+  for (const property of properties) {
+    const values = new Float64Array(n).fill(NaN);
+    for (const [g, [low, high]] of ranges) {
+      const dataset = datasetOf(String(g), property);
+      if (!dataset) continue;
+      const rows = dataset.slice([[low, high + 1]]);
+      for (let i = 0; i < n; i++) {
+        if (Number(ids[i]) === g) values[i] = Number(rows[Number(index[i]) - low]);
+      }
     }
+    columns[property] = values;
   }
-  return values;
+  return columns;
 }
 
 /** Copy numbers (any typed array, BigInt ones too) into a Float64Array. */
 function readInto(target, source) {
-  for (let i = 0; i < target.length; i++) target[i] = Number(source[i]);
+  if (source instanceof BigInt64Array || source instanceof BigUint64Array) {
+    for (let i = 0; i < target.length; i++) target[i] = Number(source[i]);
+  } else {
+    target.set(source); // a typed array of numbers converts in one native copy
+  }
 }
 
 /** Chunks of a population's group columns as Arrow IPC, for the core's group layout scan:
