@@ -16,6 +16,13 @@ const MAX_INTEGER_BINS: usize = 120;
 /// Quantile range the bins cover.
 const RANGE_PROBABILITY: f64 = 0.0005;
 
+/// Where a value falls on an accumulator's bins.
+enum Cell {
+    Below,
+    Above,
+    Bin(usize),
+}
+
 /// Running statistics of one property in one pathway. Sums are taken around `shift` (the spec's
 /// mean), which keeps the variance accurate without a division per value.
 #[derive(Debug, Clone)]
@@ -71,18 +78,27 @@ impl Accumulator {
         }
     }
 
+    /// Where `value` falls on the bins.
+    #[inline]
+    fn cell(&self, value: f64) -> Cell {
+        if value < self.lo {
+            Cell::Below
+        } else if value > self.hi {
+            Cell::Above
+        } else {
+            let last = self.counts.len() - 1;
+            Cell::Bin((((value - self.lo) * self.bins_per_unit) as usize).min(last))
+        }
+    }
+
     /// Record one independent draw of a pathway whose draws serve whole connections.
     #[inline]
     fn add_draw(&mut self, value: f64) {
         self.draws += 1;
-        if value < self.lo {
-            self.draw_underflow += 1;
-        } else if value > self.hi {
-            self.draw_overflow += 1;
-        } else {
-            let last = self.draw_counts.len() - 1;
-            let index = ((value - self.lo) * self.bins_per_unit) as usize;
-            self.draw_counts[index.min(last)] += 1;
+        match self.cell(value) {
+            Cell::Below => self.draw_underflow += 1,
+            Cell::Above => self.draw_overflow += 1,
+            Cell::Bin(index) => self.draw_counts[index] += 1,
         }
     }
 
@@ -115,15 +131,10 @@ impl Accumulator {
         if value > self.max {
             self.max = value;
         }
-        let (lo, hi) = (self.edges[0], self.edges[self.edges.len() - 1]);
-        if value < lo {
-            self.underflow += n;
-        } else if value > hi {
-            self.overflow += n;
-        } else {
-            let bins = self.counts.len();
-            let index = ((value - lo) * self.bins_per_unit) as usize;
-            self.counts[index.min(bins - 1)] += n;
+        match self.cell(value) {
+            Cell::Below => self.underflow += n,
+            Cell::Above => self.overflow += n,
+            Cell::Bin(index) => self.counts[index] += n,
         }
     }
 
@@ -141,14 +152,10 @@ impl Accumulator {
         if value > self.max {
             self.max = value;
         }
-        if value < self.lo {
-            self.underflow += 1;
-        } else if value > self.hi {
-            self.overflow += 1;
-        } else {
-            let last = self.counts.len() - 1;
-            let index = ((value - self.lo) * self.bins_per_unit) as usize;
-            self.counts[index.min(last)] += 1;
+        match self.cell(value) {
+            Cell::Below => self.underflow += 1,
+            Cell::Above => self.overflow += 1,
+            Cell::Bin(index) => self.counts[index] += 1,
         }
     }
 

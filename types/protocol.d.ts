@@ -2,7 +2,7 @@
 // what each request answers. Every request carries an id; its progress, result or error come back
 // with that id, to that caller only.
 
-import type { PopulationStatistics, ResolvedSettings, UnavailablePart } from "./synparam.js";
+import type { PathwayPropertyChoice, PopulationStatistics, ResolvedSettings, UnavailablePart } from "./synparam.js";
 
 /** Where a circuit comes from: a config URL (with the host's fetch options and other allowed
  * origins), or files by relative path under a key the caller bumps for every new choice. */
@@ -101,14 +101,3 @@ export interface WorkerClient {
 }
 
 export function connectWorker(worker: Worker, options?: { onEvent?: (event: string, data: unknown) => void }): WorkerClient;
-
-/** A node property as a pathway property: its kind, distinct values (none for floats), nodes
- * without a value per node population, and whether the selector lists it by default. */
-export interface PathwayPropertyChoice {
-  name: string;
-  kind: "categorical" | "integer" | "float";
-  values: string[] | null;
-  distinct: number | null;
-  lacking: Record<string, number>;
-  shown: boolean;
-}

@@ -115,18 +115,18 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   function showPathwayValues() {
     $("pathway-values").textContent = pathwayValues().join(", ");
     const property = $("pathway-property").value;
-    const lacking = Object.entries(choices.find((c) => c.name === property)?.lacking ?? {});
+    const choice = choices.find((c) => c.name === property);
+    const lacking = Object.entries(choice?.lacking ?? {});
     const total = lacking.reduce((sum, [, n]) => sum + n, 0);
     const fallback = $("fallback").value;
     const note = $("pathway-lacking");
-    note.hidden = !circuitShown || !(total || !choices.some((c) => c.name === property));
+    note.hidden = !circuitShown || !(total || !choice);
     if (note.hidden) {
       $("fallback").classList.remove("needed");
       return;
     }
     const where = lacking.map(([population, n]) => `${population}: ${n}`).join(", ");
-    const absent = !choices.some((c) => c.name === property);
-    note.textContent = absent
+    note.textContent = !choice
       ? `No node of this circuit has '${property}': choose another pathway property${fallback ? `, or every synapse takes the fallback '${fallback}'` : ""}.`
       : fallback
         ? `${total} nodes have no '${property}' (${where}): they take the fallback value '${fallback}'.`
@@ -152,8 +152,10 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       // An emptied field drops the override: the control then shows the config's value again.
       if (value === null || value === "") delete changed[name];
       else changed[name] = { value, by: "here" };
-      if (name === "pathwayProperty" || name === "fallback") showPathwayValues();
-      if (name === "pathwayProperty" || name === "fallback") requestPathways();
+      if (name === "pathwayProperty" || name === "fallback") {
+        showPathwayValues();
+        requestPathways();
+      }
       validateSoon();
     });
   }

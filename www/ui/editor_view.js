@@ -92,7 +92,9 @@ export function mountEditor({ $, call, config, onEdited, download }) {
         // The accessible name is the visible text; the table's headers give source and target.
         button.title = `${property}, ${s} → ${t}${bad ? " — the config's error is here" : ""}`;
         button.addEventListener("click", (event) => selectCell(s, t, event));
-        return Object.assign(document.createElement("td"), {}).appendChild(button).parentNode;
+        const td = document.createElement("td");
+        td.append(button);
+        return td;
       }));
       return row;
     });
