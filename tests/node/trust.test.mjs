@@ -176,6 +176,25 @@ test("--out inside the input circuit, with empty and with \".\" components, does
   assert.ok(files.length < 40, `${files.length} files`);
 });
 
+/** Let other users reach the checkout (the tool they run) for the duration of `body`: folders on
+ * its path that we own and that others cannot traverse (a `mktemp -d` clone is 0700) get o+x, then
+ * their modes back. */
+async function checkoutReachable(body) {
+  const changed = [];
+  try {
+    for (let dir = repo; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+      const { mode, uid } = await fs.stat(dir);
+      if (!(mode & 0o001) && uid === process.getuid()) {
+        await fs.chmod(dir, (mode & 0o7777) | 0o001);
+        changed.push([dir, mode & 0o7777]);
+      }
+    }
+    return await body();
+  } finally {
+    for (const [dir, mode] of changed) await fs.chmod(dir, mode);
+  }
+}
+
 test("read-only inputs (0444, as on shared cluster storage) parameterize for a user who is not their owner", { skip: process.getuid?.() !== 0 && "needs root to act as another user" }, async () => {
   const work = await tempDir("readonly");
   await fs.chmod(work, 0o777);
@@ -187,7 +206,7 @@ test("read-only inputs (0444, as on shared cluster storage) parameterize for a u
   await fs.chmod(input, 0o555);
   const before = await snapshot(input);
   const out = path.join(work, "out");
-  const { code, stderr } = await runCli(["--circuit", path.join(input, "circuit_config.json"), "--config", tm, "--out", out, "--seed", "1", "--overwrite", "--fallback-value", "EXC"], { user: 65534 });
+  const { code, stderr } = await checkoutReachable(() => runCli(["--circuit", path.join(input, "circuit_config.json"), "--config", tm, "--out", out, "--seed", "1", "--overwrite", "--fallback-value", "EXC"], { user: 65534 }));
   assert.equal(code, 0, stderr);
   assert.deepEqual(await snapshot(input), before);
   const outputs = await snapshot(out);
