@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: screenshots bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
+.PHONY: python test-python setup-java screenshots bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
 
 help:
 	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
@@ -53,6 +53,27 @@ setup-node:
 	.venv/bin/pip install -q h5py numpy scipy pandas libsonata
 	.venv/bin/pip install -q --no-deps connectome-manipulator
 	touch .venv/ok2
+
+# The Python package's build and test dependencies (maturin, pyarrow, Dask, Spark, pytest).
+.venv/ok-python: .venv/ok2
+	.venv/bin/pip install -q "maturin>=1.5,<2" pyarrow "dask[distributed]" pyspark pytest xxhash
+	touch $@
+
+# A headless JRE for Spark's local mode (Debian's default).
+setup-java:
+	@command -v java >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# The Python package: one abi3 wheel (CPython >= 3.10) built by maturin from python/ (a sibling
+# crate of the core, PyO3), in target/wheels/, installed into .venv as a user would install it.
+python: .venv/ok-python
+	rm -f target/wheels/synparam-*.whl
+	cd python && PYO3_PYTHON=$(CURDIR)/.venv/bin/python $(CURDIR)/.venv/bin/maturin build --quiet -o $(CURDIR)/target/wheels
+	.venv/bin/pip install -q --force-reinstall --no-deps target/wheels/synparam-*-abi3-*.whl
+
+# The Python package against the command: same bits in Python, on Dask and on Spark.
+test-python: python setup-java pkg fixtures
+	PYO3_PYTHON=$(CURDIR)/.venv/bin/python cargo clippy -p synparam-python --profile python -- -D warnings
+	.venv/bin/python -m pytest -q tests/python
 
 fixtures: .venv/ok2
 	.venv/bin/python tests/fixtures/make_fixtures.py tests/fixtures/out
@@ -103,10 +124,10 @@ pack: web
 serve: web
 	node www/tools/serve.mjs --port $(PORT)
 
-test: setup setup-browser site test-rust test-wasm test-types test-node conformance
+test: setup setup-browser site test-rust test-wasm test-types test-node conformance test-python
 
 test-rust:
-	cargo fmt --check
+	cargo fmt --all --check
 	cargo clippy --all-targets --release -- -D warnings
 	cargo test --release
 

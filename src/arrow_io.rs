@@ -365,12 +365,26 @@ fn group_columns(schema: &Schema, batches: &[RecordBatch], context: &str) -> Res
 pub fn decode_edge_chunk(bytes: Vec<u8>, edge_population: &str) -> Result<DecodedEdgeChunk> {
     let context = format!("edge chunk of '{edge_population}'");
     let (schema, batches) = decode_owned(bytes, &context)?;
+    edge_chunk_of(&schema, &batches, &context)
+}
+
+/// [`decode_edge_chunk`] of record batches already in memory (e.g. imported from Python through
+/// the Arrow C data interface): one-array `UInt64`/`UInt32` id columns are used without copying.
+pub fn edge_chunk_from_batches(
+    schema: &Schema,
+    batches: &[RecordBatch],
+    edge_population: &str,
+) -> Result<DecodedEdgeChunk> {
+    edge_chunk_of(schema, batches, &format!("edge chunk of '{edge_population}'"))
+}
+
+fn edge_chunk_of(schema: &Schema, batches: &[RecordBatch], context: &str) -> Result<DecodedEdgeChunk> {
     let columns = [
-        required_column(&schema, &batches, SOURCE_COLUMN, &context)?,
-        required_column(&schema, &batches, TARGET_COLUMN, &context)?,
-        required_column(&schema, &batches, EDGE_ID_COLUMN, &context)?,
+        required_column(schema, batches, SOURCE_COLUMN, context)?,
+        required_column(schema, batches, TARGET_COLUMN, context)?,
+        required_column(schema, batches, EDGE_ID_COLUMN, context)?,
     ];
-    let groups = group_columns(&schema, &batches, &context)?;
+    let groups = group_columns(schema, batches, context)?;
     Ok(DecodedEdgeChunk { columns, groups })
 }
 
@@ -422,9 +436,18 @@ pub fn read_pathway_column(bytes: &[u8], node_population: &str) -> Result<Pathwa
     if schema.fields().is_empty() {
         return Err(Error::input(&context, "the Arrow table has no column"));
     }
+    pathway_column_from_arrays(column_arrays(&batches, 0).map(|a| a.as_ref()), node_population)
+}
+
+/// [`read_pathway_column`] of arrays already in memory (the chunks of one column, in node order).
+pub fn pathway_column_from_arrays<'a>(
+    arrays: impl IntoIterator<Item = &'a dyn Array>,
+    node_population: &str,
+) -> Result<PathwayColumn> {
+    let context = format!("pathway column of node population '{node_population}'");
     let mut values: Vec<Option<String>> = Vec::new();
-    for array in column_arrays(&batches, 0) {
-        append_strings(array.as_ref(), &mut values, &context)?;
+    for array in arrays {
+        append_strings(array, &mut values, &context)?;
     }
     Ok(PathwayColumn::from_values(node_population, &values))
 }
@@ -497,7 +520,8 @@ fn append_integers_as_text(array: &dyn Array, out: &mut Vec<String>, context: &s
     Ok(())
 }
 
-fn data_type(column_type: ColumnType) -> DataType {
+/// The Arrow type of a column type.
+pub fn data_type(column_type: ColumnType) -> DataType {
     match column_type {
         ColumnType::Float32 => DataType::Float32,
         ColumnType::Float64 => DataType::Float64,
@@ -547,11 +571,30 @@ pub fn write_chunk_result(result: ChunkResult) -> Result<Vec<u8>> {
 /// [`write_chunk_result`] into `bytes` (cleared first), reusing its capacity: a caller that runs
 /// chunk after chunk allocates its output buffer once (in wasm, once per linear memory).
 pub fn write_chunk_result_into(result: ChunkResult, bytes: &mut Vec<u8>) -> Result<()> {
+    let (schema, columns) = chunk_result_columns(result);
+    encode_into(schema, columns, "result table", bytes)
+}
+
+/// A chunk's drawn properties as one record batch (as [`write_chunk_result`] encodes it): one
+/// column per property, named after it, in its column type.
+pub fn chunk_result_batch(result: ChunkResult) -> Result<RecordBatch> {
+    let (schema, columns) = chunk_result_columns(result);
+    record_batch(schema, columns, "result table")
+}
+
+fn chunk_result_columns(result: ChunkResult) -> (Arc<Schema>, Vec<ArrayRef>) {
     let fields: Vec<Field> =
         result.properties.iter().map(|p| Field::new(&p.name, data_type(p.column_type), false)).collect();
-    let schema = Arc::new(Schema::new(fields));
-    let columns: Vec<ArrayRef> = result.properties.into_iter().map(|p| typed_array(p.column_type, p.values)).collect();
-    encode_into(schema, columns, "result table", bytes)
+    let columns = result.properties.into_iter().map(|p| typed_array(p.column_type, p.values)).collect();
+    (Arc::new(Schema::new(fields)), columns)
+}
+
+fn record_batch(schema: Arc<Schema>, columns: Vec<ArrayRef>, context: &str) -> Result<RecordBatch> {
+    if columns.is_empty() {
+        Ok(RecordBatch::new_empty(schema))
+    } else {
+        RecordBatch::try_new(schema, columns).map_err(|e| Error::input(context, e.to_string()))
+    }
 }
 
 /// One record batch as an IPC stream.
@@ -569,11 +612,7 @@ fn encode_into(schema: Arc<Schema>, columns: Vec<ArrayRef>, context: &str, bytes
     let body: usize = columns.iter().map(|c| c.get_buffer_memory_size()).sum();
     bytes.clear();
     bytes.reserve(body + 1024 + 64 * columns.len());
-    let batch = if columns.is_empty() {
-        RecordBatch::new_empty(schema.clone())
-    } else {
-        RecordBatch::try_new(schema.clone(), columns).map_err(fail)?
-    };
+    let batch = record_batch(schema.clone(), columns, context)?;
     let mut writer = StreamWriter::try_new(bytes, &schema).map_err(fail)?;
     writer.write(&batch).map_err(fail)?;
     writer.finish().map_err(fail)?;

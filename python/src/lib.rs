@@ -1,0 +1,473 @@
+//! `synparam._synparam`: the synparam core for Python. A thin conversion layer, like the wasm one:
+//! Arrow data crosses through the Arrow C data interface (no copies of id columns), structured
+//! results cross as JSON text that `synparam/__init__.py` parses, and every core error becomes a
+//! typed exception carrying its JSON path or context. Nothing here decides anything.
+
+use std::sync::Arc;
+
+use arrow_array::{make_array, Array, ArrayRef, RecordBatch};
+use arrow_buffer::Buffer;
+use arrow_data::ArrayData;
+use arrow_pyarrow::{FromPyArrow, ToPyArrow};
+use arrow_schema::{DataType, Schema};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use synparam::arrow_io::{chunk_result_batch, edge_chunk_from_batches, pathway_column_from_arrays};
+use synparam::config::{parse_task, spec_schema, RunOverrides};
+use synparam::engine::Ids;
+use synparam::storage::{ExistingDataset, GroupLayout, StorageChunk};
+use synparam::Error;
+
+create_exception!(synparam, SynparamError, PyException, "Base of every synparam error; `kind` names the variant.");
+create_exception!(synparam, ConfigError, SynparamError, "The model or task config is invalid at `path`.");
+create_exception!(
+    synparam,
+    InputError,
+    SynparamError,
+    "Input data is malformed; `context` names the table and column."
+);
+create_exception!(
+    synparam,
+    MissingPathwayValuesError,
+    SynparamError,
+    "Node pathway values the model does not list (`values`, `population`, `role`)."
+);
+create_exception!(
+    synparam,
+    MissingPathwayPropertyError,
+    SynparamError,
+    "Nodes without a pathway value while no fallback value is set."
+);
+create_exception!(
+    synparam,
+    ValueOutOfRangeError,
+    SynparamError,
+    "A drawn value cannot be stored (`property`, `edge_id`, `path`)."
+);
+
+/// The core's error as its typed Python exception, with the fields a caller needs as attributes.
+fn py_error(py: Python<'_>, error: Error) -> PyErr {
+    let message = error.to_string();
+    let err = match &error {
+        Error::Config { .. } => ConfigError::new_err(message),
+        Error::Input { .. } => InputError::new_err(message),
+        Error::MissingPathwayValues { .. } => MissingPathwayValuesError::new_err(message),
+        Error::MissingPathwayProperty { .. } => MissingPathwayPropertyError::new_err(message),
+        Error::ValueOutOfRange { .. } => ValueOutOfRangeError::new_err(message),
+    };
+    let value = err.value(py);
+    // Setting an attribute on a fresh exception cannot fail in practice; a failure would only
+    // lose the attribute, never the error.
+    let _ = value.setattr("kind", error.kind());
+    let _ = match &error {
+        Error::Config { path, .. } => value.setattr("path", path.as_str()),
+        Error::Input { context, .. } => value.setattr("context", context.as_str()),
+        Error::MissingPathwayValues { role, population, property, values, .. } => value
+            .setattr("role", *role)
+            .and(value.setattr("population", population.as_str()))
+            .and(value.setattr("property", property.as_str()))
+            .and(value.setattr("values", values.clone())),
+        Error::MissingPathwayProperty { role, population, property, count, first_node } => value
+            .setattr("role", *role)
+            .and(value.setattr("population", population.as_str()))
+            .and(value.setattr("property", property.as_str()))
+            .and(value.setattr("count", *count))
+            .and(value.setattr("first_node", *first_node)),
+        Error::ValueOutOfRange { property, source_type, target_type, edge_id, .. } => value
+            .setattr("property", property.as_str())
+            .and(value.setattr("path", format!("prop_stats.{property}.{source_type}.{target_type}")))
+            .and(value.setattr("edge_id", *edge_id)),
+    };
+    err
+}
+
+fn json<T: serde::Serialize>(py: Python<'_>, value: &T) -> PyResult<String> {
+    serde_json::to_string(value).map_err(|e| py_error(py, Error::input("result conversion", e.to_string())))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(py: Python<'_>, what: &str, text: &str) -> PyResult<T> {
+    serde_json::from_str(text).map_err(|e| py_error(py, Error::input(what, e.to_string())))
+}
+
+/// The record batches of a pyarrow `RecordBatch`, `Table` or `RecordBatchReader`-like object.
+fn record_batches(value: &Bound<'_, PyAny>) -> PyResult<(Arc<Schema>, Vec<RecordBatch>)> {
+    if value.hasattr("to_batches")? {
+        let schema = Arc::new(Schema::from_pyarrow_bound(&value.getattr("schema")?)?);
+        let mut batches = Vec::new();
+        for batch in value.call_method0("to_batches")?.cast::<PyList>()?.iter() {
+            batches.push(RecordBatch::from_pyarrow_bound(&batch)?);
+        }
+        return Ok((schema, batches));
+    }
+    let batch = RecordBatch::from_pyarrow_bound(value)?;
+    Ok((batch.schema(), vec![batch]))
+}
+
+/// The arrays of a pyarrow `Array` or `ChunkedArray`.
+fn arrays(value: &Bound<'_, PyAny>) -> PyResult<Vec<ArrayRef>> {
+    if value.hasattr("chunks")? {
+        let mut out = Vec::new();
+        for chunk in value.getattr("chunks")?.cast::<PyList>()?.iter() {
+            out.push(make_array(ArrayData::from_pyarrow_bound(&chunk)?));
+        }
+        return Ok(out);
+    }
+    Ok(vec![make_array(ArrayData::from_pyarrow_bound(value)?)])
+}
+
+/// An integer id array (any width, no nulls, no negatives) as u64, for the group scan.
+fn ids_of(py: Python<'_>, value: &Bound<'_, PyAny>, context: &str) -> PyResult<Vec<u64>> {
+    let mut out = Vec::new();
+    for array in arrays(value)? {
+        let ids = arrow_cast_u64(&array)
+            .ok_or_else(|| py_error(py, Error::input(context, "must be non-null, non-negative integers")))?;
+        out.extend(ids);
+    }
+    Ok(out)
+}
+
+fn arrow_cast_u64(array: &ArrayRef) -> Option<Vec<u64>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+    if array.null_count() > 0 {
+        return None;
+    }
+    macro_rules! signed {
+        ($t:ty) => {
+            array.as_primitive::<$t>().values().iter().map(|&v| u64::try_from(v).ok()).collect()
+        };
+    }
+    macro_rules! unsigned {
+        ($t:ty) => {
+            Some(array.as_primitive::<$t>().values().iter().map(|&v| v as u64).collect())
+        };
+    }
+    match array.data_type() {
+        DataType::Int8 => signed!(Int8Type),
+        DataType::Int16 => signed!(Int16Type),
+        DataType::Int32 => signed!(Int32Type),
+        DataType::Int64 => signed!(Int64Type),
+        DataType::UInt8 => unsigned!(UInt8Type),
+        DataType::UInt16 => unsigned!(UInt16Type),
+        DataType::UInt32 => unsigned!(UInt32Type),
+        DataType::UInt64 => unsigned!(UInt64Type),
+        _ => None,
+    }
+}
+
+/// The Arrow type of a storage type's numpy name.
+fn storage_data_type(storage: &str) -> Option<DataType> {
+    synparam::config::ColumnType::from_name(storage).map(synparam::arrow_io::data_type)
+}
+
+/// The run settings, task summary and spec schema of a config with overrides, as JSON text:
+/// what the page and the command resolve with `planRun`.
+#[pyfunction]
+#[pyo3(signature = (config_json, seed=None, pathway_property=None, fallback=None, overwrite=None, populations=None))]
+fn plan_run(
+    py: Python<'_>,
+    config_json: &str,
+    seed: Option<u64>,
+    pathway_property: Option<String>,
+    fallback: Option<String>,
+    overwrite: Option<bool>,
+    populations: Option<Vec<String>>,
+) -> PyResult<String> {
+    let task = parse_task(config_json).map_err(|e| py_error(py, e))?;
+    let overrides = RunOverrides { seed, pathway_property, fallback, overwrite, populations };
+    #[derive(serde::Serialize)]
+    struct Plan {
+        settings: synparam::config::RunSettings,
+        summary: synparam::config::TaskSummary,
+        schema: synparam::config::SpecSchema,
+    }
+    json(py, &Plan { settings: task.settings(&overrides), summary: task.summary(), schema: spec_schema() })
+}
+
+/// The core's version (the tool version the command and the sidecar record).
+#[pyfunction]
+fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// One parameterization run (see the Rust `synparam::Parameterizer`).
+#[pyclass(name = "Parameterizer", module = "synparam._synparam")]
+struct PyParameterizer {
+    run: synparam::Parameterizer,
+    storage: StorageChunk,
+}
+
+#[pymethods]
+impl PyParameterizer {
+    #[new]
+    #[pyo3(signature = (config_json, seed=None))]
+    fn new(py: Python<'_>, config_json: &str, seed: Option<u64>) -> PyResult<Self> {
+        let run = synparam::Parameterizer::new(config_json, seed).map_err(|e| py_error(py, e))?;
+        Ok(PyParameterizer { run, storage: StorageChunk::default() })
+    }
+
+    /// The seed in use.
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.run.seed()
+    }
+
+    /// The task summary (properties and their column types, pathway values) as JSON text.
+    fn summary(&self, py: Python<'_>) -> PyResult<String> {
+        json(py, &self.run.task().summary())
+    }
+
+    /// Prepare an edge population from its nodes' pathway values (pyarrow arrays, one entry per
+    /// node id, null where a node lacks the property).
+    #[pyo3(signature = (name, source_population, source_values, target_population, target_values, pathway_property, fallback=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn add_edge_population(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        source_population: &str,
+        source_values: &Bound<'_, PyAny>,
+        target_population: &str,
+        target_values: &Bound<'_, PyAny>,
+        pathway_property: &str,
+        fallback: Option<&str>,
+    ) -> PyResult<()> {
+        let source_arrays = arrays(source_values)?;
+        let target_arrays = arrays(target_values)?;
+        let source = pathway_column_from_arrays(source_arrays.iter().map(|a| a.as_ref()), source_population)
+            .map_err(|e| py_error(py, e))?;
+        let target = pathway_column_from_arrays(target_arrays.iter().map(|a| a.as_ref()), target_population)
+            .map_err(|e| py_error(py, e))?;
+        self.run.add_edge_population(name, source, target, pathway_property, fallback).map_err(|e| py_error(py, e))
+    }
+
+    /// Draw every property for an edge batch (`source_node_id`, `target_node_id`, `edge_id`);
+    /// returns a pyarrow `RecordBatch` with one column per property in its model dtype, or, with
+    /// `raw`, the drawn float64 values.
+    #[pyo3(signature = (population, batch, raw=false))]
+    fn run_batch<'py>(
+        &mut self,
+        py: Python<'py>,
+        population: &str,
+        batch: &Bound<'py, PyAny>,
+        raw: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (schema, batches) = record_batches(batch)?;
+        let chunk = edge_chunk_from_batches(&schema, &batches, population).map_err(|e| py_error(py, e))?;
+        let mut result = py.detach(|| self.run.run_edges(population, chunk.ids())).map_err(|e| py_error(py, e))?;
+        if raw {
+            for property in &mut result.properties {
+                property.column_type = synparam::config::ColumnType::Float64;
+            }
+        }
+        chunk_result_batch(result).map_err(|e| py_error(py, e))?.to_pyarrow(py)
+    }
+
+    /// [`run_batch`] in Arrow IPC stream bytes, out as IPC stream bytes: the JS API's `runChunk`,
+    /// for callers holding IPC (files, sockets) and for the golden hash shared with the tests of
+    /// the native and wasm builds.
+    fn run_ipc(&mut self, py: Python<'_>, population: &str, edges_ipc: Vec<u8>) -> PyResult<Vec<u8>> {
+        let chunk = synparam::arrow_io::decode_edge_chunk(edges_ipc, population).map_err(|e| py_error(py, e))?;
+        let result = py.detach(|| self.run.run_edges(population, chunk.ids())).map_err(|e| py_error(py, e))?;
+        synparam::arrow_io::write_chunk_result(result).map_err(|e| py_error(py, e))
+    }
+
+    /// Statistics and histograms of every batch run so far, as JSON text.
+    fn statistics(&self, py: Python<'_>) -> PyResult<String> {
+        json(py, &self.run.statistics())
+    }
+
+    /// Distinct connections per pathway: `[(source type, target type, count)]`.
+    fn connections(&self, py: Python<'_>, population: &str) -> PyResult<Vec<(String, String, u64)>> {
+        self.run.connections(population).map_err(|e| py_error(py, e))
+    }
+
+    /// Whether batches also count distinct connections (on by default).
+    fn set_connection_counting(&mut self, enabled: bool) {
+        self.run.set_connection_counting(enabled)
+    }
+
+    /// Count connections per target block: edges come sorted by target, in order.
+    fn assume_sorted_by_target(&mut self, py: Python<'_>, population: &str) -> PyResult<()> {
+        self.run.assume_sorted_by_target(population).map_err(|e| py_error(py, e))
+    }
+
+    /// Count the distinct connections of an edge batch without drawing.
+    fn count_connections_of(&mut self, py: Python<'_>, population: &str, batch: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (schema, batches) = record_batches(batch)?;
+        let chunk = edge_chunk_from_batches(&schema, &batches, population).map_err(|e| py_error(py, e))?;
+        self.run.count_connections_of(population, chunk.ids()).map_err(|e| py_error(py, e))
+    }
+
+    /// What this run of `population` accumulated, as JSON text for `merge_state`.
+    fn export_state(&self, py: Python<'_>, population: &str) -> PyResult<String> {
+        json(py, &self.run.export_state(population).map_err(|e| py_error(py, e))?)
+    }
+
+    /// Add another run's `export_state` of the same model and population.
+    fn merge_state(&mut self, py: Python<'_>, population: &str, state: &str) -> PyResult<()> {
+        let state: synparam::RunState = from_json(py, "run state", state)?;
+        self.run.merge_state(population, &state).map_err(|e| py_error(py, e))
+    }
+
+    /// The statistics accumulated so far, as JSON text for `merge_statistics`.
+    fn statistics_state(&self, py: Python<'_>) -> PyResult<String> {
+        json(py, &self.run.statistics_state())
+    }
+
+    /// Add another run's `statistics_state` of the same model.
+    fn merge_statistics(&mut self, py: Python<'_>, state: &str) -> PyResult<()> {
+        let state: Vec<Vec<synparam::stats::AccumulatorState>> = from_json(py, "statistics", state)?;
+        self.run.merge_statistics(&state).map_err(|e| py_error(py, e))
+    }
+
+    /// Add the next edges' group columns to the population's layout scan.
+    fn scan_groups(
+        &mut self,
+        py: Python<'_>,
+        population: &str,
+        size: u64,
+        first_edge: u64,
+        group_ids: &Bound<'_, PyAny>,
+        group_index: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let ids = ids_of(py, group_ids, &format!("group columns of '{population}' column edge_group_id"))?;
+        let index = ids_of(py, group_index, &format!("group columns of '{population}' column edge_group_index"))?;
+        self.run
+            .scan_groups(population, size, first_edge, Ids::U64(&ids), Ids::U64(&index))
+            .map_err(|e| py_error(py, e))
+    }
+
+    /// Plan the datasets of `population` in its edges file (JSON text in and out; see
+    /// `synparam.Parameterizer.plan_output`).
+    #[pyo3(signature = (population, size, existing_json, groups, overwrite, layout_json=None))]
+    fn plan_output(
+        &mut self,
+        py: Python<'_>,
+        population: &str,
+        size: u64,
+        existing_json: &str,
+        groups: Vec<u64>,
+        overwrite: bool,
+        layout_json: Option<&str>,
+    ) -> PyResult<String> {
+        let existing: Vec<ExistingDataset> = from_json(py, "existing datasets", existing_json)?;
+        let layout: Option<GroupLayout> = match layout_json {
+            Some(text) => Some(from_json(py, "group layout", text)?),
+            None => None,
+        };
+        let plan = self
+            .run
+            .plan_output(population, size, &existing, &groups, overwrite, layout)
+            .map_err(|e| py_error(py, e))?;
+        json(py, plan)
+    }
+
+    /// Draw an edge batch and place its values for storage as planned: per block,
+    /// `(dataset index, [(first row, rows)], pyarrow array in the dataset's storage type)`.
+    fn run_storage<'py>(
+        &mut self,
+        py: Python<'py>,
+        population: &str,
+        batch: &Bound<'py, PyAny>,
+    ) -> PyResult<Vec<(usize, Vec<(u64, u64)>, Bound<'py, PyAny>)>> {
+        let (schema, batches) = record_batches(batch)?;
+        let chunk = edge_chunk_from_batches(&schema, &batches, population).map_err(|e| py_error(py, e))?;
+        let (run, storage) = (&mut self.run, &mut self.storage);
+        py.detach(|| run.run_storage(population, chunk.ids(), chunk.groups(), storage)).map_err(|e| py_error(py, e))?;
+        let plans = self.run.dataset_digests(population).map_err(|e| py_error(py, e))?;
+        let bytes = self.storage.bytes();
+        let mut out = Vec::with_capacity(self.storage.blocks.len());
+        for block in &self.storage.blocks {
+            let storage = plans[block.dataset].0.storage;
+            let data_type = storage_data_type(storage)
+                .ok_or_else(|| py_error(py, Error::input("storage", format!("unknown storage type {storage}"))))?;
+            let width = data_type.primitive_width().unwrap_or(8);
+            let buffer = Buffer::from(&bytes[block.offset..block.offset + block.length * width]);
+            let data = ArrayData::builder(data_type)
+                .len(block.length)
+                .add_buffer(buffer)
+                .build()
+                .map_err(|e| py_error(py, Error::input("storage", e.to_string())))?;
+            let runs = block.runs.iter().map(|&[row, rows]| (row, rows)).collect();
+            out.push((block.dataset, runs, data.to_pyarrow(py)?));
+        }
+        Ok(out)
+    }
+
+    /// The planned datasets of `population` with the digests of what was stored so far, as JSON
+    /// text (`[{property, group, storage, rows, exists, digest, digest_rows}]`).
+    fn dataset_digests(&self, py: Python<'_>, population: &str) -> PyResult<String> {
+        #[derive(serde::Serialize)]
+        struct Entry<'a> {
+            #[serde(flatten)]
+            dataset: &'a synparam::storage::DatasetPlan,
+            digest: String,
+            digest_rows: u64,
+        }
+        let digests = self.run.dataset_digests(population).map_err(|e| py_error(py, e))?;
+        let entries: Vec<Entry<'_>> = digests
+            .iter()
+            .map(|(dataset, digest)| Entry { dataset, digest: digest.hex(), digest_rows: digest.rows })
+            .collect();
+        json(py, &entries)
+    }
+
+    /// Forget the statistics and connection counts.
+    fn reset_statistics(&mut self) {
+        self.run.reset_statistics()
+    }
+}
+
+/// The digest of a dataset's stored values, computed as the core computes it for what it drew:
+/// the writer's read-back check (`DatasetDigest` of the JS API).
+#[pyclass(name = "DatasetDigest", module = "synparam._synparam")]
+struct PyDatasetDigest {
+    storage: synparam::config::ColumnType,
+    digest: synparam::storage::Digest,
+}
+
+#[pymethods]
+impl PyDatasetDigest {
+    #[new]
+    fn new(py: Python<'_>, storage: &str) -> PyResult<Self> {
+        let column_type = synparam::config::ColumnType::from_name(storage)
+            .ok_or_else(|| py_error(py, Error::input("storage", format!("unknown storage type {storage}"))))?;
+        Ok(PyDatasetDigest { storage: column_type, digest: synparam::storage::Digest::default() })
+    }
+
+    /// Add stored bytes (little-endian, in the storage type) starting at `start_row`.
+    fn add(&mut self, py: Python<'_>, start_row: u64, bytes: &[u8]) -> PyResult<()> {
+        self.digest.add_bytes(self.storage, start_row, bytes).map_err(|e| py_error(py, e))
+    }
+
+    /// The digest as the core prints it.
+    fn hex(&self) -> String {
+        self.digest.hex()
+    }
+
+    /// Rows added so far.
+    #[getter]
+    fn rows(&self) -> u64 {
+        self.digest.rows
+    }
+}
+
+#[pymodule]
+fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_function(wrap_pyfunction!(plan_run, m)?)?;
+    m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_class::<PyParameterizer>()?;
+    m.add_class::<PyDatasetDigest>()?;
+    m.add("SynparamError", py.get_type::<SynparamError>())?;
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("InputError", py.get_type::<InputError>())?;
+    m.add("MissingPathwayValuesError", py.get_type::<MissingPathwayValuesError>())?;
+    m.add("MissingPathwayPropertyError", py.get_type::<MissingPathwayPropertyError>())?;
+    m.add("ValueOutOfRangeError", py.get_type::<ValueOutOfRangeError>())?;
+    Ok(())
+}

@@ -1,0 +1,272 @@
+"""synparam for Python: the same Rust core as the page and the command, bit for bit.
+
+Give every synapse of a SONATA circuit its physiological parameters, drawn per pathway from
+connectome-manipulator ``ConnPropsModel`` distributions with keyed random streams: the values of an
+edge depend only on the model, the seed, its pathway and its ids — never on how the edges are
+split into batches, workers, Dask partitions or Spark tasks.
+
+Arrow data crosses into the core through the Arrow C data interface (pyarrow in, pyarrow out).
+
+>>> import pyarrow as pa, synparam
+>>> config = {"src_types": ["EXC"], "tgt_types": ["EXC"], "prop_stats": {"conductance": {
+...     "EXC": {"EXC": {"type": "gamma", "mean": 1.0, "std": 0.5}}}}}
+>>> run = synparam.Parameterizer(config, seed=1)
+>>> nodes = pa.array(["EXC", "EXC"])
+>>> run.add_edge_population("cells__cells", nodes, nodes, pathway_property="synapse_class")
+>>> edges = pa.record_batch({"source_node_id": [0, 1], "target_node_id": [1, 0], "edge_id": [0, 1]})
+>>> run.run_batch("cells__cells", edges).num_rows
+2
+
+Sub-modules: :mod:`synparam.sonata` (circuits on disk), :mod:`synparam.dask` (a circuit on a
+Dask cluster, the ``synparam-dask`` command), :mod:`synparam.spark` (Spark ``mapInArrow``),
+:mod:`synparam.obi_one` (a drop-in for obi-one's task).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+
+import pyarrow as pa
+
+from . import _synparam
+from ._synparam import (
+    ConfigError,
+    DatasetDigest,
+    InputError,
+    MissingPathwayPropertyError,
+    MissingPathwayValuesError,
+    SynparamError,
+    ValueOutOfRangeError,
+)
+
+__all__ = [
+    "Parameterizer",
+    "DatasetDigest",
+    "plan_run",
+    "config_text",
+    "SynparamError",
+    "ConfigError",
+    "InputError",
+    "MissingPathwayValuesError",
+    "MissingPathwayPropertyError",
+    "ValueOutOfRangeError",
+    "__version__",
+]
+
+#: The core's version: the tool version the command's sidecar and dataset attributes record.
+__version__: str = _synparam.version()
+
+Config = Union[str, bytes, Mapping[str, Any]]
+
+
+def config_text(config: Config) -> str:
+    """The config as JSON text: text is passed unchanged (the core parses it, NaN and all), a
+    mapping is serialized (``NaN``/``Infinity`` allowed, as connectome-manipulator writes them)."""
+    if isinstance(config, bytes):
+        return config.decode("utf-8")
+    if isinstance(config, str):
+        return config
+    return json.dumps(config, allow_nan=True)
+
+
+def _exact_seed(setting: dict) -> dict:
+    """Seeds above 2**53 - 1 cross JSON as decimal text (for JavaScript): back to int here."""
+    value = setting.get("value")
+    if isinstance(value, str):
+        setting = dict(setting, value=int(value))
+    return setting
+
+
+def plan_run(
+    config: Config,
+    *,
+    seed: Optional[int] = None,
+    pathway_property: Optional[str] = None,
+    fallback: Optional[str] = None,
+    overwrite: Optional[bool] = None,
+    populations: Optional[Sequence[str]] = None,
+) -> dict:
+    """Resolve a run as the page and the command do (``planRun``): the settings actually used,
+    each ``{"value", "source"}`` with source ``override``, ``config`` or ``default``; the task
+    summary (properties with their column types, pathway values); the distribution schema.
+
+    Raises :class:`ConfigError` (with ``path``) for an invalid config.
+    """
+    plan = json.loads(
+        _synparam.plan_run(
+            config_text(config),
+            seed,
+            pathway_property,
+            fallback,
+            overwrite,
+            list(populations) if populations is not None else None,
+        )
+    )
+    plan["settings"]["seed"] = _exact_seed(plan["settings"]["seed"])
+    return plan
+
+
+def _as_arrow_array(values: Any) -> Any:
+    """Pathway values or ids as a pyarrow (chunked) array; lists and numpy arrays are converted."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)) or hasattr(values, "__arrow_c_array__"):
+        return values
+    return pa.array(values)
+
+
+def _as_edge_table(batch: Any) -> Any:
+    """An edge batch as pyarrow: a RecordBatch or Table as is, a mapping of columns converted."""
+    if isinstance(batch, (pa.RecordBatch, pa.Table)) or hasattr(batch, "__arrow_c_array__"):
+        return batch
+    if isinstance(batch, Mapping):
+        return pa.record_batch({name: _as_arrow_array(column) for name, column in batch.items()})
+    raise TypeError(f"an edge batch must be a pyarrow RecordBatch or Table, or a mapping of columns, not {type(batch).__name__}")
+
+
+class Parameterizer:
+    """One parameterization run: a validated model, a seed, prepared edge populations and the
+    statistics collected so far.
+
+    ``config`` is the ``ConnPropsModel`` dict (``src_types``, ``tgt_types``, ``prop_stats``,
+    optional ``prop_cov``) or the task form (``pathway_param_dict`` …), as text or a mapping.
+    ``seed`` overrides the config's ``random_seed``; one of them must be given.
+    """
+
+    def __init__(self, config: Config, seed: Optional[int] = None):
+        self.config_text = config_text(config)
+        self._run = _synparam.Parameterizer(self.config_text, seed)
+        self.summary = json.loads(self._run.summary())
+
+    @property
+    def seed(self) -> int:
+        """The seed in use."""
+        return self._run.seed
+
+    @property
+    def properties(self) -> list:
+        """``[(property, numpy dtype name)]`` of the model, in output column order."""
+        return [(p["name"], p["column_type"]) for p in self.summary["properties"]]
+
+    def add_edge_population(
+        self,
+        name: str,
+        source_values: Any,
+        target_values: Any,
+        pathway_property: str = "synapse_class",
+        fallback: Optional[str] = None,
+        source_population: str = "source",
+        target_population: str = "target",
+    ) -> None:
+        """Prepare edge population ``name`` from its source and target nodes' pathway values: one
+        entry per node id (strings, dictionary-encoded strings or integers; null where a node lacks
+        the property, which needs ``fallback``). The node population names appear in errors."""
+        self._run.add_edge_population(
+            name,
+            source_population,
+            _as_arrow_array(source_values),
+            target_population,
+            _as_arrow_array(target_values),
+            pathway_property,
+            fallback,
+        )
+
+    def run_batch(self, population: str, batch: Any, raw: bool = False) -> pa.RecordBatch:
+        """Draw every property for an edge batch with ``source_node_id``, ``target_node_id`` and
+        ``edge_id`` (the edge's row in its SONATA population, which keys its random streams).
+        Returns one column per property, named after it, in its model dtype (``raw``: the drawn
+        float64 values); row *i* belongs to input row *i*. Statistics accumulate."""
+        return self._run.run_batch(population, _as_edge_table(batch), raw)
+
+    def run_ipc(self, population: str, edges_ipc: bytes) -> bytes:
+        """:meth:`run_batch` on Arrow IPC stream bytes, returning IPC stream bytes (the JS API's
+        ``runChunk``)."""
+        return self._run.run_ipc(population, edges_ipc)
+
+    def statistics(self) -> list:
+        """Per property and pathway: synapses, connections, mean, std, histogram and the
+        goodness of fit of every batch run so far (the page's statistics)."""
+        return json.loads(self._run.statistics())
+
+    def connections(self, population: str) -> list:
+        """Distinct connections per pathway: ``[(source type, target type, count)]``."""
+        return self._run.connections(population)
+
+    def set_connection_counting(self, enabled: bool) -> None:
+        """Whether batches also count distinct connections (on by default; it remembers every
+        pair unless :meth:`assume_sorted_by_target`)."""
+        self._run.set_connection_counting(enabled)
+
+    def assume_sorted_by_target(self, population: str) -> None:
+        """Count connections per target block: the caller guarantees edges sorted by target and
+        batches in edge order."""
+        self._run.assume_sorted_by_target(population)
+
+    def count_connections_of(self, population: str, batch: Any) -> None:
+        """Count the distinct connections of an edge batch without drawing it."""
+        self._run.count_connections_of(population, _as_edge_table(batch))
+
+    def export_state(self, population: str) -> str:
+        """What this run of ``population`` accumulated (statistics, connection counts, digests),
+        as JSON text for another run's :meth:`merge_state` (parallel workers)."""
+        return self._run.export_state(population)
+
+    def merge_state(self, population: str, state: str) -> None:
+        """Add another run's :meth:`export_state` of the same model and population."""
+        self._run.merge_state(population, state)
+
+    def statistics_state(self) -> str:
+        """The statistics so far, as JSON text for :meth:`merge_statistics`."""
+        return self._run.statistics_state()
+
+    def merge_statistics(self, state: str) -> None:
+        """Add another run's :meth:`statistics_state` of the same model."""
+        self._run.merge_statistics(state)
+
+    def reset_statistics(self) -> None:
+        """Forget the statistics and connection counts."""
+        self._run.reset_statistics()
+
+    # SONATA storage: what a writer needs to put values into an edges file as the command does.
+
+    def scan_groups(self, population: str, size: int, first_edge: int, group_ids: Any, group_index: Any) -> None:
+        """Add the next edges' ``edge_group_id``/``edge_group_index`` (edges ``first_edge …`` of
+        a population of ``size``) to its layout scan, which :meth:`plan_output` checks."""
+        self._run.scan_groups(population, size, first_edge, _as_arrow_array(group_ids), _as_arrow_array(group_index))
+
+    def plan_output(
+        self,
+        population: str,
+        size: int,
+        existing: Iterable[Mapping[str, Any]],
+        groups: Iterable[int],
+        overwrite: bool,
+        layout: Optional[Any] = None,
+    ) -> dict:
+        """Plan the datasets the run writes into ``population`` (``size`` edges). ``existing``:
+        ``[{"group", "property", "storage" (numpy name or None), "rows"}]`` of the file; ``groups``:
+        its group ids; ``layout``: a plan's ``layout`` from a coordinating run instead of a scan.
+        Returns ``{"datasets": [...], "create_groups", "fills_in_order", "layout"}``; raises naming
+        the conflict (existing properties without ``overwrite``, wrong lengths, missing groups)."""
+        plan = self._run.plan_output(
+            population,
+            int(size),
+            json.dumps(list(existing)),
+            [int(g) for g in groups],
+            bool(overwrite),
+            json.dumps(layout) if layout is not None else None,
+        )
+        return json.loads(plan)
+
+    def run_storage(self, population: str, batch: Any) -> list:
+        """Draw an edge batch (with the group columns when the population has them) and place its
+        values as planned: ``[(dataset index in the plan, [(first row, rows), …], numpy array in
+        the dataset's storage dtype)]``. The arrays are copies the caller owns."""
+        return [
+            (dataset, runs, array.to_numpy(zero_copy_only=True))
+            for dataset, runs, array in self._run.run_storage(population, _as_edge_table(batch))
+        ]
+
+    def dataset_digests(self, population: str) -> list:
+        """The planned datasets with the content digest of what was stored so far:
+        ``[{"property", "group", "storage", "rows", "exists", "digest", "digest_rows"}]``."""
+        return json.loads(self._run.dataset_digests(population))

@@ -1,0 +1,793 @@
+"""A SONATA circuit parameterized on a Dask cluster, with the same output as the command.
+
+``parameterize_circuit(circuit_config, config, out, ...)`` reads the circuit (h5py), splits every
+edge population into row ranges (cut where ``target_node_id`` changes, so that no connection spans
+two ranges), draws the ranges in parallel on a ``dask.distributed`` cluster — each task builds its
+own :class:`synparam.Parameterizer` with the run's config, seed and population, plans its output
+with the coordinator's group ``layout`` and returns the storage-ready blocks and its state
+(statistics, connection counts, content digests) — and writes the parameterized circuit as the
+command (``node www/host/cli.mjs``) does: the same layout, config handling, datasets (dtype and
+values, byte for byte), dataset attributes and provenance sidecar (``parameterization.json``),
+built in ``DIR.partial-<pid>``, every written dataset read back and checked against the core's
+digests, inputs checked unchanged, and renamed into place only then. Nothing is left on error.
+
+One writer per file, ranges in order: HDF5 files are not written concurrently (no parallel HDF5
+without MPI-IO), and ranges written in edge order make the file the same whatever the number of
+workers and the partition size. The coordinator (the process that calls this function) is that
+writer; workers only read the input edges files and draw.
+
+Command line: ``synparam-dask --circuit circuit_config.json --config model.json --out DIR
+[--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite]
+[--workers N | --scheduler ADDRESS] [--partition-rows N]``.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import logging
+import os
+import shutil
+import socket
+import sys
+import time
+
+import h5py
+import numpy as np
+import pyarrow as pa
+
+from . import _jsjson
+from ._publish import (
+    PROVENANCE_FILE, Hasher, claim, copy_new, files_below, identity_of, iso_now, pin_object_timestamps,
+    storage_of, verify_datasets,
+)
+from .sonata import CircuitError, load_circuit, node_property_values, output_files, output_layout, printable
+
+__all__ = ["parameterize_circuit", "main", "DEFAULT_PARTITION_ROWS", "CircuitError"]
+
+L = logging.getLogger("synparam.dask")
+
+#: Edges per task by default: a few seconds of drawing, ~40 MB of results for nine properties.
+DEFAULT_PARTITION_ROWS = 1_000_000
+#: Edges per call into the core inside a task (bounds a task's transient memory).
+BATCH_ROWS = 262_144
+#: Rows per HDF5 chunk of the datasets created chunked (writer.js CHUNK_ROWS).
+CHUNK_ROWS = 262_144
+#: Rows read per call when scanning group columns or looking for target changes.
+SCAN_ROWS = 1 << 20
+
+
+# ----------------------------------------------------------------------------- settings
+
+def _config_text(config) -> str:
+    """The model as JSON text: a mapping (serialized as JavaScript's JSON.stringify would), JSON
+    text, or the path of a JSON file (read as the command reads ``--config``)."""
+    if isinstance(config, dict):
+        return _jsjson.stringify(config)
+    if isinstance(config, bytes):
+        return config.decode("utf-8")
+    if isinstance(config, str) and config.lstrip().startswith(("{", "[")):
+        return config
+    path = os.fspath(config)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        raise CircuitError("does not exist", file=path) from None
+    except IsADirectoryError:
+        raise CircuitError("is a folder, not a file", file=path) from None
+
+
+def _setting(settings: dict, *names):
+    for name in names:
+        if name in settings:
+            value = settings[name]
+            return value.get("value") if isinstance(value, dict) else value
+    return None
+
+
+def _arrow_values(values, size):
+    if values is None:
+        values = [None] * size
+    return pa.array(values, type=pa.string()).dictionary_encode()
+
+
+def _ids(dataset, start, end):
+    return np.asarray(dataset[start:end])
+
+
+def _group_column(values, name, where):
+    """Group ids/indices as the core takes them: integers (whole float64 converted, checked)."""
+    if values.dtype.kind == "f":
+        whole = np.isfinite(values) & (np.floor(values) == values) & (values >= 0)
+        if not whole.all():
+            row = int(np.argmin(whole))
+            raise CircuitError(f"{name} {values[row]!r} at edge {row} is not a whole non-negative number", **where)
+        return values.astype(np.uint64)
+    return values
+
+
+# ----------------------------------------------------------------------------- the task
+
+def draw_range(job: dict) -> dict:
+    """One range of one edge population, drawn on a worker: a fresh Parameterizer with the run's
+    config, seed and population, planned with the coordinator's layout; returns the storage
+    blocks (dataset index, runs, values) in edge order and the run's exported state."""
+    import synparam
+
+    name, start, end = job["population"], job["start"], job["end"]
+    where = {"file": job["shown"], "population": name}
+    run = synparam.Parameterizer(job["config_text"], job["seed"])
+    source_values, target_values = job["values"]
+    run.add_edge_population(name, source_values, target_values, pathway_property=job["pathway_property"],
+                            fallback=job["fallback"], source_population=job["source"], target_population=job["target"])
+    plan = job["plan"]
+    run.plan_output(name, plan["size"], plan["existing"], plan["groups"], plan["overwrite"], layout=plan["layout"])
+    blocks = []
+    with h5py.File(job["real"], "r") as h5:
+        base = h5[f"edges/{name}"]
+        targets_all = _ids(base["target_node_id"], start, end)
+        ordered = bool(np.all(targets_all[1:] >= targets_all[:-1])) if len(targets_all) > 1 else True
+        if ordered:
+            run.assume_sorted_by_target(name)
+        for first in range(start, end, BATCH_ROWS):
+            last = min(end, first + BATCH_ROWS)
+            columns = {
+                "source_node_id": _ids(base["source_node_id"], first, last),
+                "target_node_id": targets_all[first - start:last - start],
+                "edge_id": np.arange(first, last, dtype=np.uint64),
+            }
+            if job["has_group_ids"]:
+                columns["edge_group_id"] = _group_column(_ids(base["edge_group_id"], first, last), "edge_group_id", where)
+                columns["edge_group_index"] = _group_column(_ids(base["edge_group_index"], first, last), "edge_group_index", where)
+            batch = pa.record_batch({k: pa.array(v) for k, v in columns.items()})
+            for dataset, runs, values in run.run_storage(name, batch):
+                blocks.append((dataset, [(int(r), int(n)) for r, n in runs], np.array(values, copy=True)))
+    return {"blocks": blocks, "state": run.export_state(name), "sorted": ordered,
+            "first_target": int(targets_all[0]) if len(targets_all) else None,
+            "last_target": int(targets_all[-1]) if len(targets_all) else None}
+
+
+class _Done:
+    """A finished in-process task, shaped like a dask Future (no cluster: ``client=None``)."""
+
+    def __init__(self, fn, arg):
+        try:
+            self._value, self._error = fn(arg), None
+        except BaseException as error:  # noqa: BLE001 - re-raised by result()
+            self._value, self._error = None, error
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def cancel(self):
+        pass
+
+
+class _Executor:
+    """Submits draw tasks to a dask client (named per population and range, so that the
+    dashboard shows them), or runs them in-process when there is none."""
+
+    def __init__(self, client):
+        self.client = client
+        self.keys = 0
+
+    def width(self):
+        if self.client is None:
+            return 1
+        try:
+            return max(1, sum(self.client.nthreads().values()))
+        except Exception:  # noqa: BLE001
+            return 1
+
+    def share(self, value):
+        if self.client is None:
+            return value
+        return self.client.scatter(value, broadcast=False, hash=False)
+
+    def submit(self, job, values):
+        if self.client is None:
+            return _Done(draw_range, {**job, "values": values})
+        self.keys += 1
+        key = f"synparam-draw-{job['population']}-rows-{job['start']}-{job['end']}-{os.getpid()}-{self.keys}"
+        return self.client.submit(_draw_shared, job, values, key=key, pure=False, retries=0)
+
+
+def _draw_shared(job, values):
+    return draw_range({**job, "values": values})
+
+
+# ----------------------------------------------------------------------------- planning
+
+def _range_cuts(real, name, size, partition_rows):
+    """Range starts of about ``partition_rows`` edges, each moved forward to where
+    ``target_node_id`` changes (so that a connection never spans two ranges); and whether the
+    targets are non-decreasing across every cut."""
+    starts = [0]
+    ordered = True
+    if size == 0:
+        return [0, 0], True
+    with h5py.File(real, "r") as h5:
+        targets = h5[f"edges/{name}/target_node_id"]
+        nominal = partition_rows
+        while nominal < size:
+            cut = None
+            at = nominal
+            while at < size:
+                window = np.asarray(targets[at - 1:min(size, at + 4096)])
+                changes = np.nonzero(window[1:] != window[:-1])[0]
+                if len(changes):
+                    i = int(changes[0])
+                    if window[i + 1] < window[i]:
+                        ordered = False
+                    cut = at + i
+                    break
+                at += 4096
+            if cut is None:
+                break
+            starts.append(cut)
+            nominal = cut + partition_rows
+    return [*starts, size], ordered
+
+
+def _existing_datasets(h5, name, properties):
+    base = f"edges/{name}"
+    group_names = [k for k in h5[base].keys() if k.isdigit()]
+    existing = []
+    for group in group_names:
+        members = list(h5[f"{base}/{group}"].keys())
+        for prop in (m for m in members if m in properties):
+            obj = h5.get(f"{base}/{group}/{prop}")
+            storage = storage_of(obj)
+            rows = obj.shape[0] if isinstance(obj, h5py.Dataset) and obj.shape else 0
+            existing.append({"group": int(group), "property": prop, "storage": storage, "rows": int(rows)})
+    return existing, [int(g) for g in group_names]
+
+
+def _set_attributes(dataset, attributes):
+    for key, value in attributes.items():
+        if key in dataset.attrs:
+            del dataset.attrs[key]
+        if isinstance(value, np.uint64):
+            dataset.attrs.create(key, value, dtype="<u8")
+        else:
+            dataset.attrs[key] = value
+
+
+class _PopulationOutput:
+    """The coordinator's side of one edge population: its run (planning, merged states), the
+    output datasets, the writing of blocks in range order."""
+
+    def __init__(self, h5, edges, run, overwrite, attributes, properties):
+        import synparam  # noqa: F401
+
+        self.edges = edges
+        self.run = run
+        name = edges.name
+        where = {"file": edges.shown, "population": name}
+        existing, groups = _existing_datasets(h5, name, properties)
+        try:
+            if edges.has_group_ids:
+                base = h5[f"edges/{name}"]
+                for first in range(0, edges.size, SCAN_ROWS):
+                    last = min(edges.size, first + SCAN_ROWS)
+                    run.scan_groups(name, edges.size, first,
+                                    pa.array(_group_column(np.asarray(base["edge_group_id"][first:last]), "edge_group_id", where)),
+                                    pa.array(_group_column(np.asarray(base["edge_group_index"][first:last]), "edge_group_index", where)))
+            plan = run.plan_output(name, edges.size, existing, groups, overwrite)
+        except CircuitError:
+            raise
+        except Exception as error:
+            # As the command's writer: the layout and plan refusals are the file's (CircuitError).
+            raise CircuitError(str(error), file=edges.shown) from error
+        self.plan = plan
+        self.plan_inputs = {"size": edges.size, "existing": existing, "groups": groups, "overwrite": overwrite, "layout": plan["layout"]}
+        for group in plan.get("create_groups", []):
+            h5[f"edges/{name}"].create_group(str(group))
+        self.datasets = []
+        for planned in plan["datasets"]:
+            path = f"edges/{name}/{planned['group']}/{planned['property']}"
+            if not planned["exists"]:
+                group = h5[f"edges/{name}/{planned['group']}"]
+                rows = int(planned["rows"])
+                dtype = np.dtype(planned["storage"]).newbyteorder("<")
+                if plan.get("fills_in_order") and rows > 0:
+                    group.create_dataset(planned["property"], shape=(rows,), maxshape=(rows,), chunks=(min(rows, CHUNK_ROWS),), dtype=dtype)
+                else:
+                    group.create_dataset(planned["property"], shape=(rows,), dtype=dtype)
+            dataset = h5[path]
+            _set_attributes(dataset, attributes)
+            self.datasets.append(dataset)
+        self.sorted = True
+
+    def write(self, result):
+        for index, runs, values in result["blocks"]:
+            dataset = self.datasets[index]
+            at = 0
+            for row, count in runs:
+                dataset[row:row + count] = values[at:at + count]
+                at += count
+
+
+def _name_file(error, shown):
+    try:
+        if shown not in str(error):
+            error.args = (f"{printable(shown)}: {error.args[0]}" if error.args else printable(shown), *error.args[1:])
+    except Exception:  # noqa: BLE001
+        pass
+
+
+# ----------------------------------------------------------------------------- the run
+
+def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_property=None, fallback=None,
+                         overwrite=None, populations=None, client=None, partition_rows=DEFAULT_PARTITION_ROWS,
+                         in_flight=None):
+    """Parameterize the circuit of ``circuit_config`` (a circuit_config.json path) with ``config``
+    (a model or task config: a dict, JSON text or a JSON file path) into ``out`` (new or empty),
+    drawing on the Dask ``client``'s cluster (None: in this process), ``partition_rows`` edges per
+    task. ``seed``, ``pathway_property``, ``fallback``, ``overwrite`` and ``populations`` override
+    the config's task form, resolved by the core as the command resolves them.
+
+    Returns a dict: ``populations`` (per edge population: name, source, target, size, file, stats,
+    connections), ``warnings``, ``provenance`` (the sidecar), ``out_dir``, ``rewritten_config``,
+    ``timings`` (seconds per phase). Raises :class:`synparam.SynparamError` subclasses for the
+    model (``ConfigError`` with its ``path``, ``ValueOutOfRangeError``, …) and
+    :class:`synparam.sonata.CircuitError` for the circuit and the output; then nothing is left.
+    """
+    import synparam
+
+    timings = collections.OrderedDict()
+    clock = [time.perf_counter()]
+
+    def phase(label):
+        now = time.perf_counter()
+        timings[label] = timings.get(label, 0.0) + now - clock[0]
+        clock[0] = now
+
+    if partition_rows is None or int(partition_rows) < 1:
+        raise ValueError("partition_rows must be a positive integer")
+    partition_rows = int(partition_rows)
+    config_text = _config_text(config)
+    overrides = {k: v for k, v in {"seed": seed, "pathway_property": pathway_property, "fallback": fallback,
+                                   "overwrite": overwrite, "populations": list(populations) if populations is not None else None}.items() if v is not None}
+    planned = synparam.plan_run(config_text, **overrides)
+    settings = planned["settings"]
+    effective_seed = _setting(settings, "seed")
+    synparam.Parameterizer(config_text, effective_seed)  # names a missing seed, validates the model
+    pathway_property = _setting(settings, "pathway_property", "pathwayProperty")
+    fallback = _setting(settings, "fallback", "fallback_value")
+    overwrite = bool(_setting(settings, "overwrite", "overwrite_if_exists"))
+    requested = _setting(settings, "populations", "edge_populations")
+    properties = {p["name"] for p in planned["summary"]["properties"]}
+    version = synparam.__version__
+    attributes = {
+        "synparam_tool": "synparam",
+        "synparam_version": version,
+        "synparam_seed": np.uint64(int(effective_seed)),
+        "synparam_config_sha256": _jsjson.sha256_of_text(_jsjson.canonical_config_text(config_text)),
+    }
+    circuit = load_circuit(circuit_config)
+    phase("load circuit")
+
+    # What could not be loaded: refused when the run needs it, else warned about.
+    needed = [u for u in circuit.unavailable if u["kind"] == "edges" and (requested is None or (u["population"] is not None and u["population"] in requested))]
+    if needed:
+        loadable = list(circuit.edge_populations)
+        what = (f"edge population{'' if len(needed) == 1 else 's'} {', '.join(repr(u['population']) for u in needed)} cannot be loaded"
+                if requested else "a run of every edge population needs edges that cannot be loaded")
+        error = CircuitError(f"{what}: {'; '.join(u['message'] for u in needed)}"
+                             + (f". To parameterize the rest, choose among the edge populations that can be loaded: {', '.join(loadable)}" if loadable else ""))
+        error.unavailable = circuit.unavailable
+        raise error
+    for name in requested or []:
+        if name not in circuit.edge_populations:
+            raise CircuitError(f"unknown edge population '{name}' (the circuit has: {', '.join(circuit.edge_populations)})")
+    warnings = [f"not loaded{' (not parameterized)' if u['kind'] == 'edges' else ''}: {u['message']}" for u in circuit.unavailable]
+
+    # Every population's run prepared (pathway values against the model) before any file is touched.
+    plans = []
+    for edges in circuit.edge_populations.values():
+        if requested is not None and edges.name not in requested:
+            continue
+        columns = {}
+        skipped = None
+        for role in ("source", "target"):
+            nodes = circuit.node_populations.get(getattr(edges, role))
+            values = node_property_values(nodes, pathway_property)
+            if values is None and fallback is None:
+                skipped = f"skipped edge population '{edges.name}': {role} node population '{nodes.name}' has no '{pathway_property}' property (set a fallback value to include it)"
+                break
+            columns[role] = _arrow_values(values, nodes.size)
+        if skipped:
+            warnings.append(skipped)
+            continue
+        run = synparam.Parameterizer(config_text, effective_seed)
+        try:
+            run.add_edge_population(edges.name, columns["source"], columns["target"], pathway_property=pathway_property,
+                                    fallback=fallback, source_population=edges.source, target_population=edges.target)
+        except Exception as error:
+            _name_file(error, edges.shown)
+            raise
+        plans.append({"edges": edges, "run": run, "values": (columns["source"], columns["target"])})
+    if not plans:
+        raise CircuitError(f"no edge population to parameterize{': ' + '; '.join(warnings) if warnings else ''}")
+    phase("prepare populations")
+
+    layout = output_layout(circuit)
+    out_dir = os.path.abspath(os.fspath(out))
+    staging = f"{out_dir}.partial-{os.getpid()}"
+    out_real = os.path.realpath(out_dir)
+    input_roots = [circuit.real(layout["config"]["input"])] + [circuit.real(e["input"]) for e in layout["entries"]]
+    for item in input_roots:
+        real = os.path.realpath(item)
+        if real == out_real or real.startswith(out_real.rstrip(os.sep) + os.sep):
+            raise CircuitError(f"the output folder {printable(out_dir)} would contain the input {printable(real)}; choose a new folder outside the circuit's files")
+    os.makedirs(os.path.dirname(out_dir), exist_ok=True)
+    lock = claim(out_dir, warnings)
+    hasher = Hasher()
+    executor = _Executor(client)
+    published = False
+    pending = collections.deque()
+    files_open = {}
+    try:
+        if os.path.lexists(out_dir):
+            if not os.path.isdir(out_dir):
+                raise CircuitError("exists and is not a folder", file=out_dir)
+            if os.listdir(out_dir):
+                raise CircuitError(f"output directory {printable(out_dir)} is not empty; choose a new or empty --out (inputs are never modified)")
+        excluded = [out_real, os.path.realpath(staging), os.path.realpath(lock)]
+
+        # 1. The inputs before anything else (their SHA-256s computed in the background).
+        records = []  # (name, real, identity, hashed)
+        not_included = []
+
+        def add_file(name, real, hashed):
+            records.append({"name": name, "real": real, "identity": identity_of(real), "hashed": hashed})
+
+        add_file(layout["config"]["input"], circuit.real(layout["config"]["input"]), True)
+        for entry in layout["entries"]:
+            real = circuit.real(entry["input"])
+            if not os.path.exists(real):
+                entry["present"] = False
+                not_included.append(entry["output"] or ".")
+                warnings.append(f"{printable(real)}: named by the circuit but does not exist; not included in the output")
+                continue
+            entry["present"] = True
+            entry["kind"] = "dir" if os.path.isdir(real) else "file"
+            if entry["kind"] == "file":
+                add_file(entry["input"], real, True)
+            else:
+                entry["files"] = files_below(real, excluded)
+                for file in entry["files"]:
+                    add_file(f"{entry['input']}/{file['relative']}", file["real"], False)
+                    file["identity"] = records[-1]["identity"]
+        named = [r for r in records if r["hashed"]]
+        input_hashing = hasher.hash([r["real"] for r in named])
+        phase("inventory")
+
+        # 2. The run: each edges file copied into the staging folder, planned, drawn, written.
+        os.mkdir(staging)
+        staged = lambda output: os.path.join(staging, output)  # noqa: E731
+        output_of = {e["input"]: e["output"] for e in layout["entries"]}
+        by_file = collections.OrderedDict()
+        for plan in plans:
+            by_file.setdefault(plan["edges"].file_name, []).append(plan)
+        outputs_by_population = []
+        jobs = []
+        for file_name, file_plans in by_file.items():
+            if file_name not in output_of:
+                raise CircuitError("is not an edges file of the output layout", file=file_name)
+            target = staged(output_of[file_name])
+            copy_new(circuit.real(file_name), target)
+            h5 = h5py.File(target, "a", rdcc_nbytes=64 << 20, rdcc_nslots=10007)
+            files_open[file_name] = h5
+            for plan in file_plans:
+                edges = plan["edges"]
+                output = _PopulationOutput(h5, edges, plan["run"], overwrite, attributes, properties)
+                outputs_by_population.append((file_name, plan, output))
+                cuts, across = _range_cuts(edges.real, edges.name, edges.size, partition_rows)
+                output.sorted = across
+                shared = executor.share(plan["values"])
+                for start, end in zip(cuts[:-1], cuts[1:]):
+                    if end <= start:
+                        continue
+                    jobs.append((output, {
+                        "population": edges.name, "source": edges.source, "target": edges.target, "shown": edges.shown,
+                        "real": edges.real, "start": start, "end": end, "has_group_ids": edges.has_group_ids,
+                        "config_text": config_text, "seed": effective_seed, "pathway_property": pathway_property,
+                        "fallback": fallback, "plan": output.plan_inputs,
+                    }, shared))
+        phase("copy edges files and plan")
+        total = sum(job[1]["end"] - job[1]["start"] for job in jobs)
+        L.info("drawing %d synapses of %d edge population(s) in %d range(s) on %s", total, len(outputs_by_population), len(jobs),
+               "this process" if client is None else f"{executor.width()} Dask worker thread(s)")
+        window = in_flight or max(2, 2 * executor.width())
+        next_job = 0
+        done = 0
+        last_log = time.perf_counter()
+        while next_job < len(jobs) or pending:
+            while next_job < len(jobs) and len(pending) < window:
+                output, job, shared = jobs[next_job]
+                pending.append((output, job, executor.submit(job, shared)))
+                next_job += 1
+            output, job, future = pending.popleft()
+            try:
+                result = future.result()
+            except Exception as error:
+                _name_file(error, output.edges.shown)
+                raise
+            output.write(result)
+            output.run.merge_state(job["population"], result["state"])
+            if not result["sorted"]:
+                output.sorted = False
+            done += job["end"] - job["start"]
+            if time.perf_counter() - last_log > 5 or not pending:
+                L.info("%s: rows %d-%d written (%d of %d synapses, %.0f %%)", job["population"], job["start"], job["end"], done, total, 100 * done / max(total, 1))
+                last_log = time.perf_counter()
+        phase("draw and write")
+
+        results = []
+        for file_name, plan, output in outputs_by_population:
+            edges, run = plan["edges"], plan["run"]
+            if output.sorted:
+                connections = run.connections(edges.name)
+            else:
+                # Not sorted by target: count again, remembering every pair (ids only), in order.
+                counter = synparam.Parameterizer(config_text, effective_seed)
+                counter.add_edge_population(edges.name, *plan["values"], pathway_property=pathway_property, fallback=fallback,
+                                            source_population=edges.source, target_population=edges.target)
+                with h5py.File(edges.real, "r") as h5:
+                    base = h5[f"edges/{edges.name}"]
+                    for first in range(0, edges.size, SCAN_ROWS):
+                        last = min(edges.size, first + SCAN_ROWS)
+                        counter.count_connections_of(edges.name, pa.record_batch({
+                            "source_node_id": pa.array(np.asarray(base["source_node_id"][first:last])),
+                            "target_node_id": pa.array(np.asarray(base["target_node_id"][first:last])),
+                            "edge_id": pa.array(np.arange(first, last, dtype=np.uint64))}))
+                connections = counter.connections(edges.name)
+            stats = run.statistics()
+            for prop in stats:
+                for p in prop.get("pathways", []):
+                    share = p.get("clipped_share") or 0
+                    if share > 0:
+                        warnings.append(f"{edges.name}: {prop['property']} {p['source']} → {p['target']}: {100 * share:.2f} % of values clipped by bounds")
+            results.append({"name": edges.name, "source": edges.source, "target": edges.target, "size": edges.size,
+                            "file_name": file_name, "shown": edges.shown, "stats": stats,
+                            "connections": {f"{s} → {t}": n for s, t, n in connections},
+                            "datasets": run.dataset_digests(edges.name)})
+        for file_name, h5 in list(files_open.items()):
+            h5.close()
+            del files_open[file_name]
+            pin_object_timestamps(staged(output_of[file_name]), circuit.real(file_name))
+        phase("close and pin timestamps")
+
+        # 3. Every other file: the config, the files named, then the named folders' files.
+        written = {r["file_name"] for r in results}
+        plan_files = output_files(layout, written=written, reserved=[PROVENANCE_FILE])
+        for file in plan_files:
+            if file["from"] == "written":
+                continue
+            if file["from"] == "config":
+                with open(staged(file["output"]), "x", encoding="utf-8", newline="") as stream:
+                    stream.write(layout["config"]["text"])
+                continue
+            real = file["file"]["real"] if file.get("file") else circuit.real(file["entry"]["input"])
+            copy_new(real, staged(file["output"]))
+        directories = [e["output"] or "." for e in layout["entries"] if e.get("present") and e["kind"] == "dir"]
+        phase("copy other files")
+
+        # 4. Verify: every written dataset holds what the core drew; every copy is its input.
+        hashed_files = [f for f in plan_files if f["from"] != "config" and not f.get("file")]
+        output_hashing = hasher.hash([staged(f["output"]) for f in hashed_files])
+        datasets = {}
+        for file in plan_files:
+            where = staged(file["output"])
+            if file["from"] == "config":
+                with open(where, encoding="utf-8", newline="") as stream:
+                    if stream.read() != layout["config"]["text"]:
+                        raise CircuitError("verification failed: the written config differs from the one planned", file=file["output"])
+            elif file["from"] == "written":
+                datasets[file["output"]] = {}
+                with h5py.File(where, "r") as h5:
+                    for population in (r for r in results if r["file_name"] == file["entry"]["input"]):
+                        for checked in verify_datasets(h5, population["name"], population["datasets"], file["output"]):
+                            datasets[file["output"]][checked["dataset"]] = {"storage": checked["storage"], "rows": checked["rows"], "digest": checked["digest"]}
+            elif file.get("file") and os.path.getsize(where) != file["file"]["identity"][2]:
+                raise CircuitError(f"verification failed: the output copy differs in size from its input {printable(file['file']['real'])}", file=file["output"])
+        phase("verify datasets")
+        input_hashes = {r["name"]: f.result() for r, f in zip(named, input_hashing)}
+        output_hashes = {f["output"]: h.result() for f, h in zip(hashed_files, output_hashing)}
+        outputs = {}
+        for file in plan_files:
+            if file["from"] == "config":
+                outputs[file["output"]] = _jsjson.sha256_of_text(layout["config"]["text"])
+            elif not file.get("file"):
+                outputs[file["output"]] = output_hashes[file["output"]]
+                if file["from"] == "input" and outputs[file["output"]] != input_hashes[file["entry"]["input"]]:
+                    raise CircuitError(f"verification failed: the output copy differs from its input {printable(circuit.real(file['entry']['input']))}", file=file["output"])
+        input_inodes = {(r["identity"][0], r["identity"][1]) for r in records}
+        for item in files_below(staging, []):
+            info = os.stat(item["real"])
+            if (info.st_dev, info.st_ino) in input_inodes:
+                raise CircuitError("verification failed: the output file shares its inode with an input (it is an input)", file=item["relative"])
+        phase("wait for hashes")
+
+        # 5. The sidecar, then the inputs checked to be as they were.
+        provenance = provenance_document(
+            version=version, created=iso_now(), circuit_config=layout["config"]["output"], seed=effective_seed,
+            pathway_property=pathway_property, fallback=fallback, overwrite=overwrite, populations=requested,
+            config_text=config_text, results=results, layout=layout, inputs=input_hashes, outputs=outputs,
+            datasets=datasets, directories=directories, not_included=not_included, unavailable=circuit.unavailable)
+        with open(staged(PROVENANCE_FILE), "x", encoding="utf-8", newline="") as stream:
+            stream.write(_jsjson.stringify(provenance, 2) + "\n")
+        for record in records:
+            try:
+                now = identity_of(record["real"])
+            except OSError:
+                now = None
+            if now != record["identity"]:
+                raise CircuitError(f"an input changed during the run{'' if now else ' (it is gone)'}; the result was not published", file=record["real"])
+        phase("sidecar, inputs checked")
+
+        # 6. Publish: rename into place, over DIR only if it is still empty.
+        try:
+            os.rename(staging, out_dir)
+        except OSError as error:
+            if error.errno in (39, 17):  # ENOTEMPTY, EEXIST
+                raise CircuitError(f"{printable(out_dir)} is no longer empty (something wrote into it during the run); the result was not published") from None
+            raise CircuitError(f"cannot move the finished output into place ({error})", file=out_dir) from None
+        published = True
+        phase("publish")
+        L.info("wrote the parameterized circuit to %s, verified", out_dir)
+        return {"populations": results, "warnings": warnings, "provenance": provenance, "out_dir": out_dir,
+                "rewritten_config": bool(layout["config"]["rewritten"]), "timings": dict(timings), "seed": effective_seed,
+                "pathway_property": pathway_property, "fallback": fallback, "overwrite": overwrite}
+    finally:
+        for _, _, future in pending:
+            try:
+                future.cancel()
+            except Exception:  # noqa: BLE001
+                pass
+        for h5 in files_open.values():
+            try:
+                h5.close()
+            except Exception:  # noqa: BLE001
+                pass
+        hasher.close()
+        if not published:
+            shutil.rmtree(staging, ignore_errors=True)
+        try:
+            os.remove(lock)
+        except OSError:
+            pass
+
+
+def _sidecar_seed(seed):
+    seed = int(seed)
+    return seed if seed <= 2**53 - 1 else str(seed)
+
+
+def provenance_document(*, version, created, circuit_config, seed, pathway_property, fallback, overwrite, populations,
+                        config_text, results, layout, inputs, outputs, datasets, directories, not_included, unavailable):
+    """The provenance sidecar, key for key as the command writes it (provenance.js)."""
+    try:
+        model = {"model_config": _jsjson.parse(config_text)} if _jsjson.parses_exactly(config_text) else {"model_config_text": config_text}
+    except ValueError:
+        model = {"model_config_text": config_text}
+    output_of = {e["input"]: e["output"] for e in layout["entries"]}
+    return {
+        "tool": "synparam",
+        "version": version,
+        "created": created,
+        "circuit_config": circuit_config,
+        "seed": _sidecar_seed(seed),
+        "pathway_property": pathway_property,
+        "fallback_value": fallback,
+        "overwrite_if_exists": overwrite,
+        "edge_populations": populations,
+        **model,
+        "model_config_sha256": _jsjson.sha256_of_text(_jsjson.canonical_config_text(config_text)),
+        "parameterized": {r["name"]: {"edges_file": output_of.get(r["file_name"], r["file_name"]), "synapses": r["size"],
+                                      "connections": sum(r["connections"].values())} for r in results},
+        "inputs": inputs,
+        "outputs": outputs,
+        "datasets": datasets,
+        "directories": directories,
+        "unset_paths": layout.get("unset", []),
+        "not_included": not_included,
+        "unavailable": [{"kind": u["kind"], "file": output_of.get(u["name"], u["name"]), "population": u["population"]} for u in unavailable],
+    }
+
+
+# ----------------------------------------------------------------------------- command line
+
+def _fmt(x):
+    return "-" if x is None else f"{float(x):.4g}"
+
+
+def summarize(result, out=print):
+    for population in result["populations"]:
+        total = sum(population["connections"].values())
+        out(f"\n{printable(population['name'])} ({printable(population['source'])} → {printable(population['target'])}): {population['size']} synapses in {total} connections")
+        for prop in population["stats"]:
+            for p in prop.get("pathways", []):
+                pathway = f"{p['source']} → {p['target']}"
+                out(f"  {printable(prop['property']):<26} {printable(pathway):<44} synapses={str(p.get('count')):<8} connections={str(population['connections'].get(pathway, 0)):<7} mean={_fmt(p.get('mean')):<10} std={_fmt(p.get('std'))}")
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="synparam-dask", description="Parameterize the synapses of a SONATA circuit on a Dask cluster; the same output as the synparam command.")
+    parser.add_argument("--circuit", required=True, help="circuit_config.json")
+    parser.add_argument("--config", required=True, help="model or task config (JSON file)")
+    parser.add_argument("--out", required=True, help="output folder (new or empty)")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--pathway-property")
+    parser.add_argument("--populations", help="edge populations, comma-separated (default: all)")
+    parser.add_argument("--fallback-value")
+    parser.add_argument("--overwrite", action="store_true", default=None)
+    cluster = parser.add_mutually_exclusive_group()
+    cluster.add_argument("--workers", type=int, help="start a local Dask cluster of N worker processes (default: one per core)")
+    cluster.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) or a scheduler file (.json)")
+    parser.add_argument("--partition-rows", type=int, default=DEFAULT_PARTITION_ROWS, help=f"edges per task (default {DEFAULT_PARTITION_ROWS})")
+    parser.add_argument("--threads-per-worker", type=int, default=1)
+    parser.add_argument("--dashboard", default=":8787", help="local cluster dashboard address (\"\" for none)")
+    parser.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def main(argv=None):
+    """``synparam-dask``: exit 0 on success, 1 on an error (one line on stderr), 2 on a usage error."""
+    args = _parser().parse_args(argv)
+    if args.seed is not None and args.seed < 0:
+        _parser().error("--seed must be a non-negative integer")
+    if args.partition_rows < 1 or (args.workers is not None and args.workers < 1):
+        _parser().error("--partition-rows and --workers must be positive integers")
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    import synparam
+    from dask.distributed import Client, LocalCluster
+
+    cluster = client = None
+    try:
+        if args.scheduler:
+            client = Client(scheduler_file=args.scheduler) if args.scheduler.endswith(".json") else Client(args.scheduler)
+        else:
+            workers = args.workers or os.cpu_count() or 1
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=args.threads_per_worker, processes=True,
+                                   dashboard_address=args.dashboard or None, host="127.0.0.1")
+            client = Client(cluster)
+        if client.dashboard_link and not args.quiet:
+            L.info("Dask dashboard: %s", client.dashboard_link)
+        result = parameterize_circuit(
+            args.circuit, args.config, args.out, seed=args.seed, pathway_property=args.pathway_property,
+            fallback=args.fallback_value, overwrite=args.overwrite,
+            populations=[p for p in args.populations.split(",") if p] if args.populations else None,
+            client=client, partition_rows=args.partition_rows)
+    except (CircuitError, synparam.SynparamError) as error:
+        name = type(error).__name__
+        print(f"synparam-dask: error: {'' if name == 'CircuitError' else name + ': '}{printable(error)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("synparam-dask: interrupted; the unfinished output was removed", file=sys.stderr)
+        return 130
+    except OSError as error:
+        print(f"synparam-dask: error: {printable(error)}", file=sys.stderr)
+        return 1
+    finally:
+        for resource in (client, cluster):
+            if resource is not None:
+                try:
+                    resource.close()
+                except Exception:  # noqa: BLE001
+                    pass
+    if not args.quiet:
+        summarize(result)
+        print(f"\nwrote the parameterized circuit to {printable(result['out_dir'])}, verified"
+              + (" (circuit_config.json rewritten: files outside the circuit folder are in external/)" if result["rewritten_config"] else ""))
+    for warning in result["warnings"]:
+        print(f"warning: {printable(warning)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
