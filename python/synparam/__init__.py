@@ -51,6 +51,7 @@ __all__ = [
     "MissingPathwayValuesError",
     "MissingPathwayPropertyError",
     "ValueOutOfRangeError",
+    "CircuitError",
     "__version__",
 ]
 
@@ -270,3 +271,13 @@ class Parameterizer:
         """The planned datasets with the content digest of what was stored so far:
         ``[{"property", "group", "storage", "rows", "exists", "digest", "digest_rows"}]``."""
         return json.loads(self._run.dataset_digests(population))
+
+
+def __getattr__(name: str) -> Any:
+    """``synparam.CircuitError`` (a circuit that cannot be read or written as asked), imported
+    from :mod:`synparam.sonata` only when asked, so the core needs no h5py."""
+    if name == "CircuitError":
+        from .sonata import CircuitError
+
+        return CircuitError
+    raise AttributeError(f"module 'synparam' has no attribute '{name}'")

@@ -263,3 +263,20 @@ def test_the_wheel_installs_with_pip_into_a_fresh_environment(tmp_path):
                           "print(r.run_batch('p', {'source_node_id': [0], 'target_node_id': [0], 'edge_id': [0]})"
                           ".column('g').to_pylist())"], check=True, capture_output=True, text=True)
     assert out.stdout.strip() in ("[2]", "[2.0]")
+
+
+def test_errors_keep_their_type_and_fields_through_pickling_as_between_dask_processes():
+    import pickle
+    with pytest.raises(synparam.ConfigError) as caught:
+        synparam.Parameterizer({"src_types": ["E"], "tgt_types": ["E"], "prop_stats": {
+            "g": {"E": {"E": {"type": "gamma", "mean": 1}}}}}, seed=1)
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert type(again) is synparam.ConfigError
+    assert (again.path, again.kind, str(again)) == (caught.value.path, "ConfigError", str(caught.value))
+    narrow = synparam.Parameterizer({"src_types": ["E"], "tgt_types": ["E"], "prop_stats": {"n": {"E": {"E": {
+        "type": "constant", "mean": -1, "dtype": "uint8"}}}}}, seed=1)
+    narrow.add_edge_population("p", ["E"], ["E"])
+    with pytest.raises(synparam.ValueOutOfRangeError) as out_of_range:
+        narrow.run_batch("p", {"source_node_id": [0], "target_node_id": [0], "edge_id": [3]})
+    again = pickle.loads(pickle.dumps(out_of_range.value))
+    assert type(again) is synparam.ValueOutOfRangeError and again.edge_id == 3 and again.path == "prop_stats.n.E.E"
