@@ -97,6 +97,7 @@ def spark_session(master: str | None = None, batch: int = 200_000, app: str = "s
         builder = (
             builder.master(master)
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
         )
@@ -134,7 +135,10 @@ def run(args) -> None:
         fallback=args.fallback_value,
         overwrite=True if args.overwrite else None,
     )
-    out.write.mode("overwrite" if args.overwrite_output else "errorifexists").parquet(args.out)
+    writer = out.write.mode("overwrite" if args.overwrite_output else "errorifexists")
+    if not args.parquet_dictionary:  # drawn values rarely repeat: plain pages are smaller and faster
+        writer = writer.option("parquet.enable.dictionary", "false")
+    writer.parquet(args.out)
     seconds = time.perf_counter() - started
     rows = spark.read.parquet(args.out).count()
     print(f"wrote {rows} edges of {', '.join(names)} with {len(out.columns) - len(edges.columns)} new columns to {args.out} in {seconds:.1f} s")
@@ -166,6 +170,7 @@ def main(argv=None) -> None:
     job.add_argument("--partitions", type=int, help="repartition the edges first")
     job.add_argument("--batch-size", type=int, default=200_000, help="Arrow batch rows (spark.sql.execution.arrow.maxRecordsPerBatch)")
     job.add_argument("--dtypes-json", help="write {property: SONATA dtype} here")
+    job.add_argument("--parquet-dictionary", action="store_true", help="keep Parquet dictionary encoding (off: drawn values rarely repeat)")
     args = parser.parse_args(argv)
     if args.command == "export":
         counts = export_circuit_parquet(args.circuit, args.out, args.populations.split(",") if args.populations else None)

@@ -449,6 +449,14 @@ def parameterize_dataframe(
             population = next(iter(tables))
         else:
             raise ValueError("synparam.spark: name the edge population: population='…' or population_column='…'" + (f" (nodes= has {len(tables)} tables)" if tables else ""))
+    allowed = settings["populations"]
+    if population is not None and allowed is not None and population not in allowed:
+        raise ValueError(
+            f"synparam.spark: edge population '{population}' is not among the edge populations to parameterize "
+            f"({', '.join(allowed)}: the config's edge_populations or populations=): nothing would be drawn"
+        )
+    if population_column is not None and allowed is not None:
+        log.info("synparam.spark: only rows of %s are parameterized; other rows keep null / their existing values", ", ".join(allowed))
     if population is not None and tables is not None and population not in tables:
         raise ValueError(f"synparam.spark: nodes= has no table for edge population '{population}' (it has: {', '.join(tables)})")
 
@@ -473,7 +481,10 @@ def parameterize_dataframe(
     if tables:
         for name, entry in tables.items():  # every table is checked here, not in a task
             check = _new_parameterizer(text, settings["seed"])
-            _add_population(check, name, entry, prop, settings["fallback"])
+            try:
+                _add_population(check, name, entry, prop, settings["fallback"])
+            except synparam.SynparamError as error:
+                raise _in_context(error, f"synparam.spark: nodes['{name}'] (edge population '{name}')") from error
     run = _new_parameterizer(text, settings["seed"])
     _add_population(run, probe_name, probe_tables, prop, settings["fallback"])
     empty = pa.record_batch([pa.array([], pa.uint64())] * 3, names=list(EDGE_COLUMNS))
@@ -558,6 +569,18 @@ def parameterize_dataframe(
         out_names=[f.name for f in out_fields],
     )
     return df.mapInArrow(mapper, out_schema)
+
+
+def _in_context(error: Exception, context: str) -> Exception:
+    """The same synparam error (type and attributes: kind, path, …) with a message that starts
+    with ``context``."""
+    try:
+        new = type(error)(f"{context}: {error}")
+        for key, value in vars(error).items():
+            setattr(new, key, value)
+        return new
+    except Exception:  # pragma: no cover - an exception type that cannot be rebuilt
+        return error
 
 
 def _encode_tables(tables: Mapping[str, Mapping]) -> bytes:
@@ -730,7 +753,8 @@ class _Mapper:
             if self.dtypes == "model":
                 model = run.run_batch(population, ids)
         except synparam.SynparamError as error:
-            raise SparkParameterizationError(f"{where()}: {type(error).__name__}: {error}") from error
+            hint = " (edge_id must be each edge's own row in its edge population: duplicates)" if "share a group row" in str(error) else ""
+            raise SparkParameterizationError(f"{where()}: {type(error).__name__}: {error}{hint}") from error
         columns: dict[str, pa.Array] = {}
         if self.dtypes == "model":
             for field, column in zip(model.schema, model.columns):
