@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: python test-python setup-java screenshots bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
+.PHONY: bench-python python test-python setup-java screenshots bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
 
 help:
 	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
@@ -25,6 +25,7 @@ help:
 	@echo "make fuzz    - the config parser and Arrow readers fuzzed for minutes (FUZZ_SECONDS per target)"
 	@echo "make bench-e2e      - end to end on a generated 10 M-synapse network: command, page, numpy, floor"
 	@echo "make bench-page-37m - the same on 37 M synapses (a 2.2 GB edges file; one run each)"
+	@echo "make bench-python   - the Python package on 10 M synapses: Dask (1, 2 workers), Spark (local[1], local[2])"
 	@echo "make size-page      - the bytes the page fetches up to ready and to the first run's results"
 	@echo "make screenshots    - the README's screenshots, on a BBP-like circuit with 37 mtypes"
 
@@ -165,6 +166,16 @@ bench-e2e: site fixtures setup-browser
 
 bench-page-37m: site fixtures setup-browser
 	node benches/e2e.mjs --synapses 37000000 --runs 1
+
+# The 10 M-synapse network of bench-e2e, generated once.
+benches/out/net10m/circuit_config.json: | .venv/ok2
+	.venv/bin/python benches/make_network.py benches/out/net10m --synapses 10000000
+
+# The Python package on the 10 M-synapse network: Dask with 1 and 2 worker processes, Spark in
+# local[1] and local[2], against the command (synapses/s per core; outputs checked equal).
+bench-python: python setup-java pkg benches/out/net10m/circuit_config.json
+	.venv/bin/python benches/dask_bench.py
+	.venv/bin/python benches/spark_bench.py
 
 # The README's screenshots (docs/screenshots/) on a BBP-like circuit with 37 mtypes.
 screenshots: site fixtures setup-browser

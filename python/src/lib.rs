@@ -193,6 +193,9 @@ fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+/// One block of `run_storage`: (dataset index in the plan, `[(first row, rows)]`, values).
+type StoredBlock<'py> = (usize, Vec<(u64, u64)>, Bound<'py, PyAny>);
+
 /// One parameterization run (see the Rust `synparam::Parameterizer`).
 #[pyclass(name = "Parameterizer", module = "synparam._synparam")]
 struct PyParameterizer {
@@ -344,6 +347,7 @@ impl PyParameterizer {
     /// Plan the datasets of `population` in its edges file (JSON text in and out; see
     /// `synparam.Parameterizer.plan_output`).
     #[pyo3(signature = (population, size, existing_json, groups, overwrite, layout_json=None))]
+    #[allow(clippy::too_many_arguments)]
     fn plan_output(
         &mut self,
         py: Python<'_>,
@@ -373,7 +377,7 @@ impl PyParameterizer {
         py: Python<'py>,
         population: &str,
         batch: &Bound<'py, PyAny>,
-    ) -> PyResult<Vec<(usize, Vec<(u64, u64)>, Bound<'py, PyAny>)>> {
+    ) -> PyResult<Vec<StoredBlock<'py>>> {
         let (schema, batches) = record_batches(batch)?;
         let chunk = edge_chunk_from_batches(&schema, &batches, population).map_err(|e| py_error(py, e))?;
         let (run, storage) = (&mut self.run, &mut self.storage);
