@@ -439,6 +439,39 @@ pub fn read_pathway_column(bytes: &[u8], node_population: &str) -> Result<Pathwa
     pathway_column_from_arrays(column_arrays(&batches, 0).map(|a| a.as_ref()), node_population)
 }
 
+/// A named column of text values, one per node (`None`: no value).
+pub type StringColumn = (String, Vec<Option<String>>);
+
+/// Every column of a node table (Arrow IPC; strings, dictionary strings or integers, nulls for
+/// nodes without the property) as text per node: what rules read. Returns the row count too.
+pub fn read_string_columns(bytes: &[u8], node_population: &str) -> Result<(usize, Vec<StringColumn>)> {
+    let context = format!("node table of node population '{node_population}'");
+    let (schema, batches) = read_batches(bytes, &context)?;
+    let rows = batches.iter().map(|b| b.num_rows()).sum();
+    let mut columns = Vec::new();
+    for (index, field) in schema.fields().iter().enumerate() {
+        let mut values = Vec::with_capacity(rows);
+        for array in column_arrays(&batches, index) {
+            append_strings(array.as_ref(), &mut values, &format!("{context} column {}", field.name()))?;
+        }
+        columns.push((field.name().clone(), values));
+    }
+    Ok((rows, columns))
+}
+
+/// The values of one column (its chunks, in node order) as text per node: strings, dictionary
+/// strings or integers, `None` for nulls (a node table's column, as rules read it).
+pub fn string_values_from_arrays<'a>(
+    arrays: impl IntoIterator<Item = &'a dyn Array>,
+    context: &str,
+) -> Result<Vec<Option<String>>> {
+    let mut values = Vec::new();
+    for array in arrays {
+        append_strings(array, &mut values, context)?;
+    }
+    Ok(values)
+}
+
 /// [`read_pathway_column`] of arrays already in memory (the chunks of one column, in node order).
 pub fn pathway_column_from_arrays<'a>(
     arrays: impl IntoIterator<Item = &'a dyn Array>,
@@ -617,6 +650,15 @@ fn encode_into(schema: Arc<Schema>, columns: Vec<ArrayRef>, context: &str, bytes
     writer.write(&batch).map_err(fail)?;
     writer.finish().map_err(fail)?;
     Ok(())
+}
+
+/// One dictionary-encoded string column as an Arrow IPC stream: a node population's pathway
+/// values as `read_pathway_column` reads them back (compiled rules hand them to hosts this way).
+pub fn write_pathway_column(values: &[&str]) -> Result<Vec<u8>> {
+    let array: arrow_array::DictionaryArray<arrow_array::types::Int32Type> = values.iter().copied().collect();
+    let column: ArrayRef = Arc::new(array);
+    let schema = Arc::new(Schema::new(vec![Field::new("pathway", column.data_type().clone(), false)]));
+    encode(schema, vec![column], "pathway column")
 }
 
 /// Encode an edge chunk as the loader does (used by tests, benchmarks and the Node tools to feed

@@ -748,7 +748,7 @@ fn parse_property(
 /// The distribution's own keys.
 /// Every distribution type with its own parameters, in the order users think of them: the one
 /// table the parser checks specs against and the page's editor builds its form from.
-pub const DISTRIBUTIONS: [(&str, &[&str]); 11] = [
+pub const DISTRIBUTIONS: [(&str, &[&str]); 13] = [
     ("constant", &["mean"]),
     ("normal", &["mean", "std"]),
     ("truncnorm", &["norm_loc", "norm_scale", "min", "max"]),
@@ -760,6 +760,9 @@ pub const DISTRIBUTIONS: [(&str, &[&str]); 11] = [
     ("lognormal", &["mean", "sigma"]),
     ("exponential", &["scale"]),
     ("uniform", &["low", "high"]),
+    // Functionalizer's laws, named so that imported BBP recipes say what they reproduce.
+    ("fz_truncnorm", &["mean", "std"]),
+    ("fz_nrrp", &["mean"]),
 ];
 
 /// Names a spec's `dtype` may take (numpy's), in the order the editor offers them.
@@ -889,7 +892,34 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
                     Num(mean)
                 )));
             }
-            Distribution::Poisson { mean }
+            Distribution::Poisson { mean, shift: 0.0 }
+        }
+        "fz_truncnorm" => {
+            // Functionalizer's u_syn and decay_time: N(mean, std) redrawn until within one std of
+            // the mean and ≥ 0, i.e. restricted to [max(mean − std, 0), mean + std].
+            let mean = number("mean")?;
+            let std = number("std")?;
+            if std <= 0.0 {
+                return Err(path.key("std").error(format!("fz_truncnorm std must be > 0, got {}", Num(std))));
+            }
+            if mean + std <= 0.0 {
+                return Err(path.key("mean").error(format!(
+                    "fz_truncnorm mean + std must be > 0 (functionalizer would redraw forever), got {}",
+                    Num(mean + std)
+                )));
+            }
+            Distribution::TruncatedNormal(TruncatedNormal::new(mean, std, (mean - std).max(0.0), mean + std))
+        }
+        "fz_nrrp" => {
+            // Functionalizer's n_rrp_vesicles: 1 + Poisson(mean − 1) for mean ≥ 1, else always 1.
+            natural_type = ColumnType::Int(IntType::I64);
+            let mean = number("mean")?;
+            if mean - 1.0 > POISSON_MEAN_LIMIT {
+                return Err(path
+                    .key("mean")
+                    .error(format!("fz_nrrp mean must be ≤ {POISSON_MEAN_LIMIT:e} + 1, got {}", Num(mean))));
+            }
+            Distribution::Poisson { mean: (mean - 1.0).max(0.0), shift: 1.0 }
         }
         "ztpoisson" => {
             natural_type = ColumnType::Int(IntType::I64);

@@ -34,8 +34,9 @@ pub enum Distribution {
     TruncatedNormal(TruncatedNormal),
     /// Gamma with the given mean and standard deviation; `std == 0` degenerates to `mean`.
     Gamma { mean: f64, std: f64, shape: f64, scale: f64, sampler: GammaSampler },
-    /// Poisson with mean `mean`.
-    Poisson { mean: f64 },
+    /// Poisson with rate `mean`, plus `shift` (0 for `poisson`; 1 for functionalizer's `fz_nrrp`,
+    /// 1 + Poisson(k − 1)).
+    Poisson { mean: f64, shift: f64 },
     /// Zero-truncated Poisson whose own mean is `mean` (its rate `lambda` solved from it).
     ZeroTruncatedPoisson { mean: f64, lambda: f64 },
     /// `values[i]` with probability `p[i]`.
@@ -567,7 +568,8 @@ impl Distribution {
             Gamma { mean, std, shape, scale, .. } => {
                 format!("gamma: mean {}, std {} (shape k = {}, scale θ = {})", g(*mean), g(*std), g(*shape), g(*scale))
             }
-            Poisson { mean } => format!("poisson: λ = {}", g(*mean)),
+            Poisson { mean, shift } if *shift != 0.0 => format!("{} + poisson(λ = {})", g(*shift), g(*mean)),
+            Poisson { mean, .. } => format!("poisson: λ = {}", g(*mean)),
             ZeroTruncatedPoisson { mean, lambda } => {
                 format!("ztpoisson: mean {} (Poisson λ = {} without 0)", g(*mean), g(*lambda))
             }
@@ -624,7 +626,7 @@ impl Distribution {
             Distribution::Normal { std, .. } => *std == 0.0,
             Distribution::Gamma { std, .. } => *std == 0.0,
             Distribution::TruncatedNormal(t) => t.region == TruncationRegion::Point,
-            Distribution::Poisson { mean } => *mean == 0.0,
+            Distribution::Poisson { mean, .. } => *mean == 0.0,
             Distribution::ZeroTruncatedPoisson { lambda, .. } => *lambda == 0.0,
             Distribution::Discrete { values, .. } => values.len() == 1,
             Distribution::LogNormal { sigma, .. } => *sigma == 0.0,
@@ -669,7 +671,7 @@ impl Distribution {
                     scale * standard_gamma(rng, sampler)
                 }
             }
-            Distribution::Poisson { mean } => poisson_draw(rng, *mean),
+            Distribution::Poisson { mean, shift } => poisson_draw(rng, *mean) + shift,
             Distribution::ZeroTruncatedPoisson { lambda, .. } => {
                 if *lambda < POISSON_INVERSION_LIMIT {
                     ztpoisson_quantile(*lambda, open_unit(rng))
@@ -711,7 +713,7 @@ impl Distribution {
                     scale * gamma_quantile(*shape, u, v)
                 }
             }
-            Distribution::Poisson { mean } => poisson_quantile(*mean, u, v),
+            Distribution::Poisson { mean, shift } => poisson_quantile(*mean, u, v) + shift,
             Distribution::ZeroTruncatedPoisson { lambda, .. } => ztpoisson_quantile(*lambda, u),
             Distribution::Discrete { values, cumulative, .. } => {
                 let index = cumulative.partition_point(|&c| c < u).min(values.len() - 1);
@@ -747,7 +749,13 @@ impl Distribution {
                     regularized_gamma(*shape, x / scale).0
                 }
             }
-            Distribution::Poisson { mean } => poisson_cdf_sf(libm::floor(x), *mean).0,
+            Distribution::Poisson { mean, shift } => {
+                if x < *shift {
+                    0.0
+                } else {
+                    poisson_cdf_sf(libm::floor(x - shift), *mean).0
+                }
+            }
             Distribution::ZeroTruncatedPoisson { lambda, .. } => {
                 if *lambda == 0.0 {
                     return step(1.0);
@@ -805,7 +813,7 @@ impl Distribution {
                 }
             }
             Distribution::Gamma { std, shape, scale, .. } if *std > 0.0 => gamma_pdf(x / scale, *shape) / scale,
-            Distribution::Poisson { mean } => poisson_pmf(x, *mean),
+            Distribution::Poisson { mean, shift } => poisson_pmf(x - shift, *mean),
             Distribution::ZeroTruncatedPoisson { lambda, .. } if *lambda > 0.0 => {
                 if x < 1.0 {
                     0.0
@@ -856,7 +864,7 @@ impl Distribution {
             Distribution::Normal { mean, std } => (*mean, *std),
             Distribution::TruncatedNormal(t) => t.moments(),
             Distribution::Gamma { mean, std, .. } => (*mean, *std),
-            Distribution::Poisson { mean } => (*mean, libm::sqrt(*mean)),
+            Distribution::Poisson { mean, shift } => (mean + shift, libm::sqrt(*mean)),
             Distribution::ZeroTruncatedPoisson { mean, lambda } => {
                 // Var = m(1 + λ − m) for the zero-truncated Poisson with mean m.
                 (*mean, libm::sqrt((mean * (1.0 + lambda - mean)).max(0.0)))

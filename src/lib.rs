@@ -24,6 +24,7 @@ pub mod distributions;
 pub mod engine;
 pub mod error;
 pub mod pathways;
+pub mod rules;
 pub mod special_functions;
 pub mod stats;
 pub mod storage;

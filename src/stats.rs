@@ -440,6 +440,7 @@ fn distribution_name(spec: &PathwaySpec) -> &'static str {
         Normal { .. } => "normal",
         TruncatedNormal(_) => "truncnorm",
         Gamma { .. } => "gamma",
+        Poisson { shift, .. } if shift != 0.0 => "fz_nrrp",
         Poisson { .. } => "poisson",
         ZeroTruncatedPoisson { .. } => "ztpoisson",
         Discrete { .. } => "discrete",

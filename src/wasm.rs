@@ -195,6 +195,148 @@ impl Default for JsPathwayTally {
     }
 }
 
+/// Whether a config text is a rules input (a BBP recipe in XML or JSON, or synparam rules)
+/// rather than a `ConnPropsModel` or task config.
+#[wasm_bindgen(js_name = isRulesInput)]
+pub fn is_rules_input(text: &str) -> bool {
+    crate::rules::is_rules_input(text)
+}
+
+/// What a rules input holds: `{format, seed, rules, classes, properties: {source, target},
+/// unset, notes}` (`properties`: the node properties its selectors read). Throws a
+/// `ConfigError` whose `path` names the place in the input.
+#[wasm_bindgen(js_name = readRules)]
+pub fn read_rules(text: &str) -> Result<JsValue, JsValue> {
+    let rules = crate::rules::parse_rules(text).map_err(js_error)?;
+    let (source, target) = crate::rules::RuleCompiler::properties_read(&rules);
+    #[derive(Serialize)]
+    struct Summary<'a> {
+        format: &'a str,
+        seed: Option<String>,
+        rules: usize,
+        classes: Vec<&'a str>,
+        properties: Properties,
+        unset: &'a [crate::rules::UnsetProperty],
+        notes: &'a [String],
+    }
+    #[derive(Serialize)]
+    struct Properties {
+        source: Vec<String>,
+        target: Vec<String>,
+    }
+    to_js(&Summary {
+        format: rules.format,
+        seed: rules.seed.map(|s| s.to_string()),
+        rules: rules.rules.len(),
+        classes: rules.classes.iter().map(|c| c.name.as_str()).collect(),
+        properties: Properties { source, target },
+        unset: &rules.unset,
+        notes: &rules.notes,
+    })
+}
+
+/// Any model as synparam's rules JSON (text): a rules input as it reads, or a `ConnPropsModel`
+/// or task config as one rule per cell selecting nodes by `pathwayProperty`.
+#[wasm_bindgen(js_name = exportRules)]
+pub fn export_rules(text: &str, pathway_property: &str) -> Result<String, JsValue> {
+    let rules = if crate::rules::is_rules_input(text) {
+        crate::rules::parse_rules(text).map_err(js_error)?.to_rules_json()
+    } else {
+        crate::rules::model_to_rules(text, pathway_property).map_err(js_error)?
+    };
+    serde_json::to_string_pretty(&rules).map_err(|e| js_error(Error::input("rules", e.to_string())))
+}
+
+/// Rules compiled for a circuit (see the Rust `rules::RuleCompiler`): add every edge population
+/// with node tables of the properties `readRules` lists (Arrow IPC, one column per property),
+/// `prepare()`, then add the edges chunk by chunk and `finish()`.
+#[wasm_bindgen(js_name = RuleCompiler)]
+pub struct JsRuleCompiler {
+    rules: Option<crate::rules::RuleSet>,
+    populations: Vec<(String, crate::rules::NodeTable, crate::rules::NodeTable)>,
+    compiler: Option<crate::rules::RuleCompiler>,
+}
+
+fn node_table(ipc: &[u8], population: &str) -> Result<crate::rules::NodeTable, JsValue> {
+    let (size, columns) = crate::arrow_io::read_string_columns(ipc, population).map_err(js_error)?;
+    Ok(crate::rules::NodeTable { population: population.to_string(), columns: columns.into_iter().collect(), size })
+}
+
+#[wasm_bindgen(js_class = RuleCompiler)]
+impl JsRuleCompiler {
+    /// Read the rules (throws their `ConfigError`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(text: &str) -> Result<JsRuleCompiler, JsValue> {
+        let rules = crate::rules::parse_rules(text).map_err(js_error)?;
+        Ok(JsRuleCompiler { rules: Some(rules), populations: Vec::new(), compiler: None })
+    }
+
+    /// Add an edge population with its source and target node tables.
+    #[wasm_bindgen(js_name = addPopulation)]
+    pub fn add_population(
+        &mut self,
+        name: &str,
+        source_population: &str,
+        source_ipc: &[u8],
+        target_population: &str,
+        target_ipc: &[u8],
+    ) -> Result<(), JsValue> {
+        let source = node_table(source_ipc, source_population)?;
+        let target = node_table(target_ipc, target_population)?;
+        self.populations.push((name.to_string(), source, target));
+        Ok(())
+    }
+
+    /// Classify the nodes and decide which rule wins where (throws for a selector value no
+    /// node has).
+    pub fn prepare(&mut self) -> Result<(), JsValue> {
+        let rules = self.rules.take().ok_or_else(|| js_error(Error::input("rules", "already prepared")))?;
+        let populations = std::mem::take(&mut self.populations);
+        self.compiler = Some(crate::rules::RuleCompiler::new(rules, populations).map_err(js_error)?);
+        Ok(())
+    }
+
+    fn prepared(&mut self) -> Result<&mut crate::rules::RuleCompiler, JsValue> {
+        self.compiler.as_mut().ok_or_else(|| js_error(Error::input("rules", "call prepare() first")))
+    }
+
+    /// Count an edge chunk (Arrow IPC with `source_node_id`, `target_node_id`) of edges
+    /// `firstEdge …`; throws at the first edge of a pathway no rule covers.
+    #[wasm_bindgen(js_name = addEdges)]
+    pub fn add_edges(&mut self, population: &str, first_edge: f64, edges_ipc: Vec<u8>) -> Result<(), JsValue> {
+        let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
+        let ids = chunk.ids();
+        let (sources, targets) = (ids.source.to_vec(), ids.target.to_vec());
+        self.prepared()?.add_edges(population, first_edge as u64, &sources, &targets).map_err(js_error)
+    }
+
+    /// The pathway values of `population`'s `side` (`source` or `target`) nodes as a pathway
+    /// column (Arrow IPC), for `Parameterizer.addEdgePopulation`.
+    #[wasm_bindgen(js_name = pathwayColumn)]
+    pub fn pathway_column(&mut self, population: &str, side: &str) -> Result<Vec<u8>, JsValue> {
+        let (source, target) = self.prepared()?.pathway_values(population).map_err(js_error)?;
+        let values = if side == "source" { source } else { target };
+        crate::arrow_io::write_pathway_column(&values).map_err(js_error)
+    }
+
+    /// `{model: ConnPropsModel text, seed, explain}` (`withEdges`: the counts of `addEdges`,
+    /// coverage checked on pathways with synapses only).
+    pub fn finish(&mut self, with_edges: bool) -> Result<JsValue, JsValue> {
+        let compiled = self.prepared()?.finish(with_edges).map_err(js_error)?;
+        #[derive(Serialize)]
+        struct Out<'a> {
+            model: String,
+            seed: Option<String>,
+            explain: &'a crate::rules::Explain,
+        }
+        to_js(&Out {
+            model: compiled.model.to_string(),
+            seed: compiled.seed.map(|s| s.to_string()),
+            explain: &compiled.explain,
+        })
+    }
+}
+
 /// Density (continuous) or mass (discrete) of one spec, as `[[x, y], …]`, for live previews.
 #[wasm_bindgen(js_name = densityPreview)]
 pub fn density_preview(spec_json: &str, points: usize) -> Result<JsValue, JsValue> {

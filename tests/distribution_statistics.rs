@@ -255,3 +255,41 @@ fn normal_sampler_tails_and_wedges_are_exact() {
         assert!((observed - expected).abs() < 5.0 * expected.sqrt(), "|z| > {threshold}: {observed} vs {expected}");
     }
 }
+
+/// Functionalizer's truncated normal written as functionalizer draws it (issue 16): z ~ N(0, 1)
+/// redrawn while |z| > 1, x = mean + std·z, the whole draw repeated while x < 0. Its CDF follows
+/// from that procedure: N(mean, std) conditioned on [max(mean − std, 0), mean + std].
+#[test]
+fn fz_truncnorm_is_functionalizers_redraw_within_one_std_and_non_negative() {
+    // (mean, std): u_syn and decay_time of BBP recipes, and E2's u_syn 0 ± 0.5 (window [0, 0.5]).
+    for (i, (mean, std)) in [(0.25f64, 0.13f64), (1.74, 0.18), (0.0, 0.5), (0.1, 0.3)].into_iter().enumerate() {
+        let spec = format!(r#"{{"type": "fz_truncnorm", "mean": {mean}, "std": {std}, "shared_within": false}}"#);
+        let sample = draw(&spec, N, 60 + i as u64);
+        let low = (mean - std).max(0.0);
+        assert!(sample.iter().all(|&v| v >= low && v <= mean + std), "{spec}: value outside the window");
+        let (a, b) = ((low - mean) / std, 1.0);
+        assert_ks(&spec, &sample, |x| ((phi((x - mean) / std) - phi(a)) / (phi(b) - phi(a))).clamp(0.0, 1.0));
+    }
+}
+
+/// Functionalizer's n_rrp_vesicles: 1 + Poisson(k − 1) for k ≥ 1, always 1 below (issue 16).
+#[test]
+fn fz_nrrp_is_one_plus_poisson_of_mean_minus_one() {
+    for (k, seed) in [(2.6f64, 70), (1.0, 71), (12.0, 72)] {
+        let sample = draw(&format!(r#"{{"type": "fz_nrrp", "mean": {k}, "shared_within": false}}"#), N, seed);
+        assert!(sample.iter().all(|&v| v >= 1.0 && v.fract() == 0.0));
+        let lambda = k - 1.0;
+        if lambda == 0.0 {
+            assert!(sample.iter().all(|&v| v == 1.0));
+            continue;
+        }
+        let hi = (k + 10.0 * lambda.sqrt() + 10.0) as i64;
+        let p = chi_square_p_value(&sample, |n| poisson_pmf(n - 1, lambda), 1..=hi);
+        assert!(p > ALPHA, "fz_nrrp({k}): chi-square p {p}");
+        assert_moments(&format!("fz_nrrp({k})"), &sample, k, lambda.sqrt());
+    }
+    for below in [0.0, 0.5] {
+        let spec = format!(r#"{{"type": "fz_nrrp", "mean": {below}}}"#);
+        assert!(draw(&spec, 100, 1).iter().all(|&v| v == 1.0), "{spec}: always 1");
+    }
+}

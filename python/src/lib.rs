@@ -426,6 +426,143 @@ impl PyParameterizer {
     }
 }
 
+/// Whether a config text is a rules input (a BBP recipe in XML or JSON, or synparam rules).
+#[pyfunction]
+fn is_rules_input(text: &str) -> bool {
+    synparam::rules::is_rules_input(text)
+}
+
+/// What a rules input holds, as JSON text: `{format, seed, rules, classes, properties: {source,
+/// target}, unset, notes}`.
+#[pyfunction]
+fn read_rules(py: Python<'_>, text: &str) -> PyResult<String> {
+    let rules = synparam::rules::parse_rules(text).map_err(|e| py_error(py, e))?;
+    let (source, target) = synparam::rules::RuleCompiler::properties_read(&rules);
+    let value = serde_json::json!({
+        "format": rules.format,
+        "seed": rules.seed,
+        "rules": rules.rules.len(),
+        "classes": rules.classes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        "properties": {"source": source, "target": target},
+        "unset": rules.unset,
+        "notes": rules.notes,
+    });
+    json(py, &value)
+}
+
+/// Any model as synparam's rules JSON text (a matrix model: one rule per cell, selecting nodes by
+/// `pathway_property`).
+#[pyfunction]
+fn export_rules(py: Python<'_>, text: &str, pathway_property: &str) -> PyResult<String> {
+    let rules = if synparam::rules::is_rules_input(text) {
+        synparam::rules::parse_rules(text).map_err(|e| py_error(py, e))?.to_rules_json()
+    } else {
+        synparam::rules::model_to_rules(text, pathway_property).map_err(|e| py_error(py, e))?
+    };
+    serde_json::to_string_pretty(&rules).map_err(|e| py_error(py, Error::input("rules", e.to_string())))
+}
+
+/// Rules compiled for a circuit (the Rust `rules::RuleCompiler`): add every edge population's node
+/// tables, `prepare()`, add the edges, `finish()`.
+#[pyclass(name = "RuleCompiler", module = "synparam._synparam")]
+struct PyRuleCompiler {
+    rules: Option<synparam::rules::RuleSet>,
+    populations: Vec<(String, synparam::rules::NodeTable, synparam::rules::NodeTable)>,
+    compiler: Option<synparam::rules::RuleCompiler>,
+}
+
+fn node_table(
+    py: Python<'_>,
+    population: &str,
+    size: usize,
+    columns: &Bound<'_, pyo3::types::PyDict>,
+) -> PyResult<synparam::rules::NodeTable> {
+    let mut table = synparam::rules::NodeTable { population: population.to_string(), size, ..Default::default() };
+    for (name, values) in columns.iter() {
+        let name: String = name.extract()?;
+        let context = format!("node table of node population '{population}' column {name}");
+        let chunks = arrays(&values)?;
+        let values = synparam::arrow_io::string_values_from_arrays(chunks.iter().map(|a| a.as_ref()), &context)
+            .map_err(|e| py_error(py, e))?;
+        if values.len() != size {
+            return Err(py_error(py, Error::input(context, format!("{} values for {size} nodes", values.len()))));
+        }
+        table.columns.insert(name, values);
+    }
+    Ok(table)
+}
+
+impl PyRuleCompiler {
+    fn prepared(&mut self, py: Python<'_>) -> PyResult<&mut synparam::rules::RuleCompiler> {
+        self.compiler.as_mut().ok_or_else(|| py_error(py, Error::input("rules", "call prepare() first")))
+    }
+}
+
+#[pymethods]
+impl PyRuleCompiler {
+    #[new]
+    fn new(py: Python<'_>, text: &str) -> PyResult<Self> {
+        let rules = synparam::rules::parse_rules(text).map_err(|e| py_error(py, e))?;
+        Ok(PyRuleCompiler { rules: Some(rules), populations: Vec::new(), compiler: None })
+    }
+
+    /// Add an edge population with its nodes' property columns (`{property: pyarrow array}`).
+    #[pyo3(signature = (name, source_population, source_size, source_columns, target_population, target_size, target_columns))]
+    #[allow(clippy::too_many_arguments)]
+    fn add_population(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        source_population: &str,
+        source_size: usize,
+        source_columns: &Bound<'_, pyo3::types::PyDict>,
+        target_population: &str,
+        target_size: usize,
+        target_columns: &Bound<'_, pyo3::types::PyDict>,
+    ) -> PyResult<()> {
+        let source = node_table(py, source_population, source_size, source_columns)?;
+        let target = node_table(py, target_population, target_size, target_columns)?;
+        self.populations.push((name.to_string(), source, target));
+        Ok(())
+    }
+
+    /// Classify the nodes and decide which rule wins where.
+    fn prepare(&mut self, py: Python<'_>) -> PyResult<()> {
+        let rules = self.rules.take().ok_or_else(|| py_error(py, Error::input("rules", "already prepared")))?;
+        let populations = std::mem::take(&mut self.populations);
+        self.compiler = Some(synparam::rules::RuleCompiler::new(rules, populations).map_err(|e| py_error(py, e))?);
+        Ok(())
+    }
+
+    /// Count edges `first_edge …` of `population` (integer id arrays).
+    fn add_edges(
+        &mut self,
+        py: Python<'_>,
+        population: &str,
+        first_edge: u64,
+        sources: &Bound<'_, PyAny>,
+        targets: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let sources = ids_of(py, sources, &format!("edges of '{population}' column source_node_id"))?;
+        let targets = ids_of(py, targets, &format!("edges of '{population}' column target_node_id"))?;
+        self.prepared(py)?.add_edges(population, first_edge, &sources, &targets).map_err(|e| py_error(py, e))
+    }
+
+    /// The pathway values of `population`'s `side` nodes as an Arrow IPC stream (one dictionary
+    /// column).
+    fn pathway_column(&mut self, py: Python<'_>, population: &str, side: &str) -> PyResult<Vec<u8>> {
+        let (source, target) = self.prepared(py)?.pathway_values(population).map_err(|e| py_error(py, e))?;
+        let values = if side == "source" { source } else { target };
+        synparam::arrow_io::write_pathway_column(&values).map_err(|e| py_error(py, e))
+    }
+
+    /// `{model, seed, explain}` as JSON text (the model itself as an object).
+    fn finish(&mut self, py: Python<'_>, with_edges: bool) -> PyResult<String> {
+        let compiled = self.prepared(py)?.finish(with_edges).map_err(|e| py_error(py, e))?;
+        json(py, &serde_json::json!({"model": compiled.model, "seed": compiled.seed, "explain": compiled.explain}))
+    }
+}
+
 /// The digest of a dataset's stored values, computed as the core computes it for what it drew:
 /// the writer's read-back check (`DatasetDigest` of the JS API).
 #[pyclass(name = "DatasetDigest", module = "synparam._synparam")]
@@ -467,6 +604,10 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_class::<PyParameterizer>()?;
     m.add_class::<PyDatasetDigest>()?;
+    m.add_class::<PyRuleCompiler>()?;
+    m.add_function(wrap_pyfunction!(is_rules_input, m)?)?;
+    m.add_function(wrap_pyfunction!(read_rules, m)?)?;
+    m.add_function(wrap_pyfunction!(export_rules, m)?)?;
     m.add("SynparamError", py.get_type::<SynparamError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("InputError", py.get_type::<InputError>())?;

@@ -45,6 +45,12 @@ __all__ = [
     "DatasetDigest",
     "plan_run",
     "config_text",
+    "is_rules_input",
+    "read_rules",
+    "export_rules",
+    "compile_rules",
+    "CompiledRules",
+    "RULES_PATHWAY",
     "SynparamError",
     "ConfigError",
     "InputError",
@@ -106,6 +112,89 @@ def plan_run(
     )
     plan["settings"]["seed"] = _exact_seed(plan["settings"]["seed"])
     return plan
+
+
+#: The pathway property a run of compiled rules reports (nodes are classed by the rules).
+RULES_PATHWAY = "rules"
+
+
+def is_rules_input(config: Config) -> bool:
+    """Whether ``config`` is rules — a BBP recipe (JSON, or YAML read into a dict, or legacy XML
+    text) or synparam rules JSON — rather than a ``ConnPropsModel`` or task config."""
+    return _synparam.is_rules_input(config_text(config))
+
+
+def read_rules(config: Config) -> dict:
+    """What rules hold: ``{format, seed, rules, classes, properties: {source, target}, unset,
+    notes}`` (``properties``: the node properties the selectors read). Raises
+    :class:`ConfigError` naming the place in the input (``synapse_properties.rules[3].class``)."""
+    return json.loads(_synparam.read_rules(config_text(config)))
+
+
+def export_rules(config: Config, pathway_property: str = "synapse_class") -> dict:
+    """Any model as synparam's rules JSON: rules as read (a recipe's classes and rules), or a
+    ``ConnPropsModel``/task config as one rule per cell selecting nodes by ``pathway_property``."""
+    return json.loads(_synparam.export_rules(config_text(config), pathway_property))
+
+
+class CompiledRules:
+    """Rules compiled for a circuit's nodes: the ``ConnPropsModel`` the engine draws (one pathway
+    value per class of nodes the rules tell apart) and each node's pathway value.
+
+    ``config_text``: the model as a task config with the rules' seed, for :class:`Parameterizer`;
+    ``model``: the ``ConnPropsModel`` dict (the matrix export); ``seed``; ``explain``: per rule
+    (pathways won, synapses, connections, shadowed), per pathway (the rule setting each property),
+    properties left unset and notes; ``pathway_values``: ``{edge population: (source values,
+    target values)}`` as pyarrow dictionary arrays, for ``add_edge_population(…,
+    pathway_property=RULES_PATHWAY)``.
+    """
+
+    def __init__(self, finished: dict, pathway_values: dict):
+        self.model = finished["model"]
+        self.seed = finished["seed"]
+        self.explain = finished["explain"]
+        self.pathway_values = pathway_values
+        task = {"pathway_param_dict": self.model}
+        if self.seed is not None:
+            task["random_seed"] = self.seed
+        self.config_text = json.dumps(task)
+
+
+def _read_pathway_ipc(ipc: bytes) -> pa.Array:
+    return pa.ipc.open_stream(ipc).read_all().column(0).combine_chunks()
+
+
+def compile_rules(rules: Config, populations: Mapping[str, Mapping[str, Any]], edges: Optional[Mapping[str, Any]] = None) -> CompiledRules:
+    """Compile ``rules`` for a circuit.
+
+    ``populations``: ``{edge population: {"source": {"population": name, "size": n, "columns":
+    {property: values}}, "target": {…}}}`` — per node id, the values of the properties
+    :func:`read_rules` lists (arrays, lists; None where a node has none). ``edges``: ``{edge
+    population: (source ids, target ids)}`` or an iterable of ``(first_edge, source ids, target
+    ids)`` chunks; with edges, synapses and connections are counted per pathway and only pathways
+    with synapses must be covered (the first uncovered edge is a :class:`ConfigError` naming it);
+    without, every pathway must be covered.
+    """
+    compiler = _synparam.RuleCompiler(config_text(rules))
+    for name, sides in populations.items():
+        args = []
+        for role in ("source", "target"):
+            side = sides[role]
+            columns = {prop: _as_arrow_array(values) for prop, values in side.get("columns", {}).items()}
+            args += [side["population"], int(side["size"]), columns]
+        compiler.add_population(name, *args)
+    compiler.prepare()
+    if edges is not None:
+        for name, given in edges.items():
+            chunks = [(0, given[0], given[1])] if isinstance(given, tuple) and len(given) == 2 else given
+            for first, sources, targets in chunks:
+                compiler.add_edges(name, int(first), _as_arrow_array(sources), _as_arrow_array(targets))
+    finished = json.loads(compiler.finish(edges is not None and len(populations) > 0))
+    values = {
+        name: (_read_pathway_ipc(compiler.pathway_column(name, "source")), _read_pathway_ipc(compiler.pathway_column(name, "target")))
+        for name in populations
+    }
+    return CompiledRules(finished, values)
 
 
 def _as_arrow_array(values: Any) -> Any:

@@ -106,6 +106,46 @@ def _group_column(values, name, where):
     return values
 
 
+def compile_circuit_rules(circuit, rules_text, populations=None, chunk_rows=SCAN_ROWS):
+    """Rules compiled by the core for ``circuit``'s edge populations (``populations``, or every
+    loadable one): the node properties the rules read, then every edge's ids (synapse and
+    connection counts per pathway; the first edge no rule covers is a ``ConfigError`` naming it).
+    Returns :class:`synparam.CompiledRules`."""
+    import synparam
+
+    wanted = synparam.read_rules(rules_text)["properties"]
+    tables, edges_of = {}, {}
+    for edges in circuit.edge_populations.values():
+        if populations is not None and edges.name not in populations:
+            continue
+        sides = {}
+        for role in ("source", "target"):
+            nodes = circuit.node_populations.get(getattr(edges, role))
+            if nodes is None:
+                raise CircuitError(f"{role} node population '{getattr(edges, role)}' is not in the circuit", file=edges.shown, population=edges.name)
+            columns = {}
+            for prop in wanted[role]:
+                values = node_property_values(nodes, prop)
+                columns[prop] = _arrow_values(values, nodes.size)
+            sides[role] = {"population": nodes.name, "size": nodes.size, "columns": columns}
+        tables[edges.name] = sides
+
+        def chunks(edges=edges):
+            with h5py.File(edges.real, "r") as h5:
+                base = h5[f"edges/{edges.name}"]
+                for first in range(0, edges.size, chunk_rows):
+                    last = min(edges.size, first + chunk_rows)
+                    yield first, _ids(base["source_node_id"], first, last), _ids(base["target_node_id"], first, last)
+        edges_of[edges.name] = chunks()
+    try:
+        return synparam.compile_rules(rules_text, tables, edges_of)
+    except synparam.SynparamError as error:
+        shown = next((e.shown for e in circuit.edge_populations.values() if f"'{e.name}'" in str(error)), None)
+        if shown:
+            _name_file(error, shown)
+        raise
+
+
 # ----------------------------------------------------------------------------- the task
 
 def draw_range(job: dict) -> dict:
@@ -349,6 +389,19 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
         raise ValueError("partition_rows must be a positive integer")
     partition_rows = int(partition_rows)
     config_text = _config_text(config)
+    # Rules (a BBP recipe, synparam rules) are compiled by the core into the model the run draws,
+    # one pathway value per class of nodes; the sidecar and the attributes keep the user's text.
+    user_config_text = config_text
+    rule_values = None
+    circuit = None
+    if synparam.is_rules_input(config_text):
+        if pathway_property not in (None, synparam.RULES_PATHWAY):
+            raise CircuitError("rules select nodes by their own properties: drop the pathway property")
+        circuit = load_circuit(circuit_config)
+        compiled = compile_circuit_rules(circuit, config_text, populations)
+        config_text, rule_values = compiled.config_text, compiled.pathway_values
+        pathway_property = synparam.RULES_PATHWAY
+        phase("compile rules")
     overrides = {k: v for k, v in {"seed": seed, "pathway_property": pathway_property, "fallback": fallback,
                                    "overwrite": overwrite, "populations": list(populations) if populations is not None else None}.items() if v is not None}
     planned = synparam.plan_run(config_text, **overrides)
@@ -365,9 +418,10 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
         "synparam_tool": "synparam",
         "synparam_version": version,
         "synparam_seed": np.uint64(int(effective_seed)),
-        "synparam_config_sha256": _jsjson.sha256_of_text(_jsjson.canonical_config_text(config_text)),
+        "synparam_config_sha256": _jsjson.sha256_of_text(_jsjson.canonical_config_text(user_config_text)),
     }
-    circuit = load_circuit(circuit_config)
+    if circuit is None:
+        circuit = load_circuit(circuit_config)
     phase("load circuit")
 
     # What could not be loaded: refused when the run needs it, else warned about.
@@ -392,7 +446,9 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
             continue
         columns = {}
         skipped = None
-        for role in ("source", "target"):
+        if rule_values is not None:
+            columns["source"], columns["target"] = rule_values[edges.name]
+        for role in ("source", "target") if rule_values is None else ():
             nodes = circuit.node_populations.get(getattr(edges, role))
             values = node_property_values(nodes, pathway_property)
             if values is None and fallback is None:
@@ -617,7 +673,7 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
         provenance = provenance_document(
             version=version, created=iso_now(), circuit_config=layout["config"]["output"], seed=effective_seed,
             pathway_property=pathway_property, fallback=fallback, overwrite=overwrite, populations=requested,
-            config_text=config_text, results=results, layout=layout, inputs=input_hashes, outputs=outputs,
+            config_text=user_config_text, results=results, layout=layout, inputs=input_hashes, outputs=outputs,
             datasets=datasets, directories=directories, not_included=not_included, unavailable=circuit.unavailable)
         with open(staged(PROVENANCE_FILE), "x", encoding="utf-8", newline="") as stream:
             stream.write(_jsjson.stringify(provenance, 2) + "\n")

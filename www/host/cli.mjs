@@ -15,17 +15,27 @@
 // and warnings (among them every node or edge file or population that could not be loaded); exits
 // non-zero with a clear message on any error, and when the run needs what could not be loaded.
 import fs from "node:fs/promises";
+import yaml from "js-yaml";
 import { fileURLToPath } from "node:url";
 import { CircuitError } from "../sonata/loader.js";
 import { printable } from "../sonata/paths.js";
 import { readProvenance } from "../run/provenance.js";
 import { DEFAULT_CHUNK_SIZE, unavailableWarnings } from "../run/parameterize.js";
-import { initialize, writeParameterizedCircuit, phaseTimer } from "./node.mjs";
+import { initialize, writeParameterizedCircuit, phaseTimer, explainRules, rulesOf } from "./node.mjs";
 import { cleanUpActiveRuns } from "./publish.mjs";
 
 const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --config <json> --out DIR
        [--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite] [--chunk-size N] [--hardlink] [--workers N] [--timings]
    or: synparam --circuit <circuit_config.json | files.h5...> --from-provenance parameterization.json --out DIR [--hardlink]
+   or: synparam --circuit <circuit_config.json | files.h5...> --config <rules> --explain [--export-model F] [--export-rules F]
+   or: synparam --config <model or rules> --export-rules F [--pathway-property P]
+
+  --config     a ConnPropsModel or task config (JSON), or rules: a BBP recipe (JSON, YAML or legacy
+               XML, as functionalizer reads it) or synparam rules JSON.
+  --explain    for rules: which rule sets each property of each pathway, with its synapses and
+               connections, rules shadowed by later ones, properties left unset; writes nothing.
+  --export-model F  with --explain: the compiled ConnPropsModel (one pathway per class of nodes).
+  --export-rules F  any model as synparam rules JSON (a matrix model: one rule per cell).
 
   --hardlink   link unchanged files (nodes, morphologies, ...) into DIR instead of copying them. Saves
                space, but DIR's files ARE the input files then: anything that later modifies one of
@@ -72,6 +82,9 @@ export function parseArguments(argv) {
         break;
       }
       case "--from-provenance": options.fromProvenance = value(); break;
+      case "--explain": options.explain = true; break;
+      case "--export-model": options.exportModel = value(); break;
+      case "--export-rules": options.exportRules = value(); break;
       case "--chunk-size": {
         const n = Number(value());
         if (!Number.isInteger(n) || n < 1) throw new UsageError("--chunk-size must be a positive integer");
@@ -87,6 +100,13 @@ export function parseArguments(argv) {
     if (clashing.length) throw new UsageError(`--from-provenance sets the model and run settings; drop ${clashing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(", ")}`);
   } else if (!options.config) {
     throw new UsageError("--config is required (or --from-provenance)");
+  }
+  if (options.exportModel && !options.explain) throw new UsageError("--export-model needs --explain");
+  const writesNothing = options.explain || (options.exportRules && !options.out);
+  if (writesNothing) {
+    if (options.out) throw new UsageError("--explain writes nothing: drop --out");
+    if (options.explain && !options.circuit.length) throw new UsageError("--explain needs --circuit");
+    return options;
   }
   if (!options.out) throw new UsageError("--out is required");
   if (!options.circuit.length) throw new UsageError("--circuit is required");
@@ -106,7 +126,20 @@ export async function main(argv, log = console.log) {
     throw new CircuitError(e.code === "ENOENT" ? "does not exist" : e.code === "EISDIR" ? "is a folder, not a file" : `cannot read (${e.code ?? e.message})`, { file });
   });
   const recorded = options.fromProvenance ? readProvenance(await readInput(options.fromProvenance), options.fromProvenance) : null;
-  const configText = recorded ? recorded.configText : await readInput(options.config);
+  const configText = recorded ? recorded.configText : configTextOf(options.config, await readInput(options.config));
+  if (options.exportRules) {
+    await writeNew(options.exportRules, `${await rulesOf(configText, options.pathwayProperty ?? "synapse_class")}\n`);
+    log(`wrote the rules to ${printable(options.exportRules)}`);
+  }
+  if (options.explain) {
+    const explained = await explainRules({ circuitPaths: options.circuit, configText, populations: options.populations, chunkSize: options.chunkSize });
+    explainReport(log, explained);
+    if (options.exportModel) {
+      await writeNew(options.exportModel, `${JSON.stringify(JSON.parse(explained.model), null, 2)}\n`);
+      log(`wrote the compiled ConnPropsModel to ${printable(options.exportModel)}`);
+    }
+  }
+  if (options.explain || (options.exportRules && !options.out)) return null;
   const settings = recorded
     ? { seed: recorded.seed, pathwayProperty: recorded.pathwayProperty, fallback: recorded.fallback, overwrite: recorded.overwrite, populations: recorded.populations }
     : { seed: options.seed, pathwayProperty: options.pathwayProperty, fallback: options.fallback, overwrite: options.overwrite, populations: options.populations };
@@ -128,6 +161,49 @@ export async function main(argv, log = console.log) {
   for (const warning of result.warnings) log(`warning: ${printable(warning)}`);
   if (options.timings) log(`\ntimings (wall clock):\n${timer.report().join("\n")}`);
   return result;
+}
+
+/** A config file's text: YAML recipes (.yml, .yaml) are read as JSON, everything else as is. */
+function configTextOf(file, text) {
+  if (!/\.ya?ml$/i.test(file)) return text;
+  try {
+    return JSON.stringify(yaml.load(text, { schema: yaml.JSON_SCHEMA }));
+  } catch (error) {
+    throw new CircuitError(`not readable YAML: ${error.message}`, { file });
+  }
+}
+
+/** Write a new file (never over an existing one: inputs stay untouched). */
+async function writeNew(file, text) {
+  await fs.writeFile(file, text, { flag: "wx" }).catch((e) => {
+    throw new CircuitError(e.code === "EEXIST" ? "exists already; choose a new file" : `cannot write (${e.code ?? e.message})`, { file });
+  });
+}
+
+const counted = (n) => (n === null || n === undefined ? "-" : String(n));
+
+/** What --explain prints: per rule, per pathway, unset properties and notes. */
+function explainReport(log, { explain, summary }) {
+  log(`${summary.format}: ${summary.rules} rules, ${summary.classes.length} classes; nodes read by ${[...new Set([...summary.properties.source.map((p) => `source ${p}`), ...summary.properties.target.map((p) => `target ${p}`)])].join(", ") || "nothing (every rule selects all nodes)"}`);
+  log("\nrules (later ones win):");
+  for (const rule of explain.rules) {
+    const state = rule.matches_nothing ? "matches no pathway with synapses" : rule.shadowed ? "SHADOWED: later rules win everywhere it matches" : `wins in ${rule.pathways} pathway(s): ${counted(rule.synapses)} synapses, ${counted(rule.connections)} connections`;
+    log(`  ${printable(rule.rule).padEnd(40)} ${rule.class ? `class ${printable(rule.class)}`.padEnd(14) : "".padEnd(14)} ${state}`);
+  }
+  log("\npathways (source → target: the rule setting each property):");
+  for (const pathway of explain.pathways) {
+    const byRule = new Map();
+    for (const [property, rule] of pathway.winners) {
+      const key = rule ?? "(no rule)";
+      if (!byRule.has(key)) byRule.set(key, []);
+      byRule.get(key).push(property);
+    }
+    const winners = [...byRule].map(([rule, properties]) => `${printable(rule)}: ${properties.join(", ")}`).join("; ");
+    log(`  ${printable(pathway.source)} → ${printable(pathway.target)}  synapses=${counted(pathway.synapses)} connections=${counted(pathway.connections)}  ${winners}`);
+  }
+  for (const unset of explain.unset) log(`\nleft unset: ${unset.property}: ${unset.reason}`);
+  if (explain.notes.length) log("\nnotes:");
+  for (const note of explain.notes) log(`  - ${printable(note)}`);
 }
 
 function summarize(log, { name, source, target, size, stats, connections }) {

@@ -6,9 +6,9 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import h5wasm from "h5wasm/node";
-import { initSync, Parameterizer, DatasetDigest, planRun, version } from "../../pkg/synparam.js";
-import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5 } from "../sonata/loader.js";
-import { parameterizeCircuit, overridesOf, DEFAULT_CHUNK_SIZE } from "../run/parameterize.js";
+import { initSync, Parameterizer, DatasetDigest, planRun, version, isRulesInput, readRules, RuleCompiler, exportRules } from "../../pkg/synparam.js";
+import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5, CircuitError } from "../sonata/loader.js";
+import { parameterizeCircuit, overridesOf, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
 import { PROVENANCE_FILE } from "../run/provenance.js";
 import { publishCircuit } from "./publish.mjs";
 import { createDrawPool } from "../run/pool.js";
@@ -41,6 +41,43 @@ function parallelOptions(workers) {
   };
 }
 
+/** The core's rules functions, for runs whose config is a BBP recipe or synparam rules. */
+const RULES = { isRulesInput, readRules, RuleCompiler };
+
+/** Validate a config (a model, a task form, or rules) and its settings before touching files:
+ * a model needs a seed from the config or the settings; rules are read (their seed, else 0). */
+function validateConfig(configText, settings) {
+  if (isRulesInput(configText)) {
+    readRules(configText);
+    return;
+  }
+  new Parameterizer(configText, planRun(configText, overridesOf(settings)).settings.seed.value ?? undefined).free();
+}
+
+/**
+ * What rules (a BBP recipe, synparam rules) do on the circuit at `circuitPaths`, without writing:
+ * `{explain, model (the compiled ConnPropsModel, text), rules (synparam's rules JSON, text),
+ * summary}`. `populations` limits the edge populations.
+ */
+export async function explainRules({ circuitPaths, configText, populations = null, chunkSize = DEFAULT_CHUNK_SIZE }) {
+  await initialize();
+  if (!isRulesInput(configText)) throw new CircuitError("--explain needs rules: a BBP recipe (JSON, YAML or XML) or synparam rules");
+  const { circuit } = await openCircuit(circuitPaths);
+  try {
+    const compiled = compileRules({ circuit, RuleCompiler, readRules, rulesText: configText, populations, chunkSize });
+    return { explain: compiled.explain, model: compiled.configText, rules: exportRules(configText, RULES_PATHWAY), summary: compiled.summary };
+  } finally {
+    closeCircuit(circuit);
+  }
+}
+
+/** Synparam's rules JSON (text) of any config: rules as read, or a matrix model as one rule per
+ * cell selecting nodes by `pathwayProperty`. */
+export async function rulesOf(configText, pathwayProperty = "synapse_class") {
+  await initialize();
+  return exportRules(configText, pathwayProperty);
+}
+
 /** Open a circuit on disk: one circuit_config.json, or plain node and edge .h5 files. */
 export async function openCircuit(paths) {
   const files = typeof paths === "string" ? [paths] : paths;
@@ -64,7 +101,7 @@ export async function writeParameterizedCircuit({ circuitPaths, configText, sett
   await initialize();
   timings?.mark("start");
   // Validate the model and the settings (a seed is needed) before touching any file.
-  new Parameterizer(configText, planRun(configText, overridesOf(settings)).settings.seed.value ?? undefined).free();
+  validateConfig(configText, settings);
   const { circuit, source } = await openCircuit(circuitPaths);
   timings?.mark("load circuit");
   try {
@@ -73,7 +110,7 @@ export async function writeParameterizedCircuit({ circuitPaths, configText, sett
       openWritable: (file) => hdf5({ file }, () => new h5wasm.File(file, "a")),
       openReadOnly: (file) => openH5(h5wasm, file, file),
       execute: (output) => parameterizeCircuit({
-        circuit, Parameterizer, planRun, configText, ...settings, chunkSize, output, version: version(), onProgress, shouldStop, keepColumns, ...parallelOptions(workers), timings, storageChunkRows,
+        circuit, Parameterizer, planRun, configText, ...settings, chunkSize, output, version: version(), onProgress, shouldStop, keepColumns, ...parallelOptions(workers), timings, storageChunkRows, rules: RULES,
       }),
     });
   } finally {
@@ -103,7 +140,7 @@ export async function parameterize({ circuit, config, seed, pathwayProperty, fal
     }
     const { circuit: opened } = await openCircuit(circuit);
     try {
-      return await resultsOf(await parameterizeCircuit({ circuit: opened, Parameterizer, planRun, configText, ...settings, ...common, ...parallelOptions(workers) }), { tables: true });
+      return await resultsOf(await parameterizeCircuit({ circuit: opened, Parameterizer, planRun, configText, ...settings, ...common, ...parallelOptions(workers), rules: RULES }), { tables: true });
     } finally {
       closeCircuit(opened);
     }

@@ -4,7 +4,7 @@
 // verified against the files before anything is published). Shared by the headless command and
 // the page's worker (each supplies how output copies are made and finished).
 import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
-import { nodePropertyValues, pathwayColumnIpc, edgeChunks, existingNumericProperties, existingEdgeColumns, CircuitError } from "../sonata/loader.js";
+import { nodePropertyValues, nodeTableIpc, pathwayColumnIpc, edgeChunks, existingNumericProperties, existingEdgeColumns, CircuitError } from "../sonata/loader.js";
 import { openPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
 import { yieldToEvents } from "./protocol.js";
@@ -73,6 +73,56 @@ export function pathwayColumnsOf(circuit, edges, pathwayProperty, fallback) {
     columns[role] = { population: nodes.name, ipc: pathwayColumnIpc(values ?? new Array(nodes.size).fill(null)) };
   }
   return { columns };
+}
+
+/** The pathway property a run of compiled rules reports: nodes are classed by the rules. */
+export const RULES_PATHWAY = "rules";
+
+/**
+ * Rules (a BBP recipe, synparam rules: `isRulesInput`) compiled by the core for `circuit`'s edge
+ * populations (`populations`, or all): node tables of the properties the rules read, then, with
+ * `withEdges`, every edge chunk (synapse and connection counts; the first edge no rule covers is
+ * an error). Returns `{configText: the compiled ConnPropsModel as a task config with the rules'
+ * seed, columns: Map(edge population → {source, target: {population, ipc}}), explain, summary}`.
+ */
+export function compileRules({ circuit, RuleCompiler, readRules, rulesText, populations = null, chunkSize = DEFAULT_CHUNK_SIZE, withEdges = true }) {
+  const summary = readRules(rulesText);
+  const compiler = new RuleCompiler(rulesText);
+  try {
+    const taken = [];
+    for (const edges of circuit.edgePopulations.values()) {
+      if (populations && !populations.includes(edges.name)) continue;
+      const side = (role) => {
+        const nodes = circuit.nodePopulations.get(edges[role]);
+        if (!nodes) throw new CircuitError(`${role} node population '${edges[role]}' is not in the circuit`, { file: edges.shownName, population: edges.name });
+        return [nodes.name, nodeTableIpc(nodes, summary.properties[role])];
+      };
+      compiler.addPopulation(edges.name, ...side("source"), ...side("target"));
+      taken.push(edges);
+    }
+    compiler.prepare();
+    if (withEdges) {
+      for (const edges of taken) {
+        for (const chunk of edgeChunks(edges, chunkSize)) {
+          try {
+            compiler.addEdges(edges.name, chunk.start, chunk.ipc);
+          } catch (error) {
+            throw inFile(error, edges.shownName);
+          }
+        }
+      }
+    }
+    const { model, seed, explain } = compiler.finish(withEdges && taken.length > 0);
+    const columns = new Map(taken.map((edges) => [edges.name, {
+      source: { population: edges.source, ipc: compiler.pathwayColumn(edges.name, "source") },
+      target: { population: edges.target, ipc: compiler.pathwayColumn(edges.name, "target") },
+    }]));
+    // The seed as the core gave it (decimal text: exact for every u64).
+    const configText = `{"pathway_param_dict": ${model}${seed === null || seed === undefined ? "" : `, "random_seed": ${seed}`}}`;
+    return { configText, columns, explain, summary };
+  } finally {
+    compiler.free();
+  }
 }
 
 /**
@@ -178,8 +228,24 @@ export async function parameterizeCircuit({
   circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations,
   chunkSize = DEFAULT_CHUNK_SIZE, output, onProgress = () => {}, shouldStop = () => false, keepColumns = false, version = null,
   workers = 1, createPool = null, module = null, timings = null, storageChunkRows = undefined, onColumns = null,
-  previousValues = false,
+  previousValues = false, rules = null,
 }) {
+  // Rules (a BBP recipe, synparam rules) are compiled by the core into the model the run draws,
+  // with a pathway value per class of nodes they tell apart; the sidecar and the datasets'
+  // attributes keep the user's own text (`configText`), so a rerun compiles it again.
+  const userConfigText = configText;
+  let ruleColumns = null;
+  let explain = null;
+  if (rules?.isRulesInput(configText)) {
+    if (pathwayProperty !== undefined && pathwayProperty !== null && pathwayProperty !== RULES_PATHWAY) {
+      throw new CircuitError("rules select nodes by their own properties: drop the pathway property");
+    }
+    const compiled = compileRules({ circuit, RuleCompiler: rules.RuleCompiler, readRules: rules.readRules, rulesText: configText, populations, chunkSize });
+    configText = compiled.configText;
+    ruleColumns = compiled.columns;
+    explain = compiled.explain;
+    pathwayProperty = RULES_PATHWAY;
+  }
   // The core resolves the settings (overrides, else the config's task form, else its defaults)
   // and validates the model before any file is touched.
   const { settings, summary } = planRun(configText, overridesOf({ seed, pathwayProperty, fallback, overwrite, populations }));
@@ -195,14 +261,14 @@ export async function parameterizeCircuit({
   for (const name of requested ?? []) {
     if (!circuit.edgePopulations.has(name)) throw new CircuitError(unknownPopulation(circuit, name));
   }
-  const attributes = version ? datasetAttributes({ version, seed: effectiveSeed, configText }) : {};
+  const attributes = version ? datasetAttributes({ version, seed: effectiveSeed, configText: userConfigText }) : {};
 
   const warnings = unavailableWarnings(circuit);
   const plans = [];
   try {
     for (const edges of circuit.edgePopulations.values()) {
       if (requested && !requested.includes(edges.name)) continue;
-      const { columns, skipped } = pathwayColumnsOf(circuit, edges, pathwayProperty, fallback);
+      const { columns, skipped } = ruleColumns ? { columns: ruleColumns.get(edges.name) } : pathwayColumnsOf(circuit, edges, pathwayProperty, fallback);
       if (skipped) {
         warnings.push(skipped);
         continue;
@@ -361,7 +427,7 @@ export async function parameterizeCircuit({
         all.free();
       }
     }
-    return { populations: results, combined, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings, unavailable: circuit.unavailable ?? [] };
+    return { populations: results, combined, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings, unavailable: circuit.unavailable ?? [], explain };
   } finally {
     for (const { run } of plans) run.free();
   }

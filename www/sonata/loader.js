@@ -576,8 +576,8 @@ function utf8Vector(strings) {
   return makeVector(makeData({ type: new Utf8(), length: strings.length, nullCount: 0, valueOffsets: offsets, data }));
 }
 
-/** Arrow IPC of a node population's pathway column (dictionary strings; nulls for missing). */
-export function pathwayColumnIpc(values) {
+/** Dictionary-string Arrow data of per-node values (nulls for missing). */
+function dictionaryData(values) {
   const words = [];
   const codeOf = new Map();
   const codes = new Int32Array(values.length);
@@ -598,8 +598,23 @@ export function pathwayColumnIpc(values) {
     valid[i >> 3] |= 1 << (i & 7);
   });
   const type = new Dictionary(new Utf8(), new Int32());
-  const data = makeData({ type, length: values.length, nullCount, data: codes, nullBitmap: nullCount ? valid : null, dictionary: utf8Vector(words) });
-  return tableToIPC(new Table({ pathway: new Vector([data]) }), "stream");
+  return makeData({ type, length: values.length, nullCount, data: codes, nullBitmap: nullCount ? valid : null, dictionary: utf8Vector(words) });
+}
+
+/** Arrow IPC of a node population's pathway column (dictionary strings; nulls for missing). */
+export function pathwayColumnIpc(values) {
+  return tableToIPC(new Table({ pathway: new Vector([dictionaryData(values)]) }), "stream");
+}
+
+/** Arrow IPC of a node population's `properties`, one dictionary-string column each (all null
+ * where the population lacks one): what rules read (`RuleCompiler.addPopulation`). */
+export function nodeTableIpc(population, properties) {
+  const columns = {};
+  for (const property of properties) {
+    columns[property] = new Vector([dictionaryData(nodePropertyValues(population, property) ?? new Array(population.size).fill(null))]);
+  }
+  if (!properties.length) columns["(none)"] = new Vector([dictionaryData(new Array(population.size).fill(null))]);
+  return tableToIPC(new Table(columns), "stream");
 }
 
 /** Read `[start, end)` of an edge dataset as a typed array. */

@@ -1,0 +1,248 @@
+//! Rules with precedence and BBP recipe import (issue 16): functionalizer's precedence (last
+//! match wins) and globs on fz-td-recipe's own example, coverage errors, JSON and XML recipes
+//! giving the same rules, functionalizer's laws per class, the rules export, and the compiled
+//! model running in the engine with one draw per connection.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use synparam::engine::{EdgeChunk, PathwayColumn};
+use synparam::rules::{compile, parse_rules, EdgePopulationNodes, NodeTable};
+use synparam::Parameterizer;
+
+const RECIPES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/recipes");
+
+fn recipe(name: &str) -> String {
+    std::fs::read_to_string(format!("{RECIPES}/{name}")).unwrap()
+}
+
+fn table(population: &str, columns: &[(&str, &[&str])]) -> NodeTable {
+    let size = columns.first().map_or(0, |(_, values)| values.len());
+    NodeTable {
+        population: population.to_string(),
+        columns: columns
+            .iter()
+            .map(|(name, values)| (name.to_string(), values.iter().map(|v| Some(v.to_string())).collect()))
+            .collect::<HashMap<_, _>>(),
+        size,
+    }
+}
+
+/// fz-td-recipe's nodes: sources by mtype, targets by region.
+fn precedence_nodes(edges: Option<(Vec<u64>, Vec<u64>)>) -> Vec<EdgePopulationNodes> {
+    vec![EdgePopulationNodes {
+        name: "pop".to_string(),
+        source: table("src", &[("mtype", &["macron", "macaron", "macaroon"])]),
+        target: table("dst", &[("region", &["foo", "bar", "spam", "ham"])]),
+        edges,
+    }]
+}
+
+/// The class index (syn_property_rule) drawn for each (target region, source mtype), or 3 where
+/// no rule applies: fz-td-recipe's `matrify` layout.
+fn class_matrix(compiled: &synparam::rules::CompiledRules) -> Vec<Vec<i64>> {
+    let population = &compiled.populations[0];
+    let rule_of = |source: &str, target: &str| -> i64 {
+        let pathway = compiled.explain.pathways.iter().find(|p| p.source == source && p.target == target);
+        match pathway
+            .and_then(|p| p.winners.iter().find(|(name, _)| name == "syn_property_rule"))
+            .and_then(|(_, r)| r.clone())
+        {
+            None => 3,
+            Some(rule) => rule.trim_start_matches("synapse_properties.rules[").trim_end_matches(']').parse().unwrap(),
+        }
+    };
+    (0..4).map(|t| (0..3).map(|s| rule_of(&population.source[s], &population.target[t])).collect()).collect()
+}
+
+#[test]
+fn last_matching_rule_wins_with_fnmatch_globs_as_in_fz_td_recipe() {
+    let rules = parse_rules(&recipe("fztd_precedence_example.json")).unwrap();
+    // Every (source, target) pair except the three fz-td-recipe leaves uncovered.
+    let uncovered = [(1, 2), (2, 2)];
+    let (mut sources, mut targets) = (Vec::new(), Vec::new());
+    for s in 0..3u64 {
+        for t in 0..4u64 {
+            if !uncovered.contains(&(s, t)) {
+                sources.push(s);
+                targets.push(t);
+            }
+        }
+    }
+    let compiled = compile(&rules, &precedence_nodes(Some((sources, targets)))).unwrap();
+    assert_eq!(class_matrix(&compiled), vec![vec![2, 2, 2], vec![2, 2, 2], vec![0, 3, 3], vec![1, 1, 1]]);
+    // Nodes the rules do not tell apart share a pathway value: sources macron | macaron|macaroon,
+    // targets bar|foo | spam | ham.
+    assert_eq!(compiled.model["src_types"], serde_json::json!(["macron", "macaron|macaroon"]));
+    assert_eq!(compiled.model["tgt_types"], serde_json::json!(["bar|foo", "spam", "ham"]));
+    let report = &compiled.explain.rules;
+    let synapses: Vec<u64> = report.iter().map(|r| r.synapses.unwrap()).collect();
+    assert_eq!(synapses, [1, 3, 6]);
+    assert!(report.iter().all(|r| !r.shadowed && !r.matches_nothing));
+}
+
+#[test]
+fn a_pathway_with_synapses_that_no_rule_covers_is_an_error_naming_the_edge_and_its_nodes() {
+    let rules = parse_rules(&recipe("fztd_precedence_example.json")).unwrap();
+    let error = compile(&rules, &precedence_nodes(Some((vec![0, 1], vec![0, 2])))).unwrap_err();
+    assert_eq!(error.path(), Some("rules"));
+    let message = error.to_string();
+    assert!(message.contains("edge 1 of 'pop'"), "{message}");
+    assert!(message.contains("source node 1 of 'src': macaron"), "{message}");
+    assert!(message.contains("target node 2 of 'dst': spam"), "{message}");
+    // Without edges every pathway must be covered.
+    let error = compile(&rules, &precedence_nodes(None)).unwrap_err().to_string();
+    assert!(error.contains("from macaron|macaroon to spam"), "{error}");
+}
+
+#[test]
+fn json_and_xml_recipes_give_the_same_rules_and_functionalizers_laws() {
+    let json = parse_rules(&recipe("fz_recipe_uhill.json")).unwrap();
+    let xml = parse_rules(&recipe("fztd_synapse_properties_uhill_all.xml")).unwrap();
+    assert_eq!((json.format, xml.format), ("bbp-recipe-json", "bbp-recipe-xml"));
+    assert_eq!((json.seed, xml.seed), (Some(123), Some(123)));
+    assert_eq!(json.classes, xml.classes);
+    let selectors = |r: &synparam::rules::RuleSet| -> Vec<_> {
+        r.rules.iter().map(|rule| (rule.source.clone(), rule.target.clone(), rule.class)).collect()
+    };
+    assert_eq!(selectors(&json), selectors(&xml));
+    let e2 = json.classes.iter().position(|c| c.name == "E2").unwrap();
+    let spec = |class: usize, property: &str| -> Value {
+        json.classes[class].specs.iter().find(|(p, _)| p == property).unwrap().1.clone()
+    };
+    assert_eq!(e2, 1, "syn_property_rule is the class's position");
+    assert_eq!(spec(e2, "conductance"), serde_json::json!({"type": "gamma", "mean": 0.3, "std": 0.2}));
+    assert_eq!(spec(e2, "u_syn"), serde_json::json!({"type": "fz_truncnorm", "mean": 0.0, "std": 0.5}));
+    assert_eq!(spec(e2, "n_rrp_vesicles"), serde_json::json!({"type": "fz_nrrp", "mean": 1.0}));
+    assert_eq!(spec(e2, "syn_type_id"), serde_json::json!({"type": "constant", "mean": 100}));
+    assert_eq!(spec(0, "syn_type_id"), serde_json::json!({"type": "constant", "mean": 0}));
+    assert_eq!(spec(e2, "syn_property_rule"), serde_json::json!({"type": "constant", "mean": 1}));
+    assert_eq!(spec(e2, "u_hill_coefficient"), serde_json::json!({"type": "constant", "mean": 2.79}));
+    assert_eq!(json.unset[0].property, "delay");
+}
+
+fn two_class_nodes(n: usize) -> NodeTable {
+    let classes: Vec<&str> = (0..n).map(|i| if i < n * 4 / 5 { "EXC" } else { "INH" }).collect();
+    table("cells", &[("synapse_class", &classes)])
+}
+
+/// A network of `n` nodes whose connections have 1–5 synapses, in connection order.
+fn network(n: u64, connections: u64) -> EdgeChunk {
+    let mut chunk = EdgeChunk::default();
+    for c in 0..connections {
+        let (s, t) = ((c * 7919) % n, (c * 104_729 + 13) % n);
+        for _ in 0..1 + c % 5 {
+            chunk.edge_id.push(chunk.source.len() as u64);
+            chunk.source.push(s);
+            chunk.target.push(t);
+        }
+    }
+    chunk
+}
+
+#[test]
+fn a_compiled_recipe_runs_in_the_engine_one_draw_per_connection_with_its_classes() {
+    let rules = parse_rules(&recipe("fz_recipe_uhill.json")).unwrap();
+    let chunk = network(500, 3000);
+    let nodes = two_class_nodes(500);
+    let populations = [EdgePopulationNodes {
+        name: "cells__cells".into(),
+        source: nodes.clone(),
+        target: nodes,
+        edges: Some((chunk.source.clone(), chunk.target.clone())),
+    }];
+    let compiled = compile(&rules, &populations).unwrap();
+    assert_eq!(compiled.model["src_types"], serde_json::json!(["EXC", "INH"]));
+    let mut run = Parameterizer::new(&compiled.model.to_string(), compiled.seed).unwrap();
+    let column =
+        |values: &Vec<String>| PathwayColumn::from_values("cells", &values.iter().map(Some).collect::<Vec<_>>());
+    let pathways = &compiled.populations[0];
+    run.add_edge_population("cells__cells", column(&pathways.source), column(&pathways.target), "rules", None).unwrap();
+    let result = run.run_chunk("cells__cells", &chunk).unwrap();
+    let values = |name: &str| &result.properties.iter().find(|p| p.name == name).unwrap().values;
+    for edge in 0..chunk.source.len() {
+        let inhibitory_source = chunk.source[edge] >= 400;
+        assert_eq!(values("syn_type_id")[edge], if inhibitory_source { 0.0 } else { 100.0 });
+        assert_eq!(values("syn_property_rule")[edge], if inhibitory_source { 0.0 } else { 1.0 });
+        // I2's nrrp 0 and E2's nrrp 1 both give exactly 1 vesicle in functionalizer.
+        assert_eq!(values("n_rrp_vesicles")[edge], 1.0);
+        if inhibitory_source {
+            let u = values("u_syn")[edge];
+            assert!((0.12..=0.38).contains(&u), "I2 u_syn {u} within 0.25 ± 0.13");
+        }
+        if edge > 0 && chunk.source[edge] == chunk.source[edge - 1] && chunk.target[edge] == chunk.target[edge - 1] {
+            for name in ["conductance", "u_syn", "decay_time", "depression_time", "facilitation_time"] {
+                assert_eq!(values(name)[edge], values(name)[edge - 1], "{name}: one draw per connection");
+            }
+        }
+    }
+    let synapses: u64 = compiled.explain.pathways.iter().map(|p| p.synapses.unwrap()).sum();
+    assert_eq!(synapses, chunk.source.len() as u64);
+}
+
+#[test]
+fn the_rules_export_reads_back_to_the_same_model() {
+    let rules = parse_rules(&recipe("fz_recipe_uhill.json")).unwrap();
+    let exported = rules.to_rules_json();
+    let again = parse_rules(&exported.to_string()).unwrap();
+    let nodes = two_class_nodes(50);
+    let populations = [EdgePopulationNodes { name: "p".into(), source: nodes.clone(), target: nodes, edges: None }];
+    assert_eq!(compile(&rules, &populations).unwrap().model, compile(&again, &populations).unwrap().model);
+    assert_eq!(again.seed, Some(123));
+}
+
+#[test]
+fn recipe_mistakes_functionalizer_passes_silently_are_errors_naming_their_place() {
+    let base: Value = serde_json::from_str(&recipe("fz_recipe_uhill.json")).unwrap();
+    let with = |edit: &dyn Fn(&mut Value)| {
+        let mut recipe = base.clone();
+        edit(&mut recipe);
+        parse_rules(&recipe.to_string()).unwrap_err()
+    };
+    let error = with(&|r| r["synapse_properties"]["rules"][2]["class"] = "E9".into());
+    assert_eq!(error.path(), Some("synapse_properties.rules[2].class"));
+    assert!(error.to_string().contains("would drop these synapses"));
+    let error = with(&|r| r["synapse_properties"]["classes"][1]["class"] = "I2".into());
+    assert!(error.to_string().contains("defined twice"), "{error}");
+    let error = with(&|r| {
+        r["synapse_properties"]["classes"][1].as_object_mut().unwrap().remove("u_hill_coefficient");
+    });
+    assert_eq!(error.path(), Some("synapse_properties.classes[1].u_hill_coefficient"));
+    let error = with(&|r| r["synapse_properties"]["classes"][0]["u_syn_mu"] = (-0.5).into());
+    assert!(error.to_string().contains("never ends"), "{error}");
+    let error = with(&|r| r["synapse_properties"]["classes"][0]["gsyn"] = 1.0.into());
+    assert_eq!(error.path(), Some("synapse_properties.classes[0].gsyn"));
+    let error = with(&|r| r["synapse_properties"]["rules"][0]["src_layer"] = "2".into());
+    assert_eq!(error.path(), Some("synapse_properties.rules[0].src_layer"));
+    // An exact value no node has (functionalizer: "untranslated values").
+    let rules = parse_rules(&recipe("fz_recipe_uhill.json")).unwrap();
+    let nodes = table("cells", &[("synapse_class", &["EXC", "EXC"])]);
+    let error =
+        compile(&rules, &[EdgePopulationNodes { name: "p".into(), source: nodes.clone(), target: nodes, edges: None }])
+            .unwrap_err();
+    assert!(error.to_string().contains("no source node has synapse_class 'INH'"), "{error}");
+    // XML: a class no rule uses.
+    let xml = recipe("fztd_synapse_properties_uhill_all.xml").replace("type=\"I2\"", "type=\"E2\"");
+    let error = parse_rules(&xml).unwrap_err();
+    assert!(error.to_string().contains("used by no rule"), "{error}");
+}
+
+#[test]
+fn legacy_xml_reads_hemisphere_and_region_selectors_and_a_catch_all_rule() {
+    let rules = parse_rules(&recipe("fztd_test_recipe_regions.xml")).unwrap();
+    assert_eq!(rules.rules.len(), 3);
+    assert!(rules.rules[0].source.terms.is_empty() && rules.rules[0].target.terms.is_empty());
+    let properties: Vec<&str> = rules.rules[1].source.terms.iter().map(|t| t.property.as_str()).collect();
+    assert_eq!(properties, ["region", "hemisphere"]);
+    let minimal = parse_rules(&recipe("fztd_test_recipe_min.json")).unwrap();
+    assert_eq!(minimal.rules.len(), 1);
+}
+
+#[test]
+fn a_value_with_glob_characters_but_no_star_is_a_glob_with_a_note() {
+    let mut recipe: Value = serde_json::from_str(&recipe("fztd_precedence_example.json")).unwrap();
+    recipe["synapse_properties"]["rules"][0]["src_mtype"] = "mac?on".into();
+    let rules = parse_rules(&recipe.to_string()).unwrap();
+    assert!(rules.notes.iter().any(|n| n.contains("'mac?on' is read as a glob")), "{:?}", rules.notes);
+}
