@@ -302,6 +302,42 @@ fn run_config(text: &str) {
     let _ = run.dataset_digests("edges");
 }
 
+/// Read rules (recipes, XML, synparam rules), compile them for a small circuit whose nodes have
+/// every property recipes select on, and run the compiled model.
+fn run_rules(text: &str) {
+    use synparam::rules::{compile, parse_rules, EdgePopulationNodes, NodeTable};
+    let Ok(rules) = parse_rules(text) else { return };
+    let _ = rules.to_rules_json();
+    let values: [(&str, &[&str]); 6] = [
+        ("synapse_class", &["EXC", "INH"]),
+        ("mtype", &["L5_TPC", "L6_BPC", "macron", "macaron"]),
+        ("etype", &["cADpyr", "bNAC"]),
+        ("region", &["foo", "bar", "spam", "ham"]),
+        ("hemisphere", &["left", "right"]),
+        ("layer", &["2", "3"]),
+    ];
+    let table = |population: &str| NodeTable {
+        population: population.to_string(),
+        columns: values
+            .iter()
+            .map(|(name, vs)| (name.to_string(), (0..12).map(|i| Some(vs[i % vs.len()].to_string())).collect()))
+            .collect(),
+        size: 12,
+    };
+    let edges = ((0..30u64).map(|i| i % 12).collect(), (0..30u64).map(|i| (i / 3) % 12).collect());
+    let population =
+        EdgePopulationNodes { name: "edges".into(), source: table("src"), target: table("tgt"), edges: Some(edges) };
+    let Ok(compiled) = compile(&rules, std::slice::from_ref(&population)) else { return };
+    let Ok(mut run) = Parameterizer::new(&compiled.model.to_string(), Some(1)) else { return };
+    let column = |values: &Vec<String>| PathwayColumn::from_values("n", &values.iter().map(Some).collect::<Vec<_>>());
+    let pathways = &compiled.populations[0];
+    if run.add_edge_population("edges", column(&pathways.source), column(&pathways.target), "rules", None).is_ok() {
+        let (source, target) = population.edges.unwrap();
+        let chunk = EdgeChunk { edge_id: (0..source.len() as u64).collect(), source, target };
+        let _ = run.run_chunk("edges", &chunk);
+    }
+}
+
 fn run_spec(text: &str) {
     if let Ok(spec) = parse_pathway_spec(text) {
         let _ = synparam::stats::density_preview(&spec, 64);
@@ -362,6 +398,11 @@ fn fuzz_text(name: &'static str, kind: &str, target: fn(&str)) {
 #[test]
 fn fuzz_configs_through_a_whole_run() {
     fuzz_text("config", "config", run_config);
+}
+
+#[test]
+fn fuzz_rules_recipes_and_xml() {
+    fuzz_text("rules", "rules", run_rules);
 }
 
 #[test]

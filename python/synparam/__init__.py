@@ -154,7 +154,7 @@ class CompiledRules:
         self.seed = finished["seed"]
         self.explain = finished["explain"]
         self.pathway_values = pathway_values
-        task = {"pathway_param_dict": self.model}
+        task = {"pathway_param_dict": self.model, "pathway_property": RULES_PATHWAY}
         if self.seed is not None:
             task["random_seed"] = self.seed
         self.config_text = json.dumps(task)

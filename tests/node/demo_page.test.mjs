@@ -910,3 +910,32 @@ test("an obi-one circuit through the page's zip: every edges file parameterized 
     assert.ok(!unpacked.get(file).equals(original), `${file}: the zip holds the parameterized file, not the input`);
   }
 });
+
+test("a BBP recipe uploaded as YAML: the rules coverage view replaces the matrix editor, and the page's zip equals the command's output byte for byte", async () => {
+  const multi = new URL("../fixtures/out/multi/", import.meta.url).pathname;
+  const recipe = new URL("../fixtures/recipes/fz_recipe_uhill.yaml", import.meta.url).pathname;
+  const { seed, fromCli } = await zipEqualsCommand(multi, ["--overwrite"], {
+    config: recipe,
+    async prepare(page) {
+      await page.setInputFiles("#config-file", recipe);
+      await page.waitForSelector("#rules-coverage:not([hidden])");
+      await page.waitForFunction(() => document.querySelectorAll("#coverage-table tbody tr").length > 0);
+      assert.equal(await page.isVisible("#editor"), false, "the matrix editor makes way for the rules");
+      assert.match(await page.textContent("#rules-summary"), /bbp-recipe-json: 4 rules, 2 classes .*source synapse_class, target synapse_class/);
+      const rules = await page.$$eval("#rules-table tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+      assert.deepEqual(rules.map((r) => [r[0], r[1], r[5]]), [0, 1, 2, 3].map((i) => [`synapse_properties.rules[${i}]`, i % 2 ? "I2" : "E2", "applies"]));
+      const coverage = await page.$$eval("#coverage-table tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+      assert.deepEqual(coverage[0], ["source → target", "synapses", "connections", "set by (later rules win)"]);
+      assert.deepEqual(coverage.slice(1).map((r) => [r[0], r[1], r[3]]).sort(), [
+        ["EXC → EXC", "1,479", "synapse_properties.rules[0]: every property"], ["EXC → INH", "1,546", "synapse_properties.rules[2]: every property"],
+        ["INH → EXC", "276", "synapse_properties.rules[3]: every property"], ["INH → INH", "335", "synapse_properties.rules[1]: every property"]]);
+      assert.match(await page.textContent("#rules-notes"), /left unset: delay/);
+      assert.match(await page.textContent("#config-status"), /^valid: conductance, depression_time/);
+      await mkdir(artifacts, { recursive: true });
+      await page.locator("#rules-coverage").screenshot({ path: new URL("rules_coverage.png", artifacts).pathname });
+      await page.check("#overwrite");
+    },
+  });
+  assert.equal(seed, "123", "the recipe's seed");
+  assert.equal(fromCli.pathway_property, "rules");
+});

@@ -118,7 +118,7 @@ export function compileRules({ circuit, RuleCompiler, readRules, rulesText, popu
       target: { population: edges.target, ipc: compiler.pathwayColumn(edges.name, "target") },
     }]));
     // The seed as the core gave it (decimal text: exact for every u64).
-    const configText = `{"pathway_param_dict": ${model}${seed === null || seed === undefined ? "" : `, "random_seed": ${seed}`}}`;
+    const configText = `{"pathway_param_dict": ${model}, "pathway_property": "${RULES_PATHWAY}"${seed === null || seed === undefined ? "" : `, "random_seed": ${seed}`}}`;
     return { configText, columns, explain, summary };
   } finally {
     compiler.free();

@@ -5,9 +5,12 @@
 // one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version } from "../../pkg/synparam.js";
+import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, prepareHdf5, openH5, CircuitError } from "../sonata/loader.js";
-import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, DEFAULT_CHUNK_SIZE } from "./parameterize.js";
+import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "./parameterize.js";
+
+/** The core's rules functions, for runs whose config is a BBP recipe or synparam rules. */
+const RULES = { isRulesInput, readRules, RuleCompiler };
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
 import { provenanceDocument, readProvenance, sha256OfText, PROVENANCE_FILE } from "./provenance.js";
@@ -97,6 +100,28 @@ function backgroundHashes(files, module) {
   return { hashes: Object.fromEntries(entries.map(([key], i) => [key, promises[i]])), stop: () => pool.terminate() };
 }
 
+/**
+ * `validate` of rules (a BBP recipe, synparam rules): read by the core, then compiled against the
+ * loaded circuit — the classes of nodes they tell apart, the rule setting each property of each
+ * pathway with its synapses, shadowed rules, what is left unset — into the model a run draws.
+ * Returns validate's shape (`settings`, `summary`, `base` of the compiled model) plus `rules:
+ * {summary, explain}`; without a loaded circuit, the rules' own summary and `compiled: false`.
+ */
+async function validateRules(config, overrides) {
+  const summary = readRules(config);
+  const loaded = current ? await current.loading.catch(() => null) : null;
+  if (!loaded) {
+    const seed = overrides.seed ?? summary.seed;
+    const placeholder = `{"pathway_param_dict": {"src_types": ["all"], "tgt_types": ["all"], "prop_stats": {"rules": {"all": {"all": {"type": "zero"}}}}}, "pathway_property": "${RULES_PATHWAY}"${seed === null || seed === undefined ? "" : `, "random_seed": ${seed}`}}`;
+    return { ...planRun(placeholder, {}), base: planRun(placeholder, {}).settings, circuit: null, rules: { summary, explain: null, compiled: false } };
+  }
+  const given = { ...overrides };
+  delete given.pathwayProperty; // rules class nodes themselves
+  const compiled = compileRules({ circuit: loaded.circuit, RuleCompiler, readRules, rulesText: config, populations: given.populations ?? null });
+  const plan = planRun(compiled.configText, overridesOf(given));
+  return { ...plan, base: planRun(compiled.configText, {}).settings, circuit: { problems: [], skipped: [] }, rules: { summary, explain: compiled.explain, compiled: true } };
+}
+
 let olderStore = null; // the previous run's outputs, kept while the next run runs
 
 async function run({ config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), columns = true, ...where }, { progress }) {
@@ -147,6 +172,7 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite, populat
       onColumns: columns ? columnStreams.add : null,
       version: version(), onProgress: (done, total) => progress({ done, total }), workers, createPool, module: await compiled, timings,
       previousValues: true, // the page shows the file's values before beside the new ones
+      rules: RULES,
     });
     // Verify every written file against what the core drew before anyone can download it.
     const written = new Set(result.populations.map((p) => p.fileName));
@@ -397,6 +423,7 @@ serveWorker({
    * would refuse in it), or the config's error with its JSON path. */
   async validate({ config, overrides = {}, circuit: where = null }) {
     await ready;
+    if (isRulesInput(config)) return validateRules(config, overrides);
     const plan = planRun(config, overridesOf(overrides));
     // Against the loaded circuit too (never loading one for this): what a run would refuse.
     let circuit = null;

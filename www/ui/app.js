@@ -6,6 +6,7 @@ import { PRESETS, mapPreset, classifyValues } from "./presets.js";
 import { MARKUP } from "./template.js";
 import { mountEditor } from "./editor_view.js";
 import { mountResults } from "./results_view.js";
+import { mountRulesView } from "./rules_view.js";
 import { PAGE_SETTINGS, pageOverrides, settingNotes } from "./settings.js";
 import { createHistory, encodeState, decodeState, LINK_LIMIT } from "./history.js";
 import { resultsOf } from "../host/results.js";
@@ -313,6 +314,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     set: (text) => { $("config").value = text; },
   };
   const editor = mountEditor({ $, call, config: configText, onEdited: () => { modelChanged(); validateSoon(); }, download });
+  const rulesView = mountRulesView({ $ });
   $("config").addEventListener("input", () => { modelChanged({ coalesce: true }); validateSoon(); editor.render(); });
 
   // ---- undo and redo of the model; kept across reloads and in links (the page) ----
@@ -411,6 +413,15 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       return refuse("it is not UTF-8 text (is it the right file?)");
     }
     if (text.includes("\u0000")) return refuse("it holds NUL bytes, so it is not a JSON config (is it the right file?)");
+    if (/\.ya?ml$/i.test(file.name)) {
+      // A YAML recipe is read into JSON here (loading); the core reads JSON.
+      try {
+        const { default: yaml } = await import("js-yaml");
+        text = JSON.stringify(yaml.load(text, { schema: yaml.JSON_SCHEMA }), null, 2);
+      } catch (error) {
+        return refuse(`it is not readable YAML (${error.message})`);
+      }
+    }
     $("config").value = text;
     modelChanged();
     runPopulations = null;
@@ -603,6 +614,20 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
         editor.markInvalid(error.path ?? null);
         return;
       }
+      // Rules (a BBP recipe, synparam rules): the coverage view instead of the matrix editor.
+      $("editor").hidden = Boolean(plan.rules);
+      if (plan.rules) {
+        rulesView.show(plan.rules);
+      } else {
+        rulesView.hide();
+      }
+      if (plan.rules && !plan.rules.compiled) {
+        $("config-status").textContent = `valid ${plan.rules.summary.format}: ${plan.rules.summary.rules} rules — load a circuit to compile them`;
+        $("config-status").className = "";
+        delete $("config-status").dataset.path;
+        editor.markInvalid(null);
+        return;
+      }
       const { properties, src_types: sources, notices } = plan.summary;
       // Checked against the loaded circuit as well: what a run would refuse is said now.
       const problems = plan.circuit?.problems ?? [];
@@ -615,7 +640,11 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       showSettings(plan);
     },
     provenance(data) {
-      $("config").value = JSON.stringify(JSON.parse(data.configText), null, 2);
+      let shown = data.configText; // a recipe in XML stays text
+      try {
+        shown = JSON.stringify(JSON.parse(data.configText), null, 2);
+      } catch { /* not JSON */ }
+      $("config").value = shown;
       modelChanged();
       runPopulations = data.populations;
       override({ seed: data.seed, pathwayProperty: data.pathwayProperty, fallback: data.fallback ?? null, overwrite: data.overwrite }, "the sidecar");

@@ -105,6 +105,8 @@ export const STYLES = `
     #preset-classes { width: auto; }
     #preset-classes tr.guessed td, #preset-classes tr.mixed td { background: var(--_highlight); }
     .note { color: var(--_muted); font-size: .85rem; }
+    tr[data-state="unused"] { color: var(--_muted); font-style: italic; }
+    tr[data-state="uncovered"] td:last-child { color: var(--_error); }
     #fallback.needed { outline: 2px solid var(--_error); }
     .results-empty { color: var(--_muted); }
 `;
@@ -190,11 +192,18 @@ export const MARKUP = `
         </div>
       </form>
     </details>
-    <p><label for="config">Model as JSON (ConnPropsModel dict or task form; paste what you have)</label></p>
+    <details id="rules-coverage" open hidden>
+      <summary>Rules coverage</summary>
+      <p id="rules-summary" class="note"></p>
+      <div class="table-scroll" tabindex="0" role="region" aria-label="rules in order (scrolls sideways when wide)"><table id="rules-table" aria-label="rules, in order: later ones win"></table></div>
+      <div class="table-scroll" tabindex="0" role="region" aria-label="the rule setting each property of each pathway (scrolls sideways when wide)"><table id="coverage-table" aria-label="the rule setting each property of each pathway"></table></div>
+      <ul id="rules-notes" class="note"></ul>
+    </details>
+    <p><label for="config">Model as JSON (ConnPropsModel dict or task form), or rules: a BBP recipe (JSON, YAML or XML) or synparam rules — paste what you have</label></p>
     <textarea id="config" rows="12" spellcheck="false"></textarea>
     <p id="config-status" role="status"></p>
     <div class="row">
-      <label>Upload a config <input id="config-file" type="file" accept=".json,application/json"></label>
+      <label>Upload a config <input id="config-file" type="file" accept=".json,.yaml,.yml,.xml,application/json"></label>
       <button id="download-config" type="button">Download config</button>
       <label>Load from a parameterized circuit <input id="provenance-file" type="file" accept=".json,application/json" title="its parameterization.json: config, seed, pathway property and fallback of that run"></label>
       <button id="share" type="button" hidden>Link to this model</button>
