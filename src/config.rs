@@ -21,7 +21,7 @@ const PROBABILITY_SUM_TOLERANCE: f64 = 1e-8;
 const DESCRIPTIVE_KEYS: [&str; 5] = ["mean", "std", "std-within", "min", "max"];
 
 /// Keys every spec may carry besides its distribution's own.
-const COMMON_KEYS: [&str; 5] = ["type", "shared_within", "lower_bound", "upper_bound", "dtype"];
+const COMMON_KEYS: [&str; 7] = ["type", "shared_within", "lower_bound", "upper_bound", "dtype", "shift", "truncate"];
 
 /// An integer storage type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -960,6 +960,7 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
         }
         _ => unreachable!("type checked against distribution_keys"),
     };
+    let distribution = with_shift_and_truncation(distribution, spec, path, &mut natural_type)?;
     // A law whose values overflow float64 (lognormal mean 1000, uniform over ±1e308, …) would only
     // give infinities: refuse it here, naming the spec, rather than at the first draw.
     let (law_mean, law_std) = distribution.moments();
@@ -1002,6 +1003,55 @@ fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Resu
         natural_type = ColumnType::Float64;
     }
     Ok(PathwaySpec { distribution, shared_within, lower_bound, upper_bound, dtype, natural_type })
+}
+
+/// A spec's `shift` (added to every value) and `truncate` (`{"min", "max"}`, either may be left
+/// out): the law conditioned on the window — redrawn within it, nothing piles up on a bound —
+/// unlike `lower_bound`/`upper_bound`, which clip (connectome-manipulator's meaning). Design §9.3.
+fn with_shift_and_truncation(
+    distribution: Distribution,
+    spec: &Map<String, Value>,
+    path: &JsonPath,
+    natural_type: &mut ColumnType,
+) -> Result<Distribution> {
+    let shift = optional(spec, "shift").map(|v| finite_number(v, &path.key("shift"))).transpose()?.unwrap_or(0.0);
+    let window = match optional(spec, "truncate") {
+        None => None,
+        Some(value) => {
+            let truncate = path.key("truncate");
+            let object = value.as_object().ok_or_else(|| truncate.error("must be {\"min\": …, \"max\": …}"))?;
+            if let Some(key) = object.keys().find(|k| *k != "min" && *k != "max") {
+                return Err(truncate.key(key).error("unknown key (allowed: min, max)"));
+            }
+            let end = |key: &str, default: f64| {
+                optional(object, key)
+                    .map(|v| finite_number(v, &truncate.key(key)))
+                    .transpose()
+                    .map(|v| v.unwrap_or(default))
+            };
+            let (min, max) = (end("min", f64::NEG_INFINITY)?, end("max", f64::INFINITY)?);
+            if min == f64::NEG_INFINITY && max == f64::INFINITY {
+                return Err(truncate.error("give min, max or both"));
+            }
+            if min > max {
+                return Err(truncate.key("min").error(format!(
+                    "min ({}) must not exceed max ({})",
+                    Num(min),
+                    Num(max)
+                )));
+            }
+            Some((min, max))
+        }
+    };
+    if shift == 0.0 && window.is_none() {
+        return Ok(distribution);
+    }
+    if shift.fract() != 0.0 && matches!(natural_type, ColumnType::Int(_)) {
+        *natural_type = ColumnType::Float64;
+    }
+    crate::distributions::Transformed::new(distribution, shift, window)
+        .map(|t| Distribution::Transformed(Box::new(t)))
+        .map_err(|message| path.key("truncate").error(message))
 }
 
 fn parse_discrete(spec: &Map<String, Value>, path: &JsonPath, kind: &str) -> Result<(Vec<f64>, Vec<f64>)> {

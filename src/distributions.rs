@@ -6,6 +6,8 @@
 
 use rand_core::RngCore;
 
+use crate::error::Num;
+
 use crate::special_functions::{
     gamma_pdf, gamma_quantile, ln_gamma, normal_cdf, normal_pdf, normal_quantile, normal_sf, poisson_cdf_sf,
     poisson_pmf, poisson_quantile, regularized_gamma,
@@ -47,6 +49,9 @@ pub enum Distribution {
     Exponential { scale: f64 },
     /// Uniform on [low, high), as numpy's `uniform(low, high)`.
     Uniform { low: f64, high: f64 },
+    /// Another law shifted by a constant and/or truncated to a window (spec keys `shift`,
+    /// `truncate`): obi-one's distributions with their intended meaning.
+    Transformed(Box<Transformed>),
 }
 
 /// Truncated normal parameters, standardized once.
@@ -551,6 +556,117 @@ fn ztpoisson_quantile(lambda: f64, u: f64) -> f64 {
     k
 }
 
+/// A law shifted by a constant and/or truncated to a window: conditioned on the window (drawn by
+/// inverse CDF within it), never clipped to it, so no value piles up on a bound.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transformed {
+    /// The law before the shift.
+    pub inner: Distribution,
+    /// Added to every value of `inner`.
+    pub shift: f64,
+    /// The window the shifted law is restricted to, if any.
+    pub window: Option<Window>,
+}
+
+/// A truncation window `[min, max]` with the shifted law's probability below, within and above it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// Smallest value kept.
+    pub min: f64,
+    /// Largest value kept.
+    pub max: f64,
+    below: f64,
+    mass: f64,
+    above: f64,
+}
+
+impl Transformed {
+    /// `inner + shift`, restricted to `[min, max]` when `window` is given. Errors (as text) when
+    /// the window has no probability under the law.
+    pub fn new(inner: Distribution, shift: f64, window: Option<(f64, f64)>) -> std::result::Result<Self, String> {
+        let mut out = Transformed { inner, shift, window: None };
+        if let Some((min, max)) = window {
+            let below = if min == f64::NEG_INFINITY { 0.0 } else { out.shifted_cdf(min.next_down()) };
+            let at_max = if max == f64::INFINITY { 1.0 } else { out.shifted_cdf(max) };
+            let mass = at_max - below;
+            if mass.is_nan() || mass <= 0.0 {
+                return Err(format!("the window [{}, {}] has probability 0 under this law", Num(min), Num(max)));
+            }
+            out.window = Some(Window { min, max, below, mass, above: (1.0 - at_max).max(0.0) });
+        }
+        Ok(out)
+    }
+
+    fn shifted_cdf(&self, x: f64) -> f64 {
+        self.inner.cdf(x - self.shift)
+    }
+
+    fn quantile(&self, u: f64, v: f64) -> f64 {
+        match self.window {
+            None => self.inner.quantile(u, v) + self.shift,
+            Some(w) => {
+                let (uu, vv) = (w.below + w.mass * u, w.above + w.mass * v);
+                (self.inner.quantile(uu, vv) + self.shift).clamp(w.min, w.max)
+            }
+        }
+    }
+
+    fn cdf(&self, x: f64) -> f64 {
+        match self.window {
+            None => self.shifted_cdf(x),
+            Some(w) if x < w.min => 0.0,
+            Some(w) if x >= w.max => 1.0,
+            Some(w) => ((self.shifted_cdf(x) - w.below) / w.mass).clamp(0.0, 1.0),
+        }
+    }
+
+    fn density(&self, x: f64) -> f64 {
+        match self.window {
+            None => self.inner.density(x - self.shift),
+            Some(w) if x < w.min || x > w.max => 0.0,
+            Some(w) => self.inner.density(x - self.shift) / w.mass,
+        }
+    }
+
+    fn moments(&self) -> (f64, f64) {
+        match self.window {
+            None => {
+                let (mean, std) = self.inner.moments();
+                (mean + self.shift, std)
+            }
+            Some(_) => {
+                // By quadrature over the truncated quantile function (midpoints of 4096 slices).
+                const SLICES: usize = 4096;
+                let values: Vec<f64> = (0..SLICES)
+                    .map(|i| {
+                        let u = (i as f64 + 0.5) / SLICES as f64;
+                        self.quantile(u, 1.0 - u)
+                    })
+                    .collect();
+                let mean = values.iter().sum::<f64>() / SLICES as f64;
+                let var = values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / SLICES as f64;
+                (mean, libm::sqrt(var))
+            }
+        }
+    }
+
+    fn formula(&self) -> String {
+        let mut text = self.inner.formula();
+        if self.shift != 0.0 {
+            text.push_str(&format!(", shifted by {}", Num(self.shift)));
+        }
+        if let Some(w) = self.window {
+            text.push_str(&format!(
+                ", truncated to [{}, {}] (redrawn within, not clipped; keeps {:.3} of the law)",
+                Num(w.min),
+                Num(w.max),
+                w.mass
+            ));
+        }
+        text
+    }
+}
+
 impl Distribution {
     /// The law as a modeller reads it, with its parameterization spelled out (e.g. lognormal's
     /// μ and σ are of the log, and its mean is e^(μ+σ²/2)); shown beside histograms and in
@@ -587,6 +703,7 @@ impl Distribution {
                 g(mean.exp())
             ),
             Exponential { scale } => format!("exponential: mean (scale) {}", g(*scale)),
+            Transformed(t) => t.formula(),
             Uniform { low, high } => format!("uniform on [{}, {})", g(*low), g(*high)),
         }
     }
@@ -631,6 +748,7 @@ impl Distribution {
             Distribution::Discrete { values, .. } => values.len() == 1,
             Distribution::LogNormal { sigma, .. } => *sigma == 0.0,
             Distribution::Exponential { scale } => *scale == 0.0,
+            Distribution::Transformed(t) => t.inner.is_deterministic() || t.window.is_some_and(|w| w.min == w.max),
             Distribution::Uniform { low, high } => low == high,
         }
     }
@@ -641,6 +759,7 @@ impl Distribution {
             Distribution::Poisson { .. } | Distribution::ZeroTruncatedPoisson { .. } | Distribution::Zero => true,
             Distribution::Constant { value } => value.fract() == 0.0,
             Distribution::Discrete { values, .. } => values.iter().all(|v| v.fract() == 0.0),
+            Distribution::Transformed(t) => t.inner.is_integer_valued() && t.shift.fract() == 0.0,
             _ => false,
         }
     }
@@ -654,6 +773,7 @@ impl Distribution {
                     | Distribution::ZeroTruncatedPoisson { .. }
                     | Distribution::Discrete { .. }
             )
+            || matches!(self, Distribution::Transformed(t) if t.inner.is_discrete())
     }
 
     /// Draw one value from the stream.
@@ -691,6 +811,13 @@ impl Distribution {
             }
             Distribution::LogNormal { mean, sigma } => libm::exp(mean + sigma * standard_normal(rng)),
             Distribution::Exponential { scale } => -scale * libm::log(open_unit(rng)),
+            Distribution::Transformed(t) => match t.window {
+                None => t.inner.sample(rng) + t.shift,
+                Some(_) => {
+                    let u = open_unit(rng);
+                    t.quantile(u, 1.0 - u)
+                }
+            },
             Distribution::Uniform { low, high } => low + (high - low) * half_open_unit(rng),
         }
     }
@@ -724,6 +851,7 @@ impl Distribution {
                 libm::exp(mean + sigma * z)
             }
             Distribution::Exponential { scale } => -scale * libm::log(v),
+            Distribution::Transformed(t) => t.quantile(u, v),
             Distribution::Uniform { low, high } => low + (high - low) * u,
         }
     }
@@ -788,6 +916,7 @@ impl Distribution {
                     -libm::expm1(-x / scale)
                 }
             }
+            Distribution::Transformed(t) => t.cdf(x),
             Distribution::Uniform { low, high } => {
                 if x < *low {
                     0.0
@@ -803,6 +932,7 @@ impl Distribution {
     /// Density (continuous laws) or mass (discrete laws) at `x`, for previews.
     pub fn density(&self, x: f64) -> f64 {
         match self {
+            Distribution::Transformed(t) => t.density(x),
             Distribution::Normal { mean, std } if *std > 0.0 => normal_pdf((x - mean) / std) / std,
             Distribution::TruncatedNormal(t) if t.region != TruncationRegion::Point => {
                 if x < t.min || x > t.max {
@@ -882,6 +1012,7 @@ impl Distribution {
                 (m, m * libm::sqrt(libm::expm1(s2)))
             }
             Distribution::Exponential { scale } => (*scale, *scale),
+            Distribution::Transformed(t) => t.moments(),
             Distribution::Uniform { low, high } => (0.5 * (low + high), (high - low) / libm::sqrt(12.0)),
         }
     }

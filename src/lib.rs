@@ -23,6 +23,7 @@ pub mod config;
 pub mod distributions;
 pub mod engine;
 pub mod error;
+pub mod obi_one;
 pub mod pathways;
 pub mod rules;
 pub mod special_functions;

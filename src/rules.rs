@@ -29,8 +29,12 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Properties the input defines that synparam does not draw, with the reason.
     pub unset: Vec<UnsetProperty>,
-    /// Things the user should know (functionalizer differences), in input order.
+    /// Things the user should know (differences from the input's own tool), in input order.
     pub notes: Vec<String>,
+    /// Whether existing properties may be replaced, when the input says.
+    pub overwrite: Option<bool>,
+    /// The edge populations the input is about, when it says (obi-one's assigners name theirs).
+    pub populations: Option<Vec<String>>,
 }
 
 /// A named set of property specs (a recipe's synapse class).
@@ -232,12 +236,14 @@ pub fn parse_rules(text: &str) -> Result<RuleSet> {
     };
     if object.contains_key("synapse_properties") {
         from_bbp_json(object)
+    } else if object.contains_key("synapse_model_assigners") {
+        crate::obi_one::from_obi_one(object)
     } else if object.contains_key("rules_version") {
         from_rules_json(object)
     } else {
         Err(Error::config(
             "$",
-            "not a rules input: expected a BBP recipe (synapse_properties) or synparam rules (rules_version)",
+            "not a rules input: expected a BBP recipe (synapse_properties), an obi-one SynapseParameterization config (synapse_model_assigners) or synparam rules (rules_version)",
         ))
     }
 }
@@ -251,7 +257,13 @@ pub fn is_rules_input(text: &str) -> bool {
     }
     serde_json::from_str::<Value>(trimmed)
         .ok()
-        .and_then(|v| v.as_object().map(|o| o.contains_key("synapse_properties") || o.contains_key("rules_version")))
+        .and_then(|v| {
+            v.as_object().map(|o| {
+                o.contains_key("synapse_properties")
+                    || o.contains_key("rules_version")
+                    || o.contains_key("synapse_model_assigners")
+            })
+        })
         .unwrap_or(false)
 }
 
@@ -538,7 +550,16 @@ fn from_bbp_json(recipe: &Map<String, Value>) -> Result<RuleSet> {
         let class = class.ok_or_else(|| Error::config(format!("{label}.class"), "required: the class it assigns"))?;
         rules.push(Rule { label, source, target, class: Some(class), assign: Vec::new() });
     }
-    Ok(RuleSet { format: "bbp-recipe-json", seed, classes, rules, unset: vec![delay_unset()], notes })
+    Ok(RuleSet {
+        format: "bbp-recipe-json",
+        seed,
+        classes,
+        rules,
+        unset: vec![delay_unset()],
+        notes,
+        overwrite: None,
+        populations: None,
+    })
 }
 
 fn add_recipe_term(side: &mut Selector, property: &str, text: &str, path: &str, notes: &mut Vec<String>) {
@@ -684,7 +705,16 @@ fn from_bbp_xml(text: &str) -> Result<RuleSet> {
             format!("class '{}' is used by no rule (fz-td-recipe refuses it)", classes[unused].name),
         ));
     }
-    Ok(RuleSet { format: "bbp-recipe-xml", seed, classes, rules, unset: vec![delay_unset()], notes })
+    Ok(RuleSet {
+        format: "bbp-recipe-xml",
+        seed,
+        classes,
+        rules,
+        unset: vec![delay_unset()],
+        notes,
+        overwrite: None,
+        populations: None,
+    })
 }
 
 /// synparam's own rules JSON: `{"rules_version": 1, "random_seed"?, "classes": [{"name", "props":
@@ -695,8 +725,13 @@ fn from_rules_json(object: &Map<String, Value>) -> Result<RuleSet> {
         return Err(Error::config("rules_version", "must be 1"));
     }
     for key in object.keys() {
-        if !["rules_version", "random_seed", "classes", "rules", "unset", "notes", "format"].contains(&key.as_str()) {
-            return Err(Error::config(key, "unknown key (allowed: rules_version, random_seed, classes, rules)"));
+        if !["rules_version", "random_seed", "overwrite_if_exists", "edge_populations", "classes", "rules"]
+            .contains(&key.as_str())
+        {
+            return Err(Error::config(
+                key,
+                "unknown key (allowed: rules_version, random_seed, overwrite_if_exists, edge_populations, classes, rules)",
+            ));
         }
     }
     let seed = object
@@ -789,7 +824,23 @@ fn from_rules_json(object: &Map<String, Value>) -> Result<RuleSet> {
         }
         rules.push(Rule { label, source: selector("source")?, target: selector("target")?, class, assign });
     }
-    Ok(RuleSet { format: "rules", seed, classes, rules, unset: Vec::new(), notes: Vec::new() })
+    let overwrite = object
+        .get("overwrite_if_exists")
+        .map(|v| v.as_bool().ok_or_else(|| Error::config("overwrite_if_exists", "must be true or false")))
+        .transpose()?;
+    let populations = match object.get("edge_populations") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|v| {
+                    v.as_str().map(str::to_string).ok_or_else(|| Error::config("edge_populations", "must be names"))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        Some(_) => return Err(Error::config("edge_populations", "must be a list of names")),
+    };
+    Ok(RuleSet { format: "rules", seed, classes, rules, unset: Vec::new(), notes: Vec::new(), overwrite, populations })
 }
 
 impl RuleSet {
@@ -824,6 +875,12 @@ impl RuleSet {
         let mut out = json!({"rules_version": 1, "classes": classes, "rules": rules});
         if let Some(seed) = self.seed {
             out["random_seed"] = Value::from(seed);
+        }
+        if let Some(overwrite) = self.overwrite {
+            out["overwrite_if_exists"] = Value::from(overwrite);
+        }
+        if let Some(populations) = &self.populations {
+            out["edge_populations"] = json!(populations);
         }
         out
     }
@@ -877,6 +934,10 @@ pub struct CompiledRules {
     pub model: Value,
     /// The seed the rules give, if any.
     pub seed: Option<u64>,
+    /// Whether existing properties may be replaced, when the rules say.
+    pub overwrite: Option<bool>,
+    /// The edge populations the rules are about, when they say.
+    pub edge_populations: Option<Vec<String>>,
     /// Per edge population, the pathway value of each source and target node.
     pub populations: Vec<PopulationPathways>,
     /// What applied where.
@@ -953,7 +1014,46 @@ struct SideClasses {
     names: Vec<String>,
 }
 
-fn classify(rules: &[&Selector], tables: &[&NodeTable]) -> SideClasses {
+/// Selector keys that are not node properties: the node population's name, and the edge
+/// population's (rules restricted to some edge populations).
+pub const NODE_POPULATION_KEY: &str = "@population";
+/// See [`NODE_POPULATION_KEY`].
+pub const EDGE_POPULATION_KEY: &str = "@edges";
+
+/// A table's values for a selector key: a column, or the same name for every node.
+enum Values<'a> {
+    Column(&'a Vec<Option<String>>),
+    Every(&'a str),
+    Missing,
+}
+
+impl<'a> Values<'a> {
+    fn of(table: &'a NodeTable, edge_population: &'a str, property: &str) -> Self {
+        match property {
+            NODE_POPULATION_KEY => Values::Every(&table.population),
+            EDGE_POPULATION_KEY => Values::Every(edge_population),
+            _ => table.columns.get(property).map_or(Values::Missing, Values::Column),
+        }
+    }
+
+    fn get(&self, node: usize) -> Option<&'a str> {
+        match self {
+            Values::Column(column) => column.get(node).and_then(|v| v.as_deref()),
+            Values::Every(name) => Some(name),
+            Values::Missing => None,
+        }
+    }
+
+    fn has(&self, value: &str) -> bool {
+        match self {
+            Values::Column(column) => column.iter().any(|v| v.as_deref() == Some(value)),
+            Values::Every(name) => *name == value,
+            Values::Missing => false,
+        }
+    }
+}
+
+fn classify(rules: &[&Selector], tables: &[(&str, &NodeTable)]) -> SideClasses {
     let mut properties: Vec<&str> = Vec::new();
     for selector in rules {
         for property in selector.properties() {
@@ -964,13 +1064,12 @@ fn classify(rules: &[&Selector], tables: &[&NodeTable]) -> SideClasses {
     }
     let mut by_mask: HashMap<Vec<bool>, usize> = HashMap::new();
     let mut out = SideClasses { masks: Vec::new(), values: Vec::new(), node_class: Vec::new(), names: Vec::new() };
-    for table in tables {
-        let columns: Vec<Option<&Vec<Option<String>>>> = properties.iter().map(|p| table.columns.get(*p)).collect();
+    for (edge_population, table) in tables {
+        let columns: Vec<Values<'_>> = properties.iter().map(|p| Values::of(table, edge_population, p)).collect();
         let mut by_tuple: HashMap<Vec<Option<&str>>, usize> = HashMap::new();
         let mut classes = Vec::with_capacity(table.size);
         for node in 0..table.size {
-            let tuple: Vec<Option<&str>> =
-                columns.iter().map(|c| c.and_then(|c| c.get(node)).and_then(|v| v.as_deref())).collect();
+            let tuple: Vec<Option<&str>> = columns.iter().map(|c| c.get(node)).collect();
             let class = match by_tuple.get(&tuple) {
                 Some(&class) => class,
                 None => {
@@ -1013,10 +1112,16 @@ fn classify(rules: &[&Selector], tables: &[&NodeTable]) -> SideClasses {
                 items.join("|")
             }
         };
-        let mut name = match properties.len() {
+        let named: Vec<(&str, &BTreeSet<String>)> =
+            properties.iter().zip(values).filter(|(p, _)| **p != EDGE_POPULATION_KEY).map(|(p, v)| (*p, v)).collect();
+        let mut name = match named.len() {
             0 => "all".to_string(),
-            1 => shown(&values[0]),
-            _ => properties.iter().zip(values).map(|(p, v)| format!("{p}={}", shown(v))).collect::<Vec<_>>().join("; "),
+            1 if named[0].0 != NODE_POPULATION_KEY => shown(named[0].1),
+            _ => named
+                .iter()
+                .map(|(p, v)| format!("{}={}", if *p == NODE_POPULATION_KEY { "population" } else { p }, shown(v)))
+                .collect::<Vec<_>>()
+                .join("; "),
         };
         if taken.contains(&name) {
             let base = name.clone();
@@ -1072,8 +1177,8 @@ impl RuleCompiler {
     /// and decide, per pathway and property, which rule wins. Errors for an exact selector value
     /// no node has.
     pub fn new(rules: RuleSet, populations: Vec<(String, NodeTable, NodeTable)>) -> Result<Self> {
-        let source_tables: Vec<&NodeTable> = populations.iter().map(|p| &p.1).collect();
-        let target_tables: Vec<&NodeTable> = populations.iter().map(|p| &p.2).collect();
+        let source_tables: Vec<(&str, &NodeTable)> = populations.iter().map(|p| (p.0.as_str(), &p.1)).collect();
+        let target_tables: Vec<(&str, &NodeTable)> = populations.iter().map(|p| (p.0.as_str(), &p.2)).collect();
         check_exact_values(&rules, &source_tables, &target_tables)?;
         let source = classify(&rules.rules.iter().map(|r| &r.source).collect::<Vec<_>>(), &source_tables);
         let target = classify(&rules.rules.iter().map(|r| &r.target).collect::<Vec<_>>(), &target_tables);
@@ -1120,6 +1225,9 @@ impl RuleCompiler {
             let mut out: Vec<String> = Vec::new();
             for rule in &rules.rules {
                 for property in side(rule).properties() {
+                    if property.starts_with('@') {
+                        continue; // names, not node properties
+                    }
                     if !out.iter().any(|p| p == property) {
                         out.push(property.to_string());
                     }
@@ -1300,6 +1408,8 @@ impl RuleCompiler {
         Ok(CompiledRules {
             model,
             seed: self.rules.seed,
+            overwrite: self.rules.overwrite,
+            edge_populations: self.rules.populations.clone(),
             populations,
             explain: Explain {
                 format: self.rules.format,
@@ -1314,15 +1424,14 @@ impl RuleCompiler {
 
 /// An exact selector value that no node of its side has is an error (functionalizer's
 /// "untranslated values"); a glob matching nothing is not (it is reported by `explain`).
-fn check_exact_values(rules: &RuleSet, sources: &[&NodeTable], targets: &[&NodeTable]) -> Result<()> {
+fn check_exact_values(rules: &RuleSet, sources: &[(&str, &NodeTable)], targets: &[(&str, &NodeTable)]) -> Result<()> {
     for rule in &rules.rules {
         for (side_name, selector, tables) in [("source", &rule.source, sources), ("target", &rule.target, targets)] {
             for term in &selector.terms {
                 for pattern in &term.patterns {
                     let Pattern::Exact(value) = pattern else { continue };
-                    let present = tables.iter().any(|table| {
-                        table.columns.get(&term.property).is_some_and(|c| c.iter().any(|v| v.as_deref() == Some(value)))
-                    });
+                    let present =
+                        tables.iter().any(|(edges, table)| Values::of(table, edges, &term.property).has(value));
                     if !present {
                         return Err(Error::config(
                             rule.label.clone(),

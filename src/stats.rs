@@ -433,20 +433,25 @@ pub fn expected_counts(spec: &PathwaySpec, edges: &[f64], n: u64) -> Vec<f64> {
 }
 
 fn distribution_name(spec: &PathwaySpec) -> &'static str {
+    law_name(&spec.distribution)
+}
+
+fn law_name(distribution: &crate::distributions::Distribution) -> &'static str {
     use crate::distributions::Distribution::*;
-    match spec.distribution {
+    match distribution {
         Constant { .. } => "constant",
         Zero => "zero",
         Normal { .. } => "normal",
         TruncatedNormal(_) => "truncnorm",
         Gamma { .. } => "gamma",
-        Poisson { shift, .. } if shift != 0.0 => "fz_nrrp",
+        Poisson { shift, .. } if *shift != 0.0 => "fz_nrrp",
         Poisson { .. } => "poisson",
         ZeroTruncatedPoisson { .. } => "ztpoisson",
         Discrete { .. } => "discrete",
         LogNormal { .. } => "lognormal",
         Exponential { .. } => "exponential",
         Uniform { .. } => "uniform",
+        Transformed(t) => law_name(&t.inner),
     }
 }
 

@@ -218,6 +218,8 @@ pub fn read_rules(text: &str) -> Result<JsValue, JsValue> {
         properties: Properties,
         unset: &'a [crate::rules::UnsetProperty],
         notes: &'a [String],
+        populations: Option<&'a [String]>,
+        overwrite: Option<bool>,
     }
     #[derive(Serialize)]
     struct Properties {
@@ -232,6 +234,8 @@ pub fn read_rules(text: &str) -> Result<JsValue, JsValue> {
         properties: Properties { source, target },
         unset: &rules.unset,
         notes: &rules.notes,
+        populations: rules.populations.as_deref(),
+        overwrite: rules.overwrite,
     })
 }
 
@@ -327,11 +331,13 @@ impl JsRuleCompiler {
         struct Out<'a> {
             model: String,
             seed: Option<String>,
+            overwrite: Option<bool>,
             explain: &'a crate::rules::Explain,
         }
         to_js(&Out {
             model: compiled.model.to_string(),
             seed: compiled.seed.map(|s| s.to_string()),
+            overwrite: compiled.overwrite,
             explain: &compiled.explain,
         })
     }

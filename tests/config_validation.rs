@@ -397,5 +397,5 @@ fn the_spec_schema_is_what_the_parser_accepts() {
         let spec = json!({"type": "constant", "mean": 1, "dtype": dtype});
         assert!(parse_pathway_spec(&spec.to_string()).is_ok(), "dtype {dtype}");
     }
-    assert_eq!(schema.common_keys, ["shared_within", "lower_bound", "upper_bound", "dtype"]);
+    assert_eq!(schema.common_keys, ["shared_within", "lower_bound", "upper_bound", "dtype", "shift", "truncate"]);
 }

@@ -293,3 +293,69 @@ fn fz_nrrp_is_one_plus_poisson_of_mean_minus_one() {
         assert!(draw(&spec, 100, 1).iter().all(|&v| v == 1.0), "{spec}: always 1");
     }
 }
+
+/// `shift` adds a constant to every value of any law (obi-one's gamma and exponential `shift`).
+#[test]
+fn shift_moves_the_whole_law() {
+    let sample = draw(r#"{"type": "gamma", "mean": 1.0, "std": 0.5, "shift": 2.0, "shared_within": false}"#, N, 80);
+    // gamma(shape 4, scale 0.25) + 2.
+    assert_ks("gamma + 2", &sample, |x| if x <= 2.0 { 0.0 } else { regularized_gamma(4.0, (x - 2.0) / 0.25).0 });
+    assert_moments("gamma + 2", &sample, 3.0, 0.5);
+    let exp = draw(r#"{"type": "exponential", "scale": 50, "shift": 10, "shared_within": false}"#, N, 81);
+    assert_ks("exponential + 10", &exp, |x| if x <= 10.0 { 0.0 } else { 1.0 - (-(x - 10.0) / 50.0).exp() });
+}
+
+/// `truncate` conditions any law on a window (redrawn within it, never clipped): obi-one's min/max
+/// with their intended meaning (issue 16). Written from the conditional law F(x) − F(a) / (F(b) − F(a)).
+#[test]
+fn truncate_conditions_any_law_on_its_window_without_piling_values_on_the_bounds() {
+    // obi-one's default decay_time N(1.7, 0.1) with min 1.7, max 1.9: obi-one clamps half the
+    // values to exactly 1.7; truncation keeps the normal's shape within the window.
+    let sample = draw(
+        r#"{"type": "normal", "mean": 1.7, "std": 0.1, "truncate": {"min": 1.7, "max": 1.9}, "shared_within": false}"#,
+        N,
+        82,
+    );
+    assert!(sample.iter().all(|&v| (1.7..=1.9).contains(&v)));
+    let at_min = sample.iter().filter(|&&v| v == 1.7).count();
+    assert!(at_min < 5, "{at_min} values exactly on the lower bound");
+    let (a, b) = (0.0, 2.0);
+    assert_ks("normal truncated", &sample, |x| ((phi((x - 1.7) / 0.1) - phi(a)) / (phi(b) - phi(a))).clamp(0.0, 1.0));
+    // A gamma truncated on both sides.
+    let gamma = draw(
+        r#"{"type": "gamma", "mean": 1.0, "std": 0.5, "truncate": {"min": 0.5, "max": 1.5}, "shared_within": false}"#,
+        N,
+        83,
+    );
+    let f = |x: f64| regularized_gamma(4.0, x / 0.25).0;
+    assert_ks("gamma truncated", &gamma, |x| ((f(x.clamp(0.5, 1.5)) - f(0.5)) / (f(1.5) - f(0.5))).clamp(0.0, 1.0));
+    // A Poisson restricted to {1, …, 5} (bounds inclusive).
+    let counts =
+        draw(r#"{"type": "poisson", "mean": 3, "truncate": {"min": 1, "max": 5}, "shared_within": false}"#, N, 84);
+    assert!(counts.iter().all(|&v| (1.0..=5.0).contains(&v) && v.fract() == 0.0));
+    let norm: f64 = (1..=5).map(|k| poisson_pmf(k, 3.0)).sum();
+    let p = chi_square_p_value(&counts, |k| if (1..=5).contains(&k) { poisson_pmf(k, 3.0) / norm } else { 0.0 }, 1..=5);
+    assert!(p > ALPHA, "poisson truncated: chi-square p {p}");
+    // Shift then truncate: exponential + 10 within [20, 100].
+    let both = draw(
+        r#"{"type": "exponential", "scale": 50, "shift": 10, "truncate": {"min": 20, "max": 100}, "shared_within": false}"#,
+        N,
+        85,
+    );
+    let g = |x: f64| 1.0 - (-(x - 10.0) / 50.0).exp();
+    assert_ks("exponential + 10 truncated", &both, |x| {
+        ((g(x.clamp(20.0, 100.0)) - g(20.0)) / (g(100.0) - g(20.0))).clamp(0.0, 1.0)
+    });
+}
+
+#[test]
+fn a_truncation_window_without_probability_is_an_error_naming_the_spec() {
+    let model = common::single_spec_model(r#"{"type": "constant", "mean": 5, "truncate": {"min": 0, "max": 2}}"#);
+    let error = synparam::Parameterizer::new(&model, Some(1)).err().unwrap();
+    assert_eq!(error.path(), Some("prop_stats.value.A.A.truncate"));
+    assert!(error.to_string().contains("probability 0"), "{error}");
+    let model =
+        common::single_spec_model(r#"{"type": "normal", "mean": 0, "std": 1, "truncate": {"min": 2, "max": 1}}"#);
+    let error = synparam::Parameterizer::new(&model, Some(1)).err().unwrap();
+    assert_eq!(error.path(), Some("prop_stats.value.A.A.truncate.min"));
+}

@@ -246,3 +246,96 @@ fn a_value_with_glob_characters_but_no_star_is_a_glob_with_a_note() {
     let rules = parse_rules(&recipe.to_string()).unwrap();
     assert!(rules.notes.iter().any(|n| n.contains("'mac?on' is read as a glob")), "{:?}", rules.notes);
 }
+
+/// obi-one's notebook config (an all-pairs excitatory model, then inhibitory and excitatory
+/// pathways by neuron sets) on a population of EXC and INH cells.
+fn obi_one_compiled(edges: Option<(Vec<u64>, Vec<u64>)>) -> synparam::rules::CompiledRules {
+    let rules = parse_rules(&recipe("obi_one_config_obi_one_fixture.json")).unwrap();
+    let nodes = table("S1nonbarrel_neurons", &[("synapse_class", &["EXC", "EXC", "EXC", "INH"])]);
+    let population = EdgePopulationNodes {
+        name: "S1nonbarrel_neurons__S1nonbarrel_neurons__chemical".into(),
+        source: nodes.clone(),
+        target: nodes,
+        edges,
+    };
+    compile(&rules, &[population]).unwrap()
+}
+
+#[test]
+fn an_obi_one_config_imports_with_its_intended_meaning_later_assigners_winning() {
+    let rules = parse_rules(&recipe("obi_one_config_obi_one_fixture.json")).unwrap();
+    assert_eq!(rules.format, "obi-one");
+    assert_eq!(
+        rules.populations.as_deref(),
+        Some(&["S1nonbarrel_neurons__S1nonbarrel_neurons__chemical".to_string()][..])
+    );
+    assert_eq!(rules.overwrite, Some(false));
+    let labels: Vec<&str> = rules.rules.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(
+        labels[1..],
+        [
+            "synapse_model_assigners.all_pairs",
+            "synapse_model_assigners.inhibitory_pathways",
+            "synapse_model_assigners.excitatory_pathways"
+        ]
+    );
+    assert!(labels[0].starts_with("defaults of ExcitatoryTsodyksMarkramSynapticModel"));
+    let spec =
+        |rule: usize, property: &str| rules.rules[rule].assign.iter().find(|(p, _)| p == property).unwrap().1.clone();
+    // Gamma(shape 8, scale 0.25) as mean and std; obi-one's defaults with min/max as truncation.
+    assert_eq!(spec(2, "conductance")["mean"], serde_json::json!(2.0));
+    assert_eq!(spec(2, "syn_type_id"), serde_json::json!({"type": "constant", "mean": 7}));
+    assert_eq!(spec(1, "syn_type_id"), serde_json::json!({"type": "constant", "mean": 113}));
+    assert_eq!(spec(1, "decay_time")["truncate"], serde_json::json!({"min": 1.7, "max": 1.9}));
+    assert_eq!(spec(1, "decay_time")["shared_within"], serde_json::json!(false));
+    assert!(rules.notes.iter().any(|n| n.contains("obi-one clamps")));
+
+    let sources = vec![0, 1, 3, 3, 2];
+    let targets = vec![3, 3, 0, 1, 2];
+    let compiled = obi_one_compiled(Some((sources, targets)));
+    let winner = |source: &str, property: &str| -> String {
+        let pathway = compiled.explain.pathways.iter().find(|p| p.source.contains(source)).unwrap();
+        pathway.winners.iter().find(|(p, _)| p == property).unwrap().1.clone().unwrap()
+    };
+    assert_eq!(winner("EXC", "conductance"), "synapse_model_assigners.excitatory_pathways");
+    assert_eq!(winner("INH", "syn_type_id"), "synapse_model_assigners.inhibitory_pathways");
+    let shadowed: Vec<&str> = compiled.explain.rules.iter().filter(|r| r.shadowed).map(|r| r.rule.as_str()).collect();
+    assert_eq!(shadowed.len(), 2, "the defaults and all_pairs are shadowed by the neuron-set assigners: {shadowed:?}");
+    assert_eq!(compiled.edge_populations.as_ref().map(Vec::len), Some(1));
+}
+
+#[test]
+fn obi_one_mistakes_it_passes_silently_are_errors() {
+    let base: Value = serde_json::from_str(&recipe("obi_one_config_obi_one_fixture.json")).unwrap();
+    let with = |edit: &dyn Fn(&mut Value)| {
+        let mut config = base.clone();
+        edit(&mut config);
+        parse_rules(&config.to_string()).unwrap_err()
+    };
+    let error = with(&|c| c["neuron_sets"]["InhibitoryNeurons"]["property_filter"] = serde_json::json!([]));
+    assert!(error.to_string().contains("selects nothing"), "{error}");
+    let error = with(&|c| c["synapse_model_assigners"]["all_pairs"]["overwrite_if_exists"] = true.into());
+    assert!(error.to_string().contains("disagree"), "{error}");
+    let error =
+        with(&|c| c["distributions"]["Excitatory conductance distribution"]["shape"] = serde_json::json!([1, 2]));
+    assert!(error.to_string().contains("a list is a scan"), "{error}");
+    let error = with(&|c| c["synaptic_models"]["Excitatory synaptic model"]["type"] = "Glutamate".into());
+    assert!(error.to_string().contains("unknown synaptic model"), "{error}");
+    // A constant outside its min/max (obi-one would clamp it silently): refused by the model.
+    let rules = parse_rules(&{
+        let mut c = base.clone();
+        c["distributions"]["Excitatory conductance distribution"] =
+            serde_json::json!({"type": "FloatConstantDistribution", "value": 5.0, "max": 2.0});
+        c.to_string()
+    });
+    let nodes = table("S1nonbarrel_neurons", &[("synapse_class", &["EXC", "INH"])]);
+    let population = EdgePopulationNodes {
+        name: "S1nonbarrel_neurons__S1nonbarrel_neurons__chemical".into(),
+        source: nodes.clone(),
+        target: nodes,
+        edges: None,
+    };
+    let compiled = compile(&rules.unwrap(), &[population]).unwrap();
+    let error = Parameterizer::new(&compiled.model.to_string(), Some(1)).err().unwrap();
+    assert!(error.to_string().contains("probability 0"), "{error}");
+}

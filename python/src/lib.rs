@@ -446,6 +446,8 @@ fn read_rules(py: Python<'_>, text: &str) -> PyResult<String> {
         "properties": {"source": source, "target": target},
         "unset": rules.unset,
         "notes": rules.notes,
+        "populations": rules.populations,
+        "overwrite": rules.overwrite,
     });
     json(py, &value)
 }
@@ -559,7 +561,10 @@ impl PyRuleCompiler {
     /// `{model, seed, explain}` as JSON text (the model itself as an object).
     fn finish(&mut self, py: Python<'_>, with_edges: bool) -> PyResult<String> {
         let compiled = self.prepared(py)?.finish(with_edges).map_err(|e| py_error(py, e))?;
-        json(py, &serde_json::json!({"model": compiled.model, "seed": compiled.seed, "explain": compiled.explain}))
+        json(
+            py,
+            &serde_json::json!({"model": compiled.model, "seed": compiled.seed, "overwrite": compiled.overwrite, "explain": compiled.explain}),
+        )
     }
 }
 

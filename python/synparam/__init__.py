@@ -149,14 +149,19 @@ class CompiledRules:
     pathway_property=RULES_PATHWAY)``.
     """
 
-    def __init__(self, finished: dict, pathway_values: dict):
+    def __init__(self, finished: dict, pathway_values: dict, populations: Optional[Sequence[str]] = None):
         self.model = finished["model"]
         self.seed = finished["seed"]
         self.explain = finished["explain"]
         self.pathway_values = pathway_values
+        self.overwrite = finished.get("overwrite")
         task = {"pathway_param_dict": self.model, "pathway_property": RULES_PATHWAY}
         if self.seed is not None:
             task["random_seed"] = self.seed
+        if self.overwrite is not None:
+            task["overwrite_if_exists"] = self.overwrite
+        if populations:
+            task["edge_populations"] = list(populations)
         self.config_text = json.dumps(task)
 
 
@@ -194,7 +199,7 @@ def compile_rules(rules: Config, populations: Mapping[str, Mapping[str, Any]], e
         name: (_read_pathway_ipc(compiler.pathway_column(name, "source")), _read_pathway_ipc(compiler.pathway_column(name, "target")))
         for name in populations
     }
-    return CompiledRules(finished, values)
+    return CompiledRules(finished, values, read_rules(rules).get("populations"))
 
 
 def _as_arrow_array(values: Any) -> Any:

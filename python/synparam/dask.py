@@ -113,7 +113,10 @@ def compile_circuit_rules(circuit, rules_text, populations=None, chunk_rows=SCAN
     Returns :class:`synparam.CompiledRules`."""
     import synparam
 
-    wanted = synparam.read_rules(rules_text)["properties"]
+    summary = synparam.read_rules(rules_text)
+    wanted = summary["properties"]
+    if populations is None:
+        populations = summary.get("populations")  # obi-one's assigners name their edge populations
     tables, edges_of = {}, {}
     for edges in circuit.edge_populations.values():
         if populations is not None and edges.name not in populations:

@@ -79,12 +79,16 @@ test("the editor's form reads an empty field as missing and keeps text that is n
   assert.equal(numberOrText("1,5"), "1,5");
   const fields = { truncnorm: ["norm_loc", "norm_scale", "min", "max"], discrete: ["val", "p"] };
   const input = (value) => ({ value });
-  const form = (type, values) => ({
+  const form = (type, values, { shift = "", min = "", max = "" } = {}) => ({
     type: input(type), shared_within: { checked: false }, lower_bound: input(""), upper_bound: input(" 3 "), dtype: input(""),
+    shift: input(shift), truncate_min: input(min), truncate_max: input(max),
     elements: Object.fromEntries(Object.entries(values).map(([k, v]) => [`field-${k}`, input(v)])),
   });
   assert.deepEqual(specFromForm(form("truncnorm", { norm_loc: "", norm_scale: "x", min: "0", max: " " }), fields),
     { type: "truncnorm", norm_scale: "x", min: 0, shared_within: false, upper_bound: 3 });
+  // shift and a truncation window (either end) survive the form, as obi-one imports carry them.
+  assert.deepEqual(specFromForm(form("gamma", {}, { shift: "2", max: "9" }), { gamma: [] }),
+    { type: "gamma", shared_within: false, upper_bound: 3, shift: 2, truncate: { max: 9 } });
   assert.deepEqual(specFromForm(form("discrete", { val: "1 2, q", p: "0.5 0.5" }), fields).val, [1, 2, "q"]);
 });
 

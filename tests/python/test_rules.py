@@ -203,3 +203,82 @@ def test_conformance_catches_a_deliberately_wrong_import(scratch):
     failures = conformance_failures(out, recipe)
     assert any("conductance" in f for f in failures), failures
     assert any("u_syn" in f or "decay_time" in f for f in failures), failures
+
+
+# ---------------------------------------------------------------------------------- obi-one
+
+OBI_ONE = ROOT / "tests" / "fixtures" / "out" / "obi_one" / "circuit_config.json"
+OBI_ONE_EDGES = "S1nonbarrel_neurons__S1nonbarrel_neurons__chemical"
+
+
+def values_per_synapse(out: Path, population: str, properties):
+    """source synapse_class → {property: values of every synapse} of one edge population."""
+    circuit = load_circuit(out / "circuit_config.json")
+    edges = circuit.edge_populations[population]
+    classes = node_property_values(circuit.node_populations[edges.source], "synapse_class")
+    found = {}
+    with h5py.File(edges.real, "r") as h5:
+        base = h5[f"edges/{population}"]
+        sources = base["source_node_id"][:]
+        if "edge_group_id" in base:
+            group_ids, group_index = base["edge_group_id"][:], base["edge_group_index"][:]
+        else:
+            group_ids, group_index = np.zeros(len(sources), int), np.arange(len(sources))
+        for prop in properties:
+            values = np.empty(len(sources))
+            for group in np.unique(group_ids):
+                rows = group_ids == group
+                values[rows] = base[str(group)][prop][:][group_index[rows]]
+            for cls in ("EXC", "INH"):
+                found.setdefault(cls, {})[prop] = values[np.array([classes[s] == cls for s in sources])]
+    return found
+
+
+def obi_one_failures(out: Path):
+    """obi-one's intended laws (its distribution blocks, min/max as truncation) per source class."""
+    truncnorm = lambda m, s, a, b: stats.truncnorm((a - m) / s, (b - m) / s, loc=m, scale=s)  # noqa: E731
+    laws = {
+        "EXC": {"conductance": stats.gamma(4.0, scale=0.25), "decay_time": truncnorm(1.7, 0.1, 1.7, 1.9),
+                "u_syn": truncnorm(0.5, 0.25, 0.2, 0.7), "delay": truncnorm(2.0, 1.0, 0.1, 5.0),
+                "depression_time": stats.gamma(1995.11, scale=0.3358)},
+        "INH": {"conductance": stats.gamma(8.0, scale=0.25), "decay_time": truncnorm(1.7, 0.1, 1.7, 1.9)},
+    }
+    drawn = values_per_synapse(out, OBI_ONE_EDGES, ["conductance", "decay_time", "u_syn", "delay", "depression_time", "syn_type_id", "n_rrp_vesicles"])
+    failures = []
+    for cls, by_property in laws.items():
+        for prop, law in by_property.items():
+            p = stats.kstest(drawn[cls][prop], law.cdf).pvalue
+            if p <= ALPHA:
+                failures.append(f"{cls} {prop}: p = {p:.2g} (n = {len(drawn[cls][prop])})")
+    for cls, expected in (("EXC", 113), ("INH", 7)):
+        if not np.all(drawn[cls]["syn_type_id"] == expected):
+            failures.append(f"{cls} syn_type_id is not {expected}")
+    counts = np.array([np.sum(drawn["EXC"]["n_rrp_vesicles"] == k) for k in range(1, 6)])
+    expected = np.array([0.3, 0.3, 0.2, 0.1, 0.1]) * counts.sum()
+    if counts.sum() != len(drawn["EXC"]["n_rrp_vesicles"]) or stats.chisquare(counts, expected).pvalue <= ALPHA:
+        failures.append("EXC n_rrp_vesicles")
+    return failures
+
+
+def test_an_obi_one_config_draws_its_intended_laws_and_a_clamping_import_is_caught(scratch):
+    out = scratch / "command-obi-one"
+    command("--circuit", OBI_ONE, "--config", RECIPES / "obi_one_config_obi_one_fixture.json", "--out", out, "--overwrite", "--workers", "1")
+    sidecar = json.loads((out / "parameterization.json").read_text())
+    assert sidecar["edge_populations"] == [OBI_ONE_EDGES], "obi-one's assigners name the populations it parameterizes"
+    assert list(sidecar["datasets"]) == [f"{OBI_ONE_EDGES}/edges.h5"]
+    assert obi_one_failures(out) == []
+    decay = values_per_synapse(out, OBI_ONE_EDGES, ["decay_time"])["EXC"]["decay_time"]
+    assert np.mean(decay == np.float32(1.7)) < 0.01, "truncation, not obi-one's clamp (half the values at 1.7)"
+    # The same config imported as obi-one codes it (min/max clamp: lower_bound/upper_bound) fails.
+    rules = synparam.export_rules(json.loads((RECIPES / "obi_one_config_obi_one_fixture.json").read_text()))
+    for rule in rules["rules"]:
+        for spec in rule.get("assign", {}).values():
+            window = spec.pop("truncate", None)
+            if window:
+                spec["lower_bound"], spec["upper_bound"] = window.get("min"), window.get("max")
+    clamped = scratch / "obi_one_clamped_rules.json"
+    clamped.write_text(json.dumps(rules))
+    wrong = scratch / "command-obi-one-clamped"
+    command("--circuit", OBI_ONE, "--config", clamped, "--out", wrong, "--overwrite", "--workers", "1")
+    failures = obi_one_failures(wrong)
+    assert any("decay_time" in f for f in failures) and any("u_syn" in f for f in failures), failures

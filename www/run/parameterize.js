@@ -87,6 +87,7 @@ export const RULES_PATHWAY = "rules";
  */
 export function compileRules({ circuit, RuleCompiler, readRules, rulesText, populations = null, chunkSize = DEFAULT_CHUNK_SIZE, withEdges = true }) {
   const summary = readRules(rulesText);
+  populations ??= summary.populations ?? null; // obi-one's assigners name their edge populations
   const compiler = new RuleCompiler(rulesText);
   try {
     const taken = [];
@@ -112,13 +113,16 @@ export function compileRules({ circuit, RuleCompiler, readRules, rulesText, popu
         }
       }
     }
-    const { model, seed, explain } = compiler.finish(withEdges && taken.length > 0);
+    const { model, seed, overwrite, explain } = compiler.finish(withEdges && taken.length > 0);
     const columns = new Map(taken.map((edges) => [edges.name, {
       source: { population: edges.source, ipc: compiler.pathwayColumn(edges.name, "source") },
       target: { population: edges.target, ipc: compiler.pathwayColumn(edges.name, "target") },
     }]));
     // The seed as the core gave it (decimal text: exact for every u64).
-    const configText = `{"pathway_param_dict": ${model}, "pathway_property": "${RULES_PATHWAY}"${seed === null || seed === undefined ? "" : `, "random_seed": ${seed}`}}`;
+    const configText = `{"pathway_param_dict": ${model}, "pathway_property": "${RULES_PATHWAY}"` +
+      (seed === null || seed === undefined ? "" : `, "random_seed": ${seed}`) +
+      (overwrite === null || overwrite === undefined ? "" : `, "overwrite_if_exists": ${overwrite}`) +
+      (summary.populations ? `, "edge_populations": ${JSON.stringify(summary.populations)}` : "") + "}";
     return { configText, columns, explain, summary };
   } finally {
     compiler.free();

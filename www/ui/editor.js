@@ -43,6 +43,14 @@ export function specFromForm(form, fields) {
     const text = form[bound].value.trim();
     if (text !== "") spec[bound] = numberOrText(text);
   }
+  const shift = form.shift.value.trim();
+  if (shift !== "") spec.shift = numberOrText(shift);
+  const window = {};
+  for (const end of ["min", "max"]) {
+    const text = form[`truncate_${end}`].value.trim();
+    if (text !== "") window[end] = numberOrText(text);
+  }
+  if (Object.keys(window).length) spec.truncate = window;
   if (form.dtype.value) spec.dtype = form.dtype.value;
   return spec;
 }

@@ -162,6 +162,9 @@ export function mountEditor({ $, call, config, onEdited, download }) {
     form.shared_within.checked = spec.shared_within !== false && spec.shared_within !== 0;
     form.lower_bound.value = spec.lower_bound ?? "";
     form.upper_bound.value = spec.upper_bound ?? "";
+    form.shift.value = spec.shift ?? "";
+    form.truncate_min.value = spec.truncate?.min ?? "";
+    form.truncate_max.value = spec.truncate?.max ?? "";
     form.dtype.value = spec.dtype ?? "";
     render();
     requestPreview();

@@ -179,6 +179,8 @@ export const MARKUP = `
           <label><input type="checkbox" name="shared_within" checked> shared within a connection</label>
           <label>lower bound <input name="lower_bound" size="6"></label>
           <label>upper bound <input name="upper_bound" size="6"></label>
+          <label title="added to every value">shift <input name="shift" size="5"></label>
+          <label title="the law restricted to a window: values redrawn within it, never clipped (bounds clip)">truncate to [<input name="truncate_min" size="5" aria-label="truncate from">, <input name="truncate_max" size="5" aria-label="truncate to">]</label>
           <label>dtype <select name="dtype"></select></label>
         </div>
         <div id="cell-preview" role="group" aria-label="density preview"></div>
