@@ -65,12 +65,21 @@ def _config_text(config) -> str:
         return _jsjson.stringify(config)
     if isinstance(config, bytes):
         return config.decode("utf-8")
-    if isinstance(config, str) and config.lstrip().startswith(("{", "[")):
-        return config
+    if isinstance(config, str) and config.lstrip().startswith(("{", "[", "<")):
+        return config  # JSON, or a legacy XML recipe
     path = os.fspath(config)
     try:
         with open(path, encoding="utf-8") as stream:
-            return stream.read()
+            text = stream.read()
+        if path.lower().endswith((".yml", ".yaml")):
+            # A YAML recipe is read into JSON as the command reads it (JSON's types only).
+            import yaml
+
+            try:
+                return _jsjson.stringify(yaml.safe_load(text))
+            except yaml.YAMLError as error:
+                raise CircuitError(f"not readable YAML: {error}", file=path) from None
+        return text
     except FileNotFoundError:
         raise CircuitError("does not exist", file=path) from None
     except IsADirectoryError:

@@ -939,3 +939,28 @@ test("a BBP recipe uploaded as YAML: the rules coverage view replaces the matrix
   assert.equal(seed, "123", "the recipe's seed");
   assert.equal(fromCli.pathway_property, "rules");
 });
+
+test("an obi-one SynapseParameterization config pasted in the page: assigners as rules, the shadowed ones marked, the differences from obi-one listed, and it runs", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  const obiOne = new URL("../fixtures/out/obi_one/", import.meta.url).pathname;
+  await page.setInputFiles("#folder", obiOne);
+  await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
+  await page.fill("#config", await readFile(new URL("../fixtures/recipes/obi_one_config_obi_one_fixture.json", import.meta.url), "utf8"));
+  await page.waitForFunction(() => document.querySelectorAll("#rules-table tbody tr").length === 4, null, { timeout: 20_000 });
+  const rules = await page.$$eval("#rules-table tbody tr", (trs) => trs.map((tr) => [tr.cells[0].textContent, tr.cells[5].textContent, tr.dataset.state ?? ""]));
+  assert.deepEqual(rules.map((r) => r[2]), ["unused", "unused", "", ""], "the defaults and all_pairs are shadowed by the neuron-set assigners");
+  assert.deepEqual(rules.slice(2).map((r) => r[0]), ["synapse_model_assigners.inhibitory_pathways", "synapse_model_assigners.excitatory_pathways"]);
+  const pathways = await page.$$eval("#coverage-table tbody tr", (trs) => trs.map((tr) => tr.cells[0].textContent).sort());
+  assert.deepEqual(pathways, ["population=S1nonbarrel_neurons; synapse_class=EXC → all", "population=S1nonbarrel_neurons; synapse_class=INH → all"]);
+  assert.match(await page.textContent("#rules-notes"), /obi-one clamps/);
+  assert.match(await page.textContent("#config-status"), /^valid: u_hill_coefficient, conductance/);
+  await page.check("#overwrite");
+  await page.click("#run");
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  // Only the assigners' edge population is parameterized: its synapses, as the coverage counted them.
+  const counted = await page.$$eval("#coverage-table tbody tr", (trs) => trs.reduce((sum, tr) => sum + Number(tr.cells[1].textContent.replace(/,/g, "")), 0));
+  assert.match(await page.textContent("#status"), new RegExp(`^${counted} synapses in`));
+  assert.equal(await page.$$eval("#downloads a[download$='.h5']", (links) => links.length), 1, "one edges file written");
+  await page.close();
+});

@@ -56,6 +56,10 @@ def test_the_dask_path_writes_the_commands_circuit_for_a_recipe(recipe_run, scra
     out = scratch / "dask-recipe"
     parameterize_circuit(CIRCUIT, recipe, out, overwrite=True, partition_rows=500)
     assert_same_circuit(recipe_run, out)
+    # The YAML file itself, as synparam-dask --config reads it.
+    from_file = scratch / "dask-recipe-yaml"
+    parameterize_circuit(CIRCUIT, RECIPES / "fz_recipe_uhill.yaml", from_file, overwrite=True)
+    assert_same_circuit(recipe_run, from_file)
     sidecar = json.loads((out / "parameterization.json").read_text())
     assert sidecar["pathway_property"] == synparam.RULES_PATHWAY and sidecar["seed"] == 123
     assert sidecar["model_config"]["synapse_properties"]["classes"][0]["class"] == "I2", "the recipe itself is recorded"
