@@ -921,6 +921,8 @@ test("a BBP recipe uploaded as YAML: the rules coverage view replaces the matrix
       await page.waitForSelector("#rules-coverage:not([hidden])");
       await page.waitForFunction(() => document.querySelectorAll("#coverage-table tbody tr").length > 0);
       assert.equal(await page.isVisible("#editor"), false, "the matrix editor makes way for the rules");
+      assert.equal(await page.isVisible("#pathway-property"), false, "rules class the nodes themselves");
+      assert.equal(await page.isVisible("#rules-classing"), true);
       assert.match(await page.textContent("#rules-summary"), /bbp-recipe-json: 4 rules, 2 classes .*source synapse_class, target synapse_class/);
       const rules = await page.$$eval("#rules-table tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
       assert.deepEqual(rules.map((r) => [r[0], r[1], r[5]]), [0, 1, 2, 3].map((i) => [`synapse_properties.rules[${i}]`, i % 2 ? "I2" : "E2", "applies"]));

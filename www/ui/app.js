@@ -616,6 +616,8 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       }
       // Rules (a BBP recipe, synparam rules): the coverage view instead of the matrix editor.
       $("editor").hidden = Boolean(plan.rules);
+      $("pathway-settings").hidden = Boolean(plan.rules);
+      $("rules-classing").hidden = !plan.rules;
       if (plan.rules) {
         rulesView.show(plan.rules);
       } else {

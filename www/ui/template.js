@@ -123,6 +123,8 @@ export const MARKUP = `
     <div class="row"><label>Drop a circuit folder or files here, or choose files (circuit_config.json and the .h5 files it names)
       <input id="files" type="file" multiple></label>
       <label>or a circuit folder <input id="folder" type="file" webkitdirectory></label></div>
+    <p id="rules-classing" class="note" hidden>The model is rules: they class the nodes themselves (see <i>Rules coverage</i>), so the pathway property and its fallback value do not apply.</p>
+    <div id="pathway-settings">
     <div class="row">
       <label>Pathway property <select id="pathway-property"></select></label>
       <small class="setting-source" data-setting="pathwayProperty"></small><button type="button" class="setting-reset" data-setting="pathwayProperty" hidden title="drop this override: use the config's value (or the default)">use config</button>
@@ -134,6 +136,7 @@ export const MARKUP = `
     </div>
     <p id="pathway-lacking" class="error" hidden></p>
     <div class="table-scroll" tabindex="0" role="region" aria-label="synapses per pathway (scrolls sideways when wide)"><table id="pathway-matrix" aria-label="synapses per pathway"></table></div>
+    </div>
   </section>
   <section class="card" aria-labelledby="model-heading">
     <h2 id="model-heading">Model</h2>
