@@ -932,6 +932,15 @@ test("a BBP recipe uploaded as YAML: the rules coverage view replaces the matrix
         ["EXC → EXC", "1,479", "synapse_properties.rules[0]: every property"], ["EXC → INH", "1,546", "synapse_properties.rules[2]: every property"],
         ["INH → EXC", "276", "synapse_properties.rules[3]: every property"], ["INH → INH", "335", "synapse_properties.rules[1]: every property"]]);
       assert.match(await page.textContent("#rules-notes"), /left unset: delay/);
+      // Exports: the rules as synparam rules JSON, and the compiled ConnPropsModel for this circuit.
+      const [rulesDownload] = await Promise.all([page.waitForEvent("download"), page.click("#download-rules")]);
+      const exported = JSON.parse(await readFile(await rulesDownload.path(), "utf8"));
+      assert.equal(exported.rules_version, 1);
+      assert.deepEqual(exported.rules.map((r) => r.class), ["E2", "I2", "E2", "I2"]);
+      const [modelDownload] = await Promise.all([page.waitForEvent("download"), page.click("#download-compiled")]);
+      const compiledModel = JSON.parse(await readFile(await modelDownload.path(), "utf8"));
+      assert.deepEqual(compiledModel.pathway_param_dict.src_types, ["EXC", "INH"]);
+      assert.equal(compiledModel.random_seed, 123);
       assert.match(await page.textContent("#config-status"), /^valid: conductance, depression_time/);
       await mkdir(artifacts, { recursive: true });
       await page.locator("#rules-coverage").screenshot({ path: new URL("rules_coverage.png", artifacts).pathname });

@@ -5,7 +5,7 @@
 // one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler } from "../../pkg/synparam.js";
+import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, prepareHdf5, openH5, CircuitError } from "../sonata/loader.js";
 import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "./parameterize.js";
 
@@ -113,13 +113,16 @@ async function validateRules(config, overrides) {
   if (!loaded) {
     const seed = overrides.seed ?? summary.seed;
     const placeholder = `{"pathway_param_dict": {"src_types": ["all"], "tgt_types": ["all"], "prop_stats": {"rules": {"all": {"all": {"type": "zero"}}}}}, "pathway_property": "${RULES_PATHWAY}"${seed === null || seed === undefined ? "" : `, "random_seed": ${seed}`}}`;
-    return { ...planRun(placeholder, {}), base: planRun(placeholder, {}).settings, circuit: null, rules: { summary, explain: null, compiled: false } };
+    return { ...planRun(placeholder, {}), base: planRun(placeholder, {}).settings, circuit: null, rules: { summary, explain: null, compiled: false, exported: exportRules(config, RULES_PATHWAY), model: null } };
   }
   const given = { ...overrides };
   delete given.pathwayProperty; // rules class nodes themselves
   const compiled = compileRules({ circuit: loaded.circuit, RuleCompiler, readRules, rulesText: config, populations: given.populations ?? null });
   const plan = planRun(compiled.configText, overridesOf(given));
-  return { ...plan, base: planRun(compiled.configText, {}).settings, circuit: { problems: [], skipped: [] }, rules: { summary, explain: compiled.explain, compiled: true } };
+  return {
+    ...plan, base: planRun(compiled.configText, {}).settings, circuit: { problems: [], skipped: [] },
+    rules: { summary, explain: compiled.explain, compiled: true, exported: exportRules(config, RULES_PATHWAY), model: compiled.configText },
+  };
 }
 
 let olderStore = null; // the previous run's outputs, kept while the next run runs

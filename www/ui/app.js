@@ -314,7 +314,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     set: (text) => { $("config").value = text; },
   };
   const editor = mountEditor({ $, call, config: configText, onEdited: () => { modelChanged(); validateSoon(); }, download });
-  const rulesView = mountRulesView({ $ });
+  const rulesView = mountRulesView({ $, download });
   $("config").addEventListener("input", () => { modelChanged({ coalesce: true }); validateSoon(); editor.render(); });
 
   // ---- undo and redo of the model; kept across reloads and in links (the page) ----

@@ -36,20 +36,33 @@ const counted = (n) => (n === null || n === undefined ? "–" : Number(n).toLoca
 
 /** Mount the view on `$` (the UI's element lookup): `show(rules)` with validate's `rules`
  * (`{summary, explain, compiled}`), `hide()` when the model is a matrix again. */
-export function mountRulesView({ $ }) {
+export function mountRulesView({ $, download }) {
   const root = $("rules-coverage");
+  let shown = null;
+  const save = (name, text) => {
+    const link = download(name, new Blob([text], { type: "application/json" }));
+    link.click();
+    URL.revokeObjectURL(link.href);
+  };
+  $("download-rules").addEventListener("click", () => { if (shown?.exported) save("rules.json", `${shown.exported}\n`); });
+  $("download-compiled").addEventListener("click", () => {
+    if (shown?.model) save("compiled_model.json", `${JSON.stringify(JSON.parse(shown.model), null, 2)}\n`);
+  });
   return {
     hide() {
       root.hidden = true;
     },
-    show({ summary, explain, compiled }) {
+    show(rules) {
+      const { summary, explain, compiled } = rules;
+      shown = rules;
       root.hidden = false;
+      $("download-compiled").disabled = !rules.model;
       const read = [...new Set([...summary.properties.source.map((p) => `source ${p}`), ...summary.properties.target.map((p) => `target ${p}`)])];
       $("rules-summary").textContent = `${summary.format}: ${summary.rules} rules, ${summary.classes.length} classes (later rules win); nodes classed by ${read.join(", ") || "nothing (every rule selects all nodes)"}` +
         (compiled ? "" : ". Load a circuit to see which rule applies where.");
-      const rules = $("rules-table");
+      const ruleTable = $("rules-table");
       const pathways = $("coverage-table");
-      rules.replaceChildren();
+      ruleTable.replaceChildren();
       pathways.replaceChildren();
       const notes = $("rules-notes");
       notes.replaceChildren();
@@ -63,7 +76,7 @@ export function mountRulesView({ $ }) {
         if (rule.shadowed || rule.matches_nothing) tr.dataset.state = "unused";
         body.append(tr);
       }
-      rules.append(head, body);
+      ruleTable.append(head, body);
       const coverageHead = document.createElement("thead");
       coverageHead.append(row(["source → target", "synapses", "connections", "set by (later rules win)"], { header: true }));
       const coverageBody = document.createElement("tbody");

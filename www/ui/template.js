@@ -203,6 +203,10 @@ export const MARKUP = `
       <div class="table-scroll" tabindex="0" role="region" aria-label="rules in order (scrolls sideways when wide)"><table id="rules-table" aria-label="rules, in order: later ones win"></table></div>
       <div class="table-scroll" tabindex="0" role="region" aria-label="the rule setting each property of each pathway (scrolls sideways when wide)"><table id="coverage-table" aria-label="the rule setting each property of each pathway"></table></div>
       <ul id="rules-notes" class="note"></ul>
+      <div class="row">
+        <button id="download-rules" type="button" title="these rules in synparam's rules JSON (every model exports to it)">Download as rules JSON</button>
+        <button id="download-compiled" type="button" title="the ConnPropsModel the rules compile to for this circuit: one pathway per class of nodes they tell apart" disabled>Download the compiled ConnPropsModel</button>
+      </div>
     </details>
     <p><label for="config">Model as JSON (ConnPropsModel dict or task form), or rules: a BBP recipe (JSON, YAML or XML) or synparam rules — paste what you have</label></p>
     <textarea id="config" rows="12" spellcheck="false"></textarea>
