@@ -290,6 +290,45 @@ fn neuron_set_selector(sets: &Map<String, Value>, name: &str, path: &str) -> Res
     Ok(selector)
 }
 
+/// The specs a Tsodyks–Markram model of class `model_type` assigns: each field's referenced
+/// distribution block, else obi-one's default, with its `*_shared_within` flag, plus `syn_type_id`.
+/// `model` (the block and its path) `None`: every default (obi-one's fill of missing properties).
+fn model_specs(
+    model: Option<(&Map<String, Value>, &str)>,
+    model_type: &str,
+    distributions: &Map<String, Value>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<(String, Value)>> {
+    let id = syn_type_id(model_type).ok_or_else(|| {
+        Error::config(
+            model.map_or("synaptic_models".to_string(), |(_, path)| format!("{path}.type")),
+            format!("unknown synaptic model '{model_type}'"),
+        )
+    })?;
+    let mut specs = Vec::new();
+    for (field, shared_field, dataset) in MODEL_FIELDS {
+        let shared = model.and_then(|(m, _)| m.get(shared_field)).and_then(Value::as_bool).unwrap_or(false);
+        let referenced = match model {
+            Some((m, path)) => {
+                reference(m.get(field), &format!("{path}.{field}"), "distributions")?.map(|name| (name, path))
+            }
+            None => None,
+        };
+        let (block, block_path) = match referenced {
+            Some((name, path)) => {
+                let block = distributions
+                    .get(name)
+                    .ok_or_else(|| Error::config(format!("{path}.{field}"), format!("no distribution '{name}'")))?;
+                (object(block, &format!("distributions.{name}"))?.clone(), format!("distributions.{name}"))
+            }
+            None => (object(&default_block(dataset), "default")?.clone(), format!("obi-one's default {dataset}")),
+        };
+        specs.push((dataset.to_string(), block_spec(&block, &block_path, shared, notes)?));
+    }
+    specs.push(("syn_type_id".to_string(), json!({"type": "constant", "mean": id})));
+    Ok(specs)
+}
+
 /// obi-one's `SynapseParameterizationSingleConfig` as rules (see the module doc).
 pub fn from_obi_one(config: &Map<String, Value>) -> Result<RuleSet> {
     let section = |key: &str| -> Result<Map<String, Value>> {
@@ -306,59 +345,6 @@ pub fn from_obi_one(config: &Map<String, Value>) -> Result<RuleSet> {
         return Err(Error::config("synapse_model_assigners", "no assigner: nothing would be parameterized"));
     }
     let mut notes: Vec<String> = NOTES.iter().map(|s| s.to_string()).collect();
-    // The specs of a model: its referenced blocks, else obi-one's defaults.
-    let model_specs =
-        |model_name: Option<&str>, path: &str, notes: &mut Vec<String>| -> Result<(String, Vec<(String, Value)>)> {
-            let (model_type, model) = match model_name {
-                Some(name) => {
-                    let model_path = format!("synaptic_models.{name}");
-                    let model = object(
-                        models.get(name).ok_or_else(|| Error::config(path, format!("no synaptic model '{name}'")))?,
-                        &model_path,
-                    )?;
-                    (type_of(model, &model_path)?.to_string(), Some((model, model_path)))
-                }
-                None => return Err(Error::config(path, "required: the synaptic model it assigns")),
-            };
-            let id = syn_type_id(&model_type).ok_or_else(|| {
-                Error::config(
-                    format!("synaptic_models.{}.type", model_name.unwrap_or("")),
-                    format!("unknown synaptic model '{model_type}'"),
-                )
-            })?;
-            let mut specs = Vec::new();
-            for (field, shared_field, dataset) in MODEL_FIELDS {
-                let (block, block_path, shared) = match &model {
-                    Some((model, model_path)) => {
-                        let shared = model.get(shared_field).and_then(Value::as_bool).unwrap_or(false);
-                        match reference(model.get(field), &format!("{model_path}.{field}"), "distributions")? {
-                            Some(block_name) => {
-                                let block = object(
-                                    distributions.get(block_name).ok_or_else(|| {
-                                        Error::config(
-                                            format!("{model_path}.{field}"),
-                                            format!("no distribution '{block_name}'"),
-                                        )
-                                    })?,
-                                    &format!("distributions.{block_name}"),
-                                )?
-                                .clone();
-                                (block, format!("distributions.{block_name}"), shared)
-                            }
-                            None => (
-                                object(&default_block(dataset), "default")?.clone(),
-                                format!("{model_path}.{field} (obi-one's default)"),
-                                shared,
-                            ),
-                        }
-                    }
-                    None => unreachable!("a model"),
-                };
-                specs.push((dataset.to_string(), block_spec(&block, &block_path, shared, notes)?));
-            }
-            specs.push(("syn_type_id".to_string(), json!({"type": "constant", "mean": id})));
-            Ok((model_type, specs))
-        };
     let mut rules = Vec::new();
     let mut first_model_of: Vec<(String, String)> = Vec::new(); // edge population → first model type
     let mut overwrite: Option<bool> = None;
@@ -383,8 +369,19 @@ pub fn from_obi_one(config: &Map<String, Value>) -> Result<RuleSet> {
             _ => {}
         }
         let model_name =
-            reference(assigner.get("synaptic_model"), &format!("{path}.synaptic_model"), "synaptic_models")?;
-        let (model_type, specs) = model_specs(model_name, &format!("{path}.synaptic_model"), &mut notes)?;
+            reference(assigner.get("synaptic_model"), &format!("{path}.synaptic_model"), "synaptic_models")?
+                .ok_or_else(|| {
+                    Error::config(format!("{path}.synaptic_model"), "required: the synaptic model it assigns")
+                })?;
+        let model_path = format!("synaptic_models.{model_name}");
+        let model = object(
+            models.get(model_name).ok_or_else(|| {
+                Error::config(format!("{path}.synaptic_model"), format!("no synaptic model '{model_name}'"))
+            })?,
+            &model_path,
+        )?;
+        let model_type = type_of(model, &model_path)?.to_string();
+        let specs = model_specs(Some((model, &model_path)), &model_type, &distributions, &mut notes)?;
         if !first_model_of.iter().any(|(e, _)| e == edges) {
             first_model_of.push((edges.to_string(), model_type));
         }
@@ -405,20 +402,7 @@ pub fn from_obi_one(config: &Map<String, Value>) -> Result<RuleSet> {
     }
     // First, per edge population, the defaults of its first assigner's model class for every edge.
     for (edges, model_type) in &first_model_of {
-        let model_specs_default = {
-            let mut specs = Vec::new();
-            for (_, _, dataset) in MODEL_FIELDS {
-                specs.push((
-                    dataset.to_string(),
-                    block_spec(object(&default_block(dataset), "default")?, "default", false, &mut notes)?,
-                ));
-            }
-            specs.push((
-                "syn_type_id".to_string(),
-                json!({"type": "constant", "mean": syn_type_id(model_type).expect("checked")}),
-            ));
-            specs
-        };
+        let defaults = model_specs(None, model_type, &distributions, &mut notes)?;
         let mut source = Selector::default();
         source.terms.push(Term { property: EDGE_POPULATION_KEY.into(), patterns: vec![Pattern::Exact(edges.clone())] });
         rules.push(Rule {
@@ -426,7 +410,7 @@ pub fn from_obi_one(config: &Map<String, Value>) -> Result<RuleSet> {
             source,
             target: Selector::default(),
             class: None,
-            assign: model_specs_default,
+            assign: defaults,
         });
     }
     rules.extend(assigner_rules);
