@@ -208,6 +208,16 @@ fn column_arrays(batches: &[RecordBatch], index: usize) -> impl Iterator<Item = 
     batches.iter().map(move |b| b.column(index))
 }
 
+/// Id arrays (the chunks of one column) as u64, with the rules of edge chunks: any integer width,
+/// whole non-negative `Float64`, no nulls or negatives (`context` names the column in errors).
+pub fn ids_from_arrays<'a>(arrays: impl IntoIterator<Item = &'a dyn Array>, context: &str) -> Result<Vec<u64>> {
+    let mut out = Vec::new();
+    for array in arrays {
+        append_ids(array, &mut out, context)?;
+    }
+    Ok(out)
+}
+
 /// Append an integer column (any width, signed or not) as non-negative u64 ids.
 fn append_ids(array: &dyn Array, out: &mut Vec<u64>, context: &str) -> Result<()> {
     if array.null_count() > 0 {

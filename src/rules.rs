@@ -14,12 +14,13 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::engine::Ids;
 use crate::error::{Error, Num, Result};
 
 /// A set of ordered rules and the classes they refer to, from any accepted input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleSet {
-    /// What it was read from: `rules`, `bbp-recipe-json` or `bbp-recipe-xml`.
+    /// What it was read from: `rules`, `bbp-recipe-json`, `bbp-recipe-xml` or `obi-one`.
     pub format: &'static str,
     /// The seed the input gives, if any (a recipe's `seed`, XML `synapseSeed`).
     pub seed: Option<u64>,
@@ -1148,7 +1149,7 @@ pub fn compile(rules: &RuleSet, populations: &[EdgePopulationNodes]) -> Result<C
     if with_edges {
         for population in populations {
             let (sources, targets) = population.edges.as_ref().expect("checked");
-            compiler.add_edges(&population.name, 0, sources, targets)?;
+            compiler.add_edges(&population.name, 0, Ids::U64(sources), Ids::U64(targets))?;
         }
     }
     compiler.finish(with_edges)
@@ -1258,11 +1259,18 @@ impl RuleCompiler {
 
     /// Count the next edges of `population` (ids of edges `first_edge …`, in edge order) per
     /// pathway; errors at the first edge of a pathway no rule covers for some property.
-    pub fn add_edges(&mut self, population: &str, first_edge: u64, sources: &[u64], targets: &[u64]) -> Result<()> {
+    pub fn add_edges(&mut self, population: &str, first_edge: u64, sources: Ids<'_>, targets: Ids<'_>) -> Result<()> {
         let index = self.index_of(population)?;
         let t_count = self.target.names.len();
         let properties = self.properties.len();
-        for (i, (&s_node, &t_node)) in sources.iter().zip(targets).enumerate() {
+        if sources.len() != targets.len() {
+            return Err(Error::input(
+                format!("edges of '{population}'"),
+                format!("{} source ids for {} target ids", sources.len(), targets.len()),
+            ));
+        }
+        for i in 0..sources.len() {
+            let (s_node, t_node) = (sources.get(i), targets.get(i));
             let edge = first_edge + i as u64;
             let class = |side: &SideClasses, node: u64, role: &str, nodes: &str| -> Result<usize> {
                 side.node_class[index].get(node as usize).copied().ok_or_else(|| {

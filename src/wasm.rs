@@ -310,8 +310,7 @@ impl JsRuleCompiler {
     pub fn add_edges(&mut self, population: &str, first_edge: f64, edges_ipc: Vec<u8>) -> Result<(), JsValue> {
         let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
         let ids = chunk.ids();
-        let (sources, targets) = (ids.source.to_vec(), ids.target.to_vec());
-        self.prepared()?.add_edges(population, first_edge as u64, &sources, &targets).map_err(js_error)
+        self.prepared()?.add_edges(population, first_edge as u64, ids.source, ids.target).map_err(js_error)
     }
 
     /// The pathway values of `population`'s `side` (`source` or `target`) nodes as a pathway

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{make_array, Array, ArrayRef, RecordBatch};
+use arrow_array::{make_array, ArrayRef, RecordBatch};
 use arrow_buffer::Buffer;
 use arrow_data::ArrayData;
 use arrow_pyarrow::{FromPyArrow, ToPyArrow};
@@ -118,44 +118,10 @@ fn arrays(value: &Bound<'_, PyAny>) -> PyResult<Vec<ArrayRef>> {
     Ok(vec![make_array(ArrayData::from_pyarrow_bound(value)?)])
 }
 
-/// An integer id array (any width, no nulls, no negatives) as u64, for the group scan.
+/// An id array (pyarrow `Array` or `ChunkedArray`) as u64, read as edge chunks read ids.
 fn ids_of(py: Python<'_>, value: &Bound<'_, PyAny>, context: &str) -> PyResult<Vec<u64>> {
-    let mut out = Vec::new();
-    for array in arrays(value)? {
-        let ids = arrow_cast_u64(&array)
-            .ok_or_else(|| py_error(py, Error::input(context, "must be non-null, non-negative integers")))?;
-        out.extend(ids);
-    }
-    Ok(out)
-}
-
-fn arrow_cast_u64(array: &ArrayRef) -> Option<Vec<u64>> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::*;
-    if array.null_count() > 0 {
-        return None;
-    }
-    macro_rules! signed {
-        ($t:ty) => {
-            array.as_primitive::<$t>().values().iter().map(|&v| u64::try_from(v).ok()).collect()
-        };
-    }
-    macro_rules! unsigned {
-        ($t:ty) => {
-            Some(array.as_primitive::<$t>().values().iter().map(|&v| v as u64).collect())
-        };
-    }
-    match array.data_type() {
-        DataType::Int8 => signed!(Int8Type),
-        DataType::Int16 => signed!(Int16Type),
-        DataType::Int32 => signed!(Int32Type),
-        DataType::Int64 => signed!(Int64Type),
-        DataType::UInt8 => unsigned!(UInt8Type),
-        DataType::UInt16 => unsigned!(UInt16Type),
-        DataType::UInt32 => unsigned!(UInt32Type),
-        DataType::UInt64 => unsigned!(UInt64Type),
-        _ => None,
-    }
+    let chunks = arrays(value)?;
+    synparam::arrow_io::ids_from_arrays(chunks.iter().map(|a| a.as_ref()), context).map_err(|e| py_error(py, e))
 }
 
 /// The Arrow type of a storage type's numpy name.
@@ -547,7 +513,9 @@ impl PyRuleCompiler {
     ) -> PyResult<()> {
         let sources = ids_of(py, sources, &format!("edges of '{population}' column source_node_id"))?;
         let targets = ids_of(py, targets, &format!("edges of '{population}' column target_node_id"))?;
-        self.prepared(py)?.add_edges(population, first_edge, &sources, &targets).map_err(|e| py_error(py, e))
+        self.prepared(py)?
+            .add_edges(population, first_edge, Ids::U64(&sources), Ids::U64(&targets))
+            .map_err(|e| py_error(py, e))
     }
 
     /// The pathway values of `population`'s `side` nodes as an Arrow IPC stream (one dictionary

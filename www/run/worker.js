@@ -107,6 +107,8 @@ function backgroundHashes(files, module) {
  * Returns validate's shape (`settings`, `summary`, `base` of the compiled model) plus `rules:
  * {summary, explain}`; without a loaded circuit, the rules' own summary and `compiled: false`.
  */
+let compiledRules = null; // {circuit, key, compiled}: the last rules compiled for validation
+
 async function validateRules(config, overrides) {
   const summary = readRules(config);
   const loaded = current ? await current.loading.catch(() => null) : null;
@@ -117,7 +119,14 @@ async function validateRules(config, overrides) {
   }
   const given = { ...overrides };
   delete given.pathwayProperty; // rules class nodes themselves
-  const compiled = compileRules({ circuit: loaded.circuit, RuleCompiler, readRules, rulesText: config, populations: given.populations ?? null });
+  // Compiling reads every edge's ids: once per rules text, circuit and populations, not per
+  // validation (the page validates as the user types, and twice per plan).
+  const populations = given.populations ?? null;
+  const key = JSON.stringify([config, populations]);
+  if (compiledRules?.circuit !== loaded.circuit || compiledRules.key !== key) {
+    compiledRules = { circuit: loaded.circuit, key, compiled: compileRules({ circuit: loaded.circuit, RuleCompiler, readRules, rulesText: config, populations }) };
+  }
+  const { compiled } = compiledRules;
   const plan = planRun(compiled.configText, overridesOf(given));
   return {
     ...plan, base: planRun(compiled.configText, {}).settings, circuit: { problems: [], skipped: [] },
