@@ -8,6 +8,7 @@ use std::time::Instant;
 use serde_json::Value;
 use synparam::arrow_io::{decode_edge_chunk, write_chunk_result_into, write_edge_chunk};
 use synparam::engine::{EdgeChunk, PathwayColumn};
+use synparam::storage::StorageChunk;
 use synparam::Parameterizer;
 
 /// Edges of one chunk: connections of `per_connection` synapses, sorted by target as SONATA
@@ -42,8 +43,15 @@ fn main() {
     let nodes = spec["nodes"].as_u64().unwrap();
     println!("native (1 core), chunks of {chunk_size} synapses through Arrow IPC");
     println!(
-        "{:<19} {:>11} {:>9} {:>14} {:>14} {:>16} {:>10}",
-        "workload", "synapses", "seconds", "synapses/s", "values/s", "engine synapses/s", "peak MiB"
+        "{:<19} {:>11} {:>9} {:>14} {:>14} {:>16} {:>16} {:>10}",
+        "workload",
+        "synapses",
+        "seconds",
+        "synapses/s",
+        "values/s",
+        "engine synapses/s",
+        "stored synapses/s",
+        "peak MiB"
     );
     // Every workload runs twice, the first time unreported, so that no row pays for first-touch
     // memory (the browser's worker, too, runs warm after its first chunk).
@@ -55,7 +63,15 @@ fn main() {
         let values: Vec<Option<&str>> = (0..nodes as usize).map(|i| Some(classes[i % classes.len()])).collect();
         let column = PathwayColumn::from_values("nodes", &values);
         let mut run = Parameterizer::new(&config, Some(1)).unwrap();
-        run.add_edge_population("bench", column.clone(), column, "synapse_class", None).unwrap();
+        run.add_edge_population("bench", column.clone(), column.clone(), "synapse_class", None).unwrap();
+        // The same draws made storage-ready (typed blocks at their rows, digests), as a writer
+        // asks for them: a second run over the same chunks.
+        let mut stored_run = Parameterizer::new(&config, Some(1)).unwrap();
+        stored_run.add_edge_population("bench", column.clone(), column, "synapse_class", None).unwrap();
+        stored_run.set_connection_counting(false);
+        stored_run.plan_output("bench", workload["synapses"].as_u64().unwrap(), &[], &[], false, None).unwrap();
+        let mut storage = StorageChunk::default();
+        let mut stored_elapsed = 0.0;
         // The draws alone (connection counting is measured on its own, below the table).
         run.set_connection_counting(workload["count_connections"].as_bool().unwrap_or(false));
         let total = workload["synapses"].as_u64().unwrap();
@@ -76,6 +92,10 @@ fn main() {
             write_chunk_result_into(result, &mut out).unwrap();
             elapsed += start.elapsed().as_secs_f64();
             assert!(!out.is_empty());
+            let stored_start = Instant::now();
+            stored_run.run_storage("bench", edges.ids(), None, &mut storage).unwrap();
+            stored_elapsed += stored_start.elapsed().as_secs_f64();
+            assert!(!storage.blocks.is_empty());
             first += len;
         }
         let rate = total as f64 / elapsed;
@@ -83,13 +103,14 @@ fn main() {
             continue;
         }
         println!(
-            "{:<19} {:>11} {:>9.3} {:>14.0} {:>14.0} {:>16.0} {:>10.0}",
+            "{:<19} {:>11} {:>9.3} {:>14.0} {:>14.0} {:>16.0} {:>16.0} {:>10.0}",
             workload["name"].as_str().unwrap(),
             total,
             elapsed,
             rate,
             rate * properties,
             total as f64 / engine_elapsed,
+            total as f64 / stored_elapsed,
             peak_memory_mib()
         );
     }

@@ -115,24 +115,23 @@ fn fmix64(mut x: u64) -> u64 {
     x ^ (x >> 33)
 }
 
-/// The digest term of one stored value: its little-endian bits (zero-extended to 64) mixed with its
-/// mixed row. Two finalizer rounds, no memory access: cheap enough to digest every value written
-/// and every value read back (an xxh3 call per value cost a third of a Tsodyks–Markram draw).
+/// The row half of a digest term (see [`mixed_term`]): the same for every dataset of a group, so
+/// computed once per row.
 #[inline(always)]
-fn row_term(row: u64, bits: u64) -> u64 {
-    fmix64(bits ^ fmix64(row ^ DIGEST_DOMAIN))
+fn row_mix(row: u64) -> u64 {
+    fmix64(row ^ DIGEST_DOMAIN)
 }
 
-/// The bits of one stored value from its little-endian bytes (1, 2, 4 or 8).
+/// The digest term of one stored value: its little-endian bits (zero-extended to 64) mixed with its
+/// row's [`row_mix`]. Two finalizer rounds, no memory access: cheap enough to digest every value
+/// written and every value read back (an xxh3 call per value cost a third of a Tsodyks–Markram draw).
 #[inline(always)]
-fn bits_of(bytes: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    word[..bytes.len()].copy_from_slice(bytes);
-    u64::from_le_bytes(word)
+fn mixed_term(row_mix: u64, bits: u64) -> u64 {
+    fmix64(bits ^ row_mix)
 }
 
 /// A dataset's content digest: the number of rows and the wrapping sum, over its rows, of a mix of
-/// each stored value's bits with its row (see [`row_term`]). Order-independent, so chunks (and
+/// each stored value's bits with its row (see [`mixed_term`]). Order-independent, so chunks (and
 /// workers) can add their rows in any order; any lost, misplaced or changed value changes it.
 /// Computed by the core while it produces a dataset's values, and again from the file when it is
 /// verified. Not a cryptographic hash: it guards against mistakes, the files' SHA-256 against
@@ -155,20 +154,36 @@ impl Digest {
                 format!("{} bytes are not a whole number of {} values", bytes.len(), storage.name()),
             ));
         }
-        macro_rules! add_as {
-            ($native:ty) => {{
-                for (i, value) in bytes.chunks_exact(std::mem::size_of::<$native>()).enumerate() {
-                    let bits = <$native>::from_le_bytes(value.try_into().expect("exact chunk"));
-                    self.sum = self.sum.wrapping_add(row_term(start_row + i as u64, bits as u64));
-                }
-            }};
+        // Datasets of one group are read back block by block, each block of rows for every
+        // dataset in turn: their row halves are mixed once and reused.
+        thread_local! {
+            static LAST_ROWS: std::cell::RefCell<(u64, Vec<u64>)> = const { std::cell::RefCell::new((0, Vec::new())) };
         }
-        match w {
-            1 => add_as!(u8),
-            2 => add_as!(u16),
-            4 => add_as!(u32),
-            _ => add_as!(u64),
-        }
+        let rows = bytes.len() / w;
+        LAST_ROWS.with_borrow_mut(|(first, mixes)| {
+            if *first != start_row || mixes.len() != rows {
+                *first = start_row;
+                mixes.clear();
+                mixes.extend((0..rows as u64).map(|i| row_mix(start_row + i)));
+            }
+            macro_rules! add_as {
+                ($native:ty) => {{
+                    self.sum = bytes.chunks_exact(std::mem::size_of::<$native>()).zip(mixes.iter()).fold(
+                        self.sum,
+                        |sum, (value, &mix)| {
+                            let bits = <$native>::from_le_bytes(value.try_into().expect("exact chunk"));
+                            sum.wrapping_add(mixed_term(mix, bits as u64))
+                        },
+                    );
+                }};
+            }
+            match w {
+                1 => add_as!(u8),
+                2 => add_as!(u16),
+                4 => add_as!(u32),
+                _ => add_as!(u64),
+            }
+        });
         self.rows += (bytes.len() / w) as u64;
         Ok(())
     }
@@ -557,10 +572,12 @@ impl StorageChunk {
         unsafe { std::slice::from_raw_parts(self.words.as_ptr() as *const u8, self.length) }
     }
 
-    /// `length` zeroed bytes to fill (the words' capacity reused).
+    /// `length` bytes to fill (the words reused).
     fn reset(&mut self, length: usize) -> &mut [u8] {
-        self.words.clear();
-        self.words.resize(length.div_ceil(8), 0);
+        // Grown, never cleared: every byte a block covers is written before it is read.
+        if self.words.len() < length.div_ceil(8) {
+            self.words.resize(length.div_ceil(8), 0);
+        }
         self.length = length;
         // SAFETY: as in `bytes`; the words are exclusively borrowed for the returned lifetime.
         unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr() as *mut u8, length) }
@@ -614,47 +631,82 @@ impl OutputPlan {
         chunk: &mut StorageChunk,
         unstorable: impl Fn(usize, usize, f64, String) -> Error,
     ) -> Result<()> {
-        let placed = self.place(population, edge_ids, groups)?;
-        let runs_of: Vec<Vec<[u64; 2]>> = placed
-            .iter()
-            .map(|cells| {
-                let mut runs: Vec<[u64; 2]> = Vec::new();
-                for &(row, _) in cells {
-                    match runs.last_mut() {
-                        Some(run) if run[0] + run[1] == row => run[1] += 1,
-                        _ => runs.push([row, 1]),
-                    }
-                }
-                runs
-            })
-            .collect();
+        // Every BBP file: the chunk's edges fill consecutive rows of one group, in order — stored
+        // straight from the drawn columns. Anything else is placed cell by cell.
+        let placed = match self.consecutive_rows(edge_ids, groups) {
+            Some((slot, first_row)) => Placement::Consecutive { slot, first_row, rows: edge_ids.len() },
+            None => Placement::Cells(self.place(population, edge_ids, groups)?),
+        };
+        // The row half of every digest term, once per slot for all its datasets.
+        let mut row_mixes: Vec<Option<Vec<u64>>> = vec![None; self.group_rows.len()];
+        let mut gathered = Vec::new();
         let mut blocks = Vec::with_capacity(self.datasets.len());
-        let total: usize = self.datasets.iter().enumerate().map(|(d, _)| placed[self.slots[d]].len() * 8 + 8).sum();
+        let total: usize =
+            (0..self.datasets.len()).map(|d| placed.rows_in(self.slots[d]) * width(self.storage[d]) + 8).sum();
         let bytes_out = chunk.reset(total);
         let mut end = 0usize;
         let mut digests = self.digests.clone();
         for (d, dataset) in self.datasets.iter().enumerate() {
             let slot = self.slots[d];
-            let cells = &placed[slot];
-            if cells.is_empty() {
+            let rows = placed.rows_in(slot);
+            if rows == 0 {
                 continue;
             }
             let offset = end.next_multiple_of(8);
             let storage = self.storage[d];
-            let bytes = cells.len() * width(storage);
-            let values = &result.properties[dataset.property_index].values;
+            let bytes = rows * width(storage);
+            let drawn = &result.properties[dataset.property_index].values;
+            let mixes = row_mixes[slot].get_or_insert_with(|| placed.row_mixes(slot));
             let out = &mut bytes_out[offset..offset + bytes];
-            let sum = store_values(values, cells, storage, out)
-                .map_err(|(position, value, reason)| unstorable(dataset.property_index, position, value, reason))?;
+            let (values, runs): (&[f64], Vec<[u64; 2]>) = match &placed {
+                Placement::Consecutive { first_row, .. } => (&drawn[..rows], vec![[*first_row, rows as u64]]),
+                Placement::Cells(cells) => {
+                    gathered.clear();
+                    gathered.extend(cells[slot].iter().map(|&(_, position)| drawn[position as usize]));
+                    (&gathered, runs_of(&cells[slot]))
+                }
+            };
+            let sum = store_values(values, mixes, storage, out).map_err(|(index, value, reason)| {
+                unstorable(dataset.property_index, placed.position(slot, index), value, reason)
+            })?;
             digests[d].sum = digests[d].sum.wrapping_add(sum);
-            digests[d].rows += cells.len() as u64;
-            blocks.push(StorageBlock { dataset: d, offset, length: cells.len(), runs: runs_of[slot].clone() });
+            digests[d].rows += rows as u64;
+            blocks.push(StorageBlock { dataset: d, offset, length: rows, runs });
             end = offset + bytes;
         }
         chunk.length = end;
         chunk.blocks = blocks;
         self.digests = digests;
         Ok(())
+    }
+
+    /// `(slot, first row)` when the chunk's edges fill consecutive rows of one group in chunk
+    /// order, inside that group (no other check is then needed); `None` to place them one by one.
+    fn consecutive_rows(&self, edge_ids: Ids<'_>, groups: Option<ChunkGroups<'_>>) -> Option<(usize, u64)> {
+        let n = edge_ids.len();
+        if n == 0 {
+            return None;
+        }
+        let consecutive = |ids: Ids<'_>| {
+            let first = ids.get(0);
+            (1..n).all(|i| ids.get(i) == first.wrapping_add(i as u64)).then_some(first)
+        };
+        let (slot, first_row) = match (&self.layout, groups) {
+            (GroupLayout::Identity { .. }, _) => (0, consecutive(edge_ids)?),
+            (GroupLayout::Explicit { groups: sizes, .. }, Some(columns)) => {
+                if columns.ids.len() != n || columns.index.len() != n {
+                    return None;
+                }
+                let group = columns.ids.get(0);
+                if !(1..n).all(|i| columns.ids.get(i) == group) {
+                    return None;
+                }
+                (sizes.binary_search_by_key(&group, |&(g, _)| g).ok()?, consecutive(columns.index)?)
+            }
+            (GroupLayout::Explicit { .. }, None) => return None,
+        };
+        let rows = self.group_rows.get(slot)?.1;
+        (first_row.checked_add(n as u64)? <= rows).then_some((slot, first_row))
     }
 
     /// Per group slot of the layout, `(row, chunk position)` of the chunk's edges in row order.
@@ -727,41 +779,97 @@ impl OutputPlan {
     }
 }
 
-/// Convert the values at `cells` (row order) to `storage` bytes in `out`, returning the sum of
-/// their digest terms, or the first value that does not fit (chunk position, value, reason).
+/// Convert `values` (in row order; `mixes` their rows' digest halves) to `storage` bytes in `out`,
+/// returning the sum of their digest terms, or the first value that does not fit (its index in
+/// `values`, the value, why).
 fn store_values(
     values: &[f64],
-    cells: &[(u64, u32)],
+    mixes: &[u64],
     storage: ColumnType,
     out: &mut [u8],
 ) -> std::result::Result<u64, (usize, f64, String)> {
+    // Three simple passes (check, convert, digest) that the compiler vectorizes, rather than one
+    // branchy loop: storing costs a fraction of drawing.
+    if !values.iter().all(|&value| fits(value, storage)) {
+        let index = values.iter().position(|&value| !fits(value, storage)).expect("a value does not fit");
+        return Err((index, values[index], unstorable_reason(values[index], storage)));
+    }
     macro_rules! store_as {
-        ($native:ty) => {{
+        ($native:ty, $bits:ty) => {{
             const W: usize = std::mem::size_of::<$native>();
-            let mut sum = 0u64;
-            for (slot, &(row, position)) in out.chunks_exact_mut(W).zip(cells) {
-                let value = values[position as usize];
-                if !fits(value, storage) {
-                    return Err((position as usize, value, unstorable_reason(value, storage)));
-                }
-                let stored = value as $native;
-                slot.copy_from_slice(&stored.to_le_bytes());
-                sum = sum.wrapping_add(row_term(row, bits_of(&stored.to_le_bytes())));
+            for (slot, &value) in out.chunks_exact_mut(W).zip(values) {
+                slot.copy_from_slice(&(value as $native).to_le_bytes());
             }
-            Ok(sum)
+            Ok(out.chunks_exact(W).zip(mixes).fold(0u64, |sum, (bytes, &mix)| {
+                let bits = <$bits>::from_le_bytes(bytes.try_into().expect("exact chunk")) as u64;
+                sum.wrapping_add(mixed_term(mix, bits))
+            }))
         }};
     }
     match storage {
-        ColumnType::Float32 => store_as!(f32),
-        ColumnType::Float64 => store_as!(f64),
-        ColumnType::Int(IntType::I8) => store_as!(i8),
-        ColumnType::Int(IntType::U8) => store_as!(u8),
-        ColumnType::Int(IntType::I16) => store_as!(i16),
-        ColumnType::Int(IntType::U16) => store_as!(u16),
-        ColumnType::Int(IntType::I32) => store_as!(i32),
-        ColumnType::Int(IntType::U32) => store_as!(u32),
-        ColumnType::Int(IntType::I64) => store_as!(i64),
-        ColumnType::Int(IntType::U64) => store_as!(u64),
+        ColumnType::Float32 => store_as!(f32, u32),
+        ColumnType::Float64 => store_as!(f64, u64),
+        ColumnType::Int(IntType::I8) => store_as!(i8, u8),
+        ColumnType::Int(IntType::U8) => store_as!(u8, u8),
+        ColumnType::Int(IntType::I16) => store_as!(i16, u16),
+        ColumnType::Int(IntType::U16) => store_as!(u16, u16),
+        ColumnType::Int(IntType::I32) => store_as!(i32, u32),
+        ColumnType::Int(IntType::U32) => store_as!(u32, u32),
+        ColumnType::Int(IntType::I64) => store_as!(i64, u64),
+        ColumnType::Int(IntType::U64) => store_as!(u64, u64),
+    }
+}
+
+/// `[first row, rows]` of each run of consecutive rows of `cells` (row order).
+fn runs_of(cells: &[(u64, u32)]) -> Vec<[u64; 2]> {
+    let mut runs: Vec<[u64; 2]> = Vec::new();
+    for &(row, _) in cells {
+        match runs.last_mut() {
+            Some(run) if run[0] + run[1] == row => run[1] += 1,
+            _ => runs.push([row, 1]),
+        }
+    }
+    runs
+}
+
+/// Where a chunk's edges go: consecutive rows of one group slot, in chunk order, or per slot the
+/// `(row, chunk position)` of its edges in row order.
+enum Placement {
+    Consecutive { slot: usize, first_row: u64, rows: usize },
+    Cells(Vec<Vec<(u64, u32)>>),
+}
+
+impl Placement {
+    /// The chunk's edges stored in `slot`.
+    fn rows_in(&self, slot: usize) -> usize {
+        match self {
+            Placement::Consecutive { slot: s, rows, .. } => {
+                if *s == slot {
+                    *rows
+                } else {
+                    0
+                }
+            }
+            Placement::Cells(cells) => cells[slot].len(),
+        }
+    }
+
+    /// The chunk position of the `index`-th value stored in `slot`.
+    fn position(&self, slot: usize, index: usize) -> usize {
+        match self {
+            Placement::Consecutive { .. } => index,
+            Placement::Cells(cells) => cells[slot][index].1 as usize,
+        }
+    }
+
+    /// The row halves of the digest terms of the rows stored in `slot`, in storage order.
+    fn row_mixes(&self, slot: usize) -> Vec<u64> {
+        match self {
+            Placement::Consecutive { first_row, rows, .. } => {
+                (0..*rows as u64).map(|i| row_mix(first_row + i)).collect()
+            }
+            Placement::Cells(cells) => cells[slot].iter().map(|&(row, _)| row_mix(row)).collect(),
+        }
     }
 }
 

@@ -199,8 +199,7 @@ export function openPopulationOutput(file, population, run, { overwrite = false,
  * naming the first dataset that differs.
  */
 export function verifyDatasets(file, population, expected, DatasetDigest, { shownName, chunkSize = SCAN_ROWS } = {}) {
-  const checked = [];
-  for (const stored of expected) {
+  const opened = expected.map((stored) => {
     const path = `edges/${population}/${stored.group}/${stored.property}`;
     const where = { file: shownName, population, dataset: `/${path}` };
     const dataset = hdf5(where, () => file.get(path));
@@ -211,22 +210,34 @@ export function verifyDatasets(file, population, expected, DatasetDigest, { show
     if (stored.digest_rows !== stored.rows) {
       throw new CircuitError(`verification failed: the core stored ${stored.digest_rows} of its ${stored.rows} rows`, where);
     }
-    const digest = new DatasetDigest(storage);
-    try {
-      for (let start = 0; start < stored.rows; start += chunkSize) {
-        const end = Math.min(stored.rows, start + chunkSize);
-        const values = hdf5(where, () => dataset.slice([[start, end]]));
-        digest.add(start, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    return { stored, path, where, dataset, storage };
+  });
+  // A group's datasets are read block by block (each block of rows from every dataset in turn),
+  // so the core mixes each block's rows once for all of them.
+  const digests = opened.map(({ storage }) => new DatasetDigest(storage));
+  try {
+    const groups = [...new Set(opened.map(({ stored }) => stored.group))];
+    for (const group of groups) {
+      const members = opened.map((entry, k) => ({ ...entry, digest: digests[k] })).filter(({ stored }) => stored.group === group);
+      const rows = Math.max(...members.map(({ stored }) => stored.rows));
+      for (let start = 0; start < rows; start += chunkSize) {
+        for (const { stored, where, dataset, digest } of members) {
+          if (start >= stored.rows) continue;
+          const end = Math.min(stored.rows, start + chunkSize);
+          const values = hdf5(where, () => dataset.slice([[start, end]]));
+          digest.add(start, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+        }
       }
-      if (digest.hex !== stored.digest) {
-        throw new CircuitError(`verification failed: the file does not hold what the core drew (content digest ${digest.hex}, expected ${stored.digest})`, where);
-      }
-    } finally {
-      digest.free();
     }
-    checked.push({ dataset: `/${path}`, storage, rows: stored.rows, digest: stored.digest });
+    return opened.map(({ stored, path, where, storage }, k) => {
+      if (digests[k].hex !== stored.digest) {
+        throw new CircuitError(`verification failed: the file does not hold what the core drew (content digest ${digests[k].hex}, expected ${stored.digest})`, where);
+      }
+      return { dataset: `/${path}`, storage, rows: stored.rows, digest: stored.digest };
+    });
+  } finally {
+    for (const digest of digests) digest.free();
   }
-  return checked;
 }
 
 /** Jenkins' lookup3 hash (hashlittle) as HDF5 uses it for metadata checksums. */
