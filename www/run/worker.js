@@ -13,10 +13,11 @@ import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, c
 const RULES = { isRulesInput, readRules, RuleCompiler };
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
-import { provenanceDocument, readProvenance, sha256OfText, PROVENANCE_FILE } from "./provenance.js";
+import { provenanceDocument, readProvenance, PROVENANCE_FILE } from "./provenance.js";
 import { serveWorker } from "./protocol.js";
 import { phaseTimer } from "./timings.js";
 import { createDrawPool } from "./pool.js";
+import { storedZip } from "./stored_zip.js";
 import { outputStores, arrowStreamJoiner } from "./outputs.js";
 
 // The wasm sits in pkg/ beside dist/ (the package layout and the served site alike). It is compiled
@@ -285,30 +286,28 @@ async function sha256Of(FS, { blob, path }) {
  * The last run's whole parameterized circuit as one zip, in the layout of the headless command's
  * --out (same files, same bytes, same sidecar but for its time): the same `outputFiles` plan, so a
  * folder's file never replaces a parameterized one, and every entry name a plain relative path.
- * Streams: inputs are read in slices from their File or the worker's file system, entries are
- * stored (HDF5 barely compresses) and the zip is assembled as a Blob, never as one buffer.
+ * Entries are stored (HDF5 barely compresses) and the zip is a Blob composed of headers and the
+ * files themselves (stored_zip.js): nothing is copied; the browser reads the files as the zip is
+ * downloaded. Their SHA-256 (for the sidecar) and CRC-32 (for the zip) are one pass per file, in
+ * draw workers: the run's written and input edges files since the run ended, the others now.
  */
 async function zip() {
   if (!lastRun) throw new Error("run a parameterization first");
-  // zip.js only now: the first run never needs it.
-  const { ZipWriter, BlobWriter, BlobReader, TextReader, EmscriptenFileReader, HashingReader, AppenderWriter } = await import("./zip_io.js");
   const [, Module] = await ready;
   const { FS } = Module;
-  const { source, layout, result, configText, store, outputs: writtenFiles, written, datasets, hashing, created } = lastRun;
+  const { source, layout, result, configText, outputs: writtenFiles, written, datasets, hashing, created } = lastRun;
   const writtenFile = new Map(writtenFiles.map((o) => [o.fileName, o.file]));
   const names = source.names();
   const listable = names.length > 0;
   const located = async (name) => ({ blob: source.blobOf(name), path: source.blobOf(name) ? null : await source.h5path(name) });
-  const readerOf = async (name) => {
-    const where = await located(name);
-    return where.blob ? new BlobReader(where.blob) : new EmscriptenFileReader(FS, where.path);
-  };
+  /** A file of the circuit as a Blob: a chosen File as it is; a fetched one read from the worker's file system. */
+  const blobOf = async (name) => source.blobOf(name) ?? new Blob([FS.readFile(await source.h5path(name))]);
   // What exists: files by name; folders by their listed files (a folder cannot be listed over HTTP).
   const inputs = {};
   const notIncluded = [];
   const warnings = [];
   const timings = phaseTimer();
-  // Input hashes in the order the command records them; copied files are hashed as they are zipped.
+  // Input hashes in the order the command records them.
   if (layout.config) inputs[layout.config.input] = null;
   for (const entry of layout.entries) {
     let missing = null;
@@ -336,52 +335,45 @@ async function zip() {
   const folderFiles = (entry) => names.filter((n) => entry.input === "" || n.startsWith(`${entry.input}/`)).sort()
     .map((n) => ({ relative: entry.input === "" ? n : n.slice(entry.input.length + 1), name: n }));
   const plan = outputFiles(layout, { written, folderFiles, reserved: [PROVENANCE_FILE] });
-  // The zip goes to the run's store (on disk with OPFS), entry by entry.
-  const appender = store.kind === "opfs" ? await store.appender("zip") : null;
-  const writer = new ZipWriter(appender ? new AppenderWriter(appender) : new BlobWriter("application/zip"), { level: 0, useWebWorkers: false });
-  const outputs = {};
-  /** Add an entry, hashing what is read; the SHA-256 of its bytes. */
-  const addHashed = async (name, reader, fallback) => {
-    const hashing = new HashingReader(reader);
-    try {
-      await writer.add(name, hashing);
-      return hashing.hex() ?? await sha256Of(FS, await fallback());
-    } finally {
-      hashing.abandon();
-    }
-  };
+  // Every entry's Blob; the digests not yet under way are started in draw workers, all at once.
+  const entries = [];
+  const toDigest = {};
   for (const file of plan) {
     if (file.from === "config") {
-      await writer.add(file.output, new TextReader(layout.config.text));
-      outputs[file.output] = sha256OfText(layout.config.text);
-      inputs[layout.config.input] = await sha256Of(FS, await located(layout.config.input));
+      entries.push({ file, blob: new Blob([layout.config.text]) });
     } else if (file.from === "written") {
-      // Hashed in the background since the run ended (else while zipping), as is the input.
       const blob = writtenFile.get(file.entry.input);
       const background = hashing.hashes[`written:${file.entry.input}`];
-      const digest = await background?.catch(() => null);
-      timings.mark("wait for background hashes");
-      if (digest) {
-        // Its CRC-32 known, the entry is copied as it is (zip.js computes nothing).
-        await writer.add(file.output, new BlobReader(blob), { passThrough: true, compressionMethod: 0, crc32: digest.crc32, uncompressedSize: digest.size });
-        outputs[file.output] = digest.sha256;
-        timings.mark("zip parameterized edges");
-      } else {
-        outputs[file.output] = await addHashed(file.output, new BlobReader(blob), () => ({ blob }));
-        timings.mark("zip parameterized edges");
-      }
-      const input = (await hashing.hashes[`input:${file.entry.input}`]?.catch(() => null))?.sha256;
-      inputs[file.entry.input] = input ?? await sha256Of(FS, await located(file.entry.input));
-      timings.mark(input ? "wait for background hashes" : "hash input edges");
-    } else if (file.file) {
-      await writer.add(file.output, await readerOf(file.file.name));
+      entries.push({ file, blob, digest: background?.catch(() => null) });
     } else {
-      const hash = await addHashed(file.output, await readerOf(file.entry.input), () => located(file.entry.input));
-      outputs[file.output] = hash;
-      inputs[file.entry.input] = hash;
-      timings.mark("zip other files");
+      const blob = await blobOf(file.file ? file.file.name : file.entry.input);
+      toDigest[entries.length] = blob;
+      entries.push({ file, blob });
     }
   }
+  const others = Object.keys(toDigest).length ? backgroundHashes(toDigest, await compiled) : { hashes: {} };
+  for (const [index, digest] of Object.entries(others.hashes)) entries[index].digest = digest;
+  timings.mark("list files");
+  const outputs = {};
+  const zipEntries = [];
+  for (const { file, blob, digest: pending } of entries) {
+    let digest = (await pending) ?? null;
+    if (file.from === "config") {
+      digest = digestOfBytes(new TextEncoder().encode(layout.config.text));
+      outputs[file.output] = digest.sha256;
+      inputs[layout.config.input] = await sha256Of(FS, await located(layout.config.input));
+    } else if (file.from === "written") {
+      digest ??= await digestOfBlob(blob);
+      outputs[file.output] = digest.sha256;
+      const input = (await hashing.hashes[`input:${file.entry.input}`]?.catch(() => null))?.sha256;
+      inputs[file.entry.input] = input ?? await sha256Of(FS, await located(file.entry.input));
+    } else if (!file.file) {
+      outputs[file.output] = digest.sha256;
+      inputs[file.entry.input] = digest.sha256;
+    }
+    zipEntries.push({ name: file.output, blob, crc32: digest.crc32 });
+  }
+  timings.mark("wait for hashes");
   // Files of the layout that no output takes (none today) are still recorded as inputs.
   for (const [name, hash] of Object.entries(inputs)) if (hash === null) inputs[name] = await sha256Of(FS, await located(name));
   const directories = layout.entries.filter((e) => e.present && e.kind === "dir").map((e) => e.output || ".");
@@ -391,11 +383,33 @@ async function zip() {
     populations: result.requested, configText, results: result.populations, layout, inputs, outputs, datasets, directories, notIncluded,
     unavailable: lastRun.circuit.unavailable,
   });
-  await writer.add(PROVENANCE_FILE, new TextReader(`${JSON.stringify(provenance, null, 2)}\n`));
-  const blob = await writer.close();
-  const zipped = appender ? new Blob([await store.file("zip")], { type: "application/zip" }) : blob;
+  const sidecar = new TextEncoder().encode(`${JSON.stringify(provenance, null, 2)}\n`);
+  zipEntries.push({ name: PROVENANCE_FILE, blob: new Blob([sidecar]), crc32: digestOfBytes(sidecar).crc32 });
+  const blob = storedZip(zipEntries, { date: new Date(created) });
   timings.mark("finish");
-  return { blob: zipped, warnings, timings: timings.phases() };
+  return { blob, warnings, timings: timings.phases() };
+}
+
+/** `{sha256, crc32, size}` of bytes in memory (a config, the sidecar). */
+function digestOfBytes(bytes) {
+  const digest = new FileDigest();
+  try {
+    digest.update(bytes);
+    return { sha256: digest.sha256(), crc32: digest.crc32(), size: bytes.length };
+  } finally {
+    digest.free();
+  }
+}
+
+/** `{sha256, crc32, size}` of a Blob, read here in slices (when no background digest has it). */
+async function digestOfBlob(blob) {
+  const digest = new FileDigest();
+  try {
+    for (let offset = 0; offset < blob.size; offset += HASH_CHUNK) digest.update(new Uint8Array(await blob.slice(offset, offset + HASH_CHUNK).arrayBuffer()));
+    return { sha256: digest.sha256(), crc32: digest.crc32(), size: blob.size };
+  } finally {
+    digest.free();
+  }
 }
 
 serveWorker({
