@@ -1,7 +1,8 @@
 //! Native throughput benchmark (not a timed test): synapses and drawn values per second, and peak
 //! memory, for the workloads in `benches/workloads.json` — the same ones `wasm_throughput.mjs`
 //! runs on `pkg/` in Node. Each chunk goes the browser's way: Arrow IPC in, draw + statistics,
-//! Arrow IPC out. Run with `cargo bench --bench throughput` (or `make bench`).
+//! Arrow IPC out; and again storage-ready (*stored synapses/s*: typed, placed at rows, digested, as a
+//! writer asks for them). Run with `cargo bench --bench throughput` (or `make bench`).
 
 use std::time::Instant;
 
