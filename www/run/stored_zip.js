@@ -3,7 +3,7 @@
 // a chosen input File) — so that zipping a gigabyte circuit copies nothing: the browser reads the
 // parts when the zip is downloaded. zip.js, which streams every byte through its writer, remains
 // for what needs reading (the tests read these zips with it). CRC-32s come from the core's
-// FileDigest, computed with the SHA-256 the provenance sidecar needs anyway (design §7).
+// FileDigest, computed with the SHA-256 the provenance sidecar needs anyway (design §6.4).
 // Zip64 (APPNOTE 6.3.10, §4.3.14–4.5.3) where a size, an offset or the count needs it.
 
 const LOCAL = 0x04034b50;
