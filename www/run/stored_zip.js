@@ -44,24 +44,32 @@ function fields(length) {
  * `date`. `zip64: true` writes Zip64 fields for every entry (tested that way); otherwise only where
  * a size or an offset reaches 4 GiB, or the entries number 65,535 or more.
  */
-export function storedZip(entries, { date = new Date(), zip64: always = false } = {}) {
+export function storedZip(entries, options = {}) {
+  const { locals, tail } = zipHeaders(entries.map(({ name, blob, crc32 }) => ({ name, size: blob.size, crc32 })), options);
+  return new Blob([...entries.flatMap(({ blob }, k) => [locals[k], blob]), ...tail], { type: "application/zip" });
+}
+
+/**
+ * The headers of a zip of stored entries (`[{name, size, crc32}]`): `locals[k]` goes before entry
+ * k's bytes, `tail` (central directory, Zip64 end records when needed, end record) after the last.
+ */
+export function zipHeaders(entries, { date = new Date(), zip64: always = false } = {}) {
   const { time, day } = dosDateTime(date);
   const encoder = new TextEncoder();
-  const parts = [];
+  const locals = [];
   const central = [];
   let offset = 0;
-  for (const { name, blob, crc32 } of entries) {
+  for (const { name, size, crc32 } of entries) {
     const nameBytes = encoder.encode(name);
-    const size = blob.size;
     const large = always || size >= MAX32 || offset >= MAX32;
-    // Local header: the sizes (in a Zip64 field when large), then the name and the bytes.
+    // Local header: the sizes (in a Zip64 field when large), then the name; the bytes follow.
     const localExtra = large ? 20 : 0;
     const local = fields(30 + nameBytes.length + localExtra)
       .u32(LOCAL).u16(large ? 45 : 10).u16(UTF8_NAMES).u16(0).u16(time).u16(day).u32(crc32 >>> 0)
       .u32(large ? MAX32 : size).u32(large ? MAX32 : size).u16(nameBytes.length).u16(localExtra)
       .raw(nameBytes);
     if (large) local.u16(0x0001).u16(16).u64(size).u64(size);
-    parts.push(local.bytes, blob);
+    locals.push(local.bytes);
     // Central header: the local header's offset as well (each large field in the Zip64 field).
     const centralExtra = large ? 28 : 0;
     const header = fields(46 + nameBytes.length + centralExtra)
@@ -75,16 +83,16 @@ export function storedZip(entries, { date = new Date(), zip64: always = false } 
   }
   const centralSize = central.reduce((sum, bytes) => sum + bytes.length, 0);
   const centralOffset = offset;
-  parts.push(...central);
+  const tail = [...central];
   const count = entries.length;
   const large = always || count >= MAX16 || centralSize >= MAX32 || centralOffset >= MAX32;
   if (large) {
     const end64Offset = centralOffset + centralSize;
-    parts.push(fields(56).u32(END64).u64(44).u16((3 << 8) | 45).u16(45).u32(0).u32(0)
+    tail.push(fields(56).u32(END64).u64(44).u16((3 << 8) | 45).u16(45).u32(0).u32(0)
       .u64(count).u64(count).u64(centralSize).u64(centralOffset).bytes);
-    parts.push(fields(20).u32(LOCATOR64).u32(0).u64(end64Offset).u32(1).bytes);
+    tail.push(fields(20).u32(LOCATOR64).u32(0).u64(end64Offset).u32(1).bytes);
   }
-  parts.push(fields(22).u32(END).u16(0).u16(0).u16(large ? MAX16 : count).u16(large ? MAX16 : count)
+  tail.push(fields(22).u32(END).u16(0).u16(0).u16(large ? MAX16 : count).u16(large ? MAX16 : count)
     .u32(large ? MAX32 : centralSize).u32(large ? MAX32 : centralOffset).u16(0).bytes);
-  return new Blob(parts, { type: "application/zip" });
+  return { locals, tail };
 }
