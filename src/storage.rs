@@ -553,7 +553,7 @@ pub struct StorageBlock {
 }
 
 /// A chunk's values ready for storage: one block per planned dataset the chunk has rows in.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct StorageChunk {
     /// The blocks.
     pub blocks: Vec<StorageBlock>,

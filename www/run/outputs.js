@@ -145,8 +145,13 @@ function opfsStore(FS, filesystem, directory, root, id) {
       // The browser copies the Blob into the file itself, not through this thread (12 % faster
       // for a 583 MB edges file in Chromium than slices read and written here).
       const writable = await fileHandle.createWritable();
-      await writable.write(blob);
-      await writable.close();
+      try {
+        await writable.write(blob);
+        await writable.close();
+      } catch (error) {
+        await writable.abort().catch(() => {}); // else the file stays locked and its store cannot be removed
+        throw error;
+      }
     }
     const handle = await fileHandle.createSyncAccessHandle();
     if (!copied) handle.truncate(0);

@@ -196,7 +196,7 @@ export function openPopulationOutput(file, population, run, { overwrite = false,
  * h5wasm File of the finished output, opened read-only), exactly what the core stored: the content
  * digest of what is read back equals the core's. `expected` is the run's `datasetDigests`;
  * `DatasetDigest` the core's digest class. Returns `[{dataset, storage, rows, digest}]`; throws
- * naming the first dataset that differs.
+ * naming the first dataset whose type or length differs, else the first whose content does.
  */
 export function verifyDatasets(file, population, expected, DatasetDigest, { shownName, chunkSize = SCAN_ROWS } = {}) {
   const opened = expected.map((stored) => {
@@ -214,8 +214,9 @@ export function verifyDatasets(file, population, expected, DatasetDigest, { show
   });
   // A group's datasets are read block by block (each block of rows from every dataset in turn),
   // so the core mixes each block's rows once for all of them.
-  const digests = opened.map(({ storage }) => new DatasetDigest(storage));
+  const digests = [];
   try {
+    for (const { storage } of opened) digests.push(new DatasetDigest(storage));
     const groups = [...new Set(opened.map(({ stored }) => stored.group))];
     for (const group of groups) {
       const members = opened.map((entry, k) => ({ ...entry, digest: digests[k] })).filter(({ stored }) => stored.group === group);
