@@ -8,6 +8,17 @@ import { Transfer } from "./protocol.js";
 /** Bytes hashed at a time. */
 const HASH_SLICE = 8 << 20;
 
+/** `{sha256, crc32, size}` of a Blob or File with the core's `FileDigest`, read once in slices. */
+export async function digestOfBlob(FileDigest, blob) {
+  const digest = new FileDigest();
+  try {
+    for (let offset = 0; offset < blob.size; offset += HASH_SLICE) digest.update(new Uint8Array(await blob.slice(offset, offset + HASH_SLICE).arrayBuffer()));
+    return { sha256: digest.sha256(), crc32: digest.crc32(), size: blob.size };
+  } finally {
+    digest.free();
+  }
+}
+
 /** The methods a draw worker serves, on the core's `initSync`, `Parameterizer` and `FileDigest`. */
 export function drawMethods({ initSync, Parameterizer, FileDigest }) {
   let initialized = false;
@@ -55,13 +66,7 @@ export function drawMethods({ initSync, Parameterizer, FileDigest }) {
      * files (for the provenance sidecar and the zip) on idle cores while the user looks at the results. */
     async digest({ module, blob }) {
       instantiate(module);
-      const digest = new FileDigest();
-      try {
-        for (let offset = 0; offset < blob.size; offset += HASH_SLICE) digest.update(new Uint8Array(await blob.slice(offset, offset + HASH_SLICE).arrayBuffer()));
-        return { sha256: digest.sha256(), crc32: digest.crc32(), size: blob.size };
-      } finally {
-        digest.free();
-      }
+      return digestOfBlob(FileDigest, blob);
     },
     /** What this worker accumulated (statistics, digests), for the coordinator to merge. */
     async finish() {

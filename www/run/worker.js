@@ -17,6 +17,7 @@ import { provenanceDocument, readProvenance, PROVENANCE_FILE } from "./provenanc
 import { serveWorker } from "./protocol.js";
 import { phaseTimer } from "./timings.js";
 import { createDrawPool } from "./pool.js";
+import { digestOfBlob } from "./draw.js";
 import { storedZip } from "./stored_zip.js";
 import { outputStores, arrowStreamJoiner } from "./outputs.js";
 
@@ -264,20 +265,14 @@ async function columns({ population }, { progress }) {
 const HASH_CHUNK = 8 << 20;
 /** SHA-256 of a Blob or an Emscripten file, read in slices (the core's digest: faster than JS). */
 async function sha256Of(FS, { blob, path }) {
+  if (blob) return (await digestOfBlob(FileDigest, blob)).sha256;
   const hash = new FileDigest();
+  const access = emscriptenFileAccess(FS, path);
   try {
-    if (blob) {
-      for (let offset = 0; offset < blob.size; offset += HASH_CHUNK) hash.update(new Uint8Array(await blob.slice(offset, offset + HASH_CHUNK).arrayBuffer()));
-    } else {
-      const access = emscriptenFileAccess(FS, path);
-      try {
-        for (let offset = 0; offset < access.size; offset += HASH_CHUNK) hash.update(access.read(offset, Math.min(HASH_CHUNK, access.size - offset)));
-      } finally {
-        access.close();
-      }
-    }
+    for (let offset = 0; offset < access.size; offset += HASH_CHUNK) hash.update(access.read(offset, Math.min(HASH_CHUNK, access.size - offset)));
     return hash.sha256();
   } finally {
+    access.close();
     hash.free();
   }
 }
@@ -363,7 +358,7 @@ async function zip() {
       outputs[file.output] = digest.sha256;
       inputs[layout.config.input] = await sha256Of(FS, await located(layout.config.input));
     } else if (file.from === "written") {
-      digest ??= await digestOfBlob(blob);
+      digest ??= await digestOfBlob(FileDigest, blob);
       outputs[file.output] = digest.sha256;
       const input = (await hashing.hashes[`input:${file.entry.input}`]?.catch(() => null))?.sha256;
       inputs[file.entry.input] = input ?? await sha256Of(FS, await located(file.entry.input));
@@ -396,17 +391,6 @@ function digestOfBytes(bytes) {
   try {
     digest.update(bytes);
     return { sha256: digest.sha256(), crc32: digest.crc32(), size: bytes.length };
-  } finally {
-    digest.free();
-  }
-}
-
-/** `{sha256, crc32, size}` of a Blob, read here in slices (when no background digest has it). */
-async function digestOfBlob(blob) {
-  const digest = new FileDigest();
-  try {
-    for (let offset = 0; offset < blob.size; offset += HASH_CHUNK) digest.update(new Uint8Array(await blob.slice(offset, offset + HASH_CHUNK).arrayBuffer()));
-    return { sha256: digest.sha256(), crc32: digest.crc32(), size: blob.size };
   } finally {
     digest.free();
   }
