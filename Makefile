@@ -16,7 +16,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: bench-python python test-python setup-java screenshots bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
+.PHONY: bench-python python python-release test-python setup-java screenshots bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
+
+# What a build reads: a target is rebuilt only when one of these changed (a second `make serve`
+# with nothing changed serves at once).
+RUST_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
+WEB_SOURCES := package-lock.json $(shell find www -name '*.js' -o -name '*.mjs' -o -name '*.json' -o -name '*.css' -o -name '*.html' -o -name '*.svg' | grep -v '^www/examples/react/')
+SITE_SOURCES := www/index.html www/embed.html www/page.css www/embed.css www/embed.js www/favicon.svg $(shell find www/examples -type f -not -path '*/react/*')
 
 help:
 	@echo "make serve   - set up, build and serve the page on http://127.0.0.1:$(PORT)/"
@@ -66,21 +72,32 @@ setup-java:
 
 # The Python package: one abi3 wheel (CPython >= 3.10) built by maturin from python/ (a sibling
 # crate of the core, PyO3), in target/wheels/, installed into .venv as a user would install it.
-python: .venv/ok-python
-	rm -f target/wheels/synparam-*.whl
-	cd python && PYO3_PYTHON=$(CURDIR)/.venv/bin/python $(CURDIR)/.venv/bin/maturin build --quiet -o $(CURDIR)/target/wheels
+# `make python` builds the release wheel (LTO); the tests build it with the ci profile (no LTO),
+# each only when a source changed.
+PYTHON_SOURCES := python/Cargo.toml python/pyproject.toml $(shell find python/src python/synparam -name '*.rs' -o -name '*.py')
+python: target/wheels/.installed-python
+
+target/wheels/.installed-%: $(RUST_SOURCES) $(PYTHON_SOURCES) .venv/ok-python
+	rm -f target/wheels/synparam-*.whl target/wheels/.installed-*
+	cd python && PYO3_PYTHON=$(CURDIR)/.venv/bin/python $(CURDIR)/.venv/bin/maturin build --quiet --profile $* -o $(CURDIR)/target/wheels
 	.venv/bin/pip install -q --force-reinstall --no-deps target/wheels/synparam-*-abi3-*.whl
+	touch $@
 
 # The Python package against the command: same bits in Python, on Dask and on Spark.
-test-python: python setup-java pkg fixtures
-	PYO3_PYTHON=$(CURDIR)/.venv/bin/python cargo clippy -p synparam-python --profile python -- -D warnings
+test-python: target/wheels/.installed-python-ci setup-java pkg fixtures
+	PYO3_PYTHON=$(CURDIR)/.venv/bin/python cargo clippy -p synparam-python -- -D warnings
 	.venv/bin/python -m pytest -q tests/python
 
-fixtures: .venv/ok2
+fixtures: tests/fixtures/out/.built
+
+tests/fixtures/out/.built: tests/fixtures/make_fixtures.py $(wildcard tests/fixtures/recipes/*) | .venv/ok2
 	.venv/bin/python tests/fixtures/make_fixtures.py tests/fixtures/out
+	touch $@
 
 # Release build → JS bindings (--target web: works in pages, workers and Node) → wasm-opt (npm binaryen).
-pkg: setup
+pkg: setup pkg/synparam_bg.wasm
+
+pkg/synparam_bg.wasm: $(RUST_SOURCES) | setup
 	cargo build --release --target $(WASM_TARGET) --lib
 	wasm-bindgen --target web --out-dir pkg $(WASM_RAW)
 	# Single-caller functions are inlined only up to 2000 instructions: unlimited (binaryen's
@@ -100,18 +117,25 @@ size:
 # file beside them (dist/hdf5_util-<hash>.wasm, compiled while it streams in); esbuild with the
 # options and plugin of www/tools/build.mjs. dist/ and pkg/ sit side by side, so assets resolve
 # relative to the modules.
-web: pkg
+web: pkg dist/.built
+
+dist/.built: pkg/synparam_bg.wasm $(WEB_SOURCES) | setup-node
 	node www/tools/build.mjs
+	touch $@
 
 # A static site (any static host, e.g. GitHub Pages): the page and the embedding demo, the bundles,
 # the example circuit, and pkg/ beside them; each asset of 1 KiB or more with precompressed .br and
 # .gz copies beside it (www/tools/compress.mjs) for servers that send those (serve.mjs --root site).
-site: web
+site: web site/.built
+
+site/.built: dist/.built pkg/synparam_bg.wasm $(SITE_SOURCES)
 	rm -rf site && mkdir -p site
 	cp -r www/index.html www/embed.html www/page.css www/embed.css www/embed.js www/favicon.svg dist www/examples site/
+	rm -f site/dist/.built
 	mkdir -p site/pkg && cp pkg/synparam.js pkg/synparam_bg.wasm site/pkg/
 	node www/tools/compress.mjs site
 	@echo "static site in site/ ($$(du -sh --exclude='*.br' --exclude='*.gz' site | cut -f1) without the compressed copies)"
+	touch $@
 
 # What the page fetches, from the static site (with its precompressed copies) in headless Chromium:
 # every response up to "ready" and up to the first run's results, raw, as sent, gzip -9 and brotli.
@@ -129,8 +153,8 @@ test: setup setup-browser site test-rust test-wasm test-types test-node conforma
 
 test-rust:
 	cargo fmt --all --check
-	cargo clippy --all-targets --release -- -D warnings
-	cargo test --release
+	cargo clippy --all-targets -- -D warnings
+	cargo test --profile ci
 
 test-wasm: setup-browser
 	cargo test --target $(WASM_TARGET) --test wasm_golden
@@ -141,7 +165,7 @@ test-types: setup-node
 	node_modules/.bin/tsc -p tests/types/node.tsconfig.json
 
 test-node: site fixtures
-	node --test tests/node/
+	node --test --test-timeout=900000 tests/node/
 
 # synparam against connectome-manipulator's ConnPropsModel (obi-one's original algorithm).
 conformance: pkg fixtures

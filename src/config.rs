@@ -691,6 +691,7 @@ fn parse_model_value(root: &Value, path: &JsonPath) -> Result<Model> {
             notices.push(format!("{}: ignored (synapses per connection come from the circuit)", property_path.0));
             continue;
         }
+        check_property_name(name, &property_path.0)?;
         properties.push(parse_property(name, by_source, &src_types, &tgt_types, &property_path, &mut notices)?);
     }
     if properties.is_empty() {
@@ -701,6 +702,32 @@ fn parse_model_value(root: &Value, path: &JsonPath) -> Result<Model> {
         model.correlation = parse_correlation(cov, &model, &path.key("prop_cov"), &stats_path)?;
     }
     Ok(model)
+}
+
+/// Datasets of an edge population that SONATA reserves: a property of that name would be written
+/// into the edge group beside (or, for a tool reading the group, instead of) the real one.
+pub const RESERVED_EDGE_DATASETS: [&str; 5] =
+    ["source_node_id", "target_node_id", "edge_type_id", "edge_group_id", "edge_group_index"];
+
+/// A property name that can be an edge group's dataset: not one SONATA reserves, not an HDF5
+/// path or attribute-like name (`@library`, `a/b`, `.`), not a group SONATA defines
+/// (`dynamics_params`). Errors at `path`.
+pub fn check_property_name(name: &str, path: &str) -> Result<()> {
+    let problem = if RESERVED_EDGE_DATASETS.contains(&name) {
+        Some("is a dataset SONATA reserves for an edge population's ids and groups, not a synapse property".to_string())
+    } else if name.starts_with('@') {
+        Some("starts with '@', which SONATA reserves (e.g. @library)".to_string())
+    } else if name == "dynamics_params" {
+        Some("is the group SONATA reserves for dynamics parameters, not a synapse property".to_string())
+    } else if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+        Some("is not a dataset name (empty, '.', '..', or containing '/' or a NUL character)".to_string())
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(Error::config(path, format!("property '{name}' {problem}"))),
+        None => Ok(()),
+    }
 }
 
 fn parse_property(

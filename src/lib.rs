@@ -20,6 +20,7 @@
 
 pub mod arrow_io;
 pub mod config;
+pub mod datasets;
 pub mod distributions;
 pub mod engine;
 pub mod error;

@@ -743,6 +743,7 @@ fn from_rules_json(object: &Map<String, Value>) -> Result<RuleSet> {
         let map = value.as_object().ok_or_else(|| Error::config(path, "must be an object of property: spec"))?;
         map.iter()
             .map(|(property, spec)| {
+                crate::config::check_property_name(property, &format!("{path}.{property}"))?;
                 if spec.is_object() {
                     Ok((property.clone(), spec.clone()))
                 } else {
@@ -967,6 +968,11 @@ pub struct Explain {
     pub pathways: Vec<PathwayReport>,
     /// Properties left unset, with the reason.
     pub unset: Vec<UnsetProperty>,
+    /// Rules whose selectors match no node of the circuit, in rule order.
+    pub rules_matching_nothing: Vec<RuleMatchingNothing>,
+    /// Warnings a run shows (one line each): today the rules matching no node, counted, with
+    /// the first few.
+    pub warnings: Vec<String>,
     /// Notes on differences from the input's own tool and on globs.
     pub notes: Vec<String>,
 }
@@ -988,6 +994,23 @@ pub struct RuleReport {
     pub shadowed: bool,
     /// It matches no pathway of these nodes.
     pub matches_nothing: bool,
+    /// Its source or target selector matches no node of the circuit at all (a region's recipe
+    /// on a subcircuit): reported, not refused, unless compiled strictly.
+    pub matches_no_node: bool,
+    /// Exact selector values no node of their side has (`source mtype 'L23_PC'`).
+    pub absent_values: Vec<String>,
+}
+
+/// A rule that can apply to no synapse of this circuit because one of its selectors matches no
+/// node (the sidecar's `rules_matching_nothing`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RuleMatchingNothing {
+    /// The rule's label.
+    pub rule: String,
+    /// The sides whose selector matches no node: `source`, `target` or both.
+    pub sides: Vec<&'static str>,
+    /// Exact selector values no node of their side has (`source mtype 'L23_PC'`).
+    pub absent_values: Vec<String>,
 }
 
 /// One pathway: which rule set each property.
@@ -1140,11 +1163,12 @@ fn classify(rules: &[&Selector], tables: &[(&str, &NodeTable)]) -> SideClasses {
 
 /// Compile `rules` for the nodes (and edges) of `populations`: see [`CompiledRules`]. Errors
 /// name the first pathway with synapses (or, without edges, the first pathway) that no rule
-/// covers for a property some rule assigns, and any exact selector value no node has.
-pub fn compile(rules: &RuleSet, populations: &[EdgePopulationNodes]) -> Result<CompiledRules> {
+/// covers for a property some rule assigns, and, with `strict`, any exact selector value no node
+/// has (else such rules are reported in [`Explain::rules_matching_nothing`]).
+pub fn compile(rules: &RuleSet, populations: &[EdgePopulationNodes], strict: bool) -> Result<CompiledRules> {
     let nodes: Vec<(String, NodeTable, NodeTable)> =
         populations.iter().map(|p| (p.name.clone(), p.source.clone(), p.target.clone())).collect();
-    let mut compiler = RuleCompiler::new(rules.clone(), nodes)?;
+    let mut compiler = RuleCompiler::new(rules.clone(), nodes, strict)?;
     let with_edges = !populations.is_empty() && populations.iter().all(|p| p.edges.is_some());
     if with_edges {
         for population in populations {
@@ -1171,16 +1195,30 @@ pub struct RuleCompiler {
     connections: Vec<u64>,
     /// Per population, the last edge's (source, target) seen (a new pair starts a connection).
     last_pair: Vec<Option<(u64, u64)>>,
+    /// Per rule, the exact selector values no node of their side has.
+    absent_values: Vec<Vec<String>>,
 }
 
 impl RuleCompiler {
     /// Classify the nodes of every `(edge population, source nodes, target nodes)` by the rules
-    /// and decide, per pathway and property, which rule wins. Errors for an exact selector value
-    /// no node has.
-    pub fn new(rules: RuleSet, populations: Vec<(String, NodeTable, NodeTable)>) -> Result<Self> {
+    /// and decide, per pathway and property, which rule wins. An exact selector value no node has
+    /// is an error with `strict` (functionalizer's "untranslated values"); without, normal for a
+    /// region's recipe on a subcircuit: the rule is reported ([`Explain::rules_matching_nothing`]).
+    pub fn new(rules: RuleSet, populations: Vec<(String, NodeTable, NodeTable)>, strict: bool) -> Result<Self> {
         let source_tables: Vec<(&str, &NodeTable)> = populations.iter().map(|p| (p.0.as_str(), &p.1)).collect();
         let target_tables: Vec<(&str, &NodeTable)> = populations.iter().map(|p| (p.0.as_str(), &p.2)).collect();
-        check_exact_values(&rules, &source_tables, &target_tables)?;
+        let absent_values = absent_values(&rules, &source_tables, &target_tables);
+        if strict {
+            if let Some((rule, absent)) = rules.rules.iter().zip(&absent_values).find(|(_, a)| !a.is_empty()) {
+                return Err(Error::config(
+                    rule.label.clone(),
+                    format!(
+                        "no {} (strict: a rule naming a value this circuit lacks is refused)",
+                        absent[0].replacen(' ', " node has ", 1)
+                    ),
+                ));
+            }
+        }
         let source = classify(&rules.rules.iter().map(|r| &r.source).collect::<Vec<_>>(), &source_tables);
         let target = classify(&rules.rules.iter().map(|r| &r.target).collect::<Vec<_>>(), &target_tables);
         let specs: Vec<Vec<(String, Value)>> = rules.rules.iter().map(|r| rules.specs_of(r)).collect();
@@ -1217,6 +1255,7 @@ impl RuleCompiler {
             winner,
             synapses: vec![0; cells],
             connections: vec![0; cells],
+            absent_values,
         })
     }
 
@@ -1373,8 +1412,24 @@ impl RuleCompiler {
                 connections: with_edges.then_some(connections),
                 shadowed: matched > 0 && won == 0,
                 matches_nothing: matched == 0,
+                matches_no_node: self.source.masks.iter().all(|m| !m[r]) || self.target.masks.iter().all(|m| !m[r]),
+                absent_values: self.absent_values[r].clone(),
             });
         }
+        let rules_matching_nothing: Vec<RuleMatchingNothing> = rule_reports
+            .iter()
+            .enumerate()
+            .filter(|(_, report)| report.matches_no_node)
+            .map(|(r, report)| RuleMatchingNothing {
+                rule: report.rule.clone(),
+                sides: [("source", &self.source), ("target", &self.target)]
+                    .into_iter()
+                    .filter(|(_, side)| side.masks.iter().all(|m| !m[r]))
+                    .map(|(name, _)| name)
+                    .collect(),
+                absent_values: report.absent_values.clone(),
+            })
+            .collect();
         let pathways = (0..s_count * t_count)
             .filter(|&cell| occupied(cell))
             .map(|cell| PathwayReport {
@@ -1403,7 +1458,13 @@ impl RuleCompiler {
             .collect();
         let mut notes = self.rules.notes.clone();
         for report in &rule_reports {
-            if report.matches_nothing {
+            if report.matches_no_node {
+                notes.push(format!(
+                    "{} matches no node of this circuit{}",
+                    report.rule,
+                    absent_suffix(&report.absent_values)
+                ));
+            } else if report.matches_nothing {
                 notes.push(format!(
                     "{} matches no pathway{}",
                     report.rule,
@@ -1424,33 +1485,63 @@ impl RuleCompiler {
                 rules: rule_reports,
                 pathways,
                 unset: self.rules.unset.clone(),
+                warnings: matching_nothing_warning(&rules_matching_nothing, self.rules.rules.len())
+                    .into_iter()
+                    .collect(),
+                rules_matching_nothing,
                 notes,
             },
         })
     }
 }
 
-/// An exact selector value that no node of its side has is an error (functionalizer's
-/// "untranslated values"); a glob matching nothing is not (it is reported by `explain`).
-fn check_exact_values(rules: &RuleSet, sources: &[(&str, &NodeTable)], targets: &[(&str, &NodeTable)]) -> Result<()> {
-    for rule in &rules.rules {
-        for (side_name, selector, tables) in [("source", &rule.source, sources), ("target", &rule.target, targets)] {
-            for term in &selector.terms {
-                for pattern in &term.patterns {
-                    let Pattern::Exact(value) = pattern else { continue };
-                    let present =
-                        tables.iter().any(|(edges, table)| Values::of(table, edges, &term.property).has(value));
-                    if !present {
-                        return Err(Error::config(
-                            rule.label.clone(),
-                            format!("no {side_name} node has {} '{value}'", term.property),
-                        ));
+/// Per rule, its exact selector values that no node of their side has, as `source mtype
+/// 'L23_PC'` (a glob matching nothing is not listed: `explain` reports where it matches nothing).
+fn absent_values(rules: &RuleSet, sources: &[(&str, &NodeTable)], targets: &[(&str, &NodeTable)]) -> Vec<Vec<String>> {
+    rules
+        .rules
+        .iter()
+        .map(|rule| {
+            let mut absent = Vec::new();
+            for (side_name, selector, tables) in [("source", &rule.source, sources), ("target", &rule.target, targets)]
+            {
+                for term in &selector.terms {
+                    for pattern in &term.patterns {
+                        let Pattern::Exact(value) = pattern else { continue };
+                        if !tables.iter().any(|(edges, table)| Values::of(table, edges, &term.property).has(value)) {
+                            absent.push(format!("{side_name} {} '{value}'", term.property));
+                        }
                     }
                 }
             }
-        }
+            absent
+        })
+        .collect()
+}
+
+/// One line for the rules that match no node: how many, and the first few with their values.
+fn matching_nothing_warning(rules: &[RuleMatchingNothing], total: usize) -> Option<String> {
+    const SHOWN: usize = 3;
+    if rules.is_empty() {
+        return None;
     }
-    Ok(())
+    let first: Vec<String> =
+        rules.iter().take(SHOWN).map(|r| format!("{}{}", r.rule, absent_suffix(&r.absent_values))).collect();
+    let more = if rules.len() > SHOWN { format!("; and {} more", rules.len() - SHOWN) } else { String::new() };
+    Some(format!(
+        "{} of {total} rules match no node of this circuit and apply to no synapse (normal for a region's recipe on part of the region; strict mode refuses them): {}{more}",
+        rules.len(),
+        first.join("; "),
+    ))
+}
+
+/// ` (source mtype 'L23_PC', …)`: the first few absent values of a rule, for one line.
+fn absent_suffix(absent: &[String]) -> String {
+    match absent.len() {
+        0 => String::new(),
+        1..=3 => format!(" ({})", absent.join(", ")),
+        n => format!(" ({}, … {n} values)", absent[..3].join(", ")),
+    }
 }
 
 #[cfg(test)]

@@ -195,6 +195,28 @@ impl Default for JsPathwayTally {
     }
 }
 
+/// The rows of a one-dimensional dataset from its metadata (`shape`, bytes per element, an upper
+/// bound on its storage such as its file's size, HDF5 filter ids); throws an `InputError` whose
+/// message says what is wrong (not one-dimensional, or more data than its storage can hold), for
+/// the host to show after the file, population and dataset.
+#[wasm_bindgen(js_name = datasetRows)]
+pub fn dataset_rows(
+    shape: Vec<f64>,
+    element_bytes: f64,
+    storage_bound: f64,
+    filters: Vec<i32>,
+) -> Result<f64, JsValue> {
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let filters: Vec<i64> = filters.iter().map(|&f| f as i64).collect();
+    crate::datasets::check_dataset_extent(&shape, element_bytes as u64, storage_bound as u64, &filters)
+        .map(|rows| rows as f64)
+        .map_err(|message| {
+            let js = js_sys::Error::new(&message);
+            js.set_name("InputError");
+            js.into()
+        })
+}
+
 /// Whether a config text is a rules input (a BBP recipe in XML or JSON, or synparam rules)
 /// rather than a `ConnPropsModel` or task config.
 #[wasm_bindgen(js_name = isRulesInput)]
@@ -259,6 +281,7 @@ pub struct JsRuleCompiler {
     rules: Option<crate::rules::RuleSet>,
     populations: Vec<(String, crate::rules::NodeTable, crate::rules::NodeTable)>,
     compiler: Option<crate::rules::RuleCompiler>,
+    strict: bool,
 }
 
 fn node_table(ipc: &[u8], population: &str) -> Result<crate::rules::NodeTable, JsValue> {
@@ -268,11 +291,17 @@ fn node_table(ipc: &[u8], population: &str) -> Result<crate::rules::NodeTable, J
 
 #[wasm_bindgen(js_class = RuleCompiler)]
 impl JsRuleCompiler {
-    /// Read the rules (throws their `ConfigError`).
+    /// Read the rules (throws their `ConfigError`); `strict` refuses a rule naming a selector
+    /// value no node has (else it is reported in `explain.rules_matching_nothing`).
     #[wasm_bindgen(constructor)]
-    pub fn new(text: &str) -> Result<JsRuleCompiler, JsValue> {
+    pub fn new(text: &str, strict: Option<bool>) -> Result<JsRuleCompiler, JsValue> {
         let rules = crate::rules::parse_rules(text).map_err(js_error)?;
-        Ok(JsRuleCompiler { rules: Some(rules), populations: Vec::new(), compiler: None })
+        Ok(JsRuleCompiler {
+            rules: Some(rules),
+            populations: Vec::new(),
+            compiler: None,
+            strict: strict.unwrap_or(false),
+        })
     }
 
     /// Add an edge population with its source and target node tables.
@@ -291,12 +320,12 @@ impl JsRuleCompiler {
         Ok(())
     }
 
-    /// Classify the nodes and decide which rule wins where (throws for a selector value no
-    /// node has).
+    /// Classify the nodes and decide which rule wins where (throws, when strict, for a selector
+    /// value no node has).
     pub fn prepare(&mut self) -> Result<(), JsValue> {
         let rules = self.rules.take().ok_or_else(|| js_error(Error::input("rules", "already prepared")))?;
         let populations = std::mem::take(&mut self.populations);
-        self.compiler = Some(crate::rules::RuleCompiler::new(rules, populations).map_err(js_error)?);
+        self.compiler = Some(crate::rules::RuleCompiler::new(rules, populations, self.strict).map_err(js_error)?);
         Ok(())
     }
 

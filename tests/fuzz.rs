@@ -327,7 +327,7 @@ fn run_rules(text: &str) {
     let edges = ((0..30u64).map(|i| i % 12).collect(), (0..30u64).map(|i| (i / 3) % 12).collect());
     let population =
         EdgePopulationNodes { name: "edges".into(), source: table("src"), target: table("tgt"), edges: Some(edges) };
-    let Ok(compiled) = compile(&rules, std::slice::from_ref(&population)) else { return };
+    let Ok(compiled) = compile(&rules, std::slice::from_ref(&population), false) else { return };
     let Ok(mut run) = Parameterizer::new(&compiled.model.to_string(), Some(1)) else { return };
     let column = |values: &Vec<String>| PathwayColumn::from_values("n", &values.iter().map(Some).collect::<Vec<_>>());
     let pathways = &compiled.populations[0];

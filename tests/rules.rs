@@ -70,7 +70,7 @@ fn last_matching_rule_wins_with_fnmatch_globs_as_in_fz_td_recipe() {
             }
         }
     }
-    let compiled = compile(&rules, &precedence_nodes(Some((sources, targets)))).unwrap();
+    let compiled = compile(&rules, &precedence_nodes(Some((sources, targets))), false).unwrap();
     assert_eq!(class_matrix(&compiled), vec![vec![2, 2, 2], vec![2, 2, 2], vec![0, 3, 3], vec![1, 1, 1]]);
     // Nodes the rules do not tell apart share a pathway value: sources macron | macaron|macaroon,
     // targets bar|foo | spam | ham.
@@ -85,14 +85,14 @@ fn last_matching_rule_wins_with_fnmatch_globs_as_in_fz_td_recipe() {
 #[test]
 fn a_pathway_with_synapses_that_no_rule_covers_is_an_error_naming_the_edge_and_its_nodes() {
     let rules = parse_rules(&recipe("fztd_precedence_example.json")).unwrap();
-    let error = compile(&rules, &precedence_nodes(Some((vec![0, 1], vec![0, 2])))).unwrap_err();
+    let error = compile(&rules, &precedence_nodes(Some((vec![0, 1], vec![0, 2]))), false).unwrap_err();
     assert_eq!(error.path(), Some("rules"));
     let message = error.to_string();
     assert!(message.contains("edge 1 of 'pop'"), "{message}");
     assert!(message.contains("source node 1 of 'src': macaron"), "{message}");
     assert!(message.contains("target node 2 of 'dst': spam"), "{message}");
     // Without edges every pathway must be covered.
-    let error = compile(&rules, &precedence_nodes(None)).unwrap_err().to_string();
+    let error = compile(&rules, &precedence_nodes(None), false).unwrap_err().to_string();
     assert!(error.contains("from macaron|macaroon to spam"), "{error}");
 }
 
@@ -152,7 +152,7 @@ fn a_compiled_recipe_runs_in_the_engine_one_draw_per_connection_with_its_classes
         target: nodes,
         edges: Some((chunk.source.clone(), chunk.target.clone())),
     }];
-    let compiled = compile(&rules, &populations).unwrap();
+    let compiled = compile(&rules, &populations, false).unwrap();
     assert_eq!(compiled.model["src_types"], serde_json::json!(["EXC", "INH"]));
     let mut run = Parameterizer::new(&compiled.model.to_string(), compiled.seed).unwrap();
     let column =
@@ -188,7 +188,10 @@ fn the_rules_export_reads_back_to_the_same_model() {
     let again = parse_rules(&exported.to_string()).unwrap();
     let nodes = two_class_nodes(50);
     let populations = [EdgePopulationNodes { name: "p".into(), source: nodes.clone(), target: nodes, edges: None }];
-    assert_eq!(compile(&rules, &populations).unwrap().model, compile(&again, &populations).unwrap().model);
+    assert_eq!(
+        compile(&rules, &populations, false).unwrap().model,
+        compile(&again, &populations, false).unwrap().model
+    );
     assert_eq!(again.seed, Some(123));
 }
 
@@ -215,12 +218,15 @@ fn recipe_mistakes_functionalizer_passes_silently_are_errors_naming_their_place(
     assert_eq!(error.path(), Some("synapse_properties.classes[0].gsyn"));
     let error = with(&|r| r["synapse_properties"]["rules"][0]["src_layer"] = "2".into());
     assert_eq!(error.path(), Some("synapse_properties.rules[0].src_layer"));
-    // An exact value no node has (functionalizer: "untranslated values").
+    // An exact value no node has (functionalizer: "untranslated values"), when compiled strictly.
     let rules = parse_rules(&recipe("fz_recipe_uhill.json")).unwrap();
     let nodes = table("cells", &[("synapse_class", &["EXC", "EXC"])]);
-    let error =
-        compile(&rules, &[EdgePopulationNodes { name: "p".into(), source: nodes.clone(), target: nodes, edges: None }])
-            .unwrap_err();
+    let error = compile(
+        &rules,
+        &[EdgePopulationNodes { name: "p".into(), source: nodes.clone(), target: nodes, edges: None }],
+        true,
+    )
+    .unwrap_err();
     assert!(error.to_string().contains("no source node has synapse_class 'INH'"), "{error}");
     // XML: a class no rule uses.
     let xml = recipe("fztd_synapse_properties_uhill_all.xml").replace("type=\"I2\"", "type=\"E2\"");
@@ -258,7 +264,7 @@ fn obi_one_compiled(edges: Option<(Vec<u64>, Vec<u64>)>) -> synparam::rules::Com
         target: nodes,
         edges,
     };
-    compile(&rules, &[population]).unwrap()
+    compile(&rules, &[population], false).unwrap()
 }
 
 #[test]
@@ -335,7 +341,107 @@ fn obi_one_mistakes_it_passes_silently_are_errors() {
         target: nodes,
         edges: None,
     };
-    let compiled = compile(&rules.unwrap(), &[population]).unwrap();
+    let compiled = compile(&rules.unwrap(), &[population], false).unwrap();
     let error = Parameterizer::new(&compiled.model.to_string(), Some(1)).err().unwrap();
     assert!(error.to_string().contains("probability 0"), "{error}");
+}
+
+/// The 60 mtypes of the somatosensory cortex the region recipe is written for.
+fn region_mtypes() -> Vec<String> {
+    let xml = recipe("region_recipe_sscx.xml");
+    let mut names: Vec<String> = Vec::new();
+    for part in xml.split("MType=\"").skip(1) {
+        let name = part.split('"').next().unwrap();
+        if !name.contains(['*', '?', '[']) && !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
+/// The label of the region recipe's first rule whose XML contains `fragment`.
+fn region_rule(fragment: &str) -> String {
+    let xml = recipe("region_recipe_sscx.xml");
+    let index =
+        xml.lines().filter(|l| l.trim_start().starts_with("<synapse ")).position(|l| l.contains(fragment)).unwrap();
+    format!("SynapsesProperties/synapse[{index}]")
+}
+
+fn cells(mtypes: &[&str], regions: Option<&[&str]>) -> NodeTable {
+    let class = |m: &&str| if ["PC", "SSC", "IPC", "UPC"].iter().any(|e| m.contains(e)) { "EXC" } else { "INH" };
+    let classes: Vec<&str> = mtypes.iter().map(class).collect();
+    let mut columns: Vec<(&str, &[&str])> = vec![("mtype", mtypes), ("synapse_class", &classes)];
+    let hemispheres = vec!["left"; mtypes.len()];
+    if let Some(regions) = regions {
+        columns.push(("region", regions));
+        columns.push(("hemisphere", &hemispheres));
+    }
+    table("S1", &columns)
+}
+
+#[test]
+fn a_region_recipe_on_a_subcircuit_reports_the_rules_for_absent_mtypes_and_strict_refuses_them() {
+    let rules = parse_rules(&recipe("region_recipe_sscx.xml")).unwrap();
+    assert!(rules.rules.len() > 100, "a region's recipe: {} rules", rules.rules.len());
+    // obi-one's tiny circuit: five of the region's mtypes, no region property.
+    let sub = cells(&["L23_CHC", "L6_BPC", "L6_IPC", "L5_TPC:A", "L4_SSC", "L5_TPC:A"], None);
+    let edges = (vec![0, 1, 2, 3, 4, 5, 3], vec![3, 3, 4, 5, 2, 0, 1]);
+    let population = |nodes: &NodeTable, edges: (Vec<u64>, Vec<u64>)| EdgePopulationNodes {
+        name: "S1__S1__chemical".into(),
+        source: nodes.clone(),
+        target: nodes.clone(),
+        edges: Some(edges),
+    };
+    let compiled = compile(&rules, &[population(&sub, edges.clone())], false).unwrap();
+    let nothing = &compiled.explain.rules_matching_nothing;
+    let l2_pairs = region_rule(r#"fromMType="L2_TPC:A" toMType="L2_TPC:A""#);
+    let absent_l23 = nothing.iter().find(|r| r.rule == l2_pairs).expect("the first L2_TPC:A rule");
+    assert_eq!(absent_l23.sides, ["source", "target"]);
+    assert_eq!(absent_l23.absent_values, ["source mtype 'L2_TPC:A'", "target mtype 'L2_TPC:A'"]);
+    // A glob over absent mtypes matches no node either; a rule whose only absent value is a region
+    // the subcircuit does not have is reported with it.
+    let layer1 = region_rule(r#"fromMType="L1_*""#);
+    assert!(nothing.iter().any(|r| r.rule == layer1 && r.absent_values.is_empty()), "L1_* matches no node");
+    assert!(nothing.iter().any(|r| r.absent_values.iter().any(|v| v == "source region 'SSp-m6b'")));
+    // Rules for mtypes the subcircuit has are not reported, and they win where they match.
+    let layer6 = region_rule(r#"fromMType="L6_*PC*""#);
+    assert!(!nothing.iter().any(|r| r.rule == layer6), "L6_*PC* matches L6_BPC, L6_IPC");
+    let report = |label: &str| compiled.explain.rules.iter().find(|r| r.rule == label).unwrap();
+    assert!(report(&region_rule(r#"fromMType="L5_TPC:*""#)).synapses.unwrap() > 0, "L5_TPC:* → L5_TPC:*");
+    assert!(report(&l2_pairs).matches_no_node && report(&l2_pairs).matches_nothing);
+    let note = format!("{l2_pairs} matches no node of this circuit (source mtype 'L2_TPC:A', target mtype 'L2_TPC:A')");
+    assert!(compiled.explain.notes.contains(&note), "{:?}", compiled.explain.notes);
+    assert_eq!(compiled.explain.warnings.len(), 1);
+    let total = rules.rules.len();
+    assert!(
+        compiled.explain.warnings[0]
+            .starts_with(&format!("{} of {total} rules match no node of this circuit", nothing.len())),
+        "{}",
+        compiled.explain.warnings[0]
+    );
+    // Strict: today's refusal, naming the first rule and value.
+    let error = compile(&rules, &[population(&sub, edges.clone())], true).unwrap_err();
+    let first_absent = region_rule(r#"fromMType="L1_DAC""#);
+    assert_eq!(error.path(), Some(first_absent.as_str()));
+    assert!(error.to_string().contains("no source node has mtype 'L1_DAC'"), "{error}");
+    // A synapse no rule covers still fails, as before: a node of a class the recipe does not know.
+    let odd = cells(&["L5_TPC:A", "GEN_mtype"], None);
+    let mut odd = odd;
+    odd.columns.insert("synapse_class".into(), vec![Some("EXC".into()), Some("MOD".into())]);
+    let error = compile(&rules, &[population(&odd, (vec![1], vec![0]))], false).unwrap_err();
+    assert!(error.to_string().contains("no rule assigns"), "{error}");
+
+    // The full region: every mtype, in the regions the recipe names: nothing to report, strict passes.
+    let mtypes = region_mtypes();
+    assert_eq!(mtypes.len(), 60, "{mtypes:?}");
+    // Every mtype in every region the recipe names.
+    let regions_named = ["SSp-m6b", "SSp-ul6b", "SSp-ll1", "SSp-tr6a", "SSs4", "SSp-bfd6a", "SSp-bfd2", "SSp-bfd3"];
+    let names: Vec<&str> = regions_named.iter().flat_map(|_| mtypes.iter().map(String::as_str)).collect();
+    let regions: Vec<&str> = regions_named.iter().flat_map(|r| std::iter::repeat_n(*r, mtypes.len())).collect();
+    let full = cells(&names, Some(&regions));
+    let n = names.len() as u64;
+    let all_pairs: (Vec<u64>, Vec<u64>) = (0..n * n).map(|i| (i / n, i % n)).unzip();
+    let compiled = compile(&rules, &[population(&full, all_pairs)], true).unwrap();
+    let unmatched: Vec<&str> = compiled.explain.rules_matching_nothing.iter().map(|r| r.rule.as_str()).collect();
+    assert!(unmatched.is_empty(), "{unmatched:?}");
 }

@@ -30,6 +30,8 @@ export interface RunRequest {
   fallback?: string;
   overwrite?: boolean;
   populations?: string[] | null;
+  /** For rules: refuse a rule naming a selector value no node has (else a warning). */
+  strict?: boolean;
   chunkSize?: number;
   /** Keep the drawn columns as Arrow IPC Files (default true); without, `columns` draws them on request. */
   columns?: boolean;
@@ -63,7 +65,7 @@ export interface WorkerMethods {
   load: [CircuitSource, CircuitDescription];
   /** The core's plan of a run: the settings it would use, the config's summary, and the spec
    * schema (distribution types and their parameters) editors build forms from. */
-  validate: [{ config: string; overrides?: Partial<Pick<RunRequest, "seed" | "pathwayProperty" | "fallback" | "overwrite" | "populations">>; circuit?: CircuitSource | null }, {
+  validate: [{ config: string; overrides?: Partial<Pick<RunRequest, "seed" | "pathwayProperty" | "fallback" | "overwrite" | "populations" | "strict">>; circuit?: CircuitSource | null }, {
     settings: ResolvedSettings;
     summary: { properties: { name: string; column_type: string }[]; src_types: string[]; tgt_types: string[]; correlated: string[]; notices: string[] };
     schema: SpecSchema;

@@ -74,6 +74,10 @@ export interface RunSettings {
   fallback?: string;
   overwrite?: boolean;
   populations?: string[] | null;
+  /** For rules (a recipe, rules JSON, an obi-one config): refuse a rule naming a selector value
+   * no node of the circuit has, instead of listing it in the warnings and the sidecar's
+   * `rules_matching_nothing`. */
+  strict?: boolean;
   onProgress?: (progress: { done: number; total: number }) => void;
   signal?: AbortSignal;
 }

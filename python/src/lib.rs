@@ -392,6 +392,16 @@ impl PyParameterizer {
     }
 }
 
+/// The rows of a one-dimensional dataset from its metadata (shape, bytes per element, the
+/// storage allocated to it, HDF5 filter ids); raises `ValueError` with what is wrong (not
+/// one-dimensional, or more data than its storage can hold), for the loader to show after the
+/// file, population and dataset.
+#[pyfunction]
+fn dataset_rows(shape: Vec<u64>, element_bytes: u64, storage_bound: u64, filters: Vec<i64>) -> PyResult<u64> {
+    synparam::datasets::check_dataset_extent(&shape, element_bytes, storage_bound, &filters)
+        .map_err(pyo3::exceptions::PyValueError::new_err)
+}
+
 /// Whether a config text is a rules input (a BBP recipe in XML or JSON, or synparam rules).
 #[pyfunction]
 fn is_rules_input(text: &str) -> bool {
@@ -437,6 +447,7 @@ struct PyRuleCompiler {
     rules: Option<synparam::rules::RuleSet>,
     populations: Vec<(String, synparam::rules::NodeTable, synparam::rules::NodeTable)>,
     compiler: Option<synparam::rules::RuleCompiler>,
+    strict: bool,
 }
 
 fn node_table(
@@ -468,10 +479,13 @@ impl PyRuleCompiler {
 
 #[pymethods]
 impl PyRuleCompiler {
+    /// Read the rules; `strict` refuses a rule naming a selector value no node has (else it is
+    /// reported in the explanation's `rules_matching_nothing`).
     #[new]
-    fn new(py: Python<'_>, text: &str) -> PyResult<Self> {
+    #[pyo3(signature = (text, strict = false))]
+    fn new(py: Python<'_>, text: &str, strict: bool) -> PyResult<Self> {
         let rules = synparam::rules::parse_rules(text).map_err(|e| py_error(py, e))?;
-        Ok(PyRuleCompiler { rules: Some(rules), populations: Vec::new(), compiler: None })
+        Ok(PyRuleCompiler { rules: Some(rules), populations: Vec::new(), compiler: None, strict })
     }
 
     /// Add an edge population with its nodes' property columns (`{property: pyarrow array}`).
@@ -498,7 +512,8 @@ impl PyRuleCompiler {
     fn prepare(&mut self, py: Python<'_>) -> PyResult<()> {
         let rules = self.rules.take().ok_or_else(|| py_error(py, Error::input("rules", "already prepared")))?;
         let populations = std::mem::take(&mut self.populations);
-        self.compiler = Some(synparam::rules::RuleCompiler::new(rules, populations).map_err(|e| py_error(py, e))?);
+        self.compiler =
+            Some(synparam::rules::RuleCompiler::new(rules, populations, self.strict).map_err(|e| py_error(py, e))?);
         Ok(())
     }
 
@@ -579,6 +594,7 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyDatasetDigest>()?;
     m.add_class::<PyRuleCompiler>()?;
     m.add_function(wrap_pyfunction!(is_rules_input, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset_rows, m)?)?;
     m.add_function(wrap_pyfunction!(read_rules, m)?)?;
     m.add_function(wrap_pyfunction!(export_rules, m)?)?;
     m.add("SynparamError", py.get_type::<SynparamError>())?;

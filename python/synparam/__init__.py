@@ -143,8 +143,9 @@ class CompiledRules:
 
     ``config_text``: the model as a task config with the rules' seed, for :class:`Parameterizer`;
     ``model``: the ``ConnPropsModel`` dict (the matrix export); ``seed``; ``explain``: per rule
-    (pathways won, synapses, connections, shadowed), per pathway (the rule setting each property),
-    properties left unset and notes; ``pathway_values``: ``{edge population: (source values,
+    (pathways won, synapses, connections, shadowed, matching no node), per pathway (the rule setting
+    each property), properties left unset, rules matching no node of the circuit
+    (``rules_matching_nothing``), warnings and notes; ``pathway_values``: ``{edge population: (source values,
     target values)}`` as pyarrow dictionary arrays, for ``add_edge_population(…,
     pathway_property=RULES_PATHWAY)``.
     """
@@ -169,7 +170,8 @@ def _read_pathway_ipc(ipc: bytes) -> pa.Array:
     return pa.ipc.open_stream(ipc).read_all().column(0).combine_chunks()
 
 
-def compile_rules(rules: Config, populations: Mapping[str, Mapping[str, Any]], edges: Optional[Mapping[str, Any]] = None) -> CompiledRules:
+def compile_rules(rules: Config, populations: Mapping[str, Mapping[str, Any]], edges: Optional[Mapping[str, Any]] = None,
+                  strict: bool = False) -> CompiledRules:
     """Compile ``rules`` for a circuit.
 
     ``populations``: ``{edge population: {"source": {"population": name, "size": n, "columns":
@@ -178,9 +180,11 @@ def compile_rules(rules: Config, populations: Mapping[str, Mapping[str, Any]], e
     population: (source ids, target ids)}`` or an iterable of ``(first_edge, source ids, target
     ids)`` chunks; with edges, synapses and connections are counted per pathway and only pathways
     with synapses must be covered (the first uncovered edge is a :class:`ConfigError` naming it);
-    without, every pathway must be covered.
+    without, every pathway must be covered. A rule whose selector matches no node (a region's
+    recipe on part of the region) is listed in ``explain["rules_matching_nothing"]`` and
+    ``explain["warnings"]``; ``strict`` refuses it instead (a :class:`ConfigError` naming the rule).
     """
-    compiler = _synparam.RuleCompiler(config_text(rules))
+    compiler = _synparam.RuleCompiler(config_text(rules), strict)
     for name, sides in populations.items():
         args = []
         for role in ("source", "target"):

@@ -115,7 +115,7 @@ def _group_column(values, name, where):
     return values
 
 
-def compile_circuit_rules(circuit, rules_text, populations=None, chunk_rows=SCAN_ROWS):
+def compile_circuit_rules(circuit, rules_text, populations=None, chunk_rows=SCAN_ROWS, strict=False):
     """Rules compiled by the core for ``circuit``'s edge populations (``populations``, or every
     loadable one): the node properties the rules read, then every edge's ids (synapse and
     connection counts per pathway; the first edge no rule covers is a ``ConfigError`` naming it).
@@ -150,7 +150,7 @@ def compile_circuit_rules(circuit, rules_text, populations=None, chunk_rows=SCAN
                     yield first, _ids(base["source_node_id"], first, last), _ids(base["target_node_id"], first, last)
         edges_of[edges.name] = chunks()
     try:
-        return synparam.compile_rules(rules_text, tables, edges_of)
+        return synparam.compile_rules(rules_text, tables, edges_of, strict=strict)
     except synparam.SynparamError as error:
         shown = next((e.shown for e in circuit.edge_populations.values() if f"'{e.name}'" in str(error)), None)
         if shown:
@@ -374,12 +374,14 @@ def _name_file(error, shown):
 
 def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_property=None, fallback=None,
                          overwrite=None, populations=None, client=None, partition_rows=DEFAULT_PARTITION_ROWS,
-                         in_flight=None):
+                         in_flight=None, strict=False):
     """Parameterize the circuit of ``circuit_config`` (a circuit_config.json path) with ``config``
     (a model or task config: a dict, JSON text or a JSON file path) into ``out`` (new or empty),
     drawing on the Dask ``client``'s cluster (None: in this process), ``partition_rows`` edges per
     task. ``seed``, ``pathway_property``, ``fallback``, ``overwrite`` and ``populations`` override
-    the config's task form, resolved by the core as the command resolves them.
+    the config's task form, resolved by the core as the command resolves them. ``strict``: for
+    rules, refuse a rule naming a selector value no node has (else it is a warning and listed in
+    the sidecar's ``rules_matching_nothing``).
 
     Returns a dict: ``populations`` (per edge population: name, source, target, size, file, stats,
     connections), ``warnings``, ``provenance`` (the sidecar), ``out_dir``, ``rewritten_config``,
@@ -406,12 +408,13 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
     user_config_text = config_text
     rule_values = None
     circuit = None
+    explain = None
     if synparam.is_rules_input(config_text):
         if pathway_property not in (None, synparam.RULES_PATHWAY):
             raise CircuitError("rules select nodes by their own properties: drop the pathway property")
         circuit = load_circuit(circuit_config)
-        compiled = compile_circuit_rules(circuit, config_text, populations)
-        config_text, rule_values = compiled.config_text, compiled.pathway_values
+        compiled = compile_circuit_rules(circuit, config_text, populations, strict=strict)
+        config_text, rule_values, explain = compiled.config_text, compiled.pathway_values, compiled.explain
         pathway_property = synparam.RULES_PATHWAY
         phase("compile rules")
     overrides = {k: v for k, v in {"seed": seed, "pathway_property": pathway_property, "fallback": fallback,
@@ -450,6 +453,7 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
         if name not in circuit.edge_populations:
             raise CircuitError(f"unknown edge population '{name}' (the circuit has: {', '.join(circuit.edge_populations)})")
     warnings = [f"not loaded{' (not parameterized)' if u['kind'] == 'edges' else ''}: {u['message']}" for u in circuit.unavailable]
+    warnings += explain["warnings"] if explain else []
 
     # Every population's run prepared (pathway values against the model) before any file is touched.
     plans = []
@@ -686,7 +690,8 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
             version=version, created=iso_now(), circuit_config=layout["config"]["output"], seed=effective_seed,
             pathway_property=pathway_property, fallback=fallback, overwrite=overwrite, populations=requested,
             config_text=user_config_text, results=results, layout=layout, inputs=input_hashes, outputs=outputs,
-            datasets=datasets, directories=directories, not_included=not_included, unavailable=circuit.unavailable)
+            datasets=datasets, directories=directories, not_included=not_included, unavailable=circuit.unavailable,
+            explain=explain)
         with open(staged(PROVENANCE_FILE), "x", encoding="utf-8", newline="") as stream:
             stream.write(_jsjson.stringify(provenance, 2) + "\n")
         for record in records:
@@ -737,7 +742,8 @@ def _sidecar_seed(seed):
 
 
 def provenance_document(*, version, created, circuit_config, seed, pathway_property, fallback, overwrite, populations,
-                        config_text, results, layout, inputs, outputs, datasets, directories, not_included, unavailable):
+                        config_text, results, layout, inputs, outputs, datasets, directories, not_included, unavailable,
+                        explain=None):
     """The provenance sidecar, key for key as the command writes it (provenance.js)."""
     try:
         model = {"model_config": _jsjson.parse(config_text)} if _jsjson.parses_exactly(config_text) else {"model_config_text": config_text}
@@ -765,6 +771,7 @@ def provenance_document(*, version, created, circuit_config, seed, pathway_prope
         "unset_paths": layout.get("unset", []),
         "not_included": not_included,
         "unavailable": [{"kind": u["kind"], "file": output_of.get(u["name"], u["name"]), "population": u["population"]} for u in unavailable],
+        "rules_matching_nothing": explain["rules_matching_nothing"] if explain else [],
     }
 
 
@@ -794,6 +801,7 @@ def _parser():
     parser.add_argument("--populations", help="edge populations, comma-separated (default: all)")
     parser.add_argument("--fallback-value")
     parser.add_argument("--overwrite", action="store_true", default=None)
+    parser.add_argument("--strict", action="store_true", help="for rules: refuse a rule naming a selector value no node has (default: a warning)")
     cluster = parser.add_mutually_exclusive_group()
     cluster.add_argument("--workers", type=int, help="start a local Dask cluster of N worker processes (default: one per core)")
     cluster.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786) or a scheduler file (.json)")
@@ -830,7 +838,7 @@ def main(argv=None):
             args.circuit, args.config, args.out, seed=args.seed, pathway_property=args.pathway_property,
             fallback=args.fallback_value, overwrite=args.overwrite,
             populations=[p for p in args.populations.split(",") if p] if args.populations else None,
-            client=client, partition_rows=args.partition_rows)
+            client=client, partition_rows=args.partition_rows, strict=args.strict)
     except (CircuitError, synparam.SynparamError) as error:
         name = type(error).__name__
         print(f"synparam-dask: error: {'' if name == 'CircuitError' else name + ': '}{printable(error)}", file=sys.stderr)

@@ -175,6 +175,19 @@ def path_references(config: dict) -> list[dict]:
 
 # ----------------------------------------------------------------------------- loader.js
 
+def dataset_rows(dataset, where) -> int:
+    """The rows of a one-dimensional dataset, as the core checks them against the storage HDF5
+    allocated to it (a damaged or hostile file can claim 10¹² rows in a few kilobytes)."""
+    from . import _synparam
+
+    plist = dataset.id.get_create_plist()
+    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+    try:
+        return _synparam.dataset_rows(list(dataset.shape or ()), dataset.dtype.itemsize, dataset.id.get_storage_size(), filters)
+    except ValueError as error:
+        raise CircuitError(str(error), **where, dataset=dataset.name) from None
+
+
 @dataclass
 class NodePopulation:
     name: str
@@ -375,7 +388,7 @@ def load_circuit(config_path) -> Circuit:
 
                     def size_of(dataset):
                         obj = h5.get(f"nodes/{name}/{dataset}")
-                        return obj.shape[0] if isinstance(obj, h5py.Dataset) and obj.shape else None
+                        return dataset_rows(obj, where) if isinstance(obj, h5py.Dataset) and obj.shape is not None else None
 
                     size = size_of("node_type_id")
                     if size is None:
@@ -422,15 +435,17 @@ def load_circuit(config_path) -> Circuit:
                         raise CircuitError("missing", **where, dataset=f"/{base_path}/source_node_id")
                     if target_ids is None:
                         raise CircuitError("missing", **where, dataset=f"/{base_path}/target_node_id")
-                    size = source_ids.shape[0]
-                    if target_ids.shape[0] != size:
-                        raise CircuitError(f"length mismatch: source_node_id has {size} entries, target_node_id {target_ids.shape[0]}", **where)
+                    size = dataset_rows(source_ids, where)
+                    target_rows = dataset_rows(target_ids, where)
+                    if target_rows != size:
+                        raise CircuitError(f"length mismatch: source_node_id has {size} entries, target_node_id {target_rows}", **where)
                     group_ids, group_index = dataset("edge_group_id"), dataset("edge_group_index")
                     if (group_ids is None) != (group_index is None):
                         raise CircuitError("has only one of edge_group_id and edge_group_index", **where)
                     for column, label in ((group_ids, "edge_group_id"), (group_index, "edge_group_index")):
-                        if column is not None and column.shape[0] != size:
-                            raise CircuitError(f"length mismatch: {label} has {column.shape[0]} entries, source_node_id {size}", **where)
+                        rows = dataset_rows(column, where) if column is not None else size
+                        if rows != size:
+                            raise CircuitError(f"length mismatch: {label} has {rows} entries, source_node_id {size}", **where)
 
                     def node_population_of(ids, role):
                         value = ids.attrs.get("node_population")

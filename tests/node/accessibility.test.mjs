@@ -39,7 +39,7 @@ for (const colorScheme of ["light", "dark"]) {
     assert.deepEqual(await violations(page), [], "preset mapping and cell editor open");
     await page.click("#preset-cancel");
     await page.click("#run");
-    await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+    await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
     await page.waitForSelector("#histograms[data-complete='true']");
     assert.deepEqual(await violations(page), [], "with results");
     await page.close();
@@ -55,7 +55,7 @@ test("<synparam-panel> in a host page passes axe-core's WCAG 2.1 AA rules (its s
   await page.evaluate(() => { document.getElementById("panel").circuitUrl = "examples/synaptome/circuit_config.json"; });
   await page.waitForFunction(() => /Edge populations/.test(document.getElementById("panel").shadowRoot.getElementById("circuit").textContent));
   await page.evaluate(() => document.getElementById("panel").shadowRoot.getElementById("run").click());
-  await page.waitForFunction(() => document.getElementById("panel").shadowRoot.getElementById("histograms").dataset.complete === "true", null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.getElementById("panel").shadowRoot.getElementById("histograms").dataset.complete === "true");
   assert.deepEqual(await violations(page, "synparam-panel"), [], "with results");
   await page.close();
 });

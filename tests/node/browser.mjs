@@ -19,6 +19,10 @@ export async function openBrowser(serverOptions = {}) {
       "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
   });
   const base = `http://127.0.0.1:${server.address().port}/`;
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  // Waits wait for the state they name, however loaded the machine: no fixed deadline on work
+  // (node --test's per-test timeout in the Makefile bounds a test that never gets there).
+  context.setDefaultTimeout(0);
   // Every Content-Security-Policy violation, in pages and their workers: reported by the browser
   // as a "securitypolicyviolation" event and as a console message ("Refused to …").
   const violations = new WeakMap();
@@ -51,4 +55,15 @@ export async function openBrowser(serverOptions = {}) {
     },
     async close() { await context.close(); server.close(); },
   };
+}
+
+/** Paste `text` into the field `selector` as a user does (select all, Ctrl+V), and wait until the
+ * field holds it. Not Playwright's fill: its execCommand("insertText") inserts line by line and
+ * takes tens of seconds for a 55 KB model in Chromium 156 (a real paste takes milliseconds). */
+export async function paste(page, selector, text) {
+  await page.evaluate((value) => navigator.clipboard.writeText(value), text);
+  await page.focus(selector);
+  await page.keyboard.press("ControlOrMeta+A");
+  await page.keyboard.press("ControlOrMeta+V");
+  await page.waitForFunction(([field, value]) => document.querySelector(field).value === value, [selector, text], { timeout: 0 });
 }

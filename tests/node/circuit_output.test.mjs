@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
+import { initialize } from "../../www/host/node.mjs";
 import { loadCircuit, nodeFileSource, closeCircuit, pathReferences } from "../../www/sonata/loader.js";
 import { normalizePath } from "../../www/sonata/paths.js";
 import { main } from "../../www/host/cli.mjs";
@@ -22,7 +23,7 @@ const quiet = () => {};
 const run = promisify(execFile);
 const DRAWN = ["conductance", "syn_type_id", "n_rrp_vesicles", "u_syn", "delay"];
 
-before(async () => { await h5wasm.ready; });
+before(async () => { await h5wasm.ready; await initialize(); });
 
 const sha256 = async (file) => createHash("sha256").update(await fs.readFile(file)).digest("hex");
 const tempDir = () => fs.mkdtemp(path.join(os.tmpdir(), "synparam-circuit-"));

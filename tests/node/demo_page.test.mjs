@@ -8,7 +8,7 @@ import { join, relative } from "node:path";
 import { ZipReader, Uint8ArrayReader, Uint8ArrayWriter } from "@zip.js/zip.js";
 import { main } from "../../www/host/cli.mjs";
 import h5wasm from "h5wasm/node";
-import { openBrowser, artifacts } from "./browser.mjs";
+import { openBrowser, artifacts, paste } from "./browser.mjs";
 import { startServer } from "../../www/tools/serve.mjs";
 
 
@@ -35,7 +35,7 @@ test("the worker loads the bundled example circuit with h5wasm and the page show
   page.on("pageerror", (error) => consoleErrors.push(String(error)));
   await openPage(page);
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   // One page worker did the work (its draw workers, which also hash the outputs after a run, live inside it).
   assert.equal(page.workers().filter((w) => /\/worker\.js$/.test(w.url())).length, 1, "one worker did the work");
   const rows = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
@@ -71,7 +71,7 @@ test("local files chosen in the page are mounted with WORKERFS in the worker and
   const example = new URL("../../www/examples/synaptome/", import.meta.url).pathname;
   await page.setInputFiles("#files", ["circuit_config.json", "nodes.h5", "afferents.h5", "edges.h5"].map((f) => example + f));
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   const storage = JSON.parse(await page.getAttribute("#circuit", "data-storage"));
   assert.deepEqual(storage, { "nodes.h5": "WORKERFS", "afferents.h5": "WORKERFS", "edges.h5": "WORKERFS" });
   const rows = await page.$$eval("#results tbody tr", (trs) => trs.length);
@@ -93,7 +93,7 @@ test("circuit files dropped onto the page are loaded (WORKERFS) and parameterize
   });
   await page.waitForFunction(() => document.getElementById("circuit").dataset.storage?.includes("WORKERFS"));
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   assert.equal(await page.$$eval("#results tbody tr", (trs) => trs.length), 6);
   await page.close();
 });
@@ -165,12 +165,12 @@ test("a run can be cancelled, and the page runs again afterwards — twice, and 
   assert.equal(page.workers().length, 1, "the cancelled worker is gone, a fresh one is ready");
   await page.unroute("**/examples/synaptome/edges.h5");
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   // Cancel → run → run → zip: the zip is built (it once hung at "building the zip…").
   await page.evaluate(() => { document.getElementById("status").textContent = ""; });
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
-  const [download] = await Promise.all([page.waitForEvent("download", { timeout: 30_000 }), page.click("#zip")]);
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
   assert.equal(download.suggestedFilename(), "parameterized_circuit.zip");
   assert.doesNotMatch(await page.textContent("#status"), /building the zip/);
   await page.close();
@@ -181,11 +181,11 @@ test("a pasted invalid config shows the core's error with its JSON path", async 
   await openPage(page);
   const config = JSON.parse(await page.inputValue("#config"));
   config.pathway_param_dict.prop_stats.conductance.inhibitory_neuron.excitatory_neuron.std = -1;
-  await page.fill("#config", JSON.stringify(config));
+  await paste(page, "#config", JSON.stringify(config));
   await page.waitForSelector("#config-status.error");
   assert.equal(await page.getAttribute("#config-status", "data-path"), "pathway_param_dict.prop_stats.conductance.inhibitory_neuron.excitatory_neuron.std");
   assert.match(await page.textContent("#config-status"), /^ConfigError: pathway_param_dict\.prop_stats\.conductance\.inhibitory_neuron\.excitatory_neuron\.std: must be ≥ 0 for gamma, got -1$/);
-  await page.fill("#config", "{\"src_types\": [");
+  await paste(page, "#config", "{\"src_types\": [");
   await page.waitForFunction(() => /not valid JSON/.test(document.getElementById("config-status").textContent));
   await page.close();
 });
@@ -205,7 +205,7 @@ test("the Tsodyks–Markram preset is mapped onto the circuit's pathway values a
   assert.equal(config.pathway_param_dict.prop_stats.syn_type_id.extrinsic_neuron.excitatory_neuron.mean, 113, "extrinsic maps to excitatory");
   await page.waitForFunction(() => /^valid: conductance, conductance_scale_factor/.test(document.getElementById("config-status").textContent));
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   await page.waitForSelector("#histograms[data-complete='true']");
   assert.equal(await page.$$eval("#histograms figure.property-figure", (fs) => fs.length), 10);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -234,7 +234,7 @@ test("existing properties need the overwrite toggle (network fixture through the
   assert.match(await page.textContent("#status"), /CircuitError: .*edges\.h5: edge population 'S1__S1__chemical': properties already exist: conductance, delay, syn_type_id \(set overwrite_if_exists to replace them\); nothing was written/);
   await page.check("#overwrite");
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   assert.match(await page.textContent("#status"), /skipped edge population 'VPM__S1__chemical'/, "the virtual population without synapse_class is reported");
   assert.equal(await page.$$eval("#downloads a[download$='.h5']", (links) => links.length), 3, "one download per edges file");
   // Several edge populations: each under its own heading in the table, and named in its figures.
@@ -258,14 +258,14 @@ test("editing one property's spec and rerunning changes only that property, and 
   const page = await browser.context.newPage();
   await openPage(page);
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   const before = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => tr.textContent));
   assert.equal(await page.$$eval("tr.changed", (trs) => trs.length), 0, "nothing marked on the first run");
   const config = JSON.parse(await page.inputValue("#config"));
   config.pathway_param_dict.prop_stats.syn_type_id.inhibitory_neuron.excitatory_neuron.mean = 2;
-  await page.fill("#config", JSON.stringify(config));
+  await paste(page, "#config", JSON.stringify(config));
   await page.click("#run");
-  await page.waitForFunction(() => document.querySelectorAll("tr.changed").length > 0, null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelectorAll("tr.changed").length > 0);
   const changedRows = await page.$$eval("tr.changed", (trs) => trs.map((tr) => tr.cells[0].textContent + " " + tr.cells[1].textContent));
   assert.deepEqual(changedRows, ["syn_type_id inhibitory_neuron → excitatory_neuron"]);
   const after = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => tr.textContent));
@@ -342,10 +342,10 @@ test("a model of the wrong shape (src_types as a string) leaves the page without
   const good = await page.inputValue("#config");
   const bad = JSON.parse(good);
   bad.pathway_param_dict.src_types = "excitatory_neuron";
-  await page.fill("#config", JSON.stringify(bad, null, 2));
+  await paste(page, "#config", JSON.stringify(bad, null, 2));
   await page.waitForFunction(() => /ConfigError: pathway_param_dict\.src_types/.test(document.getElementById("config-status").textContent));
   assert.match(await page.textContent("#editor-matrix caption"), /Fix the JSON below/);
-  await page.fill("#config", good);
+  await paste(page, "#config", good);
   await page.waitForFunction(() => /^valid:/.test(document.getElementById("config-status").textContent));
   assert.equal(await page.$$eval("#editor-matrix button.cell", (bs) => bs.length), 9);
   assert.deepEqual(pageErrors, []);
@@ -359,7 +359,7 @@ test("files chosen one by one (without their folders) load by their names when t
   await page.setInputFiles("#files", ["circuit_config.json", "network/internal_nodes.h5", "network/afferent_nodes.h5", "network/internal_edges.h5"].map((f) => nested + f));
   await page.waitForFunction(() => /synaptome_afferents: afferent_neurons → synaptome, 4145 synapses/.test(document.getElementById("circuit").textContent));
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
   const reader = new ZipReader(new Uint8ArrayReader(new Uint8Array(await readFile(await download.path()))));
   const names = (await reader.getEntries()).filter((e) => !e.directory).map((e) => e.filename).sort();
@@ -382,7 +382,7 @@ test("a model that lacks a pathway value of the loaded circuit is flagged as you
   const model = config.pathway_param_dict;
   model.src_types = model.src_types.filter((t) => t !== "extrinsic_neuron");
   for (const property of Object.values(model.prop_stats)) delete property.extrinsic_neuron;
-  await page.fill("#config", JSON.stringify(config, null, 2));
+  await paste(page, "#config", JSON.stringify(config, null, 2));
   await page.waitForFunction(() => /not for this circuit/.test(document.getElementById("config-status").textContent));
   assert.match(await page.textContent("#config-status"), /^valid: .* — but not for this circuit: synaptome_afferents: MissingPathwayValuesError: .*extrinsic_neuron/);
   assert.equal(await page.getAttribute("#config-status", "class"), "error");
@@ -444,7 +444,7 @@ test("presets classify each pathway value from the circuit's own synapse_class o
   await page.setInputFiles("#folder", new URL("../fixtures/out/obi_one/", import.meta.url).pathname);
   await page.waitForFunction(() => /S1nonbarrel_neurons__S1nonbarrel_neurons__chemical/.test(document.getElementById("circuit").textContent));
   await page.selectOption("#pathway-property", "mtype");
-  await page.fill("#config", (await page.inputValue("#config")).replace('"random_seed": 1', '"random_seed": 2'));
+  await paste(page, "#config", (await page.inputValue("#config")).replace('"random_seed": 1', '"random_seed": 2'));
   await page.click("#apply-preset");
   await page.waitForSelector("#preset-mapping:not([hidden])");
   const obi = Object.fromEntries((await rowsOf()).map(([value, cls]) => [value, cls]));
@@ -484,11 +484,11 @@ test("matrix editor at scale: synapse counts in cells, the invalid cell marked, 
   // An error the core names at a cell's path marks that cell.
   const model = JSON.parse(await page.inputValue("#config"));
   model.pathway_param_dict.prop_stats.conductance.extrinsic_neuron.excitatory_neuron.std = -2;
-  await page.fill("#config", JSON.stringify(model, null, 2));
+  await paste(page, "#config", JSON.stringify(model, null, 2));
   await page.waitForSelector(`${cell("extrinsic_neuron", "excitatory_neuron")}.invalid[aria-invalid='true']`);
   assert.equal(await page.$$eval("#editor-matrix button.invalid", (bs) => bs.length), 1);
   model.pathway_param_dict.prop_stats.conductance.extrinsic_neuron.excitatory_neuron.std = 0.5;
-  await page.fill("#config", JSON.stringify(model, null, 2));
+  await paste(page, "#config", JSON.stringify(model, null, 2));
   await page.waitForFunction(() => !document.querySelector("#editor-matrix button.invalid"));
   // Filter: only matching values stay (an axis without a match stays whole).
   await page.fill("#editor-filter", "inhib");
@@ -593,7 +593,7 @@ test("figures: shared x scale, log y and CDF views, constants as one mark, PNG a
   const page = await browser.context.newPage();
   await openPage(page);
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   await page.waitForSelector("#histograms[data-complete='true']");
   // syn_type_id is constant per pathway: a rule at the value, no bar spanning the axis.
   const synType = "#histograms figure.property-figure[data-property='syn_type_id']";
@@ -646,7 +646,7 @@ test("figures: shared x scale, log y and CDF views, constants as one mark, PNG a
   await confirmPreset(network);
   await network.waitForFunction(() => /^valid/.test(document.getElementById("config-status").textContent));
   await network.click("#run");
-  await network.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await network.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   await network.waitForSelector("#histograms[data-complete='true']");
   await network.selectOption("#population-filter", "VPM__S1__chemical");
   const visible = await network.$$eval("#results tbody tr:not([hidden]), #histograms > figure:not([hidden])", (els) => [...new Set(els.map((e) => e.dataset.population))]);
@@ -693,7 +693,7 @@ test("stale state: a new circuit clears the previous results, figures and downlo
   await openPage(page);
   await page.waitForFunction(() => /Edge populations/.test(document.getElementById("circuit").textContent));
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   await page.waitForSelector("#histograms[data-complete='true']");
   const network = new URL("../fixtures/out/network/", import.meta.url).pathname;
   await page.setInputFiles("#files", ["circuit_config.json", "nodes.h5", "node_types.csv", "edges.h5", "two_groups.h5", "no_group_ids.h5"].map((f) => network + f));
@@ -727,7 +727,7 @@ test("a circuit on a server that does not allow this origin (no CORS header): th
   const page = await browser.context.newPage();
   try {
     await page.goto(`${browser.base}?circuit=${encodeURIComponent(url)}`);
-    await page.waitForSelector("#circuit[data-state='error']", { timeout: 30_000 });
+    await page.waitForSelector("#circuit[data-state='error']");
     const text = await page.textContent("#circuit");
     assert.ok(text.includes(url), text);
     assert.match(text, /does not let pages of other origins \(this one is http:\/\/127\.0\.0\.1:\d+\) read its files — for that it must send an Access-Control-Allow-Origin header \(CORS\)/);
@@ -749,7 +749,7 @@ test("the static site (make site) works from a plain static server", async () =>
     }
     await page.waitForSelector("body[data-ready='true']");
     await page.click("#run");
-    await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+    await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
     assert.equal(await page.$$eval("#results tbody tr", (trs) => trs.length), 6);
     await page.close();
   } finally {
@@ -771,13 +771,13 @@ test("seeds: 2^64 − 1 from a pasted config shows exactly and runs; an empty se
   const page = await browser.context.newPage();
   await openPage(page);
   const model = JSON.parse(await page.inputValue("#config")).pathway_param_dict;
-  await page.fill("#config", `{"random_seed": 18446744073709551615, "pathway_param_dict": ${JSON.stringify(model)}}`);
+  await paste(page, "#config", `{"random_seed": 18446744073709551615, "pathway_param_dict": ${JSON.stringify(model)}}`);
   await page.waitForFunction(() => document.getElementById("seed").value === "18446744073709551615");
   assert.equal(await page.textContent(".setting-source[data-setting='seed']"), "from the config");
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   // A model without random_seed and an emptied seed field: a run is refused, naming the seed.
-  await page.fill("#config", JSON.stringify({ pathway_param_dict: model }));
+  await paste(page, "#config", JSON.stringify({ pathway_param_dict: model }));
   await page.waitForFunction(() => /^valid/.test(document.getElementById("config-status").textContent));
   await page.fill("#seed", "");
   await page.dispatchEvent("#seed", "change");
@@ -806,7 +806,7 @@ async function zipEqualsCommand(circuit, args, { config = new URL("../../www/pre
   await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
   await prepare(page, cliOut);
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
   assert.equal(download.suggestedFilename(), "parameterized_circuit.zip");
   const zipPath = join(work, "page.zip");
@@ -851,7 +851,7 @@ test("a pasted task config runs in the page as in the command: its random_seed, 
       // The seed field first set here, then the config pasted: the override stays, visibly, until dropped.
       await page.fill("#seed", "5");
       await page.dispatchEvent("#seed", "change");
-      await page.fill("#config", taskText);
+      await paste(page, "#config", taskText);
       await page.waitForFunction(() => /valid/.test(document.getElementById("config-status").textContent) && document.querySelector(".setting-source[data-setting='fallback']").dataset.source === "config");
       assert.deepEqual(await note(page, "seed"), ["override", "set here (the config says 11)"]);
       assert.equal(await page.isVisible(".setting-reset[data-setting='seed']"), true);
@@ -894,7 +894,7 @@ test("the synapse matrix before a run is counted by the core with the run's rule
   await confirmPreset(page);
   await page.check("#overwrite");
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   const synapses = Number((await page.textContent("#status")).match(/^(\d+) synapses/)[1]);
   assert.equal(withFallback, synapses, "the matrix counts every synapse the run draws");
   await page.close();
@@ -951,14 +951,47 @@ test("a BBP recipe uploaded as YAML: the rules coverage view replaces the matrix
   assert.equal(fromCli.pathway_property, "rules");
 });
 
+test("a region's recipe on a subcircuit: the rules for mtypes it lacks are reported in the coverage view, strict refuses them, and the page's zip equals the command's", async () => {
+  // The region recipe (60 mtypes, globs, regions) as synparam rules restricted to the biophysical
+  // population of obi-one's tiny circuit (five of the region's mtypes; the page has no population
+  // chooser, the rules name it).
+  const obiOne = new URL("../fixtures/out/obi_one/", import.meta.url).pathname;
+  const work = await mkdtemp(join(tmpdir(), "synparam-region-"));
+  const exported = join(work, "exported.json");
+  await main(["--config", new URL("../fixtures/recipes/region_recipe_sscx.xml", import.meta.url).pathname, "--export-rules", exported], () => {});
+  const rules = { ...JSON.parse(await readFile(exported, "utf8")), edge_populations: ["S1nonbarrel_neurons__S1nonbarrel_neurons__chemical"] };
+  const rulesFile = join(work, "region_rules.json");
+  await writeFile(rulesFile, JSON.stringify(rules, null, 2));
+  const { fromCli } = await zipEqualsCommand(obiOne, ["--overwrite"], {
+    config: rulesFile,
+    async prepare(page) {
+      await page.setInputFiles("#config-file", rulesFile);
+      await page.waitForSelector("#rules-coverage:not([hidden])");
+      await page.waitForSelector("#rules-unmatched:not([hidden])");
+      assert.match(await page.textContent("#rules-unmatched"), /^\d+ of 166 rules match no node of this circuit and apply to no synapse .*strict mode refuses them/);
+      const states = await page.$$eval("#rules-table tbody tr", (trs) => trs.map((tr) => tr.cells[5].textContent));
+      assert.ok(states.some((s) => s === "matches no node of this circuit (source mtype 'L2_TPC:A', target mtype 'L2_TPC:A')"), states.join("\n"));
+      assert.ok(states.includes("applies"));
+      // Strict: the rule is refused as the command's --strict refuses it; off again, valid again.
+      await page.check("#strict-rules");
+      await page.waitForFunction(() => /no source node has mtype 'L1_DAC'/.test(document.getElementById("config-status").textContent));
+      await page.uncheck("#strict-rules");
+      await page.waitForFunction(() => /^valid/.test(document.getElementById("config-status").textContent));
+      await page.check("#overwrite");
+    },
+  });
+  assert.ok(fromCli.rules_matching_nothing.length > 100, "the sidecar lists them");
+  assert.deepEqual(fromCli.rules_matching_nothing.find((r) => r.absent_values.join() === "source mtype 'L2_TPC:A',target mtype 'L2_TPC:A'").sides, ["source", "target"]);
+});
+
 test("an obi-one SynapseParameterization config pasted in the page: assigners as rules, the shadowed ones marked, the differences from obi-one listed, and it runs", async () => {
   const page = await browser.context.newPage();
   await openPage(page);
   const obiOne = new URL("../fixtures/out/obi_one/", import.meta.url).pathname;
   await page.setInputFiles("#folder", obiOne);
   await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
-  await page.fill("#config", await readFile(new URL("../fixtures/recipes/obi_one_config_obi_one_fixture.json", import.meta.url), "utf8"));
-  await page.waitForFunction(() => document.querySelectorAll("#rules-table tbody tr").length === 4, null, { timeout: 20_000 });
+  await paste(page, "#config", await readFile(new URL("../fixtures/recipes/obi_one_config_obi_one_fixture.json", import.meta.url), "utf8"));
+  await page.waitForFunction(() => document.querySelectorAll("#rules-table tbody tr").length === 4);
   const rules = await page.$$eval("#rules-table tbody tr", (trs) => trs.map((tr) => [tr.cells[0].textContent, tr.cells[5].textContent, tr.dataset.state ?? ""]));
   assert.deepEqual(rules.map((r) => r[2]), ["unused", "unused", "", ""], "the defaults and all_pairs are shadowed by the neuron-set assigners");
   assert.deepEqual(rules.slice(2).map((r) => r[0]), ["synapse_model_assigners.inhibitory_pathways", "synapse_model_assigners.excitatory_pathways"]);
@@ -968,7 +1001,7 @@ test("an obi-one SynapseParameterization config pasted in the page: assigners as
   assert.match(await page.textContent("#config-status"), /^valid: u_hill_coefficient, conductance/);
   await page.check("#overwrite");
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   // Only the assigners' edge population is parameterized: its synapses, as the coverage counted them.
   const counted = await page.$$eval("#coverage-table tbody tr", (trs) => trs.reduce((sum, tr) => sum + Number(tr.cells[1].textContent.replace(/,/g, "")), 0));
   assert.match(await page.textContent("#status"), new RegExp(`^${counted} synapses in`));

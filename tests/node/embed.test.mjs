@@ -60,7 +60,7 @@ test("the panel in a mock platform loads a circuit with the host's auth header, 
   for (const file of ["circuit_config.json", "nodes.h5", "afferents.h5", "edges.h5"]) assert.ok(authorized.includes(`/private/${file}`), `${file} fetched with the header`);
 
   await page.click("#host-run");
-  await page.waitForFunction(() => /run\(\) resolved: synaptome_afferents/.test(document.getElementById("log").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /run\(\) resolved: synaptome_afferents/.test(document.getElementById("log").textContent));
   const lines = await logLines(page);
   const first = (prefix) => lines.findIndex((l) => l.startsWith(prefix));
   assert.ok(first("synparam-ready") > first("synparam-error"), "the error came from the first attempt");
@@ -199,9 +199,9 @@ test("a React host installs the packed tarball and renders the panel", { timeout
     const errors = [];
     page.on("pageerror", (error) => errors.push(String(error)));
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
-    await page.waitForFunction(() => [...document.querySelectorAll("#events li")].some((li) => li.textContent === "synparam-ready"), null, { timeout: 30_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll("#events li")].some((li) => li.textContent === "synparam-ready"));
     await page.click("#host-run");
-    await page.waitForFunction(() => /4145 synapses parameterized/.test(document.getElementById("synapses")?.textContent ?? ""), null, { timeout: 30_000 });
+    await page.waitForFunction(() => /4145 synapses parameterized/.test(document.getElementById("synapses")?.textContent ?? ""));
     const events = await page.$$eval("#events li", (lis) => lis.map((li) => li.textContent));
     assert.deepEqual(events, ["synparam-ready", "synparam-result"]);
     assert.equal(await page.inputValue("synparam-panel >> #seed"), "3", "the seed attribute React passed");

@@ -10,7 +10,7 @@ import os from "node:os";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { build } from "esbuild";
-import { openBrowser } from "./browser.mjs";
+import { openBrowser, paste } from "./browser.mjs";
 import { startServer, PROJECT_MOUNTS, contentSecurityPolicy } from "../../www/tools/serve.mjs";
 import { safeOutputPath } from "../../www/sonata/circuit_output.js";
 import { resolveConfigPath } from "../../www/sonata/paths.js";
@@ -47,7 +47,7 @@ async function openPage(query = "") {
 
 async function runPage(page) {
   await page.click("#run");
-  await page.waitForFunction(() => /synapses in|Error/.test(document.getElementById("status").textContent), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /synapses in|Error/.test(document.getElementById("status").textContent));
   return page.textContent("#status");
 }
 
@@ -104,7 +104,7 @@ async function hostileModel() {
 test("property names with markup from a pasted config and from a loaded parameterization.json show literally", async () => {
   const model = await hostileModel();
   const page = await openPage();
-  await page.fill("#config", JSON.stringify(model));
+  await paste(page, "#config", JSON.stringify(model));
   await page.waitForFunction(() => /valid/.test(document.getElementById("config-status").textContent));
   assert.match(await runPage(page), /synapses in/);
   const text = await assertLiteral(page);

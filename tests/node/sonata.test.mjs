@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
+import { initialize } from "../../www/host/node.mjs";
 import { loadCircuit, nodeFileSource, memorySource, nodePropertyValues, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, existingEdgeColumns, existingNumericProperties, closeCircuit, narrowIds, prepareHdf5 } from "../../www/sonata/loader.js";
 import { main } from "../../www/host/cli.mjs";
 
@@ -17,7 +18,7 @@ const fixtures = path.join(repo, "tests/fixtures/out");
 const presets = path.join(repo, "www/presets");
 const quiet = () => {};
 
-before(async () => { await h5wasm.ready; });
+before(async () => { await h5wasm.ready; await initialize(); });
 
 const sha256 = async (file) => createHash("sha256").update(await fs.readFile(file)).digest("hex");
 const tempDir = () => fs.mkdtemp(path.join(os.tmpdir(), "synparam-test-"));

@@ -287,6 +287,35 @@ test("hostile files: a damaged symbol table, group indices beyond the group or d
   }
 });
 
+test("hostile inputs refused before anything is written (issue 22): a model property named like a SONATA reserved dataset, 2-D ids, a population claiming 10¹² edges in a few kilobytes", async () => {
+  const network = path.join(fixtures, "network/circuit_config.json");
+  const refused = async (circuit, config, message) => {
+    const work = await tempDir("hostile");
+    const out = path.join(work, "out");
+    const configFile = path.join(work, "model.json");
+    await fs.writeFile(configFile, typeof config === "string" ? config : JSON.stringify(config));
+    const inputBefore = await snapshot(path.dirname(circuit));
+    const started = Date.now();
+    const result = await runCli(["--circuit", circuit, "--config", configFile, "--out", out, "--seed", "1", "--overwrite"]);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stderr, message);
+    assert.equal(result.stderr.trim().split("\n").length, 1, `one line: ${result.stderr}`);
+    assert.ok(Date.now() - started < 20_000, "refused at once, not after reading");
+    assert.deepEqual(await fs.readdir(work), ["model.json"], "nothing written, nothing left behind");
+    assert.deepEqual(await snapshot(path.dirname(circuit)), inputBefore, "the input untouched");
+  };
+  const model = (property) => ({ src_types: ["EXC", "INH"], tgt_types: ["EXC", "INH"], prop_stats: { [property]: Object.fromEntries(["EXC", "INH"].map((s) => [s, { EXC: { type: "constant", mean: 1 }, INH: { type: "constant", mean: 1 } }])) } });
+  for (const reserved of ["source_node_id", "target_node_id", "edge_type_id", "edge_group_id", "edge_group_index", "@library", "dynamics_params", "a/b"]) {
+    await refused(network, model(reserved), new RegExp(`ConfigError: prop_stats\\.${reserved.replace(/[/@]/g, (c) => `\\${c}`)}: property '${reserved.replace(/[/@]/g, (c) => `\\${c}`)}' (is a dataset SONATA reserves|starts with '@'|is the group SONATA reserves|is not a dataset name)`));
+  }
+  // The same in rules: the rule's JSON path is named.
+  await refused(network, { rules_version: 1, rules: [{ source: {}, target: {}, assign: { edge_type_id: { type: "constant", mean: 1 } } }] }, /ConfigError: rules\[0\]\.assign\.edge_type_id: property 'edge_type_id' is a dataset SONATA reserves/);
+  const hostile = (name) => path.join(fixtures, "hostile", name, "circuit_config.json");
+  const tmModel = await fs.readFile(tm, "utf8");
+  await refused(hostile("ids_2d"), tmModel, /edges\.h5: population 'S1__S1__hostile': dataset \/edges\/S1__S1__hostile\/source_node_id: is 2-dimensional \(shape \[20, 1\]\); SONATA stores it as one value per row/);
+  await refused(hostile("huge_claim"), tmModel, /edges\.h5: population 'S1__S1__hostile': dataset \/edges\/S1__S1__hostile\/source_node_id: claims 1,000,000,000,000 rows \(8 TB of data\) but its storage holds at most [\d.]+ KB \(unfiltered\): the file is damaged or not what it says/);
+});
+
 test("a circuit only partly loadable (a node file missing, an edges file not HDF5): a run that needs the rest is refused naming it, nothing written; restricted to the loadable populations it runs, complete and verified", async () => {
   const partial = path.join(fixtures, "partial");
   const config = path.join(partial, "circuit_config.json");

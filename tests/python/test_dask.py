@@ -225,6 +225,24 @@ def test_bad_config_is_a_typed_error_and_leaves_nothing(scratch):
     assert _tree_hashes(FIXTURES / "network") == before
 
 
+def test_hostile_files_and_reserved_names_are_refused_before_writing(scratch):
+    """2-D ids, a trillion rows claimed in a few kilobytes (the core's check against the storage
+    HDF5 allocated), a property named like a SONATA reserved dataset: one clear error, nothing left."""
+    cases = [
+        ("ids_2d", TSODYKS, r"dataset /edges/S1__S1__hostile/source_node_id: is 2-dimensional \(shape \[20, 1\]\)"),
+        ("huge_claim", TSODYKS, r"source_node_id: claims 1,000,000,000,000 rows \(8 TB of data\) but its storage holds at most 0 bytes"),
+    ]
+    for name, config, message in cases:
+        with pytest.raises(CircuitError, match=message):
+            parameterize_circuit(FIXTURES / "hostile" / name / "circuit_config.json", config, scratch / name, seed=1, overwrite=True)
+        assert _leftovers(scratch, name) == []
+    reserved = json.loads(TSODYKS.read_text())
+    reserved["prop_stats"]["edge_group_index"] = reserved["prop_stats"].pop("delay")
+    with pytest.raises(synparam.ConfigError, match="prop_stats.edge_group_index: property 'edge_group_index' is a dataset SONATA reserves"):
+        parameterize_circuit(FIXTURES / "network/circuit_config.json", reserved, scratch / "reserved", seed=1, overwrite=True)
+    assert _leftovers(scratch, "reserved") == []
+
+
 def test_missing_seed_and_unknown_population_leave_nothing(scratch):
     with pytest.raises(synparam.SynparamError):
         parameterize_circuit(FIXTURES / "network/circuit_config.json", TSODYKS, scratch / "no-seed", overwrite=True)

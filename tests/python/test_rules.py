@@ -286,3 +286,53 @@ def test_an_obi_one_config_draws_its_intended_laws_and_a_clamping_import_is_caug
     command("--circuit", OBI_ONE, "--config", clamped, "--out", wrong, "--overwrite", "--workers", "1")
     failures = obi_one_failures(wrong)
     assert any("decay_time" in f for f in failures) and any("u_syn" in f for f in failures), failures
+
+
+REGION_RECIPE = RECIPES / "region_recipe_sscx.xml"
+SUBCIRCUIT = ROOT / "tests" / "fixtures" / "out" / "obi_one" / "circuit_config.json"
+REGION = ROOT / "tests" / "fixtures" / "out" / "region" / "circuit_config.json"
+BIO = "S1nonbarrel_neurons__S1nonbarrel_neurons__chemical"
+
+
+def test_a_region_recipe_on_a_subcircuit_is_reported_not_refused_and_dask_writes_the_commands_circuit(scratch):
+    """A BBP region recipe (60 mtypes, globs, regions) on obi-one's tiny circuit (5 of its mtypes):
+    the rules for mtypes the circuit lacks are warnings and the sidecar's rules_matching_nothing;
+    Dask writes the command's circuit; strict refuses, naming the first such rule."""
+    out = scratch / "region-command"
+    result = command("--circuit", SUBCIRCUIT, "--config", REGION_RECIPE, "--populations", BIO, "--out", out,
+                     "--overwrite", "--workers", "1")
+    warnings = [line for line in result.stdout.splitlines() if "match no node of this circuit" in line]
+    assert len(warnings) == 1, result.stdout
+    sidecar = json.loads((out / "parameterization.json").read_text())
+    unmatched = sidecar["rules_matching_nothing"]
+    assert unmatched and all(r["sides"] for r in unmatched)
+    assert any(r["absent_values"] == ["source mtype 'L2_TPC:A'", "target mtype 'L2_TPC:A'"] for r in unmatched)
+    assert warnings[0].startswith(f"warning: {len(unmatched)} of ")
+
+    dask_out = scratch / "region-dask"
+    ran = parameterize_circuit(SUBCIRCUIT, REGION_RECIPE.read_text(), dask_out, populations=[BIO], overwrite=True,
+                               partition_rows=100)
+    assert_same_circuit(out, dask_out)
+    assert [w for w in ran["warnings"] if "match no node" in w] == [w.removeprefix("warning: ") for w in warnings]
+    compiled = compile_circuit_rules(load_circuit(SUBCIRCUIT), REGION_RECIPE.read_text(), [BIO])
+    assert compiled.explain["rules_matching_nothing"] == unmatched
+
+    # Strict: refused as before, nothing written, in the command and in Python.
+    strict = command("--circuit", SUBCIRCUIT, "--config", REGION_RECIPE, "--populations", BIO, "--out",
+                     scratch / "region-strict", "--overwrite", "--strict", check=False)
+    assert strict.returncode == 1 and "no source node has mtype 'L1_DAC'" in strict.stderr, strict.stderr
+    assert not (scratch / "region-strict").exists()
+    with pytest.raises(synparam.ConfigError, match="no source node has mtype 'L1_DAC'"):
+        parameterize_circuit(SUBCIRCUIT, REGION_RECIPE.read_text(), scratch / "region-strict-dask", populations=[BIO],
+                             overwrite=True, strict=True)
+    assert not (scratch / "region-strict-dask").exists()
+
+
+def test_a_region_recipe_on_its_whole_region_matches_every_rule_even_strictly(scratch):
+    out = scratch / "region-full"
+    result = command("--circuit", REGION, "--config", REGION_RECIPE, "--out", out, "--strict", "--workers", "1")
+    assert "match no node" not in result.stdout
+    assert json.loads((out / "parameterization.json").read_text())["rules_matching_nothing"] == []
+    dask_out = scratch / "region-full-dask"
+    parameterize_circuit(REGION, REGION_RECIPE, dask_out, strict=True)
+    assert_same_circuit(out, dask_out)

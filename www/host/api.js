@@ -18,7 +18,7 @@ function circuitMessage(circuit, fetchInit, allowedOrigins) {
 /**
  * Parameterize a circuit. `config`: the model (JSON text or object); `seed`, `pathwayProperty`,
  * `fallback`, `overwrite`, `populations` override the config's task form (unset: the config's,
- * else the defaults); `onProgress({done, total})`;
+ * else the defaults); `strict` refuses rules whose selectors match no node; `onProgress({done, total})`;
  * `signal`: an AbortSignal; `fetchInit`: fetch options (credentials) for a circuit given by URL,
  * sent to that URL's origin only; `allowedOrigins`: other origins the circuit's files may come from
  * (fetched without credentials); `assetsUrl`: where worker.js lives (default: beside this module).
@@ -27,10 +27,10 @@ function circuitMessage(circuit, fetchInit, allowedOrigins) {
  * each setting used with its source, `override`, `config` or `default`): `results` holds tables
  * for runs up to 2 M synapses (`columns` always has the Arrow IPC files; `tablesOf` reads them).
  */
-export function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite, populations, onProgress = () => {}, signal, fetchInit, allowedOrigins, assetsUrl } = {}) {
+export function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite, populations, strict, onProgress = () => {}, signal, fetchInit, allowedOrigins, assetsUrl } = {}) {
   const request = {
     ...circuitMessage(circuit, fetchInit, allowedOrigins), config: typeof config === "string" ? config : JSON.stringify(config),
-    seed, pathwayProperty, fallback, overwrite, populations,
+    seed, pathwayProperty, fallback, overwrite, populations, strict,
   };
   if (signal?.aborted) return Promise.reject(signal.reason ?? new DOMException("aborted", "AbortError"));
   const client = connectWorker(new Worker(new URL("worker.js", assetsUrl ?? BASE_URL), { type: "module" }));

@@ -25,9 +25,9 @@ import { initialize, writeParameterizedCircuit, phaseTimer, explainRules, rulesO
 import { cleanUpActiveRuns } from "./publish.mjs";
 
 const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --config <json> --out DIR
-       [--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite] [--chunk-size N] [--hardlink] [--workers N] [--timings]
+       [--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite] [--strict] [--chunk-size N] [--hardlink] [--workers N] [--timings]
    or: synparam --circuit <circuit_config.json | files.h5...> --from-provenance parameterization.json --out DIR [--hardlink]
-   or: synparam --circuit <circuit_config.json | files.h5...> --config <rules> --explain [--export-model F] [--export-rules F]
+   or: synparam --circuit <circuit_config.json | files.h5...> --config <rules> --explain [--strict] [--export-model F] [--export-rules F]
    or: synparam --config <model or rules> --export-rules F [--pathway-property P]
 
   --config     a ConnPropsModel or task config (JSON), or rules: a BBP recipe (JSON, YAML or legacy
@@ -35,6 +35,8 @@ const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --c
   --explain    for rules: which rule sets each property of each pathway, with its synapses and
                connections, rules shadowed by later ones, properties left unset; writes nothing.
   --export-model F  with --explain: the compiled ConnPropsModel (one pathway per class of nodes).
+  --strict     for rules: refuse a rule naming a selector value no node of the circuit has (by default
+               such rules, normal for a region's recipe on part of the region, are a warning).
   --export-rules F  any model as synparam rules JSON (a matrix model: one rule per cell).
 
   --hardlink   link unchanged files (nodes, morphologies, ...) into DIR instead of copying them. Saves
@@ -72,6 +74,7 @@ export function parseArguments(argv) {
       case "--populations": options.populations = value().split(",").filter(Boolean); break;
       case "--fallback-value": options.fallback = value(); break;
       case "--overwrite": options.overwrite = true; break;
+      case "--strict": options.strict = true; break;
       case "--copy": break; // copies are the default (kept for older scripts)
       case "--hardlink": options.hardlink = true; break;
       case "--timings": options.timings = true; break;
@@ -132,7 +135,7 @@ export async function main(argv, log = console.log) {
     log(`wrote the rules to ${printable(options.exportRules)}`);
   }
   if (options.explain) {
-    const explained = await explainRules({ circuitPaths: options.circuit, configText, populations: options.populations, chunkSize: options.chunkSize });
+    const explained = await explainRules({ circuitPaths: options.circuit, configText, populations: options.populations, chunkSize: options.chunkSize, strict: options.strict });
     explainReport(log, explained);
     if (options.exportModel) {
       await writeNew(options.exportModel, `${JSON.stringify(JSON.parse(explained.model), null, 2)}\n`);
@@ -147,7 +150,7 @@ export async function main(argv, log = console.log) {
   try {
     result = await writeParameterizedCircuit({
       circuitPaths: options.circuit, configText, settings, out: options.out, chunkSize: options.chunkSize, hardlink: options.hardlink,
-      recorded, recordedName: options.fromProvenance, shouldStop: () => stopSignal !== null, workers: options.workers,
+      recorded, recordedName: options.fromProvenance, shouldStop: () => stopSignal !== null, workers: options.workers, strict: options.strict,
       timings: options.timings ? timer : null,
     });
   } catch (error) {
@@ -187,7 +190,8 @@ function explainReport(log, { explain, summary }) {
   log(`${summary.format}: ${summary.rules} rules, ${summary.classes.length} classes; nodes read by ${[...new Set([...summary.properties.source.map((p) => `source ${p}`), ...summary.properties.target.map((p) => `target ${p}`)])].join(", ") || "nothing (every rule selects all nodes)"}`);
   log("\nrules (later ones win):");
   for (const rule of explain.rules) {
-    const state = rule.matches_nothing ? "matches no pathway with synapses" : rule.shadowed ? "SHADOWED: later rules win everywhere it matches" : `wins in ${rule.pathways} pathway(s): ${counted(rule.synapses)} synapses, ${counted(rule.connections)} connections`;
+    const state = rule.matches_no_node ? `matches no node of this circuit${rule.absent_values.length ? ` (${rule.absent_values.join(", ")})` : ""}`
+      : rule.matches_nothing ? "matches no pathway with synapses" : rule.shadowed ? "SHADOWED: later rules win everywhere it matches" : `wins in ${rule.pathways} pathway(s): ${counted(rule.synapses)} synapses, ${counted(rule.connections)} connections`;
     log(`  ${printable(rule.rule).padEnd(40)} ${rule.class ? `class ${printable(rule.class)}`.padEnd(14) : "".padEnd(14)} ${state}`);
   }
   log("\npathways (source → target: the rule setting each property):");
@@ -202,6 +206,7 @@ function explainReport(log, { explain, summary }) {
     log(`  ${printable(pathway.source)} → ${printable(pathway.target)}  synapses=${counted(pathway.synapses)} connections=${counted(pathway.connections)}  ${winners}`);
   }
   for (const unset of explain.unset) log(`\nleft unset: ${unset.property}: ${unset.reason}`);
+  for (const warning of explain.warnings) log(`\nwarning: ${printable(warning)}`);
   if (explain.notes.length) log("\nnotes:");
   for (const note of explain.notes) log(`  - ${printable(note)}`);
 }

@@ -57,14 +57,15 @@ function validateConfig(configText, settings) {
 /**
  * What rules (a BBP recipe, synparam rules) do on the circuit at `circuitPaths`, without writing:
  * `{explain, model (the compiled ConnPropsModel, text), rules (synparam's rules JSON, text),
- * summary}`. `populations` limits the edge populations.
+ * summary}`. `populations` limits the edge populations; `strict` refuses rules whose selectors
+ * match no node (else they are listed in `explain.rules_matching_nothing`).
  */
-export async function explainRules({ circuitPaths, configText, populations = null, chunkSize = DEFAULT_CHUNK_SIZE }) {
+export async function explainRules({ circuitPaths, configText, populations = null, chunkSize = DEFAULT_CHUNK_SIZE, strict = false }) {
   await initialize();
   if (!isRulesInput(configText)) throw new CircuitError("--explain needs rules: a BBP recipe (JSON, YAML or XML) or synparam rules");
   const { circuit } = await openCircuit(circuitPaths);
   try {
-    const compiled = compileRules({ circuit, RuleCompiler, readRules, rulesText: configText, populations, chunkSize });
+    const compiled = compileRules({ circuit, RuleCompiler, readRules, rulesText: configText, populations, chunkSize, strict });
     return { explain: compiled.explain, model: compiled.configText, rules: exportRules(configText, RULES_PATHWAY), summary: compiled.summary };
   } finally {
     closeCircuit(circuit);
@@ -94,10 +95,11 @@ export async function openCircuit(paths) {
  * the input's layout and a provenance sidecar, published only complete and verified (see
  * publish.mjs and the README). `settings`: {seed, pathwayProperty, fallback, overwrite,
  * populations}; `hardlink` links unchanged files instead of copying them; `recorded` (from
- * readProvenance) makes it refuse a circuit whose files differ from the recorded ones. Returns
+ * readProvenance) makes it refuse a circuit whose files differ from the recorded ones; `strict`
+ * refuses rules whose selectors match no node (compileRules). Returns
  * parameterizeCircuit's result plus `{provenance, outDir, warnings}`.
  */
-export async function writeParameterizedCircuit({ circuitPaths, configText, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, onProgress, shouldStop, keepColumns = false, workers = defaultWorkers(), timings = null, storageChunkRows = undefined }) {
+export async function writeParameterizedCircuit({ circuitPaths, configText, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, onProgress, shouldStop, keepColumns = false, workers = defaultWorkers(), timings = null, storageChunkRows = undefined, strict = false }) {
   await initialize();
   timings?.mark("start");
   // Validate the model and the settings (a seed is needed) before touching any file.
@@ -110,7 +112,7 @@ export async function writeParameterizedCircuit({ circuitPaths, configText, sett
       openWritable: (file) => hdf5({ file }, () => new h5wasm.File(file, "a")),
       openReadOnly: (file) => openH5(h5wasm, file, file),
       execute: (output) => parameterizeCircuit({
-        circuit, Parameterizer, planRun, configText, ...settings, chunkSize, output, version: version(), onProgress, shouldStop, keepColumns, ...parallelOptions(workers), timings, storageChunkRows, rules: RULES,
+        circuit, Parameterizer, planRun, configText, ...settings, chunkSize, output, version: version(), onProgress, shouldStop, keepColumns, ...parallelOptions(workers), timings, storageChunkRows, rules: RULES, strict,
       }),
     });
   } finally {
@@ -122,17 +124,18 @@ export async function writeParameterizedCircuit({ circuitPaths, configText, sett
  * The headless API in Node, in-process: `circuit` is a circuit_config.json path or a list of .h5
  * paths; `config` the model (JSON text or object); `seed`, `pathwayProperty`, `fallback`,
  * `overwrite`, `populations` override the config's task form (unset: the config's, else the
- * defaults: `synapse_class`, no fallback, no overwrite, every population); `onProgress({done, total})`; `signal` an
+ * defaults: `synapse_class`, no fallback, no overwrite, every population); `strict` refuses rules
+ * whose selectors match no node; `onProgress({done, total})`; `signal` an
  * AbortSignal; with `out`, the parameterized circuit is written there (whole, with provenance).
  * Resolves with `{results: {population: arrow.Table}, stats, warnings, seed, pathwayProperty}`
  * (plus `provenance` and `outDir` with `out`).
  */
-export async function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite, populations, onProgress = () => {}, signal, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, workers = defaultWorkers() } = {}) {
+export async function parameterize({ circuit, config, seed, pathwayProperty, fallback, overwrite, populations, strict = false, onProgress = () => {}, signal, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, workers = defaultWorkers() } = {}) {
   await initialize();
   signal?.throwIfAborted();
   const configText = typeof config === "string" ? config : JSON.stringify(config);
   const settings = { seed, pathwayProperty, fallback, overwrite, populations };
-  const common = { onProgress: (done, total) => onProgress({ done, total }), shouldStop: () => Boolean(signal?.aborted), keepColumns: true, chunkSize };
+  const common = { onProgress: (done, total) => onProgress({ done, total }), shouldStop: () => Boolean(signal?.aborted), keepColumns: true, chunkSize, strict };
   try {
     if (out) {
       const result = await writeParameterizedCircuit({ circuitPaths: circuit, configText, settings, out, hardlink, workers, ...common });

@@ -385,7 +385,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
       version, created: new Date().toISOString(), circuitConfig: layout.config?.output ?? null,
       seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
       populations: result.requested, configText, results: result.populations, layout, inputs: inputHashes, outputs, datasets,
-      directories, notIncluded: before.notIncluded, unavailable: circuit.unavailable,
+      directories, notIncluded: before.notIncluded, unavailable: circuit.unavailable, explain: result.explain,
     });
     await fs.writeFile(staged(PROVENANCE_FILE), `${JSON.stringify(provenance, null, 2)}\n`, { flag: "wx" });
     for (const file of before.files) {

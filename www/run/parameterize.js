@@ -85,10 +85,10 @@ export const RULES_PATHWAY = "rules";
  * an error). Returns `{configText: the compiled ConnPropsModel as a task config with the rules'
  * seed, columns: Map(edge population → {source, target: {population, ipc}}), explain, summary}`.
  */
-export function compileRules({ circuit, RuleCompiler, readRules, rulesText, populations = null, chunkSize = DEFAULT_CHUNK_SIZE, withEdges = true }) {
+export function compileRules({ circuit, RuleCompiler, readRules, rulesText, populations = null, chunkSize = DEFAULT_CHUNK_SIZE, withEdges = true, strict = false }) {
   const summary = readRules(rulesText);
   populations ??= summary.populations ?? null; // obi-one's assigners name their edge populations
-  const compiler = new RuleCompiler(rulesText);
+  const compiler = new RuleCompiler(rulesText, strict);
   try {
     const taken = [];
     for (const edges of circuit.edgePopulations.values()) {
@@ -227,12 +227,14 @@ function inFile(error, shownName) {
  * thread reads, counts connections and writes in chunk order: the same bits as one worker.
  * With `previousValues`, the values the edges files held for the model's properties are read
  * (from the inputs) and binned by the core beside the new ones (`stats[…].pathways[…].previous`).
+ * With `rules` (the core's rules functions), a rules config is compiled first (`strict`: see
+ * compileRules); its rules matching no node are warnings.
  */
 export async function parameterizeCircuit({
   circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations,
   chunkSize = DEFAULT_CHUNK_SIZE, output, onProgress = () => {}, shouldStop = () => false, keepColumns = false, version = null,
   workers = 1, createPool = null, module = null, timings = null, storageChunkRows = undefined, onColumns = null,
-  previousValues = false, rules = null,
+  previousValues = false, rules = null, strict = false,
 }) {
   // Rules (a BBP recipe, synparam rules) are compiled by the core into the model the run draws,
   // with a pathway value per class of nodes they tell apart; the sidecar and the datasets'
@@ -244,7 +246,7 @@ export async function parameterizeCircuit({
     if (pathwayProperty !== undefined && pathwayProperty !== null && pathwayProperty !== RULES_PATHWAY) {
       throw new CircuitError("rules select nodes by their own properties: drop the pathway property");
     }
-    const compiled = compileRules({ circuit, RuleCompiler: rules.RuleCompiler, readRules: rules.readRules, rulesText: configText, populations, chunkSize });
+    const compiled = compileRules({ circuit, RuleCompiler: rules.RuleCompiler, readRules: rules.readRules, rulesText: configText, populations, chunkSize, strict });
     configText = compiled.configText;
     ruleColumns = compiled.columns;
     explain = compiled.explain;
@@ -267,7 +269,7 @@ export async function parameterizeCircuit({
   }
   const attributes = version ? datasetAttributes({ version, seed: effectiveSeed, configText: userConfigText }) : {};
 
-  const warnings = unavailableWarnings(circuit);
+  const warnings = [...unavailableWarnings(circuit), ...(explain?.warnings ?? [])];
   const plans = [];
   try {
     for (const edges of circuit.edgePopulations.values()) {

@@ -51,10 +51,11 @@ export function datasetAttributes({ version, seed, configText }) {
  * populations, overwrite) and what identifies its inputs and outputs (SHA-256 of every file, the
  * content digest of every dataset written, as verified against the files), and what of the circuit
  * could not be loaded (`unavailable`, from loadCircuit: kind, file as the output names it,
- * population; the reasons are in the run's warnings, worded per tool). Key order is fixed so
+ * population; the reasons are in the run's warnings, worded per tool), and the rules of a rules
+ * config that matched no node of the circuit (`rules_matching_nothing`, the core's list). Key order is fixed so
  * that the headless command and the page write the same bytes (but for `created`).
  */
-export function provenanceDocument({ version, created, circuitConfig, seed, pathwayProperty, fallback, overwrite, populations, configText, results, layout, inputs, outputs, datasets, directories, notIncluded, unavailable = [] }) {
+export function provenanceDocument({ version, created, circuitConfig, seed, pathwayProperty, fallback, overwrite, populations, configText, results, layout, inputs, outputs, datasets, directories, notIncluded, unavailable = [], explain = null }) {
   // The model as JSON when JS reads it exactly; else (an unreadable text, or an integer beyond
   // 2^53 such as a large random_seed) as its text, so that a rerun reads the same model.
   let model;
@@ -88,6 +89,7 @@ export function provenanceDocument({ version, created, circuitConfig, seed, path
     unset_paths: layout.unset ?? [],
     not_included: notIncluded,
     unavailable: unavailable.map((u) => ({ kind: u.kind, file: outputOf.get(u.name) ?? u.name, population: u.population })),
+    rules_matching_nothing: explain?.rules_matching_nothing ?? [],
   };
 }
 

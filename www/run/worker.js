@@ -119,14 +119,14 @@ async function validateRules(config, overrides) {
     const placeholder = `{"pathway_param_dict": {"src_types": ["all"], "tgt_types": ["all"], "prop_stats": {"rules": {"all": {"all": {"type": "zero"}}}}}, "pathway_property": "${RULES_PATHWAY}"${seed === null || seed === undefined ? "" : `, "random_seed": ${seed}`}}`;
     return { ...planRun(placeholder, {}), base: planRun(placeholder, {}).settings, circuit: null, rules: { summary, explain: null, compiled: false, exported: exportRules(config, RULES_PATHWAY), model: null } };
   }
-  const given = { ...overrides };
+  const { strict = false, ...given } = overrides;
   delete given.pathwayProperty; // rules class nodes themselves
-  // Compiling reads every edge's ids: once per rules text, circuit and populations, not per
-  // validation (the page validates as the user types, and twice per plan).
+  // Compiling reads every edge's ids: once per rules text, circuit, populations and strictness,
+  // not per validation (the page validates as the user types, and twice per plan).
   const populations = given.populations ?? null;
-  const key = JSON.stringify([config, populations]);
+  const key = JSON.stringify([config, populations, strict]);
   if (compiledRules?.circuit !== loaded.circuit || compiledRules.key !== key) {
-    compiledRules = { circuit: loaded.circuit, key, compiled: compileRules({ circuit: loaded.circuit, RuleCompiler, readRules, rulesText: config, populations }) };
+    compiledRules = { circuit: loaded.circuit, key, compiled: compileRules({ circuit: loaded.circuit, RuleCompiler, readRules, rulesText: config, populations, strict }) };
   }
   const { compiled } = compiledRules;
   const plan = planRun(compiled.configText, overridesOf(given));
@@ -138,7 +138,7 @@ async function validateRules(config, overrides) {
 
 let olderStore = null; // the previous run's outputs, kept while the next run runs
 
-async function run({ config, seed, pathwayProperty, fallback, overwrite, populations, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), columns = true, ...where }, { progress }) {
+async function run({ config, seed, pathwayProperty, fallback, overwrite, populations, strict = false, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), columns = true, ...where }, { progress }) {
   const [, Module] = await ready;
   const { FS } = Module;
   const started = performance.now();
@@ -186,7 +186,7 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite, populat
       onColumns: columns ? columnStreams.add : null,
       version: version(), onProgress: (done, total) => progress({ done, total }), workers, createPool, module: await compiled, timings,
       previousValues: true, // the page shows the file's values before beside the new ones
-      rules: RULES,
+      rules: RULES, strict,
     });
     // Verify every written file against what the core drew before anyone can download it.
     const written = new Set(result.populations.map((p) => p.fileName));
@@ -376,7 +376,7 @@ async function zip() {
     version: version(), created, circuitConfig: layout.config?.output ?? null,
     seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
     populations: result.requested, configText, results: result.populations, layout, inputs, outputs, datasets, directories, notIncluded,
-    unavailable: lastRun.circuit.unavailable,
+    unavailable: lastRun.circuit.unavailable, explain: result.explain,
   });
   const sidecar = new TextEncoder().encode(`${JSON.stringify(provenance, null, 2)}\n`);
   zipEntries.push({ name: PROVENANCE_FILE, blob: new Blob([sidecar]), crc32: digestOfBytes(sidecar).crc32 });

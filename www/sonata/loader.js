@@ -6,6 +6,7 @@
 // the circuit loads, and a run refuses only when it needs what is missing (parameterize.js).
 import { tableToIPC, tableFromArrays, makeData, makeVector, Dictionary, Utf8, Int32, Table, Vector } from "apache-arrow";
 import { expandManifest, resolveConfigPath, folderOf, normalizePath, printable, isUrl } from "./paths.js";
+import { datasetRows } from "../../pkg/synparam.js";
 
 /** A loader error: names the file and, where known, the population or dataset. */
 export class CircuitError extends Error {
@@ -57,6 +58,7 @@ export function nodeFileSource(root, fs, path) {
     readText: async (name) => fs.readFile(real(name), "utf8"),
     kind: async (name) => fs.stat(real(name)).then((s) => (s.isDirectory() ? "dir" : "file"), () => null),
     exists: async (name) => fs.stat(real(name)).then(() => true, () => false),
+    byteSize: async (name) => (await fs.stat(real(name))).size,
     h5path: async (name) => real(name),
   };
 }
@@ -157,6 +159,7 @@ export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, 
       return bytes(name).then(() => "file", (error) => (error.notFound ? null : Promise.reject(error)));
     },
     exists: async (name) => (await source.kind(name)) !== null,
+    byteSize: async (name) => (isBlob(files[resolve(name)]) ? files[resolve(name)].size : (await bytes(name)).byteLength),
     /** The given File/Blob of a name, if it is one (read it directly rather than through a copy). */
     blobOf: (name) => (isBlob(files[resolve(name)]) ? files[resolve(name)] : null),
     /** The given names (empty when files are fetched from `baseUrl`, which cannot be listed), with
@@ -184,6 +187,9 @@ export function memorySource(h5wasmModule, { files: given = {}, baseUrl = null, 
   return source;
 }
 
+/** Bytes of each open file: the most storage any of its datasets can occupy. */
+const fileBytes = new WeakMap();
+
 /** Open an HDF5 file read-only with a clear error for files that are missing or not HDF5. */
 export function openH5(h5wasm, realPath, shownName) {
   let file;
@@ -196,13 +202,29 @@ export function openH5(h5wasm, realPath, shownName) {
   return file;
 }
 
+/** The rows of a one-dimensional dataset, as the core checks them against what its file can hold
+ * (a damaged or hostile file can claim 10¹² rows in a few kilobytes; design §4). */
+function datasetRowsOf(file, dataset, where) {
+  const metadata = hdf5(where, () => dataset.metadata);
+  const filters = hdf5(where, () => dataset.filters ?? []).map((f) => f.id);
+  try {
+    return datasetRows(metadata.shape ?? [], metadata.size, fileBytes.get(file) ?? Infinity, filters);
+  } catch (error) {
+    if (error?.name !== "InputError") throw error; // a defect, not the file's
+    throw new CircuitError(error.message, where);
+  }
+}
+
 /** Open an HDF5 file the circuit names, after checking that it exists. */
 async function openNamed(h5wasm, source, name) {
   const shown = source.describe(name);
   const kind = await source.kind(name);
   if (kind === null) throw new CircuitError("does not exist", { file: shown });
   if (kind === "dir") throw new CircuitError("is a folder, not an HDF5 file", { file: shown });
-  return openH5(h5wasm, await source.h5path(name), shown);
+  const file = openH5(h5wasm, await source.h5path(name), shown);
+  const size = await source.byteSize?.(name).catch(() => undefined);
+  if (size !== undefined) fileBytes.set(file, size);
+  return file;
 }
 
 function parseNodeTypes(text, fileName) {
@@ -398,7 +420,10 @@ export async function loadCircuit(h5wasm, source, { configName = "circuit_config
           const where = { file: shown, population: name };
           const members = membersOf(file, `nodes/${name}`, where);
           const group0 = members.includes("0") ? membersOf(file, `nodes/${name}/0`, where) : [];
-          const sizeOf = (dataset) => hdf5(where, () => file.get(`nodes/${name}/${dataset}`)?.shape?.[0]);
+          const sizeOf = (dataset) => {
+            const found = hdf5({ ...where, dataset: `/nodes/${name}/${dataset}` }, () => file.get(`nodes/${name}/${dataset}`));
+            return found?.shape ? datasetRowsOf(file, found, { ...where, dataset: `/nodes/${name}/${dataset}` }) : undefined;
+          };
           const size = sizeOf("node_type_id") ?? sizeOf("node_group_id") ?? (group0.length ? sizeOf(`0/${group0.find((k) => k !== "@library" && k !== "dynamics_params")}`) : undefined);
           if (size === undefined) throw new CircuitError("cannot tell the number of nodes (no node_type_id dataset)", where);
           const h5Properties = group0.filter((k) => k !== "@library" && k !== "dynamics_params");
@@ -439,16 +464,19 @@ export async function loadCircuit(h5wasm, source, { configName = "circuit_config
           const targetIds = dataset("target_node_id");
           if (!sourceIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/source_node_id` });
           if (!targetIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/target_node_id` });
-          const size = sourceIds.shape[0];
-          if (targetIds.shape[0] !== size) {
-            throw new CircuitError(`length mismatch: source_node_id has ${size} entries, target_node_id ${targetIds.shape[0]}`, where);
+          const rowsOf = (column, label) => datasetRowsOf(file, column, { ...where, dataset: `/${base}/${label}` });
+          const size = rowsOf(sourceIds, "source_node_id");
+          const targetRows = rowsOf(targetIds, "target_node_id");
+          if (targetRows !== size) {
+            throw new CircuitError(`length mismatch: source_node_id has ${size} entries, target_node_id ${targetRows}`, where);
           }
           const groupIds = dataset("edge_group_id");
           const groupIndex = dataset("edge_group_index");
           if (Boolean(groupIds) !== Boolean(groupIndex)) throw new CircuitError("has only one of edge_group_id and edge_group_index", where);
           for (const [column, label] of [[groupIds, "edge_group_id"], [groupIndex, "edge_group_index"]]) {
-            if (column && column.shape?.[0] !== size) {
-              throw new CircuitError(`length mismatch: ${label} has ${column.shape?.[0]} entries, source_node_id ${size}`, where);
+            const rows = column ? rowsOf(column, label) : size;
+            if (rows !== size) {
+              throw new CircuitError(`length mismatch: ${label} has ${rows} entries, source_node_id ${size}`, where);
             }
           }
           const groups = members.filter((k) => /^\d+$/.test(k));

@@ -182,16 +182,16 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   }
 
   /** What a run asked now uses: the config text, the settings set here, the seed field. */
-  const snapshot = () => ({ config: $("config").value, changed: structuredClone(changed), seedField: controls.seed.read() });
+  const snapshot = () => ({ config: $("config").value, changed: structuredClone(changed), seedField: controls.seed.read(), strict: $("strict-rules").checked });
 
   /** The core's plan of a run of `asked` (`{config, overrides, plan}`): its settings with the
    * page's overrides, and the seed field when the config has no random_seed. */
-  async function planOf({ config, changed: set, seedField }, { againstCircuit = false } = {}) {
+  async function planOf({ config, changed: set, seedField, strict }, { againstCircuit = false } = {}) {
     const given = pageOverrides(set);
     const circuit = againstCircuit && circuitShown ? circuitMessage() : null;
-    let plan = await call("validate", { config, overrides: given, circuit });
+    let plan = await call("validate", { config, overrides: { ...given, strict }, circuit });
     const overrides = pageOverrides(set, { configSeed: plan.base.seed.value, seedField });
-    if (overrides.seed !== given.seed) plan = await call("validate", { config, overrides, circuit });
+    if (overrides.seed !== given.seed) plan = await call("validate", { config, overrides: { ...overrides, strict }, circuit });
     return { config, overrides, plan };
   }
 
@@ -316,6 +316,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   const editor = mountEditor({ $, call, config: configText, onEdited: () => { modelChanged(); validateSoon(); }, download });
   const rulesView = mountRulesView({ $, download });
   $("config").addEventListener("input", () => { modelChanged({ coalesce: true }); validateSoon(); editor.render(); });
+  $("strict-rules").addEventListener("change", () => validateSoon());
 
   // ---- undo and redo of the model; kept across reloads and in links (the page) ----
   const modelHistory = createHistory($("config").value);
@@ -511,7 +512,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       const { config, overrides } = await planOf(asked);
       // The page itself draws the Arrow columns only when they are asked for (a download); a host's
       // run (tables) gets them with the run.
-      const request = { ...asked.circuit, config, ...overrides, populations: asked.populations ?? overrides.populations, columns: tables !== false };
+      const request = { ...asked.circuit, config, ...overrides, strict: asked.strict, populations: asked.populations ?? overrides.populations, columns: tables !== false };
       const data = await call("run", request, { onProgress: handlers.progress });
       const detail = await resultsOf(data, { tables });
       lastResult = detail;

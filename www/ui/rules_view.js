@@ -32,6 +32,16 @@ function setBy(winners) {
     ? `${rule}: the ${properties.length} others` : `${rule}: ${properties.join(", ")}`)).join("; ");
 }
 
+/** A rule's state in the coverage table: matches no node, no pathway with synapses, shadowed. */
+function ruleState(rule) {
+  if (rule.matches_no_node) {
+    const absent = rule.absent_values ?? [];
+    return `matches no node of this circuit${absent.length ? ` (${absent.slice(0, 3).join(", ")}${absent.length > 3 ? ", …" : ""})` : ""}`;
+  }
+  if (rule.matches_nothing) return "matches no pathway with synapses";
+  return rule.shadowed ? "shadowed: later rules win everywhere it matches" : "applies";
+}
+
 const counted = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en"));
 
 /** Mount the view on `$` (the UI's element lookup): `show(rules)` with validate's `rules`
@@ -71,11 +81,13 @@ export function mountRulesView({ $, download }) {
       head.append(row(["rule", "class", "pathways won", "synapses", "connections", "state"], { header: true }));
       const body = document.createElement("tbody");
       for (const rule of explain.rules) {
-        const state = rule.matches_nothing ? "matches no pathway with synapses" : rule.shadowed ? "shadowed: later rules win everywhere it matches" : "applies";
-        const tr = row([rule.rule, rule.class ?? "", String(rule.pathways), counted(rule.synapses), counted(rule.connections), state], { scope: "row" });
+        const tr = row([rule.rule, rule.class ?? "", String(rule.pathways), counted(rule.synapses), counted(rule.connections), ruleState(rule)], { scope: "row" });
         if (rule.shadowed || rule.matches_nothing) tr.dataset.state = "unused";
         body.append(tr);
       }
+      const unmatched = $("rules-unmatched");
+      unmatched.hidden = !explain.warnings?.length;
+      unmatched.textContent = (explain.warnings ?? []).join(" ");
       ruleTable.append(head, body);
       const coverageHead = document.createElement("thead");
       coverageHead.append(row(["source → target", "synapses", "connections", "set by (later rules win)"], { header: true }));

@@ -202,7 +202,11 @@ export const MARKUP = `
       <p id="rules-summary" class="note"></p>
       <div class="table-scroll" tabindex="0" role="region" aria-label="rules in order (scrolls sideways when wide)"><table id="rules-table" aria-label="rules, in order: later ones win"></table></div>
       <div class="table-scroll" tabindex="0" role="region" aria-label="the rule setting each property of each pathway (scrolls sideways when wide)"><table id="coverage-table" aria-label="the rule setting each property of each pathway"></table></div>
+      <p id="rules-unmatched" class="note" role="status" hidden></p>
       <ul id="rules-notes" class="note"></ul>
+      <div class="row">
+        <label title="a rule naming a value no node of this circuit has is refused, as functionalizer's untranslated values, instead of reported"><input id="strict-rules" type="checkbox"> Strict: refuse rules that match no node of this circuit</label>
+      </div>
       <div class="row">
         <button id="download-rules" type="button" title="these rules in synparam's rules JSON (every model exports to it)">Download as rules JSON</button>
         <button id="download-compiled" type="button" title="the ConnPropsModel the rules compile to for this circuit: one pathway per class of nodes they tell apart" disabled>Download the compiled ConnPropsModel</button>
