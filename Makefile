@@ -117,25 +117,24 @@ size:
 # file beside them (dist/hdf5_util-<hash>.wasm, compiled while it streams in); esbuild with the
 # options and plugin of www/tools/build.mjs. dist/ and pkg/ sit side by side, so assets resolve
 # relative to the modules.
-web: pkg dist/.built
+web: pkg dist/synparam.js
 
-dist/.built: pkg/synparam_bg.wasm $(WEB_SOURCES) | setup-node
+dist/synparam.js: pkg/synparam_bg.wasm $(WEB_SOURCES) | setup-node
 	node www/tools/build.mjs
 	touch $@
 
 # A static site (any static host, e.g. GitHub Pages): the page and the embedding demo, the bundles,
 # the example circuit, and pkg/ beside them; each asset of 1 KiB or more with precompressed .br and
 # .gz copies beside it (www/tools/compress.mjs) for servers that send those (serve.mjs --root site).
-site: web site/.built
+site: web site/index.html
 
-site/.built: dist/.built pkg/synparam_bg.wasm $(SITE_SOURCES)
+# (site/index.html is copied after everything it depends on: its time says when the site was made.)
+site/index.html: dist/synparam.js pkg/synparam_bg.wasm $(SITE_SOURCES)
 	rm -rf site && mkdir -p site
 	cp -r www/index.html www/embed.html www/page.css www/embed.css www/embed.js www/favicon.svg dist www/examples site/
-	rm -f site/dist/.built
 	mkdir -p site/pkg && cp pkg/synparam.js pkg/synparam_bg.wasm site/pkg/
 	node www/tools/compress.mjs site
 	@echo "static site in site/ ($$(du -sh --exclude='*.br' --exclude='*.gz' site | cut -f1) without the compressed copies)"
-	touch $@
 
 # What the page fetches, from the static site (with its precompressed copies) in headless Chromium:
 # every response up to "ready" and up to the first run's results, raw, as sent, gzip -9 and brotli.

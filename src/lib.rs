@@ -25,6 +25,7 @@ pub mod distributions;
 pub mod engine;
 pub mod error;
 pub mod obi_one;
+pub mod output;
 pub mod pathways;
 pub mod rules;
 pub mod special_functions;

@@ -195,6 +195,141 @@ impl Default for JsPathwayTally {
     }
 }
 
+/// A JS `Error` named `CircuitError` with `message`: what the output module says is wrong with a
+/// circuit, its config or a sidecar, for the host to show after the file it read.
+fn circuit_error(message: String) -> JsValue {
+    let js = js_sys::Error::new(&message);
+    js.set_name("CircuitError");
+    js.into()
+}
+
+fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| js_error(Error::input(what, e.to_string())))
+}
+
+/// What a `circuit_config.json` names: `{name, references: [{key_path, value, kind, role, name}],
+/// node_files, edge_files: [{name, node_types_file, populations}]}` (design §4: paths resolved as
+/// libsonata resolves them). Throws a `CircuitError` saying what is wrong with the config.
+#[wasm_bindgen(js_name = readCircuitConfig)]
+pub fn read_circuit_config(text: &str, name: &str) -> Result<JsValue, JsValue> {
+    to_js(&crate::output::circuit_config::read_circuit_config(text, name).map_err(circuit_error)?)
+}
+
+/// A POSIX path with `.`, `..` and repeated slashes resolved lexically (design §4), as the core
+/// resolves every name a circuit config gives.
+#[wasm_bindgen(js_name = normalizePath)]
+pub fn normalize_path(path: &str) -> String {
+    crate::output::paths::normalize_path(path)
+}
+
+/// Whether a name is a URL (`https://…`) or scheme-relative (`//host/…`).
+#[wasm_bindgen(js_name = isUrl)]
+pub fn is_url(value: &str) -> bool {
+    crate::output::paths::is_url(value)
+}
+
+/// The name a config value resolves to, given the manifest's expanded `variables` and the config's
+/// folder `base` (`null` for `""`); throws a `CircuitError` for an unknown variable or a backslash.
+#[wasm_bindgen(js_name = resolveConfigPath)]
+pub fn resolve_config_path(value: &str, variables: JsValue, base: Option<String>) -> Result<Option<String>, JsValue> {
+    let variables: std::collections::BTreeMap<String, String> = from_js(variables, "manifest variables")?;
+    crate::output::paths::resolve_config_path(value, &variables, base.as_deref().unwrap_or("")).map_err(circuit_error)
+}
+
+/// Every path a circuit config (a parsed JSON object, as text) names: `[{key_path, value, kind, role}]`.
+#[wasm_bindgen(js_name = pathReferences)]
+pub fn path_references(config_json: &str) -> Result<JsValue, JsValue> {
+    let config: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(config_json).map_err(|e| circuit_error(format!("not a JSON object ({e})")))?;
+    to_js(&crate::output::paths::path_references(&config))
+}
+
+/// An output path safe to create under an output root or in a zip (normalized), or a
+/// `CircuitError` saying it is not a plain relative path.
+#[wasm_bindgen(js_name = safeOutputPath)]
+pub fn safe_output_path(output: &str) -> Result<String, JsValue> {
+    crate::output::layout::safe_output_path(output).map_err(circuit_error)
+}
+
+/// The sidecar's name at the root of an output circuit (`parameterization.json`).
+#[wasm_bindgen(js_name = sidecarName)]
+pub fn sidecar_name() -> String {
+    crate::output::layout::PROVENANCE_FILE.to_string()
+}
+
+/// Where each file of a circuit goes in its output (`{config: {name, text} | null, files: [{name,
+/// role}]}` → `{entries, config, unset}`); throws a `CircuitError` for outputs that would collide.
+#[wasm_bindgen(js_name = outputLayout)]
+pub fn output_layout(request: JsValue) -> Result<JsValue, JsValue> {
+    let request: crate::output::layout::LayoutRequest = from_js(request, "layout request")?;
+    to_js(&crate::output::layout::circuit_layout(&request).map_err(circuit_error)?)
+}
+
+/// Every output file and where it comes from (`layout`, per entry `{present, kind, files}` as
+/// found, the input names of the edges files written) → `[{output, from, entry, file}]`.
+#[wasm_bindgen(js_name = outputFiles)]
+pub fn output_files(layout: JsValue, found: JsValue, written: Vec<String>) -> Result<JsValue, JsValue> {
+    let layout: crate::output::layout::Layout = from_js(layout, "layout")?;
+    let found: Vec<crate::output::layout::FoundEntry> = from_js(found, "found entries")?;
+    to_js(&crate::output::layout::output_files(&layout, &found, &written).map_err(circuit_error)?)
+}
+
+/// The sidecar's text from what a verified run knows (see the Rust `SidecarInputs`).
+#[wasm_bindgen(js_name = sidecarText)]
+pub fn sidecar_text(inputs: JsValue) -> Result<String, JsValue> {
+    let inputs: crate::output::sidecar::SidecarInputs = from_js(inputs, "sidecar")?;
+    Ok(crate::output::sidecar::sidecar_text(&inputs))
+}
+
+/// The run a sidecar records (`{format, version, config_text, seed, pathway_property, fallback,
+/// overwrite, populations, inputs}`; `seed` a number up to 2^53 − 1, else its decimal text);
+/// throws a `CircuitError` naming the field that is wrong.
+#[wasm_bindgen(js_name = readSidecar)]
+pub fn read_sidecar(text: &str) -> Result<JsValue, JsValue> {
+    let run = crate::output::sidecar::read_sidecar(text).map_err(circuit_error)?;
+    let mut value = serde_json::to_value(&run).map_err(|e| js_error(Error::input("sidecar", e.to_string())))?;
+    value["seed"] = crate::output::sidecar::seed_value(run.seed);
+    to_js(&value)
+}
+
+/// Input files whose hashes differ from a sidecar's (`{name: sha256}` both).
+#[wasm_bindgen(js_name = changedInputs)]
+pub fn changed_inputs(recorded: JsValue, actual: JsValue) -> Result<Vec<String>, JsValue> {
+    Ok(crate::output::sidecar::changed_inputs(&from_js(recorded, "recorded inputs")?, &from_js(actual, "inputs")?))
+}
+
+/// The SHA-256 that identifies a model text (`synparam_config_sha256`).
+#[wasm_bindgen(js_name = configSha256)]
+pub fn config_sha256(text: &str) -> String {
+    crate::output::sidecar::config_sha256(text)
+}
+
+/// SHA-256 (hex) of a text's UTF-8 bytes (a written circuit config's, for the sidecar).
+#[wasm_bindgen(js_name = textSha256)]
+pub fn text_sha256(text: &str) -> String {
+    crate::output::js_json::sha256_hex(text)
+}
+
+/// Offsets of the HDF5 object-header signatures beginning in the first `scan` bytes of `block`
+/// (which starts at file offset `start`).
+#[wasm_bindgen(js_name = objectHeaderCandidates)]
+pub fn object_header_candidates(block: &[u8], start: f64, scan: usize) -> Vec<f64> {
+    crate::output::timestamps::header_candidates(block, start as u64, scan).into_iter().map(|o| o as f64).collect()
+}
+
+/// The bytes an object header spans from its first 40 (`undefined`: not a stamped header).
+#[wasm_bindgen(js_name = objectHeaderLength)]
+pub fn object_header_length(head: &[u8]) -> Option<usize> {
+    crate::output::timestamps::header_length(head)
+}
+
+/// Zero a stamped object header's timestamps and fix its checksum, in place, unless the input's
+/// bytes at the same place (`inputTimes`) show the run did not touch it; whether it changed.
+#[wasm_bindgen(js_name = pinObjectHeader)]
+pub fn pin_object_header(header: &mut [u8], input_times: Option<Vec<u8>>) -> bool {
+    crate::output::timestamps::pin_header(header, input_times.as_deref())
+}
+
 /// The rows of a one-dimensional dataset from its metadata (`shape`, bytes per element, an upper
 /// bound on its storage such as its file's size, HDF5 filter ids); throws an `InputError` whose
 /// message says what is wrong (not one-dimensional, or more data than its storage can hold), for

@@ -392,6 +392,127 @@ impl PyParameterizer {
     }
 }
 
+/// A `ValueError` carrying what the output module says is wrong (the Python host names the file).
+fn output_error(message: String) -> PyErr {
+    pyo3::exceptions::PyValueError::new_err(message)
+}
+
+fn parsed<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> PyResult<T> {
+    serde_json::from_str(text).map_err(|e| output_error(format!("{what}: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
+    serde_json::to_string(value).map_err(|e| output_error(e.to_string()))
+}
+
+/// What a `circuit_config.json` names, as JSON (`references`, `node_files`, `edge_files`; the
+/// core's `read_circuit_config`); `ValueError` with what is wrong with the config.
+#[pyfunction]
+fn read_circuit_config(text: &str, name: &str) -> PyResult<String> {
+    to_json(&synparam::output::circuit_config::read_circuit_config(text, name).map_err(output_error)?)
+}
+
+/// Where each file of a circuit goes in its output (request and result as JSON, the core's
+/// `circuit_layout`).
+#[pyfunction]
+fn output_layout(request_json: &str) -> PyResult<String> {
+    let request: synparam::output::layout::LayoutRequest = parsed(request_json, "layout request")?;
+    to_json(&synparam::output::layout::circuit_layout(&request).map_err(output_error)?)
+}
+
+/// Every output file and where it comes from (JSON in and out, the core's `output_files`).
+#[pyfunction]
+fn output_files(layout_json: &str, found_json: &str, written: Vec<String>) -> PyResult<String> {
+    let layout: synparam::output::layout::Layout = parsed(layout_json, "layout")?;
+    let found: Vec<synparam::output::layout::FoundEntry> = parsed(found_json, "found entries")?;
+    to_json(&synparam::output::layout::output_files(&layout, &found, &written).map_err(output_error)?)
+}
+
+/// The sidecar's text from what a verified run knows (JSON, the core's `SidecarInputs`).
+#[pyfunction]
+fn sidecar_text(inputs_json: &str) -> PyResult<String> {
+    let inputs: synparam::output::sidecar::SidecarInputs = parsed(inputs_json, "sidecar")?;
+    Ok(synparam::output::sidecar::sidecar_text(&inputs))
+}
+
+/// The run a sidecar records, as JSON (the core's `read_sidecar`); `ValueError` naming the field.
+#[pyfunction]
+fn read_sidecar(text: &str) -> PyResult<String> {
+    to_json(&synparam::output::sidecar::read_sidecar(text).map_err(output_error)?)
+}
+
+/// Input files whose hashes differ from a sidecar's (`{name: sha256}` both, as JSON).
+#[pyfunction]
+fn changed_inputs(recorded_json: &str, actual_json: &str) -> PyResult<Vec<String>> {
+    Ok(synparam::output::sidecar::changed_inputs(
+        &parsed(recorded_json, "recorded inputs")?,
+        &parsed(actual_json, "inputs")?,
+    ))
+}
+
+/// The SHA-256 that identifies a model text (`synparam_config_sha256`).
+#[pyfunction]
+fn config_sha256(text: &str) -> String {
+    synparam::output::sidecar::config_sha256(text)
+}
+
+/// SHA-256 (hex) of a text's UTF-8 bytes.
+#[pyfunction]
+fn text_sha256(text: &str) -> String {
+    synparam::output::js_json::sha256_hex(text)
+}
+
+/// The JSON text of a value as JavaScript's `JSON.stringify` writes it (a config given as a dict).
+#[pyfunction]
+#[pyo3(signature = (json_text, indent = None))]
+fn js_json(json_text: &str, indent: Option<usize>) -> PyResult<String> {
+    let value: serde_json::Value = parsed(json_text, "JSON")?;
+    Ok(synparam::output::js_json::stringify(&value, indent))
+}
+
+/// A number as JavaScript's `String(x)` writes it: a numeric node property's pathway value.
+#[pyfunction]
+fn number_text(x: f64) -> String {
+    synparam::output::js_json::number_text(x)
+}
+
+/// The sidecar's file name at the root of an output circuit.
+#[pyfunction]
+fn sidecar_name() -> &'static str {
+    synparam::output::layout::PROVENANCE_FILE
+}
+
+/// A POSIX path with `.`, `..` and repeated slashes resolved lexically.
+#[pyfunction]
+fn normalize_path(path: &str) -> String {
+    synparam::output::paths::normalize_path(path)
+}
+
+/// Offsets of the HDF5 object-header signatures beginning in the first `scan` bytes of `block`.
+#[pyfunction]
+fn object_header_candidates(block: &[u8], start: u64, scan: usize) -> Vec<u64> {
+    synparam::output::timestamps::header_candidates(block, start, scan)
+}
+
+/// The bytes an object header spans from its first 40 (None: not a stamped header).
+#[pyfunction]
+fn object_header_length(head: &[u8]) -> Option<usize> {
+    synparam::output::timestamps::header_length(head)
+}
+
+/// The object header with its timestamps zeroed and its checksum fixed, or None when it is to be
+/// kept (checksum wrong, already zero, or the input's times at the same place).
+#[pyfunction]
+#[pyo3(signature = (header, input_times = None))]
+fn pin_object_header<'py>(
+    py: Python<'py>,
+    header: &[u8],
+    input_times: Option<&[u8]>,
+) -> Option<Bound<'py, pyo3::types::PyBytes>> {
+    let mut patched = header.to_vec();
+    synparam::output::timestamps::pin_header(&mut patched, input_times).then(|| pyo3::types::PyBytes::new(py, &patched))
+}
+
 /// The rows of a one-dimensional dataset from its metadata (shape, bytes per element, the
 /// storage allocated to it, HDF5 filter ids); raises `ValueError` with what is wrong (not
 /// one-dimensional, or more data than its storage can hold), for the loader to show after the
@@ -595,6 +716,21 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRuleCompiler>()?;
     m.add_function(wrap_pyfunction!(is_rules_input, m)?)?;
     m.add_function(wrap_pyfunction!(dataset_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(read_circuit_config, m)?)?;
+    m.add_function(wrap_pyfunction!(output_layout, m)?)?;
+    m.add_function(wrap_pyfunction!(output_files, m)?)?;
+    m.add_function(wrap_pyfunction!(sidecar_text, m)?)?;
+    m.add_function(wrap_pyfunction!(read_sidecar, m)?)?;
+    m.add_function(wrap_pyfunction!(changed_inputs, m)?)?;
+    m.add_function(wrap_pyfunction!(config_sha256, m)?)?;
+    m.add_function(wrap_pyfunction!(text_sha256, m)?)?;
+    m.add_function(wrap_pyfunction!(js_json, m)?)?;
+    m.add_function(wrap_pyfunction!(number_text, m)?)?;
+    m.add_function(wrap_pyfunction!(sidecar_name, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize_path, m)?)?;
+    m.add_function(wrap_pyfunction!(object_header_candidates, m)?)?;
+    m.add_function(wrap_pyfunction!(object_header_length, m)?)?;
+    m.add_function(wrap_pyfunction!(pin_object_header, m)?)?;
     m.add_function(wrap_pyfunction!(read_rules, m)?)?;
     m.add_function(wrap_pyfunction!(export_rules, m)?)?;
     m.add("SynparamError", py.get_type::<SynparamError>())?;

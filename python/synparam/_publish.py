@@ -21,7 +21,6 @@ import numpy as np
 
 from .sonata import CircuitError, printable
 
-PROVENANCE_FILE = "parameterization.json"
 _FICLONE = 0x40049409
 
 
@@ -150,59 +149,6 @@ def iso_now() -> str:
 
 # ----------------------------------------------------------------------------- dataset digests
 
-_DIGEST_DOMAIN = np.uint64(0x6469_6765_7374_7632)
-_M1 = np.uint64(0xFF51AFD7ED558CCD)
-_M2 = np.uint64(0xC4CEB9FE1A85EC53)
-_S33 = np.uint64(33)
-
-
-def _fmix64(x):
-    x = x ^ (x >> _S33)
-    x = x * _M1
-    x = x ^ (x >> _S33)
-    x = x * _M2
-    return x ^ (x >> _S33)
-
-
-class NumpyDatasetDigest:
-    """The core's dataset content digest (storage.rs ``Digest``) in numpy: the wrapping sum over
-    rows of fmix64(bits ^ fmix64(row ^ DOMAIN)), the value's little-endian bits zero-extended."""
-
-    _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-    def __init__(self, storage: str):
-        self.width = np.dtype(storage).itemsize
-        self.sum = 0
-        self.rows = 0
-
-    def add(self, start_row: int, data: bytes):
-        bits = np.frombuffer(data, dtype=np.dtype(self._UNSIGNED[self.width]).newbyteorder("<")).astype(np.uint64)
-        rows = np.arange(start_row, start_row + len(bits), dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            terms = _fmix64(bits ^ _fmix64(rows ^ _DIGEST_DOMAIN))
-            self.sum = (self.sum + int(terms.sum(dtype=np.uint64))) % (1 << 64)
-        self.rows += len(bits)
-
-    @property
-    def hex(self):
-        return f"{self.sum:016x}"
-
-
-def _digest_class():
-    try:
-        import synparam
-
-        native = getattr(synparam, "DatasetDigest", None)
-    except ImportError:  # pragma: no cover
-        native = None
-    return native
-
-
-def _hex_of(digest):
-    value = digest.hex
-    return value() if callable(value) else value
-
-
 def storage_of(dataset) -> str | None:
     """The storage type (numpy name) of an existing dataset, or None when it is not a
     one-dimensional number type the core can write (writer.js ``storageOf``)."""
@@ -218,7 +164,8 @@ def storage_of(dataset) -> str | None:
 
 def verify_datasets(h5: h5py.File, population: str, expected: list, shown: str, chunk_rows=1 << 20) -> list:
     """Every dataset the core stored, read back: its content digest must equal the core's."""
-    native = _digest_class()
+    from . import _synparam
+
     checked = []
     for stored in expected:
         path = f"edges/{population}/{stored['group']}/{stored['property']}"
@@ -230,63 +177,26 @@ def verify_datasets(h5: h5py.File, population: str, expected: list, shown: str, 
             raise CircuitError(f"verification failed: expected {stored['rows']} {stored['storage']} values, found {found}", **where)
         if stored["digest_rows"] != stored["rows"]:
             raise CircuitError(f"verification failed: the core stored {stored['digest_rows']} of its {stored['rows']} rows", **where)
-        digest = native(storage) if native else NumpyDatasetDigest(storage)
+        digest = _synparam.DatasetDigest(storage)
         little = np.dtype(storage).newbyteorder("<")
         for start in range(0, stored["rows"], chunk_rows):
             end = min(stored["rows"], start + chunk_rows)
             values = np.ascontiguousarray(dataset[start:end], dtype=little)
             digest.add(start, values.tobytes())
-        if _hex_of(digest) != stored["digest"]:
-            raise CircuitError(f"verification failed: the file does not hold what the core drew (content digest {_hex_of(digest)}, expected {stored['digest']})", **where)
+        if digest.hex() != stored["digest"]:
+            raise CircuitError(f"verification failed: the file does not hold what the core drew (content digest {digest.hex()}, expected {stored['digest']})", **where)
         checked.append({"dataset": f"/{path}", "storage": storage, "rows": stored["rows"], "digest": stored["digest"]})
     return checked
 
 
 # ----------------------------------------------------------------------------- reproducible bytes
 
-def _rot(x, k):
-    return ((x << k) | (x >> (32 - k))) & 0xFFFFFFFF
-
-
-def lookup3(data: bytes, initval: int = 0) -> int:
-    """Jenkins' lookup3 hashlittle, as HDF5 checksums its metadata (writer.js ``lookup3``)."""
-    length = len(data)
-    a = b = c = (0xDEADBEEF + length + initval) & 0xFFFFFFFF
-    k = 0
-    M = 0xFFFFFFFF
-    while length > 12:
-        a = (a + int.from_bytes(data[k:k + 4], "little")) & M
-        b = (b + int.from_bytes(data[k + 4:k + 8], "little")) & M
-        c = (c + int.from_bytes(data[k + 8:k + 12], "little")) & M
-        a = (a - c) & M; a ^= _rot(c, 4); c = (c + b) & M
-        b = (b - a) & M; b ^= _rot(a, 6); a = (a + c) & M
-        c = (c - b) & M; c ^= _rot(b, 8); b = (b + a) & M
-        a = (a - c) & M; a ^= _rot(c, 16); c = (c + b) & M
-        b = (b - a) & M; b ^= _rot(a, 19); a = (a + c) & M
-        c = (c - b) & M; c ^= _rot(b, 4); b = (b + a) & M
-        length -= 12
-        k += 12
-    if length == 0:
-        return c
-    tail = data[k:k + length] + b"\0" * (12 - length)
-    a = (a + int.from_bytes(tail[0:4], "little")) & M
-    b = (b + int.from_bytes(tail[4:8], "little")) & M
-    c = (c + int.from_bytes(tail[8:12], "little")) & M
-    c ^= b; c = (c - _rot(b, 14)) & M
-    a ^= c; a = (a - _rot(c, 11)) & M
-    b ^= a; b = (b - _rot(a, 25)) & M
-    c ^= b; c = (c - _rot(b, 16)) & M
-    a ^= c; a = (a - _rot(c, 4)) & M
-    b ^= a; b = (b - _rot(a, 14)) & M
-    c ^= b; c = (c - _rot(b, 24)) & M
-    return c
-
-
 def pin_object_timestamps(output_path: str, input_path: str) -> int:
-    """HDF5 stamps the object headers it creates or changes with the wall-clock time: every
-    version-2 object header whose checksum verifies and whose timestamps differ from the input's
-    bytes at the same place gets timestamps 0 and a recomputed checksum (writer.js
-    ``pinObjectTimestamps``), so that the same run gives the same file."""
+    """Make a written HDF5 file reproducible as the core decides (src/output/timestamps.rs): every
+    stamped object header the run created or changed gets timestamps 0 and a recomputed checksum;
+    headers the run did not touch keep theirs. Returns the number pinned."""
+    from . import _synparam
+
     pinned = 0
     scan = 16 << 20
     with open(output_path, "r+b") as out, open(input_path, "rb") as inp:
@@ -299,27 +209,14 @@ def pin_object_timestamps(output_path: str, input_path: str) -> int:
 
         for start in range(0, size, scan):
             block = read(out, start, min(scan + 3, size - start))
-            i = block.find(b"OHDR")
-            while 0 <= i < min(scan, len(block) - 3):
-                offset = start + i
-                head = read(out, offset, min(40, size - offset))
-                nxt = block.find(b"OHDR", i + 1)
-                if len(head) >= 8 and head[4] == 2 and head[5] & 0x20:
-                    size_bytes = 1 << (head[5] & 3)
-                    size_at = 6 + 16 + (4 if head[5] & 0x10 else 0)
-                    if len(head) >= size_at + size_bytes:
-                        chunk_size = int.from_bytes(head[size_at:size_at + size_bytes], "little")
-                        covered = size_at + size_bytes + chunk_size
-                        if offset + covered + 4 <= size:
-                            header = bytearray(read(out, offset, covered + 4))
-                            if lookup3(bytes(header[:covered])) == int.from_bytes(header[covered:covered + 4], "little"):
-                                times = bytes(header[6:22])
-                                before = read(inp, offset + 6, 16) if offset + 22 <= in_size else None
-                                if any(times) and not (before is not None and before == times):
-                                    header[6:22] = b"\0" * 16
-                                    header[covered:covered + 4] = lookup3(bytes(header[:covered])).to_bytes(4, "little")
-                                    out.seek(offset)
-                                    out.write(header)
-                                    pinned += 1
-                i = nxt
+            for offset in _synparam.object_header_candidates(block, start, scan):
+                length = _synparam.object_header_length(read(out, offset, min(40, size - offset)))
+                if length is None or offset + length > size:
+                    continue
+                before = read(inp, offset + 6, 16) if offset + 22 <= in_size else None
+                patched = _synparam.pin_object_header(read(out, offset, length), before)
+                if patched is not None:
+                    out.seek(offset)
+                    out.write(patched)
+                    pinned += 1
     return pinned

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import logging
 import os
 import shutil
@@ -35,10 +36,9 @@ import h5py
 import numpy as np
 import pyarrow as pa
 
-from . import _jsjson
+from . import _synparam
 from ._publish import (
-    PROVENANCE_FILE, Hasher, claim, copy_new, files_below, identity_of, iso_now, pin_object_timestamps,
-    storage_of, verify_datasets,
+    Hasher, claim, copy_new, files_below, identity_of, iso_now, pin_object_timestamps, storage_of, verify_datasets,
 )
 from .sonata import CircuitError, load_circuit, node_property_values, output_files, output_layout, printable
 
@@ -62,7 +62,7 @@ def _config_text(config) -> str:
     """The model as JSON text: a mapping (serialized as JavaScript's JSON.stringify would), JSON
     text, or the path of a JSON file (read as the command reads ``--config``)."""
     if isinstance(config, dict):
-        return _jsjson.stringify(config)
+        return _synparam.js_json(json.dumps(config))
     if isinstance(config, bytes):
         return config.decode("utf-8")
     if isinstance(config, str) and config.lstrip().startswith(("{", "[", "<")):
@@ -76,7 +76,7 @@ def _config_text(config) -> str:
             import yaml
 
             try:
-                return _jsjson.stringify(yaml.safe_load(text))
+                return _synparam.js_json(json.dumps(yaml.safe_load(text)))
             except yaml.YAMLError as error:
                 raise CircuitError(f"not readable YAML: {error}", file=path) from None
         return text
@@ -433,7 +433,7 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
         "synparam_tool": "synparam",
         "synparam_version": version,
         "synparam_seed": np.uint64(int(effective_seed)),
-        "synparam_config_sha256": _jsjson.sha256_of_text(_jsjson.canonical_config_text(user_config_text)),
+        "synparam_config_sha256": _synparam.config_sha256(user_config_text),
     }
     if circuit is None:
         circuit = load_circuit(circuit_config)
@@ -636,7 +636,7 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
 
         # 3. Every other file: the config, the files named, then the named folders' files.
         written = {r["file_name"] for r in results}
-        plan_files = output_files(layout, written=written, reserved=[PROVENANCE_FILE])
+        plan_files = output_files(layout, written=written)
         for file in plan_files:
             if file["from"] == "written":
                 continue
@@ -673,7 +673,7 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
         outputs = {}
         for file in plan_files:
             if file["from"] == "config":
-                outputs[file["output"]] = _jsjson.sha256_of_text(layout["config"]["text"])
+                outputs[file["output"]] = _synparam.text_sha256(layout["config"]["text"])
             elif not file.get("file"):
                 outputs[file["output"]] = output_hashes[file["output"]]
                 if file["from"] == "input" and outputs[file["output"]] != input_hashes[file["entry"]["input"]]:
@@ -686,14 +686,15 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
         phase("wait for hashes")
 
         # 5. The sidecar, then the inputs checked to be as they were.
-        provenance = provenance_document(
-            version=version, created=iso_now(), circuit_config=layout["config"]["output"], seed=effective_seed,
+        sidecar = sidecar_text(
+            version=version, created=iso_now(), seed=effective_seed,
             pathway_property=pathway_property, fallback=fallback, overwrite=overwrite, populations=requested,
             config_text=user_config_text, results=results, layout=layout, inputs=input_hashes, outputs=outputs,
             datasets=datasets, directories=directories, not_included=not_included, unavailable=circuit.unavailable,
             explain=explain)
-        with open(staged(PROVENANCE_FILE), "x", encoding="utf-8", newline="") as stream:
-            stream.write(_jsjson.stringify(provenance, 2) + "\n")
+        provenance = json.loads(sidecar)
+        with open(staged(_synparam.sidecar_name()), "x", encoding="utf-8", newline="") as stream:
+            stream.write(sidecar)
         for record in records:
             try:
                 now = identity_of(record["real"])
@@ -736,43 +737,22 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
             pass
 
 
-def _sidecar_seed(seed):
-    seed = int(seed)
-    return seed if seed <= 2**53 - 1 else str(seed)
-
-
-def provenance_document(*, version, created, circuit_config, seed, pathway_property, fallback, overwrite, populations,
-                        config_text, results, layout, inputs, outputs, datasets, directories, not_included, unavailable,
-                        explain=None):
-    """The provenance sidecar, key for key as the command writes it (provenance.js)."""
-    try:
-        model = {"model_config": _jsjson.parse(config_text)} if _jsjson.parses_exactly(config_text) else {"model_config_text": config_text}
-    except ValueError:
-        model = {"model_config_text": config_text}
-    output_of = {e["input"]: e["output"] for e in layout["entries"]}
-    return {
-        "tool": "synparam",
-        "version": version,
-        "created": created,
-        "circuit_config": circuit_config,
-        "seed": _sidecar_seed(seed),
-        "pathway_property": pathway_property,
-        "fallback_value": fallback,
-        "overwrite_if_exists": overwrite,
-        "edge_populations": populations,
-        **model,
-        "model_config_sha256": _jsjson.sha256_of_text(_jsjson.canonical_config_text(config_text)),
-        "parameterized": {r["name"]: {"edges_file": output_of.get(r["file_name"], r["file_name"]), "synapses": r["size"],
-                                      "connections": sum(r["connections"].values())} for r in results},
-        "inputs": inputs,
-        "outputs": outputs,
-        "datasets": datasets,
-        "directories": directories,
-        "unset_paths": layout.get("unset", []),
+def sidecar_text(*, version, created, seed, pathway_property, fallback, overwrite, populations, config_text, results,
+                 layout, inputs, outputs, datasets, directories, not_included, unavailable, explain=None):
+    """The provenance sidecar's text, as the core writes it for every host (src/output/sidecar.rs)."""
+    inputs_json = {
+        "version": version, "created": created, "seed": str(int(seed)), "pathway_property": pathway_property,
+        "fallback": fallback, "overwrite": overwrite, "populations": populations, "config_text": config_text,
+        "parameterized": [{"name": r["name"], "file": r["file_name"], "synapses": r["size"],
+                           "connections": sum(r["connections"].values())} for r in results],
+        "layout": {"entries": [{k: e[k] for k in ("input", "output", "kind", "role")} for e in layout["entries"]],
+                   "config": layout["config"], "unset": layout.get("unset", [])},
+        "inputs": inputs, "outputs": outputs, "datasets": datasets, "directories": directories,
         "not_included": not_included,
-        "unavailable": [{"kind": u["kind"], "file": output_of.get(u["name"], u["name"]), "population": u["population"]} for u in unavailable],
+        "unavailable": [{"kind": u["kind"], "name": u["name"], "population": u["population"]} for u in unavailable],
         "rules_matching_nothing": explain["rules_matching_nothing"] if explain else [],
     }
+    return _synparam.sidecar_text(json.dumps(inputs_json))
 
 
 # ----------------------------------------------------------------------------- command line

@@ -1,16 +1,15 @@
 """Reading SONATA circuits for synparam in Python (h5py), as the command reads them.
 
-A port of the command's ``www/sonata/paths.js`` (manifest variables, lexical normalization, paths
-relative to the config's folder), the parts of ``loader.js`` a run needs (node populations and
-their properties: group ``0`` with ``@library`` enumerations, the ``node_types_file`` CSV; edge
-populations with their ``node_population`` attributes and ``edge_group_id``/``edge_group_index``;
-what cannot be loaded is listed, not silently dropped), and ``circuit_output.js`` (where every file
-of the circuit goes in a parameterized copy, and the config rewritten only where a path must
-change). Names are the loader's: relative to the config's folder, or absolute.
+What a circuit config names (manifest variables, lexical normalization, paths relative to the
+config's folder) and where every file goes in a parameterized copy are the core's
+(``src/output/``, through ``synparam._synparam``); this module opens the files with h5py: node
+populations and their properties (group ``0`` with ``@library`` enumerations, the
+``node_types_file`` CSV), edge populations with their ``node_population`` attributes and
+``edge_group_id``/``edge_group_index``; what cannot be loaded is listed, not silently dropped.
+Names are the loader's: relative to the config's folder, or absolute.
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -19,11 +18,10 @@ from dataclasses import dataclass, field
 import h5py
 import numpy as np
 
-from ._jsjson import js_number
+from . import _synparam
 
 __all__ = [
-    "CircuitError", "Circuit", "NodePopulation", "EdgePopulation", "load_circuit", "normalize_path",
-    "expand_manifest", "resolve_config_path", "path_references", "node_property_values",
+    "CircuitError", "Circuit", "NodePopulation", "EdgePopulation", "load_circuit", "node_property_values",
     "output_layout", "output_files", "printable",
 ]
 
@@ -46,131 +44,6 @@ _CONTROL = re.compile("[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u206
 def printable(text) -> str:
     """A name made safe to show on a terminal: control characters escaped (paths.js)."""
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", str(text))
-
-
-# ----------------------------------------------------------------------------- paths.js
-
-def normalize_path(path: str) -> str:
-    absolute = path.startswith("/")
-    parts: list[str] = []
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if part == ".." and parts and parts[-1] != "..":
-            parts.pop()
-        elif part != ".." or not absolute:
-            parts.append(part)
-    return ("/" if absolute else "") + "/".join(parts)
-
-
-def join_path(base: str, path: str) -> str:
-    if path.startswith("/") or not base:
-        return normalize_path(path)
-    return normalize_path(f"{base}/{path}")
-
-
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
-
-
-def is_url(value: str) -> bool:
-    return bool(_URL.match(value)) or value.startswith("//")
-
-
-def is_outside(name: str) -> bool:
-    return name.startswith("/") or name == ".." or name.startswith("../") or is_url(name)
-
-
-def is_within(inner: str, outer: str) -> bool:
-    if outer == "":
-        return not is_outside(inner)
-    return inner == outer or inner.startswith(outer if outer.endswith("/") else outer + "/")
-
-
-def folder_of(name: str) -> str:
-    slash = name.rfind("/")
-    return "" if slash < 0 else "/" if slash == 0 else name[:slash]
-
-
-_VARIABLE = re.compile(r"\$[A-Za-z0-9_]+")
-
-
-def expand_manifest(manifest=None) -> dict:
-    manifest = {} if manifest is None else manifest
-    if not isinstance(manifest, dict):
-        raise ValueError('manifest must be an object of "$NAME": path entries')
-    values = {"$BASE_DIR": ".", **manifest}
-    for name, value in values.items():
-        if not re.fullmatch(r"\$[A-Za-z0-9_]*", name):
-            raise ValueError(f"manifest: '{name}' is not a variable name ($ followed by letters, digits or _)")
-        if not isinstance(value, str):
-            raise ValueError(f"manifest: {name} must be a string, got {json.dumps(value)}")
-    expanded: dict[str, str] = {}
-
-    def expand(name, chain):
-        if name in expanded:
-            return expanded[name]
-        if name in chain:
-            raise ValueError(f"manifest: variables refer to each other in a cycle ({' → '.join([*chain, name])})")
-
-        def inner(m):
-            ref = m.group(0)
-            if ref not in values:
-                raise ValueError(f"manifest: {name} refers to the unknown variable {ref}")
-            return expand(ref, [*chain, name])
-
-        text = _VARIABLE.sub(inner, values[name])
-        expanded[name] = text
-        return text
-
-    for name in values:
-        expand(name, [])
-    return expanded
-
-
-def resolve_config_path(value: str, variables: dict, base: str = ""):
-    if value == "":
-        return None
-    if is_url(value):
-        return value
-    if "\\" in value:
-        raise ValueError(f"'{printable(value)}' contains a backslash; SONATA paths use /")
-
-    def sub(m):
-        if m.group(0) not in variables:
-            raise ValueError(f"unknown manifest variable {m.group(0)} in '{value}'")
-        return variables[m.group(0)]
-
-    return join_path(base, _VARIABLE.sub(sub, value))
-
-
-def path_references(config: dict) -> list[dict]:
-    """Every path a circuit config names (loader.js ``pathReferences``)."""
-    found = []
-    roles = {"nodes_file": "nodes", "node_types_file": "node_types", "edges_file": "edges",
-             "edge_types_file": "edge_types", "node_sets_file": "node_sets"}
-
-    def visit(obj, key_path, context=None):
-        if not isinstance(obj, dict):
-            return
-        for key, value in obj.items():
-            here = [*key_path, key]
-            if isinstance(value, str) and (context or re.search(r"_(file|dir|mesh)$", key)):
-                role = roles.get(key, "other")
-                kind = "dir" if key.endswith("_dir") or (context == "alternate_morphologies" and key != "h5v1") else "file"
-                found.append({"key_path": here, "value": value, "kind": kind, "role": role})
-            elif isinstance(value, dict):
-                sub = key if key == "alternate_morphologies" or (key == "provenance" and key_path and key_path[-1] == "components") else None
-                visit(value, here, sub)
-
-    if isinstance(config.get("node_sets_file"), str):
-        found.append({"key_path": ["node_sets_file"], "value": config["node_sets_file"], "kind": "file", "role": "node_sets"})
-    visit(config.get("components"), ["components"])
-    for kind in ("nodes", "edges"):
-        entries = (config.get("networks") or {}).get(kind) if isinstance(config.get("networks"), dict) else None
-        if isinstance(entries, list):
-            for i, entry in enumerate(entries):
-                visit(entry, ["networks", kind, i])
-    return found
 
 
 # ----------------------------------------------------------------------------- loader.js
@@ -225,7 +98,7 @@ class Circuit:
     unavailable: list = field(default_factory=list)
 
     def real(self, name: str) -> str:
-        if is_url(name):
+        if re.match(r"^[a-z][a-z0-9+.-]*://", name, re.I) or name.startswith("//"):
             raise CircuitError("is a URL; synparam reads circuits from disk", file=name)
         return os.path.normpath(os.path.join(self.root, name))
 
@@ -288,25 +161,14 @@ def load_circuit(config_path) -> Circuit:
     config_name = os.path.basename(real_config)
     with open(real_config, encoding="utf-8") as stream:
         text = stream.read()
+    # What the config names, as the core reads it (paths resolved as libsonata resolves them).
     try:
-        config = json.loads(text)
-    except ValueError as error:
-        raise CircuitError(f"not valid JSON ({error})", file=real_config) from None
-    if not isinstance(config, dict):
-        raise CircuitError("the circuit config must be a JSON object", file=real_config)
-    try:
-        variables = expand_manifest(config.get("manifest") or {})
+        read = json.loads(_synparam.read_circuit_config(text, config_name))
     except ValueError as error:
         raise CircuitError(str(error), file=real_config) from None
-    base = folder_of(normalize_path(config_name))
-
-    def resolve(value, key_path):
-        try:
-            return resolve_config_path(value, variables, base)
-        except ValueError as error:
-            raise CircuitError(f"{'.'.join(map(str, key_path))}: {error}", file=real_config) from None
-
-    references = [{**r, "name": resolve(r["value"], r["key_path"])} for r in path_references(config)]
+    config = json.loads(text)
+    references = [{"key_path": r["key_path"], "value": r["value"], "kind": r["kind"], "role": r["role"], "name": r["name"]}
+                  for r in read["references"]]
     circuit = Circuit(config_name, text, config, root, references)
     shown = circuit.real
     unavailable = circuit.unavailable
@@ -317,23 +179,8 @@ def load_circuit(config_path) -> Circuit:
         for population in populations or [None]:
             unavailable.append({"kind": kind, "file": shown(name), "name": name, "population": population, "message": str(error)})
 
-    node_files, edge_files = [], []
-    networks = config.get("networks") or {}
-    for kind, out in (("nodes", node_files), ("edges", edge_files)):
-        entries = networks.get(kind) or []
-        if not isinstance(entries, list):
-            raise CircuitError(f"networks.{kind} must be a list", file=real_config)
-        for i, entry in enumerate(entries):
-            key = f"{kind}_file"
-            if not isinstance(entry, dict) or not isinstance(entry.get(key), str) or entry[key] == "":
-                raise CircuitError(f"networks.{kind}.{i}.{key}: must name a file", file=real_config)
-            types = entry.get("node_types_file") if kind == "nodes" else None
-            pops = entry.get("populations")
-            out.append({
-                "name": resolve(entry[key], ["networks", kind, i, key]),
-                "node_types": resolve(types, ["networks", kind, i, "node_types_file"]) if isinstance(types, str) and types else None,
-                "populations": pops if isinstance(pops, dict) else None,
-            })
+    node_files = [{"name": f["name"], "node_types": f["node_types_file"], "populations": f["populations"]} for f in read["node_files"]]
+    edge_files = [{"name": f["name"], "node_types": None, "populations": f["populations"]} for f in read["edge_files"]]
 
     opened: dict[str, h5py.File] = {}
     errors: dict[str, CircuitError] = {}
@@ -519,7 +366,7 @@ def node_property_values(population: NodePopulation, prop: str):
                     raise CircuitError(f"@library code {bad} outside its {len(words)} values", **where)
                 return [words[c] for c in codes.tolist()]
             if raw.dtype.kind in "fc":
-                return [js_number(v) for v in raw.tolist()]
+                return [_synparam.number_text(v) for v in raw.tolist()]
             if raw.dtype.kind == "b":
                 return ["true" if v else "false" for v in raw.tolist()]
             return [_text(v) for v in raw.tolist()]
@@ -537,102 +384,37 @@ def node_property_values(population: NodePopulation, prop: str):
 EXTERNAL_DIR = "external"
 
 
-def safe_output_path(output: str) -> str:
-    path = normalize_path(output)
-    unsafe = (not path or path.startswith("/") or any(p in ("..", ".", "") for p in path.split("/"))
-              or re.search(r"[\\\u0000-\u001f\u007f]", path) or re.match(r"^[a-z]:", path, re.I))
-    if unsafe:
-        raise CircuitError(f"refusing the output path '{printable(output)}': it is not a plain relative path")
-    return path
-
-
-def _set_at(obj, key_path, value):
-    target = obj
-    for key in key_path[:-1]:
-        target = target[key]
-    target[key_path[-1]] = value
-
-
 def output_layout(circuit: Circuit) -> dict:
-    """Where each file of ``circuit`` goes in the output (circuit_output.js ``outputLayout``):
+    """Where each file of ``circuit`` goes in the output, as the core decides it:
     ``{"entries": [{input, output, kind, role}], "config": {input, output, text, rewritten},
     "unset": [keyPath]}``."""
-    entries, unset = [], []
-    by_output: dict[str, str] = {}
-    by_input: dict[str, dict] = {}
-
-    def add(input_name, output, kind, role):
-        key = f"{kind}:{input_name}"
-        if key in by_input:
-            return by_input[key]
-        if output != "":
-            safe_output_path(output)
-        if output in by_output:
-            raise CircuitError(f"two inputs would both be written as {printable(output or '.')}: {printable(by_output[output])} and {printable(input_name)}")
-        entry = {"input": input_name, "output": output, "kind": kind, "role": role}
-        by_output[output] = input_name
-        by_input[key] = entry
-        entries.append(entry)
-        return entry
-
-    root = folder_of(normalize_path(circuit.config_name))
-    data = copy.deepcopy(circuit.config_json)
-    rewritten = False
-    config_output = circuit.config_name[circuit.config_name.rfind("/") + 1:]
-    for reference in circuit.references:
-        name = reference["name"]
-        if name is None:
-            unset.append(".".join(map(str, reference["key_path"])))
-            continue
-        inside = not is_outside(name) and (root == "" or is_within(name, root))
-        relative = name if root == "" or not inside else "" if name == root else name[len(root) + 1:]
-        if inside:
-            if relative == "" and reference["kind"] != "dir":
-                raise CircuitError(f"{'.'.join(map(str, reference['key_path']))}: names the circuit's folder, not a file")
-            if relative == config_output and reference["role"] != "other":
-                raise CircuitError(f"{'.'.join(map(str, reference['key_path']))}: names the circuit config itself")
-            add(name, relative, reference["kind"], reference["role"])
-            continue
-        entry = by_input.get(f"{reference['kind']}:{name}")
-        if entry is None:
-            kept = normalize_path(re.sub(r"^(\.\./)+|^/+", "", re.sub(r"^[a-z][a-z0-9+.-]*://[^/]*/", "", name, flags=re.I))) or "root"
-            output = f"{EXTERNAL_DIR}/{kept}"
-            n = 2
-            while output in by_output:
-                output = f"{EXTERNAL_DIR}/{n}/{kept}"
-                n += 1
-            entry = add(name, output, reference["kind"], reference["role"])
-        _set_at(data, reference["key_path"], f"./{entry['output']}")
-        rewritten = True
-    if config_output in by_output:
-        raise CircuitError(f"the circuit config and {printable(by_output[config_output])} would both be written as {printable(config_output)}")
-    from ._jsjson import stringify
-    text = stringify(data, 2) + "\n" if rewritten else circuit.config_text
-    return {"entries": entries, "unset": unset,
-            "config": {"input": circuit.config_name, "output": config_output, "rewritten": rewritten, "text": text}}
+    request = {"config": {"name": circuit.config_name, "text": circuit.config_text}}
+    try:
+        return json.loads(_synparam.output_layout(json.dumps(request)))
+    except ValueError as error:
+        raise CircuitError(str(error)) from None
 
 
-def output_files(layout: dict, *, written=frozenset(), reserved=()) -> list[dict]:
-    """Every file of the output circuit and where it comes from (``outputFiles``)."""
-    files, taken = [], set(reserved)
-
-    def take(output, item):
-        if output in taken:
-            return False
-        taken.add(output)
-        files.append({"output": safe_output_path(output), **item})
-        return True
-
-    if layout["config"]:
-        take(layout["config"]["output"], {"from": "config"})
-    for entry in layout["entries"]:
-        if entry.get("present") is False or entry["kind"] != "file":
-            continue
-        if not take(entry["output"], {"from": "written" if entry["input"] in written else "input", "entry": entry}):
-            raise CircuitError(f"{printable(entry['input'])} would be written as {printable(entry['output'])}, a path synparam reserves")
-    for entry in layout["entries"]:
-        if entry.get("present") is False or entry["kind"] != "dir":
-            continue
-        for file in entry.get("files", []):
-            take(f"{entry['output']}/{file['relative']}" if entry["output"] else file["relative"], {"from": "input", "entry": entry, "file": file})
+def output_files(layout: dict, *, written=frozenset()) -> list[dict]:
+    """Every file of the output circuit and where it comes from, as the core lists it:
+    ``[{"output", "from": "config" | "written" | "input", "entry"?, "file"?}]``; the entries carry
+    what was found (``present``, ``kind``, a folder's ``files`` as ``{"relative", …}``)."""
+    entries = layout["entries"]
+    listed = [e.get("files", []) if e.get("present", True) and e["kind"] == "dir" else [] for e in entries]
+    found = [{"present": e.get("present", True) is not False, "kind": e["kind"], "files": [f["relative"] for f in listed[i]]}
+             for i, e in enumerate(entries)]
+    core_layout = {"entries": [{k: e[k] for k in ("input", "output", "kind", "role")} for e in entries],
+                   "config": layout["config"], "unset": layout.get("unset", [])}
+    try:
+        plan = json.loads(_synparam.output_files(json.dumps(core_layout), json.dumps(found), sorted(written)))
+    except ValueError as error:
+        raise CircuitError(str(error)) from None
+    files = []
+    for item in plan:
+        file = {"output": item["output"], "from": item["from"]}
+        if item["entry"] is not None:
+            file["entry"] = entries[item["entry"]]
+        if item["file"] is not None:
+            file["file"] = listed[item["entry"]][item["file"]]
+        files.append(file)
     return files

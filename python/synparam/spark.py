@@ -192,20 +192,11 @@ def _pathway_array(values: Any, what: str) -> pa.Array:
         return pc.cast(values, pa.string())
     if pa.types.is_floating(values.type):
         # JavaScript's String(): whole numbers without ".0"
-        return pa.array([None if v is None else _js_number(v) for v in values.to_pylist()], pa.string())
+        from . import _synparam
+        return pa.array([None if v is None else _synparam.number_text(v) for v in values.to_pylist()], pa.string())
     if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
         return pc.cast(values, pa.string())
     raise TypeError(f"synparam.spark: {what}: pathway values of type {values.type} (want strings or integers)")
-
-
-def _js_number(value: float) -> str:
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == int(value) and abs(value) < 1e21:
-        return str(int(value))
-    return repr(float(value))
 
 
 def _node_values_array(values) -> pa.DictionaryArray:

@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
 import { initialize } from "../../www/host/node.mjs";
 import { loadCircuit, nodeFileSource, closeCircuit, pathReferences } from "../../www/sonata/loader.js";
-import { normalizePath } from "../../www/sonata/paths.js";
+import { normalizePath } from "../../pkg/synparam.js";
 import { main } from "../../www/host/cli.mjs";
 
 const repo = path.resolve(new URL("../..", import.meta.url).pathname);
@@ -182,7 +182,7 @@ test("two inputs that would land on one output path are an error naming both", a
   assert.throws(() => outputLayout(plain(["/data/a/edges.h5", "/data/x/../a/edges.h5"])),
     /two inputs would both be written as edges\.h5: \/data\/a\/edges\.h5 and \/data\/x\/\.\.\/a\/edges\.h5/);
   const configured = {
-    config: { name: "circuit_config.json", text: "{}", json: { networks: { edges: [{ edges_file: "circuit_config.json" }] } } },
+    config: { name: "circuit_config.json", text: JSON.stringify({ networks: { edges: [{ edges_file: "circuit_config.json" }] } }), json: { networks: { edges: [{ edges_file: "circuit_config.json" }] } } },
     references: [{ keyPath: ["networks", "edges", 0, "edges_file"], value: "circuit_config.json", name: "circuit_config.json", kind: "file", role: "edges" }],
   };
   assert.throws(() => outputLayout(configured), /networks\.edges\.0\.edges_file: names the circuit config itself/);

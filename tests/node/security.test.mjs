@@ -13,7 +13,8 @@ import { build } from "esbuild";
 import { openBrowser, paste } from "./browser.mjs";
 import { startServer, PROJECT_MOUNTS, contentSecurityPolicy } from "../../www/tools/serve.mjs";
 import { safeOutputPath } from "../../www/sonata/circuit_output.js";
-import { resolveConfigPath } from "../../www/sonata/paths.js";
+import { resolveConfigPath } from "../../pkg/synparam.js";
+import { initialize } from "../../www/host/node.mjs";
 import { main } from "../../www/host/cli.mjs";
 
 const repo = path.resolve(new URL("../..", import.meta.url).pathname);
@@ -33,6 +34,7 @@ async function confirmPreset(page) {
 let browser;
 const requests = [];
 before(async () => {
+  await initialize();
   browser = await openBrowser({ protect: { prefix: "/private/", header: "Authorization", value: TOKEN }, requests,
     mounts: { "/private/": example, "/fixtures/": fixtures, ...PROJECT_MOUNTS } });
 });

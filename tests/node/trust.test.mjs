@@ -435,6 +435,23 @@ test("non-ASCII text where a number belongs is a ConfigError with its path, not 
   assert.ok(validateConfig(JSON.stringify({ ...config, prop_stats: { "κ": { "É": { "É": { type: "zero" } } } } })));
 });
 
+test("sidecars written before the core owned them (format 1) still read, and --from-provenance reruns them bit for bit", async () => {
+  const example = path.join(repo, "www/examples/synaptome/circuit_config.json");
+  for (const name of ["format1_seed_example.json", "format1_big_seed.json"]) {
+    const old = path.join(repo, "tests/fixtures/sidecars", name);
+    const recorded = JSON.parse(await fs.readFile(old, "utf8"));
+    assert.equal(recorded.format, undefined, `${name}: a format-1 sidecar`);
+    const out = path.join(await tempDir("old-sidecar"), "out");
+    await main(["--circuit", example, "--from-provenance", old, "--out", out], quiet);
+    const rerun = JSON.parse(await fs.readFile(path.join(out, "parameterization.json"), "utf8"));
+    assert.equal(rerun.format, 2);
+    for (const key of ["seed", "pathway_property", "model_config_sha256", "inputs", "outputs", "datasets", "parameterized"]) {
+      assert.deepEqual(rerun[key], recorded[key], `${name}: ${key} as recorded`);
+    }
+    assert.equal(await sha256(path.join(out, "edges.h5")), recorded.outputs["edges.h5"], `${name}: the same edges file, byte for byte`);
+  }
+});
+
 test("provenance reruns validate the sidecar: an edited model, a null seed or a non-string fallback are refused naming the field", async () => {
   const out = path.join(await tempDir(), "first");
   await main(["--circuit", path.join(fixtures, "synaptome/circuit_config.json"), "--config", path.join(repo, "www/presets/seed_example.json"), "--out", out, "--seed", "9"], quiet);

@@ -17,8 +17,8 @@
 import fs from "node:fs/promises";
 import yaml from "js-yaml";
 import { fileURLToPath } from "node:url";
-import { CircuitError } from "../sonata/loader.js";
-import { printable } from "../sonata/paths.js";
+import { CircuitError } from "../sonata/errors.js";
+import { printable } from "../sonata/errors.js";
 import { readProvenance } from "../run/provenance.js";
 import { DEFAULT_CHUNK_SIZE, unavailableWarnings } from "../run/parameterize.js";
 import { initialize, writeParameterizedCircuit, phaseTimer, explainRules, rulesOf } from "./node.mjs";

@@ -7,9 +7,9 @@ import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import h5wasm from "h5wasm/node";
 import { initSync, Parameterizer, DatasetDigest, planRun, version, isRulesInput, readRules, RuleCompiler, exportRules } from "../../pkg/synparam.js";
-import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5, CircuitError } from "../sonata/loader.js";
+import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5 } from "../sonata/loader.js";
+import { CircuitError } from "../sonata/errors.js";
 import { parameterizeCircuit, overridesOf, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
-import { PROVENANCE_FILE } from "../run/provenance.js";
 import { publishCircuit } from "./publish.mjs";
 import { createDrawPool } from "../run/pool.js";
 import { nodeEndpoint } from "../run/protocol.js";
@@ -99,7 +99,7 @@ export async function openCircuit(paths) {
  * refuses rules whose selectors match no node (compileRules). Returns
  * parameterizeCircuit's result plus `{provenance, outDir, warnings}`.
  */
-export async function writeParameterizedCircuit({ circuitPaths, configText, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, onProgress, shouldStop, keepColumns = false, workers = defaultWorkers(), timings = null, storageChunkRows = undefined, strict = false }) {
+export async function writeParameterizedCircuit({ circuitPaths, configText, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, recorded = null, recordedName = undefined, onProgress, shouldStop, keepColumns = false, workers = defaultWorkers(), timings = null, storageChunkRows = undefined, strict = false }) {
   await initialize();
   timings?.mark("start");
   // Validate the model and the settings (a seed is needed) before touching any file.

@@ -14,11 +14,11 @@ import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { Worker } from "node:worker_threads";
-import { CircuitError } from "../sonata/loader.js";
+import { CircuitError } from "../sonata/errors.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
-import { printable } from "../sonata/paths.js";
+import { printable } from "../sonata/errors.js";
 import { pinObjectTimestamps, verifyDatasets } from "../sonata/writer.js";
-import { PROVENANCE_FILE, provenanceDocument, changedInputs, sha256OfText } from "../run/provenance.js";
+import { provenanceFileName, provenanceDocument, changedInputs, sha256OfText } from "../run/provenance.js";
 
 /** Staging folders and lock files of the runs in progress in this process (for signal cleanup). */
 const activeRuns = new Set();
@@ -236,7 +236,7 @@ export function nodeFileAccess(file, writable = false) {
  * refuse a circuit whose files differ from the recorded ones. Returns the run's result plus
  * `{provenance, outDir, warnings, rewrittenConfig}`.
  */
-export async function publishCircuit({ circuit, source, out, hardlink = false, recorded = null, recordedName = PROVENANCE_FILE, configText, version, execute, openWritable, openReadOnly, DatasetDigest, shouldStop = () => false, timings = null }) {
+export async function publishCircuit({ circuit, source, out, hardlink = false, recorded = null, recordedName = provenanceFileName(), configText, version, execute, openWritable, openReadOnly, DatasetDigest, shouldStop = () => false, timings = null }) {
   const warnings = [];
   const phase = (name) => timings?.mark(name);
   const checkpoint = () => {
@@ -308,7 +308,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     checkpoint();
     // 3. Every other file: the config, the files named (copies, or links with --hardlink), then
     // the named folders' files around them — each output path once, a named file always first.
-    const plan = outputFiles(layout, { written, folderFiles: (entry) => entry.files, reserved: [PROVENANCE_FILE] });
+    const plan = outputFiles(layout, { written, folderFiles: (entry) => entry.files });
     const linked = new Set(); // staged paths that are hard links to inputs (--hardlink only)
     for (const file of plan) {
       checkpoint();
@@ -381,13 +381,14 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     phase("wait for hashes");
     checkpoint();
     // 6. The sidecar, then the inputs checked to be as they were.
-    const provenance = provenanceDocument({
-      version, created: new Date().toISOString(), circuitConfig: layout.config?.output ?? null,
+    const sidecar = provenanceDocument({
+      version, created: new Date().toISOString(),
       seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
       populations: result.requested, configText, results: result.populations, layout, inputs: inputHashes, outputs, datasets,
       directories, notIncluded: before.notIncluded, unavailable: circuit.unavailable, explain: result.explain,
     });
-    await fs.writeFile(staged(PROVENANCE_FILE), `${JSON.stringify(provenance, null, 2)}\n`, { flag: "wx" });
+    const provenance = sidecar.document;
+    await fs.writeFile(staged(provenanceFileName()), sidecar.text, { flag: "wx" });
     for (const file of before.files) {
       const now = await identityOf(file.real).catch(() => null);
       if (!now || !sameIdentity(now, file.identity, { linked: hardlink })) {

@@ -4,7 +4,8 @@
 // verified against the files before anything is published). Shared by the headless command and
 // the page's worker (each supplies how output copies are made and finished).
 import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
-import { nodePropertyValues, nodeTableIpc, pathwayColumnIpc, edgeChunks, existingNumericProperties, existingEdgeColumns, CircuitError } from "../sonata/loader.js";
+import { nodePropertyValues, nodeTableIpc, pathwayColumnIpc, edgeChunks, existingNumericProperties, existingEdgeColumns } from "../sonata/loader.js";
+import { CircuitError } from "../sonata/errors.js";
 import { openPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
 import { yieldToEvents } from "./protocol.js";

@@ -6,14 +6,15 @@
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
 import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules } from "../../pkg/synparam.js";
-import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, prepareHdf5, openH5, CircuitError } from "../sonata/loader.js";
+import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, prepareHdf5, openH5 } from "../sonata/loader.js";
+import { CircuitError } from "../sonata/errors.js";
 import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "./parameterize.js";
 
 /** The core's rules functions, for runs whose config is a BBP recipe or synparam rules. */
 const RULES = { isRulesInput, readRules, RuleCompiler };
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
-import { provenanceDocument, readProvenance, PROVENANCE_FILE } from "./provenance.js";
+import { provenanceDocument, readProvenance, provenanceFileName } from "./provenance.js";
 import { serveWorker } from "./protocol.js";
 import { phaseTimer } from "./timings.js";
 import { createDrawPool } from "./pool.js";
@@ -329,7 +330,7 @@ async function zip() {
   }
   const folderFiles = (entry) => names.filter((n) => entry.input === "" || n.startsWith(`${entry.input}/`)).sort()
     .map((n) => ({ relative: entry.input === "" ? n : n.slice(entry.input.length + 1), name: n }));
-  const plan = outputFiles(layout, { written, folderFiles, reserved: [PROVENANCE_FILE] });
+  const plan = outputFiles(layout, { written, folderFiles });
   // Every entry's Blob; the digests not yet under way are started in draw workers, all at once.
   const entries = [];
   const toDigest = {};
@@ -373,13 +374,13 @@ async function zip() {
   for (const [name, hash] of Object.entries(inputs)) if (hash === null) inputs[name] = await sha256Of(FS, await located(name));
   const directories = layout.entries.filter((e) => e.present && e.kind === "dir").map((e) => e.output || ".");
   const provenance = provenanceDocument({
-    version: version(), created, circuitConfig: layout.config?.output ?? null,
+    version: version(), created,
     seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
     populations: result.requested, configText, results: result.populations, layout, inputs, outputs, datasets, directories, notIncluded,
     unavailable: lastRun.circuit.unavailable, explain: result.explain,
   });
-  const sidecar = new TextEncoder().encode(`${JSON.stringify(provenance, null, 2)}\n`);
-  zipEntries.push({ name: PROVENANCE_FILE, blob: new Blob([sidecar]), crc32: digestOfBytes(sidecar).crc32 });
+  const sidecar = new TextEncoder().encode(provenance.text);
+  zipEntries.push({ name: provenanceFileName(), blob: new Blob([sidecar]), crc32: digestOfBytes(sidecar).crc32 });
   const blob = storedZip(zipEntries, { date: new Date(created) });
   timings.mark("finish");
   return { blob, warnings, timings: timings.phases() };

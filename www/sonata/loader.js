@@ -5,17 +5,11 @@
 // cannot be fully read is not loaded, and listed with its error (`circuit.unavailable`): the rest of
 // the circuit loads, and a run refuses only when it needs what is missing (parameterize.js).
 import { tableToIPC, tableFromArrays, makeData, makeVector, Dictionary, Utf8, Int32, Table, Vector } from "apache-arrow";
-import { expandManifest, resolveConfigPath, folderOf, normalizePath, printable, isUrl } from "./paths.js";
-import { datasetRows } from "../../pkg/synparam.js";
+import { datasetRows, readCircuitConfig, normalizePath, isUrl, pathReferences as coreReferences } from "../../pkg/synparam.js";
+import { CircuitError, printable, inFileOf } from "./errors.js";
 
-/** A loader error: names the file and, where known, the population or dataset. */
-export class CircuitError extends Error {
-  constructor(message, { file, population, dataset } = {}) {
-    super([file && `${printable(file)}`, population && `population '${printable(population)}'`, dataset && `dataset ${printable(dataset)}`, message].filter(Boolean).join(": "));
-    this.name = "CircuitError";
-    Object.assign(this, { file, population, dataset });
-  }
-}
+export { CircuitError } from "./errors.js";
+
 
 let hdf5Module = null;
 
@@ -264,7 +258,7 @@ function guessedKind(name) {
  * Load a circuit: from its config when the source has `configName` (a name relative to the
  * source's root), else from plain `.h5` files (`fileNames`). Returns {nodePopulations,
  * edgePopulations, unavailable, config, references}: `references` are every file or folder the
- * config names (see pathReferences), each with its resolved `name` (null for an empty value, which
+ * config names (the core's readCircuitConfig), each with its resolved `name` (null for an empty value, which
  * SONATA reads as "not set").
  *
  * A node or edge file, or one of its populations, that cannot be read (missing, not HDF5, damaged,
@@ -304,47 +298,17 @@ export async function loadCircuit(h5wasm, source, { configName = "circuit_config
   if (configName && (await source.exists(configName))) {
     const shownConfig = source.describe(configName);
     const configText = await source.readText(configName);
-    let config;
+    // What the config names, as the core reads it (paths resolved as libsonata resolves them).
+    let read;
     try {
-      config = JSON.parse(configText);
+      read = readCircuitConfig(configText, configName);
     } catch (error) {
-      throw new CircuitError(`not valid JSON (${error.message})`, { file: shownConfig });
+      throw inFileOf(error, shownConfig);
     }
-    if (!config || typeof config !== "object" || Array.isArray(config)) throw new CircuitError("the circuit config must be a JSON object", { file: shownConfig });
-    let variables;
-    try {
-      variables = expandManifest(config.manifest ?? {});
-    } catch (error) {
-      throw new CircuitError(error.message, { file: shownConfig });
-    }
-    const base = folderOf(normalizePath(configName));
-    const resolve = (value, keyPath) => {
-      try {
-        return resolveConfigPath(value, variables, base);
-      } catch (error) {
-        throw new CircuitError(`${keyPath.join(".")}: ${error.message}`, { file: shownConfig });
-      }
-    };
-    configFile = { name: configName, text: configText, json: config };
-    for (const reference of pathReferences(config)) references.push({ ...reference, name: resolve(reference.value, reference.keyPath) });
-    const required = (entry, key, keyPath) => {
-      if (typeof entry?.[key] !== "string" || entry[key] === "") {
-        throw new CircuitError(`${keyPath.join(".")}.${key}: must name a file`, { file: shownConfig });
-      }
-      return resolve(entry[key], [...keyPath, key]);
-    };
-    for (const [kind, list] of [["nodes", nodeFiles], ["edges", edgeFiles]]) {
-      const entries = config.networks?.[kind] ?? [];
-      if (!Array.isArray(entries)) throw new CircuitError(`networks.${kind} must be a list`, { file: shownConfig });
-      entries.forEach((entry, i) => {
-        const keyPath = ["networks", kind, i];
-        const typesKey = kind === "nodes" ? "node_types_file" : "edge_types_file";
-        list.push({
-          name: required(entry, `${kind}_file`, keyPath),
-          nodeTypesFile: kind === "nodes" && typeof entry[typesKey] === "string" && entry[typesKey] ? resolve(entry[typesKey], [...keyPath, typesKey]) : null,
-          populations: entry.populations && typeof entry.populations === "object" && !Array.isArray(entry.populations) ? entry.populations : null,
-        });
-      });
+    configFile = { name: configName, text: configText, json: JSON.parse(configText) };
+    for (const reference of read.references) references.push({ keyPath: reference.key_path, value: reference.value, kind: reference.kind, role: reference.role, name: reference.name });
+    for (const [files, list] of [[read.node_files, nodeFiles], [read.edge_files, edgeFiles]]) {
+      for (const file of files) list.push({ name: file.name, nodeTypesFile: file.node_types_file, populations: file.populations });
     }
   } else {
     if (!fileNames.length) throw new CircuitError(configName ? "does not exist" : "no circuit given: neither a circuit config nor .h5 files", { file: configName ? source.describe(configName) : undefined });
@@ -535,34 +499,11 @@ export async function loadCircuit(h5wasm, source, { configName = "circuit_config
   return { nodePopulations, edgePopulations, unavailable, config: configFile, references };
 }
 
-/** Every path a circuit config names, with where it is: `{keyPath, value, kind: "file"|"dir",
- * role: "nodes"|"node_types"|"edges"|"edge_types"|"node_sets"|"other"}`. SONATA paths are the
- * values of keys ending in `_file`, `_dir` or `_mesh` (and of `alternate_morphologies`, whose
- * `h5v1` entry is a file) in `components`, network entries and their populations, every string of
- * `components.provenance` (BBP's provenance files), plus the top-level `node_sets_file`. `kind` is
- * what the key says; a probe of the file system has the last word. */
+/** Every path a parsed circuit config names, with where it is: `[{keyPath, value, kind: "file" |
+ * "dir", role: "nodes" | "node_types" | "edges" | "edge_types" | "node_sets" | "other"}]` — the
+ * core's list (src/output/paths.rs). */
 export function pathReferences(config) {
-  const found = [];
-  const visit = (object, keyPath, context = null) => {
-    if (!object || typeof object !== "object" || Array.isArray(object)) return;
-    for (const [key, value] of Object.entries(object)) {
-      const here = [...keyPath, key];
-      if (typeof value === "string" && (context || /_(file|dir|mesh)$/.test(key))) {
-        const role = { nodes_file: "nodes", node_types_file: "node_types", edges_file: "edges", edge_types_file: "edge_types", node_sets_file: "node_sets" }[key] ?? "other";
-        const kind = key.endsWith("_dir") || (context === "alternate_morphologies" && key !== "h5v1") ? "dir" : "file";
-        found.push({ keyPath: here, value, kind, role });
-      } else if (value && typeof value === "object" && !Array.isArray(value)) {
-        visit(value, here, key === "alternate_morphologies" || (key === "provenance" && keyPath.at(-1) === "components") ? key : null);
-      }
-    }
-  };
-  if (typeof config.node_sets_file === "string") found.push({ keyPath: ["node_sets_file"], value: config.node_sets_file, kind: "file", role: "node_sets" });
-  visit(config.components, ["components"]);
-  for (const kind of ["nodes", "edges"]) {
-    const entries = config.networks?.[kind];
-    if (Array.isArray(entries)) entries.forEach((entry, i) => visit(entry, ["networks", kind, i]));
-  }
-  return found;
+  return coreReferences(JSON.stringify(config)).map((r) => ({ keyPath: r.key_path, value: r.value, kind: r.kind, role: r.role }));
 }
 
 /** Values of a node property for every node: strings, or null where the node lacks it. */

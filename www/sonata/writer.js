@@ -3,7 +3,9 @@
 // plans the datasets (storage types, rows, the overwrite rule, the group layout) and hands back
 // storage-ready blocks; this module creates the planned datasets and copies the blocks into them.
 // Plain ES module (Node and Web Worker).
-import { CircuitError, hdf5, groupChunks } from "./loader.js";
+import { objectHeaderCandidates, objectHeaderLength, pinObjectHeader } from "../../pkg/synparam.js";
+import { hdf5, groupChunks } from "./loader.js";
+import { CircuitError } from "./errors.js";
 
 /** h5wasm dtype of a storage type (the core's numpy names). */
 const H5_DTYPES = {
@@ -241,105 +243,38 @@ export function verifyDatasets(file, population, expected, DatasetDigest, { show
   }
 }
 
-/** Jenkins' lookup3 hash (hashlittle) as HDF5 uses it for metadata checksums. */
-export function lookup3(bytes, initval = 0) {
-  const rot = (x, k) => (x << k) | (x >>> (32 - k));
-  let length = bytes.length;
-  let a = (0xdeadbeef + length + initval) >>> 0;
-  let b = a;
-  let c = a;
-  let k = 0;
-  while (length > 12) {
-    a = (a + (bytes[k] | (bytes[k + 1] << 8) | (bytes[k + 2] << 16) | (bytes[k + 3] << 24))) | 0;
-    b = (b + (bytes[k + 4] | (bytes[k + 5] << 8) | (bytes[k + 6] << 16) | (bytes[k + 7] << 24))) | 0;
-    c = (c + (bytes[k + 8] | (bytes[k + 9] << 8) | (bytes[k + 10] << 16) | (bytes[k + 11] << 24))) | 0;
-    a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0;
-    a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0;
-    length -= 12;
-    k += 12;
-  }
-  if (length === 0) return c >>> 0;
-  const tail = [0, 0, 0];
-  for (let i = 0; i < length; i++) tail[i >> 2] |= bytes[k + i] << (8 * (i & 3));
-  a = (a + tail[0]) | 0;
-  b = (b + tail[1]) | 0;
-  c = (c + tail[2]) | 0;
-  c ^= b; c = (c - rot(b, 14)) | 0;
-  a ^= c; a = (a - rot(c, 11)) | 0;
-  b ^= a; b = (b - rot(a, 25)) | 0;
-  c ^= b; c = (c - rot(b, 16)) | 0;
-  a ^= c; a = (a - rot(c, 4)) | 0;
-  b ^= a; b = (b - rot(a, 14)) | 0;
-  c ^= b; c = (c - rot(b, 24)) | 0;
-  return c >>> 0;
-}
-
-const OHDR = [0x4f, 0x48, 0x44, 0x52]; // "OHDR": a version-2 object header
 const SCAN_CHUNK = 16 << 20;
 
 /**
- * Make a written HDF5 file reproducible: HDF5 stamps the object headers it creates or changes with
- * the wall-clock time (h5wasm cannot switch that off), so two identical runs would differ in those
- * bytes. Every version-2 object header whose checksum verifies and whose timestamps differ from
- * the input file's bytes at the same place gets timestamps 0 and a recomputed checksum; headers
- * the run did not touch keep theirs. `output` and `input` are `{size, read(offset, length, into?), close()}`
- * (closed here); `output.write(offset, bytes)` patches. Returns the number of headers pinned.
+ * Make a written HDF5 file reproducible (design §5; the core's src/output/timestamps.rs decides):
+ * HDF5 stamps the object headers it creates or changes with the wall-clock time (h5wasm cannot
+ * switch that off), so two identical runs would differ in those bytes. Every stamped header the
+ * run created or changed gets timestamps 0 and a recomputed checksum; headers the run did not touch
+ * keep theirs. `output` and `input` are `{size, read(offset, length, into?), close()}` (closed
+ * here); `output.write(offset, bytes)` patches. Returns the number of headers pinned.
  */
 export function pinObjectTimestamps(output, input) {
   try {
-    return pinHeaders(output, input);
+    let pinned = 0;
+    const buffer = new Uint8Array(SCAN_CHUNK + 3);
+    for (let start = 0; start < output.size; start += SCAN_CHUNK) {
+      const block = output.read(start, Math.min(SCAN_CHUNK + 3, output.size - start), buffer);
+      for (const offset of objectHeaderCandidates(block, start, SCAN_CHUNK)) {
+        const length = objectHeaderLength(output.read(offset, Math.min(40, output.size - offset)));
+        if (length === undefined || offset + length > output.size) continue;
+        const header = output.read(offset, length);
+        const before = offset + 22 <= input.size ? input.read(offset + 6, 16) : undefined;
+        if (pinObjectHeader(header, before)) {
+          output.write(offset, header);
+          pinned++;
+        }
+      }
+    }
+    return pinned;
   } finally {
     output.close();
     input.close();
   }
-}
-
-/** The next "OHDR" at or after `from` in `block`, or -1: Node's Buffer searches natively (a byte
- * loop over a 600 MB file finds millions of "O"s); elsewhere, a loop over the rarer "H". */
-const findSignature = typeof Buffer === "function"
-  ? (block, from) => Buffer.from(block.buffer, block.byteOffset, block.byteLength).indexOf("OHDR", from, "latin1")
-  : (block, from) => {
-    // Browsers: the native indexOf finds the rarest letter ("R": 0x52, seldom a float's leading
-    // byte), the few bytes before it are checked by hand.
-    for (let i = block.indexOf(0x52, from + 3); i >= 3; i = block.indexOf(0x52, i + 1)) {
-      if (block[i - 3] === 0x4f && block[i - 2] === 0x48 && block[i - 1] === 0x44) return i - 3;
-    }
-    return -1;
-  };
-
-function pinHeaders(output, input) {
-  let pinned = 0;
-  const buffer = new Uint8Array(SCAN_CHUNK + 3);
-  for (let start = 0; start < output.size; start += SCAN_CHUNK) {
-    const block = output.read(start, Math.min(SCAN_CHUNK + 3, output.size - start), buffer);
-    for (let i = findSignature(block, 0); i >= 0 && i < Math.min(SCAN_CHUNK, block.length - 3); i = findSignature(block, i + 1)) {
-      const offset = start + i;
-      const head = output.read(offset, Math.min(40, output.size - offset));
-      if (head.length < 8 || head[4] !== 2 || !(head[5] & 0x20)) continue;
-      const sizeBytes = 1 << (head[5] & 3);
-      const sizeAt = 6 + 16 + (head[5] & 0x10 ? 4 : 0);
-      if (head.length < sizeAt + sizeBytes) continue;
-      let chunkSize = 0;
-      for (let b = sizeBytes - 1; b >= 0; b--) chunkSize = chunkSize * 256 + head[sizeAt + b];
-      const covered = sizeAt + sizeBytes + chunkSize;
-      if (offset + covered + 4 > output.size) continue;
-      const header = output.read(offset, covered + 4);
-      const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
-      if (lookup3(header.subarray(0, covered)) !== view.getUint32(covered, true)) continue;
-      const times = header.subarray(6, 22);
-      const before = offset + 22 <= input.size ? input.read(offset + 6, 16) : null;
-      if (times.every((t) => t === 0) || (before && before.every((t, j) => t === times[j]))) continue;
-      times.fill(0);
-      view.setUint32(covered, lookup3(header.subarray(0, covered)), true);
-      output.write(offset, header);
-      pinned++;
-    }
-  }
-  return pinned;
 }
 
 /** Random access (`{size, read, write, close}`) to a file of an Emscripten file system (h5wasm's
