@@ -24,7 +24,6 @@ pub mod datasets;
 pub mod distributions;
 pub mod engine;
 pub mod error;
-pub mod obi_one;
 pub mod output;
 pub mod pathways;
 pub mod rules;

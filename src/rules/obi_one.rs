@@ -6,8 +6,9 @@
 
 use serde_json::{json, Map, Value};
 
+use super::ruleset::{Rule, RuleSet};
+use super::selectors::{Pattern, Selector, Term, EDGE_POPULATION_KEY, NODE_POPULATION_KEY};
 use crate::error::{Error, Num, Result};
-use crate::rules::{Pattern, Rule, RuleSet, Selector, Term, EDGE_POPULATION_KEY, NODE_POPULATION_KEY};
 
 /// The model fields of obi-one's `TsodyksMarkramSynapticModel`: (field, its `*_shared_within`
 /// flag, the SONATA dataset), in `parameter_names()` order (the field names are obi-one's own,

@@ -1,0 +1,17 @@
+//! Parsing and validation of connectome-manipulator's `ConnPropsModel` dict and of obi-one's task
+//! form (design §2.1). Every error names the JSON path of the offending key.
+//!
+//! By concern, each using only those before it: `json` (reading with paths), `types` (what a
+//! validated model is), `spec` (one spec), `model` (a `ConnPropsModel`), `task` (the task form and
+//! the run settings).
+
+mod json;
+mod model;
+mod spec;
+mod task;
+mod types;
+
+pub use model::{check_property_name, RESERVED_EDGE_DATASETS};
+pub use spec::{parse_pathway_spec, spec_schema, SpecSchema, DISTRIBUTIONS, DTYPE_NAMES};
+pub use task::*;
+pub use types::*;

@@ -1,0 +1,366 @@
+//! One spec (design §2.2): its distribution and parameters, bounds, dtype, sharing, `shift` and
+//! `truncate` — the parser's table of laws is the one the page's editor builds its form from.
+
+use serde_json::{Map, Value};
+
+use super::json::*;
+use super::types::*;
+use crate::distributions::{Distribution, TruncatedNormal};
+use crate::error::{Num, Result};
+
+/// Relative tolerance for `p` summing to 1 (design §2.2).
+const PROBABILITY_SUM_TOLERANCE: f64 = 1e-8;
+
+/// Keys that fitted ConnPropsModel files carry as descriptive statistics; accepted and ignored
+/// (with a notice) where the distribution does not use them.
+const DESCRIPTIVE_KEYS: [&str; 5] = ["mean", "std", "std-within", "min", "max"];
+
+/// Keys every spec may carry besides its distribution's own.
+const COMMON_KEYS: [&str; 7] = ["type", "shared_within", "lower_bound", "upper_bound", "dtype", "shift", "truncate"];
+
+/// The distribution's own keys.
+/// Every distribution type with its own parameters, in the order users think of them: the one
+/// table the parser checks specs against and the page's editor builds its form from.
+pub const DISTRIBUTIONS: [(&str, &[&str]); 13] = [
+    ("constant", &["mean"]),
+    ("normal", &["mean", "std"]),
+    ("truncnorm", &["norm_loc", "norm_scale", "min", "max"]),
+    ("gamma", &["mean", "std"]),
+    ("poisson", &["mean"]),
+    ("ztpoisson", &["mean"]),
+    ("discrete", &["val", "p"]),
+    ("zero", &[]),
+    ("lognormal", &["mean", "sigma"]),
+    ("exponential", &["scale"]),
+    ("uniform", &["low", "high"]),
+    // Functionalizer's laws, named so that imported BBP recipes say what they reproduce.
+    ("fz_truncnorm", &["mean", "std"]),
+    ("fz_nrrp", &["mean"]),
+];
+
+/// Names a spec's `dtype` may take (numpy's), in the order the editor offers them.
+pub const DTYPE_NAMES: [&str; 14] = [
+    "float32", "float64", "int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float",
+    "double", "single",
+];
+
+fn distribution_keys(kind: &str) -> Option<&'static [&'static str]> {
+    DISTRIBUTIONS.iter().find(|(name, _)| *name == kind).map(|(_, keys)| *keys)
+}
+
+/// "constant, normal, …": the accepted types, for messages.
+fn distribution_types() -> String {
+    DISTRIBUTIONS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+}
+
+/// What the editor needs to build a spec form: each type's parameters, the keys every spec may
+/// carry, and the accepted dtypes.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct SpecSchema {
+    /// Distribution type → its parameters.
+    pub distributions: Vec<(String, Vec<String>)>,
+    /// Keys every spec may carry besides its type's parameters.
+    pub common_keys: Vec<String>,
+    /// Accepted `dtype` names.
+    pub dtypes: Vec<String>,
+}
+
+/// The [`SpecSchema`] of this version of the parser.
+pub fn spec_schema() -> SpecSchema {
+    SpecSchema {
+        distributions: DISTRIBUTIONS
+            .iter()
+            .map(|(name, keys)| (name.to_string(), keys.iter().map(|k| k.to_string()).collect()))
+            .collect(),
+        common_keys: COMMON_KEYS.iter().filter(|k| **k != "type").map(|k| k.to_string()).collect(),
+        dtypes: DTYPE_NAMES.iter().map(|k| k.to_string()).collect(),
+    }
+}
+
+/// Parse one spec `{type, …}` at `path`.
+pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Result<PathwaySpec> {
+    let spec = value.as_object().ok_or_else(|| path.error("must be an object {\"type\": …}"))?;
+    let type_path = path.key("type");
+    let kind =
+        spec.get("type").ok_or_else(|| type_path.error(format!("missing (one of: {})", distribution_types())))?;
+    let kind = string(kind, &type_path)?;
+    let own_keys = distribution_keys(&kind).ok_or_else(|| {
+        type_path.error(format!("unknown distribution type '{kind}' (one of: {})", distribution_types()))
+    })?;
+    for key in spec.keys() {
+        let key = key.as_str();
+        if own_keys.contains(&key) || COMMON_KEYS.contains(&key) {
+            continue;
+        }
+        if DESCRIPTIVE_KEYS.contains(&key) {
+            notices.push(format!("{}: ignored (descriptive statistic, not a parameter of {kind})", path.key(key).0));
+            continue;
+        }
+        let mut allowed: Vec<&str> = own_keys.to_vec();
+        allowed.extend(COMMON_KEYS.iter().filter(|k| **k != "type"));
+        return Err(path.key(key).error(format!("unknown key for a {kind} spec (allowed: {})", allowed.join(", "))));
+    }
+    let number = |key: &str| -> Result<f64> { finite_number(required(spec, key, path, &kind)?, &path.key(key)) };
+    let non_negative = |key: &str| -> Result<f64> {
+        let x = number(key)?;
+        if x < 0.0 {
+            return Err(path.key(key).error(format!("must be ≥ 0 for {kind}, got {}", Num(x))));
+        }
+        Ok(x)
+    };
+    let is_integer_json = |key: &str| spec.get(key).is_some_and(|v| v.is_i64() || v.is_u64());
+    let mut natural_type = ColumnType::Float64;
+    let distribution = match kind.as_str() {
+        "constant" => {
+            if is_integer_json("mean") {
+                natural_type = ColumnType::Int(IntType::I64);
+            }
+            Distribution::Constant { value: number("mean")? }
+        }
+        "zero" => Distribution::Zero,
+        "normal" => Distribution::Normal { mean: number("mean")?, std: non_negative("std")? },
+        "truncnorm" => {
+            let loc = number("norm_loc")?;
+            let scale = non_negative("norm_scale")?;
+            let min = extended_number(required(spec, "min", path, &kind)?, &path.key("min"))?;
+            let max = extended_number(required(spec, "max", path, &kind)?, &path.key("max"))?;
+            if min > max {
+                return Err(path.key("min").error(format!(
+                    "truncnorm min ({}) must not exceed max ({})",
+                    Num(min),
+                    Num(max)
+                )));
+            }
+            if min == f64::INFINITY || max == f64::NEG_INFINITY {
+                return Err(path.key("min").error("truncnorm window [min, max] is empty"));
+            }
+            Distribution::TruncatedNormal(TruncatedNormal::new(loc, scale, min, max))
+        }
+        "gamma" => {
+            let mean = number("mean")?;
+            if mean <= 0.0 {
+                return Err(path.key("mean").error(format!("gamma mean must be > 0, got {}", Num(mean))));
+            }
+            let std = non_negative("std")?;
+            let gamma = Distribution::gamma(mean, std);
+            if let Distribution::Gamma { shape, scale, .. } = gamma {
+                if std > 0.0 && !(shape.is_finite() && scale.is_finite() && shape > 0.0 && scale > 0.0) {
+                    return Err(path.key("std").error(format!(
+                        "gamma mean {} and std {} give shape {} and scale {}, outside what float64 can draw",
+                        Num(mean),
+                        Num(std),
+                        Num(shape),
+                        Num(scale)
+                    )));
+                }
+            }
+            gamma
+        }
+        "poisson" => {
+            natural_type = ColumnType::Int(IntType::I64);
+            let mean = non_negative("mean")?;
+            if mean > POISSON_MEAN_LIMIT {
+                return Err(path.key("mean").error(format!(
+                    "poisson mean must be ≤ {POISSON_MEAN_LIMIT:e} (use a normal law for larger counts), got {}",
+                    Num(mean)
+                )));
+            }
+            Distribution::Poisson { mean, shift: 0.0 }
+        }
+        "fz_truncnorm" => {
+            // Functionalizer's u_syn and decay_time: N(mean, std) redrawn until within one std of
+            // the mean and ≥ 0, i.e. restricted to [max(mean − std, 0), mean + std].
+            let mean = number("mean")?;
+            let std = number("std")?;
+            if std <= 0.0 {
+                return Err(path.key("std").error(format!("fz_truncnorm std must be > 0, got {}", Num(std))));
+            }
+            if mean + std <= 0.0 {
+                return Err(path.key("mean").error(format!(
+                    "fz_truncnorm mean + std must be > 0 (functionalizer would redraw forever), got {}",
+                    Num(mean + std)
+                )));
+            }
+            Distribution::TruncatedNormal(TruncatedNormal::new(mean, std, (mean - std).max(0.0), mean + std))
+        }
+        "fz_nrrp" => {
+            // Functionalizer's n_rrp_vesicles: 1 + Poisson(mean − 1) for mean ≥ 1, else always 1.
+            natural_type = ColumnType::Int(IntType::I64);
+            let mean = number("mean")?;
+            if mean - 1.0 > POISSON_MEAN_LIMIT {
+                return Err(path
+                    .key("mean")
+                    .error(format!("fz_nrrp mean must be ≤ {POISSON_MEAN_LIMIT:e} + 1, got {}", Num(mean))));
+            }
+            Distribution::Poisson { mean: (mean - 1.0).max(0.0), shift: 1.0 }
+        }
+        "ztpoisson" => {
+            natural_type = ColumnType::Int(IntType::I64);
+            let mean = number("mean")?;
+            if mean < 1.0 {
+                return Err(path
+                    .key("mean")
+                    .error(format!("ztpoisson mean must be ≥ 1 (zero is excluded), got {}", Num(mean))));
+            }
+            if mean > POISSON_MEAN_LIMIT {
+                return Err(path.key("mean").error(format!(
+                    "ztpoisson mean must be ≤ {POISSON_MEAN_LIMIT:e} (use a normal law for larger counts), got {}",
+                    Num(mean)
+                )));
+            }
+            Distribution::zero_truncated_poisson(mean)
+        }
+        "discrete" => {
+            let (values, probabilities) = parse_discrete(spec, path, &kind)?;
+            let all_integer_json = spec["val"].as_array().is_some_and(|a| a.iter().all(|v| v.is_i64() || v.is_u64()));
+            if all_integer_json {
+                natural_type = ColumnType::Int(IntType::I64);
+            }
+            Distribution::discrete(values, probabilities)
+        }
+        "lognormal" => Distribution::LogNormal { mean: number("mean")?, sigma: non_negative("sigma")? },
+        "exponential" => Distribution::Exponential { scale: non_negative("scale")? },
+        "uniform" => {
+            let (low, high) = (number("low")?, number("high")?);
+            if low > high {
+                return Err(path.key("low").error(format!(
+                    "uniform low ({}) must not exceed high ({})",
+                    Num(low),
+                    Num(high)
+                )));
+            }
+            Distribution::Uniform { low, high }
+        }
+        _ => unreachable!("type checked against distribution_keys"),
+    };
+    let distribution = with_shift_and_truncation(distribution, spec, path, &mut natural_type)?;
+    // A law whose values overflow float64 (lognormal mean 1000, uniform over ±1e308, …) would only
+    // give infinities: refuse it here, naming the spec, rather than at the first draw.
+    let (law_mean, law_std) = distribution.moments();
+    if !law_mean.is_finite() || !law_std.is_finite() {
+        return Err(path.error(format!(
+            "{kind} with these parameters has values beyond the float64 range (mean {}, std {})",
+            Num(law_mean),
+            Num(law_std)
+        )));
+    }
+    let shared_within =
+        optional(spec, "shared_within").map(|v| boolean(v, &path.key("shared_within"))).transpose()?.unwrap_or(true);
+    let bound = |key: &str| optional(spec, key).map(|v| finite_number(v, &path.key(key))).transpose();
+    let lower_bound = bound("lower_bound")?;
+    let upper_bound = bound("upper_bound")?;
+    if let (Some(lower), Some(upper)) = (lower_bound, upper_bound) {
+        if lower > upper {
+            return Err(path.key("lower_bound").error(format!(
+                "lower_bound ({}) must not exceed upper_bound ({})",
+                Num(lower),
+                Num(upper)
+            )));
+        }
+    }
+    let dtype = optional(spec, "dtype")
+        .map(|v| {
+            let dtype_path = path.key("dtype");
+            let name = string(v, &dtype_path)?;
+            Dtype::from_name(&name).ok_or_else(|| {
+                dtype_path
+                    .error(format!("unknown dtype '{name}' (int, float, float32, float64, int8…int64, uint8…uint64)"))
+            })
+        })
+        .transpose()?;
+    if let Some(dtype) = dtype {
+        natural_type = dtype.column_type();
+    } else if matches!(natural_type, ColumnType::Int(_))
+        && [lower_bound, upper_bound].iter().flatten().any(|b| b.fract() != 0.0)
+    {
+        natural_type = ColumnType::Float64;
+    }
+    Ok(PathwaySpec { distribution, shared_within, lower_bound, upper_bound, dtype, natural_type })
+}
+
+/// A spec's `shift` (added to every value) and `truncate` (`{"min", "max"}`, either may be left
+/// out): the law conditioned on the window — redrawn within it, nothing piles up on a bound —
+/// unlike `lower_bound`/`upper_bound`, which clip (connectome-manipulator's meaning). Design §9.3.
+fn with_shift_and_truncation(
+    distribution: Distribution,
+    spec: &Map<String, Value>,
+    path: &JsonPath,
+    natural_type: &mut ColumnType,
+) -> Result<Distribution> {
+    let shift = optional(spec, "shift").map(|v| finite_number(v, &path.key("shift"))).transpose()?.unwrap_or(0.0);
+    let window = match optional(spec, "truncate") {
+        None => None,
+        Some(value) => {
+            let truncate = path.key("truncate");
+            let object = value.as_object().ok_or_else(|| truncate.error("must be {\"min\": …, \"max\": …}"))?;
+            if let Some(key) = object.keys().find(|k| *k != "min" && *k != "max") {
+                return Err(truncate.key(key).error("unknown key (allowed: min, max)"));
+            }
+            let end = |key: &str, default: f64| {
+                optional(object, key)
+                    .map(|v| finite_number(v, &truncate.key(key)))
+                    .transpose()
+                    .map(|v| v.unwrap_or(default))
+            };
+            let (min, max) = (end("min", f64::NEG_INFINITY)?, end("max", f64::INFINITY)?);
+            if min == f64::NEG_INFINITY && max == f64::INFINITY {
+                return Err(truncate.error("give min, max or both"));
+            }
+            if min > max {
+                return Err(truncate.key("min").error(format!(
+                    "min ({}) must not exceed max ({})",
+                    Num(min),
+                    Num(max)
+                )));
+            }
+            Some((min, max))
+        }
+    };
+    if shift == 0.0 && window.is_none() {
+        return Ok(distribution);
+    }
+    if shift.fract() != 0.0 && matches!(natural_type, ColumnType::Int(_)) {
+        *natural_type = ColumnType::Float64;
+    }
+    crate::distributions::Transformed::new(distribution, shift, window)
+        .map(|t| Distribution::Transformed(Box::new(t)))
+        .map_err(|message| path.key("truncate").error(message))
+}
+
+fn parse_discrete(spec: &Map<String, Value>, path: &JsonPath, kind: &str) -> Result<(Vec<f64>, Vec<f64>)> {
+    let list = |key: &str| -> Result<Vec<f64>> {
+        let list_path = path.key(key);
+        let items =
+            required(spec, key, path, kind)?.as_array().ok_or_else(|| list_path.error("must be a list of numbers"))?;
+        if items.is_empty() {
+            return Err(list_path.error("must not be empty"));
+        }
+        items.iter().enumerate().map(|(i, v)| finite_number(v, &list_path.index(i))).collect()
+    };
+    let values = list("val")?;
+    let probabilities = list("p")?;
+    if values.len() != probabilities.len() {
+        return Err(path.key("p").error(format!(
+            "has {} entries but val has {}; they must have the same length",
+            probabilities.len(),
+            values.len()
+        )));
+    }
+    for (i, p) in probabilities.iter().enumerate() {
+        if *p < 0.0 {
+            return Err(path.key("p").index(i).error(format!("probability must be ≥ 0, got {}", Num(*p))));
+        }
+    }
+    let sum: f64 = probabilities.iter().sum();
+    if (sum - 1.0).abs() > PROBABILITY_SUM_TOLERANCE {
+        return Err(path
+            .key("p")
+            .error(format!("probabilities sum to {}, not 1 (tolerance {PROBABILITY_SUM_TOLERANCE:e})", Num(sum))));
+    }
+    Ok((values, probabilities))
+}
+
+/// Parse a single pathway spec (`{"type": "gamma", "mean": 1, "std": 0.5, …}`), for previews.
+pub fn parse_pathway_spec(json: &str) -> Result<PathwaySpec> {
+    parse_spec(&parse_json(json)?, &JsonPath::root(), &mut Vec::new())
+}

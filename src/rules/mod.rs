@@ -1,0 +1,30 @@
+//! Rules with precedence (design §9): ordered rules select source and target nodes by node
+//! properties — exact values or fnmatch globs, ANDed over properties, ORed over a property's values
+//! — and assign specs, or a whole class of specs, to properties. Per property, the last rule that
+//! matches an edge's source and target wins. BBP recipes (JSON/YAML v1 as JSON, legacy XML) and
+//! obi-one's configs import into rules with their tools' meanings.
+//!
+//! Rules compile, for a circuit's nodes, into the `ConnPropsModel` the engine already runs: every
+//! class of nodes the rules tell apart becomes one pathway value, so the engine, its speed and its
+//! keyed streams (which never depend on the rule) are unchanged, and the compiled model is the
+//! export as a `ConnPropsModel` dict.
+//!
+//! The layers, each using only those before it: `selectors` (which nodes), `ruleset` (the rules),
+//! the readers `bbp`, `obi_one` and `rules_json`, `read` (any input), `compile` (for a circuit).
+
+mod bbp;
+mod compile;
+mod obi_one;
+mod read;
+mod rules_json;
+mod ruleset;
+mod selectors;
+
+pub use compile::{
+    compile, CompiledRules, EdgePopulationNodes, Explain, NodeTable, PathwayReport, PopulationPathways, RuleCompiler,
+    RuleMatchingNothing, RuleReport,
+};
+pub use read::{is_rules_input, parse_rules};
+pub use rules_json::model_to_rules;
+pub use ruleset::{Rule, RuleSet, SpecClass, UnsetProperty};
+pub use selectors::{fnmatch, Pattern, Selector, Term, EDGE_POPULATION_KEY, NODE_POPULATION_KEY};

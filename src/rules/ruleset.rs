@@ -1,0 +1,116 @@
+//! The rule layer's data (design §9.1): ordered rules, each selecting source and target nodes and
+//! assigning a class of specs and/or specs of its own, from whichever input they were read.
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::selectors::Selector;
+
+/// A set of ordered rules and the classes they refer to, from any accepted input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSet {
+    /// What it was read from: `rules`, `bbp-recipe-json`, `bbp-recipe-xml` or `obi-one`.
+    pub format: &'static str,
+    /// The seed the input gives, if any (a recipe's `seed`, XML `synapseSeed`).
+    pub seed: Option<u64>,
+    /// Named classes of specs; a class's position is its `syn_property_rule` for recipes.
+    pub classes: Vec<SpecClass>,
+    /// The rules, in order: later ones win.
+    pub rules: Vec<Rule>,
+    /// Properties the input defines that synparam does not draw, with the reason.
+    pub unset: Vec<UnsetProperty>,
+    /// Things the user should know (differences from the input's own tool), in input order.
+    pub notes: Vec<String>,
+    /// Whether existing properties may be replaced, when the input says.
+    pub overwrite: Option<bool>,
+    /// The edge populations the input is about, when it says (obi-one's assigners name theirs).
+    pub populations: Option<Vec<String>>,
+}
+
+/// A named set of property specs (a recipe's synapse class).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecClass {
+    /// The class name (e.g. `E2`).
+    pub name: String,
+    /// Property → spec (a `ConnPropsModel` spec object).
+    pub specs: Vec<(String, Value)>,
+}
+
+/// One rule: which edges (by their source and target nodes) and what it assigns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// Where the rule comes from, as messages name it (e.g. `synapse_properties.rules[3]`).
+    pub label: String,
+    /// Source node selector.
+    pub source: Selector,
+    /// Target node selector.
+    pub target: Selector,
+    /// The class it assigns (index into [`RuleSet::classes`]), if any.
+    pub class: Option<usize>,
+    /// Specs it assigns itself (over its class's).
+    pub assign: Vec<(String, Value)>,
+}
+
+/// A property the input sets that synparam leaves unset, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnsetProperty {
+    /// Property name.
+    pub property: String,
+    /// Why it is not drawn.
+    pub reason: String,
+}
+
+impl RuleSet {
+    /// These rules as synparam's rules JSON (the export of any imported model).
+    pub fn to_rules_json(&self) -> Value {
+        let classes: Vec<Value> = self
+            .classes
+            .iter()
+            .map(|c| json!({"name": c.name, "props": Map::from_iter(c.specs.iter().cloned())}))
+            .collect();
+        let rules: Vec<Value> = self
+            .rules
+            .iter()
+            .map(|r| {
+                let mut rule = Map::new();
+                rule.insert("name".into(), Value::from(r.label.clone()));
+                if !r.source.terms.is_empty() {
+                    rule.insert("source".into(), r.source.to_json());
+                }
+                if !r.target.terms.is_empty() {
+                    rule.insert("target".into(), r.target.to_json());
+                }
+                if let Some(class) = r.class {
+                    rule.insert("class".into(), Value::from(self.classes[class].name.clone()));
+                }
+                if !r.assign.is_empty() {
+                    rule.insert("assign".into(), Value::Object(Map::from_iter(r.assign.iter().cloned())));
+                }
+                Value::Object(rule)
+            })
+            .collect();
+        let mut out = json!({"rules_version": 1, "classes": classes, "rules": rules});
+        if let Some(seed) = self.seed {
+            out["random_seed"] = Value::from(seed);
+        }
+        if let Some(overwrite) = self.overwrite {
+            out["overwrite_if_exists"] = Value::from(overwrite);
+        }
+        if let Some(populations) = &self.populations {
+            out["edge_populations"] = json!(populations);
+        }
+        out
+    }
+
+    /// The specs rule `rule` assigns: its class's, then its own over them.
+    pub(super) fn specs_of(&self, rule: &Rule) -> Vec<(String, Value)> {
+        let mut specs: Vec<(String, Value)> = rule.class.map(|c| self.classes[c].specs.clone()).unwrap_or_default();
+        for (property, spec) in &rule.assign {
+            match specs.iter_mut().find(|(p, _)| p == property) {
+                Some(entry) => entry.1 = spec.clone(),
+                None => specs.push((property.clone(), spec.clone())),
+            }
+        }
+        specs
+    }
+}
