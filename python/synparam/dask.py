@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import logging
 import os
 import shutil
-import socket
 import sys
 import time
 
@@ -389,22 +389,92 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
     model (``ConfigError`` with its ``path``, ``ValueOutOfRangeError``, …) and
     :class:`synparam.sonata.CircuitError` for the circuit and the output; then nothing is left.
     """
-    import synparam
-
-    timings = collections.OrderedDict()
-    clock = [time.perf_counter()]
-
-    def phase(label):
-        now = time.perf_counter()
-        timings[label] = timings.get(label, 0.0) + now - clock[0]
-        clock[0] = now
-
     if partition_rows is None or int(partition_rows) < 1:
         raise ValueError("partition_rows must be a positive integer")
-    partition_rows = int(partition_rows)
-    config_text = _config_text(config)
-    # Rules (a BBP recipe, synparam rules) are compiled by the core into the model the run draws,
-    # one pathway value per class of nodes; the sidecar and the attributes keep the user's text.
+    clock = _Clock()
+    run = _plan(circuit_config, _config_text(config), clock, seed=seed, pathway_property=pathway_property, fallback=fallback,
+                overwrite=overwrite, populations=populations, strict=strict)
+    out_dir = os.path.abspath(os.fspath(out))
+    layout = output_layout(run.circuit)
+    _refuse_output_holding_inputs(run.circuit, layout, out_dir)
+    os.makedirs(os.path.dirname(out_dir), exist_ok=True)
+    lock = claim(out_dir, run.warnings)
+    staging = f"{out_dir}.partial-{os.getpid()}"
+    hasher = Hasher()
+    published = False
+    try:
+        if os.path.lexists(out_dir):
+            if not os.path.isdir(out_dir):
+                raise CircuitError("exists and is not a folder", file=out_dir)
+            if os.listdir(out_dir):
+                raise CircuitError(f"output directory {printable(out_dir)} is not empty; choose a new or empty --out (inputs are never modified)")
+        excluded = [os.path.realpath(out_dir), os.path.realpath(staging), os.path.realpath(lock)]
+        inventory = _inventory(run.circuit, layout, excluded, hasher, run.warnings)
+        clock.phase("inventory")
+        os.mkdir(staging)
+        results = _draw_and_write(run, layout, staging, _Executor(client), partition_rows, in_flight, clock)
+        provenance = _verify_and_record(run, layout, staging, results, inventory, hasher, clock)
+        # Publish: rename into place, over DIR only if it is still empty.
+        try:
+            os.rename(staging, out_dir)
+        except OSError as error:
+            if error.errno in (39, 17):  # ENOTEMPTY, EEXIST
+                raise CircuitError(f"{printable(out_dir)} is no longer empty (something wrote into it during the run); the result was not published") from None
+            raise CircuitError(f"cannot move the finished output into place ({error})", file=out_dir) from None
+        published = True
+        clock.phase("publish")
+        L.info("wrote the parameterized circuit to %s, verified", out_dir)
+        return {"populations": results, "warnings": run.warnings, "provenance": provenance, "out_dir": out_dir,
+                "rewritten_config": bool(layout["config"]["rewritten"]), "timings": dict(clock.timings), "seed": run.seed,
+                "pathway_property": run.pathway_property, "fallback": run.fallback, "overwrite": run.overwrite}
+    finally:
+        hasher.close()
+        if not published:
+            shutil.rmtree(staging, ignore_errors=True)
+        try:
+            os.remove(lock)
+        except OSError:
+            pass
+
+
+class _Clock:
+    """Wall-clock seconds per phase of a run."""
+
+    def __init__(self):
+        self.timings = collections.OrderedDict()
+        self.last = time.perf_counter()
+
+    def phase(self, label):
+        now = time.perf_counter()
+        self.timings[label] = self.timings.get(label, 0.0) + now - self.last
+        self.last = now
+
+
+@dataclasses.dataclass
+class _Run:
+    """A run as planned before any file is touched: the circuit, the model the engine draws (rules
+    compiled), the settings the core resolved, each edge population's prepared run, warnings."""
+    circuit: object
+    config_text: str
+    user_config_text: str
+    seed: int
+    pathway_property: str
+    fallback: object
+    overwrite: bool
+    requested: object
+    properties: set
+    attributes: dict
+    plans: list
+    warnings: list
+    explain: object
+
+
+def _plan(circuit_config, config_text, clock, *, seed, pathway_property, fallback, overwrite, populations, strict) -> _Run:
+    """Phase 1, plan: rules compiled (the sidecar and the attributes keep the user's text), the
+    settings resolved by the core as the command resolves them, what could not be loaded refused
+    when the run needs it, and every population's run prepared (pathway values against the model)."""
+    import synparam
+
     user_config_text = config_text
     rule_values = None
     circuit = None
@@ -416,7 +486,7 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
         compiled = compile_circuit_rules(circuit, config_text, populations, strict=strict)
         config_text, rule_values, explain = compiled.config_text, compiled.pathway_values, compiled.explain
         pathway_property = synparam.RULES_PATHWAY
-        phase("compile rules")
+        clock.phase("compile rules")
     overrides = {k: v for k, v in {"seed": seed, "pathway_property": pathway_property, "fallback": fallback,
                                    "overwrite": overwrite, "populations": list(populations) if populations is not None else None}.items() if v is not None}
     planned = synparam.plan_run(config_text, **overrides)
@@ -427,17 +497,15 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
     fallback = _setting(settings, "fallback", "fallback_value")
     overwrite = bool(_setting(settings, "overwrite", "overwrite_if_exists"))
     requested = _setting(settings, "populations", "edge_populations")
-    properties = {p["name"] for p in planned["summary"]["properties"]}
-    version = synparam.__version__
     attributes = {
         "synparam_tool": "synparam",
-        "synparam_version": version,
+        "synparam_version": synparam.__version__,
         "synparam_seed": np.uint64(int(effective_seed)),
         "synparam_config_sha256": _synparam.config_sha256(user_config_text),
     }
     if circuit is None:
         circuit = load_circuit(circuit_config)
-    phase("load circuit")
+    clock.phase("load circuit")
 
     # What could not be loaded: refused when the run needs it, else warned about.
     needed = [u for u in circuit.unavailable if u["kind"] == "edges" and (requested is None or (u["population"] is not None and u["population"] in requested))]
@@ -455,7 +523,6 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
     warnings = [f"not loaded{' (not parameterized)' if u['kind'] == 'edges' else ''}: {u['message']}" for u in circuit.unavailable]
     warnings += explain["warnings"] if explain else []
 
-    # Every population's run prepared (pathway values against the model) before any file is touched.
     plans = []
     for edges in circuit.edge_populations.values():
         if requested is not None and edges.name not in requested:
@@ -484,79 +551,78 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
         plans.append({"edges": edges, "run": run, "values": (columns["source"], columns["target"])})
     if not plans:
         raise CircuitError(f"no edge population to parameterize{': ' + '; '.join(warnings) if warnings else ''}")
-    phase("prepare populations")
+    clock.phase("prepare populations")
+    return _Run(circuit, config_text, user_config_text, effective_seed, pathway_property, fallback, overwrite, requested,
+                {p["name"] for p in planned["summary"]["properties"]}, attributes, plans, warnings, explain)
 
-    layout = output_layout(circuit)
-    out_dir = os.path.abspath(os.fspath(out))
-    staging = f"{out_dir}.partial-{os.getpid()}"
+
+def _refuse_output_holding_inputs(circuit, layout, out_dir):
+    """An output folder that would be, or contain, an input is refused before anything happens."""
     out_real = os.path.realpath(out_dir)
-    input_roots = [circuit.real(layout["config"]["input"])] + [circuit.real(e["input"]) for e in layout["entries"]]
-    for item in input_roots:
+    for item in [circuit.real(layout["config"]["input"])] + [circuit.real(e["input"]) for e in layout["entries"]]:
         real = os.path.realpath(item)
         if real == out_real or real.startswith(out_real.rstrip(os.sep) + os.sep):
             raise CircuitError(f"the output folder {printable(out_dir)} would contain the input {printable(real)}; choose a new folder outside the circuit's files")
-    os.makedirs(os.path.dirname(out_dir), exist_ok=True)
-    lock = claim(out_dir, warnings)
-    hasher = Hasher()
-    executor = _Executor(client)
-    published = False
-    pending = collections.deque()
+
+
+def _inventory(circuit, layout, excluded, hasher, warnings) -> dict:
+    """Phase 2, the inputs before anything else: each named file's identity (its SHA-256 in the
+    background), each named folder's files, entries that do not exist named. The entries of
+    ``layout`` get what was found (``present``, ``kind``, a folder's ``files``)."""
+    records = []  # {name, real, identity, hashed}
+    not_included = []
+
+    def add_file(name, real, hashed):
+        records.append({"name": name, "real": real, "identity": identity_of(real), "hashed": hashed})
+
+    add_file(layout["config"]["input"], circuit.real(layout["config"]["input"]), True)
+    for entry in layout["entries"]:
+        real = circuit.real(entry["input"])
+        if not os.path.exists(real):
+            entry["present"] = False
+            not_included.append(entry["output"] or ".")
+            warnings.append(f"{printable(real)}: named by the circuit but does not exist; not included in the output")
+            continue
+        entry["present"] = True
+        entry["kind"] = "dir" if os.path.isdir(real) else "file"
+        if entry["kind"] == "file":
+            add_file(entry["input"], real, True)
+        else:
+            entry["files"] = files_below(real, excluded)
+            for file in entry["files"]:
+                add_file(f"{entry['input']}/{file['relative']}", file["real"], False)
+                file["identity"] = records[-1]["identity"]
+    named = [r for r in records if r["hashed"]]
+    return {"records": records, "named": named, "hashing": hasher.hash([r["real"] for r in named]), "not_included": not_included}
+
+
+def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_flight, clock) -> list:
+    """Phase 3, draw and write: each edges file copied into the staging folder, its populations
+    planned with the core, their ranges drawn on the cluster and written in range order by this one
+    writer; connections counted, statistics merged, timestamps pinned. Returns each population's
+    result (name, size, file, stats, connections, the core's digests of what it stored)."""
+    import synparam
+
+    staged = lambda output: os.path.join(staging, output)  # noqa: E731
+    output_of = {e["input"]: e["output"] for e in layout["entries"]}
+    by_file = collections.OrderedDict()
+    for plan in run.plans:
+        by_file.setdefault(plan["edges"].file_name, []).append(plan)
+    outputs_by_population = []
+    jobs = []
     files_open = {}
+    pending = collections.deque()
     try:
-        if os.path.lexists(out_dir):
-            if not os.path.isdir(out_dir):
-                raise CircuitError("exists and is not a folder", file=out_dir)
-            if os.listdir(out_dir):
-                raise CircuitError(f"output directory {printable(out_dir)} is not empty; choose a new or empty --out (inputs are never modified)")
-        excluded = [out_real, os.path.realpath(staging), os.path.realpath(lock)]
-
-        # 1. The inputs before anything else (their SHA-256s computed in the background).
-        records = []  # (name, real, identity, hashed)
-        not_included = []
-
-        def add_file(name, real, hashed):
-            records.append({"name": name, "real": real, "identity": identity_of(real), "hashed": hashed})
-
-        add_file(layout["config"]["input"], circuit.real(layout["config"]["input"]), True)
-        for entry in layout["entries"]:
-            real = circuit.real(entry["input"])
-            if not os.path.exists(real):
-                entry["present"] = False
-                not_included.append(entry["output"] or ".")
-                warnings.append(f"{printable(real)}: named by the circuit but does not exist; not included in the output")
-                continue
-            entry["present"] = True
-            entry["kind"] = "dir" if os.path.isdir(real) else "file"
-            if entry["kind"] == "file":
-                add_file(entry["input"], real, True)
-            else:
-                entry["files"] = files_below(real, excluded)
-                for file in entry["files"]:
-                    add_file(f"{entry['input']}/{file['relative']}", file["real"], False)
-                    file["identity"] = records[-1]["identity"]
-        named = [r for r in records if r["hashed"]]
-        input_hashing = hasher.hash([r["real"] for r in named])
-        phase("inventory")
-
-        # 2. The run: each edges file copied into the staging folder, planned, drawn, written.
-        os.mkdir(staging)
-        staged = lambda output: os.path.join(staging, output)  # noqa: E731
-        output_of = {e["input"]: e["output"] for e in layout["entries"]}
-        by_file = collections.OrderedDict()
-        for plan in plans:
-            by_file.setdefault(plan["edges"].file_name, []).append(plan)
-        outputs_by_population = []
-        jobs = []
         for file_name, file_plans in by_file.items():
             if file_name not in output_of:
                 raise CircuitError("is not an edges file of the output layout", file=file_name)
             target = staged(output_of[file_name])
-            copy_new(circuit.real(file_name), target)
+            copy_new(run.circuit.real(file_name), target)
             h5 = h5py.File(target, "a", rdcc_nbytes=64 << 20, rdcc_nslots=10007)
             files_open[file_name] = h5
             for plan in file_plans:
                 edges = plan["edges"]
-                output = _PopulationOutput(h5, edges, plan["run"], overwrite, attributes, properties)
+                output = _PopulationOutput(h5, edges, plan["run"], run.overwrite, run.attributes, run.properties)
                 outputs_by_population.append((file_name, plan, output))
                 cuts, across = _range_cuts(edges.real, edges.name, edges.size, partition_rows)
                 output.sorted = across
@@ -567,13 +633,13 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
                     jobs.append((output, {
                         "population": edges.name, "source": edges.source, "target": edges.target, "shown": edges.shown,
                         "real": edges.real, "start": start, "end": end, "has_group_ids": edges.has_group_ids,
-                        "config_text": config_text, "seed": effective_seed, "pathway_property": pathway_property,
-                        "fallback": fallback, "plan": output.plan_inputs,
+                        "config_text": run.config_text, "seed": run.seed, "pathway_property": run.pathway_property,
+                        "fallback": run.fallback, "plan": output.plan_inputs,
                     }, shared))
-        phase("copy edges files and plan")
+        clock.phase("copy edges files and plan")
         total = sum(job[1]["end"] - job[1]["start"] for job in jobs)
         L.info("drawing %d synapses of %d edge population(s) in %d range(s) on %s", total, len(outputs_by_population), len(jobs),
-               "this process" if client is None else f"{executor.width()} Dask worker thread(s)")
+               "this process" if executor.client is None else f"{executor.width()} Dask worker thread(s)")
         window = in_flight or max(2, 2 * executor.width())
         next_job = 0
         done = 0
@@ -597,17 +663,17 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
             if time.perf_counter() - last_log > 5 or not pending:
                 L.info("%s: rows %d-%d written (%d of %d synapses, %.0f %%)", job["population"], job["start"], job["end"], done, total, 100 * done / max(total, 1))
                 last_log = time.perf_counter()
-        phase("draw and write")
+        clock.phase("draw and write")
 
         results = []
         for file_name, plan, output in outputs_by_population:
-            edges, run = plan["edges"], plan["run"]
+            edges, population_run = plan["edges"], plan["run"]
             if output.sorted:
-                connections = run.connections(edges.name)
+                connections = population_run.connections(edges.name)
             else:
                 # Not sorted by target: count again, remembering every pair (ids only), in order.
-                counter = synparam.Parameterizer(config_text, effective_seed)
-                counter.add_edge_population(edges.name, *plan["values"], pathway_property=pathway_property, fallback=fallback,
+                counter = synparam.Parameterizer(run.config_text, run.seed)
+                counter.add_edge_population(edges.name, *plan["values"], pathway_property=run.pathway_property, fallback=run.fallback,
                                             source_population=edges.source, target_population=edges.target)
                 with h5py.File(edges.real, "r") as h5:
                     base = h5[f"edges/{edges.name}"]
@@ -618,105 +684,22 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
                             "target_node_id": pa.array(np.asarray(base["target_node_id"][first:last])),
                             "edge_id": pa.array(np.arange(first, last, dtype=np.uint64))}))
                 connections = counter.connections(edges.name)
-            stats = run.statistics()
+            stats = population_run.statistics()
             for prop in stats:
                 for p in prop.get("pathways", []):
                     share = p.get("clipped_share") or 0
                     if share > 0:
-                        warnings.append(f"{edges.name}: {prop['property']} {p['source']} → {p['target']}: {100 * share:.2f} % of values clipped by bounds")
+                        run.warnings.append(f"{edges.name}: {prop['property']} {p['source']} → {p['target']}: {100 * share:.2f} % of values clipped by bounds")
             results.append({"name": edges.name, "source": edges.source, "target": edges.target, "size": edges.size,
                             "file_name": file_name, "shown": edges.shown, "stats": stats,
                             "connections": {f"{s} → {t}": n for s, t, n in connections},
-                            "datasets": run.dataset_digests(edges.name)})
+                            "datasets": population_run.dataset_digests(edges.name)})
         for file_name, h5 in list(files_open.items()):
             h5.close()
             del files_open[file_name]
-            pin_object_timestamps(staged(output_of[file_name]), circuit.real(file_name))
-        phase("close and pin timestamps")
-
-        # 3. Every other file: the config, the files named, then the named folders' files.
-        written = {r["file_name"] for r in results}
-        plan_files = output_files(layout, written=written)
-        for file in plan_files:
-            if file["from"] == "written":
-                continue
-            if file["from"] == "config":
-                with open(staged(file["output"]), "x", encoding="utf-8", newline="") as stream:
-                    stream.write(layout["config"]["text"])
-                continue
-            real = file["file"]["real"] if file.get("file") else circuit.real(file["entry"]["input"])
-            copy_new(real, staged(file["output"]))
-        directories = [e["output"] or "." for e in layout["entries"] if e.get("present") and e["kind"] == "dir"]
-        phase("copy other files")
-
-        # 4. Verify: every written dataset holds what the core drew; every copy is its input.
-        hashed_files = [f for f in plan_files if f["from"] != "config" and not f.get("file")]
-        output_hashing = hasher.hash([staged(f["output"]) for f in hashed_files])
-        datasets = {}
-        for file in plan_files:
-            where = staged(file["output"])
-            if file["from"] == "config":
-                with open(where, encoding="utf-8", newline="") as stream:
-                    if stream.read() != layout["config"]["text"]:
-                        raise CircuitError("verification failed: the written config differs from the one planned", file=file["output"])
-            elif file["from"] == "written":
-                datasets[file["output"]] = {}
-                with h5py.File(where, "r") as h5:
-                    for population in (r for r in results if r["file_name"] == file["entry"]["input"]):
-                        for checked in verify_datasets(h5, population["name"], population["datasets"], file["output"]):
-                            datasets[file["output"]][checked["dataset"]] = {"storage": checked["storage"], "rows": checked["rows"], "digest": checked["digest"]}
-            elif file.get("file") and os.path.getsize(where) != file["file"]["identity"][2]:
-                raise CircuitError(f"verification failed: the output copy differs in size from its input {printable(file['file']['real'])}", file=file["output"])
-        phase("verify datasets")
-        input_hashes = {r["name"]: f.result() for r, f in zip(named, input_hashing)}
-        output_hashes = {f["output"]: h.result() for f, h in zip(hashed_files, output_hashing)}
-        outputs = {}
-        for file in plan_files:
-            if file["from"] == "config":
-                outputs[file["output"]] = _synparam.text_sha256(layout["config"]["text"])
-            elif not file.get("file"):
-                outputs[file["output"]] = output_hashes[file["output"]]
-                if file["from"] == "input" and outputs[file["output"]] != input_hashes[file["entry"]["input"]]:
-                    raise CircuitError(f"verification failed: the output copy differs from its input {printable(circuit.real(file['entry']['input']))}", file=file["output"])
-        input_inodes = {(r["identity"][0], r["identity"][1]) for r in records}
-        for item in files_below(staging, []):
-            info = os.stat(item["real"])
-            if (info.st_dev, info.st_ino) in input_inodes:
-                raise CircuitError("verification failed: the output file shares its inode with an input (it is an input)", file=item["relative"])
-        phase("wait for hashes")
-
-        # 5. The sidecar, then the inputs checked to be as they were.
-        sidecar = sidecar_text(
-            version=version, created=iso_now(), seed=effective_seed,
-            pathway_property=pathway_property, fallback=fallback, overwrite=overwrite, populations=requested,
-            config_text=user_config_text, results=results, layout=layout, inputs=input_hashes, outputs=outputs,
-            datasets=datasets, directories=directories, not_included=not_included, unavailable=circuit.unavailable,
-            explain=explain)
-        provenance = json.loads(sidecar)
-        with open(staged(_synparam.sidecar_name()), "x", encoding="utf-8", newline="") as stream:
-            stream.write(sidecar)
-        for record in records:
-            try:
-                now = identity_of(record["real"])
-            except OSError:
-                now = None
-            if now != record["identity"]:
-                raise CircuitError(f"an input changed during the run{'' if now else ' (it is gone)'}; the result was not published", file=record["real"])
-        phase("sidecar, inputs checked")
-
-        # 6. Publish: rename into place, over DIR only if it is still empty.
-        try:
-            os.rename(staging, out_dir)
-        except OSError as error:
-            if error.errno in (39, 17):  # ENOTEMPTY, EEXIST
-                raise CircuitError(f"{printable(out_dir)} is no longer empty (something wrote into it during the run); the result was not published") from None
-            raise CircuitError(f"cannot move the finished output into place ({error})", file=out_dir) from None
-        published = True
-        phase("publish")
-        L.info("wrote the parameterized circuit to %s, verified", out_dir)
-        return {"populations": results, "warnings": warnings, "provenance": provenance, "out_dir": out_dir,
-                "rewritten_config": bool(layout["config"]["rewritten"]), "timings": dict(timings), "seed": effective_seed,
-                "pathway_property": pathway_property, "fallback": fallback, "overwrite": overwrite}
+            pin_object_timestamps(staged(output_of[file_name]), run.circuit.real(file_name))
+        clock.phase("close and pin timestamps")
+        return results
     finally:
         for _, _, future in pending:
             try:
@@ -728,13 +711,82 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
                 h5.close()
             except Exception:  # noqa: BLE001
                 pass
-        hasher.close()
-        if not published:
-            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _verify_and_record(run: _Run, layout, staging, results, inventory, hasher, clock) -> dict:
+    """Phases 4 and 5: every other file copied (the config, the files named, then the named
+    folders' files); every written dataset read back against the core's digest, every copy against
+    its input; the sidecar written; the inputs checked unchanged. Returns the sidecar document."""
+    staged = lambda output: os.path.join(staging, output)  # noqa: E731
+    circuit = run.circuit
+    written = {r["file_name"] for r in results}
+    plan_files = output_files(layout, written=written)
+    for file in plan_files:
+        if file["from"] == "written":
+            continue
+        if file["from"] == "config":
+            with open(staged(file["output"]), "x", encoding="utf-8", newline="") as stream:
+                stream.write(layout["config"]["text"])
+            continue
+        real = file["file"]["real"] if file.get("file") else circuit.real(file["entry"]["input"])
+        copy_new(real, staged(file["output"]))
+    directories = [e["output"] or "." for e in layout["entries"] if e.get("present") and e["kind"] == "dir"]
+    clock.phase("copy other files")
+
+    hashed_files = [f for f in plan_files if f["from"] != "config" and not f.get("file")]
+    output_hashing = hasher.hash([staged(f["output"]) for f in hashed_files])
+    datasets = {}
+    for file in plan_files:
+        where = staged(file["output"])
+        if file["from"] == "config":
+            with open(where, encoding="utf-8", newline="") as stream:
+                if stream.read() != layout["config"]["text"]:
+                    raise CircuitError("verification failed: the written config differs from the one planned", file=file["output"])
+        elif file["from"] == "written":
+            datasets[file["output"]] = {}
+            with h5py.File(where, "r") as h5:
+                for population in (r for r in results if r["file_name"] == file["entry"]["input"]):
+                    for checked in verify_datasets(h5, population["name"], population["datasets"], file["output"]):
+                        datasets[file["output"]][checked["dataset"]] = {"storage": checked["storage"], "rows": checked["rows"], "digest": checked["digest"]}
+        elif file.get("file") and os.path.getsize(where) != file["file"]["identity"][2]:
+            raise CircuitError(f"verification failed: the output copy differs in size from its input {printable(file['file']['real'])}", file=file["output"])
+    clock.phase("verify datasets")
+    input_hashes = {r["name"]: f.result() for r, f in zip(inventory["named"], inventory["hashing"])}
+    output_hashes = {f["output"]: h.result() for f, h in zip(hashed_files, output_hashing)}
+    outputs = {}
+    for file in plan_files:
+        if file["from"] == "config":
+            outputs[file["output"]] = _synparam.text_sha256(layout["config"]["text"])
+        elif not file.get("file"):
+            outputs[file["output"]] = output_hashes[file["output"]]
+            if file["from"] == "input" and outputs[file["output"]] != input_hashes[file["entry"]["input"]]:
+                raise CircuitError(f"verification failed: the output copy differs from its input {printable(circuit.real(file['entry']['input']))}", file=file["output"])
+    input_inodes = {(r["identity"][0], r["identity"][1]) for r in inventory["records"]}
+    for item in files_below(staging, []):
+        info = os.stat(item["real"])
+        if (info.st_dev, info.st_ino) in input_inodes:
+            raise CircuitError("verification failed: the output file shares its inode with an input (it is an input)", file=item["relative"])
+    clock.phase("wait for hashes")
+
+    import synparam
+
+    sidecar = sidecar_text(
+        version=synparam.__version__, created=iso_now(), seed=run.seed,
+        pathway_property=run.pathway_property, fallback=run.fallback, overwrite=run.overwrite, populations=run.requested,
+        config_text=run.user_config_text, results=results, layout=layout, inputs=input_hashes, outputs=outputs,
+        datasets=datasets, directories=directories, not_included=inventory["not_included"], unavailable=circuit.unavailable,
+        explain=run.explain)
+    with open(staged(_synparam.sidecar_name()), "x", encoding="utf-8", newline="") as stream:
+        stream.write(sidecar)
+    for record in inventory["records"]:
         try:
-            os.remove(lock)
+            now = identity_of(record["real"])
         except OSError:
-            pass
+            now = None
+        if now != record["identity"]:
+            raise CircuitError(f"an input changed during the run{'' if now else ' (it is gone)'}; the result was not published", file=record["real"])
+    clock.phase("sidecar, inputs checked")
+    return json.loads(sidecar)
 
 
 def sidecar_text(*, version, created, seed, pathway_property, fallback, overwrite, populations, config_text, results,
