@@ -265,7 +265,7 @@ test("output and zip entry names are plain relative POSIX paths; a backslash in 
 test("every package bundled into dist/ is a declared dependency", async () => {
   const manifest = JSON.parse(await fs.readFile(path.join(repo, "package.json"), "utf8"));
   const result = await build({
-    entryPoints: ["www/run/worker.js", "www/ui/page.js", "www/host/synparam.js"].map((f) => path.join(repo, f)),
+    entryPoints: ["www/browser/worker.js", "www/browser/page.js", "www/browser/synparam.js"].map((f) => path.join(repo, f)),
     bundle: true, format: "esm", write: false, metafile: true, outdir: path.join(os.tmpdir(), "synparam-deps"), logLevel: "silent",
   });
   const shipped = new Set(Object.keys(result.metafile.inputs).filter((f) => f.includes("node_modules/"))

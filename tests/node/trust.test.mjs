@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import h5wasm from "h5wasm/node";
 import { main } from "../../www/host/cli.mjs";
 import { parameterize, openCircuit, initialize, writeParameterizedCircuit } from "../../www/host/node.mjs";
-import { publishCircuit } from "../../www/host/publish.mjs";
+import { publishCircuit } from "../../www/node/publish.mjs";
 import { closeCircuit } from "../../www/sonata/loader.js";
 import { initSync, validateConfig, densityPreview, DatasetDigest, Parameterizer, planRun } from "../../pkg/synparam.js";
 import { checkAgainstCircuit } from "../../www/run/parameterize.js";

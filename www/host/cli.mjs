@@ -22,7 +22,7 @@ import { printable } from "../sonata/errors.js";
 import { readProvenance } from "../run/provenance.js";
 import { DEFAULT_CHUNK_SIZE, unavailableWarnings } from "../run/parameterize.js";
 import { initialize, writeParameterizedCircuit, phaseTimer, explainRules, rulesOf } from "./node.mjs";
-import { cleanUpActiveRuns } from "./publish.mjs";
+import { cleanUpActiveRuns } from "../node/publish.mjs";
 
 const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --config <json> --out DIR
        [--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite] [--strict] [--chunk-size N] [--hardlink] [--workers N] [--timings]

@@ -10,10 +10,10 @@ import { initSync, Parameterizer, DatasetDigest, planRun, version, isRulesInput,
 import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
 import { parameterizeCircuit, overridesOf, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
-import { publishCircuit } from "./publish.mjs";
+import { publishCircuit } from "../node/publish.mjs";
 import { createDrawPool } from "../run/pool.js";
 import { nodeEndpoint } from "../run/protocol.js";
-import { resultsOf } from "./results.js";
+import { resultsOf } from "../run/results.js";
 export { phaseTimer } from "../run/timings.js";
 
 let initialized = null;
@@ -93,7 +93,7 @@ export async function openCircuit(paths) {
 /**
  * Parameterize the circuit at `circuitPaths` into `out` (new or empty), as a whole circuit with
  * the input's layout and a provenance sidecar, published only complete and verified (see
- * publish.mjs and the README). `settings`: {seed, pathwayProperty, fallback, overwrite,
+ * ../node/publish.mjs and docs/reliability.md). `settings`: {seed, pathwayProperty, fallback, overwrite,
  * populations}; `hardlink` links unchanged files instead of copying them; `recorded` (from
  * readProvenance) makes it refuse a circuit whose files differ from the recorded ones; `strict`
  * refuses rules whose selectors match no node (compileRules). Returns

@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { runInNewContext } from "node:vm";
 
 const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-export const ENTRY_POINTS = ["www/run/worker.js", "www/run/draw_worker.js", "www/ui/page.js", "www/host/synparam.js"];
+export const ENTRY_POINTS = ["www/browser/worker.js", "www/browser/draw_worker.js", "www/browser/page.js", "www/browser/synparam.js"];
 
 /** Replace `from` by `to` in `text`, exactly once, or throw. */
 function replaceOnce(text, from, to, what) {

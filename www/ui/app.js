@@ -9,7 +9,7 @@ import { mountResults } from "./results_view.js";
 import { mountRulesView } from "./rules_view.js";
 import { PAGE_SETTINGS, pageOverrides, settingNotes } from "./settings.js";
 import { createHistory, encodeState, decodeState, LINK_LIMIT } from "./history.js";
-import { resultsOf } from "../host/results.js";
+import { resultsOf } from "../run/results.js";
 import { connectWorker, errorData } from "../run/protocol.js";
 import seedExample from "../presets/seed_example.json";
 import tsodyksMarkram from "../presets/tsodyks_markram.json";

@@ -1,6 +1,6 @@
 // The headless API in browsers: the same loader, core and writer as the page, without UI, in a
 // worker of its own (terminated when the call settles or is aborted).
-import { resultsOf } from "./results.js";
+import { resultsOf } from "../run/results.js";
 import { connectWorker } from "../run/protocol.js";
 
 const BASE_URL = new URL(".", import.meta.url);

@@ -37,7 +37,7 @@ export function cleanUpActiveRuns() {
 function hashInBackground(files) {
   if (!files.length) return Promise.resolve([]);
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./hash_worker.mjs", import.meta.url), { workerData: files });
+    const worker = new Worker(new URL("../host/hash_worker.mjs", import.meta.url), { workerData: files });
     worker.once("message", resolve);
     worker.once("error", (error) => reject(new CircuitError(`cannot read to hash (${error.code ?? error.message})`, { file: error.path })));
   });

@@ -8,18 +8,18 @@ import h5wasm from "h5wasm";
 import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, prepareHdf5, openH5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
-import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "./parameterize.js";
+import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
 
 /** The core's rules functions, for runs whose config is a BBP recipe or synparam rules. */
 const RULES = { isRulesInput, readRules, RuleCompiler };
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
-import { provenanceDocument, readProvenance, provenanceFileName } from "./provenance.js";
-import { serveWorker } from "./protocol.js";
-import { phaseTimer } from "./timings.js";
-import { createDrawPool } from "./pool.js";
-import { digestOfBlob } from "./draw.js";
-import { storedZip } from "./stored_zip.js";
+import { provenanceDocument, readProvenance, provenanceFileName } from "../run/provenance.js";
+import { serveWorker } from "../run/protocol.js";
+import { phaseTimer } from "../run/timings.js";
+import { createDrawPool } from "../run/pool.js";
+import { digestOfBlob } from "../run/draw.js";
+import { storedZip } from "../run/stored_zip.js";
 import { outputStores, arrowStreamJoiner } from "./outputs.js";
 
 // The wasm sits in pkg/ beside dist/ (the package layout and the served site alike). It is compiled

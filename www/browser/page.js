@@ -1,7 +1,7 @@
 // The demo page: the synparam UI mounted in the page itself, with the bundled example circuit (or
 // ?circuit=<url of a circuit_config.json>). Built into dist/page.js by esbuild (make web).
-import { createApp } from "./app.js";
-import { STYLES } from "./template.js";
+import { createApp } from "../ui/app.js";
+import { STYLES } from "../ui/template.js";
 
 /** Where the page keeps its model and settings (localStorage). */
 export const PAGE_STATE_KEY = "synparam.page.v1";
