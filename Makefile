@@ -72,8 +72,9 @@ setup-java:
 
 # The Python package: one abi3 wheel (CPython >= 3.10) built by maturin from python/ (a sibling
 # crate of the core, PyO3), in target/wheels/, installed into .venv as a user would install it.
-# `make python` builds the release wheel (LTO); the tests build it with the ci profile (no LTO),
-# each only when a source changed.
+# `make python` builds the release wheel (LTO); the tests build it with the ci profile (no LTO,
+# unwinding; the dependencies the Rust tests already built are reused), each only when a source
+# changed.
 PYTHON_SOURCES := python/Cargo.toml python/pyproject.toml $(shell find python/src python/synparam -name '*.rs' -o -name '*.py')
 python: target/wheels/.installed-python
 
@@ -84,7 +85,7 @@ target/wheels/.installed-%: $(RUST_SOURCES) $(PYTHON_SOURCES) .venv/ok-python
 	touch $@
 
 # The Python package against the command: same bits in Python, on Dask and on Spark.
-test-python: target/wheels/.installed-python-ci setup-java pkg fixtures
+test-python: target/wheels/.installed-ci setup-java pkg fixtures
 	PYO3_PYTHON=$(CURDIR)/.venv/bin/python cargo clippy -p synparam-python -- -D warnings
 	.venv/bin/python -m pytest -q tests/python
 

@@ -298,6 +298,25 @@ pub fn changed_inputs(recorded: JsValue, actual: JsValue) -> Result<Vec<String>,
     Ok(crate::output::sidecar::changed_inputs(&from_js(recorded, "recorded inputs")?, &from_js(actual, "inputs")?))
 }
 
+/// The sidecar's `outputs` (`{output: sha256}`) from a host's hashes, each copy of an input checked
+/// to equal that input (`plan`: `[{output, from, input, in_folder}]`); throws a `CircuitError`
+/// naming the output that fails.
+#[wasm_bindgen(js_name = recordedOutputHashes)]
+pub fn recorded_output_hashes(
+    config_text: Option<String>,
+    plan: JsValue,
+    inputs: JsValue,
+    outputs: JsValue,
+) -> Result<JsValue, JsValue> {
+    let plan: Vec<crate::output::verify::PlannedFile> = from_js(plan, "output plan")?;
+    let inputs: serde_json::Map<String, serde_json::Value> = from_js(inputs, "input hashes")?;
+    let outputs: serde_json::Map<String, serde_json::Value> = from_js(outputs, "output hashes")?;
+    to_js(
+        &crate::output::verify::recorded_output_hashes(config_text.as_deref(), &plan, &inputs, &outputs)
+            .map_err(circuit_error)?,
+    )
+}
+
 /// The SHA-256 that identifies a model text (`synparam_config_sha256`).
 #[wasm_bindgen(js_name = configSha256)]
 pub fn config_sha256(text: &str) -> String {

@@ -450,6 +450,25 @@ fn changed_inputs(recorded_json: &str, actual_json: &str) -> PyResult<Vec<String
     ))
 }
 
+/// The sidecar's `outputs` from a host's hashes, each copy of an input checked to equal that input
+/// (JSON in and out, the core's `recorded_output_hashes`); `ValueError` naming the output.
+#[pyfunction]
+#[pyo3(signature = (config_text, plan_json, inputs_json, outputs_json))]
+fn recorded_output_hashes(
+    config_text: Option<&str>,
+    plan_json: &str,
+    inputs_json: &str,
+    outputs_json: &str,
+) -> PyResult<String> {
+    let plan: Vec<synparam::output::verify::PlannedFile> = parsed(plan_json, "output plan")?;
+    let inputs: serde_json::Map<String, serde_json::Value> = parsed(inputs_json, "input hashes")?;
+    let outputs: serde_json::Map<String, serde_json::Value> = parsed(outputs_json, "output hashes")?;
+    to_json(
+        &synparam::output::verify::recorded_output_hashes(config_text, &plan, &inputs, &outputs)
+            .map_err(output_error)?,
+    )
+}
+
 /// The SHA-256 that identifies a model text (`synparam_config_sha256`).
 #[pyfunction]
 fn config_sha256(text: &str) -> String {
@@ -723,6 +742,7 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_sidecar, m)?)?;
     m.add_function(wrap_pyfunction!(changed_inputs, m)?)?;
     m.add_function(wrap_pyfunction!(config_sha256, m)?)?;
+    m.add_function(wrap_pyfunction!(recorded_output_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(text_sha256, m)?)?;
     m.add_function(wrap_pyfunction!(js_json, m)?)?;
     m.add_function(wrap_pyfunction!(number_text, m)?)?;

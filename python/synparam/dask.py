@@ -753,14 +753,13 @@ def _verify_and_record(run: _Run, layout, staging, results, inventory, hasher, c
     clock.phase("verify datasets")
     input_hashes = {r["name"]: f.result() for r, f in zip(inventory["named"], inventory["hashing"])}
     output_hashes = {f["output"]: h.result() for f, h in zip(hashed_files, output_hashing)}
-    outputs = {}
-    for file in plan_files:
-        if file["from"] == "config":
-            outputs[file["output"]] = _synparam.text_sha256(layout["config"]["text"])
-        elif not file.get("file"):
-            outputs[file["output"]] = output_hashes[file["output"]]
-            if file["from"] == "input" and outputs[file["output"]] != input_hashes[file["entry"]["input"]]:
-                raise CircuitError(f"verification failed: the output copy differs from its input {printable(circuit.real(file['entry']['input']))}", file=file["output"])
+    planned = [{"output": f["output"], "from": f["from"], "input": f["entry"]["input"] if f.get("entry") else None,
+                "in_folder": bool(f.get("file"))} for f in plan_files]
+    try:
+        outputs = json.loads(_synparam.recorded_output_hashes(layout["config"]["text"], json.dumps(planned), json.dumps(input_hashes),
+                                                              json.dumps(output_hashes)))
+    except ValueError as error:
+        raise CircuitError(str(error)) from None
     input_inodes = {(r["identity"][0], r["identity"][1]) for r in inventory["records"]}
     for item in files_below(staging, []):
         info = os.stat(item["real"])

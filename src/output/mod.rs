@@ -10,3 +10,4 @@ pub mod layout;
 pub mod paths;
 pub mod sidecar;
 pub mod timestamps;
+pub mod verify;

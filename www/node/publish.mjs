@@ -18,7 +18,8 @@ import { CircuitError } from "../sonata/errors.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
 import { printable } from "../sonata/errors.js";
 import { pinObjectTimestamps, verifyDatasets } from "../sonata/writer.js";
-import { provenanceFileName, provenanceDocument, changedInputs, sha256OfText } from "../run/provenance.js";
+import { recordedOutputHashes } from "../../pkg/synparam.js";
+import { provenanceFileName, provenanceDocument, changedInputs } from "../run/provenance.js";
 
 /** Staging folders and lock files of the runs in progress in this process (for signal cleanup). */
 const activeRuns = new Set();
@@ -359,16 +360,11 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     phase("verify datasets");
     const inputHashes = await before.hashed();
     const outputHashes = Object.fromEntries((await outputHashing).map((hash, i) => [hashedFiles[i].output, hash]));
-    const outputs = {};
-    for (const file of plan) {
-      if (file.from === "config") {
-        outputs[file.output] = sha256OfText(layout.config.text);
-      } else if (!file.file) {
-        outputs[file.output] = outputHashes[file.output];
-        if (file.from === "input" && outputs[file.output] !== inputHashes[file.entry.input]) {
-          throw new CircuitError(`verification failed: the output copy differs from its input ${printable(source.describe(file.entry.input))}`, { file: file.output });
-        }
-      }
+    let outputs;
+    try {
+      outputs = recordedOutputHashes(layout.config?.text, plan.map((f) => ({ output: f.output, from: f.from, input: f.entry?.input ?? null, in_folder: Boolean(f.file) })), inputHashes, outputHashes);
+    } catch (error) {
+      throw error?.name === "CircuitError" ? new CircuitError(error.message) : error;
     }
     const inputInodes = new Set(before.files.map((f) => `${f.identity.dev}:${f.identity.ino}`));
     for (const { relative, real } of await filesBelow(staging, [])) {

@@ -2,14 +2,11 @@
 // src/output/sidecar.rs): the sidecar (parameterization.json) that records what was run on which
 // inputs and what came out, and the HDF5 attributes set on every written dataset. This module
 // only adapts the hosts' run results to the core's sidecar and its reading back to their settings.
-import { sidecarText, readSidecar, changedInputs as coreChangedInputs, configSha256, textSha256, sidecarName } from "../../pkg/synparam.js";
+import { sidecarText, readSidecar, changedInputs as coreChangedInputs, configSha256, sidecarName } from "../../pkg/synparam.js";
 import { CircuitError } from "../sonata/errors.js";
 
 /** Name of the provenance sidecar at the root of an output circuit. */
 export const provenanceFileName = () => sidecarName();
-
-/** SHA-256 (hex) of a string's UTF-8 bytes. */
-export const sha256OfText = (text) => textSha256(text);
 
 /** HDF5 attributes set on every dataset synparam writes. */
 export function datasetAttributes({ version, seed, configText }) {
