@@ -271,29 +271,75 @@ function guessedKind(name) {
  * although something failed (with that one error when a single one is the cause).
  */
 export async function loadCircuit(h5wasm, source, { configName = "circuit_config.json", fileNames = [] } = {}) {
-  const nodeFiles = []; // {name, nodeTypesFile, populations: {pop: {type}} | null, where}
+  const load = loadState(h5wasm, source);
+  const { configFile, nodeFiles, edgeFiles, references } = await circuitFiles(load, configName, fileNames);
+  try {
+    await loadNodePopulations(load, nodeFiles);
+    await loadEdgePopulations(load, edgeFiles);
+    dropEdgesWithoutTheirNodes(load);
+    refuseWhenNothingLoads(load);
+  } catch (error) {
+    load.closeAll();
+    throw error;
+  }
+  const { nodePopulations, edgePopulations, unavailable } = load;
+  // Files none of whose populations loaded are not held open.
+  load.closeAll(new Set([...nodePopulations.values(), ...edgePopulations.values()].map((p) => p.file)));
+  return { nodePopulations, edgePopulations, unavailable, config: configFile, references };
+}
+
+/** What a load shares between its steps: the populations loaded, what could not be (with the
+ * error behind each entry and, for an edge population, the node entries it depended on), and the
+ * files open (one h5wasm File per name, shared by its populations, or its error). */
+function loadState(h5wasm, source) {
+  const load = {
+    h5wasm, source,
+    nodePopulations: new Map(),
+    edgePopulations: new Map(),
+    unavailable: [],
+    errorOf: new Map(), // unavailable entry → the error that made it (entries of one file share it)
+    causesOf: new Map(), // unavailable edge population → the node entries it depends on
+    opened: new Map(),
+    shownName(name) {
+      try {
+        return source.describe(name);
+      } catch {
+        return name;
+      }
+    },
+    /** List what `error` keeps from loading; errors that are not a file's (defects, a fatal
+     * ambiguity) stop the whole load. */
+    record(kind, name, populations, error) {
+      if (!(error instanceof CircuitError) || error.fatal) throw error;
+      for (const population of populations?.length ? populations : [null]) {
+        const entry = { kind, file: load.shownName(name), name, population, message: error.message };
+        load.unavailable.push(entry);
+        load.errorOf.set(entry, error);
+      }
+    },
+    async open(name) {
+      if (!load.opened.has(name)) load.opened.set(name, await openNamed(h5wasm, source, name).then((file) => ({ file }), (error) => ({ error })));
+      const { file, error } = load.opened.get(name);
+      if (error) throw error;
+      return file;
+    },
+    closeAll(keep = new Set()) {
+      for (const { file } of load.opened.values()) {
+        if (!file || keep.has(file)) continue;
+        try { file.close(); } catch { /* already closed */ }
+      }
+    },
+  };
+  return load;
+}
+
+/** The node and edge files of a circuit, and every path it names: from its config (as the core
+ * reads it), else from plain `.h5` files (each probed for /nodes and /edges). */
+async function circuitFiles(load, configName, fileNames) {
+  const { h5wasm, source, record } = load;
+  const nodeFiles = []; // {name, nodeTypesFile, populations: {pop: {type}} | null}
   const edgeFiles = [];
   const references = [];
-  const unavailable = [];
-  const errorOf = new Map(); // unavailable entry → the error that made it (entries of one file share it)
-  const causesOf = new Map(); // unavailable edge population → the node entries it depends on
-  const shownName = (name) => {
-    try {
-      return source.describe(name);
-    } catch {
-      return name;
-    }
-  };
-  /** List what `error` keeps from loading; errors that are not a file's (defects, a fatal
-   * ambiguity) stop the whole load. */
-  const record = (kind, name, populations, error) => {
-    if (!(error instanceof CircuitError) || error.fatal) throw error;
-    for (const population of populations?.length ? populations : [null]) {
-      const entry = { kind, file: shownName(name), name, population, message: error.message };
-      unavailable.push(entry);
-      errorOf.set(entry, error);
-    }
-  };
   let configFile = null;
   if (configName && (await source.exists(configName))) {
     const shownConfig = source.describe(configName);
@@ -333,170 +379,172 @@ export async function loadCircuit(h5wasm, source, { configName = "circuit_config
       references.push({ keyPath: null, value: name, name, kind: "file", role: keys.includes("edges") ? "edges" : "nodes" });
     }
   }
+  return { configFile, nodeFiles, edgeFiles, references };
+}
 
-  const opened = new Map(); // one h5wasm File per file name, shared by its populations (or its error)
-  const open = async (name) => {
-    if (!opened.has(name)) opened.set(name, await openNamed(h5wasm, source, name).then((file) => ({ file }), (error) => ({ error })));
-    const { file, error } = opened.get(name);
+/** Every node population of `nodeFiles` that can be read, with its size and properties (its
+ * node-types CSV's columns too); what cannot is recorded. */
+async function loadNodePopulations(load, nodeFiles) {
+  const { source, record, nodePopulations } = load;
+  const shownName = load.shownName;
+  const open = load.open;
+  const nodeTypesOf = new Map(); // CSV name → {nodeTypes} | {error}
+  const readNodeTypes = async (name) => {
+    if (!nodeTypesOf.has(name)) {
+      const typesShown = source.describe(name);
+      nodeTypesOf.set(name, await (async () => {
+        if (!(await source.exists(name))) throw new CircuitError("does not exist", { file: typesShown });
+        return parseNodeTypes(await source.readText(name), typesShown);
+      })().then((nodeTypes) => ({ nodeTypes }), (error) => ({ error })));
+    }
+    const { nodeTypes, error } = nodeTypesOf.get(name);
     if (error) throw error;
-    return file;
+    return nodeTypes;
   };
-  const closeAll = (keep = new Set()) => {
-    for (const { file } of opened.values()) {
-      if (!file || keep.has(file)) continue;
-      try { file.close(); } catch { /* already closed */ }
+  for (const entry of nodeFiles) {
+    const shown = shownName(entry.name);
+    let file;
+    let nodeTypes = null;
+    let names;
+    try {
+      file = await open(entry.name);
+      if (entry.nodeTypesFile) nodeTypes = await readNodeTypes(entry.nodeTypesFile);
+      names = membersOf(file, "nodes", { file: shown });
+      if (!names.length) throw new CircuitError("no node population under /nodes", { file: shown });
+    } catch (error) {
+      record("nodes", entry.name, entry.populations ? Object.keys(entry.populations) : null, error);
+      continue;
     }
-  };
-  const nodePopulations = new Map();
-  const edgePopulations = new Map();
-  try {
-    const nodeTypesOf = new Map(); // CSV name → {nodeTypes} | {error}
-    const readNodeTypes = async (name) => {
-      if (!nodeTypesOf.has(name)) {
-        const typesShown = source.describe(name);
-        nodeTypesOf.set(name, await (async () => {
-          if (!(await source.exists(name))) throw new CircuitError("does not exist", { file: typesShown });
-          return parseNodeTypes(await source.readText(name), typesShown);
-        })().then((nodeTypes) => ({ nodeTypes }), (error) => ({ error })));
-      }
-      const { nodeTypes, error } = nodeTypesOf.get(name);
-      if (error) throw error;
-      return nodeTypes;
-    };
-    for (const entry of nodeFiles) {
-      const shown = shownName(entry.name);
-      let file;
-      let nodeTypes = null;
-      let names;
+    const wanted = entry.populations ? Object.keys(entry.populations) : names;
+    for (const name of wanted) {
       try {
-        file = await open(entry.name);
-        if (entry.nodeTypesFile) nodeTypes = await readNodeTypes(entry.nodeTypesFile);
-        names = membersOf(file, "nodes", { file: shown });
-        if (!names.length) throw new CircuitError("no node population under /nodes", { file: shown });
+        if (!names.includes(name)) throw new CircuitError(`the config names node population '${printable(name)}', which the file does not have (it has: ${names.map(printable).join(", ")})`, { file: shown });
+        const where = { file: shown, population: name };
+        const members = membersOf(file, `nodes/${name}`, where);
+        const group0 = members.includes("0") ? membersOf(file, `nodes/${name}/0`, where) : [];
+        const sizeOf = (dataset) => {
+          const found = hdf5({ ...where, dataset: `/nodes/${name}/${dataset}` }, () => file.get(`nodes/${name}/${dataset}`));
+          return found?.shape ? datasetRowsOf(file, found, { ...where, dataset: `/nodes/${name}/${dataset}` }) : undefined;
+        };
+        const size = sizeOf("node_type_id") ?? sizeOf("node_group_id") ?? (group0.length ? sizeOf(`0/${group0.find((k) => k !== "@library" && k !== "dynamics_params")}`) : undefined);
+        if (size === undefined) throw new CircuitError("cannot tell the number of nodes (no node_type_id dataset)", where);
+        const h5Properties = group0.filter((k) => k !== "@library" && k !== "dynamics_params");
+        nodePopulations.set(name, {
+          name, file, fileName: shown, size,
+          type: entry.populations?.[name]?.type ?? null,
+          properties: [...new Set([...h5Properties, ...(nodeTypes?.columns ?? [])])],
+          nodeTypes,
+        });
       } catch (error) {
-        record("nodes", entry.name, entry.populations ? Object.keys(entry.populations) : null, error);
-        continue;
-      }
-      const wanted = entry.populations ? Object.keys(entry.populations) : names;
-      for (const name of wanted) {
-        try {
-          if (!names.includes(name)) throw new CircuitError(`the config names node population '${printable(name)}', which the file does not have (it has: ${names.map(printable).join(", ")})`, { file: shown });
-          const where = { file: shown, population: name };
-          const members = membersOf(file, `nodes/${name}`, where);
-          const group0 = members.includes("0") ? membersOf(file, `nodes/${name}/0`, where) : [];
-          const sizeOf = (dataset) => {
-            const found = hdf5({ ...where, dataset: `/nodes/${name}/${dataset}` }, () => file.get(`nodes/${name}/${dataset}`));
-            return found?.shape ? datasetRowsOf(file, found, { ...where, dataset: `/nodes/${name}/${dataset}` }) : undefined;
-          };
-          const size = sizeOf("node_type_id") ?? sizeOf("node_group_id") ?? (group0.length ? sizeOf(`0/${group0.find((k) => k !== "@library" && k !== "dynamics_params")}`) : undefined);
-          if (size === undefined) throw new CircuitError("cannot tell the number of nodes (no node_type_id dataset)", where);
-          const h5Properties = group0.filter((k) => k !== "@library" && k !== "dynamics_params");
-          nodePopulations.set(name, {
-            name, file, fileName: shown, size,
-            type: entry.populations?.[name]?.type ?? null,
-            properties: [...new Set([...h5Properties, ...(nodeTypes?.columns ?? [])])],
-            nodeTypes,
-          });
-        } catch (error) {
-          record("nodes", entry.name, [name], error);
-        }
+        record("nodes", entry.name, [name], error);
       }
     }
-
-    for (const entry of edgeFiles) {
-      const shown = shownName(entry.name);
-      let file;
-      let names;
-      try {
-        file = await open(entry.name);
-        names = membersOf(file, "edges", { file: shown });
-        if (!names.length) throw new CircuitError("no edge population under /edges", { file: shown });
-      } catch (error) {
-        record("edges", entry.name, entry.populations ? Object.keys(entry.populations) : null, error);
-        continue;
-      }
-      const wanted = entry.populations ? Object.keys(entry.populations) : names;
-      for (const name of wanted) {
-        try {
-          if (!names.includes(name)) throw new CircuitError(`the config names edge population '${printable(name)}', which the file does not have (it has: ${names.map(printable).join(", ")})`, { file: shown });
-          if (edgePopulations.has(name)) throw new CircuitError(`edge population '${printable(name)}' is named twice in the circuit`, { file: shown });
-          const where = { file: shown, population: name };
-          const base = `edges/${name}`;
-          const members = membersOf(file, base, where);
-          const dataset = (key) => (members.includes(key) ? hdf5({ ...where, dataset: `/${base}/${key}` }, () => file.get(`${base}/${key}`)) : null);
-          const sourceIds = dataset("source_node_id");
-          const targetIds = dataset("target_node_id");
-          if (!sourceIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/source_node_id` });
-          if (!targetIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/target_node_id` });
-          const rowsOf = (column, label) => datasetRowsOf(file, column, { ...where, dataset: `/${base}/${label}` });
-          const size = rowsOf(sourceIds, "source_node_id");
-          const targetRows = rowsOf(targetIds, "target_node_id");
-          if (targetRows !== size) {
-            throw new CircuitError(`length mismatch: source_node_id has ${size} entries, target_node_id ${targetRows}`, where);
-          }
-          const groupIds = dataset("edge_group_id");
-          const groupIndex = dataset("edge_group_index");
-          if (Boolean(groupIds) !== Boolean(groupIndex)) throw new CircuitError("has only one of edge_group_id and edge_group_index", where);
-          for (const [column, label] of [[groupIds, "edge_group_id"], [groupIndex, "edge_group_index"]]) {
-            const rows = column ? rowsOf(column, label) : size;
-            if (rows !== size) {
-              throw new CircuitError(`length mismatch: ${label} has ${rows} entries, source_node_id ${size}`, where);
-            }
-          }
-          const groups = members.filter((k) => /^\d+$/.test(k));
-          const nodePopulationOf = (ids, role) => {
-            const value = hdf5({ ...where, dataset: `/${base}/${role}_node_id` }, () => ids.attrs.node_population?.value);
-            if (typeof value !== "string" || !value) throw new CircuitError(`${role}_node_id has no node_population attribute`, where);
-            return value;
-          };
-          edgePopulations.set(name, {
-            name, file, fileName: entry.name, shownName: shown, size,
-            source: nodePopulationOf(sourceIds, "source"),
-            target: nodePopulationOf(targetIds, "target"),
-            groups,
-            hasGroupIds: Boolean(groupIds && groupIndex),
-            properties: [...new Set(groups.flatMap((g) => membersOf(file, `${base}/${g}`, where)))],
-          });
-        } catch (error) {
-          record("edges", entry.name, [name], error);
-        }
-      }
-    }
-
-    // An edge population is loaded only with both its node populations.
-    const failedNodes = unavailable.filter((u) => u.kind === "nodes");
-    for (const edges of [...edgePopulations.values()]) {
-      const role = ["source", "target"].find((r) => !nodePopulations.has(edges[r]));
-      if (!role) continue;
-      const needed = edges[role];
-      const named = failedNodes.filter((u) => u.population === needed);
-      const unknown = failedNodes.filter((u) => u.population === null);
-      const causes = named.length ? named : unknown;
-      const reason = named.length
-        ? `needs its ${role} node population '${printable(needed)}', which cannot be loaded (${named.map((u) => u.message).join("; ")})`
-        : unknown.length
-          ? `needs its ${role} node population '${printable(needed)}', which is in none of the loaded node files; it may be in one that cannot be loaded (${unknown.map((u) => u.message).join("; ")})`
-          : `needs its ${role} node population '${printable(needed)}', which no node file of the circuit holds`;
-      edgePopulations.delete(edges.name);
-      record("edges", edges.fileName, [edges.name], new CircuitError(reason, { file: edges.shownName, population: edges.name }));
-      if (causes.length) causesOf.set(unavailable.at(-1), causes);
-    }
-
-    if (!edgePopulations.size && unavailable.length) {
-      // Nothing to parameterize: the one error behind it all as it is, else every edge
-      // population's (or file's) with its reason.
-      const failedEdges = unavailable.filter((u) => u.kind === "edges");
-      const roots = new Set((failedEdges.length ? failedEdges : unavailable).flatMap((u) => (causesOf.get(u) ?? [u]).map((c) => errorOf.get(c))));
-      if (roots.size === 1) throw [...roots][0];
-      throw new CircuitError(`no edge population can be loaded: ${(failedEdges.length ? failedEdges : unavailable).map((u) => u.message).join("; ")}`);
-    }
-  } catch (error) {
-    closeAll();
-    throw error;
   }
-  // Files none of whose populations loaded are not held open.
-  closeAll(new Set([...nodePopulations.values(), ...edgePopulations.values()].map((p) => p.file)));
-  return { nodePopulations, edgePopulations, unavailable, config: configFile, references };
+
+}
+
+/** Every edge population of `edgeFiles` that can be read: its ids and group datasets checked
+ * (one dimension, sizes the file can hold, lengths that agree), its node populations named. */
+async function loadEdgePopulations(load, edgeFiles) {
+  const { record, edgePopulations } = load;
+  const shownName = load.shownName;
+  const open = load.open;
+  for (const entry of edgeFiles) {
+    const shown = shownName(entry.name);
+    let file;
+    let names;
+    try {
+      file = await open(entry.name);
+      names = membersOf(file, "edges", { file: shown });
+      if (!names.length) throw new CircuitError("no edge population under /edges", { file: shown });
+    } catch (error) {
+      record("edges", entry.name, entry.populations ? Object.keys(entry.populations) : null, error);
+      continue;
+    }
+    const wanted = entry.populations ? Object.keys(entry.populations) : names;
+    for (const name of wanted) {
+      try {
+        if (!names.includes(name)) throw new CircuitError(`the config names edge population '${printable(name)}', which the file does not have (it has: ${names.map(printable).join(", ")})`, { file: shown });
+        if (edgePopulations.has(name)) throw new CircuitError(`edge population '${printable(name)}' is named twice in the circuit`, { file: shown });
+        const where = { file: shown, population: name };
+        const base = `edges/${name}`;
+        const members = membersOf(file, base, where);
+        const dataset = (key) => (members.includes(key) ? hdf5({ ...where, dataset: `/${base}/${key}` }, () => file.get(`${base}/${key}`)) : null);
+        const sourceIds = dataset("source_node_id");
+        const targetIds = dataset("target_node_id");
+        if (!sourceIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/source_node_id` });
+        if (!targetIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/target_node_id` });
+        const rowsOf = (column, label) => datasetRowsOf(file, column, { ...where, dataset: `/${base}/${label}` });
+        const size = rowsOf(sourceIds, "source_node_id");
+        const targetRows = rowsOf(targetIds, "target_node_id");
+        if (targetRows !== size) {
+          throw new CircuitError(`length mismatch: source_node_id has ${size} entries, target_node_id ${targetRows}`, where);
+        }
+        const groupIds = dataset("edge_group_id");
+        const groupIndex = dataset("edge_group_index");
+        if (Boolean(groupIds) !== Boolean(groupIndex)) throw new CircuitError("has only one of edge_group_id and edge_group_index", where);
+        for (const [column, label] of [[groupIds, "edge_group_id"], [groupIndex, "edge_group_index"]]) {
+          const rows = column ? rowsOf(column, label) : size;
+          if (rows !== size) {
+            throw new CircuitError(`length mismatch: ${label} has ${rows} entries, source_node_id ${size}`, where);
+          }
+        }
+        const groups = members.filter((k) => /^\d+$/.test(k));
+        const nodePopulationOf = (ids, role) => {
+          const value = hdf5({ ...where, dataset: `/${base}/${role}_node_id` }, () => ids.attrs.node_population?.value);
+          if (typeof value !== "string" || !value) throw new CircuitError(`${role}_node_id has no node_population attribute`, where);
+          return value;
+        };
+        edgePopulations.set(name, {
+          name, file, fileName: entry.name, shownName: shown, size,
+          source: nodePopulationOf(sourceIds, "source"),
+          target: nodePopulationOf(targetIds, "target"),
+          groups,
+          hasGroupIds: Boolean(groupIds && groupIndex),
+          properties: [...new Set(groups.flatMap((g) => membersOf(file, `${base}/${g}`, where)))],
+        });
+      } catch (error) {
+        record("edges", entry.name, [name], error);
+      }
+    }
+  }
+
+}
+
+/** An edge population is loaded only with both its node populations: else it is recorded,
+ * naming the node population it needs and why that one failed. */
+function dropEdgesWithoutTheirNodes(load) {
+  const { nodePopulations, edgePopulations, unavailable, causesOf, record } = load;
+  const failedNodes = unavailable.filter((u) => u.kind === "nodes");
+  for (const edges of [...edgePopulations.values()]) {
+    const role = ["source", "target"].find((r) => !nodePopulations.has(edges[r]));
+    if (!role) continue;
+    const needed = edges[role];
+    const named = failedNodes.filter((u) => u.population === needed);
+    const unknown = failedNodes.filter((u) => u.population === null);
+    const causes = named.length ? named : unknown;
+    const reason = named.length
+      ? `needs its ${role} node population '${printable(needed)}', which cannot be loaded (${named.map((u) => u.message).join("; ")})`
+      : unknown.length
+        ? `needs its ${role} node population '${printable(needed)}', which is in none of the loaded node files; it may be in one that cannot be loaded (${unknown.map((u) => u.message).join("; ")})`
+        : `needs its ${role} node population '${printable(needed)}', which no node file of the circuit holds`;
+    edgePopulations.delete(edges.name);
+    record("edges", edges.fileName, [edges.name], new CircuitError(reason, { file: edges.shownName, population: edges.name }));
+    if (causes.length) causesOf.set(unavailable.at(-1), causes);
+  }
+
+}
+
+/** Nothing to parameterize: the one error behind it all as it is, else every edge population's
+ * (or file's) with its reason. */
+function refuseWhenNothingLoads(load) {
+  const { edgePopulations, unavailable, causesOf, errorOf } = load;
+  if (!edgePopulations.size && unavailable.length) {
+    const failedEdges = unavailable.filter((u) => u.kind === "edges");
+    const roots = new Set((failedEdges.length ? failedEdges : unavailable).flatMap((u) => (causesOf.get(u) ?? [u]).map((c) => errorOf.get(c))));
+    if (roots.size === 1) throw [...roots][0];
+    throw new CircuitError(`no edge population can be loaded: ${(failedEdges.length ? failedEdges : unavailable).map((u) => u.message).join("; ")}`);
+  }
 }
 
 /** Every path a parsed circuit config names, with where it is: `[{keyPath, value, kind: "file" |
