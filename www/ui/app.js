@@ -2,7 +2,10 @@
 // root of <synparam-panel>): it wires the views (circuit, settings, editor, results) to its own
 // worker, which owns the circuit, the core and the files. Everything it touches lives in the
 // container or in this closure, so several instances on one page do not interfere.
-import { PRESETS, mapPreset, classifyValues } from "./presets.js";
+import { PRESETS } from "./presets.js";
+import { mountPresetDialog } from "./preset_dialog.js";
+import { mountConfigFiles } from "./config_files.js";
+import { showCircuit, showPathwayMatrix } from "./circuit_view.js";
 import { MARKUP } from "./template.js";
 import { mountEditor } from "./editor_view.js";
 import { mountResults } from "./results_view.js";
@@ -25,9 +28,6 @@ const seedOf = (text) => {
   if (trimmed === "") return null;
   return /^\d+$/.test(trimmed) && Number.isSafeInteger(Number(trimmed)) ? Number(trimmed) : trimmed;
 };
-
-/** Largest config file the page loads into its text area. */
-const CONFIG_FILE_LIMIT = 20e6;
 
 /**
  * Mount the UI into `container` and return its controller. `workerUrl`: the worker module's URL;
@@ -397,94 +397,28 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     $("share-note").textContent = "The address bar and this field hold a link to the model and the settings set here.";
     navigator.clipboard?.writeText(url.href).then(() => { $("share-note").textContent += " Copied."; }, () => {});
   });
-  $("config-file").addEventListener("change", async () => {
-    const [file] = $("config-file").files;
-    if (!file) return;
-    // Only text replaces the model: a binary or huge file is refused, naming it, and the textarea kept.
-    // Said beside the upload, where a later validation of the (kept) model cannot overwrite it.
-    const refuse = (why) => {
-      $("config-file-note").textContent = `${file.name} was not loaded: ${why}`;
-    };
-    $("config-file-note").textContent = "";
-    if (file.size > CONFIG_FILE_LIMIT) return refuse(`it has ${file.size} bytes; a config is text of at most ${CONFIG_FILE_LIMIT / 1e6} MB`);
-    let text;
-    try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(await file.arrayBuffer());
-    } catch {
-      return refuse("it is not UTF-8 text (is it the right file?)");
-    }
-    if (text.includes("\u0000")) return refuse("it holds NUL bytes, so it is not a JSON config (is it the right file?)");
-    if (/\.ya?ml$/i.test(file.name)) {
-      // A YAML recipe is read into JSON here (loading); the core reads JSON.
-      try {
-        const { default: yaml } = await import("js-yaml");
-        text = JSON.stringify(yaml.load(text, { schema: yaml.JSON_SCHEMA }), null, 2);
-      } catch (error) {
-        return refuse(`it is not readable YAML (${error.message})`);
-      }
-    }
-    $("config").value = text;
-    modelChanged();
-    runPopulations = null;
-    validateSoon();
-    editor.render();
+  mountConfigFiles({
+    $, call,
+    onConfig(text) {
+      $("config").value = text;
+      modelChanged();
+      runPopulations = null;
+      validateSoon();
+      editor.render();
+    },
+    onProvenance: (data) => handlers.provenance(data),
+    onError: (error) => handlers.error({ error: errorData(error) }),
   });
-  // Load config and settings from a parameterized circuit's sidecar: a rerun reproduces it bit for bit.
-  $("provenance-file").addEventListener("change", async () => {
-    const [file] = $("provenance-file").files;
-    if (!file) return;
-    call("provenance", { text: await file.text(), name: file.name }).then(handlers.provenance, (error) => handlers.error({ error: errorData(error) }));
-  });
-  // A preset is mapped onto the circuit's values only after the user has seen (and may correct)
-  // the class of each value, read from the circuit where it says, marked as a guess where not.
-  let lastAppliedModel = $("config").value;
-  $("apply-preset").addEventListener("click", async () => {
-    const property = $("pathway-property").value;
-    const fallback = $("fallback").value || undefined;
-    let tallies;
-    try {
-      tallies = circuitShown ? await call("classes", { ...circuitMessage(), property, fallback }) : [];
-    } catch (error) {
-      if (error.name !== "AbortError") handlers.error({ error: errorData(error) });
-      return;
-    }
-    const known = new Set(tallies.map((t) => t.value));
-    const rows = classifyValues([...tallies, ...pathwayValues().filter((v) => !known.has(v)).map((value) => ({ value, counts: { E: 0, I: 0, X: 0, unknown: 0 }, basis: null }))]);
-    const { label, source } = PRESETS[$("preset").value];
-    $("preset-mapping-title").textContent = `${label} over the ${rows.length} values of ${property}: check each value's class, then apply.`;
-    const names = { E: "excitatory (E)", I: "inhibitory (I)", X: "extrinsic (X: takes E's values)" };
-    $("preset-classes").tBodies[0].replaceChildren(...rows.map((row) => {
-      const tr = document.createElement("tr");
-      tr.dataset.value = row.value;
-      tr.className = row.guessed ? "guessed" : row.mixed ? "mixed" : "";
-      const select = document.createElement("select");
-      select.setAttribute("aria-label", `class of ${row.value}`);
-      select.replaceChildren(...Object.entries(names).map(([cls, text]) => new Option(text, cls, false, cls === row.cls)));
-      const { E, I, X, unknown } = row.counts;
-      const basis = row.guessed ? "not said by the circuit — guessed from the name: check it"
-        : `${row.basis}: ${[["E", E], ["I", I], ["X", X], ["unknown", unknown]].filter(([, n]) => n).map(([c, n]) => `${n} ${c}`).join(", ")} nodes${row.mixed ? " — mixed: the majority is chosen" : ""}`;
-      const cells = [document.createElement("td"), document.createElement("td"), document.createElement("td")];
-      cells[0].textContent = row.value;
-      cells[1].append(select);
-      cells[2].textContent = basis;
-      tr.append(...cells);
-      return tr;
-    }));
-    $("preset-source").textContent = `Values: ${source}.`;
-    const edited = $("config").value !== lastAppliedModel;
-    $("preset-replaces").textContent = edited ? "This replaces the model you edited (Download config keeps a copy)." : "This replaces the current model.";
-    $("preset-mapping").hidden = false;
-    $("preset-classes").querySelector("select")?.focus();
-  });
-  $("preset-cancel").addEventListener("click", () => { $("preset-mapping").hidden = true; $("apply-preset").focus(); });
-  $("preset-confirm").addEventListener("click", () => {
-    const classes = Object.fromEntries([...$("preset-classes").tBodies[0].rows].map((tr) => [tr.dataset.value, tr.querySelector("select").value]));
-    $("config").value = JSON.stringify(mapPreset(presets[$("preset").value], Object.keys(classes), $("pathway-property").value, classes), null, 2);
-    lastAppliedModel = $("config").value;
-    modelChanged();
-    $("preset-mapping").hidden = true;
-    validateSoon();
-    editor.render();
+  mountPresetDialog({
+    $, presets, call,
+    circuit: () => ({ shown: circuitShown, message: circuitMessage(), values: pathwayValues() }),
+    onApplied(text) {
+      $("config").value = text;
+      modelChanged();
+      validateSoon();
+      editor.render();
+    },
+    onError: (error) => handlers.error({ error: errorData(error) }),
   });
 
   // ---- runs ----
@@ -567,16 +501,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
 
   const handlers = {
     circuit(data) {
-      $("circuit").textContent = "Edge populations: " + data.edgePopulations.map((e) =>
-        `${e.name}: ${e.source} → ${e.target}, ${e.size} synapses, ${e.groups.length} edge group${e.groups.length === 1 ? "" : "s"}`).join("; ");
-      $("circuit").dataset.storage = JSON.stringify(data.storage);
-      $("nodes").textContent = "Node populations: " + data.nodePopulations.map((n) => `${n.name} (${n.type ?? "unknown type"}, ${n.size} nodes)`).join("; ");
-      // What could not be loaded, each with its error (the loader's list): the rest is usable.
-      const unavailable = data.unavailable ?? [];
-      $("unavailable").hidden = !unavailable.length;
-      $("unavailable").querySelector("ul").replaceChildren(...unavailable.map((u) => Object.assign(document.createElement("li"), {
-        textContent: `${u.kind === "edges" ? "edge" : "node"} population ${u.population ?? "(unknown)"} in ${u.file}: ${u.message}`,
-      })));
+      showCircuit($, data);
       candidates = data.candidates;
       choices = data.pathwayProperties["*"];
       circuitShown = true;
@@ -590,22 +515,9 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     },
     /** The synapse matrix before a run, as the core counts it (null: nodes without the property
      * and no fallback — a run would refuse them). */
-    pathways({ property, counts, skipped }) {
-      const name = (value) => value ?? "(no value)";
-      const sources = [...new Set(counts.map((c) => name(c.source)))].sort();
-      const targets = [...new Set(counts.map((c) => name(c.target)))].sort();
-      const table = new Map(counts.map((c) => [`${name(c.source)}\u0000${name(c.target)}`, c.synapses]));
-      const cell = (tag, text, missing = false) => Object.assign(document.createElement(tag), { textContent: text, className: missing ? "missing" : "" });
-      const caption = cell("caption", `Synapses per pathway (${property}; rows: source, columns: target)` + (skipped.length ? ` — ${skipped.join("; ")}` : ""));
-      const head = document.createElement("tr");
-      head.append(cell("th", "source \\ target"), ...targets.map((t) => cell("th", t, t === "(no value)")));
-      const rows = sources.map((s) => {
-        const row = document.createElement("tr");
-        row.append(cell("th", s, s === "(no value)"), ...targets.map((t) => cell("td", String(table.get(`${s}\u0000${t}`) ?? 0))));
-        return row;
-      });
-      $("pathway-matrix").replaceChildren(caption, head, ...rows);
-      editor.setCounts(counts);
+    pathways(data) {
+      showPathwayMatrix($, data);
+      editor.setCounts(data.counts);
     },
     validation({ plan, error }) {
       if (error) {
