@@ -11,7 +11,7 @@ import { mountEditor } from "./editor_view.js";
 import { mountResults } from "./results_view.js";
 import { mountRulesView } from "./rules_view.js";
 import { PAGE_SETTINGS, pageOverrides, settingNotes } from "./settings.js";
-import { createHistory, encodeState, decodeState, LINK_LIMIT } from "./history.js";
+import { mountModelState } from "./model_state.js";
 import { resultsOf } from "../run/results.js";
 import { connectWorker, errorData } from "../run/protocol.js";
 import seedExample from "../presets/seed_example.json";
@@ -319,84 +319,19 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
   $("strict-rules").addEventListener("change", () => validateSoon());
 
   // ---- undo and redo of the model; kept across reloads and in links (the page) ----
-  const modelHistory = createHistory($("config").value);
-  function showHistory() {
-    $("undo").disabled = !modelHistory.canUndo;
-    $("redo").disabled = !modelHistory.canRedo;
-  }
-  /** After any change of the model text: a step to undo, and the state kept. */
-  function modelChanged({ coalesce = false } = {}) {
-    modelHistory.record($("config").value, { coalesce });
-    showHistory();
-    persistSoon();
-  }
-  function travel(text) {
-    if (text === null) return;
-    $("config").value = text;
-    showHistory();
-    persistSoon();
-    validateSoon();
-    editor.render();
-  }
-  $("undo").addEventListener("click", () => travel(modelHistory.undo()));
-  $("redo").addEventListener("click", () => travel(modelHistory.redo()));
-  container.addEventListener("keydown", (event) => {
-    // The text fields keep their own undo; elsewhere Ctrl/⌘+Z undoes the model's last change.
-    if (!(event.ctrlKey || event.metaKey) || event.target.closest?.("textarea, input")) return;
-    const key = event.key.toLowerCase();
-    if (key === "z" && !event.shiftKey) travel(modelHistory.undo());
-    else if ((key === "z" && event.shiftKey) || key === "y") travel(modelHistory.redo());
-    else return;
-    event.preventDefault();
+  const modelState = mountModelState({
+    $, container, persist,
+    settingsSetHere: () => Object.fromEntries(Object.entries(changed).filter(([, { by }]) => by === "here").map(([name, { value }]) => [name, value])),
+    onTravel: () => { validateSoon(); editor.render(); },
   });
-  showHistory();
-
-  /** What the UI keeps: the model text and the settings set in it. */
-  const keptState = () => ({ config: $("config").value, settings: Object.fromEntries(Object.entries(changed).filter(([, { by }]) => by === "here").map(([name, { value }]) => [name, value])) });
-  let persistTimer = null;
-  function persistSoon() {
-    if (!persist) return;
-    clearTimeout(persistTimer);
-    persistTimer = setTimeout(() => {
-      try { localStorage.setItem(persist, JSON.stringify(keptState())); } catch { /* storage full or refused: nothing kept */ }
-    }, 300);
-  }
-  /** The state a link (#model=…) or the last visit left, applied before the first validation. */
+  const modelChanged = (options) => modelState.changed(options);
+  /** The state a link or the last visit left, with its settings as overrides. */
   async function restoreState() {
-    const fragment = new URLSearchParams(location.hash.slice(1)).get("model");
-    let state = fragment ? await decodeState(fragment) : null;
-    let by = "the link";
-    if (fragment && !state) {
-      $("status").textContent = "The link's model could not be read (cut short?): the example model is shown.";
-      $("status").className = "error";
-    }
-    if (!state) {
-      try { state = JSON.parse(localStorage.getItem(persist) ?? "null"); } catch { state = null; }
-      by = "here";
-    }
-    if (!state || typeof state.config !== "string") return;
-    $("config").value = state.config;
-    modelHistory.record(state.config);
-    showHistory();
-    const settings = Object.fromEntries(Object.entries(state.settings ?? {}).filter(([name]) => PAGE_SETTINGS.includes(name)));
-    override(settings, by);
+    const restored = await modelState.restore();
+    if (!restored) return;
+    const settings = Object.fromEntries(Object.entries(restored.settings).filter(([name]) => PAGE_SETTINGS.includes(name)));
+    override(settings, restored.by);
   }
-  $("share").hidden = !persist;
-  $("share").addEventListener("click", async () => {
-    const url = new URL(location.href);
-    url.hash = `model=${await encodeState(keptState())}`;
-    if (url.href.length > LINK_LIMIT) {
-      $("share-link").hidden = true;
-      $("share-note").textContent = `This model is too large for a link (${url.href.length} characters): download the config instead.`;
-      return;
-    }
-    history.replaceState(null, "", url);
-    $("share-link").value = url.href;
-    $("share-link").hidden = false;
-    $("share-link").select();
-    $("share-note").textContent = "The address bar and this field hold a link to the model and the settings set here.";
-    navigator.clipboard?.writeText(url.href).then(() => { $("share-note").textContent += " Copied."; }, () => {});
-  });
   mountConfigFiles({
     $, call,
     onConfig(text) {
