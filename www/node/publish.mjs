@@ -14,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { Worker } from "node:worker_threads";
-import { CircuitError } from "../sonata/errors.js";
+import { CircuitError, inFileOf } from "../sonata/errors.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
 import { printable } from "../sonata/errors.js";
 import { pinObjectTimestamps, verifyDatasets } from "../sonata/writer.js";
@@ -364,7 +364,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     try {
       outputs = recordedOutputHashes(layout.config?.text, plan.map((f) => ({ output: f.output, from: f.from, input: f.entry?.input ?? null, in_folder: Boolean(f.file) })), inputHashes, outputHashes);
     } catch (error) {
-      throw error?.name === "CircuitError" ? new CircuitError(error.message) : error;
+      throw inFileOf(error, undefined);
     }
     const inputInodes = new Set(before.files.map((f) => `${f.identity.dev}:${f.identity.ino}`));
     for (const { relative, real } of await filesBelow(staging, [])) {

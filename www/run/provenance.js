@@ -3,7 +3,7 @@
 // inputs and what came out, and the HDF5 attributes set on every written dataset. This module
 // only adapts the hosts' run results to the core's sidecar and its reading back to their settings.
 import { sidecarText, readSidecar, changedInputs as coreChangedInputs, configSha256, sidecarName } from "../../pkg/synparam.js";
-import { CircuitError } from "../sonata/errors.js";
+import { inFileOf } from "../sonata/errors.js";
 
 /** Name of the provenance sidecar at the root of an output circuit. */
 export const provenanceFileName = () => sidecarName();
@@ -47,7 +47,7 @@ export function readProvenance(text, shownName = provenanceFileName()) {
   try {
     run = readSidecar(text);
   } catch (error) {
-    throw error?.name === "CircuitError" ? new CircuitError(error.message, { file: shownName }) : error;
+    throw inFileOf(error, shownName);
   }
   return {
     configText: run.config_text, seed: run.seed, pathwayProperty: run.pathway_property, fallback: run.fallback ?? undefined,

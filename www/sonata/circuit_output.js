@@ -4,12 +4,10 @@
 // from. This module only adapts the loader's circuit and a host's file listing to the core's
 // request and back; the command copies files by it, the page's worker composes a zip.
 import { outputLayout as coreLayout, outputFiles as coreFiles, safeOutputPath as coreSafeOutputPath } from "../../pkg/synparam.js";
-import { CircuitError } from "./errors.js";
+import { inFileOf } from "./errors.js";
 
-/** A core CircuitError as this module's CircuitError; anything else as it is. */
-function rethrown(error) {
-  return error?.name === "CircuitError" && !(error instanceof CircuitError) ? new CircuitError(error.message) : error;
-}
+/** A core CircuitError as this module's CircuitError (about no one file); anything else as it is. */
+const rethrown = (error) => inFileOf(error, undefined);
 
 /** An output path that is safe to create under an output root or inside a zip (normalized):
  * relative, POSIX, no "..", no empty, "." or drive-like segment, no backslash or control character. */
