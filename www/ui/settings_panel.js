@@ -1,0 +1,117 @@
+// The run settings beside the model (seed, pathway property, fallback, overwrite, strict rules) and
+// the model's validation: the core resolves the settings against the config (settings.js says where
+// each value comes from) and checks the model, against the loaded circuit when there is one.
+import { PAGE_SETTINGS, pageOverrides, settingNotes } from "./settings.js";
+import { errorData } from "../run/protocol.js";
+
+/** The seed field's value as the core takes it: null when empty, a number when exact, else text. */
+export const seedOf = (text) => {
+  const trimmed = text.trim();
+  if (trimmed === "") return null;
+  return /^\d+$/.test(trimmed) && Number.isSafeInteger(Number(trimmed)) ? Number(trimmed) : trimmed;
+};
+
+const CONTROL_IDS = { seed: "seed", pathwayProperty: "pathway-property", fallback: "fallback", overwrite: "overwrite" };
+
+/**
+ * Mount the settings and the validation. `call`: the worker; `circuit`: the circuit panel (its
+ * message, whether one is shown, the pathway property's selection); `onValidation({plan} |
+ * {error})`: the core's answer for the current model and settings.
+ * Returns the panel's controller (see the object at the end).
+ */
+export function mountSettings({ $, container, call, circuit, onValidation }) {
+  const changed = {}; // setting → {value, by}: overrides of the config's task form
+  const controls = {
+    // Read as text: a seed above 2^53 − 1 stays exact (a decimal string for the core), text that
+    // is no integer goes to the core as it is (its message names it), an empty field is no seed.
+    seed: { read: () => seedOf($("seed").value), write: (v) => { if (v !== null) $("seed").value = String(v); } },
+    pathwayProperty: { read: () => $("pathway-property").value, write: (v) => circuit.selectPathwayProperty(v) },
+    fallback: { read: () => $("fallback").value || null, write: (v) => { $("fallback").value = v ?? ""; } },
+    overwrite: { read: () => $("overwrite").checked, write: (v) => { $("overwrite").checked = v; } },
+  };
+
+  /** Set settings as overrides (`by`: "here", "the sidecar", "the host") and show them. */
+  function override(values, by) {
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) continue;
+      changed[name] = { value, by };
+      controls[name].write(value);
+    }
+    validateSoon();
+  }
+
+  for (const name of PAGE_SETTINGS) {
+    $(CONTROL_IDS[name]).addEventListener("change", () => {
+      const value = controls[name].read();
+      // An emptied field drops the override: the control then shows the config's value again.
+      if (value === null || value === "") delete changed[name];
+      else changed[name] = { value, by: "here" };
+      if (name === "pathwayProperty" || name === "fallback") circuit.pathwayChoiceChanged();
+      validateSoon();
+    });
+  }
+  for (const button of container.querySelectorAll(".setting-reset")) {
+    button.addEventListener("click", () => {
+      delete changed[button.dataset.setting];
+      validateSoon();
+    });
+  }
+  $("strict-rules").addEventListener("change", () => validateSoon());
+
+  /** Show the core's resolution: controls not set here follow the config; notes say where each
+   * value comes from; Use config drops an override. */
+  function show(plan) {
+    const notes = settingNotes(plan.settings, plan.base, changed);
+    for (const name of PAGE_SETTINGS) {
+      const { value } = plan.settings[name];
+      if (!(name in changed)) controls[name].write(value);
+      const note = container.querySelector(`.setting-source[data-setting="${name}"]`);
+      note.textContent = notes[name].text;
+      note.dataset.source = notes[name].source;
+      container.querySelector(`.setting-reset[data-setting="${name}"]`).hidden = !(name in changed);
+    }
+  }
+
+  /** What a run asked now uses: the config text, the settings set here, the seed field. */
+  const snapshot = () => ({ config: $("config").value, changed: structuredClone(changed), seedField: controls.seed.read(), strict: $("strict-rules").checked });
+
+  /** The core's plan of a run of `asked` (`{config, overrides, plan}`): its settings with the
+   * page's overrides, and the seed field when the config has no random_seed. */
+  async function planOf({ config, changed: set, seedField, strict }, { againstCircuit = false } = {}) {
+    const given = pageOverrides(set);
+    const circuitMessage = againstCircuit && circuit.shown() ? circuit.message() : null;
+    let plan = await call("validate", { config, overrides: { ...given, strict }, circuit: circuitMessage });
+    const overrides = pageOverrides(set, { configSeed: plan.base.seed.value, seedField });
+    if (overrides.seed !== given.seed) plan = await call("validate", { config, overrides: { ...overrides, strict }, circuit: circuitMessage });
+    return { config, overrides, plan };
+  }
+
+  let validationTimer = null;
+  let validationTicket = 0;
+  /** Validate the current model and settings shortly (edits in a row validate once). */
+  function validateSoon() {
+    clearTimeout(validationTimer);
+    validationTimer = setTimeout(async () => {
+      const ticket = ++validationTicket;
+      try {
+        const { plan } = await planOf(snapshot(), { againstCircuit: true });
+        if (ticket === validationTicket) onValidation({ plan });
+      } catch (error) {
+        if (ticket === validationTicket && error.name !== "AbortError") onValidation({ error: errorData(error) });
+      }
+    }, 250);
+  }
+
+  return {
+    override,
+    show,
+    snapshot,
+    planOf,
+    validateSoon,
+    /** The settings the user set in the page (kept with the model across reloads). */
+    setHere: () => Object.fromEntries(Object.entries(changed).filter(([, { by }]) => by === "here").map(([name, { value }]) => [name, value])),
+    /** Every override with who set it, to restore after the UI is rebuilt. */
+    overrides: () => structuredClone(changed),
+    stop: () => clearTimeout(validationTimer),
+  };
+}
