@@ -170,174 +170,201 @@ def load_circuit(config_path) -> Circuit:
     references = [{"key_path": r["key_path"], "value": r["value"], "kind": r["kind"], "role": r["role"], "name": r["name"]}
                   for r in read["references"]]
     circuit = Circuit(config_name, text, config, root, references)
-    shown = circuit.real
-    unavailable = circuit.unavailable
-
-    def record(kind, name, populations, error):
-        if not isinstance(error, CircuitError):
-            raise error
-        for population in populations or [None]:
-            unavailable.append({"kind": kind, "file": shown(name), "name": name, "population": population, "message": str(error)})
-
-    node_files = [{"name": f["name"], "node_types": f["node_types_file"], "populations": f["populations"]} for f in read["node_files"]]
-    edge_files = [{"name": f["name"], "node_types": None, "populations": f["populations"]} for f in read["edge_files"]]
-
-    opened: dict[str, h5py.File] = {}
-    errors: dict[str, CircuitError] = {}
-
-    def open_named(name):
-        if name in errors:
-            raise errors[name]
-        if name not in opened:
-            try:
-                opened[name] = _open_h5(circuit.real(name), shown(name))
-            except CircuitError as error:
-                errors[name] = error
-                raise
-        return opened[name]
-
-    node_types_cache: dict[str, object] = {}
-
-    def read_node_types(name):
-        if name not in node_types_cache:
-            try:
-                real = circuit.real(name)
-                if not os.path.exists(real):
-                    raise CircuitError("does not exist", file=shown(name))
-                with open(real, encoding="utf-8") as stream:
-                    node_types_cache[name] = _parse_node_types(stream.read(), shown(name))
-            except CircuitError as error:
-                node_types_cache[name] = error
-        value = node_types_cache[name]
-        if isinstance(value, CircuitError):
-            raise value
-        return value
-
+    load = _Load(circuit)
     try:
-        for entry in node_files:
-            try:
-                h5 = open_named(entry["name"])
-                node_types = read_node_types(entry["node_types"]) if entry["node_types"] else None
-                names = _members(h5, "nodes", {"file": shown(entry["name"])})
-                if not names:
-                    raise CircuitError("no node population under /nodes", file=shown(entry["name"]))
-            except CircuitError as error:
-                record("nodes", entry["name"], list(entry["populations"]) if entry["populations"] else None, error)
-                continue
-            wanted = list(entry["populations"]) if entry["populations"] else names
-            for name in wanted:
-                try:
-                    if name not in names:
-                        raise CircuitError(f"the config names node population '{printable(name)}', which the file does not have (it has: {', '.join(map(printable, names))})", file=shown(entry["name"]))
-                    where = {"file": shown(entry["name"]), "population": name}
-                    members = _members(h5, f"nodes/{name}", where)
-                    group0 = _members(h5, f"nodes/{name}/0", where) if "0" in members else []
-
-                    def size_of(dataset):
-                        obj = h5.get(f"nodes/{name}/{dataset}")
-                        return dataset_rows(obj, where) if isinstance(obj, h5py.Dataset) and obj.shape is not None else None
-
-                    size = size_of("node_type_id")
-                    if size is None:
-                        size = size_of("node_group_id")
-                    h5_properties = [k for k in group0 if k not in ("@library", "dynamics_params")]
-                    if size is None and h5_properties:
-                        size = size_of(f"0/{h5_properties[0]}")
-                    if size is None:
-                        raise CircuitError("cannot tell the number of nodes (no node_type_id dataset)", **where)
-                    properties = list(dict.fromkeys([*h5_properties, *(node_types["columns"] if node_types else [])]))
-                    kind = (entry["populations"] or {}).get(name) or {}
-                    circuit.node_populations[name] = NodePopulation(
-                        name, entry["name"], shown(entry["name"]), circuit.real(entry["name"]), int(size),
-                        kind.get("type") if isinstance(kind, dict) else None, properties, node_types)
-                except CircuitError as error:
-                    record("nodes", entry["name"], [name], error)
-
-        for entry in edge_files:
-            try:
-                h5 = open_named(entry["name"])
-                names = _members(h5, "edges", {"file": shown(entry["name"])})
-                if not names:
-                    raise CircuitError("no edge population under /edges", file=shown(entry["name"]))
-            except CircuitError as error:
-                record("edges", entry["name"], list(entry["populations"]) if entry["populations"] else None, error)
-                continue
-            wanted = list(entry["populations"]) if entry["populations"] else names
-            for name in wanted:
-                try:
-                    if name not in names:
-                        raise CircuitError(f"the config names edge population '{printable(name)}', which the file does not have (it has: {', '.join(map(printable, names))})", file=shown(entry["name"]))
-                    if name in circuit.edge_populations:
-                        raise CircuitError(f"edge population '{printable(name)}' is named twice in the circuit", file=shown(entry["name"]))
-                    where = {"file": shown(entry["name"]), "population": name}
-                    base_path = f"edges/{name}"
-                    members = _members(h5, base_path, where)
-
-                    def dataset(key):
-                        obj = h5.get(f"{base_path}/{key}") if key in members else None
-                        return obj if isinstance(obj, h5py.Dataset) else None
-
-                    source_ids, target_ids = dataset("source_node_id"), dataset("target_node_id")
-                    if source_ids is None:
-                        raise CircuitError("missing", **where, dataset=f"/{base_path}/source_node_id")
-                    if target_ids is None:
-                        raise CircuitError("missing", **where, dataset=f"/{base_path}/target_node_id")
-                    size = dataset_rows(source_ids, where)
-                    target_rows = dataset_rows(target_ids, where)
-                    if target_rows != size:
-                        raise CircuitError(f"length mismatch: source_node_id has {size} entries, target_node_id {target_rows}", **where)
-                    group_ids, group_index = dataset("edge_group_id"), dataset("edge_group_index")
-                    if (group_ids is None) != (group_index is None):
-                        raise CircuitError("has only one of edge_group_id and edge_group_index", **where)
-                    for column, label in ((group_ids, "edge_group_id"), (group_index, "edge_group_index")):
-                        rows = dataset_rows(column, where) if column is not None else size
-                        if rows != size:
-                            raise CircuitError(f"length mismatch: {label} has {rows} entries, source_node_id {size}", **where)
-
-                    def node_population_of(ids, role):
-                        value = ids.attrs.get("node_population")
-                        if isinstance(value, bytes):
-                            value = value.decode("utf-8")
-                        if isinstance(value, np.ndarray) and value.shape == ():
-                            value = value[()]
-                            value = value.decode("utf-8") if isinstance(value, bytes) else value
-                        if not isinstance(value, str) or not value:
-                            raise CircuitError(f"{role}_node_id has no node_population attribute", **where)
-                        return value
-
-                    circuit.edge_populations[name] = EdgePopulation(
-                        name, entry["name"], shown(entry["name"]), circuit.real(entry["name"]), int(size),
-                        node_population_of(source_ids, "source"), node_population_of(target_ids, "target"),
-                        [k for k in members if k.isdigit()], group_ids is not None)
-                except CircuitError as error:
-                    record("edges", entry["name"], [name], error)
-
-        failed_nodes = [u for u in unavailable if u["kind"] == "nodes"]
-        for edges in list(circuit.edge_populations.values()):
-            role = next((r for r in ("source", "target") if getattr(edges, r) not in circuit.node_populations), None)
-            if role is None:
-                continue
-            needed = getattr(edges, role)
-            named = [u for u in failed_nodes if u["population"] == needed]
-            unknown = [u for u in failed_nodes if u["population"] is None]
-            if named:
-                reason = f"needs its {role} node population '{printable(needed)}', which cannot be loaded ({'; '.join(u['message'] for u in named)})"
-            elif unknown:
-                reason = f"needs its {role} node population '{printable(needed)}', which is in none of the loaded node files; it may be in one that cannot be loaded ({'; '.join(u['message'] for u in unknown)})"
-            else:
-                reason = f"needs its {role} node population '{printable(needed)}', which no node file of the circuit holds"
-            del circuit.edge_populations[edges.name]
-            record("edges", edges.file_name, [edges.name], CircuitError(reason, file=edges.shown, population=edges.name))
+        for entry in read["node_files"]:
+            _load_node_file(load, entry)
+        for entry in read["edge_files"]:
+            _load_edge_file(load, entry)
+        _drop_edges_without_their_nodes(load)
+        unavailable = circuit.unavailable
         if not circuit.edge_populations and unavailable:
             failed = [u for u in unavailable if u["kind"] == "edges"] or unavailable
             raise CircuitError(f"no edge population can be loaded: {'; '.join(u['message'] for u in failed)}")
     finally:
-        for h5 in opened.values():
+        load.close_all()
+    return circuit
+
+
+class _Load:
+    """What the steps of a load share: the circuit being filled, the HDF5 files open (one per name,
+    or its error) and the node-types CSVs read (or their errors)."""
+
+    def __init__(self, circuit):
+        self.circuit = circuit
+        self.shown = circuit.real
+        self.opened: dict[str, h5py.File] = {}
+        self.errors: dict[str, CircuitError] = {}
+        self.node_types: dict[str, object] = {}
+
+    def record(self, kind, name, populations, error):
+        """List what ``error`` keeps from loading (other errors are defects: raised)."""
+        if not isinstance(error, CircuitError):
+            raise error
+        for population in populations or [None]:
+            self.circuit.unavailable.append({"kind": kind, "file": self.shown(name), "name": name, "population": population, "message": str(error)})
+
+    def open(self, name):
+        if name in self.errors:
+            raise self.errors[name]
+        if name not in self.opened:
+            try:
+                self.opened[name] = _open_h5(self.circuit.real(name), self.shown(name))
+            except CircuitError as error:
+                self.errors[name] = error
+                raise
+        return self.opened[name]
+
+    def read_node_types(self, name):
+        if name not in self.node_types:
+            try:
+                real = self.circuit.real(name)
+                if not os.path.exists(real):
+                    raise CircuitError("does not exist", file=self.shown(name))
+                with open(real, encoding="utf-8") as stream:
+                    self.node_types[name] = _parse_node_types(stream.read(), self.shown(name))
+            except CircuitError as error:
+                self.node_types[name] = error
+        value = self.node_types[name]
+        if isinstance(value, CircuitError):
+            raise value
+        return value
+
+    def close_all(self):
+        for h5 in self.opened.values():
             try:
                 h5.close()
             except Exception:  # noqa: BLE001
                 pass
-    return circuit
+
+
+def _load_node_file(load, entry):
+    """Every node population of one node file that can be read, with its size and properties (its
+    node-types CSV's columns too); what cannot is recorded."""
+    shown, circuit = load.shown, load.circuit
+    declared = entry["populations"]
+    try:
+        h5 = load.open(entry["name"])
+        node_types = load.read_node_types(entry["node_types_file"]) if entry["node_types_file"] else None
+        names = _members(h5, "nodes", {"file": shown(entry["name"])})
+        if not names:
+            raise CircuitError("no node population under /nodes", file=shown(entry["name"]))
+    except CircuitError as error:
+        load.record("nodes", entry["name"], list(declared) if declared else None, error)
+        return
+    for name in (list(declared) if declared else names):
+        try:
+            if name not in names:
+                raise CircuitError(f"the config names node population '{printable(name)}', which the file does not have (it has: {', '.join(map(printable, names))})", file=shown(entry["name"]))
+            where = {"file": shown(entry["name"]), "population": name}
+            members = _members(h5, f"nodes/{name}", where)
+            group0 = _members(h5, f"nodes/{name}/0", where) if "0" in members else []
+
+            def size_of(dataset):
+                obj = h5.get(f"nodes/{name}/{dataset}")
+                return dataset_rows(obj, where) if isinstance(obj, h5py.Dataset) and obj.shape is not None else None
+
+            size = size_of("node_type_id")
+            if size is None:
+                size = size_of("node_group_id")
+            h5_properties = [k for k in group0 if k not in ("@library", "dynamics_params")]
+            if size is None and h5_properties:
+                size = size_of(f"0/{h5_properties[0]}")
+            if size is None:
+                raise CircuitError("cannot tell the number of nodes (no node_type_id dataset)", **where)
+            properties = list(dict.fromkeys([*h5_properties, *(node_types["columns"] if node_types else [])]))
+            kind = (declared or {}).get(name) or {}
+            circuit.node_populations[name] = NodePopulation(
+                name, entry["name"], shown(entry["name"]), circuit.real(entry["name"]), int(size),
+                kind.get("type") if isinstance(kind, dict) else None, properties, node_types)
+        except CircuitError as error:
+            load.record("nodes", entry["name"], [name], error)
+
+
+def _node_population_of(ids, role, where):
+    """The ``node_population`` attribute of an edge population's source or target ids."""
+    value = ids.attrs.get("node_population")
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+        value = value.decode("utf-8") if isinstance(value, bytes) else value
+    if not isinstance(value, str) or not value:
+        raise CircuitError(f"{role}_node_id has no node_population attribute", **where)
+    return value
+
+
+def _load_edge_file(load, entry):
+    """Every edge population of one edge file that can be read: its ids and group datasets checked
+    (one dimension, sizes the file can hold, lengths that agree), its node populations named."""
+    shown, circuit = load.shown, load.circuit
+    declared = entry["populations"]
+    try:
+        h5 = load.open(entry["name"])
+        names = _members(h5, "edges", {"file": shown(entry["name"])})
+        if not names:
+            raise CircuitError("no edge population under /edges", file=shown(entry["name"]))
+    except CircuitError as error:
+        load.record("edges", entry["name"], list(declared) if declared else None, error)
+        return
+    for name in (list(declared) if declared else names):
+        try:
+            if name not in names:
+                raise CircuitError(f"the config names edge population '{printable(name)}', which the file does not have (it has: {', '.join(map(printable, names))})", file=shown(entry["name"]))
+            if name in circuit.edge_populations:
+                raise CircuitError(f"edge population '{printable(name)}' is named twice in the circuit", file=shown(entry["name"]))
+            where = {"file": shown(entry["name"]), "population": name}
+            base_path = f"edges/{name}"
+            members = _members(h5, base_path, where)
+
+            def dataset(key):
+                obj = h5.get(f"{base_path}/{key}") if key in members else None
+                return obj if isinstance(obj, h5py.Dataset) else None
+
+            source_ids, target_ids = dataset("source_node_id"), dataset("target_node_id")
+            if source_ids is None:
+                raise CircuitError("missing", **where, dataset=f"/{base_path}/source_node_id")
+            if target_ids is None:
+                raise CircuitError("missing", **where, dataset=f"/{base_path}/target_node_id")
+            size = dataset_rows(source_ids, where)
+            target_rows = dataset_rows(target_ids, where)
+            if target_rows != size:
+                raise CircuitError(f"length mismatch: source_node_id has {size} entries, target_node_id {target_rows}", **where)
+            group_ids, group_index = dataset("edge_group_id"), dataset("edge_group_index")
+            if (group_ids is None) != (group_index is None):
+                raise CircuitError("has only one of edge_group_id and edge_group_index", **where)
+            for column, label in ((group_ids, "edge_group_id"), (group_index, "edge_group_index")):
+                rows = dataset_rows(column, where) if column is not None else size
+                if rows != size:
+                    raise CircuitError(f"length mismatch: {label} has {rows} entries, source_node_id {size}", **where)
+            circuit.edge_populations[name] = EdgePopulation(
+                name, entry["name"], shown(entry["name"]), circuit.real(entry["name"]), int(size),
+                _node_population_of(source_ids, "source", where), _node_population_of(target_ids, "target", where),
+                [k for k in members if k.isdigit()], group_ids is not None)
+        except CircuitError as error:
+            load.record("edges", entry["name"], [name], error)
+
+
+def _drop_edges_without_their_nodes(load):
+    """An edge population is loaded only with both its node populations: else it is recorded,
+    naming the node population it needs and why that one failed."""
+    circuit = load.circuit
+    failed_nodes = [u for u in circuit.unavailable if u["kind"] == "nodes"]
+    for edges in list(circuit.edge_populations.values()):
+        role = next((r for r in ("source", "target") if getattr(edges, r) not in circuit.node_populations), None)
+        if role is None:
+            continue
+        needed = getattr(edges, role)
+        named = [u for u in failed_nodes if u["population"] == needed]
+        unknown = [u for u in failed_nodes if u["population"] is None]
+        if named:
+            reason = f"needs its {role} node population '{printable(needed)}', which cannot be loaded ({'; '.join(u['message'] for u in named)})"
+        elif unknown:
+            reason = f"needs its {role} node population '{printable(needed)}', which is in none of the loaded node files; it may be in one that cannot be loaded ({'; '.join(u['message'] for u in unknown)})"
+        else:
+            reason = f"needs its {role} node population '{printable(needed)}', which no node file of the circuit holds"
+        del circuit.edge_populations[edges.name]
+        load.record("edges", edges.file_name, [edges.name], CircuitError(reason, file=edges.shown, population=edges.name))
 
 
 def _text(value) -> str:

@@ -409,48 +409,9 @@ def parameterize_dataframe(
     schema = df.schema
     names = schema.names
 
-    for column in EDGE_COLUMNS:
-        if column not in names:
-            raise ValueError(f"synparam.spark: the DataFrame has no column '{column}' (it needs {', '.join(EDGE_COLUMNS)}; it has: {', '.join(names)})")
-        if not _is_integer_spark_type(schema[column].dataType):
-            raise ValueError(f"synparam.spark: column '{column}' is {schema[column].dataType.simpleString()}, not an integer column")
-
-    # Node tables
-    tables: dict[str, dict] | None = None
-    if nodes is not None:
-        if not isinstance(nodes, Mapping) or not nodes:
-            raise ValueError("synparam.spark: nodes must map each edge population to {'source': values, 'target': values}")
-        tables = {}
-        for name, entry in nodes.items():
-            if not isinstance(entry, Mapping) or "source" not in entry or "target" not in entry:
-                raise ValueError(f"synparam.spark: nodes['{name}'] must be {{'source': values, 'target': values}}")
-            tables[name] = {
-                "source": _pathway_array(entry["source"], f"nodes['{name}']['source']"),
-                "target": _pathway_array(entry["target"], f"nodes['{name}']['target']"),
-                "source_population": str(entry.get("source_population") or "source"),
-                "target_population": str(entry.get("target_population") or "target"),
-            }
-    if population is not None and population_column is not None:
-        raise ValueError("synparam.spark: give population= or population_column=, not both")
-    if population_column is not None:
-        if population_column not in names:
-            raise ValueError(f"synparam.spark: population_column '{population_column}' is not a column (columns: {', '.join(names)})")
-    elif population is None:
-        if tables is not None and len(tables) == 1:
-            population = next(iter(tables))
-        else:
-            raise ValueError("synparam.spark: name the edge population: population='…' or population_column='…'" + (f" (nodes= has {len(tables)} tables)" if tables else ""))
-    allowed = settings["populations"]
-    if population is not None and allowed is not None and population not in allowed:
-        raise ValueError(
-            f"synparam.spark: edge population '{population}' is not among the edge populations to parameterize "
-            f"({', '.join(allowed)}: the config's edge_populations or populations=): nothing would be drawn"
-        )
-    if population_column is not None and allowed is not None:
-        log.info("synparam.spark: only rows of %s are parameterized; other rows keep null / their existing values", ", ".join(allowed))
-    if population is not None and tables is not None and population not in tables:
-        raise ValueError(f"synparam.spark: nodes= has no table for edge population '{population}' (it has: {', '.join(tables)})")
-
+    _check_edge_columns(schema)
+    tables = _node_tables(nodes)
+    population = _rows_population(population, population_column, tables, names, settings["populations"])
     if tables is None:
         source_column = source_column or f"source_{prop}"
         target_column = target_column or f"target_{prop}"
@@ -462,46 +423,7 @@ def parameterize_dataframe(
                 )
     elif source_column or target_column:
         raise ValueError("synparam.spark: give nodes= or source_column/target_column, not both")
-
-    # What the model writes, planned by the core on the driver (validates the node tables too).
-    probe_name = population or (next(iter(tables)) if tables else "probe")
-    probe_tables = tables[probe_name] if tables and probe_name in tables else {
-        "source": _probe_nodes(settings["summary"], "source"),
-        "target": _probe_nodes(settings["summary"], "target"),
-    }
-    if tables:
-        for name, entry in tables.items():  # every table is checked here, not in a task
-            check = _new_parameterizer(text, settings["seed"])
-            try:
-                _add_population(check, name, entry, prop, settings["fallback"])
-            except synparam.SynparamError as error:
-                raise _in_context(error, f"synparam.spark: nodes['{name}'] (edge population '{name}')") from error
-    run = _new_parameterizer(text, settings["seed"])
-    _add_population(run, probe_name, probe_tables, prop, settings["fallback"])
-    empty = pa.record_batch([pa.array([], pa.uint64())] * 3, names=list(EDGE_COLUMNS))
-    model_schema = run.run_batch(probe_name, empty).schema
-    properties = [field.name for field in model_schema]
-    existing = []
-    for name in properties:
-        if name in names:
-            existing.append({"group": 0, "property": name, "storage": _storage_of_spark_type(schema[name].dataType), "rows": _ANY_SIZE})
-    try:
-        datasets = _plan_storage(run, probe_name, existing, settings["overwrite"])
-    except synparam.SynparamError as error:
-        if existing:
-            raise ValueError(
-                f"synparam.spark: the DataFrame already has column(s) {', '.join(e['property'] for e in existing)}: {error} "
-                "(pass overwrite=True or set overwrite_if_exists to replace them, or drop them first)"
-            ) from error
-        raise
-    storage = {d["property"]: d["storage"] for d in datasets}
-    if dtypes == "sonata":
-        kinds = storage
-    else:
-        kinds = {field.name: _dtype_name(field.type) for field in model_schema}
-        for name in properties:
-            if name in names:  # an existing column keeps its type
-                kinds[name] = storage[name]
+    properties, kinds, storage, existing = _planned_columns(text, settings, prop, tables, population, schema, dtypes)
     for name in (source_column, target_column, population_column):
         if name in properties:
             raise ValueError(f"synparam.spark: column '{name}' is also a property of the model; rename it")
@@ -561,6 +483,105 @@ def parameterize_dataframe(
     )
     return df.mapInArrow(mapper, out_schema)
 
+
+
+def _check_edge_columns(schema):
+    """The DataFrame has the edge id columns, as integers."""
+    names = schema.names
+    for column in EDGE_COLUMNS:
+        if column not in names:
+            raise ValueError(f"synparam.spark: the DataFrame has no column '{column}' (it needs {', '.join(EDGE_COLUMNS)}; it has: {', '.join(names)})")
+        if not _is_integer_spark_type(schema[column].dataType):
+            raise ValueError(f"synparam.spark: column '{column}' is {schema[column].dataType.simpleString()}, not an integer column")
+
+
+def _node_tables(nodes):
+    """``nodes=`` as pathway arrays per edge population (None when not given)."""
+    if nodes is None:
+        return None
+    if not isinstance(nodes, Mapping) or not nodes:
+        raise ValueError("synparam.spark: nodes must map each edge population to {'source': values, 'target': values}")
+    tables = {}
+    for name, entry in nodes.items():
+        if not isinstance(entry, Mapping) or "source" not in entry or "target" not in entry:
+            raise ValueError(f"synparam.spark: nodes['{name}'] must be {{'source': values, 'target': values}}")
+        tables[name] = {
+            "source": _pathway_array(entry["source"], f"nodes['{name}']['source']"),
+            "target": _pathway_array(entry["target"], f"nodes['{name}']['target']"),
+            "source_population": str(entry.get("source_population") or "source"),
+            "target_population": str(entry.get("target_population") or "target"),
+        }
+    return tables
+
+
+def _rows_population(population, population_column, tables, names, allowed):
+    """The edge population of every row (None when a column holds it), checked against the node
+    tables and the populations to parameterize."""
+    if population is not None and population_column is not None:
+        raise ValueError("synparam.spark: give population= or population_column=, not both")
+    if population_column is not None:
+        if population_column not in names:
+            raise ValueError(f"synparam.spark: population_column '{population_column}' is not a column (columns: {', '.join(names)})")
+    elif population is None:
+        if tables is not None and len(tables) == 1:
+            population = next(iter(tables))
+        else:
+            raise ValueError("synparam.spark: name the edge population: population='…' or population_column='…'" + (f" (nodes= has {len(tables)} tables)" if tables else ""))
+    if population is not None and allowed is not None and population not in allowed:
+        raise ValueError(
+            f"synparam.spark: edge population '{population}' is not among the edge populations to parameterize "
+            f"({', '.join(allowed)}: the config's edge_populations or populations=): nothing would be drawn"
+        )
+    if population_column is not None and allowed is not None:
+        log.info("synparam.spark: only rows of %s are parameterized; other rows keep null / their existing values", ", ".join(allowed))
+    if population is not None and tables is not None and population not in tables:
+        raise ValueError(f"synparam.spark: nodes= has no table for edge population '{population}' (it has: {', '.join(tables)})")
+    return population
+
+
+def _planned_columns(text, settings, prop, tables, population, schema, dtypes):
+    """What the model writes, planned by the core on the driver (which checks every node table
+    too): ``(properties, kinds, storage, existing)``."""
+    names = schema.names
+    probe_name = population or (next(iter(tables)) if tables else "probe")
+    probe_tables = tables[probe_name] if tables and probe_name in tables else {
+        "source": _probe_nodes(settings["summary"], "source"),
+        "target": _probe_nodes(settings["summary"], "target"),
+    }
+    if tables:
+        for name, entry in tables.items():  # every table is checked here, not in a task
+            check = _new_parameterizer(text, settings["seed"])
+            try:
+                _add_population(check, name, entry, prop, settings["fallback"])
+            except synparam.SynparamError as error:
+                raise _in_context(error, f"synparam.spark: nodes['{name}'] (edge population '{name}')") from error
+    run = _new_parameterizer(text, settings["seed"])
+    _add_population(run, probe_name, probe_tables, prop, settings["fallback"])
+    empty = pa.record_batch([pa.array([], pa.uint64())] * 3, names=list(EDGE_COLUMNS))
+    model_schema = run.run_batch(probe_name, empty).schema
+    properties = [field.name for field in model_schema]
+    existing = []
+    for name in properties:
+        if name in names:
+            existing.append({"group": 0, "property": name, "storage": _storage_of_spark_type(schema[name].dataType), "rows": _ANY_SIZE})
+    try:
+        datasets = _plan_storage(run, probe_name, existing, settings["overwrite"])
+    except synparam.SynparamError as error:
+        if existing:
+            raise ValueError(
+                f"synparam.spark: the DataFrame already has column(s) {', '.join(e['property'] for e in existing)}: {error} "
+                "(pass overwrite=True or set overwrite_if_exists to replace them, or drop them first)"
+            ) from error
+        raise
+    storage = {d["property"]: d["storage"] for d in datasets}
+    if dtypes == "sonata":
+        kinds = storage
+    else:
+        kinds = {field.name: _dtype_name(field.type) for field in model_schema}
+        for name in properties:
+            if name in names:  # an existing column keeps its type
+                kinds[name] = storage[name]
+    return properties, kinds, storage, existing
 
 def _in_context(error: Exception, context: str) -> Exception:
     """The same synparam error (type and attributes: kind, path, …) with a message that starts

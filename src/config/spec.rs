@@ -77,7 +77,7 @@ pub fn spec_schema() -> SpecSchema {
     }
 }
 
-/// Parse one spec `{type, …}` at `path`.
+/// Parse one spec `{type, …}` at `path`: its law, then how its values are stored.
 pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<String>) -> Result<PathwaySpec> {
     let spec = value.as_object().ok_or_else(|| path.error("must be an object {\"type\": …}"))?;
     let type_path = path.key("type");
@@ -87,6 +87,19 @@ pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<Strin
     let own_keys = distribution_keys(&kind).ok_or_else(|| {
         type_path.error(format!("unknown distribution type '{kind}' (one of: {})", distribution_types()))
     })?;
+    check_keys(spec, own_keys, &kind, path, notices)?;
+    let (distribution, natural_type) = parse_law(spec, &kind, path)?;
+    parse_storage(spec, distribution, natural_type, path)
+}
+
+/// Refuse a key that is neither the law's nor common to every spec; note descriptive statistics.
+fn check_keys(
+    spec: &Map<String, Value>,
+    own_keys: &[&str],
+    kind: &str,
+    path: &JsonPath,
+    notices: &mut Vec<String>,
+) -> Result<()> {
     for key in spec.keys() {
         let key = key.as_str();
         if own_keys.contains(&key) || COMMON_KEYS.contains(&key) {
@@ -100,7 +113,13 @@ pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<Strin
         allowed.extend(COMMON_KEYS.iter().filter(|k| **k != "type"));
         return Err(path.key(key).error(format!("unknown key for a {kind} spec (allowed: {})", allowed.join(", "))));
     }
-    let number = |key: &str| -> Result<f64> { finite_number(required(spec, key, path, &kind)?, &path.key(key)) };
+    Ok(())
+}
+
+/// The law of a spec of type `kind`, with the column type its values take by nature (integers for
+/// counts and integer-valued JSON, else float64), shift and truncation applied.
+fn parse_law(spec: &Map<String, Value>, kind: &str, path: &JsonPath) -> Result<(Distribution, ColumnType)> {
+    let number = |key: &str| -> Result<f64> { finite_number(required(spec, key, path, kind)?, &path.key(key)) };
     let non_negative = |key: &str| -> Result<f64> {
         let x = number(key)?;
         if x < 0.0 {
@@ -110,7 +129,7 @@ pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<Strin
     };
     let is_integer_json = |key: &str| spec.get(key).is_some_and(|v| v.is_i64() || v.is_u64());
     let mut natural_type = ColumnType::Float64;
-    let distribution = match kind.as_str() {
+    let distribution = match kind {
         "constant" => {
             if is_integer_json("mean") {
                 natural_type = ColumnType::Int(IntType::I64);
@@ -122,8 +141,8 @@ pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<Strin
         "truncnorm" => {
             let loc = number("norm_loc")?;
             let scale = non_negative("norm_scale")?;
-            let min = extended_number(required(spec, "min", path, &kind)?, &path.key("min"))?;
-            let max = extended_number(required(spec, "max", path, &kind)?, &path.key("max"))?;
+            let min = extended_number(required(spec, "min", path, kind)?, &path.key("min"))?;
+            let max = extended_number(required(spec, "max", path, kind)?, &path.key("max"))?;
             if min > max {
                 return Err(path.key("min").error(format!(
                     "truncnorm min ({}) must not exceed max ({})",
@@ -211,7 +230,7 @@ pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<Strin
             Distribution::zero_truncated_poisson(mean)
         }
         "discrete" => {
-            let (values, probabilities) = parse_discrete(spec, path, &kind)?;
+            let (values, probabilities) = parse_discrete(spec, path, kind)?;
             let all_integer_json = spec["val"].as_array().is_some_and(|a| a.iter().all(|v| v.is_i64() || v.is_u64()));
             if all_integer_json {
                 natural_type = ColumnType::Int(IntType::I64);
@@ -244,6 +263,17 @@ pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<Strin
             Num(law_std)
         )));
     }
+    Ok((distribution, natural_type))
+}
+
+/// The spec's storage keys over its law: `shared_within`, the clipping bounds and the `dtype`
+/// (which decides the column type; integer laws with fractional bounds become float64).
+fn parse_storage(
+    spec: &Map<String, Value>,
+    distribution: Distribution,
+    mut natural_type: ColumnType,
+    path: &JsonPath,
+) -> Result<PathwaySpec> {
     let shared_within =
         optional(spec, "shared_within").map(|v| boolean(v, &path.key("shared_within"))).transpose()?.unwrap_or(true);
     let bound = |key: &str| optional(spec, key).map(|v| finite_number(v, &path.key(key))).transpose();

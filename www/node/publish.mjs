@@ -228,6 +228,77 @@ export function nodeFileAccess(file, writable = false) {
   };
 }
 
+/** Step 3 of publishCircuit: every file but the edges written — the config, the files named
+ * (copies, or links with --hardlink), then the named folders' files around them, each output
+ * path once, a named file always first. Returns the staged paths that are hard links. */
+async function copyOtherFiles(plan, { layout, source, staged, hardlink, checkpoint }) {
+  const linked = new Set();
+  for (const file of plan) {
+    checkpoint();
+    if (file.from === "written") continue;
+    if (file.from === "config") {
+      await fs.writeFile(staged(file.output), layout.config.text, { flag: "wx" });
+      continue;
+    }
+    const real = file.file ? file.file.real : source.real(file.entry.input);
+    if (hardlink) {
+      if (await linkNew(real, staged(file.output))) linked.add(staged(file.output));
+    } else {
+      await copyNew(real, staged(file.output));
+    }
+  }
+  return linked;
+}
+
+/** Step 5 of publishCircuit, before publishing: every written dataset holds what the core drew
+ * (read back), every output file is what it should be (hashed in the background meanwhile), no
+ * file written shares an inode with an input. Returns the sidecar's `outputs`, `datasets` and
+ * the inputs' hashes. */
+async function verifyOutput({ plan, layout, result, before, staging, staged, linked, DatasetDigest, openReadOnly, phase }) {
+  const hashedFiles = plan.filter((file) => file.from !== "config" && !file.file);
+  const outputHashing = hashInBackground(hashedFiles.map((file) => staged(file.output)));
+  outputHashing.catch(() => {});
+  const datasets = {};
+  for (const file of plan) {
+    const where = staged(file.output);
+    if (file.from === "config") {
+      const text = await fs.readFile(where, "utf8");
+      if (text !== layout.config.text) throw new CircuitError("verification failed: the written config differs from the one planned", { file: file.output });
+    } else if (file.from === "written") {
+      const h5 = openReadOnly(where);
+      try {
+        datasets[file.output] = {};
+        for (const population of result.populations.filter((p) => p.fileName === file.entry.input)) {
+          for (const checked of verifyDatasets(h5, population.name, population.datasets, DatasetDigest, { shownName: file.output })) {
+            datasets[file.output][checked.dataset] = { storage: checked.storage, rows: checked.rows, digest: checked.digest };
+          }
+        }
+      } finally {
+        h5.close();
+      }
+    } else if (file.file && (await fs.stat(where)).size !== Number(file.file.record.identity.size)) {
+      throw new CircuitError(`verification failed: the output copy differs in size from its input ${printable(file.file.real)}`, { file: file.output });
+    }
+  }
+  phase("verify datasets");
+  const inputHashes = await before.hashed();
+  const outputHashes = Object.fromEntries((await outputHashing).map((hash, i) => [hashedFiles[i].output, hash]));
+  let outputs;
+  try {
+    outputs = recordedOutputHashes(layout.config?.text, plan.map((f) => ({ output: f.output, from: f.from, input: f.entry?.input ?? null, in_folder: Boolean(f.file) })), inputHashes, outputHashes);
+  } catch (error) {
+    throw inFileOf(error, undefined);
+  }
+  const inputInodes = new Set(before.files.map((f) => `${f.identity.dev}:${f.identity.ino}`));
+  for (const { relative, real } of await filesBelow(staging, [])) {
+    const id = await identityOf(real);
+    if (inputInodes.has(`${id.dev}:${id.ino}`) && !linked.has(real)) {
+      throw new CircuitError(`verification failed: the output file shares its inode with an input (it is an input)`, { file: relative });
+    }
+  }
+  return { outputs, datasets, inputHashes };
+}
+
 /**
  * Parameterize the circuit described by `circuit`/`source` (from loadCircuit, on disk) into
  * `out`, a whole circuit with the input's layout and a provenance sidecar, published only when
@@ -310,21 +381,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     // 3. Every other file: the config, the files named (copies, or links with --hardlink), then
     // the named folders' files around them — each output path once, a named file always first.
     const plan = outputFiles(layout, { written, folderFiles: (entry) => entry.files });
-    const linked = new Set(); // staged paths that are hard links to inputs (--hardlink only)
-    for (const file of plan) {
-      checkpoint();
-      if (file.from === "written") continue;
-      if (file.from === "config") {
-        await fs.writeFile(staged(file.output), layout.config.text, { flag: "wx" });
-        continue;
-      }
-      const real = file.file ? file.file.real : source.real(file.entry.input);
-      if (hardlink) {
-        if (await linkNew(real, staged(file.output))) linked.add(staged(file.output));
-      } else {
-        await copyNew(real, staged(file.output));
-      }
-    }
+    const linked = await copyOtherFiles(plan, { layout, source, staged, hardlink, checkpoint });
     const directories = layout.entries.filter((e) => e.present && e.kind === "dir").map((e) => e.output || ".");
 
     phase("copy other files");
@@ -332,47 +389,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     // 5. Verify before publishing: every written dataset holds what the core drew; every output
     // file is what it should be; no file we wrote shares an inode with an input.
     // Every output file's SHA-256 in the background while the written datasets are read back.
-    const hashedFiles = plan.filter((file) => file.from !== "config" && !file.file);
-    const outputHashing = hashInBackground(hashedFiles.map((file) => staged(file.output)));
-    outputHashing.catch(() => {});
-    const datasets = {};
-    for (const file of plan) {
-      const where = staged(file.output);
-      if (file.from === "config") {
-        const text = await fs.readFile(where, "utf8");
-        if (text !== layout.config.text) throw new CircuitError("verification failed: the written config differs from the one planned", { file: file.output });
-      } else if (file.from === "written") {
-        const h5 = openReadOnly(where);
-        try {
-          datasets[file.output] = {};
-          for (const population of result.populations.filter((p) => p.fileName === file.entry.input)) {
-            for (const checked of verifyDatasets(h5, population.name, population.datasets, DatasetDigest, { shownName: file.output })) {
-              datasets[file.output][checked.dataset] = { storage: checked.storage, rows: checked.rows, digest: checked.digest };
-            }
-          }
-        } finally {
-          h5.close();
-        }
-      } else if (file.file && (await fs.stat(where)).size !== Number(file.file.record.identity.size)) {
-        throw new CircuitError(`verification failed: the output copy differs in size from its input ${printable(file.file.real)}`, { file: file.output });
-      }
-    }
-    phase("verify datasets");
-    const inputHashes = await before.hashed();
-    const outputHashes = Object.fromEntries((await outputHashing).map((hash, i) => [hashedFiles[i].output, hash]));
-    let outputs;
-    try {
-      outputs = recordedOutputHashes(layout.config?.text, plan.map((f) => ({ output: f.output, from: f.from, input: f.entry?.input ?? null, in_folder: Boolean(f.file) })), inputHashes, outputHashes);
-    } catch (error) {
-      throw inFileOf(error, undefined);
-    }
-    const inputInodes = new Set(before.files.map((f) => `${f.identity.dev}:${f.identity.ino}`));
-    for (const { relative, real } of await filesBelow(staging, [])) {
-      const id = await identityOf(real);
-      if (inputInodes.has(`${id.dev}:${id.ino}`) && !linked.has(real)) {
-        throw new CircuitError(`verification failed: the output file shares its inode with an input (it is an input)`, { file: relative });
-      }
-    }
+    const { outputs, datasets, inputHashes } = await verifyOutput({ plan, layout, result, before, staging, staged, linked, DatasetDigest, openReadOnly, phase });
 
     phase("wait for hashes");
     checkpoint();

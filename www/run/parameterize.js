@@ -237,10 +237,46 @@ export async function parameterizeCircuit({
   workers = 1, createPool = null, module = null, timings = null, storageChunkRows = undefined, onColumns = null,
   previousValues = false, rules = null, strict = false,
 }) {
-  // Rules (a BBP recipe, synparam rules) are compiled by the core into the model the run draws,
-  // with a pathway value per class of nodes they tell apart; the sidecar and the datasets'
-  // attributes keep the user's own text (`configText`), so a rerun compiles it again.
   const userConfigText = configText;
+  const resolved = resolveRun({ circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, rules, strict });
+  ({ configText, pathwayProperty, fallback, overwrite } = resolved);
+  const { effectiveSeed, requested, settings, summary, explain } = resolved;
+  const attributes = version ? datasetAttributes({ version, seed: effectiveSeed, configText: userConfigText }) : {};
+  const warnings = [...unavailableWarnings(circuit), ...(explain?.warnings ?? [])];
+  const plans = [];
+  try {
+    plans.push(...planPopulations(circuit, resolved, Parameterizer, warnings));
+    const total = plans.reduce((sum, p) => sum + p.edges.size, 0);
+    const progress = { done: 0, stored: (chunk) => { progress.done += chunk.end - chunk.start; onProgress(progress.done, total); } };
+    const draw = {
+      configText, effectiveSeed, pathwayProperty, fallback, overwrite, attributes, chunkSize, storageChunkRows, summary,
+      keepColumns, onColumns, previousValues, workers, createPool, module, timings, shouldStop, progress, warnings,
+    };
+    const results = [];
+    const byFile = new Map();
+    for (const plan of plans) byFile.set(plan.edges.fileName, [...(byFile.get(plan.edges.fileName) ?? []), plan]);
+    for (const [fileName, filePlans] of byFile) {
+      const file = output ? await output.open(fileName) : null;
+      try {
+        for (const plan of filePlans) results.push(await drawPopulation(plan, file, fileName, draw));
+      } catch (error) {
+        if (output) await output.abandon(fileName, file);
+        throw error;
+      }
+      if (output) await output.finish(fileName, file);
+    }
+    const combined = results.length > 1 ? combinedStatistics(Parameterizer, configText, effectiveSeed, plans, results) : null;
+    return { populations: results, combined, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings, unavailable: circuit.unavailable ?? [], explain };
+  } finally {
+    for (const { run } of plans) run.free();
+  }
+}
+
+/** The run as the core resolves it, before any file is touched: a rules config compiled into the
+ * model it draws (the sidecar and the datasets' attributes keep the user's own text, so a rerun
+ * compiles it again), the settings (overrides, else the config's task form, else its defaults),
+ * the model validated, and the populations it needs checked. */
+function resolveRun({ circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, rules, strict }) {
   let ruleColumns = null;
   let explain = null;
   if (rules?.isRulesInput(configText)) {
@@ -253,14 +289,9 @@ export async function parameterizeCircuit({
     explain = compiled.explain;
     pathwayProperty = RULES_PATHWAY;
   }
-  // The core resolves the settings (overrides, else the config's task form, else its defaults)
-  // and validates the model before any file is touched.
   const { settings, summary } = planRun(configText, overridesOf({ seed, pathwayProperty, fallback, overwrite, populations }));
   const effectiveSeed = settings.seed.value;
   new Parameterizer(configText, effectiveSeed ?? undefined).free(); // names a missing seed
-  pathwayProperty = settings.pathwayProperty.value;
-  fallback = settings.fallback.value ?? undefined;
-  overwrite = settings.overwrite.value;
   const requested = settings.populations.value;
   // What could not be loaded: refused when the run needs it (named, with its error), else warned.
   const needed = neededUnavailable(circuit, requested);
@@ -268,9 +299,15 @@ export async function parameterizeCircuit({
   for (const name of requested ?? []) {
     if (!circuit.edgePopulations.has(name)) throw new CircuitError(unknownPopulation(circuit, name));
   }
-  const attributes = version ? datasetAttributes({ version, seed: effectiveSeed, configText: userConfigText }) : {};
+  return {
+    configText, ruleColumns, explain, settings, summary, effectiveSeed, requested,
+    pathwayProperty: settings.pathwayProperty.value, fallback: settings.fallback.value ?? undefined, overwrite: settings.overwrite.value,
+  };
+}
 
-  const warnings = [...unavailableWarnings(circuit), ...(explain?.warnings ?? [])];
+/** A core run per edge population to parameterize, with its pathway columns; populations whose
+ * nodes lack the pathway property (and no fallback) are skipped with a warning. */
+function planPopulations(circuit, { configText, ruleColumns, effectiveSeed, requested, pathwayProperty, fallback }, Parameterizer, warnings) {
   const plans = [];
   try {
     for (const edges of circuit.edgePopulations.values()) {
@@ -289,153 +326,153 @@ export async function parameterizeCircuit({
       }
     }
     if (!plans.length) throw new CircuitError(`no edge population to parameterize${warnings.length ? ": " + warnings.join("; ") : ""}`);
-
-    const byFile = new Map();
-    for (const plan of plans) {
-      if (!byFile.has(plan.edges.fileName)) byFile.set(plan.edges.fileName, []);
-      byFile.get(plan.edges.fileName).push(plan);
-    }
-    const total = plans.reduce((sum, p) => sum + p.edges.size, 0);
-    let done = 0;
-    const results = [];
-    for (const [fileName, filePlans] of byFile) {
-      const file = output ? await output.open(fileName) : null;
-      try {
-        for (const { edges, run, columns: pathwayColumns } of filePlans) {
-          timings?.mark("open edges file");
-          const writer = file ? openPopulationOutput(file, edges, run, { overwrite, attributes, chunkSize, storageChunkRows }) : null;
-          timings?.mark("plan and create datasets");
-          const batches = [];
-          const withArrow = keepColumns || Boolean(onColumns);
-          const columnsOf = async (ipc) => {
-            if (keepColumns) batches.push(...tableFromIPC(onColumns ? ipc.slice() : ipc).batches);
-            if (onColumns) await onColumns(edges.name, ipc);
-          };
-          // Connections are counted per target block, as edges sorted by target (SONATA's order)
-          // allow; if they turn out not to be, they are counted again below, remembering pairs.
-          run.assumeSortedByTarget(edges.name);
-          // The values the file held (read from the input, never the copy being written).
-          const before = previousValues ? existingNumericProperties(edges, summary.properties.map((p) => p.name)) : [];
-          const readBefore = (chunk) => {
-            if (!before.length) return;
-            const columns = existingEdgeColumns(edges, before, chunk.start, chunk.end);
-            for (const property of before) run.addPreviousValues(edges.name, chunk.ipc, property, columns[property]);
-          };
-          const stored = (chunk) => {
-            done += chunk.end - chunk.start;
-            onProgress(done, total);
-          };
-          if (workers >= 1 && createPool && edges.size > chunkSize) {
-            // Parallel: workers draw; this thread reads, counts connections (every chunk, in
-            // order), writes in chunk order, and merges the workers' states into its run.
-            const chunks = edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), file: file ?? edges.file });
-            const pool = createPool(Math.min(workers, Math.ceil(edges.size / chunkSize)));
-            try {
-              await pool.init({ module, configText, seed: effectiveSeed, name: edges.name, ...pathwayColumns, pathwayProperty, fallback, plan: writer?.planInputs ?? null });
-              const counted = function* () {
-                for (;;) {
-                  timings?.mark("draw and write");
-                  const { value: chunk, done: end } = chunks.next();
-                  timings?.mark("read edge chunks");
-                  if (end) return;
-                  try {
-                    run.countConnectionsOf(edges.name, chunk.ipc);
-                    readBefore(chunk);
-                  } catch (error) {
-                    throw inFile(error, edges.shownName);
-                  }
-                  timings?.mark("count connections");
-                  yield chunk;
-                }
-              };
-              await pool.drawAll(counted(), {
-                store: Boolean(writer), withArrow, shouldStop,
-                onResult: async (chunk, result) => {
-                  timings?.mark("draw and write");
-                  if (writer) writer.write(result);
-                  timings?.mark("write blocks");
-                  if (withArrow) await columnsOf(result.arrow);
-                  timings?.mark("write columns");
-                  stored(chunk);
-                },
-              }).catch((error) => {
-                throw error.name === "AbortError" ? new CircuitError("cancelled") : inFile(error, edges.shownName);
-              });
-              for (const state of await pool.finish()) run.mergeState(edges.name, state);
-            } finally {
-              pool.terminate();
-            }
-          } else {
-            for (const chunk of edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), file: file ?? edges.file })) {
-              // Let abort signals and messages through between chunks.
-              await yieldToEvents();
-              if (shouldStop()) throw new CircuitError("cancelled");
-              try {
-                readBefore(chunk);
-                if (writer) {
-                  // Views into wasm memory, valid until the next call into it: written (or copied) at once.
-                  const result = run.runChunkStorage(edges.name, chunk.ipc, withArrow);
-                  writer.write(result);
-                  if (withArrow) await columnsOf(result.arrow.slice());
-                } else if (withArrow) {
-                  await columnsOf(run.runChunk(edges.name, chunk.ipc));
-                } else {
-                  run.runChunkView(edges.name, chunk.ipc);
-                }
-              } catch (error) {
-                throw inFile(error, edges.shownName);
-              }
-              stored(chunk);
-            }
-          }
-          writer?.finish();
-          timings?.mark("draw and write");
-          let connections;
-          try {
-            connections = run.connections(edges.name);
-          } catch {
-            // Not sorted by target after all: count again, remembering every pair (ids only).
-            run.resetConnections(edges.name);
-            for (const chunk of edgeChunks(edges, chunkSize)) run.countConnectionsOf(edges.name, chunk.ipc);
-            connections = run.connections(edges.name);
-            timings?.mark("count connections again (edges not sorted by target)");
-          }
-          const stats = run.statistics();
-          for (const property of stats) {
-            for (const p of property.pathways) {
-              if (p.clipped_share > 0) warnings.push(`${edges.name}: ${property.property} ${p.source} → ${p.target}: ${(100 * p.clipped_share).toFixed(2)} % of values clipped by bounds`);
-            }
-          }
-          const columns = keepColumns ? tableToIPC(new Table(batches), "stream") : null;
-          results.push({
-            name: edges.name, source: edges.source, target: edges.target, size: edges.size, fileName, shownName: edges.shownName,
-            stats, connections, columns, datasets: writer ? run.datasetDigests(edges.name) : null,
-          });
-        }
-      } catch (error) {
-        if (output) await output.abandon(fileName, file);
-        throw error;
-      }
-      if (output) await output.finish(fileName, file);
-    }
-    // Several edge populations of one model: the core's statistics over all of them (each
-    // pathway's synapses, histogram and fit over every population), and their connections.
-    let combined = null;
-    if (results.length > 1) {
-      const all = new Parameterizer(configText, effectiveSeed);
-      try {
-        for (const { run } of plans) all.mergeStatistics(run.statisticsState());
-        const connections = {};
-        for (const population of results) {
-          for (const [pathway, count] of Object.entries(population.connections)) connections[pathway] = (connections[pathway] ?? 0) + count;
-        }
-        combined = { stats: all.statistics(), connections, size: results.reduce((sum, p) => sum + p.size, 0) };
-      } finally {
-        all.free();
-      }
-    }
-    return { populations: results, combined, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings, unavailable: circuit.unavailable ?? [], explain };
-  } finally {
+  } catch (error) {
     for (const { run } of plans) run.free();
+    throw error;
+  }
+  return plans;
+}
+
+/** Draw (and write, into `file` when given) one edge population: its result for the caller. */
+async function drawPopulation({ edges, run, columns: pathwayColumns }, file, fileName, draw) {
+  const { timings, keepColumns, onColumns, warnings } = draw;
+  timings?.mark("open edges file");
+  const writer = file ? openPopulationOutput(file, edges, run, draw) : null;
+  timings?.mark("plan and create datasets");
+  const batches = [];
+  const step = {
+    edges, run, writer, file, pathwayColumns,
+    withArrow: keepColumns || Boolean(onColumns),
+    async columnsOf(ipc) {
+      if (keepColumns) batches.push(...tableFromIPC(onColumns ? ipc.slice() : ipc).batches);
+      if (onColumns) await onColumns(edges.name, ipc);
+    },
+    readBefore: previousValuesReader(edges, run, draw),
+  };
+  // Connections are counted per target block, as edges sorted by target (SONATA's order)
+  // allow; if they turn out not to be, they are counted again below, remembering pairs.
+  run.assumeSortedByTarget(edges.name);
+  if (draw.workers >= 1 && draw.createPool && edges.size > draw.chunkSize) await drawInWorkers(step, draw);
+  else await drawHere(step, draw);
+  writer?.finish();
+  timings?.mark("draw and write");
+  const connections = connectionsOf(edges, run, draw);
+  const stats = run.statistics();
+  for (const property of stats) {
+    for (const p of property.pathways) {
+      if (p.clipped_share > 0) warnings.push(`${edges.name}: ${property.property} ${p.source} → ${p.target}: ${(100 * p.clipped_share).toFixed(2)} % of values clipped by bounds`);
+    }
+  }
+  const columns = keepColumns ? tableToIPC(new Table(batches), "stream") : null;
+  return {
+    name: edges.name, source: edges.source, target: edges.target, size: edges.size, fileName, shownName: edges.shownName,
+    stats, connections, columns, datasets: writer ? run.datasetDigests(edges.name) : null,
+  };
+}
+
+/** Reads the values the file held for the model's properties (from the input, never the copy
+ * being written) into the run, chunk by chunk; nothing when not asked. */
+function previousValuesReader(edges, run, { previousValues, summary }) {
+  const before = previousValues ? existingNumericProperties(edges, summary.properties.map((p) => p.name)) : [];
+  return (chunk) => {
+    if (!before.length) return;
+    const columns = existingEdgeColumns(edges, before, chunk.start, chunk.end);
+    for (const property of before) run.addPreviousValues(edges.name, chunk.ipc, property, columns[property]);
+  };
+}
+
+/** Parallel: workers draw; this thread reads, counts connections (every chunk, in order), writes
+ * in chunk order, and merges the workers' states into its run. */
+async function drawInWorkers({ edges, run, writer, file, pathwayColumns, withArrow, columnsOf, readBefore }, draw) {
+  const { timings, chunkSize, createPool, workers, module, configText, effectiveSeed, pathwayProperty, fallback, shouldStop, progress } = draw;
+  const chunks = edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), file: file ?? edges.file });
+  const pool = createPool(Math.min(workers, Math.ceil(edges.size / chunkSize)));
+  try {
+    await pool.init({ module, configText, seed: effectiveSeed, name: edges.name, ...pathwayColumns, pathwayProperty, fallback, plan: writer?.planInputs ?? null });
+    const counted = function* () {
+      for (;;) {
+        timings?.mark("draw and write");
+        const { value: chunk, done: end } = chunks.next();
+        timings?.mark("read edge chunks");
+        if (end) return;
+        try {
+          run.countConnectionsOf(edges.name, chunk.ipc);
+          readBefore(chunk);
+        } catch (error) {
+          throw inFile(error, edges.shownName);
+        }
+        timings?.mark("count connections");
+        yield chunk;
+      }
+    };
+    await pool.drawAll(counted(), {
+      store: Boolean(writer), withArrow, shouldStop,
+      onResult: async (chunk, result) => {
+        timings?.mark("draw and write");
+        if (writer) writer.write(result);
+        timings?.mark("write blocks");
+        if (withArrow) await columnsOf(result.arrow);
+        timings?.mark("write columns");
+        progress.stored(chunk);
+      },
+    }).catch((error) => {
+      throw error.name === "AbortError" ? new CircuitError("cancelled") : inFile(error, edges.shownName);
+    });
+    for (const state of await pool.finish()) run.mergeState(edges.name, state);
+  } finally {
+    pool.terminate();
+  }
+}
+
+/** On this thread, chunk by chunk, letting abort signals and messages through between chunks. */
+async function drawHere({ edges, run, writer, file, withArrow, columnsOf, readBefore }, { chunkSize, shouldStop, progress }) {
+  for (const chunk of edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), file: file ?? edges.file })) {
+    await yieldToEvents();
+    if (shouldStop()) throw new CircuitError("cancelled");
+    try {
+      readBefore(chunk);
+      if (writer) {
+        // Views into wasm memory, valid until the next call into it: written (or copied) at once.
+        const result = run.runChunkStorage(edges.name, chunk.ipc, withArrow);
+        writer.write(result);
+        if (withArrow) await columnsOf(result.arrow.slice());
+      } else if (withArrow) {
+        await columnsOf(run.runChunk(edges.name, chunk.ipc));
+      } else {
+        run.runChunkView(edges.name, chunk.ipc);
+      }
+    } catch (error) {
+      throw inFile(error, edges.shownName);
+    }
+    progress.stored(chunk);
+  }
+}
+
+/** Distinct connections per pathway; counted again remembering every pair (ids only) when the
+ * edges turned out not to be sorted by target. */
+function connectionsOf(edges, run, { chunkSize, timings }) {
+  try {
+    return run.connections(edges.name);
+  } catch {
+    run.resetConnections(edges.name);
+    for (const chunk of edgeChunks(edges, chunkSize)) run.countConnectionsOf(edges.name, chunk.ipc);
+    timings?.mark("count connections again (edges not sorted by target)");
+    return run.connections(edges.name);
+  }
+}
+
+/** Several edge populations of one model: the core's statistics over all of them (each
+ * pathway's synapses, histogram and fit over every population), and their connections. */
+function combinedStatistics(Parameterizer, configText, seed, plans, results) {
+  const all = new Parameterizer(configText, seed);
+  try {
+    for (const { run } of plans) all.mergeStatistics(run.statisticsState());
+    const connections = {};
+    for (const population of results) {
+      for (const [pathway, count] of Object.entries(population.connections)) connections[pathway] = (connections[pathway] ?? 0) + count;
+    }
+    return { stats: all.statistics(), connections, size: results.reduce((sum, p) => sum + p.size, 0) };
+  } finally {
+    all.free();
   }
 }

@@ -17,6 +17,8 @@ async function entryFiles(entry, prefix = "") {
   return nested.flat();
 }
 
+// Long by design: the panel's closure holds its state, shared by the short functions inside it
+// (each one a unit to read); splitting it would pass that state around instead.
 /**
  * Mount the circuit panel. `call(method, args)`: the worker; `circuit`: the host's initial circuit
  * (`{circuitUrl, fetchInit}` or `{files}`, or null); `onUnloaded()`: the previous circuit's views

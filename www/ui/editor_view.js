@@ -10,6 +10,8 @@ import { axisLabel, plot } from "./plots.js";
 import { distributionFields, modelOf, specLabel, specFromForm, applySpec, addProperty, removeProperty } from "./editor.js";
 import { errorData } from "../run/protocol.js";
 
+// Long by design: the panel's closure holds its state, shared by the short functions inside it
+// (each one a unit to read); splitting it would pass that state around instead.
 /**
  * Mount the editor on the UI's controls. `$`: element by id; `call`: the worker protocol's call;
  * `config`: `{get(): text, set(text)}`; `onEdited()`: after the editor changed the config.

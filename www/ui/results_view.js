@@ -12,6 +12,8 @@ const COMBINED = "\u0000combined";
 const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
 const nextFrame = () => new Promise((resolve) => (globalThis.requestAnimationFrame ?? setTimeout)(resolve));
 
+// Long by design: the panel's closure holds its state, shared by the short functions inside it
+// (each one a unit to read); splitting it would pass that state around instead.
 /**
  * Mount the results view. `$`: element by id; `table`: the results table's body; `download(name,
  * blob)`: a download link; `columnsOf(population)`: a Promise of the File of a population's drawn
