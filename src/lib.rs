@@ -24,6 +24,7 @@ pub mod datasets;
 pub mod distributions;
 pub mod engine;
 pub mod error;
+pub mod fit;
 pub mod output;
 pub mod pathways;
 pub mod rules;
