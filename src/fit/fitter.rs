@@ -1,0 +1,800 @@
+//! The streaming fit's driver: node pathway values, the passes, and the extracted statistics.
+
+use std::collections::BTreeSet;
+
+use rand_core::RngCore;
+use serde::{Deserialize, Serialize};
+
+use super::accumulate::SampleAccumulator;
+use super::extract::*;
+use super::numpy::{bin_centers, histogram_bin, histogram_edges, mean, ValueKind};
+use super::trf::norm_fitting;
+use crate::engine::{EdgeIds, PathwayColumn, MISSING};
+use crate::error::{Error, Result};
+use crate::streams::{connection_stream, family_key};
+
+/// `_norm_fitting`'s `max_nfev`.
+const NORM_FIT_EVALUATIONS: u32 = 30;
+
+/// A histogram: `counts[i]` values in `[edges[i], edges[i+1])`, the last bin closed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    /// Bin edges (`np.histogram`'s, in the column's arithmetic).
+    pub edges: Vec<f64>,
+    /// Counts per bin.
+    pub counts: Vec<u64>,
+}
+
+/// The statistics of one sample, as `extract` stores them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleStatistics {
+    /// Values in the sample.
+    pub count: u64,
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation (ddof 0).
+    pub std: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// `hist_bins` bins between min and max.
+    pub histogram: Histogram,
+    /// Location of the normal fitted to the histogram (the mean when the fit failed).
+    pub norm_loc: f64,
+    /// Scale of that normal (the std when the fit failed).
+    pub norm_scale: f64,
+    /// Whether the normal fit was accepted.
+    pub norm_fit_accepted: bool,
+    /// Its function evaluations.
+    pub norm_fit_evaluations: u32,
+    /// Distinct values with counts (`val`/`cnt`) when connectome-manipulator keeps them: one
+    /// value, or fewer distinct values than samples and at most 100.
+    pub values: Option<Vec<(f64, u64)>>,
+}
+
+/// One property in one pathway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PropertyStatistics {
+    /// Every sampled connection holds one value (and the pathway is not one constant).
+    pub shared_within: bool,
+    /// The sample: one value per connection when shared, else every synapse.
+    pub sample: SampleStatistics,
+}
+
+/// A pathway with enough connections.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathwayStatistics {
+    /// Connections in the sample (all, or `max_sample_size`).
+    pub connections_used: u64,
+    /// Synapses per connection.
+    pub n_syn_per_conn: SampleStatistics,
+    /// Per property, in settings order.
+    pub properties: Vec<PropertyStatistics>,
+}
+
+/// One pathway (source value × target value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathwayData {
+    /// Source value.
+    pub source: String,
+    /// Target value.
+    pub target: String,
+    /// Distinct connections.
+    pub connections: u64,
+    /// Synapses.
+    pub synapses: u64,
+    /// `None` without synapses or with fewer connections than `min_sample_size`.
+    pub statistics: Option<PathwayStatistics>,
+}
+
+/// What `extract` returns: every pathway's statistics (serde: the input of `build`, which can be
+/// run again with other laws without reading the edges).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitData {
+    /// The settings the data were extracted with.
+    pub settings: FitSettings,
+    /// Source values, sorted.
+    pub src_types: Vec<String>,
+    /// Target values, sorted.
+    pub tgt_types: Vec<String>,
+    /// Row-major, `src_types.len() × tgt_types.len()`.
+    pub pathways: Vec<PathwayData>,
+}
+
+impl FitData {
+    /// The pathway of source index `s` and target index `t`.
+    pub fn pathway(&self, s: usize, t: usize) -> &PathwayData {
+        &self.pathways[s * self.tgt_types.len() + t]
+    }
+}
+
+/// One edge population's nodes, as the fit maps them to pathway values.
+#[derive(Debug, Clone)]
+struct Population {
+    name: String,
+    source_population: String,
+    target_population: String,
+    source: PathwayColumn,
+    target: PathwayColumn,
+    /// Per node, the index in the plan's `src_types` / `tgt_types` (after [`Fitter::begin_pass`]).
+    source_index: Vec<u32>,
+    target_index: Vec<u32>,
+    key: u64,
+}
+
+/// Where a pathway stands between passes (coordinator only).
+#[derive(Debug, Clone)]
+enum Progress {
+    /// No synapses, or fewer connections than the minimum.
+    Without { connections: u64, synapses: u64 },
+    /// Needs moments of a subsample.
+    Moments { scan: ScanAccumulator, selection: Selection },
+    /// Needs histograms.
+    Histogram { scan: ScanAccumulator, moments: MomentsAccumulator, task: HistogramTask },
+    /// Finished.
+    Done(PathwayData),
+}
+
+/// A streaming fit of connectome-manipulator's `extract` over edge chunks, in passes.
+///
+/// The coordinator: [`Fitter::new`], [`Fitter::add_population`] for each edge population, then
+/// while [`Fitter::next_pass`] gives a [`PassPlan`]: start a [`PassState`] ([`Fitter::new_state`]),
+/// add every chunk ([`Fitter::add_chunk`]), merge workers' states ([`PassState::merge`]) and
+/// [`Fitter::finish_pass`]; at the end [`Fitter::finish`] gives the [`FitData`]. A worker builds
+/// the same `Fitter` (settings, populations), adopts the coordinator's plan
+/// ([`Fitter::begin_pass`]) and returns its state. [`Fitter::run`] does all of it in one process.
+///
+/// Pass 1 counts connections, keeps the smallest subsample keys, checks values, and takes the
+/// moments of every pathway; pass 2 bins the samples (their range is known now) and takes the
+/// moments of subsampled pathways; pass 3, only when a pathway was subsampled, bins those.
+/// Every chunk must hold all the edges of each of its target nodes (checked): connections are
+/// then whole in one chunk, as `_check_shared_property` needs.
+#[derive(Debug, Clone)]
+pub struct Fitter {
+    settings: FitSettings,
+    populations: Vec<Population>,
+    plan: Option<PassPlan>,
+    progress: Vec<Progress>,
+}
+
+impl Fitter {
+    /// A fit with these settings (validated).
+    pub fn new(settings: FitSettings) -> Result<Self> {
+        settings.validate()?;
+        Ok(Fitter { settings, populations: Vec::new(), plan: None, progress: Vec::new() })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &FitSettings {
+        &self.settings
+    }
+
+    /// Add an edge population with its source and target nodes' pathway columns (node id = row).
+    /// Nodes without a value take `fallback_value`, else they are an error, as in a run.
+    pub fn add_population(&mut self, name: &str, source: &PathwayColumn, target: &PathwayColumn) -> Result<()> {
+        if self.plan.is_some() {
+            return Err(Error::input(format!("edge population '{name}'"), "added after the fit's first pass began"));
+        }
+        if self.populations.iter().any(|p| p.name == name) {
+            return Err(Error::input(format!("edge population '{name}'"), "added twice to the fit"));
+        }
+        let source = self.with_fallback(source, "source")?;
+        let target = self.with_fallback(target, "target")?;
+        self.populations.push(Population {
+            name: name.to_string(),
+            source_population: source.population.clone(),
+            target_population: target.population.clone(),
+            key: family_key(self.settings.seed, name, "fit:subsample"),
+            source,
+            target,
+            source_index: Vec::new(),
+            target_index: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn with_fallback(&self, column: &PathwayColumn, role: &'static str) -> Result<PathwayColumn> {
+        let missing = column.codes.iter().filter(|&&c| c == MISSING).count();
+        if missing == 0 {
+            return Ok(column.clone());
+        }
+        let Some(fallback) = &self.settings.fallback_value else {
+            return Err(Error::MissingPathwayProperty {
+                role,
+                population: column.population.clone(),
+                property: "pathway".to_string(),
+                count: missing,
+                first_node: column.codes.iter().position(|&c| c == MISSING).unwrap_or(0) as u64,
+            });
+        };
+        let mut column = column.clone();
+        let code = match column.dictionary.iter().position(|v| v == fallback) {
+            Some(i) => i as u32,
+            None => {
+                column.dictionary.push(fallback.clone());
+                (column.dictionary.len() - 1) as u32
+            }
+        };
+        column.codes.iter_mut().filter(|c| **c == MISSING).for_each(|c| *c = code);
+        Ok(column)
+    }
+
+    /// Values present on one side over every population, sorted (`np.unique`).
+    fn values(&self, source: bool) -> Vec<String> {
+        let mut values = BTreeSet::new();
+        for p in &self.populations {
+            let column = if source { &p.source } else { &p.target };
+            let mut used = vec![false; column.dictionary.len()];
+            column.codes.iter().for_each(|&c| used[c as usize] = true);
+            values.extend(column.dictionary.iter().zip(used).filter(|(_, u)| *u).map(|(v, _)| v.clone()));
+        }
+        values.into_iter().collect()
+    }
+
+    /// The coordinator's plan of the next pass, or `None` when every pathway is finished.
+    pub fn next_pass(&mut self) -> Result<Option<PassPlan>> {
+        let plan = match &self.plan {
+            None => {
+                if self.populations.is_empty() {
+                    return Err(Error::input("fit", "no edge population added"));
+                }
+                let (src_types, tgt_types) = (self.values(true), self.values(false));
+                let task = PathwayTask { scan: true, moments: Some(Selection::All), histogram: None };
+                let tasks = vec![task; src_types.len() * tgt_types.len()];
+                PassPlan { pass: 1, src_types, tgt_types, tasks }
+            }
+            Some(previous) => {
+                let tasks: Vec<PathwayTask> = self.progress.iter().map(Progress::task).collect();
+                if tasks.iter().all(|t| t.moments.is_none() && t.histogram.is_none()) {
+                    return Ok(None);
+                }
+                PassPlan {
+                    pass: previous.pass + 1,
+                    src_types: previous.src_types.clone(),
+                    tgt_types: previous.tgt_types.clone(),
+                    tasks,
+                }
+            }
+        };
+        self.begin_pass(plan.clone())?;
+        Ok(Some(plan))
+    }
+
+    /// Adopt a pass plan (a worker: the coordinator's). Maps every node to its pathway value.
+    pub fn begin_pass(&mut self, plan: PassPlan) -> Result<()> {
+        if plan.tasks.len() != plan.src_types.len() * plan.tgt_types.len() {
+            return Err(Error::input("fit pass plan", "tasks do not match src_types × tgt_types"));
+        }
+        for p in &mut self.populations {
+            p.source_index = index_nodes(&p.source, &plan.src_types, "src_types")?;
+            p.target_index = index_nodes(&p.target, &plan.tgt_types, "tgt_types")?;
+        }
+        self.plan = Some(plan);
+        Ok(())
+    }
+
+    fn current(&self) -> Result<&PassPlan> {
+        self.plan.as_ref().ok_or_else(|| Error::input("fit", "no pass begun: call next_pass (or begin_pass) first"))
+    }
+
+    /// An empty state of the current pass.
+    pub fn new_state(&self) -> Result<PassState> {
+        let plan = self.current()?;
+        Ok(PassState {
+            pass: plan.pass,
+            pathways: vec![None; plan.tasks.len()],
+            targets: vec![TargetSet::default(); self.populations.len()],
+            invalid: vec![InvalidValues::default(); self.settings.properties.len()],
+            keep: self.settings.max_sample_size,
+        })
+    }
+
+    /// Add one chunk of edge population `population`: ids and one value column per property (in
+    /// settings order, as f64: float32 columns widened exactly, integers converted).
+    pub fn add_chunk(
+        &self,
+        state: &mut PassState,
+        population: &str,
+        ids: EdgeIds<'_>,
+        columns: &[&[f64]],
+    ) -> Result<()> {
+        let plan = self.current()?;
+        if state.pass != plan.pass {
+            return Err(Error::input("fit state", format!("state of pass {} used in pass {}", state.pass, plan.pass)));
+        }
+        let (index, pop) = self.population(population)?;
+        self.check_chunk(pop, ids, columns)?;
+        claim_targets(&mut state.targets[index], ids, &pop.name)?;
+        if plan.pass == 1 {
+            count_invalid(&mut state.invalid, index as u32, ids, columns);
+        }
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_unstable_by_key(|&i| (ids.source.get(i), ids.target.get(i), ids.edge_id.get(i)));
+        let n_targets = plan.tgt_types.len();
+        let mut start = 0;
+        while start < order.len() {
+            let (s, t) = (ids.source.get(order[start]), ids.target.get(order[start]));
+            let mut end = start + 1;
+            while end < order.len() && ids.source.get(order[end]) == s && ids.target.get(order[end]) == t {
+                end += 1;
+            }
+            let pathway = pop.source_index[s as usize] as usize * n_targets + pop.target_index[t as usize] as usize;
+            let task = &plan.tasks[pathway];
+            if task.scan || task.moments.is_some() || task.histogram.is_some() {
+                let key = || ConnectionKey {
+                    key: connection_stream(pop.key, s, t).next_u64(),
+                    population: index as u32,
+                    source: s,
+                    target: t,
+                };
+                let accumulator = state.pathways[pathway]
+                    .get_or_insert_with(|| PathwayAccumulator::new_for(task, self.settings.properties.len()));
+                let connection = Connection { edges: &order[start..end], columns };
+                accumulator.add_connection(task, &connection, key, state.keep);
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
+    fn population(&self, name: &str) -> Result<(usize, &Population)> {
+        self.populations
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.name == name)
+            .ok_or_else(|| Error::input(format!("edge population '{name}'"), "not added to the fit"))
+    }
+
+    fn check_chunk(&self, pop: &Population, ids: EdgeIds<'_>, columns: &[&[f64]]) -> Result<()> {
+        let context = format!("edge chunk of '{}'", pop.name);
+        let n = ids.edge_id.len();
+        if ids.source.len() != n || ids.target.len() != n {
+            return Err(Error::input(context, "source, target and edge id columns differ in length"));
+        }
+        if columns.len() != self.settings.properties.len() {
+            return Err(Error::input(
+                context,
+                format!("{} property columns given for {} properties", columns.len(), self.settings.properties.len()),
+            ));
+        }
+        for (column, property) in columns.iter().zip(&self.settings.properties) {
+            if column.len() != n {
+                return Err(Error::input(
+                    format!("{context} column {}", property.name),
+                    format!("has {} values for {n} edges", column.len()),
+                ));
+            }
+        }
+        for (side, nodes, population) in [
+            (ids.source, pop.source_index.len(), &pop.source_population),
+            (ids.target, pop.target_index.len(), &pop.target_population),
+        ] {
+            if let Some(i) = (0..n).find(|&i| side.get(i) >= nodes as u64) {
+                return Err(Error::input(
+                    format!("edge population '{}'", pop.name),
+                    format!(
+                        "edge {} refers to node {} but node population '{population}' has {nodes} nodes",
+                        ids.edge_id.get(i),
+                        side.get(i)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Take a whole pass's merged state.
+    pub fn finish_pass(&mut self, mut state: PassState) -> Result<()> {
+        let plan = self.current()?.clone();
+        if state.pass != plan.pass {
+            return Err(Error::input("fit state", format!("state of pass {} finishes pass {}", state.pass, plan.pass)));
+        }
+        if plan.pass == 1 {
+            self.check_invalid(&state.invalid)?;
+            self.progress = vec![Progress::Without { connections: 0, synapses: 0 }; plan.tasks.len()];
+        }
+        for (pathway, slot) in state.pathways.iter_mut().enumerate() {
+            let accumulator = slot.take().unwrap_or_default();
+            let previous =
+                std::mem::replace(&mut self.progress[pathway], Progress::Without { connections: 0, synapses: 0 });
+            self.progress[pathway] = self.advance(&plan, pathway, previous, accumulator);
+        }
+        Ok(())
+    }
+
+    fn check_invalid(&self, invalid: &[InvalidValues]) -> Result<()> {
+        for (property, bad) in self.settings.properties.iter().zip(invalid) {
+            if let (count @ 1.., Some((population, edge))) = (bad.count, bad.first) {
+                return Err(Error::input(
+                    format!(
+                        "edge population '{}' column {}",
+                        self.populations[population as usize].name, property.name
+                    ),
+                    format!("{count} value(s) are NaN or infinite (first: edge {edge}); a fit needs finite values"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A pathway's next step after a pass.
+    fn advance(&self, plan: &PassPlan, pathway: usize, previous: Progress, acc: PathwayAccumulator) -> Progress {
+        let task = &plan.tasks[pathway];
+        let (source, target) = (pathway / plan.tgt_types.len(), pathway % plan.tgt_types.len());
+        let scan = match (previous, acc.scan) {
+            (_, Some(scan)) if task.scan => scan,
+            (Progress::Moments { scan, .. }, _) => scan,
+            (Progress::Histogram { scan, moments, task }, _) => {
+                let histogram = acc.histogram.unwrap_or_else(|| HistogramAccumulator::empty(&task));
+                let data = self.pathway_data(plan, source, target, &scan, &moments, &task, &histogram);
+                return Progress::Done(data);
+            }
+            (other, _) => return other,
+        };
+        if scan.connections == 0 || self.settings.min_sample_size.is_some_and(|min| scan.connections < min) {
+            return Progress::Without { connections: scan.connections, synapses: scan.synapses };
+        }
+        if task.scan {
+            if let Some(max) = self.settings.max_sample_size.filter(|&max| scan.connections > max) {
+                let mut smallest = scan.smallest.clone();
+                trim_keys(&mut smallest, max);
+                let selection = Selection::UpTo(smallest[max as usize - 1]);
+                return Progress::Moments { scan, selection };
+            }
+        }
+        let selection = task.moments.unwrap_or(Selection::All);
+        let moments = acc.moments.unwrap_or_else(|| MomentsAccumulator::empty(self.settings.properties.len()));
+        let task = self.histogram_task(&scan, &moments, selection);
+        Progress::Histogram { scan, moments, task }
+    }
+
+    /// Which sample each property uses (connectome-manipulator's `_check_shared_property`), and
+    /// its bins.
+    fn histogram_task(
+        &self,
+        scan: &ScanAccumulator,
+        moments: &MomentsAccumulator,
+        selection: Selection,
+    ) -> HistogramTask {
+        let bins = self.settings.hist_bins;
+        let used = moments.n_syn_per_conn.moments.n;
+        let nsyn = &moments.n_syn_per_conn;
+        let properties = self
+            .settings
+            .properties
+            .iter()
+            .enumerate()
+            .map(|(p, property)| {
+                let kind = shared_kind(used, &scan.constant[p], &moments.properties[p]);
+                let sample = sample_of(&moments.properties[p], kind);
+                (
+                    kind,
+                    Bins { edges: histogram_edges(sample.min, sample.max, bins, property.kind), kind: property.kind },
+                )
+            })
+            .collect();
+        HistogramTask {
+            selection,
+            n_syn_per_conn: Bins {
+                edges: histogram_edges(nsyn.min, nsyn.max, bins, ValueKind::Int),
+                kind: ValueKind::Int,
+            },
+            properties,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn pathway_data(
+        &self,
+        plan: &PassPlan,
+        source: usize,
+        target: usize,
+        scan: &ScanAccumulator,
+        moments: &MomentsAccumulator,
+        task: &HistogramTask,
+        histogram: &HistogramAccumulator,
+    ) -> PathwayData {
+        let properties = task
+            .properties
+            .iter()
+            .enumerate()
+            .map(|(p, (kind, bins))| PropertyStatistics {
+                shared_within: *kind == SampleKind::PerConnection,
+                sample: sample_statistics(sample_of(&moments.properties[p], *kind), bins, &histogram.properties[p]),
+            })
+            .collect();
+        PathwayData {
+            source: plan.src_types[source].clone(),
+            target: plan.tgt_types[target].clone(),
+            connections: scan.connections,
+            synapses: scan.synapses,
+            statistics: Some(PathwayStatistics {
+                connections_used: moments.n_syn_per_conn.moments.n,
+                n_syn_per_conn: sample_statistics(
+                    &moments.n_syn_per_conn,
+                    &task.n_syn_per_conn,
+                    &histogram.n_syn_per_conn,
+                ),
+                properties,
+            }),
+        }
+    }
+
+    /// The extracted statistics, once [`Fitter::next_pass`] returned `None`. Fails when no
+    /// pathway has enough connections.
+    pub fn finish(&self) -> Result<FitData> {
+        let plan = self.current()?;
+        let mut pathways = Vec::with_capacity(self.progress.len());
+        for (i, progress) in self.progress.iter().enumerate() {
+            let (s, t) = (i / plan.tgt_types.len(), i % plan.tgt_types.len());
+            pathways.push(match progress {
+                Progress::Done(data) => data.clone(),
+                Progress::Without { connections, synapses } => PathwayData {
+                    source: plan.src_types[s].clone(),
+                    target: plan.tgt_types[t].clone(),
+                    connections: *connections,
+                    synapses: *synapses,
+                    statistics: None,
+                },
+                _ => return Err(Error::input("fit", "passes remain: call next_pass until it returns None")),
+            });
+        }
+        if pathways.iter().all(|p| p.statistics.is_none()) {
+            let largest = pathways.iter().max_by_key(|p| p.connections);
+            let detail = match largest {
+                Some(p) if p.connections > 0 => {
+                    format!("the most is {} in {} → {}", p.connections, p.source, p.target)
+                }
+                _ => "the edges have no synapses".to_string(),
+            };
+            return Err(Error::config(
+                "min_sample_size",
+                format!(
+                    "no pathway has at least {} connection(s) ({detail})",
+                    self.settings.min_sample_size.unwrap_or(1)
+                ),
+            ));
+        }
+        Ok(FitData {
+            settings: self.settings.clone(),
+            src_types: plan.src_types.clone(),
+            tgt_types: plan.tgt_types.clone(),
+            pathways,
+        })
+    }
+
+    /// Every pass in this process: `feed` adds every chunk of every population to the state it is
+    /// given (through [`Fitter::add_chunk`]); called once per pass.
+    pub fn run(&mut self, mut feed: impl FnMut(&Fitter, &mut PassState) -> Result<()>) -> Result<FitData> {
+        while self.next_pass()?.is_some() {
+            let mut state = self.new_state()?;
+            feed(self, &mut state)?;
+            self.finish_pass(state)?;
+        }
+        self.finish()
+    }
+}
+
+impl Progress {
+    fn task(&self) -> PathwayTask {
+        match self {
+            Progress::Moments { selection, .. } => {
+                PathwayTask { scan: false, moments: Some(*selection), histogram: None }
+            }
+            Progress::Histogram { task, .. } => {
+                PathwayTask { scan: false, moments: None, histogram: Some(task.clone()) }
+            }
+            _ => PathwayTask::default(),
+        }
+    }
+}
+
+/// Per node, its value's index in `types`.
+fn index_nodes(column: &PathwayColumn, types: &[String], key: &str) -> Result<Vec<u32>> {
+    let mut map = Vec::with_capacity(column.dictionary.len());
+    for value in &column.dictionary {
+        map.push(types.binary_search(value).map(|i| i as u32).unwrap_or(MISSING));
+    }
+    let mut out = Vec::with_capacity(column.codes.len());
+    for (node, &code) in column.codes.iter().enumerate() {
+        let index = map[code as usize];
+        if index == MISSING {
+            return Err(Error::input(
+                format!("node population '{}'", column.population),
+                format!("node {node} has value '{}', which the fit's {key} lack", column.dictionary[code as usize]),
+            ));
+        }
+        out.push(index);
+    }
+    Ok(out)
+}
+
+fn claim_targets(targets: &mut TargetSet, ids: EdgeIds<'_>, population: &str) -> Result<()> {
+    for i in 0..ids.len() {
+        if targets.contains(ids.target.get(i)) {
+            return Err(split_target_error(&format!("'{population}'"), ids.target.get(i)));
+        }
+    }
+    for i in 0..ids.len() {
+        targets.insert(ids.target.get(i));
+    }
+    Ok(())
+}
+
+fn count_invalid(invalid: &mut [InvalidValues], population: u32, ids: EdgeIds<'_>, columns: &[&[f64]]) {
+    for (bad, column) in invalid.iter_mut().zip(columns) {
+        for (i, v) in column.iter().enumerate() {
+            if !v.is_finite() {
+                bad.count += 1;
+                let here = (population, ids.edge_id.get(i));
+                bad.first = Some(bad.first.map_or(here, |f| f.min(here)));
+            }
+        }
+    }
+}
+
+fn trim_keys(keys: &mut Vec<ConnectionKey>, keep: u64) {
+    keys.sort_unstable();
+    keys.dedup();
+    keys.truncate(keep as usize);
+}
+
+/// connectome-manipulator's sharing rule: a pathway holding one value over more than one sampled
+/// connection is "not shared"; else shared when every sampled connection holds one value.
+fn shared_kind(used: u64, pathway: &ConstantCheck, moments: &PropertyMoments) -> SampleKind {
+    if used > 1 && pathway.constant {
+        SampleKind::PerSynapse
+    } else if moments.within_constant {
+        SampleKind::PerConnection
+    } else {
+        SampleKind::PerSynapse
+    }
+}
+
+fn sample_of(moments: &PropertyMoments, kind: SampleKind) -> &SampleAccumulator {
+    match kind {
+        SampleKind::PerConnection => &moments.per_connection,
+        SampleKind::PerSynapse => &moments.per_synapse,
+    }
+}
+
+/// Final statistics of one sample: moments, histogram, the normal fit, the discrete values.
+fn sample_statistics(sample: &SampleAccumulator, bins: &Bins, counts: &[u64]) -> SampleStatistics {
+    let (mean_value, std) = (sample.moments.mean, sample.moments.std());
+    let centers = bin_centers(&bins.edges, bins.kind);
+    let start = mean(&centers, bins.kind);
+    let y: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
+    let fit = norm_fitting(&centers, &y, start, NORM_FIT_EVALUATIONS, mean_value, std);
+    SampleStatistics {
+        count: sample.moments.n,
+        mean: mean_value,
+        std,
+        min: sample.min,
+        max: sample.max,
+        histogram: Histogram { edges: bins.edges.clone(), counts: counts.to_vec() },
+        norm_loc: fit.loc,
+        norm_scale: fit.scale,
+        norm_fit_accepted: fit.accepted,
+        norm_fit_evaluations: fit.evaluations,
+        values: sample.discrete_values(),
+    }
+}
+
+/// One connection's edges (indices into the chunk, sorted by edge id) and the chunk's columns.
+struct Connection<'a> {
+    edges: &'a [usize],
+    columns: &'a [&'a [f64]],
+}
+
+impl PathwayAccumulator {
+    fn new_for(task: &PathwayTask, properties: usize) -> Self {
+        let mut accumulator = PathwayAccumulator::default();
+        if task.scan {
+            accumulator.scan = Some(ScanAccumulator {
+                connections: 0,
+                synapses: 0,
+                smallest: Vec::new(),
+                constant: vec![ConstantCheck { value: None, constant: true }; properties],
+            });
+        }
+        if task.moments.is_some() {
+            accumulator.moments = Some(MomentsAccumulator::empty(properties));
+        }
+        if let Some(h) = &task.histogram {
+            accumulator.histogram = Some(HistogramAccumulator::empty(h));
+        }
+        accumulator
+    }
+
+    fn add_connection(
+        &mut self,
+        task: &PathwayTask,
+        connection: &Connection,
+        key: impl Fn() -> ConnectionKey,
+        keep: Option<u64>,
+    ) {
+        let synapses = connection.edges.len();
+        if let Some(scan) = &mut self.scan {
+            scan.connections += 1;
+            scan.synapses += synapses as u64;
+            if let Some(keep) = keep {
+                scan.smallest.push(key());
+                if scan.smallest.len() as u64 > 2 * keep + 64 {
+                    trim_keys(&mut scan.smallest, keep);
+                }
+            }
+            for (check, column) in scan.constant.iter_mut().zip(connection.columns) {
+                connection.edges.iter().for_each(|&e| check.add(column[e]));
+            }
+        }
+        if let (Some(moments), Some(selection)) = (&mut self.moments, &task.moments) {
+            if selection.contains(&key) {
+                moments.add(connection);
+            }
+        }
+        if let (Some(histogram), Some(h)) = (&mut self.histogram, &task.histogram) {
+            if h.selection.contains(&key) {
+                histogram.add(h, connection);
+            }
+        }
+    }
+}
+
+impl MomentsAccumulator {
+    fn empty(properties: usize) -> Self {
+        MomentsAccumulator {
+            n_syn_per_conn: SampleAccumulator::default(),
+            properties: (0..properties)
+                .map(|_| PropertyMoments {
+                    within_constant: true,
+                    per_connection: SampleAccumulator::default(),
+                    per_synapse: SampleAccumulator::default(),
+                })
+                .collect(),
+        }
+    }
+
+    fn add(&mut self, connection: &Connection) {
+        self.n_syn_per_conn.add(connection.edges.len() as f64);
+        for (property, column) in self.properties.iter_mut().zip(connection.columns) {
+            let first = column[connection.edges[0]];
+            property.per_connection.add(first);
+            for &e in connection.edges {
+                let value = column[e];
+                if value != first {
+                    property.within_constant = false;
+                }
+                property.per_synapse.add(value);
+            }
+        }
+    }
+}
+
+impl HistogramAccumulator {
+    fn empty(task: &HistogramTask) -> Self {
+        HistogramAccumulator {
+            n_syn_per_conn: vec![0; task.n_syn_per_conn.edges.len() - 1],
+            properties: task.properties.iter().map(|(_, bins)| vec![0; bins.edges.len() - 1]).collect(),
+        }
+    }
+
+    fn add(&mut self, task: &HistogramTask, connection: &Connection) {
+        let bin = |x: f64, bins: &Bins| histogram_bin(x, &bins.edges, bins.kind);
+        if let Some(b) = bin(connection.edges.len() as f64, &task.n_syn_per_conn) {
+            self.n_syn_per_conn[b] += 1;
+        }
+        for ((counts, (kind, bins)), column) in self.properties.iter_mut().zip(&task.properties).zip(connection.columns)
+        {
+            let values: &[usize] = match kind {
+                SampleKind::PerConnection => &connection.edges[..1],
+                SampleKind::PerSynapse => connection.edges,
+            };
+            for &e in values {
+                if let Some(b) = bin(column[e], bins) {
+                    counts[b] += 1;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Fitting a `ConnPropsModel` from a circuit's edges (issue #25): connectome-manipulator's
+//! `conn_props.extract` + `build`, streaming over edge chunks.
+//!
+//! A circuit's edges are read in chunks, in two or three passes ([`Fitter`]); each pass's partial
+//! states ([`PassState`]) serialize and merge, so Dask partitions or draw workers can share the
+//! work. The result of the passes is [`FitData`] (per pathway and property: counts, mean, std,
+//! min, max, a 51-bin histogram, the normal fitted to it, the distinct values), which
+//! [`build_cm`] turns into a model the engine runs unchanged and a [`FitReport`].
+//!
+//! What connectome-manipulator does, reproduced (its `model_building/conn_props.py`, 1.0.x):
+//! - pathways are source value × target value of any node property (cm: mtype);
+//! - a connection is a distinct (source, target) pair of one edge population; a property is
+//!   *shared* when every sampled connection holds one value, except that a property constant over
+//!   the whole pathway (all synapses) with more than one sampled connection is not shared; the
+//!   sample is one value per connection when shared, else every synapse;
+//! - mean, std (ddof 0), min, max, `np.histogram` with `hist_bins` bins (float32 arithmetic for
+//!   float32 columns), `_norm_fitting` (scipy's TRF ported: [`trf`]), and `val`/`cnt`/`p` when
+//!   there is one value or fewer distinct values than samples and at most 100;
+//! - pathways with fewer than `min_sample_size` connections get no statistics; `build` fills them
+//!   from the first level of its hierarchy with data (same source × targets of the same layer and
+//!   class; same class; layer+class × layer+class; class × class; all), including its quirk of
+//!   merging the properties' distinct values from the table being filled.
+//!
+//! Where it differs: pathways with more than `max_sample_size` connections are subsampled by
+//! keyed streams (`streams.rs`: the smallest keys of (seed, edge population, connection)), so a
+//! fit is reproducible bit for bit for any chunking and number of workers; connectome-manipulator
+//! draws the subsample with `np.random.choice`, so its statistics differ on subsampled pathways
+//! (and on the pathways filled from them) — nowhere else. Class and layer of each value are given
+//! by the caller ([`ValueClass`], e.g. from [`classes_from_nodes`]); levels needing what a value
+//! lacks are skipped, and the report names the level used. Laws that cannot describe the data
+//! (a gamma of negative values, a discrete law of more than 100 values) are errors here, not at
+//! draw time.
+
+pub mod accumulate;
+pub mod build;
+pub mod extract;
+pub mod fitter;
+pub mod numpy;
+pub mod report;
+pub mod trf;
+
+pub use build::{build_cm, BuildOptions, FitOutput, Law, ValueClass, LEVEL_NAMES};
+pub use extract::{FitProperty, FitSettings, PassPlan, PassState, DEFAULT_BINS};
+pub use fitter::{FitData, Fitter, Histogram, PathwayData, PathwayStatistics, PropertyStatistics, SampleStatistics};
+pub use numpy::ValueKind;
+pub use report::{DataSummary, FallbackUsed, FitReport, PathwayReport, ReportEntry};
+
+use std::collections::BTreeMap;
+
+use crate::engine::{PathwayColumn, MISSING};
+
+/// Class and layer of every pathway value of one side, as connectome-manipulator takes them: from
+/// the node with the lowest id holding the value (in the first population that has it). `class`
+/// and `layer` are node columns of the same populations (e.g. `synapse_class`, `layer`), `None`
+/// where the circuit lacks them.
+pub fn classes_from_nodes(
+    pathway: &[&PathwayColumn],
+    class: &[Option<&PathwayColumn>],
+    layer: &[Option<&PathwayColumn>],
+) -> BTreeMap<String, ValueClass> {
+    let mut out = BTreeMap::new();
+    for (i, column) in pathway.iter().enumerate() {
+        let lookup = |side: Option<&PathwayColumn>, node: usize| -> Option<String> {
+            let side = side?;
+            let code = *side.codes.get(node)?;
+            (code != MISSING).then(|| side.dictionary[code as usize].clone())
+        };
+        for (node, &code) in column.codes.iter().enumerate() {
+            if code == MISSING {
+                continue;
+            }
+            out.entry(column.dictionary[code as usize].clone()).or_insert_with(|| ValueClass {
+                class: lookup(class.get(i).copied().flatten(), node),
+                layer: lookup(layer.get(i).copied().flatten(), node),
+            });
+        }
+    }
+    out
+}

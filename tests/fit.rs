@@ -1,0 +1,652 @@
+//! The fit (issue #25): conformance with connectome-manipulator's own `extract` + `build`
+//! (reference written by `tests/conformance/fit_reference.py`), streaming and merging, the
+//! errors, and a round trip through the engine.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::BTreeMap;
+
+use rand_core::RngCore;
+use serde_json::{json, Value};
+use synparam::engine::{EdgeChunk, EdgeIds, Ids, PathwayColumn};
+use synparam::fit::{
+    build_cm, classes_from_nodes, BuildOptions, FitData, FitProperty, FitSettings, Fitter, Law, PassState, ValueKind,
+};
+use synparam::{Error, Parameterizer};
+
+const CIRCUIT: &str = include_str!("fixtures/fit/circuit.json");
+const REFERENCE: &str = include_str!("fixtures/fit/reference.json");
+
+/// Relative tolerance of means, stds, mins, maxes and probabilities.
+const EXACT: f64 = 1e-9;
+/// Tolerance of `norm_loc`/`norm_scale`: the optimizer's (scipy's xtol = ftol = 1e-8 relative, a
+/// finite-difference Jacobian of √eps steps).
+const OPTIMIZER: f64 = 1e-7;
+
+/// The fixture circuit: nodes' mtype/class/layer, edges and their property columns.
+struct Circuit {
+    mtype: PathwayColumn,
+    class: PathwayColumn,
+    layer: PathwayColumn,
+    source: Vec<u64>,
+    target: Vec<u64>,
+    properties: Vec<FitProperty>,
+    columns: Vec<Vec<f64>>,
+}
+
+fn text_column(population: &str, values: &Value) -> PathwayColumn {
+    let values: Vec<Option<String>> = values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| Some(v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+        .collect();
+    PathwayColumn::from_values(population, &values)
+}
+
+fn load_circuit() -> Circuit {
+    let fixture: Value = serde_json::from_str(CIRCUIT).unwrap();
+    let ids = |key: &str| -> Vec<u64> {
+        fixture["edges"][key].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect()
+    };
+    let mut properties = Vec::new();
+    let mut columns = Vec::new();
+    for (name, column) in fixture["edges"]["columns"].as_object().unwrap() {
+        let float32 = column["kind"] == "float32";
+        let kind = if float32 { ValueKind::Float32 } else { ValueKind::Int };
+        properties.push(FitProperty { name: name.clone(), kind });
+        columns.push(
+            column["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    let x = v.as_f64().unwrap();
+                    if float32 {
+                        x as f32 as f64
+                    } else {
+                        x
+                    }
+                })
+                .collect(),
+        );
+    }
+    let nodes = &fixture["nodes"];
+    Circuit {
+        mtype: text_column("nodes", &nodes["mtype"]),
+        class: text_column("nodes", &nodes["synapse_class"]),
+        layer: text_column("nodes", &nodes["layer"]),
+        source: ids("source"),
+        target: ids("target"),
+        properties,
+        columns,
+    }
+}
+
+impl Circuit {
+    fn settings(&self, min: Option<u64>, max: Option<u64>) -> FitSettings {
+        FitSettings { min_sample_size: min, max_sample_size: max, ..FitSettings::new(self.properties.clone()) }
+    }
+
+    /// Chunk boundaries cut where the target changes, about `size` edges each.
+    fn chunks(&self, size: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < self.source.len() {
+            let mut end = (start + size).min(self.source.len());
+            while end < self.source.len() && self.target[end] == self.target[end - 1] {
+                end += 1;
+            }
+            out.push((start, end));
+            start = end;
+        }
+        out
+    }
+
+    fn add(&self, fitter: &Fitter, state: &mut PassState, (start, end): (usize, usize)) -> synparam::Result<()> {
+        let edge_ids: Vec<u64> = (start as u64..end as u64).collect();
+        let ids = EdgeIds {
+            source: Ids::U64(&self.source[start..end]),
+            target: Ids::U64(&self.target[start..end]),
+            edge_id: Ids::U64(&edge_ids),
+        };
+        let columns: Vec<&[f64]> = self.columns.iter().map(|c| &c[start..end]).collect();
+        fitter.add_chunk(state, "default", ids, &columns)
+    }
+
+    fn fit(&self, settings: FitSettings, chunk: usize) -> synparam::Result<FitData> {
+        let mut fitter = Fitter::new(settings)?;
+        fitter.add_population("default", &self.mtype, &self.mtype)?;
+        let chunks = self.chunks(chunk);
+        fitter.run(|fitter, state| chunks.iter().try_for_each(|&c| self.add(fitter, state, c)))
+    }
+
+    fn options(&self, reference: &Value) -> BuildOptions {
+        let settings = &reference["settings"];
+        let laws: BTreeMap<String, Law> = serde_json::from_value(settings["distr_types"].clone()).unwrap();
+        let dtypes: BTreeMap<String, String> = serde_json::from_value(settings["data_types"].clone()).unwrap();
+        let classes = classes_from_nodes(&[&self.mtype], &[Some(&self.class)], &[Some(&self.layer)]);
+        BuildOptions {
+            laws,
+            dtypes,
+            source_classes: classes.clone(),
+            target_classes: classes,
+            ..BuildOptions::reference()
+        }
+    }
+}
+
+/// Mismatches between two numbers: relative `tolerance` of the larger magnitude, or of `scale`
+/// (the property's magnitude) for values near zero — numpy's std of a constant is ~1e-17, not 0.
+fn close(a: f64, b: f64, tolerance: f64, scale: f64) -> bool {
+    (a - b).abs() <= tolerance * a.abs().max(b.abs()).max(scale.abs()).max(f64::MIN_POSITIVE)
+}
+
+/// Comparisons made and their mismatches (as text), per kind.
+#[derive(Default, Debug)]
+struct Comparison {
+    checks: BTreeMap<&'static str, usize>,
+    mismatches: Vec<String>,
+    worst_norm_fit: f64,
+}
+
+impl Comparison {
+    fn number(&mut self, kind: &'static str, what: &str, ours: f64, theirs: f64, tolerance: f64, scale: f64) {
+        *self.checks.entry(kind).or_default() += 1;
+        if kind == "norm_loc/norm_scale" {
+            let relative = (ours - theirs).abs() / theirs.abs().max(scale.abs()).max(f64::MIN_POSITIVE);
+            self.worst_norm_fit = self.worst_norm_fit.max(relative);
+        }
+        if !close(ours, theirs, tolerance, scale) {
+            self.mismatches.push(format!("{what}: ours {ours}, connectome-manipulator {theirs}"));
+        }
+    }
+
+    fn equal(&mut self, kind: &'static str, what: &str, ours: &Value, theirs: &Value) {
+        *self.checks.entry(kind).or_default() += 1;
+        if ours != theirs {
+            self.mismatches.push(format!("{what}: ours {ours}, connectome-manipulator {theirs}"));
+        }
+    }
+}
+
+/// Compare a fitted `prop_stats` with connectome-manipulator's.
+fn compare_models(ours: &Value, theirs: &Value, out: &mut Comparison) {
+    out.equal("pathways", "src_types", &ours["src_types"], &theirs["src_types"]);
+    out.equal("pathways", "tgt_types", &ours["tgt_types"], &theirs["tgt_types"]);
+    let theirs_stats = theirs["prop_stats"].as_object().unwrap();
+    let ours_keys: Vec<&String> = ours["prop_stats"].as_object().unwrap().keys().collect();
+    let theirs_keys: Vec<&String> = theirs_stats.keys().collect();
+    out.equal("pathways", "properties", &json!(ours_keys), &json!(theirs_keys));
+    for (property, by_source) in theirs_stats {
+        for (source, by_target) in by_source.as_object().unwrap() {
+            for (target, spec) in by_target.as_object().unwrap() {
+                let mine = &ours["prop_stats"][property][source][target];
+                compare_spec(&format!("{property}.{source}.{target}"), mine, spec, out);
+            }
+        }
+    }
+}
+
+fn compare_spec(path: &str, mine: &Value, spec: &Value, out: &mut Comparison) {
+    out.equal("laws", &format!("{path}.type"), &mine["type"], &spec["type"]);
+    out.equal("dtypes", &format!("{path}.dtype"), &mine["dtype"], &spec["dtype"]);
+    let truthy = |v: &Value| v.as_bool().or_else(|| v.as_f64().map(|x| x != 0.0));
+    out.equal(
+        "shared_within",
+        &format!("{path}.shared_within"),
+        &json!(truthy(&mine["shared_within"])),
+        &json!(truthy(&spec["shared_within"])),
+    );
+    let scale = spec["mean"].as_f64().or(spec["norm_loc"].as_f64()).unwrap_or(1.0);
+    for key in ["mean", "std", "min", "max"] {
+        if let Some(theirs) = spec[key].as_f64() {
+            let ours = mine[key].as_f64().unwrap_or(f64::NAN);
+            out.number("mean/std/min/max", &format!("{path}.{key}"), ours, theirs, EXACT, scale);
+        }
+    }
+    for key in ["norm_loc", "norm_scale"] {
+        if let Some(theirs) = spec[key].as_f64() {
+            let ours = mine[key].as_f64().unwrap_or(f64::NAN);
+            out.number("norm_loc/norm_scale", &format!("{path}.{key}"), ours, theirs, OPTIMIZER, scale);
+        }
+    }
+    if let Some(values) = spec["val"].as_array() {
+        let as_f64 = |v: &Value| -> Vec<f64> {
+            v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
+        };
+        out.equal(
+            "discrete values",
+            &format!("{path}.val"),
+            &json!(as_f64(&mine["val"])),
+            &json!(as_f64(&json!(values))),
+        );
+        let (p_ours, p_theirs) = (as_f64(&mine["p"]), as_f64(&spec["p"]));
+        out.equal("discrete values", &format!("{path}.p length"), &json!(p_ours.len()), &json!(p_theirs.len()));
+        for (k, (a, b)) in p_ours.iter().zip(&p_theirs).enumerate() {
+            out.number("probabilities", &format!("{path}.p[{k}]"), *a, *b, EXACT, 0.0);
+        }
+    }
+}
+
+/// Compare extracted statistics (per pathway with data) with connectome-manipulator's.
+fn compare_extract(data: &FitData, theirs: &Value, out: &mut Comparison, skip: &[String]) {
+    let theirs = theirs.as_object().unwrap();
+    let ours: BTreeMap<String, _> = data
+        .pathways
+        .iter()
+        .filter_map(|p| p.statistics.as_ref().map(|s| (format!("{}|{}", p.source, p.target), s)))
+        .collect();
+    out.equal(
+        "pathways",
+        "pathways with data",
+        &json!(ours.keys().collect::<Vec<_>>()),
+        &json!(theirs.keys().collect::<Vec<_>>()),
+    );
+    for (key, stats) in &ours {
+        let Some(reference) = theirs.get(key) else { continue };
+        if skip.contains(key) {
+            continue;
+        }
+        compare_sample(&format!("{key} n_syn_per_conn"), &stats.n_syn_per_conn, &reference["n_syn_per_conn"], out);
+        for (p, property) in stats.properties.iter().enumerate() {
+            let name = &data.settings.properties[p].name;
+            let r = &reference["properties"][name];
+            out.equal(
+                "shared_within",
+                &format!("{key} {name} shared"),
+                &json!(property.shared_within),
+                &r["shared_within"],
+            );
+            compare_sample(&format!("{key} {name}"), &property.sample, r, out);
+        }
+    }
+}
+
+fn compare_sample(what: &str, ours: &synparam::fit::SampleStatistics, r: &Value, out: &mut Comparison) {
+    let scale = r["mean"].as_f64().unwrap();
+    for (key, value) in [("mean", ours.mean), ("std", ours.std), ("min", ours.min), ("max", ours.max)] {
+        out.number("mean/std/min/max", &format!("{what} {key}"), value, r[key].as_f64().unwrap(), EXACT, scale);
+    }
+    for (key, value) in [("norm_loc", ours.norm_loc), ("norm_scale", ours.norm_scale)] {
+        out.number("norm_loc/norm_scale", &format!("{what} {key}"), value, r[key].as_f64().unwrap(), OPTIMIZER, scale);
+    }
+    out.equal("histograms", &format!("{what} hist"), &json!(ours.histogram.counts), &r["hist"]);
+    let values = ours.values.as_ref().map(|v| v.iter().map(|x| x.0).collect::<Vec<_>>());
+    let counts = ours.values.as_ref().map(|v| v.iter().map(|x| x.1).collect::<Vec<_>>());
+    out.equal("discrete values", &format!("{what} val"), &json!(values), &r["val"]);
+    out.equal("discrete values", &format!("{what} cnt"), &json!(counts), &r["cnt"]);
+}
+
+fn reference() -> Value {
+    serde_json::from_str(REFERENCE).unwrap()
+}
+
+#[test]
+fn conformance_with_connectome_manipulator() {
+    let circuit = load_circuit();
+    let reference = reference();
+    let data = circuit.fit(circuit.settings(Some(10), None), 300).unwrap();
+    let output = build_cm(&data, &circuit.options(&reference)).unwrap();
+    let mut comparison = Comparison::default();
+    compare_extract(&data, &reference["extract"], &mut comparison, &[]);
+    compare_models(&output.model, &reference["model"], &mut comparison);
+    println!("conformance checks: {:?}", comparison.checks);
+    println!("worst relative norm_loc/norm_scale difference: {:e}", comparison.worst_norm_fit);
+    assert!(
+        comparison.mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        comparison.mismatches.len(),
+        comparison.mismatches.join("\n")
+    );
+    // Every fallback level was used, and the report says which.
+    let levels: Vec<u8> = output.report.pathways.iter().filter_map(|p| p.fallback.as_ref().map(|f| f.level)).collect();
+    for level in 0..5 {
+        assert!(levels.contains(&level), "level {level} not used: {levels:?}");
+    }
+    // The engine takes the model as it is, and draws from it.
+    let text = serde_json::to_string(&output.model).unwrap();
+    let mut run = Parameterizer::new(&text, Some(1)).unwrap();
+    run.add_edge_population("default", circuit.mtype.clone(), circuit.mtype.clone(), "mtype", None).unwrap();
+    let chunk = EdgeChunk {
+        source: circuit.source.clone(),
+        target: circuit.target.clone(),
+        edge_id: (0..circuit.source.len() as u64).collect(),
+    };
+    let result = run.run_chunk("default", &chunk).unwrap();
+    assert_eq!(result.properties.len(), circuit.properties.len());
+}
+
+#[test]
+fn the_comparison_catches_a_difference() {
+    let circuit = load_circuit();
+    let reference = reference();
+    let data = circuit.fit(circuit.settings(Some(10), None), 300).unwrap();
+    let output = build_cm(&data, &circuit.options(&reference)).unwrap();
+    // A relative change of 1e-8 in one mean of the reference model, one probability, one
+    // norm_scale by 1e-5, and one histogram count in the extracted data: each caught.
+    let mut model = reference["model"].clone();
+    let mean = &mut model["prop_stats"]["conductance"]["L23_PC"]["L4_SSC"]["mean"];
+    *mean = json!(mean.as_f64().unwrap() * (1.0 + 1e-8));
+    let p = &mut model["prop_stats"]["n_rrp_vesicles"]["L23_PC"]["L23_PC"]["p"][0];
+    *p = json!(p.as_f64().unwrap() * (1.0 + 1e-8));
+    let scale = &mut model["prop_stats"]["u_syn"]["L4_SSC"]["L23_PC"]["norm_scale"];
+    *scale = json!(scale.as_f64().unwrap() * (1.0 + 1e-5));
+    let mut comparison = Comparison::default();
+    compare_models(&output.model, &model, &mut comparison);
+    assert_eq!(comparison.mismatches.len(), 3, "{:?}", comparison.mismatches);
+    let mut extract = reference["extract"].clone();
+    let count = &mut extract["L23_PC|L23_PC"]["properties"]["decay_time"]["hist"][3];
+    *count = json!(count.as_u64().unwrap() + 1);
+    let mut comparison = Comparison::default();
+    compare_extract(&data, &extract, &mut comparison, &[]);
+    assert_eq!(comparison.mismatches.len(), 1, "{:?}", comparison.mismatches);
+    // And a changed synapse in the data changes the fit.
+    let mut changed = load_circuit();
+    let conductance = changed.properties.iter().position(|p| p.name == "conductance").unwrap();
+    changed.columns[conductance][0] = (changed.columns[conductance][0] * 1.001) as f32 as f64;
+    let data = changed.fit(changed.settings(Some(10), None), 300).unwrap();
+    let mut comparison = Comparison::default();
+    compare_extract(&data, &reference["extract"], &mut comparison, &[]);
+    assert!(!comparison.mismatches.is_empty());
+}
+
+#[test]
+fn subsampling_is_keyed_and_agrees_elsewhere() {
+    let circuit = load_circuit();
+    let reference = reference();
+    let max = 40;
+    let data = circuit.fit(circuit.settings(Some(10), Some(max)), 300).unwrap();
+    let subsampled: Vec<String> =
+        data.pathways.iter().filter(|p| p.connections > max).map(|p| format!("{}|{}", p.source, p.target)).collect();
+    assert_eq!(subsampled.len(), 4, "{subsampled:?}");
+    // Pathways within the maximum: exactly connectome-manipulator's statistics.
+    let mut comparison = Comparison::default();
+    compare_extract(&data, &reference["extract_subsampled"], &mut comparison, &subsampled);
+    assert!(comparison.mismatches.is_empty(), "{:?}", comparison.mismatches);
+    // Subsampled ones: the `max` connections with the smallest keyed numbers, recomputed here
+    // from the streams; their statistics are those of exactly those connections.
+    let family = synparam::streams::family_key(0, "default", "fit:subsample");
+    let conductance = circuit.properties.iter().position(|p| p.name == "conductance").unwrap();
+    for pathway in data.pathways.iter().filter(|p| p.connections > max) {
+        let stats = pathway.statistics.as_ref().unwrap();
+        assert_eq!(stats.connections_used, max);
+        let mut first_values: BTreeMap<(u64, u64), f64> = BTreeMap::new();
+        for i in 0..circuit.source.len() {
+            let (s, t) = (circuit.source[i], circuit.target[i]);
+            let value = |c: &PathwayColumn, n: u64| c.dictionary[c.codes[n as usize] as usize].clone();
+            if value(&circuit.mtype, s) == pathway.source && value(&circuit.mtype, t) == pathway.target {
+                first_values.entry((s, t)).or_insert(circuit.columns[conductance][i]);
+            }
+        }
+        let mut keyed: Vec<(u64, u64, u64, f64)> = first_values
+            .iter()
+            .map(|(&(s, t), &v)| (synparam::streams::connection_stream(family, s, t).next_u64(), s, t, v))
+            .collect();
+        keyed.sort_by_key(|a| (a.0, a.1, a.2));
+        let chosen: Vec<f64> = keyed[..max as usize].iter().map(|k| k.3).collect();
+        let mean = chosen.iter().sum::<f64>() / max as f64;
+        let sample = &stats.properties[conductance].sample;
+        if stats.properties[conductance].shared_within {
+            assert!(close(sample.mean, mean, 1e-12, 1.0), "{} vs {mean}", sample.mean);
+        }
+        // connectome-manipulator's np.random subsample of the same pathway: the same law.
+        let key = format!("{}|{}", pathway.source, pathway.target);
+        let theirs = reference["extract_subsampled"][&key]["properties"]["conductance"]["mean"].as_f64().unwrap();
+        let se = sample.std * (2.0 / max as f64).sqrt();
+        assert!((sample.mean - theirs).abs() < 5.0 * se, "{key}: {} vs {theirs} (se {se})", sample.mean);
+    }
+    // Bit for bit the same for other chunkings.
+    let again = circuit.fit(circuit.settings(Some(10), Some(max)), 57).unwrap();
+    assert_same_data(&data, &again);
+}
+
+/// Two fits agree: histograms, counts and distinct values exactly, moments to 1e-12.
+fn assert_same_data(a: &FitData, b: &FitData) {
+    assert_eq!(a.pathways.len(), b.pathways.len());
+    for (x, y) in a.pathways.iter().zip(&b.pathways) {
+        assert_eq!((x.connections, x.synapses), (y.connections, y.synapses));
+        let (Some(x), Some(y)) = (&x.statistics, &y.statistics) else {
+            assert_eq!(x.statistics.is_some(), y.statistics.is_some());
+            continue;
+        };
+        let samples = std::iter::once((&x.n_syn_per_conn, &y.n_syn_per_conn))
+            .chain(x.properties.iter().zip(&y.properties).map(|(p, q)| (&p.sample, &q.sample)));
+        for (p, q) in samples {
+            assert_eq!((p.count, p.min, p.max), (q.count, q.min, q.max));
+            assert_eq!(p.histogram, q.histogram);
+            assert_eq!(p.values, q.values);
+            assert!(close(p.mean, q.mean, 1e-12, p.mean) && close(p.std, q.std, 1e-12, p.mean));
+            assert!(close(p.norm_loc, q.norm_loc, 1e-9, p.mean));
+        }
+    }
+}
+
+#[test]
+fn workers_states_serialize_and_merge() {
+    let circuit = load_circuit();
+    let settings = circuit.settings(Some(10), Some(40));
+    let whole = circuit.fit(settings.clone(), 100_000).unwrap();
+    // A coordinator and three workers, states crossing as JSON.
+    let mut coordinator = Fitter::new(settings.clone()).unwrap();
+    coordinator.add_population("default", &circuit.mtype, &circuit.mtype).unwrap();
+    let chunks = circuit.chunks(211);
+    let mut passes = 0;
+    while let Some(plan) = coordinator.next_pass().unwrap() {
+        passes += 1;
+        let plan_json = serde_json::to_string(&plan).unwrap();
+        let mut merged: Option<PassState> = None;
+        for worker in 0..3 {
+            let mut fitter = Fitter::new(settings.clone()).unwrap();
+            fitter.add_population("default", &circuit.mtype, &circuit.mtype).unwrap();
+            fitter.begin_pass(serde_json::from_str(&plan_json).unwrap()).unwrap();
+            let mut state = fitter.new_state().unwrap();
+            for &chunk in chunks.iter().skip(worker).step_by(3) {
+                circuit.add(&fitter, &mut state, chunk).unwrap();
+            }
+            let state: PassState = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+            match &mut merged {
+                None => merged = Some(state),
+                Some(m) => m.merge(&state).unwrap(),
+            }
+        }
+        coordinator.finish_pass(merged.unwrap()).unwrap();
+    }
+    assert_eq!(passes, 3, "scan, moments of subsamples and histograms, histograms of subsamples");
+    assert_same_data(&whole, &coordinator.finish().unwrap());
+    // One target per chunk gives the same as one chunk.
+    assert_same_data(&whole, &circuit.fit(settings.clone(), 1).unwrap());
+    // FitData round-trips through JSON and builds the same model.
+    let data: FitData = serde_json::from_str(&serde_json::to_string(&whole).unwrap()).unwrap();
+    let options = circuit.options(&reference());
+    assert_eq!(build_cm(&data, &options).unwrap(), build_cm(&whole, &options).unwrap());
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let circuit = load_circuit();
+    let settings = circuit.settings(Some(10), None);
+    // NaN and infinite values: how many, and where.
+    let mut broken = load_circuit();
+    let u = broken.properties.iter().position(|p| p.name == "u_syn").unwrap();
+    broken.columns[u][17] = f64::NAN;
+    broken.columns[u][99] = f64::INFINITY;
+    let error = broken.fit(settings.clone(), 300).unwrap_err();
+    assert_eq!(error.to_string(), "edge population 'default' column u_syn: 2 value(s) are NaN or infinite (first: edge 17); a fit needs finite values");
+    // A property the edges do not have.
+    let error = settings.check_available("default", &["conductance", "u_syn"]).unwrap_err();
+    assert_eq!(error.path(), Some("properties[2].name"), "{error}");
+    assert!(error.to_string().contains("has no property 'depression_time'"), "{error}");
+    // Nodes without the pathway property.
+    let absent = PathwayColumn::from_values::<&str>("nodes", &vec![None; 280]);
+    let mut fitter = Fitter::new(settings.clone()).unwrap();
+    let error = fitter.add_population("default", &absent, &circuit.mtype).unwrap_err();
+    assert!(matches!(error, Error::MissingPathwayProperty { count: 280, .. }), "{error}");
+    // A gamma for negative values.
+    let data = circuit.fit(settings.clone(), 300).unwrap();
+    let mut options = circuit.options(&reference());
+    let mut shifted = data.clone();
+    for pathway in shifted.pathways.iter_mut().filter_map(|p| p.statistics.as_mut()) {
+        pathway.properties[0].sample.min -= 5.0;
+    }
+    let error = build_cm(&shifted, &options).unwrap_err();
+    assert!(
+        error.path().unwrap().ends_with(".type")
+            && error.to_string().contains("gamma cannot describe conductance's negative values"),
+        "{error}"
+    );
+    // A discrete law for a continuous property.
+    options.laws.insert("conductance".into(), Law::Discrete);
+    let error = build_cm(&data, &options).unwrap_err();
+    assert!(error.to_string().contains("a discrete law needs the data's distinct values"), "{error}");
+    // A law for a property that was not fitted.
+    options.laws.insert("conductanse".into(), Law::Gamma);
+    let error = build_cm(&data, &options).unwrap_err();
+    assert_eq!(error.path(), Some("laws.conductanse"));
+    // No pathway with enough samples.
+    let error = circuit.fit(circuit.settings(Some(1000), None), 300).unwrap_err();
+    assert_eq!(error.path(), Some("min_sample_size"));
+    assert!(error.to_string().contains("no pathway has at least 1000 connection(s)"), "{error}");
+    // A target's edges split over two chunks.
+    let mut fitter = Fitter::new(settings).unwrap();
+    fitter.add_population("default", &circuit.mtype, &circuit.mtype).unwrap();
+    fitter.next_pass().unwrap();
+    let mut state = fitter.new_state().unwrap();
+    circuit.add(&fitter, &mut state, (0, 2)).unwrap();
+    assert_eq!(circuit.target[1], circuit.target[2], "the fixture's first target has several edges");
+    let error = circuit.add(&fitter, &mut state, (2, 3)).unwrap_err();
+    assert!(error.to_string().contains("has edges in two chunks"), "{error}");
+}
+
+/// Synthetic nodes: `n` per class, alternating.
+fn class_nodes(n: usize) -> PathwayColumn {
+    let values: Vec<Option<&str>> = (0..2 * n).map(|i| Some(if i % 2 == 0 { "EXC" } else { "INH" })).collect();
+    PathwayColumn::from_values("cells", &values)
+}
+
+#[test]
+fn round_trip_recovers_a_known_model() {
+    let truth = json!({
+        "src_types": ["EXC", "INH"], "tgt_types": ["EXC", "INH"],
+        "prop_stats": {
+            "conductance": {
+                "EXC": {"EXC": {"type": "gamma", "mean": 1.0, "std": 0.5}, "INH": {"type": "gamma", "mean": 1.5, "std": 0.5}},
+                "INH": {"EXC": {"type": "gamma", "mean": 2.0, "std": 0.8}, "INH": {"type": "gamma", "mean": 2.5, "std": 0.5}}},
+            "u_syn": {
+                "EXC": {"EXC": {"type": "truncnorm", "norm_loc": 0.5, "norm_scale": 0.1, "min": 0.0, "max": 1.0},
+                        "INH": {"type": "truncnorm", "norm_loc": 0.5, "norm_scale": 0.1, "min": 0.0, "max": 1.0}},
+                "INH": {"EXC": {"type": "truncnorm", "norm_loc": 0.25, "norm_scale": 0.05, "min": 0.0, "max": 1.0},
+                        "INH": {"type": "truncnorm", "norm_loc": 0.25, "norm_scale": 0.05, "min": 0.0, "max": 1.0}}},
+            "decay_time": {
+                "EXC": {"EXC": {"type": "normal", "mean": 1.7, "std": 0.2, "shared_within": false},
+                        "INH": {"type": "normal", "mean": 1.7, "std": 0.2, "shared_within": false}},
+                "INH": {"EXC": {"type": "normal", "mean": 8.3, "std": 1.5, "shared_within": false},
+                        "INH": {"type": "normal", "mean": 8.3, "std": 1.5, "shared_within": false}}},
+            "n_rrp_vesicles": {
+                "EXC": {"EXC": {"type": "discrete", "val": [1, 2, 3], "p": [0.2, 0.5, 0.3]},
+                        "INH": {"type": "discrete", "val": [1, 2, 3], "p": [0.2, 0.5, 0.3]}},
+                "INH": {"EXC": {"type": "discrete", "val": [1, 2], "p": [0.6, 0.4]},
+                        "INH": {"type": "discrete", "val": [1, 2], "p": [0.6, 0.4]}}},
+            "syn_type_id": {
+                "EXC": {"EXC": {"type": "constant", "mean": 113, "dtype": "int"}, "INH": {"type": "constant", "mean": 113, "dtype": "int"}},
+                "INH": {"EXC": {"type": "constant", "mean": 7, "dtype": "int"}, "INH": {"type": "constant", "mean": 7, "dtype": "int"}}}
+        }
+    });
+    // 800 nodes; each target gets 10 connections of 1–4 synapses, edges sorted by target.
+    let n = 400;
+    let nodes = class_nodes(n);
+    let mut chunk = EdgeChunk::default();
+    let mut rng = synparam::streams::Stream::new(25);
+    for target in 0..2 * n as u64 {
+        let mut sources = std::collections::BTreeSet::new();
+        while sources.len() < 10 {
+            let s = rng.next_u64() % (2 * n as u64);
+            if s != target {
+                sources.insert(s);
+            }
+        }
+        for s in sources {
+            for _ in 0..1 + rng.next_u64() % 4 {
+                chunk.source.push(s);
+                chunk.target.push(target);
+                chunk.edge_id.push(chunk.source.len() as u64 - 1);
+            }
+        }
+    }
+    let mut run = Parameterizer::new(&truth.to_string(), Some(3)).unwrap();
+    run.add_edge_population("cells__cells", nodes.clone(), nodes.clone(), "synapse_class", None).unwrap();
+    let drawn = run.run_chunk("cells__cells", &chunk).unwrap();
+    let kinds = [ValueKind::Float64, ValueKind::Float64, ValueKind::Float64, ValueKind::Int, ValueKind::Int];
+    let properties: Vec<FitProperty> =
+        drawn.properties.iter().zip(kinds).map(|(p, kind)| FitProperty { name: p.name.clone(), kind }).collect();
+    let mut fitter = Fitter::new(FitSettings::new(properties)).unwrap();
+    fitter.add_population("cells__cells", &nodes, &nodes).unwrap();
+    let columns: Vec<&[f64]> = drawn.properties.iter().map(|p| &p.values[..]).collect();
+    let data = fitter.run(|f, state| f.add_chunk(state, "cells__cells", chunk.ids(), &columns)).unwrap();
+    let mut options = BuildOptions::reference();
+    options.laws.insert("decay_time".into(), Law::Normal);
+    let output = build_cm(&data, &options).unwrap();
+    let model = &output.model["prop_stats"];
+    for (s, t) in [("EXC", "EXC"), ("EXC", "INH"), ("INH", "EXC"), ("INH", "INH")] {
+        let stats = data.pathways.iter().find(|p| p.source == s && p.target == t).unwrap().statistics.as_ref().unwrap();
+        let connections = stats.connections_used as f64;
+        // Gamma: mean within 5 SE; std within 5 SE of a gamma's sample std (kurtosis 3 + 6/k).
+        let (mean, std) = (
+            truth["prop_stats"]["conductance"][s][t]["mean"].as_f64().unwrap(),
+            truth["prop_stats"]["conductance"][s][t]["std"].as_f64().unwrap(),
+        );
+        let shape = (mean / std).powi(2);
+        let fitted = &model["conductance"][s][t];
+        assert_eq!(fitted["shared_within"], json!(true));
+        assert!((fitted["mean"].as_f64().unwrap() - mean).abs() < 5.0 * std / connections.sqrt(), "{s}→{t} {fitted}");
+        let se_std = std * ((2.0 + 6.0 / shape) / (4.0 * connections)).sqrt();
+        assert!((fitted["std"].as_f64().unwrap() - std).abs() < 5.0 * se_std, "{s}→{t} {fitted}");
+        // Truncated normal (far from its window): loc and scale of the histogram fit.
+        let (loc, scale) = (
+            truth["prop_stats"]["u_syn"][s][t]["norm_loc"].as_f64().unwrap(),
+            truth["prop_stats"]["u_syn"][s][t]["norm_scale"].as_f64().unwrap(),
+        );
+        let fitted = &model["u_syn"][s][t];
+        assert_eq!(fitted["shared_within"], json!(true));
+        assert!(
+            (fitted["norm_loc"].as_f64().unwrap() - loc).abs() < 5.0 * scale / connections.sqrt() * 2.0,
+            "{s}→{t} {fitted}"
+        );
+        assert!((fitted["norm_scale"].as_f64().unwrap() - scale).abs() < 0.15 * scale, "{s}→{t} {fitted}");
+        // Per synapse normal: shared_within false recovered, moments within 5 SE.
+        let (mean, std) = (
+            truth["prop_stats"]["decay_time"][s][t]["mean"].as_f64().unwrap(),
+            truth["prop_stats"]["decay_time"][s][t]["std"].as_f64().unwrap(),
+        );
+        let fitted = &model["decay_time"][s][t];
+        let synapses = stats.properties[2].sample.count as f64;
+        assert_eq!(fitted["shared_within"], json!(false));
+        assert!((fitted["mean"].as_f64().unwrap() - mean).abs() < 5.0 * std / synapses.sqrt(), "{s}→{t} {fitted}");
+        assert!(
+            (fitted["std"].as_f64().unwrap() - std).abs() < 5.0 * std / (2.0 * synapses).sqrt(),
+            "{s}→{t} {fitted}"
+        );
+        // Discrete: the values, and each probability within 5 binomial SE.
+        let truth_spec = &truth["prop_stats"]["n_rrp_vesicles"][s][t];
+        let fitted = &model["n_rrp_vesicles"][s][t];
+        assert_eq!(fitted["val"], truth_spec["val"], "{s}→{t}");
+        for (p, q) in fitted["p"].as_array().unwrap().iter().zip(truth_spec["p"].as_array().unwrap()) {
+            let (p, q) = (p.as_f64().unwrap(), q.as_f64().unwrap());
+            assert!((p - q).abs() < 5.0 * (q * (1.0 - q) / connections).sqrt(), "{s}→{t} {p} vs {q}");
+        }
+        // A constant, exactly; not shared (one value over the whole pathway).
+        let fitted = &model["syn_type_id"][s][t];
+        assert_eq!(
+            fitted["mean"],
+            truth["prop_stats"]["syn_type_id"][s][t]["mean"].as_f64().map(|x| json!(x)).unwrap()
+        );
+        assert_eq!(fitted["shared_within"], json!(false));
+        // Synapses per connection: 1–4 uniformly.
+        let val = model["n_syn_per_conn"][s][t]["val"].clone();
+        assert_eq!(val, json!([1, 2, 3, 4]));
+    }
+    // The KS distances of the report are small for the laws that generated the data.
+    let worst = synparam::fit::report::worst_ks(&output.report);
+    assert!(worst["conductance"] < 0.06 && worst["decay_time"] < 0.03, "{worst:?}");
+    // And the fitted model runs in the engine.
+    Parameterizer::new(&output.model.to_string(), Some(1)).unwrap();
+}
