@@ -2,8 +2,8 @@
 //! (design §4): the ids and group columns are one-dimensional, and a dataset's size is one its
 //! file can hold. A hostile or damaged file can claim 10¹² rows in a few kilobytes (HDF5 reads
 //! unwritten chunks as fill values): reading it would run for hours or, worse, hand a run a
-//! trillion zero ids. Both hosts ask this one check, with the storage bound their HDF5 library
-//! gives (h5py: the storage allocated; h5wasm: the file's size).
+//! trillion zero ids. Both hosts ask this one check, with their file's size as the storage bound
+//! (h5py could give the storage allocated, h5wasm cannot: one bound, so one message everywhere).
 
 /// HDF5's deflate filter (`H5Z_FILTER_DEFLATE`).
 const DEFLATE: i64 = 1;

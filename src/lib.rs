@@ -25,6 +25,7 @@ pub mod distributions;
 pub mod engine;
 pub mod error;
 pub mod fit;
+pub mod loading;
 pub mod output;
 pub mod pathways;
 pub mod rules;

@@ -349,6 +349,52 @@ pub fn pin_object_header(header: &mut [u8], input_times: Option<Vec<u8>>) -> boo
     crate::output::timestamps::pin_header(header, input_times.as_deref())
 }
 
+/// The populations to load from one file (`kind`: "nodes" | "edges"; `declared`: the config's,
+/// or null; `inFile`: the file's; `loaded`: edge populations already loaded) → `{Ok: [{name,
+/// problem}]}` or `{Err: message}` (the file holds none): the core's `populations_to_load`.
+#[wasm_bindgen(js_name = populationsToLoad)]
+pub fn populations_to_load(
+    kind: JsValue,
+    declared: Option<Vec<String>>,
+    in_file: Vec<String>,
+    loaded: Vec<String>,
+) -> Result<JsValue, JsValue> {
+    let kind: crate::loading::PopulationKind = from_js(kind, "population kind")?;
+    to_js(&crate::loading::populations_to_load(kind, declared.as_deref(), &in_file, &loaded))
+}
+
+/// An edge population's datasets as read (`EdgeFacts`) → `{Ok: {size, source, target,
+/// has_group_ids}}` or `{Err: {message, dataset, failed}}`: the core's `check_edge_population`.
+#[wasm_bindgen(js_name = checkEdgePopulation)]
+pub fn check_edge_population(facts: JsValue) -> Result<JsValue, JsValue> {
+    let facts: crate::loading::EdgeFacts = from_js(facts, "edge population facts")?;
+    to_js(&crate::loading::check_edge_population(&facts))
+}
+
+/// A node population's size from the rows read (`[node_type_id, node_group_id, first property]`,
+/// each a number, `{failed}` or null) → `{Ok: size}` or `{Err: problem}`.
+#[wasm_bindgen(js_name = nodePopulationSize)]
+pub fn node_population_size(rows: JsValue) -> Result<JsValue, JsValue> {
+    let rows: [Option<crate::loading::Read<u64>>; 3] = from_js(rows, "node dataset rows")?;
+    to_js(&crate::loading::node_population_size(rows[0].as_ref(), rows[1].as_ref(), rows[2].as_ref()))
+}
+
+/// Edge populations whose node populations did not load (`edges`: `[{name, source, target}]`,
+/// `nodes`: loaded node populations, `unavailable`: the load's list) → `[{name, message, causes}]`.
+#[wasm_bindgen(js_name = edgesWithoutTheirNodes)]
+pub fn edges_without_their_nodes(edges: JsValue, nodes: Vec<String>, unavailable: JsValue) -> Result<JsValue, JsValue> {
+    let edges: Vec<crate::loading::LoadedEdges> = from_js(edges, "loaded edge populations")?;
+    let unavailable: Vec<crate::loading::Unavailable> = from_js(unavailable, "unavailable populations")?;
+    to_js(&crate::loading::edges_without_their_nodes(&edges, &nodes, &unavailable))
+}
+
+/// Why a load has nothing to parameterize (`{error, message}`), or null.
+#[wasm_bindgen(js_name = nothingLoads)]
+pub fn nothing_loads(loaded_edges: usize, unavailable: JsValue) -> Result<JsValue, JsValue> {
+    let unavailable: Vec<crate::loading::Unavailable> = from_js(unavailable, "unavailable populations")?;
+    to_js(&crate::loading::nothing_loads(loaded_edges, &unavailable))
+}
+
 /// The rows of a one-dimensional dataset from its metadata (`shape`, bytes per element, an upper
 /// bound on its storage such as its file's size, HDF5 filter ids); throws an `InputError` whose
 /// message says what is wrong (not one-dimensional, or more data than its storage can hold), for

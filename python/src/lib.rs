@@ -532,8 +532,52 @@ fn pin_object_header<'py>(
     synparam::output::timestamps::pin_header(&mut patched, input_times).then(|| pyo3::types::PyBytes::new(py, &patched))
 }
 
-/// The rows of a one-dimensional dataset from its metadata (shape, bytes per element, the
-/// storage allocated to it, HDF5 filter ids); raises `ValueError` with what is wrong (not
+/// The populations to load from one file (JSON: `{"Ok": [{name, problem}]}` or `{"Err":
+/// message}`), the core's `populations_to_load`.
+#[pyfunction]
+#[pyo3(signature = (kind, declared, in_file, loaded))]
+fn populations_to_load(
+    kind: &str,
+    declared: Option<Vec<String>>,
+    in_file: Vec<String>,
+    loaded: Vec<String>,
+) -> PyResult<String> {
+    let kind: synparam::loading::PopulationKind = parsed(&format!("\"{kind}\""), "population kind")?;
+    to_json(&synparam::loading::populations_to_load(kind, declared.as_deref(), &in_file, &loaded))
+}
+
+/// An edge population's datasets as read (JSON `EdgeFacts`) → JSON `{"Ok": shape}` or `{"Err":
+/// problem}`, the core's `check_edge_population`.
+#[pyfunction]
+fn check_edge_population(facts_json: &str) -> PyResult<String> {
+    let facts: synparam::loading::EdgeFacts = parsed(facts_json, "edge population facts")?;
+    to_json(&synparam::loading::check_edge_population(&facts))
+}
+
+/// A node population's size from the rows read (JSON `[type ids, group ids, first property]`).
+#[pyfunction]
+fn node_population_size(rows_json: &str) -> PyResult<String> {
+    let rows: [Option<synparam::loading::Read<u64>>; 3] = parsed(rows_json, "node dataset rows")?;
+    to_json(&synparam::loading::node_population_size(rows[0].as_ref(), rows[1].as_ref(), rows[2].as_ref()))
+}
+
+/// Edge populations whose node populations did not load (JSON in and out).
+#[pyfunction]
+fn edges_without_their_nodes(edges_json: &str, nodes: Vec<String>, unavailable_json: &str) -> PyResult<String> {
+    let edges: Vec<synparam::loading::LoadedEdges> = parsed(edges_json, "loaded edge populations")?;
+    let unavailable: Vec<synparam::loading::Unavailable> = parsed(unavailable_json, "unavailable populations")?;
+    to_json(&synparam::loading::edges_without_their_nodes(&edges, &nodes, &unavailable))
+}
+
+/// Why a load has nothing to parameterize (JSON `{error, message}` or `null`).
+#[pyfunction]
+fn nothing_loads(loaded_edges: usize, unavailable_json: &str) -> PyResult<String> {
+    let unavailable: Vec<synparam::loading::Unavailable> = parsed(unavailable_json, "unavailable populations")?;
+    to_json(&synparam::loading::nothing_loads(loaded_edges, &unavailable))
+}
+
+/// The rows of a one-dimensional dataset from its metadata (shape, bytes per element, its
+/// file's size as the storage bound, HDF5 filter ids); raises `ValueError` with what is wrong (not
 /// one-dimensional, or more data than its storage can hold), for the loader to show after the
 /// file, population and dataset.
 #[pyfunction]
@@ -735,6 +779,11 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRuleCompiler>()?;
     m.add_function(wrap_pyfunction!(is_rules_input, m)?)?;
     m.add_function(wrap_pyfunction!(dataset_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(populations_to_load, m)?)?;
+    m.add_function(wrap_pyfunction!(check_edge_population, m)?)?;
+    m.add_function(wrap_pyfunction!(node_population_size, m)?)?;
+    m.add_function(wrap_pyfunction!(edges_without_their_nodes, m)?)?;
+    m.add_function(wrap_pyfunction!(nothing_loads, m)?)?;
     m.add_function(wrap_pyfunction!(read_circuit_config, m)?)?;
     m.add_function(wrap_pyfunction!(output_layout, m)?)?;
     m.add_function(wrap_pyfunction!(output_files, m)?)?;

@@ -49,14 +49,15 @@ def printable(text) -> str:
 # ----------------------------------------------------------------------------- loader.js
 
 def dataset_rows(dataset, where) -> int:
-    """The rows of a one-dimensional dataset, as the core checks them against the storage HDF5
-    allocated to it (a damaged or hostile file can claim 10¹² rows in a few kilobytes)."""
+    """The rows of a one-dimensional dataset, as the core checks them against its file's size (a
+    damaged or hostile file can claim 10¹² rows in a few kilobytes)."""
     from . import _synparam
 
     plist = dataset.id.get_create_plist()
     filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
     try:
-        return _synparam.dataset_rows(list(dataset.shape or ()), dataset.dtype.itemsize, dataset.id.get_storage_size(), filters)
+        # The file's size bounds the storage, as for the command (h5wasm): one bound, one message.
+        return _synparam.dataset_rows(list(dataset.shape or ()), dataset.dtype.itemsize, os.path.getsize(dataset.file.filename), filters)
     except ValueError as error:
         raise CircuitError(str(error), **where, dataset=dataset.name) from None
 
@@ -125,14 +126,23 @@ def _parse_node_types(text: str, shown: str) -> dict:
     return {"columns": [h for h in header if h != "node_type_id"], "rows": rows}
 
 
+def _hdf5_reason(error) -> str:
+    """HDF5's innermost reason, as the command shows it: h5py's "Unable to … (reason)" → reason."""
+    text = str(error).split("\n")[0]
+    match = re.search(r"\(([^()]*)\)\s*$", text)
+    return printable((match.group(1) if match else text)[:300])
+
+
 def _members(h5: h5py.File, path: str, where: dict) -> list:
     try:
         group = h5.get(path)
-    except Exception as error:  # noqa: BLE001 - an HDF5 error, named
-        raise CircuitError(f"cannot read HDF5 ({error})", **where, dataset=f"/{path}") from None
-    if not isinstance(group, h5py.Group):
-        raise CircuitError("missing", **where, dataset=f"/{path}")
-    return list(group.keys())
+        if not isinstance(group, h5py.Group):
+            raise CircuitError("missing", **where, dataset=f"/{path}")
+        return list(group.keys())
+    except CircuitError:
+        raise
+    except Exception as error:  # noqa: BLE001 - an HDF5 error (a damaged file), named
+        raise CircuitError(f"cannot read HDF5 ({_hdf5_reason(error)})", **where, dataset=f"/{path}") from None
 
 
 def _open_h5(real: str, shown: str) -> h5py.File:
@@ -143,7 +153,7 @@ def _open_h5(real: str, shown: str) -> h5py.File:
     try:
         return h5py.File(real, "r")
     except OSError as error:
-        raise CircuitError(f"not a readable HDF5 file ({error})", file=shown) from None
+        raise CircuitError(f"not a readable HDF5 file ({_hdf5_reason(error)})", file=shown) from None
 
 
 def load_circuit(config_path) -> Circuit:
@@ -177,10 +187,11 @@ def load_circuit(config_path) -> Circuit:
         for entry in read["edge_files"]:
             _load_edge_file(load, entry)
         _drop_edges_without_their_nodes(load)
-        unavailable = circuit.unavailable
-        if not circuit.edge_populations and unavailable:
-            failed = [u for u in unavailable if u["kind"] == "edges"] or unavailable
-            raise CircuitError(f"no edge population can be loaded: {'; '.join(u['message'] for u in failed)}")
+        refusal = json.loads(_synparam.nothing_loads(len(circuit.edge_populations), json.dumps(load.unavailable_for_core())))
+        if refusal is not None:
+            if refusal["error"] is not None:
+                raise load.error_by_key(refusal["error"])
+            raise CircuitError(refusal["message"])
     finally:
         load.close_all()
     return circuit
@@ -196,6 +207,9 @@ class _Load:
         self.opened: dict[str, h5py.File] = {}
         self.errors: dict[str, CircuitError] = {}
         self.node_types: dict[str, object] = {}
+        self.failures: dict[str, Exception] = {}  # key → a read error the core hands back (loading.rs)
+        self.error_of: list[Exception] = []  # per unavailable entry: the error behind it
+        self.causes_of: dict[int, list[int]] = {}  # unavailable edge entry → the node entries behind it
 
     def record(self, kind, name, populations, error):
         """List what ``error`` keeps from loading (other errors are defects: raised)."""
@@ -203,6 +217,33 @@ class _Load:
             raise error
         for population in populations or [None]:
             self.circuit.unavailable.append({"kind": kind, "file": self.shown(name), "name": name, "population": population, "message": str(error)})
+            self.error_of.append(error)
+
+    def fact(self, read):
+        """``read()``'s value for the core, or ``{"failed": key}`` keeping its error."""
+        try:
+            return read()
+        except CircuitError as error:
+            key = f"read-{len(self.failures)}"
+            self.failures[key] = error
+            return {"failed": key}
+
+    def problem(self, problem, where):
+        """The core's problem (loading.rs ``Problem``) as the error to raise."""
+        if problem["failed"]:
+            return self.failures[problem["failed"]]
+        return CircuitError(problem["message"], **where, **({"dataset": problem["dataset"]} if problem["dataset"] else {}))
+
+    def unavailable_for_core(self):
+        """The unavailable list as the core reads it: each entry's error by key, its causes by index."""
+        keys = {}
+        return [{"kind": u["kind"], "population": u["population"], "message": u["message"],
+                 "error": keys.setdefault(id(self.error_of[i]), f"error-{len(keys)}"), "causes": self.causes_of.get(i, [])}
+                for i, u in enumerate(self.circuit.unavailable)]
+
+    def error_by_key(self, key):
+        index = next(i for i, u in enumerate(self.unavailable_for_core()) if u["error"] == key)
+        return self.error_of[index]
 
     def open(self, name):
         if name in self.errors:
@@ -247,72 +288,71 @@ def _load_node_file(load, entry):
         h5 = load.open(entry["name"])
         node_types = load.read_node_types(entry["node_types_file"]) if entry["node_types_file"] else None
         names = _members(h5, "nodes", {"file": shown(entry["name"])})
-        if not names:
-            raise CircuitError("no node population under /nodes", file=shown(entry["name"]))
+        answer = json.loads(_synparam.populations_to_load("nodes", list(declared) if declared else None, names, []))
+        if "Err" in answer:
+            raise CircuitError(answer["Err"], file=shown(entry["name"]))
     except CircuitError as error:
         load.record("nodes", entry["name"], list(declared) if declared else None, error)
         return
-    for name in (list(declared) if declared else names):
+    for wanted in answer["Ok"]:
+        name = wanted["name"]
         try:
-            if name not in names:
-                raise CircuitError(f"the config names node population '{printable(name)}', which the file does not have (it has: {', '.join(map(printable, names))})", file=shown(entry["name"]))
+            if wanted["problem"]:
+                raise CircuitError(wanted["problem"], file=shown(entry["name"]))
             where = {"file": shown(entry["name"]), "population": name}
             members = _members(h5, f"nodes/{name}", where)
             group0 = _members(h5, f"nodes/{name}/0", where) if "0" in members else []
-
-            def size_of(dataset):
-                obj = h5.get(f"nodes/{name}/{dataset}")
-                return dataset_rows(obj, where) if isinstance(obj, h5py.Dataset) and obj.shape is not None else None
-
-            size = size_of("node_type_id")
-            if size is None:
-                size = size_of("node_group_id")
             h5_properties = [k for k in group0 if k not in ("@library", "dynamics_params")]
-            if size is None and h5_properties:
-                size = size_of(f"0/{h5_properties[0]}")
-            if size is None:
-                raise CircuitError("cannot tell the number of nodes (no node_type_id dataset)", **where)
+
+            def rows_of(dataset):
+                obj = h5.get(f"nodes/{name}/{dataset}")
+                return load.fact(lambda: dataset_rows(obj, where)) if isinstance(obj, h5py.Dataset) and obj.shape is not None else None
+
+            rows = [rows_of("node_type_id"), rows_of("node_group_id"), rows_of(f"0/{h5_properties[0]}") if h5_properties else None]
+            size = json.loads(_synparam.node_population_size(json.dumps(rows)))
+            if "Err" in size:
+                raise load.problem(size["Err"], where)
             properties = list(dict.fromkeys([*h5_properties, *(node_types["columns"] if node_types else [])]))
             kind = (declared or {}).get(name) or {}
             circuit.node_populations[name] = NodePopulation(
-                name, entry["name"], shown(entry["name"]), circuit.real(entry["name"]), int(size),
+                name, entry["name"], shown(entry["name"]), circuit.real(entry["name"]), int(size["Ok"]),
                 kind.get("type") if isinstance(kind, dict) else None, properties, node_types)
         except CircuitError as error:
             load.record("nodes", entry["name"], [name], error)
 
 
-def _node_population_of(ids, role, where):
-    """The ``node_population`` attribute of an edge population's source or target ids."""
+def _node_population_of(ids):
+    """The ``node_population`` attribute of an edge population's source or target ids (None
+    when it has none)."""
     value = ids.attrs.get("node_population")
     if isinstance(value, bytes):
         value = value.decode("utf-8")
     if isinstance(value, np.ndarray) and value.shape == ():
         value = value[()]
         value = value.decode("utf-8") if isinstance(value, bytes) else value
-    if not isinstance(value, str) or not value:
-        raise CircuitError(f"{role}_node_id has no node_population attribute", **where)
-    return value
+    return value if isinstance(value, str) else None
 
 
 def _load_edge_file(load, entry):
     """Every edge population of one edge file that can be read: its ids and group datasets checked
-    (one dimension, sizes the file can hold, lengths that agree), its node populations named."""
+    by the core (one dimension, sizes the file can hold, lengths that agree, node populations
+    named)."""
     shown, circuit = load.shown, load.circuit
     declared = entry["populations"]
     try:
         h5 = load.open(entry["name"])
         names = _members(h5, "edges", {"file": shown(entry["name"])})
-        if not names:
-            raise CircuitError("no edge population under /edges", file=shown(entry["name"]))
+        answer = json.loads(_synparam.populations_to_load("edges", list(declared) if declared else None, names, list(circuit.edge_populations)))
+        if "Err" in answer:
+            raise CircuitError(answer["Err"], file=shown(entry["name"]))
     except CircuitError as error:
         load.record("edges", entry["name"], list(declared) if declared else None, error)
         return
-    for name in (list(declared) if declared else names):
+    for wanted in answer["Ok"]:
+        name = wanted["name"]
         try:
-            if name not in names:
-                raise CircuitError(f"the config names edge population '{printable(name)}', which the file does not have (it has: {', '.join(map(printable, names))})", file=shown(entry["name"]))
-            if name in circuit.edge_populations:
-                raise CircuitError(f"edge population '{printable(name)}' is named twice in the circuit", file=shown(entry["name"]))
+            if wanted["problem"]:
+                raise CircuitError(wanted["problem"], file=shown(entry["name"]))
             where = {"file": shown(entry["name"]), "population": name}
             base_path = f"edges/{name}"
             members = _members(h5, base_path, where)
@@ -321,50 +361,42 @@ def _load_edge_file(load, entry):
                 obj = h5.get(f"{base_path}/{key}") if key in members else None
                 return obj if isinstance(obj, h5py.Dataset) else None
 
-            source_ids, target_ids = dataset("source_node_id"), dataset("target_node_id")
-            if source_ids is None:
-                raise CircuitError("missing", **where, dataset=f"/{base_path}/source_node_id")
-            if target_ids is None:
-                raise CircuitError("missing", **where, dataset=f"/{base_path}/target_node_id")
-            size = dataset_rows(source_ids, where)
-            target_rows = dataset_rows(target_ids, where)
-            if target_rows != size:
-                raise CircuitError(f"length mismatch: source_node_id has {size} entries, target_node_id {target_rows}", **where)
-            group_ids, group_index = dataset("edge_group_id"), dataset("edge_group_index")
-            if (group_ids is None) != (group_index is None):
-                raise CircuitError("has only one of edge_group_id and edge_group_index", **where)
-            for column, label in ((group_ids, "edge_group_id"), (group_index, "edge_group_index")):
-                rows = dataset_rows(column, where) if column is not None else size
-                if rows != size:
-                    raise CircuitError(f"length mismatch: {label} has {rows} entries, source_node_id {size}", **where)
+            def rows_of(key):
+                column = dataset(key)
+                return load.fact(lambda: dataset_rows(column, where)) if column is not None else None
+
+            def node_population_of(role):
+                ids = dataset(f"{role}_node_id")
+                return _node_population_of(ids) if ids is not None else None
+
+            facts = {
+                "name": name,
+                "source_rows": rows_of("source_node_id"), "target_rows": rows_of("target_node_id"),
+                "group_id_rows": rows_of("edge_group_id"), "group_index_rows": rows_of("edge_group_index"),
+                "source_population": node_population_of("source"), "target_population": node_population_of("target"),
+            }
+            shape = json.loads(_synparam.check_edge_population(json.dumps(facts)))
+            if "Err" in shape:
+                raise load.problem(shape["Err"], where)
+            shape = shape["Ok"]
             circuit.edge_populations[name] = EdgePopulation(
-                name, entry["name"], shown(entry["name"]), circuit.real(entry["name"]), int(size),
-                _node_population_of(source_ids, "source", where), _node_population_of(target_ids, "target", where),
-                [k for k in members if k.isdigit()], group_ids is not None)
+                name, entry["name"], shown(entry["name"]), circuit.real(entry["name"]), int(shape["size"]),
+                shape["source"], shape["target"], [k for k in members if k.isdigit()], shape["has_group_ids"])
         except CircuitError as error:
             load.record("edges", entry["name"], [name], error)
 
 
 def _drop_edges_without_their_nodes(load):
     """An edge population is loaded only with both its node populations: else it is recorded,
-    naming the node population it needs and why that one failed."""
+    naming the node population it needs and why that one failed (the core's reason)."""
     circuit = load.circuit
-    failed_nodes = [u for u in circuit.unavailable if u["kind"] == "nodes"]
-    for edges in list(circuit.edge_populations.values()):
-        role = next((r for r in ("source", "target") if getattr(edges, r) not in circuit.node_populations), None)
-        if role is None:
-            continue
-        needed = getattr(edges, role)
-        named = [u for u in failed_nodes if u["population"] == needed]
-        unknown = [u for u in failed_nodes if u["population"] is None]
-        if named:
-            reason = f"needs its {role} node population '{printable(needed)}', which cannot be loaded ({'; '.join(u['message'] for u in named)})"
-        elif unknown:
-            reason = f"needs its {role} node population '{printable(needed)}', which is in none of the loaded node files; it may be in one that cannot be loaded ({'; '.join(u['message'] for u in unknown)})"
-        else:
-            reason = f"needs its {role} node population '{printable(needed)}', which no node file of the circuit holds"
-        del circuit.edge_populations[edges.name]
-        load.record("edges", edges.file_name, [edges.name], CircuitError(reason, file=edges.shown, population=edges.name))
+    loaded = [{"name": e.name, "source": e.source, "target": e.target} for e in circuit.edge_populations.values()]
+    dropped = json.loads(_synparam.edges_without_their_nodes(json.dumps(loaded), list(circuit.node_populations), json.dumps(load.unavailable_for_core())))
+    for entry in dropped:
+        edges = circuit.edge_populations.pop(entry["name"])
+        load.record("edges", edges.file_name, [edges.name], CircuitError(entry["message"], file=edges.shown, population=edges.name))
+        if entry["causes"]:
+            load.causes_of[len(circuit.unavailable) - 1] = entry["causes"]
 
 
 def _text(value) -> str:

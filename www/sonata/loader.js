@@ -5,7 +5,10 @@
 // cannot be fully read is not loaded, and listed with its error (`circuit.unavailable`): the rest of
 // the circuit loads, and a run refuses only when it needs what is missing (parameterize.js).
 import { tableToIPC, tableFromArrays, makeData, makeVector, Dictionary, Utf8, Int32, Table, Vector } from "apache-arrow";
-import { datasetRows, readCircuitConfig, normalizePath, isUrl, pathReferences as coreReferences } from "../../pkg/synparam.js";
+import {
+  datasetRows, readCircuitConfig, normalizePath, isUrl, pathReferences as coreReferences,
+  populationsToLoad, checkEdgePopulation, nodePopulationSize, edgesWithoutTheirNodes, nothingLoads,
+} from "../../pkg/synparam.js";
 import { CircuitError, printable, inFileOf } from "./errors.js";
 
 export { CircuitError } from "./errors.js";
@@ -317,6 +320,31 @@ function loadState(h5wasm, source) {
         load.errorOf.set(entry, error);
       }
     },
+    failures: new Map(), // key → a read error the core hands back where it decides (loading.rs)
+    /** `read()`'s value for the core, or `{failed: key}` keeping its error; null for undefined. */
+    fact(read) {
+      try {
+        return read() ?? null;
+      } catch (error) {
+        const key = `read-${load.failures.size}`;
+        load.failures.set(key, error);
+        return { failed: key };
+      }
+    },
+    /** The core's problem (loading.rs `Problem`) as the error to throw: the host's own, or a
+     * CircuitError at `where`. */
+    problem({ message, dataset, failed }, where) {
+      return failed ? load.failures.get(failed) : new CircuitError(message, dataset ? { ...where, dataset } : where);
+    },
+    /** The unavailable list as the core reads it: each entry's error by key, its causes by index. */
+    unavailableForCore() {
+      const keys = new Map();
+      const keyOf = (error) => keys.get(error) ?? keys.set(error, `error-${keys.size}`).get(error);
+      return load.unavailable.map((u) => ({
+        kind: u.kind, population: u.population, message: u.message, error: keyOf(load.errorOf.get(u)),
+        causes: (load.causesOf.get(u) ?? []).map((c) => load.unavailable.indexOf(c)),
+      }));
+    },
     async open(name) {
       if (!load.opened.has(name)) load.opened.set(name, await openNamed(h5wasm, source, name).then((file) => ({ file }), (error) => ({ error })));
       const { file, error } = load.opened.get(name);
@@ -405,32 +433,33 @@ async function loadNodePopulations(load, nodeFiles) {
     const shown = shownName(entry.name);
     let file;
     let nodeTypes = null;
-    let names;
+    let wanted;
     try {
       file = await open(entry.name);
       if (entry.nodeTypesFile) nodeTypes = await readNodeTypes(entry.nodeTypesFile);
-      names = membersOf(file, "nodes", { file: shown });
-      if (!names.length) throw new CircuitError("no node population under /nodes", { file: shown });
+      const names = membersOf(file, "nodes", { file: shown });
+      const answer = populationsToLoad("nodes", entry.populations ? Object.keys(entry.populations) : null, names, []);
+      if (answer.Err) throw new CircuitError(answer.Err, { file: shown });
+      wanted = answer.Ok;
     } catch (error) {
       record("nodes", entry.name, entry.populations ? Object.keys(entry.populations) : null, error);
       continue;
     }
-    const wanted = entry.populations ? Object.keys(entry.populations) : names;
-    for (const name of wanted) {
+    for (const { name, problem } of wanted) {
       try {
-        if (!names.includes(name)) throw new CircuitError(`the config names node population '${printable(name)}', which the file does not have (it has: ${names.map(printable).join(", ")})`, { file: shown });
+        if (problem) throw new CircuitError(problem, { file: shown });
         const where = { file: shown, population: name };
         const members = membersOf(file, `nodes/${name}`, where);
         const group0 = members.includes("0") ? membersOf(file, `nodes/${name}/0`, where) : [];
-        const sizeOf = (dataset) => {
-          const found = hdf5({ ...where, dataset: `/nodes/${name}/${dataset}` }, () => file.get(`nodes/${name}/${dataset}`));
-          return found?.shape ? datasetRowsOf(file, found, { ...where, dataset: `/nodes/${name}/${dataset}` }) : undefined;
-        };
-        const size = sizeOf("node_type_id") ?? sizeOf("node_group_id") ?? (group0.length ? sizeOf(`0/${group0.find((k) => k !== "@library" && k !== "dynamics_params")}`) : undefined);
-        if (size === undefined) throw new CircuitError("cannot tell the number of nodes (no node_type_id dataset)", where);
         const h5Properties = group0.filter((k) => k !== "@library" && k !== "dynamics_params");
+        const rowsOf = (dataset) => load.fact(() => {
+          const found = hdf5({ ...where, dataset: `/nodes/${name}/${dataset}` }, () => file.get(`nodes/${name}/${dataset}`));
+          return found?.shape ? datasetRowsOf(file, found, { ...where, dataset: `/nodes/${name}/${dataset}` }) : null;
+        });
+        const size = nodePopulationSize([rowsOf("node_type_id"), rowsOf("node_group_id"), h5Properties.length ? rowsOf(`0/${h5Properties[0]}`) : null]);
+        if (size.Err) throw load.problem(size.Err, where);
         nodePopulations.set(name, {
-          name, file, fileName: shown, size,
+          name, file, fileName: shown, size: size.Ok,
           type: entry.populations?.[name]?.type ?? null,
           properties: [...new Set([...h5Properties, ...(nodeTypes?.columns ?? [])])],
           nodeTypes,
@@ -440,7 +469,6 @@ async function loadNodePopulations(load, nodeFiles) {
       }
     }
   }
-
 }
 
 /** Every edge population of `edgeFiles` that can be read: its ids and group datasets checked
@@ -452,55 +480,47 @@ async function loadEdgePopulations(load, edgeFiles) {
   for (const entry of edgeFiles) {
     const shown = shownName(entry.name);
     let file;
-    let names;
+    let wanted;
     try {
       file = await open(entry.name);
-      names = membersOf(file, "edges", { file: shown });
-      if (!names.length) throw new CircuitError("no edge population under /edges", { file: shown });
+      const names = membersOf(file, "edges", { file: shown });
+      const answer = populationsToLoad("edges", entry.populations ? Object.keys(entry.populations) : null, names, [...edgePopulations.keys()]);
+      if (answer.Err) throw new CircuitError(answer.Err, { file: shown });
+      wanted = answer.Ok;
     } catch (error) {
       record("edges", entry.name, entry.populations ? Object.keys(entry.populations) : null, error);
       continue;
     }
-    const wanted = entry.populations ? Object.keys(entry.populations) : names;
-    for (const name of wanted) {
+    for (const { name, problem } of wanted) {
       try {
-        if (!names.includes(name)) throw new CircuitError(`the config names edge population '${printable(name)}', which the file does not have (it has: ${names.map(printable).join(", ")})`, { file: shown });
-        if (edgePopulations.has(name)) throw new CircuitError(`edge population '${printable(name)}' is named twice in the circuit`, { file: shown });
+        if (problem) throw new CircuitError(problem, { file: shown });
         const where = { file: shown, population: name };
         const base = `edges/${name}`;
         const members = membersOf(file, base, where);
         const dataset = (key) => (members.includes(key) ? hdf5({ ...where, dataset: `/${base}/${key}` }, () => file.get(`${base}/${key}`)) : null);
-        const sourceIds = dataset("source_node_id");
-        const targetIds = dataset("target_node_id");
-        if (!sourceIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/source_node_id` });
-        if (!targetIds?.shape) throw new CircuitError("missing", { ...where, dataset: `/${base}/target_node_id` });
-        const rowsOf = (column, label) => datasetRowsOf(file, column, { ...where, dataset: `/${base}/${label}` });
-        const size = rowsOf(sourceIds, "source_node_id");
-        const targetRows = rowsOf(targetIds, "target_node_id");
-        if (targetRows !== size) {
-          throw new CircuitError(`length mismatch: source_node_id has ${size} entries, target_node_id ${targetRows}`, where);
-        }
-        const groupIds = dataset("edge_group_id");
-        const groupIndex = dataset("edge_group_index");
-        if (Boolean(groupIds) !== Boolean(groupIndex)) throw new CircuitError("has only one of edge_group_id and edge_group_index", where);
-        for (const [column, label] of [[groupIds, "edge_group_id"], [groupIndex, "edge_group_index"]]) {
-          const rows = column ? rowsOf(column, label) : size;
-          if (rows !== size) {
-            throw new CircuitError(`length mismatch: ${label} has ${rows} entries, source_node_id ${size}`, where);
-          }
-        }
-        const groups = members.filter((k) => /^\d+$/.test(k));
-        const nodePopulationOf = (ids, role) => {
-          const value = hdf5({ ...where, dataset: `/${base}/${role}_node_id` }, () => ids.attrs.node_population?.value);
-          if (typeof value !== "string" || !value) throw new CircuitError(`${role}_node_id has no node_population attribute`, where);
-          return value;
+        const rowsOf = (label) => {
+          const column = load.fact(() => dataset(label));
+          if (column?.failed) return column;
+          return column?.shape ? load.fact(() => datasetRowsOf(file, column, { ...where, dataset: `/${base}/${label}` })) : null;
         };
+        const nodePopulationOf = (role) => load.fact(() => {
+          const ids = dataset(`${role}_node_id`);
+          const value = ids ? hdf5({ ...where, dataset: `/${base}/${role}_node_id` }, () => ids.attrs.node_population?.value) : null;
+          return typeof value === "string" ? value : null;
+        });
+        const shape = checkEdgePopulation({
+          name,
+          source_rows: rowsOf("source_node_id"), target_rows: rowsOf("target_node_id"),
+          group_id_rows: rowsOf("edge_group_id"), group_index_rows: rowsOf("edge_group_index"),
+          source_population: nodePopulationOf("source"), target_population: nodePopulationOf("target"),
+        });
+        if (shape.Err) throw load.problem(shape.Err, where);
+        const groups = members.filter((k) => /^\d+$/.test(k));
         edgePopulations.set(name, {
-          name, file, fileName: entry.name, shownName: shown, size,
-          source: nodePopulationOf(sourceIds, "source"),
-          target: nodePopulationOf(targetIds, "target"),
+          name, file, fileName: entry.name, shownName: shown, size: shape.Ok.size,
+          source: shape.Ok.source, target: shape.Ok.target,
           groups,
-          hasGroupIds: Boolean(groupIds && groupIndex),
+          hasGroupIds: shape.Ok.has_group_ids,
           properties: [...new Set(groups.flatMap((g) => membersOf(file, `${base}/${g}`, where)))],
         });
       } catch (error) {
@@ -508,43 +528,32 @@ async function loadEdgePopulations(load, edgeFiles) {
       }
     }
   }
-
 }
 
 /** An edge population is loaded only with both its node populations: else it is recorded,
  * naming the node population it needs and why that one failed. */
 function dropEdgesWithoutTheirNodes(load) {
   const { nodePopulations, edgePopulations, unavailable, causesOf, record } = load;
-  const failedNodes = unavailable.filter((u) => u.kind === "nodes");
-  for (const edges of [...edgePopulations.values()]) {
-    const role = ["source", "target"].find((r) => !nodePopulations.has(edges[r]));
-    if (!role) continue;
-    const needed = edges[role];
-    const named = failedNodes.filter((u) => u.population === needed);
-    const unknown = failedNodes.filter((u) => u.population === null);
-    const causes = named.length ? named : unknown;
-    const reason = named.length
-      ? `needs its ${role} node population '${printable(needed)}', which cannot be loaded (${named.map((u) => u.message).join("; ")})`
-      : unknown.length
-        ? `needs its ${role} node population '${printable(needed)}', which is in none of the loaded node files; it may be in one that cannot be loaded (${unknown.map((u) => u.message).join("; ")})`
-        : `needs its ${role} node population '${printable(needed)}', which no node file of the circuit holds`;
-    edgePopulations.delete(edges.name);
-    record("edges", edges.fileName, [edges.name], new CircuitError(reason, { file: edges.shownName, population: edges.name }));
-    if (causes.length) causesOf.set(unavailable.at(-1), causes);
+  const loaded = [...edgePopulations.values()].map((e) => ({ name: e.name, source: e.source, target: e.target }));
+  const before = [...unavailable];
+  for (const { name, message, causes } of edgesWithoutTheirNodes(loaded, [...nodePopulations.keys()], load.unavailableForCore())) {
+    const edges = edgePopulations.get(name);
+    edgePopulations.delete(name);
+    record("edges", edges.fileName, [name], new CircuitError(message, { file: edges.shownName, population: name }));
+    if (causes.length) causesOf.set(unavailable.at(-1), causes.map((i) => before[i]));
   }
-
 }
 
 /** Nothing to parameterize: the one error behind it all as it is, else every edge population's
  * (or file's) with its reason. */
 function refuseWhenNothingLoads(load) {
-  const { edgePopulations, unavailable, causesOf, errorOf } = load;
-  if (!edgePopulations.size && unavailable.length) {
-    const failedEdges = unavailable.filter((u) => u.kind === "edges");
-    const roots = new Set((failedEdges.length ? failedEdges : unavailable).flatMap((u) => (causesOf.get(u) ?? [u]).map((c) => errorOf.get(c))));
-    if (roots.size === 1) throw [...roots][0];
-    throw new CircuitError(`no edge population can be loaded: ${(failedEdges.length ? failedEdges : unavailable).map((u) => u.message).join("; ")}`);
+  const refusal = nothingLoads(load.edgePopulations.size, load.unavailableForCore());
+  if (!refusal) return;
+  if (refusal.error !== null && refusal.error !== undefined) {
+    const index = load.unavailableForCore().findIndex((u) => u.error === refusal.error);
+    throw load.errorOf.get(load.unavailable[index]);
   }
+  throw new CircuitError(refusal.message);
 }
 
 /** Every path a parsed circuit config names, with where it is: `[{keyPath, value, kind: "file" |
