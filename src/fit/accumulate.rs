@@ -14,9 +14,11 @@ pub const MAX_UNIQUE: usize = 100;
 pub struct Moments {
     /// Number of values.
     pub n: u64,
-    /// Their mean.
+    /// Their mean (JSON null, a non-finite mean, read back as NaN).
+    #[serde(deserialize_with = "null_as_nan")]
     pub mean: f64,
-    /// Sum of squared deviations from the mean.
+    /// Sum of squared deviations from the mean (null read back as NaN).
+    #[serde(deserialize_with = "null_as_nan")]
     pub m2: f64,
 }
 
@@ -113,12 +115,37 @@ impl Uniques {
 pub struct SampleAccumulator {
     /// Count, mean, variance.
     pub moments: Moments,
-    /// Smallest value.
+    /// Smallest value (+∞ while empty; JSON writes that as null, read back as +∞).
+    #[serde(deserialize_with = "null_as_infinity")]
     pub min: f64,
-    /// Largest value.
+    /// Largest value (−∞ while empty; null in JSON).
+    #[serde(deserialize_with = "null_as_negative_infinity")]
     pub max: f64,
     /// Distinct values (up to the cap).
     pub uniques: Uniques,
+}
+
+/// serde_json writes a non-finite number as `null`; an empty accumulator's bounds are infinite, so
+/// a worker's state in which no value reached a sample must read back: null is +∞ here.
+fn null_as_infinity<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::INFINITY))
+}
+
+/// A non-finite moment (from NaN or infinite data, which pass 1 reports) is null in JSON: read
+/// back as NaN, so that a worker's state still merges and the coordinator names the values.
+fn null_as_nan<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+}
+
+/// A list of values whose non-finite members JSON wrote as null: read back as NaN.
+pub(super) fn nullable_values<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<f64>, D::Error> {
+    let values = Vec::<Option<f64>>::deserialize(deserializer)?;
+    Ok(values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+}
+
+/// As [`null_as_infinity`], for the maximum: null is −∞.
+fn null_as_negative_infinity<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NEG_INFINITY))
 }
 
 impl Default for SampleAccumulator {
@@ -211,5 +238,13 @@ mod tests {
         let mut all_distinct = SampleAccumulator::default();
         [1.0, 2.0, 3.0].iter().for_each(|&x| all_distinct.add(x));
         assert_eq!(all_distinct.discrete_values(), None);
+    }
+
+    #[test]
+    fn an_empty_accumulator_survives_json() {
+        let empty = SampleAccumulator::default();
+        let text = serde_json::to_string(&empty).unwrap();
+        let back: SampleAccumulator = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, empty);
     }
 }

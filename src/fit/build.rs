@@ -33,6 +33,12 @@ pub enum Law {
     Discrete,
     /// Nothing: always 0, never shared.
     Zero,
+    /// `mean`, `sigma` of ln x (not one of connectome-manipulator's laws: auto mode only).
+    Lognormal,
+    /// `scale` (auto mode only).
+    Exponential,
+    /// `low`, `high` (auto mode only).
+    Uniform,
 }
 
 impl Law {
@@ -47,6 +53,9 @@ impl Law {
             Law::Ztpoisson => "ztpoisson",
             Law::Discrete => "discrete",
             Law::Zero => "zero",
+            Law::Lognormal => "lognormal",
+            Law::Exponential => "exponential",
+            Law::Uniform => "uniform",
         }
     }
 }
@@ -63,9 +72,43 @@ pub struct ValueClass {
     pub layer: Option<String>,
 }
 
+/// How laws are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FitMode {
+    /// connectome-manipulator's `build`: one law per property (`laws`, else `default_law`) for
+    /// every pathway, its parameters by connectome-manipulator's estimators.
+    #[default]
+    #[serde(alias = "connectome-manipulator")]
+    Cm,
+    /// The law chosen by the data per pathway and property (AIC with a KS check, `select.rs`),
+    /// maximum-likelihood parameters (`laws.rs`); `laws` fixes the law of the properties it
+    /// names. Needs the extraction's law statistics (`FitSettings::law_statistics` or `folds`).
+    Auto,
+}
+
 /// `build`'s arguments (serde: JSON from the bindings).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BuildOptions {
+    /// `cm` (default) or `auto`.
+    #[serde(default)]
+    pub mode: FitMode,
+    /// The KS check's significance α in auto mode, which also sets the charge of a truncation
+    /// window (default 0.01).
+    #[serde(default = "default_significance")]
+    pub significance: f64,
+    /// Fit correlations between properties into `prop_cov` (needs the extraction's
+    /// `correlation_sample`; `correlate.rs`).
+    #[serde(default)]
+    pub correlations: bool,
+    /// Fewest connections in a pathway's correlation sample for its correlations to be fitted
+    /// (the identity elsewhere; default 50).
+    #[serde(default = "default_correlation_min_samples")]
+    pub correlation_min_samples: u64,
+    /// The properties to correlate (default: every one drawn once per connection in every
+    /// pathway, not constant, not discrete).
+    #[serde(default)]
+    pub correlation_properties: Option<Vec<String>>,
     /// Law per property (`distr_types`), `n_syn_per_conn` included.
     #[serde(default)]
     pub laws: BTreeMap<String, Law>,
@@ -95,6 +138,14 @@ pub struct BuildOptions {
 
 fn default_law() -> Law {
     Law::Normal
+}
+
+fn default_significance() -> f64 {
+    0.01
+}
+
+fn default_correlation_min_samples() -> u64 {
+    50
 }
 
 fn yes() -> bool {
@@ -128,6 +179,11 @@ impl BuildOptions {
         ];
         let dtypes = ["n_rrp_vesicles", N_SYN_PER_CONN, "syn_type_id"];
         BuildOptions {
+            mode: FitMode::Cm,
+            significance: default_significance(),
+            correlations: false,
+            correlation_min_samples: default_correlation_min_samples(),
+            correlation_properties: None,
             laws: laws.iter().map(|(p, l)| (p.to_string(), *l)).collect(),
             default_law: Law::Normal,
             dtypes: dtypes.iter().map(|p| (p.to_string(), "int".to_string())).collect(),
@@ -137,6 +193,11 @@ impl BuildOptions {
             target_classes: BTreeMap::new(),
             n_syn_per_conn: true,
         }
+    }
+
+    /// Auto mode: every law chosen by the data (no law fixed), the reference dtypes.
+    pub fn auto() -> Self {
+        BuildOptions { mode: FitMode::Auto, laws: BTreeMap::new(), ..BuildOptions::reference() }
     }
 }
 
@@ -189,9 +250,47 @@ pub const LEVEL_NAMES: [&str; 5] = [
     "all pathways",
 ];
 
-/// `build` in connectome-manipulator mode: fill, choose laws, write the model and the report.
-pub fn build_cm(data: &FitData, options: &BuildOptions) -> Result<FitOutput> {
-    check_options(data, options)?;
+/// Build the model the options ask for: connectome-manipulator's `build` (`mode: "cm"`) or the
+/// laws chosen by the data (`mode: "auto"`), then, when the data were extracted with folds, the
+/// cross-validation of every entry, and, when `correlations` asks for it, `prop_cov`. With the
+/// defaults (cm mode, no folds, no correlations) the output is the first version's, byte for byte.
+pub fn build(data: &FitData, options: &BuildOptions) -> Result<FitOutput> {
+    if !(options.significance > 0.0 && options.significance < 1.0) {
+        return Err(Error::config("significance", format!("must be in (0, 1), got {}", options.significance)));
+    }
+    let mut output = match options.mode {
+        FitMode::Cm => cm_build(data, options)?,
+        FitMode::Auto => super::auto::build_auto(data, options)?,
+    };
+    if data.settings.folds >= 2 {
+        super::auto::cross_validate_report(data, options, &mut output)?;
+    }
+    if options.correlations {
+        let (prop_cov, report) = super::correlate::fit_prop_cov(data, options, &output.model)?;
+        if let (Some(prop_cov), Some(model)) = (prop_cov, output.model.as_object_mut()) {
+            model.insert("prop_cov".to_string(), prop_cov);
+        }
+        output.report.correlations = Some(report);
+        let text = serde_json::to_string(&output.model).map_err(|e| Error::input("fitted model", e.to_string()))?;
+        crate::config::parse_model(&text)?;
+    }
+    Ok(output)
+}
+
+/// Pathways without data filled from the first level of the hierarchy that has data.
+pub(super) struct Filled {
+    /// Synapses per connection, per pathway.
+    pub nsyn: Vec<Option<Cell>>,
+    /// Per property, per pathway.
+    pub props: Vec<Vec<Option<Cell>>>,
+    /// The level that filled each pathway, if any.
+    pub fallbacks: Vec<Option<FallbackUsed>>,
+    /// For each filled pathway, the pathways with data its level merged (empty otherwise).
+    pub blocks: Vec<Vec<usize>>,
+}
+
+/// connectome-manipulator's filling of pathways without data (its `build`, before the laws).
+pub(super) fn fill(data: &FitData, options: &BuildOptions) -> Result<Filled> {
     let (s_count, t_count) = (data.src_types.len(), data.tgt_types.len());
     let properties = &data.settings.properties;
     let mut nsyn: Vec<Option<Cell>> = data
@@ -215,6 +314,7 @@ pub fn build_cm(data: &FitData, options: &BuildOptions) -> Result<FitOutput> {
         .collect();
     let mut props = prop_data.clone();
     let mut fallbacks: Vec<Option<FallbackUsed>> = vec![None; s_count * t_count];
+    let mut blocks = vec![Vec::new(); s_count * t_count];
     for s in 0..s_count {
         for t in 0..t_count {
             let i = s * t_count + t;
@@ -224,7 +324,8 @@ pub fn build_cm(data: &FitData, options: &BuildOptions) -> Result<FitOutput> {
             let (level, sources, targets) = choose_level(data, options, &nsyn_data, s, t)?;
             let block: Vec<usize> =
                 sources.iter().flat_map(|&a| targets.iter().map(move |&b| a * t_count + b)).collect();
-            let merged = block.iter().filter(|&&k| nsyn_data[k].is_some()).count() as u64;
+            blocks[i] = block.iter().copied().filter(|&k| nsyn_data[k].is_some()).collect();
+            let merged = blocks[i].len() as u64;
             fallbacks[i] =
                 Some(FallbackUsed { level, name: LEVEL_NAMES[level as usize].to_string(), pathways: merged });
             nsyn[i] = Some(merge_block(&nsyn_data, &nsyn_data, &block, false));
@@ -236,6 +337,32 @@ pub fn build_cm(data: &FitData, options: &BuildOptions) -> Result<FitOutput> {
             }
         }
     }
+    Ok(Filled { nsyn, props, fallbacks, blocks })
+}
+
+/// The name callers of the first version use: the same as [`build`], which follows the options'
+/// `mode` — with the defaults (cm, no folds, no correlations), connectome-manipulator's `build`.
+pub fn build_cm(data: &FitData, options: &BuildOptions) -> Result<FitOutput> {
+    build(data, options)
+}
+
+/// `build` in connectome-manipulator mode: fill, choose laws, write the model and the report.
+fn cm_build(data: &FitData, options: &BuildOptions) -> Result<FitOutput> {
+    check_options(data, options)?;
+    let not_cm = options
+        .laws
+        .iter()
+        .map(|(p, l)| (format!("laws.{p}"), *l))
+        .chain([("default_law".to_string(), options.default_law)]);
+    for (path, law) in not_cm {
+        if matches!(law, Law::Lognormal | Law::Exponential | Law::Uniform) {
+            return Err(Error::config(
+                path,
+                format!("{} is not one of connectome-manipulator's laws; use mode auto for it", law.name()),
+            ));
+        }
+    }
+    let Filled { nsyn, props, fallbacks, .. } = fill(data, options)?;
     let model = write_model(data, options, &props, &nsyn)?;
     let text = serde_json::to_string(&model).map_err(|e| Error::input("fitted model", e.to_string()))?;
     crate::config::parse_model(&text)?;
@@ -243,7 +370,7 @@ pub fn build_cm(data: &FitData, options: &BuildOptions) -> Result<FitOutput> {
     Ok(FitOutput { model, report })
 }
 
-fn check_options(data: &FitData, options: &BuildOptions) -> Result<()> {
+pub(super) fn check_options(data: &FitData, options: &BuildOptions) -> Result<()> {
     let known = |name: &str| name == N_SYN_PER_CONN || data.settings.properties.iter().any(|p| p.name == name);
     let keys = options
         .laws
@@ -352,16 +479,15 @@ fn ordered(x: f64) -> u64 {
 }
 
 /// A property to write: name, column kind, and its cells (`None`: `n_syn_per_conn`'s).
-type Column<'a> = (&'a str, ValueKind, Option<&'a [Option<Cell>]>);
+pub(super) type Column<'a> = (&'a str, ValueKind, Option<&'a [Option<Cell>]>);
 
-/// The `prop_stats` of every property, `n_syn_per_conn` last.
-fn write_model(
-    data: &FitData,
+/// The properties to write in model order (`n_syn_per_conn` last, when asked for), with their
+/// cells.
+pub(super) fn columns<'a>(
+    data: &'a FitData,
     options: &BuildOptions,
-    props: &[Vec<Option<Cell>>],
-    nsyn: &[Option<Cell>],
-) -> Result<Value> {
-    let mut prop_stats = Map::new();
+    props: &'a [Vec<Option<Cell>>],
+) -> Vec<Column<'a>> {
     let mut names: Vec<Column> = data
         .settings
         .properties
@@ -372,7 +498,18 @@ fn write_model(
     if options.n_syn_per_conn {
         names.push((N_SYN_PER_CONN, ValueKind::Int, None));
     }
-    for (name, kind, cells) in names {
+    names
+}
+
+/// The `prop_stats` of every property, `n_syn_per_conn` last.
+fn write_model(
+    data: &FitData,
+    options: &BuildOptions,
+    props: &[Vec<Option<Cell>>],
+    nsyn: &[Option<Cell>],
+) -> Result<Value> {
+    let mut prop_stats = Map::new();
+    for (name, kind, cells) in columns(data, options, props) {
         let law = options.laws.get(name).copied().unwrap_or(options.default_law);
         let mut by_source = Map::new();
         for (s, source) in data.src_types.iter().enumerate() {
@@ -443,8 +580,34 @@ fn write_spec(
             spec.insert("p".into(), json!(p));
         }
         Law::Zero => {}
+        Law::Lognormal | Law::Exponential | Law::Uniform => {
+            return Err(Error::config(
+                format!("{path}.type"),
+                format!("{} is not one of connectome-manipulator's laws", law.name()),
+            ));
+        }
     }
     check_law(path, name, law, cell)?;
+    storage_keys(&mut spec, path, name, law, cell, options, with_shared)?;
+    Ok(Value::Object(spec))
+}
+
+/// The keys of how values are stored: `shared_within` (the data's, or the user's), `dtype` and
+/// the bounds.
+pub(super) fn storage_keys(
+    spec: &mut Map<String, Value>,
+    path: &str,
+    name: &str,
+    law: Law,
+    cell: &Cell,
+    options: &BuildOptions,
+    with_shared: bool,
+) -> Result<()> {
+    let number = |key: &str, x: f64| -> Result<Value> {
+        serde_json::Number::from_f64(x)
+            .map(Value::Number)
+            .ok_or_else(|| Error::config(format!("{path}.{key}"), format!("fitted value is not finite ({x})")))
+    };
     if with_shared {
         let shared = match (options.shared_within.get(name), law) {
             (Some(&forced), _) => forced,
@@ -464,7 +627,24 @@ fn write_spec(
             spec.insert("upper_bound".into(), number("upper_bound", upper)?);
         }
     }
-    Ok(Value::Object(spec))
+    Ok(())
+}
+
+/// The `dtype` and bounds keys alone (what turns a law into the stored values' law).
+pub(super) fn storage_only(path: &str, name: &str, options: &BuildOptions) -> Result<Map<String, Value>> {
+    let mut spec = Map::new();
+    let cell = Cell {
+        mean: f64::NAN,
+        std: f64::NAN,
+        min: f64::NAN,
+        max: f64::NAN,
+        norm_loc: f64::NAN,
+        norm_scale: f64::NAN,
+        shared: f64::NAN,
+        values: None,
+    };
+    storage_keys(&mut spec, path, name, Law::Zero, &cell, options, false)?;
+    Ok(spec)
 }
 
 /// Integers as JSON integers when the column holds them.
@@ -498,7 +678,7 @@ fn check_law(path: &str, name: &str, law: Law, cell: &Cell) -> Result<()> {
     }
 }
 
-fn report(
+pub(super) fn report(
     data: &FitData,
     options: &BuildOptions,
     model: &Value,
@@ -512,7 +692,7 @@ fn report(
         names.push((usize::MAX, N_SYN_PER_CONN));
     }
     for &(index, name) in &names {
-        if !options.laws.contains_key(name) {
+        if !options.laws.contains_key(name) && options.mode == FitMode::Cm {
             notes.push(format!("no law given for {name}: {} used", options.default_law.name()));
         }
         for (i, pathway) in data.pathways.iter().enumerate() {
@@ -542,7 +722,11 @@ fn report(
         *levels.entry(f.name.clone()).or_insert(0u64) += 1;
     }
     Ok(FitReport {
-        mode: "connectome-manipulator".to_string(),
+        mode: match options.mode {
+            FitMode::Cm => "connectome-manipulator",
+            FitMode::Auto => "auto",
+        }
+        .to_string(),
         settings: ReportSettings::of(&data.settings),
         src_types: data.src_types.clone(),
         tgt_types: data.tgt_types.clone(),
@@ -550,5 +734,6 @@ fn report(
         entries,
         fallback_levels: levels,
         notes,
+        correlations: None,
     })
 }

@@ -1,6 +1,6 @@
 //! Streaming `extract`: per pathway and property, the statistics connectome-manipulator's
 //! `conn_props.extract` computes, accumulated over edge chunks in passes whose partial states
-//! serialize and merge (design: fit). See [`Fitter`] for the protocol.
+//! serialize and merge (design: fit). See [`Fitter`](super::Fitter) for the protocol.
 
 use std::collections::BTreeSet;
 
@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::accumulate::SampleAccumulator;
 use super::numpy::ValueKind;
+use super::sufficient::LawSample;
 use crate::error::{Error, Result};
 
 /// connectome-manipulator's default number of histogram bins (odd, so that a constant sits in the
@@ -45,11 +46,36 @@ pub struct FitSettings {
     /// Pathway value for nodes without one (else such nodes are an error).
     #[serde(default)]
     pub fallback_value: Option<String>,
+    /// Keep the sufficient statistics of every law (moments of x and ln x, range, distinct
+    /// values), which the automatic choice of laws needs (`mode: "auto"`); implied by `folds`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub law_statistics: bool,
+    /// Cross-validation folds: 0 (none) or k ≥ 2. Connections are split into k folds by their
+    /// keyed stream and every statistic is kept per fold, so that `build` can fit on k − 1 folds
+    /// and score the held-out one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub folds: u32,
+    /// Correlations between properties: per pathway, the property vectors (first synapse) of at
+    /// most this many connections — those with the smallest subsample keys, so a keyed uniform
+    /// subsample inside the fitted one — ranked exactly at the end (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub correlation_sample: u64,
 }
 
 fn default_bins() -> usize {
     DEFAULT_BINS
 }
+
+fn is_false(x: &bool) -> bool {
+    !*x
+}
+
+fn is_zero<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
+}
+
+/// The most cross-validation folds a fit keeps.
+pub const MAX_FOLDS: u32 = 100;
 
 impl FitSettings {
     /// Settings for these properties with connectome-manipulator's defaults (no minimum or
@@ -62,7 +88,26 @@ impl FitSettings {
             hist_bins: DEFAULT_BINS,
             seed: 0,
             fallback_value: None,
+            law_statistics: false,
+            folds: 0,
+            correlation_sample: 0,
         }
+    }
+
+    /// How many sets of law statistics a sample keeps: one per fold, one without folds when
+    /// `law_statistics` asks for them, else none.
+    pub fn law_parts(&self) -> usize {
+        if self.folds >= 2 {
+            self.folds as usize
+        } else {
+            usize::from(self.law_statistics)
+        }
+    }
+
+    /// Connections kept per pathway for correlations: `correlation_sample`, at most the
+    /// subsample (`max_sample_size`); `None` when correlations are off.
+    pub fn correlation_keep(&self) -> Option<u64> {
+        (self.correlation_sample > 0).then(|| self.correlation_sample.min(self.max_sample_size.unwrap_or(u64::MAX)))
     }
 
     pub(super) fn validate(&self) -> Result<()> {
@@ -71,6 +116,18 @@ impl FitSettings {
         }
         if self.max_sample_size == Some(0) {
             return Err(Error::config("max_sample_size", "must be at least 1 (or absent: no maximum)"));
+        }
+        if self.folds == 1 || self.folds > MAX_FOLDS {
+            return Err(Error::config(
+                "folds",
+                format!("must be 0 (no cross-validation) or from 2 to {MAX_FOLDS}, got {}", self.folds),
+            ));
+        }
+        if (1..3).contains(&self.correlation_sample) {
+            return Err(Error::config(
+                "correlation_sample",
+                format!("must be 0 (no correlations) or at least 3 connections, got {}", self.correlation_sample),
+            ));
         }
         let mut seen = BTreeSet::new();
         for (i, property) in self.properties.iter().enumerate() {
@@ -185,7 +242,7 @@ pub struct PathwayTask {
 }
 
 /// One pass over the edges, as the coordinator planned it: hand it to every worker
-/// ([`Fitter::begin_pass`]); serializes with serde.
+/// ([`Fitter::begin_pass`](super::Fitter::begin_pass)); serializes with serde.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PassPlan {
     /// 1, 2 or 3.
@@ -244,6 +301,48 @@ pub struct ScanAccumulator {
     pub smallest: Vec<ConnectionKey>,
     /// Per property: whether the whole pathway holds one value.
     pub constant: Vec<ConstantCheck>,
+    /// The correlation sample: the connections with the smallest keys and their values (at
+    /// most `correlation_keep` once trimmed); `None` when correlations are off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<Vec<CorrelationRow>>,
+}
+
+/// One connection of the correlation sample: its key and each property's value at its first
+/// synapse (by edge id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationRow {
+    /// The subsample key.
+    pub key: ConnectionKey,
+    /// One value per property, in settings order (JSON null read back as NaN).
+    #[serde(deserialize_with = "super::accumulate::nullable_values")]
+    pub values: Vec<f64>,
+}
+
+/// Per fold, the law statistics of one property's two samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PropertyFolds {
+    /// One value per connection (its first synapse).
+    pub per_connection: Vec<LawSample>,
+    /// Every synapse.
+    pub per_synapse: Vec<LawSample>,
+}
+
+/// Per fold (or one part without folds), the law statistics of a pathway's samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldMoments {
+    /// Synapses per connection.
+    pub n_syn_per_conn: Vec<LawSample>,
+    /// Per property.
+    pub properties: Vec<PropertyFolds>,
+}
+
+/// One fold's histogram counts in one pathway (on the pathway's bins).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldHistograms {
+    /// Synapses per connection.
+    pub n_syn_per_conn: Vec<u64>,
+    /// Per property.
+    pub properties: Vec<Vec<u64>>,
 }
 
 /// One property's samples in one pathway.
@@ -284,6 +383,12 @@ pub struct PathwayAccumulator {
     pub moments: Option<MomentsAccumulator>,
     /// Histograms.
     pub histogram: Option<HistogramAccumulator>,
+    /// Law statistics per fold (beside `moments`, same connections), when the settings keep them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub law_moments: Option<FoldMoments>,
+    /// Histogram counts per fold (beside `histogram`), when cross-validating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold_histograms: Option<Vec<FoldHistograms>>,
 }
 
 /// The target nodes a state has seen, per edge population: every target's edges must arrive in
@@ -332,6 +437,9 @@ pub struct PassState {
     pub invalid: Vec<InvalidValues>,
     /// `max_sample_size` (the smallest keys kept).
     pub keep: Option<u64>,
+    /// Connections kept per pathway for correlations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_keep: Option<u64>,
 }
 
 impl PassState {
@@ -363,7 +471,7 @@ impl PassState {
             let Some(theirs) = theirs else { continue };
             match mine {
                 None => *mine = Some(theirs.clone()),
-                Some(mine) => mine.merge(theirs, self.keep),
+                Some(mine) => mine.merge(theirs, self.keep, self.correlation_keep),
             }
         }
         Ok(())
@@ -382,13 +490,17 @@ pub(super) fn split_target_error(population: &str, node: u64) -> Error {
 }
 
 impl PathwayAccumulator {
-    fn merge(&mut self, other: &PathwayAccumulator, keep: Option<u64>) {
+    fn merge(&mut self, other: &PathwayAccumulator, keep: Option<u64>, correlation_keep: Option<u64>) {
         if let (Some(a), Some(b)) = (&mut self.scan, &other.scan) {
             a.connections += b.connections;
             a.synapses += b.synapses;
             a.smallest.extend_from_slice(&b.smallest);
             trim(&mut a.smallest, keep);
             a.constant.iter_mut().zip(&b.constant).for_each(|(x, y)| x.merge(y));
+            if let (Some(x), Some(y)) = (&mut a.correlation, &b.correlation) {
+                x.extend_from_slice(y);
+                trim_rows(x, correlation_keep.unwrap_or(0));
+            }
         }
         if let (Some(a), Some(b)) = (&mut self.moments, &other.moments) {
             a.n_syn_per_conn.merge(&b.n_syn_per_conn);
@@ -398,13 +510,41 @@ impl PathwayAccumulator {
                 x.per_synapse.merge(&y.per_synapse);
             }
         }
+        if let (Some(x), Some(y)) = (&mut self.law_moments, &other.law_moments) {
+            merge_parts(&mut x.n_syn_per_conn, &y.n_syn_per_conn);
+            for (p, q) in x.properties.iter_mut().zip(&y.properties) {
+                merge_parts(&mut p.per_connection, &q.per_connection);
+                merge_parts(&mut p.per_synapse, &q.per_synapse);
+            }
+        }
         if let (Some(a), Some(b)) = (&mut self.histogram, &other.histogram) {
-            a.n_syn_per_conn.iter_mut().zip(&b.n_syn_per_conn).for_each(|(x, y)| *x += y);
+            add_counts(&mut a.n_syn_per_conn, &b.n_syn_per_conn);
             for (x, y) in a.properties.iter_mut().zip(&b.properties) {
-                x.iter_mut().zip(y).for_each(|(p, q)| *p += q);
+                add_counts(x, y);
+            }
+        }
+        if let (Some(x), Some(y)) = (&mut self.fold_histograms, &other.fold_histograms) {
+            for (p, q) in x.iter_mut().zip(y) {
+                add_counts(&mut p.n_syn_per_conn, &q.n_syn_per_conn);
+                p.properties.iter_mut().zip(&q.properties).for_each(|(u, v)| add_counts(u, v));
             }
         }
     }
+}
+
+fn merge_parts(mine: &mut [LawSample], theirs: &[LawSample]) {
+    mine.iter_mut().zip(theirs).for_each(|(a, b)| a.merge(b));
+}
+
+fn add_counts(mine: &mut [u64], theirs: &[u64]) {
+    mine.iter_mut().zip(theirs).for_each(|(x, y)| *x += y);
+}
+
+/// Keep the `keep` rows with the smallest keys, sorted by key.
+pub(super) fn trim_rows(rows: &mut Vec<CorrelationRow>, keep: u64) {
+    rows.sort_unstable_by_key(|r| r.key);
+    rows.dedup_by(|a, b| a.key == b.key);
+    rows.truncate(keep as usize);
 }
 
 /// Keep the `keep` smallest keys.

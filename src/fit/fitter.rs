@@ -6,15 +6,17 @@ use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
 use super::accumulate::SampleAccumulator;
+use super::correlate::RankCorrelation;
 use super::extract::*;
 use super::numpy::{bin_centers, histogram_bin, histogram_edges, mean, ValueKind};
+use super::sufficient::{fold_of, FoldSample, LawSample};
 use super::trf::norm_fitting;
 use crate::engine::{EdgeIds, PathwayColumn, MISSING};
 use crate::error::{Error, Result};
 use crate::streams::{connection_stream, family_key};
 
 /// `_norm_fitting`'s `max_nfev`.
-const NORM_FIT_EVALUATIONS: u32 = 30;
+pub(super) const NORM_FIT_EVALUATIONS: u32 = 30;
 
 /// A histogram: `counts[i]` values in `[edges[i], edges[i+1])`, the last bin closed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +62,17 @@ pub struct PropertyStatistics {
     pub shared_within: bool,
     /// The sample: one value per connection when shared, else every synapse.
     pub sample: SampleStatistics,
+    /// The sample's law statistics per fold (one part without folds), when the settings keep
+    /// them: what the automatic choice of laws and cross-validation use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folds: Option<Vec<FoldSample>>,
+}
+
+impl PropertyStatistics {
+    /// The whole sample's law statistics (its folds merged), when kept.
+    pub fn law_sample(&self) -> Option<LawSample> {
+        self.folds.as_ref().map(|f| LawSample::merged(f.iter().map(|f| &f.stats)))
+    }
 }
 
 /// A pathway with enough connections.
@@ -71,6 +84,12 @@ pub struct PathwayStatistics {
     pub n_syn_per_conn: SampleStatistics,
     /// Per property, in settings order.
     pub properties: Vec<PropertyStatistics>,
+    /// Synapses per connection's law statistics per fold, when kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_syn_per_conn_folds: Option<Vec<FoldSample>>,
+    /// Rank correlations between the properties on the correlation sample, when kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank_correlation: Option<RankCorrelation>,
 }
 
 /// One pathway (source value × target value).
@@ -131,7 +150,7 @@ enum Progress {
     /// Needs moments of a subsample.
     Moments { scan: ScanAccumulator, selection: Selection },
     /// Needs histograms.
-    Histogram { scan: ScanAccumulator, moments: MomentsAccumulator, task: HistogramTask },
+    Histogram { scan: ScanAccumulator, moments: MomentsAccumulator, law: Option<FoldMoments>, task: HistogramTask },
     /// Finished.
     Done(PathwayData),
 }
@@ -287,6 +306,7 @@ impl Fitter {
             targets: vec![TargetSet::default(); self.populations.len()],
             invalid: vec![InvalidValues::default(); self.settings.properties.len()],
             keep: self.settings.max_sample_size,
+            correlation_keep: self.settings.correlation_keep(),
         })
     }
 
@@ -328,10 +348,22 @@ impl Fitter {
                     source: s,
                     target: t,
                 };
-                let accumulator = state.pathways[pathway]
-                    .get_or_insert_with(|| PathwayAccumulator::new_for(task, self.settings.properties.len()));
-                let connection = Connection { edges: &order[start..end], columns };
-                accumulator.add_connection(task, &connection, key, state.keep);
+                // The fold: the second number of the same keyed stream (the first orders the
+                // subsample), so folds are independent of which connections are subsampled.
+                let folds = self.settings.folds;
+                let fold = || {
+                    if folds < 2 {
+                        return 0;
+                    }
+                    let mut stream = connection_stream(pop.key, s, t);
+                    stream.next_u64();
+                    fold_of(stream.next_u64(), folds)
+                };
+                let accumulator =
+                    state.pathways[pathway].get_or_insert_with(|| PathwayAccumulator::new_for(task, &self.settings));
+                let connection = Connection { edges: &order[start..end], columns, fold };
+                let keep = Keep { subsample: state.keep, correlation: state.correlation_keep };
+                accumulator.add_connection(task, &connection, key, keep);
             }
             start = end;
         }
@@ -425,10 +457,19 @@ impl Fitter {
         let scan = match (previous, acc.scan) {
             (_, Some(scan)) if task.scan => scan,
             (Progress::Moments { scan, .. }, _) => scan,
-            (Progress::Histogram { scan, moments, task }, _) => {
+            (Progress::Histogram { scan, moments, law, task }, _) => {
                 let histogram = acc.histogram.unwrap_or_else(|| HistogramAccumulator::empty(&task));
-                let data = self.pathway_data(plan, source, target, &scan, &moments, &task, &histogram);
-                return Progress::Done(data);
+                let folds = self.settings.folds;
+                let fold_histograms = acc.fold_histograms.or_else(|| (folds >= 2).then(|| empty_folds(&task, folds)));
+                let finished = Finished {
+                    scan: &scan,
+                    moments: &moments,
+                    law: law.as_ref(),
+                    task: &task,
+                    histogram: &histogram,
+                    fold_histograms: fold_histograms.as_deref(),
+                };
+                return Progress::Done(self.pathway_data(plan, source, target, &finished));
             }
             (other, _) => return other,
         };
@@ -445,8 +486,9 @@ impl Fitter {
         }
         let selection = task.moments.unwrap_or(Selection::All);
         let moments = acc.moments.unwrap_or_else(|| MomentsAccumulator::empty(self.settings.properties.len()));
+        let law = acc.law_moments.or_else(|| empty_law_moments(&self.settings));
         let task = self.histogram_task(&scan, &moments, selection);
-        Progress::Histogram { scan, moments, task }
+        Progress::Histogram { scan, moments, law, task }
     }
 
     /// Which sample each property uses (connectome-manipulator's `_check_shared_property`), and
@@ -484,17 +526,27 @@ impl Fitter {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn pathway_data(
-        &self,
-        plan: &PassPlan,
-        source: usize,
-        target: usize,
-        scan: &ScanAccumulator,
-        moments: &MomentsAccumulator,
-        task: &HistogramTask,
-        histogram: &HistogramAccumulator,
-    ) -> PathwayData {
+    fn pathway_data(&self, plan: &PassPlan, source: usize, target: usize, finished: &Finished) -> PathwayData {
+        let Finished { scan, moments, law, task, histogram, fold_histograms } = *finished;
+        let fold_counts = |p: Option<usize>| -> Vec<Vec<u64>> {
+            let whole = || match p {
+                Some(p) => histogram.properties[p].clone(),
+                None => histogram.n_syn_per_conn.clone(),
+            };
+            match fold_histograms {
+                Some(folds) => folds
+                    .iter()
+                    .map(|f| match p {
+                        Some(p) => f.properties[p].clone(),
+                        None => f.n_syn_per_conn.clone(),
+                    })
+                    .collect(),
+                None => vec![whole()],
+            }
+        };
+        let with_counts = |parts: &[LawSample], counts: Vec<Vec<u64>>| -> Vec<FoldSample> {
+            parts.iter().zip(counts).map(|(stats, histogram)| FoldSample { stats: stats.clone(), histogram }).collect()
+        };
         let properties = task
             .properties
             .iter()
@@ -502,6 +554,13 @@ impl Fitter {
             .map(|(p, (kind, bins))| PropertyStatistics {
                 shared_within: *kind == SampleKind::PerConnection,
                 sample: sample_statistics(sample_of(&moments.properties[p], *kind), bins, &histogram.properties[p]),
+                folds: law.map(|f| {
+                    let parts = match kind {
+                        SampleKind::PerConnection => &f.properties[p].per_connection,
+                        SampleKind::PerSynapse => &f.properties[p].per_synapse,
+                    };
+                    with_counts(parts, fold_counts(Some(p)))
+                }),
             })
             .collect();
         PathwayData {
@@ -517,6 +576,12 @@ impl Fitter {
                     &histogram.n_syn_per_conn,
                 ),
                 properties,
+                n_syn_per_conn_folds: law.map(|f| with_counts(&f.n_syn_per_conn, fold_counts(None))),
+                rank_correlation: scan.correlation.as_ref().map(|rows| {
+                    let mut rows = rows.clone();
+                    trim_rows(&mut rows, self.settings.correlation_keep().unwrap_or(0));
+                    RankCorrelation::of_rows(rows.iter().map(|r| &r.values[..]), self.settings.properties.len())
+                }),
             }),
         }
     }
@@ -681,14 +746,55 @@ fn sample_statistics(sample: &SampleAccumulator, bins: &Bins, counts: &[u64]) ->
     }
 }
 
-/// One connection's edges (indices into the chunk, sorted by edge id) and the chunk's columns.
-struct Connection<'a> {
+/// One connection's edges (indices into the chunk, sorted by edge id), the chunk's columns, and
+/// its cross-validation fold (computed when needed).
+struct Connection<'a, F: Fn() -> usize> {
     edges: &'a [usize],
     columns: &'a [&'a [f64]],
+    fold: F,
+}
+
+/// A pathway's accumulators once its last pass is done.
+#[derive(Clone, Copy)]
+struct Finished<'a> {
+    scan: &'a ScanAccumulator,
+    moments: &'a MomentsAccumulator,
+    law: Option<&'a FoldMoments>,
+    task: &'a HistogramTask,
+    histogram: &'a HistogramAccumulator,
+    fold_histograms: Option<&'a [FoldHistograms]>,
+}
+
+/// Empty law statistics for the settings' parts (`None` when they keep none).
+fn empty_law_moments(settings: &FitSettings) -> Option<FoldMoments> {
+    let parts = settings.law_parts();
+    (parts > 0).then(|| FoldMoments {
+        n_syn_per_conn: vec![LawSample::default(); parts],
+        properties: (0..settings.properties.len())
+            .map(|_| PropertyFolds {
+                per_connection: vec![LawSample::default(); parts],
+                per_synapse: vec![LawSample::default(); parts],
+            })
+            .collect(),
+    })
+}
+
+/// Empty per-fold counts on a histogram task's bins.
+fn empty_folds(task: &HistogramTask, folds: u32) -> Vec<FoldHistograms> {
+    let empty = HistogramAccumulator::empty(task);
+    vec![FoldHistograms { n_syn_per_conn: empty.n_syn_per_conn, properties: empty.properties }; folds as usize]
+}
+
+/// How many keys a pass state keeps per pathway: the subsample's, the correlation sample's.
+#[derive(Clone, Copy)]
+struct Keep {
+    subsample: Option<u64>,
+    correlation: Option<u64>,
 }
 
 impl PathwayAccumulator {
-    fn new_for(task: &PathwayTask, properties: usize) -> Self {
+    fn new_for(task: &PathwayTask, settings: &FitSettings) -> Self {
+        let properties = settings.properties.len();
         let mut accumulator = PathwayAccumulator::default();
         if task.scan {
             accumulator.scan = Some(ScanAccumulator {
@@ -696,32 +802,47 @@ impl PathwayAccumulator {
                 synapses: 0,
                 smallest: Vec::new(),
                 constant: vec![ConstantCheck { value: None, constant: true }; properties],
+                correlation: settings.correlation_keep().map(|_| Vec::new()),
             });
         }
         if task.moments.is_some() {
             accumulator.moments = Some(MomentsAccumulator::empty(properties));
+            accumulator.law_moments = empty_law_moments(settings);
         }
         if let Some(h) = &task.histogram {
             accumulator.histogram = Some(HistogramAccumulator::empty(h));
+            if settings.folds >= 2 {
+                accumulator.fold_histograms = Some(empty_folds(h, settings.folds));
+            }
         }
         accumulator
     }
 
-    fn add_connection(
+    fn add_connection<F: Fn() -> usize>(
         &mut self,
         task: &PathwayTask,
-        connection: &Connection,
+        connection: &Connection<F>,
         key: impl Fn() -> ConnectionKey,
-        keep: Option<u64>,
+        keep: Keep,
     ) {
         let synapses = connection.edges.len();
         if let Some(scan) = &mut self.scan {
             scan.connections += 1;
             scan.synapses += synapses as u64;
-            if let Some(keep) = keep {
-                scan.smallest.push(key());
+            let wanted = keep.subsample.is_some() || scan.correlation.is_some();
+            let this = wanted.then(&key);
+            if let (Some(keep), Some(this)) = (keep.subsample, this) {
+                scan.smallest.push(this);
                 if scan.smallest.len() as u64 > 2 * keep + 64 {
                     trim_keys(&mut scan.smallest, keep);
+                }
+            }
+            if let (Some(rows), Some(this)) = (&mut scan.correlation, this) {
+                let values = connection.columns.iter().map(|c| c[connection.edges[0]]).collect();
+                rows.push(CorrelationRow { key: this, values });
+                let keep = keep.correlation.unwrap_or(0);
+                if rows.len() as u64 > 2 * keep + 64 {
+                    trim_rows(rows, keep);
                 }
             }
             for (check, column) in scan.constant.iter_mut().zip(connection.columns) {
@@ -731,11 +852,15 @@ impl PathwayAccumulator {
         if let (Some(moments), Some(selection)) = (&mut self.moments, &task.moments) {
             if selection.contains(&key) {
                 moments.add(connection);
+                if let Some(law) = &mut self.law_moments {
+                    law.add(connection);
+                }
             }
         }
         if let (Some(histogram), Some(h)) = (&mut self.histogram, &task.histogram) {
             if h.selection.contains(&key) {
-                histogram.add(h, connection);
+                let fold = self.fold_histograms.as_mut().map(|folds| &mut folds[(connection.fold)()]);
+                histogram.add(h, connection, fold);
             }
         }
     }
@@ -755,7 +880,7 @@ impl MomentsAccumulator {
         }
     }
 
-    fn add(&mut self, connection: &Connection) {
+    fn add<F: Fn() -> usize>(&mut self, connection: &Connection<F>) {
         self.n_syn_per_conn.add(connection.edges.len() as f64);
         for (property, column) in self.properties.iter_mut().zip(connection.columns) {
             let first = column[connection.edges[0]];
@@ -771,6 +896,19 @@ impl MomentsAccumulator {
     }
 }
 
+impl FoldMoments {
+    /// Add a connection to its fold (the only part without folds).
+    fn add<F: Fn() -> usize>(&mut self, connection: &Connection<F>) {
+        let fold = (connection.fold)();
+        self.n_syn_per_conn[fold].add(connection.edges.len() as f64);
+        for (property, column) in self.properties.iter_mut().zip(connection.columns) {
+            property.per_connection[fold].add(column[connection.edges[0]]);
+            let per_synapse = &mut property.per_synapse[fold];
+            connection.edges.iter().for_each(|&e| per_synapse.add(column[e]));
+        }
+    }
+}
+
 impl HistogramAccumulator {
     fn empty(task: &HistogramTask) -> Self {
         HistogramAccumulator {
@@ -779,12 +917,22 @@ impl HistogramAccumulator {
         }
     }
 
-    fn add(&mut self, task: &HistogramTask, connection: &Connection) {
+    /// Bin one connection, into its fold's counts too when given.
+    fn add<F: Fn() -> usize>(
+        &mut self,
+        task: &HistogramTask,
+        connection: &Connection<F>,
+        mut fold: Option<&mut FoldHistograms>,
+    ) {
         let bin = |x: f64, bins: &Bins| histogram_bin(x, &bins.edges, bins.kind);
         if let Some(b) = bin(connection.edges.len() as f64, &task.n_syn_per_conn) {
             self.n_syn_per_conn[b] += 1;
+            if let Some(fold) = &mut fold {
+                fold.n_syn_per_conn[b] += 1;
+            }
         }
-        for ((counts, (kind, bins)), column) in self.properties.iter_mut().zip(&task.properties).zip(connection.columns)
+        for (p, ((counts, (kind, bins)), column)) in
+            self.properties.iter_mut().zip(&task.properties).zip(connection.columns).enumerate()
         {
             let values: &[usize] = match kind {
                 SampleKind::PerConnection => &connection.edges[..1],
@@ -793,6 +941,9 @@ impl HistogramAccumulator {
             for &e in values {
                 if let Some(b) = bin(column[e], bins) {
                     counts[b] += 1;
+                    if let Some(fold) = &mut fold {
+                        fold.properties[p][b] += 1;
+                    }
                 }
             }
         }

@@ -30,20 +30,46 @@
 //! lacks are skipped, and the report names the level used. Laws that cannot describe the data
 //! (a gamma of negative values, a discrete law of more than 100 values) are errors here, not at
 //! draw time.
+//!
+//! Better than connectome-manipulator ([`build()`], which also runs cm mode byte for byte):
+//! - **laws chosen by the data** (`BuildOptions::mode = auto`): per pathway and property, every
+//!   law of the engine that applies fitted by maximum likelihood from exact sufficient
+//!   statistics ([`laws`], [`sufficient`]) and chosen by AIC among those passing a KS check
+//!   ([`select`]); a property's law may still be fixed in `laws`. Needs
+//!   `FitSettings::law_statistics` (or `folds`);
+//! - **k-fold cross-validation** (`FitSettings::folds`): connections split by their keyed
+//!   stream, every statistic kept per fold, each entry's law refitted on k − 1 folds and scored
+//!   on the held-out one (log-likelihood per value, KS), in either mode ([`crossval`]);
+//! - **correlations into `prop_cov`** (`FitSettings::correlation_sample`,
+//!   `BuildOptions::correlations`): Spearman's ρ on a keyed subsample of connections turned into
+//!   the engine's Gaussian copula, repaired to a correlation matrix when needed ([`correlate`]).
+//!
+//! Every addition is opt-in and serializes only when used: without it, pass states, `FitData`,
+//! the model and the report are the first version's bytes.
 
 pub mod accumulate;
+mod auto;
 pub mod build;
+pub mod correlate;
+pub mod crossval;
 pub mod extract;
 pub mod fitter;
+pub mod laws;
 pub mod numpy;
 pub mod report;
+pub mod select;
+pub mod sufficient;
 pub mod trf;
 
-pub use build::{build_cm, BuildOptions, FitOutput, Law, ValueClass, LEVEL_NAMES};
+pub use build::{build, build_cm, BuildOptions, FitMode, FitOutput, Law, ValueClass, LEVEL_NAMES};
+pub use correlate::{CorrelationReport, PathwayCorrelation, RankCorrelation};
+pub use crossval::{CrossValidation, FoldScore};
 pub use extract::{FitProperty, FitSettings, PassPlan, PassState, DEFAULT_BINS};
 pub use fitter::{FitData, Fitter, Histogram, PathwayData, PathwayStatistics, PropertyStatistics, SampleStatistics};
 pub use numpy::ValueKind;
 pub use report::{DataSummary, FallbackUsed, FitReport, PathwayReport, ReportEntry};
+pub use select::{Candidate, LawSelection};
+pub use sufficient::{FoldSample, LawSample};
 
 use std::collections::BTreeMap;
 

@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::correlate::CorrelationReport;
+use super::crossval::CrossValidation;
 use super::extract::FitSettings;
 use super::fitter::{FitData, PathwayData, SampleStatistics};
+use super::select::LawSelection;
 use crate::error::Result;
 
 /// The settings a fit ran with.
@@ -21,6 +24,12 @@ pub struct ReportSettings {
     pub hist_bins: usize,
     /// Seed of the subsample.
     pub seed: u64,
+    /// Cross-validation folds (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folds: Option<u32>,
+    /// Connections kept per pathway for correlations (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_sample: Option<u64>,
 }
 
 impl ReportSettings {
@@ -31,6 +40,8 @@ impl ReportSettings {
             max_sample_size: settings.max_sample_size,
             hist_bins: settings.hist_bins,
             seed: settings.seed,
+            folds: (settings.folds >= 2).then_some(settings.folds),
+            correlation_sample: settings.correlation_keep(),
         }
     }
 }
@@ -111,12 +122,19 @@ pub struct ReportEntry {
     pub ks_distance: Option<f64>,
     /// `values` or `bins`: where the distance was taken.
     pub ks_basis: Option<String>,
+    /// How the law was chosen (`mode: "auto"`): every candidate with its AIC and KS, and why
+    /// the winner won.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<LawSelection>,
+    /// k-fold cross-validation of the fit (when the data were extracted with folds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_validation: Option<CrossValidation>,
 }
 
 /// The report of one fit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FitReport {
-    /// `connectome-manipulator`.
+    /// `connectome-manipulator` or `auto`.
     pub mode: String,
     /// The extraction settings.
     pub settings: ReportSettings,
@@ -132,6 +150,9 @@ pub struct FitReport {
     pub fallback_levels: BTreeMap<String, u64>,
     /// Things to know (e.g. a property without a law got the default one).
     pub notes: Vec<String>,
+    /// The correlations fitted into `prop_cov` (when asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlations: Option<CorrelationReport>,
 }
 
 impl FitReport {
@@ -178,15 +199,30 @@ pub(super) fn entry_report(
         fallback_level,
         ks_distance: ks.map(|k| k.0),
         ks_basis: ks.map(|k| k.1.to_string()),
+        selection: None,
+        cross_validation: None,
     })
 }
 
 /// KS distance of a sample against a CDF: at the distinct values (both sides of each step) when
 /// kept, else at the inner histogram edges.
 pub fn ks_distance(sample: &SampleStatistics, cdf: impl Fn(f64) -> f64) -> (f64, &'static str) {
-    let n = sample.count.max(1) as f64;
+    let histogram = (&sample.histogram.edges[..], &sample.histogram.counts[..]);
+    ks_statistic(sample.count, sample.values.as_deref(), Some(histogram), cdf).unwrap_or((0.0, "bins"))
+}
+
+/// KS distance of `count` values against a CDF: exact at the distinct `values` (both sides of
+/// each step) when given, else at the inner edges of a histogram `(edges, counts)` (a lower
+/// bound of the exact distance); `None` with neither.
+pub fn ks_statistic(
+    count: u64,
+    values: Option<&[(f64, u64)]>,
+    histogram: Option<(&[f64], &[u64])>,
+    cdf: impl Fn(f64) -> f64,
+) -> Option<(f64, &'static str)> {
+    let n = count.max(1) as f64;
     let mut distance: f64 = 0.0;
-    if let Some(values) = &sample.values {
+    if let Some(values) = values {
         let mut below = 0u64;
         for &(v, c) in values {
             let model = cdf(v);
@@ -195,16 +231,16 @@ pub fn ks_distance(sample: &SampleStatistics, cdf: impl Fn(f64) -> f64) -> (f64,
             below += c;
             distance = distance.max((below as f64 / n - model).abs());
         }
-        return (distance, "values");
+        return Some((distance, "values"));
     }
-    let histogram = &sample.histogram;
+    let (edges, counts) = histogram?;
     let mut below = 0u64;
-    for (k, &count) in histogram.counts.iter().enumerate().take(histogram.counts.len().saturating_sub(1)) {
-        below += count;
-        let edge = histogram.edges[k + 1];
+    for (k, &c) in counts.iter().enumerate().take(counts.len().saturating_sub(1)) {
+        below += c;
+        let edge = edges[k + 1];
         distance = distance.max((below as f64 / n - cdf(libm::nextafter(edge, f64::NEG_INFINITY))).abs());
     }
-    (distance, "bins")
+    Some((distance, "bins"))
 }
 
 /// The whole data set's KS distances, for tests and summaries: the largest per property.
