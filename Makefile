@@ -164,7 +164,7 @@ test-types: setup-node
 	node_modules/.bin/tsc -p tests/types
 	node_modules/.bin/tsc -p tests/types/node.tsconfig.json
 
-test-node: site fixtures
+test-node: site fixtures target/wheels/.installed-ci
 	node --test --test-timeout=900000 tests/node/
 
 # synparam against connectome-manipulator's ConnPropsModel (obi-one's original algorithm).

@@ -1,6 +1,8 @@
 // The README's screenshots (`make screenshots`): the page on a BBP-like circuit with 37 mtypes and
 // three edge populations (tests/fixtures/make_cortex.py), the Tsodyks–Markram by-class preset
-// mapped by mtype, after a run; and the matrix editor with a cell open. Writes docs/screenshots/.
+// mapped by mtype: before a run (the model wide, what the run does with each population), after a
+// run (side by side) at 1280×800 and 1920×1080, light and dark; the matrix editor with a cell
+// open. Writes docs/screenshots/.
 import { mkdir } from "node:fs/promises";
 import { openBrowser } from "./node/browser.mjs";
 
@@ -10,7 +12,7 @@ await mkdir(out, { recursive: true });
 const browser = await openBrowser();
 try {
   const page = await browser.context.newPage();
-  await page.setViewportSize({ width: 1440, height: 1100 });
+  await page.setViewportSize({ width: 1280, height: 800 });
   await page.goto(browser.base);
   await page.waitForSelector("body[data-ready='true']");
   await page.setInputFiles("#folder", cortex);
@@ -24,7 +26,11 @@ try {
   await page.locator("#preset-mapping").screenshot({ path: `${out}preset_mapping.png` });
   await page.click("#preset-confirm");
   await page.waitForFunction(() => /^valid/.test(document.getElementById("config-status").textContent));
+  await page.waitForFunction(() => !document.getElementById("run-plan").hidden && !document.getElementById("run").disabled);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${out}before_run_1280.png` });
   await page.click("#run");
+  if (await page.$eval("#skip-confirm", (d) => d.open)) await page.click("#skip-confirm-run");
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 120_000 });
   await page.waitForSelector("#histograms[data-complete='true']", { timeout: 120_000 });
   await page.selectOption("#editor-property", "u_syn");
@@ -33,6 +39,10 @@ try {
   await page.waitForSelector("#cell-preview svg");
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${out}results.png` });
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${out}results_1920.png` });
+  await page.setViewportSize({ width: 1280, height: 800 });
   await page.locator("section[aria-labelledby='model-heading']").screenshot({ path: `${out}editor.png` });
   await page.locator("#histograms figure.property-figure").first().scrollIntoViewIfNeeded();
   await page.locator("#histograms figure.property-figure").first().screenshot({ path: `${out}figures.png` });

@@ -67,3 +67,20 @@ export async function paste(page, selector, text) {
   await page.keyboard.press("ControlOrMeta+V");
   await page.waitForFunction(([field, value]) => document.querySelector(field).value === value, [selector, text], { timeout: 0 });
 }
+
+/**
+ * Click Parameterize as a user does. A run that would leave edge populations out asks first
+ * (nothing skipped in silence): with `skip` (default) the dialog's "Skip them" is chosen, and the
+ * list it showed is returned; else the dialog is left open for the test. Resolves once the run
+ * started (or the dialog is open), never on a fixed delay.
+ */
+export async function clickRun(page, { skip = true } = {}) {
+  const before = await page.$eval("#status", (s) => s.textContent);
+  await page.click("#run");
+  await page.waitForFunction((previous) => document.getElementById("skip-confirm").open
+    || document.getElementById("status").textContent !== previous, before);
+  if (!(await page.$eval("#skip-confirm", (d) => d.open))) return [];
+  const listed = await page.$$eval("#skip-confirm-list li", (items) => items.map((li) => li.textContent));
+  if (skip) await page.click("#skip-confirm-run");
+  return listed;
+}

@@ -8,7 +8,7 @@ import { join, relative } from "node:path";
 import { ZipReader, Uint8ArrayReader, Uint8ArrayWriter } from "@zip.js/zip.js";
 import { main } from "../../www/host/cli.mjs";
 import h5wasm from "h5wasm/node";
-import { openBrowser, artifacts, paste } from "./browser.mjs";
+import { openBrowser, artifacts, paste, clickRun } from "./browser.mjs";
 import { startServer } from "../../www/tools/serve.mjs";
 
 
@@ -26,6 +26,12 @@ async function openPage(page) {
   await page.goto(browser.base);
   await page.waitForSelector("body[data-ready='true']");
 }
+/** Show every edge population and property in the results (the page shows one of each by default). */
+async function showAll(page) {
+  if (!(await page.isDisabled("#population-filter"))) await page.selectOption("#population-filter", "");
+  await page.selectOption("#property-filter", "");
+  await page.waitForSelector("#histograms[data-complete='true']");
+}
 before(async () => { browser = await openBrowser(); });
 after(async () => { await browser?.close(); });
 
@@ -34,7 +40,7 @@ test("the worker loads the bundled example circuit with h5wasm and the page show
   const consoleErrors = [];
   page.on("pageerror", (error) => consoleErrors.push(String(error)));
   await openPage(page);
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   // One page worker did the work (its draw workers, which also hash the outputs after a run, live inside it).
   assert.equal(page.workers().filter((w) => /\/worker\.js$/.test(w.url())).length, 1, "one worker did the work");
@@ -44,8 +50,13 @@ test("the worker loads the bundled example circuit with h5wasm and the page show
   assert.ok(Math.abs(Number(inhibitory[3]) - 2.0) < 0.1, `inhibitory conductance mean ${inhibitory[3]}`);
   assert.equal(Number(inhibitory[2]) + Number(rows[0][2]) + Number(rows[2][2]), 4145, "every synapse of the example");
   assert.match(await page.textContent("#circuit"), /synaptome_afferents: afferent_neurons → synaptome, 4145 synapses/);
-  // One histogram per property × pathway, each with bars and the expected-count overlay.
+  // One property at a time by default: its figure only is drawn, the rows of the others hidden.
   await page.waitForSelector("#histograms[data-complete='true']");
+  assert.equal(await page.inputValue("#property-filter"), "conductance");
+  assert.deepEqual(await page.$$eval("#histograms figure.property-figure", (fs) => fs.map((f) => f.dataset.property)), ["conductance"]);
+  assert.equal(await page.$$eval("#results tbody tr:not([hidden])", (trs) => trs.length), 3);
+  // One histogram per property × pathway, each with bars and the expected-count overlay.
+  await showAll(page);
   const figures = await page.$$eval("#histograms figure.property-figure", (fs) => fs.map((f) => ({
     caption: f.querySelector(":scope > figcaption").textContent,
     charts: f.querySelectorAll("svg").length,
@@ -70,7 +81,7 @@ test("local files chosen in the page are mounted with WORKERFS in the worker and
   await openPage(page);
   const example = new URL("../../www/examples/synaptome/", import.meta.url).pathname;
   await page.setInputFiles("#files", ["circuit_config.json", "nodes.h5", "afferents.h5", "edges.h5"].map((f) => example + f));
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   const storage = JSON.parse(await page.getAttribute("#circuit", "data-storage"));
   assert.deepEqual(storage, { "nodes.h5": "WORKERFS", "afferents.h5": "WORKERFS", "edges.h5": "WORKERFS" });
@@ -92,7 +103,7 @@ test("circuit files dropped onto the page are loaded (WORKERFS) and parameterize
     document.getElementById("drop-zone").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
   });
   await page.waitForFunction(() => document.getElementById("circuit").dataset.storage?.includes("WORKERFS"));
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   assert.equal(await page.$$eval("#results tbody tr", (trs) => trs.length), 6);
   await page.close();
@@ -103,7 +114,7 @@ test("the parameterized edges.h5, the summary CSV and the config download from t
   const page = await browser.context.newPage();
   await openPage(page);
   await page.fill("#seed", "7");
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForSelector("#downloads a");
   const fetchDownload = async (name) => {
     const [file] = await Promise.all([page.waitForEvent("download"), page.click(`#downloads a[download='${name}']`)]);
@@ -155,7 +166,7 @@ test("a run can be cancelled, and the page runs again afterwards — twice, and 
     await route.continue().catch(() => {});
   });
   await openPage(page);
-  await page.click("#run");
+  await clickRun(page);
   assert.equal(await page.textContent("#status"), "running…");
   await page.click("#cancel");
   assert.equal(await page.textContent("#status"), "cancelled");
@@ -164,11 +175,11 @@ test("a run can be cancelled, and the page runs again afterwards — twice, and 
   await page.waitForTimeout(500);
   assert.equal(page.workers().length, 1, "the cancelled worker is gone, a fresh one is ready");
   await page.unroute("**/examples/synaptome/edges.h5");
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   // Cancel → run → run → zip: the zip is built (it once hung at "building the zip…").
   await page.evaluate(() => { document.getElementById("status").textContent = ""; });
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
   assert.equal(download.suggestedFilename(), "parameterized_circuit.zip");
@@ -204,9 +215,9 @@ test("the Tsodyks–Markram preset is mapped onto the circuit's pathway values a
   assert.equal(config.pathway_param_dict.prop_stats.syn_type_id.inhibitory_neuron.excitatory_neuron.mean, 7);
   assert.equal(config.pathway_param_dict.prop_stats.syn_type_id.extrinsic_neuron.excitatory_neuron.mean, 113, "extrinsic maps to excitatory");
   await page.waitForFunction(() => /^valid: conductance, conductance_scale_factor/.test(document.getElementById("config-status").textContent));
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
-  await page.waitForSelector("#histograms[data-complete='true']");
+  await showAll(page);
   assert.equal(await page.$$eval("#histograms figure.property-figure", (fs) => fs.length), 10);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `no horizontal scrolling at 420 px (overflow ${overflow}px)`);
@@ -229,13 +240,25 @@ test("existing properties need the overwrite toggle (network fixture through the
   assert.equal(total, 19861 + 902 + 372, "every S1 → S1 synapse of the three files");
   await page.selectOption("#preset", "tsodyks_markram");
   await confirmPreset(page);
-  await page.click("#run");
-  await page.waitForSelector("#status.error");
-  assert.match(await page.textContent("#status"), /CircuitError: .*edges\.h5: edge population 'S1__S1__chemical': properties already exist: conductance, delay, syn_type_id \(set overwrite_if_exists to replace them\); nothing was written/);
-  await page.check("#overwrite");
-  await page.click("#run");
+  // Known before any run: the properties the model writes that the edges already hold, with
+  // Overwrite offered up front; Parameterize is disabled, saying why.
+  await page.waitForFunction(() => /already hold/.test(document.getElementById("run-existing")?.textContent ?? ""));
+  assert.match(await page.textContent("#run-existing"), /all 3 populations already hold conductance, delay, syn_type_id/);
+  assert.equal(await page.isDisabled("#run"), true);
+  assert.match(await page.textContent("#run-blocked"), /^Cannot parameterize: 3 edge populations already hold conductance, delay, syn_type_id: overwrite them, or a run refuses/);
+  // What a run skips is listed before the run, with its reason and a remedy.
+  const plan = await page.$$eval("#run-plan li", (items) => items.map((li) => [li.dataset.status, li.textContent]));
+  assert.ok(plan.some(([status, text]) => status === "skipped" && /^VPM__S1__chemical: 3,552 synapses skipped — its source nodes \(VPM\) have no 'synapse_class'set a fallback value…$/.test(text)), JSON.stringify(plan));
+  await page.click("#run-existing button");
+  await page.waitForFunction(() => !document.getElementById("run").disabled);
+  assert.equal(await page.isChecked("#overwrite"), true);
+  assert.equal(await page.isHidden("#run-blocked"), true);
+  // Parameterize asks before skipping, naming what it skips and why.
+  const asked = await clickRun(page);
+  assert.deepEqual(asked, ["VPM__S1__chemical: 3,552 synapses — its source nodes (VPM) have no 'synapse_class'"]);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   assert.match(await page.textContent("#status"), /skipped edge population 'VPM__S1__chemical'/, "the virtual population without synapse_class is reported");
+  await showAll(page);
   assert.equal(await page.$$eval("#downloads a[download$='.h5']", (links) => links.length), 3, "one download per edges file");
   // Several edge populations: each under its own heading in the table, and named in its figures.
   const headings = await page.$$eval("#results tr.population-row:not([hidden])", (rows) => rows.map((r) => r.textContent));
@@ -257,20 +280,22 @@ test("existing properties need the overwrite toggle (network fixture through the
 test("editing one property's spec and rerunning changes only that property, and the page marks it", async () => {
   const page = await browser.context.newPage();
   await openPage(page);
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   const before = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => tr.textContent));
   assert.equal(await page.$$eval("tr.changed", (trs) => trs.length), 0, "nothing marked on the first run");
   const config = JSON.parse(await page.inputValue("#config"));
   config.pathway_param_dict.prop_stats.syn_type_id.inhibitory_neuron.excitatory_neuron.mean = 2;
   await paste(page, "#config", JSON.stringify(config));
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => document.querySelectorAll("tr.changed").length > 0);
   const changedRows = await page.$$eval("tr.changed", (trs) => trs.map((tr) => tr.cells[0].textContent + " " + tr.cells[1].textContent));
   assert.deepEqual(changedRows, ["syn_type_id inhibitory_neuron → excitatory_neuron"]);
   const after = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => tr.textContent));
   after.forEach((row, i) => { if (!row.startsWith("syn_type_idinhibitory")) assert.equal(row, before[i], "other rows identical"); });
-  await page.waitForSelector("#histograms[data-complete='true']");
+  // The property filter (on conductance) says which property changed; its figure is marked.
+  assert.deepEqual(await page.$$eval("#property-filter option", (os) => os.map((o) => o.textContent)), ["conductance", "syn_type_id — changed since the last run", "all 2 properties"]);
+  await showAll(page);
   assert.deepEqual(await page.$$eval(".property-figure.changed", (fs) => fs.map((f) => f.dataset.property)), ["syn_type_id"]);
   await page.close();
 });
@@ -358,7 +383,7 @@ test("files chosen one by one (without their folders) load by their names when t
   const nested = new URL("../fixtures/out/nested/", import.meta.url).pathname;
   await page.setInputFiles("#files", ["circuit_config.json", "network/internal_nodes.h5", "network/afferent_nodes.h5", "network/internal_edges.h5"].map((f) => nested + f));
   await page.waitForFunction(() => /synaptome_afferents: afferent_neurons → synaptome, 4145 synapses/.test(document.getElementById("circuit").textContent));
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
   const reader = new ZipReader(new Uint8ArrayReader(new Uint8Array(await readFile(await download.path()))));
@@ -507,7 +532,7 @@ test("matrix editor at scale: synapse counts in cells, the invalid cell marked, 
   await page.keyboard.press("Enter");
   assert.equal(await page.isHidden("#cell-form"), false);
   assert.match(await page.textContent("#cell-title"), /conductance: extrinsic_neuron → excitatory_neuron/);
-  assert.deepEqual(await page.evaluate(() => ({ ...document.activeElement.dataset })), { source: "extrinsic_neuron", target: "excitatory_neuron" }, "focus kept on the cell after the grid redrew");
+  assert.equal(await page.evaluate(() => document.activeElement.closest("#cell-form") && document.activeElement.name), "type", "Enter puts the focus in the cell's form");
   await page.focus("input[name='field-mean']");
   await page.keyboard.press("Escape");
   assert.equal(await page.isHidden("#cell-form"), true);
@@ -592,9 +617,9 @@ test("undo and redo of the model; the model and settings kept across a reload an
 test("figures: shared x scale, log y and CDF views, constants as one mark, PNG and SVG with title and spec inside, all figures as a zip; results filtered by edge population", async () => {
   const page = await browser.context.newPage();
   await openPage(page);
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
-  await page.waitForSelector("#histograms[data-complete='true']");
+  await showAll(page);
   // syn_type_id is constant per pathway: a rule at the value, no bar spanning the axis.
   const synType = "#histograms figure.property-figure[data-property='syn_type_id']";
   assert.equal(await page.$$eval(`${synType} svg g[data-mark='rect'] rect`, (rs) => rs.length), 0);
@@ -612,10 +637,10 @@ test("figures: shared x scale, log y and CDF views, constants as one mark, PNG a
     const labels = [...svg.querySelectorAll("g[data-mark='x-axis tick label'] text")].map((t) => t.textContent);
     return `${labels[0]}…${labels.at(-1)}`;
   }));
-  assert.equal(new Set(await ticks()).size, 1, (await ticks()).join(" | "));
-  await page.uncheck("#figure-shared-x");
+  assert.ok(new Set(await ticks()).size > 1, "each pathway its own range by default");
+  await page.check("#figure-shared-x");
   await page.waitForSelector("#histograms[data-complete='true']");
-  assert.ok(new Set(await ticks()).size > 1, "each pathway its own range");
+  assert.equal(new Set(await ticks()).size, 1, (await ticks()).join(" | "));
   await page.selectOption("#figure-y-scale", "symlog");
   await page.waitForSelector("#histograms[data-complete='true']");
   await page.selectOption("#figure-view", "cdf");
@@ -645,13 +670,16 @@ test("figures: shared x scale, log y and CDF views, constants as one mark, PNG a
   await network.selectOption("#preset", "seed_example");
   await confirmPreset(network);
   await network.waitForFunction(() => /^valid/.test(document.getElementById("config-status").textContent));
-  await network.click("#run");
+  await clickRun(network);
   await network.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   await network.waitForSelector("#histograms[data-complete='true']");
+  await network.selectOption("#property-filter", "");
   await network.selectOption("#population-filter", "VPM__S1__chemical");
+  await network.waitForSelector("#histograms[data-complete='true']");
   const visible = await network.$$eval("#results tbody tr:not([hidden]), #histograms > figure:not([hidden])", (els) => [...new Set(els.map((e) => e.dataset.population))]);
   assert.deepEqual(visible, ["VPM__S1__chemical"]);
   await network.selectOption("#population-filter", "");
+  await network.waitForSelector("#histograms[data-complete='true']");
   assert.equal(await network.$$eval("#histograms > figure[hidden]", (fs) => fs.length), 0);
   // The combined view: the core's statistics over the three populations together, one row per pathway.
   const conductanceOf = (population) => network.$$eval(`#results tbody tr[data-property='conductance']${population}`, (rows) => rows.map((r) => [r.cells[1].textContent, Number(r.cells[2].textContent), Number(r.cells[10].textContent)]));
@@ -682,9 +710,10 @@ test("a circuit of which a part cannot be loaded: the rest is loaded, the parts 
   assert.ok(items.some((i) => /extra_edges\.h5/.test(i)), items.join("\n"));
   await page.selectOption("#preset", "seed_example");
   await confirmPreset(page);
-  await page.click("#run");
-  await page.waitForSelector("#status.error");
-  assert.match(await page.textContent("#status"), /CircuitError: .*VPM__S1__chemical/);
+  // Refused before any run, naming what it needs: Parameterize disabled with the reason.
+  await page.waitForFunction(() => /VPM__S1__chemical/.test(document.getElementById("run-blocked").textContent));
+  assert.equal(await page.isDisabled("#run"), true);
+  assert.match(await page.textContent("#run-blocked"), /^Cannot parameterize: .*VPM__S1__chemical/);
   await page.close();
 });
 
@@ -692,7 +721,7 @@ test("stale state: a new circuit clears the previous results, figures and downlo
   const page = await browser.context.newPage();
   await openPage(page);
   await page.waitForFunction(() => /Edge populations/.test(document.getElementById("circuit").textContent));
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   await page.waitForSelector("#histograms[data-complete='true']");
   const network = new URL("../fixtures/out/network/", import.meta.url).pathname;
@@ -748,7 +777,7 @@ test("the static site (make site) works from a plain static server", async () =>
       try { await page.goto(`http://127.0.0.1:${port}/`); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
     }
     await page.waitForSelector("body[data-ready='true']");
-    await page.click("#run");
+    await clickRun(page);
     await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
     assert.equal(await page.$$eval("#results tbody tr", (trs) => trs.length), 6);
     await page.close();
@@ -761,9 +790,14 @@ test("errors from the core appear in the page, with their kind", async () => {
   const page = await browser.context.newPage();
   await openPage(page);
   await page.fill("#seed", "-4");
-  await page.click("#run");
-  await page.waitForSelector("#status.error");
-  assert.match(await page.textContent("#status"), /^ConfigError: random_seed: must be a non-negative integer \(at most 18446744073709551615; above 2\^53 − 1 as a decimal string\), got '-4'/);
+  await page.dispatchEvent("#seed", "change");
+  // Known before a run: Parameterize says why it cannot go, with the core's error and its kind.
+  await page.waitForFunction(() => document.getElementById("run").disabled && !document.getElementById("run-blocked").hidden);
+  assert.match(await page.textContent("#run-blocked"), /^Cannot parameterize: the model is not valid — ConfigError: random_seed: must be a non-negative integer \(at most 18446744073709551615; above 2\^53 − 1 as a decimal string\), got '-4'/);
+  // Its cause gone, the reason goes and the run goes.
+  await page.fill("#seed", "4");
+  await page.dispatchEvent("#seed", "change");
+  await page.waitForFunction(() => !document.getElementById("run").disabled && document.getElementById("run-blocked").hidden);
   await page.close();
 });
 
@@ -774,14 +808,14 @@ test("seeds: 2^64 − 1 from a pasted config shows exactly and runs; an empty se
   await paste(page, "#config", `{"random_seed": 18446744073709551615, "pathway_param_dict": ${JSON.stringify(model)}}`);
   await page.waitForFunction(() => document.getElementById("seed").value === "18446744073709551615");
   assert.equal(await page.textContent(".setting-source[data-setting='seed']"), "from the config");
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   // A model without random_seed and an emptied seed field: a run is refused, naming the seed.
   await paste(page, "#config", JSON.stringify({ pathway_param_dict: model }));
   await page.waitForFunction(() => /^valid/.test(document.getElementById("config-status").textContent));
   await page.fill("#seed", "");
   await page.dispatchEvent("#seed", "change");
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForSelector("#status.error");
   assert.match(await page.textContent("#status"), /random_seed: no seed/);
   await page.close();
@@ -805,7 +839,7 @@ async function zipEqualsCommand(circuit, args, { config = new URL("../../www/pre
   await page.setInputFiles("#folder", circuit);
   await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
   await prepare(page, cliOut);
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
   assert.equal(download.suggestedFilename(), "parameterized_circuit.zip");
@@ -893,7 +927,7 @@ test("the synapse matrix before a run is counted by the core with the run's rule
   await page.selectOption("#preset", "tsodyks_markram");
   await confirmPreset(page);
   await page.check("#overwrite");
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   const synapses = Number((await page.textContent("#status")).match(/^(\d+) synapses/)[1]);
   assert.equal(withFallback, synapses, "the matrix counts every synapse the run draws");
@@ -1000,11 +1034,89 @@ test("an obi-one SynapseParameterization config pasted in the page: assigners as
   assert.match(await page.textContent("#rules-notes"), /obi-one clamps/);
   assert.match(await page.textContent("#config-status"), /^valid: u_hill_coefficient, conductance/);
   await page.check("#overwrite");
-  await page.click("#run");
+  await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   // Only the assigners' edge population is parameterized: its synapses, as the coverage counted them.
   const counted = await page.$$eval("#coverage-table tbody tr", (trs) => trs.reduce((sum, tr) => sum + Number(tr.cells[1].textContent.replace(/,/g, "")), 0));
   assert.match(await page.textContent("#status"), new RegExp(`^${counted} synapses in`));
   assert.equal(await page.$$eval("#downloads a[download$='.h5']", (links) => links.length), 1, "one edges file written");
+  await page.close();
+});
+
+/** Shell words of a command line as reproduce.js quotes them (plain words, '…' with '\'' inside). */
+function shellWords(line) {
+  return [...line.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replaceAll("'\\''", "'") : m[2]));
+}
+
+test("Copy as command and Copy as Python give lines that redo the page's run bit for bit, with the model saved beside them", async () => {
+  const multi = new URL("../fixtures/out/multi/", import.meta.url).pathname;
+  const work = await mkdtemp(join(tmpdir(), "synparam-redo-"));
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.setInputFiles("#folder", multi);
+  await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
+  await page.selectOption("#preset", "tsodyks_markram");
+  await confirmPreset(page);
+  await page.fill("#seed", "23");
+  await page.dispatchEvent("#seed", "change");
+  await page.fill("#fallback", "INH");
+  await page.dispatchEvent("#fallback", "change");
+  await page.waitForFunction(() => !document.getElementById("run").disabled && /INH/.test(document.querySelector(".setting-source[data-setting='fallback']").textContent + document.getElementById("fallback").value));
+  await clickRun(page);
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
+  await page.click("#reproduce summary");
+  const [modelDownload] = await Promise.all([page.waitForEvent("download"), page.click("#copy-command")]);
+  const command = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(command, await page.textContent("#reproduce-command"));
+  assert.match(command, /^npx synparam --circuit circuit\/circuit_config\.json --config model\.json --out parameterized --seed 23 --pathway-property synapse_class --fallback-value INH$/);
+  assert.equal(modelDownload.suggestedFilename(), "model.json");
+  await modelDownload.saveAs(join(work, "model.json"));
+  const python = await page.textContent("#reproduce-python");
+  const [zip] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
+  await zip.saveAs(join(work, "page.zip"));
+  await page.close();
+
+  // The command, as copied (the circuit and output folder put in), writes the page's files.
+  const words = shellWords(command).slice(2).map((w) => (w === "circuit/circuit_config.json" ? join(multi, "circuit_config.json") : w === "model.json" ? join(work, "model.json") : w === "parameterized" ? join(work, "cli") : w));
+  await main(words, () => {});
+  const reader = new ZipReader(new Uint8ArrayReader(new Uint8Array(await readFile(join(work, "page.zip")))));
+  for (const entry of await reader.getEntries()) {
+    if (entry.directory || entry.filename === "parameterization.json") continue;
+    assert.ok(Buffer.from(await entry.getData(new Uint8ArrayWriter())).equals(await readFile(join(work, "cli", entry.filename))), `${entry.filename}: byte for byte`);
+  }
+  await reader.close();
+  // Python, as copied: the same datasets (h5py lays bytes out apart: their content digests agree).
+  const script = python.replace('"circuit/circuit_config.json"', JSON.stringify(join(multi, "circuit_config.json")))
+    .replace('"model.json"', JSON.stringify(join(work, "model.json"))).replace('"parameterized"', JSON.stringify(join(work, "python")));
+  const { execFileSync } = await import("node:child_process");
+  execFileSync(new URL("../../.venv/bin/python", import.meta.url).pathname, ["-c", script], { stdio: "pipe" });
+  const digests = async (dir) => JSON.parse(await readFile(join(dir, "parameterization.json"), "utf8")).datasets;
+  assert.deepEqual(await digests(join(work, "python")), await digests(join(work, "cli")));
+});
+
+test("keyboard: skip links reach the model's grid, Parameterize and the results; Enter on a cell puts the focus in its form, Escape brings it back", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.waitForSelector("#editor-matrix button.cell[tabindex='0']");
+  const active = () => page.evaluate(() => ({ id: document.activeElement.id, text: document.activeElement.textContent.trim(), cell: document.activeElement.matches("button.cell"), name: document.activeElement.name ?? null }));
+  await page.keyboard.press("Tab");
+  assert.equal((await active()).text, "Skip to the model", "the first tab stop");
+  await page.keyboard.press("Enter");
+  assert.equal((await active()).cell, true, "two key presses to the first matrix cell");
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.isHidden("#cell-form"), false);
+  assert.deepEqual(await active(), { id: "", text: (await active()).text, cell: false, name: "type" }, "Enter: the focus is in the cell's form");
+  const formBox = await page.$eval("#cell-form", (f) => f.getBoundingClientRect().toJSON());
+  assert.ok(formBox.top < (await page.evaluate(() => innerHeight)), "the form is in view");
+  await page.keyboard.press("Escape");
+  assert.equal((await active()).cell, true, "Escape: back on its cell");
+  assert.equal(await page.isHidden("#cell-form"), true);
+  await page.focus("[data-skip='run']");
+  await page.keyboard.press("Enter");
+  assert.equal((await active()).id, "run");
+  await page.focus("[data-skip='results']");
+  await page.keyboard.press("Enter");
+  assert.equal((await active()).id, "results-heading");
   await page.close();
 });

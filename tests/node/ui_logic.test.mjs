@@ -148,3 +148,15 @@ test("figures: a shared x range over pathways, count ticks that fit the margin, 
   assert.equal(pathwaySubtitle({ ...shared, goodness_of_fit: null }, 23), "120 synapses, 23 connections — 23 independent draws; no fit test (too few independent draws); gamma: mean 1, std 0.5");
   assert.equal(pathwaySubtitle({ ...shared, shared_within: false, goodness_of_fit: null }, 23), "120 synapses, 23 connections — 120 independent draws; no fit test (too few independent draws); gamma: mean 1, std 0.5");
 });
+
+test("reproduction: every setting explicit, shell words quoted, Python literals", async () => {
+  const { reproduction, shellWord } = await import("../../www/ui/reproduce.js");
+  assert.equal(shellWord("L5_TPC:A"), "L5_TPC:A");
+  assert.equal(shellWord("it's a b"), "'it'\\''s a b'");
+  assert.equal(shellWord("$HOME"), "'$HOME'");
+  const { command, python } = reproduction({ settings: { seed: "18446744073709551615", pathwayProperty: "mtype", fallback: "E'x", overwrite: false, populations: ["a", "b c"] }, strict: true });
+  assert.equal(command, "npx synparam --circuit circuit/circuit_config.json --config model.json --out parameterized --seed 18446744073709551615 --pathway-property mtype --fallback-value 'E'\\''x' --populations 'a,b c' --strict");
+  assert.equal(python, 'from synparam.dask import parameterize_circuit\n\nparameterize_circuit("circuit/circuit_config.json", "model.json", "parameterized", seed=18446744073709551615, pathway_property="mtype", fallback="E\'x", overwrite=False, populations=["a", "b c"], strict=True)\n');
+  const bare = reproduction({ settings: { seed: 1, pathwayProperty: null, fallback: null, overwrite: true, populations: null } });
+  assert.equal(bare.command, "npx synparam --circuit circuit/circuit_config.json --config model.json --out parameterized --seed 1 --overwrite");
+});

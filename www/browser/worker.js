@@ -440,7 +440,7 @@ serveWorker({
     let circuit = null;
     if (where && current?.key === keyOf(where)) {
       const loaded = await current.loading.catch(() => null);
-      if (loaded) circuit = checkAgainstCircuit({ circuit: loaded.circuit, Parameterizer, configText: config, settings: plan.settings });
+      if (loaded) circuit = checkAgainstCircuit({ circuit: loaded.circuit, Parameterizer, configText: config, settings: plan.settings, summary: plan.summary });
     }
     return { ...plan, base: planRun(config, {}).settings, circuit };
   },

@@ -69,7 +69,10 @@ export function pathwayColumnsOf(circuit, edges, pathwayProperty, fallback) {
     if (!nodes) throw new CircuitError(`${role} node population '${edges[role]}' is not in the circuit`, { file: edges.shownName, population: edges.name });
     const values = nodePropertyValues(nodes, pathwayProperty);
     if (!values && (fallback === undefined || fallback === null)) {
-      return { skipped: `skipped edge population '${edges.name}': ${role} node population '${nodes.name}' has no '${pathwayProperty}' property (set a fallback value to include it)` };
+      return {
+        skipped: `skipped edge population '${edges.name}': ${role} node population '${nodes.name}' has no '${pathwayProperty}' property (set a fallback value to include it)`,
+        lacking: { role, nodes: nodes.name },
+      };
     }
     columns[role] = { population: nodes.name, ipc: pathwayColumnIpc(values ?? new Array(nodes.size).fill(null)) };
   }
@@ -131,27 +134,39 @@ export function compileRules({ circuit, RuleCompiler, readRules, rulesText, popu
 }
 
 /**
- * What a run of `configText` with the core's `settings` (planRun) would refuse in `circuit`, found
- * without drawing: each edge population it would take is prepared by the core exactly as a run
- * prepares it (its node values against `src_types`/`tgt_types`, the fallback). Returns
- * `{problems: ["population: Kind: message"], skipped: [warning]}`.
+ * What a run of `configText` with the core's `settings` and `summary` (planRun) would do in
+ * `circuit`, found without drawing: each edge population it would take is prepared by the core
+ * exactly as a run prepares it (its node values against `src_types`/`tgt_types`, the fallback).
+ * Returns `{problems: ["population: Kind: message"], skipped: [warning], populations: [{name,
+ * synapses, status: "parameterized" | "skipped" | "refused" | "not asked", reason, lacking}],
+ * existing: [{population, properties}]}` — `existing`: the model's properties a population
+ * already holds (a run refuses them unless it may overwrite).
  */
-export function checkAgainstCircuit({ circuit, Parameterizer, configText, settings }) {
+export function checkAgainstCircuit({ circuit, Parameterizer, configText, settings, summary = null }) {
   const problems = [];
   const skipped = [];
+  const populations = [];
+  const existing = [];
   const requested = settings.populations.value;
   const needed = neededUnavailable(circuit, requested);
   if (needed.length) problems.push(unavailableError(circuit, needed, requested).message);
   for (const name of requested ?? []) {
     if (!circuit.edgePopulations.has(name) && !needed.some((u) => u.population === name)) problems.push(unknownPopulation(circuit, name));
   }
+  const written = (summary?.properties ?? []).map((p) => p.name);
   for (const edges of circuit.edgePopulations.values()) {
-    if (requested && !requested.includes(edges.name)) continue;
+    const entry = { name: edges.name, synapses: edges.size, status: "parameterized", reason: null, lacking: null };
+    populations.push(entry);
+    if (requested && !requested.includes(edges.name)) {
+      Object.assign(entry, { status: "not asked", reason: "not among the edge populations the model or the sidecar names" });
+      continue;
+    }
     const fallback = settings.fallback.value ?? undefined;
     try {
-      const { columns, skipped: warning } = pathwayColumnsOf(circuit, edges, settings.pathwayProperty.value, fallback);
+      const { columns, skipped: warning, lacking } = pathwayColumnsOf(circuit, edges, settings.pathwayProperty.value, fallback);
       if (warning) {
         skipped.push(warning);
+        Object.assign(entry, { status: "skipped", reason: `its ${lacking.role} nodes (${lacking.nodes}) have no '${settings.pathwayProperty.value}'`, lacking });
         continue;
       }
       const run = new Parameterizer(configText, settings.seed.value ?? 0);
@@ -162,10 +177,17 @@ export function checkAgainstCircuit({ circuit, Parameterizer, configText, settin
       }
     } catch (error) {
       problems.push(`${edges.name}: ${error.name}: ${error.message}`);
+      Object.assign(entry, { status: "refused", reason: `${error.name}: ${error.message}` });
+      continue;
     }
+    const present = written.filter((name) => edges.properties?.includes(name));
+    if (present.length) existing.push({ population: edges.name, properties: present });
+  }
+  if (existing.length && !settings.overwrite.value) {
+    problems.push(`${existing.length === 1 ? existing[0].population : `${existing.length} edge populations`} already hold${existing.length === 1 ? "s" : ""} ${[...new Set(existing.flatMap((e) => e.properties))].join(", ")}: overwrite them, or a run refuses`);
   }
   if (!problems.length && skipped.length === circuit.edgePopulations.size) problems.push(`no edge population to parameterize: ${skipped.join("; ")}`);
-  return { problems, skipped };
+  return { problems, skipped, populations, existing };
 }
 
 /**

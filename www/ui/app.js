@@ -8,6 +8,7 @@ import { mountCircuit } from "./circuit_panel.js";
 import { mountSettings } from "./settings_panel.js";
 import { mountModel } from "./model_panel.js";
 import { mountRun } from "./run_panel.js";
+import { mountWorkspace } from "./workspace.js";
 import { connectWorker } from "../run/protocol.js";
 
 /**
@@ -33,12 +34,15 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     return link;
   }
 
+  const workspace = mountWorkspace({ $, container });
+
   // The panels call each other only through these controllers, created in this order; the later
   // ones are reached through `panels` once they exist.
   const panels = {};
   const circuitPanel = mountCircuit({
     $, call, circuit,
     onUnloaded() {
+      panels.settings.forgetCircuitChoices();
       panels.model.setCounts([]);
       panels.run.clear();
     },
@@ -49,9 +53,12 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     onCounts: (data) => panels.model.setCounts(data.counts),
     onError: (error) => panels.run.showError(error),
   });
-  const settings = panels.settings = mountSettings({ $, container, call, circuit: circuitPanel, onValidation: (answer) => panels.model.showValidation(answer) });
+  const settings = panels.settings = mountSettings({ $, container, call, circuit: circuitPanel, onValidation(answer) {
+    panels.model.showValidation(answer);
+    panels.run.showPlan(answer);
+  } });
   const run = panels.run = mountRun({
-    $, container, call, settings, circuit: circuitPanel, download, emit,
+    $, container, call, settings, circuit: circuitPanel, download, emit, onResult: workspace.showResults,
     onCancel() {
       client.terminate(Object.assign(new Error("cancelled"), { name: "AbortError" }));
       startWorker();

@@ -204,6 +204,8 @@ export function mountCircuit({ $, call, circuit, onUnloaded, onLoaded, onCounts,
     /** Whether the page starts with a circuit to load (a host's or the URL's). */
     given: () => Boolean(message().circuitUrl || message().files),
     pathwayValues,
+    /** Whether some node of the circuit has `name`. */
+    hasProperty: (name) => choices.some((c) => c.name === name),
     pathwayChoiceChanged,
     selectPathwayProperty,
     /** A host's circuit replaces whatever was chosen: `{circuitUrl, fetchInit}` or `{files}`. */

@@ -93,7 +93,13 @@ export function mountEditor({ $, call, config, onEdited, download }) {
         if (bad) button.setAttribute("aria-invalid", "true");
         // The accessible name is the visible text; the table's headers give source and target.
         button.title = `${property}, ${s} → ${t}${bad ? " — the config's error is here" : ""}`;
-        button.addEventListener("click", (event) => selectCell(s, t, event));
+        button.addEventListener("click", (event) => {
+          selectCell(s, t, event);
+          // Enter or Space (a click without a pointer): the focus goes into the form, in view;
+          // Escape brings it back. A pointer click keeps it on the cell, the form brought in view.
+          if (event.detail === 0) form.type.focus();
+          else form.scrollIntoView({ block: "nearest" });
+        });
         const td = document.createElement("td");
         td.append(button);
         return td;

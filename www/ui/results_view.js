@@ -17,7 +17,7 @@ const nextFrame = () => new Promise((resolve) => (globalThis.requestAnimationFra
 /**
  * Mount the results view. `$`: element by id; `table`: the results table's body; `download(name,
  * blob)`: a download link; `columnsOf(population)`: a Promise of the File of a population's drawn
- * columns (for runs made without them). Returns `{show(data, detail, {configText, zipButton})}`.
+ * columns (for runs made without them). Returns `{show(data, detail, {configText, zipButton, extras})}`.
  */
 export function mountResults({ $, table, download, columnsOf }) {
   /** A download of a population's columns: a link when the run kept them, else a button that has
@@ -60,8 +60,13 @@ export function mountResults({ $, table, download, columnsOf }) {
     const options = figureOptions();
     const combining = $("population-filter").value === COMBINED && shown?.combined;
     if (combining) populations = [shown.combined];
+    // Only the figures the filters show are drawn (a real circuit has hundreds): a filter change
+    // draws the ones it shows.
+    const chosenPopulation = $("population-filter").value;
+    const chosenProperty = $("property-filter").value;
+    if (!combining && chosenPopulation) populations = populations.filter((p) => p.name === chosenPopulation);
     for (const population of populations) {
-      for (const property of population.stats) {
+      for (const property of population.stats.filter((p) => !chosenProperty || p.property === chosenProperty)) {
         await nextFrame();
         if (ticket !== drawing) return;
         const figure = await propertyFigure(property, { between: nextFrame, population: populations.length > 1 || combining ? population.name : null, connections: population.connections ?? {}, options });
@@ -100,16 +105,13 @@ export function mountResults({ $, table, download, columnsOf }) {
     const total = [...table.rows].filter((r) => !r.classList.contains("population-row") && (population === COMBINED) === (r.dataset.population === COMBINED)).length;
     $("results-count").textContent = visible === total ? `${total} rows` : `${visible} of ${total} rows shown`;
   }
-  $("property-filter").addEventListener("change", applyPopulationFilter);
-  let lastPopulationChoice = "";
-  $("population-filter").addEventListener("change", () => {
-    // Into or out of the combined view: its figures (or the populations') are drawn anew.
-    const choice = $("population-filter").value;
-    const redraw = (choice === COMBINED) !== (lastPopulationChoice === COMBINED);
-    lastPopulationChoice = choice;
-    if (redraw && shown) drawFigures(shown.populations, shown.changed);
-    else applyPopulationFilter();
-  });
+  // A filter change shows its rows and draws its figures.
+  const refilter = () => {
+    applyPopulationFilter();
+    if (shown) drawFigures(shown.populations, shown.changed);
+  };
+  $("property-filter").addEventListener("change", refilter);
+  $("population-filter").addEventListener("change", refilter);
   $("pathway-filter").addEventListener("input", applyPopulationFilter);
   for (const id of ["figure-shared-x", "figure-y-scale", "figure-view"]) {
     $(id).addEventListener("change", () => { if (shown) drawFigures(shown.populations, shown.changed); });
@@ -150,7 +152,7 @@ export function mountResults({ $, table, download, columnsOf }) {
       delete $("histograms").dataset.complete;
     },
     /** Show a run's result message (`data`) and its host-side results (`detail`). */
-    show(data, detail, { configText, zipButton }) {
+    show(data, detail, { configText, zipButton, extras = [] }) {
       const current = statisticsFingerprints(data.populations);
       const changed = changedPathways(previous, current);
       previous = current;
@@ -186,16 +188,22 @@ export function mountResults({ $, table, download, columnsOf }) {
       if (combined) for (const row of rows) if (row.classList.contains("population-row") && row.dataset.population === combined.name) row.dataset.population = COMBINED;
       table.replaceChildren(...rows);
       $("results").hidden = false;
-      const keep = $("population-filter").value;
-      $("population-filter").replaceChildren(new Option(several ? `all ${data.populations.length} edge populations, each apart` : data.populations[0]?.name ?? "", ""),
+      // One population and one property at a time by default (the first ones; a choice made
+      // before is kept), every one on request.
+      const keep = shown ? $("population-filter").value : null;
+      $("population-filter").replaceChildren(
+        ...(several ? data.populations.map((population) => new Option(population.name, population.name)) : [new Option(data.populations[0]?.name ?? "", "")]),
         ...(combined ? [new Option(`all ${data.populations.length} edge populations combined`, COMBINED)] : []),
-        ...(several ? data.populations.map((population) => new Option(population.name, population.name)) : []));
-      if ([...$("population-filter").options].some((o) => o.value === keep)) $("population-filter").value = keep;
-      lastPopulationChoice = $("population-filter").value;
+        ...(several ? [new Option(`all ${data.populations.length} edge populations, each apart`, "")] : []));
+      if (keep !== null && [...$("population-filter").options].some((o) => o.value === keep)) $("population-filter").value = keep;
       $("population-filter").disabled = !several;
       const properties = [...new Set(data.populations.flatMap((population) => population.stats.map((property) => property.property)))];
-      const previousProperty = $("property-filter").value;
-      $("property-filter").replaceChildren(new Option(`all ${properties.length} properties`, ""), ...properties.map((p) => new Option(p, p, false, p === previousProperty)));
+      const previousProperty = shown ? $("property-filter").value : properties[0];
+      // A property that changed since the last run says so in the filter (its figure may not be on view).
+      const changedProperties = new Set(data.populations.flatMap((population) => population.stats
+        .filter((property) => property.pathways.some((p) => changed.has(pathwayKey(population, property, p)))).map((property) => property.property)));
+      $("property-filter").replaceChildren(...properties.map((p) => new Option(changedProperties.has(p) ? `${p} — changed since the last run` : p, p, false, p === previousProperty)),
+        new Option(`all ${properties.length} properties`, "", false, previousProperty === ""));
       applyPopulationFilter();
       $("figure-options").hidden = false;
       shown = { populations: data.populations, changed, combined };
@@ -206,6 +214,7 @@ export function mountResults({ $, table, download, columnsOf }) {
         ...data.populations.map((population) => columnsDownload(population.name, detail.columns[population.name])),
         download("summary.csv", new Blob([summaryCsv(data.populations)], { type: "text/csv" })),
         download("config.json", new Blob([JSON.stringify(task, null, 2)], { type: "application/json" })),
+        ...extras,
       );
       drawFigures(data.populations, changed);
     },

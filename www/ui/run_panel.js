@@ -2,6 +2,7 @@
 // run queue (runs and zips in the order asked), the results view and the zip of the parameterized
 // circuit. The worker runs; this shows.
 import { mountResults } from "./results_view.js";
+import { reproduction } from "./reproduce.js";
 import { resultsOf } from "../run/results.js";
 import { errorData } from "../run/protocol.js";
 
@@ -9,22 +10,96 @@ import { errorData } from "../run/protocol.js";
  * Mount the run bar and the results. `call(method, args, options)`: the worker; `settings`: the
  * settings panel (snapshot, planOf); `circuit`: the circuit panel (its message); `download(name,
  * blob)`: a download link; `emit(type, detail)`: the host's events; `onCancel()`: the worker was
- * stopped and must be started again. Returns the panel's controller (see the object at the end).
+ * stopped and must be started again; `onResult()`: a run's results are about to be shown. Returns
+ * the panel's controller (see the object at the end).
  */
-export function mountRun({ $, container, call, settings, circuit, download, emit, onCancel }) {
+export function mountRun({ $, container, call, settings, circuit, download, emit, onCancel, onResult = () => {} }) {
   let lastResult = null; // the last run's results as hosts get them (resultsOf)
   let populations = null; // edge populations a loaded provenance sidecar restricts the run to
   let runs = Promise.resolve(); // runs (and zips after them) in the order asked
 
-  function setRunning(running) {
-    $("run").disabled = running;
+  let running = false;
+  let blocked = null; // why a run would be refused now (the model, the circuit), or null
+  let plan = null; // the last validation's check against the circuit: {populations, existing, problems}
+  function setRunning(now) {
+    running = now;
+    $("run").disabled = running || Boolean(blocked);
     $("cancel").disabled = !running;
   }
+
+  /** Show what a run would do with each edge population, and why it would be refused, from the
+   * core's validation (`{plan}` or `{error}`); Parameterize is enabled only when a run can go. */
+  function showPlan({ plan: validated, error }) {
+    plan = validated?.circuit ?? null;
+    const problems = plan?.problems ?? [];
+    blocked = error ? `the model is not valid — ${error.name}: ${error.message}` : problems.length ? problems.join("; ") : null;
+    $("run-blocked").hidden = !blocked;
+    $("run-blocked").textContent = blocked ? `Cannot parameterize: ${blocked}` : "";
+    setRunning(running);
+    if (!blocked && $("status").dataset.kind === "error") status(""); // its cause is gone
+    showPopulations(validated?.settings?.overwrite?.value ?? false);
+  }
+
+  /** One line per edge population: parameterized, skipped (why, and a remedy), refused; and the
+   * properties the populations already hold, with Overwrite offered when a run would refuse. */
+  function showPopulations(overwrite) {
+    const list = $("run-plan");
+    const populations = plan?.populations ?? [];
+    const existing = plan?.existing ?? [];
+    list.hidden = !populations.length;
+    const button = (text, title, action) => {
+      const b = Object.assign(document.createElement("button"), { type: "button", textContent: text, title });
+      b.addEventListener("click", action);
+      return b;
+    };
+    const items = populations.map((p) => {
+      const item = Object.assign(document.createElement("li"), { textContent: `${p.name}: ${p.synapses.toLocaleString("en")} synapses ${p.status}${p.reason ? ` — ${p.reason}` : ""}` });
+      item.dataset.status = p.status;
+      item.dataset.population = p.name;
+      if (p.status === "skipped") {
+        item.append(button("set a fallback value…", "give nodes without the pathway property a value (their synapses are then parameterized)", () => {
+          $("fallback").scrollIntoView({ block: "center" });
+          $("fallback").focus();
+        }));
+      }
+      return item;
+    });
+    if (existing.length) {
+      const names = [...new Set(existing.flatMap((e) => e.properties))];
+      const all = existing.length === populations.filter((p) => p.status === "parameterized").length;
+      const item = Object.assign(document.createElement("li"), {
+        textContent: `${all && existing.length > 1 ? `all ${existing.length} populations` : existing.map((e) => e.population).join(", ")} already hold${existing.length === 1 ? "s" : ""} ${names.join(", ")}` +
+          (overwrite ? ": the run overwrites them" : ""),
+      });
+      item.dataset.status = overwrite ? "overwritten" : "refused";
+      item.id = "run-existing";
+      if (!overwrite) item.append(button("overwrite them", "replace the values these edges files hold (the inputs are never modified: the output is a copy)", () => settings.override({ overwrite: true }, "here")));
+      items.push(item);
+    }
+    list.replaceChildren(...items);
+  }
+
+  /** The run's skipped populations the user has not yet agreed to leave: asks, then runs. */
+  async function runAsked() {
+    await settings.settled();
+    if (blocked || running) return;
+    const skipped = (plan?.populations ?? []).filter((p) => p.status === "skipped");
+    if (!skipped.length) return run().catch(() => { /* shown in the status line */ });
+    $("skip-confirm-list").replaceChildren(...skipped.map((p) => Object.assign(document.createElement("li"), { textContent: `${p.name}: ${p.synapses.toLocaleString("en")} synapses — ${p.reason}` })));
+    $("skip-confirm").showModal();
+    $("skip-confirm-run").focus();
+  }
+  $("skip-confirm-run").addEventListener("click", () => {
+    $("skip-confirm").close();
+    run().catch(() => { /* shown in the status line */ });
+  });
+  $("skip-confirm-cancel").addEventListener("click", () => $("skip-confirm").close());
 
   /** Say `text` in the status line (`error`: as an error). */
   function status(text, { error = false } = {}) {
     $("status").textContent = text;
     $("status").className = error ? "error" : "";
+    $("status").dataset.kind = error ? "error" : "";
   }
 
   function showError(error) {
@@ -77,9 +152,43 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
     return button;
   }
 
-  function showResult(data, detail, config) {
+  /** The run as the command and as Python, with the model to save beside them. */
+  function reproduceBlock(data, config, strict) {
+    const rules = data.pathwayProperty === "rules"; // compiled rules: they class the nodes themselves
+    let model = config;
+    try { model = JSON.stringify(JSON.parse(config), null, 2); } catch { /* a recipe in XML stays text */ }
+    const name = model.trimStart().startsWith("<") ? "model.xml" : "model.json";
+    const lines = reproduction({
+      settings: { seed: data.seed, pathwayProperty: rules ? null : data.pathwayProperty, fallback: rules ? null : data.fallback, overwrite: data.overwrite, populations: data.requested },
+      strict, model: name,
+    });
+    const block = Object.assign(document.createElement("details"), { id: "reproduce" });
+    block.append(Object.assign(document.createElement("summary"), { textContent: "Redo this run elsewhere (command, Python)" }));
+    const modelLink = download(name, new Blob([model], { type: name.endsWith(".xml") ? "application/xml" : "application/json" }));
+    const note = Object.assign(document.createElement("p"), { className: "note", textContent: `Save the model as ${name} beside them (it downloads with a copy); replace circuit/circuit_config.json with your circuit's. The same bits come out.` });
+    block.append(note);
+    for (const [kind, label, text] of [["command", "Copy as command", lines.command], ["python", "Copy as Python", lines.python]]) {
+      const pre = Object.assign(document.createElement("pre"), { id: `reproduce-${kind}`, textContent: text });
+      const copy = Object.assign(document.createElement("button"), { type: "button", id: `copy-${kind}`, textContent: label });
+      copy.addEventListener("click", async () => {
+        modelLink.click();
+        try {
+          await navigator.clipboard.writeText(text);
+          status(`${label.replace("Copy as", "copied as")}; ${name} downloaded to save beside it`);
+        } catch {
+          status(`the clipboard is not available here: select the text under "${label}" and copy it`);
+        }
+      });
+      block.append(copy, pre);
+    }
+    block.append(modelLink);
+    return block;
+  }
+
+  function showResult(data, detail, config, strict) {
     setRunning(false);
-    results.show(data, detail, { configText: config, zipButton: zipButton() });
+    onResult();
+    results.show(data, detail, { configText: config, zipButton: zipButton(), extras: [reproduceBlock(data, config, strict)] });
     // Stacked (narrow) layout: the results are below the controls; bring them into view.
     const pane = $("results-pane");
     if (pane.getBoundingClientRect().top > (globalThis.innerHeight ?? 0)) pane.scrollIntoView({ block: "start" });
@@ -102,7 +211,7 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
       const data = await call("run", request, { onProgress: showProgress });
       const detail = await resultsOf(data, { tables });
       lastResult = detail;
-      showResult(data, detail, config);
+      showResult(data, detail, config, asked.strict);
       return detail;
     } catch (error) {
       if (error.name !== "AbortError") showError(errorData(error));
@@ -119,7 +228,7 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
     runs = turn.catch(() => {});
     return turn;
   }
-  $("run").addEventListener("click", () => run().catch(() => { /* shown in the status line */ }));
+  $("run").addEventListener("click", () => runAsked());
 
   $("cancel").addEventListener("click", () => {
     // Every pending request (the run, a zip) is rejected with an AbortError when the worker stops.
@@ -138,7 +247,8 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
     /** The previous circuit's results go. */
     clear: () => results.clear(),
     /** Runs may start (the worker is up). */
-    enable: () => { $("run").disabled = false; },
+    enable: () => setRunning(false),
+    showPlan,
     results: () => lastResult,
     /** The last run's whole parameterized circuit as a zip Blob (after the runs asked before). */
     zip: () => runs.then(() => call("zip")).then((data) => data.blob),

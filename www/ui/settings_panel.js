@@ -61,6 +61,7 @@ export function mountSettings({ $, container, call, circuit, onValidation }) {
   /** Show the core's resolution: controls not set here follow the config; notes say where each
    * value comes from; Use config drops an override. */
   function show(plan) {
+    if (choosePathwayProperty(plan)) return; // validated again with the choice
     const notes = settingNotes(plan.settings, plan.base, changed);
     for (const name of PAGE_SETTINGS) {
       const { value } = plan.settings[name];
@@ -70,6 +71,17 @@ export function mountSettings({ $, container, call, circuit, onValidation }) {
       note.dataset.source = notes[name].source;
       container.querySelector(`.setting-reset[data-setting="${name}"]`).hidden = !(name in changed);
     }
+  }
+
+  /** A circuit lacking the default pathway property gets the first of mtype, synapse_class, ei
+   * it has (set "by the circuit", said so in the note; the config's or the user's choice stays). */
+  function choosePathwayProperty(plan) {
+    const { source, value } = plan.settings.pathwayProperty;
+    if (plan.rules || source !== "default" || "pathwayProperty" in changed || !circuit.shown() || circuit.hasProperty(value)) return false;
+    const chosen = ["mtype", "synapse_class", "ei"].find((name) => circuit.hasProperty(name));
+    if (!chosen) return false;
+    override({ pathwayProperty: chosen }, "the circuit");
+    return true;
   }
 
   /** What a run asked now uses: the config text, the settings set here, the seed field. */
@@ -88,9 +100,14 @@ export function mountSettings({ $, container, call, circuit, onValidation }) {
 
   let validationTimer = null;
   let validationTicket = 0;
+  let pending = null; // {promise, resolve} while a validation is scheduled or on its way
   /** Validate the current model and settings shortly (edits in a row validate once). */
   function validateSoon() {
     clearTimeout(validationTimer);
+    if (!pending) {
+      let resolve;
+      pending = { promise: new Promise((r) => { resolve = r; }), resolve: () => resolve() };
+    }
     validationTimer = setTimeout(async () => {
       const ticket = ++validationTicket;
       try {
@@ -98,6 +115,10 @@ export function mountSettings({ $, container, call, circuit, onValidation }) {
         if (ticket === validationTicket) onValidation({ plan });
       } catch (error) {
         if (ticket === validationTicket && error.name !== "AbortError") onValidation({ error: errorData(error) });
+      }
+      if (ticket === validationTicket && pending) {
+        pending.resolve();
+        pending = null;
       }
     }, 250);
   }
@@ -108,10 +129,16 @@ export function mountSettings({ $, container, call, circuit, onValidation }) {
     snapshot,
     planOf,
     validateSoon,
+    /** Settles when the shown validation is the current model's (none scheduled or on its way). */
+    settled: () => pending?.promise ?? Promise.resolve(),
     /** The settings the user set in the page (kept with the model across reloads). */
     setHere: () => Object.fromEntries(Object.entries(changed).filter(([, { by }]) => by === "here").map(([name, { value }]) => [name, value])),
     /** Every override with who set it, to restore after the UI is rebuilt. */
     overrides: () => structuredClone(changed),
     stop: () => clearTimeout(validationTimer),
+    /** A new circuit: the choices the previous one made go. */
+    forgetCircuitChoices() {
+      for (const [name, { by }] of Object.entries(changed)) if (by === "the circuit") delete changed[name];
+    },
   };
 }

@@ -25,7 +25,15 @@ export const STYLES = `
 }
 .synparam *, .synparam *::before, .synparam *::after { box-sizing: border-box; }
 .synparam .layout { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); gap: calc(2 * var(--_space)); align-items: start; }
-@container synparam (max-width: 900px) { .synparam .layout { grid-template-columns: minmax(0, 1fr); } }
+/* The split the user chooses (the layout buttons): the model wide (the default until a run), side
+   by side (after a run), or the results wide. */
+.synparam .layout[data-split="model"] { grid-template-columns: minmax(0, 3fr) minmax(16rem, 1fr); }
+.synparam .layout[data-split="even"] { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+.synparam .layout[data-split="results"] { grid-template-columns: minmax(20rem, 1fr) minmax(0, 3fr); }
+@container synparam (max-width: 900px) { .synparam .layout, .synparam .layout[data-split] { grid-template-columns: minmax(0, 1fr); } }
+.synparam .split-choice { display: flex; gap: .25rem; justify-content: flex-end; align-items: center; font-size: .8rem; margin-block-end: .4rem; }
+.synparam .split-choice button { font-size: .8rem; padding: .15rem .5rem; }
+.synparam .split-choice button[aria-pressed="true"] { background: var(--_accent-bg); border-color: var(--_accent); }
 .synparam .pane > section, .synparam .pane > div { margin-block-end: var(--_space); }
 .synparam .card { border: 1px solid var(--_border); border-radius: 8px; padding: var(--_space); background: var(--_bg); }
 .synparam h2 { font-size: 1rem; font-weight: 650; margin: 0 0 .5rem; letter-spacing: .01em; }
@@ -45,6 +53,16 @@ export const STYLES = `
 .synparam .run-bar { position: sticky; bottom: 0; z-index: 2; background: var(--_bg); border: 1px solid var(--_border); border-radius: 8px;
   padding: .6rem var(--_space); box-shadow: 0 -4px 12px rgb(0 0 0 / 8%); }
 .synparam .run-bar progress { width: 100%; height: .5rem; accent-color: var(--_accent); }
+.synparam .skip-links button { position: absolute; left: -10000px; }
+.synparam .skip-links button:focus { position: static; margin: .25rem; }
+.synparam #editor .table-scroll { max-height: min(60vh, 40rem); overflow: auto; }
+.synparam #editor-matrix thead th, .synparam #editor-matrix tr:first-child th { position: sticky; top: 0; z-index: 1; }
+.synparam .run-plan { margin: .3rem 0; padding-inline-start: 1.1rem; font-size: .85rem; max-height: 9rem; overflow-y: auto; }
+.synparam .run-plan li[data-status="skipped"], .synparam .run-plan li[data-status="refused"] { color: var(--_error); }
+.synparam .run-plan button { font-size: .8rem; padding: .1rem .4rem; margin-inline-start: .3rem; }
+.synparam #reproduce { flex-basis: 100%; }
+.synparam #reproduce pre { white-space: pre-wrap; word-break: break-all; font-size: .78rem; background: var(--_panel); padding: .4rem; border-radius: 6px; margin: .3rem 0 .6rem; }
+.synparam dialog { color: var(--_fg); background: var(--_bg); border: 1px solid var(--_border); border-radius: 8px; max-width: min(40rem, 90vw); }
     table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
     th, td { border-bottom: 1px solid var(--_border); padding: .3rem .5rem; text-align: right; }
     thead th { font-weight: 600; color: var(--_muted); font-size: .85rem; }
@@ -113,7 +131,18 @@ export const STYLES = `
 
 /** Markup of the UI: every control has an id, unique within its container. */
 export const MARKUP = `
-<div class="layout">
+<nav class="skip-links" aria-label="skip to">
+  <button type="button" data-skip="model">Skip to the model</button>
+  <button type="button" data-skip="run">Skip to Parameterize</button>
+  <button type="button" data-skip="results">Skip to the results</button>
+</nav>
+<div class="split-choice" role="group" aria-label="layout">
+  <span class="note">Layout:</span>
+  <button type="button" data-split="model" aria-pressed="true" title="the model editor wide, the results narrow">model wide</button>
+  <button type="button" data-split="even" aria-pressed="false" title="the model and the results side by side">side by side</button>
+  <button type="button" data-split="results" aria-pressed="false" title="the results wide, the model narrow">results wide</button>
+</div>
+<div class="layout" data-split="model">
   <div class="pane controls">
   <section id="drop-zone" class="card" aria-labelledby="circuit-heading">
     <h2 id="circuit-heading">Circuit</h2>
@@ -139,7 +168,7 @@ export const MARKUP = `
     </div>
   </section>
   <section class="card" aria-labelledby="model-heading">
-    <h2 id="model-heading">Model</h2>
+    <h2 id="model-heading" tabindex="-1">Model</h2>
     <div class="row">
       <label>Preset <select id="preset"></select></label>
       <button id="apply-preset" type="button">Use preset…</button>
@@ -231,17 +260,28 @@ export const MARKUP = `
     <div class="row">
       <label>Seed <input id="seed" type="text" inputmode="numeric" value="1" size="21" spellcheck="false"></label> <small class="setting-source" data-setting="seed"></small><button type="button" class="setting-reset" data-setting="seed" hidden title="drop this override: use the config's value (or the default)">use config</button>
     </div>
+    <ul id="run-plan" class="run-plan" aria-label="what a run does with each edge population" hidden></ul>
+    <p id="run-blocked" class="error" hidden></p>
     <div class="row">
-      <button id="run" type="button" class="primary" disabled>Parameterize</button>
+      <button id="run" type="button" class="primary" disabled aria-describedby="run-blocked">Parameterize</button>
       <button id="cancel" type="button" disabled>Cancel</button>
     </div>
+    <dialog id="skip-confirm" aria-labelledby="skip-confirm-title">
+      <p id="skip-confirm-title">This run leaves some synapses as they are:</p>
+      <ul id="skip-confirm-list"></ul>
+      <p class="note">Their edges are copied unchanged; the result and the sidecar list them.</p>
+      <div class="row">
+        <button id="skip-confirm-run" type="button" class="primary">Skip them and parameterize</button>
+        <button id="skip-confirm-cancel" type="button">Cancel</button>
+      </div>
+    </dialog>
     <progress id="progress" value="0" max="1" aria-label="progress"></progress>
     <p id="status" role="status"></p>
   </section>
   </div>
   <div class="pane results-pane" id="results-pane">
   <section class="card" aria-labelledby="results-heading">
-    <h2 id="results-heading">Results</h2>
+    <h2 id="results-heading" tabindex="-1">Results</h2>
     <div class="row" id="results-controls">
       <label>Edge population <select id="population-filter"></select></label>
       <label>Property <select id="property-filter"></select></label>
@@ -255,7 +295,7 @@ export const MARKUP = `
     <p id="results-count" role="status"></p>
     <div id="downloads" role="group" aria-label="downloads" class="downloads"></div>
     <div id="figure-options" hidden>
-      <label><input id="figure-shared-x" type="checkbox" checked> shared x scale per property</label>
+      <label><input id="figure-shared-x" type="checkbox"> shared x scale per property</label>
       <label>y scale <select id="figure-y-scale"><option value="linear">linear</option><option value="symlog">log</option></select></label>
       <label>view <select id="figure-view"><option value="histogram">histogram</option><option value="cdf">cumulative (CDF)</option></select></label>
       <button id="download-figures" type="button">Download all figures (SVG, zip)</button>
