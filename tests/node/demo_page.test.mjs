@@ -44,19 +44,19 @@ test("the worker loads the bundled example circuit with h5wasm and the page show
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   // One page worker did the work (its draw workers, which also hash the outputs after a run, live inside it).
   assert.equal(page.workers().filter((w) => /\/worker\.js$/.test(w.url())).length, 1, "one worker did the work");
+  // One property at a time by default: its rows only are built, its figure only drawn.
+  assert.equal(await page.inputValue("#property-filter"), "conductance");
+  assert.equal(await page.$$eval("#results tbody tr", (trs) => trs.length), 3);
+  await page.waitForSelector("#histograms[data-complete='true']");
+  assert.deepEqual(await page.$$eval("#histograms figure.property-figure", (fs) => fs.map((f) => f.dataset.property)), ["conductance"]);
+  await showAll(page);
   const rows = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
   assert.equal(rows.length, 6, "2 properties × 3 source classes");
   const inhibitory = rows.find((r) => r[0] === "conductance" && r[1].startsWith("inhibitory"));
   assert.ok(Math.abs(Number(inhibitory[3]) - 2.0) < 0.1, `inhibitory conductance mean ${inhibitory[3]}`);
   assert.equal(Number(inhibitory[2]) + Number(rows[0][2]) + Number(rows[2][2]), 4145, "every synapse of the example");
   assert.match(await page.textContent("#circuit"), /synaptome_afferents: afferent_neurons → synaptome, 4145 synapses/);
-  // One property at a time by default: its figure only is drawn, the rows of the others hidden.
-  await page.waitForSelector("#histograms[data-complete='true']");
-  assert.equal(await page.inputValue("#property-filter"), "conductance");
-  assert.deepEqual(await page.$$eval("#histograms figure.property-figure", (fs) => fs.map((f) => f.dataset.property)), ["conductance"]);
-  assert.equal(await page.$$eval("#results tbody tr:not([hidden])", (trs) => trs.length), 3);
   // One histogram per property × pathway, each with bars and the expected-count overlay.
-  await showAll(page);
   const figures = await page.$$eval("#histograms figure.property-figure", (fs) => fs.map((f) => ({
     caption: f.querySelector(":scope > figcaption").textContent,
     charts: f.querySelectorAll("svg").length,
@@ -86,7 +86,7 @@ test("local files chosen in the page are mounted with WORKERFS in the worker and
   const storage = JSON.parse(await page.getAttribute("#circuit", "data-storage"));
   assert.deepEqual(storage, { "nodes.h5": "WORKERFS", "afferents.h5": "WORKERFS", "edges.h5": "WORKERFS" });
   const rows = await page.$$eval("#results tbody tr", (trs) => trs.length);
-  assert.equal(rows, 6);
+  assert.equal(rows, 3, "conductance (shown first) over 3 pathways");
   await page.close();
 });
 
@@ -105,7 +105,7 @@ test("circuit files dropped onto the page are loaded (WORKERFS) and parameterize
   await page.waitForFunction(() => document.getElementById("circuit").dataset.storage?.includes("WORKERFS"));
   await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
-  assert.equal(await page.$$eval("#results tbody tr", (trs) => trs.length), 6);
+  assert.equal(await page.$$eval("#results tbody tr", (trs) => trs.length), 3, "conductance (shown first) over 3 pathways");
   await page.close();
 });
 
@@ -282,6 +282,7 @@ test("editing one property's spec and rerunning changes only that property, and 
   await openPage(page);
   await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
+  await showAll(page);
   const before = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => tr.textContent));
   assert.equal(await page.$$eval("tr.changed", (trs) => trs.length), 0, "nothing marked on the first run");
   const config = JSON.parse(await page.inputValue("#config"));
@@ -306,7 +307,7 @@ test("matrix editor: edit a cell with a live preview, fill a row, add a property
   assert.equal(await page.inputValue("#editor-property"), "conductance");
   const cells = await page.$$eval("#editor-matrix button.cell", (bs) => bs.map((b) => `${b.dataset.source}>${b.dataset.target}: ${b.querySelector(".cell-label").textContent}`));
   assert.equal(cells.length, 9);
-  assert.ok(cells.includes("inhibitory_neuron>excitatory_neuron: gamma(2, 0.5) per synapse"), cells.join("\n"));
+  assert.ok(cells.includes("inhibitory_neuron>excitatory_neuron: gamma(mean 2, sd 0.5) per synapse"), cells.join("\n"));
   await page.click("#editor-matrix button[data-source='inhibitory_neuron'][data-target='excitatory_neuron']");
   assert.equal(await page.inputValue("#cell-form select[name='type']"), "gamma");
   assert.equal(await page.inputValue("input[name='field-mean']"), "2");
@@ -779,7 +780,7 @@ test("the static site (make site) works from a plain static server", async () =>
     await page.waitForSelector("body[data-ready='true']");
     await clickRun(page);
     await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
-    assert.equal(await page.$$eval("#results tbody tr", (trs) => trs.length), 6);
+    assert.equal(await page.$$eval("#results tbody tr", (trs) => trs.length), 3, "conductance (shown first) over 3 pathways");
     await page.close();
   } finally {
     server.kill();

@@ -59,8 +59,10 @@ test("the config downloaded after a run carries the settings the core used", () 
 });
 
 test("the editor labels and edits specs with the core's distribution table", () => {
-  const fields = distributionFields({ distributions: [["gamma", ["mean", "std"]], ["zero", []]], common_keys: [], dtypes: [] });
-  assert.equal(specLabel({ type: "gamma", mean: 1, std: 0.5, shared_within: false }, fields), "gamma(1, 0.5) per synapse");
+  const fields = distributionFields({ distributions: [["gamma", ["mean", "std"]], ["zero", []], ["truncnorm", ["norm_loc", "norm_scale", "min", "max"]], ["constant", ["mean"]]], common_keys: [], dtypes: [] });
+  assert.equal(specLabel({ type: "gamma", mean: 1, std: 0.5, shared_within: false }, fields), "gamma(mean 1, sd 0.5) per synapse");
+  assert.equal(specLabel({ type: "truncnorm", norm_loc: 0.25, norm_scale: 0.13, min: 0.01, max: 1 }, fields), "truncnorm(loc 0.25, scale 0.13, [0.01, 1])");
+  assert.equal(specLabel({ type: "constant", mean: 7 }, fields), "constant(7)");
   assert.equal(specLabel({ type: "zero" }, fields), "zero()");
   const config = { pathway_param_dict: { src_types: ["A", "B"], tgt_types: ["A", "B"], prop_stats: { g: {} } } };
   applySpec(config, "g", "A", "B", { type: "zero" }, "row");

@@ -17,5 +17,11 @@ const app = createApp(document.getElementById("app"), { workerUrl: new URL("./wo
 // Anything that goes wrong outside the worker is shown in the page too, never only in the console.
 window.addEventListener("error", (event) => app.showError(event.error ?? event.message));
 window.addEventListener("unhandledrejection", (event) => app.showError(event.reason));
+// The header speaks of the example only while it is the circuit on view.
+const exampleNote = document.getElementById("page-example-note");
+const appElement = document.getElementById("app");
+if (new URLSearchParams(location.search).has("circuit")) exampleNote.hidden = true;
+for (const id of ["files", "folder"]) appElement.querySelector(`#${id}`)?.addEventListener("change", () => { exampleNote.hidden = true; });
+appElement.querySelector("#drop-zone")?.addEventListener("drop", () => { exampleNote.hidden = true; });
 // Ready once the UI is complete (the editor has the core's spec schema).
 app.ready.finally(() => { document.body.dataset.ready = "true"; });

@@ -17,9 +17,17 @@ export function modelOf(config) {
 export function specLabel(spec, fields = {}) {
   if (!spec || typeof spec !== "object") return "—";
   fields = fields[spec.type] ?? [];
-  const values = fields.map((f) => (Array.isArray(spec[f]) ? `[${spec[f].join(" ")}]` : spec[f]));
-  return `${spec.type}(${values.join(", ")})${spec.shared_within === false ? " per synapse" : ""}`;
+  const shown = (f) => (Array.isArray(spec[f]) ? `[${spec[f].join(" ")}]` : spec[f]);
+  // Named, so that gamma(2, 0.5) is not read as shape and scale; a window as [min, max]; a law of
+  // one parameter (constant, poisson, …) by its value alone.
+  const windowed = ["min", "max"].every((f) => fields.includes(f)) ? ["min", "max"] : ["low", "high"].every((f) => fields.includes(f)) ? ["low", "high"] : null;
+  const named = fields.filter((f) => !windowed?.includes(f)).map((f) => (fields.length === 1 ? `${shown(f)}` : `${PARAMETER_NAMES[f] ?? f} ${shown(f)}`));
+  if (windowed) named.push(`[${shown(windowed[0])}, ${shown(windowed[1])}]`);
+  return `${spec.type}(${named.join(", ")})${spec.shared_within === false ? " per synapse" : ""}`;
 }
+
+/** Short names of the laws' parameters in cell labels. */
+const PARAMETER_NAMES = { std: "sd", norm_loc: "loc", norm_scale: "scale" };
 
 /** A field's text as a number when it is one (JSON's numbers, and ±Infinity), else the text. */
 export function numberOrText(text) {

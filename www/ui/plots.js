@@ -57,13 +57,16 @@ export function fitText(pathway) {
   return `χ² p = ${p} (${fit.draws} draws, ${fit.degrees_of_freedom} df)`;
 }
 
+/** "1 synapse", "2 synapses". */
+const plural = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
 /** The pathway's line under its title: synapses, connections, the independent draws (the core's
  * count: connections when one draw serves a connection), the goodness of fit, and the spec's
  * formula from the core. */
 export function pathwaySubtitle(pathway, connections) {
   const draws = pathway.goodness_of_fit?.draws ?? (pathway.shared_within ? connections : pathway.count);
-  const counts = `${pathway.count} synapses${connections === undefined ? "" : `, ${connections} connections`}` +
-    (draws === undefined ? "" : ` — ${draws} independent draws`);
+  const counts = `${plural(pathway.count, "synapse")}${connections === undefined ? "" : `, ${plural(connections, "connection")}`}` +
+    (draws === undefined ? "" : ` — ${plural(draws, "independent draw")}`);
   const before = pathway.previous ? `; before: ${pathway.previous.count} values, mean ${+pathway.previous.mean.toPrecision(4)}` : "";
   return `${counts}; ${fitText(pathway)}; ${pathway.formula}${before}`;
 }

@@ -10,6 +10,8 @@ import { pathwayKey, statisticsFingerprints, changedPathways, summaryCsv, taskOf
 const COMBINED = "\u0000combined";
 
 const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
+/** A pathway's std as read: none for one value, 0 for the rounding noise of equal values. */
+const formatStd = (p) => (p.count < 2 ? "—" : Math.abs(p.std) <= 1e-7 * Math.abs(p.mean) ? "0" : format(p.std));
 const nextFrame = () => new Promise((resolve) => (globalThis.requestAnimationFrame ?? setTimeout)(resolve));
 
 // Long by design: the panel's closure holds its state, shared by the short functions inside it
@@ -81,6 +83,46 @@ export function mountResults({ $, table, download, columnsOf }) {
     $("histograms").dataset.complete = "true";
   }
 
+  /** The table's rows of the chosen edge population ("" every one apart, or the combined view)
+   * and property ("" every one): only those are built (a real circuit has tens of thousands). */
+  function renderRows() {
+    if (!shown) return;
+    const { populations, combined, changed } = shown;
+    const chosenPopulation = $("population-filter").value;
+    const chosenProperty = $("property-filter").value;
+    const listed = chosenPopulation === COMBINED && combined ? [combined] : populations.filter((p) => !chosenPopulation || p.name === chosenPopulation);
+    // Several edge populations: each under a heading row, so equal pathways stay apart.
+    const headed = populations.length > 1;
+    const heading = (population) => {
+      const row = Object.assign(document.createElement("tr"), { className: "population-row" });
+      row.dataset.population = population.combined ? COMBINED : population.name;
+      row.append(Object.assign(document.createElement("th"), { colSpan: 12, textContent: population.combined
+        ? `all ${populations.length} edge populations combined (${population.size} synapses)`
+        : `${population.name} (${population.source} → ${population.target}, ${population.size} synapses)` }));
+      return row;
+    };
+    const rows = listed.flatMap((population) => (headed ? [heading(population)] : []).concat(population.stats
+      .filter((property) => !chosenProperty || property.property === chosenProperty)
+      .flatMap((property) => property.pathways.map((p) => {
+        const row = document.createElement("tr");
+        if (changed.has(pathwayKey(population, property, p))) row.className = "changed";
+        row.dataset.property = property.property;
+        const connections = population.connections?.[`${p.source} → ${p.target}`];
+        for (const text of [property.property, `${p.source} → ${p.target}`, String(p.count), format(p.mean), formatStd(p), format(p.min), format(p.max),
+          `${(100 * p.clipped_share).toFixed(1)} %`, format(p.theoretical_mean), format(p.theoretical_std), connections === undefined ? "" : String(connections),
+          p.goodness_of_fit ? (p.goodness_of_fit.p_value < 1e-4 ? p.goodness_of_fit.p_value.toExponential(1) : p.goodness_of_fit.p_value.toPrecision(2)) : "—"]) {
+          row.append(Object.assign(document.createElement("td"), { textContent: text }));
+        }
+        // The fit's p-value: its draws and degrees of freedom on hover; a very small one stands out.
+        row.cells[11].title = fitText(p);
+        if (p.goodness_of_fit && p.goodness_of_fit.p_value < 1e-3) row.cells[11].classList.add("misfit");
+        row.cells[1].title = p.formula; // the spec, as the core words it
+        row.dataset.population = population.combined ? COMBINED : population.name;
+        return row;
+      }))));
+    table.replaceChildren(...rows);
+  }
+
   /** Show only the rows and figures of the chosen edge population and property, and the rows of
    * pathways whose names contain the pathway filter ("" shows all). */
   function applyPopulationFilter() {
@@ -107,6 +149,7 @@ export function mountResults({ $, table, download, columnsOf }) {
   }
   // A filter change shows its rows and draws its figures.
   const refilter = () => {
+    renderRows();
     applyPopulationFilter();
     if (shown) drawFigures(shown.populations, shown.changed);
   };
@@ -156,37 +199,9 @@ export function mountResults({ $, table, download, columnsOf }) {
       const current = statisticsFingerprints(data.populations);
       const changed = changedPathways(previous, current);
       previous = current;
-      // Several edge populations: each under a heading row, so equal pathways stay apart.
       const several = data.populations.length > 1;
-      const heading = (population) => {
-        const row = Object.assign(document.createElement("tr"), { className: "population-row" });
-        row.dataset.population = population.name;
-        row.append(Object.assign(document.createElement("th"), { colSpan: 12, textContent: population.combined
-          ? `all ${data.populations.length} edge populations combined (${population.size} synapses)`
-          : `${population.name} (${population.source} → ${population.target}, ${population.size} synapses)` }));
-        return row;
-      };
       // The core's statistics over all populations together, as one more (filtered) population.
       const combined = several && data.combined ? { name: "all edge populations", source: "*", target: "*", size: data.combined.size, stats: data.combined.stats, connections: data.combined.connections, combined: true } : null;
-      const rows = [...data.populations, ...(combined ? [combined] : [])].flatMap((population) => (several ? [heading(population)] : []).concat(population.stats.flatMap((property) => property.pathways.map((p) => {
-        const row = document.createElement("tr");
-        if (changed.has(pathwayKey(population, property, p))) row.className = "changed";
-        row.dataset.property = property.property;
-        const connections = population.connections?.[`${p.source} → ${p.target}`];
-        for (const text of [property.property, `${p.source} → ${p.target}`, String(p.count), format(p.mean), format(p.std), format(p.min), format(p.max),
-          `${(100 * p.clipped_share).toFixed(1)} %`, format(p.theoretical_mean), format(p.theoretical_std), connections === undefined ? "" : String(connections),
-          p.goodness_of_fit ? (p.goodness_of_fit.p_value < 1e-4 ? p.goodness_of_fit.p_value.toExponential(1) : p.goodness_of_fit.p_value.toPrecision(2)) : "—"]) {
-          row.append(Object.assign(document.createElement("td"), { textContent: text }));
-        }
-        // The fit's p-value: its draws and degrees of freedom on hover; a very small one stands out.
-        row.cells[11].title = fitText(p);
-        if (p.goodness_of_fit && p.goodness_of_fit.p_value < 1e-3) row.cells[11].classList.add("misfit");
-        row.cells[1].title = p.formula; // the spec, as the core words it
-        row.dataset.population = population.combined ? COMBINED : population.name;
-        return row;
-      }))));
-      if (combined) for (const row of rows) if (row.classList.contains("population-row") && row.dataset.population === combined.name) row.dataset.population = COMBINED;
-      table.replaceChildren(...rows);
       $("results").hidden = false;
       // One population and one property at a time by default (the first ones; a choice made
       // before is kept), every one on request.
@@ -204,9 +219,10 @@ export function mountResults({ $, table, download, columnsOf }) {
         .filter((property) => property.pathways.some((p) => changed.has(pathwayKey(population, property, p)))).map((property) => property.property)));
       $("property-filter").replaceChildren(...properties.map((p) => new Option(changedProperties.has(p) ? `${p} — changed since the last run` : p, p, false, p === previousProperty)),
         new Option(`all ${properties.length} properties`, "", false, previousProperty === ""));
+      shown = { populations: data.populations, changed, combined };
+      renderRows();
       applyPopulationFilter();
       $("figure-options").hidden = false;
-      shown = { populations: data.populations, changed, combined };
       const task = taskOfRun(configText, data);
       $("downloads").replaceChildren(
         zipButton,

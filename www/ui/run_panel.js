@@ -190,8 +190,11 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
     onResult();
     results.show(data, detail, { configText: config, zipButton: zipButton(), extras: [reproduceBlock(data, config, strict)] });
     // Stacked (narrow) layout: the results are below the controls; bring them into view.
+    // (At the next frame: its layout is needed then anyway, not forced in this task.)
     const pane = $("results-pane");
-    if (pane.getBoundingClientRect().top > (globalThis.innerHeight ?? 0)) pane.scrollIntoView({ block: "start" });
+    (globalThis.requestAnimationFrame ?? setTimeout)(() => {
+      if (pane.getBoundingClientRect().top > (globalThis.innerHeight ?? 0)) pane.scrollIntoView({ block: "start" });
+    });
     const synapses = data.populations.reduce((sum, p) => sum + p.size, 0);
     $("status").textContent = `${synapses} synapses in ${data.seconds.toFixed(2)} s` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : "");
     // Where the worker spent the time, for benchmarks and the curious (design §6).
