@@ -140,6 +140,17 @@ impl TruncatedNormal {
         z.clamp(self.alpha, self.beta)
     }
 
+    /// Draw one value from the truncated law (the sampler every `truncnorm` spec uses).
+    #[inline]
+    pub fn sample_law<R: RngCore>(&self, rng: &mut R) -> f64 {
+        self.sample(rng)
+    }
+
+    /// Mean and standard deviation of the truncated law.
+    pub fn law_moments(&self) -> (f64, f64) {
+        self.moments()
+    }
+
     fn quantile(&self, u: f64, v: f64) -> f64 {
         if self.region == TruncationRegion::Point {
             return self.point();

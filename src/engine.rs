@@ -3,12 +3,14 @@
 //! A [`PopulationPlan`] is built once per edge population from the node pathway columns; then any
 //! chunk of its edges, in any order and of any size, is parameterized independently.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::attributes::{AttributeReads, AttributeSetup, SomaPositions};
 use crate::config::{ColumnType, Finalized, Model, PathwaySpec};
 use crate::distributions::Distribution;
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use crate::special_functions::{normal_cdf, normal_sf};
 use crate::streams::{connection_stream, family_key, synapse_stream};
 
@@ -230,6 +232,9 @@ pub struct PopulationPlan {
     property_keys: Vec<u64>,
     /// Stream family of the correlated group.
     correlation_key: u64,
+    /// The per-synapse attributes the model reads (design §2.7), and how they are read here.
+    edge_attributes: Vec<String>,
+    attributes: Option<AttributeSetup>,
 }
 
 /// Distinct connections (source → target node pairs) per pathway of one edge population, exact
@@ -398,6 +403,42 @@ enum PathwayDraw<'a> {
     PerSynapse(&'a PathwaySpec),
     /// One draw per connection, shared by its synapses.
     PerConnection(&'a PathwaySpec),
+    /// One value per synapse that depends on its attributes (design §2.7): the values of the
+    /// law's attribute and of the factor's, when the spec has them.
+    Located(&'a PathwaySpec, Option<&'a [f64]>, Option<&'a [f64]>),
+}
+
+/// The raw value (before bounds and dtype) of a spec that depends on attributes, at row `i`: the
+/// attribute law at its attribute's value or the law drawn from the synapse's stream, times the
+/// `scale_by` factor. `Err` names an attribute whose value is not finite.
+#[inline]
+fn located_value<'s>(
+    spec: &'s PathwaySpec,
+    law_values: Option<&[f64]>,
+    scale_values: Option<&[f64]>,
+    i: usize,
+    key: u64,
+    edge_id: u64,
+) -> std::result::Result<f64, (&'s str, f64)> {
+    let mut stream = synapse_stream(key, edge_id);
+    let mut raw = match (&spec.attribute_law, law_values) {
+        (Some(law), Some(values)) => {
+            let x = values[i];
+            if !x.is_finite() {
+                return Err((law.attribute(), x));
+            }
+            law.sample(x, &mut stream)
+        }
+        _ => spec.distribution.sample(&mut stream),
+    };
+    if let (Some(scale), Some(values)) = (&spec.scale_by, scale_values) {
+        let x = values[i];
+        if !x.is_finite() {
+            return Err((&scale.attribute, x));
+        }
+        raw *= scale.factor(x);
+    }
+    Ok(raw)
 }
 
 /// Bounds and dtype for one drawn value: counts a clip, records the first value the dtype cannot
@@ -445,7 +486,6 @@ impl PopulationPlan {
             None => 0,
         };
         Ok(PopulationPlan {
-            model,
             edge_population: edge_population.to_string(),
             source_population: source.population.clone(),
             target_population: target.population.clone(),
@@ -453,7 +493,56 @@ impl PopulationPlan {
             target_types,
             property_keys,
             correlation_key,
+            edge_attributes: model.edge_attributes(),
+            attributes: None,
+            model,
         })
+    }
+
+    /// The per-synapse attributes the model reads, in its order (empty for most models).
+    pub fn edge_attributes(&self) -> &[String] {
+        &self.edge_attributes
+    }
+
+    /// Plan which edge datasets a host reads for the model's attributes, given the datasets the
+    /// population's edges file has; errors name every one it lacks (design §2.7).
+    pub fn plan_attributes(&mut self, available: &[&str]) -> Result<&AttributeReads> {
+        let mut setup = crate::attributes::plan_reads(&self.edge_population, &self.edge_attributes, available)?;
+        if let Some(previous) = self.attributes.take() {
+            setup.keep_positions_of(previous); // planning again keeps the positions given
+        }
+        Ok(&self.attributes.insert(setup).reads)
+    }
+
+    /// Give the source nodes' soma positions (node id = row), for `distance_soma`.
+    pub fn set_source_positions(&mut self, positions: SomaPositions) -> Result<()> {
+        let nodes = self.source_types.len();
+        let population = self.edge_population.clone();
+        match &mut self.attributes {
+            Some(setup) => setup.set_positions(&population, nodes, positions),
+            None => Err(Error::input(
+                format!("edge population '{population}'"),
+                "plan the edge attributes before giving source positions",
+            )),
+        }
+    }
+
+    /// Whether chunks can be drawn: the model reads no attribute, or they are planned (and the
+    /// positions given where distances are read). Errors name what is missing.
+    pub fn check_attributes_ready(&self) -> Result<()> {
+        if self.edge_attributes.is_empty() {
+            return Ok(());
+        }
+        match &self.attributes {
+            Some(setup) => setup.ready(&self.edge_population),
+            None => Err(Error::input(
+                format!("edge population '{}'", self.edge_population),
+                format!(
+                    "the model reads per-synapse attributes ({}): plan them from the edges file's datasets and give them with every chunk",
+                    self.edge_attributes.join(", ")
+                ),
+            )),
+        }
     }
 
     /// The model the plan draws from.
@@ -585,29 +674,52 @@ impl PopulationPlan {
         }
     }
 
-    /// Draw every property for every edge of the chunk.
+    /// Draw every property for every edge of the chunk (a model that reads no edge attribute).
     pub fn run(&self, chunk: EdgeIds<'_>) -> Result<ChunkResult> {
+        self.run_with_attributes(chunk, &[])
+    }
+
+    /// Draw every property for every edge of the chunk, with the planned attribute datasets'
+    /// values (`columns`, in [`AttributeReads::datasets`] order, one value per edge).
+    pub fn run_with_attributes(&self, chunk: EdgeIds<'_>, columns: &[&[f64]]) -> Result<ChunkResult> {
         self.check_ids(chunk)?;
+        let attributes: Vec<Cow<'_, [f64]>> = if self.edge_attributes.is_empty() {
+            if !columns.is_empty() {
+                return Err(Error::input(
+                    format!("edge chunk of '{}'", self.edge_population),
+                    format!("{} attribute columns given, but the model reads no edge attribute", columns.len()),
+                ));
+            }
+            Vec::new()
+        } else {
+            self.check_attributes_ready()?;
+            let setup = self.attributes.as_ref().expect("checked by check_attributes_ready");
+            setup.evaluate(&self.edge_population, chunk.source, chunk.edge_id, columns)?
+        };
         let mut widened = Vec::new();
         match (node_ids_of_one_width(chunk, &mut widened), chunk.edge_id) {
             ((Ids::U32(source), Ids::U32(target)), Ids::U32(edge_id)) => {
-                self.run_columns(Columns { source, target, edge_id })
+                self.run_columns(Columns { source, target, edge_id }, &attributes)
             }
             ((Ids::U32(source), Ids::U32(target)), Ids::U64(edge_id)) => {
-                self.run_columns(Columns { source, target, edge_id })
+                self.run_columns(Columns { source, target, edge_id }, &attributes)
             }
             ((Ids::U64(source), Ids::U64(target)), Ids::U32(edge_id)) => {
-                self.run_columns(Columns { source, target, edge_id })
+                self.run_columns(Columns { source, target, edge_id }, &attributes)
             }
             ((Ids::U64(source), Ids::U64(target)), Ids::U64(edge_id)) => {
-                self.run_columns(Columns { source, target, edge_id })
+                self.run_columns(Columns { source, target, edge_id }, &attributes)
             }
             _ => unreachable!("node_ids_of_one_width gives one width"),
         }
     }
 
-    /// [`PopulationPlan::run`] on checked columns of known widths.
-    fn run_columns<N: Id, E: Id>(&self, chunk: Columns<'_, N, E>) -> Result<ChunkResult> {
+    /// [`PopulationPlan::run`] on checked columns of known widths, with the model's attributes.
+    fn run_columns<N: Id, E: Id>(
+        &self,
+        chunk: Columns<'_, N, E>,
+        attributes: &[Cow<'_, [f64]>],
+    ) -> Result<ChunkResult> {
         let pathways = self.pathways_of(chunk.source, chunk.target);
         let mut properties: Vec<PropertyValues> = self
             .model
@@ -623,7 +735,7 @@ impl PopulationPlan {
         let correlated: Vec<usize> = self.model.correlation.as_ref().map(|c| c.properties.clone()).unwrap_or_default();
         for (index, out) in properties.iter_mut().enumerate() {
             if !correlated.contains(&index) {
-                self.draw_independent(index, chunk, &pathways, out)?;
+                self.draw_independent(index, chunk, &pathways, attributes, out)?;
             }
         }
         if !correlated.is_empty() {
@@ -653,16 +765,27 @@ impl PopulationPlan {
         index: usize,
         chunk: Columns<'_, N, E>,
         pathways: &[u32],
+        attributes: &[Cow<'_, [f64]>],
         out: &mut PropertyValues,
     ) -> Result<()> {
         let property = &self.model.properties[index];
         let key = self.property_keys[index];
+        let column = |name: &str| -> &[f64] {
+            let position = self.edge_attributes.iter().position(|a| a == name).expect("the model's attributes");
+            &attributes[position]
+        };
         // Per pathway, how its values are drawn: deterministic laws are finalized once.
         let draws: Vec<PathwayDraw<'_>> = property
             .pathways
             .iter()
             .map(|spec| {
-                if spec.distribution.is_deterministic() {
+                if spec.depends_on_attributes() {
+                    PathwayDraw::Located(
+                        spec,
+                        spec.attribute_law.as_ref().map(|law| column(law.attribute())),
+                        spec.scale_by.as_ref().map(|scale| column(&scale.attribute)),
+                    )
+                } else if spec.distribution.is_deterministic() {
                     match spec.finalize(spec.distribution.quantile(0.5, 0.5)) {
                         Ok(stored) => PathwayDraw::Fixed(stored),
                         Err(value) => PathwayDraw::OutOfRange(value),
@@ -693,6 +816,7 @@ impl PopulationPlan {
         }
         let mut memo: Option<ConnectionMemo> = None;
         let mut failure: Option<(u32, f64, u64)> = None;
+        let mut attribute_failure: Option<(&str, f64, u64)> = None;
         let clipped = &mut out.clipped;
         out.values.reserve_exact(chunk.len());
         out.values.extend((0..chunk.len()).map(|i| {
@@ -711,6 +835,17 @@ impl PopulationPlan {
                     let raw = spec.distribution.sample(&mut synapse_stream(key, edge_id));
                     return finalize_into(spec, raw, pathway, edge_id, clipped, &mut failure);
                 }
+                PathwayDraw::Located(spec, law_values, scale_values) => {
+                    let edge_id = chunk.edge_id(i);
+                    let raw = match located_value(spec, *law_values, *scale_values, i, key, edge_id) {
+                        Ok(raw) => raw,
+                        Err(bad) => {
+                            attribute_failure.get_or_insert((bad.0, bad.1, edge_id));
+                            return f64::NAN;
+                        }
+                    };
+                    return finalize_into(spec, raw, pathway, edge_id, clipped, &mut failure);
+                }
                 PathwayDraw::PerConnection(spec) => spec,
             };
             let (source, target) = (chunk.source(i), chunk.target(i));
@@ -724,6 +859,12 @@ impl PopulationPlan {
             };
             finalize_into(spec, raw, pathway, chunk.edge_id(i), clipped, &mut failure)
         }));
+        if let Some((attribute, value, edge_id)) = attribute_failure {
+            return Err(Error::input(
+                format!("edge population '{}' attribute {attribute}", self.edge_population),
+                format!("edge {edge_id} has {} where property '{}' needs a finite value", Num(value), property.name),
+            ));
+        }
         match failure {
             Some((pathway, value, edge_id)) => Err(self.value_error(index, pathway, value, edge_id)),
             None => Ok(()),

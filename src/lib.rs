@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod arrow_io;
+pub mod attributes;
 pub mod config;
 pub mod datasets;
 pub mod distributions;
@@ -29,6 +30,7 @@ pub mod loading;
 pub mod output;
 pub mod pathways;
 pub mod rules;
+pub mod scan;
 pub mod special_functions;
 pub mod stats;
 pub mod storage;
@@ -39,6 +41,7 @@ mod wasm;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use attributes::{AttributeReads, SomaPositions};
 use config::{parse_task, Model, Task};
 use engine::{ChunkResult, ConnectionCounter, EdgeChunk, EdgeIds, PathwayColumn, PopulationPlan};
 pub use error::{Error, Result};
@@ -139,10 +142,60 @@ impl Parameterizer {
 
     /// [`Parameterizer::run_chunk`] on borrowed ids (e.g. Arrow buffers decoded without copying).
     pub fn run_edges(&mut self, population: &str, chunk: EdgeIds<'_>) -> Result<ChunkResult> {
-        let plan = self.plans.get(population).ok_or_else(|| {
-            Error::input(format!("edge population '{population}'"), "not prepared: call add_edge_population first")
-        })?;
-        let result = plan.run(chunk)?;
+        self.run_edges_with_attributes(population, chunk, &[])
+    }
+
+    /// The per-synapse attributes the model reads (design §2.7): `distance_soma` and edge
+    /// dataset names, in the model's order; empty when it reads none (then nothing changes for
+    /// a host). For each edge population, hosts then call
+    /// [`Parameterizer::plan_edge_attributes`] and, when it says so,
+    /// [`Parameterizer::set_source_positions`], and draw with
+    /// [`Parameterizer::run_edges_with_attributes`] (or `run_storage_with_attributes`).
+    pub fn required_edge_attributes(&self) -> Vec<String> {
+        self.model.edge_attributes()
+    }
+
+    /// Which edge datasets a host reads for edge population `population` (in the order the
+    /// `*_with_attributes` calls take their columns) and whether it gives the source nodes'
+    /// positions, given the datasets its edges file has (`available`: names in its group).
+    /// Errors name every dataset the file lacks — before anything is planned or written.
+    /// `distance_soma` ends at `afferent_center_x/y/z` when the file has all three (as
+    /// connectome-manipulator measures it), else at `efferent_center_x/y/z`.
+    pub fn plan_edge_attributes(&mut self, population: &str, available: &[&str]) -> Result<AttributeReads> {
+        let plan = self.plans.get_mut(population).ok_or_else(|| not_prepared(population))?;
+        plan.plan_attributes(available).cloned()
+    }
+
+    /// The soma positions (µm; node id = row) of the source node population of `population`,
+    /// for `distance_soma`: after [`Parameterizer::plan_edge_attributes`], when its
+    /// `source_positions` is true.
+    pub fn set_source_positions(&mut self, population: &str, positions: SomaPositions) -> Result<()> {
+        let plan = self.plans.get_mut(population).ok_or_else(|| not_prepared(population))?;
+        plan.set_source_positions(positions)
+    }
+
+    /// [`Parameterizer::run_chunk`] with the planned attribute datasets' values (`columns`, in
+    /// [`AttributeReads::datasets`] order, one `f64` per edge of the chunk).
+    pub fn run_chunk_with_attributes(
+        &mut self,
+        population: &str,
+        chunk: &EdgeChunk,
+        columns: &[&[f64]],
+    ) -> Result<ChunkResult> {
+        self.run_edges_with_attributes(population, chunk.ids(), columns)
+    }
+
+    /// [`Parameterizer::run_edges`] with the planned attribute datasets' values (see
+    /// [`Parameterizer::run_chunk_with_attributes`]). The values drawn never depend on the
+    /// chunking: each synapse's value is a function of its keyed stream and its own attributes.
+    pub fn run_edges_with_attributes(
+        &mut self,
+        population: &str,
+        chunk: EdgeIds<'_>,
+        columns: &[&[f64]],
+    ) -> Result<ChunkResult> {
+        let plan = self.plans.get(population).ok_or_else(|| not_prepared(population))?;
+        let result = plan.run_with_attributes(chunk, columns)?;
         if self.count_connections {
             if let Some(counter) = self.connections.get_mut(population) {
                 plan.count_connections(chunk, &result.pathways, counter);
@@ -185,6 +238,8 @@ impl Parameterizer {
         layout: Option<GroupLayout>,
     ) -> Result<&OutputPlan> {
         self.prepared(population)?;
+        // A model that reads edge attributes cannot draw without them: refuse before any writing.
+        self.plans[population].check_attributes_ready()?;
         let layout = match (layout, self.scans.remove(population)) {
             (Some(layout), _) => layout,
             (None, Some(scan)) => scan.finish()?,
@@ -206,13 +261,26 @@ impl Parameterizer {
         groups: Option<ChunkGroups<'_>>,
         out: &mut StorageChunk,
     ) -> Result<ChunkResult> {
+        self.run_storage_with_attributes(population, chunk, groups, &[], out)
+    }
+
+    /// [`Parameterizer::run_storage`] with the planned attribute datasets' values (see
+    /// [`Parameterizer::run_chunk_with_attributes`]).
+    pub fn run_storage_with_attributes(
+        &mut self,
+        population: &str,
+        chunk: EdgeIds<'_>,
+        groups: Option<ChunkGroups<'_>>,
+        columns: &[&[f64]],
+        out: &mut StorageChunk,
+    ) -> Result<ChunkResult> {
         if !self.outputs.contains_key(population) {
             return Err(Error::input(
                 format!("edge population '{population}'"),
                 "no output plan: call plan_output first",
             ));
         }
-        let result = self.run_edges(population, chunk)?;
+        let result = self.run_edges_with_attributes(population, chunk, columns)?;
         let model = self.model.clone();
         let plan = self.outputs.get_mut(population).expect("checked above");
         plan.store_chunk(population, &result, chunk.edge_id, groups, out, |property, position, value, reason| {
@@ -274,11 +342,7 @@ impl Parameterizer {
     }
 
     fn prepared(&self, population: &str) -> Result<()> {
-        if self.plans.contains_key(population) {
-            Ok(())
-        } else {
-            Err(Error::input(format!("edge population '{population}'"), "not prepared: call add_edge_population first"))
-        }
+        self.plans.get(population).map(|_| ()).ok_or_else(|| not_prepared(population))
     }
 
     /// Count connections of `population` per target block from now on: the caller checked that
@@ -404,4 +468,9 @@ impl Parameterizer {
             self.connections.insert(name.clone(), plan.connection_counter());
         }
     }
+}
+
+/// The error for an edge population no `add_edge_population` prepared.
+fn not_prepared(population: &str) -> Error {
+    Error::input(format!("edge population '{population}'"), "not prepared: call add_edge_population first")
 }

@@ -339,7 +339,8 @@ const MIN_FIT_DRAWS: u64 = 20;
 /// against the spec's probabilities of the same cells; adjacent cells are merged until each
 /// expects at least five. None when fewer than two cells remain or too few draws.
 pub fn chi_square_fit(spec: &PathwaySpec, edges: &[f64], draws: u64, observed: &[u64]) -> Option<GoodnessOfFit> {
-    if draws < MIN_FIT_DRAWS || spec.distribution.is_deterministic() {
+    // A law of each synapse's attributes has no single law to test the draws against.
+    if draws < MIN_FIT_DRAWS || spec.distribution.is_deterministic() || spec.depends_on_attributes() {
         return None;
     }
     let inside = expected_counts(spec, edges, 1);
@@ -424,6 +425,10 @@ pub fn bin_edges(spec: &PathwaySpec) -> Vec<f64> {
 
 /// Expected counts of `n` stored values on `edges`.
 pub fn expected_counts(spec: &PathwaySpec, edges: &[f64], n: u64) -> Vec<f64> {
+    if spec.depends_on_attributes() {
+        // The marginal is a mixture over the synapses' attributes, unknown before the run.
+        return vec![0.0; edges.len().saturating_sub(1)];
+    }
     let cdf_at: Vec<f64> = edges
         .iter()
         .enumerate()
@@ -433,7 +438,7 @@ pub fn expected_counts(spec: &PathwaySpec, edges: &[f64], n: u64) -> Vec<f64> {
 }
 
 fn distribution_name(spec: &PathwaySpec) -> &'static str {
-    law_name(&spec.distribution)
+    spec_law_name(spec)
 }
 
 fn law_name(distribution: &crate::distributions::Distribution) -> &'static str {
@@ -452,6 +457,14 @@ fn law_name(distribution: &crate::distributions::Distribution) -> &'static str {
         Exponential { .. } => "exponential",
         Uniform { .. } => "uniform",
         Transformed(t) => law_name(&t.inner),
+    }
+}
+
+fn spec_law_name(spec: &PathwaySpec) -> &'static str {
+    match &spec.attribute_law {
+        Some(crate::attributes::AttributeLaw::LinDelay { .. }) => "lin_delay",
+        Some(crate::attributes::AttributeLaw::FzDelay { .. }) => "fz_delay",
+        None => law_name(&spec.distribution),
     }
 }
 
@@ -475,7 +488,7 @@ impl StatsCollector {
                 p.pathways
                     .iter()
                     .map(|spec| {
-                        let deterministic = spec.distribution.is_deterministic();
+                        let deterministic = spec.distribution.is_deterministic() && !spec.depends_on_attributes();
                         deterministic.then(|| stored_quantile(spec, 0.5))
                     })
                     .collect()
@@ -590,7 +603,9 @@ impl StatsCollector {
                     .map(|(pathway, a)| {
                         let spec = &property.pathways[pathway];
                         let (source, target) = model.pathway_names(pathway);
-                        let (theoretical_mean, theoretical_std) = spec.moments();
+                        // NaN (null in JSON) where the law depends on each synapse's attributes.
+                        let (theoretical_mean, theoretical_std) =
+                            if spec.depends_on_attributes() { (f64::NAN, f64::NAN) } else { spec.moments() };
                         PathwayStats {
                             source: source.to_string(),
                             target: target.to_string(),

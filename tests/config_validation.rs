@@ -380,7 +380,7 @@ fn run_settings_take_the_override_then_the_task_form_then_the_default() {
 #[test]
 fn the_spec_schema_is_what_the_parser_accepts() {
     let schema = spec_schema();
-    assert_eq!(schema.distributions.len(), 13); // with functionalizer's fz_truncnorm and fz_nrrp
+    assert_eq!(schema.distributions.len(), 15); // with functionalizer's fz_truncnorm, fz_nrrp, fz_delay and lin_delay
     for (kind, parameters) in &schema.distributions {
         // Every listed parameter is accepted; a spec missing one names it.
         for missing in parameters {

@@ -173,6 +173,13 @@ fn parse_correlation(
             factors.push(cholesky(&matrix, k).ok_or_else(|| matrix_path.error("must be positive semi-definite"))?);
             matrices.push(matrix);
             let pathway = model.pathway_index(s, t);
+            for (i, &p) in properties.iter().enumerate() {
+                if model.properties[p].pathways[pathway].depends_on_attributes() {
+                    return Err(stats_path.key(&names[i]).key(source).key(target).error(
+                        "depends on an edge attribute, so it cannot be in prop_cov (the copula draws through a law known before the run)",
+                    ));
+                }
+            }
             let first = model.properties[properties[0]].pathways[pathway].shared_within;
             for (i, &p) in properties.iter().enumerate().skip(1) {
                 if model.properties[p].pathways[pathway].shared_within != first {

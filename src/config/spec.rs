@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::json::*;
 use super::types::*;
+use crate::attributes::{check_attribute_name, AttributeLaw, ScaleBy, ScaleFunction};
 use crate::distributions::{Distribution, TruncatedNormal};
 use crate::error::{Num, Result};
 
@@ -16,12 +17,16 @@ const PROBABILITY_SUM_TOLERANCE: f64 = 1e-8;
 const DESCRIPTIVE_KEYS: [&str; 5] = ["mean", "std", "std-within", "min", "max"];
 
 /// Keys every spec may carry besides its distribution's own.
-const COMMON_KEYS: [&str; 7] = ["type", "shared_within", "lower_bound", "upper_bound", "dtype", "shift", "truncate"];
+const COMMON_KEYS: [&str; 8] =
+    ["type", "shared_within", "lower_bound", "upper_bound", "dtype", "shift", "truncate", "scale_by"];
+
+/// Common keys the editor does not offer yet (objects, not numbers): left out of [`spec_schema`].
+const SCHEMA_HIDDEN_KEYS: [&str; 2] = ["type", "scale_by"];
 
 /// The distribution's own keys.
 /// Every distribution type with its own parameters, in the order users think of them: the one
 /// table the parser checks specs against and the page's editor builds its form from.
-pub const DISTRIBUTIONS: [(&str, &[&str]); 13] = [
+pub const DISTRIBUTIONS: [(&str, &[&str]); 15] = [
     ("constant", &["mean"]),
     ("normal", &["mean", "std"]),
     ("truncnorm", &["norm_loc", "norm_scale", "min", "max"]),
@@ -36,6 +41,10 @@ pub const DISTRIBUTIONS: [(&str, &[&str]); 13] = [
     // Functionalizer's laws, named so that imported BBP recipes say what they reproduce.
     ("fz_truncnorm", &["mean", "std"]),
     ("fz_nrrp", &["mean"]),
+    // Laws of a synapse's distance from the presynaptic soma (design §2.7): connectome-manipulator's
+    // LinDelayModel and functionalizer's delay formula.
+    ("lin_delay", &["delay_mean_coeff_a", "delay_mean_coeff_b", "delay_std", "delay_min"]),
+    ("fz_delay", &["neural_transmitter_release_delay", "axonal_conduction_velocity"]),
 ];
 
 /// Names a spec's `dtype` may take (numpy's), in the order the editor offers them.
@@ -72,7 +81,7 @@ pub fn spec_schema() -> SpecSchema {
             .iter()
             .map(|(name, keys)| (name.to_string(), keys.iter().map(|k| k.to_string()).collect()))
             .collect(),
-        common_keys: COMMON_KEYS.iter().filter(|k| **k != "type").map(|k| k.to_string()).collect(),
+        common_keys: COMMON_KEYS.iter().filter(|k| !SCHEMA_HIDDEN_KEYS.contains(k)).map(|k| k.to_string()).collect(),
         dtypes: DTYPE_NAMES.iter().map(|k| k.to_string()).collect(),
     }
 }
@@ -88,8 +97,108 @@ pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<Strin
         type_path.error(format!("unknown distribution type '{kind}' (one of: {})", distribution_types()))
     })?;
     check_keys(spec, own_keys, &kind, path, notices)?;
+    if let Some(law) = parse_attribute_law(spec, &kind, path)? {
+        for key in ["shift", "truncate"] {
+            if spec.contains_key(key) {
+                return Err(path.key(key).error(format!("not supported with {kind} (use lower_bound/upper_bound)")));
+            }
+        }
+        let (low, high) = law.reference_range();
+        let mut parsed = parse_storage(spec, Distribution::Uniform { low, high }, ColumnType::Float64, path, &kind)?;
+        parsed.attribute_law = Some(law);
+        return Ok(parsed);
+    }
     let (distribution, natural_type) = parse_law(spec, &kind, path)?;
-    parse_storage(spec, distribution, natural_type, path)
+    parse_storage(spec, distribution, natural_type, path, &kind)
+}
+
+/// The law of a spec whose value depends on a synapse attribute (`lin_delay`, `fz_delay`), or
+/// `None` for the other types.
+fn parse_attribute_law(spec: &Map<String, Value>, kind: &str, path: &JsonPath) -> Result<Option<AttributeLaw>> {
+    let number = |key: &str| -> Result<f64> { finite_number(required(spec, key, path, kind)?, &path.key(key)) };
+    let non_negative = |key: &str| -> Result<f64> {
+        let x = number(key)?;
+        if x < 0.0 {
+            // connectome-manipulator's LinDelayModel asserts these.
+            return Err(path.key(key).error(format!("must be ≥ 0 for {kind}, got {}", Num(x))));
+        }
+        Ok(x)
+    };
+    Ok(Some(match kind {
+        "lin_delay" => AttributeLaw::LinDelay {
+            a: number("delay_mean_coeff_a")?,
+            b: number("delay_mean_coeff_b")?,
+            std: non_negative("delay_std")?,
+            min: non_negative("delay_min")?,
+        },
+        "fz_delay" => {
+            let release = number("neural_transmitter_release_delay")? as f32;
+            let velocity = number("axonal_conduction_velocity")? as f32;
+            if !(velocity.is_finite() && velocity > 0.0) {
+                return Err(path.key("axonal_conduction_velocity").error(format!(
+                    "must be > 0 (and within float32, as functionalizer holds it), got {}",
+                    Num(f64::from(velocity))
+                )));
+            }
+            if !release.is_finite() {
+                return Err(path.key("neural_transmitter_release_delay").error("beyond the float32 range"));
+            }
+            AttributeLaw::FzDelay { release_delay: f64::from(release), velocity: f64::from(velocity) }
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// A spec's `scale_by`: `{"attribute": name, "linear": [a, b]}` (factor a + b·x) or
+/// `{"attribute": name, "table": [[x, y], …]}` (linear interpolation, constant beyond the ends).
+fn parse_scale_by(value: &Value, path: &JsonPath) -> Result<ScaleBy> {
+    let object = value.as_object().ok_or_else(|| {
+        path.error("must be {\"attribute\": name, \"linear\": [a, b]} or {\"attribute\": name, \"table\": [[x, y], …]}")
+    })?;
+    reject_unknown_keys(object, &["attribute", "linear", "table"], path, "scale_by")?;
+    let attribute_path = path.key("attribute");
+    let attribute = string(required(object, "attribute", path, "scale_by")?, &attribute_path)?;
+    check_attribute_name(&attribute, &attribute_path.0)?;
+    let numbers = |value: &Value, path: &JsonPath, length: Option<usize>| -> Result<Vec<f64>> {
+        let items = value.as_array().ok_or_else(|| path.error("must be a list of numbers"))?;
+        if let Some(n) = length {
+            if items.len() != n {
+                return Err(path.error(format!("must have {n} numbers, got {}", items.len())));
+            }
+        }
+        items.iter().enumerate().map(|(i, v)| finite_number(v, &path.index(i))).collect()
+    };
+    let function = match (optional(object, "linear"), optional(object, "table")) {
+        (Some(linear), None) => {
+            let ab = numbers(linear, &path.key("linear"), Some(2))?;
+            ScaleFunction::Linear { a: ab[0], b: ab[1] }
+        }
+        (None, Some(table)) => {
+            let table_path = path.key("table");
+            let rows = table.as_array().ok_or_else(|| table_path.error("must be a list of [x, y] points"))?;
+            if rows.is_empty() {
+                return Err(table_path.error("must have at least one [x, y] point"));
+            }
+            let (mut x, mut y) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+            for (i, row) in rows.iter().enumerate() {
+                let point = numbers(row, &table_path.index(i), Some(2))?;
+                if let Some(&previous) = x.last() {
+                    if point[0] <= previous {
+                        return Err(table_path.index(i).index(0).error(format!(
+                            "x must increase strictly: {} after {}",
+                            Num(point[0]),
+                            Num(previous)
+                        )));
+                    }
+                }
+                x.push(point[0]);
+                y.push(point[1]);
+            }
+            ScaleFunction::Table { x, y }
+        }
+        _ => return Err(path.error("give exactly one of linear: [a, b] or table: [[x, y], …]")),
+    };
+    Ok(ScaleBy { attribute, function })
 }
 
 /// Refuse a key that is neither the law's nor common to every spec; note descriptive statistics.
@@ -273,9 +382,24 @@ fn parse_storage(
     distribution: Distribution,
     mut natural_type: ColumnType,
     path: &JsonPath,
+    kind: &str,
 ) -> Result<PathwaySpec> {
-    let shared_within =
-        optional(spec, "shared_within").map(|v| boolean(v, &path.key("shared_within"))).transpose()?.unwrap_or(true);
+    let scale_by = optional(spec, "scale_by").map(|v| parse_scale_by(v, &path.key("scale_by"))).transpose()?;
+    // What makes the value depend on each synapse's own attribute, if anything (design §2.7).
+    let per_synapse = match (&scale_by, kind) {
+        (_, "lin_delay" | "fz_delay") => Some(format!("{kind} depends on each synapse's distance_soma")),
+        (Some(scale), _) => Some(format!("scale_by reads each synapse's {}", scale.attribute)),
+        _ => None,
+    };
+    let shared_within = optional(spec, "shared_within")
+        .map(|v| boolean(v, &path.key("shared_within")))
+        .transpose()?
+        .unwrap_or(per_synapse.is_none());
+    if let (true, Some(reason)) = (shared_within, &per_synapse) {
+        return Err(path.key("shared_within").error(format!(
+            "{reason}, which differs between the synapses of one connection: one draw per connection cannot follow it (leave shared_within out or set it false)"
+        )));
+    }
     let bound = |key: &str| optional(spec, key).map(|v| finite_number(v, &path.key(key))).transpose();
     let lower_bound = bound("lower_bound")?;
     let upper_bound = bound("upper_bound")?;
@@ -305,7 +429,16 @@ fn parse_storage(
     {
         natural_type = ColumnType::Float64;
     }
-    Ok(PathwaySpec { distribution, shared_within, lower_bound, upper_bound, dtype, natural_type })
+    Ok(PathwaySpec {
+        distribution,
+        shared_within,
+        lower_bound,
+        upper_bound,
+        dtype,
+        natural_type,
+        attribute_law: None,
+        scale_by,
+    })
 }
 
 /// A spec's `shift` (added to every value) and `truncate` (`{"min", "max"}`, either may be left

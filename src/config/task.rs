@@ -93,6 +93,9 @@ pub struct TaskSummary {
     pub fallback_pathway_value: Option<String>,
     /// Accepted but ignored keys.
     pub notices: Vec<String>,
+    /// Per-synapse attributes the model reads (design §2.7; absent from the JSON when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub edge_attributes: Vec<String>,
 }
 
 /// One property in a [`TaskSummary`].
@@ -127,6 +130,7 @@ impl Task {
             edge_populations: self.edge_populations.clone(),
             fallback_pathway_value: self.fallback_pathway_value.clone(),
             notices: model.notices.clone(),
+            edge_attributes: model.edge_attributes(),
         }
     }
 }

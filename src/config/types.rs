@@ -1,6 +1,7 @@
 //! What a validated model is: per property and pathway a spec (its law, bounds, dtype, sharing),
 //! correlated properties, and the storage types values are written in.
 
+use crate::attributes::{AttributeLaw, ScaleBy};
 use crate::distributions::Distribution;
 use crate::error::Error;
 
@@ -212,6 +213,11 @@ pub struct PathwaySpec {
     pub dtype: Option<Dtype>,
     /// Column type the spec produces on its own (before promotion across pathways).
     pub natural_type: ColumnType,
+    /// A law that depends on a per-synapse attribute (`lin_delay`, `fz_delay`): then it is drawn
+    /// instead of `distribution`, which only lays out the histogram's bins (design §2.7).
+    pub attribute_law: Option<AttributeLaw>,
+    /// A factor of an edge attribute the drawn value is multiplied by, before bounds and dtype.
+    pub scale_by: Option<ScaleBy>,
 }
 
 /// Outcome of turning one drawn value into a stored one.
@@ -227,7 +233,13 @@ impl PathwaySpec {
     /// The spec as one line: its law's formula, bounds, stored type and whether one draw serves a
     /// whole connection.
     pub fn formula(&self) -> String {
-        let mut text = self.distribution.formula();
+        let mut text = match &self.attribute_law {
+            Some(law) => law.formula(),
+            None => self.distribution.formula(),
+        };
+        if let Some(scale) = &self.scale_by {
+            text.push_str(&format!(", {}", scale.formula()));
+        }
         match (self.lower_bound, self.upper_bound) {
             (Some(lo), Some(hi)) => text.push_str(&format!("; clipped to [{lo}, {hi}]")),
             (Some(lo), None) => text.push_str(&format!("; clipped below at {lo}")),
@@ -279,7 +291,26 @@ impl PathwaySpec {
         Ok(Finalized { value, clipped })
     }
 
-    /// Mean and standard deviation of the spec's distribution, before bounds and dtype.
+    /// The per-synapse attributes the spec reads (its law's, its factor's), in that order.
+    pub fn attributes(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.attribute_law.iter().map(|law| law.attribute()).collect();
+        if let Some(scale) = &self.scale_by {
+            if !names.contains(&scale.attribute.as_str()) {
+                names.push(&scale.attribute);
+            }
+        }
+        names
+    }
+
+    /// Whether the spec's values depend on where each synapse sits (an attribute law or factor):
+    /// then they are drawn per synapse and have no law known before the run.
+    pub fn depends_on_attributes(&self) -> bool {
+        self.attribute_law.is_some() || self.scale_by.is_some()
+    }
+
+    /// Mean and standard deviation of the spec's distribution, before bounds and dtype (for a
+    /// spec that [depends on attributes](PathwaySpec::depends_on_attributes), of the law that
+    /// lays out its bins).
     pub fn moments(&self) -> (f64, f64) {
         self.distribution.moments()
     }
@@ -399,5 +430,21 @@ impl Model {
     /// Position of `name` in [`Model::properties`].
     pub fn property_index(&self, name: &str) -> Option<usize> {
         self.properties.iter().position(|p| p.name == name)
+    }
+
+    /// The per-synapse attributes the model reads (design §2.7), in the order of first use over
+    /// properties and pathways: what a host must give with every chunk (empty for most models).
+    pub fn edge_attributes(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for property in &self.properties {
+            for spec in &property.pathways {
+                for name in spec.attributes() {
+                    if !names.iter().any(|n| n == name) {
+                        names.push(name.to_string());
+                    }
+                }
+            }
+        }
+        names
     }
 }

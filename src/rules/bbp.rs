@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-use super::ruleset::{Rule, RuleSet, SpecClass, UnsetProperty};
+use super::ruleset::{
+    Rule, RuleSet, SomaDelay, SpecClass, UnsetProperty, DEFAULT_CONDUCTION_VELOCITY, DEFAULT_RELEASE_DELAY,
+};
 use super::selectors::{Pattern, Selector, Term};
 use crate::error::{Error, Num, Result};
 
@@ -116,11 +118,50 @@ const RECIPE_NOTES: [&str; 3] = [
     "new datasets take synparam's SONATA storage types (functionalizer writes int16 for n_rrp_vesicles, syn_type_id and syn_property_rule)",
 ];
 
-fn delay_unset() -> UnsetProperty {
-    UnsetProperty {
-        property: "delay".to_string(),
-        reason: "functionalizer computes it from each touch's soma distance (release delay + distance / conduction velocity), which a SONATA edges file does not keep".to_string(),
-    }
+/// Why `delay` is not drawn: the recipe gives no delay parameters, or the host has not asked for
+/// the delay from the synapses' positions ([`RuleSet::assign_soma_delays`]).
+fn delay_unset(delays: &[SomaDelay]) -> UnsetProperty {
+    let reason = if delays.is_empty() {
+        "functionalizer computes it from each touch's soma distance (release delay + distance / conduction velocity); this recipe gives neither neural_transmitter_release_delay nor axonal_conduction_velocity".to_string()
+    } else {
+        "functionalizer computes it per synapse (release delay + distance_soma / conduction velocity, the recipe's values): drawn when the run reads the synapses' positions (afferent_center_x/y/z or efferent_center_x/y/z, and the source nodes' x, y, z)".to_string()
+    };
+    UnsetProperty { property: "delay".to_string(), reason }
+}
+
+/// The names of a rule's delay parameters (release delay, conduction velocity) in JSON recipes.
+const JSON_DELAY_KEYS: [&str; 2] = ["neural_transmitter_release_delay", "axonal_conduction_velocity"];
+/// The same in XML recipes.
+const XML_DELAY_KEYS: [&str; 2] = ["neuralTransmitterReleaseDelay", "axonalConductionVelocity"];
+
+/// Rule `rule`'s delay parameters: `value(key)` is the number the recipe gives (`Err`: the text
+/// that is not one), fz-td-recipe's defaults where it gives none; `given` is set when it gives
+/// either. Errors at `path(key)`: not a number, not finite, a velocity ≤ 0.
+fn rule_delay(
+    rule: usize,
+    value: &dyn Fn(&str) -> Option<std::result::Result<f64, String>>,
+    path: &dyn Fn(&str) -> String,
+    keys: [&str; 2],
+    given: &mut bool,
+) -> Result<SomaDelay> {
+    let mut parameter = |key: &str, default: f64, velocity: bool| -> Result<f64> {
+        let number = match value(key) {
+            None => return Ok(default),
+            Some(Ok(number)) => number,
+            Some(Err(text)) => return Err(Error::config(path(key), format!("must be a number, got {text}"))),
+        };
+        *given = true;
+        if !number.is_finite() || (velocity && number <= 0.0) {
+            let wanted = if velocity { "a number > 0" } else { "a finite number" };
+            return Err(Error::config(path(key), format!("must be {wanted}, got {}", Num(number))));
+        }
+        Ok(number)
+    };
+    Ok(SomaDelay {
+        rule,
+        release_delay: parameter(keys[0], DEFAULT_RELEASE_DELAY, false)?,
+        velocity: parameter(keys[1], DEFAULT_CONDUCTION_VELOCITY, true)?,
+    })
 }
 
 /// A BBP recipe in JSON (fz-td-recipe's format version 1; YAML recipes arrive as JSON).
@@ -210,12 +251,21 @@ pub(super) fn from_bbp_json(recipe: &Map<String, Value>) -> Result<RuleSet> {
     };
     let mut rules = Vec::new();
     let mut notes: Vec<String> = RECIPE_NOTES.iter().map(|s| s.to_string()).collect();
+    let mut delays = Vec::new();
+    let mut delays_given = false;
     for (index, rule) in rules_json.iter().enumerate() {
         let label = format!("synapse_properties.rules[{index}]");
         let object = rule.as_object().ok_or_else(|| Error::config(&label, "must be an object"))?;
         let mut source = Selector::default();
         let mut target = Selector::default();
         let mut class = None;
+        delays.push(rule_delay(
+            index,
+            &|key| object.get(key).filter(|v| !v.is_null()).map(|v| v.as_f64().ok_or_else(|| v.to_string())),
+            &|key| format!("{label}.{key}"),
+            JSON_DELAY_KEYS,
+            &mut delays_given,
+        )?);
         for (key, value) in object {
             let path = format!("{label}.{key}");
             if key == "class" {
@@ -231,7 +281,7 @@ pub(super) fn from_bbp_json(recipe: &Map<String, Value>) -> Result<RuleSet> {
                 continue;
             }
             if key == "neural_transmitter_release_delay" || key == "axonal_conduction_velocity" {
-                continue; // used by functionalizer for delay only (see `unset`)
+                continue; // the delay's parameters, read above
             }
             let (side, attribute) = match key.split_once('_') {
                 Some(("src", attribute)) => (&mut source, attribute),
@@ -256,15 +306,19 @@ pub(super) fn from_bbp_json(recipe: &Map<String, Value>) -> Result<RuleSet> {
         let class = class.ok_or_else(|| Error::config(format!("{label}.class"), "required: the class it assigns"))?;
         rules.push(Rule { label, source, target, class: Some(class), assign: Vec::new() });
     }
+    if !delays_given {
+        delays.clear();
+    }
     Ok(RuleSet {
         format: "bbp-recipe-json",
         seed,
         classes,
         rules,
-        unset: vec![delay_unset()],
+        unset: vec![delay_unset(&delays)],
         notes,
         overwrite: None,
         populations: None,
+        soma_delays: delays,
     })
 }
 
@@ -372,6 +426,8 @@ pub(super) fn from_bbp_xml(text: &str) -> Result<RuleSet> {
     let mut notes: Vec<String> = RECIPE_NOTES.iter().map(|s| s.to_string()).collect();
     notes.push("a rule's own neuralTransmitterReleaseDelay/axonalConductionVelocity win over its group's, as fz-td-recipe's XMLRecipe reads them (its `convert` replaces them with the group's)".to_string());
     let mut rules = Vec::new();
+    let mut delays = Vec::new();
+    let mut delays_given = false;
     let mut used = vec![false; classes.len()];
     for (index, node) in properties.descendants().filter(|n| n.is_element() && n.has_tag_name("synapse")).enumerate() {
         let label = format!("SynapsesProperties/synapse[{index}]");
@@ -403,7 +459,13 @@ pub(super) fn from_bbp_xml(text: &str) -> Result<RuleSet> {
                 }
             }
         }
+        let text_of =
+            |key: &str| attribute_of(node, key).map(|t| t.trim().parse::<f64>().map_err(|_| format!("'{t}'")));
+        delays.push(rule_delay(index, &text_of, &|key| format!("{label}@{key}"), XML_DELAY_KEYS, &mut delays_given)?);
         rules.push(Rule { label, source, target, class: Some(class), assign: Vec::new() });
+    }
+    if !delays_given {
+        delays.clear();
     }
     if let Some(unused) = used.iter().position(|u| !u) {
         return Err(Error::config(
@@ -416,9 +478,10 @@ pub(super) fn from_bbp_xml(text: &str) -> Result<RuleSet> {
         seed,
         classes,
         rules,
-        unset: vec![delay_unset()],
+        unset: vec![delay_unset(&delays)],
         notes,
         overwrite: None,
         populations: None,
+        soma_delays: delays,
     })
 }

@@ -425,5 +425,6 @@ pub fn from_obi_one(config: &Map<String, Value>) -> Result<RuleSet> {
         notes,
         overwrite,
         populations,
+        soma_delays: Vec::new(),
     })
 }

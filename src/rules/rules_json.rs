@@ -169,5 +169,15 @@ pub(super) fn from_rules_json(object: &Map<String, Value>) -> Result<RuleSet> {
         ),
         Some(_) => return Err(Error::config("edge_populations", "must be a list of names")),
     };
-    Ok(RuleSet { format: "rules", seed, classes, rules, unset: Vec::new(), notes: Vec::new(), overwrite, populations })
+    Ok(RuleSet {
+        format: "rules",
+        seed,
+        classes,
+        rules,
+        unset: Vec::new(),
+        notes: Vec::new(),
+        overwrite,
+        populations,
+        soma_delays: Vec::new(),
+    })
 }

@@ -25,7 +25,30 @@ pub struct RuleSet {
     pub overwrite: Option<bool>,
     /// The edge populations the input is about, when it says (obi-one's assigners name theirs).
     pub populations: Option<Vec<String>>,
+    /// functionalizer's delay parameters per rule, when a recipe gives them (design §9.2): drawn
+    /// only once a host that reads the synapses' positions calls [`RuleSet::assign_soma_delays`].
+    pub soma_delays: Vec<SomaDelay>,
 }
+
+/// One recipe rule's parameters of functionalizer's delay, `release_delay + distance_soma /
+/// velocity` (fz-td-recipe's defaults 0.1 ms and 300 µm/ms where the rule leaves one out).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SomaDelay {
+    /// Index of the rule in [`RuleSet::rules`].
+    pub rule: usize,
+    /// `neural_transmitter_release_delay` (ms).
+    pub release_delay: f64,
+    /// `axonal_conduction_velocity` (µm/ms).
+    pub velocity: f64,
+}
+
+/// fz-td-recipe's default `neural_transmitter_release_delay` (ms).
+pub const DEFAULT_RELEASE_DELAY: f64 = 0.1;
+/// fz-td-recipe's default `axonal_conduction_velocity` (µm/ms).
+pub const DEFAULT_CONDUCTION_VELOCITY: f64 = 300.0;
+
+/// What `--explain` says of the delay distance (design §9.2).
+const SOMA_DELAY_NOTE: &str = "delay = neural_transmitter_release_delay + distance_soma / axonal_conduction_velocity per synapse, from the rule that wins delay (functionalizer's formula with its float32 parameters); distance_soma here is the straight line from the presynaptic soma (x, y, z) to the synapse (afferent_center_*, else efferent_center_*), where functionalizer takes TouchDetector's path length along the axon: delays come out shorter by the axon's tortuosity";
 
 /// A named set of property specs (a recipe's synapse class).
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +123,35 @@ impl RuleSet {
             out["edge_populations"] = json!(populations);
         }
         out
+    }
+
+    /// Draw `delay` with functionalizer's formula from the recipe's per-rule parameters: each
+    /// rule then also assigns `delay` as an `fz_delay` spec, which reads `distance_soma`. For hosts
+    /// that read the synapses' positions (`Parameterizer::plan_edge_attributes`); without this
+    /// call, `delay` stays in [`RuleSet::unset`] and nothing else changes. Returns whether the
+    /// recipe gave the parameters (false: nothing to assign).
+    pub fn assign_soma_delays(&mut self) -> bool {
+        if self.soma_delays.is_empty() {
+            return false;
+        }
+        for delay in &self.soma_delays {
+            let spec = json!({
+                "type": "fz_delay",
+                "neural_transmitter_release_delay": delay.release_delay,
+                "axonal_conduction_velocity": delay.velocity,
+            });
+            let assign = &mut self.rules[delay.rule].assign;
+            match assign.iter_mut().find(|(property, _)| property == "delay") {
+                Some(entry) => entry.1 = spec,
+                None => assign.push(("delay".to_string(), spec)),
+            }
+        }
+        self.unset.retain(|u| u.property != "delay");
+        if !self.notes.iter().any(|n| n == SOMA_DELAY_NOTE) {
+            self.notes.push(SOMA_DELAY_NOTE.to_string());
+        }
+        self.soma_delays.clear();
+        true
     }
 
     /// The specs rule `rule` assigns: its class's, then its own over them.
