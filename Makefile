@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: bench-python python python-release test-python setup-java screenshots bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
+.PHONY: bench-fit bench-python python python-release test-python setup-java screenshots bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
 
 # What a build reads: a target is rebuilt only when one of these changed (a second `make serve`
 # with nothing changed serves at once).
@@ -32,6 +32,7 @@ help:
 	@echo "make bench-e2e      - end to end on a generated 10 M-synapse network: command, page, numpy, floor"
 	@echo "make bench-page-37m - the same on 37 M synapses (a 2.2 GB edges file; one run each)"
 	@echo "make bench-python   - the Python package on 10 M synapses: Dask (1, 2 workers), Spark (local[1], local[2])"
+	@echo "make bench-fit      - fitting a model from 10 M synapses with 9 properties, against reading them (FIT_SYNAPSES)"
 	@echo "make size-page      - the bytes the page fetches up to ready and to the first run's results"
 	@echo "make screenshots    - the README's screenshots, on a BBP-like circuit with 37 mtypes"
 
@@ -190,6 +191,13 @@ bench-e2e: site fixtures setup-browser
 
 bench-page-37m: site fixtures setup-browser
 	node benches/e2e.mjs --synapses 37000000 --runs 1
+
+# Fitting a model (issue 25) from the bench-e2e network parameterized with the Tsodyks–Markram
+# preset: the command's --fit and synparam.fit against reading the nine columns once; the table
+# goes to benches/out/fit-*.json. FIT_SYNAPSES=1000000 for a quick run.
+FIT_SYNAPSES ?= 10000000
+bench-fit: pkg .venv/ok2
+	node benches/fit.mjs --synapses $(FIT_SYNAPSES) --runs 3
 
 # The 10 M-synapse network of bench-e2e, generated once.
 benches/out/net10m/circuit_config.json: | .venv/ok2

@@ -26,6 +26,7 @@ pub mod distributions;
 pub mod engine;
 pub mod error;
 pub mod fit;
+pub mod fit_circuit;
 pub mod loading;
 pub mod output;
 pub mod pathways;

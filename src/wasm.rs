@@ -873,6 +873,173 @@ impl JsParameterizer {
     }
 }
 
+/// What a fit of a circuit takes (see the Rust `fit_circuit::plan_fit`): `request` is the JSON
+/// text of a `FitRequest` (the pathway property, the properties and populations asked for, the
+/// facts of every loadable edge population, the sample sizes, seed, fallback and chunk rows).
+/// Returns `{settings, populations, chunk_rows, warnings, not_fitted}`; throws a `ConfigError`
+/// naming the key.
+#[wasm_bindgen(js_name = planFit)]
+pub fn plan_fit(request: &str) -> Result<JsValue, JsValue> {
+    let request: crate::fit_circuit::FitRequest =
+        serde_json::from_str(request).map_err(|e| js_error(Error::config("fit request", e.to_string())))?;
+    to_js(&crate::fit_circuit::plan_fit(&request).map_err(js_error)?)
+}
+
+/// An optional node column (Arrow IPC, as `Parameterizer.addEdgePopulation` takes pathway
+/// columns).
+fn optional_column(ipc: Option<Vec<u8>>, population: &str) -> Result<Option<crate::engine::PathwayColumn>, JsValue> {
+    ipc.map(|bytes| read_pathway_column(&bytes, population)).transpose().map_err(js_error)
+}
+
+/// A fit of a circuit's edges (see the Rust `fit_circuit::CircuitFit`): add every edge population
+/// of the plan with its nodes' columns, then, while `nextPass()` gives a plan, add every chunk to
+/// a fresh `FitState` (`newState`, `addChunk`), merge the chunks' states in edge order and
+/// `finishPass`; then `finish()` and `build(options)`.
+#[wasm_bindgen(js_name = Fitter)]
+pub struct JsFitter {
+    fit: crate::fit_circuit::CircuitFit,
+}
+
+/// One pass's partial state of a fit: merges with another (`merge`), crosses threads as JSON.
+#[wasm_bindgen(js_name = FitState)]
+pub struct JsFitState {
+    state: crate::fit::PassState,
+}
+
+#[wasm_bindgen(js_class = FitState)]
+impl JsFitState {
+    /// Add another state of the same pass (chunks merged in edge order give the same bits).
+    pub fn merge(&mut self, other: &JsFitState) -> Result<(), JsValue> {
+        self.state.merge(&other.state).map_err(js_error)
+    }
+
+    /// The state as JSON text.
+    #[wasm_bindgen(js_name = toJson)]
+    pub fn to_json(&self) -> Result<String, JsValue> {
+        crate::fit_circuit::state_to_json(&self.state).map_err(js_error)
+    }
+
+    /// A state from `toJson`'s text.
+    #[wasm_bindgen(js_name = fromJson)]
+    pub fn from_json(text: &str) -> Result<JsFitState, JsValue> {
+        Ok(JsFitState { state: crate::fit_circuit::state_from_json(text).map_err(js_error)? })
+    }
+}
+
+#[wasm_bindgen(js_class = Fitter)]
+impl JsFitter {
+    /// A fit with `settings` (JSON text: a plan's `settings`) of pathways of `pathwayProperty`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(settings: &str, pathway_property: &str) -> Result<JsFitter, JsValue> {
+        let settings: crate::fit::FitSettings =
+            serde_json::from_str(settings).map_err(|e| js_error(Error::config("fit settings", e.to_string())))?;
+        Ok(JsFitter { fit: crate::fit_circuit::CircuitFit::new(settings, pathway_property).map_err(js_error)? })
+    }
+
+    /// Add an edge population with its source and target nodes' pathway columns and, when the
+    /// nodes have them, their `synapse_class` and `layer` columns (Arrow IPC; `undefined` when
+    /// absent).
+    #[wasm_bindgen(js_name = addPopulation)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_population(
+        &mut self,
+        name: &str,
+        source_population: &str,
+        source_ipc: &[u8],
+        target_population: &str,
+        target_ipc: &[u8],
+        source_class_ipc: Option<Vec<u8>>,
+        source_layer_ipc: Option<Vec<u8>>,
+        target_class_ipc: Option<Vec<u8>>,
+        target_layer_ipc: Option<Vec<u8>>,
+    ) -> Result<(), JsValue> {
+        use crate::fit_circuit::NodeColumns;
+        let source = NodeColumns {
+            pathway: read_pathway_column(source_ipc, source_population).map_err(js_error)?,
+            class: optional_column(source_class_ipc, source_population)?,
+            layer: optional_column(source_layer_ipc, source_population)?,
+        };
+        let target = NodeColumns {
+            pathway: read_pathway_column(target_ipc, target_population).map_err(js_error)?,
+            class: optional_column(target_class_ipc, target_population)?,
+            layer: optional_column(target_layer_ipc, target_population)?,
+        };
+        self.fit.add_population(name, source, target).map_err(js_error)
+    }
+
+    /// The next pass's plan as JSON text (hand it to workers' `beginPass`), or `undefined` when
+    /// the passes are done.
+    #[wasm_bindgen(js_name = nextPass)]
+    pub fn next_pass(&mut self) -> Result<Option<String>, JsValue> {
+        let plan = self.fit.next_pass().map_err(js_error)?;
+        plan.map(|p| serde_json::to_string(&p).map_err(|e| js_error(Error::input("fit pass plan", e.to_string()))))
+            .transpose()
+    }
+
+    /// Adopt a coordinator's pass plan (a worker).
+    #[wasm_bindgen(js_name = beginPass)]
+    pub fn begin_pass(&mut self, plan: &str) -> Result<(), JsValue> {
+        let plan = serde_json::from_str(plan).map_err(|e| js_error(Error::input("fit pass plan", e.to_string())))?;
+        self.fit.begin_pass(plan).map_err(js_error)
+    }
+
+    /// An empty state of the current pass.
+    #[wasm_bindgen(js_name = newState)]
+    pub fn new_state(&self) -> Result<JsFitState, JsValue> {
+        Ok(JsFitState { state: self.fit.new_state().map_err(js_error)? })
+    }
+
+    /// Add one edge chunk of `population` to `state`: `edgesIpc` as `Parameterizer.runChunk`
+    /// takes it (every edge of each of its target nodes), `values` every property's column (in
+    /// the settings' order, as float64) one after the other.
+    #[wasm_bindgen(js_name = addChunk)]
+    pub fn add_chunk(
+        &self,
+        state: &mut JsFitState,
+        population: &str,
+        edges_ipc: Vec<u8>,
+        values: &[f64],
+    ) -> Result<(), JsValue> {
+        let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
+        let ids = chunk.ids();
+        let (n, p) = (ids.len(), self.fit.settings().properties.len());
+        if values.len() != n * p {
+            return Err(js_error(Error::input(
+                format!("fit chunk of '{population}'"),
+                format!("{} values for {p} properties of {n} edges", values.len()),
+            )));
+        }
+        let columns: Vec<&[f64]> = (0..p).map(|k| &values[k * n..(k + 1) * n]).collect();
+        self.fit.add_chunk(&mut state.state, population, ids, &columns).map_err(js_error)
+    }
+
+    /// Take the whole pass's merged state.
+    #[wasm_bindgen(js_name = finishPass)]
+    pub fn finish_pass(&mut self, state: &JsFitState) -> Result<(), JsValue> {
+        self.fit.finish_pass(state.state.clone()).map_err(js_error)
+    }
+
+    /// The extracted data (`FitData`) as JSON text, once `nextPass()` gave `undefined`.
+    pub fn finish(&mut self) -> Result<String, JsValue> {
+        let data = self.fit.finish().map_err(js_error)?;
+        serde_json::to_string(data).map_err(|e| js_error(Error::input("fit data", e.to_string())))
+    }
+
+    /// `{source, target}`: the class and layer of each pathway value, from the nodes.
+    pub fn classes(&self) -> Result<JsValue, JsValue> {
+        let (source, target) = self.fit.classes();
+        to_js(&serde_json::json!({"source": source, "target": target}))
+    }
+
+    /// The model and report as JSON text (`{model, report}`), built with `options` (JSON text of
+    /// `build`'s options, merged over connectome-manipulator's reference choices).
+    pub fn build(&self, options: &str) -> Result<JsValue, JsValue> {
+        let output = self.fit.build(options).map_err(js_error)?;
+        let (model, report) = crate::fit_circuit::output_texts(&output).map_err(js_error)?;
+        to_js(&serde_json::json!({"model": model, "report": report}))
+    }
+}
+
 /// The content digest of a stored dataset, computed from its bytes as read back from a file, to
 /// compare with `Parameterizer.datasetDigests` (see `storage::Digest`).
 #[wasm_bindgen(js_name = DatasetDigest)]

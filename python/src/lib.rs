@@ -735,6 +735,189 @@ impl PyRuleCompiler {
     }
 }
 
+/// What a fit of a circuit takes (`fit_circuit::plan_fit`), from a `FitRequest` as JSON text:
+/// `{settings, populations, chunk_rows, warnings, not_fitted}` as JSON text.
+#[pyfunction]
+fn plan_fit(py: Python<'_>, request_json: &str) -> PyResult<String> {
+    let request: synparam::fit_circuit::FitRequest =
+        serde_json::from_str(request_json).map_err(|e| py_error(py, Error::config("fit request", e.to_string())))?;
+    json(py, &synparam::fit_circuit::plan_fit(&request).map_err(|e| py_error(py, e))?)
+}
+
+/// A node column (pyarrow array, one value per node id) for a fit, or none.
+fn node_column(
+    py: Python<'_>,
+    values: Option<&Bound<'_, PyAny>>,
+    population: &str,
+) -> PyResult<Option<synparam::engine::PathwayColumn>> {
+    let Some(values) = values else { return Ok(None) };
+    let chunks = arrays(values)?;
+    Ok(Some(pathway_column_from_arrays(chunks.iter().map(|a| a.as_ref()), population).map_err(|e| py_error(py, e))?))
+}
+
+/// One pass's partial state of a fit (`PassState`): merges with another, crosses processes as
+/// JSON text.
+#[pyclass(name = "FitState", module = "synparam._synparam")]
+struct PyFitState {
+    state: synparam::fit::PassState,
+}
+
+#[pymethods]
+impl PyFitState {
+    /// Add another state of the same pass (chunks merged in edge order give the same bits).
+    fn merge(&mut self, py: Python<'_>, other: &PyFitState) -> PyResult<()> {
+        self.state.merge(&other.state).map_err(|e| py_error(py, e))
+    }
+
+    /// The state as JSON text.
+    fn to_json(&self, py: Python<'_>) -> PyResult<String> {
+        synparam::fit_circuit::state_to_json(&self.state).map_err(|e| py_error(py, e))
+    }
+
+    /// A state from `to_json`'s text.
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<PyFitState> {
+        Ok(PyFitState { state: synparam::fit_circuit::state_from_json(text).map_err(|e| py_error(py, e))? })
+    }
+}
+
+/// A fit of a circuit's edges (`fit_circuit::CircuitFit`): add the plan's edge populations with
+/// their nodes' columns, then per pass add every chunk to a fresh state, merge the chunks' states
+/// in edge order, `finish_pass`; then `finish()` and `build(options)`.
+#[pyclass(name = "Fitter", module = "synparam._synparam")]
+struct PyFitter {
+    fit: synparam::fit_circuit::CircuitFit,
+}
+
+#[pymethods]
+impl PyFitter {
+    /// A fit with `settings_json` (a plan's `settings`) of pathways of `pathway_property`.
+    #[new]
+    fn new(py: Python<'_>, settings_json: &str, pathway_property: &str) -> PyResult<Self> {
+        let settings: synparam::fit::FitSettings = from_json(py, "fit settings", settings_json)?;
+        let fit = synparam::fit_circuit::CircuitFit::new(settings, pathway_property).map_err(|e| py_error(py, e))?;
+        Ok(PyFitter { fit })
+    }
+
+    /// Add an edge population with its nodes' pathway values and, when the nodes have them,
+    /// their `synapse_class` and `layer` values (pyarrow arrays, one value per node id).
+    #[pyo3(signature = (name, source_population, source_values, target_population, target_values,
+                        source_class=None, source_layer=None, target_class=None, target_layer=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn add_population(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        source_population: &str,
+        source_values: &Bound<'_, PyAny>,
+        target_population: &str,
+        target_values: &Bound<'_, PyAny>,
+        source_class: Option<&Bound<'_, PyAny>>,
+        source_layer: Option<&Bound<'_, PyAny>>,
+        target_class: Option<&Bound<'_, PyAny>>,
+        target_layer: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        use synparam::fit_circuit::NodeColumns;
+        let required = |values: &Bound<'_, PyAny>, population: &str| -> PyResult<synparam::engine::PathwayColumn> {
+            Ok(node_column(py, Some(values), population)?.expect("a column was given"))
+        };
+        let source = NodeColumns {
+            pathway: required(source_values, source_population)?,
+            class: node_column(py, source_class, source_population)?,
+            layer: node_column(py, source_layer, source_population)?,
+        };
+        let target = NodeColumns {
+            pathway: required(target_values, target_population)?,
+            class: node_column(py, target_class, target_population)?,
+            layer: node_column(py, target_layer, target_population)?,
+        };
+        self.fit.add_population(name, source, target).map_err(|e| py_error(py, e))
+    }
+
+    /// The next pass's plan as JSON text (for workers' `begin_pass`), or None when done.
+    fn next_pass(&mut self, py: Python<'_>) -> PyResult<Option<String>> {
+        let plan = self.fit.next_pass().map_err(|e| py_error(py, e))?;
+        plan.map(|p| json(py, &p)).transpose()
+    }
+
+    /// Adopt a coordinator's pass plan (a worker).
+    fn begin_pass(&mut self, py: Python<'_>, plan_json: &str) -> PyResult<()> {
+        let plan = from_json(py, "fit pass plan", plan_json)?;
+        self.fit.begin_pass(plan).map_err(|e| py_error(py, e))
+    }
+
+    /// An empty state of the current pass.
+    fn new_state(&self, py: Python<'_>) -> PyResult<PyFitState> {
+        Ok(PyFitState { state: self.fit.new_state().map_err(|e| py_error(py, e))? })
+    }
+
+    /// Add edges `first_edge …` of `population` to `state`: their source and target ids (integer
+    /// arrays) and one float64 pyarrow array per property, in the settings' order. The edges must
+    /// hold every edge of each of their target nodes.
+    #[allow(clippy::too_many_arguments)]
+    fn add_chunk(
+        &self,
+        py: Python<'_>,
+        state: &mut PyFitState,
+        population: &str,
+        sources: &Bound<'_, PyAny>,
+        targets: &Bound<'_, PyAny>,
+        first_edge: u64,
+        columns: &Bound<'_, PyList>,
+    ) -> PyResult<()> {
+        let sources = ids_of(py, sources, &format!("fit chunk of '{population}' column source_node_id"))?;
+        let targets = ids_of(py, targets, &format!("fit chunk of '{population}' column target_node_id"))?;
+        let edge_ids: Vec<u64> = (first_edge..first_edge + sources.len() as u64).collect();
+        let mut arrays_of = Vec::new();
+        for column in columns.iter() {
+            let array = make_array(ArrayData::from_pyarrow_bound(&column)?);
+            if array.data_type() != &DataType::Float64 || array.null_count() > 0 {
+                let context = format!("fit chunk of '{population}'");
+                return Err(py_error(
+                    py,
+                    Error::input(context, "property columns must be float64 arrays without nulls"),
+                ));
+            }
+            arrays_of.push(array);
+        }
+        let values: Vec<&[f64]> = arrays_of
+            .iter()
+            .map(|a| a.as_any().downcast_ref::<arrow_array::Float64Array>().expect("checked float64").values().as_ref())
+            .collect();
+        let ids = synparam::engine::EdgeIds {
+            source: Ids::U64(&sources),
+            target: Ids::U64(&targets),
+            edge_id: Ids::U64(&edge_ids),
+        };
+        let (fit, state) = (&self.fit, &mut state.state);
+        py.detach(|| fit.add_chunk(state, population, ids, &values)).map_err(|e| py_error(py, e))
+    }
+
+    /// Take the whole pass's merged state.
+    fn finish_pass(&mut self, py: Python<'_>, state: &PyFitState) -> PyResult<()> {
+        self.fit.finish_pass(state.state.clone()).map_err(|e| py_error(py, e))
+    }
+
+    /// The extracted data (`FitData`) as JSON text, once `next_pass()` gave None.
+    fn finish(&mut self, py: Python<'_>) -> PyResult<String> {
+        let data = self.fit.finish().map_err(|e| py_error(py, e))?.clone();
+        json(py, &data)
+    }
+
+    /// `{"source": {value: {class, layer}}, "target": …}` as JSON text, from the nodes.
+    fn classes(&self, py: Python<'_>) -> PyResult<String> {
+        let (source, target) = self.fit.classes();
+        json(py, &serde_json::json!({"source": source, "target": target}))
+    }
+
+    /// `(model, report)` as JSON text, built with `options_json` (`build`'s options, merged over
+    /// connectome-manipulator's reference choices).
+    fn build(&self, py: Python<'_>, options_json: &str) -> PyResult<(String, String)> {
+        let output = self.fit.build(options_json).map_err(|e| py_error(py, e))?;
+        synparam::fit_circuit::output_texts(&output).map_err(|e| py_error(py, e))
+    }
+}
+
 /// The digest of a dataset's stored values, computed as the core computes it for what it drew:
 /// the writer's read-back check (`DatasetDigest` of the JS API).
 #[pyclass(name = "DatasetDigest", module = "synparam._synparam")]
@@ -777,6 +960,9 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyParameterizer>()?;
     m.add_class::<PyDatasetDigest>()?;
     m.add_class::<PyRuleCompiler>()?;
+    m.add_class::<PyFitter>()?;
+    m.add_class::<PyFitState>()?;
+    m.add_function(wrap_pyfunction!(plan_fit, m)?)?;
     m.add_function(wrap_pyfunction!(is_rules_input, m)?)?;
     m.add_function(wrap_pyfunction!(dataset_rows, m)?)?;
     m.add_function(wrap_pyfunction!(populations_to_load, m)?)?;

@@ -51,6 +51,7 @@ __all__ = [
     "compile_rules",
     "CompiledRules",
     "RULES_PATHWAY",
+    "fit",
     "SynparamError",
     "ConfigError",
     "InputError",
@@ -369,6 +370,55 @@ class Parameterizer:
         """The planned datasets with the content digest of what was stored so far:
         ``[{"property", "group", "storage", "rows", "exists", "digest", "digest_rows"}]``."""
         return json.loads(self._run.dataset_digests(population))
+
+
+def fit(
+    circuit_config: Any,
+    pathway_property: str,
+    properties: Optional[Sequence[str]] = None,
+    laws: Optional[Mapping[str, str]] = None,
+    mode: str = "cm",
+    min_samples: Optional[int] = None,
+    max_samples: Optional[int] = None,
+    seed: int = 0,
+    populations: Optional[Sequence[str]] = None,
+    *,
+    fallback: Optional[str] = None,
+    chunk_rows: Optional[int] = None,
+    options: Optional[Mapping[str, Any]] = None,
+    settings: Optional[Mapping[str, Any]] = None,
+) -> tuple:
+    """Fit a ``ConnPropsModel`` from the circuit of ``circuit_config`` (a circuit_config.json path):
+    connectome-manipulator's ``extract`` + ``build``, the command's ``--fit`` bit for bit (issue
+    #25; the semantics in docs/design.md, "Fitting a model").
+
+    ``pathway_property``: the node property whose values make the pathways (e.g. ``mtype``).
+    ``properties``: the edge properties to fit (default: every numeric one of the edges but
+    identifiers, positions and geometry — ``afferent_*``, ``*_id`` but ``syn_type_id``, ``delay`` —
+    that every fitted population has). ``laws``: ``{property: law}`` over connectome-manipulator's
+    reference choices (gamma for conductance, truncnorm for u_syn, …; normal for the rest).
+    ``mode``: ``cm`` (connectome-manipulator's) or ``auto`` (the law chosen by the data per pathway
+    and property); ``empirical`` is passed to the core, which names a mode it cannot build yet. ``min_samples``/``max_samples``: connections per pathway — fewer, filled in from
+    similar pathways; more, a subsample chosen by keyed streams of ``seed``. ``populations``: the
+    edge populations (default: every one whose nodes have the pathway property). ``fallback``:
+    pathway value of nodes without one. ``chunk_rows``: edges per chunk (the command's
+    ``--chunk-size``; the model's last bits depend on it). ``options``: more of the core's build
+    options (``dtypes``, ``bounds``, ``shared_within``, ``correlations``, …); ``settings``: more of
+    its extraction settings (``folds`` for cross-validation, ``correlation_sample``, …). The core
+    checks every key and names one it does not have.
+
+    Returns ``(model, report)`` as dicts; writes nothing. Raises :class:`ConfigError` (with
+    ``path``: ``properties[0]``, ``pathway_property``, ``laws.conductance``, ``min_sample_size``,
+    ``prop_stats.….type``), :class:`InputError` (NaN or infinite values: how many, the first edge),
+    :class:`MissingPathwayPropertyError`, or :class:`synparam.sonata.CircuitError` for the files.
+    On a Dask cluster: :func:`synparam.dask.fit_circuit`.
+    """
+    from .fitting import fit_circuit
+
+    result = fit_circuit(circuit_config, pathway_property=pathway_property, properties=properties, laws=laws, mode=mode,
+                         min_samples=min_samples, max_samples=max_samples, seed=seed, populations=populations,
+                         fallback=fallback, chunk_rows=chunk_rows, options=options, settings=settings)
+    return result["model"], result["report"]
 
 
 def __getattr__(name: str) -> Any:

@@ -42,7 +42,7 @@ from ._publish import (
 )
 from .sonata import CircuitError, load_circuit, node_property_values, output_files, output_layout, printable
 
-__all__ = ["parameterize_circuit", "main", "DEFAULT_PARTITION_ROWS", "CircuitError"]
+__all__ = ["parameterize_circuit", "fit_circuit", "main", "DEFAULT_PARTITION_ROWS", "CircuitError"]
 
 L = logging.getLogger("synparam.dask")
 
@@ -804,6 +804,26 @@ def sidecar_text(*, version, created, seed, pathway_property, fallback, overwrit
         "rules_matching_nothing": explain["rules_matching_nothing"] if explain else [],
     }
     return _synparam.sidecar_text(json.dumps(inputs_json))
+
+
+# ----------------------------------------------------------------------------- fitting a model
+
+def fit_circuit(circuit_config, *, pathway_property, client=None, partition_rows=DEFAULT_PARTITION_ROWS, **keywords):
+    """Fit a ``ConnPropsModel`` from the circuit of ``circuit_config`` on the Dask ``client``'s
+    cluster (None: in this process), as :func:`synparam.fit` does (the same ``keywords``:
+    ``properties``, ``laws``, ``mode``, ``min_samples``, ``max_samples``, ``seed``, ``populations``,
+    ``fallback``, ``chunk_rows``, ``options``, ``settings``). Each pass's chunks are fitted in tasks of about
+    ``partition_rows`` edges (named ``synparam-fit-pass<n>-part<i>-…``), each returning one partial
+    state per chunk, which this process merges in edge order: the model is the same bits as
+    ``synparam.fit`` and the command's ``--fit`` for any number of workers and partition size.
+
+    Returns ``{"model", "report", "model_text", "report_text", "settings", "populations",
+    "not_fitted", "warnings", "passes", "chunk_rows"}``; writes nothing."""
+    from .fitting import fit_circuit as fit_here
+
+    if partition_rows is None or int(partition_rows) < 1:
+        raise ValueError("partition_rows must be a positive integer")
+    return fit_here(circuit_config, pathway_property=pathway_property, client=client, partition_rows=int(partition_rows), **keywords)
 
 
 # ----------------------------------------------------------------------------- command line

@@ -29,6 +29,7 @@
 //! 1e-8) and reported as `repaired` with its distance; one that still fails is dropped (identity)
 //! with a note.
 
+use crate::fit::PortableMath;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -103,7 +104,7 @@ fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
 
 /// The Gaussian copula's correlation for Spearman's ρ_s: 2·sin(π·ρ_s/6).
 pub fn copula_correlation(spearman: f64) -> f64 {
-    2.0 * (std::f64::consts::PI * spearman / 6.0).sin()
+    2.0 * (std::f64::consts::PI * spearman / 6.0).psin()
 }
 
 /// The sampling standard error of the copula correlation estimated from ρ_s on `n` pairs.
@@ -113,7 +114,7 @@ pub fn copula_standard_error(spearman: f64, n: u64) -> Option<f64> {
     }
     let s2 = spearman * spearman;
     let se_spearman = (1.0 - s2) * ((1.0 + s2 / 2.0) / (n as f64 - 3.0)).sqrt();
-    Some(se_spearman * std::f64::consts::PI / 3.0 * (std::f64::consts::PI * spearman / 6.0).cos())
+    Some(se_spearman * std::f64::consts::PI / 3.0 * (std::f64::consts::PI * spearman / 6.0).pcos())
 }
 
 /// One pathway's fitted correlations.
@@ -446,7 +447,7 @@ mod tests {
     #[test]
     fn copula_conversion_inverts_spearman_of_a_gaussian_copula() {
         // Known pair: ρ = 0.5 ↔ ρ_s = (6/π) asin(0.25).
-        let rho_s = 6.0 / std::f64::consts::PI * (0.25f64).asin();
+        let rho_s = 6.0 / std::f64::consts::PI * libm::asin(0.25);
         assert!((copula_correlation(rho_s) - 0.5).abs() < 1e-15);
         assert!((copula_correlation(1.0) - 1.0).abs() < 1e-15);
     }

@@ -17,6 +17,7 @@
 //! support (e.g. a held-out value beyond a truncated normal's window); `None` when the sample does
 //! not keep what the law needs (the distinct values of a sample with more than 101 of them).
 
+use crate::fit::PortableMath;
 use serde_json::{json, Map, Value};
 
 use super::accumulate::MAX_UNIQUE;
@@ -197,7 +198,7 @@ impl Params {
                 if *std <= 0.0 {
                     return None;
                 }
-                -n * (std.ln() + HALF_LN_TAU) - squares(*mean) / (2.0 * std * std)
+                -n * (std.pln() + HALF_LN_TAU) - squares(*mean) / (2.0 * std * std)
             }
             Params::Truncnorm { loc, scale, min: a, max: b } => {
                 if *scale <= 0.0 {
@@ -207,13 +208,13 @@ impl Params {
                     return Some(f64::NEG_INFINITY);
                 }
                 let z = ln_window_mass((a - loc) / scale, (b - loc) / scale);
-                -n * (scale.ln() + HALF_LN_TAU + z) - squares(*loc) / (2.0 * scale * scale)
+                -n * (scale.pln() + HALF_LN_TAU + z) - squares(*loc) / (2.0 * scale * scale)
             }
             Params::Gamma { shape, scale } => {
                 if s.non_positive > 0 {
                     return Some(f64::NEG_INFINITY);
                 }
-                (shape - 1.0) * n * s.mean_log() - n * s.mean() / scale - n * shape * scale.ln() - n * ln_gamma(*shape)
+                (shape - 1.0) * n * s.mean_log() - n * s.mean() / scale - n * shape * scale.pln() - n * ln_gamma(*shape)
             }
             Params::Lognormal { mu, sigma } => {
                 if s.non_positive > 0 {
@@ -223,7 +224,7 @@ impl Params {
                     return None;
                 }
                 let squares_log = s.log.m2.max(0.0) + n * (s.mean_log() - mu).powi(2);
-                -n * s.mean_log() - n * (sigma.ln() + HALF_LN_TAU) - squares_log / (2.0 * sigma * sigma)
+                -n * s.mean_log() - n * (sigma.pln() + HALF_LN_TAU) - squares_log / (2.0 * sigma * sigma)
             }
             Params::Exponential { scale } => {
                 if min < 0.0 {
@@ -232,7 +233,7 @@ impl Params {
                 if *scale <= 0.0 {
                     return None;
                 }
-                -n * scale.ln() - n * s.mean() / scale
+                -n * scale.pln() - n * s.mean() / scale
             }
             Params::Uniform { low, high } => {
                 if min < *low || max > *high {
@@ -241,7 +242,7 @@ impl Params {
                 if high <= low {
                     return None;
                 }
-                -n * (high - low).ln()
+                -n * (high - low).pln()
             }
             Params::Poisson { mean } => mass(s, |v| poisson_ln_pmf(v, *mean))?,
             Params::Ztpoisson { mean } => {
@@ -249,12 +250,12 @@ impl Params {
                 if lambda == 0.0 {
                     mass(s, |v| if v == 1.0 { 0.0 } else { f64::NEG_INFINITY })?
                 } else {
-                    let norm = (-(-lambda).exp_m1()).ln();
+                    let norm = (-(-lambda).pexp_m1()).pln();
                     mass(s, |v| if v < 1.0 { f64::NEG_INFINITY } else { poisson_ln_pmf(v, lambda) - norm })?
                 }
             }
             Params::Discrete { values } => mass(s, |v| match values.iter().find(|(x, _)| *x == v) {
-                Some(&(_, p)) if p > 0.0 => p.ln(),
+                Some(&(_, p)) if p > 0.0 => p.pln(),
                 _ => f64::NEG_INFINITY,
             })?,
         };
@@ -283,7 +284,7 @@ fn poisson_ln_pmf(v: f64, lambda: f64) -> f64 {
     if lambda == 0.0 {
         return if v == 0.0 { 0.0 } else { f64::NEG_INFINITY };
     }
-    v * lambda.ln() - lambda - ln_gamma(v + 1.0)
+    v * lambda.pln() - lambda - ln_gamma(v + 1.0)
 }
 
 /// Integers as JSON integers when the column holds them.
@@ -334,7 +335,7 @@ pub fn maximum_likelihood(law: Law, s: &LawSample) -> Result<Params, String> {
             if one_value {
                 return Err("one value: no spread to fit".into());
             }
-            let shape = gamma_shape(mean.ln() - s.mean_log())?;
+            let shape = gamma_shape(mean.pln() - s.mean_log())?;
             Params::Gamma { shape, scale: mean / shape }
         }
         Law::Lognormal => {
@@ -389,7 +390,7 @@ fn log_minus_digamma(k: f64) -> f64 {
     }
     let m = (RECURRENCE_FROM - k).ceil();
     let sum: f64 = (0..m as u32).map(|i| 1.0 / (k + i as f64)).sum();
-    k.ln() - (k + m).ln() + series(k + m) + sum
+    k.pln() - (k + m).pln() + series(k + m) + sum
 }
 
 /// d/dk (ln k − ψ(k)) = 1/k − ψ′(k) (negative), in the same two regimes.
@@ -413,15 +414,15 @@ pub fn gamma_shape(target: f64) -> Result<f64, String> {
     if !target.is_finite() || target <= 0.0 {
         return Err(format!("no spread in ln x for a gamma shape (ln x̄ − mean ln x = {target})"));
     }
-    let (mut lo, mut hi) = ((1e-10f64).ln(), (1e15f64).ln());
-    if log_minus_digamma(hi.exp()) >= target {
+    let (mut lo, mut hi) = ((1e-10f64).pln(), (1e15f64).pln());
+    if log_minus_digamma(hi.pexp()) >= target {
         return Err("the values are too concentrated for a gamma shape below 1e15".into());
     }
     // Minka's approximation as the start.
     let start = (3.0 - target + ((target - 3.0).powi(2) + 24.0 * target).sqrt()) / (12.0 * target);
-    let mut t = start.ln().clamp(lo, hi);
+    let mut t = start.pln().clamp(lo, hi);
     for _ in 0..200 {
-        let k = t.exp();
+        let k = t.pexp();
         let h = log_minus_digamma(k) - target;
         if h > 0.0 {
             lo = t;
@@ -434,11 +435,11 @@ pub fn gamma_shape(target: f64) -> Result<f64, String> {
             next = 0.5 * (lo + hi);
         }
         if (next - t).abs() <= 1e-15 * t.abs().max(1.0) {
-            return Ok(next.exp());
+            return Ok(next.pexp());
         }
         t = next;
     }
-    Ok(t.exp())
+    Ok(t.pexp())
 }
 
 /// `ln(Φ(b) − Φ(a))`, accurate in both tails (log survival functions beyond 30 σ by their
@@ -446,11 +447,11 @@ pub fn gamma_shape(target: f64) -> Result<f64, String> {
 pub fn ln_window_mass(a: f64, b: f64) -> f64 {
     if a >= 0.0 {
         let (la, lb) = (ln_sf(a), ln_sf(b));
-        la + (-(lb - la).exp()).ln_1p()
+        la + (-(lb - la).pexp()).pln_1p()
     } else if b <= 0.0 {
         ln_window_mass(-b, -a)
     } else {
-        (1.0 - normal_cdf(a) - normal_sf(b)).ln()
+        (1.0 - normal_cdf(a) - normal_sf(b)).pln()
     }
 }
 
@@ -460,10 +461,10 @@ fn ln_sf(z: f64) -> f64 {
         return f64::NEG_INFINITY;
     }
     if z < 30.0 {
-        return normal_sf(z).ln();
+        return normal_sf(z).pln();
     }
     let r = 1.0 / (z * z);
-    -0.5 * z * z - z.ln() - HALF_LN_TAU + (1.0 - r + 3.0 * r * r - 15.0 * r * r * r).ln()
+    -0.5 * z * z - z.pln() - HALF_LN_TAU + (1.0 - r + 3.0 * r * r - 15.0 * r * r * r).pln()
 }
 
 fn ln_pdf(z: f64) -> f64 {
@@ -492,19 +493,19 @@ pub fn truncnorm_ml(mean: f64, variance: f64, min: f64, max: f64) -> Result<(f64
         return Err(flat());
     }
     let objective = |x: [f64; 2]| -> f64 {
-        let sigma = x[1].exp();
+        let sigma = x[1].pexp();
         x[1] + ln_window_mass(-x[0] / sigma, (1.0 - x[0]) / sigma)
             + (vy + (ybar - x[0]).powi(2)) / (2.0 * sigma * sigma)
     };
     let gradient = |x: [f64; 2]| -> [f64; 2] {
-        let sigma = x[1].exp();
+        let sigma = x[1].pexp();
         let (a, b) = (-x[0] / sigma, (1.0 - x[0]) / sigma);
         let lz = ln_window_mass(a, b);
-        let (ra, rb) = ((ln_pdf(a) - lz).exp(), (ln_pdf(b) - lz).exp());
+        let (ra, rb) = ((ln_pdf(a) - lz).pexp(), (ln_pdf(b) - lz).pexp());
         let squares = vy + (ybar - x[0]).powi(2);
         [(x[0] - ybar) / (sigma * sigma) + (ra - rb) / sigma, 1.0 - squares / (sigma * sigma) + a * ra - b * rb]
     };
-    let mut x = [ybar, 0.5 * vy.ln()];
+    let mut x = [ybar, 0.5 * vy.pln()];
     let mut f = objective(x);
     for _ in 0..200 {
         let g = gradient(x);
@@ -529,7 +530,7 @@ pub fn truncnorm_ml(mean: f64, variance: f64, min: f64, max: f64) -> Result<(f64
         if !moved {
             break;
         }
-        if x[1] > 3.0f64.ln() + 3.0 * 10f64.ln() || x[0].abs() > 1e4 {
+        if x[1] > 3.0f64.pln() + 3.0 * 10f64.pln() || x[0].abs() > 1e4 {
             return Err(flat());
         }
     }
@@ -537,7 +538,7 @@ pub fn truncnorm_ml(mean: f64, variance: f64, min: f64, max: f64) -> Result<(f64
     if !(g[0].is_finite() && g[1].is_finite()) || g[0].abs() >= 1e-7 || g[1].abs() >= 1e-7 {
         return Err(format!("the truncated normal's ML did not converge (gradient {:.3e}, {:.3e})", g[0], g[1]));
     }
-    Ok((min + width * x[0], width * x[1].exp()))
+    Ok((min + width * x[0], width * x[1].pexp()))
 }
 
 /// Newton's direction with a central-difference Hessian of `gradient`, or the steepest descent
@@ -579,7 +580,7 @@ mod tests {
         // ψ(1) = −γ, ψ(0.5) = −γ − 2 ln 2, ψ′(1) = π²/6.
         let euler = 0.577_215_664_901_532_9;
         assert!((log_minus_digamma(1.0) - euler).abs() < 1e-14);
-        assert!((log_minus_digamma(0.5) - (0.5f64.ln() + euler + 2.0 * 2f64.ln())).abs() < 1e-14);
+        assert!((log_minus_digamma(0.5) - (0.5f64.pln() + euler + 2.0 * 2f64.pln())).abs() < 1e-14);
         let pi2_6 = std::f64::consts::PI.powi(2) / 6.0;
         assert!((log_minus_digamma_derivative(1.0) - (1.0 - pi2_6)).abs() < 1e-13);
         for k in [0.01, 0.7, 3.0, 11.99, 12.0, 50.0, 1e6] {
@@ -628,7 +629,7 @@ mod tests {
         let mut s = LawSample::default();
         values.iter().for_each(|&x| s.add(x));
         let check = |params: Params, density: &dyn Fn(f64) -> f64| {
-            let direct: f64 = values.iter().map(|&x| density(x).ln()).sum();
+            let direct: f64 = values.iter().map(|&x| density(x).pln()).sum();
             let ours = params.log_likelihood(&s).unwrap();
             assert!((ours - direct).abs() < 1e-12 * direct.abs().max(1.0), "{params:?}: {ours} vs {direct}");
         };
@@ -654,8 +655,8 @@ mod tests {
             let tolerance_density = move |x: f64| {
                 if let Distribution::TruncatedNormal(t) = &d {
                     let z = (x - t.loc) / t.scale;
-                    let mass = (ln_window_mass((t.min - t.loc) / t.scale, (t.max - t.loc) / t.scale)).exp();
-                    (-0.5 * z * z - HALF_LN_TAU).exp() / t.scale / mass
+                    let mass = (ln_window_mass((t.min - t.loc) / t.scale, (t.max - t.loc) / t.scale)).pexp();
+                    (-0.5 * z * z - HALF_LN_TAU).pexp() / t.scale / mass
                 } else {
                     d.density(x)
                 }
@@ -664,11 +665,11 @@ mod tests {
         }
         let mut counts = LawSample::default();
         [1.0, 1.0, 2.0, 4.0].iter().for_each(|&x| counts.add(x));
-        let direct = 2.0 * (0.5f64).ln() + (0.25f64).ln() + (0.25f64).ln();
+        let direct = 2.0 * (0.5f64).pln() + (0.25f64).pln() + (0.25f64).pln();
         let discrete = maximum_likelihood(Law::Discrete, &counts).unwrap();
         assert!((discrete.log_likelihood(&counts).unwrap() - direct).abs() < 1e-12);
         let poisson = Params::Poisson { mean: 2.0 };
-        let direct: f64 = [1.0, 1.0, 2.0, 4.0].iter().map(|&k: &f64| k * 2f64.ln() - 2.0 - ln_gamma(k + 1.0)).sum();
+        let direct: f64 = [1.0, 1.0, 2.0, 4.0].iter().map(|&k: &f64| k * 2f64.pln() - 2.0 - ln_gamma(k + 1.0)).sum();
         assert!((poisson.log_likelihood(&counts).unwrap() - direct).abs() < 1e-12);
         // Outside the support.
         let narrow = Params::Uniform { low: 1.0, high: 3.0 };
@@ -677,13 +678,13 @@ mod tests {
 
     #[test]
     fn window_mass_in_the_tails() {
-        assert!((ln_window_mass(-1.0, 1.0) - (0.682_689_492_137_085_9f64).ln()).abs() < 1e-14);
+        assert!((ln_window_mass(-1.0, 1.0) - (0.682_689_492_137_085_9f64).pln()).abs() < 1e-14);
         // Far upper tail: P(40 < Z < 41) ≈ sf(40).
         let far = ln_window_mass(40.0, 41.0);
         // ln sf(40) by its asymptotic series to the 1/z⁸ term (the code stops at 1/z⁶: 2e-11 off).
         let r: f64 = 1.0 / 1600.0;
         let expected =
-            -800.0 - 40f64.ln() - HALF_LN_TAU + (1.0 - r + 3.0 * r * r - 15.0 * r.powi(3) + 105.0 * r.powi(4)).ln();
+            -800.0 - 40f64.pln() - HALF_LN_TAU + (1.0 - r + 3.0 * r * r - 15.0 * r.powi(3) + 105.0 * r.powi(4)).pln();
         assert!((far - expected).abs() < 1e-10, "{far} vs {expected}");
         assert!((ln_window_mass(-41.0, -40.0) - far).abs() < 1e-12);
     }

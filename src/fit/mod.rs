@@ -103,3 +103,41 @@ pub fn classes_from_nodes(
     }
     out
 }
+
+/// Transcendental functions through `libm` rather than the platform's, so that a fit gives the
+/// same bits natively (the command's threads, Python, Dask) and in wasm (the page, Node).
+pub(crate) trait PortableMath {
+    /// ln x.
+    fn pln(self) -> f64;
+    /// eˣ.
+    fn pexp(self) -> f64;
+    /// eˣ − 1.
+    fn pexp_m1(self) -> f64;
+    /// ln(1 + x).
+    fn pln_1p(self) -> f64;
+    /// sin x.
+    fn psin(self) -> f64;
+    /// cos x.
+    fn pcos(self) -> f64;
+}
+
+impl PortableMath for f64 {
+    fn pln(self) -> f64 {
+        libm::log(self)
+    }
+    fn pexp(self) -> f64 {
+        libm::exp(self)
+    }
+    fn pexp_m1(self) -> f64 {
+        libm::expm1(self)
+    }
+    fn pln_1p(self) -> f64 {
+        libm::log1p(self)
+    }
+    fn psin(self) -> f64 {
+        libm::sin(self)
+    }
+    fn pcos(self) -> f64 {
+        libm::cos(self)
+    }
+}

@@ -23,6 +23,7 @@
 //!   AIC, said in the reason. A law fixed by the user (`laws`) is fitted and written as given,
 //!   with the candidates still scored for the report.
 
+use crate::fit::PortableMath;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -116,9 +117,9 @@ fn has_atoms(law: Law) -> bool {
 /// The log-likelihood charge of one support bound: q_α/2 with (1 + q_α)e^(−q_α) = α.
 pub fn support_charge(alpha: f64) -> f64 {
     // Newton on ln(1 + q) − q − ln α = 0 from the right of its root.
-    let mut q = 1.0 - alpha.ln() + (1.0 - alpha.ln()).ln();
+    let mut q = 1.0 - alpha.pln() + (1.0 - alpha.pln()).pln();
     for _ in 0..50 {
-        let f = (1.0 + q).ln() - q - alpha.ln();
+        let f = (1.0 + q).pln() - q - alpha.pln();
         q -= f / (1.0 / (1.0 + q) - 1.0);
     }
     q / 2.0
@@ -127,7 +128,7 @@ pub fn support_charge(alpha: f64) -> f64 {
 /// The KS critical distance for n values at significance α (Stephens' form of Kolmogorov's).
 pub fn ks_critical(n: u64, alpha: f64) -> f64 {
     let root = (n.max(1) as f64).sqrt();
-    (-(alpha / 2.0).ln() / 2.0).sqrt() / (root + 0.12 + 0.11 / root)
+    (-(alpha / 2.0).pln() / 2.0).sqrt() / (root + 0.12 + 0.11 / root)
 }
 
 /// KS distance of the law whose spec is `spec` (+ storage keys) to the sample, and its basis.
@@ -306,7 +307,7 @@ mod tests {
     #[test]
     fn the_support_charge_is_the_gamma_quantile() {
         let q = 2.0 * support_charge(0.01);
-        assert!(((1.0 + q) * (-q).exp() - 0.01).abs() < 1e-14, "{q}");
+        assert!(((1.0 + q) * (-q).pexp() - 0.01).abs() < 1e-14, "{q}");
         assert!((q - 6.638).abs() < 1e-3);
         // Kolmogorov's c at α = 0.05 is 1.358.
         let n = 10_000;

@@ -128,6 +128,7 @@ pub fn fold_of(draw: u64, folds: u32) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fit::PortableMath;
 
     #[test]
     fn log_moments_merge_and_count_non_positive_values() {
@@ -141,7 +142,7 @@ mod tests {
         assert_eq!(merged.count(), 7);
         assert_eq!(merged.non_positive, 2);
         assert_eq!(merged.log.n, 5);
-        let logs: Vec<f64> = [0.5f64, 1.0, 2.0, 4.0, 8.0].iter().map(|x| x.ln()).collect();
+        let logs: Vec<f64> = [0.5f64, 1.0, 2.0, 4.0, 8.0].iter().map(|x| x.pln()).collect();
         let mean = logs.iter().sum::<f64>() / 5.0;
         assert!((merged.mean_log() - mean).abs() < 1e-15);
         assert!((whole.variance_log() - merged.variance_log()).abs() < 1e-15);

@@ -676,10 +676,11 @@ fn svd(a: &[f64], m: usize) -> Svd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fit::PortableMath;
 
     #[test]
     fn svd_reconstructs_the_matrix() {
-        let a: Vec<f64> = (0..15).map(|k| ((k * 7 % 11) as f64) - 3.5 + (k as f64).sin()).collect();
+        let a: Vec<f64> = (0..15).map(|k| ((k * 7 % 11) as f64) - 3.5 + (k as f64).psin()).collect();
         let svd = svd(&a, 5);
         assert!(svd.s[0] >= svd.s[1] && svd.s[1] >= svd.s[2]);
         for i in 0..5 {

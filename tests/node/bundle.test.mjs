@@ -14,10 +14,13 @@ import { loadAndRun, totals } from "../../benches/page_bytes.mjs";
 
 const site = fileURLToPath(new URL("../../site", import.meta.url));
 /** Bytes sent up to "ready" (example circuit loaded, editor complete), with brotli: measured
- * 1,406,148 (README, Performance → What the page downloads); the budget leaves ~10 % for growth.
+ * 1,406,148 (README, Performance → What the page downloads), then 1,463,576 with the core-owned
+ * output and loading, then 1,659,940 once the core carried the fit (its extract/build, auto laws,
+ * cross-validation and correlations: ~195 kB brotli of wasm, loaded whether or not the page fits
+ * — a lazily loaded module of its own would take them back). The budget leaves ~8 % for growth.
  * Before the bundles were split and compressed the same load sent 9,035,053 bytes (2,052,461 had
  * every file been gzipped). */
-const READY_BUDGET = 1_550_000;
+const READY_BUDGET = 1_800_000;
 
 let browser;
 const requests = [];

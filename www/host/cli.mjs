@@ -6,6 +6,7 @@
 //                         --out DIR [--seed N] [--pathway-property P] [--populations a,b]
 //                         [--fallback-value V] [--overwrite] [--chunk-size N] [--hardlink]
 //   node www/host/cli.mjs --circuit <the original circuit> --from-provenance DIR/parameterization.json --out DIR2
+//   node www/host/cli.mjs --circuit <circuit> --fit MODEL.json --pathway-property mtype [--fit-report R.json] ...
 //
 // DIR (new or empty) mirrors the input circuit: every file the config names at the same relative
 // path (copied, as a copy-on-write clone where the file system can; edge files copied, then
@@ -21,7 +22,8 @@ import { CircuitError } from "../sonata/errors.js";
 import { printable } from "../sonata/errors.js";
 import { readProvenance } from "../run/provenance.js";
 import { DEFAULT_CHUNK_SIZE, unavailableWarnings } from "../run/parameterize.js";
-import { initialize, writeParameterizedCircuit, phaseTimer, explainRules, rulesOf } from "./node.mjs";
+import { initialize, writeParameterizedCircuit, phaseTimer, explainRules, rulesOf, fit } from "./node.mjs";
+import { FIT_MODES } from "../run/fit.js";
 import { cleanUpActiveRuns } from "../node/publish.mjs";
 
 const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --config <json> --out DIR
@@ -29,6 +31,10 @@ const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --c
    or: synparam --circuit <circuit_config.json | files.h5...> --from-provenance parameterization.json --out DIR [--hardlink]
    or: synparam --circuit <circuit_config.json | files.h5...> --config <rules> --explain [--strict] [--export-model F] [--export-rules F]
    or: synparam --config <model or rules> --export-rules F [--pathway-property P]
+   or: synparam --circuit <circuit_config.json | files.h5...> --fit MODEL.json --pathway-property P [--fit-report R.json]
+       [--populations a,b] [--fit-properties a,b] [--fit-laws conductance=gamma,u_syn=truncnorm] [--fit-mode cm|auto|empirical]
+       [--min-samples N] [--max-samples N] [--seed S] [--fallback-value V] [--fit-options JSON] [--fit-settings JSON]
+       [--chunk-size N] [--workers N] [--timings]
 
   --config     a ConnPropsModel or task config (JSON), or rules: a BBP recipe (JSON, YAML or legacy
                XML, as functionalizer reads it) or synparam rules JSON.
@@ -44,7 +50,22 @@ const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --c
                them in place (a tool writing into the output) modifies your input circuit too.
                Edge files, the config and the sidecar are always new files.
   --workers N  draw with N worker threads (default: one per core); the output is the same, bit for bit.
-  --timings    print the wall-clock time of each phase of the run.`;
+  --timings    print the wall-clock time of each phase of the run.
+
+  --fit MODEL.json  fit a ConnPropsModel from the circuit's edges (connectome-manipulator's extract +
+               build) and write it to MODEL.json, a new file; a later run takes it with --config. Writes
+               nothing else (the report with --fit-report) and only reads the circuit.
+  --fit-properties a,b  the edge properties to fit (default: every numeric one but identifiers,
+               positions and geometry, e.g. afferent_*, *_id, delay).
+  --fit-laws p=law,...  the law of a property (default: connectome-manipulator's: gamma for
+               conductance, truncnorm for u_syn, ...; normal for the rest).
+  --fit-mode M  cm (connectome-manipulator's, the default); auto (the law chosen by the data per
+               pathway); empirical (refused by name until the core builds it).
+  --min-samples N, --max-samples N  connections per pathway: fewer, filled in from similar pathways;
+               more, a keyed subsample (--seed S, default 0).
+  --fit-options JSON   more of the core's build options, e.g. '{"correlations": true}'.
+  --fit-settings JSON  more of its extraction settings, e.g. '{"folds": 5}' (cross-validation).
+               With --fit, --workers N reads and fits the chunks in N threads: the same model, bit for bit.`;
 
 class UsageError extends Error {}
 
@@ -88,16 +109,32 @@ export function parseArguments(argv) {
       case "--explain": options.explain = true; break;
       case "--export-model": options.exportModel = value(); break;
       case "--export-rules": options.exportRules = value(); break;
+      case "--fit": options.fit = value(); break;
+      case "--fit-report": options.fitReport = value(); break;
+      case "--fit-properties": options.fitProperties = value().split(",").filter(Boolean); break;
+      case "--fit-laws": options.fitLaws = parseLaws(value()); break;
+      case "--fit-mode": {
+        const mode = value();
+        if (!FIT_MODES.includes(mode)) throw new UsageError(`--fit-mode must be one of ${FIT_MODES.join(", ")}, got '${mode}'`);
+        options.fitMode = mode;
+        break;
+      }
+      case "--fit-options": options.fitOptions = jsonObject(flag, value()); break;
+      case "--fit-settings": options.fitSettings = jsonObject(flag, value()); break;
+      case "--min-samples": options.minSamples = count(flag, value(), 0); break;
+      case "--max-samples": options.maxSamples = count(flag, value(), 1); break;
       case "--chunk-size": {
         const n = Number(value());
         if (!Number.isInteger(n) || n < 1) throw new UsageError("--chunk-size must be a positive integer");
         options.chunkSize = n;
+        options.chunkSizeGiven = true;
         break;
       }
       case "--help": case "-h": throw new UsageError("");
       default: throw new UsageError(`unknown argument '${flag}'`);
     }
   }
+  if (options.fit || FIT_ONLY.some((k) => options[k] !== undefined)) return checkFitArguments(options);
   if (options.fromProvenance) {
     const clashing = ["config", "seed", "pathwayProperty", "populations", "fallback"].filter((k) => options[k] !== undefined).concat(options.overwrite ? ["overwrite"] : []);
     if (clashing.length) throw new UsageError(`--from-provenance sets the model and run settings; drop ${clashing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(", ")}`);
@@ -116,6 +153,49 @@ export function parseArguments(argv) {
   return options;
 }
 
+/** Options only a fit takes. */
+const FIT_ONLY = ["fitReport", "fitProperties", "fitLaws", "fitMode", "fitOptions", "fitSettings", "minSamples", "maxSamples"];
+
+/** A JSON object given to `flag` (the core checks its keys). */
+function jsonObject(flag, text) {
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${flag} takes a JSON object: ${error.message}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new UsageError(`${flag} takes a JSON object, got ${text}`);
+  return parsed;
+}
+
+/** A whole number of at least `least`, for `flag`. */
+function count(flag, text, least) {
+  if (!/^\d+$/.test(text) || Number(text) < least || !Number.isSafeInteger(Number(text))) throw new UsageError(`${flag} must be an integer of at least ${least}, got '${text}'`);
+  return Number(text);
+}
+
+/** `conductance=gamma,u_syn=truncnorm` as {property: law} (the core checks the laws). */
+function parseLaws(text) {
+  const laws = {};
+  for (const item of text.split(",").filter(Boolean)) {
+    const match = /^([^=]+)=([^=]+)$/.exec(item.trim());
+    if (!match) throw new UsageError(`--fit-laws takes property=law pairs separated by commas, got '${item}'`);
+    laws[match[1].trim()] = match[2].trim();
+  }
+  return laws;
+}
+
+/** A fit's arguments: --fit with --circuit and --pathway-property, none of a run's. */
+function checkFitArguments(options) {
+  if (!options.fit) throw new UsageError(`--${FIT_ONLY.find((k) => options[k] !== undefined).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --fit MODEL.json`);
+  const clashing = ["config", "out", "fromProvenance", "explain", "exportModel", "exportRules", "overwrite", "hardlink", "strict"].filter((k) => options[k] !== undefined);
+  if (clashing.length) throw new UsageError(`--fit writes only the model: drop ${clashing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(", ")}`);
+  if (!options.circuit.length) throw new UsageError("--fit needs --circuit");
+  if (!options.pathwayProperty) throw new UsageError("--fit needs --pathway-property (the node property whose values make the pathways, e.g. mtype)");
+  if (!options.chunkSizeGiven) options.chunkSize = null;
+  return options;
+}
+
 const format = (x) => (x === null || x === undefined ? "-" : Number(x).toPrecision(4));
 
 /** The signal that asked the command to stop, if any: the run winds down at its next step. */
@@ -125,6 +205,7 @@ export async function main(argv, log = console.log) {
   const options = parseArguments(argv);
   const timer = phaseTimer();
   await initialize();
+  if (options.fit) return fitCommand(options, log, timer);
   const readInput = (file) => fs.readFile(file, "utf8").catch((e) => {
     throw new CircuitError(e.code === "ENOENT" ? "does not exist" : e.code === "EISDIR" ? "is a folder, not a file" : `cannot read (${e.code ?? e.message})`, { file });
   });
@@ -164,6 +245,40 @@ export async function main(argv, log = console.log) {
   for (const warning of result.warnings) log(`warning: ${printable(warning)}`);
   if (options.timings) log(`\ntimings (wall clock):\n${timer.report().join("\n")}`);
   return result;
+}
+
+/** --fit: the model (and the report) written, a summary printed. */
+async function fitCommand(options, log, timer) {
+  const result = await fit({
+    circuit: options.circuit, pathwayProperty: options.pathwayProperty, properties: options.fitProperties ?? null, laws: options.fitLaws ?? null,
+    mode: options.fitMode ?? "cm", minSamples: options.minSamples ?? null, maxSamples: options.maxSamples ?? null, seed: options.seed ?? 0,
+    populations: options.populations ?? null, fallback: options.fallback ?? null, chunkSize: options.chunkSize, out: options.fit,
+    reportOut: options.fitReport ?? null, timings: options.timings ? timer : null, options: options.fitOptions ?? {}, settings: options.fitSettings ?? null,
+    shouldStop: () => stopSignal !== null, workers: options.workers,
+  });
+  fitSummary(log, result, options);
+  if (options.timings) log(`\ntimings (wall clock):\n${timer.report().join("\n")}`);
+  return result;
+}
+
+/** What --fit prints: the populations, the pathways with data and those filled in, the laws. */
+function fitSummary(log, { report, populations, notFitted, warnings, settings }, options) {
+  const withData = report.pathways.filter((p) => p.connections_used !== null && p.connections_used !== undefined);
+  const synapses = report.pathways.reduce((sum, p) => sum + p.synapses, 0);
+  const connections = report.pathways.reduce((sum, p) => sum + p.connections, 0);
+  log(`fitted ${populations.map(printable).join(", ")}: ${synapses} synapses in ${connections} connections, by ${printable(options.pathwayProperty)}`);
+  log(`  ${report.src_types.length} source × ${report.tgt_types.length} target values: ${withData.length} pathway(s) with data, ${report.pathways.length - withData.length} filled in`);
+  for (const [level, count] of Object.entries(report.fallback_levels ?? {})) log(`    ${count} from ${printable(level)}`);
+  const laws = new Map();
+  for (const entry of report.entries) laws.set(entry.property, new Set([...(laws.get(entry.property) ?? []), entry.law]));
+  log(`  properties: ${[...laws].map(([property, used]) => `${printable(property)} (${[...used].join(", ")})`).join(", ")}`);
+  const byReason = new Map();
+  for (const { property, reason } of notFitted) byReason.set(reason, [...(byReason.get(reason) ?? []), property]);
+  if (byReason.size) log(`  not fitted: ${[...byReason].map(([reason, names]) => `${names.map(printable).join(", ")} (${printable(reason)})`).join("; ")}`);
+  if (settings.max_sample_size) log(`  at most ${settings.max_sample_size} connections per pathway (keyed subsample, seed ${settings.seed})`);
+  for (const note of report.notes ?? []) log(`  note: ${printable(note)}`);
+  log(`\nwrote the fitted model to ${printable(options.fit)}${options.fitReport ? ` and the report to ${printable(options.fitReport)}` : ""}; run it with --config ${printable(options.fit)}`);
+  for (const warning of warnings) log(`warning: ${printable(warning)}`);
 }
 
 /** A config file's text: YAML recipes (.yml, .yaml) are read as JSON, everything else as is. */

@@ -6,7 +6,7 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import h5wasm from "h5wasm/node";
-import { initSync, Parameterizer, DatasetDigest, planRun, version, isRulesInput, readRules, RuleCompiler, exportRules } from "../../pkg/synparam.js";
+import { initSync, Parameterizer, DatasetDigest, planRun, version, isRulesInput, readRules, RuleCompiler, exportRules, Fitter, FitState, planFit } from "../../pkg/synparam.js";
 import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
 import { parameterizeCircuit, overridesOf, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
@@ -14,6 +14,7 @@ import { publishCircuit } from "../node/publish.mjs";
 import { createDrawPool } from "../run/pool.js";
 import { nodeEndpoint } from "../run/protocol.js";
 import { resultsOf } from "../run/results.js";
+import { fitCircuit } from "../run/fit.js";
 export { phaseTimer } from "../run/timings.js";
 
 let initialized = null;
@@ -150,5 +151,126 @@ export async function parameterize({ circuit, config, seed, pathwayProperty, fal
   } catch (error) {
     if (signal?.aborted) throw signal.reason ?? new DOMException("aborted", "AbortError");
     throw error;
+  }
+}
+
+/** A message's answer from a fit's worker thread, one call at a time: the answer, or its error
+ * (name and JSON path kept, as the core's errors in this thread). */
+function threadCall(worker) {
+  let pending = null;
+  const settle = (how, value) => {
+    const waiting = pending;
+    pending = null;
+    waiting?.[how](value);
+  };
+  worker.on("message", (answer) => (answer.error
+    ? settle("reject", Object.assign(new Error(answer.error.message), { name: answer.error.name, ...(answer.error.path ? { path: answer.error.path } : {}) }))
+    : settle("resolve", answer)));
+  worker.on("error", (error) => settle("reject", error));
+  worker.on("exit", (code) => settle("reject", new Error(`a fit worker thread exited (${code})`)));
+  return (message) => new Promise((resolve, reject) => {
+    pending = { resolve, reject };
+    worker.postMessage(message);
+  });
+}
+
+/** `count` worker threads computing a fit's chunk states (./fit_thread.mjs), for fitCircuit's
+ * `startWorkers`: each opens the circuit and builds the fit's Fitter; `pass(plan, work)` hands
+ * the chunks out one at a time and resolves with their states as JSON, in chunk order. */
+async function startFitWorkers(count, { circuit, settings, pathwayProperty, populations }) {
+  const threads = Array.from({ length: count }, () => new Worker(new URL("./fit_thread.mjs", import.meta.url)));
+  const calls = threads.map(threadCall);
+  const terminate = () => threads.forEach((thread) => thread.terminate());
+  try {
+    await Promise.all(calls.map((call) => call({ init: { module: coreModule, circuit, settings: JSON.stringify(settings), pathwayProperty, populations } })));
+  } catch (error) {
+    terminate();
+    throw error;
+  }
+  return {
+    count,
+    terminate,
+    async pass(plan, work, shouldStop) {
+      await Promise.all(calls.map((call) => call({ plan })));
+      const states = new Array(work.length);
+      let next = 0;
+      await Promise.all(calls.map(async (call) => {
+        while (next < work.length) {
+          if (shouldStop()) throw new CircuitError("cancelled");
+          const i = next++;
+          states[i] = (await call({ chunk: work[i] })).json;
+        }
+      }));
+      return states;
+    },
+  };
+}
+
+/** Refuse output files that exist already (a fit never writes over anything: the inputs stay
+ * untouched), two outputs on one path, or a folder that is not there, before any work. */
+async function refuseExisting(files) {
+  const given = files.filter(Boolean).map((f) => path.resolve(f));
+  if (new Set(given).size !== given.length) throw new CircuitError("the model and the report cannot be the same file", { file: files[0] });
+  for (const file of given) {
+    if (await fs.lstat(file).then(() => true, () => false)) throw new CircuitError("exists already; choose a new file (a fit writes only new files)", { file });
+    const folder = await fs.stat(path.dirname(file)).catch(() => null);
+    if (!folder?.isDirectory()) throw new CircuitError("cannot be written: its folder does not exist", { file });
+  }
+}
+
+/** Write new files (`[[path, text]]`), all or none: a file written before a later one fails is
+ * removed. */
+async function writeAllNew(entries) {
+  const written = [];
+  try {
+    for (const [file, text] of entries) {
+      await fs.writeFile(file, text, { flag: "wx" }).catch((e) => {
+        throw new CircuitError(e.code === "EEXIST" ? "exists already; choose a new file" : `cannot write (${e.code ?? e.message})`, { file });
+      });
+      written.push(file);
+    }
+  } catch (error) {
+    for (const file of written) await fs.rm(file, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Fit a ConnPropsModel from the circuit at `circuit` (a circuit_config.json path or .h5 paths):
+ * connectome-manipulator's extract + build in the core (issue #25, design §10). `pathwayProperty`
+ * (required) makes the pathways; `properties`, `populations`, `laws` ({property: law}), `mode`
+ * ("cm"; "auto" and "empirical" when the core builds them), `minSamples`, `maxSamples`, `seed` (of
+ * the keyed subsample), `fallback`, `chunkSize`, `options` (more of the core's build options) and
+ * `settings` (more of its extraction settings) as fitCircuit (../run/fit.js) takes them; `workers`
+ * threads (default: one per core) read and fit the chunks, the model the same bits for any number. With `out` the model is written there and with
+ * `reportOut` the report, both new files, written only when the fit succeeded; nothing else is
+ * written and the circuit is only read. Resolves with `{model, report, modelText, reportText,
+ * settings, populations, notFitted, warnings}`; rejects with an `AbortError` when `signal` aborts
+ * (`shouldStop()`: a CircuitError "cancelled"), writing nothing.
+ */
+export async function fit({ circuit, pathwayProperty, properties = null, laws = null, mode = "cm", minSamples = null, maxSamples = null, seed = 0, populations = null, fallback = null, chunkSize = null, options = {}, settings = null, out = null, reportOut = null, onProgress = () => {}, signal, shouldStop = () => false, timings = null, workers = defaultWorkers() } = {}) {
+  await initialize();
+  signal?.throwIfAborted();
+  if (!pathwayProperty) throw new CircuitError("a fit needs a pathway property (e.g. mtype)");
+  const stop = () => Boolean(signal?.aborted) || shouldStop();
+  await refuseExisting([out, reportOut]);
+  const { circuit: opened } = await openCircuit(circuit);
+  timings?.mark("load circuit");
+  try {
+    const result = await fitCircuit({
+      circuit: opened, Fitter, planFit, pathwayProperty, properties, laws, mode, minSamples, maxSamples, seed, populations, fallback,
+      chunkRows: chunkSize, options, settings, onProgress, shouldStop: stop, timings, FitState,
+      // Worker threads when there are chunks to share (their states merged in chunk order: the same bits).
+      startWorkers: (fitted) => (workers > 1 && fitted.chunks > 1 ? startFitWorkers(Math.min(workers, fitted.chunks), { circuit, ...fitted }) : null),
+    });
+    if (stop()) throw new CircuitError("cancelled");
+    await writeAllNew([[out, result.modelText], [reportOut, result.reportText]].filter(([file]) => file));
+    timings?.mark("write the model");
+    return result;
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason ?? new DOMException("aborted", "AbortError");
+    throw error;
+  } finally {
+    closeCircuit(opened);
   }
 }

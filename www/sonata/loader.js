@@ -796,9 +796,10 @@ export function targetOrder(population, chunkSize = 1_000_000) {
  * group columns with `withGroups` when the population has them)}. `starts` (from targetOrder)
  * cuts them at those edges instead of every `chunkSize`; `narrow` sends 32-bit ids while they fit;
  * `file` reads from that copy of the edges file (the output being written: in the browser, a
- * file on disk read faster than the chosen File). */
-export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = false, starts = null, narrow = true, file = population.file } = {}) {
-  const cuts = starts ? [...starts, population.size] : null;
+ * file on disk read faster than the chosen File); `end` stops before that edge (with `starts`, the
+ * chunks cover `[starts[0], end)`: one range of a population). */
+export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = false, starts = null, narrow = true, file = population.file, end: stop = population.size } = {}) {
+  const cuts = starts ? [...starts, stop] : null;
   // Read ahead: HDF5 reads of READ_AHEAD_ROWS cost far less per row than many small ones.
   const blockRows = cuts ? 0 : Math.max(chunkSize, Math.floor(READ_AHEAD_ROWS / chunkSize) * chunkSize);
   let block = null;
@@ -807,9 +808,9 @@ export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = fa
     const ids = (name, values) => (narrow && name.endsWith("node_id") ? narrowIds(values) : values);
     return { start, end, columns: Object.fromEntries(names.map((name) => [name, ids(name, readSlice(population, name, start, end, file))])) };
   };
-  for (let k = 0, start = 0; start < population.size; k++) {
-    const end = cuts ? cuts[k + 1] : Math.min(population.size, start + chunkSize);
-    if (!block || end > block.end) block = read(start, cuts ? end : Math.min(population.size, start + blockRows));
+  for (let k = 0, start = cuts ? cuts[0] : 0; start < stop; k++) {
+    const end = cuts ? cuts[k + 1] : Math.min(stop, start + chunkSize);
+    if (!block || end > block.end) block = read(start, cuts ? end : Math.min(stop, start + blockRows));
     const slice = (name) => block.columns[name].subarray(start - block.start, end - block.start);
     const columns = { source_node_id: slice("source_node_id"), target_node_id: slice("target_node_id"), edge_id: edgeIdRange(start, end) };
     if ("edge_group_id" in block.columns) Object.assign(columns, { edge_group_id: slice("edge_group_id"), edge_group_index: slice("edge_group_index") });
