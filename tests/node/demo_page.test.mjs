@@ -1121,3 +1121,33 @@ test("keyboard: skip links reach the model's grid, Parameterize and the results;
   assert.equal((await active()).id, "results-heading");
   await page.close();
 });
+
+test("Fit from this circuit: the model fitted from an obi-one circuit's edges lands in the editor (undoable), equals the command's --fit, with a data-vs-model view and downloads", async () => {
+  const obiOne = new URL("../fixtures/out/obi_one/", import.meta.url).pathname;
+  const work = await mkdtemp(join(tmpdir(), "synparam-fit-"));
+  await main(["--circuit", join(obiOne, "circuit_config.json"), "--fit", join(work, "model.json"), "--pathway-property", "mtype"], () => {});
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.setInputFiles("#folder", obiOne);
+  await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
+  await page.selectOption("#pathway-property", "mtype");
+  const before = await page.inputValue("#config");
+  await page.click("#fit-open");
+  assert.equal(await page.textContent("#fit-property"), "mtype");
+  await page.click("#fit-run");
+  await page.waitForFunction(() => /^fitted /.test(document.getElementById("fit-status").textContent) || document.getElementById("fit-status").className === "error");
+  assert.match(await page.textContent("#fit-status"), /^fitted conductance, .* over 25 pathways of S1nonbarrel_neurons__S1nonbarrel_neurons__chemical \(\d+ from their own data/);
+  // The same model as the command's, byte for byte (one core decides).
+  assert.equal(JSON.stringify(JSON.parse(await page.inputValue("#config"))), JSON.stringify(JSON.parse(await readFile(join(work, "model.json"), "utf8"))));
+  await page.waitForFunction(() => /^valid: conductance/.test(document.getElementById("config-status").textContent));
+  // Data vs model: the data's means as a heat map, a row per pathway with its law and fallback.
+  assert.ok(await page.$("#fit-view svg[role='img']"));
+  assert.equal(await page.$$eval("#fit-table tr", (rows) => rows.length), 26);
+  assert.deepEqual(await page.$$eval("#fit-downloads a", (links) => links.map((a) => a.download)), ["fitted_model.json", "fit_report.json"]);
+  // Undo takes it back.
+  await page.click("#undo");
+  assert.equal(await page.inputValue("#config"), before);
+  await page.click("#redo");
+  assert.match(await page.inputValue("#config"), /"L5_TPC:A"/);
+  await page.close();
+});

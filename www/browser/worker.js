@@ -5,7 +5,7 @@
 // one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules } from "../../pkg/synparam.js";
+import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, Fitter, planFit } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, prepareHdf5, openH5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
 import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
@@ -20,6 +20,7 @@ import { phaseTimer } from "../run/timings.js";
 import { createDrawPool } from "../run/pool.js";
 import { digestOfBlob } from "../run/draw.js";
 import { storedZip } from "../run/stored_zip.js";
+import { fitCircuit } from "../run/fit.js";
 import { outputStores, arrowStreamJoiner } from "./outputs.js";
 
 // The wasm sits in pkg/ beside dist/ (the package layout and the served site alike). It is compiled
@@ -401,6 +402,18 @@ serveWorker({
   run,
   columns,
   zip,
+  /** A model fitted from the loaded circuit's edges (connectome-manipulator's extract + build, or
+   * the law chosen by the data): `{modelText, reportText, report, populations, notFitted,
+   * warnings}`; writes nothing. */
+  async fit({ property, mode = "cm", laws = null, minSamples = null, fallback = null, options = {}, ...where }, { progress }) {
+    await ready;
+    const { circuit } = await circuitOf(where);
+    const result = await fitCircuit({
+      circuit, Fitter, planFit, pathwayProperty: property, mode, laws, minSamples, fallback, options,
+      onProgress: ({ pass, done, total }) => progress({ done, total, pass }),
+    });
+    return { modelText: result.modelText, reportText: result.reportText, report: result.report, populations: result.populations, notFitted: result.notFitted, warnings: result.warnings };
+  },
   /** The settings a provenance sidecar records, for "load from a parameterized circuit". */
   async provenance({ text, name }) {
     return readProvenance(text, name);
@@ -449,4 +462,4 @@ serveWorker({
     await ready;
     return specSchema();
   },
-}, { exclusive: ["run", "zip", "columns"] });
+}, { exclusive: ["run", "zip", "columns", "fit"] });

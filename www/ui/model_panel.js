@@ -4,6 +4,7 @@
 import { PRESETS } from "./presets.js";
 import { mountPresetDialog } from "./preset_dialog.js";
 import { mountConfigFiles } from "./config_files.js";
+import { mountFit } from "./fit_panel.js";
 import { mountEditor } from "./editor_view.js";
 import { mountRulesView } from "./rules_view.js";
 import { PAGE_SETTINGS } from "./settings.js";
@@ -77,6 +78,8 @@ export function mountModel({ $, container, call, settings, circuit, run, downloa
     },
     onError: (error) => run.showError(errorData(error)),
   });
+
+  mountFit({ $, call, circuit, download, onFitted: (text) => setText(text) });
 
   function showInvalid(error) {
     $("config-status").textContent = `${error.name}: ${error.message}`;

@@ -150,7 +150,7 @@ export function meanHeatmap(propertyStats) {
     y: { domain: sources, label: null },
     color: { type: "linear", scheme: "viridis", legend: true, label: `mean ${propertyStats.property}` },
     marks: [Plot.cell(propertyStats.pathways, { x: "target", y: "source", fill: "mean", inset: 0.5,
-      title: (p) => `${p.source} → ${p.target}: ${p.count} synapses, mean ${p.mean?.toPrecision(4)} (spec ${p.theoretical_mean.toPrecision(4)})` })],
+      title: (p) => `${p.source} → ${p.target}: ${p.count} synapses, mean ${p.mean?.toPrecision(4)} (spec ${p.theoretical_mean?.toPrecision(4) ?? "—"})` })],
   });
 }
 

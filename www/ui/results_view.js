@@ -185,6 +185,8 @@ export function mountResults({ $, table, download, columnsOf }) {
       previous = null;
       shown = null;
       $("figure-options").hidden = true;
+      $("results-none").hidden = false;
+      $("results-controls").hidden = true;
       $("population-filter").replaceChildren();
       $("property-filter").replaceChildren();
       $("results-count").textContent = "";
@@ -203,6 +205,8 @@ export function mountResults({ $, table, download, columnsOf }) {
       // The core's statistics over all populations together, as one more (filtered) population.
       const combined = several && data.combined ? { name: "all edge populations", source: "*", target: "*", size: data.combined.size, stats: data.combined.stats, connections: data.combined.connections, combined: true } : null;
       $("results").hidden = false;
+      $("results-none").hidden = true;
+      $("results-controls").hidden = false;
       // One population and one property at a time by default (the first ones; a choice made
       // before is kept), every one on request.
       const keep = shown ? $("population-filter").value : null;

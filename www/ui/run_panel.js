@@ -6,6 +6,8 @@ import { reproduction } from "./reproduce.js";
 import { resultsOf } from "../run/results.js";
 import { errorData } from "../run/protocol.js";
 
+// Long by design: the panel's closure holds its state, shared by the short functions inside it
+// (each one a unit to read); splitting it would pass that state around instead.
 /**
  * Mount the run bar and the results. `call(method, args, options)`: the worker; `settings`: the
  * settings panel (snapshot, planOf); `circuit`: the circuit panel (its message); `download(name,

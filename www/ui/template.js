@@ -24,6 +24,7 @@ export const STYLES = `
     --_accent-strong: color-mix(in srgb, var(--_accent) 80%, white); }
 }
 .synparam *, .synparam *::before, .synparam *::after { box-sizing: border-box; }
+.synparam [hidden] { display: none !important; }
 .synparam .layout { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); gap: calc(2 * var(--_space)); align-items: start; }
 /* The split the user chooses (the layout buttons): the model wide (the default until a run), side
    by side (after a run), or the results wide. */
@@ -82,7 +83,7 @@ export const STYLES = `
     #editor-matrix button.header-select { background: none; border: none; font-weight: 600; padding: .1rem .2rem; white-space: nowrap; }
     #editor-matrix th { position: sticky; left: 0; background: var(--_bg); }
     #cell-fields input[aria-invalid="true"] { border-color: var(--_error); outline: 1px solid var(--_error); }
-    #cell-form, #preset-mapping { border: 1px solid var(--_border); border-radius: 8px; padding: .6rem; margin: .5rem 0; background: var(--_panel); }
+    #cell-form, #preset-mapping, #fit-form { border: 1px solid var(--_border); border-radius: 8px; padding: .6rem; margin: .5rem 0; background: var(--_panel); }
     #drop-zone.dragging { border-color: var(--_accent); background: var(--_accent-bg); border-style: dashed; }
     #pathway-matrix { width: auto; font-size: .85rem; margin-bottom: .5rem; }
     #pathway-matrix caption { text-align: left; font-weight: 600; padding-bottom: .25rem; }
@@ -113,7 +114,7 @@ export const STYLES = `
     .figure-actions { display: flex; gap: .5rem; font-size: .8rem; margin: .2rem 0 0; }
     .figure-actions a { color: var(--_accent-strong); }
     .figure-actions button { font-size: .75rem; padding: .05rem .4rem; }
-    #figure-options { display: flex; flex-wrap: wrap; gap: .4rem .9rem; align-items: center; padding: .4rem 0; border-block: 1px solid var(--_border); margin: .5rem 0; }
+    #figure-options:not([hidden]) { display: flex; flex-wrap: wrap; gap: .4rem .9rem; align-items: center; padding: .4rem 0; border-block: 1px solid var(--_border); margin: .5rem 0; }
     .setting-source { color: var(--_muted); font-size: .8rem; }
     #circuit[data-state="error"] { color: var(--_error); }
     #results tr.population-row th { text-align: left; padding-top: .75rem; border-bottom: 2px solid var(--_border); }
@@ -172,9 +173,26 @@ export const MARKUP = `
     <div class="row">
       <label>Preset <select id="preset"></select></label>
       <button id="apply-preset" type="button">Use preset…</button>
+      <button id="fit-open" type="button" title="a model fitted from the values the loaded circuit's edges hold">Fit from this circuit…</button>
       <button id="undo" type="button" title="undo the last change of the model (Ctrl+Z outside text fields)">Undo</button>
       <button id="redo" type="button" title="redo (Ctrl+Shift+Z)">Redo</button>
     </div>
+    <form id="fit-form" hidden aria-labelledby="fit-title">
+      <p id="fit-title">Fit a model from the loaded circuit's edges: per property and pathway (by <code id="fit-property"></code>, the pathway property), the law that describes the values its edges files hold — connectome-manipulator's extract and build, or the law chosen by the data. Nothing is written; the model replaces the one in the editor (Undo takes it back).</p>
+      <div class="row">
+        <label>Laws <select id="fit-mode"><option value="cm">connectome-manipulator's (gamma, truncnorm, discrete, constant)</option><option value="auto">chosen by the data (AIC, with a KS check)</option></select></label>
+        <label>Minimum connections per pathway <input id="fit-min-samples" type="number" min="1" size="6" placeholder="(any)"></label>
+      </div>
+      <div class="row"><label>Laws of some properties <input id="fit-laws" size="34" placeholder="e.g. conductance=gamma, u_syn=truncnorm" spellcheck="false"></label></div>
+      <div class="row">
+        <button id="fit-run" type="button" class="primary">Fit</button>
+        <button id="fit-close" type="button">Close</button>
+        <progress id="fit-progress" value="0" max="1" aria-label="fit progress"></progress>
+      </div>
+      <p id="fit-status" role="status"></p>
+      <div class="row" id="fit-result-row" hidden><label>Data vs model <select id="fit-property-view"></select></label> <span id="fit-downloads" class="downloads"></span></div>
+      <div id="fit-view"></div>
+    </form>
     <form id="preset-mapping" hidden aria-labelledby="preset-mapping-title">
       <p id="preset-mapping-title"></p>
       <div class="table-scroll" tabindex="0" role="region" aria-label="classes of the pathway values (scrolls sideways when wide)"><table id="preset-classes" aria-label="class of each pathway value">
@@ -282,7 +300,8 @@ export const MARKUP = `
   <div class="pane results-pane" id="results-pane">
   <section class="card" aria-labelledby="results-heading">
     <h2 id="results-heading" tabindex="-1">Results</h2>
-    <div class="row" id="results-controls">
+    <p id="results-none" class="results-empty">No run yet: the results of <i>Parameterize</i> open here.</p>
+    <div class="row" id="results-controls" hidden>
       <label>Edge population <select id="population-filter"></select></label>
       <label>Property <select id="property-filter"></select></label>
       <label>Pathway <input id="pathway-filter" type="search" size="12" placeholder="e.g. L5_TPC"></label>
