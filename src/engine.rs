@@ -8,11 +8,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::attributes::{AttributeReads, AttributeSetup, SomaPositions};
-use crate::config::{ColumnType, Finalized, Model, PathwaySpec};
+use crate::config::{ColumnType, Finalized, Model, PathwaySpec, PropertyModel};
 use crate::distributions::Distribution;
 use crate::error::{Error, Num, Result};
 use crate::special_functions::{normal_cdf, normal_sf};
 use crate::streams::{connection_stream, family_key, synapse_stream};
+use crate::synapse_conditions::AttributeTerm;
 
 /// Marks a node without a pathway value in [`PathwayColumn::codes`].
 pub const MISSING: u32 = u32::MAX;
@@ -405,7 +406,54 @@ enum PathwayDraw<'a> {
     PerConnection(&'a PathwaySpec),
     /// One value per synapse that depends on its attributes (design §2.7): the values of the
     /// law's attribute and of the factor's, when the spec has them.
-    Located(&'a PathwaySpec, Option<&'a [f64]>, Option<&'a [f64]>),
+    Located(LocatedDraw<'a>),
+    /// Per-synapse alternatives (`by_synapse`): the cases in order, then `otherwise`.
+    Cases(Vec<CaseDraw<'a>>, Option<LocatedDraw<'a>>),
+}
+
+/// One `by_synapse` case: its terms with the columns they test, and its spec's draw.
+type CaseDraw<'a> = (Vec<(&'a [f64], &'a AttributeTerm)>, LocatedDraw<'a>);
+
+/// A spec drawn per synapse with the attribute columns its law and factor read.
+#[derive(Clone, Copy)]
+struct LocatedDraw<'a> {
+    spec: &'a PathwaySpec,
+    law_values: Option<&'a [f64]>,
+    scale_values: Option<&'a [f64]>,
+}
+
+/// Why a synapse could not take a `by_synapse` case.
+enum CaseFailure<'a> {
+    /// An attribute a condition reads is not finite.
+    NotFinite(&'a str, f64),
+    /// A section type 0 where the condition names section types (the file numbers them from 0).
+    SectionZero(&'a str),
+}
+
+/// The alternative of `by_synapse` that row `i` takes: the first case whose terms all hold, else
+/// `otherwise`; `Ok(None)` when neither.
+#[inline]
+fn choose_case<'d, 'a>(
+    cases: &'d [CaseDraw<'a>],
+    otherwise: Option<&'d LocatedDraw<'a>>,
+    i: usize,
+) -> std::result::Result<Option<&'d LocatedDraw<'a>>, CaseFailure<'a>> {
+    'cases: for (terms, draw) in cases {
+        for (values, term) in terms {
+            let x = values[i];
+            if !x.is_finite() {
+                return Err(CaseFailure::NotFinite(&term.attribute, x));
+            }
+            if term.by_section_name && x == 0.0 {
+                return Err(CaseFailure::SectionZero(&term.attribute));
+            }
+            if !term.test.holds(x) {
+                continue 'cases;
+            }
+        }
+        return Ok(Some(draw));
+    }
+    Ok(otherwise)
 }
 
 /// The raw value (before bounds and dtype) of a spec that depends on attributes, at row `i`: the
@@ -747,6 +795,36 @@ impl PopulationPlan {
         Ok(ChunkResult { pathways, connection_starts, properties })
     }
 
+    /// The error for a synapse no `by_synapse` case of `property` selects and no `otherwise` takes,
+    /// with the attribute values its cases read.
+    fn uncovered_synapse(
+        &self,
+        property: &PropertyModel,
+        pathway: u32,
+        draw: &PathwayDraw<'_>,
+        i: usize,
+        edge_id: u64,
+    ) -> Error {
+        let (source, target) = self.model.pathway_names(pathway as usize);
+        let mut values: Vec<String> = Vec::new();
+        if let PathwayDraw::Cases(cases, _) = draw {
+            for (values_of, term) in cases.iter().flat_map(|(terms, _)| terms) {
+                let text = format!("{} = {}", term.attribute, Num(values_of[i]));
+                if !values.contains(&text) {
+                    values.push(text);
+                }
+            }
+        }
+        Error::input(
+            format!("edge population '{}'", self.edge_population),
+            format!(
+                "edge {edge_id} ({source} → {target}, {}) matches no case of property '{}' and there is no otherwise (from rules: no rule covers the synapses no condition selects)",
+                values.join(", "),
+                property.name
+            ),
+        )
+    }
+
     fn value_error(&self, property: usize, pathway: u32, value: f64, edge_id: u64) -> Error {
         let spec = &self.model.properties[property].pathways[pathway as usize];
         let reason = if value.is_finite() {
@@ -760,17 +838,17 @@ impl PopulationPlan {
     /// Draw one property that is not in the correlated group. The values are collected by
     /// `extend` over the edge range (the vector's length stays in a register; no per-value
     /// capacity check), and the first out-of-range value ends the chunk with its error.
-    fn draw_independent<N: Id, E: Id>(
-        &self,
+    fn draw_independent<'a, N: Id, E: Id>(
+        &'a self,
         index: usize,
         chunk: Columns<'_, N, E>,
         pathways: &[u32],
-        attributes: &[Cow<'_, [f64]>],
+        attributes: &'a [Cow<'a, [f64]>],
         out: &mut PropertyValues,
     ) -> Result<()> {
         let property = &self.model.properties[index];
         let key = self.property_keys[index];
-        let column = |name: &str| -> &[f64] {
+        let column = |name: &str| -> &'a [f64] {
             let position = self.edge_attributes.iter().position(|a| a == name).expect("the model's attributes");
             &attributes[position]
         };
@@ -779,12 +857,27 @@ impl PopulationPlan {
             .pathways
             .iter()
             .map(|spec| {
-                if spec.depends_on_attributes() {
-                    PathwayDraw::Located(
-                        spec,
-                        spec.attribute_law.as_ref().map(|law| column(law.attribute())),
-                        spec.scale_by.as_ref().map(|scale| column(&scale.attribute)),
+                let located = |spec: &'a PathwaySpec| LocatedDraw {
+                    spec,
+                    law_values: spec.attribute_law.as_ref().map(|law| column(law.attribute())),
+                    scale_values: spec.scale_by.as_ref().map(|scale| column(&scale.attribute)),
+                };
+                if let Some(by_synapse) = &spec.by_synapse {
+                    PathwayDraw::Cases(
+                        by_synapse
+                            .cases
+                            .iter()
+                            .map(|(condition, case)| {
+                                (
+                                    condition.terms.iter().map(|term| (column(&term.attribute), term)).collect(),
+                                    located(case),
+                                )
+                            })
+                            .collect(),
+                        by_synapse.otherwise.as_ref().map(located),
                     )
+                } else if spec.depends_on_attributes() {
+                    PathwayDraw::Located(located(spec))
                 } else if spec.distribution.is_deterministic() {
                     match spec.finalize(spec.distribution.quantile(0.5, 0.5)) {
                         Ok(stored) => PathwayDraw::Fixed(stored),
@@ -817,6 +910,8 @@ impl PopulationPlan {
         let mut memo: Option<ConnectionMemo> = None;
         let mut failure: Option<(u32, f64, u64)> = None;
         let mut attribute_failure: Option<(&str, f64, u64)> = None;
+        let mut uncovered: Option<(u32, usize, u64)> = None;
+        let mut section_zero: Option<(&str, u64)> = None;
         let clipped = &mut out.clipped;
         out.values.reserve_exact(chunk.len());
         out.values.extend((0..chunk.len()).map(|i| {
@@ -835,16 +930,42 @@ impl PopulationPlan {
                     let raw = spec.distribution.sample(&mut synapse_stream(key, edge_id));
                     return finalize_into(spec, raw, pathway, edge_id, clipped, &mut failure);
                 }
-                PathwayDraw::Located(spec, law_values, scale_values) => {
+                PathwayDraw::Located(draw) => {
                     let edge_id = chunk.edge_id(i);
-                    let raw = match located_value(spec, *law_values, *scale_values, i, key, edge_id) {
+                    let raw = match located_value(draw.spec, draw.law_values, draw.scale_values, i, key, edge_id) {
                         Ok(raw) => raw,
                         Err(bad) => {
                             attribute_failure.get_or_insert((bad.0, bad.1, edge_id));
                             return f64::NAN;
                         }
                     };
-                    return finalize_into(spec, raw, pathway, edge_id, clipped, &mut failure);
+                    return finalize_into(draw.spec, raw, pathway, edge_id, clipped, &mut failure);
+                }
+                PathwayDraw::Cases(cases, otherwise) => {
+                    let edge_id = chunk.edge_id(i);
+                    let draw = match choose_case(cases, otherwise.as_ref(), i) {
+                        Ok(Some(draw)) => draw,
+                        Ok(None) => {
+                            uncovered.get_or_insert((pathway, i, edge_id));
+                            return f64::NAN;
+                        }
+                        Err(CaseFailure::NotFinite(attribute, x)) => {
+                            attribute_failure.get_or_insert((attribute, x, edge_id));
+                            return f64::NAN;
+                        }
+                        Err(CaseFailure::SectionZero(attribute)) => {
+                            section_zero.get_or_insert((attribute, edge_id));
+                            return f64::NAN;
+                        }
+                    };
+                    let raw = match located_value(draw.spec, draw.law_values, draw.scale_values, i, key, edge_id) {
+                        Ok(raw) => raw,
+                        Err(bad) => {
+                            attribute_failure.get_or_insert((bad.0, bad.1, edge_id));
+                            return f64::NAN;
+                        }
+                    };
+                    return finalize_into(draw.spec, raw, pathway, edge_id, clipped, &mut failure);
                 }
                 PathwayDraw::PerConnection(spec) => spec,
             };
@@ -864,6 +985,18 @@ impl PopulationPlan {
                 format!("edge population '{}' attribute {attribute}", self.edge_population),
                 format!("edge {edge_id} has {} where property '{}' needs a finite value", Num(value), property.name),
             ));
+        }
+        if let Some((attribute, edge_id)) = section_zero {
+            return Err(Error::input(
+                format!("edge population '{}' attribute {attribute}", self.edge_population),
+                format!(
+                    "edge {edge_id} has section type 0: this file numbers section types from 0 (written before SONATA's 1 soma, 2 axon, 3 basal, 4 apical), so the names in property '{}''s conditions would select the wrong sections; give numbers in this file's numbering instead",
+                    property.name
+                ),
+            ));
+        }
+        if let Some((pathway, i, edge_id)) = uncovered {
+            return Err(self.uncovered_synapse(property, pathway, &draws[pathway as usize], i, edge_id));
         }
         match failure {
             Some((pathway, value, edge_id)) => Err(self.value_error(index, pathway, value, edge_id)),

@@ -36,6 +36,7 @@ pub mod special_functions;
 pub mod stats;
 pub mod storage;
 pub mod streams;
+pub mod synapse_conditions;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 

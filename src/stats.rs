@@ -461,6 +461,9 @@ fn law_name(distribution: &crate::distributions::Distribution) -> &'static str {
 }
 
 fn spec_law_name(spec: &PathwaySpec) -> &'static str {
+    if spec.by_synapse.is_some() {
+        return crate::config::BY_SYNAPSE;
+    }
     match &spec.attribute_law {
         Some(crate::attributes::AttributeLaw::LinDelay { .. }) => "lin_delay",
         Some(crate::attributes::AttributeLaw::FzDelay { .. }) => "fz_delay",

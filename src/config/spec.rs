@@ -93,8 +93,11 @@ pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<Strin
     let kind =
         spec.get("type").ok_or_else(|| type_path.error(format!("missing (one of: {})", distribution_types())))?;
     let kind = string(kind, &type_path)?;
+    if kind == BY_SYNAPSE {
+        return parse_by_synapse(spec, path, notices);
+    }
     let own_keys = distribution_keys(&kind).ok_or_else(|| {
-        type_path.error(format!("unknown distribution type '{kind}' (one of: {})", distribution_types()))
+        type_path.error(format!("unknown distribution type '{kind}' (one of: {}, {BY_SYNAPSE})", distribution_types()))
     })?;
     check_keys(spec, own_keys, &kind, path, notices)?;
     if let Some(law) = parse_attribute_law(spec, &kind, path)? {
@@ -110,6 +113,82 @@ pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<Strin
     }
     let (distribution, natural_type) = parse_law(spec, &kind, path)?;
     parse_storage(spec, distribution, natural_type, path, &kind)
+}
+
+/// The spec type whose synapses take one of several specs by their own attributes (design §2.7).
+pub const BY_SYNAPSE: &str = "by_synapse";
+
+/// `{"type": "by_synapse", "cases": [{"where": condition, "spec": spec}, …], "otherwise"?: spec}`:
+/// each synapse takes the spec of the first case its attributes satisfy, else `otherwise`. Every
+/// alternative is drawn per synapse (a connection's synapses sit apart), so `shared_within: true`
+/// is refused; alternatives are plain specs (no nested `by_synapse`).
+fn parse_by_synapse(spec: &Map<String, Value>, path: &JsonPath, notices: &mut Vec<String>) -> Result<PathwaySpec> {
+    reject_unknown_keys(spec, &["type", "cases", "otherwise"], path, BY_SYNAPSE)?;
+    let cases_path = path.key("cases");
+    let cases_json =
+        required(spec, "cases", path, BY_SYNAPSE)?.as_array().filter(|cases| !cases.is_empty()).ok_or_else(|| {
+            cases_path.error("must be a non-empty list of {\"where\": {attribute: test}, \"spec\": spec}")
+        })?;
+    let alternative = |value: &Value, at: &JsonPath, notices: &mut Vec<String>| -> Result<PathwaySpec> {
+        let object = value.as_object().ok_or_else(|| at.error("must be an object {\"type\": …}"))?;
+        if object.get("type").and_then(Value::as_str) == Some(BY_SYNAPSE) {
+            return Err(at
+                .key("type")
+                .error("by_synapse cannot nest: give its cases' conditions together in one where"));
+        }
+        if object.get("shared_within") == Some(&Value::Bool(true)) {
+            return Err(at.key("shared_within").error(
+                "by_synapse picks each synapse's spec by its own attributes, which differ between the synapses of one connection: one draw per connection cannot follow them (leave shared_within out)",
+            ));
+        }
+        let mut parsed = parse_spec(value, at, notices)?;
+        parsed.shared_within = false;
+        Ok(parsed)
+    };
+    let mut cases = Vec::with_capacity(cases_json.len());
+    for (index, case) in cases_json.iter().enumerate() {
+        let case_path = cases_path.index(index);
+        let object =
+            case.as_object().ok_or_else(|| case_path.error("must be an object {\"where\": …, \"spec\": …}"))?;
+        reject_unknown_keys(object, &["where", "spec"], &case_path, "by_synapse case")?;
+        let condition = crate::synapse_conditions::SynapseCondition::parse(
+            required(object, "where", &case_path, "by_synapse case")?,
+            &case_path.key("where").0,
+        )?;
+        let spec =
+            alternative(required(object, "spec", &case_path, "by_synapse case")?, &case_path.key("spec"), notices)?;
+        cases.push((condition, spec));
+    }
+    let otherwise = optional(spec, "otherwise").map(|v| alternative(v, &path.key("otherwise"), notices)).transpose()?;
+    let alternatives: Vec<&PathwaySpec> = cases.iter().map(|(_, s)| s).chain(otherwise.iter()).collect();
+    // The bins cover every alternative's central range (the histogram is laid out before the run).
+    let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
+    for alternative in &alternatives {
+        for (u, v) in [(1e-3, 1.0 - 1e-3), (1.0 - 1e-3, 1e-3)] {
+            let raw = alternative.distribution.quantile(u, v);
+            let stored = alternative.finalize(raw).map(|f| f.value).unwrap_or(raw);
+            if stored.is_finite() {
+                low = low.min(stored);
+                high = high.max(stored);
+            }
+        }
+    }
+    if low > high {
+        (low, high) = (0.0, 1.0);
+    }
+    let natural_type =
+        alternatives.iter().map(|s| s.natural_type).reduce(ColumnType::promote).expect("at least one case");
+    Ok(PathwaySpec {
+        distribution: Distribution::Uniform { low, high },
+        shared_within: false,
+        lower_bound: None,
+        upper_bound: None,
+        dtype: None,
+        natural_type,
+        attribute_law: None,
+        scale_by: None,
+        by_synapse: Some(Box::new(SynapseCases { cases, otherwise })),
+    })
 }
 
 /// The law of a spec whose value depends on a synapse attribute (`lin_delay`, `fz_delay`), or
@@ -438,6 +517,7 @@ fn parse_storage(
         natural_type,
         attribute_law: None,
         scale_by,
+        by_synapse: None,
     })
 }
 

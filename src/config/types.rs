@@ -4,6 +4,7 @@
 use crate::attributes::{AttributeLaw, ScaleBy};
 use crate::distributions::Distribution;
 use crate::error::Error;
+use crate::synapse_conditions::SynapseCondition;
 
 /// Property that ConnPropsModel uses for synapses per connection; we take counts from the data.
 pub const N_SYN_PER_CONN: &str = "n_syn_per_conn";
@@ -218,6 +219,20 @@ pub struct PathwaySpec {
     pub attribute_law: Option<AttributeLaw>,
     /// A factor of an edge attribute the drawn value is multiplied by, before bounds and dtype.
     pub scale_by: Option<ScaleBy>,
+    /// Per-synapse alternatives (`by_synapse`): then each synapse is drawn from the first case
+    /// its attributes satisfy, and `distribution` only lays out the histogram's bins.
+    pub by_synapse: Option<Box<SynapseCases>>,
+}
+
+/// A spec's per-synapse alternatives (`by_synapse`, design §2.7): the first case whose condition
+/// holds gives the synapse its spec; the other synapses take `otherwise` — none: an error naming
+/// the first such synapse, never a value nobody asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynapseCases {
+    /// The cases, in the order they are tried.
+    pub cases: Vec<(SynapseCondition, PathwaySpec)>,
+    /// The spec of synapses no case selects.
+    pub otherwise: Option<PathwaySpec>,
 }
 
 /// Outcome of turning one drawn value into a stored one.
@@ -233,6 +248,18 @@ impl PathwaySpec {
     /// The spec as one line: its law's formula, bounds, stored type and whether one draw serves a
     /// whole connection.
     pub fn formula(&self) -> String {
+        if let Some(cases) = &self.by_synapse {
+            let mut parts: Vec<String> = cases
+                .cases
+                .iter()
+                .map(|(condition, spec)| format!("where {}: {}", condition.text(), spec.formula()))
+                .collect();
+            parts.push(match &cases.otherwise {
+                Some(spec) => format!("otherwise: {}", spec.formula()),
+                None => "no other synapse".to_string(),
+            });
+            return format!("by synapse — {}", parts.join(" | "));
+        }
         let mut text = match &self.attribute_law {
             Some(law) => law.formula(),
             None => self.distribution.formula(),
@@ -291,21 +318,33 @@ impl PathwaySpec {
         Ok(Finalized { value, clipped })
     }
 
-    /// The per-synapse attributes the spec reads (its law's, its factor's), in that order.
+    /// The per-synapse attributes the spec reads (its law's, its factor's; for `by_synapse`, the
+    /// cases' conditions and specs, then `otherwise`'s), in that order, each once.
     pub fn attributes(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.attribute_law.iter().map(|law| law.attribute()).collect();
         if let Some(scale) = &self.scale_by {
-            if !names.contains(&scale.attribute.as_str()) {
-                names.push(&scale.attribute);
+            names.push(&scale.attribute);
+        }
+        if let Some(cases) = &self.by_synapse {
+            for (condition, spec) in &cases.cases {
+                names.extend(condition.attributes());
+                names.extend(spec.attributes());
+            }
+            names.extend(cases.otherwise.iter().flat_map(PathwaySpec::attributes));
+        }
+        let mut unique: Vec<&str> = Vec::with_capacity(names.len());
+        for name in names {
+            if !unique.contains(&name) {
+                unique.push(name);
             }
         }
-        names
+        unique
     }
 
     /// Whether the spec's values depend on where each synapse sits (an attribute law or factor):
     /// then they are drawn per synapse and have no law known before the run.
     pub fn depends_on_attributes(&self) -> bool {
-        self.attribute_law.is_some() || self.scale_by.is_some()
+        self.attribute_law.is_some() || self.scale_by.is_some() || self.by_synapse.is_some()
     }
 
     /// Mean and standard deviation of the spec's distribution, before bounds and dtype (for a

@@ -304,7 +304,7 @@ pub(super) fn from_bbp_json(recipe: &Map<String, Value>) -> Result<RuleSet> {
             add_recipe_term(side, property, text, &path, &mut notes);
         }
         let class = class.ok_or_else(|| Error::config(format!("{label}.class"), "required: the class it assigns"))?;
-        rules.push(Rule { label, source, target, class: Some(class), assign: Vec::new() });
+        rules.push(Rule { label, source, target, class: Some(class), assign: Vec::new(), synapse: Default::default() });
     }
     if !delays_given {
         delays.clear();
@@ -462,7 +462,7 @@ pub(super) fn from_bbp_xml(text: &str) -> Result<RuleSet> {
         let text_of =
             |key: &str| attribute_of(node, key).map(|t| t.trim().parse::<f64>().map_err(|_| format!("'{t}'")));
         delays.push(rule_delay(index, &text_of, &|key| format!("{label}@{key}"), XML_DELAY_KEYS, &mut delays_given)?);
-        rules.push(Rule { label, source, target, class: Some(class), assign: Vec::new() });
+        rules.push(Rule { label, source, target, class: Some(class), assign: Vec::new(), synapse: Default::default() });
     }
     if !delays_given {
         delays.clear();

@@ -294,7 +294,11 @@ pub struct RuleCompiler {
     target: SideClasses,
     specs: Vec<Vec<(String, Value)>>,
     properties: Vec<String>,
+    /// Per pathway and property: the last matching rule without a synapse condition.
     winner: Vec<Option<usize>>,
+    /// Per pathway and property: the matching rules with a synapse condition after `winner`, in
+    /// rule order (they win the synapses that satisfy them, later ones first).
+    conditional: Vec<Vec<usize>>,
     synapses: Vec<u64>,
     connections: Vec<u64>,
     /// Per population, the last edge's (source, target) seen (a new pair starts a connection).
@@ -326,6 +330,19 @@ impl RuleCompiler {
         let source = classify(&rules.rules.iter().map(|r| &r.source).collect::<Vec<_>>(), &source_tables);
         let target = classify(&rules.rules.iter().map(|r| &r.target).collect::<Vec<_>>(), &target_tables);
         let specs: Vec<Vec<(String, Value)>> = rules.rules.iter().map(|r| rules.specs_of(r)).collect();
+        for (rule, rule_specs) in rules.rules.iter().zip(&specs) {
+            if rule.synapse.is_empty() {
+                continue;
+            }
+            if let Some((property, _)) =
+                rule_specs.iter().find(|(_, spec)| spec.get("shared_within") == Some(&Value::Bool(true)))
+            {
+                return Err(Error::config(
+                    format!("{}: {property}.shared_within", rule.label),
+                    "the rule selects synapses by their own attributes, which differ between the synapses of one connection: one draw per connection cannot follow them (leave shared_within out)",
+                ));
+            }
+        }
         let mut properties: Vec<String> = Vec::new();
         for rule_specs in &specs {
             for (property, _) in rule_specs {
@@ -335,14 +352,27 @@ impl RuleCompiler {
             }
         }
         let (s_count, t_count) = (source.names.len(), target.names.len());
-        // winner[(s * t_count + t) * P + p] = the last rule matching both sides that assigns p.
+        // winner[(s * t_count + t) * P + p] = the last rule matching both sides that assigns p to
+        // every synapse; conditional[…] = the rules after it that assign p to some synapses.
         let mut winner: Vec<Option<usize>> = vec![None; s_count * t_count * properties.len()];
+        let mut conditional: Vec<Vec<usize>> = vec![Vec::new(); s_count * t_count * properties.len()];
         for s in 0..s_count {
             for t in 0..t_count {
                 for (p, property) in properties.iter().enumerate() {
-                    winner[(s * t_count + t) * properties.len() + p] = (0..rules.rules.len()).rev().find(|&r| {
-                        source.masks[s][r] && target.masks[t][r] && specs[r].iter().any(|(name, _)| name == property)
-                    });
+                    let at = (s * t_count + t) * properties.len() + p;
+                    for r in (0..rules.rules.len()).rev() {
+                        if !(source.masks[s][r]
+                            && target.masks[t][r]
+                            && specs[r].iter().any(|(name, _)| name == property))
+                        {
+                            continue;
+                        }
+                        if rules.rules[r].synapse.is_empty() {
+                            winner[at] = Some(r);
+                            break;
+                        }
+                        conditional[at].insert(0, r);
+                    }
                 }
             }
         }
@@ -357,6 +387,7 @@ impl RuleCompiler {
             specs,
             properties,
             winner,
+            conditional,
             synapses: vec![0; cells],
             connections: vec![0; cells],
             absent_values,
@@ -430,7 +461,7 @@ impl RuleCompiler {
             let t = class(&self.target, t_node, "target", &self.populations[index].1)?;
             let cell = s * t_count + t;
             if self.synapses[cell] == 0 {
-                if let Some(p) = (0..properties).find(|p| self.winner[cell * properties + p].is_none()) {
+                if let Some(p) = (0..properties).find(|p| !self.covered(cell * properties + p)) {
                     return Err(Error::config(
                         "rules",
                         format!(
@@ -453,6 +484,59 @@ impl RuleCompiler {
         Ok(())
     }
 
+    /// Whether some rule assigns the property to some synapses of the pathway (`at`: pathway ×
+    /// property index); synapses no conditional rule selects then fail when drawn, named.
+    fn covered(&self, at: usize) -> bool {
+        self.winner[at].is_some() || !self.conditional[at].is_empty()
+    }
+
+    /// The spec a rule assigns to `property`.
+    fn spec_of(&self, rule: usize, property: &str) -> &Value {
+        &self.specs[rule].iter().find(|(name, _)| name == property).expect("assigned").1
+    }
+
+    /// The compiled spec of a pathway × property (`at`): the winner's, or `by_synapse` over the
+    /// conditional rules (the last rule first: later rules win) with the winner's as `otherwise`.
+    fn compiled_spec(&self, at: usize, property: &str) -> Value {
+        let conditional = &self.conditional[at];
+        if conditional.is_empty() {
+            return match self.winner[at] {
+                Some(r) => self.spec_of(r, property).clone(),
+                None => json!({"type": "constant", "mean": 0}), // a pathway without synapses
+            };
+        }
+        let cases: Vec<Value> = conditional
+            .iter()
+            .rev()
+            .map(|&r| json!({"where": self.rules.rules[r].synapse.to_json(), "spec": self.spec_of(r, property)}))
+            .collect();
+        let mut spec = json!({"type": crate::config::BY_SYNAPSE, "cases": cases});
+        if let Some(r) = self.winner[at] {
+            spec["otherwise"] = self.spec_of(r, property).clone();
+        }
+        spec
+    }
+
+    /// Who sets a pathway × property (`at`) as `--explain` says it: a rule's label, or the
+    /// conditional rules with their conditions then the rule for the rest.
+    fn setter_label(&self, at: usize) -> Option<String> {
+        let label = |r: usize| self.rules.rules[r].label.clone();
+        let conditional = &self.conditional[at];
+        if conditional.is_empty() {
+            return self.winner[at].map(label);
+        }
+        let mut parts: Vec<String> = conditional
+            .iter()
+            .rev()
+            .map(|&r| format!("{} where {}", label(r), self.rules.rules[r].synapse.text()))
+            .collect();
+        parts.push(match self.winner[at] {
+            Some(r) => format!("else {}", label(r)),
+            None => "else no rule".to_string(),
+        });
+        Some(parts.join("; "))
+    }
+
     /// The compiled model, the nodes' pathway values and the explanation. With `with_edges`,
     /// the counts of [`RuleCompiler::add_edges`] are reported and only pathways with synapses
     /// must be covered; without, every pathway must be.
@@ -460,9 +544,12 @@ impl RuleCompiler {
         let (s_count, t_count) = (self.source.names.len(), self.target.names.len());
         let properties = &self.properties;
         let winner = |cell: usize, p: usize| self.winner[cell * properties.len() + p];
+        let sets = |cell: usize, p: usize, r: usize| {
+            winner(cell, p) == Some(r) || self.conditional[cell * properties.len() + p].contains(&r)
+        };
         if !with_edges {
             for cell in 0..s_count * t_count {
-                if let Some(p) = (0..properties.len()).find(|&p| winner(cell, p).is_none()) {
+                if let Some(p) = (0..properties.len()).find(|&p| !self.covered(cell * properties.len() + p)) {
                     return Err(Error::config(
                         "rules",
                         format!(
@@ -482,10 +569,7 @@ impl RuleCompiler {
             for s in 0..s_count {
                 let mut by_target = Map::new();
                 for t in 0..t_count {
-                    let spec = match winner(s * t_count + t, p) {
-                        Some(r) => self.specs[r].iter().find(|(name, _)| name == property).expect("assigned").1.clone(),
-                        None => json!({"type": "constant", "mean": 0}),
-                    };
+                    let spec = self.compiled_spec((s * t_count + t) * properties.len() + p, property);
                     by_target.insert(self.target.names[t].clone(), spec);
                 }
                 by_source.insert(self.source.names[s].clone(), Value::Object(by_target));
@@ -502,7 +586,7 @@ impl RuleCompiler {
                     continue;
                 }
                 matched += 1;
-                if (0..properties.len()).any(|p| winner(cell, p) == Some(r)) {
+                if (0..properties.len()).any(|p| sets(cell, p, r)) {
                     won += 1;
                     synapses += self.synapses[cell];
                     connections += self.connections[cell];
@@ -544,7 +628,7 @@ impl RuleCompiler {
                 winners: properties
                     .iter()
                     .enumerate()
-                    .map(|(p, property)| (property.clone(), winner(cell, p).map(|r| self.rules.rules[r].label.clone())))
+                    .map(|(p, property)| (property.clone(), self.setter_label(cell * properties.len() + p)))
                     .collect(),
             })
             .collect();

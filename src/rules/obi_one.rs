@@ -399,7 +399,14 @@ pub fn from_obi_one(config: &Map<String, Value>) -> Result<RuleSet> {
             other => return Err(Error::config(format!("{path}.type"), format!("unknown assigner '{other}'"))),
         };
         source.terms.push(Term { property: EDGE_POPULATION_KEY.into(), patterns: vec![Pattern::Exact(edges.into())] });
-        assigner_rules.push(Rule { label: path, source, target, class: None, assign: specs });
+        assigner_rules.push(Rule {
+            label: path,
+            source,
+            target,
+            class: None,
+            assign: specs,
+            synapse: Default::default(),
+        });
     }
     // First, per edge population, the defaults of its first assigner's model class for every edge.
     for (edges, model_type) in &first_model_of {
@@ -412,6 +419,7 @@ pub fn from_obi_one(config: &Map<String, Value>) -> Result<RuleSet> {
             target: Selector::default(),
             class: None,
             assign: defaults,
+            synapse: Default::default(),
         });
     }
     rules.extend(assigner_rules);

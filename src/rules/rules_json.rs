@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use super::ruleset::{Rule, RuleSet, SpecClass};
 use super::selectors::{Pattern, Selector, Term};
 use crate::error::{Error, Result};
+use crate::synapse_conditions::SynapseCondition;
 
 /// A `ConnPropsModel` (or task config) as rules: one rule per source × target cell, selecting
 /// nodes by `pathway_property`, assigning that cell's specs as written. The export of a matrix
@@ -151,7 +152,11 @@ pub(super) fn from_rules_json(object: &Map<String, Value>) -> Result<RuleSet> {
         if class.is_none() && assign.is_empty() {
             return Err(Error::config(path, "assigns nothing: give a class or assign"));
         }
-        rules.push(Rule { label, source: selector("source")?, target: selector("target")?, class, assign });
+        let synapse = match rule.get("synapse") {
+            None => SynapseCondition::default(),
+            Some(value) => SynapseCondition::parse(value, &format!("{path}.synapse"))?,
+        };
+        rules.push(Rule { label, source: selector("source")?, target: selector("target")?, class, assign, synapse });
     }
     let overwrite = object
         .get("overwrite_if_exists")

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::selectors::Selector;
+use crate::synapse_conditions::SynapseCondition;
 
 /// A set of ordered rules and the classes they refer to, from any accepted input.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +73,9 @@ pub struct Rule {
     pub class: Option<usize>,
     /// Specs it assigns itself (over its class's).
     pub assign: Vec<(String, Value)>,
+    /// Which of the selected edges' synapses it applies to, by their own attributes (design
+    /// §2.7; empty: all). A rule with a condition wins only the synapses that satisfy it.
+    pub synapse: SynapseCondition,
 }
 
 /// A property the input sets that synparam leaves unset, and why.
@@ -102,6 +106,9 @@ impl RuleSet {
                 }
                 if !r.target.terms.is_empty() {
                     rule.insert("target".into(), r.target.to_json());
+                }
+                if !r.synapse.is_empty() {
+                    rule.insert("synapse".into(), r.synapse.to_json());
                 }
                 if let Some(class) = r.class {
                     rule.insert("class".into(), Value::from(self.classes[class].name.clone()));

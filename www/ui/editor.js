@@ -16,6 +16,10 @@ export function modelOf(config) {
 /** A short label of a spec, e.g. "gamma(1, 0.5)"; `fields` from distributionFields. */
 export function specLabel(spec, fields = {}) {
   if (!spec || typeof spec !== "object") return "—";
+  if (spec.type === "by_synapse") {
+    const cases = spec.cases?.length ?? 0;
+    return `by synapse: ${cases} case${cases === 1 ? "" : "s"}${spec.otherwise ? `, else ${specLabel(spec.otherwise, fields)}` : ""}`;
+  }
   fields = fields[spec.type] ?? [];
   const shown = (f) => (Array.isArray(spec[f]) ? `[${spec[f].join(" ")}]` : spec[f]);
   // Named, so that gamma(2, 0.5) is not read as shape and scale; a window as [min, max]; a law of

@@ -166,6 +166,11 @@ export function mountEditor({ $, call, config, onEdited, download }) {
     form.hidden = false;
     $("cell-title").textContent = `${$("editor-property").value}: ${source} → ${target}${chosen.size > 1 ? ` (and ${chosen.size - 1} more selected)` : ""}`;
     form.type.value = spec.type in fields ? spec.type : "constant";
+    // A spec the form cannot show (by_synapse's cases) is edited in the JSON box, never replaced
+    // by the form's default unseen.
+    const formless = !(spec.type in fields);
+    $("cell-formless").hidden = !formless;
+    $("cell-formless").textContent = formless ? `This cell's spec is ${spec.type}: edit it in the JSON box (the form would replace it).` : "";
     renderFields(spec);
     form.shared_within.checked = spec.shared_within !== false && spec.shared_within !== 0;
     form.lower_bound.value = spec.lower_bound ?? "";
@@ -195,8 +200,8 @@ export function mountEditor({ $, call, config, onEdited, download }) {
       const named = error && new RegExp(`\\.${input.name.slice("field-".length)}(\\b|$)`).test(error.path ?? "");
       input.setAttribute("aria-invalid", String(Boolean(named)));
     }
-    // A spec the core refuses cannot be applied.
-    for (const button of form.querySelectorAll("button[data-scope]")) button.disabled = Boolean(error);
+    // A spec the core refuses cannot be applied, nor one the form cannot show.
+    for (const button of form.querySelectorAll("button[data-scope]")) button.disabled = Boolean(error) || !$("cell-formless").hidden;
     if (error) {
       $("cell-preview").replaceChildren();
       return;
@@ -211,7 +216,8 @@ export function mountEditor({ $, call, config, onEdited, download }) {
     }));
   }
 
-  form.type.addEventListener("change", () => { renderFields(null); requestPreview(); });
+  // Choosing a law for a formless cell means replacing its spec: the form then applies.
+  form.type.addEventListener("change", () => { $("cell-formless").hidden = true; renderFields(null); requestPreview(); });
   form.addEventListener("input", requestPreview);
   form.addEventListener("click", (event) => {
     const scope = event.target.dataset?.scope;

@@ -220,6 +220,7 @@ export const MARKUP = `
       <div class="table-scroll" tabindex="0" role="region" aria-label="specs per pathway (scrolls sideways when wide)"><table id="editor-matrix" aria-label="specs per pathway"></table></div>
       <form id="cell-form" hidden aria-labelledby="cell-title">
         <p id="cell-title"></p>
+        <p id="cell-formless" class="note" hidden></p>
         <div class="row">
           <label>Distribution <select name="type"></select></label>
           <span id="cell-fields" class="row"></span>
