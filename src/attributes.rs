@@ -39,7 +39,11 @@ pub const REFERENCE_DISTANCE: f64 = 1000.0;
 
 /// The SONATA number of a section type given by name (`"basal"`: 3).
 pub fn section_type_code(text: &str) -> Option<u32> {
-    SECTION_TYPES.iter().find(|(name, _)| *name == text).map(|(_, code)| *code)
+    SECTION_TYPES
+        .iter()
+        .find(|(name, _)| *name == text)
+        .map(|(_, code)| *code)
+        .or_else(|| text.parse::<u32>().ok().filter(|code| SECTION_TYPES.iter().any(|(_, c)| c == code)))
 }
 
 /// Whether `name` can be an edge attribute: the derived [`DISTANCE_SOMA`], or the name of an edge
@@ -430,7 +434,10 @@ mod tests {
         assert_eq!(section_type_code("axon"), Some(2));
         assert_eq!(section_type_code("basal"), Some(3));
         assert_eq!(section_type_code("apical"), Some(4));
-        assert_eq!(section_type_code("3"), None);
+        assert_eq!(section_type_code("3"), Some(3));
+        assert_eq!(section_type_code("4"), Some(4));
+        assert_eq!(section_type_code("0"), None);
+        assert_eq!(section_type_code("5"), None);
         assert_eq!(section_type_code("dendrite"), None);
     }
 
