@@ -904,7 +904,9 @@ impl PopulationPlan {
             out.attribute = Some(
                 (0..chunk.len())
                     .map(|i| match &draws[pathways[i] as usize] {
-                        PathwayDraw::Located(_, law, scale) => law.or(*scale).map_or(f64::NAN, |values| values[i]),
+                        PathwayDraw::Located(draw) => {
+                            draw.law_values.or(draw.scale_values).map_or(f64::NAN, |values| values[i])
+                        }
                         _ => f64::NAN,
                     })
                     .collect(),
@@ -936,7 +938,7 @@ impl PopulationPlan {
         out.values.reserve_exact(chunk.len());
         out.values.extend((0..chunk.len()).map(|i| {
             let pathway = pathways[i];
-            let spec = match &draws[pathway as usize] {
+            let draw = match &draws[pathway as usize] {
                 PathwayDraw::Fixed(stored) => {
                     clipped[pathway as usize] += stored.clipped as u64;
                     return stored.value;
@@ -950,55 +952,44 @@ impl PopulationPlan {
                     let raw = spec.distribution.sample(&mut synapse_stream(key, edge_id));
                     return finalize_into(spec, raw, pathway, edge_id, clipped, &mut failure);
                 }
-                PathwayDraw::Located(draw) => {
-                    let edge_id = chunk.edge_id(i);
-                    let raw = match located_value(draw.spec, draw.law_values, draw.scale_values, i, key, edge_id) {
-                        Ok(raw) => raw,
-                        Err(bad) => {
-                            attribute_failure.get_or_insert((bad.0, bad.1, edge_id));
-                            return f64::NAN;
+                PathwayDraw::Located(draw) => draw,
+                PathwayDraw::Cases(cases, otherwise) => match choose_case(cases, otherwise.as_ref(), i) {
+                    Ok(Some(draw)) => draw,
+                    Ok(None) => {
+                        uncovered.get_or_insert((pathway, i, chunk.edge_id(i)));
+                        return f64::NAN;
+                    }
+                    Err(CaseFailure::NotFinite(attribute, x)) => {
+                        attribute_failure.get_or_insert((attribute, x, chunk.edge_id(i)));
+                        return f64::NAN;
+                    }
+                    Err(CaseFailure::SectionZero(attribute)) => {
+                        section_zero.get_or_insert((attribute, chunk.edge_id(i)));
+                        return f64::NAN;
+                    }
+                },
+                PathwayDraw::PerConnection(spec) => {
+                    let (source, target) = (chunk.source(i), chunk.target(i));
+                    let raw = match &memo {
+                        Some(m) if m.source == source && m.target == target => m.raw,
+                        _ => {
+                            let raw = spec.distribution.sample(&mut connection_stream(key, source, target));
+                            memo = Some(ConnectionMemo { source, target, raw });
+                            raw
                         }
                     };
-                    return finalize_into(draw.spec, raw, pathway, edge_id, clipped, &mut failure);
-                }
-                PathwayDraw::Cases(cases, otherwise) => {
-                    let edge_id = chunk.edge_id(i);
-                    let draw = match choose_case(cases, otherwise.as_ref(), i) {
-                        Ok(Some(draw)) => draw,
-                        Ok(None) => {
-                            uncovered.get_or_insert((pathway, i, edge_id));
-                            return f64::NAN;
-                        }
-                        Err(CaseFailure::NotFinite(attribute, x)) => {
-                            attribute_failure.get_or_insert((attribute, x, edge_id));
-                            return f64::NAN;
-                        }
-                        Err(CaseFailure::SectionZero(attribute)) => {
-                            section_zero.get_or_insert((attribute, edge_id));
-                            return f64::NAN;
-                        }
-                    };
-                    let raw = match located_value(draw.spec, draw.law_values, draw.scale_values, i, key, edge_id) {
-                        Ok(raw) => raw,
-                        Err(bad) => {
-                            attribute_failure.get_or_insert((bad.0, bad.1, edge_id));
-                            return f64::NAN;
-                        }
-                    };
-                    return finalize_into(draw.spec, raw, pathway, edge_id, clipped, &mut failure);
-                }
-                PathwayDraw::PerConnection(spec) => spec,
-            };
-            let (source, target) = (chunk.source(i), chunk.target(i));
-            let raw = match &memo {
-                Some(m) if m.source == source && m.target == target => m.raw,
-                _ => {
-                    let raw = spec.distribution.sample(&mut connection_stream(key, source, target));
-                    memo = Some(ConnectionMemo { source, target, raw });
-                    raw
+                    return finalize_into(spec, raw, pathway, chunk.edge_id(i), clipped, &mut failure);
                 }
             };
-            finalize_into(spec, raw, pathway, chunk.edge_id(i), clipped, &mut failure)
+            // A value that depends on the synapse's attributes (its law's, its factor's).
+            let edge_id = chunk.edge_id(i);
+            match located_value(draw.spec, draw.law_values, draw.scale_values, i, key, edge_id) {
+                Ok(raw) => finalize_into(draw.spec, raw, pathway, edge_id, clipped, &mut failure),
+                Err(bad) => {
+                    attribute_failure.get_or_insert((bad.0, bad.1, edge_id));
+                    f64::NAN
+                }
+            }
         }));
         if let Some((attribute, value, edge_id)) = attribute_failure {
             return Err(Error::input(
