@@ -40,7 +40,10 @@ from . import _synparam
 from ._publish import (
     Hasher, claim, copy_new, files_below, identity_of, iso_now, pin_object_timestamps, storage_of, verify_datasets,
 )
-from .sonata import CircuitError, load_circuit, node_property_values, output_files, output_layout, printable
+from .sonata import (
+    CircuitError, check_edge_columns, edge_datasets, load_circuit, node_positions, node_property_values, output_files,
+    output_layout, printable, read_edge_columns,
+)
 
 __all__ = ["parameterize_circuit", "fit_circuit", "main", "DEFAULT_PARTITION_ROWS", "CircuitError"]
 
@@ -169,9 +172,14 @@ def draw_range(job: dict) -> dict:
     name, start, end = job["population"], job["start"], job["end"]
     where = {"file": job["shown"], "population": name}
     run = synparam.Parameterizer(job["config_text"], job["seed"])
-    source_values, target_values = job["values"]
+    source_values, target_values, positions = job["values"]
     run.add_edge_population(name, source_values, target_values, pathway_property=job["pathway_property"],
                             fallback=job["fallback"], source_population=job["source"], target_population=job["target"])
+    attributes = job.get("attributes")
+    if attributes is not None:
+        run.plan_edge_attributes(name, attributes["available"])
+        if positions is not None:
+            run.set_source_positions(name, *positions)
     plan = job["plan"]
     run.plan_output(name, plan["size"], plan["existing"], plan["groups"], plan["overwrite"], layout=plan["layout"])
     blocks = []
@@ -191,8 +199,12 @@ def draw_range(job: dict) -> dict:
             if job["has_group_ids"]:
                 columns["edge_group_id"] = _group_column(_ids(base["edge_group_id"], first, last), "edge_group_id", where)
                 columns["edge_group_index"] = _group_column(_ids(base["edge_group_index"], first, last), "edge_group_index", where)
+            values_of = None
+            if attributes is not None:  # the planned datasets, read in the same rows as the ids
+                values_of = read_edge_columns(base, attributes["datasets"], first, last, columns.get("edge_group_id"),
+                                              columns.get("edge_group_index"), where)
             batch = pa.record_batch({k: pa.array(v) for k, v in columns.items()})
-            for dataset, runs, values in run.run_storage(name, batch):
+            for dataset, runs, values in run.run_storage(name, batch, values_of):
                 blocks.append((dataset, [(int(r), int(n)) for r, n in runs], np.array(values, copy=True)))
     return {"blocks": blocks, "state": run.export_state(name), "sorted": ordered,
             "first_target": int(targets_all[0]) if len(targets_all) else None,
@@ -548,12 +560,37 @@ def _plan(circuit_config, config_text, clock, *, seed, pathway_property, fallbac
         except Exception as error:
             _name_file(error, edges.shown)
             raise
-        plans.append({"edges": edges, "run": run, "values": (columns["source"], columns["target"])})
+        reads, positions = _plan_attributes(circuit, edges, run)
+        plans.append({"edges": edges, "run": run, "values": (columns["source"], columns["target"]),
+                      "attributes": reads, "positions": positions})
     if not plans:
         raise CircuitError(f"no edge population to parameterize{': ' + '; '.join(warnings) if warnings else ''}")
     clock.phase("prepare populations")
     return _Run(circuit, config_text, user_config_text, effective_seed, pathway_property, fallback, overwrite, requested,
                 {p["name"] for p in planned["summary"]["properties"]}, attributes, plans, warnings, explain)
+
+
+def _plan_attributes(circuit, edges, run):
+    """The edge attributes a model reads, planned for one edge population before anything is
+    written: the core chooses the datasets from those the edges file has (and names every one it
+    lacks), the source nodes' positions are read when ``distance_soma`` needs them (a population
+    without them is refused). Returns ``(attributes, positions)``: ``{"available", "datasets",
+    …}`` for the tasks and the positions as three float64 arrays (None when not needed)."""
+    import synparam
+
+    if not run.required_edge_attributes():
+        return None, None
+    available = edge_datasets(edges)
+    try:
+        reads = run.plan_edge_attributes(edges.name, available)
+    except synparam.SynparamError as error:
+        raise CircuitError(str(error), file=edges.shown) from error
+    check_edge_columns(edges, reads["datasets"])
+    positions = None
+    if reads["source_positions"]:
+        positions = node_positions(circuit.node_populations[edges.source], edges.name)
+        run.set_source_positions(edges.name, *positions)
+    return {"available": available, **reads}, positions
 
 
 def _refuse_output_holding_inputs(circuit, layout, out_dir):
@@ -626,7 +663,7 @@ def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_fli
                 outputs_by_population.append((file_name, plan, output))
                 cuts, across = _range_cuts(edges.real, edges.name, edges.size, partition_rows)
                 output.sorted = across
-                shared = executor.share(plan["values"])
+                shared = executor.share((*plan["values"], plan["positions"]))
                 for start, end in zip(cuts[:-1], cuts[1:]):
                     if end <= start:
                         continue
@@ -634,7 +671,7 @@ def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_fli
                         "population": edges.name, "source": edges.source, "target": edges.target, "shown": edges.shown,
                         "real": edges.real, "start": start, "end": end, "has_group_ids": edges.has_group_ids,
                         "config_text": run.config_text, "seed": run.seed, "pathway_property": run.pathway_property,
-                        "fallback": run.fallback, "plan": output.plan_inputs,
+                        "fallback": run.fallback, "plan": output.plan_inputs, "attributes": plan["attributes"],
                     }, shared))
         clock.phase("copy edges files and plan")
         total = sum(job[1]["end"] - job[1]["start"] for job in jobs)
