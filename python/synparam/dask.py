@@ -11,6 +11,12 @@ values, byte for byte), dataset attributes and provenance sidecar (``parameteriz
 built in ``DIR.partial-<pid>``, every written dataset read back and checked against the core's
 digests, inputs checked unchanged, and renamed into place only then. Nothing is left on error.
 
+A model that reads per-synapse edge attributes (``distance_soma``, ``afferent_section_type``, …)
+gets them here: while planning, before anything is written, the core chooses each population's
+datasets from those its edges file has (a missing one is refused, named) and the source nodes'
+soma positions are read when ``distance_soma`` needs them (a population without them is
+refused); each task reads the planned datasets in the same rows as its ids and draws with them.
+
 One writer per file, ranges in order: HDF5 files are not written concurrently (no parallel HDF5
 without MPI-IO), and ranges written in edge order make the file the same whatever the number of
 workers and the partition size. The coordinator (the process that calls this function) is that
@@ -393,7 +399,8 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
     task. ``seed``, ``pathway_property``, ``fallback``, ``overwrite`` and ``populations`` override
     the config's task form, resolved by the core as the command resolves them. ``strict``: for
     rules, refuse a rule naming a selector value no node has (else it is a warning and listed in
-    the sidecar's ``rules_matching_nothing``).
+    the sidecar's ``rules_matching_nothing``). Edge attributes the model reads are read from the
+    edges files and the source nodes' positions (see the module's documentation).
 
     Returns a dict: ``populations`` (per edge population: name, source, target, size, file, stats,
     connections), ``warnings``, ``provenance`` (the sidecar), ``out_dir``, ``rewritten_config``,
@@ -730,7 +737,9 @@ def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_fli
             results.append({"name": edges.name, "source": edges.source, "target": edges.target, "size": edges.size,
                             "file_name": file_name, "shown": edges.shown, "stats": stats,
                             "connections": {f"{s} → {t}": n for s, t, n in connections},
-                            "datasets": population_run.dataset_digests(edges.name)})
+                            "datasets": population_run.dataset_digests(edges.name),
+                            "attributes": None if plan["attributes"] is None else
+                            {"datasets": plan["attributes"]["datasets"], "source_positions": plan["attributes"]["source_positions"]}})
         for file_name, h5 in list(files_open.items()):
             h5.close()
             del files_open[file_name]
@@ -832,7 +841,7 @@ def sidecar_text(*, version, created, seed, pathway_property, fallback, overwrit
         "version": version, "created": created, "seed": str(int(seed)), "pathway_property": pathway_property,
         "fallback": fallback, "overwrite": overwrite, "populations": populations, "config_text": config_text,
         "parameterized": [{"name": r["name"], "file": r["file_name"], "synapses": r["size"],
-                           "connections": sum(r["connections"].values())} for r in results],
+                           "connections": sum(r["connections"].values()), "attributes": r.get("attributes")} for r in results],
         "layout": {"entries": [{k: e[k] for k in ("input", "output", "kind", "role")} for e in layout["entries"]],
                    "config": layout["config"], "unset": layout.get("unset", [])},
         "inputs": inputs, "outputs": outputs, "datasets": datasets, "directories": directories,

@@ -301,3 +301,31 @@ def test_the_documented_example_runs():
     assert scope["reads"]["datasets"] == ["afferent_center_x", "afferent_center_y", "afferent_center_z", "afferent_section_type"]
     drawn_batch = scope["run"].run_batch("cells", scope["edges"], raw=True)
     assert drawn_batch.num_rows == 3 and min(drawn_batch.column("delay").to_pylist()) >= 0.1
+
+
+def test_attributes_are_read_through_the_group_layout(scratch):
+    """Two edge groups (Allen's layout; interleaved groups with permuted rows): a value that is the
+    attribute itself (a constant 1 scaled by 0 + 1·x) written for every edge equals the dataset read
+    through edge_group_id / edge_group_index here, for every partition size."""
+    circuit = FIXTURES / "multi_group"
+    types = ["EXC", "INH"]
+    for population, dataset in (("l4_to_l4", "syn_weight"), ("permuted", "delay")):
+        config = {"src_types": types, "tgt_types": types, "prop_stats": {"u_syn": {s: {t: {
+            "type": "constant", "mean": 1, "shared_within": False, "scale_by": {"attribute": dataset, "linear": [0, 1]}}
+            for t in types} for s in types}}}
+        with h5py.File(circuit / f"{'allen_like' if population == 'l4_to_l4' else 'permuted'}.h5", "r") as h5:
+            base = h5[f"edges/{population}"]
+            group_ids, index = base["edge_group_id"][()].astype(np.int64), base["edge_group_index"][()].astype(np.int64)
+            expected = np.empty(len(group_ids))
+            for g in np.unique(group_ids):
+                expected[group_ids == g] = base[f"{g}/{dataset}"][()][index[group_ids == g]]
+        assert len(np.unique(group_ids)) == 2 and not np.array_equal(index, np.arange(len(index)))
+        for partition_rows in (97, 1_000_000):
+            out = scratch / f"groups-{population}-{partition_rows}"
+            parameterize_circuit(circuit / "circuit_config.json", config, out, seed=1, populations=[population], partition_rows=partition_rows)
+            with h5py.File(out / f"{'allen_like' if population == 'l4_to_l4' else 'permuted'}.h5", "r") as h5:
+                base = h5[f"edges/{population}"]
+                stored = np.empty(len(group_ids))
+                for g in np.unique(group_ids):
+                    stored[group_ids == g] = base[f"{g}/u_syn"][()][index[group_ids == g]]
+            assert np.array_equal(stored, expected.astype(np.float32)), (population, partition_rows)

@@ -275,22 +275,28 @@ def geometry():
              "source_synapse_class": data["source_values"].take(pa.array(source)).to_pylist(),
              "target_synapse_class": data["target_values"].take(pa.array(data["target"].astype(np.int64))).to_pylist()}
     config = attributes.model(attributes.LIN)
-    expected = {k: v.astype(np.float32) for k, v in attributes.drawn(config, data).items()}
-    return attributes.LOCAL, pa.table(frame), config, expected
+    return attributes.LOCAL, pa.table(frame), config, attributes.drawn(config, data)
 
 
-def _assert_drawn(table: pa.Table, expected: dict):
+def _assert_drawn(table: pa.Table, expected: dict, dtype=np.float32):
+    """The delay and conductance columns equal the Python API's float64 values in ``dtype``
+    (float32: rounded to nearest, as stored), bit for bit, by edge_id."""
     order = np.argsort(table["edge_id"].to_numpy())
     for prop in ("delay", "conductance"):
         got = table[prop].to_numpy()[order]
-        assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), expected[prop].view(np.uint32)), prop
+        want = expected[prop].astype(dtype)
+        assert got.dtype == dtype and np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}")), prop
 
 
-def test_edge_attributes_as_columns_with_node_tables(spark, geometry):
-    """afferent_center_x/y/z and afferent_section_type columns, the source positions broadcast
-    with the node tables: the Python API's values, bit for bit, over shuffled partitions."""
-    population, frame, config, expected = geometry
-    edges = spark.createDataFrame(frame.drop(["source_x", "source_y", "source_z", "source_synapse_class", "target_synapse_class"]).to_pandas()).repartition(3)
+def test_edge_attributes_as_columns_with_node_tables(spark, geometry, workdir):
+    """afferent_center_x/y/z and afferent_section_type columns (exported to Parquet by the
+    example), the source positions broadcast with the node tables: the Python API's values, bit
+    for bit, over shuffled partitions."""
+    population, _, config, expected = geometry
+    folder = workdir / "geometry-parquet"
+    counts = _example().export_circuit_parquet(str(GEOMETRY), str(folder), [population], datasets=[*CENTERS, "afferent_section_type"])
+    assert counts == {population: len(expected["delay"])}
+    edges = spark.read.parquet(str(folder)).drop("edge_population").repartition(3)
     nodes = sspark.node_tables_from_circuit(str(GEOMETRY), "synapse_class", [population], positions=True)
     out = sspark.parameterize_dataframe(edges, config, 4, nodes=nodes, fallback="EXC")
     _assert_drawn(_collect(out), expected)
@@ -316,5 +322,8 @@ def test_edge_attributes_as_columns_with_joined_positions(spark, geometry):
     edges = spark.createDataFrame(frame.to_pandas()).repartition(2)
     out = sspark.parameterize_dataframe(edges, config, 4, population=population, fallback="EXC")
     _assert_drawn(_collect(out), expected)
+    model_types = sspark.parameterize_dataframe(edges, config, 4, population=population, fallback="EXC", dtypes="model")
+    _assert_drawn(_collect(model_types), expected, np.float64)
+    assert sspark.output_dtypes(config, 4) == {"delay": "float32", "conductance": "float32"}
     with pytest.raises(ValueError, match="no column.s. source_z and nodes= is not given"):
         sspark.parameterize_dataframe(edges.drop("source_z"), config, 4, population=population, fallback="EXC")
