@@ -667,6 +667,8 @@ def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_fli
             for plan in file_plans:
                 edges = plan["edges"]
                 output = _PopulationOutput(h5, edges, plan["run"], run.overwrite, run.attributes, run.properties)
+                if plan["attributes"] is not None:  # every group's datasets as long as its edges, before any draw
+                    check_edge_columns(edges, plan["attributes"]["datasets"], output.plan["layout"])
                 outputs_by_population.append((file_name, plan, output))
                 cuts, across = _range_cuts(edges.real, edges.name, edges.size, partition_rows)
                 output.sorted = across

@@ -453,11 +453,16 @@ def edge_datasets(edges: EdgePopulation) -> list[str]:
     return common or []
 
 
-def check_edge_columns(edges: EdgePopulation, datasets) -> None:
-    """Refuse, before anything is written, planned attribute datasets that cannot be read as
-    numbers for every edge: not one-dimensional, not numeric, or (without group columns, where a
-    dataset's row is the edge id) of another length than the population."""
+def check_edge_columns(edges: EdgePopulation, datasets, layout=None) -> None:
+    """Refuse, before anything is drawn, planned attribute datasets that cannot be read as numbers
+    for every edge: not one-dimensional, not numeric, or of another length than their group has
+    edges — the rows per group of ``layout`` (the core's checked group layout, as a plan returns
+    it), or, without one, the population's size when it has no group columns (row = edge id)."""
     where = {"file": edges.shown, "population": edges.name}
+    if layout is not None:
+        rows_of = dict((g, r) for g, r in layout["explicit"]["groups"]) if "explicit" in layout else {0: layout["identity"]["rows"]}
+    else:
+        rows_of = {} if edges.has_group_ids else {0: edges.size}
     with h5py.File(edges.real, "r") as h5:
         for group in edges.groups:
             for name in datasets:
@@ -465,8 +470,9 @@ def check_edge_columns(edges: EdgePopulation, datasets) -> None:
                 rows = dataset_rows(dataset, where)
                 if dataset.dtype.kind not in "iufb":
                     raise CircuitError(f"holds {dataset.dtype} values, not numbers: it cannot be an edge attribute", **where, dataset=dataset.name)
-                if not edges.has_group_ids and rows != edges.size:
-                    raise CircuitError(f"has {rows} values for {edges.size} edges", **where, dataset=dataset.name)
+                wanted = rows_of.get(int(group))
+                if wanted is not None and rows != wanted:
+                    raise CircuitError(f"has {rows} values for the {wanted} edges of group {group}", **where, dataset=dataset.name)
 
 
 def read_edge_columns(base, datasets, first, last, group_ids=None, group_index=None, where=None) -> list:

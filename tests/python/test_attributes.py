@@ -329,3 +329,24 @@ def test_attributes_are_read_through_the_group_layout(scratch):
                 for g in np.unique(group_ids):
                     stored[group_ids == g] = base[f"{g}/u_syn"][()][index[group_ids == g]]
             assert np.array_equal(stored, expected.astype(np.float32)), (population, partition_rows)
+
+
+def test_an_attribute_dataset_shorter_than_its_group_is_refused(scratch):
+    """A group's dataset with fewer rows than the group has edges: refused before any draw,
+    naming the file, population and dataset; nothing left beside the output."""
+    circuit = scratch / "short-group"
+    shutil.copytree(FIXTURES / "multi_group", circuit)
+    with h5py.File(circuit / "permuted.h5", "r+") as h5:
+        group = h5["edges/permuted/1"]
+        values = group["delay"][()]
+        del group["delay"]
+        group.create_dataset("delay", data=values[:-5])
+    types = ["EXC", "INH"]
+    config = {"src_types": types, "tgt_types": types, "prop_stats": {"u_syn": {s: {t: {
+        "type": "constant", "mean": 1, "shared_within": False, "scale_by": {"attribute": "delay", "linear": [0, 1]}}
+        for t in types} for s in types}}}
+    with pytest.raises(CircuitError) as error:
+        parameterize_circuit(circuit / "circuit_config.json", config, scratch / "short-out", seed=1, populations=["permuted"])
+    assert str(error.value) == (f"{circuit / 'permuted.h5'}: population 'permuted': dataset /edges/permuted/1/delay: "
+                                f"has {len(values) - 5} values for the {len(values)} edges of group 1")
+    assert leftovers(scratch, "short-out") == []
