@@ -273,6 +273,68 @@ pub const GROUP_INDEX_COLUMN: &str = "edge_group_index";
 pub struct DecodedEdgeChunk {
     columns: [IdColumn; 3],
     groups: Option<[IdColumn; 2]>,
+    attributes: Vec<FloatColumn>,
+}
+
+/// A per-synapse attribute column (design §2.7): a one-array `Float64` column without nulls is
+/// used in place; other numeric types (a file's float32, int16 …) are converted once, here.
+#[derive(Debug)]
+pub enum FloatColumn {
+    /// The decoded buffer itself.
+    InPlace(ScalarBuffer<f64>),
+    /// Converted from another numeric type.
+    Converted(Vec<f64>),
+}
+
+impl FloatColumn {
+    /// The values, borrowed.
+    pub fn values(&self) -> &[f64] {
+        match self {
+            FloatColumn::InPlace(values) => values,
+            FloatColumn::Converted(values) => values,
+        }
+    }
+}
+
+/// The columns `names` of a table as `f64` (see [`FloatColumn`]), in that order. Errors name a
+/// missing column, a null or a non-numeric type.
+pub fn float_columns(schema: &Schema, batches: &[RecordBatch], names: &[String], context: &str) -> Result<Vec<FloatColumn>> {
+    names
+        .iter()
+        .map(|name| {
+            let column_context = format!("{context} column {name}");
+            let index = schema
+                .index_of(name)
+                .map_err(|_| Error::input(&column_context, "missing from the Arrow table (an attribute the run planned)"))?;
+            if let [batch] = batches {
+                let array = batch.column(index);
+                if array.null_count() == 0 && array.data_type() == &DataType::Float64 {
+                    return Ok(FloatColumn::InPlace(array.as_primitive::<Float64Type>().values().clone()));
+                }
+            }
+            let mut out = Vec::new();
+            for array in column_arrays(batches, index) {
+                if array.null_count() > 0 {
+                    return Err(Error::input(&column_context, "has nulls: every synapse needs a value"));
+                }
+                let any = array.as_ref().as_any();
+                macro_rules! extend {
+                    ($($t:ty),*) => {{
+                        $(if let Some(a) = any.downcast_ref::<$t>() {
+                            out.extend(a.values().iter().map(|&v| v as f64));
+                            continue;
+                        })*
+                    }};
+                }
+                extend!(
+                    Float64Array, Float32Array, Int8Array, Int16Array, Int32Array, Int64Array, UInt8Array, UInt16Array,
+                    UInt32Array, UInt64Array
+                );
+                return Err(Error::input(&column_context, format!("is {}, not numbers", array.data_type())));
+            }
+            Ok(FloatColumn::Converted(out))
+        })
+        .collect()
 }
 
 #[derive(Debug)]
@@ -302,6 +364,12 @@ impl DecodedEdgeChunk {
     /// The chunk's group columns, if it carries them.
     pub fn groups(&self) -> Option<ChunkGroups<'_>> {
         self.groups.as_ref().map(|[ids, index]| ChunkGroups { ids: ids.ids(), index: index.ids() })
+    }
+
+    /// The attribute columns decoded with the chunk (see [`decode_edge_chunk_with_attributes`]),
+    /// in the order asked for.
+    pub fn attribute_columns(&self) -> Vec<&[f64]> {
+        self.attributes.iter().map(FloatColumn::values).collect()
     }
 }
 
@@ -373,9 +441,21 @@ fn group_columns(schema: &Schema, batches: &[RecordBatch], context: &str) -> Res
 /// over, so that the id columns need no copy: the wasm entry point, where the bytes have just been
 /// copied in from JS.
 pub fn decode_edge_chunk(bytes: Vec<u8>, edge_population: &str) -> Result<DecodedEdgeChunk> {
+    decode_edge_chunk_with_attributes(bytes, edge_population, &[])
+}
+
+/// [`decode_edge_chunk`] plus the per-synapse attribute columns `attributes` (the datasets a run
+/// planned, `Parameterizer::plan_edge_attributes`), each named as its dataset.
+pub fn decode_edge_chunk_with_attributes(
+    bytes: Vec<u8>,
+    edge_population: &str,
+    attributes: &[String],
+) -> Result<DecodedEdgeChunk> {
     let context = format!("edge chunk of '{edge_population}'");
     let (schema, batches) = decode_owned(bytes, &context)?;
-    edge_chunk_of(&schema, &batches, &context)
+    let mut chunk = edge_chunk_of(&schema, &batches, &context)?;
+    chunk.attributes = float_columns(&schema, &batches, attributes, &context)?;
+    Ok(chunk)
 }
 
 /// [`decode_edge_chunk`] of record batches already in memory (e.g. imported from Python through
@@ -395,7 +475,7 @@ fn edge_chunk_of(schema: &Schema, batches: &[RecordBatch], context: &str) -> Res
         required_column(schema, batches, EDGE_ID_COLUMN, context)?,
     ];
     let groups = group_columns(schema, batches, context)?;
-    Ok(DecodedEdgeChunk { columns, groups })
+    Ok(DecodedEdgeChunk { columns, groups, attributes: Vec::new() })
 }
 
 /// The group columns (`edge_group_id`, `edge_group_index`) of a table, decoded from bytes it

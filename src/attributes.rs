@@ -27,9 +27,10 @@ pub const AFFERENT_CENTER: [&str; 3] = ["afferent_center_x", "afferent_center_y"
 /// The synapse position on the source's side, used when the afferent one is not in the file.
 pub const EFFERENT_CENTER: [&str; 3] = ["efferent_center_x", "efferent_center_y", "efferent_center_z"];
 
-/// Names of `afferent_section_type` / `efferent_section_type` values (the numbering of BBP's
-/// SONATA edge files: 0 soma, 1 axon, 2 basal dendrite, 3 apical dendrite).
-pub const SECTION_TYPES: [(&str, u32); 4] = [("soma", 0), ("axon", 1), ("basal", 2), ("apical", 3)];
+/// Names of `afferent_section_type` / `efferent_section_type` values: the SWC numbering SONATA
+/// edge files use (as MorphIO numbers sections; functionalizer shifts to 0-based only internally):
+/// 1 soma, 2 axon, 3 basal dendrite, 4 apical dendrite.
+pub const SECTION_TYPES: [(&str, u32); 4] = [("soma", 1), ("axon", 2), ("basal", 3), ("apical", 4)];
 
 /// Distances over which an attribute-dependent law's histogram bins are laid out (0 … this, µm):
 /// bins must be known before the first chunk, so they cannot come from the data.
@@ -41,7 +42,7 @@ pub fn section_type_code(text: &str) -> Option<u32> {
         .iter()
         .find(|(name, _)| *name == text)
         .map(|(_, code)| *code)
-        .or_else(|| text.parse::<u32>().ok().filter(|code| *code < SECTION_TYPES.len() as u32))
+        .or_else(|| text.parse::<u32>().ok().filter(|code| SECTION_TYPES.iter().any(|(_, c)| c == code)))
 }
 
 /// Whether `name` can be an edge attribute: the derived [`DISTANCE_SOMA`], or the name of an edge
@@ -428,12 +429,14 @@ mod tests {
 
     #[test]
     fn section_types_by_name_and_number() {
-        assert_eq!(section_type_code("soma"), Some(0));
-        assert_eq!(section_type_code("axon"), Some(1));
-        assert_eq!(section_type_code("basal"), Some(2));
-        assert_eq!(section_type_code("apical"), Some(3));
+        assert_eq!(section_type_code("soma"), Some(1));
+        assert_eq!(section_type_code("axon"), Some(2));
+        assert_eq!(section_type_code("basal"), Some(3));
+        assert_eq!(section_type_code("apical"), Some(4));
         assert_eq!(section_type_code("3"), Some(3));
-        assert_eq!(section_type_code("4"), None);
+        assert_eq!(section_type_code("4"), Some(4));
+        assert_eq!(section_type_code("0"), None);
+        assert_eq!(section_type_code("5"), None);
         assert_eq!(section_type_code("dendrite"), None);
     }
 

@@ -202,6 +202,10 @@ pub struct PropertyValues {
     pub values: Vec<f64>,
     /// Per pathway, how many values a bound changed.
     pub clipped: Vec<u64>,
+    /// For a property some pathway draws from a per-synapse attribute (design §2.7): per edge,
+    /// the attribute its pathway's spec reads (the law's, else `scale_by`'s; NaN elsewhere), for
+    /// the statistics' value-against-attribute view. `None` for other properties.
+    pub attribute: Option<Vec<f64>>,
 }
 
 /// The result of one chunk: each edge's pathway and every property's values.
@@ -514,6 +518,11 @@ impl PopulationPlan {
         Ok(&self.attributes.insert(setup).reads)
     }
 
+    /// The reads planned by [`PopulationPlan::plan_attributes`], if any.
+    pub fn attribute_reads(&self) -> Option<&AttributeReads> {
+        self.attributes.as_ref().map(|setup| &setup.reads)
+    }
+
     /// Give the source nodes' soma positions (node id = row), for `distance_soma`.
     pub fn set_source_positions(&mut self, positions: SomaPositions) -> Result<()> {
         let nodes = self.source_types.len();
@@ -730,6 +739,7 @@ impl PopulationPlan {
                 column_type: p.column_type,
                 values: Vec::new(),
                 clipped: vec![0; self.model.pathway_count()],
+                attribute: None,
             })
             .collect();
         let correlated: Vec<usize> = self.model.correlation.as_ref().map(|c| c.properties.clone()).unwrap_or_default();
@@ -797,6 +807,16 @@ impl PopulationPlan {
                 }
             })
             .collect();
+        if draws.iter().any(|draw| matches!(draw, PathwayDraw::Located(..))) {
+            out.attribute = Some(
+                (0..chunk.len())
+                    .map(|i| match &draws[pathways[i] as usize] {
+                        PathwayDraw::Located(_, law, scale) => law.or(*scale).map_or(f64::NAN, |values| values[i]),
+                        _ => f64::NAN,
+                    })
+                    .collect(),
+            );
+        }
         // A property fixed in every pathway (a syn_type_id, say) is a table lookup per synapse.
         if let Some(fixed) = draws
             .iter()

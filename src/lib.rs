@@ -167,6 +167,13 @@ impl Parameterizer {
         plan.plan_attributes(available).cloned()
     }
 
+    /// The edge datasets planned for `population` by [`Parameterizer::plan_edge_attributes`]
+    /// (empty when none were planned): the columns hosts pass with every chunk, in this order.
+    pub fn planned_edge_datasets(&self, population: &str) -> Result<&[String]> {
+        let plan = self.plans.get(population).ok_or_else(|| not_prepared(population))?;
+        Ok(plan.attribute_reads().map_or(&[][..], |reads| &reads.datasets[..]))
+    }
+
     /// The soma positions (µm; node id = row) of the source node population of `population`,
     /// for `distance_soma`: after [`Parameterizer::plan_edge_attributes`], when its
     /// `source_positions` is true.

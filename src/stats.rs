@@ -49,6 +49,23 @@ struct Accumulator {
     draw_counts: Vec<u64>,
     draw_underflow: u64,
     draw_overflow: u64,
+    /// (key, attribute, value) of the synapses with the smallest keys (see [`SCATTER_POINTS`]).
+    scatter: Vec<(u64, f64, f64)>,
+}
+
+/// Points of a value-against-attribute view kept per pathway (design §2.7): the synapses whose
+/// key — a hash of their attribute and value — is smallest. The same points whatever the
+/// chunking and the workers (merging keeps the smallest keys of both).
+pub const SCATTER_POINTS: usize = 1000;
+
+/// Where the mean line of a value-against-attribute view is evaluated.
+const MEAN_LINE_POINTS: usize = 41;
+
+/// Keep the `SCATTER_POINTS` points with the smallest keys (ties by attribute and value).
+fn prune_scatter(points: &mut Vec<(u64, f64, f64)>) {
+    points.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+    points.dedup_by(|a, b| a.0 == b.0 && a.1.to_bits() == b.1.to_bits() && a.2.to_bits() == b.2.to_bits());
+    points.truncate(SCATTER_POINTS);
 }
 
 impl Accumulator {
@@ -75,6 +92,7 @@ impl Accumulator {
             draw_counts: if shared { vec![0; bins] } else { Vec::new() },
             draw_underflow: 0,
             draw_overflow: 0,
+            scatter: Vec::new(),
         }
     }
 
@@ -191,6 +209,8 @@ pub struct AccumulatorState {
     draw_underflow: u64,
     #[serde(default)]
     draw_overflow: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    scatter: Vec<(u64, f64, f64)>,
 }
 
 impl Accumulator {
@@ -209,6 +229,7 @@ impl Accumulator {
             draw_counts: self.draw_counts.clone(),
             draw_underflow: self.draw_underflow,
             draw_overflow: self.draw_overflow,
+            scatter: self.scatter.clone(),
         }
     }
 
@@ -238,6 +259,10 @@ impl Accumulator {
         }
         self.underflow += other.underflow;
         self.overflow += other.overflow;
+        if !other.scatter.is_empty() {
+            self.scatter.extend_from_slice(&other.scatter);
+            prune_scatter(&mut self.scatter);
+        }
         true
     }
 }
@@ -297,6 +322,51 @@ pub struct PathwayStats {
     /// The values the edges file held for this property before the run (when it had them and
     /// they were read), on the same bins: a before-and-after view.
     pub previous: Option<PreviousValues>,
+    /// For a spec that reads a per-synapse attribute: values against that attribute (design
+    /// §2.7). Left out of the JSON for other specs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scatter: Option<Scatter>,
+}
+
+/// A pathway's drawn values against the attribute its spec reads: up to [`SCATTER_POINTS`]
+/// synapses, and the spec's mean as a function of the attribute.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Scatter {
+    /// The attribute (`distance_soma`, an edge dataset).
+    pub attribute: String,
+    /// `[attribute, value]` per kept synapse, by attribute.
+    pub points: Vec<[f64; 2]>,
+    /// `[attribute, mean]`: the spec's mean (before bounds and dtype) over the points' range.
+    pub mean_line: Vec<[f64; 2]>,
+}
+
+/// The scatter view of a located spec's kept points, or None when there are none.
+fn scatter_of(spec: &PathwaySpec, kept: &[(u64, f64, f64)]) -> Option<Scatter> {
+    let attribute = match (&spec.attribute_law, &spec.scale_by) {
+        (Some(law), _) => law.attribute().to_string(),
+        (None, Some(scale)) => scale.attribute.clone(),
+        (None, None) => return None,
+    };
+    if kept.is_empty() {
+        return None;
+    }
+    let mut points: Vec<[f64; 2]> = kept.iter().map(|&(_, x, y)| [x, y]).collect();
+    points.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+    let (lo, hi) = (points[0][0].min(0.0), points[points.len() - 1][0]);
+    let mean_at = |x: f64| {
+        let base = spec.attribute_law.as_ref().map_or_else(|| spec.moments().0, |law| law.moments_at(x).0);
+        match &spec.scale_by {
+            Some(scale) if scale.attribute == attribute => base * scale.factor(x),
+            _ => base,
+        }
+    };
+    let mean_line = (0..MEAN_LINE_POINTS)
+        .map(|k| {
+            let x = lo + (hi - lo) * k as f64 / (MEAN_LINE_POINTS - 1) as f64;
+            [x, mean_at(x)]
+        })
+        .collect();
+    Some(Scatter { attribute, points, mean_line })
 }
 
 /// Values an edges file already held for a property in one pathway, binned like the new ones.
@@ -385,6 +455,22 @@ pub struct PropertyStats {
     pub column_type: String,
     /// One entry per pathway with at least one synapse.
     pub pathways: Vec<PathwayStats>,
+}
+
+/// Add one chunk's (attribute, value) pairs to the pathways' kept points (finite attributes only).
+fn add_scatter(accumulators: &mut [Accumulator], pathways: &[u32], attribute: &[f64], values: &[f64]) {
+    for ((&pathway, &x), &y) in pathways.iter().zip(attribute).zip(values) {
+        if x.is_finite() && y.is_finite() {
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&x.to_bits().to_le_bytes());
+            bytes[8..].copy_from_slice(&y.to_bits().to_le_bytes());
+            let kept = &mut accumulators[pathway as usize].scatter;
+            kept.push((xxhash_rust::xxh3::xxh3_64(&bytes), x, y));
+            if kept.len() >= 2 * SCATTER_POINTS {
+                prune_scatter(kept);
+            }
+        }
+    }
 }
 
 /// Collects statistics over any number of chunks (of any edge populations of one model).
@@ -519,6 +605,9 @@ impl StatsCollector {
             if constants.iter().all(Option::is_some) {
                 continue;
             }
+            if let Some(attribute) = &values.attribute {
+                add_scatter(accumulators, &result.pathways, attribute, &values.values);
+            }
             for ((&pathway, &value), &start) in
                 result.pathways.iter().zip(&values.values).zip(&result.connection_starts)
             {
@@ -633,6 +722,11 @@ impl StatsCollector {
                                 integer: integer_valued(spec) && a.edges[1] - a.edges[0] == 1.0,
                             },
                             previous: previous.and_then(|p| p.previous_of(index, pathway)),
+                            scatter: {
+                                let mut kept = a.scatter.clone();
+                                prune_scatter(&mut kept);
+                                scatter_of(spec, &kept)
+                            },
                         }
                     })
                     .collect(),

@@ -14,7 +14,10 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::arrow_io::{decode_edge_chunk, decode_group_columns, read_pathway_column, write_chunk_result_into};
+use crate::arrow_io::{
+    decode_edge_chunk, decode_edge_chunk_with_attributes, decode_group_columns, read_pathway_column,
+    write_chunk_result_into, DecodedEdgeChunk,
+};
 use crate::config::ColumnType;
 use crate::config::{parse_pathway_spec, parse_task, spec_schema, RunOverrides};
 use crate::error::Error;
@@ -741,9 +744,17 @@ impl JsParameterizer {
         edges_ipc: Vec<u8>,
         with_arrow: bool,
     ) -> Result<JsValue, JsValue> {
-        let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
-        let result =
-            self.run.run_storage(population, chunk.ids(), chunk.groups(), &mut self.storage).map_err(js_error)?;
+        let chunk = self.decode_with_attributes(population, edges_ipc)?;
+        let result = self
+            .run
+            .run_storage_with_attributes(
+                population,
+                chunk.ids(),
+                chunk.groups(),
+                &chunk.attribute_columns(),
+                &mut self.storage,
+            )
+            .map_err(js_error)?;
         drop(chunk);
         let out = js_sys::Object::new();
         let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&out, &key.into(), value).map(|_| ());
@@ -866,10 +877,47 @@ impl JsParameterizer {
 impl JsParameterizer {
     /// Decode, draw and encode one chunk into `self.output`.
     fn draw_chunk(&mut self, population: &str, edges_ipc: Vec<u8>) -> Result<(), JsValue> {
-        let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
-        let result = self.run.run_edges(population, chunk.ids()).map_err(js_error)?;
+        let chunk = self.decode_with_attributes(population, edges_ipc)?;
+        let result =
+            self.run.run_edges_with_attributes(population, chunk.ids(), &chunk.attribute_columns()).map_err(js_error)?;
         drop(chunk);
         write_chunk_result_into(result, &mut self.output).map_err(js_error)
+    }
+
+    /// Decode a chunk with the attribute columns planned for `population` (none when the model
+    /// reads none): the datasets' values travel in the chunk's Arrow table, named as the datasets.
+    fn decode_with_attributes(&self, population: &str, edges_ipc: Vec<u8>) -> Result<DecodedEdgeChunk, JsValue> {
+        let datasets = self.run.planned_edge_datasets(population).map_err(js_error)?;
+        decode_edge_chunk_with_attributes(edges_ipc, population, datasets).map_err(js_error)
+    }
+}
+
+// Per-synapse edge attributes (design §2.7): the core plans the reads, the host reads them and
+// passes them as columns of each chunk's Arrow table (see `decode_with_attributes`).
+#[wasm_bindgen(js_class = Parameterizer)]
+impl JsParameterizer {
+    /// The per-synapse attributes the model reads (`distance_soma`, edge dataset names), in its
+    /// order; empty for most models.
+    #[wasm_bindgen(getter, js_name = requiredEdgeAttributes)]
+    pub fn required_edge_attributes(&self) -> Vec<String> {
+        self.run.required_edge_attributes()
+    }
+
+    /// Which edge datasets the host reads for `population` given those its groups all have
+    /// (`available`): `{datasets, source_positions, synapse_position}`. Each chunk then carries
+    /// `datasets` as columns of its Arrow table. Throws an `InputError` naming every dataset the
+    /// file lacks.
+    #[wasm_bindgen(js_name = planEdgeAttributes)]
+    pub fn plan_edge_attributes(&mut self, population: &str, available: Vec<String>) -> Result<JsValue, JsValue> {
+        let available: Vec<&str> = available.iter().map(String::as_str).collect();
+        to_js(&self.run.plan_edge_attributes(population, &available).map_err(js_error)?)
+    }
+
+    /// The source nodes' soma positions (µm, node id = row; `Float64Array`s), when the plan's
+    /// `source_positions` says so.
+    #[wasm_bindgen(js_name = setSourcePositions)]
+    pub fn set_source_positions(&mut self, population: &str, x: Vec<f64>, y: Vec<f64>, z: Vec<f64>) -> Result<(), JsValue> {
+        self.run.set_source_positions(population, crate::attributes::SomaPositions { x, y, z }).map_err(js_error)
     }
 }
 

@@ -397,5 +397,17 @@ fn the_spec_schema_is_what_the_parser_accepts() {
         let spec = json!({"type": "constant", "mean": 1, "dtype": dtype});
         assert!(parse_pathway_spec(&spec.to_string()).is_ok(), "dtype {dtype}");
     }
-    assert_eq!(schema.common_keys, ["shared_within", "lower_bound", "upper_bound", "dtype", "shift", "truncate"]);
+    assert_eq!(
+        schema.common_keys,
+        ["shared_within", "lower_bound", "upper_bound", "dtype", "shift", "truncate", "scale_by"]
+    );
+    // The per-synapse laws are exactly those whose shared_within the parser refuses.
+    for kind in &schema.per_synapse {
+        let parameters = &schema.distributions.iter().find(|(k, _)| k == kind).unwrap().1;
+        let mut spec: serde_json::Map<String, Value> = parameters.iter().map(|p| (p.clone(), json!(1.0))).collect();
+        spec.insert("type".into(), json!(kind));
+        spec.insert("shared_within".into(), json!(true));
+        assert!(parse_pathway_spec(&Value::Object(spec).to_string()).is_err(), "{kind} shared within a connection");
+    }
+    assert_eq!(schema.derived_attributes, ["distance_soma"]);
 }

@@ -273,12 +273,14 @@ fn parallel(workers: usize) -> (Vec<u64>, Vec<synparam::storage::Digest>, String
         }
     }
     let digests = merged.dataset_digests("pop").unwrap().into_iter().map(|(_, d)| d).collect();
-    let counts: Vec<(String, String, String, u64, Vec<u64>)> = merged
+    let counts: Vec<(String, String, String, u64, Vec<u64>, String)> = merged
         .statistics()
         .into_iter()
         .flat_map(|p| {
             let name = p.property.clone();
-            p.pathways.into_iter().map(move |s| (name.clone(), s.source, s.target, s.count, s.histogram.counts))
+            p.pathways.into_iter().map(move |s| {
+                (name.clone(), s.source, s.target, s.count, s.histogram.counts, format!("{:?}", s.scatter))
+            })
         })
         .collect();
     (delays, digests, format!("{counts:?}"))
@@ -513,4 +515,65 @@ fn xml_recipes_read_the_delay_of_the_rule_over_its_group() {
     assert!(rules.soma_delays.iter().all(|d| d.velocity > 0.0 && d.release_delay >= 0.0));
     assert!(rules.assign_soma_delays());
     assert!(rules.rules.iter().all(|r| r.assign.iter().any(|(p, _)| p == "delay")));
+}
+
+/// The statistics' value-against-distance view of one lin_delay pathway over 6000 synapses fed
+/// in chunks of `size`: `(points, mean line)`.
+fn delay_scatter(size: usize) -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {
+    let config = common::single_spec_model(
+        r#"{"type": "lin_delay", "delay_mean_coeff_a": 0.5, "delay_mean_coeff_b": 0.004, "delay_std": 0.2, "delay_min": 0.1}"#,
+    );
+    let n = 6000;
+    let mut run = Parameterizer::new(&config, Some(3)).unwrap();
+    run.add_edge_population("e", common::uniform_nodes("a", n), common::uniform_nodes("b", n), "p", None).unwrap();
+    run.plan_edge_attributes("e", &AFFERENT_CENTER).unwrap();
+    let zeros = vec![0.0; n];
+    run.set_source_positions("e", SomaPositions { x: zeros.clone(), y: zeros.clone(), z: zeros.clone() }).unwrap();
+    let all = common::distinct_connections(n);
+    let x: Vec<f64> = (0..n).map(|i| (i % 900) as f64).collect();
+    for start in (0..n).step_by(size) {
+        let range = start..(start + size).min(n);
+        let part = slice(&all, range.clone());
+        run.run_chunk_with_attributes("e", &part, &[&x[range.clone()], &zeros[range.clone()], &zeros[range]]).unwrap();
+    }
+    let stats = run.statistics();
+    let scatter = stats[0].pathways[0].scatter.clone().expect("a located spec has a scatter view");
+    assert_eq!(scatter.attribute, "distance_soma");
+    (scatter.points, scatter.mean_line)
+}
+
+#[test]
+fn the_value_against_distance_view_keeps_the_same_points_for_any_chunking_with_the_models_mean_line() {
+    let (points, line) = delay_scatter(6000);
+    assert_eq!(points.len(), synparam::stats::SCATTER_POINTS);
+    for size in [1, 333] {
+        assert_eq!(delay_scatter(size), (points.clone(), line.clone()), "chunks of {size}");
+    }
+    // Spread over the distances (a hash, not the first synapses), sorted by distance.
+    assert!(points[0][0] < 50.0 && points[points.len() - 1][0] > 850.0);
+    assert!(points.windows(2).all(|w| w[0][0] <= w[1][0]));
+    let law = synparam::attributes::AttributeLaw::LinDelay { a: 0.5, b: 0.004, std: 0.2, min: 0.1 };
+    for [x, mean] in &line {
+        assert_eq!(*mean, law.moments_at(*x).0);
+    }
+    // A model without attributes has no such view (and none in its JSON).
+    let plain = common::single_spec_model(r#"{"type": "gamma", "mean": 1, "std": 0.5}"#);
+    let mut run = Parameterizer::new(&plain, Some(1)).unwrap();
+    run.add_edge_population("e", common::uniform_nodes("a", 4), common::uniform_nodes("b", 4), "p", None).unwrap();
+    run.run_chunk("e", &common::distinct_connections(4)).unwrap();
+    assert!(run.statistics()[0].pathways[0].scatter.is_none());
+    assert!(!serde_json::to_string(&run.statistics()).unwrap().contains("scatter"));
+}
+
+#[test]
+fn a_whole_constant_scaled_by_an_attribute_is_stored_as_a_float() {
+    let config = common::single_spec_model(
+        r#"{"type": "constant", "mean": 1, "scale_by": {"attribute": "afferent_section_pos", "linear": [1, 0.5]}}"#,
+    );
+    let mut run = Parameterizer::new(&config, Some(1)).unwrap();
+    run.add_edge_population("e", common::uniform_nodes("a", 2), common::uniform_nodes("b", 2), "p", None).unwrap();
+    run.plan_edge_attributes("e", &["afferent_section_pos"]).unwrap();
+    let result = run.run_chunk_with_attributes("e", &common::distinct_connections(2), &[&[0.25, 1.0]]).unwrap();
+    assert_eq!(result.properties[0].values, [1.125, 1.5]);
+    assert_eq!(result.properties[0].column_type.name(), "float64");
 }

@@ -20,8 +20,8 @@ const DESCRIPTIVE_KEYS: [&str; 5] = ["mean", "std", "std-within", "min", "max"];
 const COMMON_KEYS: [&str; 8] =
     ["type", "shared_within", "lower_bound", "upper_bound", "dtype", "shift", "truncate", "scale_by"];
 
-/// Common keys the editor does not offer yet (objects, not numbers): left out of [`spec_schema`].
-const SCHEMA_HIDDEN_KEYS: [&str; 2] = ["type", "scale_by"];
+/// Common keys the editor does not offer as a key of its own: left out of [`spec_schema`].
+const SCHEMA_HIDDEN_KEYS: [&str; 1] = ["type"];
 
 /// The distribution's own keys.
 /// Every distribution type with its own parameters, in the order users think of them: the one
@@ -46,6 +46,9 @@ pub const DISTRIBUTIONS: [(&str, &[&str]); 15] = [
     ("lin_delay", &["delay_mean_coeff_a", "delay_mean_coeff_b", "delay_std", "delay_min"]),
     ("fz_delay", &["neural_transmitter_release_delay", "axonal_conduction_velocity"]),
 ];
+
+/// Types whose value depends on each synapse's attribute (design §2.7): drawn per synapse.
+const PER_SYNAPSE_TYPES: [&str; 2] = ["lin_delay", "fz_delay"];
 
 /// Names a spec's `dtype` may take (numpy's), in the order the editor offers them.
 pub const DTYPE_NAMES: [&str; 14] = [
@@ -72,6 +75,11 @@ pub struct SpecSchema {
     pub common_keys: Vec<String>,
     /// Accepted `dtype` names.
     pub dtypes: Vec<String>,
+    /// Types drawn per synapse from its attributes (design §2.7): one draw per synapse, never
+    /// per connection (`shared_within` false).
+    pub per_synapse: Vec<String>,
+    /// Attributes the core derives (not edge datasets) that `scale_by` may name.
+    pub derived_attributes: Vec<String>,
 }
 
 /// The [`SpecSchema`] of this version of the parser.
@@ -83,6 +91,8 @@ pub fn spec_schema() -> SpecSchema {
             .collect(),
         common_keys: COMMON_KEYS.iter().filter(|k| !SCHEMA_HIDDEN_KEYS.contains(k)).map(|k| k.to_string()).collect(),
         dtypes: DTYPE_NAMES.iter().map(|k| k.to_string()).collect(),
+        per_synapse: PER_SYNAPSE_TYPES.iter().map(|k| k.to_string()).collect(),
+        derived_attributes: vec![crate::attributes::DISTANCE_SOMA.to_string()],
     }
 }
 
@@ -387,7 +397,7 @@ fn parse_storage(
     let scale_by = optional(spec, "scale_by").map(|v| parse_scale_by(v, &path.key("scale_by"))).transpose()?;
     // What makes the value depend on each synapse's own attribute, if anything (design §2.7).
     let per_synapse = match (&scale_by, kind) {
-        (_, "lin_delay" | "fz_delay") => Some(format!("{kind} depends on each synapse's distance_soma")),
+        (_, kind) if PER_SYNAPSE_TYPES.contains(&kind) => Some(format!("{kind} depends on each synapse's distance_soma")),
         (Some(scale), _) => Some(format!("scale_by reads each synapse's {}", scale.attribute)),
         _ => None,
     };
@@ -425,8 +435,9 @@ fn parse_storage(
     if let Some(dtype) = dtype {
         natural_type = dtype.column_type();
     } else if matches!(natural_type, ColumnType::Int(_))
-        && [lower_bound, upper_bound].iter().flatten().any(|b| b.fract() != 0.0)
+        && ([lower_bound, upper_bound].iter().flatten().any(|b| b.fract() != 0.0) || scale_by.is_some())
     {
+        // A factor makes any law's values fractional: stored as floats unless a dtype says otherwise.
         natural_type = ColumnType::Float64;
     }
     Ok(PathwaySpec {

@@ -63,6 +63,20 @@ pub struct ParameterizedPopulation {
     pub synapses: u64,
     /// Connections.
     pub connections: u64,
+    /// The per-synapse attribute reads (design §2.7), when the model has any: recorded beside
+    /// the population (`edge_attributes`), left out otherwise.
+    #[serde(default)]
+    pub attributes: Option<AttributeReadsRecord>,
+}
+
+/// What a run read per synapse for one edge population: its edges file's datasets and whether
+/// the source nodes' soma positions (`x`, `y`, `z`) were read.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AttributeReadsRecord {
+    /// Edge datasets read with every chunk.
+    pub datasets: Vec<String>,
+    /// Whether the source node population's positions were read.
+    pub source_positions: bool,
 }
 
 /// A part of the circuit that could not be loaded.
@@ -149,10 +163,12 @@ pub fn sidecar_text(inputs: &SidecarInputs) -> String {
         .parameterized
         .iter()
         .map(|p| {
-            (
-                p.name.clone(),
-                json!({"edges_file": output(&p.file), "synapses": p.synapses, "connections": p.connections}),
-            )
+            let mut entry =
+                json!({"edges_file": output(&p.file), "synapses": p.synapses, "connections": p.connections});
+            if let Some(reads) = &p.attributes {
+                entry["edge_attributes"] = json!(reads);
+            }
+            (p.name.clone(), entry)
         })
         .collect();
     document.insert("parameterized".into(), Value::Object(parameterized));

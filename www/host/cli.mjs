@@ -22,7 +22,8 @@ import { CircuitError } from "../sonata/errors.js";
 import { printable } from "../sonata/errors.js";
 import { readProvenance } from "../run/provenance.js";
 import { DEFAULT_CHUNK_SIZE, unavailableWarnings } from "../run/parameterize.js";
-import { initialize, writeParameterizedCircuit, phaseTimer, explainRules, rulesOf, fit } from "./node.mjs";
+import { initialize, writeParameterizedCircuit, phaseTimer, explainRules, explainModel, rulesOf, fit } from "./node.mjs";
+import { isRulesInput } from "../../pkg/synparam.js";
 import { FIT_MODES } from "../run/fit.js";
 import { cleanUpActiveRuns } from "../node/publish.mjs";
 
@@ -39,7 +40,8 @@ const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --c
   --config     a ConnPropsModel or task config (JSON), or rules: a BBP recipe (JSON, YAML or legacy
                XML, as functionalizer reads it) or synparam rules JSON.
   --explain    for rules: which rule sets each property of each pathway, with its synapses and
-               connections, rules shadowed by later ones, properties left unset; writes nothing.
+               connections, rules shadowed by later ones, properties left unset; for a model: which
+               edge populations a run takes and the datasets each reads per synapse. Writes nothing.
   --export-model F  with --explain: the compiled ConnPropsModel (one pathway per class of nodes).
   --strict     for rules: refuse a rule naming a selector value no node of the circuit has (by default
                such rules, normal for a region's recipe on part of the region, are a warning).
@@ -215,6 +217,12 @@ export async function main(argv, log = console.log) {
     await writeNew(options.exportRules, `${await rulesOf(configText, options.pathwayProperty ?? "synapse_class")}\n`);
     log(`wrote the rules to ${printable(options.exportRules)}`);
   }
+  if (options.explain && !isRulesInput(configText)) {
+    if (options.exportModel) throw new UsageError("--export-model needs rules (a model is its own ConnPropsModel)");
+    const settings = { seed: options.seed, pathwayProperty: options.pathwayProperty, fallback: options.fallback, overwrite: options.overwrite, populations: options.populations };
+    modelReport(log, await explainModel({ circuitPaths: options.circuit, configText, settings }));
+    return null;
+  }
   if (options.explain) {
     const explained = await explainRules({ circuitPaths: options.circuit, configText, populations: options.populations, chunkSize: options.chunkSize, strict: options.strict });
     explainReport(log, explained);
@@ -326,15 +334,33 @@ function explainReport(log, { explain, summary }) {
   for (const note of explain.notes) log(`  - ${printable(note)}`);
 }
 
-function summarize(log, { name, source, target, size, stats, connections }) {
+/** What --explain prints for a model: per edge population, whether a run takes it and why not,
+ * and what it reads per synapse; then the problems a run would refuse. Writes nothing. */
+function modelReport(log, { check, summary }) {
+  log(`model: ${summary.properties.length} properties${summary.edge_attributes?.length ? `; per-synapse attributes: ${summary.edge_attributes.map(printable).join(", ")}` : ""}`);
+  for (const p of check.populations) {
+    log(`  ${printable(p.name).padEnd(40)} ${String(p.synapses).padStart(9)} synapses  ${p.status}${p.reason ? `: ${printable(p.reason)}` : ""}`);
+    if (p.attributes) log(`    ${attributeReadsLine(p.attributes, p.source ?? "the source nodes")}`);
+  }
+  for (const problem of check.problems) log(`problem: ${printable(problem)}`);
+  if (!check.problems.length) log("a run would take these populations as shown; nothing was written");
+}
+
+function summarize(log, { name, source, target, size, stats, connections, attributes }) {
   const total = Object.values(connections).reduce((a, b) => a + b, 0);
   log(`\n${printable(name)} (${printable(source)} → ${printable(target)}): ${size} synapses in ${total} connections`);
+  if (attributes) log(`  ${attributeReadsLine(attributes, source)}`);
   for (const property of stats) {
     for (const p of property.pathways) {
       const pathway = `${p.source} → ${p.target}`;
       log(`  ${printable(property.property).padEnd(26)} ${printable(pathway).padEnd(44)} synapses=${String(p.count).padEnd(8)} connections=${String(connections[pathway] ?? 0).padEnd(7)} mean=${format(p.mean).padEnd(10)} std=${format(p.std)}`);
     }
   }
+}
+
+/** What a population's run reads per synapse (the core's plan), as one line. */
+export function attributeReadsLine({ datasets, source_positions: positions, synapse_position: end }, source) {
+  return `reads per synapse: ${datasets.map(printable).join(", ")}${positions ? `; soma positions (x, y, z) of ${printable(source)} (distance_soma to ${end}_*)` : ""}`;
 }
 
 /** Errors users see as they are (ours and the core's); anything else is a defect, said so. */

@@ -9,7 +9,7 @@ import h5wasm from "h5wasm/node";
 import { initSync, Parameterizer, DatasetDigest, planRun, version, isRulesInput, readRules, RuleCompiler, exportRules, Fitter, FitState, planFit } from "../../pkg/synparam.js";
 import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
-import { parameterizeCircuit, overridesOf, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
+import { parameterizeCircuit, overridesOf, compileRules, checkAgainstCircuit, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
 import { publishCircuit } from "../node/publish.mjs";
 import { createDrawPool } from "../run/pool.js";
 import { nodeEndpoint } from "../run/protocol.js";
@@ -68,6 +68,23 @@ export async function explainRules({ circuitPaths, configText, populations = nul
   try {
     const compiled = compileRules({ circuit, RuleCompiler, readRules, rulesText: configText, populations, chunkSize, strict });
     return { explain: compiled.explain, model: compiled.configText, rules: exportRules(configText, RULES_PATHWAY), summary: compiled.summary };
+  } finally {
+    closeCircuit(circuit);
+  }
+}
+
+/**
+ * What a run of a model (not rules) would do on the circuit at `circuitPaths`, without drawing or
+ * writing: the core's check of every edge population (checkAgainstCircuit: `{problems, skipped,
+ * populations: [{name, synapses, status, reason, attributes}], existing}`, `attributes` the
+ * per-synapse datasets each would read), and the model's `summary`. `settings` as a run takes them.
+ */
+export async function explainModel({ circuitPaths, configText, settings = {} }) {
+  await initialize();
+  const { settings: resolved, summary } = planRun(configText, overridesOf(settings));
+  const { circuit } = await openCircuit(circuitPaths);
+  try {
+    return { check: checkAgainstCircuit({ circuit, Parameterizer, configText, settings: resolved, summary }), summary };
   } finally {
     closeCircuit(circuit);
   }

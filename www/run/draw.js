@@ -34,14 +34,20 @@ export function drawMethods({ initSync, Parameterizer, FileDigest }) {
     /**
      * Prepare one edge population: `module` (a compiled WebAssembly.Module of the core, shared by
      * the coordinator), the config and seed, the pathway columns, and — to store — the plan's
-     * inputs with the coordinator's `layout`, so that this worker places values exactly as it does.
+     * inputs with the coordinator's `layout`, so that this worker places values exactly as it does;
+     * `attributes` (`{available, positions}`), the datasets the coordinator's plan saw and the
+     * source positions, so that this worker plans the same per-synapse reads.
      */
-    async init({ module, configText, seed, name, source, target, pathwayProperty, fallback, plan = null }) {
+    async init({ module, configText, seed, name, source, target, pathwayProperty, fallback, plan = null, attributes = null }) {
       instantiate(module);
       run?.free();
       run = new Parameterizer(configText, seed);
       population = name;
       run.addEdgePopulation(name, source.population, source.ipc, target.population, target.ipc, pathwayProperty, fallback);
+      if (attributes) {
+        run.planEdgeAttributes(name, attributes.available);
+        if (attributes.positions) run.setSourcePositions(name, attributes.positions.x, attributes.positions.y, attributes.positions.z);
+      }
       run.countConnections = false; // the coordinator counts connections, over every chunk in order
       if (plan) run.planOutput(name, plan.size, plan.existing, plan.groups, plan.overwrite, plan.layout);
       return true;

@@ -4,7 +4,7 @@
 // verified against the files before anything is published). Shared by the headless command and
 // the page's worker (each supplies how output copies are made and finished).
 import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
-import { nodePropertyValues, nodeTableIpc, pathwayColumnIpc, edgeChunks, existingNumericProperties, existingEdgeColumns } from "../sonata/loader.js";
+import { nodePropertyValues, nodeTableIpc, pathwayColumnIpc, edgeChunks, existingNumericProperties, existingEdgeColumns, nodePositions } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
 import { openPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
@@ -138,7 +138,8 @@ export function compileRules({ circuit, RuleCompiler, readRules, rulesText, popu
  * `circuit`, found without drawing: each edge population it would take is prepared by the core
  * exactly as a run prepares it (its node values against `src_types`/`tgt_types`, the fallback).
  * Returns `{problems: ["population: Kind: message"], skipped: [warning], populations: [{name,
- * synapses, status: "parameterized" | "skipped" | "refused" | "not asked", reason, lacking}],
+ * source, synapses, status: "parameterized" | "skipped" | "refused" | "not asked", reason, lacking,
+ * attributes (planEdgeAttributes: what it reads per synapse, or null)}],
  * existing: [{population, properties}]}` — `existing`: the model's properties a population
  * already holds (a run refuses them unless it may overwrite).
  */
@@ -155,7 +156,7 @@ export function checkAgainstCircuit({ circuit, Parameterizer, configText, settin
   }
   const written = (summary?.properties ?? []).map((p) => p.name);
   for (const edges of circuit.edgePopulations.values()) {
-    const entry = { name: edges.name, synapses: edges.size, status: "parameterized", reason: null, lacking: null };
+    const entry = { name: edges.name, source: edges.source, synapses: edges.size, status: "parameterized", reason: null, lacking: null, attributes: null };
     populations.push(entry);
     if (requested && !requested.includes(edges.name)) {
       Object.assign(entry, { status: "not asked", reason: "not among the edge populations the model or the sidecar names" });
@@ -172,6 +173,7 @@ export function checkAgainstCircuit({ circuit, Parameterizer, configText, settin
       const run = new Parameterizer(configText, settings.seed.value ?? 0);
       try {
         run.addEdgePopulation(edges.name, columns.source.population, columns.source.ipc, columns.target.population, columns.target.ipc, settings.pathwayProperty.value, fallback);
+        entry.attributes = planEdgeAttributes(circuit, edges, run);
       } finally {
         run.free();
       }
@@ -220,6 +222,38 @@ export async function pathwayCounts({ circuit, PathwayTally, pathwayProperty, fa
   } finally {
     tally.free();
   }
+}
+
+/**
+ * The per-synapse attributes a run of edge population `edges` reads (design §2.7), planned by the
+ * core `run` from the datasets every group of the file has, and the source nodes' positions given
+ * to it when `distance_soma` needs them: `{datasets, source_positions, synapse_position, available,
+ * positions}`, or null when the model reads none. Throws naming the file, the population and every
+ * dataset it lacks, or the source node population without positions — before anything is written.
+ */
+export function planEdgeAttributes(circuit, edges, run) {
+  if (!run.requiredEdgeAttributes.length) return null;
+  let reads;
+  try {
+    reads = run.planEdgeAttributes(edges.name, edges.sharedProperties);
+  } catch (error) {
+    throw inFile(error, edges.shownName);
+  }
+  let positions = null;
+  if (reads.source_positions) {
+    const nodes = circuit.nodePopulations.get(edges.source);
+    positions = nodes ? nodePositions(nodes) : null;
+    if (!positions) {
+      throw new CircuitError(`has no soma positions (x, y, z), which distance_soma of edge population '${edges.name}' needs (the distance from the presynaptic soma to each synapse; a virtual projection has none: give its pathways laws that do not read distance_soma, or leave the population out)`,
+        { file: nodes?.fileName, population: edges.source });
+    }
+    try {
+      run.setSourcePositions(edges.name, positions.x, positions.y, positions.z);
+    } catch (error) {
+      throw inFile(error, nodes.fileName);
+    }
+  }
+  return { ...reads, available: edges.sharedProperties, positions };
 }
 
 /** A core error from a chunk, with the file it was writing. */
@@ -340,12 +374,14 @@ function planPopulations(circuit, { configText, ruleColumns, effectiveSeed, requ
         continue;
       }
       const run = new Parameterizer(configText, effectiveSeed);
-      plans.push({ edges, run, columns });
+      const plan = { edges, run, columns, attributes: null };
+      plans.push(plan);
       try {
         run.addEdgePopulation(edges.name, columns.source.population, columns.source.ipc, columns.target.population, columns.target.ipc, pathwayProperty, fallback);
       } catch (error) {
         throw inFile(error, edges.shownName);
       }
+      plan.attributes = planEdgeAttributes(circuit, edges, run);
     }
     if (!plans.length) throw new CircuitError(`no edge population to parameterize${warnings.length ? ": " + warnings.join("; ") : ""}`);
   } catch (error) {
@@ -356,14 +392,14 @@ function planPopulations(circuit, { configText, ruleColumns, effectiveSeed, requ
 }
 
 /** Draw (and write, into `file` when given) one edge population: its result for the caller. */
-async function drawPopulation({ edges, run, columns: pathwayColumns }, file, fileName, draw) {
+async function drawPopulation({ edges, run, columns: pathwayColumns, attributes }, file, fileName, draw) {
   const { timings, keepColumns, onColumns, warnings } = draw;
   timings?.mark("open edges file");
   const writer = file ? openPopulationOutput(file, edges, run, draw) : null;
   timings?.mark("plan and create datasets");
   const batches = [];
   const step = {
-    edges, run, writer, file, pathwayColumns,
+    edges, run, writer, file, pathwayColumns, attributes,
     withArrow: keepColumns || Boolean(onColumns),
     async columnsOf(ipc) {
       if (keepColumns) batches.push(...tableFromIPC(onColumns ? ipc.slice() : ipc).batches);
@@ -389,6 +425,7 @@ async function drawPopulation({ edges, run, columns: pathwayColumns }, file, fil
   return {
     name: edges.name, source: edges.source, target: edges.target, size: edges.size, fileName, shownName: edges.shownName,
     stats, connections, columns, datasets: writer ? run.datasetDigests(edges.name) : null,
+    attributes: attributes && { datasets: attributes.datasets, source_positions: attributes.source_positions, synapse_position: attributes.synapse_position },
   };
 }
 
@@ -405,12 +442,15 @@ function previousValuesReader(edges, run, { previousValues, summary }) {
 
 /** Parallel: workers draw; this thread reads, counts connections (every chunk, in order), writes
  * in chunk order, and merges the workers' states into its run. */
-async function drawInWorkers({ edges, run, writer, file, pathwayColumns, withArrow, columnsOf, readBefore }, draw) {
+async function drawInWorkers({ edges, run, writer, file, pathwayColumns, attributes, withArrow, columnsOf, readBefore }, draw) {
   const { timings, chunkSize, createPool, workers, module, configText, effectiveSeed, pathwayProperty, fallback, shouldStop, progress } = draw;
-  const chunks = edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), file: file ?? edges.file });
+  const chunks = edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), file: file ?? edges.file, attributes: attributes?.datasets });
   const pool = createPool(Math.min(workers, Math.ceil(edges.size / chunkSize)));
   try {
-    await pool.init({ module, configText, seed: effectiveSeed, name: edges.name, ...pathwayColumns, pathwayProperty, fallback, plan: writer?.planInputs ?? null });
+    await pool.init({
+      module, configText, seed: effectiveSeed, name: edges.name, ...pathwayColumns, pathwayProperty, fallback, plan: writer?.planInputs ?? null,
+      attributes: attributes && { available: attributes.available, positions: attributes.positions },
+    });
     const counted = function* () {
       for (;;) {
         timings?.mark("draw and write");
@@ -447,8 +487,8 @@ async function drawInWorkers({ edges, run, writer, file, pathwayColumns, withArr
 }
 
 /** On this thread, chunk by chunk, letting abort signals and messages through between chunks. */
-async function drawHere({ edges, run, writer, file, withArrow, columnsOf, readBefore }, { chunkSize, shouldStop, progress }) {
-  for (const chunk of edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), file: file ?? edges.file })) {
+async function drawHere({ edges, run, writer, file, attributes, withArrow, columnsOf, readBefore }, { chunkSize, shouldStop, progress }) {
+  for (const chunk of edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), file: file ?? edges.file, attributes: attributes?.datasets })) {
     await yieldToEvents();
     if (shouldStop()) throw new CircuitError("cancelled");
     try {

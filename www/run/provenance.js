@@ -28,7 +28,10 @@ export function provenanceDocument({ version, created, seed, pathwayProperty, fa
   const text = sidecarText({
     version, created, seed: typeof seed === "bigint" ? String(seed) : seed, pathway_property: pathwayProperty, fallback: fallback ?? null,
     overwrite, populations: populations ?? null, config_text: configText,
-    parameterized: results.map((p) => ({ name: p.name, file: p.fileName, synapses: p.size, connections: Object.values(p.connections).reduce((a, b) => a + b, 0) })),
+    parameterized: results.map((p) => ({
+      name: p.name, file: p.fileName, synapses: p.size, connections: Object.values(p.connections).reduce((a, b) => a + b, 0),
+      attributes: p.attributes ? { datasets: p.attributes.datasets, source_positions: p.attributes.source_positions } : null,
+    })),
     layout: { entries: layout.entries.map(({ input, output, kind, role }) => ({ input, output, kind, role })), config: layout.config, unset: layout.unset ?? [] },
     inputs, outputs, datasets, directories, not_included: notIncluded,
     unavailable: unavailable.map((u) => ({ kind: u.kind, name: u.name, population: u.population ?? null })),

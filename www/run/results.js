@@ -22,7 +22,7 @@ export async function resultsOf(data, { tables = "auto" } = {}) {
   return {
     results: wantTables ? await tablesOf(data.populations) : {},
     columns,
-    stats: Object.fromEntries(data.populations.map((p) => [p.name, { source: p.source, target: p.target, synapses: p.size, connections: p.connections, properties: p.stats }])),
+    stats: Object.fromEntries(data.populations.map((p) => [p.name, { source: p.source, target: p.target, synapses: p.size, connections: p.connections, properties: p.stats, attributes: p.attributes ?? null }])),
     warnings: data.warnings,
     edges: Object.fromEntries((data.outputs ?? []).map((o) => [o.output, o.file ?? new Blob([o.bytes], { type: "application/x-hdf5" })])),
     seed: data.seed,

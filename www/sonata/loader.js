@@ -516,12 +516,15 @@ async function loadEdgePopulations(load, edgeFiles) {
         });
         if (shape.Err) throw load.problem(shape.Err, where);
         const groups = members.filter((k) => /^\d+$/.test(k));
+        const groupMembers = groups.map((g) => membersOf(file, `${base}/${g}`, where));
         edgePopulations.set(name, {
           name, file, fileName: entry.name, shownName: shown, size: shape.Ok.size,
           source: shape.Ok.source, target: shape.Ok.target,
           groups,
           hasGroupIds: shape.Ok.has_group_ids,
-          properties: [...new Set(groups.flatMap((g) => membersOf(file, `${base}/${g}`, where)))],
+          properties: [...new Set(groupMembers.flat())],
+          // Datasets every group has: the only ones a per-synapse attribute can be read from.
+          sharedProperties: groupMembers.length ? groupMembers.reduce((shared, names) => shared.filter((n) => names.includes(n))) : [],
         });
       } catch (error) {
         record("edges", entry.name, [name], error);
@@ -588,6 +591,26 @@ export function nodePropertyValues(population, property) {
     return Array.from(typeIds, (id) => population.nodeTypes.rows.get(Number(id))?.[property] ?? null);
   }
   return null;
+}
+
+/** The soma positions of a node population, `{x, y, z}` as Float64Arrays (µm, node id = row), or
+ * null when it has none of them (a virtual projection); an error when it has only some, or a
+ * length that is not its size. */
+export function nodePositions(population) {
+  const { file, name, size } = population;
+  const axes = ["x", "y", "z"].map((axis) => {
+    const where = { file: population.fileName, population: name, dataset: `/nodes/${name}/0/${axis}` };
+    const dataset = hdf5(where, () => file.get(`nodes/${name}/0/${axis}`));
+    if (!dataset) return null;
+    const values = new Float64Array(size);
+    const raw = hdf5(where, () => dataset.value);
+    if (raw?.length !== size) throw new CircuitError(`has ${raw?.length} values for ${size} nodes`, where);
+    readInto(values, raw);
+    return values;
+  });
+  if (axes.every((a) => a === null)) return null;
+  if (axes.some((a) => a === null)) throw new CircuitError(`has ${["x", "y", "z"].filter((_, i) => axes[i]).join(", ")} but not ${["x", "y", "z"].filter((_, i) => !axes[i]).join(", ")}`, { file: population.fileName, population: name });
+  return { x: axes[0], y: axes[1], z: axes[2] };
 }
 
 /** A Utf8 Arrow vector built from strings directly (no builders: they compile code with
@@ -793,12 +816,13 @@ export function targetOrder(population, chunkSize = 1_000_000) {
 }
 
 /** Edge chunks of a population: {start, end, ipc (source_node_id, target_node_id, edge_id, and the
- * group columns with `withGroups` when the population has them)}. `starts` (from targetOrder)
+ * group columns with `withGroups` when the population has them)}. `attributes`: edge datasets
+ * added as float64 columns named as the datasets (the per-synapse attributes a run planned). `starts` (from targetOrder)
  * cuts them at those edges instead of every `chunkSize`; `narrow` sends 32-bit ids while they fit;
  * `file` reads from that copy of the edges file (the output being written: in the browser, a
  * file on disk read faster than the chosen File); `end` stops before that edge (with `starts`, the
  * chunks cover `[starts[0], end)`: one range of a population). */
-export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = false, starts = null, narrow = true, file = population.file, end: stop = population.size } = {}) {
+export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = false, starts = null, narrow = true, file = population.file, end: stop = population.size, attributes = [] } = {}) {
   const cuts = starts ? [...starts, stop] : null;
   // Read ahead: HDF5 reads of READ_AHEAD_ROWS cost far less per row than many small ones.
   const blockRows = cuts ? 0 : Math.max(chunkSize, Math.floor(READ_AHEAD_ROWS / chunkSize) * chunkSize);
@@ -814,6 +838,8 @@ export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = fa
     const slice = (name) => block.columns[name].subarray(start - block.start, end - block.start);
     const columns = { source_node_id: slice("source_node_id"), target_node_id: slice("target_node_id"), edge_id: edgeIdRange(start, end) };
     if ("edge_group_id" in block.columns) Object.assign(columns, { edge_group_id: slice("edge_group_id"), edge_group_index: slice("edge_group_index") });
+    // Per-synapse attributes the run planned, from the input (never a copy being written).
+    if (attributes.length) Object.assign(columns, existingEdgeColumns(population, attributes, start, end));
     yield { start, end, ipc: tableToIPC(tableFromArrays(columns), "stream") };
     start = end;
   }
