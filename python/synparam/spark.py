@@ -259,9 +259,12 @@ def node_tables_from_circuit(circuit_config: str, pathway_property: str = "synap
             if edges.source not in soma:
                 try:
                     soma[edges.source] = sonata.node_positions(circuit.node_populations[edges.source], name)
-                except sonata.CircuitError:
-                    soma[edges.source] = None  # refused by parameterize_dataframe when a model needs them
-            tables[name]["source_positions"] = soma[edges.source]
+                except sonata.CircuitError as error:  # refused by parameterize_dataframe when a model needs them
+                    soma[edges.source] = str(error)
+            found = soma[edges.source]
+            tables[name]["source_positions"] = None if isinstance(found, str) else found
+            if isinstance(found, str):
+                tables[name]["source_positions_missing"] = found
     return tables
 
 
@@ -556,6 +559,7 @@ def _node_tables(nodes):
             "source_population": str(entry.get("source_population") or "source"),
             "target_population": str(entry.get("target_population") or "target"),
             "positions": None if positions is None else tuple(synparam._float64_array(axis) for axis in positions),
+            "positions_missing": entry.get("source_positions_missing"),
         }
     return tables
 
@@ -653,8 +657,10 @@ def _attribute_plan(text, settings, prop, tables, probe_name, probe_tables, sche
     if reads["source_positions"] and tables is not None:
         for name, entry in tables.items():
             if entry.get("positions") is None:
+                why = entry.get("positions_missing")
                 raise ValueError(f"synparam.spark: the model reads distance_soma, which needs the source nodes' positions: nodes['{name}'] has no "
-                                 "'source_positions' (x, y, z per source node id; node_tables_from_circuit(…, positions=True) reads them)")
+                                 "'source_positions' (x, y, z per source node id; node_tables_from_circuit(…, positions=True) reads them)"
+                                 + (f": {why}" if why else ""))
             check = _new_parameterizer(text, settings["seed"])
             try:
                 _add_population(check, name, entry, prop, settings["fallback"])

@@ -305,6 +305,10 @@ def test_edge_attributes_as_columns_with_node_tables(spark, geometry, workdir):
     without = sspark.node_tables_from_circuit(str(GEOMETRY), "synapse_class", [population])
     with pytest.raises(ValueError, match=rf"nodes\['{population}'\] has no 'source_positions'"):
         sspark.parameterize_dataframe(edges, config, 4, nodes=without, fallback="EXC")
+    pom = "POm__S1nonbarrel_neurons__chemical"  # a projection without somata
+    virtual = sspark.node_tables_from_circuit(str(GEOMETRY), "synapse_class", [pom], positions=True)
+    with pytest.raises(ValueError, match=rf"nodes\['{pom}'\] has no 'source_positions'.*: .*POm/nodes.h5: population 'POm': dataset /nodes/POm/0/x"):
+        sspark.parameterize_dataframe(edges, config, 4, nodes=virtual, fallback="EXC")
     lacking = edges.drop("afferent_center_z").withColumn("distance_soma", edges["afferent_center_x"])
     with pytest.raises(synparam.InputError) as error:
         sspark.parameterize_dataframe(lacking, config, 4, nodes=nodes, fallback="EXC")
