@@ -164,6 +164,9 @@ def test_fz_delay_is_functionalizers_formula_to_the_bit(scratch):
     parameterize_circuit(CONFIG, model(), out, populations=[LOCAL], partition_rows=700, **RUN)
     stored = written(out, LOCAL, "delay")  # the fixture's delay dataset is float32: rounded to nearest
     assert np.array_equal(stored, expected.astype(np.float32).astype(np.float64))
+    recorded = json.loads((out / "parameterization.json").read_text())["parameterized"][LOCAL]["edge_attributes"]
+    assert recorded == {"datasets": ["afferent_center_x", "afferent_center_y", "afferent_center_z", "afferent_section_type"],
+                        "source_positions": True}
 
 
 def slope_and_error(x, y):
