@@ -27,6 +27,17 @@ The DataFrame has one row per edge with
     (``source_column=`` / ``target_column=``, by default ``source_<pathway_property>`` and
     ``target_<pathway_property>``), e.g. after a join with the node table.
 
+A model that reads per-synapse edge attributes (``lin_delay``, ``fz_delay``, ``scale_by``) takes
+them from the DataFrame's columns: every numeric column is an edge dataset the core may plan (on
+the driver, naming every one the DataFrame lacks before any job) — the synapse position as
+``afferent_center_x/y/z`` (or ``efferent_center_x/y/z``) and any other dataset the model names
+(``afferent_section_type``, …) under its own name.  For ``distance_soma`` the core also needs the
+source nodes' soma positions: ``"source_positions": (x, y, z)`` in each node table (one value
+per source node id; :func:`node_tables_from_circuit` with ``positions=True``), or, without
+``nodes=``, the columns ``source_x``, ``source_y``, ``source_z`` holding each edge's source soma.
+A precomputed ``distance_soma`` column is not read: the core derives the distance itself, so
+that every host computes the same bits.
+
 The new columns are named after the properties.  With ``dtypes="sonata"`` (the default) they hold
 what the command writes into a *new* SONATA dataset (float32 for conductance, decay_time, …;
 uint32 for syn_type_id and n_rrp_vesicles; a spec's explicit dtype), converted and checked by the
@@ -426,7 +437,9 @@ def parameterize_dataframe(
             "target": values}}`` with the pathway value of every node id of the source and target
             node populations (pyarrow arrays, numpy arrays or lists; null / None = node without
             the property); optional ``"source_population"`` / ``"target_population"`` names
-            appear in messages.  :func:`node_tables_from_circuit` builds it from a circuit.
+            appear in messages; ``"source_positions": (x, y, z)``, the source nodes' somata, for
+            a model that reads ``distance_soma``.  :func:`node_tables_from_circuit` builds it from
+            a circuit.
         population: the edge population of every row (default: the only key of ``nodes``).
         population_column: or the column holding each row's edge population.
         source_column, target_column: without ``nodes``, the columns holding each edge's source
@@ -437,6 +450,10 @@ def parameterize_dataframe(
             ``edge_populations``.
         dtypes: ``"sonata"`` (default: the storage dtypes the command writes, unsigned types
             widened for Spark) or ``"model"`` (the model's dtypes).
+            A model that reads edge attributes reads them from the DataFrame's columns of those
+            names, and for ``distance_soma`` the source positions from ``nodes=``'s
+            ``"source_positions"`` or the ``source_x``/``source_y``/``source_z`` columns (see the
+            module's documentation).
         broadcast: ship ``nodes`` as a Spark broadcast variable (default) rather than inside
             every task.
 
