@@ -264,13 +264,16 @@ def single_run(scratch):
     return config, out
 
 
-@pytest.mark.parametrize("workers,partition_rows", [(1, 257), (2, 100), (2, 4096)])
-def test_one_and_two_workers_and_any_partition_write_the_same_bytes(workers, partition_rows, single_run, scratch):
+@pytest.mark.parametrize("workers,partition_rows,processes", [(1, 257, False), (2, 100, False), (2, 4096, True)])
+def test_one_and_two_workers_and_any_partition_write_the_same_bytes(workers, partition_rows, processes, single_run, scratch):
+    """Worker threads, and worker processes (the positions and the plan pickled to them)."""
     from dask.distributed import Client, LocalCluster
 
     config, reference = single_run
     out = scratch / f"dask-{workers}-{partition_rows}"
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+    network = {"host": "127.0.0.1", "protocol": "tcp"} if processes else {}
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None, **network) as cluster, \
+            Client(cluster) as client:
         parameterize_circuit(CONFIG, config, out, populations=WITH_SOMATA, client=client, partition_rows=partition_rows, **RUN)
     assert_same_circuit(reference, out)
 
