@@ -17,7 +17,9 @@ Two sub-commands:
     # (or: python python/examples/spark_parquet.py run … --master local[2])
 
 ``--edges`` needs ``source_node_id``, ``target_node_id``, ``edge_id`` and either an
-``edge_population`` column or ``--population NAME``.  ``--nodes`` is the SONATA circuit config
+``edge_population`` column or ``--population NAME``; a model that reads edge attributes needs
+their columns too (``export --datasets afferent_center_x,afferent_center_y,afferent_center_z``),
+and, for ``distance_soma``, the source somata, which ``run`` reads with the node tables.  ``--nodes`` is the SONATA circuit config
 whose node files hold the pathway property (``--pathway-property``, default the config's, else
 ``synapse_class``).  The output has every input column plus one per property, in the SONATA dtypes
 (unsigned types widened to Spark's signed ones; ``--dtypes-json`` writes the SONATA dtypes for the
@@ -37,18 +39,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def export_edges_parquet(edges_file: str, population: str, out: str, *, chunk: int = 1 << 20, population_column: str | None = "edge_population", row_group_size: int = 1 << 20) -> int:
+def export_edges_parquet(edges_file: str, population: str, out: str, *, chunk: int = 1 << 20, population_column: str | None = "edge_population",
+                         row_group_size: int = 1 << 20, datasets=()) -> int:
     """Write one SONATA edge population (h5py) to a Parquet file: ``source_node_id``,
     ``target_node_id`` (int64, which Spark reads as ``long``; SONATA's uint64 ids fit), ``edge_id``
-    (the row in the population: it keys synparam's random streams) and, unless
-    ``population_column`` is None, the population name (dictionary-encoded).  Reads ``chunk``
-    edges at a time.  Returns the number of edges."""
+    (the row in the population: it keys synparam's random streams), unless ``population_column``
+    is None the population name (dictionary-encoded), and ``datasets`` — edge datasets a model
+    reads per synapse (``afferent_center_x``, ``afferent_section_type``, …) as float64 columns,
+    read through the group columns.  Reads ``chunk`` edges at a time.  Returns the number of edges."""
     import h5py
+    from synparam.sonata import read_edge_columns
 
     with h5py.File(edges_file, "r") as f:
         group = f[f"edges/{population}"]
         source, target = group["source_node_id"], group["target_node_id"]
         n = source.shape[0]
+        grouped = "edge_group_id" in group and "edge_group_index" in group
         fields = [
             pa.field("source_node_id", pa.int64()),
             pa.field("target_node_id", pa.int64()),
@@ -56,6 +62,7 @@ def export_edges_parquet(edges_file: str, population: str, out: str, *, chunk: i
         ]
         if population_column:
             fields.append(pa.field(population_column, pa.dictionary(pa.int32(), pa.string())))
+        fields += [pa.field(name, pa.float64()) for name in datasets]
         schema = pa.schema(fields)
         with pq.ParquetWriter(out, schema) as writer:
             for start in range(0, max(n, 1), chunk):
@@ -67,6 +74,10 @@ def export_edges_parquet(edges_file: str, population: str, out: str, *, chunk: i
                 ]
                 if population_column:
                     columns.append(pa.DictionaryArray.from_arrays(pa.array(np.zeros(end - start, np.int32)), pa.array([population])))
+                if datasets:
+                    layout = (np.asarray(group["edge_group_id"][start:end]).astype(np.int64),
+                              np.asarray(group["edge_group_index"][start:end]).astype(np.int64)) if grouped else (None, None)
+                    columns += [pa.array(values) for values in read_edge_columns(group, list(datasets), start, end, *layout)]
                 writer.write_table(pa.Table.from_arrays(columns, schema=schema), row_group_size=row_group_size)
     return n
 
@@ -122,7 +133,9 @@ def run(args) -> None:
         names = [r[0] for r in edges.select(population_column).distinct().collect()]
     else:
         names = [args.population]
-    nodes = node_tables_from_circuit(args.nodes, prop, names)
+    # A model that reads distance_soma needs the source somata: read with the node tables.
+    reads = synparam.plan_run(config)["summary"].get("edge_attributes", [])
+    nodes = node_tables_from_circuit(args.nodes, prop, names, positions="distance_soma" in reads)
     started = time.perf_counter()
     out = parameterize_dataframe(
         edges,
@@ -154,6 +167,7 @@ def main(argv=None) -> None:
     export.add_argument("--circuit", required=True, help="circuit_config.json")
     export.add_argument("--out", required=True, help="output folder (one .parquet per edge population)")
     export.add_argument("--populations", help="comma-separated edge populations (default: all)")
+    export.add_argument("--datasets", help="comma-separated edge datasets to export too, e.g. afferent_center_x,afferent_center_y,afferent_center_z")
     job = sub.add_parser("run", help="parameterize Parquet edges on Spark")
     job.add_argument("--edges", required=True, help="Parquet edges (file or folder)")
     job.add_argument("--nodes", required=True, help="circuit_config.json with the node files")
@@ -173,7 +187,8 @@ def main(argv=None) -> None:
     job.add_argument("--parquet-dictionary", action="store_true", help="keep Parquet dictionary encoding (off: drawn values rarely repeat)")
     args = parser.parse_args(argv)
     if args.command == "export":
-        counts = export_circuit_parquet(args.circuit, args.out, args.populations.split(",") if args.populations else None)
+        counts = export_circuit_parquet(args.circuit, args.out, args.populations.split(",") if args.populations else None,
+                                        datasets=[d for d in (args.datasets or "").split(",") if d])
         for name, n in counts.items():
             print(f"{name}: {n} edges → {os.path.join(args.out, name + '.parquet')}")
     else:

@@ -129,6 +129,46 @@ fn storage_data_type(storage: &str) -> Option<DataType> {
     synparam::config::ColumnType::from_name(storage).map(synparam::arrow_io::data_type)
 }
 
+/// Float64 columns (pyarrow `Array`s or `ChunkedArray`s without nulls), kept as Arrow buffers: a
+/// one-chunk column is borrowed by the core as it is (no copy), a column of several chunks is
+/// joined; none when `columns` is None. `what` names the columns in errors, followed by the
+/// column's position (`edge chunk of 'p' attribute column 0`).
+fn float64_columns(
+    py: Python<'_>,
+    columns: Option<&Bound<'_, PyAny>>,
+    what: &str,
+) -> PyResult<Vec<arrow_buffer::ScalarBuffer<f64>>> {
+    let mut out = Vec::new();
+    let Some(columns) = columns else { return Ok(out) };
+    for (i, column) in columns.try_iter()?.enumerate() {
+        let chunks = arrays(&column?)?;
+        let mut values: Vec<arrow_buffer::ScalarBuffer<f64>> = Vec::with_capacity(chunks.len());
+        for chunk in &chunks {
+            let array = chunk
+                .as_any()
+                .downcast_ref::<arrow_array::Float64Array>()
+                .filter(|a| arrow_array::Array::null_count(*a) == 0);
+            match array {
+                Some(array) => values.push(array.values().clone()),
+                None => {
+                    return Err(py_error(
+                        py,
+                        Error::input(
+                            format!("{what} {i}"),
+                            format!("must be a float64 array without nulls, not {}", chunk.data_type()),
+                        ),
+                    ))
+                }
+            }
+        }
+        out.push(match values.len() {
+            1 => values.pop().expect("one chunk"),
+            _ => values.iter().flat_map(|v| v.iter().copied()).collect::<Vec<f64>>().into(),
+        });
+    }
+    Ok(out)
+}
+
 /// The run settings, task summary and spec schema of a config with overrides, as JSON text:
 /// what the page and the command resolve with `planRun`.
 #[pyfunction]
@@ -215,18 +255,24 @@ impl PyParameterizer {
 
     /// Draw every property for an edge batch (`source_node_id`, `target_node_id`, `edge_id`);
     /// returns a pyarrow `RecordBatch` with one column per property in its model dtype, or, with
-    /// `raw`, the drawn float64 values.
-    #[pyo3(signature = (population, batch, raw=false))]
+    /// `raw`, the drawn float64 values. `attributes`: the planned edge datasets' values for these
+    /// edges (float64 arrays in `plan_edge_attributes`' order), when the model reads any.
+    #[pyo3(signature = (population, batch, raw=false, attributes=None))]
     fn run_batch<'py>(
         &mut self,
         py: Python<'py>,
         population: &str,
         batch: &Bound<'py, PyAny>,
         raw: bool,
+        attributes: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (schema, batches) = record_batches(batch)?;
         let chunk = edge_chunk_from_batches(&schema, &batches, population).map_err(|e| py_error(py, e))?;
-        let mut result = py.detach(|| self.run.run_edges(population, chunk.ids())).map_err(|e| py_error(py, e))?;
+        let columns = float64_columns(py, attributes, &format!("edge chunk of '{population}' attribute column"))?;
+        let slices: Vec<&[f64]> = columns.iter().map(|c| c.as_ref()).collect();
+        let mut result = py
+            .detach(|| self.run.run_edges_with_attributes(population, chunk.ids(), &slices))
+            .map_err(|e| py_error(py, e))?;
         if raw {
             for property in &mut result.properties {
                 property.column_type = synparam::config::ColumnType::Float64;
@@ -242,6 +288,44 @@ impl PyParameterizer {
         let chunk = synparam::arrow_io::decode_edge_chunk(edges_ipc, population).map_err(|e| py_error(py, e))?;
         let result = py.detach(|| self.run.run_edges(population, chunk.ids())).map_err(|e| py_error(py, e))?;
         synparam::arrow_io::write_chunk_result(result).map_err(|e| py_error(py, e))
+    }
+
+    /// The per-synapse attributes the model reads (`distance_soma`, edge dataset names), in its
+    /// order; empty when it reads none.
+    fn required_edge_attributes(&self) -> Vec<String> {
+        self.run.required_edge_attributes()
+    }
+
+    /// Which edge datasets to read for `population` and whether the source nodes' positions are
+    /// needed, given the datasets its edges file has: JSON text `{datasets, source_positions,
+    /// synapse_position}`. An `InputError` names every dataset the file lacks.
+    fn plan_edge_attributes(&mut self, py: Python<'_>, population: &str, available: Vec<String>) -> PyResult<String> {
+        let names: Vec<&str> = available.iter().map(String::as_str).collect();
+        let reads = self.run.plan_edge_attributes(population, &names).map_err(|e| py_error(py, e))?;
+        json(py, &reads)
+    }
+
+    /// The source nodes' soma positions (µm, float64 arrays, one value per node id) for
+    /// `distance_soma`.
+    fn set_source_positions(
+        &mut self,
+        py: Python<'_>,
+        population: &str,
+        x: &Bound<'_, PyAny>,
+        y: &Bound<'_, PyAny>,
+        z: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let axes = PyList::new(py, [x, y, z])?;
+        let what = format!("source positions of edge population '{population}' axis");
+        let [x, y, z]: [Vec<f64>; 3] = float64_columns(py, Some(axes.as_any()), &what)?
+            .into_iter()
+            .map(|c| c.to_vec())
+            .collect::<Vec<_>>()
+            .try_into()
+            .expect("three axes");
+        self.run
+            .set_source_positions(population, synparam::attributes::SomaPositions { x, y, z })
+            .map_err(|e| py_error(py, e))
     }
 
     /// Statistics and histograms of every batch run so far, as JSON text.
@@ -338,16 +422,22 @@ impl PyParameterizer {
 
     /// Draw an edge batch and place its values for storage as planned: per block,
     /// `(dataset index, [(first row, rows)], pyarrow array in the dataset's storage type)`.
+    /// `attributes`: as for `run_batch`.
+    #[pyo3(signature = (population, batch, attributes=None))]
     fn run_storage<'py>(
         &mut self,
         py: Python<'py>,
         population: &str,
         batch: &Bound<'py, PyAny>,
+        attributes: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Vec<StoredBlock<'py>>> {
         let (schema, batches) = record_batches(batch)?;
         let chunk = edge_chunk_from_batches(&schema, &batches, population).map_err(|e| py_error(py, e))?;
+        let columns = float64_columns(py, attributes, &format!("edge chunk of '{population}' attribute column"))?;
+        let slices: Vec<&[f64]> = columns.iter().map(|c| c.as_ref()).collect();
         let (run, storage) = (&mut self.run, &mut self.storage);
-        py.detach(|| run.run_storage(population, chunk.ids(), chunk.groups(), storage)).map_err(|e| py_error(py, e))?;
+        py.detach(|| run.run_storage_with_attributes(population, chunk.ids(), chunk.groups(), &slices, storage))
+            .map_err(|e| py_error(py, e))?;
         let plans = self.run.dataset_digests(population).map_err(|e| py_error(py, e))?;
         let bytes = self.storage.bytes();
         let mut out = Vec::with_capacity(self.storage.blocks.len());
@@ -988,6 +1078,10 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pin_object_header, m)?)?;
     m.add_function(wrap_pyfunction!(read_rules, m)?)?;
     m.add_function(wrap_pyfunction!(export_rules, m)?)?;
+    // The core's names for where a synapse sits: the derived attribute and the datasets it reads.
+    m.add("DISTANCE_SOMA", synparam::attributes::DISTANCE_SOMA)?;
+    m.add("AFFERENT_CENTER", synparam::attributes::AFFERENT_CENTER.to_vec())?;
+    m.add("EFFERENT_CENTER", synparam::attributes::EFFERENT_CENTER.to_vec())?;
     m.add("SynparamError", py.get_type::<SynparamError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("InputError", py.get_type::<InputError>())?;

@@ -214,6 +214,19 @@ def _as_arrow_array(values: Any) -> Any:
     return pa.array(values)
 
 
+def _float64_array(values: Any) -> Any:
+    """Values as the core takes attribute columns: a float64 pyarrow array (float64 arrays and
+    chunked arrays as they are; other numeric types converted by numpy, exactly for float32 and
+    integers below 2**53). Nulls are left for the core to name."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        if values.type == pa.float64() or values.null_count:
+            return values
+        values = values.to_numpy(zero_copy_only=False)
+    import numpy as np
+
+    return pa.array(np.asarray(values, dtype=np.float64))
+
+
 def _as_edge_table(batch: Any) -> Any:
     """An edge batch as pyarrow: a RecordBatch or Table as is, a mapping of columns converted."""
     if isinstance(batch, (pa.RecordBatch, pa.Table)) or hasattr(batch, "__arrow_c_array__"):
@@ -236,6 +249,7 @@ class Parameterizer:
         self.config_text = config_text(config)
         self._run = _synparam.Parameterizer(self.config_text, seed)
         self.summary = json.loads(self._run.summary())
+        self._attribute_datasets: dict = {}  # edge population → the datasets its plan reads, in order
 
     @property
     def seed(self) -> int:
@@ -270,12 +284,63 @@ class Parameterizer:
             fallback,
         )
 
-    def run_batch(self, population: str, batch: Any, raw: bool = False) -> pa.RecordBatch:
+    # Where a synapse sits: per-synapse edge attributes (distance_soma, edge datasets).
+
+    def required_edge_attributes(self) -> list:
+        """The per-synapse attributes the model reads, in its order: ``distance_soma`` (from the
+        presynaptic soma to the synapse) and edge dataset names (``afferent_section_type``, …).
+        Empty for a model that reads none — then nothing else here is needed."""
+        return self._run.required_edge_attributes()
+
+    def plan_edge_attributes(self, population: str, available: Iterable[str]) -> dict:
+        """What to read for ``population``'s attributes, given the datasets its edges file has
+        (``available``): ``{"datasets": [...], "source_positions": bool, "synapse_position":
+        "afferent_center" | "efferent_center" | None}``. ``datasets`` are the edge datasets to
+        give with every batch, in this order; ``source_positions`` says that
+        :meth:`set_source_positions` is needed (for ``distance_soma``). Raises
+        :class:`InputError` naming every dataset the population lacks, before anything is drawn."""
+        reads = json.loads(self._run.plan_edge_attributes(population, [str(name) for name in available]))
+        self._attribute_datasets[population] = reads["datasets"]
+        return reads
+
+    def set_source_positions(self, population: str, x: Any, y: Any, z: Any) -> None:
+        """The soma positions (µm) of ``population``'s source nodes, one value per node id (numpy
+        or pyarrow arrays, any numeric type): what ``distance_soma`` is measured from. Raises
+        :class:`InputError` for a length other than the node count or a value that is not finite."""
+        self._run.set_source_positions(population, _float64_array(x), _float64_array(y), _float64_array(z))
+
+    def _attribute_columns(self, population: str, batch: Any, attributes: Any) -> Optional[list]:
+        """The planned datasets' values for one batch, in plan order, as float64 arrays:
+        ``attributes`` as a mapping by dataset name or a sequence in plan order, or (None) the
+        batch's columns named after the datasets."""
+        datasets = self._attribute_datasets.get(population, [])
+        if attributes is None:
+            if not datasets:
+                return None
+            names = batch.schema.names if hasattr(batch, "schema") else list(batch)
+            source = {name: batch[name] for name in datasets if name in names}
+        elif isinstance(attributes, Mapping):
+            source = attributes
+        else:
+            return [_float64_array(column) for column in attributes]
+        missing = [name for name in datasets if name not in source]
+        if missing:
+            error = InputError(f"edge chunk of '{population}': no values given for the planned edge dataset(s) {', '.join(missing)}")
+            error.kind, error.context = "InputError", f"edge chunk of '{population}'"
+            raise error
+        return [_float64_array(source[name]) for name in datasets]
+
+    def run_batch(self, population: str, batch: Any, raw: bool = False, attributes: Any = None) -> pa.RecordBatch:
         """Draw every property for an edge batch with ``source_node_id``, ``target_node_id`` and
         ``edge_id`` (the edge's row in its SONATA population, which keys its random streams).
         Returns one column per property, named after it, in its model dtype (``raw``: the drawn
-        float64 values); row *i* belongs to input row *i*. Statistics accumulate."""
-        return self._run.run_batch(population, _as_edge_table(batch), raw)
+        float64 values); row *i* belongs to input row *i*. Statistics accumulate.
+
+        A model that reads edge attributes needs their values for these edges: ``attributes``, a
+        mapping ``{dataset: values}`` or a sequence in :meth:`plan_edge_attributes`' order, or, when
+        None, the batch's columns named after the planned datasets."""
+        table = _as_edge_table(batch)
+        return self._run.run_batch(population, table, raw, self._attribute_columns(population, batch, attributes))
 
     def run_ipc(self, population: str, edges_ipc: bytes) -> bytes:
         """:meth:`run_batch` on Arrow IPC stream bytes, returning IPC stream bytes (the JS API's
@@ -357,13 +422,15 @@ class Parameterizer:
         )
         return json.loads(plan)
 
-    def run_storage(self, population: str, batch: Any) -> list:
+    def run_storage(self, population: str, batch: Any, attributes: Any = None) -> list:
         """Draw an edge batch (with the group columns when the population has them) and place its
         values as planned: ``[(dataset index in the plan, [(first row, rows), …], numpy array in
-        the dataset's storage dtype)]``. The arrays are copies the caller owns."""
+        the dataset's storage dtype)]``. The arrays are copies the caller owns. ``attributes``: as
+        for :meth:`run_batch`."""
+        columns = self._attribute_columns(population, batch, attributes)
         return [
             (dataset, runs, array.to_numpy(zero_copy_only=True))
-            for dataset, runs, array in self._run.run_storage(population, _as_edge_table(batch))
+            for dataset, runs, array in self._run.run_storage(population, _as_edge_table(batch), columns)
         ]
 
     def dataset_digests(self, population: str) -> list:

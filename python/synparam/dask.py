@@ -11,6 +11,12 @@ values, byte for byte), dataset attributes and provenance sidecar (``parameteriz
 built in ``DIR.partial-<pid>``, every written dataset read back and checked against the core's
 digests, inputs checked unchanged, and renamed into place only then. Nothing is left on error.
 
+A model that reads per-synapse edge attributes (``distance_soma``, ``afferent_section_type``, …)
+gets them here: while planning, before anything is written, the core chooses each population's
+datasets from those its edges file has (a missing one is refused, named) and the source nodes'
+soma positions are read when ``distance_soma`` needs them (a population without them is
+refused); each task reads the planned datasets in the same rows as its ids and draws with them.
+
 One writer per file, ranges in order: HDF5 files are not written concurrently (no parallel HDF5
 without MPI-IO), and ranges written in edge order make the file the same whatever the number of
 workers and the partition size. The coordinator (the process that calls this function) is that
@@ -40,7 +46,10 @@ from . import _synparam
 from ._publish import (
     Hasher, claim, copy_new, files_below, identity_of, iso_now, pin_object_timestamps, storage_of, verify_datasets,
 )
-from .sonata import CircuitError, load_circuit, node_property_values, output_files, output_layout, printable
+from .sonata import (
+    CircuitError, check_edge_columns, edge_datasets, load_circuit, node_positions, node_property_values, output_files,
+    output_layout, printable, read_edge_columns,
+)
 
 __all__ = ["parameterize_circuit", "fit_circuit", "main", "DEFAULT_PARTITION_ROWS", "CircuitError"]
 
@@ -169,9 +178,14 @@ def draw_range(job: dict) -> dict:
     name, start, end = job["population"], job["start"], job["end"]
     where = {"file": job["shown"], "population": name}
     run = synparam.Parameterizer(job["config_text"], job["seed"])
-    source_values, target_values = job["values"]
+    source_values, target_values, positions = job["values"]
     run.add_edge_population(name, source_values, target_values, pathway_property=job["pathway_property"],
                             fallback=job["fallback"], source_population=job["source"], target_population=job["target"])
+    attributes = job.get("attributes")
+    if attributes is not None:
+        run.plan_edge_attributes(name, attributes["available"])
+        if positions is not None:
+            run.set_source_positions(name, *positions)
     plan = job["plan"]
     run.plan_output(name, plan["size"], plan["existing"], plan["groups"], plan["overwrite"], layout=plan["layout"])
     blocks = []
@@ -191,8 +205,12 @@ def draw_range(job: dict) -> dict:
             if job["has_group_ids"]:
                 columns["edge_group_id"] = _group_column(_ids(base["edge_group_id"], first, last), "edge_group_id", where)
                 columns["edge_group_index"] = _group_column(_ids(base["edge_group_index"], first, last), "edge_group_index", where)
+            values_of = None
+            if attributes is not None:  # the planned datasets, read in the same rows as the ids
+                values_of = read_edge_columns(base, attributes["datasets"], first, last, columns.get("edge_group_id"),
+                                              columns.get("edge_group_index"), where)
             batch = pa.record_batch({k: pa.array(v) for k, v in columns.items()})
-            for dataset, runs, values in run.run_storage(name, batch):
+            for dataset, runs, values in run.run_storage(name, batch, values_of):
                 blocks.append((dataset, [(int(r), int(n)) for r, n in runs], np.array(values, copy=True)))
     return {"blocks": blocks, "state": run.export_state(name), "sorted": ordered,
             "first_target": int(targets_all[0]) if len(targets_all) else None,
@@ -381,7 +399,8 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
     task. ``seed``, ``pathway_property``, ``fallback``, ``overwrite`` and ``populations`` override
     the config's task form, resolved by the core as the command resolves them. ``strict``: for
     rules, refuse a rule naming a selector value no node has (else it is a warning and listed in
-    the sidecar's ``rules_matching_nothing``).
+    the sidecar's ``rules_matching_nothing``). Edge attributes the model reads are read from the
+    edges files and the source nodes' positions (see the module's documentation).
 
     Returns a dict: ``populations`` (per edge population: name, source, target, size, file, stats,
     connections), ``warnings``, ``provenance`` (the sidecar), ``out_dir``, ``rewritten_config``,
@@ -548,12 +567,37 @@ def _plan(circuit_config, config_text, clock, *, seed, pathway_property, fallbac
         except Exception as error:
             _name_file(error, edges.shown)
             raise
-        plans.append({"edges": edges, "run": run, "values": (columns["source"], columns["target"])})
+        reads, positions = _plan_attributes(circuit, edges, run)
+        plans.append({"edges": edges, "run": run, "values": (columns["source"], columns["target"]),
+                      "attributes": reads, "positions": positions})
     if not plans:
         raise CircuitError(f"no edge population to parameterize{': ' + '; '.join(warnings) if warnings else ''}")
     clock.phase("prepare populations")
     return _Run(circuit, config_text, user_config_text, effective_seed, pathway_property, fallback, overwrite, requested,
                 {p["name"] for p in planned["summary"]["properties"]}, attributes, plans, warnings, explain)
+
+
+def _plan_attributes(circuit, edges, run):
+    """The edge attributes a model reads, planned for one edge population before anything is
+    written: the core chooses the datasets from those the edges file has (and names every one it
+    lacks), the source nodes' positions are read when ``distance_soma`` needs them (a population
+    without them is refused). Returns ``(attributes, positions)``: ``{"available", "datasets",
+    …}`` for the tasks and the positions as three float64 arrays (None when not needed)."""
+    import synparam
+
+    if not run.required_edge_attributes():
+        return None, None
+    available = edge_datasets(edges)
+    try:
+        reads = run.plan_edge_attributes(edges.name, available)
+    except synparam.SynparamError as error:
+        raise CircuitError(str(error), file=edges.shown) from error
+    check_edge_columns(edges, reads["datasets"])
+    positions = None
+    if reads["source_positions"]:
+        positions = node_positions(circuit.node_populations[edges.source], edges.name)
+        run.set_source_positions(edges.name, *positions)
+    return {"available": available, **reads}, positions
 
 
 def _refuse_output_holding_inputs(circuit, layout, out_dir):
@@ -623,10 +667,12 @@ def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_fli
             for plan in file_plans:
                 edges = plan["edges"]
                 output = _PopulationOutput(h5, edges, plan["run"], run.overwrite, run.attributes, run.properties)
+                if plan["attributes"] is not None:  # every group's datasets as long as its edges, before any draw
+                    check_edge_columns(edges, plan["attributes"]["datasets"], output.plan["layout"])
                 outputs_by_population.append((file_name, plan, output))
                 cuts, across = _range_cuts(edges.real, edges.name, edges.size, partition_rows)
                 output.sorted = across
-                shared = executor.share(plan["values"])
+                shared = executor.share((*plan["values"], plan["positions"]))
                 for start, end in zip(cuts[:-1], cuts[1:]):
                     if end <= start:
                         continue
@@ -634,7 +680,7 @@ def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_fli
                         "population": edges.name, "source": edges.source, "target": edges.target, "shown": edges.shown,
                         "real": edges.real, "start": start, "end": end, "has_group_ids": edges.has_group_ids,
                         "config_text": run.config_text, "seed": run.seed, "pathway_property": run.pathway_property,
-                        "fallback": run.fallback, "plan": output.plan_inputs,
+                        "fallback": run.fallback, "plan": output.plan_inputs, "attributes": plan["attributes"],
                     }, shared))
         clock.phase("copy edges files and plan")
         total = sum(job[1]["end"] - job[1]["start"] for job in jobs)
@@ -693,7 +739,9 @@ def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_fli
             results.append({"name": edges.name, "source": edges.source, "target": edges.target, "size": edges.size,
                             "file_name": file_name, "shown": edges.shown, "stats": stats,
                             "connections": {f"{s} → {t}": n for s, t, n in connections},
-                            "datasets": population_run.dataset_digests(edges.name)})
+                            "datasets": population_run.dataset_digests(edges.name),
+                            "attributes": None if plan["attributes"] is None else
+                            {"datasets": plan["attributes"]["datasets"], "source_positions": plan["attributes"]["source_positions"]}})
         for file_name, h5 in list(files_open.items()):
             h5.close()
             del files_open[file_name]
@@ -795,7 +843,7 @@ def sidecar_text(*, version, created, seed, pathway_property, fallback, overwrit
         "version": version, "created": created, "seed": str(int(seed)), "pathway_property": pathway_property,
         "fallback": fallback, "overwrite": overwrite, "populations": populations, "config_text": config_text,
         "parameterized": [{"name": r["name"], "file": r["file_name"], "synapses": r["size"],
-                           "connections": sum(r["connections"].values())} for r in results],
+                           "connections": sum(r["connections"].values()), "attributes": r.get("attributes")} for r in results],
         "layout": {"entries": [{k: e[k] for k in ("input", "output", "kind", "role")} for e in layout["entries"]],
                    "config": layout["config"], "unset": layout.get("unset", [])},
         "inputs": inputs, "outputs": outputs, "datasets": datasets, "directories": directories,

@@ -22,7 +22,7 @@ from . import _synparam
 
 __all__ = [
     "CircuitError", "Circuit", "NodePopulation", "EdgePopulation", "load_circuit", "node_property_values",
-    "output_layout", "output_files", "printable",
+    "edge_datasets", "check_edge_columns", "read_edge_columns", "node_positions", "output_layout", "output_files", "printable",
 ]
 
 
@@ -436,6 +436,93 @@ def node_property_values(population: NodePopulation, prop: str):
             rows = population.node_types["rows"]
             return [(rows.get(int(i)) or {}).get(prop) for i in type_ids[()].tolist()]
     return None
+
+
+# ----------------------------------------------------------------------------- edge attributes
+
+def edge_datasets(edges: EdgePopulation) -> list[str]:
+    """The datasets every group of an edge population has (``afferent_center_x``, …): what a
+    model's edge attributes can read, as the core's ``plan_edge_attributes`` takes it."""
+    where = {"file": edges.shown, "population": edges.name}
+    with h5py.File(edges.real, "r") as h5:
+        common = None
+        for group in edges.groups:
+            members = _members(h5, f"edges/{edges.name}/{group}", where)
+            names = [m for m in members if isinstance(h5.get(f"edges/{edges.name}/{group}/{m}"), h5py.Dataset)]
+            common = names if common is None else [n for n in common if n in names]
+    return common or []
+
+
+def check_edge_columns(edges: EdgePopulation, datasets, layout=None) -> None:
+    """Refuse, before anything is drawn, planned attribute datasets that cannot be read as numbers
+    for every edge: not one-dimensional, not numeric, or of another length than their group has
+    edges — the rows per group of ``layout`` (the core's checked group layout, as a plan returns
+    it), or, without one, the population's size when it has no group columns (row = edge id)."""
+    where = {"file": edges.shown, "population": edges.name}
+    if layout is not None:
+        rows_of = dict((g, r) for g, r in layout["explicit"]["groups"]) if "explicit" in layout else {0: layout["identity"]["rows"]}
+    else:
+        rows_of = {} if edges.has_group_ids else {0: edges.size}
+    with h5py.File(edges.real, "r") as h5:
+        for group in edges.groups:
+            for name in datasets:
+                dataset = h5[f"edges/{edges.name}/{group}/{name}"]
+                rows = dataset_rows(dataset, where)
+                if dataset.dtype.kind not in "iufb":
+                    raise CircuitError(f"holds {dataset.dtype} values, not numbers: it cannot be an edge attribute", **where, dataset=dataset.name)
+                wanted = rows_of.get(int(group))
+                if wanted is not None and rows != wanted:
+                    raise CircuitError(f"has {rows} values for the {wanted} edges of group {group}", **where, dataset=dataset.name)
+
+
+def read_edge_columns(base, datasets, first, last, group_ids=None, group_index=None, where=None) -> list:
+    """The values of ``datasets`` (names in the edge groups of ``base``, an open
+    ``/edges/<population>`` group) for edges ``first … last - 1``, as float64 numpy arrays in edge
+    order: h5py slices of group ``0`` at the edges' rows, or, with the chunk's group columns, each
+    group's rows gathered (one slice per group, from its first to its last row)."""
+    columns = []
+    for name in datasets:
+        if group_ids is None:
+            columns.append(np.asarray(base[f"0/{name}"][first:last], dtype=np.float64))
+            continue
+        values = np.empty(last - first, dtype=np.float64)
+        for group in np.unique(group_ids):
+            mask = group_ids == group
+            rows = np.asarray(group_index[mask], dtype=np.int64)
+            dataset = base[f"{int(group)}/{name}"]
+            low, high = int(rows.min()), int(rows.max()) + 1
+            if high > dataset.shape[0]:
+                raise CircuitError(f"has {dataset.shape[0]} rows; edge_group_index reaches row {high - 1}", **(where or {}), dataset=dataset.name)
+            values[mask] = np.asarray(dataset[low:high], dtype=np.float64)[rows - low]
+        columns.append(values)
+    return columns
+
+
+POSITION_AXES = ("x", "y", "z")
+
+
+def node_positions(population: NodePopulation, needed_by: str):
+    """The soma positions (``x``, ``y``, ``z`` of group ``0``, µm) of every node of ``population``
+    as float64 numpy arrays: what ``distance_soma`` of edge population ``needed_by`` is measured
+    from. A population without them (a virtual one) is refused, naming the file, the population
+    and the datasets it lacks."""
+    where = {"file": population.shown, "population": population.name}
+    with h5py.File(population.real, "r") as h5:
+        found = {axis: h5.get(f"nodes/{population.name}/0/{axis}") for axis in POSITION_AXES}
+        missing = [f"/nodes/{population.name}/0/{axis}" for axis, d in found.items() if not isinstance(d, h5py.Dataset)]
+        if missing:
+            raise CircuitError(f"missing: edge population '{printable(needed_by)}' reads distance_soma, which needs the source nodes' "
+                               "positions (x, y, z); run it without distance_soma or leave this edge population out",
+                               **where, dataset=", ".join(missing))
+        axes = []
+        for axis in POSITION_AXES:
+            dataset = found[axis]
+            rows = dataset_rows(dataset, where)
+            if rows != population.size or dataset.dtype.kind not in "iuf":
+                raise CircuitError(f"has {rows} {dataset.dtype} values for {population.size} nodes (positions must be numbers, one per node)",
+                                   **where, dataset=dataset.name)
+            axes.append(np.asarray(dataset[()], dtype=np.float64))
+    return tuple(axes)
 
 
 # ----------------------------------------------------------------------------- circuit_output.js

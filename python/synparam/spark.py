@@ -27,6 +27,17 @@ The DataFrame has one row per edge with
     (``source_column=`` / ``target_column=``, by default ``source_<pathway_property>`` and
     ``target_<pathway_property>``), e.g. after a join with the node table.
 
+A model that reads per-synapse edge attributes (``lin_delay``, ``fz_delay``, ``scale_by``) takes
+them from the DataFrame's columns: every numeric column is an edge dataset the core may plan (on
+the driver, naming every one the DataFrame lacks before any job) — the synapse position as
+``afferent_center_x/y/z`` (or ``efferent_center_x/y/z``) and any other dataset the model names
+(``afferent_section_type``, …) under its own name.  For ``distance_soma`` the core also needs the
+source nodes' soma positions: ``"source_positions": (x, y, z)`` in each node table (one value
+per source node id; :func:`node_tables_from_circuit` with ``positions=True``), or, without
+``nodes=``, the columns ``source_x``, ``source_y``, ``source_z`` holding each edge's source soma.
+A precomputed ``distance_soma`` column is not read: the core derives the distance itself, so
+that every host computes the same bits.
+
 The new columns are named after the properties.  With ``dtypes="sonata"`` (the default) they hold
 what the command writes into a *new* SONATA dataset (float32 for conductance, decay_time, …;
 uint32 for syn_type_id and n_rrp_vesicles; a spec's explicit dtype), converted and checked by the
@@ -67,6 +78,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import synparam
+from synparam import _synparam
 
 __all__ = [
     "parameterize_dataframe",
@@ -217,18 +229,23 @@ def circuit_edge_populations(circuit_config: str) -> dict:
     }
 
 
-def node_tables_from_circuit(circuit_config: str, pathway_property: str = "synapse_class", edge_populations: Iterable[str] | None = None) -> dict:
+def node_tables_from_circuit(circuit_config: str, pathway_property: str = "synapse_class", edge_populations: Iterable[str] | None = None,
+                             positions: bool = False) -> dict:
     """The ``nodes=`` argument of :func:`parameterize_dataframe` for the edge populations of a
     SONATA circuit: ``{edge population: {"source": values, "target": values, "source_population":
     name, "target_population": name}}``, the node properties read as the command reads them
     (:func:`synparam.sonata.node_property_values`: ``@library`` tables, node-types CSV, numbers as
     text), each node population once.  A node population without the property gives nulls (the
-    core then needs a fallback value).  Needs h5py."""
+    core then needs a fallback value).  ``positions``: also ``"source_positions"``, the source
+    nodes' soma ``x``, ``y``, ``z`` (µm) for a model that reads ``distance_soma`` (None where the
+    source population has none, e.g. a virtual one; a model that needs them then refuses that
+    table).  Needs h5py."""
     from synparam import sonata
 
     circuit = sonata.load_circuit(circuit_config)
     wanted = list(edge_populations) if edge_populations is not None else list(circuit.edge_populations)
     cache: dict[str, pa.Array] = {}
+    soma: dict[str, tuple | None] = {}
     tables = {}
     for name in wanted:
         edges = circuit.edge_populations.get(name)
@@ -249,6 +266,16 @@ def node_tables_from_circuit(circuit_config: str, pathway_property: str = "synap
             "source_population": edges.source,
             "target_population": edges.target,
         }
+        if positions:
+            if edges.source not in soma:
+                try:
+                    soma[edges.source] = sonata.node_positions(circuit.node_populations[edges.source], name)
+                except sonata.CircuitError as error:  # refused by parameterize_dataframe when a model needs them
+                    soma[edges.source] = str(error)
+            found = soma[edges.source]
+            tables[name]["source_positions"] = None if isinstance(found, str) else found
+            if isinstance(found, str):
+                tables[name]["source_positions_missing"] = found
     return tables
 
 
@@ -323,6 +350,35 @@ def _new_parameterizer(config_text: str, seed: int):
     return run
 
 
+#: Without ``nodes=``, the columns holding each edge's source soma position (µm), for distance_soma.
+SOURCE_POSITION_COLUMNS = ("source_x", "source_y", "source_z")
+
+
+def _ready_probe(run, name: str, available, sources: int, positions=None) -> list:
+    """Plan the edge attributes of a driver-side run that plans storage and reads the model's
+    schema but never draws: ``available`` columns (None: what the model names, with
+    ``distance_soma`` read from afferent_center_x/y/z) and ``positions`` (None: zeros for the
+    ``sources`` source nodes). Returns the datasets planned (empty for a model without attributes)."""
+    required = run.required_edge_attributes()
+    if not required:
+        return []
+    if available is None:
+        available = [a for a in required if a != _synparam.DISTANCE_SOMA] + list(_synparam.AFFERENT_CENTER)
+    reads = run.plan_edge_attributes(name, available)
+    if reads["source_positions"]:
+        if positions is None:
+            zeros = np.zeros(sources)
+            positions = (zeros, zeros, zeros)
+        run.set_source_positions(name, *positions)
+    return reads["datasets"]
+
+
+def _empty_schema(run, name: str, datasets) -> pa.Schema:
+    """The model's output schema, from a run over no edges."""
+    empty = pa.record_batch([pa.array([], pa.uint64())] * 3, names=list(EDGE_COLUMNS))
+    return run.run_batch(name, empty, attributes=[pa.array([], pa.float64()) for _ in datasets]).schema
+
+
 def _plan_storage(run, population: str, existing: list[dict], overwrite: bool) -> list[dict]:
     plan = run.plan_output(population, _ANY_SIZE, existing, [0] if existing else [], overwrite)
     return plan["datasets"]
@@ -339,10 +395,9 @@ def output_dtypes(config: Any, seed: int | None = None, *, existing: Mapping[str
     summary = settings["summary"]
     probe = {"source": _probe_nodes(summary, "source"), "target": _probe_nodes(summary, "target")}
     _add_population(run, "probe", probe, settings["pathway_property"] or "synapse_class", None)
+    datasets = _ready_probe(run, "probe", None, len(probe["source"]))
     if dtypes == "model":
-        empty = pa.record_batch([pa.array([], pa.uint64())] * 3, names=list(EDGE_COLUMNS))
-        result = run.run_batch("probe", empty)
-        return {field.name: _dtype_name(field.type) for field in result.schema}
+        return {field.name: _dtype_name(field.type) for field in _empty_schema(run, "probe", datasets)}
     rows = [{"group": 0, "property": p, "storage": s, "rows": _ANY_SIZE} for p, s in (existing or {}).items()]
     datasets = _plan_storage(run, "probe", rows, settings["overwrite"])
     return {d["property"]: d["storage"] for d in datasets}
@@ -382,7 +437,9 @@ def parameterize_dataframe(
             "target": values}}`` with the pathway value of every node id of the source and target
             node populations (pyarrow arrays, numpy arrays or lists; null / None = node without
             the property); optional ``"source_population"`` / ``"target_population"`` names
-            appear in messages.  :func:`node_tables_from_circuit` builds it from a circuit.
+            appear in messages; ``"source_positions": (x, y, z)``, the source nodes' somata, for
+            a model that reads ``distance_soma``.  :func:`node_tables_from_circuit` builds it from
+            a circuit.
         population: the edge population of every row (default: the only key of ``nodes``).
         population_column: or the column holding each row's edge population.
         source_column, target_column: without ``nodes``, the columns holding each edge's source
@@ -393,6 +450,10 @@ def parameterize_dataframe(
             ``edge_populations``.
         dtypes: ``"sonata"`` (default: the storage dtypes the command writes, unsigned types
             widened for Spark) or ``"model"`` (the model's dtypes).
+            A model that reads edge attributes reads them from the DataFrame's columns of those
+            names, and for ``distance_soma`` the source positions from ``nodes=``'s
+            ``"source_positions"`` or the ``source_x``/``source_y``/``source_z`` columns (see the
+            module's documentation).
         broadcast: ship ``nodes`` as a Spark broadcast variable (default) rather than inside
             every task.
 
@@ -423,7 +484,7 @@ def parameterize_dataframe(
                 )
     elif source_column or target_column:
         raise ValueError("synparam.spark: give nodes= or source_column/target_column, not both")
-    properties, kinds, storage, existing = _planned_columns(text, settings, prop, tables, population, schema, dtypes)
+    properties, kinds, storage, existing, attributes = _planned_columns(text, settings, prop, tables, population, schema, dtypes)
     for name in (source_column, target_column, population_column):
         if name in properties:
             raise ValueError(f"synparam.spark: column '{name}' is also a property of the model; rename it")
@@ -450,7 +511,7 @@ def parameterize_dataframe(
             except Exception as error:  # Spark Connect has no SparkContext: ship it in the tasks
                 log.info("synparam.spark: no broadcast (%s); the node tables go with every task", error)
     key = hashlib.sha256(
-        json.dumps([text, settings["seed"], prop, settings["fallback"], settings["overwrite"], sorted(storage.items()), dtypes]).encode()
+        json.dumps([text, settings["seed"], prop, settings["fallback"], settings["overwrite"], sorted(storage.items()), dtypes, attributes]).encode()
         + (hashlib.sha256(_encode_tables(tables)).digest() if tables is not None else b"")
     ).hexdigest()
     log.info(
@@ -480,6 +541,7 @@ def parameterize_dataframe(
         existing={e["property"]: e["storage"] for e in existing},
         replaced={k: str(v) for k, v in replaced.items()},
         out_names=[f.name for f in out_fields],
+        attributes=attributes,
     )
     return df.mapInArrow(mapper, out_schema)
 
@@ -505,11 +567,16 @@ def _node_tables(nodes):
     for name, entry in nodes.items():
         if not isinstance(entry, Mapping) or "source" not in entry or "target" not in entry:
             raise ValueError(f"synparam.spark: nodes['{name}'] must be {{'source': values, 'target': values}}")
+        positions = entry.get("source_positions")
+        if positions is not None and len(positions) != 3:
+            raise ValueError(f"synparam.spark: nodes['{name}']['source_positions'] must be (x, y, z), one array per axis")
         tables[name] = {
             "source": _pathway_array(entry["source"], f"nodes['{name}']['source']"),
             "target": _pathway_array(entry["target"], f"nodes['{name}']['target']"),
             "source_population": str(entry.get("source_population") or "source"),
             "target_population": str(entry.get("target_population") or "target"),
+            "positions": None if positions is None else tuple(synparam._float64_array(axis) for axis in positions),
+            "positions_missing": entry.get("source_positions_missing"),
         }
     return tables
 
@@ -541,7 +608,8 @@ def _rows_population(population, population_column, tables, names, allowed):
 
 def _planned_columns(text, settings, prop, tables, population, schema, dtypes):
     """What the model writes, planned by the core on the driver (which checks every node table
-    too): ``(properties, kinds, storage, existing)``."""
+    too): ``(properties, kinds, storage, existing, attributes)`` (``attributes``: see
+    :func:`_attribute_plan`)."""
     names = schema.names
     probe_name = population or (next(iter(tables)) if tables else "probe")
     probe_tables = tables[probe_name] if tables and probe_name in tables else {
@@ -555,10 +623,11 @@ def _planned_columns(text, settings, prop, tables, population, schema, dtypes):
                 _add_population(check, name, entry, prop, settings["fallback"])
             except synparam.SynparamError as error:
                 raise _in_context(error, f"synparam.spark: nodes['{name}'] (edge population '{name}')") from error
+    attributes = _attribute_plan(text, settings, prop, tables, probe_name, probe_tables, schema)
     run = _new_parameterizer(text, settings["seed"])
     _add_population(run, probe_name, probe_tables, prop, settings["fallback"])
-    empty = pa.record_batch([pa.array([], pa.uint64())] * 3, names=list(EDGE_COLUMNS))
-    model_schema = run.run_batch(probe_name, empty).schema
+    read = _ready_probe(run, probe_name, attributes and attributes["available"], len(probe_tables["source"]), probe_tables.get("positions"))
+    model_schema = _empty_schema(run, probe_name, read)
     properties = [field.name for field in model_schema]
     existing = []
     for name in properties:
@@ -581,7 +650,48 @@ def _planned_columns(text, settings, prop, tables, population, schema, dtypes):
         for name in properties:
             if name in names:  # an existing column keeps its type
                 kinds[name] = storage[name]
-    return properties, kinds, storage, existing
+    return properties, kinds, storage, existing, attributes
+
+
+def _attribute_plan(text, settings, prop, tables, probe_name, probe_tables, schema):
+    """The edge attributes the model reads, planned by the core on the driver against the
+    DataFrame's numeric columns (every one it lacks named before any job), and the source
+    positions ``distance_soma`` needs checked: in every node table (``"source_positions"``) or
+    as the :data:`SOURCE_POSITION_COLUMNS`. None for a model without attributes, else
+    ``{"available", "datasets", "positions"}`` for the tasks."""
+    run = _new_parameterizer(text, settings["seed"])
+    if not run.required_edge_attributes():
+        return None
+    names = schema.names
+    available = [field.name for field in schema.fields if _storage_of_spark_type(field.dataType) is not None]
+    _add_population(run, probe_name, probe_tables, prop, settings["fallback"])
+    try:
+        reads = run.plan_edge_attributes(probe_name, available)
+    except synparam.SynparamError as error:
+        hint = (" (its distance_soma column is not read: the core derives distance_soma from the synapse position columns and the "
+                "source positions, so that every host computes the same bits)") if _synparam.DISTANCE_SOMA in names else ""
+        raise _in_context(error, f"synparam.spark: the DataFrame's columns{hint}") from error
+    if reads["source_positions"] and tables is not None:
+        for name, entry in tables.items():
+            if entry.get("positions") is None:
+                why = entry.get("positions_missing")
+                raise ValueError(f"synparam.spark: the model reads distance_soma, which needs the source nodes' positions: nodes['{name}'] has no "
+                                 "'source_positions' (x, y, z per source node id; node_tables_from_circuit(…, positions=True) reads them)"
+                                 + (f": {why}" if why else ""))
+            check = _new_parameterizer(text, settings["seed"])
+            try:
+                _add_population(check, name, entry, prop, settings["fallback"])
+                check.plan_edge_attributes(name, available)
+                check.set_source_positions(name, *entry["positions"])
+            except synparam.SynparamError as error:
+                raise _in_context(error, f"synparam.spark: nodes['{name}'] (edge population '{name}')") from error
+    elif reads["source_positions"]:
+        missing = [column for column in SOURCE_POSITION_COLUMNS if column not in names]
+        if missing:
+            raise ValueError(f"synparam.spark: the model reads distance_soma, which needs each edge's source soma position: the DataFrame has no "
+                             f"column(s) {', '.join(missing)} and nodes= is not given (pass nodes= with 'source_positions', or join the "
+                             "positions in as source_x, source_y, source_z)")
+    return {"available": available, "datasets": reads["datasets"], "positions": reads["source_positions"]}
 
 def _in_context(error: Exception, context: str) -> Exception:
     """The same synparam error (type and attributes: kind, path, …) with a message that starts
@@ -609,6 +719,14 @@ def _encode_tables(tables: Mapping[str, Mapping]) -> bytes:
             data = sink.getvalue().to_pybytes()
             header.append([name, role, entry[f"{role}_population"], len(data)])
             parts.append(data)
+        if entry.get("positions") is not None:
+            sink = pa.BufferOutputStream()
+            batch = pa.record_batch(list(entry["positions"]), names=["x", "y", "z"])
+            with pa.ipc.new_stream(sink, batch.schema) as writer:
+                writer.write_batch(batch)
+            data = sink.getvalue().to_pybytes()
+            header.append([name, "positions", entry["source_population"], len(data)])
+            parts.append(data)
     head = json.dumps(header).encode()
     return len(head).to_bytes(8, "little") + head + b"".join(parts)
 
@@ -623,6 +741,9 @@ def _decode_tables(data: bytes) -> dict:
         table = reader.read_all()
         offset += length
         entry = tables.setdefault(name, {})
+        if role == "positions":
+            entry["positions"] = tuple(column.combine_chunks() for column in table.columns)
+            continue
         entry[role] = table.column(0).combine_chunks()
         entry[f"{role}_population"] = node_population
     return tables
@@ -688,10 +809,36 @@ class _Mapper:
                 )
             try:
                 _add_population(run, population, tables[population], self.pathway_property, self.fallback)
+                self._give_attributes(run, population, tables[population].get("positions"))
                 state["planned"][population] = self._plan(run, population)
             except synparam.SynparamError as error:
                 raise SparkParameterizationError(f"synparam.spark: edge population '{population}': {type(error).__name__}: {error}") from error
         return run, state["planned"][population]
+
+    def _give_attributes(self, run, population: str, positions) -> None:
+        """Plan the population's edge attributes as the driver planned them and give the source
+        positions when distance_soma needs them (a model without attributes: nothing)."""
+        if self.attributes is None:
+            return
+        run.plan_edge_attributes(population, self.attributes["available"])
+        if self.attributes["positions"]:
+            run.set_source_positions(population, *positions)
+
+    def _positions_from_columns(self, population: str, batch: pa.RecordBatch, ids: np.ndarray):
+        """Each source node's position from the :data:`SOURCE_POSITION_COLUMNS` (node id = row;
+        one position per node, checked; nodes absent from the batch at 0, never read)."""
+        size = int(ids.max()) + 1 if len(ids) else 0
+        axes = []
+        for column in SOURCE_POSITION_COLUMNS:
+            values = np.asarray(batch.column(column).to_numpy(zero_copy_only=False), dtype=np.float64)
+            axis = np.zeros(size)
+            axis[ids] = values
+            if not np.array_equal(axis[ids], values, equal_nan=True):
+                node = int(ids[np.flatnonzero(axis[ids] != values)[0]])
+                raise SparkParameterizationError(
+                    f"synparam.spark: edge population '{population}': source node {node} has several values in column '{column}'")
+            axes.append(axis)
+        return axes
 
     def _plan(self, run, population: str) -> list[str] | None:
         """Plan storage (an identity layout of any size): the property of each planned dataset."""
@@ -741,8 +888,11 @@ class _Mapper:
             indices = pa.array(np.where(mask, 0, codes).astype(np.int32), mask=mask)
             entry[role] = pa.DictionaryArray.from_arrays(indices, encoded.dictionary)
             entry[f"{role}_population"] = f"{role} (column '{column}')"
+            if role == "source" and self.attributes is not None and self.attributes["positions"]:
+                entry["positions"] = self._positions_from_columns(population, batch, ids)
         try:
             _add_population(run, population, entry, self.pathway_property, self.fallback)
+            self._give_attributes(run, population, entry.get("positions"))
             datasets = self._plan(run, population)
         except synparam.SynparamError as error:
             raise SparkParameterizationError(f"synparam.spark: edge population '{population}': {type(error).__name__}: {error}") from error
@@ -759,11 +909,12 @@ class _Mapper:
         where = lambda: (  # noqa: E731
             f"synparam.spark: edge population '{population}', {ids.num_rows} edges (edge_id {pc.min(edge_id).as_py()}…{pc.max(edge_id).as_py()})"
         )
+        attributes = None if self.attributes is None else [batch.column(name) for name in self.attributes["datasets"]]
         try:
             if self.dtypes == "sonata" or self.existing:
-                blocks = run.run_storage(population, ids)
+                blocks = run.run_storage(population, ids, attributes)
             if self.dtypes == "model":
-                model = run.run_batch(population, ids)
+                model = run.run_batch(population, ids, attributes=attributes)
         except synparam.SynparamError as error:
             hint = " (edge_id must be each edge's own row in its edge population: duplicates)" if "share a group row" in str(error) else ""
             raise SparkParameterizationError(f"{where()}: {type(error).__name__}: {error}{hint}") from error

@@ -251,3 +251,83 @@ def test_bad_config_raises_clear_error(spark, edges_parquet):
     with pytest.raises(Exception) as error:
         out.collect()
     assert "has no node table; nodes= has: S1__S1__chemical" in str(error.value)
+
+
+# Where a synapse sits: edge attributes as DataFrame columns (the obi_one_geometry fixture).
+
+GEOMETRY = ROOT / "tests/fixtures/out/obi_one_geometry/circuit_config.json"
+CENTERS = ["afferent_center_x", "afferent_center_y", "afferent_center_z"]
+
+
+@pytest.fixture(scope="session")
+def geometry():
+    """One population's edges as Spark would read them (ids, synapse positions as float32,
+    afferent_section_type as int16, each edge's source soma and pathway values joined in), and
+    the values the Python API draws for them in one batch (the Dask path's core calls)."""
+    import test_attributes as attributes
+
+    data = attributes.edges_of(attributes.LOCAL)
+    source = data["source"].astype(np.int64)
+    frame = {"source_node_id": data["source"].astype(np.int64), "target_node_id": data["target"].astype(np.int64),
+             "edge_id": np.arange(len(source), dtype=np.int64), "afferent_section_type": data["afferent_section_type"].astype(np.int16),
+             **{name: data[name].astype(np.float32) for name in CENTERS},
+             **{f"source_{axis}": data["somata"][i][source] for i, axis in enumerate("xyz")},
+             "source_synapse_class": data["source_values"].take(pa.array(source)).to_pylist(),
+             "target_synapse_class": data["target_values"].take(pa.array(data["target"].astype(np.int64))).to_pylist()}
+    config = attributes.model(attributes.LIN)
+    return attributes.LOCAL, pa.table(frame), config, attributes.drawn(config, data)
+
+
+def _assert_drawn(table: pa.Table, expected: dict, dtype=np.float32):
+    """The delay and conductance columns equal the Python API's float64 values in ``dtype``
+    (float32: rounded to nearest, as stored), bit for bit, by edge_id."""
+    order = np.argsort(table["edge_id"].to_numpy())
+    for prop in ("delay", "conductance"):
+        got = table[prop].to_numpy()[order]
+        want = expected[prop].astype(dtype)
+        assert got.dtype == dtype and np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}")), prop
+
+
+def test_edge_attributes_as_columns_with_node_tables(spark, geometry, workdir):
+    """afferent_center_x/y/z and afferent_section_type columns (exported to Parquet by the
+    example), the source positions broadcast with the node tables: the Python API's values, bit
+    for bit, over shuffled partitions."""
+    population, _, config, expected = geometry
+    folder = workdir / "geometry-parquet"
+    counts = _example().export_circuit_parquet(str(GEOMETRY), str(folder), [population], datasets=[*CENTERS, "afferent_section_type"])
+    assert counts == {population: len(expected["delay"])}
+    edges = spark.read.parquet(str(folder)).drop("edge_population").repartition(3)
+    nodes = sspark.node_tables_from_circuit(str(GEOMETRY), "synapse_class", [population], positions=True)
+    out = sspark.parameterize_dataframe(edges, config, 4, nodes=nodes, fallback="EXC")
+    _assert_drawn(_collect(out), expected)
+    assert out.columns[:len(edges.columns)] == edges.columns  # the attribute columns pass through
+
+    without = sspark.node_tables_from_circuit(str(GEOMETRY), "synapse_class", [population])
+    with pytest.raises(ValueError, match=rf"nodes\['{population}'\] has no 'source_positions'"):
+        sspark.parameterize_dataframe(edges, config, 4, nodes=without, fallback="EXC")
+    pom = "POm__S1nonbarrel_neurons__chemical"  # a projection without somata
+    virtual = sspark.node_tables_from_circuit(str(GEOMETRY), "synapse_class", [pom], positions=True)
+    with pytest.raises(ValueError, match=rf"nodes\['{pom}'\] has no 'source_positions'.*: .*POm/nodes.h5: population 'POm': dataset /nodes/POm/0/x"):
+        sspark.parameterize_dataframe(edges, config, 4, nodes=virtual, fallback="EXC")
+    lacking = edges.drop("afferent_center_z").withColumn("distance_soma", edges["afferent_center_x"])
+    with pytest.raises(synparam.InputError) as error:
+        sspark.parameterize_dataframe(lacking, config, 4, nodes=nodes, fallback="EXC")
+    assert str(error.value) == (
+        "synparam.spark: the DataFrame's columns (its distance_soma column is not read: the core derives distance_soma from the synapse "
+        "position columns and the source positions, so that every host computes the same bits): "
+        f"edge population '{population}': the model reads edge datasets this population lacks: "
+        "afferent_center_z (or efferent_center_x/y/z; for distance_soma)")
+
+
+def test_edge_attributes_as_columns_with_joined_positions(spark, geometry):
+    """Without node tables: the pathway values and each edge's source soma (source_x/y/z) as
+    columns, as after a join."""
+    population, frame, config, expected = geometry
+    edges = spark.createDataFrame(frame.to_pandas()).repartition(2)
+    out = sspark.parameterize_dataframe(edges, config, 4, population=population, fallback="EXC")
+    _assert_drawn(_collect(out), expected)
+    model_types = sspark.parameterize_dataframe(edges, config, 4, population=population, fallback="EXC", dtypes="model")
+    _assert_drawn(_collect(model_types), expected, np.float64)
+    assert sspark.output_dtypes(config, 4) == {"delay": "float32", "conductance": "float32"}
+    with pytest.raises(ValueError, match="no column.s. source_z and nodes= is not given"):
+        sspark.parameterize_dataframe(edges.drop("source_z"), config, 4, population=population, fallback="EXC")
