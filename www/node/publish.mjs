@@ -21,6 +21,10 @@ import { pinObjectTimestamps, verifyDatasets } from "../sonata/writer.js";
 import { recordedOutputHashes } from "../../pkg/synparam.js";
 import { provenanceFileName, provenanceDocument, changedInputs } from "../run/provenance.js";
 
+/** Where an output DIR is assembled by this process, and the lock file claiming it. */
+const stagingOf = (outDir) => `${outDir}.partial-${process.pid}`;
+const lockOf = (outDir) => `${outDir}.synparam-lock`;
+
 /** Staging folders and lock files of the runs in progress in this process (for signal cleanup). */
 const activeRuns = new Set();
 
@@ -89,8 +93,8 @@ const within = (inner, outer) => inner === outer || inner.startsWith(outer.endsW
  * claim retried. Returns the lock's path.
  */
 async function claim(outDir, warnings) {
-  const lock = `${outDir}.synparam-lock`;
-  const mine = JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString(), staging: `${outDir}.partial-${process.pid}` });
+  const lock = lockOf(outDir);
+  const mine = JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString(), staging: stagingOf(outDir) });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await fs.writeFile(lock, mine, { flag: "wx" });
@@ -323,7 +327,7 @@ async function verifyOutput({ plan, result, before, staging, place, linked, Data
   const outputHashes = Object.fromEntries((await outputHashing).map((hash, i) => [place.named(hashedFiles[i]), hash]));
   if (scan) {
     if (scan.first) scan.state.sharedHashes = outputHashes;
-    else for (const file of plan.filter(place.stored)) outputHashes[place.named(file)] = scan.state.sharedHashes[place.named(file)];
+    else for (const file of plan.filter((f) => place.stored(f) && !f.file)) outputHashes[place.named(file)] = scan.state.sharedHashes[place.named(file)];
   }
   let outputs;
   try {
@@ -369,26 +373,15 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
   const layout = scan?.state.inputs?.layout ?? outputLayout(circuit);
   const outDir = path.resolve(out);
   const outReal = await realPathOf(outDir);
-  const staging = `${outDir}.partial-${process.pid}`;
-  const lock = `${outDir}.synparam-lock`;
+  const staging = stagingOf(outDir);
+  const lock = lockOf(outDir);
   // Refuse an output that would be, or contain, an input.
   const inputRoots = [layout.config ? source.real(layout.config.input) : null, ...layout.entries.map((e) => source.real(e.input))].filter(Boolean);
   for (const input of inputRoots) {
     const real = await fs.realpath(input).catch(() => path.resolve(input));
     if (within(real, outReal)) throw new CircuitError(`the output folder ${printable(outDir)} would contain the input ${printable(real)}; choose a new folder outside the circuit's files`);
   }
-  await fs.mkdir(path.dirname(outDir), { recursive: true });
-  await claim(outDir, warnings);
-  const entry = { staging, lock };
-  activeRuns.add(entry);
-  let published = false;
-  try {
-    for (const stray of await strayStagings(outDir)) warnings.push(`an unfinished output of an earlier run is left at ${printable(stray)} (its process has ended); remove it if you do not need it`);
-    const existing = await fs.readdir(outDir).catch((error) => {
-      if (error.code === "ENOENT") return [];
-      throw new CircuitError(error.code === "ENOTDIR" ? "exists and is not a folder" : `cannot read (${error.code})`, { file: outDir });
-    });
-    if (existing.length) throw new CircuitError(`output directory ${printable(outDir)} is not empty; choose a new or empty --out (inputs are never modified)`);
+  const result = await publishClaimed(outDir, warnings, async () => {
     const excluded = [outReal, await realPathOf(staging), await realPathOf(lock), ...(scan?.excluded ?? [])];
 
     phase("claim");
@@ -469,7 +462,36 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
 
     phase("sidecar, inputs checked");
     checkpoint();
-    // 7. Publish: rename into place, over DIR only if it is still empty.
+    return { ...result, provenance };
+  });
+  // 7. Published: renamed into place, over DIR only if it was still empty.
+  phase("publish");
+  warnings.push(...result.warnings);
+  return { ...result, warnings, outDir, rewrittenConfig: Boolean(layout.config?.rewritten) };
+}
+
+/**
+ * Claim `outDir` (a lock file beside it), check it is new or empty, let `build()` assemble the
+ * output in `DIR.partial-<pid>` beside it, then rename that into place (over DIR only if it is
+ * still empty). On any error or stop the staging folder is removed, the lock always. Returns
+ * what `build` returned.
+ */
+async function publishClaimed(outDir, warnings, build) {
+  const staging = stagingOf(outDir);
+  const lock = lockOf(outDir);
+  await fs.mkdir(path.dirname(outDir), { recursive: true });
+  await claim(outDir, warnings);
+  const entry = { staging, lock };
+  activeRuns.add(entry);
+  let published = false;
+  try {
+    for (const stray of await strayStagings(outDir)) warnings.push(`an unfinished output of an earlier run is left at ${printable(stray)} (its process has ended); remove it if you do not need it`);
+    const existing = await fs.readdir(outDir).catch((error) => {
+      if (error.code === "ENOENT") return [];
+      throw new CircuitError(error.code === "ENOTDIR" ? "exists and is not a folder" : `cannot read (${error.code})`, { file: outDir });
+    });
+    if (existing.length) throw new CircuitError(`output directory ${printable(outDir)} is not empty; choose a new or empty --out (inputs are never modified)`);
+    const result = await build();
     try {
       await fs.rename(staging, outDir);
     } catch (error) {
@@ -477,9 +499,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
       throw new CircuitError(`cannot move the finished output into place (${error.code ?? error.message})`, { file: outDir });
     }
     published = true;
-    phase("publish");
-    warnings.push(...result.warnings);
-    return { ...result, warnings, provenance, outDir, rewrittenConfig: Boolean(layout.config?.rewritten) };
+    return result;
   } finally {
     if (!published) await fs.rm(staging, { recursive: true, force: true });
     await fs.rm(lock, { force: true });
@@ -498,41 +518,19 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
 export async function publishScan({ out, points, scanJsonText, names, runPoint, shouldStop = () => false }) {
   const warnings = [];
   const outDir = path.resolve(out);
-  const staging = `${outDir}.partial-${process.pid}`;
-  const lock = `${outDir}.synparam-lock`;
-  await fs.mkdir(path.dirname(outDir), { recursive: true });
-  await claim(outDir, warnings);
-  const entry = { staging, lock };
-  activeRuns.add(entry);
-  let published = false;
-  try {
-    for (const stray of await strayStagings(outDir)) warnings.push(`an unfinished output of an earlier run is left at ${printable(stray)} (its process has ended); remove it if you do not need it`);
-    const existing = await fs.readdir(outDir).catch((error) => {
-      if (error.code === "ENOENT") return [];
-      throw new CircuitError(error.code === "ENOTDIR" ? "exists and is not a folder" : `cannot read (${error.code})`, { file: outDir });
-    });
-    if (existing.length) throw new CircuitError(`output directory ${printable(outDir)} is not empty; choose a new or empty --out (inputs are never modified)`);
+  const staging = stagingOf(outDir);
+  const results = await publishClaimed(outDir, warnings, async () => {
     const sharedDir = path.join(staging, names.shared);
     await fs.mkdir(sharedDir, { recursive: true });
     const state = {};
-    const excluded = [await realPathOf(outDir), await realPathOf(staging), await realPathOf(lock)];
-    const results = [];
+    const excluded = [await realPathOf(outDir), await realPathOf(staging), await realPathOf(lockOf(outDir))];
+    const done = [];
     for (const [index, point] of points.entries()) {
       if (shouldStop()) throw new CircuitError("stopped before the scan was complete; nothing was published");
-      results.push(await runPoint(point, path.join(staging, point.name), { sharedDir, state, first: index === 0, excluded }));
+      done.push(await runPoint(point, path.join(staging, point.name), { sharedDir, state, first: index === 0, excluded }));
     }
     await fs.writeFile(path.join(staging, names.scan), scanJsonText, { flag: "wx" });
-    try {
-      await fs.rename(staging, outDir);
-    } catch (error) {
-      if (error.code === "ENOTEMPTY" || error.code === "EEXIST") throw new CircuitError(`${printable(outDir)} is no longer empty (something wrote into it during the scan); the result was not published`);
-      throw new CircuitError(`cannot move the finished output into place (${error.code ?? error.message})`, { file: outDir });
-    }
-    published = true;
-    return { results, outDir, warnings };
-  } finally {
-    if (!published) await fs.rm(staging, { recursive: true, force: true });
-    await fs.rm(lock, { force: true });
-    activeRuns.delete(entry);
-  }
+    return done;
+  });
+  return { results, outDir, warnings };
 }
