@@ -1172,5 +1172,7 @@ pub fn reparameterize(sidecar_text: &str, patch_text: &str) -> Result<JsValue, J
     let mut recorded =
         serde_json::to_value(&change.recorded).map_err(|e| js_error(Error::input("sidecar", e.to_string())))?;
     recorded["seed"] = crate::output::sidecar::seed_value(change.recorded.seed);
-    to_js(&serde_json::json!({"recorded": recorded, "model_text": change.model_text, "parent": change.parent.to_json()}))
+    to_js(
+        &serde_json::json!({"recorded": recorded, "model_text": change.model_text, "parent": change.parent.to_json()}),
+    )
 }

@@ -997,7 +997,9 @@ fn scan_file_names() -> (&'static str, &'static str) {
 fn reparameterize(py: Python<'_>, sidecar_text: &str, patch_text: &str) -> PyResult<String> {
     synparam::output::sidecar::read_sidecar(sidecar_text).map_err(output_error)?;
     let change = synparam::scan::reparameterize(sidecar_text, patch_text).map_err(|e| py_error(py, e))?;
-    to_json(&serde_json::json!({"recorded": change.recorded, "model_text": change.model_text, "parent": change.parent.to_json()}))
+    to_json(
+        &serde_json::json!({"recorded": change.recorded, "model_text": change.model_text, "parent": change.parent.to_json()}),
+    )
 }
 
 fn add_scan_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -493,12 +493,17 @@ def _publish(circuit_config, config_text, out, settings, *, client, partition_ro
                 "rewritten_config": bool(layout["config"]["rewritten"]), "timings": dict(clock.timings), "seed": run.seed,
                 "pathway_property": run.pathway_property, "fallback": run.fallback, "overwrite": run.overwrite}
     finally:
-        if not published:
-            shutil.rmtree(staging, ignore_errors=True)
-        try:
-            os.remove(lock)
-        except OSError:
-            pass
+        _release(staging, lock, published)
+
+
+def _release(staging, lock, published):
+    """A run's or a scan's end: its staging folder removed unless published, its lock always."""
+    if not published:
+        shutil.rmtree(staging, ignore_errors=True)
+    try:
+        os.remove(lock)
+    except OSError:
+        pass
 
 
 def scan_circuit(circuit_config, config, out, *, max_points=None, seed=None, pathway_property=None, fallback=None,
@@ -561,12 +566,7 @@ def scan_circuit(circuit_config, config, out, *, max_points=None, seed=None, pat
         return {"plan": plan["plan"], "points": results, "out_dir": out_dir, "warnings": warnings}
     finally:
         hasher.close()
-        if not published:
-            shutil.rmtree(staging, ignore_errors=True)
-        try:
-            os.remove(lock)
-        except OSError:
-            pass
+        _release(staging, lock, published)
 
 
 class _Clock:

@@ -54,9 +54,10 @@ pub struct DrawnPopulation {
 pub fn per_point_edge_files(changes: &[Changes], drawn: &[DrawnPopulation]) -> Vec<String> {
     let mut files: Vec<String> = Vec::new();
     for population in drawn {
-        let changed = population.properties.iter().any(|p| {
-            p.pathways.iter().any(|w| changes.iter().any(|c| c.affects(&p.property, &w.source, &w.target)))
-        });
+        let changed = population
+            .properties
+            .iter()
+            .any(|p| p.pathways.iter().any(|w| changes.iter().any(|c| c.affects(&p.property, &w.source, &w.target))));
         if changed && !files.contains(&population.file) {
             files.push(population.file.clone());
         }
@@ -180,7 +181,11 @@ mod tests {
         };
         let populations = [drawn("a.h5", "EXC"), drawn("b.h5", "INH"), drawn("a.h5", "INH")];
         let change = |s: Option<&str>| Changes::Some {
-            changed: vec![Change { property: "conductance".into(), source: s.map(Into::into), target: Some("EXC".into()) }],
+            changed: vec![Change {
+                property: "conductance".into(),
+                source: s.map(Into::into),
+                target: Some("EXC".into()),
+            }],
         };
         assert_eq!(per_point_edge_files(&[change(Some("INH"))], &populations), ["b.h5", "a.h5"]);
         assert_eq!(per_point_edge_files(&[change(Some("GLIA"))], &populations), Vec::<String>::new());
