@@ -4,7 +4,7 @@
 //! edge population none of whose drawn (property, pathway) cells any point changes draws the same
 //! bits in every point, so its edges file is written once. Pure decisions, for every host.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,7 +13,7 @@ use super::circuit_config::read_circuit_config;
 use super::js_json;
 use super::layout::{output_layout, Layout, LayoutRequest};
 use super::paths::printable;
-use crate::scan::Changes;
+use crate::scan::{Change, Changes};
 
 /// The folder, under a scan's output root, of the files stored once for every point.
 pub const SHARED_DIR: &str = "shared";
@@ -50,8 +50,30 @@ pub struct DrawnPopulation {
 
 /// The edges files each point writes itself (loader names, in first-seen order): those holding a
 /// population that drew a (property, pathway) cell some point's [`Changes`] (relative to the first
-/// point) may change. Every other written edges file holds the same bits in every point.
+/// point) may change. Every other written edges file holds the same bits in every point. A change
+/// naming a pathway value no population drew (a value the first point drew under the fallback)
+/// counts for every value on that side.
 pub fn per_point_edge_files(changes: &[Changes], drawn: &[DrawnPopulation]) -> Vec<String> {
+    let pathways = || drawn.iter().flat_map(|d| d.properties.iter().flat_map(|p| p.pathways.iter()));
+    let sources: HashSet<&str> = pathways().map(|w| w.source.as_str()).collect();
+    let targets: HashSet<&str> = pathways().map(|w| w.target.as_str()).collect();
+    let known = |value: &Option<String>, seen: &HashSet<&str>| value.clone().filter(|v| seen.contains(v.as_str()));
+    let changes: Vec<Changes> = changes
+        .iter()
+        .map(|c| match c {
+            Changes::Everything { .. } => c.clone(),
+            Changes::Some { changed } => Changes::Some {
+                changed: changed
+                    .iter()
+                    .map(|x| Change {
+                        property: x.property.clone(),
+                        source: known(&x.source, &sources),
+                        target: known(&x.target, &targets),
+                    })
+                    .collect(),
+            },
+        })
+        .collect();
     let mut files: Vec<String> = Vec::new();
     for population in drawn {
         let changed = population
@@ -142,7 +164,6 @@ pub fn scan_layout(request: &LayoutRequest, per_point_inputs: &[String]) -> Resu
 mod tests {
     use super::*;
     use crate::output::layout::ConfigSource;
-    use crate::scan::Change;
 
     fn request(text: &str) -> LayoutRequest {
         LayoutRequest {
@@ -188,7 +209,12 @@ mod tests {
             }],
         };
         assert_eq!(per_point_edge_files(&[change(Some("INH"))], &populations), ["b.h5", "a.h5"]);
-        assert_eq!(per_point_edge_files(&[change(Some("GLIA"))], &populations), Vec::<String>::new());
+        // GLIA: drawn by no population (its edges were drawn under the fallback): every source.
+        assert_eq!(per_point_edge_files(&[change(Some("GLIA"))], &populations), ["a.h5", "b.h5"]);
+        let other_property = Changes::Some {
+            changed: vec![Change { property: "u_syn".into(), source: Some("INH".into()), target: None }],
+        };
+        assert_eq!(per_point_edge_files(&[other_property], &populations), Vec::<String>::new());
         assert_eq!(per_point_edge_files(&[change(None)], &populations), ["a.h5", "b.h5"]);
         let everything = Changes::Everything { reasons: vec!["random_seed: 1 → 2".into()] };
         assert_eq!(per_point_edge_files(&[everything], &populations), ["a.h5", "b.h5"]);

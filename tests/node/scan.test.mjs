@@ -194,6 +194,19 @@ test("edges files no point changes are stored once in shared/ and named from eve
   assertKeyedInvariance(await edgesOf(path.join(out, point.name, "circuit_config.json")), await edgesOf(path.join(rerun, "circuit_config.json")), { kind: "some", changed: [] }, "rerun");
 });
 
+test("a seed axis changes every value: each point writes every edges file, shared/ holds the rest", async () => {
+  const config = await scanConfig("grid_task.json", (c) => {
+    c.random_seed = [7, 8];
+    c.pathway_param_dict.prop_stats.conductance.EXC.INH.mean = 1.0;
+    c.pathway_param_dict.prop_stats.u_syn.INH.EXC = { type: "normal", mean: 0.25, std: 0.05 };
+    return c;
+  });
+  const { out, scan } = await checkScan(config, 1);
+  assert.equal(scan.points[1].changes.kind, "everything");
+  assert.ok(!(await filesUnder(path.join(out, "shared"))).some((f) => f.endsWith("edges.h5")));
+  for (const point of scan.points) assert.equal((await filesUnder(path.join(out, point.name))).filter((f) => f.endsWith("edges.h5")).length, 3);
+});
+
 test("a bad scan is refused, naming the axis, the point or the limit, and nothing is written", async () => {
   const grid = "grid_task.json";
   const cases = [
