@@ -52,6 +52,8 @@ __all__ = [
     "CompiledRules",
     "RULES_PATHWAY",
     "fit",
+    "scan",
+    "is_scan_config",
     "SynparamError",
     "ConfigError",
     "InputError",

@@ -1045,7 +1045,8 @@ def summarize(result, out=print):
 def _parser():
     parser = argparse.ArgumentParser(prog="synparam-dask", description="Parameterize the synapses of a SONATA circuit on a Dask cluster; the same output as the synparam command.")
     parser.add_argument("--circuit", required=True, help="circuit_config.json")
-    parser.add_argument("--config", required=True, help="model or task config (JSON file)")
+    parser.add_argument("--config", required=True, help="model or task config (JSON file); a scan config runs every point")
+    parser.add_argument("--max-points", type=int, help="a scan config: refuse more points than this (default: the config's max_points, else 10000)")
     parser.add_argument("--out", required=True, help="output folder (new or empty)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--pathway-property")
@@ -1085,11 +1086,19 @@ def main(argv=None):
             client = Client(cluster)
         if client.dashboard_link and not args.quiet:
             L.info("Dask dashboard: %s", client.dashboard_link)
-        result = parameterize_circuit(
-            args.circuit, args.config, args.out, seed=args.seed, pathway_property=args.pathway_property,
-            fallback=args.fallback_value, overwrite=args.overwrite,
-            populations=[p for p in args.populations.split(",") if p] if args.populations else None,
-            client=client, partition_rows=args.partition_rows, strict=args.strict)
+        settings = dict(seed=args.seed, pathway_property=args.pathway_property, fallback=args.fallback_value, overwrite=args.overwrite,
+                        populations=[p for p in args.populations.split(",") if p] if args.populations else None,
+                        client=client, partition_rows=args.partition_rows, strict=args.strict)
+        if _synparam.is_scan_config(_config_text(args.config)):
+            scanned = scan_circuit(args.circuit, args.config, args.out, max_points=args.max_points, **settings)
+            if not args.quiet:
+                print(f"wrote the scan to {printable(scanned['out_dir'])}: scan.json, {len(scanned['points'])} circuit(s), files no point changes once in shared/; each verified")
+            for warning in scanned["warnings"] + list(dict.fromkeys(w for r in scanned["points"] for w in r["warnings"])):
+                print(f"warning: {printable(warning)}")
+            return 0
+        if args.max_points is not None:
+            _parser().error("--max-points is for a scan config (one with \"scan\": \"grid\" or \"coupled\")")
+        result = parameterize_circuit(args.circuit, args.config, args.out, **settings)
     except (CircuitError, synparam.SynparamError) as error:
         name = type(error).__name__
         print(f"synparam-dask: error: {'' if name == 'CircuitError' else name + ': '}{printable(error)}", file=sys.stderr)

@@ -120,3 +120,14 @@ def test_change_of_a_recorded_run_equals_the_command(scratch):
     with pytest.raises(CircuitError, match="node_sets.json"):
         parameterize_circuit(copy / "circuit_config.json", None, scratch / "x", from_provenance=parent / "parameterization.json", change=patch)
     assert not (scratch / "x").exists()
+
+
+def test_the_console_command_runs_a_scan(scratch):
+    from synparam.dask import main
+
+    command_out = scratch / "command-console"
+    command("--circuit", CIRCUIT, "--config", SCANS / "coupled_task.json", "--out", command_out, "--workers", "1")
+    python_out = scratch / "console"
+    assert main(["--circuit", str(CIRCUIT), "--config", str(SCANS / "coupled_task.json"), "--out", str(python_out),
+                 "--workers", "1", "--dashboard", "", "--quiet"]) == 0
+    assert_same_scan(command_out, python_out)
