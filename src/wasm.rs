@@ -1174,3 +1174,61 @@ impl Default for JsFileDigest {
         Self::new()
     }
 }
+
+// ---- Scans and changes of a recorded run (src/scan, src/output/scan_layout.rs) ----
+
+/// Whether a config text is a scan config (a JSON object with `"scan"` at its root).
+#[wasm_bindgen(js_name = isScanConfig)]
+pub fn is_scan_config(text: &str) -> bool {
+    crate::scan::is_scan_config(text)
+}
+
+/// A scan config expanded into its points, every point validated before anything is written:
+/// `{plan: {mode, kind, axes, points: [{name, index, values, model_text, config_sha256, changes}],
+/// notes}, scan_json: the text of scan.json}`; `max_points` (null: the config's, else 10⁴). Throws
+/// a `ConfigError` naming the JSON path (and, for a bad point, its name and axis values).
+#[wasm_bindgen(js_name = planScan)]
+pub fn plan_scan(text: &str, max_points: Option<usize>) -> Result<JsValue, JsValue> {
+    let plan = crate::scan::plan_scan(text, max_points).map_err(js_error)?;
+    to_js(&serde_json::json!({"plan": plan, "scan_json": plan.scan_json_text()}))
+}
+
+/// The edges files each point of a scan writes itself (the points' `changes`, what each edge
+/// population of the first point drew: `[{file, properties: [{property, pathways: [{source,
+/// target}]}]}]`); every other file is stored once.
+#[wasm_bindgen(js_name = scanEdgeFiles)]
+pub fn scan_edge_files(changes: JsValue, drawn: JsValue) -> Result<Vec<String>, JsValue> {
+    let changes: Vec<crate::scan::Changes> = from_js(changes, "scan point changes")?;
+    let drawn: Vec<crate::output::scan_layout::DrawnPopulation> = from_js(drawn, "drawn populations")?;
+    Ok(crate::output::scan_layout::per_point_edge_files(&changes, &drawn))
+}
+
+/// A scan's layout (`request` as `outputLayout` takes it, the edges files written per point) →
+/// `{shared_dir, shared_prefix, layout, per_point, point}`; throws a `CircuitError`.
+#[wasm_bindgen(js_name = scanLayout)]
+pub fn scan_layout(request: JsValue, per_point: Vec<String>) -> Result<JsValue, JsValue> {
+    let request: crate::output::layout::LayoutRequest = from_js(request, "layout request")?;
+    to_js(&crate::output::scan_layout::scan_layout(&request, &per_point).map_err(circuit_error)?)
+}
+
+/// The names of a scan's root files: `{scan: "scan.json", shared: "shared"}`.
+#[wasm_bindgen(js_name = scanFileNames)]
+pub fn scan_file_names() -> Result<JsValue, JsValue> {
+    use crate::output::scan_layout::{SCAN_FILE, SHARED_DIR};
+    to_js(&serde_json::json!({"scan": SCAN_FILE, "shared": SHARED_DIR}))
+}
+
+/// `--from-provenance SIDECAR --change PATCH`: `{recorded (as readSidecar gives it), model_text
+/// (the patch merged over the recorded config), parent (the new sidecar's "parent" record)}`.
+/// Throws a `CircuitError` for a bad sidecar, a `ConfigError` naming the patch's key.
+#[wasm_bindgen(js_name = reparameterize)]
+pub fn reparameterize(sidecar_text: &str, patch_text: &str) -> Result<JsValue, JsValue> {
+    crate::output::sidecar::read_sidecar(sidecar_text).map_err(circuit_error)?;
+    let change = crate::scan::reparameterize(sidecar_text, patch_text).map_err(js_error)?;
+    let mut recorded =
+        serde_json::to_value(&change.recorded).map_err(|e| js_error(Error::input("sidecar", e.to_string())))?;
+    recorded["seed"] = crate::output::sidecar::seed_value(change.recorded.seed);
+    to_js(
+        &serde_json::json!({"recorded": recorded, "model_text": change.model_text, "parent": change.parent.to_json()}),
+    )
+}

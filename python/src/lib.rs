@@ -1042,6 +1042,66 @@ impl PyDatasetDigest {
     }
 }
 
+// ---- Scans and changes of a recorded run (the core's src/scan and src/output/scan_layout.rs) ----
+
+/// Whether a config text is a scan config (a JSON object with `"scan"` at its root).
+#[pyfunction]
+fn is_scan_config(text: &str) -> bool {
+    synparam::scan::is_scan_config(text)
+}
+
+/// A scan config expanded into its points, every point validated, as JSON: `{plan: {mode, kind,
+/// axes, points: [{name, index, values, model_text, config_sha256, changes}], notes}, scan_json:
+/// the text of scan.json}`; errors as the core's (`ConfigError` naming the JSON path).
+#[pyfunction]
+#[pyo3(signature = (text, max_points=None))]
+fn plan_scan(py: Python<'_>, text: &str, max_points: Option<usize>) -> PyResult<String> {
+    let plan = synparam::scan::plan_scan(text, max_points).map_err(|e| py_error(py, e))?;
+    to_json(&serde_json::json!({"plan": plan, "scan_json": plan.scan_json_text()}))
+}
+
+/// The edges files each point of a scan writes itself (JSON: the points' changes, what each edge
+/// population of the first point drew), as the core decides them.
+#[pyfunction]
+fn scan_edge_files(changes_json: &str, drawn_json: &str) -> PyResult<Vec<String>> {
+    let changes: Vec<synparam::scan::Changes> = parsed(changes_json, "scan point changes")?;
+    let drawn: Vec<synparam::output::scan_layout::DrawnPopulation> = parsed(drawn_json, "drawn populations")?;
+    Ok(synparam::output::scan_layout::per_point_edge_files(&changes, &drawn))
+}
+
+/// A scan's layout (the layout request as JSON, the edges files written per point) as JSON.
+#[pyfunction]
+fn scan_layout(request_json: &str, per_point: Vec<String>) -> PyResult<String> {
+    let request: synparam::output::layout::LayoutRequest = parsed(request_json, "layout request")?;
+    to_json(&synparam::output::scan_layout::scan_layout(&request, &per_point).map_err(output_error)?)
+}
+
+/// The names of a scan's root files: `(scan.json, shared)`.
+#[pyfunction]
+fn scan_file_names() -> (&'static str, &'static str) {
+    (synparam::output::scan_layout::SCAN_FILE, synparam::output::scan_layout::SHARED_DIR)
+}
+
+/// A change of a recorded run, as JSON: `{recorded (read_sidecar's), model_text, parent}`.
+#[pyfunction]
+fn reparameterize(py: Python<'_>, sidecar_text: &str, patch_text: &str) -> PyResult<String> {
+    synparam::output::sidecar::read_sidecar(sidecar_text).map_err(output_error)?;
+    let change = synparam::scan::reparameterize(sidecar_text, patch_text).map_err(|e| py_error(py, e))?;
+    to_json(
+        &serde_json::json!({"recorded": change.recorded, "model_text": change.model_text, "parent": change.parent.to_json()}),
+    )
+}
+
+fn add_scan_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(is_scan_config, m)?)?;
+    m.add_function(wrap_pyfunction!(plan_scan, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_edge_files, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_layout, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_file_names, m)?)?;
+    m.add_function(wrap_pyfunction!(reparameterize, m)?)?;
+    Ok(())
+}
+
 #[pymodule]
 fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -1082,6 +1142,7 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DISTANCE_SOMA", synparam::attributes::DISTANCE_SOMA)?;
     m.add("AFFERENT_CENTER", synparam::attributes::AFFERENT_CENTER.to_vec())?;
     m.add("EFFERENT_CENTER", synparam::attributes::EFFERENT_CENTER.to_vec())?;
+    add_scan_functions(m)?;
     m.add("SynparamError", py.get_type::<SynparamError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("InputError", py.get_type::<InputError>())?;

@@ -52,6 +52,8 @@ __all__ = [
     "CompiledRules",
     "RULES_PATHWAY",
     "fit",
+    "scan",
+    "is_scan_config",
     "SynparamError",
     "ConfigError",
     "InputError",
@@ -486,6 +488,22 @@ def fit(
                          min_samples=min_samples, max_samples=max_samples, seed=seed, populations=populations,
                          fallback=fallback, chunk_rows=chunk_rows, options=options, settings=settings)
     return result["model"], result["report"]
+
+
+def scan(circuit: Any, config: Config, out: Any, **options: Any) -> dict:
+    """Run a scan config on a SONATA circuit (``circuit``: its circuit_config.json) into ``out``:
+    ``out/scan.json``, one circuit per point, the files no point changes once in ``out/shared/``
+    — the command's scan, the same bytes. ``config``: a dict, JSON text or a file path with
+    ``"scan": "grid" | "coupled"``; ``options`` as :func:`synparam.dask.scan_circuit` takes them
+    (``max_points``, ``seed``, …, ``client`` for a Dask cluster). Needs h5py."""
+    from .dask import scan_circuit
+
+    return scan_circuit(circuit, config, out, **options)
+
+
+def is_scan_config(config: Config) -> bool:
+    """Whether a config is a scan config (a JSON object with ``"scan"`` at its root)."""
+    return _synparam.is_scan_config(config_text(config))
 
 
 def __getattr__(name: str) -> Any:

@@ -392,7 +392,7 @@ def _name_file(error, shown):
 
 def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_property=None, fallback=None,
                          overwrite=None, populations=None, client=None, partition_rows=DEFAULT_PARTITION_ROWS,
-                         in_flight=None, strict=False):
+                         in_flight=None, strict=False, from_provenance=None, change=None):
     """Parameterize the circuit of ``circuit_config`` (a circuit_config.json path) with ``config``
     (a model or task config: a dict, JSON text or a JSON file path) into ``out`` (new or empty),
     drawing on the Dask ``client``'s cluster (None: in this process), ``partition_rows`` edges per
@@ -402,6 +402,12 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
     the sidecar's ``rules_matching_nothing``). Edge attributes the model reads are read from the
     edges files and the source nodes' positions (see the module's documentation).
 
+    ``from_provenance`` (a ``parameterization.json`` path; ``config`` None, no settings) reruns the
+    run it records, as the command's ``--from-provenance``: the circuit's files must be the ones
+    it records. ``change`` (a partial model: dict, JSON text or file path) with it runs the
+    recorded model with the change merged over it (the core's ``merge_patch``), as ``--change``;
+    the new sidecar records its ``parent``.
+
     Returns a dict: ``populations`` (per edge population: name, source, target, size, file, stats,
     connections), ``warnings``, ``provenance`` (the sidecar), ``out_dir``, ``rewritten_config``,
     ``timings`` (seconds per phase). Raises :class:`synparam.SynparamError` subclasses for the
@@ -410,16 +416,64 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
     """
     if partition_rows is None or int(partition_rows) < 1:
         raise ValueError("partition_rows must be a positive integer")
+    settings = {"seed": seed, "pathway_property": pathway_property, "fallback": fallback, "overwrite": overwrite, "populations": populations}
+    recorded = parent = None
+    if from_provenance is not None:
+        given = [k for k, v in settings.items() if v is not None] + (["config"] if config is not None else [])
+        if given:
+            raise ValueError(f"from_provenance sets the model and run settings: drop {', '.join(given)}")
+        config, recorded, parent, settings = _from_provenance(from_provenance, change)
+    elif change is not None:
+        raise ValueError("change needs from_provenance (the run it changes)")
+    hasher = Hasher()
+    try:
+        return _publish(circuit_config, _config_text(config), out, settings, client=client, partition_rows=partition_rows,
+                        in_flight=in_flight, strict=strict, hasher=hasher, recorded=recorded, parent=parent)
+    finally:
+        hasher.close()
+
+
+def _from_provenance(sidecar_path, change):
+    """A recorded run (and a change of it): its config text, the record, the parent record (with
+    a change), its settings."""
+    shown = os.fspath(sidecar_path)
+    try:
+        with open(shown, encoding="utf-8") as stream:
+            text = stream.read()
+    except OSError as error:
+        raise CircuitError(f"cannot read ({error.strerror})", file=shown) from None
+    try:
+        recorded = json.loads(_synparam.read_sidecar(text))
+    except ValueError as error:
+        raise CircuitError(str(error), file=shown) from None
+    config_text, parent = recorded["config_text"], None
+    if change is not None:
+        try:
+            changed = json.loads(_synparam.reparameterize(text, _config_text(change)))
+        except ValueError as error:
+            if isinstance(error, _synparam.SynparamError):
+                raise
+            raise CircuitError(str(error), file=shown) from None
+        config_text, parent = changed["model_text"], changed["parent"]
+    recorded["shown"] = shown
+    settings = {"seed": recorded["seed"], "pathway_property": recorded["pathway_property"], "fallback": recorded["fallback"],
+                "overwrite": recorded["overwrite"], "populations": recorded["populations"]}
+    return config_text, recorded, parent, settings
+
+
+def _publish(circuit_config, config_text, out, settings, *, client, partition_rows, in_flight, strict, hasher,
+             recorded=None, parent=None, scan=None):
+    """One run published into ``out`` (claimed, staged beside it, verified, renamed into place):
+    ``recorded`` refuses a circuit whose files differ from a sidecar's; ``parent`` goes into the
+    sidecar; ``scan`` (a scan's shared state, see :func:`scan_circuit`) places the point's files."""
     clock = _Clock()
-    run = _plan(circuit_config, _config_text(config), clock, seed=seed, pathway_property=pathway_property, fallback=fallback,
-                overwrite=overwrite, populations=populations, strict=strict)
+    run = _plan(circuit_config, config_text, clock, strict=strict, **settings)
     out_dir = os.path.abspath(os.fspath(out))
-    layout = output_layout(run.circuit)
+    layout = scan["inputs"][0] if scan and scan.get("inputs") else output_layout(run.circuit)
     _refuse_output_holding_inputs(run.circuit, layout, out_dir)
     os.makedirs(os.path.dirname(out_dir), exist_ok=True)
     lock = claim(out_dir, run.warnings)
     staging = f"{out_dir}.partial-{os.getpid()}"
-    hasher = Hasher()
     published = False
     try:
         if os.path.lexists(out_dir):
@@ -427,12 +481,23 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
                 raise CircuitError("exists and is not a folder", file=out_dir)
             if os.listdir(out_dir):
                 raise CircuitError(f"output directory {printable(out_dir)} is not empty; choose a new or empty --out (inputs are never modified)")
-        excluded = [os.path.realpath(out_dir), os.path.realpath(staging), os.path.realpath(lock)]
-        inventory = _inventory(run.circuit, layout, excluded, hasher, run.warnings)
+        excluded = [os.path.realpath(out_dir), os.path.realpath(staging), os.path.realpath(lock)] + (scan["excluded"] if scan else [])
+        if scan and scan.get("inputs"):
+            inventory = scan["inputs"][1]
+        else:
+            inventory = _inventory(run.circuit, layout, excluded, hasher, run.warnings)
+            if scan:
+                scan["inputs"] = (layout, inventory)
+        if recorded:
+            actual = {r["name"]: f.result() for r, f in zip(inventory["named"], inventory["hashing"])}
+            changed = _synparam.changed_inputs(json.dumps(recorded["inputs"]), json.dumps(actual))
+            if changed:
+                raise CircuitError(f"the circuit differs from the one {printable(recorded['shown'])} records, so the run would not reproduce it: {', '.join(map(printable, changed))}")
         clock.phase("inventory")
         os.mkdir(staging)
-        results = _draw_and_write(run, layout, staging, _Executor(client), partition_rows, in_flight, clock)
-        provenance = _verify_and_record(run, layout, staging, results, inventory, hasher, clock)
+        place = _Placement(layout, staging, scan)
+        results = _draw_and_write(run, layout, staging, _Executor(client), partition_rows, in_flight, clock, drawn=place.drawn)
+        provenance = _verify_and_record(run, layout, staging, results, inventory, hasher, clock, place=place, parent=parent)
         # Publish: rename into place, over DIR only if it is still empty.
         try:
             os.rename(staging, out_dir)
@@ -447,13 +512,80 @@ def parameterize_circuit(circuit_config, config, out, *, seed=None, pathway_prop
                 "rewritten_config": bool(layout["config"]["rewritten"]), "timings": dict(clock.timings), "seed": run.seed,
                 "pathway_property": run.pathway_property, "fallback": run.fallback, "overwrite": run.overwrite}
     finally:
-        hasher.close()
-        if not published:
-            shutil.rmtree(staging, ignore_errors=True)
+        _release(staging, lock, published)
+
+
+def _release(staging, lock, published):
+    """A run's or a scan's end: its staging folder removed unless published, its lock always."""
+    if not published:
+        shutil.rmtree(staging, ignore_errors=True)
+    try:
+        os.remove(lock)
+    except OSError:
+        pass
+
+
+def scan_circuit(circuit_config, config, out, *, max_points=None, seed=None, pathway_property=None, fallback=None,
+                 overwrite=None, populations=None, client=None, partition_rows=DEFAULT_PARTITION_ROWS, in_flight=None,
+                 strict=False):
+    """Run the scan config ``config`` (dict, JSON text or file path: any config with ``"scan":
+    "grid" | "coupled"``, a field given as a list an axis) on the circuit of ``circuit_config``
+    into ``out`` (new or empty), as the command does with a scan config: every point expanded and
+    validated by the core before anything is written (more than ``max_points`` — else the config's
+    ``max_points``, else 10⁴ — refused), then ``out/scan.json``, one verified circuit per point in
+    ``out/<point>/`` with its sidecar, and the files no point changes once in ``out/shared/``, named
+    from each point's config (design §5.5). The same bytes as the command (but the sidecars'
+    ``created``). Settings and cluster options as :func:`parameterize_circuit`, for every point.
+
+    Returns ``{"plan": the core's plan (mode, axes, points with name, values, changes…),
+    "points": [parameterize_circuit's result per point], "out_dir", "warnings"}``.
+    """
+    import synparam
+
+    text = _config_text(config)
+    plan = json.loads(_synparam.plan_scan(text, max_points))
+    settings = {"seed": seed, "pathway_property": pathway_property, "fallback": fallback, "overwrite": overwrite, "populations": populations}
+    overrides = {k: (list(v) if k == "populations" else v) for k, v in settings.items() if v is not None}
+    for point in plan["plan"]["points"]:
         try:
-            os.remove(lock)
-        except OSError:
-            pass
+            if synparam.is_rules_input(point["model_text"]):
+                synparam.read_rules(point["model_text"])
+            else:
+                planned = synparam.plan_run(point["model_text"], **overrides)
+                synparam.Parameterizer(point["model_text"], _setting(planned["settings"], "seed"))
+        except Exception as error:
+            error.args = (f"scan point {point['name']}: {error.args[0] if error.args else error}",) + error.args[1:]
+            raise
+    scan_file, shared = _synparam.scan_file_names()
+    out_dir = os.path.abspath(os.fspath(out))
+    os.makedirs(os.path.dirname(out_dir), exist_ok=True)
+    warnings = []
+    lock = claim(out_dir, warnings)
+    staging = f"{out_dir}.partial-{os.getpid()}"
+    hasher = Hasher()
+    published = False
+    try:
+        if os.path.lexists(out_dir) and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
+            raise CircuitError(f"output directory {printable(out_dir)} is not empty; choose a new or empty --out (inputs are never modified)")
+        state = {"shared_dir": os.path.join(staging, shared), "changes": [p["changes"] for p in plan["plan"]["points"]],
+                 "excluded": [os.path.realpath(out_dir), os.path.realpath(staging), os.path.realpath(lock)]}
+        os.makedirs(state["shared_dir"])
+        results = []
+        for index, point in enumerate(plan["plan"]["points"]):
+            state["first"] = index == 0
+            results.append(_publish(circuit_config, point["model_text"], os.path.join(staging, point["name"]), settings, client=client,
+                                    partition_rows=partition_rows, in_flight=in_flight, strict=strict, hasher=hasher, scan=state))
+        with open(os.path.join(staging, scan_file), "x", encoding="utf-8", newline="") as stream:
+            stream.write(plan["scan_json"])
+        try:
+            os.rename(staging, out_dir)
+        except OSError as error:
+            raise CircuitError(f"cannot move the finished output into place ({error})", file=out_dir) from None
+        published = True
+        return {"plan": plan["plan"], "points": results, "out_dir": out_dir, "warnings": warnings}
+    finally:
+        hasher.close()
+        _release(staging, lock, published)
 
 
 class _Clock:
@@ -640,14 +772,14 @@ def _inventory(circuit, layout, excluded, hasher, warnings) -> dict:
     return {"records": records, "named": named, "hashing": hasher.hash([r["real"] for r in named]), "not_included": not_included}
 
 
-def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_flight, clock) -> list:
+def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_flight, clock, drawn=None) -> list:
     """Phase 3, draw and write: each edges file copied into the staging folder, its populations
     planned with the core, their ranges drawn on the cluster and written in range order by this one
     writer; connections counted, statistics merged, timestamps pinned. Returns each population's
     result (name, size, file, stats, connections, the core's digests of what it stored)."""
     import synparam
 
-    staged = lambda output: os.path.join(staging, output)  # noqa: E731
+    staged = drawn or (lambda output: os.path.join(staging, output))  # noqa: E731
     output_of = {e["input"]: e["output"] for e in layout["entries"]}
     by_file = collections.OrderedDict()
     for plan in run.plans:
@@ -761,55 +893,123 @@ def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_fli
                 pass
 
 
-def _verify_and_record(run: _Run, layout, staging, results, inventory, hasher, clock) -> dict:
+class _Placement:
+    """Where each planned output file goes and how the sidecar names it (as the command's
+    ``placement``, www/node/publish.mjs). A single run: all in its staging folder. A scan's point
+    (``scan``: its shared state): its config and the edges files it writes in its own folder, every
+    other file in the scan's shared folder, named ``../shared/…`` — copied there by the first
+    point, already there (``stored``) for the others. Edges files are drawn under ``.drawn/`` and
+    moved into place by ``settle`` (a later point's copy of a shared one only compared, then removed)."""
+
+    def __init__(self, layout, staging, scan):
+        self.staging, self.scan = staging, scan
+        self.config_text = None if scan else layout["config"]["text"]
+        self.per_point = set()
+
+    def drawn(self, output):
+        return os.path.join(self.staging, ".drawn" if self.scan else "", output)
+
+    def shared(self, file):
+        return bool(self.scan) and file["from"] != "config" and not (file["from"] == "written" and file["entry"]["input"] in self.per_point)
+
+    def stored(self, file):
+        return self.shared(file) and not self.scan["first"]
+
+    def where(self, file):
+        return os.path.join(self.scan["shared_dir"], file["output"]) if self.shared(file) else os.path.join(self.staging, file["output"])
+
+    def named(self, file):
+        return self.scan["layout"]["shared_prefix"] + file["output"] if self.shared(file) else file["output"]
+
+    def settle(self, plan_files, results, circuit):
+        """The scan's layout decided by the core (by its first point) and the written files moved."""
+        scan = self.scan
+        if "layout" not in scan:
+            drawn = [{"file": r["file_name"], "properties": [{"property": p["property"], "pathways": [{"source": w["source"], "target": w["target"]} for w in p["pathways"]]}
+                                                             for p in r["stats"]]} for r in results]
+            per_point = _synparam.scan_edge_files(json.dumps(scan["changes"]), json.dumps(drawn))
+            request = {"config": {"name": circuit.config_name, "text": circuit.config_text}}
+            try:
+                scan["layout"] = json.loads(_synparam.scan_layout(json.dumps(request), per_point))
+            except ValueError as error:
+                raise CircuitError(str(error)) from None
+        scanned = scan["layout"]
+        self.per_point = {e["input"] for e, own in zip(scanned["layout"]["entries"], scanned["per_point"]) if own}
+        self.config_text = scanned["point"]["config"]["text"]
+        for file in plan_files:
+            if file["from"] == "written" and not self.stored(file):
+                os.makedirs(os.path.dirname(self.where(file)), exist_ok=True)
+                os.rename(self.drawn(file["output"]), self.where(file))
+
+
+def _verify_and_record(run: _Run, layout, staging, results, inventory, hasher, clock, place, parent=None) -> dict:
     """Phases 4 and 5: every other file copied (the config, the files named, then the named
     folders' files); every written dataset read back against the core's digest, every copy against
     its input; the sidecar written; the inputs checked unchanged. Returns the sidecar document."""
-    staged = lambda output: os.path.join(staging, output)  # noqa: E731
     circuit = run.circuit
+    scan = place.scan
     written = {r["file_name"] for r in results}
     plan_files = output_files(layout, written=written)
+    if scan:
+        place.settle(plan_files, results, circuit)
     for file in plan_files:
-        if file["from"] == "written":
+        if file["from"] == "written" or place.stored(file):
             continue
         if file["from"] == "config":
-            with open(staged(file["output"]), "x", encoding="utf-8", newline="") as stream:
-                stream.write(layout["config"]["text"])
+            with open(place.where(file), "x", encoding="utf-8", newline="") as stream:
+                stream.write(place.config_text)
             continue
         real = file["file"]["real"] if file.get("file") else circuit.real(file["entry"]["input"])
-        copy_new(real, staged(file["output"]))
-    directories = [e["output"] or "." for e in layout["entries"] if e.get("present") and e["kind"] == "dir"]
+        copy_new(real, place.where(file))
+    sidecar_layout = scan["layout"]["point"] if scan else layout
+    directories = [p["output"] or "." for e, p in zip(layout["entries"], sidecar_layout["entries"]) if e.get("present") and e["kind"] == "dir"]
     clock.phase("copy other files")
 
-    hashed_files = [f for f in plan_files if f["from"] != "config" and not f.get("file")]
-    output_hashing = hasher.hash([staged(f["output"]) for f in hashed_files])
+    hashed_files = [f for f in plan_files if f["from"] != "config" and not f.get("file") and not place.stored(f)]
+    output_hashing = hasher.hash([place.where(f) for f in hashed_files])
     datasets = {}
     for file in plan_files:
-        where = staged(file["output"])
+        where = place.where(file)
         if file["from"] == "config":
             with open(where, encoding="utf-8", newline="") as stream:
-                if stream.read() != layout["config"]["text"]:
+                if stream.read() != place.config_text:
                     raise CircuitError("verification failed: the written config differs from the one planned", file=file["output"])
         elif file["from"] == "written":
-            datasets[file["output"]] = {}
-            with h5py.File(where, "r") as h5:
+            digests = {}
+            with h5py.File(place.drawn(file["output"]) if place.stored(file) else where, "r") as h5:
                 for population in (r for r in results if r["file_name"] == file["entry"]["input"]):
                     for checked in verify_datasets(h5, population["name"], population["datasets"], file["output"]):
-                        datasets[file["output"]][checked["dataset"]] = {"storage": checked["storage"], "rows": checked["rows"], "digest": checked["digest"]}
+                        digests[checked["dataset"]] = {"storage": checked["storage"], "rows": checked["rows"], "digest": checked["digest"]}
+            if place.stored(file):
+                if scan["digests"].get(file["output"]) != digests:
+                    raise CircuitError("internal error: this scan point drew differently from the first point what no point changes; nothing was published (please report it)", file=file["output"])
+                os.remove(place.drawn(file["output"]))
+            elif place.shared(file):
+                scan.setdefault("digests", {})[file["output"]] = digests
+            datasets[place.named(file)] = digests
+        elif place.stored(file):
+            continue
         elif file.get("file") and os.path.getsize(where) != file["file"]["identity"][2]:
             raise CircuitError(f"verification failed: the output copy differs in size from its input {printable(file['file']['real'])}", file=file["output"])
+    if scan:
+        shutil.rmtree(os.path.join(staging, ".drawn"), ignore_errors=True)
     clock.phase("verify datasets")
     input_hashes = {r["name"]: f.result() for r, f in zip(inventory["named"], inventory["hashing"])}
-    output_hashes = {f["output"]: h.result() for f, h in zip(hashed_files, output_hashing)}
-    planned = [{"output": f["output"], "from": f["from"], "input": f["entry"]["input"] if f.get("entry") else None,
+    output_hashes = {place.named(f): h.result() for f, h in zip(hashed_files, output_hashing)}
+    if scan and scan["first"]:
+        scan["hashes"] = dict(output_hashes)
+    elif scan:
+        output_hashes.update({place.named(f): scan["hashes"][place.named(f)] for f in plan_files if place.stored(f) and not f.get("file")})
+    planned = [{"output": place.named(f), "from": f["from"], "input": f["entry"]["input"] if f.get("entry") else None,
                 "in_folder": bool(f.get("file"))} for f in plan_files]
     try:
-        outputs = json.loads(_synparam.recorded_output_hashes(layout["config"]["text"], json.dumps(planned), json.dumps(input_hashes),
+        outputs = json.loads(_synparam.recorded_output_hashes(place.config_text, json.dumps(planned), json.dumps(input_hashes),
                                                               json.dumps(output_hashes)))
     except ValueError as error:
         raise CircuitError(str(error)) from None
     input_inodes = {(r["identity"][0], r["identity"][1]) for r in inventory["records"]}
-    for item in files_below(staging, []):
+    ours = files_below(staging, []) + (files_below(scan["shared_dir"], []) if scan and scan["first"] else [])
+    for item in ours:
         info = os.stat(item["real"])
         if (info.st_dev, info.st_ino) in input_inodes:
             raise CircuitError("verification failed: the output file shares its inode with an input (it is an input)", file=item["relative"])
@@ -820,10 +1020,10 @@ def _verify_and_record(run: _Run, layout, staging, results, inventory, hasher, c
     sidecar = sidecar_text(
         version=synparam.__version__, created=iso_now(), seed=run.seed,
         pathway_property=run.pathway_property, fallback=run.fallback, overwrite=run.overwrite, populations=run.requested,
-        config_text=run.user_config_text, results=results, layout=layout, inputs=input_hashes, outputs=outputs,
+        config_text=run.user_config_text, results=results, layout=sidecar_layout, inputs=input_hashes, outputs=outputs,
         datasets=datasets, directories=directories, not_included=inventory["not_included"], unavailable=circuit.unavailable,
-        explain=run.explain)
-    with open(staged(_synparam.sidecar_name()), "x", encoding="utf-8", newline="") as stream:
+        explain=run.explain, parent=parent)
+    with open(os.path.join(staging, _synparam.sidecar_name()), "x", encoding="utf-8", newline="") as stream:
         stream.write(sidecar)
     for record in inventory["records"]:
         try:
@@ -837,7 +1037,7 @@ def _verify_and_record(run: _Run, layout, staging, results, inventory, hasher, c
 
 
 def sidecar_text(*, version, created, seed, pathway_property, fallback, overwrite, populations, config_text, results,
-                 layout, inputs, outputs, datasets, directories, not_included, unavailable, explain=None):
+                 layout, inputs, outputs, datasets, directories, not_included, unavailable, explain=None, parent=None):
     """The provenance sidecar's text, as the core writes it for every host (src/output/sidecar.rs)."""
     inputs_json = {
         "version": version, "created": created, "seed": str(int(seed)), "pathway_property": pathway_property,
@@ -849,7 +1049,7 @@ def sidecar_text(*, version, created, seed, pathway_property, fallback, overwrit
         "inputs": inputs, "outputs": outputs, "datasets": datasets, "directories": directories,
         "not_included": not_included,
         "unavailable": [{"kind": u["kind"], "name": u["name"], "population": u["population"]} for u in unavailable],
-        "rules_matching_nothing": explain["rules_matching_nothing"] if explain else [],
+        "rules_matching_nothing": explain["rules_matching_nothing"] if explain else [], "parent": parent,
     }
     return _synparam.sidecar_text(json.dumps(inputs_json))
 
@@ -893,7 +1093,8 @@ def summarize(result, out=print):
 def _parser():
     parser = argparse.ArgumentParser(prog="synparam-dask", description="Parameterize the synapses of a SONATA circuit on a Dask cluster; the same output as the synparam command.")
     parser.add_argument("--circuit", required=True, help="circuit_config.json")
-    parser.add_argument("--config", required=True, help="model or task config (JSON file)")
+    parser.add_argument("--config", required=True, help="model or task config (JSON file); a scan config runs every point")
+    parser.add_argument("--max-points", type=int, help="a scan config: refuse more points than this (default: the config's max_points, else 10000)")
     parser.add_argument("--out", required=True, help="output folder (new or empty)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--pathway-property")
@@ -933,11 +1134,19 @@ def main(argv=None):
             client = Client(cluster)
         if client.dashboard_link and not args.quiet:
             L.info("Dask dashboard: %s", client.dashboard_link)
-        result = parameterize_circuit(
-            args.circuit, args.config, args.out, seed=args.seed, pathway_property=args.pathway_property,
-            fallback=args.fallback_value, overwrite=args.overwrite,
-            populations=[p for p in args.populations.split(",") if p] if args.populations else None,
-            client=client, partition_rows=args.partition_rows, strict=args.strict)
+        settings = dict(seed=args.seed, pathway_property=args.pathway_property, fallback=args.fallback_value, overwrite=args.overwrite,
+                        populations=[p for p in args.populations.split(",") if p] if args.populations else None,
+                        client=client, partition_rows=args.partition_rows, strict=args.strict)
+        if _synparam.is_scan_config(_config_text(args.config)):
+            scanned = scan_circuit(args.circuit, args.config, args.out, max_points=args.max_points, **settings)
+            if not args.quiet:
+                print(f"wrote the scan to {printable(scanned['out_dir'])}: scan.json, {len(scanned['points'])} circuit(s), files no point changes once in shared/; each verified")
+            for warning in scanned["warnings"] + list(dict.fromkeys(w for r in scanned["points"] for w in r["warnings"])):
+                print(f"warning: {printable(warning)}")
+            return 0
+        if args.max_points is not None:
+            _parser().error("--max-points is for a scan config (one with \"scan\": \"grid\" or \"coupled\")")
+        result = parameterize_circuit(args.circuit, args.config, args.out, **settings)
     except (CircuitError, synparam.SynparamError) as error:
         name = type(error).__name__
         print(f"synparam-dask: error: {'' if name == 'CircuitError' else name + ': '}{printable(error)}", file=sys.stderr)

@@ -130,6 +130,11 @@ pub struct SidecarInputs {
     /// A rules config's rules that match no node (the rules explanation's list).
     #[serde(default)]
     pub rules_matching_nothing: Value,
+    /// The run this one changes (`--from-provenance … --change`): `crate::scan::ParentRun::to_json`,
+    /// recorded as `"parent"`; null (a run from a config) leaves the key out, so older readers and
+    /// older sidecars are unaffected.
+    #[serde(default)]
+    pub parent: Value,
 }
 
 /// The sidecar document's text (`JSON.stringify(document, null, 2)` and a newline).
@@ -189,6 +194,9 @@ pub fn sidecar_text(inputs: &SidecarInputs) -> String {
         rules => rules.clone(),
     };
     document.insert("rules_matching_nothing".into(), rules);
+    if !inputs.parent.is_null() {
+        document.insert("parent".into(), inputs.parent.clone());
+    }
     format!("{}\n", stringify(&Value::Object(document), Some(2)))
 }
 

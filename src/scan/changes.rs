@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::axes::{kind_of, SCAN_KEYS};
@@ -18,7 +18,7 @@ use crate::rules::{parse_rules, Rule, RuleSet};
 
 /// A property on some pathways whose values may differ: `source`/`target` `None` stands for every
 /// value (rules: pathways are classes of nodes, known only once compiled for a circuit).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Change {
     /// The property (a SONATA edge dataset).
     pub property: String,
@@ -30,7 +30,7 @@ pub struct Change {
 
 /// What a config changes relative to another: everything, or the listed (property, source,
 /// target) cells — so a host can reuse every output a point or a patch does not change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Changes {
     /// Every value may differ (a seed, pathway property, … changed): nothing can be reused.

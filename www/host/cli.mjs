@@ -6,6 +6,8 @@
 //                         --out DIR [--seed N] [--pathway-property P] [--populations a,b]
 //                         [--fallback-value V] [--overwrite] [--chunk-size N] [--hardlink]
 //   node www/host/cli.mjs --circuit <the original circuit> --from-provenance DIR/parameterization.json --out DIR2
+//   node www/host/cli.mjs --circuit <circuit> --from-provenance DIR/parameterization.json --change PATCH.json --out DIR2
+//   node www/host/cli.mjs --circuit <circuit_config.json> --config SCAN.json --out DIR [--max-points N]   (a scan)
 //   node www/host/cli.mjs --circuit <circuit> --fit MODEL.json --pathway-property mtype [--fit-report R.json] ...
 //
 // DIR (new or empty) mirrors the input circuit: every file the config names at the same relative
@@ -23,13 +25,15 @@ import { printable } from "../sonata/errors.js";
 import { readProvenance } from "../run/provenance.js";
 import { DEFAULT_CHUNK_SIZE, unavailableWarnings } from "../run/parameterize.js";
 import { initialize, writeParameterizedCircuit, phaseTimer, explainRules, explainModel, rulesOf, fit } from "./node.mjs";
+import { isScanConfig, writeParameterizedScan, changeOfRun } from "./node.mjs";
 import { isRulesInput } from "../../pkg/synparam.js";
 import { FIT_MODES } from "../run/fit.js";
 import { cleanUpActiveRuns } from "../node/publish.mjs";
 
 const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --config <json> --out DIR
        [--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite] [--strict] [--chunk-size N] [--hardlink] [--workers N] [--timings]
-   or: synparam --circuit <circuit_config.json | files.h5...> --from-provenance parameterization.json --out DIR [--hardlink]
+   or: synparam --circuit <circuit_config.json | files.h5...> --from-provenance parameterization.json [--change PATCH.json] --out DIR [--hardlink]
+   or: synparam --circuit <circuit_config.json> --config <scan config> --out DIR [--max-points N] [run options]
    or: synparam --circuit <circuit_config.json | files.h5...> --config <rules> --explain [--strict] [--export-model F] [--export-rules F]
    or: synparam --config <model or rules> --export-rules F [--pathway-property P]
    or: synparam --circuit <circuit_config.json | files.h5...> --fit MODEL.json --pathway-property P [--fit-report R.json]
@@ -46,6 +50,13 @@ const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --c
   --strict     for rules: refuse a rule naming a selector value no node of the circuit has (by default
                such rules, normal for a region's recipe on part of the region, are a warning).
   --export-rules F  any model as synparam rules JSON (a matrix model: one rule per cell).
+
+  --change PATCH.json  with --from-provenance: run the recorded model with PATCH (a partial model:
+               specs of some properties or pathways; for rules, rules appended last) merged over it;
+               the new sidecar names its parent run and the change.
+  --max-points N  a scan config (one with "scan": "grid" | "coupled") runs every point, one circuit
+               each in DIR/<point>/, files no point changes once in DIR/shared/; more points than N
+               (default: the config's max_points, else 10000) are refused.
 
   --hardlink   link unchanged files (nodes, morphologies, ...) into DIR instead of copying them. Saves
                space, but DIR's files ARE the input files then: anything that later modifies one of
@@ -108,6 +119,8 @@ export function parseArguments(argv) {
         break;
       }
       case "--from-provenance": options.fromProvenance = value(); break;
+      case "--change": options.change = value(); break;
+      case "--max-points": options.maxPoints = count(flag, value(), 1); break;
       case "--explain": options.explain = true; break;
       case "--export-model": options.exportModel = value(); break;
       case "--export-rules": options.exportRules = value(); break;
@@ -143,6 +156,7 @@ export function parseArguments(argv) {
   } else if (!options.config) {
     throw new UsageError("--config is required (or --from-provenance)");
   }
+  if (options.change && !options.fromProvenance) throw new UsageError("--change needs --from-provenance (the run it changes)");
   if (options.exportModel && !options.explain) throw new UsageError("--export-model needs --explain");
   const writesNothing = options.explain || (options.exportRules && !options.out);
   if (writesNothing) {
@@ -211,8 +225,12 @@ export async function main(argv, log = console.log) {
   const readInput = (file) => fs.readFile(file, "utf8").catch((e) => {
     throw new CircuitError(e.code === "ENOENT" ? "does not exist" : e.code === "EISDIR" ? "is a folder, not a file" : `cannot read (${e.code ?? e.message})`, { file });
   });
-  const recorded = options.fromProvenance ? readProvenance(await readInput(options.fromProvenance), options.fromProvenance) : null;
-  const configText = recorded ? recorded.configText : configTextOf(options.config, await readInput(options.config));
+  const sidecarText = options.fromProvenance ? await readInput(options.fromProvenance) : null;
+  const recorded = sidecarText === null ? null : readProvenance(sidecarText, options.fromProvenance);
+  const change = options.change ? await changeOfRun(sidecarText, await readInput(options.change)) : null;
+  const configText = change ? change.configText : recorded ? recorded.configText : configTextOf(options.config, await readInput(options.config));
+  if (!recorded && isScanConfig(configText)) return scanCommand(options, configText, log, timer);
+  if (options.maxPoints !== undefined) throw new UsageError("--max-points is for a scan config (one with \"scan\": \"grid\" or \"coupled\")");
   if (options.exportRules) {
     await writeNew(options.exportRules, `${await rulesOf(configText, options.pathwayProperty ?? "synapse_class")}\n`);
     log(`wrote the rules to ${printable(options.exportRules)}`);
@@ -240,7 +258,7 @@ export async function main(argv, log = console.log) {
     result = await writeParameterizedCircuit({
       circuitPaths: options.circuit, configText, settings, out: options.out, chunkSize: options.chunkSize, hardlink: options.hardlink,
       recorded, recordedName: options.fromProvenance, shouldStop: () => stopSignal !== null, workers: options.workers, strict: options.strict,
-      timings: options.timings ? timer : null,
+      timings: options.timings ? timer : null, parent: change?.parent ?? null,
     });
   } catch (error) {
     // A run refused for what the circuit could not load: everything not loaded, as warnings (the
@@ -251,6 +269,30 @@ export async function main(argv, log = console.log) {
   for (const population of result.populations) summarize(log, population);
   log(`\nwrote the parameterized circuit to ${printable(result.outDir)}, verified${result.rewrittenConfig ? " (circuit_config.json rewritten: files outside the circuit folder are in external/)" : ""}`);
   for (const warning of result.warnings) log(`warning: ${printable(warning)}`);
+  if (options.timings) log(`\ntimings (wall clock):\n${timer.report().join("\n")}`);
+  return result;
+}
+
+/** A scan config: its points stated, then every point published (writeParameterizedScan). */
+async function scanCommand(options, scanText, log, timer) {
+  if (options.explain || options.exportRules) throw new UsageError("a scan config runs its points: --explain and --export-rules take one model (a point's config)");
+  if (options.circuit.length !== 1 || !options.circuit[0].endsWith(".json")) throw new UsageError("a scan needs --circuit <circuit_config.json> (its points name the files they share by path)");
+  const settings = { seed: options.seed, pathwayProperty: options.pathwayProperty, fallback: options.fallback, overwrite: options.overwrite, populations: options.populations };
+  const result = await writeParameterizedScan({
+    circuitPaths: options.circuit, scanText, maxPoints: options.maxPoints ?? null, settings, out: options.out, chunkSize: options.chunkSize, hardlink: options.hardlink,
+    shouldStop: () => stopSignal !== null, workers: options.workers, strict: options.strict, timings: options.timings ? timer : null,
+    onPlan: (plan) => {
+      log(`${plan.mode} scan of ${plan.points.length} point(s): ${plan.axes.map((a) => `${printable(a.path)} × ${a.values.length}`).join(", ") || "no axis"}; every point valid`);
+      for (const note of plan.notes) log(`note: ${printable(note)}`);
+    },
+  });
+  for (const [i, point] of result.plan.points.entries()) {
+    const changes = point.changes.kind === "everything" ? `everything (${point.changes.reasons.map(printable).join("; ")})` : point.changes.changed.length
+      ? point.changes.changed.map((c) => `${printable(c.property)} ${c.source === null ? "*" : printable(c.source)} → ${c.target === null ? "*" : printable(c.target)}`).join(", ") : "nothing";
+    log(`  ${printable(point.name)}: ${i === 0 ? "the base point" : `changes ${changes}`}; ${result.results[i].populations.map((p) => `${printable(p.name)} ${p.size} synapses`).join(", ")}`);
+  }
+  log(`\nwrote the scan to ${printable(result.outDir)}: scan.json, ${result.plan.points.length} circuit(s) (<point>/circuit_config.json), files no point changes once in shared/; each verified`);
+  for (const warning of [...result.warnings, ...new Set(result.results.flatMap((r) => r.warnings))]) log(`warning: ${printable(warning)}`);
   if (options.timings) log(`\ntimings (wall clock):\n${timer.report().join("\n")}`);
   return result;
 }

@@ -7,10 +7,12 @@ import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import h5wasm from "h5wasm/node";
 import { initSync, Parameterizer, DatasetDigest, planRun, version, isRulesInput, readRules, RuleCompiler, exportRules, Fitter, FitState, planFit } from "../../pkg/synparam.js";
+import { planScan, scanEdgeFiles, scanFileNames, reparameterize } from "../../pkg/synparam.js";
+import { scanLayout } from "../sonata/circuit_output.js";
 import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
 import { parameterizeCircuit, overridesOf, compileRules, checkAgainstCircuit, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
-import { publishCircuit } from "../node/publish.mjs";
+import { publishCircuit, publishScan } from "../node/publish.mjs";
 import { createDrawPool } from "../run/pool.js";
 import { nodeEndpoint } from "../run/protocol.js";
 import { resultsOf } from "../run/results.js";
@@ -114,10 +116,11 @@ export async function openCircuit(paths) {
  * ../node/publish.mjs and docs/reliability.md). `settings`: {seed, pathwayProperty, fallback, overwrite,
  * populations}; `hardlink` links unchanged files instead of copying them; `recorded` (from
  * readProvenance) makes it refuse a circuit whose files differ from the recorded ones; `strict`
- * refuses rules whose selectors match no node (compileRules). Returns
+ * refuses rules whose selectors match no node (compileRules); `parent` (the core's `reparameterize`)
+ * is recorded in the sidecar as the run this one changes. Returns
  * parameterizeCircuit's result plus `{provenance, outDir, warnings}`.
  */
-export async function writeParameterizedCircuit({ circuitPaths, configText, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, recorded = null, recordedName = undefined, onProgress, shouldStop, keepColumns = false, workers = defaultWorkers(), timings = null, storageChunkRows = undefined, strict = false }) {
+export async function writeParameterizedCircuit({ circuitPaths, configText, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, recorded = null, recordedName = undefined, onProgress, shouldStop, keepColumns = false, workers = defaultWorkers(), timings = null, storageChunkRows = undefined, strict = false, parent = null }) {
   await initialize();
   timings?.mark("start");
   // Validate the model and the settings (a seed is needed) before touching any file.
@@ -125,14 +128,78 @@ export async function writeParameterizedCircuit({ circuitPaths, configText, sett
   const { circuit, source } = await openCircuit(circuitPaths);
   timings?.mark("load circuit");
   try {
-    return await publishCircuit({
-      circuit, source, out, hardlink, recorded, recordedName, configText, version: version(), DatasetDigest, shouldStop, timings,
-      openWritable: (file) => hdf5({ file }, () => new h5wasm.File(file, "a")),
-      openReadOnly: (file) => openH5(h5wasm, file, file),
-      execute: (output) => parameterizeCircuit({
-        circuit, Parameterizer, planRun, configText, ...settings, chunkSize, output, version: version(), onProgress, shouldStop, keepColumns, ...parallelOptions(workers), timings, storageChunkRows, rules: RULES, strict,
-      }),
+    return await publishRun({ circuit, source, configText, settings, out, hardlink, recorded, recordedName, onProgress, shouldStop, keepColumns, workers, timings, storageChunkRows, strict, chunkSize, parent });
+  } finally {
+    closeCircuit(circuit);
+  }
+}
+
+/** One run of `configText` on an opened circuit, published into `out` (publishCircuit; `parent`
+ * and `scan` as it takes them). */
+function publishRun({ circuit, source, configText, settings, out, hardlink, recorded = null, recordedName, onProgress, shouldStop, keepColumns = false, workers, timings, storageChunkRows, strict, chunkSize, parent = null, scan = null }) {
+  return publishCircuit({
+    circuit, source, out, hardlink, recorded, recordedName, configText, version: version(), DatasetDigest, shouldStop, timings, parent, scan,
+    openWritable: (file) => hdf5({ file }, () => new h5wasm.File(file, "a")),
+    openReadOnly: (file) => openH5(h5wasm, file, file),
+    execute: (output) => parameterizeCircuit({
+      circuit, Parameterizer, planRun, configText, ...settings, chunkSize, output, version: version(), onProgress, shouldStop, keepColumns, ...parallelOptions(workers), timings, storageChunkRows, rules: RULES, strict,
+    }),
+  });
+}
+
+export { isScanConfig } from "../../pkg/synparam.js";
+
+/**
+ * A change of a recorded run (`--from-provenance SIDECAR --change PATCH`, the core's
+ * `reparameterize`): `{configText}` the patch merged over the recorded config, `parent` the new
+ * sidecar's record of the run it changes. Errors name the patch's key or the sidecar's field.
+ */
+export async function changeOfRun(sidecarText, patchText) {
+  await initialize();
+  const { model_text: configText, parent } = reparameterize(sidecarText, patchText);
+  return { configText, parent };
+}
+
+/** A core error about one scan point, named by it (its name says its axis values). */
+function inPoint(error, point) {
+  error.message = `scan point ${point.name}: ${error.message}`;
+  return error;
+}
+
+/**
+ * Expand the scan config `scanText` (the core's `plan_scan`: every point validated, with the run
+ * settings, before anything is written; more than `maxPoints` — else the config's `max_points`,
+ * else 10⁴ — refused) and publish it into `out` (new or empty): `out/scan.json`, one verified
+ * circuit per point in `out/<point>/` with its sidecar, the files no point changes stored once in
+ * `out/shared/` and named from each point's config (design §5.5). `onPlan(plan)` hears the plan
+ * before any file is touched. Other options as writeParameterizedCircuit, for every point.
+ * Returns `{plan, results (per point, as writeParameterizedCircuit's), outDir, warnings}`.
+ */
+export async function writeParameterizedScan({ circuitPaths, scanText, maxPoints = null, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, onPlan = () => {}, onProgress, shouldStop, workers = defaultWorkers(), timings = null, strict = false }) {
+  await initialize();
+  const { plan, scan_json: scanJsonText } = planScan(scanText, maxPoints ?? undefined);
+  for (const point of plan.points) {
+    try {
+      validateConfig(point.model_text, settings);
+    } catch (error) {
+      throw inPoint(error, point);
+    }
+  }
+  onPlan(plan);
+  const { circuit, source } = await openCircuit(circuitPaths);
+  timings?.mark("load circuit");
+  // Which edges files each point writes, decided by the core from what the first point drew.
+  const decide = (result) => scanLayout(circuit, scanEdgeFiles(plan.points.map((p) => p.changes), result.populations.map((p) => ({
+    file: p.fileName, properties: p.stats.map((s) => ({ property: s.property, pathways: s.pathways.map(({ source: from, target }) => ({ source: from, target })) })),
+  }))));
+  try {
+    const published = await publishScan({
+      out, points: plan.points, scanJsonText, names: scanFileNames(), shouldStop,
+      runPoint: (point, pointOut, scan) => publishRun({
+        circuit, source, configText: point.model_text, settings, out: pointOut, hardlink, onProgress, shouldStop, workers, timings, strict, chunkSize, scan: { ...scan, decide },
+      }).catch((error) => { throw inPoint(error, point); }),
     });
+    return { plan, ...published };
   } finally {
     closeCircuit(circuit);
   }

@@ -21,6 +21,10 @@ import { pinObjectTimestamps, verifyDatasets } from "../sonata/writer.js";
 import { recordedOutputHashes } from "../../pkg/synparam.js";
 import { provenanceFileName, provenanceDocument, changedInputs } from "../run/provenance.js";
 
+/** Where an output DIR is assembled by this process, and the lock file claiming it. */
+const stagingOf = (outDir) => `${outDir}.partial-${process.pid}`;
+const lockOf = (outDir) => `${outDir}.synparam-lock`;
+
 /** Staging folders and lock files of the runs in progress in this process (for signal cleanup). */
 const activeRuns = new Set();
 
@@ -89,8 +93,8 @@ const within = (inner, outer) => inner === outer || inner.startsWith(outer.endsW
  * claim retried. Returns the lock's path.
  */
 async function claim(outDir, warnings) {
-  const lock = `${outDir}.synparam-lock`;
-  const mine = JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString(), staging: `${outDir}.partial-${process.pid}` });
+  const lock = lockOf(outDir);
+  const mine = JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString(), staging: stagingOf(outDir) });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await fs.writeFile(lock, mine, { flag: "wx" });
@@ -231,72 +235,124 @@ export function nodeFileAccess(file, writable = false) {
 /** Step 3 of publishCircuit: every file but the edges written — the config, the files named
  * (copies, or links with --hardlink), then the named folders' files around them, each output
  * path once, a named file always first. Returns the staged paths that are hard links. */
-async function copyOtherFiles(plan, { layout, source, staged, hardlink, checkpoint }) {
+async function copyOtherFiles(plan, { place, source, hardlink, checkpoint }) {
   const linked = new Set();
   for (const file of plan) {
     checkpoint();
-    if (file.from === "written") continue;
+    if (file.from === "written" || place.stored(file)) continue;
+    const to = place.where(file);
     if (file.from === "config") {
-      await fs.writeFile(staged(file.output), layout.config.text, { flag: "wx" });
+      await fs.writeFile(to, place.configText, { flag: "wx" });
       continue;
     }
     const real = file.file ? file.file.real : source.real(file.entry.input);
     if (hardlink) {
-      if (await linkNew(real, staged(file.output))) linked.add(staged(file.output));
+      if (await linkNew(real, to)) linked.add(to);
     } else {
-      await copyNew(real, staged(file.output));
+      await copyNew(real, to);
     }
   }
   return linked;
+}
+
+/**
+ * Where each planned output file goes and how the sidecar names it. A single run: all in its
+ * staging folder. A scan's point (`scan`: {sharedDir, state, first}, `state.layout` the core's
+ * scan layout): its config and the edges files it writes in its own folder; every other file in
+ * the scan's shared folder, named `../shared/…` — copied there by the first point, already
+ * there (`stored`) for the others. Edges files a point writes are drawn under `.drawn/` and moved
+ * into place by `settle` (a later point's copy of a shared one is only compared, then removed).
+ */
+function placement(layout, staged, staging, scan) {
+  if (!scan) return { where: (file) => staged(file.output), drawn: staged, named: (file) => file.output, shared: () => false, stored: () => false, configText: layout.config?.text };
+  const drawn = (output) => path.join(staging, ".drawn", output);
+  const place = {
+    drawn, configText: null, perPoint: new Set(),
+    shared: (file) => file.from !== "config" && !(file.from === "written" && place.perPoint.has(file.entry.input)),
+    stored: (file) => !scan.first && place.shared(file),
+    where: (file) => (place.shared(file) ? path.join(scan.sharedDir, file.output) : staged(file.output)),
+    named: (file) => (place.shared(file) ? scan.state.layout.shared_prefix + file.output : file.output),
+    /** The scan's layout decided (by the first point) and the written files moved into place. */
+    async settle(plan, result) {
+      scan.state.layout ??= scan.decide(result);
+      const { layout: scanned } = scan.state;
+      place.perPoint = new Set(scanned.layout.entries.filter((_, i) => scanned.per_point[i]).map((e) => e.input));
+      place.configText = scanned.point.config.text;
+      for (const file of plan.filter((f) => f.from === "written" && !place.stored(f))) {
+        await fs.mkdir(path.dirname(place.where(file)), { recursive: true });
+        await fs.rename(drawn(file.output), place.where(file));
+      }
+    },
+  };
+  return place;
 }
 
 /** Step 5 of publishCircuit, before publishing: every written dataset holds what the core drew
  * (read back), every output file is what it should be (hashed in the background meanwhile), no
  * file written shares an inode with an input. Returns the sidecar's `outputs`, `datasets` and
  * the inputs' hashes. */
-async function verifyOutput({ plan, layout, result, before, staging, staged, linked, DatasetDigest, openReadOnly, phase }) {
-  const hashedFiles = plan.filter((file) => file.from !== "config" && !file.file);
-  const outputHashing = hashInBackground(hashedFiles.map((file) => staged(file.output)));
+async function verifyOutput({ plan, result, before, staging, place, linked, DatasetDigest, openReadOnly, phase, scan }) {
+  const hashedFiles = plan.filter((file) => file.from !== "config" && !file.file && !place.stored(file));
+  const outputHashing = hashInBackground(hashedFiles.map((file) => place.where(file)));
   outputHashing.catch(() => {});
   const datasets = {};
   for (const file of plan) {
-    const where = staged(file.output);
+    const where = place.where(file);
     if (file.from === "config") {
       const text = await fs.readFile(where, "utf8");
-      if (text !== layout.config.text) throw new CircuitError("verification failed: the written config differs from the one planned", { file: file.output });
+      if (text !== place.configText) throw new CircuitError("verification failed: the written config differs from the one planned", { file: file.output });
     } else if (file.from === "written") {
-      const h5 = openReadOnly(where);
+      const h5 = openReadOnly(place.stored(file) ? place.drawn(file.output) : where);
+      const digests = {};
       try {
-        datasets[file.output] = {};
         for (const population of result.populations.filter((p) => p.fileName === file.entry.input)) {
           for (const checked of verifyDatasets(h5, population.name, population.datasets, DatasetDigest, { shownName: file.output })) {
-            datasets[file.output][checked.dataset] = { storage: checked.storage, rows: checked.rows, digest: checked.digest };
+            digests[checked.dataset] = { storage: checked.storage, rows: checked.rows, digest: checked.digest };
           }
         }
       } finally {
         h5.close();
       }
+      if (place.stored(file)) await sameAsShared(file, digests, place, scan);
+      else if (scan && place.shared(file)) (scan.state.sharedDigests ??= {})[file.output] = digests;
+      datasets[place.named(file)] = digests;
+    } else if (place.stored(file)) {
+      continue; // a shared file the scan's first point copied and verified
     } else if (file.file && (await fs.stat(where)).size !== Number(file.file.record.identity.size)) {
       throw new CircuitError(`verification failed: the output copy differs in size from its input ${printable(file.file.real)}`, { file: file.output });
     }
   }
   phase("verify datasets");
   const inputHashes = await before.hashed();
-  const outputHashes = Object.fromEntries((await outputHashing).map((hash, i) => [hashedFiles[i].output, hash]));
+  const outputHashes = Object.fromEntries((await outputHashing).map((hash, i) => [place.named(hashedFiles[i]), hash]));
+  if (scan) {
+    if (scan.first) scan.state.sharedHashes = outputHashes;
+    else for (const file of plan.filter((f) => place.stored(f) && !f.file)) outputHashes[place.named(file)] = scan.state.sharedHashes[place.named(file)];
+  }
   let outputs;
   try {
-    outputs = recordedOutputHashes(layout.config?.text, plan.map((f) => ({ output: f.output, from: f.from, input: f.entry?.input ?? null, in_folder: Boolean(f.file) })), inputHashes, outputHashes);
+    outputs = recordedOutputHashes(place.configText, plan.map((f) => ({ output: place.named(f), from: f.from, input: f.entry?.input ?? null, in_folder: Boolean(f.file) })), inputHashes, outputHashes);
   } catch (error) {
     throw inFileOf(error, undefined);
   }
   const inputInodes = new Set(before.files.map((f) => `${f.identity.dev}:${f.identity.ino}`));
-  for (const { relative, real } of await filesBelow(staging, [])) {
+  const ours = [...(await filesBelow(staging, [])), ...(scan?.first ? await filesBelow(scan.sharedDir, []) : [])];
+  for (const { relative, real } of ours) {
     const id = await identityOf(real);
     if (inputInodes.has(`${id.dev}:${id.ino}`) && !linked.has(real)) {
       throw new CircuitError(`verification failed: the output file shares its inode with an input (it is an input)`, { file: relative });
     }
   }
   return { outputs, datasets, inputHashes };
+}
+
+/** A scan point's edges file that is shared: what it drew must be what the first point drew and
+ * stored (keyed streams: the same bits), else the scan is refused; its drawn copy is removed. */
+async function sameAsShared(file, digests, place, scan) {
+  const stored = scan.state.sharedDigests[file.output] ?? {};
+  const differs = Object.keys({ ...stored, ...digests }).filter((d) => JSON.stringify(stored[d]) !== JSON.stringify(digests[d]));
+  if (differs.length) throw new CircuitError(`internal error: this scan point drew ${differs.join(", ")} differently from the first point, though no point changes them; nothing was published (please report it)`, { file: file.output });
+  await fs.rm(place.drawn(file.output));
 }
 
 /**
@@ -308,41 +364,32 @@ async function verifyOutput({ plan, layout, result, before, staging, staged, lin
  * refuse a circuit whose files differ from the recorded ones. Returns the run's result plus
  * `{provenance, outDir, warnings, rewrittenConfig}`.
  */
-export async function publishCircuit({ circuit, source, out, hardlink = false, recorded = null, recordedName = provenanceFileName(), configText, version, execute, openWritable, openReadOnly, DatasetDigest, shouldStop = () => false, timings = null }) {
+export async function publishCircuit({ circuit, source, out, hardlink = false, recorded = null, recordedName = provenanceFileName(), configText, version, execute, openWritable, openReadOnly, DatasetDigest, shouldStop = () => false, timings = null, parent = null, scan = null }) {
   const warnings = [];
   const phase = (name) => timings?.mark(name);
   const checkpoint = () => {
     if (shouldStop()) throw new CircuitError("stopped before the output was complete; nothing was published");
   };
-  const layout = outputLayout(circuit);
+  const layout = scan?.state.inputs?.layout ?? outputLayout(circuit);
   const outDir = path.resolve(out);
   const outReal = await realPathOf(outDir);
-  const staging = `${outDir}.partial-${process.pid}`;
-  const lock = `${outDir}.synparam-lock`;
+  const staging = stagingOf(outDir);
+  const lock = lockOf(outDir);
   // Refuse an output that would be, or contain, an input.
   const inputRoots = [layout.config ? source.real(layout.config.input) : null, ...layout.entries.map((e) => source.real(e.input))].filter(Boolean);
   for (const input of inputRoots) {
     const real = await fs.realpath(input).catch(() => path.resolve(input));
     if (within(real, outReal)) throw new CircuitError(`the output folder ${printable(outDir)} would contain the input ${printable(real)}; choose a new folder outside the circuit's files`);
   }
-  await fs.mkdir(path.dirname(outDir), { recursive: true });
-  await claim(outDir, warnings);
-  const entry = { staging, lock };
-  activeRuns.add(entry);
-  let published = false;
-  try {
-    for (const stray of await strayStagings(outDir)) warnings.push(`an unfinished output of an earlier run is left at ${printable(stray)} (its process has ended); remove it if you do not need it`);
-    const existing = await fs.readdir(outDir).catch((error) => {
-      if (error.code === "ENOENT") return [];
-      throw new CircuitError(error.code === "ENOTDIR" ? "exists and is not a folder" : `cannot read (${error.code})`, { file: outDir });
-    });
-    if (existing.length) throw new CircuitError(`output directory ${printable(outDir)} is not empty; choose a new or empty --out (inputs are never modified)`);
-    const excluded = [outReal, await realPathOf(staging), await realPathOf(lock)];
+  const result = await publishClaimed(outDir, warnings, async () => {
+    const excluded = [outReal, await realPathOf(staging), await realPathOf(lock), ...(scan?.excluded ?? [])];
 
     phase("claim");
-    // 1. What the inputs are, before anything else happens (their SHA-256s come in the background).
-    const before = await inventory(layout, source, excluded);
-    warnings.push(...before.warnings);
+    // 1. What the inputs are, before anything else happens (their SHA-256s come in the background;
+    // a scan's later points take its first point's, their identities checked again at the end).
+    const before = scan?.state.inputs?.before ?? await inventory(layout, source, excluded);
+    if (scan) scan.state.inputs ??= { layout, before };
+    if (!scan || scan.first) warnings.push(...before.warnings);
     if (recorded) {
       const changed = changedInputs(recorded.inputs, await before.hashed());
       if (changed.length) throw new CircuitError(`the circuit differs from the one ${printable(recordedName)} records, so the run would not reproduce it: ${changed.map(printable).join(", ")}`);
@@ -354,8 +401,9 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     // then written there.
     await fs.mkdir(staging);
     const staged = (output) => path.join(staging, output);
+    const place = placement(layout, staged, staging, scan);
     const edgeFiles = new Set([...circuit.edgePopulations.values()].map((p) => p.fileName));
-    const outputOf = new Map(layout.entries.map((e) => [e.input, staged(e.output)]));
+    const outputOf = new Map(layout.entries.map((e) => [e.input, place.drawn(e.output)]));
     const result = await execute({
       async open(fileName) {
         if (!outputOf.has(fileName) || !edgeFiles.has(fileName)) throw new CircuitError("is not an edges file of the output layout", { file: fileName });
@@ -381,15 +429,18 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     // 3. Every other file: the config, the files named (copies, or links with --hardlink), then
     // the named folders' files around them — each output path once, a named file always first.
     const plan = outputFiles(layout, { written, folderFiles: (entry) => entry.files });
-    const linked = await copyOtherFiles(plan, { layout, source, staged, hardlink, checkpoint });
-    const directories = layout.entries.filter((e) => e.present && e.kind === "dir").map((e) => e.output || ".");
+    if (scan) await place.settle(plan, result);
+    const linked = await copyOtherFiles(plan, { place, source, hardlink, checkpoint });
+    const sidecarLayout = scan ? scan.state.layout.point : layout;
+    const directories = sidecarLayout.entries.filter((e, i) => layout.entries[i].present && layout.entries[i].kind === "dir").map((e) => e.output || ".");
 
     phase("copy other files");
     checkpoint();
     // 5. Verify before publishing: every written dataset holds what the core drew; every output
     // file is what it should be; no file we wrote shares an inode with an input.
     // Every output file's SHA-256 in the background while the written datasets are read back.
-    const { outputs, datasets, inputHashes } = await verifyOutput({ plan, layout, result, before, staging, staged, linked, DatasetDigest, openReadOnly, phase });
+    const { outputs, datasets, inputHashes } = await verifyOutput({ plan, result, before, staging, place, linked, DatasetDigest, openReadOnly, phase, scan });
+    if (scan) await fs.rm(path.join(staging, ".drawn"), { recursive: true, force: true });
 
     phase("wait for hashes");
     checkpoint();
@@ -397,8 +448,8 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     const sidecar = provenanceDocument({
       version, created: new Date().toISOString(),
       seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
-      populations: result.requested, configText, results: result.populations, layout, inputs: inputHashes, outputs, datasets,
-      directories, notIncluded: before.notIncluded, unavailable: circuit.unavailable, explain: result.explain,
+      populations: result.requested, configText, results: result.populations, layout: sidecarLayout, inputs: inputHashes, outputs, datasets,
+      directories, notIncluded: before.notIncluded, unavailable: circuit.unavailable, explain: result.explain, parent,
     });
     const provenance = sidecar.document;
     await fs.writeFile(staged(provenanceFileName()), sidecar.text, { flag: "wx" });
@@ -411,7 +462,36 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
 
     phase("sidecar, inputs checked");
     checkpoint();
-    // 7. Publish: rename into place, over DIR only if it is still empty.
+    return { ...result, provenance };
+  });
+  // 7. Published: renamed into place, over DIR only if it was still empty.
+  phase("publish");
+  warnings.push(...result.warnings);
+  return { ...result, warnings, outDir, rewrittenConfig: Boolean(layout.config?.rewritten) };
+}
+
+/**
+ * Claim `outDir` (a lock file beside it), check it is new or empty, let `build()` assemble the
+ * output in `DIR.partial-<pid>` beside it, then rename that into place (over DIR only if it is
+ * still empty). On any error or stop the staging folder is removed, the lock always. Returns
+ * what `build` returned.
+ */
+async function publishClaimed(outDir, warnings, build) {
+  const staging = stagingOf(outDir);
+  const lock = lockOf(outDir);
+  await fs.mkdir(path.dirname(outDir), { recursive: true });
+  await claim(outDir, warnings);
+  const entry = { staging, lock };
+  activeRuns.add(entry);
+  let published = false;
+  try {
+    for (const stray of await strayStagings(outDir)) warnings.push(`an unfinished output of an earlier run is left at ${printable(stray)} (its process has ended); remove it if you do not need it`);
+    const existing = await fs.readdir(outDir).catch((error) => {
+      if (error.code === "ENOENT") return [];
+      throw new CircuitError(error.code === "ENOTDIR" ? "exists and is not a folder" : `cannot read (${error.code})`, { file: outDir });
+    });
+    if (existing.length) throw new CircuitError(`output directory ${printable(outDir)} is not empty; choose a new or empty --out (inputs are never modified)`);
+    const result = await build();
     try {
       await fs.rename(staging, outDir);
     } catch (error) {
@@ -419,12 +499,38 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
       throw new CircuitError(`cannot move the finished output into place (${error.code ?? error.message})`, { file: outDir });
     }
     published = true;
-    phase("publish");
-    warnings.push(...result.warnings);
-    return { ...result, warnings, provenance, outDir, rewrittenConfig: Boolean(layout.config?.rewritten) };
+    return result;
   } finally {
     if (!published) await fs.rm(staging, { recursive: true, force: true });
     await fs.rm(lock, { force: true });
     activeRuns.delete(entry);
   }
+}
+
+/**
+ * Publish a scan (design §5.5): `DIR/scan.json` (`scanJsonText`), one circuit per point in
+ * `DIR/<point name>/`, the files no point changes once in `DIR/<names.shared>/`. DIR is claimed
+ * and assembled beside it as a single run's output is, and renamed into place only when every
+ * point was published (verified) in it. `runPoint(point, out, scan)` publishes one point with
+ * publishCircuit's `scan` option (`{sharedDir, state, first, excluded, decide}`; the caller
+ * adds `decide`); returns the points' results, `{outDir, warnings}`.
+ */
+export async function publishScan({ out, points, scanJsonText, names, runPoint, shouldStop = () => false }) {
+  const warnings = [];
+  const outDir = path.resolve(out);
+  const staging = stagingOf(outDir);
+  const results = await publishClaimed(outDir, warnings, async () => {
+    const sharedDir = path.join(staging, names.shared);
+    await fs.mkdir(sharedDir, { recursive: true });
+    const state = {};
+    const excluded = [await realPathOf(outDir), await realPathOf(staging), await realPathOf(lockOf(outDir))];
+    const done = [];
+    for (const [index, point] of points.entries()) {
+      if (shouldStop()) throw new CircuitError("stopped before the scan was complete; nothing was published");
+      done.push(await runPoint(point, path.join(staging, point.name), { sharedDir, state, first: index === 0, excluded }));
+    }
+    await fs.writeFile(path.join(staging, names.scan), scanJsonText, { flag: "wx" });
+    return done;
+  });
+  return { results, outDir, warnings };
 }

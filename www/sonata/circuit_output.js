@@ -3,7 +3,7 @@
 // config rewritten only where a path must change, and every output file with where it comes
 // from. This module only adapts the loader's circuit and a host's file listing to the core's
 // request and back; the command copies files by it, the page's worker composes a zip.
-import { outputLayout as coreLayout, outputFiles as coreFiles, safeOutputPath as coreSafeOutputPath } from "../../pkg/synparam.js";
+import { outputLayout as coreLayout, outputFiles as coreFiles, safeOutputPath as coreSafeOutputPath, scanLayout as coreScanLayout } from "../../pkg/synparam.js";
 import { inFileOf } from "./errors.js";
 
 /** A core CircuitError as this module's CircuitError (about no one file); anything else as it is. */
@@ -25,11 +25,26 @@ export function safeOutputPath(output) {
  * the core's `output_layout`). Two inputs that would land on one output path are an error naming both.
  */
 export function outputLayout(circuit) {
-  const request = circuit.config
-    ? { config: { name: circuit.config.name, text: circuit.config.text } }
-    : { files: circuit.references.map((r) => ({ name: r.name, role: r.role })) };
   try {
-    return coreLayout(request);
+    return coreLayout(layoutRequest(circuit));
+  } catch (error) {
+    throw rethrown(error);
+  }
+}
+
+/** What the core's layouts take of a loaded circuit: its config, else its plain files. */
+const layoutRequest = (circuit) => (circuit.config
+  ? { config: { name: circuit.config.name, text: circuit.config.text } }
+  : { files: circuit.references.map((r) => ({ name: r.name, role: r.role })) });
+
+/**
+ * A scan's layout over `circuit` (the core's `scan_layout`): `{shared_dir, shared_prefix, layout,
+ * per_point: [bool per entry], point: the layout each point's sidecar records, with its config
+ * text}` — the edges files `perPoint` (loader names) written in each point, everything else once.
+ */
+export function scanLayout(circuit, perPoint) {
+  try {
+    return coreScanLayout(layoutRequest(circuit), perPoint);
   } catch (error) {
     throw rethrown(error);
   }
