@@ -298,14 +298,19 @@ impl FloatColumn {
 
 /// The columns `names` of a table as `f64` (see [`FloatColumn`]), in that order. Errors name a
 /// missing column, a null or a non-numeric type.
-pub fn float_columns(schema: &Schema, batches: &[RecordBatch], names: &[String], context: &str) -> Result<Vec<FloatColumn>> {
+pub fn float_columns(
+    schema: &Schema,
+    batches: &[RecordBatch],
+    names: &[String],
+    context: &str,
+) -> Result<Vec<FloatColumn>> {
     names
         .iter()
         .map(|name| {
             let column_context = format!("{context} column {name}");
-            let index = schema
-                .index_of(name)
-                .map_err(|_| Error::input(&column_context, "missing from the Arrow table (an attribute the run planned)"))?;
+            let index = schema.index_of(name).map_err(|_| {
+                Error::input(&column_context, "missing from the Arrow table (an attribute the run planned)")
+            })?;
             if let [batch] = batches {
                 let array = batch.column(index);
                 if array.null_count() == 0 && array.data_type() == &DataType::Float64 {
@@ -327,8 +332,16 @@ pub fn float_columns(schema: &Schema, batches: &[RecordBatch], names: &[String],
                     }};
                 }
                 extend!(
-                    Float64Array, Float32Array, Int8Array, Int16Array, Int32Array, Int64Array, UInt8Array, UInt16Array,
-                    UInt32Array, UInt64Array
+                    Float64Array,
+                    Float32Array,
+                    Int8Array,
+                    Int16Array,
+                    Int32Array,
+                    Int64Array,
+                    UInt8Array,
+                    UInt16Array,
+                    UInt32Array,
+                    UInt64Array
                 );
                 return Err(Error::input(&column_context, format!("is {}, not numbers", array.data_type())));
             }

@@ -878,8 +878,10 @@ impl JsParameterizer {
     /// Decode, draw and encode one chunk into `self.output`.
     fn draw_chunk(&mut self, population: &str, edges_ipc: Vec<u8>) -> Result<(), JsValue> {
         let chunk = self.decode_with_attributes(population, edges_ipc)?;
-        let result =
-            self.run.run_edges_with_attributes(population, chunk.ids(), &chunk.attribute_columns()).map_err(js_error)?;
+        let result = self
+            .run
+            .run_edges_with_attributes(population, chunk.ids(), &chunk.attribute_columns())
+            .map_err(js_error)?;
         drop(chunk);
         write_chunk_result_into(result, &mut self.output).map_err(js_error)
     }
@@ -916,7 +918,13 @@ impl JsParameterizer {
     /// The source nodes' soma positions (µm, node id = row; `Float64Array`s), when the plan's
     /// `source_positions` says so.
     #[wasm_bindgen(js_name = setSourcePositions)]
-    pub fn set_source_positions(&mut self, population: &str, x: Vec<f64>, y: Vec<f64>, z: Vec<f64>) -> Result<(), JsValue> {
+    pub fn set_source_positions(
+        &mut self,
+        population: &str,
+        x: Vec<f64>,
+        y: Vec<f64>,
+        z: Vec<f64>,
+    ) -> Result<(), JsValue> {
         self.run.set_source_positions(population, crate::attributes::SomaPositions { x, y, z }).map_err(js_error)
     }
 }

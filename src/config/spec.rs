@@ -397,7 +397,9 @@ fn parse_storage(
     let scale_by = optional(spec, "scale_by").map(|v| parse_scale_by(v, &path.key("scale_by"))).transpose()?;
     // What makes the value depend on each synapse's own attribute, if anything (design §2.7).
     let per_synapse = match (&scale_by, kind) {
-        (_, kind) if PER_SYNAPSE_TYPES.contains(&kind) => Some(format!("{kind} depends on each synapse's distance_soma")),
+        (_, kind) if PER_SYNAPSE_TYPES.contains(&kind) => {
+            Some(format!("{kind} depends on each synapse's distance_soma"))
+        }
         (Some(scale), _) => Some(format!("scale_by reads each synapse's {}", scale.attribute)),
         _ => None,
     };
