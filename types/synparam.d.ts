@@ -23,6 +23,9 @@ export interface PathwayStatistics {
   histogram: { edges: number[]; counts: number[]; expected: number[]; integer: boolean; underflow: number; overflow: number };
   /** The values the edges file held before the run, on the same bins (the page reads them; null otherwise). */
   previous: { count: number; mean: number; std: number; counts: number[]; underflow: number; overflow: number } | null;
+  /** For a spec that reads a per-synapse attribute (lin_delay, fz_delay, scale_by): up to 1000
+   * synapses' [attribute, value] (a fixed sample) and the spec's mean as a function of the attribute. */
+  scatter?: { attribute: string; points: [number, number][]; mean_line: [number, number][] };
 }
 
 /** Statistics of one edge population. */
@@ -33,6 +36,8 @@ export interface PopulationStatistics {
   /** Distinct connections per pathway ("EXC → INH"). */
   connections: Record<string, number>;
   properties: { property: string; pathways: PathwayStatistics[] }[];
+  /** What the run read per synapse (the core's plan), or null when the model reads no edge attribute. */
+  attributes: { datasets: string[]; source_positions: boolean; synapse_position: "afferent_center" | "efferent_center" | null } | null;
 }
 
 /** A run setting's value and where it comes from. */

@@ -7,7 +7,7 @@ import { summaryCsv, statisticsFingerprints, changedPathways, taskOfRun } from "
 import { classOf, classifyValues, mapPreset } from "../../www/ui/presets.js";
 import { createHistory, encodeState, decodeState } from "../../www/ui/history.js";
 import { sharedDomain, pathwaySubtitle, countTick } from "../../www/ui/plots.js";
-import { distributionFields, specLabel, specFromForm, numberOrText, applySpec, addProperty, removeProperty } from "../../www/ui/editor.js";
+import { distributionFields, specLabel, specFromForm, numberOrText, applySpec, addProperty, removeProperty, scaleFields, perSynapseByDefault } from "../../www/ui/editor.js";
 
 const setting = (value, source) => ({ value, source });
 const base = { seed: setting(7, "config"), pathwayProperty: setting("synapse_class", "default"), fallback: setting(null, "default"), overwrite: setting(true, "config") };
@@ -92,6 +92,20 @@ test("the editor's form reads an empty field as missing and keeps text that is n
   assert.deepEqual(specFromForm(form("gamma", {}, { shift: "2", max: "9" }), { gamma: [] }),
     { type: "gamma", shared_within: false, upper_bound: 3, shift: 2, truncate: { max: 9 } });
   assert.deepEqual(specFromForm(form("discrete", { val: "1 2, q", p: "0.5 0.5" }), fields).val, [1, 2, "q"]);
+  // scale_by: a + b·x or a table of x y points, numbers as typed (the core names what is wrong);
+  // shown back in the same three fields; no attribute, no scale_by.
+  const scaled = (attribute, kind, values) => ({ ...form("gamma", {}), scale_attribute: input(attribute), scale_kind: input(kind), scale_values: input(values) });
+  assert.deepEqual(specFromForm(scaled("distance_soma", "table", "0 1, 500 0.5"), { gamma: [] }).scale_by, { attribute: "distance_soma", table: [[0, 1], [500, 0.5]] });
+  assert.deepEqual(specFromForm(scaled(" afferent_section_pos ", "linear", "1 -0.5"), { gamma: [] }).scale_by, { attribute: "afferent_section_pos", linear: [1, -0.5] });
+  assert.deepEqual(specFromForm(scaled("x", "linear", "1 b"), { gamma: [] }).scale_by.linear, [1, "b"]);
+  assert.equal(specFromForm(scaled("", "linear", "1 2"), { gamma: [] }).scale_by, undefined);
+  assert.deepEqual(scaleFields({ attribute: "distance_soma", table: [[0, 1], [500, 0.5]] }), { attribute: "distance_soma", kind: "table", values: "0 1, 500 0.5" });
+  assert.deepEqual(scaleFields(undefined), { attribute: "", kind: "linear", values: "" });
+  // Drawn per synapse by default: the core's per-synapse types, and any scaled spec.
+  const schema = { per_synapse: ["lin_delay", "fz_delay"] };
+  assert.equal(perSynapseByDefault({ type: "lin_delay" }, schema), true);
+  assert.equal(perSynapseByDefault({ type: "gamma", scale_by: { attribute: "x", linear: [1, 0] } }, schema), true);
+  assert.equal(perSynapseByDefault({ type: "gamma" }, schema), false);
 });
 
 test("a pathway value's class comes from the circuit where it says, and from the name only as a marked guess", () => {

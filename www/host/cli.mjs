@@ -379,7 +379,7 @@ function explainReport(log, { explain, summary }) {
 /** What --explain prints for a model: per edge population, whether a run takes it and why not,
  * and what it reads per synapse; then the problems a run would refuse. Writes nothing. */
 function modelReport(log, { check, summary }) {
-  log(`model: ${summary.properties.length} properties${summary.edge_attributes?.length ? `; per-synapse attributes: ${summary.edge_attributes.map(printable).join(", ")}` : ""}`);
+  log(`model: ${summary.properties.length} propert${summary.properties.length === 1 ? "y" : "ies"}${summary.edge_attributes?.length ? `; per-synapse attributes: ${summary.edge_attributes.map(printable).join(", ")}` : ""}`);
   for (const p of check.populations) {
     log(`  ${printable(p.name).padEnd(40)} ${String(p.synapses).padStart(9)} synapses  ${p.status}${p.reason ? `: ${printable(p.reason)}` : ""}`);
     if (p.attributes) log(`    ${attributeReadsLine(p.attributes, p.source ?? "the source nodes")}`);

@@ -830,7 +830,11 @@ export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = fa
   const read = (start, end) => {
     const names = ["source_node_id", "target_node_id", ...(withGroups && population.hasGroupIds ? ["edge_group_id", "edge_group_index"] : [])];
     const ids = (name, values) => (narrow && name.endsWith("node_id") ? narrowIds(values) : values);
-    return { start, end, columns: Object.fromEntries(names.map((name) => [name, ids(name, readSlice(population, name, start, end, file))])) };
+    const columns = Object.fromEntries(names.map((name) => [name, ids(name, readSlice(population, name, start, end, file))]));
+    // Per-synapse attributes the run planned, read ahead with the ids, from the input (never a
+    // copy being written).
+    if (attributes.length) Object.assign(columns, existingEdgeColumns(population, attributes, start, end));
+    return { start, end, columns };
   };
   for (let k = 0, start = cuts ? cuts[0] : 0; start < stop; k++) {
     const end = cuts ? cuts[k + 1] : Math.min(stop, start + chunkSize);
@@ -838,14 +842,14 @@ export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = fa
     const slice = (name) => block.columns[name].subarray(start - block.start, end - block.start);
     const columns = { source_node_id: slice("source_node_id"), target_node_id: slice("target_node_id"), edge_id: edgeIdRange(start, end) };
     if ("edge_group_id" in block.columns) Object.assign(columns, { edge_group_id: slice("edge_group_id"), edge_group_index: slice("edge_group_index") });
-    // Per-synapse attributes the run planned, from the input (never a copy being written).
-    if (attributes.length) Object.assign(columns, existingEdgeColumns(population, attributes, start, end));
+    for (const name of attributes) columns[name] = slice(name);
     yield { start, end, ipc: tableToIPC(tableFromArrays(columns), "stream") };
     start = end;
   }
 }
 
-/** Edges read from a file at a time by `edgeChunks` (ids and group columns: 8 MB at most). */
+/** Edges read from a file at a time by `edgeChunks` (ids and group columns: 8 MB at most; each
+ * planned attribute 2 MB more, as float64). */
 const READ_AHEAD_ROWS = 1 << 18;
 
 /** Node properties that name cell classes, most useful first: the pathway property's usual choices. */

@@ -8,6 +8,12 @@ export function distributionFields(schema) {
   return Object.fromEntries(schema.distributions);
 }
 
+/** Whether a spec is drawn per synapse by default: a type the core's schema lists as
+ * `per_synapse` (a delay law of distance), or any spec with `scale_by`. */
+export function perSynapseByDefault(spec, schema) {
+  return Boolean(spec?.scale_by) || (schema?.per_synapse ?? []).includes(spec?.type);
+}
+
 /** The model dict inside either config form. */
 export function modelOf(config) {
   return config.pathway_param_dict ?? config;
@@ -27,11 +33,32 @@ export function specLabel(spec, fields = {}) {
   const windowed = ["min", "max"].every((f) => fields.includes(f)) ? ["min", "max"] : ["low", "high"].every((f) => fields.includes(f)) ? ["low", "high"] : null;
   const named = fields.filter((f) => !windowed?.includes(f)).map((f) => (fields.length === 1 ? `${shown(f)}` : `${PARAMETER_NAMES[f] ?? f} ${shown(f)}`));
   if (windowed) named.push(`[${shown(windowed[0])}, ${shown(windowed[1])}]`);
-  return `${spec.type}(${named.join(", ")})${spec.shared_within === false ? " per synapse" : ""}`;
+  const scaled = spec.scale_by?.attribute ? ` × f(${spec.scale_by.attribute})` : "";
+  return `${spec.type}(${named.join(", ")})${scaled}${spec.shared_within === false ? " per synapse" : ""}`;
 }
 
 /** Short names of the laws' parameters in cell labels. */
-const PARAMETER_NAMES = { std: "sd", norm_loc: "loc", norm_scale: "scale" };
+const PARAMETER_NAMES = {
+  std: "sd", norm_loc: "loc", norm_scale: "scale", delay_mean_coeff_a: "a", delay_mean_coeff_b: "b", delay_std: "sd", delay_min: "min",
+  neural_transmitter_release_delay: "release", axonal_conduction_velocity: "velocity",
+};
+
+/** `scale_by` as the form's three fields show it: `{attribute, kind, values}` ("" when none). */
+export function scaleFields(scaleBy) {
+  if (!scaleBy || typeof scaleBy !== "object") return { attribute: "", kind: "linear", values: "" };
+  if (Array.isArray(scaleBy.table)) return { attribute: scaleBy.attribute ?? "", kind: "table", values: scaleBy.table.map((p) => (Array.isArray(p) ? p.join(" ") : String(p))).join(", ") };
+  return { attribute: scaleBy.attribute ?? "", kind: "linear", values: Array.isArray(scaleBy.linear) ? scaleBy.linear.join(" ") : "" };
+}
+
+/** The form's scale fields as a spec's `scale_by` (null without an attribute): `linear` "a b",
+ * `table` "x y, x y, …"; numbers as typed, the core names anything wrong. */
+export function scaleByOf({ attribute, kind, values }) {
+  attribute = attribute.trim();
+  if (!attribute) return null;
+  const numbers = (text) => text.trim().split(/\s+/).filter(Boolean).map(numberOrText);
+  if (kind === "table") return { attribute, table: values.split(",").filter((p) => p.trim()).map(numbers) };
+  return { attribute, linear: numbers(values) };
+}
 
 /** A field's text as a number when it is one (JSON's numbers, and ±Infinity), else the text. */
 export function numberOrText(text) {
@@ -64,6 +91,9 @@ export function specFromForm(form, fields) {
   }
   if (Object.keys(window).length) spec.truncate = window;
   if (form.dtype.value) spec.dtype = form.dtype.value;
+  // A form without the scale row (an embedding's own) has no scale_by.
+  const scaleBy = form.scale_attribute && scaleByOf({ attribute: form.scale_attribute.value, kind: form.scale_kind.value, values: form.scale_values.value });
+  if (scaleBy) spec.scale_by = scaleBy;
   return spec;
 }
 

@@ -7,7 +7,7 @@
 // their parameters come from the core's spec schema (`setSchema`), never from a copy here.
 import * as Plot from "@observablehq/plot";
 import { axisLabel, plot } from "./plots.js";
-import { distributionFields, modelOf, specLabel, specFromForm, applySpec, addProperty, removeProperty } from "./editor.js";
+import { distributionFields, modelOf, specLabel, specFromForm, applySpec, addProperty, removeProperty, perSynapseByDefault, scaleFields } from "./editor.js";
 import { errorData } from "../run/protocol.js";
 
 // Long by design: the panel's closure holds its state, shared by the short functions inside it
@@ -19,6 +19,7 @@ import { errorData } from "../run/protocol.js";
  */
 export function mountEditor({ $, call, config, onEdited, download }) {
   let fields = {}; // distribution type → parameters, from the core
+  let schema = null; // the core's spec schema (per-synapse types, derived attributes)
   let selected = null; // {source, target}: the cell the form shows
   let chosen = new Set(); // "source\u0000target" of every selected cell (the form applies to them)
   let anchor = null; // {source, target} where a Shift-click range starts
@@ -172,7 +173,12 @@ export function mountEditor({ $, call, config, onEdited, download }) {
     $("cell-formless").hidden = !formless;
     $("cell-formless").textContent = formless ? `This cell's spec is ${spec.type}: edit it in the JSON box (the form would replace it).` : "";
     renderFields(spec);
-    form.shared_within.checked = spec.shared_within !== false && spec.shared_within !== 0;
+    // Unset: one draw per connection, except for what the core draws per synapse.
+    form.shared_within.checked = spec.shared_within === undefined ? !perSynapseByDefault(spec, schema) : spec.shared_within !== false && spec.shared_within !== 0;
+    const scale = scaleFields(spec.scale_by);
+    form.scale_attribute.value = scale.attribute;
+    form.scale_kind.value = scale.kind;
+    form.scale_values.value = scale.values;
     form.lower_bound.value = spec.lower_bound ?? "";
     form.upper_bound.value = spec.upper_bound ?? "";
     form.shift.value = spec.shift ?? "";
@@ -217,7 +223,16 @@ export function mountEditor({ $, call, config, onEdited, download }) {
   }
 
   // Choosing a law for a formless cell means replacing its spec: the form then applies.
-  form.type.addEventListener("change", () => { $("cell-formless").hidden = true; renderFields(null); requestPreview(); });
+  form.type.addEventListener("change", () => {
+    $("cell-formless").hidden = true;
+    renderFields(null);
+    // A law of each synapse's distance cannot be shared within a connection (the core refuses it).
+    if (perSynapseByDefault({ type: form.type.value }, schema)) form.shared_within.checked = false;
+    requestPreview();
+  });
+  form.scale_attribute.addEventListener("change", () => {
+    if (form.scale_attribute.value.trim()) form.shared_within.checked = false;
+  });
   form.addEventListener("input", requestPreview);
   form.addEventListener("click", (event) => {
     const scope = event.target.dataset?.scope;
@@ -326,8 +341,11 @@ export function mountEditor({ $, call, config, onEdited, download }) {
       render();
     },
     /** The core's spec schema: fills the type and dtype menus. */
-    setSchema(schema) {
+    setSchema(given) {
+      schema = given;
       fields = distributionFields(schema);
+      // Offered for scale_by: the attributes the core derives (any edge dataset may be typed).
+      $("scale-attributes").replaceChildren(...(schema.derived_attributes ?? []).map((a) => new Option(a, a)));
       const type = form.type.value;
       form.type.replaceChildren(...Object.keys(fields).map((t) => new Option(t, t, false, t === type)));
       form.dtype.replaceChildren(new Option("(default)", ""), ...schema.dtypes.map((d) => new Option(d, d)));

@@ -265,8 +265,34 @@ export async function propertyFigure(propertyStats, { between = async () => {}, 
     actions.append(svgLink, pngButton);
     chart.append(actions);
     grid.append(chart);
+    if (pathway.scatter) grid.append(scatterChart(propertyStats.property, pathway));
     await between();
   }
   figure.append(grid);
   return figure;
+}
+
+/** Axis labels of the attributes the core derives. */
+const ATTRIBUTE_LABELS = { distance_soma: "distance from the presynaptic soma (µm)" };
+
+/** A pathway's drawn values against the attribute its spec reads (the core's kept synapses,
+ * `pathway.scatter`), translucent dots so that dense regions show dark, with the spec's mean as a
+ * function of the attribute drawn over them. */
+export function scatterChart(property, pathway, { width = 320, height = 190 } = {}) {
+  const { attribute, points, mean_line: line } = pathway.scatter;
+  const chart = plot({
+    description: `${property} against ${attribute}, ${pathway.source} → ${pathway.target}: ${points.length} synapses and the model's mean`,
+    width, height, marginLeft: 48,
+    title: `${pathway.source} → ${pathway.target}: ${property} against ${attribute}`,
+    subtitle: `${points.length} of ${pathway.count} synapses (a fixed sample); line: the model's mean`,
+    x: { label: ATTRIBUTE_LABELS[attribute] ?? attribute, grid: true },
+    y: { label: axisLabel(property), grid: true },
+    marks: [
+      Plot.dot(points, { x: "0", y: "1", r: 1.5, fill: "#3b6fb6", fillOpacity: 0.25 }),
+      Plot.line(line, { x: "0", y: "1", stroke: "#c2410c", strokeWidth: 2 }),
+    ],
+  });
+  chart.classList.add("attribute-scatter");
+  chart.dataset.attribute = attribute;
+  return chart;
 }

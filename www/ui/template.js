@@ -234,6 +234,12 @@ export const MARKUP = `
           <label title="the law restricted to a window: values redrawn within it, never clipped (bounds clip)">truncate to [<input name="truncate_min" size="5" aria-label="truncate from">, <input name="truncate_max" size="5" aria-label="truncate to">]</label>
           <label>dtype <select name="dtype"></select></label>
         </div>
+        <div class="row" title="multiply each value by a function of the synapse's own attribute: an edge dataset (afferent_section_type, afferent_section_pos, …) or distance_soma (µm from the presynaptic soma)">
+          <label>scale by <input name="scale_attribute" size="16" list="scale-attributes" placeholder="(none)"></label>
+          <datalist id="scale-attributes"></datalist>
+          <label>as <select name="scale_kind"><option value="linear">a + b·x</option><option value="table">table of x y points</option></select></label>
+          <label>values <input name="scale_values" size="22" placeholder="a b, or x y, x y, …"></label>
+        </div>
         <div id="cell-preview" role="group" aria-label="density preview"></div>
         <p id="cell-error" class="error"></p>
         <div class="row">
