@@ -4,7 +4,7 @@
 //! chunk of its edges, in any order and of any size, is parameterized independently.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::attributes::{AttributeReads, AttributeSetup, SomaPositions};
@@ -12,7 +12,7 @@ use crate::config::{ColumnType, Finalized, Model, PathwaySpec, PropertyModel};
 use crate::distributions::Distribution;
 use crate::error::{Error, Num, Result};
 use crate::special_functions::{normal_cdf, normal_sf};
-use crate::streams::{connection_stream, family_key, synapse_stream};
+use crate::streams::{connection_stream, family_key, synapse_stream, table_key, uniform_row};
 use crate::synapse_conditions::AttributeTerm;
 
 /// Marks a node without a pathway value in [`PathwayColumn::codes`].
@@ -237,6 +237,8 @@ pub struct PopulationPlan {
     property_keys: Vec<u64>,
     /// Stream family of the correlated group.
     correlation_key: u64,
+    /// Per `empirical` table name, its rows' stream family (design §2.2).
+    table_keys: BTreeMap<String, u64>,
     /// The per-synapse attributes the model reads (design §2.7), and how they are read here.
     edge_attributes: Vec<String>,
     attributes: Option<AttributeSetup>,
@@ -408,6 +410,8 @@ enum PathwayDraw<'a> {
     PerSynapse(&'a PathwaySpec),
     /// One draw per connection, shared by its synapses.
     PerConnection(&'a PathwaySpec),
+    /// A row of an `empirical` table, from the table's stream family (design §2.2).
+    Row(&'a PathwaySpec, &'a [f64], u64),
     /// One value per synapse that depends on its attributes (design §2.7): the values of the
     /// law's attribute and of the factor's, when the spec has them.
     Located(LocatedDraw<'a>),
@@ -537,7 +541,14 @@ impl PopulationPlan {
             }
             None => 0,
         };
+        let table_keys = model
+            .properties
+            .iter()
+            .flat_map(|p| p.pathways.iter().filter_map(|spec| spec.empirical.as_ref()))
+            .map(|table| (table.name.clone(), table_key(seed, edge_population, &table.name)))
+            .collect();
         Ok(PopulationPlan {
+            table_keys,
             edge_population: edge_population.to_string(),
             source_population: source.population.clone(),
             target_population: target.population.clone(),
@@ -888,6 +899,8 @@ impl PopulationPlan {
                     )
                 } else if spec.depends_on_attributes() {
                     PathwayDraw::Located(located(spec))
+                } else if let Some(table) = spec.empirical.as_ref().filter(|_| !spec.distribution.is_deterministic()) {
+                    PathwayDraw::Row(spec, &table.values, self.table_keys[&table.name])
                 } else if spec.distribution.is_deterministic() {
                     match spec.finalize(spec.distribution.quantile(0.5, 0.5)) {
                         Ok(stored) => PathwayDraw::Fixed(stored),
@@ -950,6 +963,22 @@ impl PopulationPlan {
                 PathwayDraw::PerSynapse(spec) => {
                     let edge_id = chunk.edge_id(i);
                     let raw = spec.distribution.sample(&mut synapse_stream(key, edge_id));
+                    return finalize_into(spec, raw, pathway, edge_id, clipped, &mut failure);
+                }
+                PathwayDraw::Row(spec, values, table) => {
+                    let (source, target, edge_id) = (chunk.source(i), chunk.target(i), chunk.edge_id(i));
+                    let raw = if !spec.shared_within {
+                        values[uniform_row(&mut synapse_stream(*table, edge_id), values.len())]
+                    } else {
+                        match &memo {
+                            Some(m) if m.source == source && m.target == target => m.raw,
+                            _ => {
+                                let row = uniform_row(&mut connection_stream(*table, source, target), values.len());
+                                memo = Some(ConnectionMemo { source, target, raw: values[row] });
+                                values[row]
+                            }
+                        }
+                    };
                     return finalize_into(spec, raw, pathway, edge_id, clipped, &mut failure);
                 }
                 PathwayDraw::Located(draw) => draw,

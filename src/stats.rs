@@ -550,6 +550,9 @@ fn spec_law_name(spec: &PathwaySpec) -> &'static str {
     if spec.by_synapse.is_some() {
         return crate::config::BY_SYNAPSE;
     }
+    if spec.empirical.is_some() {
+        return crate::config::EMPIRICAL;
+    }
     match &spec.attribute_law {
         Some(crate::attributes::AttributeLaw::LinDelay { .. }) => "lin_delay",
         Some(crate::attributes::AttributeLaw::FzDelay { .. }) => "fz_delay",

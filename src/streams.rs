@@ -78,6 +78,27 @@ pub fn synapse_stream(family: u64, edge_id: u64) -> Stream {
     Stream::new(xxh3_64_with_seed(&edge_id.to_le_bytes(), family ^ SYNAPSE_DOMAIN))
 }
 
+/// The family of an `empirical` table's rows (design §2.2): its own key space, apart from every
+/// property's (a table may be named like a property).
+pub fn table_key(seed: u64, edge_population: &str, table: &str) -> u64 {
+    family_key(seed, edge_population, &format!("empirical table:{table}"))
+}
+
+/// A row index uniform over `0..rows` (`rows` ≥ 1) from the stream: Lemire's multiply-shift
+/// with rejection (exactly uniform; a second draw is needed with probability below rows / 2⁶⁴).
+#[inline]
+pub fn uniform_row(stream: &mut Stream, rows: usize) -> usize {
+    let n = rows as u64;
+    loop {
+        let product = u128::from(stream.next_u64()) * u128::from(n);
+        let low = product as u64;
+        // Reject the first 2⁶⁴ mod n low words, which would make some rows likelier.
+        if low >= n || low >= n.wrapping_neg() % n {
+            return (product >> 64) as usize;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

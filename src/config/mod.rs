@@ -12,6 +12,6 @@ mod task;
 mod types;
 
 pub use model::{check_property_name, RESERVED_EDGE_DATASETS};
-pub use spec::{parse_pathway_spec, spec_schema, SpecSchema, BY_SYNAPSE, DISTRIBUTIONS, DTYPE_NAMES};
+pub use spec::{parse_pathway_spec, spec_schema, SpecSchema, BY_SYNAPSE, DISTRIBUTIONS, DTYPE_NAMES, EMPIRICAL};
 pub use task::*;
 pub use types::*;

@@ -44,6 +44,7 @@ pub(super) fn parse_model_value(root: &Value, path: &JsonPath) -> Result<Model> 
         return Err(stats_path.error("no property to draw"));
     }
     let mut model = Model { src_types, tgt_types, properties, correlation: None, notices };
+    check_empirical_tables(&model, &stats_path)?;
     if let Some(cov) = optional(object, "prop_cov") {
         model.correlation = parse_correlation(cov, &model, &path.key("prop_cov"), &stats_path)?;
     }
@@ -118,6 +119,39 @@ fn parse_property(
     Ok(PropertyModel { name: name.to_string(), pathways, column_type })
 }
 
+/// The `empirical` specs naming one table on one pathway share its rows (design §2.2): they must
+/// have as many values and the same `shared_within` (one row per connection, or per synapse).
+fn check_empirical_tables(model: &Model, stats_path: &JsonPath) -> Result<()> {
+    for pathway in 0..model.pathway_count() {
+        // Table name → (first property naming it, its rows, its sharing).
+        let mut tables: Vec<(&str, &str, usize, bool)> = Vec::new();
+        for property in &model.properties {
+            let spec = &property.pathways[pathway];
+            let Some(table) = &spec.empirical else { continue };
+            let (source, target) = model.pathway_names(pathway);
+            let spec_path = stats_path.key(&property.name).key(source).key(target);
+            match tables.iter().find(|t| t.0 == table.name) {
+                None => tables.push((&table.name, &property.name, table.values.len(), spec.shared_within)),
+                Some(&(name, first, rows, shared)) => {
+                    if table.values.len() != rows {
+                        return Err(spec_path.key("values").error(format!(
+                            "has {} values but {first} has {rows} in table '{name}' on this pathway: the properties of one table take one row, so they need one value per row each",
+                            table.values.len()
+                        )));
+                    }
+                    if spec.shared_within != shared {
+                        return Err(spec_path.key("shared_within").error(format!(
+                            "is {} but {first} has {shared} in table '{name}' on this pathway: the properties of one table take one row per connection, or one per synapse, together",
+                            spec.shared_within
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Tolerance for symmetry and for semi-definite pivots in correlation matrices.
 const MATRIX_TOLERANCE: f64 = 1e-12;
 
@@ -174,6 +208,11 @@ fn parse_correlation(
             matrices.push(matrix);
             let pathway = model.pathway_index(s, t);
             for (i, &p) in properties.iter().enumerate() {
+                if model.properties[p].pathways[pathway].empirical.is_some() {
+                    return Err(stats_path.key(&names[i]).key(source).key(target).key("type").error(
+                        "empirical cannot be in prop_cov: its table's rows keep the observed joint structure already (leave the property out of prop_cov)",
+                    ));
+                }
                 if model.properties[p].pathways[pathway].depends_on_attributes() {
                     return Err(stats_path.key(&names[i]).key(source).key(target).error(
                         "depends on an edge attribute, so it cannot be in prop_cov (the copula draws through a law known before the run)",

@@ -26,7 +26,7 @@ const SCHEMA_HIDDEN_KEYS: [&str; 1] = ["type"];
 /// The distribution's own keys.
 /// Every distribution type with its own parameters, in the order users think of them: the one
 /// table the parser checks specs against and the page's editor builds its form from.
-pub const DISTRIBUTIONS: [(&str, &[&str]); 15] = [
+pub const DISTRIBUTIONS: [(&str, &[&str]); 16] = [
     ("constant", &["mean"]),
     ("normal", &["mean", "std"]),
     ("truncnorm", &["norm_loc", "norm_scale", "min", "max"]),
@@ -45,7 +45,12 @@ pub const DISTRIBUTIONS: [(&str, &[&str]); 15] = [
     // LinDelayModel and functionalizer's delay formula.
     ("lin_delay", &["delay_mean_coeff_a", "delay_mean_coeff_b", "delay_std", "delay_min"]),
     ("fz_delay", &["neural_transmitter_release_delay", "axonal_conduction_velocity"]),
+    // Observed values, one per row of a table the pathway's properties share (design §2.2).
+    (EMPIRICAL, &["values", "table"]),
 ];
+
+/// The spec type that takes a row of observed values (design §2.2).
+pub const EMPIRICAL: &str = "empirical";
 
 /// Types whose value depends on each synapse's attribute (design §2.7): drawn per synapse.
 const PER_SYNAPSE_TYPES: [&str; 2] = ["lin_delay", "fz_delay"];
@@ -110,6 +115,9 @@ pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<Strin
         type_path.error(format!("unknown distribution type '{kind}' (one of: {}, {BY_SYNAPSE})", distribution_types()))
     })?;
     check_keys(spec, own_keys, &kind, path, notices)?;
+    if kind == EMPIRICAL {
+        return parse_empirical(spec, path);
+    }
     if let Some(law) = parse_attribute_law(spec, &kind, path)? {
         for key in ["shift", "truncate"] {
             if spec.contains_key(key) {
@@ -145,6 +153,11 @@ fn parse_by_synapse(spec: &Map<String, Value>, path: &JsonPath, notices: &mut Ve
             return Err(at
                 .key("type")
                 .error("by_synapse cannot nest: give its cases' conditions together in one where"));
+        }
+        if object.get("type").and_then(Value::as_str) == Some(EMPIRICAL) {
+            return Err(at.key("type").error(
+                "an empirical table's row is drawn per connection or synapse for every property naming it, not per by_synapse case: give empirical specs outside by_synapse",
+            ));
         }
         if object.get("shared_within") == Some(&Value::Bool(true)) {
             return Err(at.key("shared_within").error(
@@ -198,6 +211,7 @@ fn parse_by_synapse(spec: &Map<String, Value>, path: &JsonPath, notices: &mut Ve
         attribute_law: None,
         scale_by: None,
         by_synapse: Some(Box::new(SynapseCases { cases, otherwise })),
+        empirical: None,
     })
 }
 
@@ -531,7 +545,58 @@ fn parse_storage(
         attribute_law: None,
         scale_by,
         by_synapse: None,
+        empirical: None,
     })
+}
+
+/// `{"type": "empirical", "values": [v0, …], "table": name}` (design §2.2): each connection (or
+/// synapse) takes row r of the pathway's table `name`, r uniform from the table's stream; the
+/// rows' discrete law (equal weights) stands for the spec in statistics. Bounds, dtype and
+/// `shared_within` apply as to any law; `shift`, `truncate` and `scale_by` do not (they would
+/// change the observed values the table keeps).
+fn parse_empirical(spec: &Map<String, Value>, path: &JsonPath) -> Result<PathwaySpec> {
+    for key in ["shift", "truncate", "scale_by"] {
+        if spec.contains_key(key) {
+            return Err(path.key(key).error(format!(
+                "not supported with {EMPIRICAL} (the table keeps the observed values; use lower_bound/upper_bound or dtype)"
+            )));
+        }
+    }
+    let table_path = path.key("table");
+    let name = string(required(spec, "table", path, EMPIRICAL)?, &table_path)?;
+    if name.is_empty() {
+        return Err(table_path.error("must name the table (a non-empty string)"));
+    }
+    let values_path = path.key("values");
+    let items = required(spec, "values", path, EMPIRICAL)?
+        .as_array()
+        .ok_or_else(|| values_path.error("must be a list of numbers, one per row of the table"))?;
+    if items.is_empty() {
+        return Err(values_path.error("must not be empty (one value per row of the table)"));
+    }
+    let values: Vec<f64> =
+        items.iter().enumerate().map(|(i, v)| finite_number(v, &values_path.index(i))).collect::<Result<_>>()?;
+    let natural_type = if items.iter().all(|v| v.is_i64() || v.is_u64()) {
+        ColumnType::Int(IntType::I64)
+    } else {
+        ColumnType::Float64
+    };
+    let mut distinct = values.clone();
+    distinct.sort_by(f64::total_cmp);
+    let mut counted: Vec<(f64, f64)> = Vec::new();
+    for value in distinct {
+        match counted.last_mut() {
+            // -0.0 and 0.0 are one value, as a stored column sees them.
+            Some((last, count)) if *last == value => *count += 1.0,
+            _ => counted.push((value, 1.0)),
+        }
+    }
+    let rows = values.len() as f64;
+    let distribution =
+        Distribution::discrete(counted.iter().map(|c| c.0).collect(), counted.iter().map(|c| c.1 / rows).collect());
+    let mut parsed = parse_storage(spec, distribution, natural_type, path, EMPIRICAL)?;
+    parsed.empirical = Some(Box::new(EmpiricalTable { name, values }));
+    Ok(parsed)
 }
 
 /// A spec's `shift` (added to every value) and `truncate` (`{"min", "max"}`, either may be left

@@ -222,6 +222,20 @@ pub struct PathwaySpec {
     /// Per-synapse alternatives (`by_synapse`): then each synapse is drawn from the first case
     /// its attributes satisfy, and `distribution` only lays out the histogram's bins.
     pub by_synapse: Option<Box<SynapseCases>>,
+    /// The observed rows of an `empirical` spec (design §2.2): then each connection (or synapse)
+    /// takes the value of a row drawn uniformly from the table's own stream, and `distribution`
+    /// is the rows' discrete law (equal weights), for statistics and overlays.
+    pub empirical: Option<Box<EmpiricalTable>>,
+}
+
+/// The rows of one property in an `empirical` spec: `values[r]` is the property's value in row
+/// `r` of the pathway's table `name`, whose row every property naming the table shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmpiricalTable {
+    /// The table's name (its stream's key, with the seed and the edge population).
+    pub name: String,
+    /// The property's value in each row, in row order (finite).
+    pub values: Vec<f64>,
 }
 
 /// A spec's per-synapse alternatives (`by_synapse`, design §2.7): the first case whose condition
@@ -260,9 +274,10 @@ impl PathwaySpec {
             });
             return format!("by synapse — {}", parts.join(" | "));
         }
-        let mut text = match &self.attribute_law {
-            Some(law) => law.formula(),
-            None => self.distribution.formula(),
+        let mut text = match (&self.attribute_law, &self.empirical) {
+            (Some(law), _) => law.formula(),
+            (None, Some(table)) => format!("row of table {} ({} rows)", table.name, table.values.len()),
+            (None, None) => self.distribution.formula(),
         };
         if let Some(scale) = &self.scale_by {
             text.push_str(&format!(", {}", scale.formula()));

@@ -75,7 +75,7 @@ export function specFromForm(form, fields) {
     // An empty field is a missing parameter and text that is not a number stays text: the core
     // then names the problem, instead of a silent 0 or null.
     if (text === "") continue;
-    spec[field] = field === "val" || field === "p" ? text.split(/[\s,]+/).filter(Boolean).map(numberOrText) : numberOrText(text);
+    spec[field] = field === "val" || field === "p" || field === "values" ? text.split(/[\s,]+/).filter(Boolean).map(numberOrText) : numberOrText(text);
   }
   spec.shared_within = form.shared_within.checked;
   for (const bound of ["lower_bound", "upper_bound"]) {

@@ -134,7 +134,7 @@ export function mountEditor({ $, call, config, onEdited, download }) {
     $("cell-fields").replaceChildren(...(fields[form.type.value] ?? []).map((field) => {
       const label = document.createElement("label");
       const value = spec?.[field];
-      label.append(`${field} `, Object.assign(document.createElement("input"), { name: `field-${field}`, size: field === "val" || field === "p" ? 16 : 6,
+      label.append(`${field} `, Object.assign(document.createElement("input"), { name: `field-${field}`, size: field === "val" || field === "p" || field === "values" ? 16 : 6,
         value: value === undefined ? "" : Array.isArray(value) ? value.join(" ") : String(value) }));
       return label;
     }));
