@@ -153,7 +153,8 @@ pub struct FitRequest {
     pub settings: Option<Map<String, Value>>,
     /// The options `build` will be given ([`build_options`]): checked before anything is read,
     /// and what they need extracted is set (`law_statistics` for `mode: "auto"`, a correlation
-    /// sample of [`DEFAULT_CORRELATION_SAMPLE`] connections for `correlations`).
+    /// sample of [`DEFAULT_CORRELATION_SAMPLE`] connections for `correlations`, `keep_rows` and
+    /// [`DEFAULT_EMPIRICAL_ROWS`] for `mode: "empirical"`).
     #[serde(default)]
     pub options: Option<Value>,
 }
@@ -161,6 +162,11 @@ pub struct FitRequest {
 /// Connections per pathway ranked for `correlations` when the settings do not say (the core's
 /// suggestion).
 pub const DEFAULT_CORRELATION_SAMPLE: u64 = 2000;
+
+/// Connections per pathway whose vectors (and synapses) empirical mode keeps as rows when the
+/// settings do not say (`correlation_sample`): every row is written into the model, once per
+/// pathway it serves, so the model grows with rows × pathways × properties.
+pub const DEFAULT_EMPIRICAL_ROWS: u64 = 200;
 
 fn seed_number_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<u64, D::Error> {
     #[derive(Deserialize)]
@@ -311,7 +317,14 @@ fn settings_of(request: &FitRequest, properties: Vec<FitProperty>) -> Result<Fit
         if options.mode == crate::fit::FitMode::Auto && !given.contains_key("law_statistics") {
             settings.law_statistics = true;
         }
-        if options.correlations && !given.contains_key("correlation_sample") {
+        if options.mode == crate::fit::FitMode::Empirical {
+            if !given.contains_key("keep_rows") {
+                settings.keep_rows = true;
+            }
+            if !given.contains_key("correlation_sample") {
+                settings.correlation_sample = DEFAULT_EMPIRICAL_ROWS;
+            }
+        } else if options.correlations && !given.contains_key("correlation_sample") {
             settings.correlation_sample = DEFAULT_CORRELATION_SAMPLE;
         }
     }
@@ -785,9 +798,11 @@ mod tests {
         let error = build_options(r#"{"laws": {"conductance": "gama"}}"#, None).unwrap_err();
         assert_eq!(error.path(), Some("laws.conductance"));
         assert!(build_options(r#"{"mode": "cm"}"#, None).is_ok());
-        let error = build_options(r#"{"mode": "empirical"}"#, None).unwrap_err();
+        let error = build_options(r#"{"mode": "best"}"#, None).unwrap_err();
         assert_eq!(error.path(), Some("mode"));
-        assert!(error.to_string().contains("\"empirical\" is not available yet in this version"), "{error}");
+        assert!(error.to_string().contains("\"best\" is not available yet in this version"), "{error}");
+        let empirical = build_options(r#"{"mode": "empirical"}"#, None).unwrap();
+        assert!(empirical.laws.is_empty(), "empirical mode fixes only the caller's laws");
         let auto = build_options(r#"{"mode": "auto", "laws": {"u_syn": "normal"}}"#, None).unwrap();
         assert_eq!(auto.laws.len(), 1, "auto mode fixes only the caller's laws");
         let error = build_options(r#"{"lawz": {}}"#, None).unwrap_err();
@@ -798,6 +813,11 @@ mod tests {
         let plan = plan_fit(&r).unwrap();
         assert!(plan.settings.law_statistics && plan.settings.folds == 5);
         assert_eq!(plan.settings.correlation_sample, DEFAULT_CORRELATION_SAMPLE);
+        r.options = Some(serde_json::json!({"mode": "empirical"}));
+        r.settings = None;
+        let plan = plan_fit(&r).unwrap();
+        assert!(plan.settings.keep_rows && !plan.settings.law_statistics);
+        assert_eq!(plan.settings.correlation_sample, DEFAULT_EMPIRICAL_ROWS);
         r.settings = Some(serde_json::from_value(serde_json::json!({"fold": 5})).unwrap());
         assert_eq!(plan_fit(&r).unwrap_err().path(), Some("settings.fold"));
     }

@@ -380,14 +380,19 @@ fn run_settings_take_the_override_then_the_task_form_then_the_default() {
 #[test]
 fn the_spec_schema_is_what_the_parser_accepts() {
     let schema = spec_schema();
-    assert_eq!(schema.distributions.len(), 15); // with functionalizer's fz_truncnorm, fz_nrrp, fz_delay and lin_delay
+    assert_eq!(schema.distributions.len(), 16); // with functionalizer's fz_truncnorm, fz_nrrp, fz_delay, lin_delay and empirical
     for (kind, parameters) in &schema.distributions {
         // Every listed parameter is accepted; a spec missing one names it.
         for missing in parameters {
             let mut spec = serde_json::Map::new();
             spec.insert("type".into(), json!(kind));
             for p in parameters.iter().filter(|p| *p != missing) {
-                spec.insert(p.clone(), if p == "val" || p == "p" { json!([1.0]) } else { json!(1.0) });
+                let value = match p.as_str() {
+                    "val" | "p" | "values" => json!([1.0]),
+                    "table" => json!("t"),
+                    _ => json!(1.0),
+                };
+                spec.insert(p.clone(), value);
             }
             let error = parse_pathway_spec(&Value::Object(spec).to_string()).unwrap_err().to_string();
             assert!(error.contains(missing.as_str()), "{kind} without {missing}: {error}");

@@ -1196,3 +1196,139 @@ fn new_options_are_checked_by_name() {
     let options: BuildOptions = serde_json::from_str(r#"{"mode": "connectome-manipulator"}"#).unwrap();
     assert_eq!(options.mode, synparam::fit::FitMode::Cm);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Empirical mode: observed vectors drawn again.
+
+/// Per pathway `(source, target)`, the rows of its `connections` table (one vector of the shared
+/// properties per row) and of its `synapses` table (the other properties), as bit patterns.
+type Tables = BTreeMap<(String, String), (Vec<Vec<u64>>, Vec<Vec<u64>>)>;
+
+fn tables(model: &Value) -> Tables {
+    let mut out = Tables::new();
+    let stats = model["prop_stats"].as_object().unwrap();
+    for (name, by_source) in stats {
+        if name == "n_syn_per_conn" {
+            continue;
+        }
+        for (source, by_target) in by_source.as_object().unwrap() {
+            for (target, spec) in by_target.as_object().unwrap() {
+                assert_eq!(spec["type"], "empirical", "{name}.{source}.{target}");
+                let values: Vec<u64> =
+                    spec["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap().to_bits()).collect();
+                let entry = out.entry((source.clone(), target.clone())).or_default();
+                let table = if spec["table"] == "connections" { &mut entry.0 } else { &mut entry.1 };
+                assert_eq!(spec["shared_within"], json!(spec["table"] == "connections"));
+                table.resize(values.len(), Vec::new());
+                for (row, v) in table.iter_mut().zip(values) {
+                    row.push(v);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn empirical_settings(circuit: &Circuit, rows: u64) -> FitSettings {
+    FitSettings { correlation_sample: rows, keep_rows: true, ..circuit.settings(Some(10), None) }
+}
+
+#[test]
+fn empirical_round_trip_recovers_the_observed_vectors() {
+    let circuit = load_circuit();
+    let options = BuildOptions { mode: synparam::fit::FitMode::Empirical, ..circuit.options(&reference()) };
+    // Every connection a row: the tables are the data's vectors.
+    let data = circuit.fit(empirical_settings(&circuit, 1_000_000), 300).unwrap();
+    let first = synparam::fit::build(&data, &options).unwrap();
+    assert_eq!(first.report.mode, "empirical");
+    // Same data in other chunks, and through JSON: the same model.
+    let again = circuit.fit(empirical_settings(&circuit, 1_000_000), 37).unwrap();
+    let json: FitData = serde_json::from_str(&serde_json::to_string(&again).unwrap()).unwrap();
+    assert_eq!(synparam::fit::build(&json, &options).unwrap().model, first.model);
+    let observed = tables(&first.model);
+    // Own pathways: one connection row per connection, one synapse row per synapse.
+    for (pathway, report) in data.pathways.iter().zip(&first.report.pathways) {
+        let rows = report.rows.as_ref().unwrap();
+        match report.fallback {
+            None => assert_eq!((rows.connections, rows.synapses), (pathway.connections, pathway.synapses)),
+            Some(_) => assert!(rows.connections > 0 && rows.synapses >= rows.connections),
+        }
+    }
+    // Run it on the circuit's edges: every drawn vector is a row of its pathway's tables.
+    let mut run = Parameterizer::new(&first.model.to_string(), Some(4)).unwrap();
+    run.add_edge_population("default", circuit.mtype.clone(), circuit.mtype.clone(), "mtype", None).unwrap();
+    let chunk = EdgeChunk {
+        source: circuit.source.clone(),
+        target: circuit.target.clone(),
+        edge_id: (0..circuit.source.len() as u64).collect(),
+    };
+    let drawn = run.run_chunk("default", &chunk).unwrap();
+    // Every drawn value is an observed value of its property.
+    for (property, column) in drawn.properties.iter().zip(&circuit.columns) {
+        let observed: std::collections::HashSet<u64> = column.iter().map(|v| v.to_bits()).collect();
+        assert!(property.values.iter().all(|v| observed.contains(&v.to_bits())), "{}", property.name);
+    }
+    // Refit what was drawn: its tables' vectors are among the first fit's (sampled with
+    // replacement), and the same properties are shared.
+    let mut redrawn = Circuit { columns: drawn.properties.iter().map(|p| p.values.clone()).collect(), ..circuit };
+    redrawn.properties = data.settings.properties.clone();
+    let refit =
+        synparam::fit::build(&redrawn.fit(empirical_settings(&redrawn, 1_000_000), 300).unwrap(), &options).unwrap();
+    let recovered = tables(&refit.model);
+    assert_eq!(recovered.keys().collect::<Vec<_>>(), observed.keys().collect::<Vec<_>>());
+    let mut rows_checked = 0;
+    for (pathway, (connections, synapses)) in &recovered {
+        let (first_connections, first_synapses) = &observed[pathway];
+        let known: std::collections::HashSet<&Vec<u64>> = first_connections.iter().collect();
+        let known_synapses: std::collections::HashSet<&Vec<u64>> = first_synapses.iter().collect();
+        assert_eq!(connections.is_empty(), first_connections.is_empty(), "{pathway:?}");
+        assert_eq!(synapses.is_empty(), first_synapses.is_empty(), "{pathway:?}");
+        let sharing = |model: &Value| -> Vec<String> {
+            model["prop_stats"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(_, by)| by[&pathway.0][&pathway.1]["table"] == "connections")
+                .map(|(n, _)| n.clone())
+                .collect()
+        };
+        assert_eq!(sharing(&refit.model), sharing(&first.model), "{pathway:?}");
+        let filled = refit
+            .report
+            .pathways
+            .iter()
+            .any(|p| (&p.source, &p.target) == (&pathway.0, &pathway.1) && p.fallback.is_some());
+        if filled {
+            // Rows merged from pathways that may share other properties than the majority this
+            // pathway takes: the vectors need not be observed ones (each value is, checked above).
+            continue;
+        }
+        for row in connections {
+            assert!(known.contains(row), "{pathway:?}: connection vector {row:?} was not observed");
+        }
+        for row in synapses {
+            assert!(known_synapses.contains(row), "{pathway:?}: synapse vector {row:?} was not observed");
+        }
+        rows_checked += connections.len() + synapses.len();
+    }
+    assert!(rows_checked > 3000, "{rows_checked}");
+}
+
+#[test]
+fn empirical_mode_samples_rows_and_needs_them() {
+    let circuit = load_circuit();
+    let options = BuildOptions { mode: synparam::fit::FitMode::Empirical, ..circuit.options(&reference()) };
+    let data = circuit.fit(empirical_settings(&circuit, 5), 300).unwrap();
+    let output = synparam::fit::build(&data, &options).unwrap();
+    for (pathway, report) in data.pathways.iter().zip(&output.report.pathways) {
+        let rows = report.rows.as_ref().unwrap();
+        assert_eq!(rows.connections, pathway.connections.min(5).max(if report.fallback.is_some() { 5 } else { 0 }));
+    }
+    // The engine takes the model; without rows, empirical mode says what it needs.
+    Parameterizer::new(&output.model.to_string(), Some(1)).unwrap();
+    let without = circuit.fit(circuit.settings(Some(10), None), 300).unwrap();
+    let error = synparam::fit::build(&without, &options).unwrap_err();
+    assert_eq!(error.path(), Some("mode"), "{error}");
+    let error = Fitter::new(FitSettings { keep_rows: true, ..circuit.settings(None, None) }).unwrap_err();
+    assert_eq!(error.path(), Some("keep_rows"), "{error}");
+}

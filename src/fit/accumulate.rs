@@ -143,6 +143,12 @@ pub(super) fn nullable_values<'de, D: serde::Deserializer<'de>>(deserializer: D)
     Ok(values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
 
+/// Lists of [`nullable_values`].
+pub(super) fn nullable_rows<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Vec<f64>>, D::Error> {
+    let rows = Vec::<Vec<Option<f64>>>::deserialize(deserializer)?;
+    Ok(rows.into_iter().map(|row| row.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect()).collect())
+}
+
 /// As [`null_as_infinity`], for the maximum: null is −∞.
 fn null_as_negative_infinity<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NEG_INFINITY))

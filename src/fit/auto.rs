@@ -122,7 +122,8 @@ fn entry_sample<'a>(
 /// written law refitted on k − 1 folds by the mode's method and scored on the held-out fold.
 pub(super) fn cross_validate_report(data: &FitData, options: &BuildOptions, output: &mut FitOutput) -> Result<()> {
     let method = match options.mode {
-        FitMode::Cm => Method::ConnectomeManipulator,
+        // Empirical mode writes no law to cross-validate (`build` does not call this for it).
+        FitMode::Cm | FitMode::Empirical => Method::ConnectomeManipulator,
         FitMode::Auto => Method::MaximumLikelihood,
     };
     let pathways: HashMap<(&str, &str), usize> =

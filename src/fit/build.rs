@@ -85,12 +85,33 @@ pub enum FitMode {
     /// maximum-likelihood parameters (`laws.rs`); `laws` fixes the law of the properties it
     /// names. Needs the extraction's law statistics (`FitSettings::law_statistics` or `folds`).
     Auto,
+    /// The observed vectors drawn again (`empirical.rs`): per pathway, an `empirical` spec per
+    /// property over the rows of a keyed subsample of connections (shared properties) or of
+    /// their synapses (the others), filled pathways taking rows from their fallback level;
+    /// `laws` applies to `n_syn_per_conn` only. Needs the extraction's rows
+    /// (`FitSettings::keep_rows` with `correlation_sample`).
+    Empirical,
+}
+
+impl FitMode {
+    /// Every mode, by its name in options and reports' `mode` ("connectome-manipulator" for cm):
+    /// what hosts offer.
+    pub const ALL: [FitMode; 3] = [FitMode::Cm, FitMode::Auto, FitMode::Empirical];
+
+    /// The mode's name in options (`--fit-mode`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FitMode::Cm => "cm",
+            FitMode::Auto => "auto",
+            FitMode::Empirical => "empirical",
+        }
+    }
 }
 
 /// `build`'s arguments (serde: JSON from the bindings).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BuildOptions {
-    /// `cm` (default) or `auto`.
+    /// `cm` (default), `auto` or `empirical`.
     #[serde(default)]
     pub mode: FitMode,
     /// The KS check's significance α in auto mode, which also sets the charge of a truncation
@@ -261,6 +282,8 @@ pub fn build(data: &FitData, options: &BuildOptions) -> Result<FitOutput> {
     let mut output = match options.mode {
         FitMode::Cm => cm_build(data, options)?,
         FitMode::Auto => super::auto::build_auto(data, options)?,
+        // The tables keep the joint structure: no law to cross-validate, no copula to fit.
+        FitMode::Empirical => return super::empirical::build_empirical(data, options),
     };
     if data.settings.folds >= 2 {
         super::auto::cross_validate_report(data, options, &mut output)?;
@@ -347,7 +370,7 @@ pub fn build_cm(data: &FitData, options: &BuildOptions) -> Result<FitOutput> {
 }
 
 /// `build` in connectome-manipulator mode: fill, choose laws, write the model and the report.
-fn cm_build(data: &FitData, options: &BuildOptions) -> Result<FitOutput> {
+pub(super) fn cm_build(data: &FitData, options: &BuildOptions) -> Result<FitOutput> {
     check_options(data, options)?;
     let not_cm = options
         .laws
@@ -648,7 +671,7 @@ pub(super) fn storage_only(path: &str, name: &str, options: &BuildOptions) -> Re
 }
 
 /// Integers as JSON integers when the column holds them.
-fn value_number(x: f64, kind: ValueKind) -> Value {
+pub(super) fn value_number(x: f64, kind: ValueKind) -> Value {
     if kind.is_int() && x.fract() == 0.0 && x.abs() < 9.0e15 {
         json!(x as i64)
     } else {
@@ -715,6 +738,7 @@ pub(super) fn report(
             synapses: p.synapses,
             connections_used: p.statistics.as_ref().map(|s| s.connections_used),
             fallback: fallback.clone(),
+            rows: None,
         })
         .collect();
     let mut levels = BTreeMap::new();
@@ -724,7 +748,7 @@ pub(super) fn report(
     Ok(FitReport {
         mode: match options.mode {
             FitMode::Cm => "connectome-manipulator",
-            FitMode::Auto => "auto",
+            mode => mode.name(),
         }
         .to_string(),
         settings: ReportSettings::of(&data.settings),

@@ -60,6 +60,11 @@ pub struct FitSettings {
     /// subsample inside the fitted one — ranked exactly at the end (0: none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub correlation_sample: u64,
+    /// Keep the correlation sample's rows in the data, each with every synapse's values of its
+    /// connection (edge id order): the tables of empirical mode (`build.rs`, `FitMode::Empirical`).
+    /// Needs `correlation_sample`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub keep_rows: bool,
 }
 
 fn default_bins() -> usize {
@@ -91,6 +96,7 @@ impl FitSettings {
             law_statistics: false,
             folds: 0,
             correlation_sample: 0,
+            keep_rows: false,
         }
     }
 
@@ -127,6 +133,12 @@ impl FitSettings {
             return Err(Error::config(
                 "correlation_sample",
                 format!("must be 0 (no correlations) or at least 3 connections, got {}", self.correlation_sample),
+            ));
+        }
+        if self.keep_rows && self.correlation_sample == 0 {
+            return Err(Error::config(
+                "keep_rows",
+                "keeps the correlation sample's rows: give correlation_sample too (at least 3 connections)",
             ));
         }
         let mut seen = BTreeSet::new();
@@ -316,6 +328,10 @@ pub struct CorrelationRow {
     /// One value per property, in settings order (JSON null read back as NaN).
     #[serde(deserialize_with = "super::accumulate::nullable_values")]
     pub values: Vec<f64>,
+    /// With `keep_rows`: every synapse of the connection (edge id order), its values in settings
+    /// order (JSON null read back as NaN); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "super::accumulate::nullable_rows")]
+    pub synapses: Vec<Vec<f64>>,
 }
 
 /// Per fold, the law statistics of one property's two samples.

@@ -90,6 +90,10 @@ pub struct PathwayStatistics {
     /// Rank correlations between the properties on the correlation sample, when kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank_correlation: Option<RankCorrelation>,
+    /// The correlation sample's rows with their synapses, by key, when the settings keep them
+    /// (`keep_rows`): empirical mode's tables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<CorrelationRow>>,
 }
 
 /// One pathway (source value × target value).
@@ -362,7 +366,11 @@ impl Fitter {
                 let accumulator =
                     state.pathways[pathway].get_or_insert_with(|| PathwayAccumulator::new_for(task, &self.settings));
                 let connection = Connection { edges: &order[start..end], columns, fold };
-                let keep = Keep { subsample: state.keep, correlation: state.correlation_keep };
+                let keep = Keep {
+                    subsample: state.keep,
+                    correlation: state.correlation_keep,
+                    synapses: self.settings.keep_rows,
+                };
                 accumulator.add_connection(task, &connection, key, keep);
             }
             start = end;
@@ -582,6 +590,11 @@ impl Fitter {
                     trim_rows(&mut rows, self.settings.correlation_keep().unwrap_or(0));
                     RankCorrelation::of_rows(rows.iter().map(|r| &r.values[..]), self.settings.properties.len())
                 }),
+                rows: scan.correlation.as_ref().filter(|_| self.settings.keep_rows).map(|rows| {
+                    let mut rows = rows.clone();
+                    trim_rows(&mut rows, self.settings.correlation_keep().unwrap_or(0));
+                    rows
+                }),
             }),
         }
     }
@@ -790,6 +803,8 @@ fn empty_folds(task: &HistogramTask, folds: u32) -> Vec<FoldHistograms> {
 struct Keep {
     subsample: Option<u64>,
     correlation: Option<u64>,
+    /// Every synapse's values kept with each correlation row (`keep_rows`).
+    synapses: bool,
 }
 
 impl PathwayAccumulator {
@@ -839,7 +854,12 @@ impl PathwayAccumulator {
             }
             if let (Some(rows), Some(this)) = (&mut scan.correlation, this) {
                 let values = connection.columns.iter().map(|c| c[connection.edges[0]]).collect();
-                rows.push(CorrelationRow { key: this, values });
+                let synapses = if keep.synapses {
+                    connection.edges.iter().map(|&e| connection.columns.iter().map(|c| c[e]).collect()).collect()
+                } else {
+                    Vec::new()
+                };
+                rows.push(CorrelationRow { key: this, values, synapses });
                 let keep = keep.correlation.unwrap_or(0);
                 if rows.len() as u64 > 2 * keep + 64 {
                     trim_rows(rows, keep);

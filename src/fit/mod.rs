@@ -42,7 +42,11 @@
 //!   on the held-out one (log-likelihood per value, KS), in either mode ([`crossval`]);
 //! - **correlations into `prop_cov`** (`FitSettings::correlation_sample`,
 //!   `BuildOptions::correlations`): Spearman's ρ on a keyed subsample of connections turned into
-//!   the engine's Gaussian copula, repaired to a correlation matrix when needed ([`correlate`]).
+//!   the engine's Gaussian copula, repaired to a correlation matrix when needed ([`correlate`]);
+//! - **empirical mode** (`BuildOptions::mode = empirical`, `FitSettings::keep_rows`): per
+//!   pathway the observed vectors of a keyed subsample of connections (and of their synapses)
+//!   written as `empirical` specs, which the engine draws row by row, keeping the joint
+//!   structure exactly.
 //!
 //! Every addition is opt-in and serializes only when used: without it, pass states, `FitData`,
 //! the model and the report are the first version's bytes.
@@ -52,6 +56,7 @@ mod auto;
 pub mod build;
 pub mod correlate;
 pub mod crossval;
+mod empirical;
 pub mod extract;
 pub mod fitter;
 pub mod laws;
@@ -67,7 +72,7 @@ pub use crossval::{CrossValidation, FoldScore};
 pub use extract::{FitProperty, FitSettings, PassPlan, PassState, DEFAULT_BINS};
 pub use fitter::{FitData, Fitter, Histogram, PathwayData, PathwayStatistics, PropertyStatistics, SampleStatistics};
 pub use numpy::ValueKind;
-pub use report::{DataSummary, FallbackUsed, FitReport, PathwayReport, ReportEntry};
+pub use report::{DataSummary, FallbackUsed, FitReport, PathwayReport, ReportEntry, TableRows};
 pub use select::{Candidate, LawSelection};
 pub use sufficient::{FoldSample, LawSample};
 

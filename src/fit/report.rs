@@ -72,6 +72,19 @@ pub struct PathwayReport {
     pub connections_used: Option<u64>,
     /// How it was filled in, when it was.
     pub fallback: Option<FallbackUsed>,
+    /// Empirical mode: the rows of the pathway's tables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<TableRows>,
+}
+
+/// The rows of one pathway's tables in empirical mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableRows {
+    /// Rows of the `connections` table: connections of the keyed sample (its own, or its
+    /// fallback level's when filled).
+    pub connections: u64,
+    /// Rows of the `synapses` table: every synapse of those connections.
+    pub synapses: u64,
 }
 
 /// The data's statistics behind one spec.
