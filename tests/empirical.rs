@@ -2,6 +2,7 @@
 //! own keyed stream, shared by every property naming the table; invariance under chunking and
 //! edge order; refusals with their JSON paths; statistics as the rows' discrete law.
 #![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::needless_range_loop)]
 
 mod common;
 

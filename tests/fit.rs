@@ -1332,3 +1332,14 @@ fn empirical_mode_samples_rows_and_needs_them() {
     let error = Fitter::new(FitSettings { keep_rows: true, ..circuit.settings(None, None) }).unwrap_err();
     assert_eq!(error.path(), Some("keep_rows"), "{error}");
 }
+
+#[test]
+fn hosts_offer_the_cores_fit_modes() {
+    // The command and Python check --fit-mode / mode= before the core loads: their lists are the
+    // core's, by name.
+    let names: Vec<String> = synparam::fit::FitMode::ALL.iter().map(|m| format!("\"{}\"", m.name())).collect();
+    let javascript = format!("FIT_MODES = [{}];", names.join(", "));
+    assert!(include_str!("../www/run/fit.js").contains(&javascript), "www/run/fit.js: {javascript}");
+    let python = format!("FIT_MODES = ({})", names.join(", "));
+    assert!(include_str!("../python/synparam/fitting.py").contains(&python), "python/synparam/fitting.py: {python}");
+}

@@ -24,8 +24,9 @@ from .sonata import CircuitError, load_circuit, node_property_values
 
 __all__ = ["fit_circuit", "FIT_MODES", "CLASS_PROPERTY", "LAYER_PROPERTY", "build_options"]
 
-#: The fit modes: connectome-manipulator's (``cm``, what the core builds today), the law chosen by
-#: the data (``auto``) and observed vectors drawn again (``empirical``), passed to the core.
+#: The fit modes: connectome-manipulator's (``cm``), the law chosen by the data (``auto``) and
+#: observed vectors drawn again (``empirical``): the core's ``FitMode::ALL`` by name (tests/fit.rs
+#: checks that they agree), passed to the core.
 FIT_MODES = ("cm", "auto", "empirical")
 #: The node column a pathway value's class is read from (build's fallback levels).
 CLASS_PROPERTY = "synapse_class"

@@ -63,6 +63,38 @@ async function obiOneWith(property, rows, values) {
   return path.join(dir, "circuit_config.json");
 }
 
+test("--fit-mode empirical writes each pathway's observed vectors, which a later --config run draws again", async () => {
+  const dir = await tempDir();
+  const model = path.join(dir, "empirical.json");
+  const report = path.join(dir, "empirical-report.json");
+  const fitted = await runCli(["--circuit", obiOne, "--fit", model, "--fit-report", report, "--pathway-property", "mtype", "--fit-mode", "empirical",
+    "--fit-settings", '{"correlation_sample": 50}', "--populations", OBI_S1]);
+  assert.equal(fitted.code, 0, fitted.stderr);
+  const parsed = JSON.parse(await fs.readFile(model, "utf8"));
+  const specs = Object.values(parsed.prop_stats.conductance).flatMap((row) => Object.values(row));
+  assert.ok(specs.every((spec) => spec.type === "empirical" && ["connections", "synapses"].includes(spec.table) && spec.values.length > 0));
+  const reported = JSON.parse(await fs.readFile(report, "utf8"));
+  assert.equal(reported.mode, "empirical");
+  assert.ok(reported.pathways.every((p) => p.rows.connections >= 1 && p.rows.connections <= 50 && p.rows.synapses >= p.rows.connections), "rows per pathway");
+  // The model runs; every drawn conductance is one the circuit holds.
+  const out = path.join(dir, "run");
+  const ran = await runCli(["--circuit", obiOne, "--config", model, "--pathway-property", "mtype", "--seed", "1", "--populations", OBI_S1, "--overwrite", "--out", out]);
+  assert.equal(ran.code, 0, ran.stderr);
+  const read = (file) => {
+    const h5 = new h5wasm.File(file, "r");
+    try {
+      return [...h5.get(`edges/${OBI_S1}/0/conductance`).value];
+    } finally {
+      h5.close();
+    }
+  };
+  const observed = new Set(read(path.join(fixtures, "obi_one", OBI_S1, "edges.h5")));
+  const drawn = read(path.join(out, OBI_S1, "edges.h5"));
+  assert.equal(drawn.length, 872);
+  assert.ok(drawn.every((x) => observed.has(x)), "every drawn conductance was observed");
+  await fs.rm(dir, { recursive: true });
+});
+
 test("--fit writes the model and the report and nothing else, reads the circuit only, and a later run takes the model with --config", async () => {
   const dir = await tempDir();
   const before = await snapshot(path.join(fixtures, "obi_one"));
@@ -188,8 +220,6 @@ test("the model file is never written over, run options are usage errors, modes 
   const autoReport = JSON.parse(await fs.readFile(report, "utf8"));
   assert.equal(autoReport.settings.folds ?? 3, 3);
   assert.ok(autoReport.correlations, "correlations reported");
-  const empirical = await runCli(["--circuit", obiOne, "--fit", path.join(dir, "e.json"), "--pathway-property", "mtype", "--fit-mode", "empirical"]);
-  if (empirical.code !== 0) assert.match(empirical.stderr, /ConfigError: mode: "empirical" is not available yet in this version: unknown variant `empirical`/);
   assert.match((await runCli(["--circuit", obiOne, "--fit", path.join(dir, "f.json"), "--pathway-property", "mtype", "--fit-settings", '{"fold": 3}'])).stderr,
     /ConfigError: settings\.fold: not one of this version's fit settings \(it has: properties, /);
   assert.match((await runCli(["--circuit", obiOne, "--fit", path.join(dir, "f.json"), "--pathway-property", "mtype", "--fit-options", '{"correlation": true}'])).stderr,

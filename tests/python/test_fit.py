@@ -47,6 +47,9 @@ CASES = {
     # ranking statistics cross processes too.
     "obi_one_auto": ("obi_one", {"pathway_property": "mtype", "mode": "auto", "min_samples": 12, "settings": {"folds": 3},
                                  "options": {"correlations": True, "correlation_min_samples": 10}, "chunk_rows": 150}),
+    # Observed vectors drawn again: the rows of a keyed sample of connections and their synapses.
+    "obi_one_empirical": ("obi_one", {"pathway_property": "mtype", "mode": "empirical", "min_samples": 12,
+                                      "settings": {"correlation_sample": 30}, "chunk_rows": 150}),
 }
 
 
@@ -120,7 +123,8 @@ def clients():
 #: differ in their last bits between native code (Python) and wasm (the command): equal to 1e-12
 #: there, and the same bits between Python and Dask (test_auto_mode_is_the_commands_to_the_bit
 #: says when the core makes them equal).
-EXACT = ("obi_one", "obi_one_subsampled", "network", "network_subsampled", "multi_group_allen", "multi_group_permuted")
+EXACT = ("obi_one", "obi_one_subsampled", "network", "network_subsampled", "multi_group_allen", "multi_group_permuted",
+         "obi_one_empirical")
 
 
 def _close(a, b, path=""):
@@ -256,10 +260,9 @@ def test_bad_input_is_a_typed_error_naming_the_key(scratch):
     assert error.value.path == "min_sample_size" and "no pathway has at least 100000 connection(s)" in str(error.value)
     with pytest.raises(ValueError, match="unknown fit mode 'best'"):
         synparam.fit(obi, "mtype", mode="best")
-    try:
-        synparam.fit(obi, "mtype", mode="empirical")
-    except synparam.ConfigError as refused:
-        assert refused.path == "mode" and "is not available yet" in str(refused)
+    with pytest.raises(synparam.ConfigError) as error:
+        synparam.fit(obi, "mtype", mode="empirical", settings={"keep_rows": True, "correlation_sample": 0})
+    assert error.value.path == "keep_rows"
     with pytest.raises(synparam.ConfigError) as error:
         synparam.fit(obi, "mtype", settings={"fold": 3})
     assert error.value.path == "settings.fold"

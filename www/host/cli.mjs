@@ -73,7 +73,7 @@ const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --c
   --fit-laws p=law,...  the law of a property (default: connectome-manipulator's: gamma for
                conductance, truncnorm for u_syn, ...; normal for the rest).
   --fit-mode M  cm (connectome-manipulator's, the default); auto (the law chosen by the data per
-               pathway); empirical (refused by name until the core builds it).
+               pathway); empirical (each pathway's observed vectors, drawn again row by row).
   --min-samples N, --max-samples N  connections per pathway: fewer, filled in from similar pathways;
                more, a keyed subsample (--seed S, default 0).
   --fit-options JSON   more of the core's build options, e.g. '{"correlations": true}'.

@@ -323,7 +323,7 @@ async function writeAllNew(entries) {
  * Fit a ConnPropsModel from the circuit at `circuit` (a circuit_config.json path or .h5 paths):
  * connectome-manipulator's extract + build in the core (issue #25, design §10). `pathwayProperty`
  * (required) makes the pathways; `properties`, `populations`, `laws` ({property: law}), `mode`
- * ("cm"; "auto" and "empirical" when the core builds them), `minSamples`, `maxSamples`, `seed` (of
+ * ("cm", "auto" or "empirical"), `minSamples`, `maxSamples`, `seed` (of
  * the keyed subsample), `fallback`, `chunkSize`, `options` (more of the core's build options) and
  * `settings` (more of its extraction settings) as fitCircuit (../run/fit.js) takes them; `workers`
  * threads (default: one per core) read and fit the chunks, the model the same bits for any number. With `out` the model is written there and with

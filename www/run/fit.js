@@ -16,8 +16,8 @@ export const CLASS_PROPERTY = "synapse_class";
 export const LAYER_PROPERTY = "layer";
 
 /** The fit modes the command offers: connectome-manipulator's (`cm`), the law chosen by the data
- * (`auto`), observed vectors drawn again (`empirical`); passed to the core's options, which name a
- * mode this version cannot build yet. */
+ * (`auto`), observed vectors drawn again (`empirical`): the core's `FitMode::ALL` by name (tests/fit.rs checks
+ * that they agree); passed to the core's options, which name a mode a core cannot build. */
 export const FIT_MODES = ["cm", "auto", "empirical"];
 
 /** The facts of one edge population the core's planFit decides from: whether its nodes have the
