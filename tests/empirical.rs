@@ -106,16 +106,7 @@ fn rows_are_drawn_uniformly_per_connection_and_per_synapse() {
 #[test]
 fn draws_do_not_depend_on_chunking_edge_order_or_other_properties() {
     let chunk = edges(400, 3);
-    let by_edge = |run: &mut Parameterizer, chunk: &EdgeChunk| -> HashMap<(String, u64), u64> {
-        let result = run.run_chunk("pop", chunk).unwrap();
-        let mut map = HashMap::new();
-        for property in &result.properties {
-            for (i, v) in property.values.iter().enumerate() {
-                map.insert((property.name.clone(), chunk.edge_id[i]), v.to_bits());
-            }
-        }
-        map
-    };
+    let by_edge = |run: &mut Parameterizer, chunk: &EdgeChunk| common::by_edge(run, "pop", chunk);
     let whole = by_edge(&mut run(&model(), 3, 400), &chunk);
     let mut pieces = HashMap::new();
     let mut runner = run(&model(), 3, 400);

@@ -34,14 +34,7 @@ fn tm_run(config: &str, seed: u64, n_nodes: usize) -> Parameterizer {
 
 /// Values of every property keyed by edge id, so results can be compared whatever the order.
 fn by_edge(run: &mut Parameterizer, chunk: &EdgeChunk) -> HashMap<(String, u64), u64> {
-    let result = run.run_chunk("pop", chunk).unwrap();
-    let mut map = HashMap::new();
-    for property in &result.properties {
-        for (i, v) in property.values.iter().enumerate() {
-            map.insert((property.name.clone(), chunk.edge_id[i]), v.to_bits());
-        }
-    }
-    map
+    common::by_edge(run, "pop", chunk)
 }
 
 fn slice(chunk: &EdgeChunk, range: std::ops::Range<usize>) -> EdgeChunk {

@@ -120,6 +120,18 @@ impl Circuit {
         fitter.run(|fitter, state| chunks.iter().try_for_each(|&c| self.add(fitter, state, c)))
     }
 
+    /// A model run on the circuit's edges (one chunk, edge ids in file order).
+    fn run(&self, model: &Value, seed: u64) -> synparam::engine::ChunkResult {
+        let mut run = Parameterizer::new(&model.to_string(), Some(seed)).unwrap();
+        run.add_edge_population("default", self.mtype.clone(), self.mtype.clone(), "mtype", None).unwrap();
+        let chunk = EdgeChunk {
+            source: self.source.clone(),
+            target: self.target.clone(),
+            edge_id: (0..self.source.len() as u64).collect(),
+        };
+        run.run_chunk("default", &chunk).unwrap()
+    }
+
     fn options(&self, reference: &Value) -> BuildOptions {
         let settings = &reference["settings"];
         let laws: BTreeMap<String, Law> = serde_json::from_value(settings["distr_types"].clone()).unwrap();
@@ -304,15 +316,7 @@ fn conformance_with_connectome_manipulator() {
         assert!(levels.contains(&level), "level {level} not used: {levels:?}");
     }
     // The engine takes the model as it is, and draws from it.
-    let text = serde_json::to_string(&output.model).unwrap();
-    let mut run = Parameterizer::new(&text, Some(1)).unwrap();
-    run.add_edge_population("default", circuit.mtype.clone(), circuit.mtype.clone(), "mtype", None).unwrap();
-    let chunk = EdgeChunk {
-        source: circuit.source.clone(),
-        target: circuit.target.clone(),
-        edge_id: (0..circuit.source.len() as u64).collect(),
-    };
-    let result = run.run_chunk("default", &chunk).unwrap();
+    let result = circuit.run(&output.model, 1);
     assert_eq!(result.properties.len(), circuit.properties.len());
 }
 
@@ -1233,13 +1237,19 @@ fn empirical_settings(circuit: &Circuit, rows: u64) -> FitSettings {
     FitSettings { correlation_sample: rows, keep_rows: true, ..circuit.settings(Some(10), None) }
 }
 
+/// The fixture fitted in empirical mode on `rows` rows per pathway: its options, data and output.
+fn empirical_fit(circuit: &Circuit, rows: u64) -> (BuildOptions, FitData, synparam::fit::FitOutput) {
+    let options = BuildOptions { mode: synparam::fit::FitMode::Empirical, ..circuit.options(&reference()) };
+    let data = circuit.fit(empirical_settings(circuit, rows), 300).unwrap();
+    let output = synparam::fit::build(&data, &options).unwrap();
+    (options, data, output)
+}
+
 #[test]
 fn empirical_round_trip_recovers_the_observed_vectors() {
     let circuit = load_circuit();
-    let options = BuildOptions { mode: synparam::fit::FitMode::Empirical, ..circuit.options(&reference()) };
     // Every connection a row: the tables are the data's vectors.
-    let data = circuit.fit(empirical_settings(&circuit, 1_000_000), 300).unwrap();
-    let first = synparam::fit::build(&data, &options).unwrap();
+    let (options, data, first) = empirical_fit(&circuit, 1_000_000);
     assert_eq!(first.report.mode, "empirical");
     // Same data in other chunks, and through JSON: the same model.
     let again = circuit.fit(empirical_settings(&circuit, 1_000_000), 37).unwrap();
@@ -1255,14 +1265,7 @@ fn empirical_round_trip_recovers_the_observed_vectors() {
         }
     }
     // Run it on the circuit's edges: every drawn vector is a row of its pathway's tables.
-    let mut run = Parameterizer::new(&first.model.to_string(), Some(4)).unwrap();
-    run.add_edge_population("default", circuit.mtype.clone(), circuit.mtype.clone(), "mtype", None).unwrap();
-    let chunk = EdgeChunk {
-        source: circuit.source.clone(),
-        target: circuit.target.clone(),
-        edge_id: (0..circuit.source.len() as u64).collect(),
-    };
-    let drawn = run.run_chunk("default", &chunk).unwrap();
+    let drawn = circuit.run(&first.model, 4);
     // Every drawn value is an observed value of its property.
     for (property, column) in drawn.properties.iter().zip(&circuit.columns) {
         let observed: std::collections::HashSet<u64> = column.iter().map(|v| v.to_bits()).collect();
@@ -1317,9 +1320,7 @@ fn empirical_round_trip_recovers_the_observed_vectors() {
 #[test]
 fn empirical_mode_samples_rows_and_needs_them() {
     let circuit = load_circuit();
-    let options = BuildOptions { mode: synparam::fit::FitMode::Empirical, ..circuit.options(&reference()) };
-    let data = circuit.fit(empirical_settings(&circuit, 5), 300).unwrap();
-    let output = synparam::fit::build(&data, &options).unwrap();
+    let (options, data, output) = empirical_fit(&circuit, 5);
     for (pathway, report) in data.pathways.iter().zip(&output.report.pathways) {
         let rows = report.rows.as_ref().unwrap();
         assert_eq!(rows.connections, pathway.connections.min(5).max(if report.fallback.is_some() { 5 } else { 0 }));

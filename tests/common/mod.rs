@@ -36,6 +36,23 @@ pub fn draw(spec: &str, n: usize, seed: u64) -> Vec<f64> {
     result.properties.into_iter().next().unwrap().values
 }
 
+/// Every property's value bits keyed by (property, edge id) for one chunk of `population`, so
+/// results can be compared whatever the chunking and order.
+pub fn by_edge(
+    run: &mut Parameterizer,
+    population: &str,
+    chunk: &EdgeChunk,
+) -> std::collections::HashMap<(String, u64), u64> {
+    let result = run.run_chunk(population, chunk).unwrap();
+    let mut map = std::collections::HashMap::new();
+    for property in &result.properties {
+        for (i, v) in property.values.iter().enumerate() {
+            map.insert((property.name.clone(), chunk.edge_id[i]), v.to_bits());
+        }
+    }
+    map
+}
+
 /// Kolmogorov distribution tail: P(K > t).
 fn kolmogorov_sf(t: f64) -> f64 {
     if t < 0.2 {
