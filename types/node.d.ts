@@ -88,7 +88,9 @@ export interface FitReport {
   settings: { min_sample_size: number | null; max_sample_size: number | null; hist_bins: number; seed: number; [key: string]: unknown };
   src_types: string[];
   tgt_types: string[];
-  pathways: { source: string; target: string; connections: number; synapses: number; connections_used: number | null; fallback: { level: number; name: string; pathways: number } | null }[];
+  pathways: { source: string; target: string; connections: number; synapses: number; connections_used: number | null; fallback: { level: number; name: string; pathways: number } | null;
+    /** Empirical mode: rows of the pathway's tables. */
+    rows?: { connections: number; synapses: number } }[];
   entries: { property: string; source: string; target: string; law: string; spec: Record<string, unknown>; data: Record<string, unknown> | null; fallback_level: number | null; ks_distance: number | null; ks_basis: string | null; [key: string]: unknown }[];
   fallback_levels: Record<string, number>;
   notes: string[];
