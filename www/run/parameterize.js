@@ -173,7 +173,7 @@ export function checkAgainstCircuit({ circuit, Parameterizer, configText, settin
       const run = new Parameterizer(configText, settings.seed.value ?? 0);
       try {
         run.addEdgePopulation(edges.name, columns.source.population, columns.source.ipc, columns.target.population, columns.target.ipc, settings.pathwayProperty.value, fallback);
-        entry.attributes = planEdgeAttributes(circuit, edges, run);
+        entry.attributes = planEdgeAttributes(circuit, edges, run, { readPositions: false });
       } finally {
         run.free();
       }
@@ -230,8 +230,9 @@ export async function pathwayCounts({ circuit, PathwayTally, pathwayProperty, fa
  * to it when `distance_soma` needs them: `{datasets, source_positions, synapse_position, available,
  * positions}`, or null when the model reads none. Throws naming the file, the population and every
  * dataset it lacks, or the source node population without positions — before anything is written.
+ * `readPositions: false` (a check before a run) only checks that the positions are there.
  */
-export function planEdgeAttributes(circuit, edges, run) {
+export function planEdgeAttributes(circuit, edges, run, { readPositions = true } = {}) {
   if (!run.requiredEdgeAttributes.length) return null;
   let reads;
   try {
@@ -242,11 +243,12 @@ export function planEdgeAttributes(circuit, edges, run) {
   let positions = null;
   if (reads.source_positions) {
     const nodes = circuit.nodePopulations.get(edges.source);
-    positions = nodes ? nodePositions(nodes) : null;
+    positions = nodes ? nodePositions(nodes, { read: readPositions }) : null;
     if (!positions) {
       throw new CircuitError(`has no soma positions (x, y, z), which distance_soma of edge population '${edges.name}' needs (the distance from the presynaptic soma to each synapse; a virtual projection has none: give its pathways laws that do not read distance_soma, or leave the population out)`,
         { file: nodes?.fileName, population: edges.source });
     }
+    if (!readPositions) return { ...reads, available: edges.sharedProperties, positions: null };
     try {
       run.setSourcePositions(edges.name, positions.x, positions.y, positions.z);
     } catch (error) {
