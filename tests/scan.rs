@@ -575,3 +575,37 @@ fn a_patched_run_differs_from_the_recorded_run_exactly_where_the_patch_says() {
         r#"{"prop_stats": {"syn_type_id": {"EXC": {"EXC": {"type": "constant", "mean": 113.0, "dtype": "int"}}}}}"#;
     assert!(changes_between(&recorded, &merge_patch(&recorded, restated).unwrap()).unwrap().is_empty());
 }
+
+#[test]
+fn by_synapse_cases_and_synapse_conditions_are_values_not_axes_and_their_changes_count() {
+    // A by_synapse spec's cases (a list) and a where test's values stay as written; a list of
+    // range ends is an axis.
+    let by_synapse = json!({"type": "by_synapse", "cases": [
+        {"where": {"afferent_section_type": ["axon", "soma"], "distance_soma": {"max": [100, 200]}}, "spec": {"type": "constant", "mean": 2}}],
+        "otherwise": {"type": "gamma", "mean": [1.0, 1.5], "std": 0.3}});
+    let config = json!({"scan": "grid", "src_types": ["A"], "tgt_types": ["A"], "prop_stats": {"conductance": {"A": {"A": by_synapse}}}});
+    let plan = plan_scan(&config.to_string(), None).unwrap();
+    let paths: Vec<&str> = plan.axes.iter().map(|a| a.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["prop_stats.conductance.A.A.cases[0].where.distance_soma.max", "prop_stats.conductance.A.A.otherwise.mean"]
+    );
+    assert_eq!(plan.count(), 4);
+    // Rules: a synapse condition's list of values is one condition, not an axis.
+    let rules = json!({"scan": "grid", "rules_version": 1, "random_seed": [1, 2], "rules": [
+        {"name": "all", "assign": {"conductance": {"type": "gamma", "mean": 1, "std": 0.3}}},
+        {"name": "soma and axon", "synapse": {"afferent_section_type": ["axon", "soma"]}, "assign": {"conductance": {"type": "constant", "mean": 3}}}]});
+    let plan = plan_scan(&rules.to_string(), None).unwrap();
+    assert_eq!(plan.axes.iter().map(|a| a.path.as_str()).collect::<Vec<_>>(), ["random_seed"]);
+    // A rule whose synapse condition changed changes its properties.
+    let base = json!({"rules_version": 1, "rules": [
+        {"name": "all", "assign": {"conductance": {"type": "gamma", "mean": 1, "std": 0.3}}},
+        {"name": "soma", "synapse": {"afferent_section_type": ["soma"]}, "assign": {"conductance": {"type": "constant", "mean": 3}}}]});
+    let mut other = base.clone();
+    other["rules"][1]["synapse"] = json!({"afferent_section_type": ["axon"]});
+    let changes = changes_between(&base.to_string(), &other.to_string()).unwrap();
+    assert_eq!(
+        changes,
+        Changes::Some { changed: vec![Change { property: "conductance".into(), source: None, target: None }] }
+    );
+}

@@ -356,7 +356,8 @@ function explainReport(log, { explain, summary }) {
   log("\nrules (later ones win):");
   for (const rule of explain.rules) {
     const state = rule.matches_no_node ? `matches no node of this circuit${rule.absent_values.length ? ` (${rule.absent_values.join(", ")})` : ""}`
-      : rule.matches_nothing ? "matches no pathway with synapses" : rule.shadowed ? "SHADOWED: later rules win everywhere it matches" : `wins in ${rule.pathways} pathway(s): ${counted(rule.synapses)} synapses, ${counted(rule.connections)} connections`;
+      : rule.matches_nothing ? "matches no pathway with synapses" : rule.shadowed ? "SHADOWED: later rules win everywhere it matches" : rule.condition ? `wins, where ${rule.condition}, among the ${counted(rule.synapses)} synapses (${counted(rule.connections)} connections) of ${rule.pathways} pathway(s)`
+      : `wins in ${rule.pathways} pathway(s): ${counted(rule.synapses)} synapses, ${counted(rule.connections)} connections`;
     log(`  ${printable(rule.rule).padEnd(40)} ${rule.class ? `class ${printable(rule.class)}`.padEnd(14) : "".padEnd(14)} ${state}`);
   }
   log("\npathways (source → target: the rule setting each property):");
