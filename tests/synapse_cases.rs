@@ -149,6 +149,12 @@ fn bad_by_synapse_specs_are_refused_at_their_path() {
     assert!(error(json!({"type": "by_synapse", "cases": [{"when": {}, "spec": gamma()}]})).contains("cases[0].when"));
     assert!(error(json!({"type": "by_synapse", "cases": [{"where": {"afferent_section_type": [4]}, "spec": gamma()}], "default": gamma()}))
         .contains("default"));
+    // The laws of distance_soma list the keys they take (no shift, no truncate).
+    let unknown = error(
+        json!({"type": "fz_delay", "neural_transmitter_release_delay": 0.1, "axonal_conduction_velocity": 300, "foo": 1}),
+    );
+    assert!(unknown.contains("unknown key for a fz_delay spec (allowed: neural_transmitter_release_delay, axonal_conduction_velocity, shared_within"), "{unknown}");
+    assert!(!unknown.contains("truncate") && !unknown.contains("shift"), "{unknown}");
     // A correlated property cannot depend on a synapse's attributes.
     let mut model: Value = serde_json::from_str(&model_with(case(gamma()))).unwrap();
     model["prop_stats"]["u_syn"] =

@@ -303,7 +303,11 @@ fn check_keys(
             continue;
         }
         let mut allowed: Vec<&str> = own_keys.to_vec();
-        allowed.extend(COMMON_KEYS.iter().filter(|k| **k != "type"));
+        // The laws of distance_soma take no shift or truncate (refused with their reason).
+        let per_synapse_law = PER_SYNAPSE_TYPES.contains(&kind);
+        allowed.extend(
+            COMMON_KEYS.iter().filter(|k| **k != "type" && !(per_synapse_law && matches!(**k, "shift" | "truncate"))),
+        );
         return Err(path.key(key).error(format!("unknown key for a {kind} spec (allowed: {})", allowed.join(", "))));
     }
     Ok(())
