@@ -836,6 +836,12 @@ impl JsParameterizer {
         to_js(&self.run.statistics())
     }
 
+    /// The warnings the statistics so far call for, as edge population `population`'s lines
+    /// (values clipped by bounds, values beyond a property's physiological range).
+    pub fn warnings(&self, population: &str) -> Vec<String> {
+        crate::stats::run_warnings(population, &self.run.statistics())
+    }
+
     /// The values the edges file holds for `property` at the edges of a chunk (Arrow IPC as
     /// `runChunk` takes it; `values` in its edge order, NaN where there is none), binned per
     /// pathway for the before-and-after view in `statistics()` (`previous`).

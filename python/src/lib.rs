@@ -333,6 +333,11 @@ impl PyParameterizer {
         json(py, &self.run.statistics())
     }
 
+    /// The warnings the statistics so far call for, as edge population `population`'s lines.
+    fn warnings(&self, population: &str) -> Vec<String> {
+        synparam::stats::run_warnings(population, &self.run.statistics())
+    }
+
     /// Distinct connections per pathway: `[(source type, target type, count)]`.
     fn connections(&self, py: Python<'_>, population: &str) -> PyResult<Vec<(String, String, u64)>> {
         self.run.connections(population).map_err(|e| py_error(py, e))

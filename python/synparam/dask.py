@@ -863,11 +863,7 @@ def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_fli
                             "edge_id": pa.array(np.arange(first, last, dtype=np.uint64))}))
                 connections = counter.connections(edges.name)
             stats = population_run.statistics()
-            for prop in stats:
-                for p in prop.get("pathways", []):
-                    share = p.get("clipped_share") or 0
-                    if share > 0:
-                        run.warnings.append(f"{edges.name}: {prop['property']} {p['source']} → {p['target']}: {100 * share:.2f} % of values clipped by bounds")
+            run.warnings.extend(population_run.warnings(edges.name))
             results.append({"name": edges.name, "source": edges.source, "target": edges.target, "size": edges.size,
                             "file_name": file_name, "shown": edges.shown, "stats": stats,
                             "connections": {f"{s} → {t}": n for s, t, n in connections},

@@ -418,11 +418,7 @@ async function drawPopulation({ edges, run, columns: pathwayColumns, attributes 
   timings?.mark("draw and write");
   const connections = connectionsOf(edges, run, draw);
   const stats = run.statistics();
-  for (const property of stats) {
-    for (const p of property.pathways) {
-      if (p.clipped_share > 0) warnings.push(`${edges.name}: ${property.property} ${p.source} → ${p.target}: ${(100 * p.clipped_share).toFixed(2)} % of values clipped by bounds`);
-    }
-  }
+  warnings.push(...run.warnings(edges.name));
   const columns = keepColumns ? tableToIPC(new Table(batches), "stream") : null;
   return {
     name: edges.name, source: edges.source, target: edges.target, size: edges.size, fileName, shownName: edges.shownName,
