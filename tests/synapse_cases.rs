@@ -184,6 +184,27 @@ fn node_table(population: &str) -> NodeTable {
     }
 }
 
+/// `text`'s rules compiled for the test population's nodes.
+fn compiled(text: &str) -> synparam::rules::CompiledRules {
+    let populations = [EdgePopulationNodes {
+        name: "pop".into(),
+        source: node_table("cells"),
+        target: node_table("cells"),
+        edges: None,
+    }];
+    compile(&read_rules(text).unwrap(), &populations, false).unwrap()
+}
+
+/// conductance per edge id under compiled rules (their model, their nodes' pathway values).
+fn draw_compiled(compiled: &synparam::rules::CompiledRules) -> Result<Vec<f64>, String> {
+    let model = json!({"src_types": compiled.model["src_types"], "tgt_types": compiled.model["tgt_types"], "prop_stats": compiled.model["prop_stats"]}).to_string();
+    let column = |values: &[String]| {
+        let values: Vec<Option<&str>> = values.iter().map(|v| Some(v.as_str())).collect();
+        PathwayColumn::from_values("cells", &values)
+    };
+    draw_for(&model, column(&compiled.populations[0].source), column(&compiled.populations[0].target))
+}
+
 /// Rules: a default, a later rule for apical synapses of E→I, a rule for the proximal part of
 /// every section after it.
 fn rules() -> String {
@@ -249,13 +270,7 @@ fn a_conditional_rule_after_the_last_unconditional_one_is_not_shadowed_and_one_b
         {"name": "apical", "synapse": {"afferent_section_type": [4]}, "assign": {"conductance": {"type": "constant", "mean": 3.0}}},
         {"name": "all", "assign": {"conductance": gamma()}}]})
     .to_string();
-    let populations = [EdgePopulationNodes {
-        name: "pop".into(),
-        source: node_table("cells"),
-        target: node_table("cells"),
-        edges: None,
-    }];
-    let compiled = compile(&read_rules(&text).unwrap(), &populations, false).unwrap();
+    let compiled = compiled(&text);
     assert!(compiled.explain.rules[0].shadowed);
     let by_source = compiled.model["prop_stats"]["conductance"].as_object().unwrap();
     for by_target in by_source.values() {
@@ -270,20 +285,8 @@ fn only_conditional_rules_leave_other_synapses_to_fail_by_name() {
     let text = json!({"rules_version": 1, "rules": [
         {"name": "apical", "synapse": {"afferent_section_type": ["apical"]}, "assign": {"conductance": {"type": "constant", "mean": 3.0}}}]})
     .to_string();
-    let populations = [EdgePopulationNodes {
-        name: "pop".into(),
-        source: node_table("cells"),
-        target: node_table("cells"),
-        edges: None,
-    }];
-    let compiled = compile(&read_rules(&text).unwrap(), &populations, false).unwrap();
-    let model = json!({"src_types": compiled.model["src_types"], "tgt_types": compiled.model["tgt_types"], "prop_stats": compiled.model["prop_stats"]}).to_string();
-    let column = |values: &[String]| {
-        let values: Vec<Option<&str>> = values.iter().map(|v| Some(v.as_str())).collect();
-        PathwayColumn::from_values("cells", &values)
-    };
-    let pathways = &compiled.populations[0];
-    let error = draw_for(&model, column(&pathways.source), column(&pathways.target)).unwrap_err();
+    let compiled = compiled(&text);
+    let error = draw_compiled(&compiled).unwrap_err();
     assert!(
         error.contains("edge 0 (all → all, afferent_section_type = 1) matches no case of property 'conductance'"),
         "{error}"
@@ -367,21 +370,7 @@ fn a_conditional_rule_keeps_the_other_rules_one_draw_per_connection() {
         }
         json!({"rules_version": 1, "rules": list}).to_string()
     };
-    let populations = [EdgePopulationNodes {
-        name: "pop".into(),
-        source: node_table("cells"),
-        target: node_table("cells"),
-        edges: None,
-    }];
-    let run = |text: String| {
-        let compiled = compile(&read_rules(&text).unwrap(), &populations, false).unwrap();
-        let model = json!({"src_types": compiled.model["src_types"], "tgt_types": compiled.model["tgt_types"], "prop_stats": compiled.model["prop_stats"]}).to_string();
-        let column = |values: &[String]| {
-            let values: Vec<Option<&str>> = values.iter().map(|v| Some(v.as_str())).collect();
-            PathwayColumn::from_values("cells", &values)
-        };
-        draw_for(&model, column(&compiled.populations[0].source), column(&compiled.populations[0].target)).unwrap()
-    };
+    let run = |text: String| draw_compiled(&compiled(&text)).unwrap();
     let (with, without) = (run(rules(true)), run(rules(false)));
     let all = edges();
     for i in 0..with.len() {
