@@ -281,8 +281,9 @@ async function scanCommand(options, scanText, log, timer) {
   const result = await writeParameterizedScan({
     circuitPaths: options.circuit, scanText, maxPoints: options.maxPoints ?? null, settings, out: options.out, chunkSize: options.chunkSize, hardlink: options.hardlink,
     shouldStop: () => stopSignal !== null, workers: options.workers, strict: options.strict, timings: options.timings ? timer : null,
+    optionNames: { seed: "--seed", pathwayProperty: "--pathway-property", fallback: "--fallback-value", overwrite: "--overwrite", populations: "--populations", maxPoints: "--max-points" },
     onPlan: (plan) => {
-      log(`${plan.mode} scan of ${plan.points.length} point(s): ${plan.axes.map((a) => `${printable(a.path)} × ${a.values.length}`).join(", ") || "no axis"}; every point valid`);
+      log(`${plan.mode} scan of ${plan.points.length} point(s): ${plan.axes.map((a) => `${printable(a.path)} × ${a.values.length}`).join(", ") || "no axis"}; every point checked against the circuit`);
       for (const note of plan.notes) log(`note: ${printable(note)}`);
     },
   });

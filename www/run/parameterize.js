@@ -6,7 +6,7 @@
 import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
 import { nodePropertyValues, nodeTableIpc, pathwayColumnIpc, edgeChunks, existingNumericProperties, existingEdgeColumns, nodePositions } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
-import { openPopulationOutput } from "../sonata/writer.js";
+import { openPopulationOutput, planPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
 import { yieldToEvents } from "./protocol.js";
 
@@ -190,6 +190,28 @@ export function checkAgainstCircuit({ circuit, Parameterizer, configText, settin
   }
   if (!problems.length && skipped.length === circuit.edgePopulations.size) problems.push(`no edge population to parameterize: ${skipped.join("; ")}`);
   return { problems, skipped, populations, existing };
+}
+
+/**
+ * Every check a run of `configText` (settings as parameterizeCircuit takes them) makes before it
+ * draws, made without drawing or writing: the run resolved (rules compiled, `strict`), each edge
+ * population prepared (its pathway values against the model, the edge attributes it reads and the
+ * source nodes' positions) and its output planned by the core on the input file (properties that
+ * already exist without overwrite, lengths, groups). Throws what the run would throw. `layouts`
+ * (a Map: edge population → the core's group layout) keeps each population's layout, so that a
+ * later check (a scan's next point) does not scan its group columns again.
+ */
+export function checkRun({ circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations, chunkSize = DEFAULT_CHUNK_SIZE, rules = null, strict = false, layouts = new Map() }) {
+  const resolved = resolveRun({ circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, rules, strict });
+  const plans = planPopulations(circuit, resolved, Parameterizer, []);
+  try {
+    for (const { edges, run } of plans) {
+      const { plan } = planPopulationOutput(edges.file, edges, run, { overwrite: resolved.overwrite, chunkSize, layout: layouts.get(edges.name) });
+      layouts.set(edges.name, plan.layout);
+    }
+  } finally {
+    for (const { run } of plans) run.free();
+  }
 }
 
 /**
