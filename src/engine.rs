@@ -839,7 +839,7 @@ impl PopulationPlan {
         Error::input(
             format!("edge population '{}'", self.edge_population),
             format!(
-                "edge {edge_id} ({source} → {target}, {}) matches no case of property '{}' and there is no otherwise (from rules: no rule covers the synapses no condition selects)",
+                "edge {edge_id} ({source} → {target}, {}) matches no case of property '{}' and there is no otherwise: nothing covers it (for rules: no rule without a synapse condition)",
                 values.join(", "),
                 property.name
             ),
@@ -943,6 +943,8 @@ impl PopulationPlan {
             return Ok(());
         }
         let mut memo: Option<ConnectionMemo> = None;
+        // (source, target, alternative, raw) of the last by_synapse alternative drawn per connection.
+        let mut case_memo: Option<(u64, u64, usize, f64)> = None;
         let mut failure: Option<(u32, f64, u64)> = None;
         let mut attribute_failure: Option<(&str, f64, u64)> = None;
         let mut uncovered: Option<(u32, usize, u64)> = None;
@@ -983,6 +985,21 @@ impl PopulationPlan {
                 }
                 PathwayDraw::Located(draw) => draw,
                 PathwayDraw::Cases(cases, otherwise) => match choose_case(cases, otherwise.as_ref(), i) {
+                    Ok(Some(draw)) if draw.spec.shared_within => {
+                        // One draw per connection, shared by the connection's synapses this
+                        // alternative takes: the value the alternative alone would give them.
+                        let (source, target) = (chunk.source(i), chunk.target(i));
+                        let alternative = std::ptr::from_ref(draw) as usize;
+                        let raw = match case_memo {
+                            Some((s, t, a, raw)) if s == source && t == target && a == alternative => raw,
+                            _ => {
+                                let raw = draw.spec.distribution.sample(&mut connection_stream(key, source, target));
+                                case_memo = Some((source, target, alternative, raw));
+                                raw
+                            }
+                        };
+                        return finalize_into(draw.spec, raw, pathway, chunk.edge_id(i), clipped, &mut failure);
+                    }
                     Ok(Some(draw)) => draw,
                     Ok(None) => {
                         uncovered.get_or_insert((pathway, i, chunk.edge_id(i)));

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Model, PathwaySpec};
 use crate::engine::ChunkResult;
+use crate::error::Num;
 
 /// Bins of a continuous histogram.
 const CONTINUOUS_BINS: usize = 40;
@@ -757,4 +758,53 @@ pub fn density_preview(spec: &PathwaySpec, points: usize) -> Vec<(f64, f64)> {
             (x, spec.distribution.density(x))
         })
         .collect()
+}
+
+/// Properties of BBP's synapse models (ProbAMPANMDA_EMS, ProbGABAAB_EMS) with the range their
+/// values have in nature: outside it a value can be drawn (a law's tail, a `scale_by`, a shift)
+/// but is almost surely a mistake, so a run says so. `(property, lowest, highest)`.
+pub const PHYSIOLOGICAL_RANGES: [(&str, f64, f64); 9] = [
+    ("conductance", 0.0, f64::INFINITY),
+    ("delay", 0.0, f64::INFINITY),
+    ("u_syn", 0.0, 1.0),
+    ("depression_time", 0.0, f64::INFINITY),
+    ("facilitation_time", 0.0, f64::INFINITY),
+    ("decay_time", 0.0, f64::INFINITY),
+    ("n_rrp_vesicles", 1.0, f64::INFINITY),
+    ("conductance_scale_factor", 0.0, f64::INFINITY),
+    ("u_hill_coefficient", 0.0, f64::INFINITY),
+];
+
+/// What a run's statistics of edge population `population` call for, one line per pathway: the
+/// share of values clipped by bounds, and values beyond a property's physiological range (with
+/// the range). The one text every host prints.
+pub fn run_warnings(population: &str, statistics: &[PropertyStats]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for property in statistics {
+        let range = PHYSIOLOGICAL_RANGES.iter().find(|(name, _, _)| *name == property.property);
+        for p in &property.pathways {
+            let at = format!("{population}: {} {} → {}", property.property, p.source, p.target);
+            if let Some(share) = p.clipped_share.filter(|share| *share > 0.0) {
+                warnings.push(format!("{at}: {:.2} % of values clipped by bounds", 100.0 * share));
+            }
+            if let (Some(&(_, low, high)), Some(min), Some(max)) = (range, p.min, p.max) {
+                let range_text = if high.is_finite() { format!("[{low}, {high}]") } else { format!("≥ {low}") };
+                if min < low {
+                    warnings.push(format!(
+                        "{at}: values down to {} — {} is {range_text} in nature; check the law or its bounds",
+                        Num(min),
+                        property.property
+                    ));
+                }
+                if max > high {
+                    warnings.push(format!(
+                        "{at}: values up to {} — {} is {range_text} in nature; check the law or its bounds",
+                        Num(max),
+                        property.property
+                    ));
+                }
+            }
+        }
+    }
+    warnings
 }

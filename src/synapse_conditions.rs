@@ -113,6 +113,10 @@ fn parse_term(attribute: &str, test: &Value, path: &str) -> Result<AttributeTerm
     let mut by_section_name = false;
     let mut value_of = |v: &Value| -> Result<f64> {
         match v {
+            Value::Number(n) if section_types => n
+                .as_f64()
+                .filter(|x| x.fract() == 0.0 && (0.0..=4.0).contains(x))
+                .ok_or_else(|| Error::config(path, format!("{n} is not a section type number (0 to 4)"))),
             Value::Number(n) => n.as_f64().filter(|x| x.is_finite()).ok_or_else(|| Error::config(path, "values must be finite numbers")),
             Value::String(s) if section_types => {
                 by_section_name = true;
@@ -199,6 +203,7 @@ mod tests {
         let error = |value: Value| SynapseCondition::parse(&value, "rules[2].synapse").unwrap_err().to_string();
         assert!(error(json!({"afferent_section_type": ["dendrite"]}))
             .contains("rules[2].synapse.afferent_section_type: unknown section type 'dendrite'"));
+        assert!(error(json!({"afferent_section_type": [1.5]})).contains("1.5 is not a section type number (0 to 4)"));
         assert!(error(json!({"spine_length": ["long"]})).contains("'long' is text, but spine_length holds numbers"));
         assert!(error(json!({"distance_soma": {"min": 150, "max": 150}})).contains("min (150) must be below max (150)"));
         assert!(

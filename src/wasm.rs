@@ -836,6 +836,12 @@ impl JsParameterizer {
         to_js(&self.run.statistics())
     }
 
+    /// The warnings the statistics so far call for, as edge population `population`'s lines
+    /// (values clipped by bounds, values beyond a property's physiological range).
+    pub fn warnings(&self, population: &str) -> Vec<String> {
+        crate::stats::run_warnings(population, &self.run.statistics())
+    }
+
     /// The values the edges file holds for `property` at the edges of a chunk (Arrow IPC as
     /// `runChunk` takes it; `values` in its edge order, NaN where there is none), binned per
     /// pathway for the before-and-after view in `statistics()` (`previous`).
@@ -1185,11 +1191,15 @@ pub fn is_scan_config(text: &str) -> bool {
 
 /// A scan config expanded into its points, every point validated before anything is written:
 /// `{plan: {mode, kind, axes, points: [{name, index, values, model_text, config_sha256, changes}],
-/// notes}, scan_json: the text of scan.json}`; `max_points` (null: the config's, else 10⁴). Throws
-/// a `ConfigError` naming the JSON path (and, for a bad point, its name and axis values).
+/// notes}, scan_json: the text of scan.json}`; `max_points` (null: the config's, else 10⁴); `host`
+/// (optional) `{max_points_option, settings: {seed: "--seed", …}}`: the run settings the host sets
+/// for every point, refused where an axis sets them (`ScanHost`). Throws a `ConfigError` naming the
+/// JSON path (and, for a bad point, its name and axis values).
 #[wasm_bindgen(js_name = planScan)]
-pub fn plan_scan(text: &str, max_points: Option<usize>) -> Result<JsValue, JsValue> {
-    let plan = crate::scan::plan_scan(text, max_points).map_err(js_error)?;
+pub fn plan_scan(text: &str, max_points: Option<usize>, host: JsValue) -> Result<JsValue, JsValue> {
+    let host: crate::scan::ScanHost =
+        if host.is_undefined() || host.is_null() { Default::default() } else { from_js(host, "host")? };
+    let plan = crate::scan::plan_scan_for(text, max_points, &host).map_err(js_error)?;
     to_js(&serde_json::json!({"plan": plan, "scan_json": plan.scan_json_text()}))
 }
 

@@ -421,3 +421,35 @@ fn connections_are_counted_once_per_pair_whatever_the_chunking_and_order() {
     assert!(run.connections("pop").unwrap().is_empty(), "a reset forgets the connections");
     assert!(run.connections("other").is_err());
 }
+
+#[test]
+fn a_run_warns_of_clipped_values_and_of_values_beyond_a_propertys_physiological_range() {
+    let spec = |mean: f64| json!({"type": "normal", "mean": mean, "std": 0.5, "shared_within": false});
+    let config = json!({"src_types": ["EXC", "INH"], "tgt_types": ["EXC", "INH"], "prop_stats": {
+        "conductance": {"EXC": {"EXC": spec(-1.0), "INH": spec(5.0)}, "INH": {"EXC": spec(5.0), "INH": spec(5.0)}},
+        "u_syn": {"EXC": {"EXC": spec(0.5), "INH": {"type": "normal", "mean": 0.5, "std": 0.5, "upper_bound": 0.6, "shared_within": false}},
+                  "INH": {"EXC": spec(0.5), "INH": spec(0.5)}}}});
+    let mut run = tm_run(&config.to_string(), 3, 40);
+    let chunk = EdgeChunk {
+        source: (0..400).map(|i| i % 40).collect(),
+        target: (0..400).map(|i| (i * 7) % 40).collect(),
+        edge_id: (0..400).collect(),
+    };
+    run.run_chunk("pop", &chunk).unwrap();
+    let warnings = synparam::stats::run_warnings("pop", &run.statistics());
+    let has = |pattern: &str| warnings.iter().any(|w| w.contains(pattern));
+    assert!(has("pop: conductance EXC → EXC: values down to -"), "{warnings:#?}");
+    assert!(has("conductance is ≥ 0 in nature"), "{warnings:#?}");
+    assert!(!has("conductance EXC → INH"), "{warnings:#?}");
+    assert!(
+        has("pop: u_syn EXC → EXC: values up to 1.") || has("pop: u_syn EXC → EXC: values up to 2"),
+        "{warnings:#?}"
+    );
+    assert!(has("u_syn is [0, 1] in nature"), "{warnings:#?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("pop: u_syn EXC → INH: ") && w.ends_with("% of values clipped by bounds")),
+        "{warnings:#?}"
+    );
+}

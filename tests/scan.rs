@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{json, Value};
 use synparam::engine::{EdgeChunk, PathwayColumn};
 use synparam::scan::{
-    changed_by_patch, changes_between, is_scan_config, merge_patch, plan_scan, reparameterize, Change, Changes,
-    ConfigKind, ScanMode, DEFAULT_MAX_POINTS,
+    changed_by_patch, changes_between, is_scan_config, merge_patch, plan_scan, plan_scan_for, reparameterize, Change,
+    Changes, ConfigKind, ScanHost, ScanMode, DEFAULT_MAX_POINTS,
 };
 use synparam::storage::StorageChunk;
 use synparam::Parameterizer;
@@ -385,6 +385,44 @@ fn coupled_lists_of_unequal_length_the_limit_and_duplicates_are_refused() {
 }
 
 #[test]
+fn a_run_option_setting_what_an_axis_scans_is_refused_naming_both() {
+    let host = |pairs: &[(&str, &str)]| ScanHost {
+        max_points_option: Some("--max-points".into()),
+        settings: pairs.iter().map(|(s, o)| (s.to_string(), o.to_string())).collect(),
+    };
+    let mut seeds: Value = grid_value();
+    seeds["random_seed"] = json!([1, 2]);
+    assert_eq!(
+        error(plan_scan_for(&seeds.to_string(), None, &host(&[("seed", "--seed")]))),
+        "random_seed: a scan axis, and --seed sets random_seed for every point (each point would draw with \
+         --seed's value, not the axis's): drop --seed, or the axis"
+    );
+    let mut overwrite: Value = grid_value();
+    overwrite["overwrite_if_exists"] = json!([true, false]);
+    let message = error(plan_scan_for(&overwrite.to_string(), None, &host(&[("overwrite", "overwrite=")])));
+    assert!(
+        message.starts_with("overwrite_if_exists: a scan axis, and overwrite= sets overwrite_if_exists"),
+        "{message}"
+    );
+    for (key, value, setting) in [
+        ("pathway_property", json!(["synapse_class", "mtype"]), "pathway_property"),
+        ("fallback_pathway_value", json!(["EXC", "INH"]), "fallback"),
+        ("edge_populations", json!([["a"], ["b"]]), "populations"),
+    ] {
+        let mut config: Value = grid_value();
+        config[key] = value;
+        let message = error(plan_scan_for(&config.to_string(), None, &host(&[(setting, "--x")])));
+        assert!(message.starts_with(&format!("{key}: a scan axis, and --x sets {key}")), "{message}");
+        // The same option beside a scan that does not scan it is fine, and so is the axis alone.
+        assert!(plan_scan_for(&grid_value().to_string(), None, &host(&[(setting, "--x")])).is_ok());
+        assert!(plan_scan_for(&config.to_string(), None, &host(&[])).is_ok(), "{key}");
+    }
+    // The limit's error names the host's option.
+    let message = error(plan_scan_for(&fixture("grid_task.json"), Some(5), &host(&[])));
+    assert!(message.ends_with("set --max-points (or the config's max_points) to allow more"), "{message}");
+}
+
+#[test]
 fn an_invalid_point_is_named_with_its_axis_values_and_json_path() {
     let mut config: Value = grid_value();
     config["pathway_param_dict"]["prop_stats"]["conductance"]["EXC"]["INH"]["mean"] = json!([1.0, -1.0]);
@@ -464,12 +502,26 @@ fn a_patch_replaces_specs_adds_pathways_and_is_refused_when_wrong() {
     // The same patch under pathway_param_dict.
     let wrapped = format!(r#"{{"pathway_param_dict": {patch}}}"#);
     assert_eq!(merge_patch(&recorded, &wrapped).unwrap(), merged);
-    // A new property needs every pathway; a new value must be added to src_types.
+    // A new property needs every pathway (a misspelt one is named as not in the recorded model);
+    // a new value must be added to src_types.
     let new_property = r#"{"prop_stats": {"delay": {"EXC": {"EXC": {"type": "constant", "mean": 1}}}}}"#;
     assert_eq!(
         error(merge_patch(&recorded, new_property)),
-        "pathway_param_dict.prop_stats.delay.EXC.INH: missing: every target value in tgt_types needs a spec (here 'INH') (in the patched config)"
+        "patch.prop_stats.delay: 'delay' is not a property of the recorded model (conductance, u_syn, n_rrp_vesicles, \
+         syn_type_id): a new property needs a spec for every pathway (every source in src_types, every target in tgt_types)"
     );
+    let misspelt = r#"{"prop_stats": {"conductanse": {"EXC": {"INH": {"type": "gamma", "mean": 3.0, "std": 0.3}}}}}"#;
+    assert!(error(merge_patch(&recorded, misspelt))
+        .starts_with("patch.prop_stats.conductanse: 'conductanse' is not a property of the recorded model"));
+    let wrapped_misspelt = format!(r#"{{"pathway_param_dict": {misspelt}}}"#);
+    assert!(error(merge_patch(&recorded, &wrapped_misspelt))
+        .starts_with("patch.pathway_param_dict.prop_stats.conductanse: 'conductanse' is not"));
+    let complete = r#"{"prop_stats": {"delay": {"EXC": {"EXC": {"type": "constant", "mean": 1}, "INH": {"type": "constant", "mean": 1}},
+        "INH": {"EXC": {"type": "constant", "mean": 1}, "INH": {"type": "constant", "mean": 2}}}}}"#;
+    assert!(merge_patch(&recorded, complete).is_ok());
+    // A scan is not a patch.
+    assert!(error(merge_patch(&recorded, r#"{"scan": "grid", "prop_stats": {}}"#))
+        .starts_with("patch.scan: a patch is one change of a recorded run, not a scan"));
     let glia = r#"{"prop_stats": {"conductance": {"GLIA": {"EXC": {"type": "zero"}}}}}"#;
     assert_eq!(
         error(merge_patch(&recorded, glia)),
@@ -574,4 +626,38 @@ fn a_patched_run_differs_from_the_recorded_run_exactly_where_the_patch_says() {
     let restated =
         r#"{"prop_stats": {"syn_type_id": {"EXC": {"EXC": {"type": "constant", "mean": 113.0, "dtype": "int"}}}}}"#;
     assert!(changes_between(&recorded, &merge_patch(&recorded, restated).unwrap()).unwrap().is_empty());
+}
+
+#[test]
+fn by_synapse_cases_and_synapse_conditions_are_values_not_axes_and_their_changes_count() {
+    // A by_synapse spec's cases (a list) and a where test's values stay as written; a list of
+    // range ends is an axis.
+    let by_synapse = json!({"type": "by_synapse", "cases": [
+        {"where": {"afferent_section_type": ["axon", "soma"], "distance_soma": {"max": [100, 200]}}, "spec": {"type": "constant", "mean": 2}}],
+        "otherwise": {"type": "gamma", "mean": [1.0, 1.5], "std": 0.3}});
+    let config = json!({"scan": "grid", "src_types": ["A"], "tgt_types": ["A"], "prop_stats": {"conductance": {"A": {"A": by_synapse}}}});
+    let plan = plan_scan(&config.to_string(), None).unwrap();
+    let paths: Vec<&str> = plan.axes.iter().map(|a| a.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["prop_stats.conductance.A.A.cases[0].where.distance_soma.max", "prop_stats.conductance.A.A.otherwise.mean"]
+    );
+    assert_eq!(plan.count(), 4);
+    // Rules: a synapse condition's list of values is one condition, not an axis.
+    let rules = json!({"scan": "grid", "rules_version": 1, "random_seed": [1, 2], "rules": [
+        {"name": "all", "assign": {"conductance": {"type": "gamma", "mean": 1, "std": 0.3}}},
+        {"name": "soma and axon", "synapse": {"afferent_section_type": ["axon", "soma"]}, "assign": {"conductance": {"type": "constant", "mean": 3}}}]});
+    let plan = plan_scan(&rules.to_string(), None).unwrap();
+    assert_eq!(plan.axes.iter().map(|a| a.path.as_str()).collect::<Vec<_>>(), ["random_seed"]);
+    // A rule whose synapse condition changed changes its properties.
+    let base = json!({"rules_version": 1, "rules": [
+        {"name": "all", "assign": {"conductance": {"type": "gamma", "mean": 1, "std": 0.3}}},
+        {"name": "soma", "synapse": {"afferent_section_type": ["soma"]}, "assign": {"conductance": {"type": "constant", "mean": 3}}}]});
+    let mut other = base.clone();
+    other["rules"][1]["synapse"] = json!({"afferent_section_type": ["axon"]});
+    let changes = changes_between(&base.to_string(), &other.to_string()).unwrap();
+    assert_eq!(
+        changes,
+        Changes::Some { changed: vec![Change { property: "conductance".into(), source: None, target: None }] }
+    );
 }

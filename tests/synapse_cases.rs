@@ -135,8 +135,8 @@ fn bad_by_synapse_specs_are_refused_at_their_path() {
     let error = |spec: Value| Parameterizer::new(&model_with(spec), Some(1)).err().expect("refused").to_string();
     let case =
         |spec: Value| json!({"type": "by_synapse", "cases": [{"where": {"afferent_section_type": [4]}, "spec": spec}]});
-    assert!(error(case(json!({"type": "gamma", "mean": 1, "std": 0.2, "shared_within": true})))
-        .contains("prop_stats.conductance.EXC.EXC.cases[0].spec.shared_within: by_synapse picks each synapse's spec"));
+    assert!(error(case(json!({"type": "lin_delay", "delay_mean_coeff_a": 1, "delay_mean_coeff_b": 0.01, "delay_std": 0.1, "delay_min": 0.1, "shared_within": true})))
+        .contains("prop_stats.conductance.EXC.EXC.cases[0].spec.shared_within: lin_delay depends on each synapse's distance_soma"));
     assert!(
         error(case(json!({"type": "by_synapse", "cases": []}))).contains("cases[0].spec.type: by_synapse cannot nest")
     );
@@ -149,6 +149,12 @@ fn bad_by_synapse_specs_are_refused_at_their_path() {
     assert!(error(json!({"type": "by_synapse", "cases": [{"when": {}, "spec": gamma()}]})).contains("cases[0].when"));
     assert!(error(json!({"type": "by_synapse", "cases": [{"where": {"afferent_section_type": [4]}, "spec": gamma()}], "default": gamma()}))
         .contains("default"));
+    // The laws of distance_soma list the keys they take (no shift, no truncate).
+    let unknown = error(
+        json!({"type": "fz_delay", "neural_transmitter_release_delay": 0.1, "axonal_conduction_velocity": 300, "foo": 1}),
+    );
+    assert!(unknown.contains("unknown key for a fz_delay spec (allowed: neural_transmitter_release_delay, axonal_conduction_velocity, shared_within"), "{unknown}");
+    assert!(!unknown.contains("truncate") && !unknown.contains("shift"), "{unknown}");
     // A correlated property cannot depend on a synapse's attributes.
     let mut model: Value = serde_json::from_str(&model_with(case(gamma()))).unwrap();
     model["prop_stats"]["u_syn"] =
@@ -176,6 +182,27 @@ fn node_table(population: &str) -> NodeTable {
         columns: [("synapse_class".to_string(), classes)].into(),
         size: NODES,
     }
+}
+
+/// `text`'s rules compiled for the test population's nodes.
+fn compiled(text: &str) -> synparam::rules::CompiledRules {
+    let populations = [EdgePopulationNodes {
+        name: "pop".into(),
+        source: node_table("cells"),
+        target: node_table("cells"),
+        edges: None,
+    }];
+    compile(&read_rules(text).unwrap(), &populations, false).unwrap()
+}
+
+/// conductance per edge id under compiled rules (their model, their nodes' pathway values).
+fn draw_compiled(compiled: &synparam::rules::CompiledRules) -> Result<Vec<f64>, String> {
+    let model = json!({"src_types": compiled.model["src_types"], "tgt_types": compiled.model["tgt_types"], "prop_stats": compiled.model["prop_stats"]}).to_string();
+    let column = |values: &[String]| {
+        let values: Vec<Option<&str>> = values.iter().map(|v| Some(v.as_str())).collect();
+        PathwayColumn::from_values("cells", &values)
+    };
+    draw_for(&model, column(&compiled.populations[0].source), column(&compiled.populations[0].target))
 }
 
 /// Rules: a default, a later rule for apical synapses of E→I, a rule for the proximal part of
@@ -243,13 +270,7 @@ fn a_conditional_rule_after_the_last_unconditional_one_is_not_shadowed_and_one_b
         {"name": "apical", "synapse": {"afferent_section_type": [4]}, "assign": {"conductance": {"type": "constant", "mean": 3.0}}},
         {"name": "all", "assign": {"conductance": gamma()}}]})
     .to_string();
-    let populations = [EdgePopulationNodes {
-        name: "pop".into(),
-        source: node_table("cells"),
-        target: node_table("cells"),
-        edges: None,
-    }];
-    let compiled = compile(&read_rules(&text).unwrap(), &populations, false).unwrap();
+    let compiled = compiled(&text);
     assert!(compiled.explain.rules[0].shadowed);
     let by_source = compiled.model["prop_stats"]["conductance"].as_object().unwrap();
     for by_target in by_source.values() {
@@ -264,25 +285,13 @@ fn only_conditional_rules_leave_other_synapses_to_fail_by_name() {
     let text = json!({"rules_version": 1, "rules": [
         {"name": "apical", "synapse": {"afferent_section_type": ["apical"]}, "assign": {"conductance": {"type": "constant", "mean": 3.0}}}]})
     .to_string();
-    let populations = [EdgePopulationNodes {
-        name: "pop".into(),
-        source: node_table("cells"),
-        target: node_table("cells"),
-        edges: None,
-    }];
-    let compiled = compile(&read_rules(&text).unwrap(), &populations, false).unwrap();
-    let model = json!({"src_types": compiled.model["src_types"], "tgt_types": compiled.model["tgt_types"], "prop_stats": compiled.model["prop_stats"]}).to_string();
-    let column = |values: &[String]| {
-        let values: Vec<Option<&str>> = values.iter().map(|v| Some(v.as_str())).collect();
-        PathwayColumn::from_values("cells", &values)
-    };
-    let pathways = &compiled.populations[0];
-    let error = draw_for(&model, column(&pathways.source), column(&pathways.target)).unwrap_err();
+    let compiled = compiled(&text);
+    let error = draw_compiled(&compiled).unwrap_err();
     assert!(
         error.contains("edge 0 (all → all, afferent_section_type = 1) matches no case of property 'conductance'"),
         "{error}"
     );
-    assert!(error.contains("no rule covers the synapses no condition selects"), "{error}");
+    assert!(error.contains("nothing covers it (for rules: no rule without a synapse condition)"), "{error}");
 }
 
 #[test]
@@ -315,24 +324,60 @@ fn ranges_of_distance_split_a_pathway() {
     }
 }
 
+/// A gamma drawn once per connection (the ConnPropsModel default).
+fn shared_gamma() -> Value {
+    json!({"type": "gamma", "mean": 1.0, "std": 0.3})
+}
+
 #[test]
-fn a_conditional_rule_cannot_share_one_draw_per_connection() {
-    let text = json!({"rules_version": 1, "rules": [
-        {"name": "all", "assign": {"conductance": gamma()}},
-        {"name": "apical", "synapse": {"afferent_section_type": [4]},
-         "assign": {"conductance": {"type": "gamma", "mean": 2, "std": 0.1, "shared_within": true}}}]})
-    .to_string();
-    let populations = [EdgePopulationNodes {
-        name: "pop".into(),
-        source: node_table("cells"),
-        target: node_table("cells"),
-        edges: None,
-    }];
-    let error = compile(&read_rules(&text).unwrap(), &populations, false).expect_err("refused").to_string();
-    assert!(
-        error.contains(
-            "rules[1] (apical): conductance.shared_within: the rule selects synapses by their own attributes"
-        ),
-        "{error}"
-    );
+fn alternatives_drawn_per_connection_share_one_value_among_the_synapses_they_take() {
+    let all = edges();
+    let spec = json!({"type": "by_synapse", "cases": [
+        {"where": {"afferent_section_type": ["apical"]}, "spec": {"type": "gamma", "mean": 3.0, "std": 0.2}}],
+        "otherwise": shared_gamma()});
+    let drawn = draw(&model_with(spec)).unwrap();
+    let plain = draw(&model_with(shared_gamma())).unwrap();
+    let mut by_connection: std::collections::HashMap<(u64, u64, bool), f64> = Default::default();
+    let mut shared = 0;
+    for (i, &value) in drawn.iter().enumerate() {
+        let apical = all.section_type[i] == 4.0;
+        if !apical {
+            assert_eq!(value.to_bits(), plain[i].to_bits(), "edge {i}: otherwise keeps the plain shared spec's value");
+        }
+        let key = (all.chunk.source[i], all.chunk.target[i], apical);
+        match by_connection.get(&key) {
+            Some(&first) => {
+                assert_eq!(first.to_bits(), value.to_bits(), "edge {i}: one value per connection and alternative");
+                shared += 1;
+            }
+            None => {
+                by_connection.insert(key, value);
+            }
+        }
+    }
+    assert!(shared > 10, "connections with several synapses in one alternative: {shared}");
+}
+
+#[test]
+fn a_conditional_rule_keeps_the_other_rules_one_draw_per_connection() {
+    // The default is drawn per connection; a rule for apical synapses changes only those: every
+    // other synapse keeps the value the rules without it give.
+    let rules = |with_apical: bool| {
+        let mut list = vec![json!({"name": "default", "assign": {"conductance": shared_gamma()}})];
+        if with_apical {
+            list.push(json!({"name": "apical", "synapse": {"afferent_section_type": ["apical"]},
+                             "assign": {"conductance": {"type": "constant", "mean": 9.0}}}));
+        }
+        json!({"rules_version": 1, "rules": list}).to_string()
+    };
+    let run = |text: String| draw_compiled(&compiled(&text)).unwrap();
+    let (with, without) = (run(rules(true)), run(rules(false)));
+    let all = edges();
+    for i in 0..with.len() {
+        if all.section_type[i] == 4.0 {
+            assert_eq!(with[i], 9.0, "edge {i}");
+        } else {
+            assert_eq!(with[i].to_bits(), without[i].to_bits(), "edge {i}: untouched by the apical rule");
+        }
+    }
 }

@@ -333,6 +333,11 @@ impl PyParameterizer {
         json(py, &self.run.statistics())
     }
 
+    /// The warnings the statistics so far call for, as edge population `population`'s lines.
+    fn warnings(&self, population: &str) -> Vec<String> {
+        synparam::stats::run_warnings(population, &self.run.statistics())
+    }
+
     /// Distinct connections per pathway: `[(source type, target type, count)]`.
     fn connections(&self, py: Python<'_>, population: &str) -> PyResult<Vec<(String, String, u64)>> {
         self.run.connections(population).map_err(|e| py_error(py, e))
@@ -1052,11 +1057,18 @@ fn is_scan_config(text: &str) -> bool {
 
 /// A scan config expanded into its points, every point validated, as JSON: `{plan: {mode, kind,
 /// axes, points: [{name, index, values, model_text, config_sha256, changes}], notes}, scan_json:
-/// the text of scan.json}`; errors as the core's (`ConfigError` naming the JSON path).
+/// the text of scan.json}`; `host` (JSON, optional): `{max_points_option, settings: {seed:
+/// "seed=", …}}`, the run settings the caller sets for every point, refused where an axis sets them;
+/// errors as the core's (`ConfigError` naming the JSON path).
 #[pyfunction]
-#[pyo3(signature = (text, max_points=None))]
-fn plan_scan(py: Python<'_>, text: &str, max_points: Option<usize>) -> PyResult<String> {
-    let plan = synparam::scan::plan_scan(text, max_points).map_err(|e| py_error(py, e))?;
+#[pyo3(signature = (text, max_points=None, host=None))]
+fn plan_scan(py: Python<'_>, text: &str, max_points: Option<usize>, host: Option<&str>) -> PyResult<String> {
+    let host: synparam::scan::ScanHost = match host {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| py_error(py, synparam::Error::config("host", format!("not valid: {e}"))))?,
+        None => Default::default(),
+    };
+    let plan = synparam::scan::plan_scan_for(text, max_points, &host).map_err(|e| py_error(py, e))?;
     to_json(&serde_json::json!({"plan": plan, "scan_json": plan.scan_json_text()}))
 }
 

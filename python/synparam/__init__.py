@@ -354,6 +354,12 @@ class Parameterizer:
         goodness of fit of every batch run so far (the page's statistics)."""
         return json.loads(self._run.statistics())
 
+    def warnings(self, population: str) -> list:
+        """What the statistics so far call for, as lines naming edge population ``population``:
+        values clipped by bounds, values beyond a property's physiological range (the core's
+        text, the command's)."""
+        return self._run.warnings(population)
+
     def connections(self, population: str) -> list:
         """Distinct connections per pathway: ``[(source type, target type, count)]``."""
         return self._run.connections(population)

@@ -325,6 +325,45 @@ def _set_attributes(dataset, attributes):
             dataset.attrs[key] = value
 
 
+def _plan_population_output(h5, edges, run, overwrite, properties, layout=None):
+    """The core's plan of what ``run`` writes into ``edges`` of the open file ``h5`` (the output's
+    copy, or the input itself: nothing is written here): the existing datasets and groups go to the
+    core, which scans the group layout (when the file has group columns and no ``layout`` of an
+    earlier plan is given) and plans every dataset, or refuses (existing properties without
+    ``overwrite``, a length or group mismatch) with a :class:`CircuitError` naming the file.
+    Returns ``(plan, existing, groups)``."""
+    name = edges.name
+    where = {"file": edges.shown, "population": name}
+    existing, groups = _existing_datasets(h5, name, properties)
+    try:
+        if edges.has_group_ids and layout is None:
+            base = h5[f"edges/{name}"]
+            for first in range(0, edges.size, SCAN_ROWS):
+                last = min(edges.size, first + SCAN_ROWS)
+                run.scan_groups(name, edges.size, first,
+                                pa.array(_group_column(np.asarray(base["edge_group_id"][first:last]), "edge_group_id", where)),
+                                pa.array(_group_column(np.asarray(base["edge_group_index"][first:last]), "edge_group_index", where)))
+        plan = run.plan_output(name, edges.size, existing, groups, overwrite, layout=layout)
+    except CircuitError:
+        raise
+    except Exception as error:
+        # As the command's writer: the layout and plan refusals are the file's (CircuitError).
+        raise CircuitError(str(error), file=edges.shown) from error
+    return plan, existing, groups
+
+
+def _check_run(run, layouts):
+    """The checks a run makes before it draws that :func:`_plan` leaves to the writing: each edge
+    population's output planned by the core on the input file (existing properties without
+    overwrite, lengths, groups). ``layouts`` (edge population → the core's group layout) keeps each
+    population's layout for a later check (a scan's next point)."""
+    for planned in run.plans:
+        edges = planned["edges"]
+        with h5py.File(edges.real, "r") as h5:
+            plan, _, _ = _plan_population_output(h5, edges, planned["run"], run.overwrite, run.properties, layouts.get(edges.name))
+        layouts[edges.name] = plan["layout"]
+
+
 class _PopulationOutput:
     """The coordinator's side of one edge population: its run (planning, merged states), the
     output datasets, the writing of blocks in range order."""
@@ -335,22 +374,7 @@ class _PopulationOutput:
         self.edges = edges
         self.run = run
         name = edges.name
-        where = {"file": edges.shown, "population": name}
-        existing, groups = _existing_datasets(h5, name, properties)
-        try:
-            if edges.has_group_ids:
-                base = h5[f"edges/{name}"]
-                for first in range(0, edges.size, SCAN_ROWS):
-                    last = min(edges.size, first + SCAN_ROWS)
-                    run.scan_groups(name, edges.size, first,
-                                    pa.array(_group_column(np.asarray(base["edge_group_id"][first:last]), "edge_group_id", where)),
-                                    pa.array(_group_column(np.asarray(base["edge_group_index"][first:last]), "edge_group_index", where)))
-            plan = run.plan_output(name, edges.size, existing, groups, overwrite)
-        except CircuitError:
-            raise
-        except Exception as error:
-            # As the command's writer: the layout and plan refusals are the file's (CircuitError).
-            raise CircuitError(str(error), file=edges.shown) from error
+        plan, existing, groups = _plan_population_output(h5, edges, run, overwrite, properties)
         self.plan = plan
         self.plan_inputs = {"size": edges.size, "existing": existing, "groups": groups, "overwrite": overwrite, "layout": plan["layout"]}
         for group in plan.get("create_groups", []):
@@ -525,14 +549,24 @@ def _release(staging, lock, published):
         pass
 
 
+#: How :func:`scan_circuit` names its settings in errors (the console names its flags instead).
+_SCAN_OPTION_NAMES = {"seed": "seed=", "pathway_property": "pathway_property=", "fallback": "fallback=",
+                      "overwrite": "overwrite=", "populations": "populations=", "max_points": "max_points="}
+_CONSOLE_OPTION_NAMES = {"seed": "--seed", "pathway_property": "--pathway-property", "fallback": "--fallback-value",
+                         "overwrite": "--overwrite", "populations": "--populations", "max_points": "--max-points"}
+
+
 def scan_circuit(circuit_config, config, out, *, max_points=None, seed=None, pathway_property=None, fallback=None,
                  overwrite=None, populations=None, client=None, partition_rows=DEFAULT_PARTITION_ROWS, in_flight=None,
-                 strict=False):
+                 strict=False, _option_names=_SCAN_OPTION_NAMES):
     """Run the scan config ``config`` (dict, JSON text or file path: any config with ``"scan":
     "grid" | "coupled"``, a field given as a list an axis) on the circuit of ``circuit_config``
     into ``out`` (new or empty), as the command does with a scan config: every point expanded and
-    validated by the core before anything is written (more than ``max_points`` — else the config's
-    ``max_points``, else 10⁴ — refused), then ``out/scan.json``, one verified circuit per point in
+    validated by the core (more than ``max_points`` — else the config's ``max_points``, else 10⁴ —
+    refused; a setting given here that an axis also scans refused, naming both), then checked
+    against the circuit as its run checks it before drawing (pathway values, edge attributes and
+    positions, existing properties without overwrite; errors named by the point), all before
+    anything is written; then ``out/scan.json``, one verified circuit per point in
     ``out/<point>/`` with its sidecar, and the files no point changes once in ``out/shared/``, named
     from each point's config (design §5.5). The same bytes as the command (but the sidecars'
     ``created``). Settings and cluster options as :func:`parameterize_circuit`, for every point.
@@ -543,9 +577,15 @@ def scan_circuit(circuit_config, config, out, *, max_points=None, seed=None, pat
     import synparam
 
     text = _config_text(config)
-    plan = json.loads(_synparam.plan_scan(text, max_points))
     settings = {"seed": seed, "pathway_property": pathway_property, "fallback": fallback, "overwrite": overwrite, "populations": populations}
     overrides = {k: (list(v) if k == "populations" else v) for k, v in settings.items() if v is not None}
+    host = {"max_points_option": _option_names["max_points"], "settings": {k: _option_names[k] for k in overrides}}
+    plan = json.loads(_synparam.plan_scan(text, max_points, json.dumps(host)))
+
+    def in_point(error, point):
+        error.args = (f"scan point {point['name']}: {error.args[0] if error.args else error}",) + error.args[1:]
+        return error
+
     for point in plan["plan"]["points"]:
         try:
             if synparam.is_rules_input(point["model_text"]):
@@ -554,8 +594,15 @@ def scan_circuit(circuit_config, config, out, *, max_points=None, seed=None, pat
                 planned = synparam.plan_run(point["model_text"], **overrides)
                 synparam.Parameterizer(point["model_text"], _setting(planned["settings"], "seed"))
         except Exception as error:
-            error.args = (f"scan point {point['name']}: {error.args[0] if error.args else error}",) + error.args[1:]
-            raise
+            raise in_point(error, point)
+    # Every point checked against the circuit as its run checks it before drawing, before
+    # anything is written.
+    layouts = {}
+    for point in plan["plan"]["points"]:
+        try:
+            _check_run(_plan(circuit_config, point["model_text"], _Clock(), strict=strict, **settings), layouts)
+        except Exception as error:
+            raise in_point(error, point)
     scan_file, shared = _synparam.scan_file_names()
     out_dir = os.path.abspath(os.fspath(out))
     os.makedirs(os.path.dirname(out_dir), exist_ok=True)
@@ -863,11 +910,7 @@ def _draw_and_write(run: _Run, layout, staging, executor, partition_rows, in_fli
                             "edge_id": pa.array(np.arange(first, last, dtype=np.uint64))}))
                 connections = counter.connections(edges.name)
             stats = population_run.statistics()
-            for prop in stats:
-                for p in prop.get("pathways", []):
-                    share = p.get("clipped_share") or 0
-                    if share > 0:
-                        run.warnings.append(f"{edges.name}: {prop['property']} {p['source']} → {p['target']}: {100 * share:.2f} % of values clipped by bounds")
+            run.warnings.extend(population_run.warnings(edges.name))
             results.append({"name": edges.name, "source": edges.source, "target": edges.target, "size": edges.size,
                             "file_name": file_name, "shown": edges.shown, "stats": stats,
                             "connections": {f"{s} → {t}": n for s, t, n in connections},
@@ -1138,7 +1181,7 @@ def main(argv=None):
                         populations=[p for p in args.populations.split(",") if p] if args.populations else None,
                         client=client, partition_rows=args.partition_rows, strict=args.strict)
         if _synparam.is_scan_config(_config_text(args.config)):
-            scanned = scan_circuit(args.circuit, args.config, args.out, max_points=args.max_points, **settings)
+            scanned = scan_circuit(args.circuit, args.config, args.out, max_points=args.max_points, _option_names=_CONSOLE_OPTION_NAMES, **settings)
             if not args.quiet:
                 print(f"wrote the scan to {printable(scanned['out_dir'])}: scan.json, {len(scanned['points'])} circuit(s), files no point changes once in shared/; each verified")
             for warning in scanned["warnings"] + list(dict.fromkeys(w for r in scanned["points"] for w in r["warnings"])):

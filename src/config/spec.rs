@@ -137,9 +137,11 @@ pub(super) fn parse_spec(value: &Value, path: &JsonPath, notices: &mut Vec<Strin
 pub const BY_SYNAPSE: &str = "by_synapse";
 
 /// `{"type": "by_synapse", "cases": [{"where": condition, "spec": spec}, …], "otherwise"?: spec}`:
-/// each synapse takes the spec of the first case its attributes satisfy, else `otherwise`. Every
-/// alternative is drawn per synapse (a connection's synapses sit apart), so `shared_within: true`
-/// is refused; alternatives are plain specs (no nested `by_synapse`).
+/// each synapse takes the spec of the first case its attributes satisfy, else `otherwise`. Each
+/// alternative keeps its own `shared_within` (default true, as every spec): one draw per
+/// connection is shared by the connection's synapses that alternative takes, so a synapse gets
+/// exactly the value the alternative alone would give it. Alternatives are plain specs (no nested
+/// `by_synapse`).
 fn parse_by_synapse(spec: &Map<String, Value>, path: &JsonPath, notices: &mut Vec<String>) -> Result<PathwaySpec> {
     reject_unknown_keys(spec, &["type", "cases", "otherwise"], path, BY_SYNAPSE)?;
     let cases_path = path.key("cases");
@@ -159,14 +161,7 @@ fn parse_by_synapse(spec: &Map<String, Value>, path: &JsonPath, notices: &mut Ve
                 "an empirical table's row is drawn per connection or synapse for every property naming it, not per by_synapse case: give empirical specs outside by_synapse",
             ));
         }
-        if object.get("shared_within") == Some(&Value::Bool(true)) {
-            return Err(at.key("shared_within").error(
-                "by_synapse picks each synapse's spec by its own attributes, which differ between the synapses of one connection: one draw per connection cannot follow them (leave shared_within out)",
-            ));
-        }
-        let mut parsed = parse_spec(value, at, notices)?;
-        parsed.shared_within = false;
-        Ok(parsed)
+        parse_spec(value, at, notices)
     };
     let mut cases = Vec::with_capacity(cases_json.len());
     for (index, case) in cases_json.iter().enumerate() {
@@ -322,7 +317,11 @@ fn check_keys(
             continue;
         }
         let mut allowed: Vec<&str> = own_keys.to_vec();
-        allowed.extend(COMMON_KEYS.iter().filter(|k| **k != "type"));
+        // The laws of distance_soma take no shift or truncate (refused with their reason).
+        let per_synapse_law = PER_SYNAPSE_TYPES.contains(&kind);
+        allowed.extend(
+            COMMON_KEYS.iter().filter(|k| **k != "type" && !(per_synapse_law && matches!(**k, "shift" | "truncate"))),
+        );
         return Err(path.key(key).error(format!("unknown key for a {kind} spec (allowed: {})", allowed.join(", "))));
     }
     Ok(())

@@ -109,6 +109,10 @@ pub struct RuleReport {
     pub matches_no_node: bool,
     /// Exact selector values no node of their side has (`source mtype 'L23_PC'`).
     pub absent_values: Vec<String>,
+    /// Its synapse condition, as text, when it has one: then it wins only the synapses of its
+    /// pathways that satisfy it, and `synapses`/`connections` count those pathways' whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }
 
 /// A rule that can apply to no synapse of this circuit because one of its selectors matches no
@@ -330,19 +334,6 @@ impl RuleCompiler {
         let source = classify(&rules.rules.iter().map(|r| &r.source).collect::<Vec<_>>(), &source_tables);
         let target = classify(&rules.rules.iter().map(|r| &r.target).collect::<Vec<_>>(), &target_tables);
         let specs: Vec<Vec<(String, Value)>> = rules.rules.iter().map(|r| rules.specs_of(r)).collect();
-        for (rule, rule_specs) in rules.rules.iter().zip(&specs) {
-            if rule.synapse.is_empty() {
-                continue;
-            }
-            if let Some((property, _)) =
-                rule_specs.iter().find(|(_, spec)| spec.get("shared_within") == Some(&Value::Bool(true)))
-            {
-                return Err(Error::config(
-                    format!("{}: {property}.shared_within", rule.label),
-                    "the rule selects synapses by their own attributes, which differ between the synapses of one connection: one draw per connection cannot follow them (leave shared_within out)",
-                ));
-            }
-        }
         let mut properties: Vec<String> = Vec::new();
         for rule_specs in &specs {
             for (property, _) in rule_specs {
@@ -602,6 +593,7 @@ impl RuleCompiler {
                 matches_nothing: matched == 0,
                 matches_no_node: self.source.masks.iter().all(|m| !m[r]) || self.target.masks.iter().all(|m| !m[r]),
                 absent_values: self.absent_values[r].clone(),
+                condition: (!rule.synapse.is_empty()).then(|| rule.synapse.text()),
             });
         }
         let rules_matching_nothing: Vec<RuleMatchingNothing> = rule_reports

@@ -49,8 +49,16 @@ fn key(seg: Option<&Seg>) -> &str {
     }
 }
 
-/// List levels a spec's schema expects at `rest` (below the spec object).
+/// List levels a spec's schema expects at `rest` (below the spec object); `by_synapse`'s `cases`
+/// is a list, a case's `where` tests take lists of values, its `spec` and `otherwise` are specs.
 fn spec_depth(rest: &[Seg]) -> usize {
+    match (key(rest.first()), rest.len()) {
+        ("cases", 1) => return 1,
+        ("cases", 4) if key(rest.get(2)) == "where" => return 1,
+        ("cases", n) if n >= 3 && key(rest.get(2)) == "spec" => return spec_depth(&rest[3..]),
+        ("otherwise", n) if n >= 1 => return spec_depth(&rest[1..]),
+        _ => {}
+    }
     match rest.len() {
         1 if matches!(key(rest.first()), "val" | "p") => 1,
         2 if key(rest.first()) == "scale_by" => match key(rest.get(1)) {
@@ -88,7 +96,7 @@ pub(crate) fn expected_depth(kind: ConfigKind, path: &[Seg]) -> usize {
         ConfigKind::Rules => match (first, path.len()) {
             ("edge_populations" | "classes" | "rules", 1) => 1,
             ("classes", n) if n >= 4 && key(path.get(2)) == "props" => spec_depth(&path[4..]),
-            ("rules", 4) if matches!(key(path.get(2)), "source" | "target") => 1,
+            ("rules", 4) if matches!(key(path.get(2)), "source" | "target" | "synapse") => 1,
             ("rules", n) if n >= 4 && key(path.get(2)) == "assign" => spec_depth(&path[4..]),
             _ => 0,
         },

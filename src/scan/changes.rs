@@ -189,7 +189,8 @@ fn effective_specs(rules: &RuleSet, rule: &Rule) -> Map<String, Value> {
 }
 
 /// Per property, the last matching rule that assigns it wins: a property can change only where a
-/// rule assigning it (in either version) changed its spec, its selectors or its position.
+/// rule assigning it (in either version) changed its spec, its selectors (nodes or synapse
+/// condition) or its position.
 fn rules_changes(base: &RuleSet, other: &RuleSet) -> Changes {
     let mut reasons = Vec::new();
     if base.seed != other.seed {
@@ -209,7 +210,9 @@ fn rules_changes(base: &RuleSet, other: &RuleSet) -> Changes {
         let a = base.rules.get(i).map(|r| (r, effective_specs(base, r)));
         let b = other.rules.get(i).map(|r| (r, effective_specs(other, r)));
         match (a, b) {
-            (Some((ra, sa)), Some((rb, sb))) if ra.source == rb.source && ra.target == rb.target => {
+            (Some((ra, sa)), Some((rb, sb)))
+                if ra.source == rb.source && ra.target == rb.target && ra.synapse == rb.synapse =>
+            {
                 for (property, spec) in sa.iter() {
                     if !sb.get(property).is_some_and(|other| same(spec, other)) {
                         properties.insert(property.clone());

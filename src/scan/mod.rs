@@ -27,7 +27,9 @@ mod changes;
 mod json;
 mod patch;
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 pub use changes::{changes_between, Change, Changes};
@@ -128,6 +130,60 @@ pub struct ScanPlan {
     pub notes: Vec<String>,
 }
 
+/// What a host gives beside a scan config, for the core to check against the config's axes and to
+/// name in its errors (the command: `--max-points`, `--seed`; Python: `max_points=`, `seed=`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanHost {
+    /// How the host names its max-points option (`--max-points`); unset: `max_points`.
+    #[serde(default)]
+    pub max_points_option: Option<String>,
+    /// The run settings the host sets for every point, each with the host's name of its option:
+    /// `seed`, `pathway_property`, `fallback`, `overwrite`, `populations` → `"--seed"`, ….
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+}
+
+/// Each run setting a host may set for every point, and the key of a config (the task form, rules
+/// JSON, obi-one's assigners for `overwrite_if_exists`) that sets it.
+const SETTING_KEYS: [(&str, &str); 5] = [
+    ("seed", "random_seed"),
+    ("pathway_property", "pathway_property"),
+    ("fallback", "fallback_pathway_value"),
+    ("overwrite", "overwrite_if_exists"),
+    ("populations", "edge_populations"),
+];
+
+/// A run option set for every point would replace the value an axis gives the same setting (every
+/// point would draw the same, under names that say otherwise): refused, naming the option and the
+/// axis. An axis sets a setting when it is the setting's key at the config's root, or, in an obi-one
+/// config, an assigner's `overwrite_if_exists`.
+fn refuse_overridden_axes(kind: ConfigKind, axes: &[axes::FoundAxis], host: &ScanHost) -> Result<()> {
+    for (setting, option) in &host.settings {
+        let Some(&(_, key)) = SETTING_KEYS.iter().find(|(s, _)| s == setting) else {
+            return Err(Error::config(
+                "$",
+                format!("internal error: unknown run setting '{setting}' (please report it)"),
+            ));
+        };
+        let sets = |path: &[Seg]| match path {
+            [Seg::Key(k)] => k == key,
+            [.., Seg::Key(k)] => kind == ConfigKind::ObiOne && key == "overwrite_if_exists" && k == key,
+            _ => false,
+        };
+        if let Some(axis) = axes.iter().find(|a| sets(&a.path)) {
+            return Err(Error::config(
+                path_text(&axis.path),
+                format!(
+                    "a scan axis, and {option} sets {key} for every point (each point would draw with {option}'s value, \
+                     not the axis's): drop {option}, or the axis"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a text is a scan config (a JSON object with a `scan` key at its root): what hosts check
 /// before running a config as one model.
 pub fn is_scan_config(text: &str) -> bool {
@@ -139,6 +195,13 @@ pub fn is_scan_config(text: &str) -> bool {
 /// Errors name the key: `scan` (missing or not grid/coupled), an axis (empty, nested, coupled
 /// lengths differing), `max_points`, or an invalid point (its JSON path, its name and axis values).
 pub fn plan_scan(text: &str, max_points: Option<usize>) -> Result<ScanPlan> {
+    plan_scan_for(text, max_points, &ScanHost::default())
+}
+
+/// [`plan_scan`] for a host that sets run settings for every point (`host.settings`): one that
+/// an axis also sets is refused, naming the host's option and the axis, before any point is built;
+/// the max-points error names `host.max_points_option`.
+pub fn plan_scan_for(text: &str, max_points: Option<usize>, host: &ScanHost) -> Result<ScanPlan> {
     let root = parse(text, "the scan config")?;
     let kind = kind_of(&root)?;
     let object = root.as_object().ok_or_else(|| Error::config("$", "the config must be a JSON object"))?;
@@ -160,17 +223,22 @@ pub fn plan_scan(text: &str, max_points: Option<usize>) -> Result<ScanPlan> {
             .ok_or_else(|| Error::config("max_points", format!("must be a positive integer, got {}", shown(v))))?,
     };
     let found = find_axes(&root, kind)?;
+    refuse_overridden_axes(kind, &found, host)?;
     let count = point_count(mode, &found)?;
     if count > limit {
         return Err(Error::config(
             "scan",
             format!(
-                "{count} points ({}) exceed the limit of {limit}: set max_points to allow more",
+                "{count} points ({}) exceed the limit of {limit}: set {} to allow more",
                 found
                     .iter()
                     .map(|a| format!("{} × {}", path_text(&a.path), a.values.len()))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                match &host.max_points_option {
+                    Some(option) => format!("{option} (or the config's max_points)"),
+                    None => "max_points".to_string(),
+                }
             ),
         ));
     }

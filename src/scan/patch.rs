@@ -28,10 +28,17 @@ use crate::error::{Error, Result};
 use crate::output::sidecar::{config_sha256, read_sidecar, RecordedRun};
 
 /// Settings a patch may not carry, with why.
-const SETTINGS: [&str; 6] =
-    ["random_seed", "pathway_property", "fallback_pathway_value", "overwrite_if_exists", "edge_populations", "scan"];
+const SETTINGS: [&str; 5] =
+    ["random_seed", "pathway_property", "fallback_pathway_value", "overwrite_if_exists", "edge_populations"];
 
 fn refuse_settings(patch: &Map<String, Value>) -> Result<()> {
+    if let Some(key) = super::axes::SCAN_KEYS.iter().find(|k| patch.contains_key(**k)) {
+        return Err(Error::config(
+            format!("patch.{key}"),
+            "a patch is one change of a recorded run, not a scan: to scan, give a scan config (the recorded \
+             config with \"scan\" and the values to scan as lists) to --config",
+        ));
+    }
     if let Some(key) = SETTINGS.iter().find(|k| patch.contains_key(**k)) {
         return Err(Error::config(
             format!("patch.{key}"),
@@ -170,9 +177,26 @@ fn merge_prop_stats(
         .or_insert_with(|| Value::Object(Map::new()))
         .as_object_mut()
         .ok_or_else(|| Error::config("prop_stats", "the recorded prop_stats is not an object"))?;
+    let known: Vec<String> = recorded.keys().cloned().collect();
     for (property, by_source) in stats {
         let property_path = format!("{path}.{property}");
         crate::config::check_property_name(property, &property_path)?;
+        if !known.contains(property) {
+            // A new property: a spec for every pathway, else most likely a misspelt one.
+            let complete = sources
+                .iter()
+                .all(|source| targets.iter().all(|target| by_source.get(source).and_then(|t| t.get(target)).is_some()));
+            if !complete {
+                return Err(Error::config(
+                    &property_path,
+                    format!(
+                        "'{property}' is not a property of the recorded model ({}): a new property needs a spec \
+                         for every pathway (every source in src_types, every target in tgt_types)",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
         let by_source = by_source
             .as_object()
             .ok_or_else(|| Error::config(&property_path, "must be an object {source: {target: spec}}"))?;

@@ -112,7 +112,7 @@ async function checkScan(configFile, workers, mustChange = () => true) {
   const lines = [];
   await main(["--circuit", circuit, "--config", configFile, "--out", out, "--workers", String(workers), "--chunk-size", "200"], (line) => lines.push(line));
   const scan = await readJson(path.join(out, "scan.json"));
-  assert.match(lines[0], new RegExp(`^${scan.mode} scan of ${scan.count} point\\(s\\): .*; every point valid$`));
+  assert.match(lines[0], new RegExp(`^${scan.mode} scan of ${scan.count} point\\(s\\): .*; every point checked against the circuit$`));
   assert.deepEqual((await fs.readdir(out)).sort(), ["scan.json", "shared", ...scan.points.map((p) => p.name)].sort());
   const base = await edgesOf(path.join(out, scan.points[0].name, "circuit_config.json"));
   for (const point of scan.points) {
@@ -226,6 +226,73 @@ test("a bad scan is refused, naming the axis, the point or the limit, and nothin
     });
     assert.deepEqual(await fs.readdir(parent), [], `${label}: nothing written`);
   }
+});
+
+test("a run option that sets what an axis scans is refused, naming both, and nothing is written", async () => {
+  const cases = [
+    [(c) => { c.random_seed = [1, 2]; return c; }, ["--seed", "7"], /^random_seed: a scan axis, and --seed sets random_seed for every point .*drop --seed, or the axis/],
+    [(c) => { c.overwrite_if_exists = [true, false]; return c; }, ["--overwrite"], /^overwrite_if_exists: a scan axis, and --overwrite sets overwrite_if_exists/],
+    [(c) => { c.pathway_property = ["synapse_class", "model_type"]; return c; }, ["--pathway-property", "synapse_class"], /^pathway_property: a scan axis, and --pathway-property sets/],
+  ];
+  for (const [edit, flags, message] of cases) {
+    const file = await scanConfig("grid_task.json", edit);
+    const parent = await tempDir();
+    const lines = [];
+    await assert.rejects(main(["--circuit", circuit, "--config", file, "--out", path.join(parent, "scan"), ...flags], (line) => lines.push(line)), (error) => {
+      assert.match(error.message, message, flags.join(" "));
+      return true;
+    });
+    assert.deepEqual(lines, []);
+    assert.deepEqual(await fs.readdir(parent), [], `${flags[0]}: nothing written`);
+  }
+  // The limit names the command's option.
+  const file = await scanConfig("grid_task.json");
+  await assert.rejects(main(["--circuit", circuit, "--config", file, "--out", path.join(await tempDir(), "scan"), "--max-points", "4"], quiet),
+    /exceed the limit of 4: set --max-points \(or the config's max_points\) to allow more/);
+});
+
+test("every point is checked against the circuit before point 0 is drawn: pathway values, edge attributes, existing properties", async () => {
+  const obiOne = path.join(repo, "tests/fixtures/out/obi_one_geometry/circuit_config.json");
+  const cases = [
+    ["a pathway property whose values the model lacks", circuit, (c) => { c.pathway_property = ["synapse_class", "model_type"]; return c; },
+      /^scan point 06_pathway_property=model_type_mean=0\.5_EXC=v0: .*model_type values missing from src_types/],
+    ["an edge attribute the edges files lack", circuit, (c) => {
+      c.pathway_param_dict.prop_stats.conductance.INH.INH = [{ type: "constant", mean: 1 }, { type: "constant", mean: 1, scale_by: { attribute: "spine_length", linear: [1, 0.25] } }];
+      return c;
+    }, /^scan point 02_mean=0\.5_INH=v1_EXC=v0: .*lacks: spine_length/],
+    ["properties the edges files hold, overwrite scanned", obiOne, (c) => {
+      c.pathway_param_dict.prop_stats = { conductance: c.pathway_param_dict.prop_stats.conductance };
+      c.edge_populations = ["S1nonbarrel_neurons__S1nonbarrel_neurons__chemical"];
+      c.overwrite_if_exists = [true, false];
+      return c;
+    }, /^scan point 1_mean=0\.5_overwrite_if_exists=false: .*properties already exist: conductance \(set overwrite_if_exists to replace them\)/],
+  ];
+  for (const [label, circuitPath, edit, message] of cases) {
+    const file = await scanConfig("grid_task.json", edit);
+    const parent = await tempDir();
+    const lines = [];
+    await assert.rejects(main(["--circuit", circuitPath, "--config", file, "--out", path.join(parent, "scan"), "--workers", "1"], (line) => lines.push(line)), (error) => {
+      assert.match(error.message, message, label);
+      return true;
+    });
+    // Refused before the plan is announced and before any point is drawn: nothing written.
+    assert.deepEqual(lines, [], label);
+    assert.deepEqual(await fs.readdir(parent), [], `${label}: nothing written`);
+  }
+});
+
+test("a scan into a folder inside the input circuit is allowed, as a single run's: the output is never mirrored into itself", async () => {
+  const input = path.join(await tempDir(), "circuit");
+  await fs.cp(multi, input, { recursive: true });
+  // A component naming the circuit folder itself: the folder is mirrored around the placed files.
+  const config = await readJson(path.join(input, "circuit_config.json"));
+  config.components.morphologies_dir = ".";
+  await fs.writeFile(path.join(input, "circuit_config.json"), JSON.stringify(config));
+  const out = path.join(input, "scans", "inside");
+  await main(["--circuit", path.join(input, "circuit_config.json"), "--config", path.join(scans, "coupled_task.json"), "--out", out, "--workers", "1"], quiet);
+  const files = await filesUnder(out);
+  assert.ok(!files.some((f) => f.includes("scans/") || f.includes("inside") || f.includes(".partial-") || f.includes("synparam-lock")), files.join("\n"));
+  assert.ok(files.includes("scan.json"));
 });
 
 test("--from-provenance --change differs from its parent exactly where the change says, and names its parent", async () => {

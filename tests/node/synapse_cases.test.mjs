@@ -83,6 +83,7 @@ test("rules select synapses by section type in the command; --explain names the 
   const run = (args) => promisify(execFile)(process.execPath, [cli, "--circuit", circuit, "--config", file, ...args], { maxBuffer: 64 << 20 });
   const explained = await run(["--explain"]);
   assert.match(explained.stdout, /rules\[1\] \(onto the soma\) where afferent_section_type in \["soma"\]; else rules\[0\] \(default\)/);
+  assert.match(explained.stdout, /rules\[1\] \(onto the soma\) +wins, where afferent_section_type in \["soma"\], among the \d+ synapses/);
   const out = path.join(dir, "out");
   await run(["--out", out]);
   const written = new h5wasm.File(path.join(out, `${S1}/edges.h5`), "r");

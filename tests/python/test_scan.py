@@ -91,6 +91,66 @@ def test_a_bad_scan_writes_nothing(scratch):
     assert list(parent.iterdir()) == []
 
 
+def _grid(**edits):
+    config = json.loads((SCANS / "grid_task.json").read_text().replace("-Infinity", "-1e308"))
+    for key, value in edits.items():
+        config[key] = value
+    return config
+
+
+def test_a_run_option_setting_what_an_axis_scans_is_refused(scratch):
+    parent = scratch / "overridden"
+    parent.mkdir()
+    with pytest.raises(synparam.ConfigError, match=r"^random_seed: a scan axis, and seed= sets random_seed for every point .*drop seed=, or the axis"):
+        synparam.scan(CIRCUIT, _grid(random_seed=[1, 2]), parent / "out", seed=7)
+    with pytest.raises(synparam.ConfigError, match=r"^overwrite_if_exists: a scan axis, and overwrite= sets overwrite_if_exists"):
+        synparam.scan(CIRCUIT, _grid(overwrite_if_exists=[True, False]), parent / "out", overwrite=True)
+    with pytest.raises(synparam.ConfigError, match=r"set max_points= \(or the config's max_points\) to allow more"):
+        synparam.scan(CIRCUIT, _grid(), parent / "out", max_points=4)
+    assert list(parent.iterdir()) == []
+
+
+def test_every_point_is_checked_against_the_circuit_before_any_is_drawn(scratch):
+    parent = scratch / "unfit"
+    parent.mkdir()
+    with pytest.raises(synparam.MissingPathwayValuesError, match=r"^scan point 06_pathway_property=model_type_mean=0.5_EXC=v0: .*model_type values missing from src_types"):
+        synparam.scan(CIRCUIT, _grid(pathway_property=["synapse_class", "model_type"]), parent / "out")
+    config = _grid()
+    config["pathway_param_dict"]["prop_stats"]["conductance"]["INH"]["INH"] = [
+        {"type": "constant", "mean": 1}, {"type": "constant", "mean": 1, "scale_by": {"attribute": "spine_length", "linear": [1, 0.25]}}]
+    with pytest.raises(CircuitError, match=r"^scan point 02_mean=0.5_INH=v1_EXC=v0: .*lacks: spine_length"):
+        synparam.scan(CIRCUIT, config, parent / "out")
+    # Properties the edges file holds, overwrite scanned.
+    config = _grid(edge_populations=["S1nonbarrel_neurons__S1nonbarrel_neurons__chemical"], overwrite_if_exists=[True, False])
+    config["pathway_param_dict"]["prop_stats"] = {"conductance": config["pathway_param_dict"]["prop_stats"]["conductance"]}
+    with pytest.raises(CircuitError, match=r"^scan point 1_mean=0.5_overwrite_if_exists=false: .*properties already exist: conductance"):
+        synparam.scan(FIXTURES / "obi_one_geometry" / "circuit_config.json", config, parent / "out")
+    assert list(parent.iterdir()) == []
+
+
+def test_an_output_inside_the_input_circuit_is_allowed_and_never_mirrored_into_itself(scratch):
+    """As the command's (docs/reliability.md): an output folder inside the circuit's folder is
+    allowed, a single run's and a scan's; only one holding an input is refused."""
+    copy = scratch / "inside-circuit"
+    shutil.copytree(FIXTURES / "multi", copy)
+    # A component naming the circuit folder itself: the folder is mirrored around the placed files.
+    config = json.loads((copy / "circuit_config.json").read_text())
+    config["components"]["morphologies_dir"] = "."
+    (copy / "circuit_config.json").write_text(json.dumps(config))
+    model = json.loads((SCANS / "coupled_task.json").read_text().replace("-Infinity", "-1e308"))
+    del model["scan"]
+    model["pathway_param_dict"]["prop_stats"]["conductance"]["INH"]["INH"]["std"] = 0.2
+    model["pathway_param_dict"]["prop_stats"]["n_rrp_vesicles"]["EXC"]["EXC"]["val"] = [1, 2, 3]
+    for out, run in [(copy / "runs" / "single", lambda out: parameterize_circuit(copy / "circuit_config.json", model, out)),
+                     (copy / "runs" / "scan", lambda out: synparam.scan(copy / "circuit_config.json", SCANS / "coupled_task.json", out))]:
+        run(out)
+        files = _files(out)
+        assert not any("runs/" in f or ".partial-" in f or "synparam-lock" in f for f in files), files
+        shutil.rmtree(out)  # else the next run mirrors it, as any folder of the circuit's
+    with pytest.raises(CircuitError, match="would contain the input"):
+        parameterize_circuit(copy / "circuit_config.json", model, copy / "networks")
+
+
 def test_change_of_a_recorded_run_equals_the_command(scratch):
     model = json.loads((SCANS / "coupled_task.json").read_text())
     del model["scan"]

@@ -281,8 +281,9 @@ async function scanCommand(options, scanText, log, timer) {
   const result = await writeParameterizedScan({
     circuitPaths: options.circuit, scanText, maxPoints: options.maxPoints ?? null, settings, out: options.out, chunkSize: options.chunkSize, hardlink: options.hardlink,
     shouldStop: () => stopSignal !== null, workers: options.workers, strict: options.strict, timings: options.timings ? timer : null,
+    optionNames: { seed: "--seed", pathwayProperty: "--pathway-property", fallback: "--fallback-value", overwrite: "--overwrite", populations: "--populations", maxPoints: "--max-points" },
     onPlan: (plan) => {
-      log(`${plan.mode} scan of ${plan.points.length} point(s): ${plan.axes.map((a) => `${printable(a.path)} × ${a.values.length}`).join(", ") || "no axis"}; every point valid`);
+      log(`${plan.mode} scan of ${plan.points.length} point(s): ${plan.axes.map((a) => `${printable(a.path)} × ${a.values.length}`).join(", ") || "no axis"}; every point checked against the circuit`);
       for (const note of plan.notes) log(`note: ${printable(note)}`);
     },
   });
@@ -356,7 +357,8 @@ function explainReport(log, { explain, summary }) {
   log("\nrules (later ones win):");
   for (const rule of explain.rules) {
     const state = rule.matches_no_node ? `matches no node of this circuit${rule.absent_values.length ? ` (${rule.absent_values.join(", ")})` : ""}`
-      : rule.matches_nothing ? "matches no pathway with synapses" : rule.shadowed ? "SHADOWED: later rules win everywhere it matches" : `wins in ${rule.pathways} pathway(s): ${counted(rule.synapses)} synapses, ${counted(rule.connections)} connections`;
+      : rule.matches_nothing ? "matches no pathway with synapses" : rule.shadowed ? "SHADOWED: later rules win everywhere it matches" : rule.condition ? `wins, where ${rule.condition}, among the ${counted(rule.synapses)} synapses (${counted(rule.connections)} connections) of ${rule.pathways} pathway(s)`
+      : `wins in ${rule.pathways} pathway(s): ${counted(rule.synapses)} synapses, ${counted(rule.connections)} connections`;
     log(`  ${printable(rule.rule).padEnd(40)} ${rule.class ? `class ${printable(rule.class)}`.padEnd(14) : "".padEnd(14)} ${state}`);
   }
   log("\npathways (source → target: the rule setting each property):");

@@ -11,7 +11,7 @@ import { planScan, scanEdgeFiles, scanFileNames, reparameterize } from "../../pk
 import { scanLayout } from "../sonata/circuit_output.js";
 import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
-import { parameterizeCircuit, overridesOf, compileRules, checkAgainstCircuit, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
+import { parameterizeCircuit, overridesOf, compileRules, checkAgainstCircuit, checkRun, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
 import { publishCircuit, publishScan } from "../node/publish.mjs";
 import { createDrawPool } from "../run/pool.js";
 import { nodeEndpoint } from "../run/protocol.js";
@@ -166,18 +166,30 @@ function inPoint(error, point) {
   return error;
 }
 
+/** The Node API's names of a scan's run settings (the command passes its flags instead). */
+const SCAN_OPTION_NAMES = { seed: "seed", pathwayProperty: "pathwayProperty", fallback: "fallback", overwrite: "overwrite", populations: "populations", maxPoints: "maxPoints" };
+
 /**
- * Expand the scan config `scanText` (the core's `plan_scan`: every point validated, with the run
- * settings, before anything is written; more than `maxPoints` — else the config's `max_points`,
- * else 10⁴ — refused) and publish it into `out` (new or empty): `out/scan.json`, one verified
- * circuit per point in `out/<point>/` with its sidecar, the files no point changes stored once in
- * `out/shared/` and named from each point's config (design §5.5). `onPlan(plan)` hears the plan
- * before any file is touched. Other options as writeParameterizedCircuit, for every point.
- * Returns `{plan, results (per point, as writeParameterizedCircuit's), outDir, warnings}`.
+ * Expand the scan config `scanText` (the core's `plan_scan`: more than `maxPoints` — else the
+ * config's `max_points`, else 10⁴ — refused; a run setting of `settings` that an axis also sets
+ * refused, named by `optionNames`) and check every point against the circuit as a run checks it
+ * before drawing (checkRun: pathway values, existing properties and overwrite, edge attributes and
+ * positions) before anything is written; then publish it into `out` (new or empty):
+ * `out/scan.json`, one verified circuit per point in `out/<point>/` with its sidecar, the files no
+ * point changes stored once in `out/shared/` and named from each point's config (design §5.5).
+ * `onPlan(plan)` hears the plan, every point checked, before any file is written. Other options as
+ * writeParameterizedCircuit, for every point. Returns `{plan, results (per point, as
+ * writeParameterizedCircuit's), outDir, warnings}`.
  */
-export async function writeParameterizedScan({ circuitPaths, scanText, maxPoints = null, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, onPlan = () => {}, onProgress, shouldStop, workers = defaultWorkers(), timings = null, strict = false }) {
+export async function writeParameterizedScan({ circuitPaths, scanText, maxPoints = null, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, onPlan = () => {}, onProgress, shouldStop, workers = defaultWorkers(), timings = null, strict = false, optionNames = SCAN_OPTION_NAMES }) {
   await initialize();
-  const { plan, scan_json: scanJsonText } = planScan(scanText, maxPoints ?? undefined);
+  const given = overridesOf(settings);
+  const coreSetting = { seed: "seed", pathwayProperty: "pathway_property", fallback: "fallback", overwrite: "overwrite", populations: "populations" };
+  const host = {
+    max_points_option: optionNames.maxPoints,
+    settings: Object.fromEntries(Object.keys(given).map((key) => [coreSetting[key], optionNames[key]])),
+  };
+  const { plan, scan_json: scanJsonText } = planScan(scanText, maxPoints ?? undefined, host);
   for (const point of plan.points) {
     try {
       validateConfig(point.model_text, settings);
@@ -185,9 +197,23 @@ export async function writeParameterizedScan({ circuitPaths, scanText, maxPoints
       throw inPoint(error, point);
     }
   }
-  onPlan(plan);
   const { circuit, source } = await openCircuit(circuitPaths);
   timings?.mark("load circuit");
+  try {
+    const layouts = new Map();
+    for (const point of plan.points) {
+      try {
+        checkRun({ circuit, Parameterizer, planRun, configText: point.model_text, ...settings, chunkSize, rules: RULES, strict, layouts });
+      } catch (error) {
+        throw inPoint(error, point);
+      }
+    }
+  } catch (error) {
+    closeCircuit(circuit);
+    throw error;
+  }
+  timings?.mark("check points");
+  onPlan(plan);
   // Which edges files each point writes, decided by the core from what the first point drew.
   const decide = (result) => scanLayout(circuit, scanEdgeFiles(plan.points.map((p) => p.changes), result.populations.map((p) => ({
     file: p.fileName, properties: p.stats.map((s) => ({ property: s.property, pathways: s.pathways.map(({ source: from, target }) => ({ source: from, target })) })),

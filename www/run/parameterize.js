@@ -6,7 +6,7 @@
 import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
 import { nodePropertyValues, nodeTableIpc, pathwayColumnIpc, edgeChunks, existingNumericProperties, existingEdgeColumns, nodePositions } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
-import { openPopulationOutput } from "../sonata/writer.js";
+import { openPopulationOutput, planPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
 import { yieldToEvents } from "./protocol.js";
 
@@ -173,7 +173,7 @@ export function checkAgainstCircuit({ circuit, Parameterizer, configText, settin
       const run = new Parameterizer(configText, settings.seed.value ?? 0);
       try {
         run.addEdgePopulation(edges.name, columns.source.population, columns.source.ipc, columns.target.population, columns.target.ipc, settings.pathwayProperty.value, fallback);
-        entry.attributes = planEdgeAttributes(circuit, edges, run);
+        entry.attributes = planEdgeAttributes(circuit, edges, run, { readPositions: false });
       } finally {
         run.free();
       }
@@ -190,6 +190,28 @@ export function checkAgainstCircuit({ circuit, Parameterizer, configText, settin
   }
   if (!problems.length && skipped.length === circuit.edgePopulations.size) problems.push(`no edge population to parameterize: ${skipped.join("; ")}`);
   return { problems, skipped, populations, existing };
+}
+
+/**
+ * Every check a run of `configText` (settings as parameterizeCircuit takes them) makes before it
+ * draws, made without drawing or writing: the run resolved (rules compiled, `strict`), each edge
+ * population prepared (its pathway values against the model, the edge attributes it reads and the
+ * source nodes' positions) and its output planned by the core on the input file (properties that
+ * already exist without overwrite, lengths, groups). Throws what the run would throw. `layouts`
+ * (a Map: edge population → the core's group layout) keeps each population's layout, so that a
+ * later check (a scan's next point) does not scan its group columns again.
+ */
+export function checkRun({ circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations, chunkSize = DEFAULT_CHUNK_SIZE, rules = null, strict = false, layouts = new Map() }) {
+  const resolved = resolveRun({ circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, rules, strict });
+  const plans = planPopulations(circuit, resolved, Parameterizer, []);
+  try {
+    for (const { edges, run } of plans) {
+      const { plan } = planPopulationOutput(edges.file, edges, run, { overwrite: resolved.overwrite, chunkSize, layout: layouts.get(edges.name) });
+      layouts.set(edges.name, plan.layout);
+    }
+  } finally {
+    for (const { run } of plans) run.free();
+  }
 }
 
 /**
@@ -230,8 +252,9 @@ export async function pathwayCounts({ circuit, PathwayTally, pathwayProperty, fa
  * to it when `distance_soma` needs them: `{datasets, source_positions, synapse_position, available,
  * positions}`, or null when the model reads none. Throws naming the file, the population and every
  * dataset it lacks, or the source node population without positions — before anything is written.
+ * `readPositions: false` (a check before a run) only checks that the positions are there.
  */
-export function planEdgeAttributes(circuit, edges, run) {
+export function planEdgeAttributes(circuit, edges, run, { readPositions = true } = {}) {
   if (!run.requiredEdgeAttributes.length) return null;
   let reads;
   try {
@@ -242,11 +265,12 @@ export function planEdgeAttributes(circuit, edges, run) {
   let positions = null;
   if (reads.source_positions) {
     const nodes = circuit.nodePopulations.get(edges.source);
-    positions = nodes ? nodePositions(nodes) : null;
+    positions = nodes ? nodePositions(nodes, { read: readPositions }) : null;
     if (!positions) {
       throw new CircuitError(`has no soma positions (x, y, z), which distance_soma of edge population '${edges.name}' needs (the distance from the presynaptic soma to each synapse; a virtual projection has none: give its pathways laws that do not read distance_soma, or leave the population out)`,
         { file: nodes?.fileName, population: edges.source });
     }
+    if (!readPositions) return { ...reads, available: edges.sharedProperties, positions: null };
     try {
       run.setSourcePositions(edges.name, positions.x, positions.y, positions.z);
     } catch (error) {
@@ -416,11 +440,7 @@ async function drawPopulation({ edges, run, columns: pathwayColumns, attributes 
   timings?.mark("draw and write");
   const connections = connectionsOf(edges, run, draw);
   const stats = run.statistics();
-  for (const property of stats) {
-    for (const p of property.pathways) {
-      if (p.clipped_share > 0) warnings.push(`${edges.name}: ${property.property} ${p.source} → ${p.target}: ${(100 * p.clipped_share).toFixed(2)} % of values clipped by bounds`);
-    }
-  }
+  warnings.push(...run.warnings(edges.name));
   const columns = keepColumns ? tableToIPC(new Table(batches), "stream") : null;
   return {
     name: edges.name, source: edges.source, target: edges.target, size: edges.size, fileName, shownName: edges.shownName,

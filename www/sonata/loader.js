@@ -595,13 +595,14 @@ export function nodePropertyValues(population, property) {
 
 /** The soma positions of a node population, `{x, y, z}` as Float64Arrays (µm, node id = row), or
  * null when it has none of them (a virtual projection); an error when it has only some, or a
- * length that is not its size. */
-export function nodePositions(population) {
+ * length that is not its size. With `read: false`, only whether they are there (`{x: true, …}`). */
+export function nodePositions(population, { read = true } = {}) {
   const { file, name, size } = population;
   const axes = ["x", "y", "z"].map((axis) => {
     const where = { file: population.fileName, population: name, dataset: `/nodes/${name}/0/${axis}` };
     const dataset = hdf5(where, () => file.get(`nodes/${name}/0/${axis}`));
     if (!dataset) return null;
+    if (!read) return true; // only whether they are there
     const values = new Float64Array(size);
     const raw = hdf5(where, () => dataset.value);
     if (raw?.length !== size) throw new CircuitError(`has ${raw?.length} values for ${size} nodes`, where);

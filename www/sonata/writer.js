@@ -64,15 +64,14 @@ function setAttributes(dataset, attributes) {
 }
 
 /**
- * Prepare the writing of one edge population of an open (copied, "a" mode) file with the core's
- * run `run` (a wasm Parameterizer with the population added): the file's existing datasets and
- * groups go to the core, which scans the group layout (when the file has group columns) and
- * plans every dataset — or refuses, before anything is written. Then the planned datasets are
- * created where new and get `attributes` (provenance). Returns `{plan, datasets, write(output),
- * finish()}` where `write` copies one chunk's storage blocks (from `runChunkStorage`) into the
- * datasets. `storageChunkRows`: rows per HDF5 chunk of datasets created chunked.
+ * The core's plan of what the run `run` (a wasm Parameterizer with the population added) writes
+ * into edge population `population` of `file` (its copy, or the input itself: nothing is written
+ * here): the file's existing datasets and groups go to the core, which scans the group layout
+ * (when the file has group columns and no `layout` of an earlier plan is given) and plans every
+ * dataset — or refuses (existing properties without `overwrite`, a length or group mismatch).
+ * Returns `{plan, existing, groupNames}`.
  */
-export function openPopulationOutput(file, population, run, { overwrite = false, attributes = {}, chunkSize = 1_000_000, storageChunkRows = CHUNK_ROWS } = {}) {
+export function planPopulationOutput(file, population, run, { overwrite = false, chunkSize = 1_000_000, layout = undefined } = {}) {
   const base = `edges/${population.name}`;
   const where = { file: population.shownName, population: population.name };
   const properties = new Set(run.summary.properties.map((p) => p.name));
@@ -93,11 +92,27 @@ export function openPopulationOutput(file, population, run, { overwrite = false,
       throw new CircuitError(error.message, { file: population.shownName });
     }
   };
-  if (population.hasGroupIds) {
+  if (population.hasGroupIds && layout === undefined) {
     // Two narrow columns at a time: read in larger slices than the draws' chunks (fewer calls).
     for (const chunk of groupChunks(population, Math.max(chunkSize, SCAN_ROWS), { file })) fromCore(() => run.scanGroups(population.name, population.size, chunk.start, chunk.ipc));
   }
-  const plan = fromCore(() => run.planOutput(population.name, population.size, existing, groupNames.map(Number), overwrite, undefined));
+  const plan = fromCore(() => run.planOutput(population.name, population.size, existing, groupNames.map(Number), overwrite, layout));
+  return { plan, existing, groupNames };
+}
+
+/**
+ * Prepare the writing of one edge population of an open (copied, "a" mode) file with the core's
+ * run `run` (a wasm Parameterizer with the population added): the file's existing datasets and
+ * groups go to the core, which scans the group layout (when the file has group columns) and
+ * plans every dataset — or refuses, before anything is written. Then the planned datasets are
+ * created where new and get `attributes` (provenance). Returns `{plan, datasets, write(output),
+ * finish()}` where `write` copies one chunk's storage blocks (from `runChunkStorage`) into the
+ * datasets. `storageChunkRows`: rows per HDF5 chunk of datasets created chunked.
+ */
+export function openPopulationOutput(file, population, run, { overwrite = false, attributes = {}, chunkSize = 1_000_000, storageChunkRows = CHUNK_ROWS } = {}) {
+  const base = `edges/${population.name}`;
+  const where = { file: population.shownName, population: population.name };
+  const { plan, existing, groupNames } = planPopulationOutput(file, population, run, { overwrite, chunkSize });
   for (const group of plan.create_groups) hdf5(where, () => file.get(base).create_group(String(group)));
   const open = new Map();
   const spare = new Map();

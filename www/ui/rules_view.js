@@ -39,7 +39,9 @@ function ruleState(rule) {
     return `matches no node of this circuit${absent.length ? ` (${absent.slice(0, 3).join(", ")}${absent.length > 3 ? ", …" : ""})` : ""}`;
   }
   if (rule.matches_nothing) return "matches no pathway with synapses";
-  return rule.shadowed ? "shadowed: later rules win everywhere it matches" : "applies";
+  if (rule.shadowed) return "shadowed: later rules win everywhere it matches";
+  // A rule with a synapse condition wins only some synapses of the pathways counted.
+  return rule.condition ? `applies where ${rule.condition} (the counts are its pathways' whole)` : "applies";
 }
 
 const counted = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en"));
