@@ -438,6 +438,26 @@ enum CaseFailure<'a> {
     SectionZero(&'a str),
 }
 
+/// Per synapse of a chunk, the attribute its pathway's law or factor reads (NaN where none): the
+/// value-against-attribute view's x; `None` when no pathway of the property reads one.
+fn attribute_values(draws: &[PathwayDraw<'_>], pathways: &[u32]) -> Option<Vec<f64>> {
+    if !draws.iter().any(|draw| matches!(draw, PathwayDraw::Located(..))) {
+        return None;
+    }
+    Some(
+        pathways
+            .iter()
+            .enumerate()
+            .map(|(i, &pathway)| match &draws[pathway as usize] {
+                PathwayDraw::Located(draw) => {
+                    draw.law_values.or(draw.scale_values).map_or(f64::NAN, |values| values[i])
+                }
+                _ => f64::NAN,
+            })
+            .collect(),
+    )
+}
+
 /// The alternative of `by_synapse` that row `i` takes: the first case whose terms all hold, else
 /// `otherwise`; `Ok(None)` when neither.
 #[inline]
@@ -856,25 +876,18 @@ impl PopulationPlan {
         self.model.value_error(property, pathway as usize, value, edge_id, reason)
     }
 
-    /// Draw one property that is not in the correlated group. The values are collected by
-    /// `extend` over the edge range (the vector's length stays in a register; no per-value
-    /// capacity check), and the first out-of-range value ends the chunk with its error.
-    fn draw_independent<'a, N: Id, E: Id>(
+    /// Per pathway of `property`, how its values are drawn (deterministic laws finalized once),
+    /// with the attribute columns (the model's, in its order) the laws, factors and cases read.
+    fn pathway_draws<'a>(
         &'a self,
-        index: usize,
-        chunk: Columns<'_, N, E>,
-        pathways: &[u32],
+        property: &'a PropertyModel,
         attributes: &'a [Cow<'a, [f64]>],
-        out: &mut PropertyValues,
-    ) -> Result<()> {
-        let property = &self.model.properties[index];
-        let key = self.property_keys[index];
+    ) -> Vec<PathwayDraw<'a>> {
         let column = |name: &str| -> &'a [f64] {
             let position = self.edge_attributes.iter().position(|a| a == name).expect("the model's attributes");
             &attributes[position]
         };
-        // Per pathway, how its values are drawn: deterministic laws are finalized once.
-        let draws: Vec<PathwayDraw<'_>> = property
+        property
             .pathways
             .iter()
             .map(|spec| {
@@ -912,19 +925,24 @@ impl PopulationPlan {
                     PathwayDraw::PerSynapse(spec)
                 }
             })
-            .collect();
-        if draws.iter().any(|draw| matches!(draw, PathwayDraw::Located(..))) {
-            out.attribute = Some(
-                (0..chunk.len())
-                    .map(|i| match &draws[pathways[i] as usize] {
-                        PathwayDraw::Located(draw) => {
-                            draw.law_values.or(draw.scale_values).map_or(f64::NAN, |values| values[i])
-                        }
-                        _ => f64::NAN,
-                    })
-                    .collect(),
-            );
-        }
+            .collect()
+    }
+
+    /// Draw one property that is not in the correlated group. The values are collected by
+    /// `extend` over the edge range (the vector's length stays in a register; no per-value
+    /// capacity check), and the first out-of-range value ends the chunk with its error.
+    fn draw_independent<'a, N: Id, E: Id>(
+        &'a self,
+        index: usize,
+        chunk: Columns<'_, N, E>,
+        pathways: &[u32],
+        attributes: &'a [Cow<'a, [f64]>],
+        out: &mut PropertyValues,
+    ) -> Result<()> {
+        let property = &self.model.properties[index];
+        let key = self.property_keys[index];
+        let draws = self.pathway_draws(property, attributes);
+        out.attribute = attribute_values(&draws, pathways);
         // A property fixed in every pathway (a syn_type_id, say) is a table lookup per synapse.
         if let Some(fixed) = draws
             .iter()
