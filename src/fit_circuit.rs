@@ -26,12 +26,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::attributes::DISTANCE_SOMA;
 use crate::config::N_SYN_PER_CONN;
 use crate::engine::{EdgeIds, PathwayColumn};
 use crate::error::{Error, Result};
 use crate::fit::{
-    classes_from_nodes, BuildOptions, FitData, FitOutput, FitProperty, FitSettings, Fitter, Law, PassPlan, PassState,
-    ValueClass, ValueKind,
+    classes_from_nodes, BuildOptions, DelayFitSettings, FitData, FitOutput, FitProperty, FitSettings, Fitter, Law,
+    PassPlan, PassState, ValueClass, ValueKind, DEFAULT_DELAY_BIN_UM,
 };
 
 /// Edges per chunk of a fit by default: hosts that cut chunks alike give the same bits (each
@@ -148,6 +149,10 @@ pub struct FitRequest {
     /// Edges per chunk (default [`DEFAULT_FIT_CHUNK_ROWS`]).
     #[serde(default)]
     pub chunk_rows: Option<u64>,
+    /// Distance bin (µm) of a `lin_delay` fit (default [`DEFAULT_DELAY_BIN_UM`],
+    /// connectome-manipulator's `bin_size_um`).
+    #[serde(default)]
+    pub delay_bin_um: Option<f64>,
     /// More of [`FitSettings`]' keys (e.g. `folds`, `correlation_sample`), each checked.
     #[serde(default)]
     pub settings: Option<Map<String, Value>>,
@@ -206,6 +211,10 @@ pub struct FitPlan {
     pub warnings: Vec<String>,
     /// The edges' other properties and why each is not fitted.
     pub not_fitted: Vec<NotFitted>,
+    /// Per edge population, the edge datasets each chunk carries after the properties' columns
+    /// (a `lin_delay` fit's synapse centres; the source nodes' positions are then given with
+    /// `set_source_positions`); empty without one.
+    pub distance_reads: BTreeMap<String, Vec<String>>,
 }
 
 /// Where a property stands in one edge population.
@@ -273,11 +282,30 @@ pub fn plan_fit(request: &FitRequest) -> Result<FitPlan> {
     let mut warnings = Vec::new();
     let chosen = choose_populations(request, &mut warnings)?;
     let available: Vec<BTreeMap<String, Availability>> = chosen.iter().map(|p| availability(p)).collect();
-    let (properties, not_fitted) = match &request.properties {
+    let (mut properties, mut not_fitted) = match &request.properties {
         Some(names) => (requested_properties(names, &chosen, &available)?, Vec::new()),
         None => default_properties(&chosen, &available, &mut warnings)?,
     };
-    let settings = settings_of(request, properties)?;
+    let delay = delay_property(request)?;
+    if let (Some(name), None) = (&delay, &request.properties) {
+        if !properties.iter().any(|p| &p.name == name) {
+            properties.extend(requested_properties(std::slice::from_ref(name), &chosen, &available)?);
+            not_fitted.retain(|n| &n.property != name);
+        }
+    }
+    let mut settings = settings_of(request, properties)?;
+    let mut distance_reads = BTreeMap::new();
+    if let Some(property) = delay {
+        for (population, states) in chosen.iter().zip(&available) {
+            let numeric: Vec<&str> =
+                states.iter().filter(|(_, s)| matches!(s, Availability::Numeric(_))).map(|(n, _)| n.as_str()).collect();
+            let setup = crate::attributes::plan_reads(&population.name, &[DISTANCE_SOMA.to_string()], &numeric)
+                .map_err(|e| in_file(e, &population.file))?;
+            distance_reads.insert(population.name.clone(), setup.reads.datasets);
+        }
+        let bin_size_um = request.delay_bin_um.unwrap_or(DEFAULT_DELAY_BIN_UM);
+        settings.delay_fit = Some(DelayFitSettings { property, bin_size_um, reads: distance_reads.clone() });
+    }
     Fitter::new(settings.clone())?; // validates the settings
     let chunk_rows = request.chunk_rows.unwrap_or(DEFAULT_FIT_CHUNK_ROWS);
     if chunk_rows == 0 {
@@ -289,7 +317,47 @@ pub fn plan_fit(request: &FitRequest) -> Result<FitPlan> {
         chunk_rows,
         warnings,
         not_fitted,
+        distance_reads,
     })
+}
+
+/// The property whose law is `lin_delay` in the request's build options, if any (at most one:
+/// the distances are binned for one property).
+fn delay_property(request: &FitRequest) -> Result<Option<String>> {
+    let Some(options) = &request.options else { return Ok(None) };
+    let options = build_options(&options.to_string(), None)?;
+    let mut delays = options.laws.iter().filter(|(_, &law)| law == Law::LinDelay).map(|(name, _)| name.clone());
+    let first = delays.next();
+    if let (Some(first), Some(second)) = (&first, delays.next()) {
+        return Err(Error::config(
+            format!("laws.{second}"),
+            format!("lin_delay is fitted for one property per fit ('{first}' already has it)"),
+        ));
+    }
+    if first.as_deref() == Some(N_SYN_PER_CONN) {
+        return Err(Error::config(
+            format!("laws.{N_SYN_PER_CONN}"),
+            "lin_delay is a law of delays by distance, not of synapse counts",
+        ));
+    }
+    if options.mode == crate::fit::FitMode::Empirical && first.is_some() {
+        return Err(Error::config(
+            "mode",
+            "empirical mode draws observed rows, which cannot follow a synapse's distance: fit lin_delay in mode cm or auto",
+        ));
+    }
+    Ok(first)
+}
+
+/// An error naming the edges file it came from.
+fn in_file(error: Error, file: &str) -> Error {
+    if file.is_empty() {
+        return error;
+    }
+    match error {
+        Error::Input { context, message } => Error::Input { context: format!("{file}: {context}"), message },
+        other => other,
+    }
 }
 
 /// The fit's settings: the request's, its `settings` keys over them (each one `FitSettings` has),
@@ -581,6 +649,16 @@ impl CircuitFit {
         })?;
         self.sides.push([source, target]);
         Ok(())
+    }
+
+    /// The soma positions of `population`'s source nodes (node id = row), which a `lin_delay`
+    /// fit needs for the populations [`FitPlan::distance_reads`] lists.
+    pub fn set_source_positions(
+        &mut self,
+        population: &str,
+        positions: crate::attributes::SomaPositions,
+    ) -> Result<()> {
+        self.fitter.set_source_positions(population, positions)
     }
 
     /// The coordinator's next pass ([`Fitter::next_pass`]).

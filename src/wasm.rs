@@ -483,6 +483,7 @@ pub fn export_rules(text: &str, pathway_property: &str) -> Result<String, JsValu
 pub struct JsRuleCompiler {
     rules: Option<crate::rules::RuleSet>,
     populations: Vec<(String, crate::rules::NodeTable, crate::rules::NodeTable)>,
+    geometry: Vec<crate::rules::PopulationGeometry>,
     compiler: Option<crate::rules::RuleCompiler>,
     strict: bool,
 }
@@ -502,6 +503,7 @@ impl JsRuleCompiler {
         Ok(JsRuleCompiler {
             rules: Some(rules),
             populations: Vec::new(),
+            geometry: Vec::new(),
             compiler: None,
             strict: strict.unwrap_or(false),
         })
@@ -523,11 +525,26 @@ impl JsRuleCompiler {
         Ok(())
     }
 
+    /// What an added edge population has of its geometry: the datasets every group has and
+    /// whether its source nodes have soma positions. Given for every population, a recipe's delay
+    /// parameters draw `delay` with functionalizer's formula where all can give `distance_soma`.
+    #[wasm_bindgen(js_name = setGeometry)]
+    pub fn set_geometry(&mut self, population: &str, datasets: Vec<String>, source_positions: bool) {
+        self.geometry.push(crate::rules::PopulationGeometry {
+            population: population.to_string(),
+            datasets,
+            source_positions,
+        });
+    }
+
     /// Classify the nodes and decide which rule wins where (throws, when strict, for a selector
     /// value no node has).
     pub fn prepare(&mut self) -> Result<(), JsValue> {
-        let rules = self.rules.take().ok_or_else(|| js_error(Error::input("rules", "already prepared")))?;
+        let mut rules = self.rules.take().ok_or_else(|| js_error(Error::input("rules", "already prepared")))?;
         let populations = std::mem::take(&mut self.populations);
+        if populations.iter().all(|p| self.geometry.iter().any(|g| g.population == p.0)) {
+            rules.assign_soma_delays_where_possible(&self.geometry);
+        }
         self.compiler = Some(crate::rules::RuleCompiler::new(rules, populations, self.strict).map_err(js_error)?);
         Ok(())
     }
@@ -1029,6 +1046,19 @@ impl JsFitter {
         self.fit.add_population(name, source, target).map_err(js_error)
     }
 
+    /// The source nodes' soma positions (µm, node id = row; `Float64Array`s) of an edge
+    /// population the plan's `distance_reads` lists (a `lin_delay` fit).
+    #[wasm_bindgen(js_name = setSourcePositions)]
+    pub fn set_source_positions(
+        &mut self,
+        population: &str,
+        x: Vec<f64>,
+        y: Vec<f64>,
+        z: Vec<f64>,
+    ) -> Result<(), JsValue> {
+        self.fit.set_source_positions(population, crate::attributes::SomaPositions { x, y, z }).map_err(js_error)
+    }
+
     /// The next pass's plan as JSON text (hand it to workers' `beginPass`), or `undefined` when
     /// the passes are done.
     #[wasm_bindgen(js_name = nextPass)]
@@ -1053,7 +1083,8 @@ impl JsFitter {
 
     /// Add one edge chunk of `population` to `state`: `edgesIpc` as `Parameterizer.runChunk`
     /// takes it (every edge of each of its target nodes), `values` every property's column (in
-    /// the settings' order, as float64) one after the other.
+    /// the settings' order, as float64) one after the other, then the plan's `distance_reads`
+    /// datasets of the population (a `lin_delay` fit).
     #[wasm_bindgen(js_name = addChunk)]
     pub fn add_chunk(
         &self,
@@ -1064,11 +1095,13 @@ impl JsFitter {
     ) -> Result<(), JsValue> {
         let chunk = decode_edge_chunk(edges_ipc, population).map_err(js_error)?;
         let ids = chunk.ids();
-        let (n, p) = (ids.len(), self.fit.settings().properties.len());
+        let settings = self.fit.settings();
+        let extra = settings.delay_fit.as_ref().and_then(|d| d.reads.get(population)).map_or(0, Vec::len);
+        let (n, p) = (ids.len(), settings.properties.len() + extra);
         if values.len() != n * p {
             return Err(js_error(Error::input(
                 format!("fit chunk of '{population}'"),
-                format!("{} values for {p} properties of {n} edges", values.len()),
+                format!("{} values for {p} columns (properties, then distance datasets) of {n} edges", values.len()),
             )));
         }
         let columns: Vec<&[f64]> = (0..p).map(|k| &values[k * n..(k + 1) * n]).collect();

@@ -504,6 +504,37 @@ fn recipes_draw_functionalizers_delay_when_asked() {
 }
 
 #[test]
+fn recipes_draw_the_delay_where_every_population_has_centres_and_somata() {
+    use synparam::rules::PopulationGeometry;
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/recipes/fz_recipe_uhill.json"))
+            .unwrap();
+    let geometry = |population: &str, datasets: &[&str], source_positions: bool| PopulationGeometry {
+        population: population.into(),
+        datasets: datasets.iter().map(|d| d.to_string()).collect(),
+        source_positions,
+    };
+    let full = geometry("a", &AFFERENT_CENTER, true);
+    // Every population can give distance_soma (the efferent side counts): drawn.
+    let mut rules = synparam::rules::parse_rules(&text).unwrap();
+    assert!(rules.assign_soma_delays_where_possible(&[full.clone(), geometry("b", &EFFERENT_CENTER, true)]));
+    assert!(rules.unset.is_empty());
+    // One population without centres, or without somata: unset, the reason naming it.
+    for (lacking, why) in [
+        (geometry("b", &["conductance"], true), "edge population 'b' has no synapse centres"),
+        (geometry("b", &AFFERENT_CENTER, false), "the source nodes of edge population 'b' have no soma positions"),
+    ] {
+        let mut rules = synparam::rules::parse_rules(&text).unwrap();
+        assert!(!rules.assign_soma_delays_where_possible(&[full.clone(), lacking]));
+        assert!(rules.rules.iter().all(|r| r.assign.is_empty()));
+        assert!(rules.unset[0].reason.contains(why), "{}", rules.unset[0].reason);
+    }
+    // Nothing known of the circuit: nothing assigned.
+    let mut rules = synparam::rules::parse_rules(&text).unwrap();
+    assert!(!rules.assign_soma_delays_where_possible(&[]));
+}
+
+#[test]
 fn xml_recipes_read_the_delay_of_the_rule_over_its_group() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -3,6 +3,8 @@
 //! errors, and a round trip through the engine.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use rand_core::RngCore;
@@ -89,17 +91,7 @@ impl Circuit {
 
     /// Chunk boundaries cut where the target changes, about `size` edges each.
     fn chunks(&self, size: usize) -> Vec<(usize, usize)> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        while start < self.source.len() {
-            let mut end = (start + size).min(self.source.len());
-            while end < self.source.len() && self.target[end] == self.target[end - 1] {
-                end += 1;
-            }
-            out.push((start, end));
-            start = end;
-        }
-        out
+        common::target_chunks(&self.target, size)
     }
 
     fn add(&self, fitter: &Fitter, state: &mut PassState, (start, end): (usize, usize)) -> synparam::Result<()> {

@@ -35,7 +35,7 @@ export interface NodeResults {
 export function parameterize(options: NodeParameterizeOptions): Promise<NodeResults>;
 
 /** A fit's laws: the engine's distributions a fitted model can hold. */
-export type FitLaw = "constant" | "normal" | "truncnorm" | "gamma" | "poisson" | "ztpoisson" | "discrete" | "zero" | "lognormal" | "exponential" | "uniform";
+export type FitLaw = "constant" | "normal" | "truncnorm" | "gamma" | "poisson" | "ztpoisson" | "discrete" | "zero" | "lognormal" | "exponential" | "uniform" | "lin_delay";
 
 export interface NodeFitOptions {
   /** A circuit_config.json path, or plain node and edge .h5 paths (only read). */
@@ -48,7 +48,7 @@ export interface NodeFitOptions {
   populations?: string[] | null;
   /** Law per property, over connectome-manipulator's reference choices (cm mode). */
   laws?: Record<string, FitLaw> | null;
-  /** `cm` (default), `auto` (the law chosen by the data); `empirical` is refused by name until the core builds it. */
+  /** `cm` (default), `auto` (the law chosen by the data), `empirical` (observed vectors drawn again). */
   mode?: "cm" | "auto" | "empirical";
   /** Pathways with fewer connections are filled in from similar ones. */
   minSamples?: number | null;
@@ -60,6 +60,8 @@ export interface NodeFitOptions {
   fallback?: string | null;
   /** Edges per chunk (default: the core's); the model's last bits depend on it. */
   chunkSize?: number | null;
+  /** Distance bin (µm) of a `lin_delay` fit (`laws: {delay: "lin_delay"}`; default 50, connectome-manipulator's `bin_size_um`). */
+  delayBinUm?: number | null;
   /** More of the core's build options (e.g. `correlations`, `significance`, `dtypes`, `bounds`); every key checked. */
   options?: Record<string, unknown>;
   /** More of the core's extraction settings (e.g. `folds`, `correlation_sample`); every key checked. */

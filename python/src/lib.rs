@@ -315,17 +315,8 @@ impl PyParameterizer {
         y: &Bound<'_, PyAny>,
         z: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let axes = PyList::new(py, [x, y, z])?;
-        let what = format!("source positions of edge population '{population}' axis");
-        let [x, y, z]: [Vec<f64>; 3] = float64_columns(py, Some(axes.as_any()), &what)?
-            .into_iter()
-            .map(|c| c.to_vec())
-            .collect::<Vec<_>>()
-            .try_into()
-            .expect("three axes");
-        self.run
-            .set_source_positions(population, synparam::attributes::SomaPositions { x, y, z })
-            .map_err(|e| py_error(py, e))
+        let positions = soma_positions(py, population, [x, y, z])?;
+        self.run.set_source_positions(population, positions).map_err(|e| py_error(py, e))
     }
 
     /// Statistics and histograms of every batch run so far, as JSON text.
@@ -725,8 +716,26 @@ fn export_rules(py: Python<'_>, text: &str, pathway_property: &str) -> PyResult<
 struct PyRuleCompiler {
     rules: Option<synparam::rules::RuleSet>,
     populations: Vec<(String, synparam::rules::NodeTable, synparam::rules::NodeTable)>,
+    geometry: Vec<synparam::rules::PopulationGeometry>,
     compiler: Option<synparam::rules::RuleCompiler>,
     strict: bool,
+}
+
+/// Soma positions (µm, one float64 array per axis, node id = row) of `population`'s source nodes.
+fn soma_positions(
+    py: Python<'_>,
+    population: &str,
+    axes: [&Bound<'_, PyAny>; 3],
+) -> PyResult<synparam::attributes::SomaPositions> {
+    let axes = PyList::new(py, axes)?;
+    let what = format!("source positions of edge population '{population}' axis");
+    let [x, y, z]: [Vec<f64>; 3] = float64_columns(py, Some(axes.as_any()), &what)?
+        .into_iter()
+        .map(|c| c.to_vec())
+        .collect::<Vec<_>>()
+        .try_into()
+        .expect("three axes");
+    Ok(synparam::attributes::SomaPositions { x, y, z })
 }
 
 fn node_table(
@@ -764,7 +773,7 @@ impl PyRuleCompiler {
     #[pyo3(signature = (text, strict = false))]
     fn new(py: Python<'_>, text: &str, strict: bool) -> PyResult<Self> {
         let rules = synparam::rules::parse_rules(text).map_err(|e| py_error(py, e))?;
-        Ok(PyRuleCompiler { rules: Some(rules), populations: Vec::new(), compiler: None, strict })
+        Ok(PyRuleCompiler { rules: Some(rules), populations: Vec::new(), geometry: Vec::new(), compiler: None, strict })
     }
 
     /// Add an edge population with its nodes' property columns (`{property: pyarrow array}`).
@@ -787,10 +796,24 @@ impl PyRuleCompiler {
         Ok(())
     }
 
+    /// What an added edge population has of its geometry: the datasets every group has and
+    /// whether its source nodes have soma positions. Given for every population, a recipe's delay
+    /// parameters draw `delay` with functionalizer's formula where all can give `distance_soma`.
+    fn set_geometry(&mut self, population: &str, datasets: Vec<String>, source_positions: bool) {
+        self.geometry.push(synparam::rules::PopulationGeometry {
+            population: population.to_string(),
+            datasets,
+            source_positions,
+        });
+    }
+
     /// Classify the nodes and decide which rule wins where.
     fn prepare(&mut self, py: Python<'_>) -> PyResult<()> {
-        let rules = self.rules.take().ok_or_else(|| py_error(py, Error::input("rules", "already prepared")))?;
+        let mut rules = self.rules.take().ok_or_else(|| py_error(py, Error::input("rules", "already prepared")))?;
         let populations = std::mem::take(&mut self.populations);
+        if populations.iter().all(|p| self.geometry.iter().any(|g| g.population == p.0)) {
+            rules.assign_soma_delays_where_possible(&self.geometry);
+        }
         self.compiler =
             Some(synparam::rules::RuleCompiler::new(rules, populations, self.strict).map_err(|e| py_error(py, e))?);
         Ok(())
@@ -929,6 +952,20 @@ impl PyFitter {
         self.fit.add_population(name, source, target).map_err(|e| py_error(py, e))
     }
 
+    /// The source nodes' soma positions (µm, float64 arrays, one value per node id) of an edge
+    /// population the plan's `distance_reads` lists (a `lin_delay` fit).
+    fn set_source_positions(
+        &mut self,
+        py: Python<'_>,
+        population: &str,
+        x: &Bound<'_, PyAny>,
+        y: &Bound<'_, PyAny>,
+        z: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let positions = soma_positions(py, population, [x, y, z])?;
+        self.fit.set_source_positions(population, positions).map_err(|e| py_error(py, e))
+    }
+
     /// The next pass's plan as JSON text (for workers' `begin_pass`), or None when done.
     fn next_pass(&mut self, py: Python<'_>) -> PyResult<Option<String>> {
         let plan = self.fit.next_pass().map_err(|e| py_error(py, e))?;
@@ -947,8 +984,9 @@ impl PyFitter {
     }
 
     /// Add edges `first_edge …` of `population` to `state`: their source and target ids (integer
-    /// arrays) and one float64 pyarrow array per property, in the settings' order. The edges must
-    /// hold every edge of each of their target nodes.
+    /// arrays) and one float64 pyarrow array per property, in the settings' order, then one per
+    /// dataset of the plan's `distance_reads` (a `lin_delay` fit). The edges must hold every edge
+    /// of each of their target nodes.
     #[allow(clippy::too_many_arguments)]
     fn add_chunk(
         &self,

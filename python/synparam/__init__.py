@@ -179,7 +179,11 @@ def compile_rules(rules: Config, populations: Mapping[str, Mapping[str, Any]], e
 
     ``populations``: ``{edge population: {"source": {"population": name, "size": n, "columns":
     {property: values}}, "target": {…}}}`` — per node id, the values of the properties
-    :func:`read_rules` lists (arrays, lists; None where a node has none). ``edges``: ``{edge
+    :func:`read_rules` lists (arrays, lists; None where a node has none), and optionally
+    ``"geometry": {"datasets": [...], "source_positions": bool}`` (the datasets every edge group
+    has, whether the source nodes have x, y, z): given for every population, a recipe's delay
+    parameters draw ``delay`` with functionalizer's formula where all have synapse centres and
+    soma positions. ``edges``: ``{edge
     population: (source ids, target ids)}`` or an iterable of ``(first_edge, source ids, target
     ids)`` chunks; with edges, synapses and connections are counted per pathway and only pathways
     with synapses must be covered (the first uncovered edge is a :class:`ConfigError` naming it);
@@ -195,6 +199,9 @@ def compile_rules(rules: Config, populations: Mapping[str, Mapping[str, Any]], e
             columns = {prop: _as_arrow_array(values) for prop, values in side.get("columns", {}).items()}
             args += [side["population"], int(side["size"]), columns]
         compiler.add_population(name, *args)
+        if sides.get("geometry") is not None:
+            geometry = sides["geometry"]
+            compiler.set_geometry(name, list(geometry.get("datasets", [])), bool(geometry.get("source_positions")))
     compiler.prepare()
     if edges is not None:
         for name, given in edges.items():
@@ -462,6 +469,7 @@ def fit(
     chunk_rows: Optional[int] = None,
     options: Optional[Mapping[str, Any]] = None,
     settings: Optional[Mapping[str, Any]] = None,
+    delay_bin_um: Optional[float] = None,
 ) -> tuple:
     """Fit a ``ConnPropsModel`` from the circuit of ``circuit_config`` (a circuit_config.json path):
     connectome-manipulator's ``extract`` + ``build``, the command's ``--fit`` bit for bit (issue
@@ -480,7 +488,10 @@ def fit(
     ``--chunk-size``; the model's last bits depend on it). ``options``: more of the core's build
     options (``dtypes``, ``bounds``, ``shared_within``, ``correlations``, …); ``settings``: more of
     its extraction settings (``folds`` for cross-validation, ``correlation_sample``, …). The core
-    checks every key and names one it does not have.
+    checks every key and names one it does not have. ``laws={"delay": "lin_delay"}`` fits
+    connectome-manipulator's distance-dependent delay per pathway (distance bins of
+    ``delay_bin_um``, default 50 µm; the edges need ``afferent_center_x/y/z`` or
+    ``efferent_center_x/y/z`` and the source nodes ``x``, ``y``, ``z``).
 
     Returns ``(model, report)`` as dicts; writes nothing. Raises :class:`ConfigError` (with
     ``path``: ``properties[0]``, ``pathway_property``, ``laws.conductance``, ``min_sample_size``,
@@ -492,7 +503,8 @@ def fit(
 
     result = fit_circuit(circuit_config, pathway_property=pathway_property, properties=properties, laws=laws, mode=mode,
                          min_samples=min_samples, max_samples=max_samples, seed=seed, populations=populations,
-                         fallback=fallback, chunk_rows=chunk_rows, options=options, settings=settings)
+                         fallback=fallback, chunk_rows=chunk_rows, options=options, settings=settings,
+                         delay_bin_um=delay_bin_um)
     return result["model"], result["report"]
 
 

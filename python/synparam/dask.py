@@ -47,7 +47,7 @@ from ._publish import (
     Hasher, claim, copy_new, files_below, identity_of, iso_now, pin_object_timestamps, storage_of, verify_datasets,
 )
 from .sonata import (
-    CircuitError, check_edge_columns, edge_datasets, load_circuit, node_positions, node_property_values, output_files,
+    CircuitError, check_edge_columns, edge_datasets, has_node_positions, load_circuit, node_positions, node_property_values, output_files,
     output_layout, printable, read_edge_columns,
 )
 
@@ -149,6 +149,8 @@ def compile_circuit_rules(circuit, rules_text, populations=None, chunk_rows=SCAN
                 values = node_property_values(nodes, prop)
                 columns[prop] = _arrow_values(values, nodes.size)
             sides[role] = {"population": nodes.name, "size": nodes.size, "columns": columns}
+        sides["geometry"] = {"datasets": edge_datasets(edges),
+                             "source_positions": has_node_positions(circuit.node_populations[edges.source])}
         tables[edges.name] = sides
 
         def chunks(edges=edges):
@@ -1103,7 +1105,7 @@ def fit_circuit(circuit_config, *, pathway_property, client=None, partition_rows
     """Fit a ``ConnPropsModel`` from the circuit of ``circuit_config`` on the Dask ``client``'s
     cluster (None: in this process), as :func:`synparam.fit` does (the same ``keywords``:
     ``properties``, ``laws``, ``mode``, ``min_samples``, ``max_samples``, ``seed``, ``populations``,
-    ``fallback``, ``chunk_rows``, ``options``, ``settings``). Each pass's chunks are fitted in tasks of about
+    ``fallback``, ``chunk_rows``, ``options``, ``settings``, ``delay_bin_um``). Each pass's chunks are fitted in tasks of about
     ``partition_rows`` edges (named ``synparam-fit-pass<n>-part<i>-…``), each returning one partial
     state per chunk, which this process merges in edge order: the model is the same bits as
     ``synparam.fit`` and the command's ``--fit`` for any number of workers and partition size.

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from . import _synparam
 from ._publish import storage_of
-from .sonata import CircuitError, load_circuit, node_property_values
+from .sonata import CircuitError, check_edge_columns, load_circuit, node_positions, node_property_values
 
 __all__ = ["fit_circuit", "FIT_MODES", "CLASS_PROPERTY", "LAYER_PROPERTY", "build_options"]
 
@@ -109,6 +109,8 @@ def _add_population(fitter, name, columns, with_classes=True):
         name, columns["source_population"], columns["source_values"], columns["target_population"], columns["target_values"],
         columns["source_class"] if with_classes else None, columns["source_layer"] if with_classes else None,
         columns["target_class"] if with_classes else None, columns["target_layer"] if with_classes else None)
+    if columns.get("positions") is not None:
+        fitter.set_source_positions(name, *(pa.array(np.asarray(axis, dtype=np.float64)) for axis in columns["positions"]))
 
 
 def chunk_starts(edges, rows):
@@ -178,7 +180,8 @@ def edge_columns(h5, edges, names, start, end) -> list:
 
 
 def fit_chunks(fitter, chunks, names, as_json=False):
-    """Add each chunk ``(edge population, start, end)`` to a fresh state of the current pass;
+    """Add each chunk ``(edge population, start, end)`` to a fresh state of the current pass, with
+    the columns ``names[population]`` (the properties, then a lin_delay fit's distance datasets);
     returns the states in order (as JSON text with ``as_json``)."""
     states = []
     opened = {}
@@ -188,7 +191,7 @@ def fit_chunks(fitter, chunks, names, as_json=False):
                 opened[edges.real] = h5py.File(edges.real, "r")
             h5 = opened[edges.real]
             base = h5[f"edges/{edges.name}"]
-            columns = [pa.array(c) for c in edge_columns(h5, edges, names, start, end)]
+            columns = [pa.array(c) for c in edge_columns(h5, edges, names[edges.name], start, end)]
             state = fitter.new_state()
             try:
                 fitter.add_chunk(state, edges.name, pa.array(np.asarray(base["source_node_id"][start:end])),
@@ -259,7 +262,7 @@ class _Tasks:
 
 
 def _plan(circuit, pathway_property, properties, populations, min_samples, max_samples, seed, fallback, chunk_rows,
-          settings, options) -> dict:
+          settings, options, delay_bin_um=None) -> dict:
     """The core's plan of the fit from the circuit's facts (plan_fit), with the extra extraction
     ``settings`` and the build ``options`` checked."""
     if not pathway_property:
@@ -272,13 +275,14 @@ def _plan(circuit, pathway_property, properties, populations, min_samples, max_s
         "populations": [_population_facts(circuit, edges, pathway_property) for edges in circuit.edge_populations.values()],
         "min_sample_size": min_samples, "max_sample_size": max_samples, "seed": int(seed or 0), "fallback_value": fallback,
         "chunk_rows": chunk_rows, "settings": dict(settings) if settings else None, "options": options,
+        "delay_bin_um": delay_bin_um,
     }
     return json.loads(_synparam.plan_fit(json.dumps(request)))
 
 
 def fit_circuit(circuit_config, *, pathway_property, properties=None, laws=None, mode="cm", min_samples=None,
                 max_samples=None, seed=0, populations=None, fallback=None, chunk_rows=None, options=None, settings=None,
-                client=None, partition_rows=None) -> dict:
+                client=None, partition_rows=None, delay_bin_um=None) -> dict:
     """Fit a model from the circuit of ``circuit_config``; see :func:`synparam.fit`. With a Dask
     ``client``, the chunks of each pass are fitted in tasks of about ``partition_rows`` edges
     (default: one task per chunk) and merged here in edge order: the same model, bit for bit.
@@ -289,13 +293,16 @@ def fit_circuit(circuit_config, *, pathway_property, properties=None, laws=None,
     options_json = json.dumps(options)
     circuit = load_circuit(circuit_config)
     plan = _plan(circuit, pathway_property, properties, populations, min_samples, max_samples, seed, fallback, chunk_rows,
-                 settings, options)
+                 settings, options, delay_bin_um)
     settings_json = json.dumps(plan["settings"])
     fitter = _synparam.Fitter(settings_json, pathway_property)
     cache, node_columns = {}, []
     taken = [circuit.edge_populations[name] for name in plan["populations"]]
     for edges in taken:
         columns = _node_columns(circuit, edges, pathway_property, cache)
+        if edges.name in plan["distance_reads"]:
+            check_edge_columns(edges, plan["distance_reads"][edges.name])
+            columns["positions"] = node_positions(circuit.node_populations[edges.source], edges.name)
         try:
             _add_population(fitter, edges.name, columns)
         except _synparam.SynparamError as error:
@@ -309,7 +316,8 @@ def fit_circuit(circuit_config, *, pathway_property, properties=None, laws=None,
         if not ordered:
             warnings.append(f"edge population '{edges.name}' is not sorted by target: fitted as one chunk of {edges.size} edges (held in memory)")
         chunks += [(edges, start, end) for start, end in zip(starts, [*starts[1:], edges.size]) if end > start]
-    names = [p["name"] for p in plan["settings"]["properties"]]
+    properties = [p["name"] for p in plan["settings"]["properties"]]
+    names = {edges.name: properties + plan["distance_reads"].get(edges.name, []) for edges in taken}
     tasks = _Tasks(client, partition_rows if partition_rows else 1)
     passes = 0
     while (pass_plan := fitter.next_pass()) is not None:

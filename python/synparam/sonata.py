@@ -22,7 +22,7 @@ from . import _synparam
 
 __all__ = [
     "CircuitError", "Circuit", "NodePopulation", "EdgePopulation", "load_circuit", "node_property_values",
-    "edge_datasets", "check_edge_columns", "read_edge_columns", "node_positions", "output_layout", "output_files", "printable",
+    "edge_datasets", "check_edge_columns", "read_edge_columns", "node_positions", "has_node_positions", "output_layout", "output_files", "printable",
 ]
 
 
@@ -499,6 +499,13 @@ def read_edge_columns(base, datasets, first, last, group_ids=None, group_index=N
 
 
 POSITION_AXES = ("x", "y", "z")
+
+
+def has_node_positions(population: NodePopulation) -> bool:
+    """Whether ``population`` has soma positions (``x``, ``y``, ``z`` of group ``0``), without
+    reading them (loader.js ``nodePositions`` with ``read: false``)."""
+    with h5py.File(population.real, "r") as h5:
+        return all(isinstance(h5.get(f"nodes/{population.name}/0/{axis}"), h5py.Dataset) for axis in POSITION_AXES)
 
 
 def node_positions(population: NodePopulation, needed_by: str):

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 
 use super::build::{
-    check_options, columns, fill, report, storage_keys, storage_only, BuildOptions, FitMode, FitOutput, Law,
+    check_options, columns, fill, lin_delay_spec, report, storage_keys, storage_only, BuildOptions, FitMode, FitOutput,
+    Law,
 };
 use super::crossval::{cross_validate, Entry, Method};
 use super::fitter::{FitData, Histogram};
@@ -55,6 +56,12 @@ pub(super) fn build_auto(data: &FitData, options: &BuildOptions) -> Result<FitOu
                     None => filled.nsyn[i].as_ref(),
                 };
                 let cell = cell.ok_or_else(|| Error::config(&path, "no data and nothing to fill it from"))?;
+                if options.laws.get(name) == Some(&Law::LinDelay) {
+                    let spec = lin_delay_spec(data, options, (name, &path), cell, &filled.blocks[i], i)?;
+                    by_target.insert(target.clone(), spec);
+                    selections.push(None);
+                    continue;
+                }
                 let pooled = entry_sample(data, &filled.blocks[i], property, i);
                 let storage = storage_only(&path, name, options)?;
                 let input = ChoiceInput {
@@ -72,7 +79,7 @@ pub(super) fn build_auto(data: &FitData, options: &BuildOptions) -> Result<FitOu
                 })?;
                 storage_keys(&mut spec, &path, name, choice.params.law(), cell, options, cells.is_some())?;
                 by_target.insert(target.clone(), Value::Object(spec));
-                selections.push(choice.selection);
+                selections.push(Some(choice.selection));
             }
             by_source.insert(source.clone(), Value::Object(by_target));
         }
@@ -83,7 +90,7 @@ pub(super) fn build_auto(data: &FitData, options: &BuildOptions) -> Result<FitOu
     crate::config::parse_model(&text)?;
     let mut report = report(data, options, &model, &filled.fallbacks)?;
     for (entry, selection) in report.entries.iter_mut().zip(selections) {
-        entry.selection = Some(selection);
+        entry.selection = selection;
     }
     report.notes.push(format!(
         "auto: per pathway and property, the lowest AIC (exact likelihood) among the laws passing a KS check at α = {}; \

@@ -39,6 +39,10 @@ pub enum Law {
     Exponential,
     /// `low`, `high` (auto mode only).
     Uniform,
+    /// connectome-manipulator's `LinDelayModel` fitted on delays by distance bin (`delay.py`):
+    /// `delay_mean_coeff_a/b`, `delay_std`, `delay_min`; drawn per synapse.
+    #[serde(rename = "lin_delay")]
+    LinDelay,
 }
 
 impl Law {
@@ -56,6 +60,7 @@ impl Law {
             Law::Lognormal => "lognormal",
             Law::Exponential => "exponential",
             Law::Uniform => "uniform",
+            Law::LinDelay => "lin_delay",
         }
     }
 }
@@ -385,8 +390,8 @@ pub(super) fn cm_build(data: &FitData, options: &BuildOptions) -> Result<FitOutp
             ));
         }
     }
-    let Filled { nsyn, props, fallbacks, .. } = fill(data, options)?;
-    let model = write_model(data, options, &props, &nsyn)?;
+    let Filled { nsyn, props, fallbacks, blocks } = fill(data, options)?;
+    let model = write_model(data, options, &props, &nsyn, &blocks)?;
     let text = serde_json::to_string(&model).map_err(|e| Error::input("fitted model", e.to_string()))?;
     crate::config::parse_model(&text)?;
     let report = report(data, options, &model, &fallbacks)?;
@@ -530,6 +535,7 @@ fn write_model(
     options: &BuildOptions,
     props: &[Vec<Option<Cell>>],
     nsyn: &[Option<Cell>],
+    blocks: &[Vec<usize>],
 ) -> Result<Value> {
     let mut prop_stats = Map::new();
     for (name, kind, cells) in columns(data, options, props) {
@@ -545,7 +551,11 @@ fn write_model(
                 };
                 let path = format!("prop_stats.{name}.{source}.{target}");
                 let cell = cell.ok_or_else(|| Error::config(&path, "no data and nothing to fill it from"))?;
-                let spec = write_spec(&path, name, law, kind, cell, options, cells.is_some())?;
+                let spec = if law == Law::LinDelay {
+                    lin_delay_spec(data, options, (name, &path), cell, &blocks[i], i)?
+                } else {
+                    write_spec(&path, name, law, kind, cell, options, cells.is_some())?
+                };
                 by_target.insert(target.clone(), spec);
             }
             by_source.insert(source.clone(), Value::Object(by_target));
@@ -609,9 +619,42 @@ fn write_spec(
                 format!("{} is not one of connectome-manipulator's laws", law.name()),
             ));
         }
+        Law::LinDelay => {
+            return Err(Error::config(
+                format!("{path}.type"),
+                format!("lin_delay is fitted from delays by distance, not for {name}"),
+            ));
+        }
     }
     check_law(path, name, law, cell)?;
     storage_keys(&mut spec, path, name, law, cell, options, with_shared)?;
+    Ok(Value::Object(spec))
+}
+
+/// A `lin_delay` spec fitted on the pathway's delays by distance (its fallback level's pooled
+/// bins when it has no data of its own), with the user's `dtype` and bounds: drawn per synapse.
+pub(super) fn lin_delay_spec(
+    data: &FitData,
+    options: &BuildOptions,
+    (name, path): (&str, &str),
+    cell: &Cell,
+    block: &[usize],
+    pathway: usize,
+) -> Result<Value> {
+    let fitted = data.settings.delay_fit.as_ref().map(|d| d.property.as_str());
+    if fitted != Some(name) {
+        let why = match fitted {
+            Some(other) => format!("the distances were binned for '{other}' only"),
+            None => "the fit read no distances (ask for lin_delay before the edges are read)".to_string(),
+        };
+        return Err(Error::config(format!("laws.{name}"), format!("lin_delay cannot be fitted for '{name}': {why}")));
+    }
+    let method = match options.mode {
+        FitMode::Auto => super::delay::DelayMethod::Synapses,
+        _ => super::delay::DelayMethod::BinMeans,
+    };
+    let mut spec = super::delay::pathway_fit(data, block, pathway, path, method)?.spec(path)?;
+    storage_keys(&mut spec, path, name, Law::LinDelay, cell, options, false)?;
     Ok(Value::Object(spec))
 }
 

@@ -119,6 +119,7 @@ fn fit(method: Method, law: Law, train: &LawSample, counts: &[u64], entry: &Entr
         Law::Lognormal | Law::Exponential | Law::Uniform => {
             return Err(format!("{} is not a law of connectome-manipulator", law.name()))
         }
+        Law::LinDelay => return Err("lin_delay depends on each synapse's distance: not cross-validated".into()),
     })
 }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::accumulate::SampleAccumulator;
+use super::delay::{DelayFitSettings, DistanceBins};
 use super::numpy::ValueKind;
 use super::sufficient::LawSample;
 use crate::error::{Error, Result};
@@ -65,6 +66,11 @@ pub struct FitSettings {
     /// Needs `correlation_sample`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub keep_rows: bool,
+    /// A distance-dependent delay fit (connectome-manipulator's `delay.extract`): the property
+    /// holding the delays, the distance bin, and per edge population the datasets each chunk
+    /// carries after the properties' columns (`distance_soma`'s synapse centre).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_fit: Option<DelayFitSettings>,
 }
 
 fn default_bins() -> usize {
@@ -97,6 +103,7 @@ impl FitSettings {
             folds: 0,
             correlation_sample: 0,
             keep_rows: false,
+            delay_fit: None,
         }
     }
 
@@ -140,6 +147,9 @@ impl FitSettings {
                 "keep_rows",
                 "keeps the correlation sample's rows: give correlation_sample too (at least 3 connections)",
             ));
+        }
+        if let Some(delay) = &self.delay_fit {
+            delay.validate(&self.properties)?;
         }
         let mut seen = BTreeSet::new();
         for (i, property) in self.properties.iter().enumerate() {
@@ -405,6 +415,9 @@ pub struct PathwayAccumulator {
     /// Histogram counts per fold (beside `histogram`), when cross-validating.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fold_histograms: Option<Vec<FoldHistograms>>,
+    /// Delays by distance bin (pass 1, with a delay fit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance: Option<DistanceBins>,
 }
 
 /// The target nodes a state has seen, per edge population: every target's edges must arrive in
@@ -538,6 +551,11 @@ impl PathwayAccumulator {
             for (x, y) in a.properties.iter_mut().zip(&b.properties) {
                 add_counts(x, y);
             }
+        }
+        match (&mut self.distance, &other.distance) {
+            (Some(x), Some(y)) => x.merge(y),
+            (x @ None, Some(y)) => *x = Some(y.clone()),
+            _ => {}
         }
         if let (Some(x), Some(y)) = (&mut self.fold_histograms, &other.fold_histograms) {
             for (p, q) in x.iter_mut().zip(y) {

@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::accumulate::SampleAccumulator;
 use super::correlate::RankCorrelation;
+use super::delay::DistanceBins;
 use super::extract::*;
 use super::numpy::{bin_centers, histogram_bin, histogram_edges, mean, ValueKind};
 use super::sufficient::{fold_of, FoldSample, LawSample};
 use super::trf::norm_fitting;
+use crate::attributes::{plan_reads, AttributeSetup, SomaPositions, DISTANCE_SOMA};
 use crate::engine::{EdgeIds, PathwayColumn, MISSING};
 use crate::error::{Error, Result};
 use crate::streams::{connection_stream, family_key};
@@ -109,6 +111,9 @@ pub struct PathwayData {
     pub synapses: u64,
     /// `None` without synapses or with fewer connections than `min_sample_size`.
     pub statistics: Option<PathwayStatistics>,
+    /// Delays by distance bin, with a delay fit (every synapse, also below `min_sample_size`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance: Option<DistanceBins>,
 }
 
 /// What `extract` returns: every pathway's statistics (serde: the input of `build`, which can be
@@ -144,6 +149,8 @@ struct Population {
     source_index: Vec<u32>,
     target_index: Vec<u32>,
     key: u64,
+    /// How `distance_soma` is computed from the chunk's extra columns (with a delay fit).
+    distance: Option<AttributeSetup>,
 }
 
 /// Where a pathway stands between passes (coordinator only).
@@ -179,13 +186,15 @@ pub struct Fitter {
     populations: Vec<Population>,
     plan: Option<PassPlan>,
     progress: Vec<Progress>,
+    /// Per pathway, the delays by distance bin after pass 1 (with a delay fit).
+    distances: Vec<Option<DistanceBins>>,
 }
 
 impl Fitter {
     /// A fit with these settings (validated).
     pub fn new(settings: FitSettings) -> Result<Self> {
         settings.validate()?;
-        Ok(Fitter { settings, populations: Vec::new(), plan: None, progress: Vec::new() })
+        Ok(Fitter { settings, populations: Vec::new(), plan: None, progress: Vec::new(), distances: Vec::new() })
     }
 
     /// The settings.
@@ -204,7 +213,21 @@ impl Fitter {
         }
         let source = self.with_fallback(source, "source")?;
         let target = self.with_fallback(target, "target")?;
+        let distance = match &self.settings.delay_fit {
+            None => None,
+            Some(delay) => {
+                let reads = delay.reads.get(name).ok_or_else(|| {
+                    Error::config(
+                        "delay_fit.reads",
+                        format!("no distance datasets planned for edge population '{name}'"),
+                    )
+                })?;
+                let available: Vec<&str> = reads.iter().map(String::as_str).collect();
+                Some(plan_reads(name, &[DISTANCE_SOMA.to_string()], &available)?)
+            }
+        };
         self.populations.push(Population {
+            distance,
             name: name.to_string(),
             source_population: source.population.clone(),
             target_population: target.population.clone(),
@@ -215,6 +238,29 @@ impl Fitter {
             target_index: Vec::new(),
         });
         Ok(())
+    }
+
+    /// The soma positions of edge population `name`'s source nodes (node id = row), which a
+    /// delay fit's distances need.
+    pub fn set_source_positions(&mut self, name: &str, positions: SomaPositions) -> Result<()> {
+        let population = self
+            .populations
+            .iter_mut()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::input(format!("edge population '{name}'"), "not added to the fit"))?;
+        let nodes = population.source.codes.len();
+        match &mut population.distance {
+            Some(setup) => setup.set_positions(name, nodes, positions),
+            None => Err(Error::input(
+                format!("edge population '{name}'"),
+                "this fit reads no distance (no property has the lin_delay law): no positions to give",
+            )),
+        }
+    }
+
+    /// Edge datasets each chunk of `population` carries after the properties' columns.
+    fn extra_columns(pop: &Population) -> usize {
+        pop.distance.as_ref().map_or(0, |d| d.reads.datasets.len())
     }
 
     fn with_fallback(&self, column: &PathwayColumn, role: &'static str) -> Result<PathwayColumn> {
@@ -329,9 +375,11 @@ impl Fitter {
         }
         let (index, pop) = self.population(population)?;
         self.check_chunk(pop, ids, columns)?;
+        let (columns, extra) = columns.split_at(self.settings.properties.len());
         claim_targets(&mut state.targets[index], ids, &pop.name)?;
         if plan.pass == 1 {
             count_invalid(&mut state.invalid, index as u32, ids, columns);
+            self.add_distances(state, pop, ids, columns, extra)?;
         }
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_unstable_by_key(|&i| (ids.source.get(i), ids.target.get(i), ids.edge_id.get(i)));
@@ -378,6 +426,45 @@ impl Fitter {
         Ok(())
     }
 
+    /// Pass 1 of a delay fit: each synapse's delay in its pathway's distance bin.
+    fn add_distances(
+        &self,
+        state: &mut PassState,
+        pop: &Population,
+        ids: EdgeIds<'_>,
+        columns: &[&[f64]],
+        extra: &[&[f64]],
+    ) -> Result<()> {
+        let (Some(delay), Some(setup)) = (&self.settings.delay_fit, &pop.distance) else { return Ok(()) };
+        let plan = self.current()?;
+        let property = self.settings.properties.iter().position(|p| p.name == delay.property).unwrap_or(0);
+        let distances = setup.evaluate(&pop.name, ids.source, ids.edge_id, extra)?;
+        let (distances, delays) = (&distances[0], columns[property]);
+        let n_targets = plan.tgt_types.len();
+        for i in 0..ids.len() {
+            let (d, value) = (distances[i], delays[i]);
+            if !d.is_finite() {
+                return Err(Error::input(
+                    format!("edge population '{}'", pop.name),
+                    format!(
+                        "edge {} has no finite {DISTANCE_SOMA} ({d}): its synapse centre ({}) is not a number",
+                        ids.edge_id.get(i),
+                        setup.reads.datasets.join(", ")
+                    ),
+                ));
+            }
+            if !value.is_finite() {
+                continue; // counted as invalid: the pass is refused at its end
+            }
+            let (s, t) = (ids.source.get(i) as usize, ids.target.get(i) as usize);
+            let pathway = pop.source_index[s] as usize * n_targets + pop.target_index[t] as usize;
+            let accumulator = state.pathways[pathway]
+                .get_or_insert_with(|| PathwayAccumulator::new_for(&plan.tasks[pathway], &self.settings));
+            accumulator.distance.get_or_insert_with(DistanceBins::default).add(d, value, delay.bin_size_um);
+        }
+        Ok(())
+    }
+
     fn population(&self, name: &str) -> Result<(usize, &Population)> {
         self.populations
             .iter()
@@ -392,10 +479,16 @@ impl Fitter {
         if ids.source.len() != n || ids.target.len() != n {
             return Err(Error::input(context, "source, target and edge id columns differ in length"));
         }
-        if columns.len() != self.settings.properties.len() {
+        let extra = Self::extra_columns(pop);
+        if columns.len() != self.settings.properties.len() + extra {
+            let datasets = pop
+                .distance
+                .as_ref()
+                .map(|d| format!(" and {extra} distance columns ({})", d.reads.datasets.join(", ")))
+                .unwrap_or_default();
             return Err(Error::input(
                 context,
-                format!("{} property columns given for {} properties", columns.len(), self.settings.properties.len()),
+                format!("{} columns given for {} properties{datasets}", columns.len(), self.settings.properties.len()),
             ));
         }
         for (column, property) in columns.iter().zip(&self.settings.properties) {
@@ -433,6 +526,7 @@ impl Fitter {
         if plan.pass == 1 {
             self.check_invalid(&state.invalid)?;
             self.progress = vec![Progress::Without { connections: 0, synapses: 0 }; plan.tasks.len()];
+            self.distances = state.pathways.iter_mut().map(|a| a.as_mut().and_then(|a| a.distance.take())).collect();
         }
         for (pathway, slot) in state.pathways.iter_mut().enumerate() {
             let accumulator = slot.take().unwrap_or_default();
@@ -576,6 +670,7 @@ impl Fitter {
             target: plan.tgt_types[target].clone(),
             connections: scan.connections,
             synapses: scan.synapses,
+            distance: None,
             statistics: Some(PathwayStatistics {
                 connections_used: moments.n_syn_per_conn.moments.n,
                 n_syn_per_conn: sample_statistics(
@@ -614,9 +709,13 @@ impl Fitter {
                     connections: *connections,
                     synapses: *synapses,
                     statistics: None,
+                    distance: None,
                 },
                 _ => return Err(Error::input("fit", "passes remain: call next_pass until it returns None")),
             });
+        }
+        for (pathway, bins) in pathways.iter_mut().zip(&self.distances) {
+            pathway.distance = bins.clone();
         }
         if pathways.iter().all(|p| p.statistics.is_none()) {
             let largest = pathways.iter().max_by_key(|p| p.connections);

@@ -320,6 +320,7 @@ pub fn maximum_likelihood(law: Law, s: &LawSample) -> Result<Params, String> {
         }
     };
     Ok(match law {
+        Law::LinDelay => return Err("lin_delay depends on each synapse's distance: fitted from distance bins".into()),
         Law::Zero => Params::Zero,
         Law::Constant => Params::Constant(if one_value { min } else { mean }),
         Law::Normal => Params::Normal { mean, std: spread.sqrt() },

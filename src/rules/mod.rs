@@ -27,6 +27,7 @@ pub use compile::{
 pub use read::{is_rules_input, parse_rules};
 pub use rules_json::model_to_rules;
 pub use ruleset::{
-    Rule, RuleSet, SomaDelay, SpecClass, UnsetProperty, DEFAULT_CONDUCTION_VELOCITY, DEFAULT_RELEASE_DELAY,
+    PopulationGeometry, Rule, RuleSet, SomaDelay, SpecClass, UnsetProperty, DEFAULT_CONDUCTION_VELOCITY,
+    DEFAULT_RELEASE_DELAY,
 };
 pub use selectors::{fnmatch, Pattern, Selector, Term, EDGE_POPULATION_KEY, NODE_POPULATION_KEY};

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::selectors::Selector;
+use crate::attributes::DISTANCE_SOMA;
 use crate::synapse_conditions::SynapseCondition;
 
 /// A set of ordered rules and the classes they refer to, from any accepted input.
@@ -41,6 +42,17 @@ pub struct SomaDelay {
     pub release_delay: f64,
     /// `axonal_conduction_velocity` (µm/ms).
     pub velocity: f64,
+}
+
+/// What a host found of one edge population's geometry, for [`RuleSet::assign_soma_delays_where_possible`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PopulationGeometry {
+    /// The edge population.
+    pub population: String,
+    /// The datasets every one of its edge groups has.
+    pub datasets: Vec<String>,
+    /// Whether its source nodes have soma positions (x, y, z).
+    pub source_positions: bool,
 }
 
 /// fz-td-recipe's default `neural_transmitter_release_delay` (ms).
@@ -159,6 +171,40 @@ impl RuleSet {
         }
         self.soma_delays.clear();
         true
+    }
+
+    /// [`RuleSet::assign_soma_delays`] when every edge population the rules are compiled for can
+    /// give `distance_soma` (a synapse centre in every group and soma positions on its source
+    /// nodes), as functionalizer's circuits have them; otherwise `delay` stays unset, its reason
+    /// naming the first population that lacks them. Returns whether delays are drawn.
+    pub fn assign_soma_delays_where_possible(&mut self, geometry: &[PopulationGeometry]) -> bool {
+        if self.soma_delays.is_empty() || geometry.is_empty() {
+            return false;
+        }
+        let lacking = geometry.iter().find_map(|g| {
+            let available: Vec<&str> = g.datasets.iter().map(String::as_str).collect();
+            if crate::attributes::plan_reads(&g.population, &[DISTANCE_SOMA.to_string()], &available).is_err() {
+                Some(format!(
+                    "edge population '{}' has no synapse centres (afferent_center_x/y/z or efferent_center_x/y/z)",
+                    g.population
+                ))
+            } else if !g.source_positions {
+                Some(format!("the source nodes of edge population '{}' have no soma positions (x, y, z)", g.population))
+            } else {
+                None
+            }
+        });
+        match lacking {
+            None => self.assign_soma_delays(),
+            Some(why) => {
+                if let Some(unset) = self.unset.iter_mut().find(|u| u.property == "delay") {
+                    unset.reason = format!(
+                        "functionalizer computes it per synapse (release delay + distance_soma / conduction velocity, the recipe's values), but {why}"
+                    );
+                }
+                false
+            }
+        }
     }
 
     /// The specs rule `rule` assigns: its class's, then its own over them.

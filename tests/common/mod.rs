@@ -148,3 +148,20 @@ pub fn correlation(a: &[f64], b: &[f64]) -> f64 {
     let (mb, sb) = mean_std(b);
     a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum::<f64>() / (a.len() as f64 * sa * sb)
 }
+
+/// Chunks of about `size` edges of a target-sorted population, cut where the target changes (as
+/// the hosts cut a fit's chunks): `(start, end)` ranges.
+#[allow(dead_code)]
+pub fn target_chunks(target: &[u64], size: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < target.len() {
+        let mut end = (start + size).min(target.len());
+        while end < target.len() && target[end] == target[end - 1] {
+            end += 1;
+        }
+        out.push((start, end));
+        start = end;
+    }
+    out
+}

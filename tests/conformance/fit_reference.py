@@ -86,8 +86,9 @@ DISTR_TYPES = {
 DATA_TYPES = {"n_rrp_vesicles": "int", "syn_type_id": "int", "n_syn_per_conn": "int"}
 
 
-def install_stand_ins():
-    """Modules connectome-manipulator imports at module level but extract/build never use."""
+def install_stand_ins(stub_sklearn=True):
+    """Modules connectome-manipulator imports at module level but extract/build never use
+    (scikit-learn too unless ``stub_sklearn`` is false: delay.build needs the real one)."""
     def module(name, **attrs):
         m = types.ModuleType(name)
         m.__dict__.update(attrs)
@@ -101,8 +102,9 @@ def install_stand_ins():
     snap = module("bluepysnap")
     snap.sonata_constants = module("bluepysnap.sonata_constants", Node=object, DYNAMICS_PREFIX="@dynamics:")
     snap.utils = module("bluepysnap.utils", add_dynamic_prefix=unused, euler2mat=unused, quaternion2mat=unused)
-    sk = module("sklearn")
-    sk.model_selection = module("sklearn.model_selection", KFold=unused)
+    if stub_sklearn:
+        sk = module("sklearn")
+        sk.model_selection = module("sklearn.model_selection", KFold=unused)
 
 
 class NodePopulation:

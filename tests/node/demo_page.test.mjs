@@ -1122,6 +1122,26 @@ test("keyboard: skip links reach the model's grid, Parameterize and the results;
   await page.close();
 });
 
+test("Fit from this circuit with delay=lin_delay: each pathway's delay against the distance to the synapse, the command's model byte for byte", async () => {
+  const geometry = new URL("../fixtures/out/obi_one_geometry/", import.meta.url).pathname;
+  const work = await mkdtemp(join(tmpdir(), "synparam-fit-delay-"));
+  await main(["--circuit", join(geometry, "circuit_config.json"), "--fit", join(work, "model.json"), "--pathway-property", "mtype", "--fit-laws", "delay=lin_delay"], () => {});
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.setInputFiles("#folder", geometry);
+  await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
+  await page.selectOption("#pathway-property", "mtype");
+  await page.click("#fit-open");
+  await page.fill("#fit-laws", "delay=lin_delay");
+  await page.click("#fit-run");
+  await page.waitForFunction(() => /^fitted /.test(document.getElementById("fit-status").textContent) || document.getElementById("fit-status").className === "error");
+  assert.match(await page.textContent("#fit-status"), /^fitted /);
+  const fitted = JSON.parse(await page.inputValue("#config"));
+  assert.equal(JSON.stringify(fitted), JSON.stringify(JSON.parse(await readFile(join(work, "model.json"), "utf8"))));
+  assert.ok(Object.values(fitted.prop_stats.delay).every((byTarget) => Object.values(byTarget).every((spec) => spec.type === "lin_delay")));
+  await page.close();
+});
+
 test("Fit from this circuit: the model fitted from an obi-one circuit's edges lands in the editor (undoable), equals the command's --fit, with a data-vs-model view and downloads", async () => {
   const obiOne = new URL("../fixtures/out/obi_one/", import.meta.url).pathname;
   const work = await mkdtemp(join(tmpdir(), "synparam-fit-"));

@@ -142,6 +142,26 @@ test("fz_delay is functionalizer's formula exactly, and scale_by multiplies by a
   }
 });
 
+test("a BBP recipe's delay parameters give functionalizer's delay per synapse where the circuit has synapse centres and soma positions", async () => {
+  const recipe = await fs.readFile(path.join(repo, "tests/fixtures/recipes/fz_recipe_uhill.json"), "utf8");
+  const { results } = await parameterize({ circuit, config: recipe, populations: [S1], overwrite: true, workers: 1 });
+  const { distance } = geometry(S1);
+  const delay = Array.from(results[S1].getChild("delay").toArray());
+  const rounding = results[S1].getChild("delay").type.precision === 1 ? Math.fround : (x) => x;
+  // The recipe's rules: release 0.4 ms for INH → INH, fz-td-recipe's 0.1 ms elsewhere; all 0.00333 µm/ms.
+  const velocity = Math.fround(0.00333);
+  distance.forEach((d, i) => {
+    const candidates = [0.1, 0.4].map((release) => rounding(Math.fround(release) + d / velocity));
+    assert.ok(candidates.includes(delay[i]), `synapse ${i}: ${delay[i]} is not one of ${candidates}`);
+  });
+  assert.ok(delay.some((v, i) => v === rounding(Math.fround(0.4) + distance[i] / velocity)), "the INH → INH rule's release delay is used");
+  // --explain says where delay comes from.
+  const explained = await runCli(["--circuit", circuit, "--config", path.join(repo, "tests/fixtures/recipes/fz_recipe_uhill.json"), "--explain", "--populations", S1]);
+  assert.equal(explained.code, 0, explained.stderr);
+  assert.match(explained.stdout, /delay = neural_transmitter_release_delay \+ distance_soma/);
+  assert.doesNotMatch(explained.stdout, /left unset: delay/);
+});
+
 test("the same bytes for any chunk size and 1, 2, 4 workers; the command equals the Node API; a rerun from the sidecar equals the run", async () => {
   const config = task({ delay: everywhere(LIN), conductance: everywhere({ type: "gamma", mean: 1, std: 0.3, scale_by: { attribute: "distance_soma", table: [[0, 1], [500, 0.5], [1500, 0.25]] } }) });
   const configText = JSON.stringify(config);

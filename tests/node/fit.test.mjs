@@ -236,3 +236,50 @@ test("the model file is never written over, run options are usage errors, modes 
   await assert.rejects(fs.access(aborted), "nothing written");
   await fs.rm(dir, { recursive: true });
 });
+
+test("--fit-laws delay=lin_delay fits each pathway's delay against the distance to the synapse, on any number of workers; what it needs is named", async () => {
+  const geometry = path.join(fixtures, "obi_one_geometry", "circuit_config.json");
+  const before = await snapshot(path.join(fixtures, "obi_one_geometry"));
+  const dir = await tempDir("fit-delay");
+  const model = (name) => path.join(dir, name);
+  const args = (out, ...more) => ["--circuit", geometry, "--fit", out, "--pathway-property", "mtype", "--populations", OBI_S1, "--fit-laws", "delay=lin_delay", "--chunk-size", "300", ...more];
+  const one = await runCli(args(model("one.json"), "--workers", "1", "--fit-report", model("report.json")));
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(one.stdout, /delay \(lin_delay\)/);
+  const fitted = JSON.parse(await fs.readFile(model("one.json"), "utf8"));
+  const specs = Object.values(fitted.prop_stats.delay).flatMap((byTarget) => Object.values(byTarget));
+  assert.ok(specs.length >= 20);
+  for (const spec of specs) {
+    assert.deepEqual(Object.keys(spec), ["type", "delay_mean_coeff_a", "delay_mean_coeff_b", "delay_std", "delay_min"]);
+    assert.equal(spec.type, "lin_delay");
+    // The fixture's delays grow with distance (r ≈ 0.8): every pathway's slope is positive.
+    assert.ok(spec.delay_mean_coeff_b > 0 && spec.delay_std > 0 && spec.delay_min >= 0, JSON.stringify(spec));
+  }
+  // The same bytes from two worker threads; another bin width gives another line.
+  const two = await runCli(args(model("two.json"), "--workers", "2"));
+  assert.equal(two.code, 0, two.stderr);
+  assert.equal(await sha256(model("two.json")), await sha256(model("one.json")));
+  const wide = await runCli(args(model("wide.json"), "--fit-delay-bin", "100"));
+  assert.equal(wide.code, 0, wide.stderr);
+  assert.notEqual(await sha256(model("wide.json")), await sha256(model("one.json")));
+  // The fitted model runs: delays drawn per synapse from the distance.
+  const run = await runCli(["--circuit", geometry, "--config", model("one.json"), "--out", path.join(dir, "run"), "--populations", OBI_S1, "--pathway-property", "mtype", "--overwrite", "--seed", "3"]);
+  assert.equal(run.code, 0, run.stderr);
+  // What the fit needs, named before anything is read; nothing written.
+  const bad = [
+    [["--fit-delay-bin", "0"], /--fit-delay-bin must be a positive number/],
+    [["--fit-laws", "delay=lin_delay,u_syn=lin_delay"], /laws\.u_syn: lin_delay is fitted for one property per fit/],
+    [["--fit-mode", "empirical"], /empirical mode .* cannot follow a synapse's distance/],
+  ];
+  for (const [more, message] of bad) {
+    const result = await runCli(args(model("bad.json"), ...more));
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, message);
+  }
+  // The virtual VPM and POm nodes have no positions: the node file is named.
+  const vpm = await runCli(["--circuit", geometry, "--fit", model("bad.json"), "--pathway-property", "mtype", "--fallback-value", "VPM", "--fit-laws", "delay=lin_delay"]);
+  assert.notEqual(vpm.code, 0);
+  assert.match(vpm.stderr, /has no soma positions \(x, y, z\), which the lin_delay fit of edge population '(VPM|POm)__/);
+  await assert.rejects(fs.access(model("bad.json")));
+  assert.deepEqual(await snapshot(path.join(fixtures, "obi_one_geometry")), before);
+});

@@ -356,3 +356,22 @@ def test_an_attribute_dataset_shorter_than_its_group_is_refused(scratch):
     assert str(error.value) == (f"{circuit / 'permuted.h5'}: population 'permuted': dataset /edges/permuted/1/delay: "
                                 f"has {len(values) - 5} values for the {len(values)} edges of group 1")
     assert leftovers(scratch, "short-out") == []
+
+
+def test_a_recipes_delay_is_drawn_from_the_distance_as_the_command_draws_it(scratch):
+    """A BBP recipe with delay parameters on a circuit with synapse centres and soma positions:
+    functionalizer's formula per synapse, the command's bytes; the compiled rules say so."""
+    recipe = ROOT / "tests" / "fixtures" / "recipes" / "fz_recipe_uhill.json"
+    out = scratch / "recipe-delay"
+    parameterize_circuit(CONFIG, recipe, out, populations=[LOCAL], overwrite=True)
+    data = edges_of(LOCAL)
+    delays = written(out, LOCAL, "delay")
+    d = distance(data)
+    velocity = np.float32(0.00333)
+    candidates = [np.float32(np.float32(release) + d / velocity) for release in (0.1, 0.4)]
+    assert np.all((delays == candidates[0]) | (delays == candidates[1]))
+    if shutil.which("node") is not None and (ROOT / "pkg" / "synparam_bg.wasm").exists():
+        command = scratch / "recipe-delay-command"
+        subprocess.run(["node", str(ROOT / "www/host/cli.mjs"), "--circuit", str(CONFIG), "--config", str(recipe), "--out", str(command),
+                        "--populations", LOCAL, "--overwrite", "--workers", "1"], check=True, capture_output=True, cwd=ROOT)
+        assert_same_circuit(command, out)

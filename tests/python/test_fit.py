@@ -50,12 +50,17 @@ CASES = {
     # Observed vectors drawn again: the rows of a keyed sample of connections and their synapses.
     "obi_one_empirical": ("obi_one", {"pathway_property": "mtype", "mode": "empirical", "min_samples": 12,
                                       "settings": {"correlation_sample": 30}, "chunk_rows": 150}),
+    # connectome-manipulator's distance-dependent delay per pathway: the synapse centres and the
+    # source somata read beside the properties (100 µm bins).
+    "obi_one_geometry_delay": ("obi_one_geometry", {"pathway_property": "mtype", "populations": [OBI_S1],
+                                                    "laws": {"delay": "lin_delay"}, "delay_bin_um": 100, "chunk_rows": 300}),
 }
 
 
 def _flags(settings):
     flags = ["--pathway-property", settings["pathway_property"]]
-    for key, flag in (("chunk_rows", "--chunk-size"), ("max_samples", "--max-samples"), ("min_samples", "--min-samples"), ("seed", "--seed")):
+    for key, flag in (("chunk_rows", "--chunk-size"), ("max_samples", "--max-samples"), ("min_samples", "--min-samples"), ("seed", "--seed"),
+                      ("delay_bin_um", "--fit-delay-bin")):
         if key in settings:
             flags += [flag, str(settings[key])]
     if "populations" in settings:
@@ -124,7 +129,7 @@ def clients():
 #: there, and the same bits between Python and Dask (test_auto_mode_is_the_commands_to_the_bit
 #: says when the core makes them equal).
 EXACT = ("obi_one", "obi_one_subsampled", "network", "network_subsampled", "multi_group_allen", "multi_group_permuted",
-         "obi_one_empirical")
+         "obi_one_empirical", "obi_one_geometry_delay")
 
 
 def _close(a, b, path=""):
@@ -176,7 +181,7 @@ def test_auto_mode_is_the_commands_to_the_bit(command, here):
 
 
 @pytest.mark.parametrize("workers,partition_rows", [(1, 1), (2, 1), (2, 10_000_000)])
-@pytest.mark.parametrize("case", ["obi_one", "network_subsampled", "obi_one_auto"])
+@pytest.mark.parametrize("case", ["obi_one", "network_subsampled", "obi_one_auto", "obi_one_geometry_delay"])
 def test_dask_equals_the_command(case, workers, partition_rows, command, here, clients):
     circuit, settings = CASES[case]
     result = fit_circuit(FIXTURES / circuit / "circuit_config.json", client=clients(workers), partition_rows=partition_rows, **settings)
@@ -184,6 +189,18 @@ def test_dask_equals_the_command(case, workers, partition_rows, command, here, c
     assert result["report_text"] == here(case)["report_text"]
     if case in EXACT:
         assert result["model_text"] == command(case)
+
+
+def test_lin_delay_fit_names_what_it_needs(here):
+    model = here("obi_one_geometry_delay")["model"]
+    specs = [spec for targets in model["prop_stats"]["delay"].values() for spec in targets.values()]
+    assert specs and all(spec["type"] == "lin_delay" and spec["delay_mean_coeff_b"] > 0 for spec in specs)
+    config = FIXTURES / "obi_one_geometry" / "circuit_config.json"
+    # The virtual thalamic nodes have no soma positions: their node file is named.
+    with pytest.raises(CircuitError, match="distance_soma, which needs the source nodes. positions"):
+        fit_here(config, pathway_property="mtype", fallback="virtual", laws={"delay": "lin_delay"})
+    with pytest.raises(synparam.ConfigError, match="one property per fit"):
+        fit_here(config, pathway_property="mtype", populations=[OBI_S1], laws={"delay": "lin_delay", "u_syn": "lin_delay"})
 
 
 def test_default_properties_and_classes_from_the_nodes():

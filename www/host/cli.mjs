@@ -38,7 +38,7 @@ const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --c
    or: synparam --config <model or rules> --export-rules F [--pathway-property P]
    or: synparam --circuit <circuit_config.json | files.h5...> --fit MODEL.json --pathway-property P [--fit-report R.json]
        [--populations a,b] [--fit-properties a,b] [--fit-laws conductance=gamma,u_syn=truncnorm] [--fit-mode cm|auto|empirical]
-       [--min-samples N] [--max-samples N] [--seed S] [--fallback-value V] [--fit-options JSON] [--fit-settings JSON]
+       [--min-samples N] [--max-samples N] [--seed S] [--fallback-value V] [--fit-delay-bin U] [--fit-options JSON] [--fit-settings JSON]
        [--chunk-size N] [--workers N] [--timings]
 
   --config     a ConnPropsModel or task config (JSON), or rules: a BBP recipe (JSON, YAML or legacy
@@ -71,7 +71,11 @@ const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --c
   --fit-properties a,b  the edge properties to fit (default: every numeric one but identifiers,
                positions and geometry, e.g. afferent_*, *_id, delay).
   --fit-laws p=law,...  the law of a property (default: connectome-manipulator's: gamma for
-               conductance, truncnorm for u_syn, ...; normal for the rest).
+               conductance, truncnorm for u_syn, ...; normal for the rest). delay=lin_delay fits its
+               distance-dependent delay per pathway (mean a + b·distance from the presynaptic soma to
+               the synapse, a std, a minimum): the edges need afferent_center_x/y/z (or efferent_*)
+               and the source nodes x, y, z.
+  --fit-delay-bin U  lin_delay's distance bin in µm (default 50, connectome-manipulator's bin_size_um).
   --fit-mode M  cm (connectome-manipulator's, the default); auto (the law chosen by the data per
                pathway); empirical (each pathway's observed vectors, drawn again row by row).
   --min-samples N, --max-samples N  connections per pathway: fewer, filled in from similar pathways;
@@ -136,6 +140,13 @@ export function parseArguments(argv) {
       }
       case "--fit-options": options.fitOptions = jsonObject(flag, value()); break;
       case "--fit-settings": options.fitSettings = jsonObject(flag, value()); break;
+      case "--fit-delay-bin": {
+        const text = value();
+        const bin = Number(text);
+        if (!(Number.isFinite(bin) && bin > 0)) throw new UsageError(`--fit-delay-bin must be a positive number of µm, got '${text}'`);
+        options.fitDelayBin = bin;
+        break;
+      }
       case "--min-samples": options.minSamples = count(flag, value(), 0); break;
       case "--max-samples": options.maxSamples = count(flag, value(), 1); break;
       case "--chunk-size": {
@@ -170,7 +181,7 @@ export function parseArguments(argv) {
 }
 
 /** Options only a fit takes. */
-const FIT_ONLY = ["fitReport", "fitProperties", "fitLaws", "fitMode", "fitOptions", "fitSettings", "minSamples", "maxSamples"];
+const FIT_ONLY = ["fitReport", "fitProperties", "fitLaws", "fitMode", "fitOptions", "fitSettings", "fitDelayBin", "minSamples", "maxSamples"];
 
 /** A JSON object given to `flag` (the core checks its keys). */
 function jsonObject(flag, text) {
@@ -303,7 +314,7 @@ async function fitCommand(options, log, timer) {
   const result = await fit({
     circuit: options.circuit, pathwayProperty: options.pathwayProperty, properties: options.fitProperties ?? null, laws: options.fitLaws ?? null,
     mode: options.fitMode ?? "cm", minSamples: options.minSamples ?? null, maxSamples: options.maxSamples ?? null, seed: options.seed ?? 0,
-    populations: options.populations ?? null, fallback: options.fallback ?? null, chunkSize: options.chunkSize, out: options.fit,
+    populations: options.populations ?? null, fallback: options.fallback ?? null, chunkSize: options.chunkSize, delayBinUm: options.fitDelayBin ?? null, out: options.fit,
     reportOut: options.fitReport ?? null, timings: options.timings ? timer : null, options: options.fitOptions ?? {}, settings: options.fitSettings ?? null,
     shouldStop: () => stopSignal !== null, workers: options.workers,
   });

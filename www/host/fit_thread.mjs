@@ -7,23 +7,23 @@ import { parentPort } from "node:worker_threads";
 import h5wasm from "h5wasm/node";
 import { initSync, Fitter } from "../../pkg/synparam.js";
 import { prepareHdf5, closeCircuit } from "../sonata/loader.js";
-import { addFitPopulation, chunkState } from "../run/fit.js";
+import { addFitPopulation, chunkColumnNames, chunkState } from "../run/fit.js";
 import { openCircuit } from "./node.mjs";
 
 let fit = null;
 
-/** `{init: {module, circuit, settings, pathwayProperty, populations}}`, `{plan}` or `{chunk:
+/** `{init: {module, circuit, settings, pathwayProperty, populations, distanceReads}}`, `{plan}` or `{chunk:
  * {population, start, end}}`; answers `{}`, `{json}` or `{error: {name, message, path}}`. */
 async function handle(message) {
   if (message.init) {
-    const { module, circuit, settings, pathwayProperty, populations } = message.init;
+    const { module, circuit, settings, pathwayProperty, populations, distanceReads = {} } = message.init;
     initSync({ module });
     prepareHdf5(await h5wasm.ready);
     const { circuit: opened } = await openCircuit(circuit);
     const fitter = new Fitter(settings, pathwayProperty);
     const cache = new Map();
-    for (const name of populations) addFitPopulation(fitter, opened, opened.edgePopulations.get(name), pathwayProperty, cache, false);
-    fit = { circuit: opened, fitter, names: JSON.parse(settings).properties.map((p) => p.name) };
+    for (const name of populations) addFitPopulation(fitter, opened, opened.edgePopulations.get(name), pathwayProperty, cache, false, distanceReads);
+    fit = { circuit: opened, fitter, names: (population) => chunkColumnNames(JSON.parse(settings), distanceReads, population) };
     return {};
   }
   if (message.plan) {
@@ -31,7 +31,7 @@ async function handle(message) {
     return {};
   }
   const { population, start, end } = message.chunk;
-  const state = chunkState(fit.fitter, fit.circuit.edgePopulations.get(population), fit.names, start, end);
+  const state = chunkState(fit.fitter, fit.circuit.edgePopulations.get(population), fit.names(population), start, end);
   try {
     return { json: state.toJson() };
   } finally {

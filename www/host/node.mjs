@@ -287,12 +287,12 @@ function threadCall(worker) {
 /** `count` worker threads computing a fit's chunk states (./fit_thread.mjs), for fitCircuit's
  * `startWorkers`: each opens the circuit and builds the fit's Fitter; `pass(plan, work)` hands
  * the chunks out one at a time and resolves with their states as JSON, in chunk order. */
-async function startFitWorkers(count, { circuit, settings, pathwayProperty, populations }) {
+async function startFitWorkers(count, { circuit, settings, pathwayProperty, populations, distanceReads }) {
   const threads = Array.from({ length: count }, () => new Worker(new URL("./fit_thread.mjs", import.meta.url)));
   const calls = threads.map(threadCall);
   const terminate = () => threads.forEach((thread) => thread.terminate());
   try {
-    await Promise.all(calls.map((call) => call({ init: { module: coreModule, circuit, settings: JSON.stringify(settings), pathwayProperty, populations } })));
+    await Promise.all(calls.map((call) => call({ init: { module: coreModule, circuit, settings: JSON.stringify(settings), pathwayProperty, populations, distanceReads } })));
   } catch (error) {
     terminate();
     throw error;
@@ -350,7 +350,7 @@ async function writeAllNew(entries) {
  * connectome-manipulator's extract + build in the core (issue #25, design §10). `pathwayProperty`
  * (required) makes the pathways; `properties`, `populations`, `laws` ({property: law}), `mode`
  * ("cm", "auto" or "empirical"), `minSamples`, `maxSamples`, `seed` (of
- * the keyed subsample), `fallback`, `chunkSize`, `options` (more of the core's build options) and
+ * the keyed subsample), `fallback`, `chunkSize`, `delayBinUm` (a lin_delay fit's distance bin, µm), `options` (more of the core's build options) and
  * `settings` (more of its extraction settings) as fitCircuit (../run/fit.js) takes them; `workers`
  * threads (default: one per core) read and fit the chunks, the model the same bits for any number. With `out` the model is written there and with
  * `reportOut` the report, both new files, written only when the fit succeeded; nothing else is
@@ -358,7 +358,7 @@ async function writeAllNew(entries) {
  * settings, populations, notFitted, warnings}`; rejects with an `AbortError` when `signal` aborts
  * (`shouldStop()`: a CircuitError "cancelled"), writing nothing.
  */
-export async function fit({ circuit, pathwayProperty, properties = null, laws = null, mode = "cm", minSamples = null, maxSamples = null, seed = 0, populations = null, fallback = null, chunkSize = null, options = {}, settings = null, out = null, reportOut = null, onProgress = () => {}, signal, shouldStop = () => false, timings = null, workers = defaultWorkers() } = {}) {
+export async function fit({ circuit, pathwayProperty, properties = null, laws = null, mode = "cm", minSamples = null, maxSamples = null, seed = 0, populations = null, fallback = null, chunkSize = null, delayBinUm = null, options = {}, settings = null, out = null, reportOut = null, onProgress = () => {}, signal, shouldStop = () => false, timings = null, workers = defaultWorkers() } = {}) {
   await initialize();
   signal?.throwIfAborted();
   if (!pathwayProperty) throw new CircuitError("a fit needs a pathway property (e.g. mtype)");
@@ -369,7 +369,7 @@ export async function fit({ circuit, pathwayProperty, properties = null, laws = 
   try {
     const result = await fitCircuit({
       circuit: opened, Fitter, planFit, pathwayProperty, properties, laws, mode, minSamples, maxSamples, seed, populations, fallback,
-      chunkRows: chunkSize, options, settings, onProgress, shouldStop: stop, timings, FitState,
+      chunkRows: chunkSize, delayBinUm, options, settings, onProgress, shouldStop: stop, timings, FitState,
       // Worker threads when there are chunks to share (their states merged in chunk order: the same bits).
       startWorkers: (fitted) => (workers > 1 && fitted.chunks > 1 ? startFitWorkers(Math.min(workers, fitted.chunks), { circuit, ...fitted }) : null),
     });

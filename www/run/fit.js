@@ -4,7 +4,7 @@
 // facts read here); this module reads the node columns (pathway property, synapse_class, layer) and
 // the edge property columns in chunks that hold every edge of their target nodes, and runs the
 // passes. Shared by the command, the Node API and the page's worker (plain ES module).
-import { nodePropertyValues, pathwayColumnIpc, edgeChunks, existingEdgeColumns, targetOrder, hdf5 } from "../sonata/loader.js";
+import { nodePropertyValues, nodePositions, pathwayColumnIpc, edgeChunks, existingEdgeColumns, targetOrder, hdf5 } from "../sonata/loader.js";
 import { storageOf } from "../sonata/writer.js";
 import { CircuitError } from "../sonata/errors.js";
 import { neededUnavailable, unavailableError, unavailableWarnings } from "./parameterize.js";
@@ -53,8 +53,9 @@ function nodeColumnIpc(nodes, property, cache) {
 }
 
 /** Add an edge population to the fit with its nodes' pathway columns and, `withClasses`, their
- * class and layer columns (a worker's fit needs only the pathways). */
-export function addFitPopulation(fitter, circuit, edges, pathwayProperty, cache = new Map(), withClasses = true) {
+ * class and layer columns (a worker's fit needs only the pathways); with `distanceReads` (the
+ * plan's, a lin_delay fit) the source nodes' soma positions too. */
+export function addFitPopulation(fitter, circuit, edges, pathwayProperty, cache = new Map(), withClasses = true, distanceReads = {}) {
   const columns = (role) => {
     const nodes = circuit.nodePopulations.get(edges[role]);
     if (!nodes) throw new CircuitError(`${role} node population '${edges[role]}' is not in the circuit`, { file: edges.shownName, population: edges.name });
@@ -69,6 +70,24 @@ export function addFitPopulation(fitter, circuit, edges, pathwayProperty, cache 
   } catch (error) {
     throw inFile(error, edges.shownName);
   }
+  if (!distanceReads[edges.name]) return;
+  const nodes = circuit.nodePopulations.get(edges.source);
+  const positions = nodePositions(nodes);
+  if (!positions) {
+    throw new CircuitError(`has no soma positions (x, y, z), which the lin_delay fit of edge population '${edges.name}' needs (the distance from the presynaptic soma to each synapse): leave the population out or fit delay with another law`,
+      { file: nodes.fileName, population: nodes.name });
+  }
+  try {
+    fitter.setSourcePositions(edges.name, positions.x, positions.y, positions.z);
+  } catch (error) {
+    throw inFile(error, nodes.fileName);
+  }
+}
+
+/** The columns each chunk of a population carries: the properties (settings order), then a
+ * lin_delay fit's distance datasets (the plan's `distance_reads`). */
+export function chunkColumnNames(settings, distanceReads, population) {
+  return [...settings.properties.map((p) => p.name), ...(distanceReads?.[population] ?? [])];
 }
 
 /** Where each chunk of a population starts: cut where the target changes after about `rows`
@@ -101,7 +120,7 @@ export function buildOptionsOf({ laws = null, mode = "cm", options = {} } = {}) 
 }
 
 /** One chunk's state of the current pass: edges `[start, end)` of `edges` (all the edges of their
- * target nodes) read — ids, and the property columns `names` through the group columns — and
+ * target nodes) read — ids, and the columns `names` (chunkColumnNames) through the group columns — and
  * added to a fresh state (the caller frees it). What the fit's worker threads do too. */
 export function chunkState(fitter, edges, names, start, end) {
   const [chunk] = edgeChunks(edges, end - start, { starts: [start], end });
@@ -139,7 +158,7 @@ async function runPass(fitter, chunks, { names, plan, workers, FitState, shouldS
       for (const { edges, start, end } of chunks) {
         await yieldToEvents();
         if (shouldStop()) throw new CircuitError("cancelled");
-        const state = chunkState(fitter, edges, names, start, end);
+        const state = chunkState(fitter, edges, names(edges.name), start, end);
         try {
           total.merge(state);
         } finally {
@@ -162,7 +181,8 @@ async function runPass(fitter, chunks, { names, plan, workers, FitState, shouldS
  * the pathway property), `laws` ({property: law}), `mode` ("cm"; "auto" and "empirical" go to the
  * core, which names what it cannot build yet), `minSamples`/`maxSamples` (connections per
  * pathway), `seed` (of the keyed subsample), `fallback` (pathway value of nodes without one),
- * `chunkRows` (default: the core's), `options` (more of the core's build options: BuildOptions'
+ * `chunkRows` (default: the core's), `delayBinUm` (a lin_delay fit's distance bin, default the
+ * core's 50 µm), `options` (more of the core's build options: BuildOptions'
  * keys, e.g. `correlations`, `significance`), `settings` (more of its extraction settings:
  * FitSettings' keys, e.g. `folds`); the core checks every key. `startWorkers({settings,
  * pathwayProperty, populations, chunks})` may return workers (`{pass(plan, work, shouldStop) →
@@ -173,7 +193,7 @@ async function runPass(fitter, chunks, { names, plan, workers, FitState, shouldS
  */
 export async function fitCircuit({
   circuit, Fitter, planFit, pathwayProperty, properties = null, laws = null, mode = "cm", minSamples = null, maxSamples = null,
-  seed = 0, populations = null, fallback = null, chunkRows = null, options = {}, settings = null, onProgress = () => {}, shouldStop = () => false, timings = null,
+  seed = 0, populations = null, fallback = null, chunkRows = null, delayBinUm = null, options = {}, settings = null, onProgress = () => {}, shouldStop = () => false, timings = null,
   FitState = null, startWorkers = null,
 }) {
   const buildOptions = buildOptionsOf({ laws, mode, options });
@@ -183,6 +203,7 @@ export async function fitCircuit({
     pathway_property: pathwayProperty, properties, requested: populations,
     populations: [...circuit.edgePopulations.values()].map((edges) => populationFacts(circuit, edges, pathwayProperty)),
     min_sample_size: minSamples ?? null, max_sample_size: maxSamples ?? null, seed: seed ?? 0, fallback_value: fallback ?? null, chunk_rows: chunkRows ?? null,
+    delay_bin_um: delayBinUm ?? null,
     settings, options: buildOptions,
   }));
   timings?.mark("plan the fit");
@@ -191,16 +212,16 @@ export async function fitCircuit({
   try {
     const cache = new Map();
     const taken = plan.populations.map((name) => circuit.edgePopulations.get(name));
-    for (const edges of taken) addFitPopulation(fitter, circuit, edges, pathwayProperty, cache);
+    for (const edges of taken) addFitPopulation(fitter, circuit, edges, pathwayProperty, cache, true, plan.distance_reads);
     const warnings = [...unavailableWarnings(circuit), ...plan.warnings];
     const chunks = taken.flatMap((edges) => {
       const starts = chunkStarts(edges, plan.chunk_rows, warnings);
       return starts.map((start, i) => ({ edges, start, end: starts[i + 1] ?? edges.size })).filter(({ start, end }) => end > start);
     });
     timings?.mark("node columns and chunks");
-    workers = (await startWorkers?.({ settings: plan.settings, pathwayProperty, populations: plan.populations, chunks: chunks.length })) ?? null;
+    workers = (await startWorkers?.({ settings: plan.settings, pathwayProperty, populations: plan.populations, distanceReads: plan.distance_reads, chunks: chunks.length })) ?? null;
     const total = chunks.reduce((sum, { start, end }) => sum + end - start, 0);
-    const names = plan.settings.properties.map((p) => p.name);
+    const names = (population) => chunkColumnNames(plan.settings, plan.distance_reads, population);
     let passes = 0;
     for (let pass; (pass = fitter.nextPass()) !== undefined;) {
       passes++;

@@ -79,6 +79,15 @@ export function pathwayColumnsOf(circuit, edges, pathwayProperty, fallback) {
   return { columns };
 }
 
+/** Whether a node population has soma positions (x, y, z in group 0), without reading them. */
+function hasSomaPositions(nodes) {
+  try {
+    return Boolean(nodePositions(nodes, { read: false }));
+  } catch {
+    return false; // some axes only: not usable positions
+  }
+}
+
 /** The pathway property a run of compiled rules reports: nodes are classed by the rules. */
 export const RULES_PATHWAY = "rules";
 
@@ -103,6 +112,9 @@ export function compileRules({ circuit, RuleCompiler, readRules, rulesText, popu
         return [nodes.name, nodeTableIpc(nodes, summary.properties[role])];
       };
       compiler.addPopulation(edges.name, ...side("source"), ...side("target"));
+      // A recipe's delay parameters are drawn (functionalizer's formula) where every population
+      // has synapse centres and source soma positions: the core decides from these facts.
+      compiler.setGeometry(edges.name, edges.sharedProperties, hasSomaPositions(circuit.nodePopulations.get(edges.source)));
       taken.push(edges);
     }
     compiler.prepare();
