@@ -311,43 +311,50 @@ pub fn float_columns(
             let index = schema.index_of(name).map_err(|_| {
                 Error::input(&column_context, "missing from the Arrow table (an attribute the run planned)")
             })?;
-            if let [batch] = batches {
-                let array = batch.column(index);
-                if array.null_count() == 0 && array.data_type() == &DataType::Float64 {
-                    return Ok(FloatColumn::InPlace(array.as_primitive::<Float64Type>().values().clone()));
-                }
-            }
-            let mut out = Vec::new();
-            for array in column_arrays(batches, index) {
-                if array.null_count() > 0 {
-                    return Err(Error::input(&column_context, "has nulls: every synapse needs a value"));
-                }
-                let any = array.as_ref().as_any();
-                macro_rules! extend {
-                    ($($t:ty),*) => {{
-                        $(if let Some(a) = any.downcast_ref::<$t>() {
-                            out.extend(a.values().iter().map(|&v| v as f64));
-                            continue;
-                        })*
-                    }};
-                }
-                extend!(
-                    Float64Array,
-                    Float32Array,
-                    Int8Array,
-                    Int16Array,
-                    Int32Array,
-                    Int64Array,
-                    UInt8Array,
-                    UInt16Array,
-                    UInt32Array,
-                    UInt64Array
-                );
-                return Err(Error::input(&column_context, format!("is {}, not numbers", array.data_type())));
-            }
-            Ok(FloatColumn::Converted(out))
+            float_column(column_arrays(batches, index), &column_context)
         })
         .collect()
+}
+
+/// One column given as arrays (its chunks) as `f64`: a single `Float64` array without nulls is
+/// used in place, any other numeric type converted once — what every host's attribute columns
+/// and positions go through (`context` names the column in errors: a null, a non-numeric type).
+pub fn float_column<'a>(arrays: impl IntoIterator<Item = &'a ArrayRef>, context: &str) -> Result<FloatColumn> {
+    let arrays: Vec<&ArrayRef> = arrays.into_iter().collect();
+    if let [array] = arrays[..] {
+        if array.null_count() == 0 && array.data_type() == &DataType::Float64 {
+            return Ok(FloatColumn::InPlace(array.as_primitive::<Float64Type>().values().clone()));
+        }
+    }
+    let mut out = Vec::with_capacity(arrays.iter().map(|a| a.len()).sum());
+    for array in arrays {
+        if array.null_count() > 0 {
+            return Err(Error::input(context, "has nulls: every synapse needs a value"));
+        }
+        let any = array.as_ref().as_any();
+        macro_rules! extend {
+            ($($t:ty),*) => {{
+                $(if let Some(a) = any.downcast_ref::<$t>() {
+                    out.extend(a.values().iter().map(|&v| v as f64));
+                    continue;
+                })*
+            }};
+        }
+        extend!(
+            Float64Array,
+            Float32Array,
+            Int8Array,
+            Int16Array,
+            Int32Array,
+            Int64Array,
+            UInt8Array,
+            UInt16Array,
+            UInt32Array,
+            UInt64Array
+        );
+        return Err(Error::input(context, format!("is {}, not numbers", array.data_type())));
+    }
+    Ok(FloatColumn::Converted(out))
 }
 
 #[derive(Debug)]

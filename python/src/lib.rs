@@ -129,42 +129,22 @@ fn storage_data_type(storage: &str) -> Option<DataType> {
     synparam::config::ColumnType::from_name(storage).map(synparam::arrow_io::data_type)
 }
 
-/// Float64 columns (pyarrow `Array`s or `ChunkedArray`s without nulls), kept as Arrow buffers: a
-/// one-chunk column is borrowed by the core as it is (no copy), a column of several chunks is
-/// joined; none when `columns` is None. `what` names the columns in errors, followed by the
-/// column's position (`edge chunk of 'p' attribute column 0`).
+/// Numeric columns (pyarrow `Array`s or `ChunkedArray`s without nulls) as the core's `f64`
+/// columns (`arrow_io::float_column`: a one-chunk float64 column borrowed as it is, any other
+/// numeric type converted by the core, as for the JS hosts); none when `columns` is None. `what`
+/// names the columns in errors, followed by the column's position (`edge chunk of 'p' attribute
+/// column 0`).
 fn float64_columns(
     py: Python<'_>,
     columns: Option<&Bound<'_, PyAny>>,
     what: &str,
-) -> PyResult<Vec<arrow_buffer::ScalarBuffer<f64>>> {
+) -> PyResult<Vec<synparam::arrow_io::FloatColumn>> {
     let mut out = Vec::new();
     let Some(columns) = columns else { return Ok(out) };
     for (i, column) in columns.try_iter()?.enumerate() {
         let chunks = arrays(&column?)?;
-        let mut values: Vec<arrow_buffer::ScalarBuffer<f64>> = Vec::with_capacity(chunks.len());
-        for chunk in &chunks {
-            let array = chunk
-                .as_any()
-                .downcast_ref::<arrow_array::Float64Array>()
-                .filter(|a| arrow_array::Array::null_count(*a) == 0);
-            match array {
-                Some(array) => values.push(array.values().clone()),
-                None => {
-                    return Err(py_error(
-                        py,
-                        Error::input(
-                            format!("{what} {i}"),
-                            format!("must be a float64 array without nulls, not {}", chunk.data_type()),
-                        ),
-                    ))
-                }
-            }
-        }
-        out.push(match values.len() {
-            1 => values.pop().expect("one chunk"),
-            _ => values.iter().flat_map(|v| v.iter().copied()).collect::<Vec<f64>>().into(),
-        });
+        let context = format!("{what} {i}");
+        out.push(synparam::arrow_io::float_column(&chunks, &context).map_err(|e| py_error(py, e))?);
     }
     Ok(out)
 }
@@ -269,7 +249,7 @@ impl PyParameterizer {
         let (schema, batches) = record_batches(batch)?;
         let chunk = edge_chunk_from_batches(&schema, &batches, population).map_err(|e| py_error(py, e))?;
         let columns = float64_columns(py, attributes, &format!("edge chunk of '{population}' attribute column"))?;
-        let slices: Vec<&[f64]> = columns.iter().map(|c| c.as_ref()).collect();
+        let slices: Vec<&[f64]> = columns.iter().map(|c| c.values()).collect();
         let mut result = py
             .detach(|| self.run.run_edges_with_attributes(population, chunk.ids(), &slices))
             .map_err(|e| py_error(py, e))?;
@@ -430,7 +410,7 @@ impl PyParameterizer {
         let (schema, batches) = record_batches(batch)?;
         let chunk = edge_chunk_from_batches(&schema, &batches, population).map_err(|e| py_error(py, e))?;
         let columns = float64_columns(py, attributes, &format!("edge chunk of '{population}' attribute column"))?;
-        let slices: Vec<&[f64]> = columns.iter().map(|c| c.as_ref()).collect();
+        let slices: Vec<&[f64]> = columns.iter().map(|c| c.values()).collect();
         let (run, storage) = (&mut self.run, &mut self.storage);
         py.detach(|| run.run_storage_with_attributes(population, chunk.ids(), chunk.groups(), &slices, storage))
             .map_err(|e| py_error(py, e))?;
@@ -731,7 +711,7 @@ fn soma_positions(
     let what = format!("source positions of edge population '{population}' axis");
     let [x, y, z]: [Vec<f64>; 3] = float64_columns(py, Some(axes.as_any()), &what)?
         .into_iter()
-        .map(|c| c.to_vec())
+        .map(|c| c.values().to_vec())
         .collect::<Vec<_>>()
         .try_into()
         .expect("three axes");

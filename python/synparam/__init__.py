@@ -224,16 +224,13 @@ def _as_arrow_array(values: Any) -> Any:
 
 
 def _float64_array(values: Any) -> Any:
-    """Values as the core takes attribute columns: a float64 pyarrow array (float64 arrays and
-    chunked arrays as they are; other numeric types converted by numpy, exactly for float32 and
-    integers below 2**53). Nulls are left for the core to name."""
+    """Values as a pyarrow array for the core's attribute columns and positions: pyarrow arrays
+    and chunked arrays as they are, anything else (numpy arrays, lists) through ``pa.array``. The
+    core converts any numeric type to float64 itself (``arrow_io::float_column``, as for the JS
+    hosts) and names a null or a non-numeric column."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        if values.type == pa.float64() or values.null_count:
-            return values
-        values = values.to_numpy(zero_copy_only=False)
-    import numpy as np
-
-    return pa.array(np.asarray(values, dtype=np.float64))
+        return values
+    return pa.array(values)
 
 
 def _as_edge_table(batch: Any) -> Any:

@@ -110,7 +110,7 @@ def _add_population(fitter, name, columns, with_classes=True):
         columns["source_class"] if with_classes else None, columns["source_layer"] if with_classes else None,
         columns["target_class"] if with_classes else None, columns["target_layer"] if with_classes else None)
     if columns.get("positions") is not None:
-        fitter.set_source_positions(name, *(pa.array(np.asarray(axis, dtype=np.float64)) for axis in columns["positions"]))
+        fitter.set_source_positions(name, *(pa.array(axis) for axis in columns["positions"]))
 
 
 def chunk_starts(edges, rows):

@@ -149,8 +149,10 @@ def test_the_binding_plans_reads_positions_and_names_what_is_missing():
         run.run_batch("p", batch, attributes={k: v for k, v in columns.items() if k != "afferent_section_type"})
     with pytest.raises(synparam.InputError, match="column efferent_center_x has 1 values for 2 edges"):
         run.run_batch("p", batch, attributes={**columns, "efferent_center_x": np.zeros(1)})
-    with pytest.raises(synparam.InputError, match="must be a float64 array without nulls"):
+    with pytest.raises(synparam.InputError, match="has nulls: every synapse needs a value"):
         run.run_batch("p", batch, attributes={**columns, "efferent_center_x": pa.array([1.0, None])})
+    with pytest.raises(synparam.InputError, match="is string, not numbers|is utf8, not numbers|is Utf8, not numbers"):
+        run.run_batch("p", batch, attributes={**columns, "efferent_center_x": pa.array(["a", "b"])})
 
 
 def test_fz_delay_is_functionalizers_formula_to_the_bit(scratch):
