@@ -1139,6 +1139,18 @@ test("Fit from this circuit with delay=lin_delay: each pathway's delay against t
   const fitted = JSON.parse(await page.inputValue("#config"));
   assert.equal(JSON.stringify(fitted), JSON.stringify(JSON.parse(await readFile(join(work, "model.json"), "utf8"))));
   assert.ok(Object.values(fitted.prop_stats.delay).every((byTarget) => Object.values(byTarget).every((spec) => spec.type === "lin_delay")));
+  // Empirical mode from the dialog: lin_delay cannot follow rows (refused, named), without it the
+  // command's --fit-mode empirical model; the table names each pathway's rows, not their values.
+  await page.selectOption("#fit-mode", "empirical");
+  await page.click("#fit-run");
+  await page.waitForFunction(() => document.getElementById("fit-status").className === "error");
+  assert.match(await page.textContent("#fit-status"), /ConfigError: .*empirical mode draws observed rows/);
+  await main(["--circuit", join(geometry, "circuit_config.json"), "--fit", join(work, "empirical.json"), "--pathway-property", "mtype", "--fit-mode", "empirical"], () => {});
+  await page.fill("#fit-laws", "");
+  await page.click("#fit-run");
+  await page.waitForFunction(() => /^fitted /.test(document.getElementById("fit-status").textContent));
+  assert.equal(JSON.stringify(JSON.parse(await page.inputValue("#config"))), JSON.stringify(JSON.parse(await readFile(join(work, "empirical.json"), "utf8"))));
+  assert.match(await page.textContent("#fit-table"), /empirical: \d+ rows of table '(connections|synapses)'/);
   await page.close();
 });
 

@@ -19,6 +19,10 @@ export function lawsOf(text) {
 /** A law's mean as its spec gives it (the data's mean where the spec does not say it directly). */
 const specMean = (spec, fallback) => (typeof spec?.mean === "number" ? spec.mean : spec?.type === "constant" ? spec.mean : fallback);
 
+/** A spec as the table shows it: its JSON, or for observed rows their count and table (the rows
+ * themselves are in the model). */
+const specText = (spec) => (spec?.type === "empirical" ? `empirical: ${spec.values?.length ?? 0} rows of table '${spec.table}'` : JSON.stringify(spec));
+
 /**
  * Mount the fit form. `call(method, args, options)`: the worker; `circuit`: the circuit panel (its
  * message, whether one is shown); `download(name, blob)`: a download link; `onFitted(text)`: the
@@ -58,7 +62,7 @@ export function mountFit({ $, call, circuit, download, onFitted }) {
       const row = document.createElement("tr");
       row.append(cell("td", `${e.source} → ${e.target}`), cell("td", e.data ? String(e.data.samples) : "—"),
         cell("td", e.data ? Number(e.data.mean).toPrecision(4) : "—"), cell("td", e.data ? Number(e.data.std).toPrecision(4) : "—"),
-        cell("td", JSON.stringify(e.spec)), cell("td", filledBy.get(`${e.source}\u0000${e.target}`) ?? "own data"),
+        cell("td", specText(e.spec)), cell("td", filledBy.get(`${e.source}\u0000${e.target}`) ?? "own data"),
         cell("td", e.ks_distance === null || e.ks_distance === undefined ? "—" : Number(e.ks_distance).toPrecision(3)));
       return row;
     });

@@ -180,7 +180,7 @@ export const MARKUP = `
     <form id="fit-form" hidden aria-labelledby="fit-title">
       <p id="fit-title">Fit a model from the loaded circuit's edges: per property and pathway (by <code id="fit-property"></code>, the pathway property), the law that describes the values its edges files hold — connectome-manipulator's extract and build, or the law chosen by the data. Nothing is written; the model replaces the one in the editor (Undo takes it back).</p>
       <div class="row">
-        <label>Laws <select id="fit-mode"><option value="cm">connectome-manipulator's (gamma, truncnorm, discrete, constant)</option><option value="auto">chosen by the data (AIC, with a KS check)</option></select></label>
+        <label>Laws <select id="fit-mode"><option value="cm">connectome-manipulator's (gamma, truncnorm, discrete, constant)</option><option value="auto">chosen by the data (AIC, with a KS check)</option><option value="empirical">none: observed vectors drawn again (empirical)</option></select></label>
         <label>Minimum connections per pathway <input id="fit-min-samples" type="number" min="1" size="6" placeholder="(any)"></label>
       </div>
       <div class="row"><label>Laws of some properties <input id="fit-laws" size="34" placeholder="e.g. conductance=gamma, u_syn=truncnorm" spellcheck="false"></label></div>
