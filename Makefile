@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: bench-fit bench-python python python-release test-python setup-java screenshots bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
+.PHONY: bench-delay bench-fit bench-python python python-release test-python setup-java screenshots bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
 
 # What a build reads: a target is rebuilt only when one of these changed (a second `make serve`
 # with nothing changed serves at once).
@@ -33,6 +33,7 @@ help:
 	@echo "make bench-page-37m - the same on 37 M synapses (a 2.2 GB edges file; one run each)"
 	@echo "make bench-python   - the Python package on 10 M synapses: Dask (1, 2 workers), Spark (local[1], local[2])"
 	@echo "make bench-fit      - fitting a model from 10 M synapses with 9 properties, against reading them (FIT_SYNAPSES)"
+	@echo "make bench-delay    - the command on 10 M synapses with a delay of distance (lin_delay) against without"
 	@echo "make size-page      - the bytes the page fetches up to ready and to the first run's results"
 	@echo "make screenshots    - the README's screenshots, on a BBP-like circuit with 37 mtypes"
 
@@ -198,6 +199,15 @@ bench-page-37m: site fixtures setup-browser
 FIT_SYNAPSES ?= 10000000
 bench-fit: pkg .venv/ok2
 	node benches/fit.mjs --synapses $(FIT_SYNAPSES) --runs 3
+
+# What a delay of distance costs end to end: the command (2 workers) on the 10 M-synapse network of
+# bench-e2e with float32 somata and afferent centres (make_network.py --geometry, generated once into
+# benches/out/net10m-geometry), the Tsodyks–Markram preset as is, with delay = lin_delay, with delay
+# a truncnorm per synapse and without delay, interleaved (DELAY_RUNS rounds); the table goes to
+# benches/out/delay-cost-*.json.
+DELAY_RUNS ?= 5
+bench-delay: pkg .venv/ok2
+	node benches/delay_cost.mjs --synapses 10000000 --runs $(DELAY_RUNS)
 
 # The 10 M-synapse network of bench-e2e, generated once.
 benches/out/net10m/circuit_config.json: | .venv/ok2

@@ -4,19 +4,15 @@
 // benches/out/e2e.json. `make bench-e2e` (10 M synapses); `make bench-page-37m` adds the 37 M one.
 //
 //   node benches/e2e.mjs [--synapses 10000000] [--runs 3] [--skip-page] [--page-only]
-import { execFile, spawn } from "node:child_process";
-import { promisify } from "node:util";
 import { mkdtemp, readFile, rm, writeFile, stat, readdir } from "node:fs/promises";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { initSync, Parameterizer } from "../pkg/synparam.js";
 import { runWorkloads } from "./wasm_workloads.mjs";
 import { openBrowser } from "../tests/node/browser.mjs";
+import { best, commandRun, ensureNetwork, median, root, run, timed } from "./command_runs.mjs";
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL("..", import.meta.url));
 const argument = (name, fallback) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : fallback;
@@ -27,26 +23,9 @@ const skipPage = process.argv.includes("--skip-page");
 const pageOnly = process.argv.includes("--page-only");
 const circuit = join(root, `benches/out/net${synapses / 1e6}m`);
 const preset = join(root, "www/presets/tsodyks_markram.json");
-const best = (values) => Math.min(...values);
 /** The phases of a run between creating the datasets and closing the file: reading ids, drawing
  * (or waiting for the draw workers), counting connections, writing. */
 const DRAW_PHASES = ["draw and write", "read edge chunks", "count connections", "write blocks", "write columns"];
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
-/** Wall time and peak RSS (KB) of a command, by GNU time. */
-async function timed(command, args, options = {}) {
-  const started = performance.now();
-  const { stderr } = await run("/usr/bin/time", ["-f", "%M", command, ...args], { maxBuffer: 64 << 20, ...options });
-  return { seconds: (performance.now() - started) / 1000, peakKB: Number(stderr.trim().split("\n").pop()) };
-}
-
-async function ensureCircuit() {
-  if (!existsSync(join(circuit, "edges.h5"))) {
-    console.error(`generating ${circuit} …`);
-    await run(join(root, ".venv/bin/python"), [join(root, "benches/make_network.py"), circuit, "--synapses", String(synapses)], { maxBuffer: 64 << 20 });
-  }
-  return (await stat(join(circuit, "edges.h5"))).size;
-}
 
 /** The engine's own time for the draws of this circuit: the Tsodyks–Markram model on its very
  * edges and pathways (synapse_class), chunks of 1,000,000 read beforehand, Arrow IPC in and out,
@@ -107,21 +86,11 @@ async function floor() {
 async function command(workers) {
   const config = join(tmpdir(), "synparam-e2e-task.json");
   await writeFile(config, JSON.stringify({ random_seed: 1, pathway_param_dict: JSON.parse(readFileSync(preset, "utf8")) }));
+  const circuitConfig = join(circuit, "circuit_config.json");
   const results = [];
-  let phases = null;
-  for (let i = 0; i < runs; i++) {
-    const out = await mkdtemp(join(tmpdir(), "synparam-e2e-out-"));
-    await rm(out, { recursive: true });
-    const result = await timed(process.execPath, [join(root, "www/host/cli.mjs"), "--circuit", join(circuit, "circuit_config.json"), "--config", config, "--out", out, "--workers", String(workers), "--timings"]);
-    results.push(result);
-    await rm(out, { recursive: true });
-  }
+  for (let i = 0; i < runs; i++) results.push(await commandRun({ circuit: circuitConfig, config, workers }));
   // One more, its phases (wall clock) for the profile.
-  const out = join(tmpdir(), `synparam-e2e-phases-${process.pid}`);
-  await rm(out, { recursive: true, force: true });
-  const { stdout } = await run(process.execPath, [join(root, "www/host/cli.mjs"), "--circuit", join(circuit, "circuit_config.json"), "--config", config, "--out", out, "--workers", String(workers), "--timings"], { maxBuffer: 64 << 20 });
-  await rm(out, { recursive: true, force: true });
-  phases = Object.fromEntries(stdout.split("timings (wall clock):")[1].trim().split("\n").map((line) => [line.slice(0, 24).trim(), Number.parseFloat(line.slice(24))]));
+  const { phases } = await commandRun({ circuit: circuitConfig, config, workers });
   return { seconds: best(results.map((r) => r.seconds)), median: median(results.map((r) => r.seconds)), peakMB: Math.max(...results.map((r) => r.peakKB)) / 1024, phases };
 }
 
@@ -195,7 +164,7 @@ async function page() {
   }
 }
 
-const size = await ensureCircuit();
+const size = await ensureNetwork(circuit, synapses);
 const report = { synapses, edgesMB: size / 1e6, runs, machine: `${(await readFile("/proc/cpuinfo", "utf8")).match(/model name\s*:\s*(.*)/)?.[1]} × ${(await readdir("/sys/devices/system/cpu")).filter((d) => /^cpu\d+$/.test(d)).length}` };
 if (!pageOnly) {
   report.floor = await floor();

@@ -2,9 +2,16 @@
 neurons by default, ~4 synapses per connection, edges sorted by target, edge_group_id /
 edge_group_index present, the usual morphology columns in group 0), written with h5py.
 
-    .venv/bin/python benches/make_network.py OUT_DIR --synapses 10000000 [--neurons 100000]
+    .venv/bin/python benches/make_network.py OUT_DIR --synapses 10000000 [--neurons 100000] [--geometry]
 
 Deterministic (fixed seed). 10 M synapses give a ~590 MB edges.h5, as in issue 13.
+
+By default the somata (x, y, z: float64) and the synapses (afferent_center_x/y/z: float32) are
+independent uniform points in a 1 mm cube. `--geometry` writes, as BBP circuits hold them, float32
+somata in a column (radius 250 µm, 1 mm tall) and each synapse on its target's dendrites (within
+5–200 µm of the target soma), so the distance from the presynaptic soma to the synapse (what
+`distance_soma`, hence `lin_delay`, reads) spans tens of µm to ~1 mm; every other dataset (ids,
+groups, node properties, the other edge columns) is bit for bit the default network's.
 """
 
 import argparse
@@ -22,8 +29,12 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--synapses", type=int, default=10_000_000)
     parser.add_argument("--neurons", type=int, default=100_000)
+    parser.add_argument("--geometry", action="store_true", help="float32 somata in a column and synapses on their targets' dendrites (see above)")
     args = parser.parse_args()
     rng = np.random.default_rng(20261130)
+    # The geometry's own stream: the default stream draws what it always drew (and the default
+    # positions are drawn and discarded), so every other dataset stays the default network's.
+    geometry = np.random.default_rng(20261131) if args.geometry else None
     n_nodes = args.neurons
     os.makedirs(args.out, exist_ok=True)
 
@@ -39,8 +50,10 @@ def main():
         g0.create_dataset("@library/synapse_class", data=np.array(["INH", "EXC"], dtype=object), dtype=STRING)
         g0.create_dataset("mtype", data=mtype_codes)
         g0.create_dataset("@library/mtype", data=mtypes, dtype=STRING)
-        for axis in "xyz":
-            g0.create_dataset(axis, data=rng.random(n_nodes) * 1000)
+        default_somata = [rng.random(n_nodes) * 1000 for _ in "xyz"]
+        somata = column_somata(geometry, n_nodes) if geometry else default_somata
+        for axis, values in zip("xyz", somata):
+            g0.create_dataset(axis, data=values)
 
     # Connections: per target, a Poisson number of sources; per connection 1 + Poisson(3) synapses.
     mean_synapses = 4.0
@@ -69,8 +82,14 @@ def main():
         pop.create_dataset("edge_group_id", data=np.zeros(n, dtype=np.uint16))
         pop.create_dataset("edge_group_index", data=np.arange(n, dtype=np.uint64))
         g0 = pop.create_group("0")
-        for axis in "xyz":
-            g0.create_dataset(f"afferent_center_{axis}", data=(rng.random(n) * 1000).astype(np.float32))
+        centers = [(rng.random(n) * 1000).astype(np.float32) for _ in "xyz"]
+        if geometry:
+            centers = dendritic_centers(geometry, somata, target)
+            distance = np.sqrt(sum((c.astype(np.float64) - s[source]) ** 2 for c, s in zip(centers, somata)))
+            p = np.percentile(distance, [0, 1, 50, 99, 100])
+            print(f"distance from the presynaptic soma (µm): min {p[0]:.1f}, 1 % {p[1]:.0f}, median {p[2]:.0f}, 99 % {p[3]:.0f}, max {p[4]:.0f}")
+        for axis, values in zip("xyz", centers):
+            g0.create_dataset(f"afferent_center_{axis}", data=values)
         g0.create_dataset("afferent_section_id", data=rng.integers(1, 500, n).astype(np.int32))
         g0.create_dataset("afferent_section_pos", data=rng.random(n).astype(np.float32))
         g0.create_dataset("afferent_segment_offset", data=(rng.random(n) * 5).astype(np.float32))
@@ -91,6 +110,23 @@ def main():
             "nodes": [{"nodes_file": "$BASE_DIR/nodes.h5", "populations": {"cortex": {"type": "biophysical"}}}],
             "edges": [{"edges_file": "$BASE_DIR/edges.h5", "populations": {"cortex__cortex__chemical": {"type": "chemical"}}}]}}, f, indent=2)
     print(f"{args.out}: {n} synapses in {len(targets_c)} connections, {n_nodes} neurons, edges.h5 {os.path.getsize(f'{args.out}/edges.h5') / 1e6:.0f} MB")
+
+
+def column_somata(rng, n_nodes):
+    """x, y, z (float32, µm) of somata uniform in a column of radius 250 µm, 1,000 µm along y."""
+    radius = 250 * np.sqrt(rng.random(n_nodes))
+    angle = rng.random(n_nodes) * 2 * np.pi
+    return [(radius * np.cos(angle)).astype(np.float32), (rng.random(n_nodes) * 1000).astype(np.float32),
+            (radius * np.sin(angle)).astype(np.float32)]
+
+
+def dendritic_centers(rng, somata, target):
+    """afferent_center_x/y/z (float32) of each synapse: its target's soma plus a random direction
+    times 5–200 µm (a dendrite's reach)."""
+    n = len(target)
+    direction = rng.normal(size=(3, n))
+    direction *= (5 + 195 * rng.random(n)) / np.linalg.norm(direction, axis=0)
+    return [(s[target] + d).astype(np.float32) for s, d in zip(somata, direction)]
 
 
 if __name__ == "__main__":
