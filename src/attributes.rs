@@ -414,7 +414,7 @@ impl AttributeSetup {
                                 let dx = cx[i] - positions.x[node];
                                 let dy = cy[i] - positions.y[node];
                                 let dz = cz[i] - positions.z[node];
-                                libm::sqrt(dx * dx + dy * dy + dz * dz)
+                                (dx * dx + dy * dy + dz * dz).sqrt()
                             })
                             .collect(),
                     )

@@ -52,6 +52,8 @@ struct Accumulator {
     draw_overflow: u64,
     /// (key, attribute, value) of the synapses with the smallest keys (see [`SCATTER_POINTS`]).
     scatter: Vec<(u64, f64, f64)>,
+    /// Once [`SCATTER_POINTS`] are kept, the largest kept key: a larger one can never be kept.
+    scatter_cutoff: u64,
 }
 
 /// Points of a value-against-attribute view kept per pathway (design §2.7): the synapses whose
@@ -62,11 +64,28 @@ pub const SCATTER_POINTS: usize = 1000;
 /// Where the mean line of a value-against-attribute view is evaluated.
 const MEAN_LINE_POINTS: usize = 41;
 
-/// Keep the `SCATTER_POINTS` points with the smallest keys (ties by attribute and value).
-fn prune_scatter(points: &mut Vec<(u64, f64, f64)>) {
+/// Keep the `SCATTER_POINTS` points with the smallest keys (ties by attribute and value); returns
+/// the largest kept key once that many are kept (`u64::MAX` before): no larger key can be kept.
+fn prune_scatter(points: &mut Vec<(u64, f64, f64)>) -> u64 {
     points.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2)));
     points.dedup_by(|a, b| a.0 == b.0 && a.1.to_bits() == b.1.to_bits() && a.2.to_bits() == b.2.to_bits());
     points.truncate(SCATTER_POINTS);
+    if points.len() == SCATTER_POINTS {
+        points[SCATTER_POINTS - 1].0
+    } else {
+        u64::MAX
+    }
+}
+
+/// A point's key for the kept sample: a hash of its attribute and value (splitmix64's finalizer
+/// over both bit patterns: 64-bit multiplies only, cheap in wasm, the same bits everywhere).
+fn scatter_key(x: f64, y: f64) -> u64 {
+    fn mix(mut z: u64) -> u64 {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    mix(x.to_bits() ^ mix(y.to_bits().wrapping_add(0x9e37_79b9_7f4a_7c15)))
 }
 
 impl Accumulator {
@@ -94,6 +113,7 @@ impl Accumulator {
             draw_underflow: 0,
             draw_overflow: 0,
             scatter: Vec::new(),
+            scatter_cutoff: u64::MAX,
         }
     }
 
@@ -262,7 +282,7 @@ impl Accumulator {
         self.overflow += other.overflow;
         if !other.scatter.is_empty() {
             self.scatter.extend_from_slice(&other.scatter);
-            prune_scatter(&mut self.scatter);
+            self.scatter_cutoff = prune_scatter(&mut self.scatter);
         }
         true
     }
@@ -385,6 +405,28 @@ pub struct PreviousValues {
     pub underflow: u64,
     /// Values above the last edge.
     pub overflow: u64,
+    /// The new mean over this one (null when this mean is 0 or either is not finite).
+    pub mean_ratio: Option<f64>,
+    /// Whether the new mean moved by more than [`MEAN_SHIFT_FACTOR`] either way from this one (or
+    /// away from a mean of 0): a preset's or a recipe's value replacing a calibrated one, a unit
+    /// mistake — what the run's warnings and the page's table point out.
+    pub shifted: bool,
+}
+
+/// How far (a factor, either way) a pathway's new mean may move from the mean its edges file held
+/// before the run without a warning.
+pub const MEAN_SHIFT_FACTOR: f64 = 2.0;
+
+impl PreviousValues {
+    fn compare_with(mut self, new_mean: f64) -> Self {
+        let ratio = (self.mean != 0.0 && self.mean.is_finite() && new_mean.is_finite()).then(|| new_mean / self.mean);
+        self.shifted = match ratio {
+            Some(r) => !(1.0 / MEAN_SHIFT_FACTOR..=MEAN_SHIFT_FACTOR).contains(&r),
+            None => self.mean == 0.0 && new_mean.is_finite() && new_mean != 0.0,
+        };
+        self.mean_ratio = ratio;
+        self
+    }
 }
 
 /// A χ² goodness-of-fit test of independent draws against the spec's law (after bounds and
@@ -462,13 +504,14 @@ pub struct PropertyStats {
 fn add_scatter(accumulators: &mut [Accumulator], pathways: &[u32], attribute: &[f64], values: &[f64]) {
     for ((&pathway, &x), &y) in pathways.iter().zip(attribute).zip(values) {
         if x.is_finite() && y.is_finite() {
-            let mut bytes = [0u8; 16];
-            bytes[..8].copy_from_slice(&x.to_bits().to_le_bytes());
-            bytes[8..].copy_from_slice(&y.to_bits().to_le_bytes());
-            let kept = &mut accumulators[pathway as usize].scatter;
-            kept.push((xxhash_rust::xxh3::xxh3_64(&bytes), x, y));
-            if kept.len() >= 2 * SCATTER_POINTS {
-                prune_scatter(kept);
+            let key = scatter_key(x, y);
+            let accumulator = &mut accumulators[pathway as usize];
+            if key > accumulator.scatter_cutoff {
+                continue;
+            }
+            accumulator.scatter.push((key, x, y));
+            if accumulator.scatter.len() >= 2 * SCATTER_POINTS {
+                accumulator.scatter_cutoff = prune_scatter(&mut accumulator.scatter);
             }
         }
     }
@@ -673,6 +716,8 @@ impl StatsCollector {
             counts: a.counts.clone(),
             underflow: a.underflow,
             overflow: a.overflow,
+            mean_ratio: None,
+            shifted: false,
         })
     }
 
@@ -728,7 +773,9 @@ impl StatsCollector {
                                 overflow: a.overflow,
                                 integer: integer_valued(spec) && a.edges[1] - a.edges[0] == 1.0,
                             },
-                            previous: previous.and_then(|p| p.previous_of(index, pathway)),
+                            previous: previous
+                                .and_then(|p| p.previous_of(index, pathway))
+                                .map(|before| before.compare_with(a.mean())),
                             scatter: {
                                 let mut kept = a.scatter.clone();
                                 prune_scatter(&mut kept);
@@ -775,12 +822,48 @@ pub const PHYSIOLOGICAL_RANGES: [(&str, f64, f64); 9] = [
     ("u_hill_coefficient", 0.0, f64::INFINITY),
 ];
 
+/// `x` to 4 significant digits, trailing zeros dropped (a mean in a message).
+fn significant(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{}", Num(x));
+    }
+    let decimals = (3 - libm::floor(libm::log10(x.abs())) as i32).clamp(0, 17) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// How far a shifted pathway's mean moved (|ln ratio|; infinite away from 0).
+fn shift_size(p: &PathwayStats) -> f64 {
+    p.previous.as_ref().and_then(|b| b.mean_ratio).map_or(f64::INFINITY, |r| r.abs().ln().abs())
+}
+
 /// What a run's statistics of edge population `population` call for, one line per pathway: the
 /// share of values clipped by bounds, and values beyond a property's physiological range (with
-/// the range). The one text every host prints.
+/// the range); one line per property whose means moved far from the values the file held. The
+/// one text every host prints.
 pub fn run_warnings(population: &str, statistics: &[PropertyStats]) -> Vec<String> {
     let mut warnings = Vec::new();
     for property in statistics {
+        let compared: Vec<&PathwayStats> = property.pathways.iter().filter(|p| p.previous.is_some()).collect();
+        let shifted: Vec<&PathwayStats> =
+            compared.iter().copied().filter(|p| p.previous.as_ref().is_some_and(|b| b.shifted)).collect();
+        if let Some(example) = shifted.iter().max_by(|a, b| shift_size(a).total_cmp(&shift_size(b))) {
+            let before = example.previous.as_ref().expect("compared");
+            warnings.push(format!(
+                "{population}: {} — the mean of {} of {} pathways moved more than {MEAN_SHIFT_FACTOR}× from the values the file held (most: {} → {}, {} → {}); check the model's units or calibration",
+                property.property,
+                shifted.len(),
+                compared.len(),
+                example.source,
+                example.target,
+                significant(before.mean),
+                significant(example.mean.unwrap_or(f64::NAN)),
+            ));
+        }
         let range = PHYSIOLOGICAL_RANGES.iter().find(|(name, _, _)| *name == property.property);
         for p in &property.pathways {
             let at = format!("{population}: {} {} → {}", property.property, p.source, p.target);

@@ -253,3 +253,38 @@ fn previous_values_are_binned_beside_the_new_ones() {
     assert!(run.add_previous_values("edges", chunk.ids(), "value", &before[1..]).is_err(), "one value per edge");
     assert!(run.add_previous_values("edges", chunk.ids(), "nope", &before).is_err(), "a property of the model");
 }
+
+/// A pathway whose new mean moved more than 2× from the values the file held is flagged, and the
+/// run's warnings say it once per property with the largest shift; a small change is not.
+#[test]
+fn a_large_shift_from_the_values_before_is_flagged_and_warned() {
+    let spec = r#"{"type": "gamma", "mean": 1.0, "std": 0.2, "shared_within": false}"#;
+    let n = 2000;
+    let shifted = |before: f64| {
+        let mut run = Parameterizer::new(&common::single_spec_model(spec), Some(1)).unwrap();
+        run.add_edge_population("edges", common::uniform_nodes("src", n), common::uniform_nodes("tgt", n), "p", None)
+            .unwrap();
+        let chunk = common::distinct_connections(n);
+        run.run_chunk("edges", &chunk).unwrap();
+        run.add_previous_values("edges", chunk.ids(), "value", &vec![before; n]).unwrap();
+        let stats = run.statistics();
+        (stats[0].pathways[0].previous.clone().unwrap(), synparam::stats::run_warnings("edges", &stats))
+    };
+    // A calibrated 0.16 replaced by a mean of 1: 6.25×.
+    let (previous, warnings) = shifted(0.16);
+    assert!(previous.shifted);
+    assert!((previous.mean_ratio.unwrap() - 6.25).abs() < 0.1, "{previous:?}");
+    let line = warnings.iter().find(|w| w.contains("moved more than 2×")).expect("a shift warning");
+    assert!(
+        line.starts_with(
+            "edges: value — the mean of 1 of 1 pathways moved more than 2× from the values the file held (most: "
+        ),
+        "{line}"
+    );
+    assert!(line.contains("A → A, 0.16 → 0.99"), "{line}");
+    // 0.8 → 1: not a shift; 0 → 1: a shift without a ratio.
+    let (previous, warnings) = shifted(0.8);
+    assert!(!previous.shifted && warnings.iter().all(|w| !w.contains("moved")));
+    let (previous, _) = shifted(0.0);
+    assert!(previous.shifted && previous.mean_ratio.is_none());
+}

@@ -134,7 +134,7 @@ test("the parameterized edges.h5, the summary CSV and the config download from t
   input.close();
   const { readFile } = await import("node:fs/promises");
   const csv = (await readFile(await fetchDownload("summary.csv"), "utf8")).trim().split("\n");
-  assert.equal(csv[0], "edge_population,property,source,target,synapses,connections,mean,std,min,max,clipped_share,spec_mean,spec_std,fit_draws,fit_chi2,fit_df,fit_p,spec");
+  assert.equal(csv[0], "edge_population,property,source,target,synapses,connections,mean,std,min,max,clipped_share,spec_mean,spec_std,fit_draws,fit_chi2,fit_df,fit_p,spec,before_mean,before_ratio,before_shifted");
   assert.match(csv[1], /,\d+,[\d.]+,\d+,[\d.e-]+,"gamma: mean 1, std 0\.5 \(shape k = 4, scale θ = 0\.25\); one draw per synapse"$/, "the core's fit and formula");
   assert.equal(csv.length, 7);
   const { tableFromIPC } = await import("apache-arrow");
@@ -274,6 +274,17 @@ test("existing properties need the overwrite toggle (network fixture through the
   const subtitles = await page.$$eval(`${conductance} .histogram-grid h3`, (hs) => hs.map((h) => h.textContent));
   assert.ok(subtitles.length > 0 && subtitles.every((t) => /; before: \d+ values, mean 0\.5$/.test(t)), subtitles.join("\n"));
   assert.ok(await page.$$eval(`${conductance} svg .before-values`, (gs) => gs.length) >= 1, "the before outline");
+  // The table's before mean and ratio; a ratio beyond 2× either way highlighted, as the core flags it.
+  const rows = await page.$$eval("#results tbody tr[data-property='conductance'][data-population='S1__S1__chemical']",
+    (trs) => trs.map((tr) => [tr.cells[3].textContent, tr.cells[12].textContent, tr.cells[13].textContent, tr.cells[13].classList.contains("misfit")]));
+  assert.ok(rows.length >= 2, JSON.stringify(rows));
+  for (const [mean, before, ratio, highlighted] of rows) {
+    assert.equal(before, "0.5000");
+    assert.match(ratio, /^×\d+(\.\d+)?$/);
+    const r = Number(ratio.slice(1));
+    assert.ok(Math.abs(r - Number(mean) / 0.5) < 0.01, JSON.stringify(rows));
+    assert.equal(highlighted, r > 2 || r < 0.5, JSON.stringify(rows));
+  }
   await page.close();
 });
 

@@ -38,9 +38,13 @@ const run = (mean) => [{ name: "pop", connections: { "A → B": 2 }, stats: [{ p
 
 test("the summary CSV quotes what needs quoting and leaves missing values empty", () => {
   const csv = summaryCsv(run(null)).split("\n");
-  assert.equal(csv[0], "edge_population,property,source,target,synapses,connections,mean,std,min,max,clipped_share,spec_mean,spec_std,fit_draws,fit_chi2,fit_df,fit_p,spec");
-  assert.equal(csv[1], "pop,g,A,B,3,2,,0.5,0,1,0,1,0.5,,,,,");
-  assert.equal(csv[2], 'pop,g,"B, ""x""",A,3,0,1,0.5,0,1,0,1,0.5,,,,,');
+  assert.equal(csv[0], "edge_population,property,source,target,synapses,connections,mean,std,min,max,clipped_share,spec_mean,spec_std,fit_draws,fit_chi2,fit_df,fit_p,spec,before_mean,before_ratio,before_shifted");
+  assert.equal(csv[1], "pop,g,A,B,3,2,,0.5,0,1,0,1,0.5,,,,,,,,");
+  assert.equal(csv[2], 'pop,g,"B, ""x""",A,3,0,1,0.5,0,1,0,1,0.5,,,,,,,,');
+  // With the values the file held before: their mean, the ratio, whether it moved beyond 2×.
+  const before = run(1);
+  before[0].stats[0].pathways[0].previous = { mean: 0.16, mean_ratio: 6.25, shifted: true };
+  assert.match(summaryCsv(before).split("\n")[1], /,0\.16,6\.25,true$/);
 });
 
 test("only pathways whose statistics changed since the last run are marked", () => {

@@ -11,6 +11,10 @@ const COMBINED = "\u0000combined";
 
 const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
 /** A pathway's std as read: none for one value, 0 for the rounding noise of equal values. */
+/** The before-mean and ratio cells of a pathway ("—" when the run read no values before). */
+const beforeCells = (previous) => (previous
+  ? [format(previous.mean), previous.mean_ratio === null || previous.mean_ratio === undefined ? (previous.shifted ? "from 0" : "—") : `×${Number(previous.mean_ratio.toPrecision(3))}`]
+  : ["—", "—"]);
 const formatStd = (p) => (p.count < 2 ? "—" : Math.abs(p.std) <= 1e-7 * Math.abs(p.mean) ? "0" : format(p.std));
 const nextFrame = () => new Promise((resolve) => (globalThis.requestAnimationFrame ?? setTimeout)(resolve));
 
@@ -96,7 +100,7 @@ export function mountResults({ $, table, download, columnsOf }) {
     const heading = (population) => {
       const row = Object.assign(document.createElement("tr"), { className: "population-row" });
       row.dataset.population = population.combined ? COMBINED : population.name;
-      row.append(Object.assign(document.createElement("th"), { colSpan: 12, textContent: population.combined
+      row.append(Object.assign(document.createElement("th"), { colSpan: 14, textContent: population.combined
         ? `all ${populations.length} edge populations combined (${population.size} synapses)`
         : `${population.name} (${population.source} → ${population.target}, ${population.size} synapses)` }));
       return row;
@@ -110,8 +114,14 @@ export function mountResults({ $, table, download, columnsOf }) {
         const connections = population.connections?.[`${p.source} → ${p.target}`];
         for (const text of [property.property, `${p.source} → ${p.target}`, String(p.count), format(p.mean), formatStd(p), format(p.min), format(p.max),
           `${(100 * p.clipped_share).toFixed(1)} %`, format(p.theoretical_mean), format(p.theoretical_std), connections === undefined ? "" : String(connections),
-          p.goodness_of_fit ? (p.goodness_of_fit.p_value < 1e-4 ? p.goodness_of_fit.p_value.toExponential(1) : p.goodness_of_fit.p_value.toPrecision(2)) : "—"]) {
+          p.goodness_of_fit ? (p.goodness_of_fit.p_value < 1e-4 ? p.goodness_of_fit.p_value.toExponential(1) : p.goodness_of_fit.p_value.toPrecision(2)) : "—",
+          ...beforeCells(p.previous)]) {
           row.append(Object.assign(document.createElement("td"), { textContent: text }));
+        }
+        // A large shift from the file's values (the core decides: PreviousValues.shifted) stands out.
+        if (p.previous?.shifted) {
+          row.cells[13].classList.add("misfit");
+          row.cells[13].title = `the new mean ${format(p.mean)} is far from the ${format(p.previous.mean)} the file held: check the model's units or calibration`;
         }
         // The fit's p-value: its draws and degrees of freedom on hover; a very small one stands out.
         row.cells[11].title = fitText(p);

@@ -18,16 +18,18 @@ export function changedPathways(previous, current) {
   return new Set(previous ? [...current.keys()].filter((key) => previous.get(key) !== current.get(key)) : []);
 }
 
-/** One CSV row per population × property × pathway, with the spec's expected moments. */
+/** One CSV row per population × property × pathway, with the spec's expected moments and the
+ * mean the file held before the run (with Overwrite: its ratio, and whether it moved beyond 2×). */
 export function summaryCsv(populations) {
   const rows = [["edge_population", "property", "source", "target", "synapses", "connections", "mean", "std", "min", "max", "clipped_share", "spec_mean", "spec_std",
-    "fit_draws", "fit_chi2", "fit_df", "fit_p", "spec"]];
+    "fit_draws", "fit_chi2", "fit_df", "fit_p", "spec", "before_mean", "before_ratio", "before_shifted"]];
   for (const population of populations) {
     for (const property of population.stats) {
       for (const p of property.pathways) {
         rows.push([population.name, property.property, p.source, p.target, p.count, population.connections[`${p.source} → ${p.target}`] ?? 0,
           p.mean, p.std, p.min, p.max, p.clipped_share, p.theoretical_mean, p.theoretical_std,
-          p.goodness_of_fit?.draws, p.goodness_of_fit?.statistic, p.goodness_of_fit?.degrees_of_freedom, p.goodness_of_fit?.p_value, p.formula]);
+          p.goodness_of_fit?.draws, p.goodness_of_fit?.statistic, p.goodness_of_fit?.degrees_of_freedom, p.goodness_of_fit?.p_value, p.formula,
+          p.previous?.mean, p.previous?.mean_ratio, p.previous ? p.previous.shifted : undefined]);
       }
     }
   }

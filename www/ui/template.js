@@ -315,7 +315,7 @@ export const MARKUP = `
       <label><input id="all-columns" type="checkbox"> all columns</label>
     </div>
     <div class="table-scroll" tabindex="0" role="region" aria-label="results table (scrolls sideways when wide)"><table id="results" hidden>
-      <thead><tr><th scope="col">property</th><th scope="col">pathway</th><th scope="col">synapses</th><th scope="col">mean</th><th scope="col">std</th><th scope="col">min</th><th scope="col">max</th><th scope="col">clipped</th><th scope="col">spec mean</th><th scope="col">spec std</th><th scope="col">connections</th><th scope="col" title="χ² goodness of fit of the independent draws (one per connection where draws are shared) against the spec">fit p</th></tr></thead>
+      <thead><tr><th scope="col">property</th><th scope="col">pathway</th><th scope="col">synapses</th><th scope="col">mean</th><th scope="col">std</th><th scope="col">min</th><th scope="col">max</th><th scope="col">clipped</th><th scope="col">spec mean</th><th scope="col">spec std</th><th scope="col">connections</th><th scope="col" title="χ² goodness of fit of the independent draws (one per connection where draws are shared) against the spec">fit p</th><th scope="col" title="the mean of the values the edges file held before this run (runs with Overwrite)">before mean</th><th scope="col" title="the new mean over the mean before; highlighted beyond 2× either way">× before</th></tr></thead>
       <tbody></tbody>
     </table></div>
     <p id="results-count" role="status"></p>
