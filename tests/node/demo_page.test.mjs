@@ -135,7 +135,7 @@ test("the parameterized edges.h5, the summary CSV and the config download from t
   const { readFile } = await import("node:fs/promises");
   const csv = (await readFile(await fetchDownload("summary.csv"), "utf8")).trim().split("\n");
   assert.equal(csv[0], "edge_population,property,source,target,synapses,connections,mean,std,min,max,clipped_share,spec_mean,spec_std,fit_draws,fit_chi2,fit_df,fit_p,spec,before_mean,before_ratio,before_shifted");
-  assert.match(csv[1], /,\d+,[\d.]+,\d+,[\d.e-]+,"gamma: mean 1, std 0\.5 \(shape k = 4, scale θ = 0\.25\); one draw per synapse"$/, "the core's fit and formula");
+  assert.match(csv[1], /,\d+,[\d.]+,\d+,[\d.e-]+,"gamma: mean 1, std 0\.5 \(shape k = 4, scale θ = 0\.25\); one draw per synapse",,,$/, "the core's fit and formula");
   assert.equal(csv.length, 7);
   const { tableFromIPC } = await import("apache-arrow");
   // The page's run keeps no Arrow columns: the button has the worker draw them again (keyed
@@ -1121,6 +1121,22 @@ test("keyboard: skip links reach the model's grid, Parameterize and the results;
   assert.deepEqual(await active(), { id: "", text: (await active()).text, cell: false, name: "type" }, "Enter: the focus is in the cell's form");
   const formBox = await page.$eval("#cell-form", (f) => f.getBoundingClientRect().toJSON());
   assert.ok(formBox.top < (await page.evaluate(() => innerHeight)), "the form is in view");
+  // Clicked at the bottom of the window, the form opens whole above the sticky run bar.
+  await page.keyboard.press("Escape");
+  await page.evaluate(() => {
+    const cell = document.querySelector("#editor-matrix button.cell[tabindex='0']");
+    const bar = document.querySelector(".run-bar").getBoundingClientRect();
+    scrollBy(0, cell.getBoundingClientRect().bottom - bar.top + 4);
+  });
+  const hiddenBefore = await page.evaluate(() => {
+    const form = document.getElementById("cell-form");
+    return form.hidden;
+  });
+  assert.equal(hiddenBefore, true);
+  await page.click("#editor-matrix button.cell[tabindex='0']", { position: { x: 5, y: 5 } });
+  await page.waitForFunction(() => !document.getElementById("cell-form").hidden);
+  const [form, bar] = await page.evaluate(() => [document.getElementById("cell-form").getBoundingClientRect().toJSON(), document.querySelector(".run-bar").getBoundingClientRect().toJSON()]);
+  assert.ok(form.bottom <= bar.top || form.top <= 8, `the form (${form.top}–${form.bottom}) is above the run bar (${bar.top})`);
   await page.keyboard.press("Escape");
   assert.equal((await active()).cell, true, "Escape: back on its cell");
   assert.equal(await page.isHidden("#cell-form"), true);

@@ -41,6 +41,18 @@ export function mountWorkspace({ $, container }) {
     const covered = focused.bottom > bar.top && focused.top < bar.bottom && focused.right > bar.left && focused.left < bar.right;
     if (covered) globalThis.scrollBy?.(0, focused.bottom - bar.top + 8);
   });
+  // A form that opens below its cell (the cell form) is scrolled whole above the run bar, as far
+  // as its top stays in view: clicked or entered, its fields and buttons are not under the bar.
+  const keepAboveRunBar = (element) => {
+    const box = element.getBoundingClientRect();
+    const bar = runBar.getBoundingClientRect();
+    const by = Math.min(box.bottom - bar.top + 8, box.top - 8);
+    if (box.bottom > bar.top && by > 0) globalThis.scrollBy?.(0, by);
+  };
+  const cellForm = container.querySelector("#cell-form");
+  if (cellForm && globalThis.MutationObserver) {
+    new MutationObserver(() => { if (!cellForm.hidden) keepAboveRunBar(cellForm); }).observe(cellForm, { attributes: true, attributeFilter: ["hidden"] });
+  }
 
   return { showResults };
 }
