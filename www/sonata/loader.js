@@ -720,17 +720,24 @@ export function existingNumericProperties(population, names, file = population.f
 /** The values edge properties `properties` hold at edges `[start, end)`, in edge order, through
  * the group columns (NaN where an edge's group lacks one): `{property: Float64Array}`, the data
  * as it was, read from `file`. The group columns are read once; edges that are one run of one
- * group's rows (every BBP file: group 0, identity index) are read as one slice per property. */
-export function existingEdgeColumns(population, properties, start, end, file = population.file) {
+ * group's rows (every BBP file: group 0, identity index) are read as one slice per property —
+ * with `asStored`, that slice as the file stores it (a Float32Array for float32: the core widens
+ * it once, `arrow_io::float_column`, instead of a NaN fill and a copy here). */
+export function existingEdgeColumns(population, properties, start, end, file = population.file, { asStored = false } = {}) {
   const n = end - start;
   const datasetOf = (group, property) => hdf5({ file: population.shownName, population: population.name, dataset: `/edges/${population.name}/${group}/${property}` },
     () => file.get(`edges/${population.name}/${group}/${property}`));
   const columns = {};
   const contiguous = (group, first) => {
     for (const property of properties) {
-      const values = new Float64Array(n).fill(NaN);
       const dataset = datasetOf(group, property);
-      if (dataset) readInto(values, dataset.slice([[first, first + n]]));
+      const stored = dataset && n > 0 ? dataset.slice([[first, first + n]]) : null;
+      if (asStored && ArrayBuffer.isView(stored) && !(stored instanceof BigUint64Array)) {
+        columns[property] = stored;
+        continue;
+      }
+      const values = new Float64Array(n).fill(NaN);
+      if (stored) readInto(values, stored);
       columns[property] = values;
     }
     return columns;
@@ -818,7 +825,8 @@ export function targetOrder(population, chunkSize = 1_000_000) {
 
 /** Edge chunks of a population: {start, end, ipc (source_node_id, target_node_id, edge_id, and the
  * group columns with `withGroups` when the population has them)}. `attributes`: edge datasets
- * added as float64 columns named as the datasets (the per-synapse attributes a run planned). `starts` (from targetOrder)
+ * added as columns named as the datasets, as stored where one slice reads them, else float64 (the
+ * per-synapse attributes a run planned; the core converts them). `starts` (from targetOrder)
  * cuts them at those edges instead of every `chunkSize`; `narrow` sends 32-bit ids while they fit;
  * `file` reads from that copy of the edges file (the output being written: in the browser, a
  * file on disk read faster than the chosen File); `end` stops before that edge (with `starts`, the
@@ -834,7 +842,7 @@ export function* edgeChunks(population, chunkSize = 1_000_000, { withGroups = fa
     const columns = Object.fromEntries(names.map((name) => [name, ids(name, readSlice(population, name, start, end, file))]));
     // Per-synapse attributes the run planned, read ahead with the ids, from the input (never a
     // copy being written).
-    if (attributes.length) Object.assign(columns, existingEdgeColumns(population, attributes, start, end));
+    if (attributes.length) Object.assign(columns, existingEdgeColumns(population, attributes, start, end, population.file, { asStored: true }));
     return { start, end, columns };
   };
   for (let k = 0, start = cuts ? cuts[0] : 0; start < stop; k++) {
