@@ -73,15 +73,8 @@ impl Circuit {
         common::target_chunks(&self.target, size)
     }
 
-    fn add(&self, fitter: &Fitter, state: &mut PassState, (start, end): (usize, usize)) -> synparam::Result<()> {
-        let edge_ids: Vec<u64> = (start as u64..end as u64).collect();
-        let ids = EdgeIds {
-            source: Ids::U64(&self.source[start..end]),
-            target: Ids::U64(&self.target[start..end]),
-            edge_id: Ids::U64(&edge_ids),
-        };
-        let columns: Vec<&[f64]> = self.columns.iter().map(|c| &c[start..end]).collect();
-        fitter.add_chunk(state, "default", ids, &columns)
+    fn add(&self, fitter: &Fitter, state: &mut PassState, range: (usize, usize)) -> synparam::Result<()> {
+        common::add_fit_chunk(fitter, state, (&self.source, &self.target), &self.columns, range)
     }
 
     fn fit(&self, settings: FitSettings, chunk: usize) -> synparam::Result<FitData> {

@@ -165,3 +165,23 @@ pub fn target_chunks(target: &[u64], size: usize) -> Vec<(usize, usize)> {
     }
     out
 }
+
+/// Add edges `[start, end)` of population `default` (edge id = row) with their columns to a fit's
+/// pass state.
+#[allow(dead_code)]
+pub fn add_fit_chunk(
+    fitter: &synparam::fit::Fitter,
+    state: &mut synparam::fit::PassState,
+    (source, target): (&[u64], &[u64]),
+    columns: &[Vec<f64>],
+    (start, end): (usize, usize),
+) -> synparam::Result<()> {
+    let edge_ids: Vec<u64> = (start as u64..end as u64).collect();
+    let ids = synparam::engine::EdgeIds {
+        source: synparam::engine::Ids::U64(&source[start..end]),
+        target: synparam::engine::Ids::U64(&target[start..end]),
+        edge_id: synparam::engine::Ids::U64(&edge_ids),
+    };
+    let columns: Vec<&[f64]> = columns.iter().map(|c| &c[start..end]).collect();
+    fitter.add_chunk(state, "default", ids, &columns)
+}
