@@ -4,8 +4,9 @@
 //   - reading: every edge chunk's ids and the nine property columns, as the fit reads them (the
 //     loader's edgeChunks + existingEdgeColumns, cut where the target changes), once;
 //   - the core alone: each pass of the fit over those chunks held in memory (wasm, in Node);
-//   - the command: `--fit` by synapse_class (4 pathways; 1 and 2 worker threads) and by mtype
-//     (36; 2 threads), wall clock and peak RSS, with its phases (--timings);
+//   - the command: `--fit` by synapse_class (4 pathways; 1 and 2 worker threads; 2 threads also
+//     with SYNPARAM_FIT_KEEP_MB=0, every chunk read in every pass) and by mtype (36; 2 threads),
+//     wall clock and peak RSS, with its phases (--timings);
 //   - Python: synparam.fit in one process (when the wheel is installed in .venv).
 // Prints a table and writes benches/out/fit-<N>m.json. `make bench-fit` (10 M synapses;
 // FIT_SYNAPSES=1000000 for a quick run).
@@ -36,9 +37,9 @@ const python = join(root, ".venv/bin/python");
 const best = (values) => Math.min(...values);
 
 /** Wall time and peak RSS (MB) of a command, by GNU time; its stdout. */
-async function timed(command, args) {
+async function timed(command, args, env = {}) {
   const started = performance.now();
-  const { stdout, stderr } = await run("/usr/bin/time", ["-f", "%M", command, ...args], { maxBuffer: 64 << 20, cwd: root });
+  const { stdout, stderr } = await run("/usr/bin/time", ["-f", "%M", command, ...args], { maxBuffer: 64 << 20, cwd: root, env: { ...process.env, ...env } });
   return { seconds: (performance.now() - started) / 1000, peakMB: Number(stderr.trim().split("\n").pop()) / 1024, stdout };
 }
 
@@ -112,13 +113,14 @@ async function readAndCore() {
   return { read: best(reads), corePasses: core, core: core.reduce((a, b) => a + b, 0), chunks: chunks.length };
 }
 
-/** The command's --fit by `property` with `workers` threads: best wall time, peak RSS, phases of
- * the best run. */
-async function command(property, workers) {
+/** The command's --fit by `property` with `workers` threads (`keepMB`: SYNPARAM_FIT_KEEP_MB, the
+ * chunks kept between passes; default the command's): best wall time, peak RSS, phases of the
+ * best run. */
+async function command(property, workers, keepMB = null) {
   const results = [];
   for (let i = 0; i < runs; i++) {
     const model = join(tmpdir(), `synparam-fit-bench-${process.pid}-${i}.json`);
-    results.push(await timed(process.execPath, [cli, "--circuit", config, "--fit", model, "--pathway-property", property, "--workers", String(workers), "--timings"]));
+    results.push(await timed(process.execPath, [cli, "--circuit", config, "--fit", model, "--pathway-property", property, "--workers", String(workers), "--timings"], keepMB === null ? {} : { SYNPARAM_FIT_KEEP_MB: String(keepMB) }));
     await rm(model);
   }
   const fastest = results.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
@@ -145,6 +147,7 @@ await ensureCircuit();
 const measured = { synapses, runs, ...(await readAndCore()) };
 measured.commandByClassOneWorker = await command("synapse_class", 1);
 measured.commandByClass = await command("synapse_class", 2);
+measured.commandByClassReadTwice = await command("synapse_class", 2, 0);
 measured.commandByMtype = await command("mtype", 2);
 measured.python = await pythonFit();
 const ratio = (x) => `${(x / measured.read).toFixed(1)}×`;
@@ -153,7 +156,7 @@ const row = (name, seconds, more = "") => console.log(`  ${name.padEnd(46)} ${se
 console.log(`\nfitting ${synapses.toLocaleString("en")} synapses, 9 properties (best of ${runs}; ratios to reading the columns once)`);
 row("reading ids + 9 columns, once", measured.read);
 row(`the core's ${measured.corePasses.length} passes, chunks in memory`, measured.core, `   (${measured.corePasses.map((t) => t.toFixed(2)).join(" + ")} s)`);
-for (const [name, result] of [["command --fit, by synapse_class, 1 thread", measured.commandByClassOneWorker], ["command --fit, by synapse_class, 2 threads", measured.commandByClass], ["command --fit, by mtype, 2 threads", measured.commandByMtype]]) {
+for (const [name, result] of [["command --fit, by synapse_class, 1 thread", measured.commandByClassOneWorker], ["command --fit, by synapse_class, 2 threads", measured.commandByClass], ["… reading every pass (SYNPARAM_FIT_KEEP_MB=0)", measured.commandByClassReadTwice], ["command --fit, by mtype, 2 threads", measured.commandByMtype]]) {
   row(name, result.seconds, `   (passes ${fitPhases(result.phases).toFixed(2)} s, ${ratio(fitPhases(result.phases))}; ${result.peakMB.toFixed(0)} MB RSS)`);
 }
 if (measured.python !== null) row("synparam.fit (Python, one process)", measured.python);

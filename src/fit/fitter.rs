@@ -9,11 +9,11 @@ use super::accumulate::SampleAccumulator;
 use super::correlate::RankCorrelation;
 use super::delay::DistanceBins;
 use super::extract::*;
-use super::numpy::{bin_centers, histogram_bin, histogram_edges, mean, ValueKind};
+use super::numpy::{bin_centers, histogram_bin, histogram_edges, mean, Binner, ValueKind};
 use super::sufficient::{fold_of, FoldSample, LawSample};
 use super::trf::norm_fitting;
 use crate::attributes::{plan_reads, AttributeSetup, SomaPositions, DISTANCE_SOMA};
-use crate::engine::{EdgeIds, PathwayColumn, MISSING};
+use crate::engine::{EdgeIds, Ids, PathwayColumn, MISSING};
 use crate::error::{Error, Result};
 use crate::streams::{connection_stream, family_key};
 
@@ -381,14 +381,20 @@ impl Fitter {
             count_invalid(&mut state.invalid, index as u32, ids, columns);
             self.add_distances(state, pop, ids, columns, extra)?;
         }
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_unstable_by_key(|&i| (ids.source.get(i), ids.target.get(i), ids.edge_id.get(i)));
+        // The rows in (source, target, edge id) order — the order every accumulator takes its
+        // values in — and the columns gathered in it, so that each connection is a range of
+        // rows read in sequence (a pass reads each value once, not scattered over the chunk).
+        let order = connection_order(ids);
+        let sources = gather_ids(ids.source, &order);
+        let targets = gather_ids(ids.target, &order);
+        let columns: Vec<Vec<f64>> = columns.iter().map(|c| order.iter().map(|&i| c[i as usize]).collect()).collect();
+        drop(order);
         let n_targets = plan.tgt_types.len();
         let mut start = 0;
-        while start < order.len() {
-            let (s, t) = (ids.source.get(order[start]), ids.target.get(order[start]));
+        while start < sources.len() {
+            let (s, t) = (sources[start], targets[start]);
             let mut end = start + 1;
-            while end < order.len() && ids.source.get(order[end]) == s && ids.target.get(order[end]) == t {
+            while end < sources.len() && sources[end] == s && targets[end] == t {
                 end += 1;
             }
             let pathway = pop.source_index[s as usize] as usize * n_targets + pop.target_index[t as usize] as usize;
@@ -413,7 +419,7 @@ impl Fitter {
                 };
                 let accumulator =
                     state.pathways[pathway].get_or_insert_with(|| PathwayAccumulator::new_for(task, &self.settings));
-                let connection = Connection { edges: &order[start..end], columns, fold };
+                let connection = Connection { rows: start..end, columns: &columns, fold };
                 let keep = Keep {
                     subsample: state.keep,
                     correlation: state.correlation_keep,
@@ -858,12 +864,58 @@ fn sample_statistics(sample: &SampleAccumulator, bins: &Bins, counts: &[u64]) ->
     }
 }
 
-/// One connection's edges (indices into the chunk, sorted by edge id), the chunk's columns, and
-/// its cross-validation fold (computed when needed).
+/// One connection: its rows (sorted by edge id) in the chunk's columns gathered in connection
+/// order, and its cross-validation fold (computed when needed).
 struct Connection<'a, F: Fn() -> usize> {
-    edges: &'a [usize],
-    columns: &'a [&'a [f64]],
+    rows: std::ops::Range<usize>,
+    columns: &'a [Vec<f64>],
     fold: F,
+}
+
+impl<F: Fn() -> usize> Connection<'_, F> {
+    /// Synapses.
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Each property's values (edge id order).
+    fn values(&self) -> impl Iterator<Item = &[f64]> + '_ {
+        self.columns.iter().map(|c| &c[self.rows.clone()])
+    }
+}
+
+/// The rows of a chunk in (source, target, edge id) order. Rows sorted by (target, edge id) — a
+/// SONATA file's target-sorted chunks — are put in that order by sorting (source, row) packed in
+/// one integer (the same order: a row's index orders its target and edge id); other chunks by
+/// the three ids. Edge ids being distinct, the order is one and the same either way.
+fn connection_order(ids: EdgeIds<'_>) -> Vec<u32> {
+    let n = ids.len();
+    assert!(n <= u32::MAX as usize, "an edge chunk holds fewer than 2^32 edges");
+    let packed = (1..n)
+        .all(|i| (ids.target.get(i - 1), ids.edge_id.get(i - 1)) < (ids.target.get(i), ids.edge_id.get(i)))
+        && (0..n).all(|i| ids.source.get(i) <= u64::from(u32::MAX));
+    if packed {
+        let mut keys: Vec<u64> = match ids.source {
+            Ids::U32(s) => s.iter().enumerate().map(|(i, &s)| u64::from(s) << 32 | i as u64).collect(),
+            Ids::U64(s) => s.iter().enumerate().map(|(i, &s)| s << 32 | i as u64).collect(),
+        };
+        keys.sort_unstable();
+        return keys.into_iter().map(|k| k as u32).collect();
+    }
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_unstable_by_key(|&i| {
+        let i = i as usize;
+        (ids.source.get(i), ids.target.get(i), ids.edge_id.get(i))
+    });
+    order
+}
+
+/// An id column in the given row order.
+fn gather_ids(ids: Ids<'_>, order: &[u32]) -> Vec<u64> {
+    match ids {
+        Ids::U32(v) => order.iter().map(|&i| u64::from(v[i as usize])).collect(),
+        Ids::U64(v) => order.iter().map(|&i| v[i as usize]).collect(),
+    }
 }
 
 /// A pathway's accumulators once its last pass is done.
@@ -939,7 +991,7 @@ impl PathwayAccumulator {
         key: impl Fn() -> ConnectionKey,
         keep: Keep,
     ) {
-        let synapses = connection.edges.len();
+        let synapses = connection.len();
         if let Some(scan) = &mut self.scan {
             scan.connections += 1;
             scan.synapses += synapses as u64;
@@ -952,9 +1004,10 @@ impl PathwayAccumulator {
                 }
             }
             if let (Some(rows), Some(this)) = (&mut scan.correlation, this) {
-                let values = connection.columns.iter().map(|c| c[connection.edges[0]]).collect();
+                let first = connection.rows.start;
+                let values = connection.columns.iter().map(|c| c[first]).collect();
                 let synapses = if keep.synapses {
-                    connection.edges.iter().map(|&e| connection.columns.iter().map(|c| c[e]).collect()).collect()
+                    connection.rows.clone().map(|e| connection.columns.iter().map(|c| c[e]).collect()).collect()
                 } else {
                     Vec::new()
                 };
@@ -964,8 +1017,8 @@ impl PathwayAccumulator {
                     trim_rows(rows, keep);
                 }
             }
-            for (check, column) in scan.constant.iter_mut().zip(connection.columns) {
-                connection.edges.iter().for_each(|&e| check.add(column[e]));
+            for (check, values) in scan.constant.iter_mut().zip(connection.values()) {
+                values.iter().for_each(|&x| check.add(x));
             }
         }
         if let (Some(moments), Some(selection)) = (&mut self.moments, &task.moments) {
@@ -1000,12 +1053,11 @@ impl MomentsAccumulator {
     }
 
     fn add<F: Fn() -> usize>(&mut self, connection: &Connection<F>) {
-        self.n_syn_per_conn.add(connection.edges.len() as f64);
-        for (property, column) in self.properties.iter_mut().zip(connection.columns) {
-            let first = column[connection.edges[0]];
+        self.n_syn_per_conn.add(connection.len() as f64);
+        for (property, values) in self.properties.iter_mut().zip(connection.values()) {
+            let first = values[0];
             property.per_connection.add(first);
-            for &e in connection.edges {
-                let value = column[e];
+            for &value in values {
                 if value != first {
                     property.within_constant = false;
                 }
@@ -1019,11 +1071,11 @@ impl FoldMoments {
     /// Add a connection to its fold (the only part without folds).
     fn add<F: Fn() -> usize>(&mut self, connection: &Connection<F>) {
         let fold = (connection.fold)();
-        self.n_syn_per_conn[fold].add(connection.edges.len() as f64);
-        for (property, column) in self.properties.iter_mut().zip(connection.columns) {
-            property.per_connection[fold].add(column[connection.edges[0]]);
+        self.n_syn_per_conn[fold].add(connection.len() as f64);
+        for (property, values) in self.properties.iter_mut().zip(connection.values()) {
+            property.per_connection[fold].add(values[0]);
             let per_synapse = &mut property.per_synapse[fold];
-            connection.edges.iter().for_each(|&e| per_synapse.add(column[e]));
+            values.iter().for_each(|&x| per_synapse.add(x));
         }
     }
 }
@@ -1043,22 +1095,22 @@ impl HistogramAccumulator {
         connection: &Connection<F>,
         mut fold: Option<&mut FoldHistograms>,
     ) {
-        let bin = |x: f64, bins: &Bins| histogram_bin(x, &bins.edges, bins.kind);
-        if let Some(b) = bin(connection.edges.len() as f64, &task.n_syn_per_conn) {
+        if let Some(b) = histogram_bin(connection.len() as f64, &task.n_syn_per_conn.edges, task.n_syn_per_conn.kind) {
             self.n_syn_per_conn[b] += 1;
             if let Some(fold) = &mut fold {
                 fold.n_syn_per_conn[b] += 1;
             }
         }
-        for (p, ((counts, (kind, bins)), column)) in
-            self.properties.iter_mut().zip(&task.properties).zip(connection.columns).enumerate()
+        for (p, ((counts, (kind, bins)), values)) in
+            self.properties.iter_mut().zip(&task.properties).zip(connection.values()).enumerate()
         {
-            let values: &[usize] = match kind {
-                SampleKind::PerConnection => &connection.edges[..1],
-                SampleKind::PerSynapse => connection.edges,
+            let values = match kind {
+                SampleKind::PerConnection => &values[..1],
+                SampleKind::PerSynapse => values,
             };
-            for &e in values {
-                if let Some(b) = bin(column[e], bins) {
+            let binner = Binner::new(&bins.edges, bins.kind);
+            for &x in values {
+                if let Some(b) = binner.bin(x) {
                     counts[b] += 1;
                     if let Some(fold) = &mut fold {
                         fold.properties[p][b] += 1;
@@ -1066,5 +1118,42 @@ impl HistogramAccumulator {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The order by (source, row) of a target-sorted chunk is the order by the three ids.
+    #[test]
+    fn packed_order_is_the_order_by_ids() {
+        let (mut state, mut rows) = (7u64, Vec::new());
+        for target in 0..40u64 {
+            for _ in 0..(target % 5) * 3 {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                rows.push((state >> 40) % 9);
+                rows.push(target);
+            }
+        }
+        let source: Vec<u64> = rows.iter().step_by(2).copied().collect();
+        let target: Vec<u64> = rows.iter().skip(1).step_by(2).copied().collect();
+        let edge: Vec<u64> = (100..100 + source.len() as u64).collect();
+        let by_ids = |ids: EdgeIds<'_>| {
+            let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+            order.sort_by_key(|&i| {
+                (ids.source.get(i as usize), ids.target.get(i as usize), ids.edge_id.get(i as usize))
+            });
+            order
+        };
+        let ids = EdgeIds { source: Ids::U64(&source), target: Ids::U64(&target), edge_id: Ids::U64(&edge) };
+        assert_eq!(connection_order(ids), by_ids(ids));
+        let narrow: Vec<u32> = source.iter().map(|&s| s as u32).collect();
+        let ids = EdgeIds { source: Ids::U32(&narrow), target: Ids::U64(&target), edge_id: Ids::U64(&edge) };
+        assert_eq!(connection_order(ids), by_ids(ids));
+        // Not sorted by target (edge ids reversed): the general sort.
+        let reversed: Vec<u64> = edge.iter().rev().copied().collect();
+        let ids = EdgeIds { source: Ids::U64(&source), target: Ids::U64(&target), edge_id: Ids::U64(&reversed) };
+        assert_eq!(connection_order(ids), by_ids(ids));
     }
 }

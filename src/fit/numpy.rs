@@ -62,26 +62,58 @@ pub fn histogram_edges(min: f64, max: f64, bins: usize, kind: ValueKind) -> Vec<
 /// The bin of `x` among `edges` as `np.histogram` finds it: an estimate from the scaled offset,
 /// corrected once by comparison with the edges; the last bin is closed. `None` outside the edges.
 pub fn histogram_bin(x: f64, edges: &[f64], kind: ValueKind) -> Option<usize> {
-    let bins = edges.len() - 1;
-    let (first, last) = (edges[0], edges[bins]);
-    let x = kind.round(x);
-    if !(x >= first && x <= last) {
-        return None;
+    Binner::new(edges, kind).bin(x)
+}
+
+/// [`histogram_bin`] on one set of edges, its constants taken once: the same arithmetic, for
+/// binning many values.
+#[derive(Debug, Clone, Copy)]
+pub struct Binner<'a> {
+    edges: &'a [f64],
+    first: f64,
+    last: f64,
+    denominator: f64,
+    bins: usize,
+    kind: ValueKind,
+}
+
+impl<'a> Binner<'a> {
+    /// Binning on `edges` (at least two) in `kind`'s arithmetic.
+    pub fn new(edges: &'a [f64], kind: ValueKind) -> Self {
+        let bins = edges.len() - 1;
+        let (first, last) = (edges[0], edges[bins]);
+        Binner { edges, first, last, denominator: kind.round(last - first), bins, kind }
     }
-    let r = |v: f64| kind.round(v);
-    let denominator = r(last - first);
-    let estimate = r(r(r(x - first) / denominator) * bins as f64);
-    let mut index = if estimate.is_finite() && estimate > 0.0 { (estimate as usize).min(bins) } else { 0 };
-    if index == bins {
-        index -= 1;
+
+    /// The bin of `x` (`None` outside the edges).
+    #[inline]
+    pub fn bin(&self, x: f64) -> Option<usize> {
+        match self.kind {
+            ValueKind::Float32 => self.bin_in(x, |v| v as f32 as f64),
+            ValueKind::Float64 | ValueKind::Int => self.bin_in(x, |v| v),
+        }
     }
-    if x < edges[index] && index > 0 {
-        index -= 1;
+
+    #[inline(always)]
+    fn bin_in(&self, x: f64, r: impl Fn(f64) -> f64) -> Option<usize> {
+        let (first, last, bins) = (self.first, self.last, self.bins);
+        let x = r(x);
+        if !(x >= first && x <= last) {
+            return None;
+        }
+        let estimate = r(r(r(x - first) / self.denominator) * bins as f64);
+        let mut index = if estimate.is_finite() && estimate > 0.0 { (estimate as usize).min(bins) } else { 0 };
+        if index == bins {
+            index -= 1;
+        }
+        if x < self.edges[index] && index > 0 {
+            index -= 1;
+        }
+        if x >= self.edges[index + 1] && index != bins - 1 {
+            index += 1;
+        }
+        Some(index)
     }
-    if x >= edges[index + 1] && index != bins - 1 {
-        index += 1;
-    }
-    Some(index)
 }
 
 /// Bin centres as connectome-manipulator computes them: `np.mean(edges[i:i+2])` in the edges'

@@ -7,7 +7,7 @@ import { parentPort } from "node:worker_threads";
 import h5wasm from "h5wasm/node";
 import { initSync, Fitter } from "../../pkg/synparam.js";
 import { prepareHdf5, closeCircuit } from "../sonata/loader.js";
-import { addFitPopulation, chunkColumnNames, chunkState } from "../run/fit.js";
+import { addFitPopulation, chunkColumnNames, chunkState, ChunkStore, defaultKeepMB } from "../run/fit.js";
 import { openCircuit } from "./node.mjs";
 
 let fit = null;
@@ -23,7 +23,12 @@ async function handle(message) {
     const fitter = new Fitter(settings, pathwayProperty);
     const cache = new Map();
     for (const name of populations) addFitPopulation(fitter, opened, opened.edgePopulations.get(name), pathwayProperty, cache, false, distanceReads);
-    fit = { circuit: opened, fitter, names: (population) => chunkColumnNames(JSON.parse(settings), distanceReads, population) };
+    // Chunks this thread read in pass 1, kept for the next passes only when SYNPARAM_FIT_KEEP_MB
+    // asks (per thread): chunks go to whichever thread is free, so a thread is handed about one
+    // in `threads` of its kept chunks again — measured, no faster than reading them again, for
+    // twice the memory (docs/performance.md).
+    const keepMB = process.env.SYNPARAM_FIT_KEEP_MB ? defaultKeepMB() : 0;
+    fit = { circuit: opened, fitter, names: (population) => chunkColumnNames(JSON.parse(settings), distanceReads, population), store: new ChunkStore(keepMB) };
     return {};
   }
   if (message.plan) {
@@ -31,7 +36,7 @@ async function handle(message) {
     return {};
   }
   const { population, start, end } = message.chunk;
-  const state = chunkState(fit.fitter, fit.circuit.edgePopulations.get(population), fit.names(population), start, end);
+  const state = chunkState(fit.fitter, fit.circuit.edgePopulations.get(population), fit.names(population), start, end, fit.store);
   try {
     return { json: state.toJson() };
   } finally {

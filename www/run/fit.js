@@ -119,18 +119,83 @@ export function buildOptionsOf({ laws = null, mode = "cm", options = {} } = {}) 
   return merged;
 }
 
+/** How many megabytes of chunks a fit keeps between passes where it reads them itself (one
+ * thread; worker threads keep them only when the variable is set, each this much): the
+ * SYNPARAM_FIT_KEEP_MB environment variable in Node, else 512 there and 128 in a page. Kept
+ * chunks are not read again in passes 2 and 3 (a fit reads each chunk once when they all fit);
+ * 0 reads every chunk in every pass (the least memory). */
+export function defaultKeepMB() {
+  const env = globalThis.process?.env?.SYNPARAM_FIT_KEEP_MB;
+  if (env !== undefined && env !== "" && Number.isFinite(Number(env)) && Number(env) >= 0) return Number(env);
+  return globalThis.process?.versions?.node ? 512 : 128;
+}
+
+/** Whether two float64 arrays hold the same bits (memcmp in Node). */
+function sameBits(a, b) {
+  const bytes = (x) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  if (globalThis.Buffer) return globalThis.Buffer.compare(bytes(a), bytes(b)) === 0;
+  const [x, y] = [new Int32Array(a.buffer, a.byteOffset, a.length * 2), new Int32Array(b.buffer, b.byteOffset, b.length * 2)];
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+/** Chunks read in pass 1, kept for the next passes up to `megabytes`: the ids as read (Arrow IPC)
+ * and each column as float32 when every value is a float32 number (float32 columns, integers
+ * below 2^24: widened back exactly), else as float64. The core gets the same values either way. */
+export class ChunkStore {
+  constructor(megabytes = defaultKeepMB()) {
+    this.budget = megabytes * 2 ** 20;
+    this.used = 0;
+    this.chunks = new Map();
+  }
+
+  /** The kept chunk `key` as read: `{ipc, values}` (values widened to float64), or null. */
+  take(key) {
+    const kept = this.chunks.get(key);
+    if (!kept) return null;
+    const n = kept.columns[0]?.length ?? 0;
+    const values = new Float64Array(n * kept.columns.length);
+    kept.columns.forEach((column, k) => values.set(column, k * n));
+    return { ipc: kept.ipc, values };
+  }
+
+  /** Keep chunk `key` (`n` rows, `count` columns in `values`) if the budget allows. */
+  keep(key, ipc, values, n, count) {
+    if (this.used + ipc.byteLength + values.byteLength / 2 > this.budget) return;
+    const columns = [];
+    let bytes = ipc.byteLength;
+    for (let k = 0; k < count; k++) {
+      const column = values.subarray(k * n, (k + 1) * n);
+      const narrow = new Float32Array(column);
+      columns.push(sameBits(new Float64Array(narrow), column) ? narrow : column.slice());
+      bytes += columns[k].byteLength;
+    }
+    if (this.used + bytes > this.budget) return;
+    this.used += bytes;
+    this.chunks.set(key, { ipc, columns });
+  }
+}
+
 /** One chunk's state of the current pass: edges `[start, end)` of `edges` (all the edges of their
  * target nodes) read — ids, and the columns `names` (chunkColumnNames) through the group columns — and
- * added to a fresh state (the caller frees it). What the fit's worker threads do too. */
-export function chunkState(fitter, edges, names, start, end) {
-  const [chunk] = edgeChunks(edges, end - start, { starts: [start], end });
+ * added to a fresh state (the caller frees it). With a `store` (ChunkStore), a chunk kept there
+ * is not read again, and one read is kept while the store's budget allows. What the fit's worker
+ * threads do too. */
+export function chunkState(fitter, edges, names, start, end, store = null) {
   const n = end - start;
-  const columns = existingEdgeColumns(edges, names, start, end);
-  const values = new Float64Array(n * names.length);
-  names.forEach((name, k) => values.set(columns[name], k * n));
+  const key = `${edges.name}\u0000${start}`;
+  let chunk = store?.take(key);
+  if (!chunk) {
+    const [{ ipc }] = edgeChunks(edges, n, { starts: [start], end });
+    const columns = existingEdgeColumns(edges, names, start, end);
+    const values = new Float64Array(n * names.length);
+    names.forEach((name, k) => values.set(columns[name], k * n));
+    store?.keep(key, ipc, values, n, names.length);
+    chunk = { ipc, values };
+  }
   const state = fitter.newState();
   try {
-    fitter.addChunk(state, edges.name, chunk.ipc, values);
+    fitter.addChunk(state, edges.name, chunk.ipc, chunk.values);
   } catch (error) {
     state.free();
     throw inFile(error, edges.shownName);
@@ -141,7 +206,7 @@ export function chunkState(fitter, edges, names, start, end) {
 /** One pass: every chunk (in the plan's order) added to a fresh state — here, or by `workers`
  * (their states as JSON) — and the chunks' states merged in that order, the merged state handed
  * to the core. */
-async function runPass(fitter, chunks, { names, plan, workers, FitState, shouldStop, progress, timings }) {
+async function runPass(fitter, chunks, { names, plan, workers, FitState, shouldStop, progress, timings, store }) {
   const total = fitter.newState();
   try {
     if (workers) {
@@ -158,7 +223,7 @@ async function runPass(fitter, chunks, { names, plan, workers, FitState, shouldS
       for (const { edges, start, end } of chunks) {
         await yieldToEvents();
         if (shouldStop()) throw new CircuitError("cancelled");
-        const state = chunkState(fitter, edges, names(edges.name), start, end);
+        const state = chunkState(fitter, edges, names(edges.name), start, end, store);
         try {
           total.merge(state);
         } finally {
@@ -187,14 +252,15 @@ async function runPass(fitter, chunks, { names, plan, workers, FitState, shouldS
  * FitSettings' keys, e.g. `folds`); the core checks every key. `startWorkers({settings,
  * pathwayProperty, populations, chunks})` may return workers (`{pass(plan, work, shouldStop) →
  * states as JSON in chunk order, terminate()}`, with the core's `FitState` to read them) that
- * compute the chunks' states: the same bits as here. Writes nothing.
+ * compute the chunks' states: the same bits as here. `keepMB` (default: defaultKeepMB()) bounds
+ * the chunks kept between passes here (the memory a fit trades for reading once). Writes nothing.
  * Returns `{modelText, reportText, model, report, settings, populations, notFitted, warnings,
  * passes, chunkRows, workers}`; `onProgress({pass, done, total})` after each chunk.
  */
 export async function fitCircuit({
   circuit, Fitter, planFit, pathwayProperty, properties = null, laws = null, mode = "cm", minSamples = null, maxSamples = null,
   seed = 0, populations = null, fallback = null, chunkRows = null, delayBinUm = null, options = {}, settings = null, onProgress = () => {}, shouldStop = () => false, timings = null,
-  FitState = null, startWorkers = null,
+  FitState = null, startWorkers = null, keepMB = null,
 }) {
   const buildOptions = buildOptionsOf({ laws, mode, options });
   const needed = neededUnavailable(circuit, populations);
@@ -222,12 +288,14 @@ export async function fitCircuit({
     workers = (await startWorkers?.({ settings: plan.settings, pathwayProperty, populations: plan.populations, distanceReads: plan.distance_reads, chunks: chunks.length })) ?? null;
     const total = chunks.reduce((sum, { start, end }) => sum + end - start, 0);
     const names = (population) => chunkColumnNames(plan.settings, plan.distance_reads, population);
+    // Chunks read in pass 1 kept for the next ones (here; workers keep their own).
+    const store = workers ? null : new ChunkStore(keepMB ?? defaultKeepMB());
     let passes = 0;
     for (let pass; (pass = fitter.nextPass()) !== undefined;) {
       passes++;
       let done = 0;
       const progress = (n) => onProgress({ pass: passes, done: (done += n), total });
-      await runPass(fitter, chunks, { names, plan: pass, workers, FitState, shouldStop, progress, timings });
+      await runPass(fitter, chunks, { names, plan: pass, workers, FitState, shouldStop, progress, timings, store });
     }
     fitter.finish();
     const { model, report } = fitter.build(JSON.stringify(buildOptions));
