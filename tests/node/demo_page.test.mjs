@@ -1199,8 +1199,9 @@ test("Copy as command and Copy as Python give lines that redo the page's run bit
   await openPage(page);
   await page.setInputFiles("#folder", multi);
   await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
-  await page.selectOption("#preset", "tsodyks_markram");
-  await confirmPreset(page);
+  // A matrix model (a preset applied in the page is rules, to which the pathway property and the
+  // fallback value do not apply): every setting of the page then shows in the lines.
+  await paste(page, "#config", await readFile(new URL("../../www/presets/tsodyks_markram.json", import.meta.url), "utf8"));
   await page.fill("#seed", "23");
   await page.dispatchEvent("#seed", "change");
   await page.fill("#fallback", "INH");
