@@ -476,6 +476,16 @@ pub fn export_rules(text: &str, pathway_property: &str) -> Result<String, JsValu
     serde_json::to_string_pretty(&rules).map_err(|e| js_error(Error::input("rules", e.to_string())))
 }
 
+/// A preset by class as synparam rules JSON (text) for a circuit (see the Rust
+/// `rules::preset_to_rules`): `mapping` is `{pathway_property, values: {value: type}, populations:
+/// {population: type}, source?: {values, populations}, target?: {values, populations}}`.
+#[wasm_bindgen(js_name = presetRules)]
+pub fn preset_rules(preset: &str, mapping: JsValue) -> Result<String, JsValue> {
+    let mapping: crate::rules::PresetMapping = from_js(mapping, "mapping")?;
+    let rules = crate::rules::preset_to_rules(preset, &mapping).map_err(js_error)?;
+    serde_json::to_string_pretty(&rules).map_err(|e| js_error(Error::input("rules", e.to_string())))
+}
+
 /// Rules compiled for a circuit (see the Rust `rules::RuleCompiler`): add every edge population
 /// with node tables of the properties `readRules` lists (Arrow IPC, one column per property),
 /// `prepare()`, then add the edges chunk by chunk and `finish()`.

@@ -10,11 +10,13 @@
 //! export as a `ConnPropsModel` dict.
 //!
 //! The layers, each using only those before it: `selectors` (which nodes), `ruleset` (the rules),
-//! the readers `bbp`, `obi_one` and `rules_json`, `read` (any input), `compile` (for a circuit).
+//! the readers `bbp`, `obi_one` and `rules_json`, `read` (any input), `compile` (for a circuit);
+//! `preset` writes a preset by class as rules for a circuit's values and populations.
 
 mod bbp;
 mod compile;
 mod obi_one;
+mod preset;
 mod read;
 mod rules_json;
 mod ruleset;
@@ -24,6 +26,7 @@ pub use compile::{
     compile, CompiledRules, EdgePopulationNodes, Explain, NodeTable, PathwayReport, PopulationPathways, RuleCompiler,
     RuleMatchingNothing, RuleReport,
 };
+pub use preset::{preset_to_rules, PresetMapping, PresetSide};
 pub use read::{is_rules_input, parse_rules};
 pub use rules_json::model_to_rules;
 pub use ruleset::{

@@ -17,6 +17,7 @@ async function confirmPreset(page) {
   await page.click("#apply-preset");
   await page.waitForSelector("#preset-mapping:not([hidden])");
   await page.click("#preset-confirm");
+  await page.waitForSelector("#preset-mapping", { state: "hidden" });
 }
 
 let browser;
@@ -201,7 +202,7 @@ test("a pasted invalid config shows the core's error with its JSON path", async 
   await page.close();
 });
 
-test("the Tsodyks–Markram preset is mapped onto the circuit's pathway values and runs", async () => {
+test("the Tsodyks–Markram preset is mapped onto the circuit's pathway values as rules and runs", async () => {
   const page = await browser.context.newPage();
   await page.setViewportSize({ width: 420, height: 900 });
   await openPage(page);
@@ -210,10 +211,15 @@ test("the Tsodyks–Markram preset is mapped onto the circuit's pathway values a
   assert.equal(await page.textContent("#pathway-values"), "excitatory_neuron, extrinsic_neuron, inhibitory_neuron");
   await page.selectOption("#preset", "tsodyks_markram");
   await confirmPreset(page);
+  // Rules: one class per pair of the preset's types, the values selected by synapse_class.
   const config = JSON.parse(await page.inputValue("#config"));
-  assert.deepEqual(config.pathway_param_dict.src_types, ["excitatory_neuron", "extrinsic_neuron", "inhibitory_neuron"]);
-  assert.equal(config.pathway_param_dict.prop_stats.syn_type_id.inhibitory_neuron.excitatory_neuron.mean, 7);
-  assert.equal(config.pathway_param_dict.prop_stats.syn_type_id.extrinsic_neuron.excitatory_neuron.mean, 113, "extrinsic maps to excitatory");
+  assert.equal(config.rules_version, 1);
+  const rule = (name) => config.rules.find((r) => r.name === name);
+  const props = (name) => config.classes.find((c) => c.name === name).props;
+  assert.deepEqual(rule("EXC → EXC").source.synapse_class, ["excitatory_neuron", "extrinsic_neuron"], "extrinsic maps to excitatory");
+  assert.deepEqual(rule("INH → EXC").source.synapse_class, ["inhibitory_neuron"]);
+  assert.equal(props("INH → EXC").syn_type_id.mean, 7);
+  assert.equal(props("EXC → EXC").syn_type_id.mean, 113);
   await page.waitForFunction(() => /^valid: conductance, conductance_scale_factor/.test(document.getElementById("config-status").textContent));
   await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
@@ -238,28 +244,33 @@ test("existing properties need the overwrite toggle (network fixture through the
   assert.deepEqual(matrix[0], ["source \\ target", "EXC", "INH"]);
   const total = matrix.slice(1).flatMap((r) => r.slice(1).map(Number)).reduce((a, b) => a + b, 0);
   assert.equal(total, 19861 + 902 + 372, "every S1 → S1 synapse of the three files");
+  // A matrix model leaves VPM (no synapse_class) out: said before the run, with its reason and a remedy.
+  await paste(page, "#config", await readFile(new URL("../../www/presets/tsodyks_markram.json", import.meta.url), "utf8"));
+  await page.waitForFunction(() => document.querySelector("#run-plan li[data-population='VPM__S1__chemical']")?.dataset.status === "skipped");
+  const plan = await page.$$eval("#run-plan li", (items) => items.map((li) => [li.dataset.status, li.textContent]));
+  assert.ok(plan.some(([status, text]) => status === "skipped" && /^VPM__S1__chemical: 3,552 synapses skipped — its source nodes \(VPM\) have no 'synapse_class'set a fallback value…$/.test(text)), JSON.stringify(plan));
+  // The preset applied as rules covers VPM by its node population (the dialog lists it, extrinsic).
   await page.selectOption("#preset", "tsodyks_markram");
   await confirmPreset(page);
   // Known before any run: the properties the model writes that the edges already hold, with
   // Overwrite offered up front; Parameterize is disabled, saying why.
+  await page.waitForFunction(() => document.querySelector("#run-plan li[data-population='VPM__S1__chemical']")?.dataset.status === "parameterized");
   await page.waitForFunction(() => /already hold/.test(document.getElementById("run-existing")?.textContent ?? ""));
-  assert.match(await page.textContent("#run-existing"), /all 3 populations already hold conductance, delay, syn_type_id/);
+  assert.match(await page.textContent("#run-existing"), /all 4 populations already hold conductance, delay, syn_type_id/);
   assert.equal(await page.isDisabled("#run"), true);
-  assert.match(await page.textContent("#run-blocked"), /^Cannot parameterize: 3 edge populations already hold conductance, delay, syn_type_id: overwrite them, or a run refuses/);
-  // What a run skips is listed before the run, with its reason and a remedy.
-  const plan = await page.$$eval("#run-plan li", (items) => items.map((li) => [li.dataset.status, li.textContent]));
-  assert.ok(plan.some(([status, text]) => status === "skipped" && /^VPM__S1__chemical: 3,552 synapses skipped — its source nodes \(VPM\) have no 'synapse_class'set a fallback value…$/.test(text)), JSON.stringify(plan));
+  assert.match(await page.textContent("#run-blocked"), /^Cannot parameterize: 4 edge populations already hold conductance, delay, syn_type_id: overwrite them, or a run refuses/);
+
   await page.click("#run-existing button");
   await page.waitForFunction(() => !document.getElementById("run").disabled);
   assert.equal(await page.isChecked("#overwrite"), true);
   assert.equal(await page.isHidden("#run-blocked"), true);
-  // Parameterize asks before skipping, naming what it skips and why.
+  // Nothing skipped: Parameterize does not ask, and VPM's synapses are drawn.
   const asked = await clickRun(page);
-  assert.deepEqual(asked, ["VPM__S1__chemical: 3,552 synapses — its source nodes (VPM) have no 'synapse_class'"]);
+  assert.deepEqual(asked, []);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
-  assert.match(await page.textContent("#status"), /skipped edge population 'VPM__S1__chemical'/, "the virtual population without synapse_class is reported");
+  assert.doesNotMatch(await page.textContent("#status"), /skipped edge population/);
   await showAll(page);
-  assert.equal(await page.$$eval("#downloads a[download$='.h5']", (links) => links.length), 3, "one download per edges file");
+  assert.equal(await page.$$eval("#downloads a[download$='.h5']", (links) => links.length), 3, "one download per edges file (VPM's among them)");
   // Several edge populations: each under its own heading in the table, and named in its figures.
   const headings = await page.$$eval("#results tr.population-row:not([hidden])", (rows) => rows.map((r) => r.textContent));
   assert.ok(headings.length >= 2 && headings.every((h) => /^\S+ \(\S+ → \S+, \d+ synapses\)$/.test(h)), headings.join("\n"));
@@ -471,36 +482,52 @@ test("presets classify each pathway value from the circuit's own synapse_class o
   assert.match(allen.tON[1], /^virtual population: 60 X nodes$/);
   assert.match(await page.textContent("#preset-source"), /Gupta, Wang & Markram 2000/);
   await page.click("#preset-confirm");
-  let model = JSON.parse(await page.inputValue("#config")).pathway_param_dict.prop_stats;
-  assert.equal(model.syn_type_id.PV1.e4Rorb.mean, 7, "PV1 → E is inhibitory");
-  assert.equal(model.syn_type_id.tON.PV1.mean, 113, "extrinsic takes the excitatory values");
-  assert.equal(model.u_syn.e4Rorb.PV1.norm_loc, 0.09, "E → I: class E1");
-  assert.equal(model.u_syn.e4Rorb.LIFe23.norm_loc, 0.5, "E → E: class E2");
-  assert.equal(model.decay_time.i4Pvalb.LIFe23.norm_loc, 8.3, "I → E: GABA_A decay");
+  await page.waitForSelector("#preset-mapping", { state: "hidden" });
+  // Applied as rules: the values of each class selected by pop_name, one class per pair of types.
+  let rules = JSON.parse(await page.inputValue("#config"));
+  const rule = (name) => rules.rules.find((r) => r.name === name);
+  const props = (name) => rules.classes.find((c) => c.name === name).props;
+  assert.ok(rule("INH → EXC").source.pop_name.includes("PV1"), "PV1 → E is inhibitory");
+  assert.equal(props("INH → EXC").syn_type_id.mean, 7);
+  assert.ok(rule("EXC → INH").source.pop_name.includes("tON"), "extrinsic takes the excitatory values");
+  assert.equal(props("EXC → INH").syn_type_id.mean, 113);
+  assert.equal(props("EXC → INH").u_syn.norm_loc, 0.09, "E → I: class E1");
+  assert.equal(props("EXC → EXC").u_syn.norm_loc, 0.5, "E → E: class E2");
+  assert.equal(props("INH → EXC").decay_time.norm_loc, 8.3, "I → E: GABA_A decay");
   // obi-one: L23_CHC and L6_BPC are inhibitory by their synapse_class; layer 6 mixes both (the majority, marked).
+  // With rules in the model box the page's pathway property is not shown: the dialog has its own.
   await page.setInputFiles("#folder", new URL("../fixtures/out/obi_one/", import.meta.url).pathname);
   await page.waitForFunction(() => /S1nonbarrel_neurons__S1nonbarrel_neurons__chemical/.test(document.getElementById("circuit").textContent));
-  await page.selectOption("#pathway-property", "mtype");
   await paste(page, "#config", (await page.inputValue("#config")).replace('"random_seed": 1', '"random_seed": 2'));
   await page.click("#apply-preset");
   await page.waitForSelector("#preset-mapping:not([hidden])");
+  await page.selectOption("#preset-property", "mtype");
+  await page.waitForFunction(() => document.querySelector("#preset-classes tr[data-value='L23_CHC']"));
+  // VPM, POm and the external population have no mtype: listed, extrinsic by default.
+  assert.deepEqual(await page.$$eval("#preset-populations tbody tr", (trs) => trs.map((tr) => [tr.dataset.value, tr.querySelector("select").value])),
+    [["POm", "X"], ["VPM", "X"], ["external_S1nonbarrel_neurons", "X"]]);
   const obi = Object.fromEntries((await rowsOf()).map(([value, cls]) => [value, cls]));
   assert.equal(obi.L23_CHC, "I");
   assert.equal(obi.L6_BPC, "I");
   assert.equal(obi["L5_TPC:A"], "E");
   assert.match(await page.textContent("#preset-replaces"), /replaces the model you edited/, "an edited model: the confirmation says what goes");
   await page.click("#preset-cancel");
-  await page.selectOption("#pathway-property", "layer");
   await page.click("#apply-preset");
   await page.waitForSelector("#preset-mapping:not([hidden])");
+  await page.selectOption("#preset-property", "layer");
+  await page.waitForFunction(() => document.querySelector("#preset-classes tr[data-value='6']"));
   const layer = Object.fromEntries((await rowsOf()).map(([value, cls, className, basis]) => [value, { cls, className, basis }]));
   assert.equal(layer["6"].className, "mixed");
   assert.match(layer["6"].basis, /mixed: the majority is chosen/);
   // The user corrects a class before applying: the model follows the correction.
   await page.selectOption("#preset-classes tr[data-value='6'] select", "I");
   await page.click("#preset-confirm");
-  model = JSON.parse(await page.inputValue("#config")).pathway_param_dict.prop_stats;
-  assert.equal(model.syn_type_id["6"]["3"].mean, 7);
+  await page.waitForSelector("#preset-mapping", { state: "hidden" });
+  rules = JSON.parse(await page.inputValue("#config"));
+  // Layer 3 (L23_CHC) is inhibitory, and 6 now too: every value is I; the populations without a layer (X) take E's.
+  assert.deepEqual(rule("INH → INH").source.layer, ["3", "6"]);
+  assert.equal(rule("EXC → INH"), undefined);
+  assert.deepEqual(rule("POm, VPM, external_S1nonbarrel_neurons (EXC) → INH").target.layer, ["3", "6"]);
   // The bundled example names its classes by synapse_class values (excitatory_neuron, …): read, not guessed.
   await page.goto(browser.base);
   await page.waitForSelector("body[data-ready='true']");
@@ -1030,6 +1057,122 @@ test("a region's recipe on a subcircuit: the rules for mtypes it lacks are repor
   assert.deepEqual(fromCli.rules_matching_nothing.find((r) => r.absent_values.join() === "source mtype 'L2_TPC:A',target mtype 'L2_TPC:A'").sides, ["source", "target"]);
 });
 
+/** The BBP-like circuit of tests/fixtures/make_cortex.py (37 mtypes in S1, virtual VPM and POm
+ * without mtype, three edge populations), generated once per test run. */
+let cortexDir = null;
+async function cortex() {
+  if (!cortexDir) {
+    const dir = join(await mkdtemp(join(tmpdir(), "synparam-cortex-")), "cortex");
+    const { execFileSync } = await import("node:child_process");
+    execFileSync(new URL("../../.venv/bin/python", import.meta.url).pathname, [new URL("../fixtures/make_cortex.py", import.meta.url).pathname, dir], { stdio: "pipe" });
+    cortexDir = `${dir}/`;
+  }
+  return cortexDir;
+}
+
+/** Apply the Tsodyks–Markram by-class preset by mtype to the loaded cortex as a user does: the
+ * dialog lists VPM and POm (no mtype) as populations, extrinsic by default. Returns the main
+ * thread's work from the click on Apply until the coverage view shows the rules and the model is
+ * valid, from a DevTools trace of the page's renderer: the tasks of its main thread (`RunTask`,
+ * summed: `work`; the longest: `longest`), and their style, layout and paint (ms). The page is
+ * watched by a MutationObserver, not polled, so that the test adds no task but the click. */
+async function applyPresetAsRules(page) {
+  await page.selectOption("#pathway-property", "mtype");
+  // The synapses per mtype pathway shown first (that count is the property's, not Apply's work).
+  await page.waitForFunction(() => [...document.querySelectorAll("#pathway-matrix th")].some((th) => th.textContent === "L6_TPC:A"));
+  await page.selectOption("#preset", "tsodyks_markram_by_class");
+  await page.click("#apply-preset");
+  await page.waitForSelector("#preset-mapping:not([hidden])");
+  assert.equal(await page.$$eval("#preset-classes tbody tr", (trs) => trs.length), 37);
+  const populations = await page.$$eval("#preset-populations tbody tr", (trs) => trs.map((tr) => [tr.cells[0].textContent, tr.querySelector("select").value, tr.cells[2].textContent]));
+  assert.deepEqual(populations, [["POm", "X", "300 nodes, none with mtype (virtual)"], ["VPM", "X", "400 nodes, none with mtype (virtual)"]]);
+  assert.equal(await page.isVisible("#preset-populations-block"), true);
+  await page.evaluate(() => {
+    const done = () => document.getElementById("preset-mapping").hidden && !document.getElementById("rules-coverage").hidden
+      && /^valid/.test(document.getElementById("config-status").textContent) && document.querySelectorAll("#coverage-table tbody tr").length > 0;
+    globalThis.__applied = new Promise((resolve) => {
+      const observer = new MutationObserver(() => { if (done()) { observer.disconnect(); resolve(); } });
+      observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+  });
+  const cdp = await page.context().newCDPSession(page);
+  const events = [];
+  cdp.on("Tracing.dataCollected", ({ value }) => events.push(...value));
+  const complete = new Promise((resolve) => cdp.once("Tracing.tracingComplete", resolve));
+  await cdp.send("Tracing.start", { categories: "devtools.timeline,disabled-by-default-devtools.timeline", transferMode: "ReportEvents" });
+  await page.click("#preset-confirm");
+  await page.evaluate(() => globalThis.__applied);
+  await cdp.send("Tracing.end");
+  await complete;
+  await cdp.detach();
+  // The page's main thread: of the renderers' main threads traced, the one that ran the click's listeners.
+  const sum = (list) => list.reduce((total, e) => total + e.dur, 0) / 1000;
+  const mains = events.filter((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain");
+  const eventsOf = (thread) => events.filter((e) => e.pid === thread.pid && e.tid === thread.tid && e.ph === "X" && e.dur);
+  const main = mains.find((thread) => eventsOf(thread).some((e) => e.name === "EventDispatch" && e.args?.data?.type === "click"));
+  assert.ok(main, "the page's main thread traced");
+  const onMain = eventsOf(main);
+  const tasks = onMain.filter((e) => e.name === "RunTask");
+  return {
+    work: sum(tasks), longest: Math.max(0, ...tasks.map((e) => e.dur)) / 1000,
+    rendering: sum(onMain.filter((e) => ["UpdateLayoutTree", "Layout", "PrePaint", "Paint"].includes(e.name))),
+  };
+}
+
+test("a preset by class on 37 mtypes is applied as rules: compact, the classes in the coverage view, VPM and POm covered, Apply under 100 ms of main-thread work, and the page's zip equals the command's on the same rules", async () => {
+  const circuit = await cortex();
+  // What Apply writes, read from the page first (the command then runs those rules).
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.setInputFiles("#folder", circuit);
+  await page.waitForFunction(() => /POm__S1__chemical/.test(document.getElementById("circuit").textContent));
+  const { work, rendering, longest } = await applyPresetAsRules(page);
+  const text = await page.inputValue("#config");
+  const rules = JSON.parse(text);
+  // The matrix the page wrote before (every mtype and the thalamic fallback as a value, × 10 properties).
+  const { mapPreset } = await import("../../www/ui/presets.js");
+  const preset = JSON.parse(await readFile(new URL("../../www/presets/tsodyks_markram_by_class.json", import.meta.url), "utf8"));
+  const values = rules.rules.filter((r) => r.source.mtype).flatMap((r) => r.source.mtype);
+  const matrix = JSON.stringify(mapPreset(preset, [...new Set(values), "thalamus"], "mtype", {}), null, 2);
+  console.log(`preset as rules: ${text.length} bytes (as the matrix: ${matrix.length} bytes); Apply: ${work.toFixed(1)} ms of main-thread tasks (style, layout and paint ${rendering.toFixed(1)} ms), the longest ${longest.toFixed(1)} ms`);
+  assert.equal(new Set(values).size, 37);
+  assert.ok(text.length < 16_000 && matrix.length > 1_000_000, `${text.length} bytes against ${matrix.length}`);
+  assert.ok(work < 100, `Apply took ${work.toFixed(1)} ms of main-thread work`);
+  assert.equal(rules.rules_version, 1);
+  assert.equal(rules.random_seed, 1);
+  assert.deepEqual(rules.classes.map((c) => c.name), ["EXC → EXC", "EXC → INH", "INH → EXC", "INH → INH"]);
+  assert.equal(rules.classes[1].props.u_syn.norm_loc, 0.09, "E → I: class E1");
+  // The coverage view: the rules by name with their class, every one applying; VPM and POm's synapses covered.
+  const shown = await page.$$eval("#rules-table tbody tr", (trs) => trs.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent, tr.cells[5].textContent]));
+  assert.deepEqual(shown.map(([rule, cls]) => [rule.replace(/^rules\[\d+\] \((.*)\)$/, "$1"), cls]), [
+    ["POm, VPM (EXC) → EXC", "EXC → EXC"], ["POm, VPM (EXC) → INH", "EXC → INH"],
+    ["EXC → EXC", "EXC → EXC"], ["EXC → INH", "EXC → INH"], ["INH → EXC", "INH → EXC"], ["INH → INH", "INH → INH"]]);
+  assert.ok(shown.every(([, , state]) => state === "applies"), shown.map((s) => s[2]).join(", "));
+  const coverage = await page.$$eval("#coverage-table tbody tr", (trs) => trs.map((tr) => [tr.cells[0].textContent, Number(tr.cells[1].textContent.replace(/,/g, "")), tr.dataset.state ?? ""]));
+  assert.ok(coverage.some(([pathway]) => /POm/.test(pathway) && /VPM/.test(pathway)), coverage.map((c) => c[0]).join("\n"));
+  assert.ok(coverage.every(([, , state]) => state !== "uncovered"));
+  const covered = coverage.reduce((sum, [, synapses]) => sum + synapses, 0);
+  const inCircuit = [...(await page.textContent("#circuit")).matchAll(/__chemical: \S+ → S1, ([\d,]+) synapses/g)].reduce((sum, m) => sum + Number(m[1].replace(/,/g, "")), 0);
+  assert.equal(covered, inCircuit, "the coverage counts every synapse of the circuit");
+  await page.close();
+
+  const work2 = await mkdtemp(join(tmpdir(), "synparam-preset-rules-"));
+  const rulesFile = join(work2, "preset_rules.json");
+  await writeFile(rulesFile, text);
+  const { fromCli, seed } = await zipEqualsCommand(circuit, [], {
+    config: rulesFile,
+    async prepare(page) {
+      await applyPresetAsRules(page);
+      assert.equal(await page.inputValue("#config"), text, "the same rules from the same circuit");
+    },
+  });
+  assert.equal(seed, "1");
+  assert.deepEqual(Object.keys(fromCli.parameterized).sort(), ["POm__S1__chemical", "S1__S1__chemical", "VPM__S1__chemical"], "VPM and POm parameterized");
+  const synapses = Object.values(fromCli.parameterized).reduce((sum, p) => sum + p.synapses, 0);
+  assert.equal(synapses, covered, "every synapse the coverage counted, the thalamic ones too");
+  assert.equal(fromCli.pathway_property, "rules");
+});
+
 test("an obi-one SynapseParameterization config pasted in the page: assigners as rules, the shadowed ones marked, the differences from obi-one listed, and it runs", async () => {
   const page = await browser.context.newPage();
   await openPage(page);
@@ -1067,8 +1210,9 @@ test("Copy as command and Copy as Python give lines that redo the page's run bit
   await openPage(page);
   await page.setInputFiles("#folder", multi);
   await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
-  await page.selectOption("#preset", "tsodyks_markram");
-  await confirmPreset(page);
+  // A matrix model (a preset applied in the page is rules, to which the pathway property and the
+  // fallback value do not apply): every setting of the page then shows in the lines.
+  await paste(page, "#config", await readFile(new URL("../../www/presets/tsodyks_markram.json", import.meta.url), "utf8"));
   await page.fill("#seed", "23");
   await page.dispatchEvent("#seed", "change");
   await page.fill("#fallback", "INH");

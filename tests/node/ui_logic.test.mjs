@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pageOverrides, settingNotes } from "../../www/ui/settings.js";
 import { summaryCsv, statisticsFingerprints, changedPathways, taskOfRun } from "../../www/ui/summary.js";
-import { classOf, classifyValues, mapPreset } from "../../www/ui/presets.js";
+import { classOf, classifyValues, mapPreset, hasRulesForm, presetMapping } from "../../www/ui/presets.js";
 import { createHistory, encodeState, decodeState } from "../../www/ui/history.js";
 import { sharedDomain, pathwaySubtitle, countTick } from "../../www/ui/plots.js";
 import { distributionFields, specLabel, specFromForm, numberOrText, applySpec, addProperty, removeProperty, scaleFields, perSynapseByDefault } from "../../www/ui/editor.js";
@@ -130,6 +130,17 @@ test("a pathway value's class comes from the circuit where it says, and from the
   const mapped = mapPreset(preset, ["a", "b"], "mtype", { a: "I", b: "X" });
   assert.equal(mapped.pathway_param_dict.prop_stats.syn_type_id.a.b.mean, 7, "the given class, not the name");
   assert.equal(mapped.pathway_param_dict.prop_stats.syn_type_id.b.a.mean, 113, "extrinsic takes the excitatory values");
+  // As rules (the core's presetRules): each value's and population's class as one of the preset's types.
+  assert.equal(hasRulesForm(preset), true);
+  assert.equal(hasRulesForm({ ...preset, prop_cov: { props: ["a", "b"], cov: {} } }), false, "prop_cov: the matrix");
+  const sides = { source: { values: ["a", "b", "c"], populations: ["VPM"] }, target: { values: ["a", "b"], populations: [] } };
+  assert.deepEqual(presetMapping(preset, "mtype", { a: "I", b: "X" }, { VPM: "X" }, sides), {
+    pathway_property: "mtype", values: { a: "INH", b: "EXC" }, populations: { VPM: "EXC" },
+    source: { values: ["a", "b"], populations: ["VPM"] }, target: { values: ["a", "b"], populations: [] },
+  });
+  const withExtrinsic = { ...preset, src_types: ["EXC", "INH", "extrinsic_neuron"], tgt_types: ["EXC", "INH", "extrinsic_neuron"] };
+  assert.deepEqual(presetMapping(withExtrinsic, "mtype", { b: "X" }).values, { b: "extrinsic_neuron" }, "X takes the preset's extrinsic type where it has one");
+  assert.equal(presetMapping({ ...preset, tgt_types: ["INH"] }, "mtype", { a: "E" }), null, "no one type per value: the matrix");
 });
 
 test("the model's history: undo and redo, typing coalesced, a new change drops the redo branch", () => {

@@ -5,8 +5,8 @@
 // one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, Fitter, planFit } from "../../pkg/synparam.js";
-import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, prepareHdf5, openH5 } from "../sonata/loader.js";
+import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, presetRules, Fitter, planFit } from "../../pkg/synparam.js";
+import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, nodePropertyValues, prepareHdf5, openH5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
 import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
 
@@ -113,6 +113,30 @@ function backgroundHashes(files, module) {
  */
 let compiledRules = null; // {circuit, key, compiled}: the last rules compiled for validation
 
+/** What a run of compiled rules does with each edge population (every synapse is covered, or
+ * the compilation failed), and the properties it writes that the edges already hold — with
+ * Overwrite asked for up front, as for a matrix model (a preset applied as rules keeps the offer). */
+function rulesRunPlan(circuit, plan) {
+  const written = plan.summary.properties.map((p) => p.name);
+  const requested = plan.settings.populations.value;
+  const populations = [];
+  const existing = [];
+  for (const edges of circuit.edgePopulations.values()) {
+    const entry = { name: edges.name, source: edges.source, synapses: edges.size, status: "parameterized", reason: null, lacking: null, attributes: null };
+    populations.push(entry);
+    if (requested && !requested.includes(edges.name)) {
+      Object.assign(entry, { status: "not asked", reason: "not among the edge populations the rules name" });
+      continue;
+    }
+    const present = written.filter((name) => edges.properties?.includes(name));
+    if (present.length) existing.push({ population: edges.name, properties: present });
+  }
+  const problems = existing.length && !plan.settings.overwrite.value
+    ? [`${existing.length === 1 ? existing[0].population : `${existing.length} edge populations`} already hold${existing.length === 1 ? "s" : ""} ${[...new Set(existing.flatMap((e) => e.properties))].join(", ")}: overwrite them, or a run refuses`]
+    : [];
+  return { problems, skipped: [], populations, existing };
+}
+
 async function validateRules(config, overrides) {
   const summary = readRules(config);
   const loaded = current ? await current.loading.catch(() => null) : null;
@@ -133,7 +157,7 @@ async function validateRules(config, overrides) {
   const { compiled } = compiledRules;
   const plan = planRun(compiled.configText, overridesOf(given));
   return {
-    ...plan, base: planRun(compiled.configText, {}).settings, circuit: { problems: [], skipped: [] },
+    ...plan, base: planRun(compiled.configText, {}).settings, circuit: rulesRunPlan(loaded.circuit, plan),
     rules: { summary, explain: compiled.explain, compiled: true, exported: exportRules(config, RULES_PATHWAY), model: compiled.configText },
   };
 }
@@ -435,11 +459,44 @@ serveWorker({
     const { circuit } = await circuitOf(where);
     return { property, fallback: fallback ?? null, ...await pathwayCounts({ circuit, PathwayTally, pathwayProperty: property, fallback }) };
   },
-  /** The class (E, I, X) of each value of a pathway property, read from the circuit's own
-   * synapse_class / ei columns and virtual populations: `[{value, counts, basis}]`. */
+  /** For the preset dialog: the class (E, I, X) of each value of a pathway property, read from
+   * the circuit's own synapse_class / ei columns and virtual populations (`values: [{value,
+   * counts, basis}]`); the node populations whose nodes (some or all) lack the property
+   * (`populations: [{name, type, size, lacking}]`); and the values and those populations found
+   * on each side of the edges (`sides: {source, target}: {values, populations}`), so that a preset's
+   * rules name on each side only what is there. */
   async classes({ property, fallback, ...where }) {
     const { circuit } = await circuitOf(where);
-    return pathwayValueClasses(circuit, property, fallback ?? null);
+    const sides = { source: { values: new Set(), populations: new Set() }, target: { values: new Set(), populations: new Set() } };
+    const lacking = new Map();
+    const valuesOf = new Map();
+    for (const edges of circuit.edgePopulations.values()) {
+      for (const [side, name] of [["source", edges.source], ["target", edges.target]]) {
+        const population = circuit.nodePopulations.get(name);
+        if (!population) continue;
+        if (!valuesOf.has(name)) {
+          const values = population.properties.includes(property) ? nodePropertyValues(population, property) : null;
+          const without = values ? values.filter((v) => v === null || v === undefined || v === "").length : population.size;
+          if (without) lacking.set(name, { name, type: population.type, size: population.size, lacking: without });
+          valuesOf.set(name, new Set((values ?? []).filter((v) => v !== null && v !== undefined && v !== "").map(String)));
+        }
+        for (const value of valuesOf.get(name)) sides[side].values.add(value);
+        if (lacking.has(name)) sides[side].populations.add(name);
+      }
+    }
+    const list = ({ values, populations }) => ({ values: [...values].sort(), populations: [...populations].sort() });
+    return {
+      values: pathwayValueClasses(circuit, property, fallback ?? null),
+      populations: [...lacking.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      sides: { source: list(sides.source), target: list(sides.target) },
+    };
+  },
+  /** A preset by class as synparam rules JSON (text) for the mapping the dialog made (the core's
+   * presetRules: `{pathway_property, values: {value: type}, populations: {population: type},
+   * source, target}`); a preset without a rules form (prop_cov) throws the core's error. */
+  async presetRules({ preset, mapping }) {
+    await ready;
+    return presetRules(preset, mapping);
   },
   /** The core's plan of a run of a config with the given overrides: `{settings, summary,
    * schema}` (planRun) plus `base` (the settings without overrides: the config's and the

@@ -1,8 +1,11 @@
 // Presets (www/presets/*.json) mapped onto the pathway values a circuit actually has: each value
 // gets a class — excitatory (E), inhibitory (I) or extrinsic (X) — read from the circuit's own
 // synapse_class / ei columns where it has them (the worker's `classes`), guessed from the name
-// only where it does not (and then shown as a guess for the user to check), and each pathway
-// takes the preset's spec for its source and target classes.
+// only where it does not (and then shown as a guess for the user to check). The preset then becomes
+// rules (the core's presetRules): one class per pair of the preset's types ("EXC → INH"), rules
+// selecting the values of each class by the pathway property and the node populations without it
+// (virtual VPM, POm) by `@population` — as compact as the preset, whatever the number of values.
+// A preset with prop_cov has no rules form: it is expanded into the matrix (`mapPreset`).
 
 export const PRESETS = {
   seed_example: { label: "Seed example (conductance, syn_type_id)", file: "seed_example.json", source: "synparam's example model" },
@@ -44,6 +47,38 @@ export function classifyValues(tallies) {
 function presetType(types, cls) {
   const match = (c) => types.find((t) => classOf(t) === c);
   return match(cls) ?? match("E") ?? types[0];
+}
+
+/** Whether a preset can be written as rules (correlated properties, prop_cov, cannot). */
+export function hasRulesForm(preset) {
+  const model = preset.pathway_param_dict ?? preset;
+  return !(model.prop_cov && Object.keys(model.prop_cov).length);
+}
+
+/**
+ * The mapping the core's presetRules takes: each value's and each population's class ("E", "I",
+ * "X") as one of the preset's types (X takes the preset's extrinsic type where it has one, else
+ * its excitatory one), and the values and populations on each side of the edges (`sides`, from the
+ * worker; absent: every one on both sides). Null when a class's type differs between the preset's
+ * source and target types (no one type per value: then the preset is mapped as a matrix).
+ */
+export function presetMapping(preset, pathwayProperty, valueClasses, populationClasses = {}, sides = null) {
+  const model = preset.pathway_param_dict ?? preset;
+  const typeOf = (cls) => {
+    const source = presetType(model.src_types, cls);
+    return source === presetType(model.tgt_types, cls) ? source : null;
+  };
+  const types = (classes) => Object.fromEntries(Object.entries(classes).map(([name, cls]) => [name, typeOf(cls)]));
+  const values = types(valueClasses);
+  const populations = types(populationClasses);
+  if ([...Object.values(values), ...Object.values(populations)].includes(null)) return null;
+  const mapping = { pathway_property: pathwayProperty, values, populations };
+  if (sides) {
+    for (const side of ["source", "target"]) {
+      mapping[side] = { values: sides[side].values.filter((v) => Object.hasOwn(values, v)), populations: sides[side].populations.filter((p) => Object.hasOwn(populations, p)) };
+    }
+  }
+  return mapping;
 }
 
 /** A task config: the preset's model over `values` of `pathwayProperty`, each value taking the

@@ -194,10 +194,17 @@ export const MARKUP = `
       <div id="fit-view"></div>
     </form>
     <form id="preset-mapping" hidden aria-labelledby="preset-mapping-title">
+      <div class="row"><label>Classes by <select id="preset-property"></select></label></div>
       <p id="preset-mapping-title"></p>
       <div class="table-scroll" tabindex="0" role="region" aria-label="classes of the pathway values (scrolls sideways when wide)"><table id="preset-classes" aria-label="class of each pathway value">
         <thead><tr><th scope="col">value</th><th scope="col">class</th><th scope="col">from</th></tr></thead><tbody></tbody>
       </table></div>
+      <div id="preset-populations-block" hidden>
+        <p id="preset-populations-title"></p>
+        <div class="table-scroll" tabindex="0" role="region" aria-label="classes of the node populations without the pathway property (scrolls sideways when wide)"><table id="preset-populations" aria-label="class of each node population without the pathway property">
+          <thead><tr><th scope="col">node population</th><th scope="col">class</th><th scope="col">nodes</th></tr></thead><tbody></tbody>
+        </table></div>
+      </div>
       <p id="preset-source" class="note"></p>
       <p id="preset-replaces" class="note"></p>
       <button id="preset-confirm" type="button" class="primary">Apply preset</button>
