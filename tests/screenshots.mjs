@@ -1,8 +1,10 @@
 // The README's screenshots (`make screenshots`): the page on a BBP-like circuit with 37 mtypes and
 // three edge populations (tests/fixtures/make_cortex.py), the Tsodyks–Markram by-class preset
-// mapped by mtype: before a run (the model wide, what the run does with each population), after a
-// run (side by side) at 1280×800 and 1920×1080, light and dark; the matrix editor with a cell
-// open. Writes docs/screenshots/.
+// applied by mtype as rules (the virtual VPM and POm classed in the dialog): before a run (the
+// model wide, what the run does with each population), after a run (side by side) at 1280×800 and
+// 1920×1080, light and dark; the matrix editor with a cell open (the preset itself, by
+// synapse_class). Writes docs/screenshots/.
+import { readFile } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
 import { openBrowser } from "./node/browser.mjs";
 
@@ -18,13 +20,12 @@ try {
   await page.setInputFiles("#folder", cortex);
   await page.waitForFunction(() => /POm__S1__chemical/.test(document.getElementById("circuit").textContent));
   await page.selectOption("#pathway-property", "mtype");
-  await page.fill("#fallback", "thalamus");
-  await page.dispatchEvent("#fallback", "change");
   await page.selectOption("#preset", "tsodyks_markram_by_class");
   await page.click("#apply-preset");
   await page.waitForSelector("#preset-mapping:not([hidden])");
   await page.locator("#preset-mapping").screenshot({ path: `${out}preset_mapping.png` });
   await page.click("#preset-confirm");
+  await page.waitForSelector("#preset-mapping", { state: "hidden" });
   await page.waitForFunction(() => /^valid/.test(document.getElementById("config-status").textContent));
   await page.waitForFunction(() => !document.getElementById("run-plan").hidden && !document.getElementById("run").disabled);
   await page.evaluate(() => window.scrollTo(0, 0));
@@ -33,16 +34,20 @@ try {
   if (await page.$eval("#skip-confirm", (d) => d.open)) await page.click("#skip-confirm-run");
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent), null, { timeout: 120_000 });
   await page.waitForSelector("#histograms[data-complete='true']", { timeout: 120_000 });
-  await page.selectOption("#editor-property", "u_syn");
-  await page.fill("#editor-filter", "L5_");
-  await page.click("#editor-matrix button.cell[data-source='L5_TPC:A'][data-target='L5_MC']");
-  await page.waitForSelector("#cell-preview svg");
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${out}results.png` });
   await page.setViewportSize({ width: 1920, height: 1080 });
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${out}results_1920.png` });
   await page.setViewportSize({ width: 1280, height: 800 });
+  // The matrix editor: the preset itself, by synapse_class, a cell open.
+  const preset = await readFile(new URL("../www/presets/tsodyks_markram_by_class.json", import.meta.url), "utf8");
+  await page.fill("#config", JSON.stringify({ pathway_param_dict: JSON.parse(preset), pathway_property: "synapse_class", random_seed: 1 }, null, 2));
+  await page.dispatchEvent("#config", "input");
+  await page.waitForSelector("#editor-matrix button.cell[data-source='EXC'][data-target='INH']");
+  await page.selectOption("#editor-property", "u_syn");
+  await page.click("#editor-matrix button.cell[data-source='EXC'][data-target='INH']");
+  await page.waitForSelector("#cell-preview svg");
   await page.locator("section[aria-labelledby='model-heading']").screenshot({ path: `${out}editor.png` });
   await page.locator("#histograms figure.property-figure").first().scrollIntoViewIfNeeded();
   await page.locator("#histograms figure.property-figure").first().screenshot({ path: `${out}figures.png` });
