@@ -14,6 +14,17 @@ await mkdir(out, { recursive: true });
 const browser = await openBrowser();
 try {
   const page = await browser.context.newPage();
+  /** An element taller than the window, shot without the sticky run bar drawn over its middle. */
+  const withoutRunBar = async (shoot) => {
+    // Through the CSSOM: the page's Content-Security-Policy refuses inline style sheets.
+    const hide = (hidden) => page.evaluate((h) => { document.querySelector(".run-bar").style.visibility = h ? "hidden" : ""; }, hidden);
+    await hide(true);
+    try {
+      await shoot();
+    } finally {
+      await hide(false);
+    }
+  };
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.goto(browser.base);
   await page.waitForSelector("body[data-ready='true']");
@@ -23,7 +34,7 @@ try {
   await page.selectOption("#preset", "tsodyks_markram_by_class");
   await page.click("#apply-preset");
   await page.waitForSelector("#preset-mapping:not([hidden])");
-  await page.locator("#preset-mapping").screenshot({ path: `${out}preset_mapping.png` });
+  await withoutRunBar(() => page.locator("#preset-mapping").screenshot({ path: `${out}preset_mapping.png` }));
   await page.click("#preset-confirm");
   await page.waitForSelector("#preset-mapping", { state: "hidden" });
   await page.waitForFunction(() => /^valid/.test(document.getElementById("config-status").textContent));
@@ -48,7 +59,7 @@ try {
   await page.selectOption("#editor-property", "u_syn");
   await page.click("#editor-matrix button.cell[data-source='EXC'][data-target='INH']");
   await page.waitForSelector("#cell-preview svg");
-  await page.locator("section[aria-labelledby='model-heading']").screenshot({ path: `${out}editor.png` });
+  await withoutRunBar(() => page.locator("section[aria-labelledby='model-heading']").screenshot({ path: `${out}editor.png` }));
   await page.locator("#histograms figure.property-figure").first().scrollIntoViewIfNeeded();
   await page.locator("#histograms figure.property-figure").first().screenshot({ path: `${out}figures.png` });
   await page.evaluate(() => window.scrollTo(0, 0));
