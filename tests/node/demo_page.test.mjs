@@ -626,7 +626,8 @@ test("undo and redo of the model; the model and settings kept across a reload an
   // A seed set here and the model survive a reload.
   await page.fill("#seed", "77");
   await page.dispatchEvent("#seed", "change");
-  await page.waitForTimeout(600);
+  // Kept once the page has written it (a debounce: waiting a fixed time hung on a loaded machine).
+  await page.waitForFunction(() => /"77"|:77\b/.test(localStorage.getItem("synparam.page.v1") ?? ""));
   await page.evaluate(() => sessionStorage.setItem("synparam-test-keep-state", "1"));
   await page.reload();
   await page.waitForSelector("body[data-ready='true']");
