@@ -20,9 +20,10 @@ export async function openBrowser(serverOptions = {}) {
   });
   const base = `http://127.0.0.1:${server.address().port}/`;
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
-  // Waits wait for the state they name, however loaded the machine: no fixed deadline on work
-  // (node --test's per-test timeout in the Makefile bounds a test that never gets there).
-  context.setDefaultTimeout(0);
+  // A wait that never gets there fails naming itself (selector, function, line) instead of
+  // hanging until node --test's per-test timeout, which names nothing. Generous: a loaded 2-core
+  // machine runs the slowest step watched here in well under a minute.
+  context.setDefaultTimeout(Number(process.env.SYNPARAM_TEST_WAIT_MS ?? 180_000));
   // Every Content-Security-Policy violation, in pages and their workers: reported by the browser
   // as a "securitypolicyviolation" event and as a console message ("Refused to …").
   const violations = new WeakMap();
@@ -65,7 +66,7 @@ export async function paste(page, selector, text) {
   await page.focus(selector);
   await page.keyboard.press("ControlOrMeta+A");
   await page.keyboard.press("ControlOrMeta+V");
-  await page.waitForFunction(([field, value]) => document.querySelector(field).value === value, [selector, text], { timeout: 0 });
+  await page.waitForFunction(([field, value]) => document.querySelector(field).value === value, [selector, text]);
 }
 
 /**

@@ -53,10 +53,14 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     onCounts: (data) => panels.model.setCounts(data.counts),
     onError: (error) => panels.run.showError(error),
   });
-  const settings = panels.settings = mountSettings({ $, container, call, circuit: circuitPanel, onValidation(answer) {
-    panels.model.showValidation(answer);
-    panels.run.showPlan(answer);
-  } });
+  const settings = panels.settings = mountSettings({
+    $, container, call, circuit: circuitPanel,
+    onValidation(answer) {
+      panels.model.showValidation(answer);
+      panels.run.showPlan(answer);
+    },
+    onSetHere: () => panels.model?.keep(),
+  });
   const run = panels.run = mountRun({
     $, container, call, settings, circuit: circuitPanel, download, emit, onResult: workspace.showResults,
     onCancel() {

@@ -124,6 +124,8 @@ export function mountModel({ $, container, call, settings, circuit, run, downloa
     /** Synapses per pathway of the loaded circuit (null: none loaded). */
     setCounts: (counts) => editor.setCounts(counts),
     render: () => editor.render(),
+    /** Keep the model and the settings set here (the settings changed; the model did not). */
+    keep: () => modelState.keep(),
     /** The state a link or the last visit left, with its settings as overrides. */
     async restore() {
       const restored = await modelState.restore();

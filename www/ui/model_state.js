@@ -7,8 +7,9 @@ import { createHistory, encodeState, decodeState, LINK_LIMIT } from "./history.j
  * Mount the undo/redo buttons, their keys and the link button on `$` (keys on `container`).
  * `persist`: the localStorage key (null: nothing kept, no link); `settingsSetHere()`: the settings
  * the user set in the UI (kept with the model); `onTravel()`: after undo or redo put an earlier
- * text into the model. Returns `{changed({coalesce}), restore()}`: `changed` after any change of
- * the model text (a step to undo, the state kept); `restore()` applies the state a link or the
+ * text into the model. Returns `{changed({coalesce}), keep(), restore()}`: `changed` after any
+ * change of the model text (a step to undo, the state kept); `keep()` after a change of the
+ * settings set here (kept, no step to undo); `restore()` applies the state a link or the
  * last visit left and resolves with its settings `{settings, by}` (null when there is none).
  */
 export function mountModelState({ $, container, persist, settingsSetHere, onTravel }) {
@@ -69,6 +70,8 @@ export function mountModelState({ $, container, persist, settingsSetHere, onTrav
       show();
       persistSoon();
     },
+    /** Keep the state now (soon): the settings set here changed, the model did not. */
+    keep: persistSoon,
     /** The state a link (#model=…) or the last visit left, applied before the first validation. */
     async restore() {
       const fragment = new URLSearchParams(location.hash.slice(1)).get("model");

@@ -16,10 +16,11 @@ const CONTROL_IDS = { seed: "seed", pathwayProperty: "pathway-property", fallbac
 /**
  * Mount the settings and the validation. `call`: the worker; `circuit`: the circuit panel (its
  * message, whether one is shown, the pathway property's selection); `onValidation({plan} |
- * {error})`: the core's answer for the current model and settings.
+ * {error})`: the core's answer for the current model and settings; `onSetHere()`: after the
+ * settings set in the page changed (they are kept with the model).
  * Returns the panel's controller (see the object at the end).
  */
-export function mountSettings({ $, container, call, circuit, onValidation }) {
+export function mountSettings({ $, container, call, circuit, onValidation, onSetHere = () => {} }) {
   const changed = {}; // setting → {value, by}: overrides of the config's task form
   const controls = {
     // Read as text: a seed above 2^53 − 1 stays exact (a decimal string for the core), text that
@@ -37,6 +38,7 @@ export function mountSettings({ $, container, call, circuit, onValidation }) {
       changed[name] = { value, by };
       controls[name].write(value);
     }
+    if (by === "here") onSetHere();
     validateSoon();
   }
 
@@ -47,12 +49,14 @@ export function mountSettings({ $, container, call, circuit, onValidation }) {
       if (value === null || value === "") delete changed[name];
       else changed[name] = { value, by: "here" };
       if (name === "pathwayProperty" || name === "fallback") circuit.pathwayChoiceChanged();
+      onSetHere();
       validateSoon();
     });
   }
   for (const button of container.querySelectorAll(".setting-reset")) {
     button.addEventListener("click", () => {
       delete changed[button.dataset.setting];
+      onSetHere();
       validateSoon();
     });
   }

@@ -83,6 +83,9 @@ export const STYLES = `
     #editor-matrix button.header-select { background: none; border: none; font-weight: 600; padding: .1rem .2rem; white-space: nowrap; }
     #editor-matrix th { position: sticky; left: 0; background: var(--_bg); }
     #cell-fields input[aria-invalid="true"] { border-color: var(--_error); outline: 1px solid var(--_error); }
+    /* The form keeps its size when the core's preview and formula arrive (opened at the bottom of
+       the window, it is scrolled above the run bar once, at opening). */
+    #cell-preview { min-height: 120px; } #cell-hint { min-height: 1.3em; }
     #cell-form, #preset-mapping, #fit-form { border: 1px solid var(--_border); border-radius: 8px; padding: .6rem; margin: .5rem 0; background: var(--_panel); }
     #drop-zone.dragging { border-color: var(--_accent); background: var(--_accent-bg); border-style: dashed; }
     #pathway-matrix { width: auto; font-size: .85rem; margin-bottom: .5rem; }
