@@ -1026,6 +1026,29 @@ test("a BBP recipe uploaded as YAML: the rules coverage view replaces the matrix
   assert.equal(fromCli.pathway_property, "rules");
 });
 
+test("a recipe uploaded after choosing a pathway property runs: rules class the nodes themselves, and the choice comes back with a matrix model", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.setInputFiles("#folder", new URL("../fixtures/out/multi/", import.meta.url).pathname);
+  await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
+  await page.selectOption("#pathway-property", "model_type");
+  await page.waitForFunction(() => document.querySelector(".setting-source[data-setting='pathwayProperty']").textContent.startsWith("set here"));
+  await page.setInputFiles("#config-file", new URL("../fixtures/recipes/fz_recipe_uhill.yaml", import.meta.url).pathname);
+  await page.waitForSelector("#rules-coverage:not([hidden])");
+  await page.waitForFunction(() => /^valid: /.test(document.getElementById("config-status").textContent));
+  assert.equal(await page.isVisible("#rules-classing"), true);
+  await page.check("#overwrite");
+  await page.waitForFunction(() => !document.getElementById("run").disabled);
+  await clickRun(page);
+  await page.waitForFunction(() => /synapses in|Error/.test(document.getElementById("status").textContent));
+  assert.match(await page.textContent("#status"), /synapses in/, "the run of the rules, not a refusal of the hidden pathway property");
+  // Back to a matrix model: the pathway property chosen here applies again.
+  await paste(page, "#config", await readFile(new URL("../../www/presets/tsodyks_markram.json", import.meta.url), "utf8"));
+  await page.waitForSelector("#pathway-settings:not([hidden])");
+  assert.equal(await page.inputValue("#pathway-property"), "model_type");
+  await page.close();
+});
+
 test("a region's recipe on a subcircuit: the rules for mtypes it lacks are reported in the coverage view, strict refuses them, and the page's zip equals the command's", async () => {
   // The region recipe (60 mtypes, globs, regions) as synparam rules restricted to the biophysical
   // population of obi-one's tiny circuit (five of the region's mtypes; the page has no population
@@ -1257,7 +1280,9 @@ test("Copy as command and Copy as Python give lines that redo the page's run bit
 test("keyboard: skip links reach the model's grid, Parameterize and the results; Enter on a cell puts the focus in its form, Escape brings it back", async () => {
   const page = await browser.context.newPage();
   await openPage(page);
-  await page.waitForSelector("#editor-matrix button.cell[tabindex='0']");
+  // The example circuit loaded and the run plan shown: the layout the form is measured in is final.
+  await page.waitForSelector("#editor-matrix button.cell[tabindex='0'] .cell-count");
+  await page.waitForSelector("#run-plan:not([hidden])");
   const active = () => page.evaluate(() => ({ id: document.activeElement.id, text: document.activeElement.textContent.trim(), cell: document.activeElement.matches("button.cell"), name: document.activeElement.name ?? null }));
   await page.keyboard.press("Tab");
   assert.equal((await active()).text, "Skip to the model", "the first tab stop");
@@ -1283,8 +1308,16 @@ test("keyboard: skip links reach the model's grid, Parameterize and the results;
   assert.equal(hiddenBefore, true);
   await page.click("#editor-matrix button.cell[tabindex='0']", { position: { x: 5, y: 5 } });
   await page.waitForFunction(() => !document.getElementById("cell-form").hidden);
-  const [form, bar] = await page.evaluate(() => [document.getElementById("cell-form").getBoundingClientRect().toJSON(), document.querySelector(".run-bar").getBoundingClientRect().toJSON()]);
-  assert.ok(form.bottom <= bar.top || form.top <= 8, `the form (${form.top}–${form.bottom}) is above the run bar (${bar.top})`);
+  const [form, bar, view] = await page.evaluate(() => [document.getElementById("cell-form").getBoundingClientRect().toJSON(), document.querySelector(".run-bar").getBoundingClientRect().toJSON(),
+    { scrollY, innerHeight, scrollHeight: document.documentElement.scrollHeight }]);
+  assert.ok(form.bottom <= bar.top || form.top <= 8, `the form (${form.top}–${form.bottom}) is above the run bar (${bar.top}); the window ${JSON.stringify(view)}`);
+  // The bar grows under the open form (as when the run plan appears): the form is kept above it.
+  await page.evaluate(() => { document.querySelector(".run-bar").style.paddingTop = "100px"; });
+  await page.waitForFunction(() => {
+    const [form, bar] = [document.getElementById("cell-form"), document.querySelector(".run-bar")].map((e) => e.getBoundingClientRect());
+    return form.bottom <= bar.top || form.top <= 8;
+  });
+  await page.evaluate(() => { document.querySelector(".run-bar").style.paddingTop = ""; });
   await page.keyboard.press("Escape");
   assert.equal((await active()).cell, true, "Escape: back on its cell");
   assert.equal(await page.isHidden("#cell-form"), true);

@@ -8,7 +8,7 @@ import h5wasm from "h5wasm";
 import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, presetRules, Fitter, planFit } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, nodePropertyValues, prepareHdf5, openH5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
-import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
+import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, requestedPopulationProblems, existingPropertiesProblem, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
 
 /** The core's rules functions, for runs whose config is a BBP recipe or synparam rules. */
 const RULES = { isRulesInput, readRules, RuleCompiler };
@@ -114,7 +114,8 @@ function backgroundHashes(files, module) {
 let compiledRules = null; // {circuit, key, compiled}: the last rules compiled for validation
 
 /** What a run of compiled rules does with each edge population (every synapse is covered, or
- * the compilation failed), and the properties it writes that the edges already hold — with
+ * the compilation failed), what it refuses (populations that cannot be loaded, as a matrix
+ * model's), and the properties it writes that the edges already hold — with
  * Overwrite asked for up front, as for a matrix model (a preset applied as rules keeps the offer). */
 function rulesRunPlan(circuit, plan) {
   const written = plan.summary.properties.map((p) => p.name);
@@ -131,9 +132,8 @@ function rulesRunPlan(circuit, plan) {
     const present = written.filter((name) => edges.properties?.includes(name));
     if (present.length) existing.push({ population: edges.name, properties: present });
   }
-  const problems = existing.length && !plan.settings.overwrite.value
-    ? [`${existing.length === 1 ? existing[0].population : `${existing.length} edge populations`} already hold${existing.length === 1 ? "s" : ""} ${[...new Set(existing.flatMap((e) => e.properties))].join(", ")}: overwrite them, or a run refuses`]
-    : [];
+  const problems = requestedPopulationProblems(circuit, requested);
+  if (existing.length && !plan.settings.overwrite.value) problems.push(existingPropertiesProblem(existing));
   return { problems, skipped: [], populations, existing };
 }
 

@@ -161,11 +161,7 @@ export function checkAgainstCircuit({ circuit, Parameterizer, configText, settin
   const populations = [];
   const existing = [];
   const requested = settings.populations.value;
-  const needed = neededUnavailable(circuit, requested);
-  if (needed.length) problems.push(unavailableError(circuit, needed, requested).message);
-  for (const name of requested ?? []) {
-    if (!circuit.edgePopulations.has(name) && !needed.some((u) => u.population === name)) problems.push(unknownPopulation(circuit, name));
-  }
+  problems.push(...requestedPopulationProblems(circuit, requested));
   const written = (summary?.properties ?? []).map((p) => p.name);
   for (const edges of circuit.edgePopulations.values()) {
     const entry = { name: edges.name, source: edges.source, synapses: edges.size, status: "parameterized", reason: null, lacking: null, attributes: null };
@@ -197,11 +193,28 @@ export function checkAgainstCircuit({ circuit, Parameterizer, configText, settin
     const present = written.filter((name) => edges.properties?.includes(name));
     if (present.length) existing.push({ population: edges.name, properties: present });
   }
-  if (existing.length && !settings.overwrite.value) {
-    problems.push(`${existing.length === 1 ? existing[0].population : `${existing.length} edge populations`} already hold${existing.length === 1 ? "s" : ""} ${[...new Set(existing.flatMap((e) => e.properties))].join(", ")}: overwrite them, or a run refuses`);
-  }
+  if (existing.length && !settings.overwrite.value) problems.push(existingPropertiesProblem(existing));
   if (!problems.length && skipped.length === circuit.edgePopulations.size) problems.push(`no edge population to parameterize: ${skipped.join("; ")}`);
   return { problems, skipped, populations, existing };
+}
+
+/** What a run of `requested` edge populations (null: every one) refuses before reading an edge:
+ * those it needs that could not be loaded, and names the circuit lacks. A matrix model's check
+ * and a rules model's (the page's worker) say the same. */
+export function requestedPopulationProblems(circuit, requested) {
+  const problems = [];
+  const needed = neededUnavailable(circuit, requested);
+  if (needed.length) problems.push(unavailableError(circuit, needed, requested).message);
+  for (const name of requested ?? []) {
+    if (!circuit.edgePopulations.has(name) && !needed.some((u) => u.population === name)) problems.push(unknownPopulation(circuit, name));
+  }
+  return problems;
+}
+
+/** The refusal a run without overwrite meets: `existing` ([{population, properties}]) already
+ * hold properties the model writes. */
+export function existingPropertiesProblem(existing) {
+  return `${existing.length === 1 ? existing[0].population : `${existing.length} edge populations`} already hold${existing.length === 1 ? "s" : ""} ${[...new Set(existing.flatMap((e) => e.properties))].join(", ")}: overwrite them, or a run refuses`;
 }
 
 /**

@@ -11,6 +11,9 @@ export const seedOf = (text) => {
   return /^\d+$/.test(trimmed) && Number.isSafeInteger(Number(trimmed)) ? Number(trimmed) : trimmed;
 };
 
+/** The settings that do not apply to rules (kept for when the model is a matrix again). */
+const RULES_IGNORE = ["pathwayProperty", "fallback"];
+
 const CONTROL_IDS = { seed: "seed", pathwayProperty: "pathway-property", fallback: "fallback", overwrite: "overwrite" };
 
 /**
@@ -98,6 +101,9 @@ export function mountSettings({ $, container, call, circuit, onValidation, onSet
     const circuitMessage = againstCircuit && circuit.shown() ? circuit.message() : null;
     let plan = await call("validate", { config, overrides: { ...given, strict }, circuit: circuitMessage });
     const overrides = pageOverrides(set, { configSeed: plan.base.seed.value, seedField });
+    // Rules class the nodes themselves: the pathway property and fallback chosen here for a matrix
+    // model (their controls hidden now) do not go to a run of rules, which refuses them.
+    if (plan.rules) for (const name of RULES_IGNORE) { delete overrides[name]; delete given[name]; }
     if (overrides.seed !== given.seed) plan = await call("validate", { config, overrides: { ...overrides, strict }, circuit: circuitMessage });
     return { config, overrides, plan };
   }

@@ -42,7 +42,8 @@ export function mountWorkspace({ $, container }) {
     if (covered) globalThis.scrollBy?.(0, focused.bottom - bar.top + 8);
   });
   // A form that opens below its cell (the cell form) is scrolled whole above the run bar, as far
-  // as its top stays in view: clicked or entered, its fields and buttons are not under the bar.
+  // as its top stays in view: clicked or entered, its fields and buttons are not under the bar,
+  // nor after the bar grows under an open form (the run plan shown once the circuit is loaded).
   const keepAboveRunBar = (element) => {
     const box = element.getBoundingClientRect();
     const bar = runBar.getBoundingClientRect();
@@ -52,6 +53,12 @@ export function mountWorkspace({ $, container }) {
   const cellForm = container.querySelector("#cell-form");
   if (cellForm && globalThis.MutationObserver) {
     new MutationObserver(() => { if (!cellForm.hidden) keepAboveRunBar(cellForm); }).observe(cellForm, { attributes: true, attributeFilter: ["hidden"] });
+    let barHeight = runBar.getBoundingClientRect().height;
+    globalThis.ResizeObserver && new ResizeObserver(() => {
+      const height = runBar.getBoundingClientRect().height;
+      if (height > barHeight && !cellForm.hidden) keepAboveRunBar(cellForm);
+      barHeight = height;
+    }).observe(runBar, { box: "border-box" });
   }
 
   return { showResults };
