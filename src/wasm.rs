@@ -428,7 +428,8 @@ pub fn is_rules_input(text: &str) -> bool {
 }
 
 /// What a rules input holds: `{format, seed, rules, classes, properties: {source, target},
-/// unset, notes}` (`properties`: the node properties its selectors read). Throws a
+/// unset, notes, populations, overwrite, aliases}` (`properties`: the node properties its
+/// selectors read; `aliases`: synparam rules' alias table, `{property: {name: values}}`). Throws a
 /// `ConfigError` whose `path` names the place in the input.
 #[wasm_bindgen(js_name = readRules)]
 pub fn read_rules(text: &str) -> Result<JsValue, JsValue> {
@@ -445,6 +446,7 @@ pub fn read_rules(text: &str) -> Result<JsValue, JsValue> {
         notes: &'a [String],
         populations: Option<&'a [String]>,
         overwrite: Option<bool>,
+        aliases: serde_json::Value,
     }
     #[derive(Serialize)]
     struct Properties {
@@ -461,6 +463,7 @@ pub fn read_rules(text: &str) -> Result<JsValue, JsValue> {
         notes: &rules.notes,
         populations: rules.populations.as_deref(),
         overwrite: rules.overwrite,
+        aliases: rules.aliases.to_json(),
     })
 }
 
@@ -473,6 +476,17 @@ pub fn export_rules(text: &str, pathway_property: &str) -> Result<String, JsValu
     } else {
         crate::rules::model_to_rules(text, pathway_property).map_err(js_error)?
     };
+    serde_json::to_string_pretty(&rules).map_err(|e| js_error(Error::input("rules", e.to_string())))
+}
+
+/// Any rules input as synparam rules JSON (text) with `aliases` (JSON text: `{property: {name:
+/// values}}`) as its alias table (see the Rust `rules::with_aliases`): the page's mapping of a
+/// recipe's names to the circuit's.
+#[wasm_bindgen(js_name = rulesWithAliases)]
+pub fn rules_with_aliases(text: &str, aliases: &str) -> Result<String, JsValue> {
+    let table: serde_json::Value =
+        serde_json::from_str(aliases).map_err(|e| js_error(Error::config("aliases", e.to_string())))?;
+    let rules = crate::rules::with_aliases(text, &table).map_err(js_error)?;
     serde_json::to_string_pretty(&rules).map_err(|e| js_error(Error::input("rules", e.to_string())))
 }
 
@@ -557,6 +571,13 @@ impl JsRuleCompiler {
         }
         self.compiler = Some(crate::rules::RuleCompiler::new(rules, populations, self.strict).map_err(js_error)?);
         Ok(())
+    }
+
+    /// The rules' values against the circuit's per node property (`explain.names`), once
+    /// prepared (else `[]`): shown when the edges' coverage fails, so a recipe from another
+    /// circuit can be mapped instead of only refused.
+    pub fn names(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.compiler.as_ref().map_or(&[][..], |c| c.names()))
     }
 
     fn prepared(&mut self) -> Result<&mut crate::rules::RuleCompiler, JsValue> {

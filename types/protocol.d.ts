@@ -75,6 +75,8 @@ export interface WorkerMethods {
     circuit: { problems: string[]; skipped: string[] } | null;
   }];
   schema: [Record<string, never>, SpecSchema];
+  /** Rules (any rules input) as synparam rules JSON text with `aliases` as their alias table. */
+  withAliases: [{ config: string; aliases: Record<string, Record<string, string[]>> }, string];
   /** One spec: its density (or mass) and the core's formula for it. */
   preview: [{ spec: string }, { points: [number, number][]; formula: string }];
   /** Synapses per pathway value pair, counted by the core with the run's rules (null: nodes
@@ -90,9 +92,17 @@ export interface WorkerMethods {
   zip: [Record<string, never>, { blob: Blob; warnings: string[]; timings: Record<string, number> }];
 }
 
+/** A node property the rules select on: the values they name that no node has, the circuit's
+ * values no rule names, and the circuit's values (the core's explain.names). */
+export interface NameReport { property: string; absent: string[]; unnamed: string[]; circuit_values: string[] }
+
 /** An error as a caller receives it: `name` is the kind (ConfigError, CircuitError, AbortError,
- * WorkerError, …), `path` the JSON path of a config error. */
-export interface WorkerError extends Error { name: string; path?: string }
+ * WorkerError, …), `path` the JSON path of a config error; `rulesNames` for rules that do not
+ * cover the circuit: their names against the circuit's and their alias table, to map. */
+export interface WorkerError extends Error {
+  name: string; path?: string;
+  rulesNames?: { names: NameReport[]; aliases: Record<string, Record<string, string[]>> };
+}
 
 export interface WorkerClient {
   call<M extends keyof WorkerMethods>(method: M, args: WorkerMethods[M][0], options?: {

@@ -5,8 +5,10 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use super::aliases::Aliases;
 use super::ruleset::{
     Rule, RuleSet, SomaDelay, SpecClass, UnsetProperty, DEFAULT_CONDUCTION_VELOCITY, DEFAULT_RELEASE_DELAY,
+    JSON_DELAY_KEYS,
 };
 use super::selectors::{Pattern, Selector, Term};
 use crate::error::{Error, Num, Result};
@@ -120,7 +122,7 @@ const RECIPE_NOTES: [&str; 3] = [
 
 /// Why `delay` is not drawn: the recipe gives no delay parameters, or the host has not asked for
 /// the delay from the synapses' positions ([`RuleSet::assign_soma_delays`]).
-fn delay_unset(delays: &[SomaDelay]) -> UnsetProperty {
+pub(super) fn delay_unset(delays: &[SomaDelay]) -> UnsetProperty {
     let reason = if delays.is_empty() {
         "functionalizer computes it from each touch's soma distance (release delay + distance / conduction velocity); this recipe gives neither neural_transmitter_release_delay nor axonal_conduction_velocity".to_string()
     } else {
@@ -129,15 +131,13 @@ fn delay_unset(delays: &[SomaDelay]) -> UnsetProperty {
     UnsetProperty { property: "delay".to_string(), reason }
 }
 
-/// The names of a rule's delay parameters (release delay, conduction velocity) in JSON recipes.
-const JSON_DELAY_KEYS: [&str; 2] = ["neural_transmitter_release_delay", "axonal_conduction_velocity"];
 /// The same in XML recipes.
 const XML_DELAY_KEYS: [&str; 2] = ["neuralTransmitterReleaseDelay", "axonalConductionVelocity"];
 
 /// Rule `rule`'s delay parameters: `value(key)` is the number the recipe gives (`Err`: the text
 /// that is not one), fz-td-recipe's defaults where it gives none; `given` is set when it gives
 /// either. Errors at `path(key)`: not a number, not finite, a velocity ≤ 0.
-fn rule_delay(
+pub(super) fn rule_delay(
     rule: usize,
     value: &dyn Fn(&str) -> Option<std::result::Result<f64, String>>,
     path: &dyn Fn(&str) -> String,
@@ -319,6 +319,7 @@ pub(super) fn from_bbp_json(recipe: &Map<String, Value>) -> Result<RuleSet> {
         overwrite: None,
         populations: None,
         soma_delays: delays,
+        aliases: Aliases::default(),
     })
 }
 
@@ -483,5 +484,6 @@ pub(super) fn from_bbp_xml(text: &str) -> Result<RuleSet> {
         overwrite: None,
         populations: None,
         soma_delays: delays,
+        aliases: Aliases::default(),
     })
 }

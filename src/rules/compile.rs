@@ -80,6 +80,9 @@ pub struct Explain {
     pub unset: Vec<UnsetProperty>,
     /// Rules whose selectors match no node of the circuit, in rule order.
     pub rules_matching_nothing: Vec<RuleMatchingNothing>,
+    /// Per node property the rules select on, the rules' values against the circuit's: what to
+    /// map when a recipe comes from another circuit (synparam rules' `aliases`).
+    pub names: Vec<NameReport>,
     /// Warnings a run shows (one line each): today the rules matching no node, counted, with
     /// the first few.
     pub warnings: Vec<String>,
@@ -126,6 +129,23 @@ pub struct RuleMatchingNothing {
     /// Exact selector values no node of their side has (`source mtype 'L23_PC'`).
     pub absent_values: Vec<String>,
 }
+
+/// One node property the rules select on: the values they name that no node has, and the
+/// circuit's values that no rule names (exactly or by a glob).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NameReport {
+    /// The node property (e.g. `mtype`).
+    pub property: String,
+    /// Exact values the rules name that no node of the circuit has, sorted.
+    pub absent: Vec<String>,
+    /// The circuit's values no rule's selector on this property matches, sorted.
+    pub unnamed: Vec<String>,
+    /// The circuit's values, sorted (the first [`NAME_REPORT_VALUES`]).
+    pub circuit_values: Vec<String>,
+}
+
+/// The most circuit values a [`NameReport`] lists (a property with more is no class).
+pub const NAME_REPORT_VALUES: usize = 1000;
 
 /// One pathway: which rule set each property.
 #[derive(Debug, Clone, Serialize)]
@@ -309,6 +329,8 @@ pub struct RuleCompiler {
     last_pair: Vec<Option<(u64, u64)>>,
     /// Per rule, the exact selector values no node of their side has.
     absent_values: Vec<Vec<String>>,
+    /// The rules' values against the circuit's, per property.
+    name_reports: Vec<NameReport>,
 }
 
 impl RuleCompiler {
@@ -320,6 +342,7 @@ impl RuleCompiler {
         let source_tables: Vec<(&str, &NodeTable)> = populations.iter().map(|p| (p.0.as_str(), &p.1)).collect();
         let target_tables: Vec<(&str, &NodeTable)> = populations.iter().map(|p| (p.0.as_str(), &p.2)).collect();
         let absent_values = absent_values(&rules, &source_tables, &target_tables);
+        let name_reports = name_reports(&rules, &source_tables, &target_tables);
         if strict {
             if let Some((rule, absent)) = rules.rules.iter().zip(&absent_values).find(|(_, a)| !a.is_empty()) {
                 return Err(Error::config(
@@ -382,7 +405,14 @@ impl RuleCompiler {
             synapses: vec![0; cells],
             connections: vec![0; cells],
             absent_values,
+            name_reports,
         })
+    }
+
+    /// The rules' values against the circuit's, per node property ([`Explain::names`]): known
+    /// before the edges are counted, so a host can show them when the coverage check fails.
+    pub fn names(&self) -> &[NameReport] {
+        &self.name_reports
     }
 
     /// Node properties the rules read: `(source side, target side)`.
@@ -669,6 +699,7 @@ impl RuleCompiler {
                     .into_iter()
                     .collect(),
                 rules_matching_nothing,
+                names: self.name_reports.clone(),
                 notes,
             },
         })
@@ -695,6 +726,54 @@ fn absent_values(rules: &RuleSet, sources: &[(&str, &NodeTable)], targets: &[(&s
                 }
             }
             absent
+        })
+        .collect()
+}
+
+/// Per node property the rules select on (not the `@population` names), the rules' exact values no
+/// node has and the circuit's values no selector matches, over both sides of every population.
+fn name_reports(rules: &RuleSet, sources: &[(&str, &NodeTable)], targets: &[(&str, &NodeTable)]) -> Vec<NameReport> {
+    let mut properties: Vec<&str> = Vec::new();
+    for rule in &rules.rules {
+        for property in rule.source.properties().chain(rule.target.properties()) {
+            if !property.starts_with('@') && !properties.contains(&property) {
+                properties.push(property);
+            }
+        }
+    }
+    properties
+        .into_iter()
+        .map(|property| {
+            let mut circuit: BTreeSet<&str> = BTreeSet::new();
+            for (edges, table) in sources.iter().chain(targets) {
+                if let Values::Column(column) = Values::of(table, edges, property) {
+                    circuit.extend(column.iter().flatten().map(String::as_str));
+                }
+            }
+            let patterns: Vec<&Pattern> = rules
+                .rules
+                .iter()
+                .flat_map(|r| r.source.terms.iter().chain(&r.target.terms))
+                .filter(|t| t.property == property)
+                .flat_map(|t| &t.patterns)
+                .collect();
+            let absent: BTreeSet<String> = patterns
+                .iter()
+                .filter_map(|p| match p {
+                    Pattern::Exact(value) if !circuit.contains(value.as_str()) => Some(value.clone()),
+                    _ => None,
+                })
+                .collect();
+            NameReport {
+                property: property.to_string(),
+                absent: absent.into_iter().collect(),
+                unnamed: circuit
+                    .iter()
+                    .filter(|v| !patterns.iter().any(|p| p.matches(v)))
+                    .map(|v| v.to_string())
+                    .collect(),
+                circuit_values: circuit.iter().take(NAME_REPORT_VALUES).map(|v| v.to_string()).collect(),
+            }
         })
         .collect()
 }

@@ -9,10 +9,13 @@
 //! keyed streams (which never depend on the rule) are unchanged, and the compiled model is the
 //! export as a `ConnPropsModel` dict.
 //!
-//! The layers, each using only those before it: `selectors` (which nodes), `ruleset` (the rules),
+//! The layers, each using only those before it: `selectors` (which nodes), `aliases` (a recipe's
+//! names for a circuit's), `ruleset` (the rules),
 //! the readers `bbp`, `obi_one` and `rules_json`, `read` (any input), `compile` (for a circuit);
-//! `preset` writes a preset by class as rules for a circuit's values and populations.
+//! `preset` writes a preset by class as rules for a circuit's values and populations; `aliases`
+//! maps the names a recipe uses to a circuit's.
 
+mod aliases;
 mod bbp;
 mod compile;
 mod obi_one;
@@ -22,12 +25,13 @@ mod rules_json;
 mod ruleset;
 mod selectors;
 
+pub use aliases::{Alias, Aliases};
 pub use compile::{
-    compile, CompiledRules, EdgePopulationNodes, Explain, NodeTable, PathwayReport, PopulationPathways, RuleCompiler,
-    RuleMatchingNothing, RuleReport,
+    compile, CompiledRules, EdgePopulationNodes, Explain, NameReport, NodeTable, PathwayReport, PopulationPathways,
+    RuleCompiler, RuleMatchingNothing, RuleReport,
 };
 pub use preset::{preset_to_rules, PresetMapping, PresetSide};
-pub use read::{is_rules_input, parse_rules};
+pub use read::{is_rules_input, parse_rules, with_aliases};
 pub use rules_json::model_to_rules;
 pub use ruleset::{
     PopulationGeometry, Rule, RuleSet, SomaDelay, SpecClass, UnsetProperty, DEFAULT_CONDUCTION_VELOCITY,

@@ -6,6 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::aliases::Aliases;
 use super::ruleset::{Rule, RuleSet};
 use super::selectors::{Pattern, Selector, Term, EDGE_POPULATION_KEY, NODE_POPULATION_KEY};
 use crate::error::{Error, Num, Result};
@@ -434,5 +435,6 @@ pub fn from_obi_one(config: &Map<String, Value>) -> Result<RuleSet> {
         overwrite,
         populations,
         soma_delays: Vec::new(),
+        aliases: Aliases::default(),
     })
 }

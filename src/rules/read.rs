@@ -1,8 +1,9 @@
 //! Rules from any accepted text: a BBP recipe (XML, or JSON/YAML read as JSON), an obi-one
 //! `SynapseParameterization` config, or synparam's rules JSON.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use super::aliases::Aliases;
 use super::bbp::{from_bbp_json, from_bbp_xml};
 use super::obi_one::from_obi_one;
 use super::rules_json::from_rules_json;
@@ -53,4 +54,28 @@ pub fn is_rules_input(text: &str) -> bool {
             })
         })
         .unwrap_or(false)
+}
+
+/// Any rules input (a BBP recipe, an obi-one config, synparam rules) as synparam rules JSON with
+/// `aliases` as its alias table (replacing any it had): what the page writes when the user maps
+/// a recipe's names to the circuit's. Synparam rules keep their text's other keys as written.
+pub fn with_aliases(text: &str, aliases: &Value) -> Result<Value> {
+    let table = Aliases::parse(aliases)?;
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let own: Option<Map<String, Value>> = serde_json::from_str::<Value>(trimmed)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .filter(|o| o.contains_key("rules_version"));
+    let mut out = match own {
+        Some(object) => Value::Object(object),
+        None => parse_rules(text)?.to_rules_json(),
+    };
+    if table.is_empty() {
+        out.as_object_mut().expect("rules JSON is an object").remove("aliases");
+    } else {
+        out["aliases"] = table.to_json();
+    }
+    // What is written reads back (the same checks as any rules input).
+    parse_rules(&out.to_string())?;
+    Ok(out)
 }

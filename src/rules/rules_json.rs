@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-use super::ruleset::{Rule, RuleSet, SpecClass};
+use super::aliases::Aliases;
+use super::bbp::{delay_unset, rule_delay};
+use super::ruleset::{Rule, RuleSet, SpecClass, JSON_DELAY_KEYS};
 use super::selectors::{Pattern, Selector, Term};
 use crate::error::{Error, Result};
 use crate::synapse_conditions::SynapseCondition;
@@ -48,18 +50,20 @@ pub fn model_to_rules(config_text: &str, pathway_property: &str) -> Result<Value
 
 /// synparam's own rules JSON: `{"rules_version": 1, "random_seed"?, "classes": [{"name", "props":
 /// {property: spec}}], "rules": [{"name"?, "source"?: selector, "target"?: selector, "class"?,
-/// "assign"?: {property: spec}}]}`; a selector is `{property: value or [values]}`.
+/// "assign"?: {property: spec}, "soma_delay"?: {neural_transmitter_release_delay,
+/// axonal_conduction_velocity}}], "aliases"?: {property: {name: values}}}`; a selector is
+/// `{property: value or [values]}`.
 pub(super) fn from_rules_json(object: &Map<String, Value>) -> Result<RuleSet> {
     if object.get("rules_version").and_then(Value::as_u64) != Some(1) {
         return Err(Error::config("rules_version", "must be 1"));
     }
     for key in object.keys() {
-        if !["rules_version", "random_seed", "overwrite_if_exists", "edge_populations", "classes", "rules"]
+        if !["rules_version", "random_seed", "overwrite_if_exists", "edge_populations", "classes", "rules", "aliases"]
             .contains(&key.as_str())
         {
             return Err(Error::config(
                 key,
-                "unknown key (allowed: rules_version, random_seed, overwrite_if_exists, edge_populations, classes, rules)",
+                "unknown key (allowed: rules_version, random_seed, overwrite_if_exists, edge_populations, classes, rules, aliases)",
             ));
         }
     }
@@ -99,6 +103,7 @@ pub(super) fn from_rules_json(object: &Map<String, Value>) -> Result<RuleSet> {
     let rules_json =
         object.get("rules").and_then(Value::as_array).ok_or_else(|| Error::config("rules", "required: a list"))?;
     let mut rules = Vec::new();
+    let mut soma_delays = Vec::new();
     for (index, rule) in rules_json.iter().enumerate() {
         let path = format!("rules[{index}]");
         let label = match rule.get("name").and_then(Value::as_str) {
@@ -156,6 +161,26 @@ pub(super) fn from_rules_json(object: &Map<String, Value>) -> Result<RuleSet> {
             None => SynapseCondition::default(),
             Some(value) => SynapseCondition::parse(value, &format!("{path}.synapse"))?,
         };
+        if let Some(delay) = rule.get("soma_delay") {
+            let delay_path = format!("{path}.soma_delay");
+            let parameters = delay
+                .as_object()
+                .ok_or_else(|| Error::config(&delay_path, "must be an object of the delay's parameters"))?;
+            if let Some(key) = parameters.keys().find(|k| !JSON_DELAY_KEYS.contains(&k.as_str())) {
+                return Err(Error::config(
+                    format!("{delay_path}.{key}"),
+                    format!("unknown key (allowed: {})", JSON_DELAY_KEYS.join(", ")),
+                ));
+            }
+            let value = |key: &str| parameters.get(key).map(|v| v.as_f64().ok_or_else(|| v.to_string()));
+            soma_delays.push(rule_delay(
+                index,
+                &value,
+                &|key| format!("{delay_path}.{key}"),
+                JSON_DELAY_KEYS,
+                &mut false,
+            )?);
+        }
         rules.push(Rule { label, source: selector("source")?, target: selector("target")?, class, assign, synapse });
     }
     let overwrite = object
@@ -174,15 +199,20 @@ pub(super) fn from_rules_json(object: &Map<String, Value>) -> Result<RuleSet> {
         ),
         Some(_) => return Err(Error::config("edge_populations", "must be a list of names")),
     };
-    Ok(RuleSet {
+    let aliases = object.get("aliases").map(Aliases::parse).transpose()?.unwrap_or_default();
+    let mut set = RuleSet {
         format: "rules",
         seed,
         classes,
         rules,
-        unset: Vec::new(),
+        // A recipe's delay parameters, kept by its export: `delay` drawn where the circuit allows.
+        unset: if soma_delays.is_empty() { Vec::new() } else { vec![delay_unset(&soma_delays)] },
         notes: Vec::new(),
         overwrite,
         populations,
-        soma_delays: Vec::new(),
-    })
+        soma_delays,
+        aliases: Aliases::default(),
+    };
+    set.apply_aliases(aliases);
+    Ok(set)
 }

@@ -4,7 +4,8 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::selectors::Selector;
+use super::aliases::{Alias, Aliases};
+use super::selectors::{fnmatch, Pattern, Selector};
 use crate::attributes::DISTANCE_SOMA;
 use crate::synapse_conditions::SynapseCondition;
 
@@ -30,6 +31,9 @@ pub struct RuleSet {
     /// functionalizer's delay parameters per rule, when a recipe gives them (design §9.2): drawn
     /// only once a host that reads the synapses' positions calls [`RuleSet::assign_soma_delays`].
     pub soma_delays: Vec<SomaDelay>,
+    /// The alias table its selectors were rewritten through (synparam rules' `aliases`), kept so
+    /// that an export writes it again.
+    pub aliases: Aliases,
 }
 
 /// One recipe rule's parameters of functionalizer's delay, `release_delay + distance_soma /
@@ -54,6 +58,10 @@ pub struct PopulationGeometry {
     /// Whether its source nodes have soma positions (x, y, z).
     pub source_positions: bool,
 }
+
+/// The names of a rule's delay parameters (release delay, conduction velocity) in JSON recipes
+/// and synparam rules' `soma_delay`.
+pub const JSON_DELAY_KEYS: [&str; 2] = ["neural_transmitter_release_delay", "axonal_conduction_velocity"];
 
 /// fz-td-recipe's default `neural_transmitter_release_delay` (ms).
 pub const DEFAULT_RELEASE_DELAY: f64 = 0.1;
@@ -100,6 +108,53 @@ pub struct UnsetProperty {
 }
 
 impl RuleSet {
+    /// Rewrite every selector through `aliases`: a value naming an alias exactly is replaced by
+    /// what it stands for; a glob keeps matching as written and also selects what every alias it
+    /// matches stands for. Applying the same table twice changes nothing more. The table is kept
+    /// (exports write it again).
+    pub fn apply_aliases(&mut self, aliases: Aliases) {
+        for rule in &mut self.rules {
+            for selector in [&mut rule.source, &mut rule.target] {
+                for term in &mut selector.terms {
+                    let of_property: Vec<&Alias> =
+                        aliases.entries.iter().filter(|a| a.property == term.property).collect();
+                    if of_property.is_empty() {
+                        continue;
+                    }
+                    let mut patterns: Vec<Pattern> = Vec::new();
+                    let mut add = |pattern: &Pattern| {
+                        if !patterns.contains(pattern) {
+                            patterns.push(pattern.clone());
+                        }
+                    };
+                    for pattern in &term.patterns {
+                        match pattern {
+                            Pattern::Exact(value) => match of_property.iter().find(|a| &a.name == value) {
+                                Some(alias) => alias.patterns.iter().for_each(&mut add),
+                                None => add(pattern),
+                            },
+                            Pattern::Glob(glob) => {
+                                add(pattern);
+                                for alias in of_property.iter().filter(|a| fnmatch(glob, &a.name)) {
+                                    alias.patterns.iter().for_each(&mut add);
+                                }
+                            }
+                        }
+                    }
+                    term.patterns = patterns;
+                }
+            }
+        }
+        let mut kept = std::mem::take(&mut self.aliases);
+        for alias in aliases.entries {
+            match kept.entries.iter_mut().find(|a| a.property == alias.property && a.name == alias.name) {
+                Some(entry) => *entry = alias,
+                None => kept.entries.push(alias),
+            }
+        }
+        self.aliases = kept;
+    }
+
     /// These rules as synparam's rules JSON (the export of any imported model).
     pub fn to_rules_json(&self) -> Value {
         let classes: Vec<Value> = self
@@ -110,7 +165,8 @@ impl RuleSet {
         let rules: Vec<Value> = self
             .rules
             .iter()
-            .map(|r| {
+            .enumerate()
+            .map(|(index, r)| {
                 let mut rule = Map::new();
                 rule.insert("name".into(), Value::from(r.label.clone()));
                 if !r.source.terms.is_empty() {
@@ -128,6 +184,13 @@ impl RuleSet {
                 if !r.assign.is_empty() {
                     rule.insert("assign".into(), Value::Object(Map::from_iter(r.assign.iter().cloned())));
                 }
+                // A recipe's delay parameters (drawn where the circuit has the synapses' positions).
+                if let Some(delay) = self.soma_delays.iter().find(|d| d.rule == index) {
+                    rule.insert(
+                        "soma_delay".into(),
+                        json!({JSON_DELAY_KEYS[0]: delay.release_delay, JSON_DELAY_KEYS[1]: delay.velocity}),
+                    );
+                }
                 Value::Object(rule)
             })
             .collect();
@@ -140,6 +203,9 @@ impl RuleSet {
         }
         if let Some(populations) = &self.populations {
             out["edge_populations"] = json!(populations);
+        }
+        if !self.aliases.is_empty() {
+            out["aliases"] = self.aliases.to_json();
         }
         out
     }

@@ -44,7 +44,7 @@ impl Pattern {
         }
     }
 
-    fn text(&self) -> &str {
+    pub(super) fn text(&self) -> &str {
         match self {
             Pattern::Exact(text) | Pattern::Glob(text) => text,
         }

@@ -871,15 +871,24 @@ async function fromSidecar(page, cliOut) {
 /** The page's zip of `circuit` (a fixture folder), run with the command's `args` and `config` by
  * the command and as `prepare(page, cliOut)` sets the page up (default: from the command's
  * sidecar), unpacked and compared file by file with the command's output. */
-async function zipEqualsCommand(circuit, args, { config = new URL("../../www/presets/tsodyks_markram.json", import.meta.url).pathname, prepare = fromSidecar } = {}) {
+async function zipEqualsCommand(circuit, args, { config = new URL("../../www/presets/tsodyks_markram.json", import.meta.url).pathname, prepare = fromSidecar, configFrom = null, loaded = "__" } = {}) {
   const work = await mkdtemp(join(tmpdir(), "synparam-zip-"));
   const cliOut = join(work, "cli");
-  await main(["--circuit", join(circuit, "circuit_config.json"), "--config", config, "--out", cliOut, ...args], () => {});
+  const command = (configPath) => main(["--circuit", join(circuit, "circuit_config.json"), "--config", configPath, "--out", cliOut, ...args], () => {});
+  // `configFrom(page)`: the model the page holds after `prepare`, run by the command then.
+  if (!configFrom) await command(config);
   const page = await browser.context.newPage();
   await openPage(page);
+  await page.waitForSelector("#editor-matrix .cell-count"); // the bundled example, before this circuit
   await page.setInputFiles("#folder", circuit);
-  await page.waitForFunction(() => /__/.test(document.getElementById("circuit").textContent));
+  // `loaded`: text of the circuit box once this circuit is in (an edge population's name).
+  await page.waitForFunction((text) => document.getElementById("circuit").textContent.includes(text) && !/Loading/i.test(document.getElementById("circuit").textContent), loaded);
   await prepare(page, cliOut);
+  if (configFrom) {
+    const configPath = join(work, "config.json");
+    await writeFile(configPath, await configFrom(page));
+    await command(configPath);
+  }
   await clickRun(page);
   await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#zip")]);
@@ -1024,6 +1033,48 @@ test("a BBP recipe uploaded as YAML: the rules coverage view replaces the matrix
   });
   assert.equal(seed, "123", "the recipe's seed");
   assert.equal(fromCli.pathway_property, "rules");
+});
+
+test("a recipe from another circuit: the names this circuit lacks are listed beside its own, mapped in the page into an alias table kept in the model (undoable), and the page's zip equals the command's on that model", async () => {
+  const example = new URL("../../www/examples/synaptome/", import.meta.url).pathname;
+  const recipe = new URL("../fixtures/recipes/fz_recipe_uhill.yaml", import.meta.url).pathname;
+  const { fromCli } = await zipEqualsCommand(example, ["--overwrite"], {
+    async prepare(page) {
+      await page.setInputFiles("#config-file", recipe);
+      // Refused (no rule covers this circuit's synapse_class values), and not a dead end: the names.
+      await page.waitForSelector("#rules-names:not([hidden])");
+      assert.match(await page.textContent("#config-status"), /^ConfigError: .*no rule assigns conductance/);
+      assert.equal(await page.isDisabled("#run"), true);
+      const names = await page.$$eval("#names-table tbody tr", (trs) => trs.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent]));
+      assert.deepEqual(names, [["synapse_class", "EXC"], ["synapse_class", "INH"]]);
+      assert.match(await page.textContent("#names-unnamed"), /synapse_class: excitatory_neuron, extrinsic_neuron, inhibitory_neuron\./);
+      const recipeText = await page.inputValue("#config");
+      await page.fill("#names-table input[data-name='EXC']", "excitatory_neuron, extrinsic_*");
+      await page.fill("#names-table input[data-name='INH']", "inhibitory_neuron");
+      await page.click("#apply-aliases");
+      await page.waitForFunction(() => /^valid: /.test(document.getElementById("config-status").textContent));
+      assert.match(await page.textContent("#aliases-note"), /^2 names mapped/);
+      const model = JSON.parse(await page.inputValue("#config"));
+      assert.deepEqual(model.aliases, { synapse_class: { EXC: ["excitatory_neuron", "extrinsic_*"], INH: ["inhibitory_neuron"] } });
+      assert.equal(model.rules[0].source.synapse_class, "EXC", "the rules keep the recipe's names; the table maps them");
+      assert.ok(model.rules.every((r) => r.soma_delay), "the recipe's delay parameters are kept");
+      // The coverage view of the mapped rules: every pathway set, the mapped names kept editable.
+      await page.waitForFunction(() => document.querySelectorAll("#coverage-table tbody tr").length > 0);
+      assert.equal(await page.$$eval("#coverage-table tbody tr[data-state='uncovered']", (trs) => trs.length), 0);
+      assert.equal(await page.inputValue("#names-table input[data-name='EXC']"), "excitatory_neuron, extrinsic_*");
+      assert.equal(await page.textContent("#names-unnamed"), "");
+      // Undo brings the recipe back as uploaded; redo the mapped rules.
+      await page.click("#undo");
+      assert.equal(await page.inputValue("#config"), recipeText);
+      await page.click("#redo");
+      await page.waitForFunction(() => /^valid: /.test(document.getElementById("config-status").textContent));
+      await page.check("#overwrite");
+    },
+    configFrom: (page) => page.inputValue("#config"),
+    loaded: "synaptome_afferents",
+  });
+  assert.equal(fromCli.pathway_property, "rules");
+  assert.deepEqual(fromCli.model_config.aliases.synapse_class.INH, ["inhibitory_neuron"], "the table in the sidecar");
 });
 
 test("a recipe uploaded after choosing a pathway property runs: rules class the nodes themselves, and the choice comes back with a matrix model", async () => {

@@ -91,6 +91,16 @@ function hasSomaPositions(nodes) {
 /** The pathway property a run of compiled rules reports: nodes are classed by the rules. */
 export const RULES_PATHWAY = "rules";
 
+/** A coverage error of rules, with the rules' values against the circuit's (`error.rulesNames`:
+ * `{names: the core's explain.names, aliases: the rules' alias table}`), so that a recipe from
+ * another circuit can be mapped where it is refused. */
+function withNames(error, compiler, summary) {
+  try {
+    error.rulesNames = { names: compiler.names(), aliases: summary.aliases ?? {} };
+  } catch { /* not prepared: nothing to show */ }
+  return error;
+}
+
 /**
  * Rules (a BBP recipe, synparam rules: `isRulesInput`) compiled by the core for `circuit`'s edge
  * populations (`populations`, or all): node tables of the properties the rules read, then, with
@@ -124,12 +134,18 @@ export function compileRules({ circuit, RuleCompiler, readRules, rulesText, popu
           try {
             compiler.addEdges(edges.name, chunk.start, chunk.ipc);
           } catch (error) {
-            throw inFile(error, edges.shownName);
+            throw withNames(inFile(error, edges.shownName), compiler, summary);
           }
         }
       }
     }
-    const { model, seed, overwrite, explain } = compiler.finish(withEdges && taken.length > 0);
+    let finished;
+    try {
+      finished = compiler.finish(withEdges && taken.length > 0);
+    } catch (error) {
+      throw withNames(error, compiler, summary);
+    }
+    const { model, seed, overwrite, explain } = finished;
     const columns = new Map(taken.map((edges) => [edges.name, {
       source: { population: edges.source, ipc: compiler.pathwayColumn(edges.name, "source") },
       target: { population: edges.target, ipc: compiler.pathwayColumn(edges.name, "target") },

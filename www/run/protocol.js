@@ -8,12 +8,18 @@
 /** An error from the worker as the caller gets it: an Error with the core's or loader's `name`
  * (ConfigError, CircuitError, …) and, for config errors, the JSON `path`. */
 export function errorFromData(data) {
-  return Object.assign(new Error(data?.message ?? String(data)), { name: data?.name ?? "Error", ...(data?.path ? { path: data.path } : {}) });
+  return Object.assign(new Error(data?.message ?? String(data)), {
+    name: data?.name ?? "Error", ...(data?.path ? { path: data.path } : {}), ...(data?.rulesNames ? { rulesNames: data.rulesNames } : {}),
+  });
 }
 
 /** Plain data of an error, for postMessage. */
 export function errorData(error) {
-  return { name: error?.name ?? "Error", message: error?.message ?? String(error), ...(error?.path ? { path: error.path } : {}) };
+  return {
+    name: error?.name ?? "Error", message: error?.message ?? String(error), ...(error?.path ? { path: error.path } : {}),
+    // Rules refused for a circuit: their names against the circuit's, to map (rules_view.js).
+    ...(error?.rulesNames ? { rulesNames: error.rulesNames } : {}),
+  };
 }
 
 /**

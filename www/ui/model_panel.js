@@ -31,7 +31,16 @@ export function mountModel({ $, container, call, settings, circuit, run, downloa
     set: (text) => { $("config").value = text; },
   };
   const editor = mountEditor({ $, call, config: configText, onEdited: () => { modelState.changed(); settings.validateSoon(); }, download });
-  const rulesView = mountRulesView({ $, download });
+  const rulesView = mountRulesView({
+    $, download,
+    // The rules' names mapped to the circuit's: the model becomes synparam rules with that alias
+    // table (a step to undo), validated again.
+    async onAliases(table) {
+      setText(await call("withAliases", { config: $("config").value, aliases: table }));
+      const count = Object.values(table).reduce((n, names) => n + Object.keys(names).length, 0);
+      return count ? `${count} name${count === 1 ? "" : "s"} mapped: the model is now synparam rules with that alias table` : "no name mapped: the alias table is empty";
+    },
+  });
   $("config").addEventListener("input", () => { modelState.changed({ coalesce: true }); settings.validateSoon(); editor.render(); });
 
   const modelState = mountModelState({
@@ -82,6 +91,13 @@ export function mountModel({ $, container, call, settings, circuit, run, downloa
   mountFit({ $, call, circuit, download, onFitted: (text) => setText(text) });
 
   function showInvalid(error) {
+    // Rules that do not cover this circuit: their names against the circuit's, to map.
+    if (error.rulesNames) {
+      $("editor").hidden = true;
+      $("pathway-settings").hidden = true;
+      $("rules-classing").hidden = false;
+      rulesView.showRefused(error.rulesNames);
+    }
     $("config-status").textContent = `${error.name}: ${error.message}`;
     $("config-status").className = "error";
     $("config-status").dataset.path = error.path ?? "";

@@ -46,11 +46,66 @@ function ruleState(rule) {
 
 const counted = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en"));
 
+/** The names section: per node property the rules select on, each value they name that the
+ * circuit lacks (or that the alias table already maps) with an input for the circuit values it
+ * stands for, and the circuit's values no rule names. Returns the rows' inputs. */
+function showNames($, names, aliases) {
+  const table = $("names-table");
+  table.replaceChildren();
+  const head = document.createElement("thead");
+  head.append(row(["property", "the rules' value", "stands for (this circuit's values, comma-separated; globs allowed)"], { header: true }));
+  const body = document.createElement("tbody");
+  const inputs = [];
+  const unnamed = [];
+  names.forEach((report, index) => {
+    const mapped = Object.entries(aliases[report.property] ?? {});
+    const values = [...report.absent.map((value) => [value, []]), ...mapped.filter(([value]) => !report.absent.includes(value))];
+    const list = document.createElement("datalist");
+    list.id = `names-values-${index}`;
+    list.append(...report.circuit_values.map((value) => new Option(value)));
+    table.append(list);
+    for (const [value, standsFor] of values) {
+      const input = document.createElement("input");
+      input.size = 40;
+      input.setAttribute("list", list.id);
+      input.setAttribute("aria-label", `${report.property} '${value}' stands for`);
+      input.value = standsFor.join(", ");
+      Object.assign(input.dataset, { property: report.property, name: value });
+      const tr = row([report.property, value, ""], { scope: "row" });
+      tr.cells[2].append(input);
+      body.append(tr);
+      inputs.push(input);
+    }
+    if (report.unnamed.length) unnamed.push(`${report.property}: ${report.unnamed.join(", ")}`);
+  });
+  table.append(head, body);
+  $("names-unnamed").textContent = unnamed.length ? `This circuit's values no rule names (set only by rules that do not select on the property, if any): ${unnamed.join("; ")}.` : "";
+  $("rules-names").hidden = inputs.length === 0 && unnamed.length === 0;
+  return inputs;
+}
+
 /** Mount the view on `$` (the UI's element lookup): `show(rules)` with validate's `rules`
- * (`{summary, explain, compiled}`), `hide()` when the model is a matrix again. */
-export function mountRulesView({ $, download }) {
+ * (`{summary, explain, compiled}`), `hide()` when the model is a matrix again. `onAliases(table)`:
+ * the user mapped the rules' names to the circuit's (`{property: {name: [values]}}`, the whole
+ * table); resolves with a note, or rejects with the core's error. */
+export function mountRulesView({ $, download, onAliases }) {
   const root = $("rules-coverage");
   let shown = null;
+  let nameInputs = [];
+  $("apply-aliases").addEventListener("click", async () => {
+    const table = {};
+    for (const input of nameInputs) {
+      const values = input.value.split(",").map((v) => v.trim()).filter(Boolean);
+      if (values.length) (table[input.dataset.property] ??= {})[input.dataset.name] = values;
+    }
+    try {
+      $("aliases-note").textContent = await onAliases(table);
+      $("aliases-note").className = "note";
+    } catch (error) {
+      $("aliases-note").textContent = `${error.name}: ${error.message}`;
+      $("aliases-note").className = "error";
+    }
+  });
   const save = (name, text) => {
     const link = download(name, new Blob([text], { type: "application/json" }));
     link.click();
@@ -63,6 +118,16 @@ export function mountRulesView({ $, download }) {
   return {
     hide() {
       root.hidden = true;
+    },
+    /** Rules refused for this circuit (no rule covers some edges): only the names to map. */
+    showRefused({ names, aliases }) {
+      shown = null;
+      root.hidden = false;
+      $("download-compiled").disabled = true;
+      $("rules-summary").textContent = "These rules do not cover this circuit (see the error under the model): if they come from another circuit, map their names to this one's below.";
+      for (const id of ["rules-table", "coverage-table", "rules-notes"]) $(id).replaceChildren();
+      $("rules-unmatched").hidden = true;
+      nameInputs = showNames($, names, aliases);
     },
     show(rules) {
       const { summary, explain, compiled } = rules;
@@ -78,6 +143,7 @@ export function mountRulesView({ $, download }) {
       pathways.replaceChildren();
       const notes = $("rules-notes");
       notes.replaceChildren();
+      nameInputs = showNames($, explain?.names ?? [], summary.aliases ?? {});
       if (!explain) return;
       const head = document.createElement("thead");
       head.append(row(["rule", "class", "pathways won", "synapses", "connections", "state"], { header: true }));

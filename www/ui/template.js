@@ -267,6 +267,13 @@ export const MARKUP = `
       <div class="table-scroll" tabindex="0" role="region" aria-label="rules in order (scrolls sideways when wide)"><table id="rules-table" aria-label="rules, in order: later ones win"></table></div>
       <div class="table-scroll" tabindex="0" role="region" aria-label="the rule setting each property of each pathway (scrolls sideways when wide)"><table id="coverage-table" aria-label="the rule setting each property of each pathway"></table></div>
       <p id="rules-unmatched" class="note" role="status" hidden></p>
+      <section id="rules-names" hidden aria-labelledby="rules-names-heading">
+        <h4 id="rules-names-heading">Names: the rules' values against this circuit's</h4>
+        <p class="note">A recipe from another circuit names values this one lacks: map each to the circuit values it stands for (comma-separated, globs allowed). The table is kept in the model (synparam rules' <code>aliases</code>), and so in the sidecar.</p>
+        <div class="table-scroll" tabindex="0" role="region" aria-label="names to map (scrolls sideways when wide)"><table id="names-table" aria-label="the rules' values this circuit lacks, and what each stands for"></table></div>
+        <p id="names-unnamed" class="note"></p>
+        <div class="row"><button id="apply-aliases" type="button">Map these names</button> <span id="aliases-note" class="note" role="status"></span></div>
+      </section>
       <ul id="rules-notes" class="note"></ul>
       <div class="row">
         <label title="a rule naming a value no node of this circuit has is refused, as functionalizer's untranslated values, instead of reported"><input id="strict-rules" type="checkbox"> Strict: refuse rules that match no node of this circuit</label>
