@@ -445,3 +445,57 @@ fn a_region_recipe_on_a_subcircuit_reports_the_rules_for_absent_mtypes_and_stric
     let unmatched: Vec<&str> = compiled.explain.rules_matching_nothing.iter().map(|r| r.rule.as_str()).collect();
     assert!(unmatched.is_empty(), "{unmatched:?}");
 }
+
+/// A recipe written for another circuit's synapse_class names (EXC, INH) on nodes that say
+/// excitatory_neuron / inhibitory_neuron: the names report says what to map; the alias table maps
+/// them, and the compiled model is the one of the recipe rewritten by hand.
+#[test]
+fn a_recipe_from_another_circuit_is_mapped_by_an_alias_table() {
+    let recipe_text = recipe("fz_recipe_uhill.json");
+    let nodes = || {
+        let classes: &[&str] = &["excitatory_neuron", "inhibitory_neuron", "excitatory_neuron", "extrinsic_neuron"];
+        vec![EdgePopulationNodes {
+            name: "pop".to_string(),
+            source: table("cells", &[("synapse_class", classes)]),
+            target: table("cells", &[("synapse_class", classes)]),
+            edges: None,
+        }]
+    };
+    // As written: refused for coverage, and the names say why.
+    let rules = parse_rules(&recipe_text).unwrap();
+    let mut compiler = synparam::rules::RuleCompiler::new(
+        rules.clone(),
+        nodes().into_iter().map(|p| (p.name, p.source, p.target)).collect(),
+        false,
+    )
+    .unwrap();
+    let names = compiler.names().to_vec();
+    assert_eq!(names.len(), 1);
+    assert_eq!(names[0].property, "synapse_class");
+    assert_eq!(names[0].absent, ["EXC", "INH"]);
+    assert_eq!(names[0].unnamed, ["excitatory_neuron", "extrinsic_neuron", "inhibitory_neuron"]);
+    assert!(compiler.finish(false).is_err());
+    // Mapped: EXC stands for excitatory and extrinsic cells (a glob), INH for inhibitory ones.
+    let aliases =
+        serde_json::json!({"synapse_class": {"EXC": ["excitatory_neuron", "extrinsic_*"], "INH": "inhibitory_neuron"}});
+    let mapped = synparam::rules::with_aliases(&recipe_text, &aliases).unwrap();
+    let compiled = compile(&parse_rules(&mapped.to_string()).unwrap(), &nodes(), false).unwrap();
+    assert!(compiled.explain.names[0].absent.is_empty());
+    assert!(compiled.explain.names[0].unnamed.is_empty());
+    // The same as the recipe with the circuit's names written into it.
+    let by_hand: Value = serde_json::from_str(
+        &recipe_text
+            .replace("\"src_synapse_class\": \"EXC\"", "\"src_synapse_class\": \"[e][x]*\"")
+            .replace("\"dst_synapse_class\": \"EXC\"", "\"dst_synapse_class\": \"[e][x]*\"")
+            .replace("\"src_synapse_class\": \"INH\"", "\"src_synapse_class\": \"inhibitory_neuron\"")
+            .replace("\"dst_synapse_class\": \"INH\"", "\"dst_synapse_class\": \"inhibitory_neuron\""),
+    )
+    .unwrap();
+    let expected = compile(&parse_rules(&by_hand.to_string()).unwrap(), &nodes(), false).unwrap();
+    assert_eq!(compiled.populations[0].source, expected.populations[0].source);
+    assert_eq!(compiled.model["prop_stats"], expected.model["prop_stats"]);
+    // A bad table names its key.
+    let error =
+        synparam::rules::with_aliases(&recipe_text, &serde_json::json!({"synapse_class": {"EXC": []}})).unwrap_err();
+    assert_eq!(error.path(), Some("aliases.synapse_class.EXC"));
+}

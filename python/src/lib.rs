@@ -690,6 +690,16 @@ fn export_rules(py: Python<'_>, text: &str, pathway_property: &str) -> PyResult<
     serde_json::to_string_pretty(&rules).map_err(|e| py_error(py, Error::input("rules", e.to_string())))
 }
 
+/// Any rules input as synparam's rules JSON text with `aliases` (JSON text: `{property: {name:
+/// values}}`) as its alias table (the Rust `rules::with_aliases`).
+#[pyfunction]
+fn rules_with_aliases(py: Python<'_>, text: &str, aliases: &str) -> PyResult<String> {
+    let table: serde_json::Value =
+        serde_json::from_str(aliases).map_err(|e| py_error(py, Error::config("aliases", e.to_string())))?;
+    let rules = synparam::rules::with_aliases(text, &table).map_err(|e| py_error(py, e))?;
+    serde_json::to_string_pretty(&rules).map_err(|e| py_error(py, Error::input("rules", e.to_string())))
+}
+
 /// Rules compiled for a circuit (the Rust `rules::RuleCompiler`): add every edge population's node
 /// tables, `prepare()`, add the edges, `finish()`.
 #[pyclass(name = "RuleCompiler", module = "synparam._synparam")]
@@ -1168,6 +1178,7 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pin_object_header, m)?)?;
     m.add_function(wrap_pyfunction!(read_rules, m)?)?;
     m.add_function(wrap_pyfunction!(export_rules, m)?)?;
+    m.add_function(wrap_pyfunction!(rules_with_aliases, m)?)?;
     // The core's names for where a synapse sits: the derived attribute and the datasets it reads.
     m.add("DISTANCE_SOMA", synparam::attributes::DISTANCE_SOMA)?;
     m.add("AFFERENT_CENTER", synparam::attributes::AFFERENT_CENTER.to_vec())?;

@@ -48,6 +48,7 @@ __all__ = [
     "is_rules_input",
     "read_rules",
     "export_rules",
+    "rules_with_aliases",
     "compile_rules",
     "CompiledRules",
     "RULES_PATHWAY",
@@ -138,6 +139,14 @@ def export_rules(config: Config, pathway_property: str = "synapse_class") -> dic
     """Any model as synparam's rules JSON: rules as read (a recipe's classes and rules), or a
     ``ConnPropsModel``/task config as one rule per cell selecting nodes by ``pathway_property``."""
     return json.loads(_synparam.export_rules(config_text(config), pathway_property))
+
+
+def rules_with_aliases(config: Config, aliases: Mapping[str, Mapping[str, Any]]) -> dict:
+    """Rules (a recipe, an obi-one config, synparam rules) as synparam's rules JSON with ``aliases``
+    (``{property: {name: value or [values]}}``) as their alias table: a recipe written for another
+    circuit mapped to this one's names (``{"mtype": {"L23_PC": ["L2_TPC:*", "L3_TPC:*"]}}``). The
+    rules keep their names; the table rewrites the selectors when they are compiled."""
+    return json.loads(_synparam.rules_with_aliases(config_text(config), json.dumps(aliases)))
 
 
 class CompiledRules:

@@ -336,3 +336,31 @@ def test_a_region_recipe_on_its_whole_region_matches_every_rule_even_strictly(sc
     dask_out = scratch / "region-full-dask"
     parameterize_circuit(REGION, REGION_RECIPE, dask_out, strict=True)
     assert_same_circuit(out, dask_out)
+
+
+def test_a_recipe_from_another_circuit_mapped_by_aliases_runs_as_the_command_runs_it(scratch):
+    """functionalizer's recipe names EXC and INH; the bundled example says excitatory_neuron,
+    inhibitory_neuron, extrinsic_neuron. As written it is refused, the names report saying what to
+    map; with an alias table the command and Dask write the same circuit, its sidecar holding the table."""
+    example = ROOT / "www" / "examples" / "synaptome" / "circuit_config.json"
+    recipe = (RECIPES / "fz_recipe_uhill.json").read_text()
+    with pytest.raises(synparam.ConfigError, match="no rule assigns conductance"):
+        compile_circuit_rules(load_circuit(example), recipe)
+    mapped = synparam.rules_with_aliases(recipe, {"synapse_class": {"EXC": ["excitatory_neuron", "extrinsic_*"],
+                                                                     "INH": "inhibitory_neuron"}})
+    assert mapped["aliases"]["synapse_class"]["INH"] == ["inhibitory_neuron"]
+    assert mapped["rules"][0]["soma_delay"]["axonal_conduction_velocity"] == 0.00333, "the recipe's delays kept"
+    compiled = compile_circuit_rules(load_circuit(example), json.dumps(mapped))
+    assert compiled.explain["names"] == [{"property": "synapse_class", "absent": [], "unnamed": [],
+                                          "circuit_values": ["excitatory_neuron", "extrinsic_neuron", "inhibitory_neuron"]}]
+    config = scratch / "mapped.json"
+    config.write_text(json.dumps(mapped))
+    out = scratch / "mapped-command"
+    command("--circuit", example, "--config", config, "--out", out, "--overwrite", "--workers", "1")
+    dask_out = scratch / "mapped-dask"
+    parameterize_circuit(example, config, dask_out, overwrite=True, partition_rows=200)
+    assert_same_circuit(out, dask_out)
+    sidecar = json.loads((out / "parameterization.json").read_text())
+    assert sidecar["model_config"]["aliases"] == mapped["aliases"]
+    with pytest.raises(synparam.ConfigError, match=r"aliases\.synapse_class\.EXC"):
+        synparam.rules_with_aliases(recipe, {"synapse_class": {"EXC": []}})
