@@ -1,4 +1,4 @@
-//! Names a recipe uses mapped to a circuit's (design §9.4): a region's recipe says `L23_PC`, the
+//! Names a recipe uses mapped to a circuit's (design §9.5): a region's recipe says `L23_PC`, the
 //! circuit says `L2_TPC:A`, `L3_TPC:A`. An alias table in synparam's rules JSON, `"aliases":
 //! {property: {recipe value: circuit value or [values, globs]}}`, rewrites the rules' selectors
 //! before they are compiled, so the recipe itself stays as written and the table travels with the

@@ -362,6 +362,21 @@ async function writeNew(file, text) {
 
 const counted = (n) => (n === null || n === undefined ? "-" : String(n));
 
+/** Per node property the rules select on, the names to map (the core's explain.names): what
+ * --explain prints, and what follows a coverage error. */
+function namesLines(names) {
+  const lines = [];
+  for (const { property, absent, unnamed } of names) {
+    if (!absent.length && !unnamed.length) continue;
+    const parts = [];
+    if (absent.length) parts.push(`the rules name ${absent.length} value${absent.length === 1 ? "" : "s"} no node has (${absent.map((v) => `'${printable(v)}'`).join(", ")})`);
+    if (unnamed.length) parts.push(`${unnamed.length} of the circuit's value${unnamed.length === 1 ? "" : "s"} no rule names (${unnamed.map((v) => `'${printable(v)}'`).join(", ")})`);
+    lines.push(`names: ${printable(property)}: ${parts.join("; ")}`);
+  }
+  if (lines.length) lines.push("a recipe from another circuit: map its names to this circuit's with an alias table (synparam rules' \"aliases\", docs/config.md)");
+  return lines;
+}
+
 /** What --explain prints: per rule, per pathway, unset properties and notes. */
 function explainReport(log, { explain, summary }) {
   log(`${summary.format}: ${summary.rules} rules, ${summary.classes.length} classes; nodes read by ${[...new Set([...summary.properties.source.map((p) => `source ${p}`), ...summary.properties.target.map((p) => `target ${p}`)])].join(", ") || "nothing (every rule selects all nodes)"}`);
@@ -383,6 +398,7 @@ function explainReport(log, { explain, summary }) {
     const winners = [...byRule].map(([rule, properties]) => `${printable(rule)}: ${properties.join(", ")}`).join("; ");
     log(`  ${printable(pathway.source)} → ${printable(pathway.target)}  synapses=${counted(pathway.synapses)} connections=${counted(pathway.connections)}  ${winners}`);
   }
+  for (const line of namesLines(explain.names ?? [])) log(`\n${line}`);
   for (const unset of explain.unset) log(`\nleft unset: ${unset.property}: ${unset.reason}`);
   for (const warning of explain.warnings) log(`\nwarning: ${printable(warning)}`);
   if (explain.notes.length) log("\nnotes:");
@@ -453,6 +469,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) || process.argv[1]?.endsW
       process.exit(error.message ? 2 : 0);
     }
     console.error(errorLine(error));
+    for (const line of namesLines(error?.rulesNames?.names ?? [])) console.error(`synparam: ${line}`);
     process.exit(1);
   });
 }
