@@ -463,7 +463,7 @@ fn a_recipe_from_another_circuit_is_mapped_by_an_alias_table() {
     };
     // As written: refused for coverage, and the names say why.
     let rules = parse_rules(&recipe_text).unwrap();
-    let mut compiler = synparam::rules::RuleCompiler::new(
+    let compiler = synparam::rules::RuleCompiler::new(
         rules.clone(),
         nodes().into_iter().map(|p| (p.name, p.source, p.target)).collect(),
         false,
