@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: bench-delay bench-fit bench-python python python-release test-python setup-java screenshots bench-e2e bench-page-37m pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
+.PHONY: bench-delay bench-fit bench-python python python-release test-python setup-java screenshots bench-e2e bench-page-37m bench-page-main-thread pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
 
 # What a build reads: a target is rebuilt only when one of these changed (a second `make serve`
 # with nothing changed serves at once).
@@ -192,6 +192,11 @@ bench-e2e: site fixtures setup-browser
 
 bench-page-37m: site fixtures setup-browser
 	node benches/e2e.mjs --synapses 37000000 --runs 1
+
+# The page's main thread on a BBP-like circuit (37 mtypes, VPM and POm): Apply of a preset, a run
+# (to the table, to every chart), a 100 KB paste; benches/out/page-main-thread.json.
+bench-page-main-thread: site fixtures setup-browser .venv/ok-python
+	node benches/page_main_thread.mjs --runs 3
 
 # Fitting a model (issue 25) from the bench-e2e network parameterized with the Tsodyks–Markram
 # preset: the command's --fit and synparam.fit against reading the nine columns once; the table

@@ -85,3 +85,34 @@ export async function clickRun(page, { skip = true } = {}) {
   if (skip) await page.click("#skip-confirm-run");
   return listed;
 }
+
+/**
+ * The page's main-thread work while `act()` runs and until `settled()` resolves, from Chromium's
+ * trace: `{work, longest, longTasks, rendering}` in ms (tasks summed, the longest task, the
+ * durations of tasks over 50 ms, style + layout + paint). The main thread is the renderer's that
+ * dispatched `event` (a click by default).
+ */
+export async function mainThreadWork(page, act, settled, { event = "click" } = {}) {
+  const cdp = await page.context().newCDPSession(page);
+  const events = [];
+  cdp.on("Tracing.dataCollected", ({ value }) => events.push(...value));
+  const complete = new Promise((resolve) => cdp.once("Tracing.tracingComplete", resolve));
+  await cdp.send("Tracing.start", { categories: "devtools.timeline,disabled-by-default-devtools.timeline", transferMode: "ReportEvents" });
+  await act();
+  await settled();
+  await cdp.send("Tracing.end");
+  await complete;
+  await cdp.detach();
+  const sum = (list) => list.reduce((total, e) => total + e.dur, 0) / 1000;
+  const mains = events.filter((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain");
+  const eventsOf = (thread) => events.filter((e) => e.pid === thread.pid && e.tid === thread.tid && e.ph === "X" && e.dur);
+  const main = mains.find((thread) => eventsOf(thread).some((e) => e.name === "EventDispatch" && e.args?.data?.type === event));
+  if (!main) throw new Error(`the page's main thread was not traced (no ${event} dispatched)`);
+  const onMain = eventsOf(main);
+  const tasks = onMain.filter((e) => e.name === "RunTask");
+  return {
+    work: sum(tasks), longest: Math.max(0, ...tasks.map((e) => e.dur)) / 1000,
+    longTasks: tasks.filter((e) => e.dur > 50_000).map((e) => e.dur / 1000),
+    rendering: sum(onMain.filter((e) => ["UpdateLayoutTree", "Layout", "PrePaint", "Paint"].includes(e.name))),
+  };
+}

@@ -8,7 +8,7 @@ import { join, relative } from "node:path";
 import { ZipReader, Uint8ArrayReader, Uint8ArrayWriter } from "@zip.js/zip.js";
 import { main } from "../../www/host/cli.mjs";
 import h5wasm from "h5wasm/node";
-import { openBrowser, artifacts, paste, clickRun } from "./browser.mjs";
+import { openBrowser, artifacts, paste, clickRun, mainThreadWork } from "./browser.mjs";
 import { startServer } from "../../www/tools/serve.mjs";
 
 
@@ -1171,28 +1171,7 @@ async function applyPresetAsRules(page) {
       observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
     });
   });
-  const cdp = await page.context().newCDPSession(page);
-  const events = [];
-  cdp.on("Tracing.dataCollected", ({ value }) => events.push(...value));
-  const complete = new Promise((resolve) => cdp.once("Tracing.tracingComplete", resolve));
-  await cdp.send("Tracing.start", { categories: "devtools.timeline,disabled-by-default-devtools.timeline", transferMode: "ReportEvents" });
-  await page.click("#preset-confirm");
-  await page.evaluate(() => globalThis.__applied);
-  await cdp.send("Tracing.end");
-  await complete;
-  await cdp.detach();
-  // The page's main thread: of the renderers' main threads traced, the one that ran the click's listeners.
-  const sum = (list) => list.reduce((total, e) => total + e.dur, 0) / 1000;
-  const mains = events.filter((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain");
-  const eventsOf = (thread) => events.filter((e) => e.pid === thread.pid && e.tid === thread.tid && e.ph === "X" && e.dur);
-  const main = mains.find((thread) => eventsOf(thread).some((e) => e.name === "EventDispatch" && e.args?.data?.type === "click"));
-  assert.ok(main, "the page's main thread traced");
-  const onMain = eventsOf(main);
-  const tasks = onMain.filter((e) => e.name === "RunTask");
-  return {
-    work: sum(tasks), longest: Math.max(0, ...tasks.map((e) => e.dur)) / 1000,
-    rendering: sum(onMain.filter((e) => ["UpdateLayoutTree", "Layout", "PrePaint", "Paint"].includes(e.name))),
-  };
+  return mainThreadWork(page, () => page.click("#preset-confirm"), () => page.evaluate(() => globalThis.__applied));
 }
 
 test("a preset by class on 37 mtypes is applied as rules: compact, the classes in the coverage view, VPM and POm covered, Apply under 100 ms of main-thread work, and the page's zip equals the command's on the same rules", async () => {
