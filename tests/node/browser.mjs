@@ -88,8 +88,9 @@ export async function clickRun(page, { skip = true } = {}) {
 
 /**
  * The page's main-thread work while `act()` runs and until `settled()` resolves, from Chromium's
- * trace: `{work, longest, longTasks, rendering}` in ms (tasks summed, the longest task, the
- * durations of tasks over 50 ms, style + layout + paint). The main thread is the renderer's that
+ * trace: `{work, longest, longestParts, longTasks, rendering}` in ms (tasks summed, the longest
+ * task and its longest inner events as text, the durations of tasks over 50 ms, style + layout +
+ * paint). The main thread is the renderer's that
  * dispatched `event` (a click by default).
  */
 export async function mainThreadWork(page, act, settled, { event = "click" } = {}) {
@@ -110,8 +111,12 @@ export async function mainThreadWork(page, act, settled, { event = "click" } = {
   if (!main) throw new Error(`the page's main thread was not traced (no ${event} dispatched)`);
   const onMain = eventsOf(main);
   const tasks = onMain.filter((e) => e.name === "RunTask");
+  // What the longest task spent its time on: its longest inner events, with the script's function.
+  const longestTask = tasks.reduce((a, b) => (b.dur > (a?.dur ?? 0) ? b : a), null);
+  const inside = longestTask ? onMain.filter((e) => e !== longestTask && e.ts >= longestTask.ts && e.ts + e.dur <= longestTask.ts + longestTask.dur) : [];
   return {
-    work: sum(tasks), longest: Math.max(0, ...tasks.map((e) => e.dur)) / 1000,
+    work: sum(tasks), longest: (longestTask?.dur ?? 0) / 1000,
+    longestParts: inside.sort((a, b) => b.dur - a.dur).slice(0, 8).map((e) => `${e.name}${e.args?.data?.functionName ? ` ${e.args.data.functionName}` : ""}${e.args?.data?.url ? ` ${e.args.data.url.split("/").pop()}:${e.args.data.lineNumber ?? ""}` : ""} ${(e.dur / 1000).toFixed(1)} ms`),
     longTasks: tasks.filter((e) => e.dur > 50_000).map((e) => e.dur / 1000),
     rendering: sum(onMain.filter((e) => ["UpdateLayoutTree", "Layout", "PrePaint", "Paint"].includes(e.name))),
   };
