@@ -490,6 +490,16 @@ pub fn rules_with_aliases(text: &str, aliases: &str) -> Result<String, JsValue> 
     serde_json::to_string_pretty(&rules).map_err(|e| js_error(Error::input("rules", e.to_string())))
 }
 
+/// Any rules input as synparam rules JSON (text) with `rule` (JSON text, a rules JSON rule) added
+/// last (see the Rust `rules::with_rule`): the page's change of one pathway over rules.
+#[wasm_bindgen(js_name = rulesWithRule)]
+pub fn rules_with_rule(text: &str, rule: &str) -> Result<String, JsValue> {
+    let rule: serde_json::Value =
+        serde_json::from_str(rule).map_err(|e| js_error(Error::config("rule", e.to_string())))?;
+    let rules = crate::rules::with_rule(text, &rule).map_err(js_error)?;
+    serde_json::to_string_pretty(&rules).map_err(|e| js_error(Error::input("rules", e.to_string())))
+}
+
 /// A preset by class as synparam rules JSON (text) for a circuit (see the Rust
 /// `rules::preset_to_rules`): `mapping` is `{pathway_property, values: {value: type}, populations:
 /// {population: type}, source?: {values, populations}, target?: {values, populations}}`.

@@ -499,3 +499,74 @@ fn a_recipe_from_another_circuit_is_mapped_by_an_alias_table() {
         synparam::rules::with_aliases(&recipe_text, &serde_json::json!({"synapse_class": {"EXC": []}})).unwrap_err();
     assert_eq!(error.path(), Some("aliases.synapse_class.EXC"));
 }
+
+/// A pathway's nodes as a selector (for a later rule that changes it alone): exact when the values
+/// the rules read tell its nodes apart, absent when they cannot (a node lacks a property, or the
+/// values' combinations also select another class).
+#[test]
+fn a_later_rule_selects_exactly_one_pathway_or_is_not_offered() {
+    let recipe_text = recipe("fz_recipe_uhill.json");
+    let nodes = || {
+        let classes: &[&str] = &["EXC", "INH", "EXC", "INH"];
+        vec![EdgePopulationNodes {
+            name: "pop".to_string(),
+            source: table("cells", &[("synapse_class", classes)]),
+            target: table("cells", &[("synapse_class", classes)]),
+            edges: Some((vec![0, 0, 1, 2, 3], vec![1, 2, 0, 3, 1])),
+        }]
+    };
+    let compiled = compile(&parse_rules(&recipe_text).unwrap(), &nodes(), false).unwrap();
+    let pathway = compiled.explain.pathways.iter().find(|p| p.source == "EXC" && p.target == "INH").unwrap();
+    assert_eq!(pathway.source_selector, Some(serde_json::json!({"synapse_class": ["EXC"]})));
+    assert_eq!(pathway.target_selector, Some(serde_json::json!({"synapse_class": ["INH"]})));
+    let rule = serde_json::json!({"source": pathway.source_selector, "target": pathway.target_selector,
+        "assign": {"conductance": {"type": "constant", "mean": 2.0}}});
+    let changed = synparam::rules::with_rule(&recipe_text, &rule).unwrap();
+    // A spec a run would refuse is refused here, named where it would land.
+    let bad = serde_json::json!({"source": pathway.source_selector, "assign": {"conductance": {"type": "gamma", "mean": 1, "std": -1}}});
+    let error = synparam::rules::with_rule(&recipe_text, &bad).unwrap_err();
+    assert_eq!(error.path(), Some("rules[4].assign.conductance.std"), "{error}");
+    let again = compile(&parse_rules(&changed.to_string()).unwrap(), &nodes(), false).unwrap();
+    // Only that pathway's conductance changes; every other spec is the recipe's.
+    let specs = |c: &synparam::rules::CompiledRules| c.model["prop_stats"].clone();
+    let (before, after) = (specs(&compiled), specs(&again));
+    for (property, by_source) in before.as_object().unwrap() {
+        for (source, by_target) in by_source.as_object().unwrap() {
+            for (target, spec) in by_target.as_object().unwrap() {
+                let now = &after[property][source][target];
+                if property == "conductance" && source == "EXC" && target == "INH" {
+                    assert_eq!(now, &serde_json::json!({"type": "constant", "mean": 2.0}));
+                } else {
+                    assert_eq!(now, spec, "{property} {source} → {target}");
+                }
+            }
+        }
+    }
+    // Nodes told apart by two properties whose combinations overlap: no exact selector.
+    let rules = parse_rules(
+        &serde_json::json!({"rules_version": 1, "rules": [
+            {"source": {"mtype": "A", "etype": "x"}, "assign": {"u_syn": {"type": "constant", "mean": 1}}},
+            {"source": {"mtype": "B", "etype": "y"}, "assign": {"u_syn": {"type": "constant", "mean": 2}}},
+            {"assign": {"u_syn": {"type": "constant", "mean": 0}}}]})
+        .to_string(),
+    )
+    .unwrap();
+    let cells = || {
+        vec![EdgePopulationNodes {
+            name: "pop".to_string(),
+            source: table("cells", &[("mtype", &["A", "B", "A", "B"]), ("etype", &["x", "y", "y", "x"])]),
+            target: table("cells", &[("mtype", &["A", "B", "A", "B"]), ("etype", &["x", "y", "y", "x"])]),
+            edges: None,
+        }]
+    };
+    let compiled = compile(&rules, &cells(), false).unwrap();
+    let selectors: Vec<(String, Option<Value>)> =
+        compiled.explain.pathways.iter().map(|p| (p.source.clone(), p.source_selector.clone())).collect();
+    // (A, x) and (B, y) are classes of their own, exactly selectable; the rest (A, y), (B, x) is one
+    // class whose values' combinations would also select (A, x) and (B, y).
+    assert!(
+        selectors.iter().any(|(_, s)| s == &Some(serde_json::json!({"mtype": ["A"], "etype": ["x"]}))),
+        "{selectors:?}"
+    );
+    assert!(selectors.iter().any(|(_, s)| s.is_none()), "{selectors:?}");
+}

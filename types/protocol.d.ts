@@ -77,6 +77,8 @@ export interface WorkerMethods {
   schema: [Record<string, never>, SpecSchema];
   /** Rules (any rules input) as synparam rules JSON text with `aliases` as their alias table. */
   withAliases: [{ config: string; aliases: Record<string, Record<string, string[]>> }, string];
+  /** Rules as synparam rules JSON text with `rule` (a rules JSON rule) added last. */
+  withRule: [{ config: string; rule: Record<string, unknown> }, string];
   /** One spec: its density (or mass) and the core's formula for it. */
   preview: [{ spec: string }, { points: [number, number][]; formula: string }];
   /** Synapses per pathway value pair, counted by the core with the run's rules (null: nodes

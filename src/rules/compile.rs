@@ -160,6 +160,11 @@ pub struct PathwayReport {
     pub connections: Option<u64>,
     /// Property → the winning rule's label (`None`: no rule assigns it here).
     pub winners: Vec<(String, Option<String>)>,
+    /// Selectors of exactly this pathway's source and target nodes (`{property: [values]}`), for
+    /// a later rule that changes it alone; None where its nodes cannot be selected by their values.
+    pub source_selector: Option<Value>,
+    /// See `source_selector`.
+    pub target_selector: Option<Value>,
 }
 
 /// Classes of nodes the rules tell apart on one side: by which rules' selectors a node matches.
@@ -170,6 +175,8 @@ struct SideClasses {
     /// Per population (edge population order), the class of each node.
     node_class: Vec<Vec<usize>>,
     names: Vec<String>,
+    /// Per class, a selector of exactly its nodes by their values, when there is one.
+    selectors: Vec<Option<Value>>,
 }
 
 /// A table's values for a selector key: a column, or the same name for every node.
@@ -215,7 +222,15 @@ fn classify(rules: &[&Selector], tables: &[(&str, &NodeTable)]) -> SideClasses {
         }
     }
     let mut by_mask: HashMap<Vec<bool>, usize> = HashMap::new();
-    let mut out = SideClasses { masks: Vec::new(), values: Vec::new(), node_class: Vec::new(), names: Vec::new() };
+    let mut out = SideClasses {
+        masks: Vec::new(),
+        values: Vec::new(),
+        node_class: Vec::new(),
+        names: Vec::new(),
+        selectors: Vec::new(),
+    };
+    // Every distinct tuple of values seen, with its class (for the classes' selectors).
+    let mut seen: Vec<(Vec<Option<String>>, usize)> = Vec::new();
     for (edge_population, table) in tables {
         let columns: Vec<Values<'_>> = properties.iter().map(|p| Values::of(table, edge_population, p)).collect();
         let mut by_tuple: HashMap<Vec<Option<&str>>, usize> = HashMap::new();
@@ -245,6 +260,7 @@ fn classify(rules: &[&Selector], tables: &[(&str, &NodeTable)]) -> SideClasses {
                             None => format!("(no {})", properties[i]),
                         });
                     }
+                    seen.push((tuple.iter().map(|v| v.map(str::to_string)).collect(), class));
                     by_tuple.insert(tuple, class);
                     class
                 }
@@ -253,6 +269,7 @@ fn classify(rules: &[&Selector], tables: &[(&str, &NodeTable)]) -> SideClasses {
         }
         out.node_class.push(classes);
     }
+    out.selectors = (0..out.masks.len()).map(|class| class_selector(class, &properties, &seen)).collect();
     // Names from the values the rules read: "L5_TPC", "mtype=L5_TPC|L5_UPC; etype=cADpyr", "all".
     let mut taken: HashSet<String> = HashSet::new();
     for values in &out.values {
@@ -287,6 +304,32 @@ fn classify(rules: &[&Selector], tables: &[(&str, &NodeTable)]) -> SideClasses {
         out.names.push(name);
     }
     out
+}
+
+/// A selector (`{property: [values]}`, ANDed) of exactly the nodes of `class`: per property the
+/// values its nodes have. None when there is none: a node of the class lacks a property (no
+/// selector says "has no mtype"), a value reads as a glob, or the values' combinations also
+/// select nodes of another class (classes told apart by several properties).
+fn class_selector(class: usize, properties: &[&str], seen: &[(Vec<Option<String>>, usize)]) -> Option<Value> {
+    let mut values: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); properties.len()];
+    for (tuple, _) in seen.iter().filter(|(_, c)| *c == class) {
+        for (i, value) in tuple.iter().enumerate() {
+            let value = value.as_deref()?;
+            if value.contains(['*', '?', '[']) {
+                return None;
+            }
+            values[i].insert(value);
+        }
+    }
+    let selects = |tuple: &[Option<String>]| {
+        tuple.iter().zip(&values).all(|(v, set)| v.as_deref().is_some_and(|v| set.contains(v)))
+    };
+    if seen.iter().any(|(tuple, c)| *c != class && selects(tuple)) {
+        return None;
+    }
+    Some(Value::Object(
+        properties.iter().zip(&values).map(|(p, set)| (p.to_string(), json!(set.iter().collect::<Vec<_>>()))).collect(),
+    ))
 }
 
 /// Compile `rules` for the nodes (and edges) of `populations`: see [`CompiledRules`]. Errors
@@ -652,6 +695,8 @@ impl RuleCompiler {
                     .enumerate()
                     .map(|(p, property)| (property.clone(), self.setter_label(cell * properties.len() + p)))
                     .collect(),
+                source_selector: self.source.selectors[cell / t_count].clone(),
+                target_selector: self.target.selectors[cell % t_count].clone(),
             })
             .collect();
         let populations = self

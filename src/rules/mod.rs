@@ -31,7 +31,7 @@ pub use compile::{
     RuleCompiler, RuleMatchingNothing, RuleReport,
 };
 pub use preset::{preset_to_rules, PresetMapping, PresetSide};
-pub use read::{is_rules_input, parse_rules, with_aliases};
+pub use read::{is_rules_input, parse_rules, with_aliases, with_rule};
 pub use rules_json::model_to_rules;
 pub use ruleset::{
     PopulationGeometry, Rule, RuleSet, SomaDelay, SpecClass, UnsetProperty, DEFAULT_CONDUCTION_VELOCITY,

@@ -56,26 +56,60 @@ pub fn is_rules_input(text: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Any rules input as synparam rules JSON to change: synparam rules as written (every key kept),
+/// anything else (a BBP recipe, an obi-one config) exported with the meaning it was read with.
+fn own_rules(text: &str) -> Result<Map<String, Value>> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let own = serde_json::from_str::<Value>(trimmed)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .filter(|o| o.contains_key("rules_version"));
+    match own {
+        Some(object) => Ok(object),
+        None => match parse_rules(text)?.to_rules_json() {
+            Value::Object(object) => Ok(object),
+            _ => unreachable!("rules JSON is an object"),
+        },
+    }
+}
+
+/// What is written reads back (the same checks as any rules input).
+fn checked(rules: Map<String, Value>) -> Result<Value> {
+    let out = Value::Object(rules);
+    parse_rules(&out.to_string())?;
+    Ok(out)
+}
+
 /// Any rules input (a BBP recipe, an obi-one config, synparam rules) as synparam rules JSON with
 /// `aliases` as its alias table (replacing any it had): what the page writes when the user maps
 /// a recipe's names to the circuit's. Synparam rules keep their text's other keys as written.
 pub fn with_aliases(text: &str, aliases: &Value) -> Result<Value> {
     let table = Aliases::parse(aliases)?;
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    let own: Option<Map<String, Value>> = serde_json::from_str::<Value>(trimmed)
-        .ok()
-        .and_then(|v| v.as_object().cloned())
-        .filter(|o| o.contains_key("rules_version"));
-    let mut out = match own {
-        Some(object) => Value::Object(object),
-        None => parse_rules(text)?.to_rules_json(),
-    };
+    let mut rules = own_rules(text)?;
     if table.is_empty() {
-        out.as_object_mut().expect("rules JSON is an object").remove("aliases");
+        rules.remove("aliases");
     } else {
-        out["aliases"] = table.to_json();
+        rules.insert("aliases".into(), table.to_json());
     }
-    // What is written reads back (the same checks as any rules input).
-    parse_rules(&out.to_string())?;
-    Ok(out)
+    checked(rules)
+}
+
+/// Any rules input as synparam rules JSON with `rule` (a rules JSON rule: `{name?, source?,
+/// target?, class?, assign?, synapse?}`) added last, so that it wins where it matches: a change of
+/// one pathway made over rules (the page's coverage view), the rest kept as written.
+pub fn with_rule(text: &str, rule: &Value) -> Result<Value> {
+    let mut rules = own_rules(text)?;
+    let Some(Value::Array(list)) = rules.get_mut("rules") else {
+        return Err(Error::config("rules", "required: a list"));
+    };
+    // Each spec it assigns checked as a run checks it, named where it lands.
+    let at = format!("rules[{}].assign", list.len());
+    for (property, spec) in rule.get("assign").and_then(Value::as_object).into_iter().flatten() {
+        if let Err(Error::Config { path, message }) = crate::config::parse_pathway_spec(&spec.to_string()) {
+            let inner = if path.is_empty() || path == "$" { String::new() } else { format!(".{path}") };
+            return Err(Error::config(format!("{at}.{property}{inner}"), message));
+        }
+    }
+    list.push(rule.clone());
+    checked(rules)
 }

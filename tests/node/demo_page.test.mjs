@@ -1011,7 +1011,7 @@ test("a BBP recipe uploaded as YAML: the rules coverage view replaces the matrix
       const rules = await page.$$eval("#rules-table tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
       assert.deepEqual(rules.map((r) => [r[0], r[1], r[5]]), [0, 1, 2, 3].map((i) => [`synapse_properties.rules[${i}]`, i % 2 ? "I2" : "E2", "applies"]));
       const coverage = await page.$$eval("#coverage-table tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
-      assert.deepEqual(coverage[0], ["source → target", "synapses", "connections", "set by (later rules win)"]);
+      assert.deepEqual(coverage[0], ["source → target", "synapses", "connections", "set by (later rules win)", "change"]);
       assert.deepEqual(coverage.slice(1).map((r) => [r[0], r[1], r[3]]).sort(), [
         ["EXC → EXC", "1,479", "synapse_properties.rules[0]: every property"], ["EXC → INH", "1,546", "synapse_properties.rules[2]: every property"],
         ["INH → EXC", "276", "synapse_properties.rules[3]: every property"], ["INH → INH", "335", "synapse_properties.rules[1]: every property"]]);
@@ -1075,6 +1075,45 @@ test("a recipe from another circuit: the names this circuit lacks are listed bes
   });
   assert.equal(fromCli.pathway_property, "rules");
   assert.deepEqual(fromCli.model_config.aliases.synapse_class.INH, ["inhibitory_neuron"], "the table in the sidecar");
+});
+
+test("one pathway of a recipe changed in the coverage view: a later rule selecting exactly its nodes, every other pathway keeping its rules, undoable, and the page's zip equals the command's", async () => {
+  const multi = new URL("../fixtures/out/multi/", import.meta.url).pathname;
+  const recipe = new URL("../fixtures/recipes/fz_recipe_uhill.yaml", import.meta.url).pathname;
+  await zipEqualsCommand(multi, ["--overwrite"], {
+    async prepare(page) {
+      await page.setInputFiles("#config-file", recipe);
+      await page.waitForFunction(() => document.querySelectorAll("#coverage-table tbody tr").length === 4);
+      const recipeText = await page.inputValue("#config");
+      await page.click("#coverage-table button[aria-label='change EXC → INH with a later rule']");
+      await page.waitForSelector("#later-rule:not([hidden])");
+      assert.equal(await page.evaluate(() => document.activeElement.name), "spec", "the focus in the spec");
+      await page.selectOption("#later-rule select[name=property]", "conductance");
+      // The spec the pathway has now (the compiled model's), to edit.
+      assert.deepEqual(JSON.parse(await page.inputValue("#later-rule input[name=spec]")), { type: "gamma", mean: 0.3, std: 0.2 });
+      await page.fill("#later-rule input[name=spec]", "{\"type\": \"gamma\", \"mean\": 0.3, \"std\": -1}");
+      await page.click("#later-rule-add");
+      await page.waitForFunction(() => document.getElementById("later-rule-hint").textContent !== "");
+      assert.match(await page.textContent("#later-rule-hint"), /^ConfigError: .*std/, "the core's error");
+      assert.equal(JSON.parse(await page.inputValue("#config")).rules, undefined, "nothing written: the model is still the recipe");
+      await page.fill("#later-rule input[name=spec]", "{\"type\": \"constant\", \"mean\": 2}");
+      await page.click("#later-rule-add");
+      await page.waitForFunction(() => /EXC → INH: conductance, changed here/.test(document.getElementById("coverage-table").textContent));
+      assert.match(await page.textContent("#later-rule-note"), /^added as the last rule/);
+      const model = JSON.parse(await page.inputValue("#config"));
+      assert.equal(model.rules.length, 5);
+      assert.deepEqual(model.rules[4], { name: "EXC → INH: conductance, changed here", source: { synapse_class: ["EXC"] }, target: { synapse_class: ["INH"] }, assign: { conductance: { type: "constant", mean: 2 } } });
+      const setBy = await page.$$eval("#coverage-table tbody tr", (trs) => Object.fromEntries(trs.map((tr) => [tr.cells[0].textContent, tr.cells[3].textContent])));
+      assert.match(setBy["EXC → INH"], /^rules\[4\] \(EXC → INH: conductance, changed here\): conductance; synapse_properties.rules\[2\]|rules\[2\]/);
+      for (const other of ["EXC → EXC", "INH → EXC", "INH → INH"]) assert.doesNotMatch(setBy[other], /changed here/, other);
+      await page.click("#undo");
+      assert.equal(await page.inputValue("#config"), recipeText, "undo: the recipe as uploaded");
+      await page.click("#redo");
+      await page.waitForFunction(() => /changed here/.test(document.getElementById("coverage-table").textContent));
+      await page.check("#overwrite");
+    },
+    configFrom: (page) => page.inputValue("#config"),
+  });
 });
 
 test("a recipe uploaded after choosing a pathway property runs: rules class the nodes themselves, and the choice comes back with a matrix model", async () => {

@@ -5,7 +5,7 @@
 // one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, rulesWithAliases, presetRules, Fitter, planFit } from "../../pkg/synparam.js";
+import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, rulesWithAliases, rulesWithRule, presetRules, Fitter, planFit } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, nodePropertyValues, prepareHdf5, openH5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
 import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, requestedPopulationProblems, existingPropertiesProblem, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
@@ -503,6 +503,12 @@ serveWorker({
   async withAliases({ config, aliases }) {
     await ready;
     return rulesWithAliases(config, JSON.stringify(aliases));
+  },
+  /** Rules as synparam rules JSON (text) with `rule` (a rules JSON rule) added last: the core's
+   * rulesWithRule. */
+  async withRule({ config, rule }) {
+    await ready;
+    return rulesWithRule(config, JSON.stringify(rule));
   },
   /** The core's plan of a run of a config with the given overrides: `{settings, summary,
    * schema}` (planRun) plus `base` (the settings without overrides: the config's and the

@@ -40,6 +40,11 @@ export function mountModel({ $, container, call, settings, circuit, run, downloa
       const count = Object.values(table).reduce((n, names) => n + Object.keys(names).length, 0);
       return count ? `${count} name${count === 1 ? "" : "s"} mapped: the model is now synparam rules with that alias table` : "no name mapped: the alias table is empty";
     },
+    // One pathway changed over rules: a later rule (a step to undo), validated again.
+    async onRule(rule) {
+      setText(await call("withRule", { config: $("config").value, rule }));
+      return `added as the last rule: ${rule.name}`;
+    },
   });
   $("config").addEventListener("input", () => { modelState.changed({ coalesce: true }); settings.validateSoon(); editor.render(); });
 

@@ -87,11 +87,54 @@ function showNames($, names, aliases) {
 /** Mount the view on `$` (the UI's element lookup): `show(rules)` with validate's `rules`
  * (`{summary, explain, compiled}`), `hide()` when the model is a matrix again. `onAliases(table)`:
  * the user mapped the rules' names to the circuit's (`{property: {name: [values]}}`, the whole
- * table); resolves with a note, or rejects with the core's error. */
-export function mountRulesView({ $, download, onAliases }) {
+ * table); `onRule(rule)`: the user changed one pathway, a rules JSON rule to add last. Both resolve
+ * with a note, or reject with the core's error. */
+export function mountRulesView({ $, download, onAliases, onRule }) {
   const root = $("rules-coverage");
   let shown = null;
   let nameInputs = [];
+  // A later rule for one pathway: its selectors, its current specs (the compiled model's).
+  const laterRule = $("later-rule");
+  let editing = null;
+  const currentSpec = (property) => {
+    const model = JSON.parse(shown?.model ?? "null")?.pathway_param_dict;
+    return model?.prop_stats?.[property]?.[editing.source]?.[editing.target] ?? null;
+  };
+  const editPathway = (pathway) => {
+    editing = pathway;
+    laterRule.hidden = false;
+    $("later-rule-title").textContent = `A later rule for ${pathway.source} → ${pathway.target}: added last, it wins on this pathway only; every other pathway keeps its rules.`;
+    laterRule.property.replaceChildren(...pathway.winners.map(([property]) => new Option(property)));
+    laterRule.property.dispatchEvent(new Event("change"));
+    $("later-rule-hint").textContent = "";
+    laterRule.spec.focus();
+  };
+  laterRule.property.addEventListener("change", () => {
+    const spec = currentSpec(laterRule.property.value);
+    laterRule.spec.value = spec ? JSON.stringify(spec) : "";
+  });
+  $("later-rule-cancel").addEventListener("click", () => { laterRule.hidden = true; editing = null; });
+  $("later-rule-add").addEventListener("click", async () => {
+    const hint = $("later-rule-hint");
+    let spec;
+    try {
+      spec = JSON.parse(laterRule.spec.value);
+    } catch (error) {
+      hint.textContent = `the spec is not JSON: ${error.message}`;
+      hint.className = "error";
+      return;
+    }
+    const property = laterRule.property.value;
+    const rule = { name: `${editing.source} → ${editing.target}: ${property}, changed here`, source: editing.source_selector, target: editing.target_selector, assign: { [property]: spec } };
+    try {
+      $("later-rule-note").textContent = await onRule(rule);
+      laterRule.hidden = true;
+      editing = null;
+    } catch (error) {
+      hint.textContent = `${error.name}: ${error.message}`;
+      hint.className = "error";
+    }
+  });
   $("apply-aliases").addEventListener("click", async () => {
     const table = {};
     for (const input of nameInputs) {
@@ -118,6 +161,7 @@ export function mountRulesView({ $, download, onAliases }) {
   return {
     hide() {
       root.hidden = true;
+      laterRule.hidden = true;
     },
     /** Rules refused for this circuit (no rule covers some edges): only the names to map. */
     showRefused({ names, aliases }) {
@@ -158,10 +202,19 @@ export function mountRulesView({ $, download, onAliases }) {
       unmatched.textContent = (explain.warnings ?? []).join(" ");
       ruleTable.append(head, body);
       const coverageHead = document.createElement("thead");
-      coverageHead.append(row(["source → target", "synapses", "connections", "set by (later rules win)"], { header: true }));
+      coverageHead.append(row(["source → target", "synapses", "connections", "set by (later rules win)", "change"], { header: true }));
       const coverageBody = document.createElement("tbody");
       for (const pathway of explain.pathways) {
-        const tr = row([`${pathway.source} → ${pathway.target}`, counted(pathway.synapses), counted(pathway.connections), setBy(pathway.winners)], { scope: "row" });
+        const tr = row([`${pathway.source} → ${pathway.target}`, counted(pathway.synapses), counted(pathway.connections), setBy(pathway.winners), ""], { scope: "row" });
+        const change = document.createElement("button");
+        change.type = "button";
+        change.textContent = "Change…";
+        change.setAttribute("aria-label", `change ${pathway.source} → ${pathway.target} with a later rule`);
+        const selectable = Boolean(pathway.source_selector && pathway.target_selector && rules.model);
+        change.disabled = !selectable;
+        if (!selectable) change.title = "its nodes cannot be selected by their values alone (some lack a property the rules read): write the rule in the JSON box";
+        change.addEventListener("click", () => editPathway(pathway));
+        tr.cells[4].append(change);
         if (pathway.winners.some(([, rule]) => !rule)) tr.dataset.state = "uncovered";
         coverageBody.append(tr);
       }

@@ -267,6 +267,16 @@ export const MARKUP = `
       <div class="table-scroll" tabindex="0" role="region" aria-label="rules in order (scrolls sideways when wide)"><table id="rules-table" aria-label="rules, in order: later ones win"></table></div>
       <div class="table-scroll" tabindex="0" role="region" aria-label="the rule setting each property of each pathway (scrolls sideways when wide)"><table id="coverage-table" aria-label="the rule setting each property of each pathway"></table></div>
       <p id="rules-unmatched" class="note" role="status" hidden></p>
+      <form id="later-rule" hidden aria-labelledby="later-rule-title">
+        <p id="later-rule-title"></p>
+        <div class="row">
+          <label>Property <select name="property"></select></label>
+          <label>Spec (JSON) <input name="spec" size="60" spellcheck="false"></label>
+        </div>
+        <p id="later-rule-hint" class="note"></p>
+        <div class="row"><button type="button" id="later-rule-add">Add as the last rule</button> <button type="button" id="later-rule-cancel">Cancel</button></div>
+      </form>
+      <p id="later-rule-note" class="note" role="status"></p>
       <section id="rules-names" hidden aria-labelledby="rules-names-heading">
         <h4 id="rules-names-heading">Names: the rules' values against this circuit's</h4>
         <p class="note">A recipe from another circuit names values this one lacks: map each to the circuit values it stands for (comma-separated, globs allowed). The table is kept in the model (synparam rules' <code>aliases</code>), and so in the sidecar.</p>
