@@ -3,7 +3,8 @@
 // applied by mtype as rules (the virtual VPM and POm classed in the dialog): before a run (the
 // model wide, what the run does with each population), after a run (side by side) at 1280×800 and
 // 1920×1080, light and dark; the matrix editor with a cell open (the preset itself, by
-// synapse_class). Writes docs/screenshots/.
+// synapse_class); a recipe from another circuit with its names to map, and one pathway changed
+// with a later rule. Writes docs/screenshots/.
 import { readFile } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
 import { openBrowser } from "./node/browser.mjs";
@@ -15,9 +16,9 @@ const browser = await openBrowser();
 try {
   const page = await browser.context.newPage();
   /** An element taller than the window, shot without the sticky run bar drawn over its middle. */
-  const withoutRunBar = async (shoot) => {
+  const withoutRunBar = async (shoot, on = page) => {
     // Through the CSSOM: the page's Content-Security-Policy refuses inline style sheets.
-    const hide = (hidden) => page.evaluate((h) => { document.querySelector(".run-bar").style.visibility = h ? "hidden" : ""; }, hidden);
+    const hide = (hidden) => on.evaluate((h) => { document.querySelector(".run-bar").style.visibility = h ? "hidden" : ""; }, hidden);
     await hide(true);
     try {
       await shoot();
@@ -65,6 +66,26 @@ try {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.emulateMedia({ colorScheme: "dark" });
   await page.screenshot({ path: `${out}results_dark.png` });
+  await page.emulateMedia({ colorScheme: "light" });
+
+  // A recipe from another circuit (functionalizer's, EXC and INH) on the bundled example
+  // (excitatory_neuron, …): the names to map, filled in, before Map these names.
+  const names = await browser.context.newPage();
+  await names.setViewportSize({ width: 1280, height: 800 });
+  await names.goto(browser.base);
+  await names.waitForSelector("#editor-matrix .cell-count");
+  await names.setInputFiles("#config-file", new URL("./fixtures/recipes/fz_recipe_uhill.yaml", import.meta.url).pathname);
+  await names.waitForSelector("#rules-names:not([hidden])");
+  await names.fill("#names-table input[data-name='EXC']", "excitatory_neuron, extrinsic_*");
+  await names.fill("#names-table input[data-name='INH']", "inhibitory_neuron");
+  await withoutRunBar(() => names.locator("#rules-coverage").screenshot({ path: `${out}recipe_names.png` }), names);
+  // Mapped, then one pathway changed with a later rule.
+  await names.click("#apply-aliases");
+  await names.waitForFunction(() => document.querySelectorAll("#coverage-table tbody tr").length > 0 && /^valid/.test(document.getElementById("config-status").textContent));
+  await names.locator("#coverage-table button[aria-label^='change ']").first().click();
+  await names.waitForSelector("#later-rule:not([hidden])");
+  await withoutRunBar(() => names.locator("#rules-coverage").screenshot({ path: `${out}later_rule.png` }), names);
+  await names.close();
   console.log(`screenshots in ${out}`);
 } finally {
   await browser.close();
