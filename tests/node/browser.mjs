@@ -121,3 +121,18 @@ export async function mainThreadWork(page, act, settled, { event = "click" } = {
     rendering: sum(onMain.filter((e) => ["UpdateLayoutTree", "Layout", "PrePaint", "Paint"].includes(e.name))),
   };
 }
+
+/** Wait until the text of `selector` is `expected` (a string) or matches it (a RegExp); on
+ * timeout, fail saying what the text was, and what the status lines said. */
+export async function waitForText(page, selector, expected) {
+  const matcher = typeof expected === "string" ? { text: expected } : { source: expected.source, flags: expected.flags };
+  try {
+    await page.waitForFunction(([sel, m]) => {
+      const text = document.querySelector(sel)?.textContent ?? null;
+      return text !== null && (m.text !== undefined ? text === m.text : new RegExp(m.source, m.flags).test(text));
+    }, [selector, matcher]);
+  } catch (error) {
+    const seen = await page.evaluate((sel) => [sel, "#config-status", "#status", "#circuit"].map((s) => `${s}: ${JSON.stringify(document.querySelector(s)?.textContent?.slice(0, 300) ?? null)}`).join("; "), selector).catch(() => "(the page is gone)");
+    throw new Error(`waited for ${selector} to read ${expected}: ${seen} (${error.message.split("\n")[0]})`);
+  }
+}

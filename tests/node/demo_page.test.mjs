@@ -8,7 +8,7 @@ import { join, relative } from "node:path";
 import { ZipReader, Uint8ArrayReader, Uint8ArrayWriter } from "@zip.js/zip.js";
 import { main } from "../../www/host/cli.mjs";
 import h5wasm from "h5wasm/node";
-import { openBrowser, artifacts, paste, clickRun, mainThreadWork } from "./browser.mjs";
+import { openBrowser, artifacts, paste, clickRun, mainThreadWork, waitForText } from "./browser.mjs";
 import { startServer } from "../../www/tools/serve.mjs";
 
 
@@ -634,7 +634,7 @@ test("undo and redo of the model; the model and settings kept across a reload an
   await page.waitForSelector("body[data-ready='true']");
   assert.equal(await page.inputValue("#config"), preset, "the model after a reload");
   await page.waitForFunction(() => document.getElementById("seed").value === "77");
-  await page.waitForFunction(() => document.querySelector(".setting-source[data-setting='seed']").textContent === "set here (the config says 1)");
+  await waitForText(page, ".setting-source[data-setting='seed']", "set here (the config says 1)");
   // A link carries model and settings to a fresh page (no kept state there).
   await page.click("#share");
   await page.waitForFunction(() => /#model=/.test(location.hash));

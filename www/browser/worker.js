@@ -140,13 +140,15 @@ function rulesRunPlan(circuit, plan) {
 async function validateRules(config, overrides) {
   const summary = readRules(config);
   const loaded = current ? await current.loading.catch(() => null) : null;
-  if (!loaded) {
-    const seed = overrides.seed ?? summary.seed;
-    const placeholder = `{"pathway_param_dict": {"src_types": ["all"], "tgt_types": ["all"], "prop_stats": {"rules": {"all": {"all": {"type": "zero"}}}}}, "pathway_property": "${RULES_PATHWAY}"${seed === null || seed === undefined ? "" : `, "random_seed": ${seed}`}}`;
-    return { ...planRun(placeholder, {}), base: planRun(placeholder, {}).settings, circuit: null, rules: { summary, explain: null, compiled: false, exported: exportRules(config, RULES_PATHWAY), model: null } };
-  }
   const { strict = false, ...given } = overrides;
   delete given.pathwayProperty; // rules class nodes themselves
+  if (!loaded) {
+    // The rules' own seed as the config's, the page's overrides over it: the settings' notes are
+    // the same before a circuit is loaded as after.
+    const seed = summary.seed;
+    const placeholder = `{"pathway_param_dict": {"src_types": ["all"], "tgt_types": ["all"], "prop_stats": {"rules": {"all": {"all": {"type": "zero"}}}}}, "pathway_property": "${RULES_PATHWAY}"${seed === null || seed === undefined ? "" : `, "random_seed": ${seed}`}}`;
+    return { ...planRun(placeholder, overridesOf(given)), base: planRun(placeholder, {}).settings, circuit: null, rules: { summary, explain: null, compiled: false, exported: exportRules(config, RULES_PATHWAY), model: null } };
+  }
   // Compiling reads every edge's ids: once per rules text, circuit, populations and strictness,
   // not per validation (the page validates as the user types, and twice per plan).
   const populations = given.populations ?? null;

@@ -123,6 +123,7 @@ export function mountModel({ $, container, call, settings, circuit, run, downloa
       $("config-status").className = "";
       delete $("config-status").dataset.path;
       editor.markInvalid(null);
+      settings.show(plan); // where each setting comes from, as after compiling
       return;
     }
     const { properties, src_types: sources, notices } = plan.summary;
