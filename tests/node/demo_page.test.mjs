@@ -634,6 +634,7 @@ test("undo and redo of the model; the model and settings kept across a reload an
   await page.waitForSelector("body[data-ready='true']");
   assert.equal(await page.inputValue("#config"), preset, "the model after a reload");
   await page.waitForFunction(() => document.getElementById("seed").value === "77");
+  await waitForText(page, "#config-status", /^valid: /); // the rules compiled for the example circuit again
   await waitForText(page, ".setting-source[data-setting='seed']", "set here (the config says 1)");
   // A link carries model and settings to a fresh page (no kept state there).
   await page.click("#share");
