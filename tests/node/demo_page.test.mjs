@@ -756,6 +756,18 @@ test("a circuit of which a part cannot be loaded: the rest is loaded, the parts 
   await page.waitForFunction(() => /VPM__S1__chemical/.test(document.getElementById("run-blocked").textContent));
   assert.equal(await page.isDisabled("#run"), true);
   assert.match(await page.textContent("#run-blocked"), /^Cannot parameterize: .*VPM__S1__chemical/);
+  // The message asks to choose among the loadable populations: the run plan is that chooser.
+  assert.equal(await page.isChecked("#run-plan input[aria-label='include S1__S1__chemical in the run']"), true);
+  await page.click("#run-plan li[data-status='choice'] button");
+  await page.waitForFunction(() => !document.getElementById("run").disabled);
+  await page.check("#overwrite").catch(() => {});
+  await clickRun(page);
+  await page.waitForFunction(() => /synapses in|Error/.test(document.getElementById("status").textContent));
+  assert.match(await page.textContent("#status"), /^\d+ synapses in/, "the loadable population parameterized");
+  assert.equal(await page.$$eval("#run-plan li[data-status='choice']", (items) => items.length), 0, "chosen: the offer goes");
+  // Unchecking the only population leaves nothing to run, and says so.
+  await page.uncheck("#run-plan input[aria-label='include S1__S1__chemical in the run']");
+  await page.waitForFunction(() => document.getElementById("run").disabled);
   await page.close();
 });
 

@@ -126,7 +126,7 @@ function rulesRunPlan(circuit, plan) {
     const entry = { name: edges.name, source: edges.source, synapses: edges.size, status: "parameterized", reason: null, lacking: null, attributes: null };
     populations.push(entry);
     if (requested && !requested.includes(edges.name)) {
-      Object.assign(entry, { status: "not asked", reason: "not among the edge populations the rules name" });
+      Object.assign(entry, { status: "not asked", reason: "left out: not among the edge populations chosen (here or by the rules)" });
       continue;
     }
     const present = written.filter((name) => edges.properties?.includes(name));

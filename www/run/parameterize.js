@@ -183,7 +183,7 @@ export function checkAgainstCircuit({ circuit, Parameterizer, configText, settin
     const entry = { name: edges.name, source: edges.source, synapses: edges.size, status: "parameterized", reason: null, lacking: null, attributes: null };
     populations.push(entry);
     if (requested && !requested.includes(edges.name)) {
-      Object.assign(entry, { status: "not asked", reason: "not among the edge populations the model or the sidecar names" });
+      Object.assign(entry, { status: "not asked", reason: "left out: not among the edge populations chosen (here, by the model or by a sidecar)" });
       continue;
     }
     const fallback = settings.fallback.value ?? undefined;

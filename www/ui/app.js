@@ -43,6 +43,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
     $, call, circuit,
     onUnloaded() {
       panels.settings.forgetCircuitChoices();
+      panels.run.forgetChosenPopulations();
       panels.model.setCounts([]);
       panels.run.clear();
     },
@@ -60,6 +61,7 @@ export function createApp(container, { workerUrl, circuit = null, emit = () => {
       panels.run.showPlan(answer);
     },
     onSetHere: () => panels.model?.keep(),
+    restriction: () => panels.run?.restriction() ?? null,
   });
   const run = panels.run = mountRun({
     $, container, call, settings, circuit: circuitPanel, download, emit, onResult: workspace.showResults,

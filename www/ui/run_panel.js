@@ -17,7 +17,8 @@ import { errorData } from "../run/protocol.js";
  */
 export function mountRun({ $, container, call, settings, circuit, download, emit, onCancel, onResult = () => {} }) {
   let lastResult = null; // the last run's results as hosts get them (resultsOf)
-  let populations = null; // edge populations a loaded provenance sidecar restricts the run to
+  let restriction = null; // edge populations runs are restricted to: a sidecar's, or chosen here
+  let populationsChosenHere = false;
   let runs = Promise.resolve(); // runs (and zips after them) in the order asked
 
   let running = false;
@@ -54,10 +55,29 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
       b.addEventListener("click", action);
       return b;
     };
+    // The chooser: which edge populations a run takes (several, or some that cannot be loaded).
+    const loadable = populations.map((p) => p.name);
+    const unloadable = (plan?.problems ?? []).some((problem) => /cannot be loaded/.test(problem));
+    const choosing = populations.length > 1 || unloadable || restriction !== null;
+    const choose = (names) => {
+      restriction = names;
+      populationsChosenHere = true;
+      settings.validateSoon();
+    };
     const items = populations.map((p) => {
       const item = Object.assign(document.createElement("li"), { textContent: `${p.name}: ${p.synapses.toLocaleString("en")} synapses ${p.status}${p.reason ? ` — ${p.reason}` : ""}` });
       item.dataset.status = p.status;
       item.dataset.population = p.name;
+      if (choosing) {
+        const box = Object.assign(document.createElement("input"), { type: "checkbox", checked: p.status !== "not asked" });
+        box.setAttribute("aria-label", `include ${p.name} in the run`);
+        box.addEventListener("change", () => {
+          const kept = [...list.querySelectorAll("input[type=checkbox][data-population]")].filter((b) => b.checked).map((b) => b.dataset.population);
+          choose(kept.length === loadable.length && !unloadable ? null : kept);
+        });
+        box.dataset.population = p.name;
+        item.prepend(box, " ");
+      }
       if (p.status === "skipped") {
         item.append(button("set a fallback value…", "give nodes without the pathway property a value (their synapses are then parameterized)", () => {
           $("fallback").scrollIntoView({ block: "center" });
@@ -76,6 +96,12 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
       item.dataset.status = overwrite ? "overwritten" : "refused";
       item.id = "run-existing";
       if (!overwrite) item.append(button("overwrite them", "replace the values these edges files hold (the inputs are never modified: the output is a copy)", () => settings.override({ overwrite: true }, "here")));
+      items.push(item);
+    }
+    if (unloadable && restriction === null && loadable.length) {
+      const item = document.createElement("li");
+      item.append(button(`run only the populations that can be loaded (${loadable.join(", ")})`, "leave out the edge populations that cannot be loaded (listed in the circuit box)", () => choose(loadable)));
+      item.dataset.status = "choice";
       items.push(item);
     }
     list.replaceChildren(...items);
@@ -228,7 +254,7 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
    * columns as Arrow tables (read from the worker's files: "auto" up to 2 M synapses; the page
    * itself never needs them). */
   function run(options) {
-    const asked = { ...settings.snapshot(), circuit: circuit.message(), populations };
+    const asked = { ...settings.snapshot(), circuit: circuit.message(), populations: restriction };
     const turn = runs.then(() => runNow(asked, options));
     runs = turn.catch(() => {});
     return turn;
@@ -248,7 +274,11 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
     status,
     showError,
     /** The edge populations the next runs are restricted to (a sidecar's), or null for all. */
-    restrictTo: (names) => { populations = names ?? null; },
+    restrictTo: (names) => { restriction = names ?? null; populationsChosenHere = false; },
+    /** The edge populations runs are restricted to now (a sidecar's or chosen here), or null. */
+    restriction: () => restriction,
+    /** A new circuit: the populations chosen here for the previous one go (a sidecar's stay). */
+    forgetChosenPopulations: () => { if (populationsChosenHere) { restriction = null; populationsChosenHere = false; } },
     /** The previous circuit's results go. */
     clear: () => results.clear(),
     /** Runs may start (the worker is up). */

@@ -20,10 +20,11 @@ const CONTROL_IDS = { seed: "seed", pathwayProperty: "pathway-property", fallbac
  * Mount the settings and the validation. `call`: the worker; `circuit`: the circuit panel (its
  * message, whether one is shown, the pathway property's selection); `onValidation({plan} |
  * {error})`: the core's answer for the current model and settings; `onSetHere()`: after the
- * settings set in the page changed (they are kept with the model).
+ * settings set in the page changed (they are kept with the model); `restriction()`: the edge
+ * populations runs are restricted to (chosen in the run plan or by a sidecar), null for all.
  * Returns the panel's controller (see the object at the end).
  */
-export function mountSettings({ $, container, call, circuit, onValidation, onSetHere = () => {} }) {
+export function mountSettings({ $, container, call, circuit, onValidation, onSetHere = () => {}, restriction = () => null }) {
   const changed = {}; // setting → {value, by}: overrides of the config's task form
   const controls = {
     // Read as text: a seed above 2^53 − 1 stays exact (a decimal string for the core), text that
@@ -92,15 +93,16 @@ export function mountSettings({ $, container, call, circuit, onValidation, onSet
   }
 
   /** What a run asked now uses: the config text, the settings set here, the seed field. */
-  const snapshot = () => ({ config: $("config").value, changed: structuredClone(changed), seedField: controls.seed.read(), strict: $("strict-rules").checked });
+  const snapshot = () => ({ config: $("config").value, changed: structuredClone(changed), seedField: controls.seed.read(), strict: $("strict-rules").checked, populations: restriction() });
 
   /** The core's plan of a run of `asked` (`{config, overrides, plan}`): its settings with the
    * page's overrides, and the seed field when the config has no random_seed. */
-  async function planOf({ config, changed: set, seedField, strict }, { againstCircuit = false } = {}) {
-    const given = pageOverrides(set);
+  async function planOf({ config, changed: set, seedField, strict, populations = null }, { againstCircuit = false } = {}) {
+    const restricted = populations ? { populations } : {};
+    const given = { ...pageOverrides(set), ...restricted };
     const circuitMessage = againstCircuit && circuit.shown() ? circuit.message() : null;
     let plan = await call("validate", { config, overrides: { ...given, strict }, circuit: circuitMessage });
-    const overrides = pageOverrides(set, { configSeed: plan.base.seed.value, seedField });
+    const overrides = { ...pageOverrides(set, { configSeed: plan.base.seed.value, seedField }), ...restricted };
     // Rules class the nodes themselves: the pathway property and fallback chosen here for a matrix
     // model (their controls hidden now) do not go to a run of rules, which refuses them.
     if (plan.rules) for (const name of RULES_IGNORE) { delete overrides[name]; delete given[name]; }
