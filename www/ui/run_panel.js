@@ -76,7 +76,7 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
           choose(kept.length === loadable.length && !unloadable ? null : kept);
         });
         box.dataset.population = p.name;
-        item.prepend(box, " ");
+        item.prepend(box);
       }
       if (p.status === "skipped") {
         item.append(button("set a fallback value…", "give nodes without the pathway property a value (their synapses are then parameterized)", () => {

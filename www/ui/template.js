@@ -61,6 +61,7 @@ export const STYLES = `
 .synparam .run-plan { margin: .3rem 0; padding-inline-start: 1.1rem; font-size: .85rem; max-height: 9rem; overflow-y: auto; }
 .synparam .run-plan li[data-status="skipped"], .synparam .run-plan li[data-status="refused"] { color: var(--_error); }
 .synparam .run-plan button { font-size: .8rem; padding: .1rem .4rem; margin-inline-start: .3rem; }
+.synparam .run-plan input[type="checkbox"] { margin: 0 .35rem 0 0; vertical-align: middle; }
 .synparam #reproduce { flex-basis: 100%; }
 .synparam #reproduce pre { white-space: pre-wrap; word-break: break-all; font-size: .78rem; background: var(--_panel); padding: .4rem; border-radius: 6px; margin: .3rem 0 .6rem; }
 .synparam dialog { color: var(--_fg); background: var(--_bg); border: 1px solid var(--_border); border-radius: 8px; max-width: min(40rem, 90vw); }
