@@ -472,11 +472,21 @@ pub fn read_rules(text: &str) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = exportRules)]
 pub fn export_rules(text: &str, pathway_property: &str) -> Result<String, JsValue> {
     let rules = if crate::rules::is_rules_input(text) {
-        crate::rules::parse_rules(text).map_err(js_error)?.to_rules_json()
+        crate::rules::parse_rules(text).map(|r| r.to_rules_json())
     } else {
-        crate::rules::model_to_rules(text, pathway_property).map_err(js_error)?
+        crate::rules::model_to_rules(text, pathway_property)
     };
-    serde_json::to_string_pretty(&rules).map_err(|e| js_error(Error::input("rules", e.to_string())))
+    rules_text(rules)
+}
+
+/// Rules JSON as the text the model box holds (indented), or the core's error.
+fn rules_text(rules: crate::error::Result<serde_json::Value>) -> Result<String, JsValue> {
+    serde_json::to_string_pretty(&rules.map_err(js_error)?).map_err(|e| js_error(Error::input("rules", e.to_string())))
+}
+
+/// A JSON argument of a binding, its error named `what`.
+fn json_argument(text: &str, what: &str) -> Result<serde_json::Value, JsValue> {
+    serde_json::from_str(text).map_err(|e| js_error(Error::config(what, e.to_string())))
 }
 
 /// Any rules input as synparam rules JSON (text) with `aliases` (JSON text: `{property: {name:
@@ -484,20 +494,14 @@ pub fn export_rules(text: &str, pathway_property: &str) -> Result<String, JsValu
 /// recipe's names to the circuit's.
 #[wasm_bindgen(js_name = rulesWithAliases)]
 pub fn rules_with_aliases(text: &str, aliases: &str) -> Result<String, JsValue> {
-    let table: serde_json::Value =
-        serde_json::from_str(aliases).map_err(|e| js_error(Error::config("aliases", e.to_string())))?;
-    let rules = crate::rules::with_aliases(text, &table).map_err(js_error)?;
-    serde_json::to_string_pretty(&rules).map_err(|e| js_error(Error::input("rules", e.to_string())))
+    rules_text(crate::rules::with_aliases(text, &json_argument(aliases, "aliases")?))
 }
 
 /// Any rules input as synparam rules JSON (text) with `rule` (JSON text, a rules JSON rule) added
 /// last (see the Rust `rules::with_rule`): the page's change of one pathway over rules.
 #[wasm_bindgen(js_name = rulesWithRule)]
 pub fn rules_with_rule(text: &str, rule: &str) -> Result<String, JsValue> {
-    let rule: serde_json::Value =
-        serde_json::from_str(rule).map_err(|e| js_error(Error::config("rule", e.to_string())))?;
-    let rules = crate::rules::with_rule(text, &rule).map_err(js_error)?;
-    serde_json::to_string_pretty(&rules).map_err(|e| js_error(Error::input("rules", e.to_string())))
+    rules_text(crate::rules::with_rule(text, &json_argument(rule, "rule")?))
 }
 
 /// A preset by class as synparam rules JSON (text) for a circuit (see the Rust

@@ -111,7 +111,7 @@ impl RuleSet {
     /// Rewrite every selector through `aliases`: a value naming an alias exactly is replaced by
     /// what it stands for; a glob keeps matching as written and also selects what every alias it
     /// matches stands for. Applying the same table twice changes nothing more. The table is kept
-    /// (exports write it again).
+    /// (exports write it again), replacing any before it.
     pub fn apply_aliases(&mut self, aliases: Aliases) {
         for rule in &mut self.rules {
             for selector in [&mut rule.source, &mut rule.target] {
@@ -145,14 +145,7 @@ impl RuleSet {
                 }
             }
         }
-        let mut kept = std::mem::take(&mut self.aliases);
-        for alias in aliases.entries {
-            match kept.entries.iter_mut().find(|a| a.property == alias.property && a.name == alias.name) {
-                Some(entry) => *entry = alias,
-                None => kept.entries.push(alias),
-            }
-        }
-        self.aliases = kept;
+        self.aliases = aliases;
     }
 
     /// These rules as synparam's rules JSON (the export of any imported model).

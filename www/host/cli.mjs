@@ -365,12 +365,14 @@ const counted = (n) => (n === null || n === undefined ? "-" : String(n));
 /** Per node property the rules select on, the names to map (the core's explain.names): what
  * --explain prints, and what follows a coverage error. */
 function namesLines(names) {
+  const SHOWN = 12;
+  const quoted = (values) => `${values.slice(0, SHOWN).map((v) => `'${printable(v)}'`).join(", ")}${values.length > SHOWN ? `, and ${values.length - SHOWN} more` : ""}`;
   const lines = [];
   for (const { property, absent, unnamed } of names) {
     if (!absent.length && !unnamed.length) continue;
     const parts = [];
-    if (absent.length) parts.push(`the rules name ${absent.length} value${absent.length === 1 ? "" : "s"} no node has (${absent.map((v) => `'${printable(v)}'`).join(", ")})`);
-    if (unnamed.length) parts.push(`${unnamed.length} of the circuit's value${unnamed.length === 1 ? "" : "s"} no rule names (${unnamed.map((v) => `'${printable(v)}'`).join(", ")})`);
+    if (absent.length) parts.push(`the rules name ${absent.length} value${absent.length === 1 ? "" : "s"} no node has (${quoted(absent)})`);
+    if (unnamed.length) parts.push(`${unnamed.length} of the circuit's value${unnamed.length === 1 ? "" : "s"} no rule names (${quoted(unnamed)})`);
     lines.push(`names: ${printable(property)}: ${parts.join("; ")}`);
   }
   if (lines.length) lines.push("a recipe from another circuit: map its names to this circuit's with an alias table (synparam rules' \"aliases\", docs/config.md)");
