@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::attributes::{AttributeReads, AttributeSetup, SomaPositions};
-use crate::config::{ColumnType, Finalized, Model, PathwaySpec, PropertyModel};
+use crate::config::{ColumnType, Fallback, Finalized, Model, PathwaySpec, PropertyModel};
 use crate::distributions::Distribution;
 use crate::error::{Error, Num, Result};
 use crate::special_functions::{normal_cdf, normal_sf};
@@ -329,7 +329,7 @@ fn map_types(
     types: &[String],
     role: &Role,
     pathway_property: &str,
-    fallback: Option<&str>,
+    fallback: Option<&Fallback>,
 ) -> Result<Vec<u32>> {
     let used: BTreeSet<u32> = column.codes.iter().copied().filter(|&c| c != MISSING).collect();
     let mut dictionary_types = vec![MISSING; column.dictionary.len()];
@@ -356,10 +356,10 @@ fn map_types(
             values: missing,
         });
     }
-    let fallback_type = match fallback {
+    let fallback_type = match fallback.and_then(|f| f.for_population(&column.population)) {
         Some(value) => Some(types.iter().position(|t| t == value).ok_or_else(|| {
             Error::config(
-                "fallback_pathway_value",
+                fallback.expect("a value").key_for(&column.population),
                 format!("'{value}' is not in {} ({})", role.types_key, types.join(", ")),
             )
         })? as u32),
@@ -549,7 +549,7 @@ impl PopulationPlan {
         source: &PathwayColumn,
         target: &PathwayColumn,
         pathway_property: &str,
-        fallback: Option<&str>,
+        fallback: Option<&Fallback>,
     ) -> Result<Self> {
         let source_types = map_types(source, &model.src_types, &SOURCE, pathway_property, fallback)?;
         let target_types = map_types(target, &model.tgt_types, &TARGET, pathway_property, fallback)?;

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::attributes::DISTANCE_SOMA;
-use crate::config::N_SYN_PER_CONN;
+use crate::config::{Fallback, N_SYN_PER_CONN};
 use crate::engine::{EdgeIds, PathwayColumn};
 use crate::error::{Error, Result};
 use crate::fit::{
@@ -140,9 +140,9 @@ pub struct FitRequest {
     /// Seed of the subsample (a number, or its decimal text).
     #[serde(default, deserialize_with = "seed_number_or_text")]
     pub seed: u64,
-    /// Pathway value of nodes without one.
+    /// Pathway value(s) of nodes without one (one for every node population, or per population).
     #[serde(default)]
-    pub fallback_value: Option<String>,
+    pub fallback_value: Option<Fallback>,
     /// Histogram bins (default 51).
     #[serde(default)]
     pub hist_bins: Option<usize>,
@@ -460,9 +460,12 @@ fn choose_populations<'a>(request: &'a FitRequest, warnings: &mut Vec<String>) -
             ));
         }
     }
-    let with_fallback = request.fallback_value.is_some();
+    let has_fallback =
+        |population: &str| request.fallback_value.as_ref().and_then(|f| f.for_population(population)).is_some();
     let lacking = |p: &PopulationFacts| -> Option<String> {
-        let side = [("source", &p.source), ("target", &p.target)].into_iter().find(|(_, s)| !s.has_pathway)?;
+        let side = [("source", &p.source), ("target", &p.target)]
+            .into_iter()
+            .find(|(_, s)| !s.has_pathway && !has_fallback(&s.population))?;
         let file = side.1.file.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
         Some(format!(
             "{} node population '{}'{file} of edge population '{}' has no '{property}' property",
@@ -476,7 +479,7 @@ fn choose_populations<'a>(request: &'a FitRequest, warnings: &mut Vec<String>) -
         if !asked {
             continue;
         }
-        match lacking(population).filter(|_| !with_fallback) {
+        match lacking(population) {
             None => chosen.push(population),
             Some(reason) if request.requested.is_some() => {
                 return Err(Error::config(

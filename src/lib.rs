@@ -44,7 +44,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use attributes::{AttributeReads, SomaPositions};
-use config::{parse_task, Model, Task};
+use config::{parse_task, Fallback, Model, Task};
 use engine::{ChunkResult, ConnectionCounter, EdgeChunk, EdgeIds, PathwayColumn, PopulationPlan};
 pub use error::{Error, Result};
 use stats::{PropertyStats, StatsCollector};
@@ -126,9 +126,9 @@ impl Parameterizer {
         source: PathwayColumn,
         target: PathwayColumn,
         pathway_property: &str,
-        fallback: Option<&str>,
+        fallback: Option<&Fallback>,
     ) -> Result<()> {
-        let fallback = fallback.or(self.task.fallback_pathway_value.as_deref());
+        let fallback = fallback.or(self.task.fallback_pathway_value.as_ref());
         let plan =
             PopulationPlan::new(self.model.clone(), self.seed, name, &source, &target, pathway_property, fallback)?;
         self.connections.insert(name.to_string(), plan.connection_counter());

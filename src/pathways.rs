@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::Fallback;
 use crate::engine::{Ids, PathwayColumn, MISSING};
 use crate::error::{Error, Result};
 
@@ -78,12 +79,13 @@ impl PathwayTally {
     }
 
     /// The non-empty cells, summed over populations by value, sorted by source then target;
-    /// nodes without a value count under `fallback` when given.
-    pub fn counts(&self, fallback: Option<&str>) -> Vec<PathwayCount> {
+    /// nodes without a value count under their population's `fallback` value when given.
+    pub fn counts(&self, fallback: Option<&Fallback>) -> Vec<PathwayCount> {
         let mut sums: BTreeMap<(Option<String>, Option<String>), u64> = BTreeMap::new();
         for tally in self.populations.values() {
             let width = tally.target.dictionary.len() + 1;
             let value = |column: &PathwayColumn, code: usize| {
+                let fallback = fallback.and_then(|f| f.for_population(&column.population));
                 column.dictionary.get(code).map(String::as_str).or(fallback).map(str::to_string)
             };
             for (cell, &synapses) in tally.counts.iter().enumerate().filter(|(_, &n)| n > 0) {
@@ -135,9 +137,9 @@ mod tests {
         tally.add_population("b", column("other", &[Some("INH"), Some("EXC")]), cells).unwrap();
         tally.add("a", Ids::U32(&[0, 0, 1, 2]), Ids::U32(&[1, 1, 0, 0])).unwrap();
         tally.add("b", Ids::U64(&[1, 0]), Ids::U64(&[1, 2])).unwrap();
-        let shown = |fallback| {
+        let shown = |fallback: Option<Fallback>| {
             tally
-                .counts(fallback)
+                .counts(fallback.as_ref())
                 .into_iter()
                 .map(|c| (c.source.unwrap_or("-".into()), c.target.unwrap_or("-".into()), c.synapses))
                 .collect::<Vec<_>>()
@@ -148,7 +150,20 @@ mod tests {
             vec![(s("-"), s("EXC"), 1), (s("EXC"), s("INH"), 3), (s("INH"), s("-"), 1), (s("INH"), s("EXC"), 1)]
         );
         // With a fallback, missing nodes join that value's cells.
-        assert_eq!(shown(Some("EXC")), vec![(s("EXC"), s("EXC"), 1), (s("EXC"), s("INH"), 3), (s("INH"), s("EXC"), 2)]);
+        let exc = Fallback::every("EXC");
+        assert_eq!(shown(Some(exc)), vec![(s("EXC"), s("EXC"), 1), (s("EXC"), s("INH"), 3), (s("INH"), s("EXC"), 2)]);
+        // A fallback of another node population leaves these nodes without a value.
+        let elsewhere = Fallback::every("EXC").with_population("cells", Some("INH"));
+        assert_eq!(
+            shown(Some(Fallback::default().with_population("thalamus", Some("EXC")))),
+            shown(None),
+            "a fallback for another population changes nothing here"
+        );
+        assert_eq!(
+            shown(Some(elsewhere)),
+            vec![(s("EXC"), s("INH"), 3), (s("INH"), s("EXC"), 2), (s("INH"), s("INH"), 1)],
+            "'cells' takes its own value INH"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::arrow_io::{
     write_chunk_result_into, DecodedEdgeChunk,
 };
 use crate::config::ColumnType;
-use crate::config::{parse_pathway_spec, parse_task, spec_schema, RunOverrides};
+use crate::config::{parse_pathway_spec, parse_task, spec_schema, Fallback, RunOverrides};
 use crate::error::Error;
 use crate::pathways::PathwayTally;
 use crate::storage::{Digest, ExistingDataset, GroupLayout, StorageChunk};
@@ -106,13 +106,60 @@ pub fn spec_schema_js() -> Result<JsValue, JsValue> {
     to_js(&spec_schema())
 }
 
+/// A fallback as JS gives it: undefined or null (none), a string (every node population) or
+/// `{node population: value}` (`"*"`: every other population).
+fn fallback_from_js(value: JsValue) -> Result<Option<Fallback>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    serde_wasm_bindgen::from_value(value).map(Some).map_err(|e| js_error(Error::config("fallback", e.to_string())))
+}
+
+/// The fallback a text gives (`VALUE`, or `POPULATION=VALUE, …` with `*=VALUE` for every other
+/// population; see the Rust `Fallback::from_text`): a string or an object, `null` for blank text.
+/// Errors name `key` (the command's `--fallback-value`, the page's field).
+#[wasm_bindgen(js_name = fallbackFromText)]
+pub fn fallback_from_text(text: &str, key: &str) -> Result<JsValue, JsValue> {
+    if text.trim().is_empty() {
+        return Ok(JsValue::NULL);
+    }
+    to_js(&Fallback::from_text(text, key).map_err(js_error)?)
+}
+
+/// A fallback's text form (what `fallbackFromText` reads back); "" for none.
+#[wasm_bindgen(js_name = fallbackText)]
+pub fn fallback_text(fallback: JsValue) -> Result<String, JsValue> {
+    Ok(fallback_from_js(fallback)?.map(|f| f.to_text()).unwrap_or_default())
+}
+
+/// The value node population `population`'s nodes without the pathway property take, or `null`.
+#[wasm_bindgen(js_name = fallbackFor)]
+pub fn fallback_for(fallback: JsValue, population: &str) -> Result<Option<String>, JsValue> {
+    Ok(fallback_from_js(fallback)?.and_then(|f| f.for_population(population).map(str::to_string)))
+}
+
+/// `fallback` with node population `population`'s own value set (`value` null: its entry
+/// dropped): the page's remedy for one population's unclassed nodes.
+#[wasm_bindgen(js_name = fallbackWithPopulation)]
+pub fn fallback_with_population(
+    fallback: JsValue,
+    population: &str,
+    value: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let changed = fallback_from_js(fallback)?.unwrap_or_default().with_population(population, value.as_deref());
+    if changed == Fallback::default() {
+        return Ok(JsValue::NULL);
+    }
+    to_js(&changed)
+}
+
 /// What a caller may set over a config (`planRun`'s second argument), as JS passes it.
 #[derive(serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct JsRunOverrides {
     seed: Option<JsSeed>,
     pathway_property: Option<String>,
-    fallback: Option<String>,
+    fallback: Option<Fallback>,
     overwrite: Option<bool>,
     populations: Option<Vec<String>>,
 }
@@ -186,9 +233,10 @@ impl JsPathwayTally {
     }
 
     /// `[{source, target, synapses}]`, summed by value over the populations; nodes without a value
-    /// count under `fallback`, else as `null`.
-    pub fn counts(&self, fallback: Option<String>) -> Result<JsValue, JsValue> {
-        to_js(&self.tally.counts(fallback.as_deref()))
+    /// count under their population's `fallback` value (a string, or `{population: value}`), else
+    /// as `null`.
+    pub fn counts(&self, fallback: JsValue) -> Result<JsValue, JsValue> {
+        to_js(&self.tally.counts(fallback_from_js(fallback)?.as_ref()))
     }
 }
 
@@ -700,11 +748,12 @@ impl JsParameterizer {
         target_population: &str,
         target_ipc: &[u8],
         pathway_property: &str,
-        fallback: Option<String>,
+        fallback: JsValue,
     ) -> Result<(), JsValue> {
+        let fallback = fallback_from_js(fallback)?;
         let source = read_pathway_column(source_ipc, source_population).map_err(js_error)?;
         let target = read_pathway_column(target_ipc, target_population).map_err(js_error)?;
-        self.run.add_edge_population(name, source, target, pathway_property, fallback.as_deref()).map_err(js_error)
+        self.run.add_edge_population(name, source, target, pathway_property, fallback.as_ref()).map_err(js_error)
     }
 
     /// Draw every property for one edge chunk (Arrow IPC with `source_node_id`,

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 use synparam::config::{
-    parse_pathway_spec, parse_task, spec_schema, ColumnType, IntType, RunOverrides, SettingSource,
+    parse_pathway_spec, parse_task, spec_schema, ColumnType, Fallback, IntType, RunOverrides, SettingSource,
     DEFAULT_PATHWAY_PROPERTY,
 };
 use synparam::Error;
@@ -357,7 +357,7 @@ fn run_settings_take_the_override_then_the_task_form_then_the_default() {
     let from_config = task.settings(&RunOverrides::default());
     assert_eq!((from_config.seed.value, from_config.seed.source), (Some(7), SettingSource::Config));
     assert_eq!(from_config.pathway_property.value, "mtype");
-    assert_eq!(from_config.fallback.value.as_deref(), Some("EXC"));
+    assert_eq!(from_config.fallback.value, Some(Fallback::every("EXC")));
     // An explicit false in the config is the config's, not the default.
     assert_eq!((from_config.overwrite.value, from_config.overwrite.source), (false, SettingSource::Config));
     assert_eq!(from_config.populations.value, Some(vec!["a".to_string()]));
@@ -365,14 +365,14 @@ fn run_settings_take_the_override_then_the_task_form_then_the_default() {
     let overrides = RunOverrides {
         seed: Some(0),
         pathway_property: Some("synapse_class".into()),
-        fallback: Some("INH".into()),
+        fallback: Some(Fallback::every("INH")),
         overwrite: Some(true),
         populations: Some(vec!["b".into()]),
     };
     let overridden = task.settings(&overrides);
     assert_eq!((overridden.seed.value, overridden.seed.source), (Some(0), SettingSource::Override));
     assert_eq!(overridden.pathway_property.source, SettingSource::Override);
-    assert_eq!(overridden.fallback.value.as_deref(), Some("INH"));
+    assert_eq!(overridden.fallback.value, Some(Fallback::every("INH")));
     assert_eq!((overridden.overwrite.value, overridden.overwrite.source), (true, SettingSource::Override));
     assert_eq!(overridden.populations.value, Some(vec!["b".to_string()]));
 }

@@ -15,6 +15,7 @@ use arrow_schema::{DataType, Field, Schema};
 use proptest::prelude::*;
 use serde_json::json;
 use synparam::arrow_io::{decode_edge_chunk, read_edge_chunk, read_pathway_column};
+use synparam::config::Fallback;
 use synparam::engine::{EdgeChunk, EdgeIds, Ids, PathwayColumn};
 use synparam::{Error, Parameterizer};
 
@@ -238,13 +239,52 @@ fn nodes_without_the_property_need_a_fallback() {
     let err =
         run.add_edge_population("pop", virtual_nodes.clone(), ei_nodes("T", 3), "synapse_class", None).unwrap_err();
     assert!(err.to_string().contains("3 node(s) without a synapse_class value"), "{err}");
-    run.add_edge_population("pop", virtual_nodes.clone(), ei_nodes("T", 3), "synapse_class", Some("EXC")).unwrap();
+    run.add_edge_population(
+        "pop",
+        virtual_nodes.clone(),
+        ei_nodes("T", 3),
+        "synapse_class",
+        Some(&Fallback::every("EXC")),
+    )
+    .unwrap();
     let result = run.run_chunk("pop", &common::distinct_connections(3)).unwrap();
     let syn_type = result.properties.iter().find(|p| p.name == "syn_type_id").unwrap();
     assert_eq!(syn_type.values, vec![113.0; 3], "fallback EXC gives the excitatory syn_type_id");
+    let glia = Fallback::every("GLIA");
     let err =
-        run.add_edge_population("pop", virtual_nodes, ei_nodes("T", 3), "synapse_class", Some("GLIA")).unwrap_err();
+        run.add_edge_population("pop", virtual_nodes, ei_nodes("T", 3), "synapse_class", Some(&glia)).unwrap_err();
     assert_eq!(err.path(), Some("fallback_pathway_value"));
+}
+
+/// A fallback per node population (#24): thalamic VPM nodes take their own value, another
+/// population's unclassed nodes are not classed with them (still refused), and a population's bad
+/// value is named by its own key.
+#[test]
+fn a_fallback_per_node_population_classes_only_that_population() {
+    let mut run = Parameterizer::new(TM, Some(1)).unwrap();
+    let vpm = PathwayColumn::from_values("VPM", &[None::<&str>, None, None]);
+    let pom = PathwayColumn::from_values("POm", &[None::<&str>, None, None]);
+    let per_population = Fallback::from_json(&json!({"VPM": "EXC"}), "fallback_pathway_value").unwrap();
+    run.add_edge_population("vpm", vpm.clone(), ei_nodes("T", 3), "synapse_class", Some(&per_population)).unwrap();
+    let result = run.run_chunk("vpm", &common::distinct_connections(3)).unwrap();
+    let syn_type = result.properties.iter().find(|p| p.name == "syn_type_id").unwrap();
+    assert_eq!(syn_type.values, vec![113.0; 3], "VPM's fallback EXC gives the excitatory syn_type_id");
+    let err = run
+        .add_edge_population("pom", pom.clone(), ei_nodes("T", 3), "synapse_class", Some(&per_population))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("source node population 'POm' has 3 node(s) without a synapse_class value"),
+        "{err}"
+    );
+    let both = Fallback::from_json(&json!({"VPM": "EXC", "*": "INH"}), "fallback_pathway_value").unwrap();
+    run.add_edge_population("pom", pom.clone(), ei_nodes("T", 3), "synapse_class", Some(&both)).unwrap();
+    let result = run.run_chunk("pom", &common::distinct_connections(3)).unwrap();
+    let syn_type = result.properties.iter().find(|p| p.name == "syn_type_id").unwrap();
+    assert_eq!(syn_type.values, vec![7.0; 3], "\"*\" classes every other population: INH");
+    let bad = Fallback::from_json(&json!({"VPM": "GLIA", "*": "EXC"}), "fallback_pathway_value").unwrap();
+    let err = run.add_edge_population("vpm", vpm, ei_nodes("T", 3), "synapse_class", Some(&bad)).unwrap_err();
+    assert_eq!(err.path(), Some("fallback_pathway_value.VPM"));
+    run.add_edge_population("pom", pom, ei_nodes("T", 3), "synapse_class", Some(&bad)).unwrap();
 }
 
 #[test]

@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use synparam::arrow_io::{chunk_result_batch, edge_chunk_from_batches, pathway_column_from_arrays};
-use synparam::config::{parse_task, spec_schema, RunOverrides};
+use synparam::config::{parse_task, spec_schema, Fallback, RunOverrides};
 use synparam::engine::Ids;
 use synparam::storage::{ExistingDataset, GroupLayout, StorageChunk};
 use synparam::Error;
@@ -92,6 +92,40 @@ fn from_json<T: serde::de::DeserializeOwned>(py: Python<'_>, what: &str, text: &
     serde_json::from_str(text).map_err(|e| py_error(py, Error::input(what, e.to_string())))
 }
 
+/// A fallback as Python gives it: None, a str (every node population) or a dict
+/// `{node population: value}` (`"*"`: every other population); errors name the entry.
+fn fallback_argument(py: Python<'_>, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Fallback>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else { return Ok(None) };
+    let json = if let Ok(text) = value.extract::<String>() {
+        serde_json::Value::String(text)
+    } else if let Ok(entries) = value.extract::<std::collections::BTreeMap<String, Bound<'_, PyAny>>>() {
+        let entry = |v: &Bound<'_, PyAny>| v.extract::<String>().map(serde_json::Value::String).unwrap_or_default();
+        serde_json::Value::Object(entries.iter().map(|(k, v)| (k.clone(), entry(v))).collect())
+    } else {
+        serde_json::Value::Null
+    };
+    Fallback::from_json(&json, "fallback").map(Some).map_err(|e| py_error(py, e))
+}
+
+/// The fallback a text gives (`VALUE`, or `POPULATION=VALUE, …` with `*=VALUE` for every other
+/// population), as JSON text (a string or an object; `null` for blank text); errors name `key`
+/// (the Dask command's `--fallback-value`).
+#[pyfunction]
+fn fallback_from_text(py: Python<'_>, text: &str, key: &str) -> PyResult<String> {
+    if text.trim().is_empty() {
+        return Ok("null".to_string());
+    }
+    json(py, &Fallback::from_text(text, key).map_err(|e| py_error(py, e))?)
+}
+
+/// The value node population `population`'s nodes without the pathway property take under
+/// `fallback` (None, a str or a dict), or None.
+#[pyfunction]
+#[pyo3(signature = (fallback, population))]
+fn fallback_for(py: Python<'_>, fallback: Option<&Bound<'_, PyAny>>, population: &str) -> PyResult<Option<String>> {
+    Ok(fallback_argument(py, fallback)?.and_then(|f| f.for_population(population).map(str::to_string)))
+}
+
 /// The record batches of a pyarrow `RecordBatch`, `Table` or `RecordBatchReader`-like object.
 fn record_batches(value: &Bound<'_, PyAny>) -> PyResult<(Arc<Schema>, Vec<RecordBatch>)> {
     if value.hasattr("to_batches")? {
@@ -158,11 +192,12 @@ fn plan_run(
     config_json: &str,
     seed: Option<u64>,
     pathway_property: Option<String>,
-    fallback: Option<String>,
+    fallback: Option<&Bound<'_, PyAny>>,
     overwrite: Option<bool>,
     populations: Option<Vec<String>>,
 ) -> PyResult<String> {
     let task = parse_task(config_json).map_err(|e| py_error(py, e))?;
+    let fallback = fallback_argument(py, fallback)?;
     let overrides = RunOverrides { seed, pathway_property, fallback, overwrite, populations };
     #[derive(serde::Serialize)]
     struct Plan {
@@ -222,15 +257,18 @@ impl PyParameterizer {
         target_population: &str,
         target_values: &Bound<'_, PyAny>,
         pathway_property: &str,
-        fallback: Option<&str>,
+        fallback: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let fallback = fallback_argument(py, fallback)?;
         let source_arrays = arrays(source_values)?;
         let target_arrays = arrays(target_values)?;
         let source = pathway_column_from_arrays(source_arrays.iter().map(|a| a.as_ref()), source_population)
             .map_err(|e| py_error(py, e))?;
         let target = pathway_column_from_arrays(target_arrays.iter().map(|a| a.as_ref()), target_population)
             .map_err(|e| py_error(py, e))?;
-        self.run.add_edge_population(name, source, target, pathway_property, fallback).map_err(|e| py_error(py, e))
+        self.run
+            .add_edge_population(name, source, target, pathway_property, fallback.as_ref())
+            .map_err(|e| py_error(py, e))
     }
 
     /// Draw every property for an edge batch (`source_node_id`, `target_node_id`, `edge_id`);
@@ -1146,6 +1184,8 @@ fn add_scan_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
 fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_function(wrap_pyfunction!(plan_run, m)?)?;
+    m.add_function(wrap_pyfunction!(fallback_from_text, m)?)?;
+    m.add_function(wrap_pyfunction!(fallback_for, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_class::<PyParameterizer>()?;
     m.add_class::<PyDatasetDigest>()?;

@@ -69,6 +69,9 @@ __all__ = [
 __version__: str = _synparam.version()
 
 Config = Union[str, bytes, Mapping[str, Any]]
+#: The pathway value of nodes without the pathway property: one for every node population, or
+#: ``{node population: value}`` (``"*"``: every other population).
+Fallback = Union[str, Mapping[str, str]]
 
 
 def config_text(config: Config) -> str:
@@ -94,7 +97,7 @@ def plan_run(
     *,
     seed: Optional[int] = None,
     pathway_property: Optional[str] = None,
-    fallback: Optional[str] = None,
+    fallback: Optional[Fallback] = None,
     overwrite: Optional[bool] = None,
     populations: Optional[Sequence[str]] = None,
 ) -> dict:
@@ -282,13 +285,14 @@ class Parameterizer:
         source_values: Any,
         target_values: Any,
         pathway_property: str = "synapse_class",
-        fallback: Optional[str] = None,
+        fallback: Optional[Fallback] = None,
         source_population: str = "source",
         target_population: str = "target",
     ) -> None:
         """Prepare edge population ``name`` from its source and target nodes' pathway values: one
         entry per node id (strings, dictionary-encoded strings or integers; null where a node lacks
-        the property, which needs ``fallback``). The node population names appear in errors."""
+        the property, which needs ``fallback``: a value, or ``{node population: value}``). The node
+        population names appear in errors and pick a per-population fallback."""
         self._run.add_edge_population(
             name,
             source_population,
@@ -471,7 +475,7 @@ def fit(
     seed: int = 0,
     populations: Optional[Sequence[str]] = None,
     *,
-    fallback: Optional[str] = None,
+    fallback: Optional[Fallback] = None,
     chunk_rows: Optional[int] = None,
     options: Optional[Mapping[str, Any]] = None,
     settings: Optional[Mapping[str, Any]] = None,

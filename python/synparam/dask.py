@@ -734,8 +734,8 @@ def _plan(circuit_config, config_text, clock, *, seed, pathway_property, fallbac
         for role in ("source", "target") if rule_values is None else ():
             nodes = circuit.node_populations.get(getattr(edges, role))
             values = node_property_values(nodes, pathway_property)
-            if values is None and fallback is None:
-                skipped = f"skipped edge population '{edges.name}': {role} node population '{nodes.name}' has no '{pathway_property}' property (set a fallback value to include it)"
+            if values is None and _synparam.fallback_for(fallback, nodes.name) is None:
+                skipped = f"skipped edge population '{edges.name}': {role} node population '{nodes.name}' has no '{pathway_property}' property (set a fallback value for it to include it)"
                 break
             columns[role] = _arrow_values(values, nodes.size)
         if skipped:
@@ -1144,7 +1144,7 @@ def _parser():
     parser.add_argument("--seed", type=int)
     parser.add_argument("--pathway-property")
     parser.add_argument("--populations", help="edge populations, comma-separated (default: all)")
-    parser.add_argument("--fallback-value")
+    parser.add_argument("--fallback-value", help="pathway value of nodes without the pathway property: one for every node population, or POPULATION=VALUE,... (*=VALUE: every other population)")
     parser.add_argument("--overwrite", action="store_true", default=None)
     parser.add_argument("--strict", action="store_true", help="for rules: refuse a rule naming a selector value no node has (default: a warning)")
     cluster = parser.add_mutually_exclusive_group()
@@ -1179,7 +1179,9 @@ def main(argv=None):
             client = Client(cluster)
         if client.dashboard_link and not args.quiet:
             L.info("Dask dashboard: %s", client.dashboard_link)
-        settings = dict(seed=args.seed, pathway_property=args.pathway_property, fallback=args.fallback_value, overwrite=args.overwrite,
+        # The value for every node population, or POPULATION=VALUE entries (the core reads the text).
+        fallback = None if args.fallback_value is None else json.loads(_synparam.fallback_from_text(args.fallback_value, "--fallback-value"))
+        settings = dict(seed=args.seed, pathway_property=args.pathway_property, fallback=fallback, overwrite=args.overwrite,
                         populations=[p for p in args.populations.split(",") if p] if args.populations else None,
                         client=client, partition_rows=args.partition_rows, strict=args.strict)
         if _synparam.is_scan_config(_config_text(args.config)):

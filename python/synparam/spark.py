@@ -317,6 +317,7 @@ def _settings(config_text: str, seed, pathway_property, fallback, overwrite, pop
     resolved_seed = value("seed")
     if resolved_seed is None:
         raise ValueError("synparam.spark: no seed: pass seed= or set random_seed in the config")
+
     return {
         "seed": int(resolved_seed),
         "pathway_property": value("pathwayProperty", "pathway_property"),
@@ -510,6 +511,13 @@ def parameterize_dataframe(
                 payload = df.sparkSession.sparkContext.broadcast(payload)
             except Exception as error:  # Spark Connect has no SparkContext: ship it in the tasks
                 log.info("synparam.spark: no broadcast (%s); the node tables go with every task", error)
+    if tables is None and isinstance(settings["fallback"], Mapping):
+        # Pathway columns carry each edge's values, not the node populations a per-population
+        # fallback names (nodes= tables do: there it applies per table's node populations).
+        raise ValueError(
+            "synparam.spark: fallback: a value per node population needs nodes= tables; pathway columns carry "
+            "values per edge: give one fallback value for every node"
+        )
     key = hashlib.sha256(
         json.dumps([text, settings["seed"], prop, settings["fallback"], settings["overwrite"], sorted(storage.items()), dtypes, attributes]).encode()
         + (hashlib.sha256(_encode_tables(tables)).digest() if tables is not None else b"")

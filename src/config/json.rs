@@ -108,7 +108,7 @@ fn non_finite_marker(value: &Value) -> Option<f64> {
     })
 }
 
-fn describe(value: &Value) -> String {
+pub(super) fn describe(value: &Value) -> String {
     if let Some(x) = non_finite_marker(value) {
         return format!("{}", Num(x));
     }

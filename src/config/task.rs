@@ -1,6 +1,7 @@
 //! The task form around a model (obi-one's `SynapseParameterizationTask` and our keys) and the
 //! run settings the core resolves from it for every host (design §6.1).
 
+use super::fallback::Fallback;
 use super::json::*;
 use super::model::parse_model_value;
 use super::types::*;
@@ -19,8 +20,8 @@ pub struct Task {
     pub overwrite_if_exists: Option<bool>,
     /// Edge populations to process (all when absent).
     pub edge_populations: Option<Vec<String>>,
-    /// Pathway value for nodes without the pathway property.
-    pub fallback_pathway_value: Option<String>,
+    /// Pathway value(s) for nodes without the pathway property.
+    pub fallback_pathway_value: Option<Fallback>,
 }
 
 /// Keys of the task form.
@@ -59,7 +60,7 @@ pub fn parse_task(json: &str) -> Result<Task> {
     let edge_populations =
         optional(object, "edge_populations").map(|v| string_list(v, &root_path.key("edge_populations"))).transpose()?;
     let fallback_pathway_value = optional(object, "fallback_pathway_value")
-        .map(|v| string(v, &root_path.key("fallback_pathway_value")))
+        .map(|v| Fallback::parse(v, &root_path.key("fallback_pathway_value")))
         .transpose()?;
     Ok(Task { model, pathway_property, seed, overwrite_if_exists, edge_populations, fallback_pathway_value })
 }
@@ -90,7 +91,7 @@ pub struct TaskSummary {
     /// `edge_populations` of the task form.
     pub edge_populations: Option<Vec<String>>,
     /// `fallback_pathway_value` of the task form.
-    pub fallback_pathway_value: Option<String>,
+    pub fallback_pathway_value: Option<Fallback>,
     /// Accepted but ignored keys.
     pub notices: Vec<String>,
     /// Per-synapse attributes the model reads (design §2.7; absent from the JSON when none).
@@ -178,8 +179,8 @@ pub struct RunOverrides {
     pub seed: Option<u64>,
     /// Node property picking the pathway.
     pub pathway_property: Option<String>,
-    /// Pathway value of nodes without the property.
-    pub fallback: Option<String>,
+    /// Pathway value(s) of nodes without the property.
+    pub fallback: Option<Fallback>,
     /// Whether existing properties may be replaced.
     pub overwrite: Option<bool>,
     /// Edge populations to parameterize.
@@ -198,8 +199,8 @@ pub struct RunSettings {
     pub seed: Setting<Option<u64>>,
     /// Node property picking the pathway (default [`DEFAULT_PATHWAY_PROPERTY`]).
     pub pathway_property: Setting<String>,
-    /// Pathway value of nodes without the property (default none: such nodes are an error).
-    pub fallback: Setting<Option<String>>,
+    /// Pathway value(s) of nodes without the property (default none: such nodes are an error).
+    pub fallback: Setting<Option<Fallback>>,
     /// Whether existing properties may be replaced (default false).
     pub overwrite: Setting<bool>,
     /// Edge populations to parameterize (default all).

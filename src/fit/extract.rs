@@ -10,6 +10,7 @@ use super::accumulate::SampleAccumulator;
 use super::delay::{DelayFitSettings, DistanceBins};
 use super::numpy::ValueKind;
 use super::sufficient::LawSample;
+use crate::config::Fallback;
 use crate::error::{Error, Result};
 
 /// connectome-manipulator's default number of histogram bins (odd, so that a constant sits in the
@@ -44,9 +45,10 @@ pub struct FitSettings {
     /// Seed of the subsample choice.
     #[serde(default)]
     pub seed: u64,
-    /// Pathway value for nodes without one (else such nodes are an error).
+    /// Pathway value(s) for nodes without one: one for every node population or one per
+    /// population (else such nodes are an error).
     #[serde(default)]
-    pub fallback_value: Option<String>,
+    pub fallback_value: Option<Fallback>,
     /// Keep the sufficient statistics of every law (moments of x and ln x, range, distinct
     /// values), which the automatic choice of laws needs (`mode: "auto"`); implied by `folds`.
     #[serde(default, skip_serializing_if = "is_false")]

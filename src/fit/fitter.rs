@@ -268,7 +268,8 @@ impl Fitter {
         if missing == 0 {
             return Ok(column.clone());
         }
-        let Some(fallback) = &self.settings.fallback_value else {
+        let own = self.settings.fallback_value.as_ref().and_then(|f| f.for_population(&column.population));
+        let Some(fallback) = own.map(str::to_string) else {
             return Err(Error::MissingPathwayProperty {
                 role,
                 population: column.population.clone(),
@@ -278,10 +279,10 @@ impl Fitter {
             });
         };
         let mut column = column.clone();
-        let code = match column.dictionary.iter().position(|v| v == fallback) {
+        let code = match column.dictionary.iter().position(|v| *v == fallback) {
             Some(i) => i as u32,
             None => {
-                column.dictionary.push(fallback.clone());
+                column.dictionary.push(fallback);
                 (column.dictionary.len() - 1) as u32
             }
         };

@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use super::js_json::{canonical_config_text, parses_exactly, sha256_hex, stringify};
 use super::layout::Layout;
 use super::paths::printable;
+use crate::config::Fallback;
 
 /// The sidecar format this version writes.
 pub const SIDECAR_FORMAT: u64 = 2;
@@ -102,8 +103,8 @@ pub struct SidecarInputs {
     pub seed: u64,
     /// The pathway property used.
     pub pathway_property: String,
-    /// The fallback pathway value, if any.
-    pub fallback: Option<String>,
+    /// The fallback pathway value(s), if any.
+    pub fallback: Option<Fallback>,
     /// Whether existing properties were overwritten.
     pub overwrite: bool,
     /// The edge populations asked for (null: every one).
@@ -213,8 +214,8 @@ pub struct RecordedRun {
     pub seed: u64,
     /// The pathway property.
     pub pathway_property: String,
-    /// The fallback value.
-    pub fallback: Option<String>,
+    /// The fallback value(s).
+    pub fallback: Option<Fallback>,
     /// Whether existing properties were overwritten.
     pub overwrite: bool,
     /// The edge populations asked for.
@@ -273,7 +274,10 @@ pub fn read_sidecar(text: &str) -> Result<RecordedRun, String> {
         }
     };
     let pathway_property = string("pathway_property", false)?.expect("required");
-    let fallback = string("fallback_value", true)?;
+    let fallback = match get("fallback_value") {
+        Value::Null => None,
+        value => Some(Fallback::from_json(value, "fallback_value").map_err(|e| e.to_string())?),
+    };
     let overwrite = match get("overwrite_if_exists") {
         Value::Bool(b) => *b,
         other => return Err(fail("overwrite_if_exists", format!("must be true or false, got {}", shown(other)))),

@@ -248,7 +248,18 @@ test("existing properties need the overwrite toggle (network fixture through the
   await paste(page, "#config", await readFile(new URL("../../www/presets/tsodyks_markram.json", import.meta.url), "utf8"));
   await page.waitForFunction(() => document.querySelector("#run-plan li[data-population='VPM__S1__chemical']")?.dataset.status === "skipped");
   const plan = await page.$$eval("#run-plan li", (items) => items.map((li) => [li.dataset.status, li.textContent]));
-  assert.ok(plan.some(([status, text]) => status === "skipped" && /^VPM__S1__chemical: 3,552 synapses skipped — its source nodes \(VPM\) have no 'synapse_class'set a fallback value…$/.test(text)), JSON.stringify(plan));
+  assert.ok(plan.some(([status, text]) => status === "skipped" && /^VPM__S1__chemical: 3,552 synapses skipped — its source nodes \(VPM\) have no 'synapse_class'a fallback value for VPM…$/.test(text)), JSON.stringify(plan));
+  // Its remedy: a value for VPM's nodes alone (#24), focused where it is typed; dropped again with ✕.
+  await page.click("#run-plan li[data-population='VPM__S1__chemical'] button");
+  await page.waitForFunction(() => document.activeElement?.matches("#fallback-populations input[data-population='VPM']"));
+  await page.keyboard.type("INH");
+  await page.keyboard.press("Tab");
+  await page.waitForFunction(() => document.querySelector("#run-plan li[data-population='VPM__S1__chemical']")?.dataset.status === "parameterized");
+  assert.equal(await page.inputValue("#fallback"), "", "the value for every population is untouched");
+  await page.waitForFunction(() => document.querySelector(".setting-source[data-setting='fallback']").textContent === "set here (default none)");
+  await page.click("#fallback-populations button");
+  await page.waitForFunction(() => document.querySelector("#run-plan li[data-population='VPM__S1__chemical']")?.dataset.status === "skipped");
+  assert.equal(await page.$$eval("#fallback-populations input", (inputs) => inputs.length), 0);
   // The preset applied as rules covers VPM by its node population (the dialog lists it, extrinsic).
   await page.selectOption("#preset", "tsodyks_markram");
   await confirmPreset(page);
@@ -933,6 +944,27 @@ test("the page's zip of a parameterized circuit, from a sidecar's settings, equa
   const multi = new URL("../fixtures/out/multi/", import.meta.url).pathname;
   const { seed } = await zipEqualsCommand(multi, ["--seed", "7", "--populations", "VPM__S1__chemical,S1__S1__chemical,POm__S1__chemical"]);
   assert.equal(seed, "7");
+});
+
+test("a fallback per node population from a sidecar (#24): VPM and POm each take their own value in the page's rows, and the zip equals the command's", async () => {
+  const obiOne = new URL("../fixtures/out/obi_one/", import.meta.url).pathname;
+  const { fromCli } = await zipEqualsCommand(obiOne, ["--seed", "3", "--overwrite", "--fallback-value", "VPM=EXC,POm=INH"], {
+    async prepare(page, cliOut) {
+      // Before: the circuit box names the populations whose nodes lack synapse_class, a remedy each.
+      await page.waitForFunction(() => document.querySelectorAll("#pathway-lacking button").length >= 2);
+      const remedies = await page.$$eval("#pathway-lacking button", (bs) => bs.map((b) => b.textContent));
+      assert.ok(["a value for VPM…", "a value for POm…"].every((r) => remedies.includes(r)), remedies.join());
+      await fromSidecar(page, cliOut);
+      // After: only the population the sidecar gives no value is left to remedy (its edges are skipped).
+      await page.waitForFunction(() => /^50 nodes have no 'synapse_class' \(external_S1nonbarrel_neurons: 50\): give them a fallback value/.test(document.getElementById("pathway-lacking").textContent));
+      const rows = await page.$$eval("#fallback-populations input", (inputs) => inputs.map((i) => [i.dataset.population, i.value]));
+      assert.deepEqual(rows, [["POm", "INH"], ["VPM", "EXC"]]);
+      assert.equal(await page.inputValue("#fallback"), "");
+      await page.waitForFunction(() => ["VPM", "POm"].every((p) => document.querySelector(`#run-plan li[data-population='${p}__S1nonbarrel_neurons__chemical']`)?.dataset.status === "parameterized"));
+      assert.match(await page.textContent(".setting-source[data-setting='fallback']"), /^set by the sidecar/);
+    },
+  });
+  assert.deepEqual(fromCli.fallback_value, { VPM: "EXC", POm: "INH" });
 });
 
 test("a pasted task config runs in the page as in the command: its random_seed, pathway_property, fallback and overwrite_if_exists are used, shown as the config's, and an override is shown as one", async () => {

@@ -209,6 +209,31 @@ test("a virtual source without the pathway property is skipped with a warning, o
   file.close();
 });
 
+test("a fallback value per node population (#24): VPM's nodes take their own value, a value for another population leaves VPM skipped, a bad one is named by its entry", async () => {
+  const args = (out) => ["--circuit", path.join(fixtures, "network/circuit_config.json"), "--config", path.join(presets, "tsodyks_markram.json"),
+    "--out", out, "--seed", "1", "--populations", "VPM__S1__chemical,S1__S1__plain", "--overwrite"];
+  const own = await tempDir();
+  const { warnings } = await main([...args(own), "--fallback-value", "VPM=INH"], quiet);
+  assert.deepEqual(warnings.filter((w) => /skipped/.test(w)), []);
+  const file = open(path.join(own, "edges.h5"));
+  assert.ok(Array.from(file.get("edges/VPM__S1__chemical/0/syn_type_id").value).every((v) => v === 7), "VPM's own value INH");
+  file.close();
+  const sidecar = JSON.parse(await fs.readFile(path.join(own, "parameterization.json"), "utf8"));
+  assert.deepEqual(sidecar.fallback_value, { VPM: "INH" }, "the sidecar records the per-population form");
+  // The same entry written as JSON, and the recorded run again: the same bits.
+  const again = await tempDir();
+  await main(["--circuit", path.join(fixtures, "network/circuit_config.json"), "--from-provenance", path.join(own, "parameterization.json"), "--out", again], quiet);
+  const edges = (dir) => fs.readFile(path.join(dir, "edges.h5"));
+  assert.ok((await edges(again)).equals(await edges(own)), "--from-provenance redoes a per-population fallback bit for bit");
+  const json = await tempDir();
+  await main([...args(json), "--fallback-value", '{"VPM": "INH"}'], quiet);
+  assert.ok((await edges(json)).equals(await edges(own)), "the JSON form reads as the entries");
+  const elsewhere = await main([...args(await tempDir()), "--fallback-value", "POm=EXC"], quiet);
+  assert.ok(elsewhere.warnings.some((w) => /skipped edge population 'VPM__S1__chemical': source node population 'VPM' has no 'synapse_class' property \(set a fallback value for it/.test(w)), elsewhere.warnings.join("\n"));
+  await assert.rejects(main([...args(await tempDir()), "--fallback-value", "VPM=GLIA,*=EXC"], quiet), /fallback_pathway_value\.VPM: 'GLIA' is not in src_types/);
+  await assert.rejects(main([...args(await tempDir()), "--fallback-value", "VPM=INH,EXC"], quiet), /--fallback-value: 'EXC' is not POPULATION=VALUE/);
+});
+
 const bad = path.join(fixtures, "bad");
 const badCases = [
   ["not HDF5", ["not_hdf5.h5"], /not_hdf5\.h5: not a readable HDF5 file/],
@@ -294,7 +319,7 @@ test("pathway property choices: either side's properties, class-like first, floa
     assert.equal(byName.synapse_class.lacking.VPM, 40, "virtual sources without synapse_class are offered it, and counted");
     assert.deepEqual([byName.x.kind, byName.x.shown, byName.x.values], ["float", false, null], "coordinates: float, not read, not shown");
     assert.deepEqual([byName.morphology.kind, byName.morphology.shown], ["categorical", false], "120 morphology names: an identifier");
-    const classes = Object.fromEntries(pathwayValueClasses(obiOne, "mtype", "VIRTUAL").map((c) => [c.value, c]));
+    const classes = Object.fromEntries(pathwayValueClasses(obiOne, "mtype", () => "VIRTUAL").map((c) => [c.value, c]));
     assert.deepEqual(classes.L23_CHC.counts.I > 0 && classes.L23_CHC.counts.E === 0, true);
     assert.equal(classes.L6_BPC.basis, "synapse_class");
     assert.equal(classes.VIRTUAL.basis, "virtual population");

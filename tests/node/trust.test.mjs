@@ -452,7 +452,7 @@ test("sidecars written before the core owned them (format 1) still read, and --f
   }
 });
 
-test("provenance reruns validate the sidecar: an edited model, a null seed or a non-string fallback are refused naming the field", async () => {
+test("provenance reruns validate the sidecar: an edited model, a null seed or a fallback neither a value nor a table of values are refused naming the field", async () => {
   const out = path.join(await tempDir(), "first");
   await main(["--circuit", path.join(fixtures, "synaptome/circuit_config.json"), "--config", path.join(repo, "www/presets/seed_example.json"), "--out", out, "--seed", "9"], quiet);
   const sidecar = JSON.parse(await fs.readFile(path.join(out, "parameterization.json"), "utf8"));
@@ -460,7 +460,8 @@ test("provenance reruns validate the sidecar: an edited model, a null seed or a 
   const cases = [
     [(d) => { d.model_config.pathway_param_dict.prop_stats.conductance.excitatory_neuron.excitatory_neuron.mean = 9; }, /model_config: does not match model_config_sha256 \(the recorded model was edited\)/],
     [(d) => { d.seed = null; }, /parameterization\.json: seed: must be a non-negative integer \(at most 2\^64 − 1; .*\), got null/],
-    [(d) => { d.fallback_value = 5; }, /fallback_value: must be a non-empty string, got 5/],
+    [(d) => { d.fallback_value = 5; }, /fallback_value: must be a pathway value, or an object \{node population: value\} .*, got 5/],
+    [(d) => { d.fallback_value = { VPM: 3 }; }, /fallback_value\.VPM: must be a non-empty pathway value, got 3/],
     [(d) => { d.overwrite_if_exists = "yes"; }, /overwrite_if_exists: must be true or false, got "yes"/],
     [(d) => { d.inputs["edges.h5"] = "abc"; }, /inputs\["edges\.h5"\]: must be a SHA-256/],
   ];

@@ -31,6 +31,10 @@ test("each setting's note says where its value comes from, and what an override 
   assert.equal(settingNotes({ ...noSeed, seed: setting(1, "override") }, noSeed, {}).seed.text, "set here (the config has no random_seed)");
   // An override equal to what it replaces says so without a parenthesis.
   assert.equal(settingNotes({ ...base, seed: setting(7, "override") }, base, { seed: { value: 7, by: "the host" } }).seed.text, "set by the host");
+  // A fallback per node population is shown as its entries; one equal to the config's is not a change.
+  const table = { ...base, fallback: setting({ VPM: "EXC" }, "config") };
+  assert.equal(settingNotes({ ...base, fallback: setting({ VPM: "EXC", "*": "INH" }, "override") }, table, {}).fallback.text, "set here (the config says VPM: 'EXC')");
+  assert.equal(settingNotes({ ...base, fallback: setting({ VPM: "EXC" }, "override") }, table, {}).fallback.text, "set here");
 });
 
 const pathway = (source, target, mean, counts = [1, 2]) => ({ source, target, count: 3, mean, std: 0.5, min: 0, max: 1, clipped_share: 0, theoretical_mean: 1, theoretical_std: 0.5, histogram: { counts } });
@@ -190,4 +194,11 @@ test("reproduction: every setting explicit, shell words quoted, Python literals"
   assert.equal(python, 'from synparam.dask import parameterize_circuit\n\nparameterize_circuit("circuit/circuit_config.json", "model.json", "parameterized", seed=18446744073709551615, pathway_property="mtype", fallback="E\'x", overwrite=False, populations=["a", "b c"], strict=True)\n');
   const bare = reproduction({ settings: { seed: 1, pathwayProperty: null, fallback: null, overwrite: true, populations: null } });
   assert.equal(bare.command, "npx synparam --circuit circuit/circuit_config.json --config model.json --out parameterized --seed 1 --overwrite");
+  // A fallback per node population: the JSON object, which --fallback-value and Python both read;
+  // a value with "=" for every population likewise (as text it would read as POPULATION=VALUE).
+  const perPopulation = reproduction({ settings: { seed: 1, pathwayProperty: null, fallback: { VPM: "EXC", "*": "INH" }, overwrite: false, populations: null } });
+  assert.match(perPopulation.command, / --fallback-value '\{"VPM":"EXC","\*":"INH"\}'$/);
+  assert.match(perPopulation.python, /fallback=\{"VPM":"EXC","\*":"INH"\}/);
+  const withEquals = reproduction({ settings: { seed: 1, pathwayProperty: null, fallback: "a=b", overwrite: false, populations: null } });
+  assert.match(withEquals.command, / --fallback-value '\{"\*":"a=b"\}'$/);
 });

@@ -194,6 +194,16 @@ def test_errors_are_typed_and_carry_their_json_path_or_context():
         run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]))
     assert (missing.value.count, missing.value.first_node) == (1, 1)
     run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback="INH")
+    # A fallback per node population (#24): another population's entry leaves these nodes refused;
+    # their own is used; a bad entry is named by its key.
+    with pytest.raises(synparam.MissingPathwayPropertyError):
+        run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback={"VPM": "INH"})
+    run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback={"source": "INH"})
+    with pytest.raises(synparam.ConfigError) as bad_entry:
+        run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback={"source": 3})
+    assert bad_entry.value.path == "fallback.source"
+    assert synparam.plan_run((PRESETS / "tsodyks_markram.json").read_text(), fallback={"VPM": "INH", "*": "EXC"})["settings"]["fallback"] == {
+        "value": {"VPM": "INH", "*": "EXC"}, "source": "override"}
     with pytest.raises(synparam.InputError) as no_column:
         run.run_batch("p", {"source_node_id": [0], "target_node_id": [0]})
     assert no_column.value.context == "edge chunk of 'p' column edge_id"

@@ -33,6 +33,8 @@ SEED_EXAMPLE = ROOT / "www" / "presets" / "seed_example.json"
 # name → (circuit, config, command flags / keyword arguments)
 CASES = {
     "obi_one": ("obi_one", TSODYKS, {"seed": 3, "overwrite": True, "fallback": "EXC"}),
+    # A fallback value per node population (#24): the command's VPM=EXC,POm=INH, Python's dict.
+    "obi_one_per_population": ("obi_one", TSODYKS, {"seed": 3, "overwrite": True, "fallback": {"VPM": "EXC", "POm": "INH"}}),
     "network": ("network", TSODYKS, {"seed": 11, "overwrite": True}),
     "multi_group": ("multi_group", TSODYKS, {"seed": 7, "overwrite": True}),
     "multi_external": ("multi_external", TSODYKS, {"seed": 5, "overwrite": True}),
@@ -47,7 +49,8 @@ def _flags(options):
     if options.get("overwrite"):
         flags.append("--overwrite")
     if options.get("fallback"):
-        flags += ["--fallback-value", options["fallback"]]
+        value = options["fallback"]
+        flags += ["--fallback-value", value if isinstance(value, str) else ",".join(f"{k}={v}" for k, v in value.items())]
     if options.get("populations"):
         flags += ["--populations", ",".join(options["populations"])]
     return flags
@@ -197,6 +200,14 @@ def test_worker_processes_and_the_console_command(reference, clients, scratch, c
     assert code == 0
     assert "wrote the parameterized circuit to" in capsys.readouterr().out
     assert_same_circuit(reference("network"), out)
+    # The console command reads --fallback-value's per-population entries as the command does.
+    per_population = scratch / "cli-obi-one-per-population"
+    code = main(["--circuit", str(FIXTURES / "obi_one/circuit_config.json"), "--config", str(TSODYKS), "--out", str(per_population),
+                 "--seed", "3", "--overwrite", "--fallback-value", "VPM=EXC, POm=INH", "--scheduler", address])
+    assert code == 0
+    assert_same_circuit(reference("obi_one_per_population"), per_population)
+    sidecar = json.loads((per_population / "parameterization.json").read_text())
+    assert sidecar["fallback_value"] == {"VPM": "EXC", "POm": "INH"}
 
 
 def test_populations_subset(scratch):

@@ -230,6 +230,13 @@ def test_bad_config_raises_clear_error(spark, edges_parquet):
     with pytest.raises(synparam.MissingPathwayPropertyError, match=r"VPM__S1__chemical.*'VPM' has 150 node\(s\) without a synapse_class value") as error:
         sspark.parameterize_dataframe(edges, model, SEED, nodes=nodes, population_column="edge_population")  # VPM has none, no fallback
     assert error.value.population == "VPM"
+    # A fallback per node population (#24) applies to the node tables' populations: VPM's own value;
+    # pathway columns name no node population, so there it is refused.
+    with pytest.raises(synparam.MissingPathwayPropertyError, match="'VPM' has 150 node"):
+        sspark.parameterize_dataframe(edges, model, SEED, nodes=nodes, population_column="edge_population", fallback={"POm": FALLBACK})
+    with pytest.raises(ValueError, match="a value per node population needs nodes= tables"):
+        sspark.parameterize_dataframe(edges, model, SEED, population_column="edge_population", source_column="edge_population",
+                                      target_column="edge_population", fallback={"VPM": FALLBACK})
 
     with pytest.raises(ValueError, match="no seed"):
         sspark.parameterize_dataframe(edges, model, None, nodes=nodes, population_column="edge_population", fallback=FALLBACK)

@@ -26,7 +26,7 @@ import { readProvenance } from "../run/provenance.js";
 import { DEFAULT_CHUNK_SIZE, unavailableWarnings } from "../run/parameterize.js";
 import { initialize, writeParameterizedCircuit, phaseTimer, explainRules, explainModel, rulesOf, fit } from "./node.mjs";
 import { isScanConfig, writeParameterizedScan, changeOfRun } from "./node.mjs";
-import { isRulesInput } from "../../pkg/synparam.js";
+import { fallbackFromText, isRulesInput } from "../../pkg/synparam.js";
 import { FIT_MODES } from "../run/fit.js";
 import { cleanUpActiveRuns } from "../node/publish.mjs";
 
@@ -50,6 +50,9 @@ const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --c
   --strict     for rules: refuse a rule naming a selector value no node of the circuit has (by default
                such rules, normal for a region's recipe on part of the region, are a warning).
   --export-rules F  any model as synparam rules JSON (a matrix model: one rule per cell).
+  --fallback-value V  the pathway value of nodes without the pathway property: V for every node
+               population, or POPULATION=VALUE entries (comma-separated; *=VALUE for every other
+               population), e.g. VPM=VPM,POm=POm; the JSON object form is read too.
 
   --change PATCH.json  with --from-provenance: run the recorded model with PATCH (a partial model:
                specs of some properties or pathways; for rules, rules appended last) merged over it;
@@ -232,6 +235,8 @@ export async function main(argv, log = console.log) {
   const options = parseArguments(argv);
   const timer = phaseTimer();
   await initialize();
+  // The value for every node population, or POPULATION=VALUE entries (the core reads the text).
+  if (options.fallback !== undefined) options.fallback = fallbackFromText(options.fallback, "--fallback-value") ?? undefined;
   if (options.fit) return fitCommand(options, log, timer);
   const readInput = (file) => fs.readFile(file, "utf8").catch((e) => {
     throw new CircuitError(e.code === "ENOENT" ? "does not exist" : e.code === "EISDIR" ? "is a folder, not a file" : `cannot read (${e.code ?? e.message})`, { file });

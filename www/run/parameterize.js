@@ -9,6 +9,7 @@ import { CircuitError } from "../sonata/errors.js";
 import { openPopulationOutput, planPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
 import { yieldToEvents } from "./protocol.js";
+import { fallbackFor } from "../../pkg/synparam.js";
 
 /** Edges per chunk by default: small enough that a run's memory stays bounded (under 400 MB for
  * the Tsodyks–Markram model on 10 M synapses with two draw workers), large enough that the per-chunk
@@ -59,8 +60,9 @@ export function unavailableWarnings(circuit) {
 
 /**
  * The source and target pathway columns of edge population `edges` (`{columns: {source, target}}`,
- * each `{population, ipc}`), or `{skipped: warning}` when a side's nodes lack the property and no
- * fallback is set: the rule runs and the pathway tally share.
+ * each `{population, ipc}`), or `{skipped: warning}` when a side's nodes lack the property and
+ * `fallback` (the core's JSON form) gives their node population no value: the rule runs and the
+ * pathway tally share.
  */
 export function pathwayColumnsOf(circuit, edges, pathwayProperty, fallback) {
   const columns = {};
@@ -68,9 +70,9 @@ export function pathwayColumnsOf(circuit, edges, pathwayProperty, fallback) {
     const nodes = circuit.nodePopulations.get(edges[role]);
     if (!nodes) throw new CircuitError(`${role} node population '${edges[role]}' is not in the circuit`, { file: edges.shownName, population: edges.name });
     const values = nodePropertyValues(nodes, pathwayProperty);
-    if (!values && (fallback === undefined || fallback === null)) {
+    if (!values && fallbackFor(fallback ?? null, nodes.name) === undefined) {
       return {
-        skipped: `skipped edge population '${edges.name}': ${role} node population '${nodes.name}' has no '${pathwayProperty}' property (set a fallback value to include it)`,
+        skipped: `skipped edge population '${edges.name}': ${role} node population '${nodes.name}' has no '${pathwayProperty}' property (set a fallback value for it to include it)`,
         lacking: { role, nodes: nodes.name },
       };
     }

@@ -979,11 +979,11 @@ const CLASS_COLUMNS = {
  * The class (E excitatory, I inhibitory, X extrinsic) of each value of `property` on the nodes
  * of the circuit's edge populations, read from the circuit itself: the nodes' own
  * `synapse_class` or `ei`, and virtual populations as extrinsic. Nodes without the property
- * take `fallback`. Returns `[{value, counts: {E, I, X, unknown}, basis}]` (sorted by value), where
+ * take `fallbackOf(node population)` (the run's fallback value for them, or null). Returns `[{value, counts: {E, I, X, unknown}, basis}]` (sorted by value), where
  * `basis` names the column the class was read from ("synapse_class", "ei", "virtual
  * population"), or is null when the circuit does not say — the caller must not guess silently.
  */
-export function pathwayValueClasses(circuit, property, fallback = null) {
+export function pathwayValueClasses(circuit, property, fallbackOf = () => null) {
   const tallies = new Map();
   const seen = new Set();
   const tally = (value) => {
@@ -999,6 +999,7 @@ export function pathwayValueClasses(circuit, property, fallback = null) {
       const column = Object.keys(CLASS_COLUMNS).find((c) => population.properties.includes(c));
       const classes = column ? nodePropertyValues(population, column) : null;
       const virtual = population.type === "virtual";
+      const fallback = fallbackOf(name) ?? null;
       for (let i = 0; i < population.size; i++) {
         const raw = values?.[i];
         const value = raw === null || raw === undefined || raw === "" ? fallback : raw;

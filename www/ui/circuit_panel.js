@@ -3,6 +3,7 @@
 // synapse matrix before a run. The worker owns the circuit; this keeps only what the page shows.
 import { showCircuit, showPathwayMatrix } from "./circuit_view.js";
 import { errorData } from "../run/protocol.js";
+import { focusPopulationFallback, readFallback, shownFallbackFor } from "./fallback_field.js";
 
 /** Names given to more than one of `files`. */
 const duplicateNames = (files) => [...new Set(files.map((f) => f.name).filter((name, i, all) => all.indexOf(name) !== i))];
@@ -64,47 +65,64 @@ export function mountCircuit({ $, call, circuit, onUnloaded, onLoaded, onCounts,
   }
   $("all-properties").addEventListener("change", () => showPropertyOptions($("pathway-property").value));
 
-  /** The values a model needs for the chosen property: the circuit's, and the fallback when
-   * some nodes lack the property. */
+  /** The values a model needs for the chosen property: the circuit's, and the fallback values of
+   * the populations whose nodes lack it. */
   function pathwayValues() {
     const property = $("pathway-property").value;
     const choice = choices.find((c) => c.name === property);
     const values = new Set(choice?.values ?? []);
-    const fallback = $("fallback").value;
-    if (fallback && (!choice || Object.keys(choice.lacking).length)) values.add(fallback);
+    const fallback = readFallback($);
+    const populations = choice ? Object.keys(choice.lacking) : [...new Set([...(typeof fallback === "object" && fallback ? Object.keys(fallback) : []), "*"])];
+    for (const population of populations) {
+      const value = shownFallbackFor(fallback, population);
+      if (value) values.add(value);
+    }
     return [...values].sort();
   }
 
-  /** The chosen property's values, and which nodes lack it: they need the fallback. */
+  /** The chosen property's values, and which nodes lack it: they need a fallback value (one for
+   * every population, or their population's own). */
   function showPathwayValues() {
     $("pathway-values").textContent = pathwayValues().join(", ");
     const property = $("pathway-property").value;
     const choice = choices.find((c) => c.name === property);
+    $("fallback-values").replaceChildren(...(choice?.values ?? []).map((v) => new Option(v)));
     const lacking = Object.entries(choice?.lacking ?? {});
     const total = lacking.reduce((sum, [, n]) => sum + n, 0);
-    const fallback = $("fallback").value;
+    const fallback = readFallback($);
     const note = $("pathway-lacking");
     note.hidden = !shown || !(total || !choice);
     if (note.hidden) {
       $("fallback").classList.remove("needed");
       return;
     }
-    const where = lacking.map(([population, n]) => `${population}: ${n}`).join(", ");
+    const uncovered = lacking.filter(([population]) => !shownFallbackFor(fallback, population));
+    const every = shownFallbackFor(fallback, "*");
+    const where = (entries) => entries.map(([population, n]) => `${population}: ${n}`).join(", ");
+    const taken = [...new Set(lacking.map(([population]) => shownFallbackFor(fallback, population)))];
     note.textContent = !choice
-      ? `No node of this circuit has '${property}': choose another pathway property${fallback ? `, or every synapse takes the fallback '${fallback}'` : ""}.`
-      : fallback
-        ? `${total} nodes have no '${property}' (${where}): they take the fallback value '${fallback}'.`
-        : `${total} nodes have no '${property}' (${where}): give them a fallback value, or a run refuses their synapses.`;
-    note.className = fallback ? "note" : "error";
-    $("fallback").classList.toggle("needed", !fallback);
-    $("fallback").setAttribute("aria-invalid", String(!fallback));
+      ? `No node of this circuit has '${property}': choose another pathway property${every ? `, or every synapse takes the fallback '${every}'` : ""}.`
+      : !uncovered.length
+        ? `${total} nodes have no '${property}' (${where(lacking)}): they take the fallback value ${taken.length === 1 ? `'${taken[0]}'` : `of their population (${lacking.map(([population]) => `${population}: '${shownFallbackFor(fallback, population)}'`).join(", ")})`}.`
+        : `${uncovered.reduce((sum, [, n]) => sum + n, 0)} nodes have no '${property}' (${where(uncovered)}): give them a fallback value, or a run refuses their synapses.`;
+    if (choice && lacking.length > 1) {
+      for (const [population] of uncovered) {
+        const remedy = Object.assign(document.createElement("button"), { type: "button", textContent: `a value for ${population}…`, title: `a fallback value for ${population}'s nodes only` });
+        remedy.addEventListener("click", () => focusPopulationFallback($, population));
+        note.append(" ", remedy);
+      }
+    }
+    const needed = Boolean(uncovered.length) || (!choice && !every);
+    note.className = needed ? "error" : "note";
+    $("fallback").classList.toggle("needed", needed);
+    $("fallback").setAttribute("aria-invalid", String(needed));
   }
 
   /** Count the synapses per pathway of the shown circuit with the chosen property and fallback. */
   function requestPathways() {
     if (!shown) return;
     const ticket = ++pathwaysTicket;
-    call("pathways", { ...message(), property: $("pathway-property").value, fallback: $("fallback").value || undefined }).then(
+    call("pathways", { ...message(), property: $("pathway-property").value, fallback: readFallback($) ?? undefined }).then(
       (data) => {
         if (ticket !== pathwaysTicket) return;
         showPathwayMatrix($, data);

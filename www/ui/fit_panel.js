@@ -4,6 +4,7 @@
 // fallback level; the model and the fit report to download.
 import { meanHeatmap } from "./plots.js";
 import { errorData } from "../run/protocol.js";
+import { readFallback } from "./fallback_field.js";
 
 /** "conductance=gamma, u_syn=truncnorm" as `{conductance: "gamma", …}`; null when empty. */
 export function lawsOf(text) {
@@ -85,7 +86,7 @@ export function mountFit({ $, call, circuit, download, onFitted }) {
       const minText = $("fit-min-samples").value.trim();
       const result = await call("fit", {
         ...circuit.message(), property: $("pathway-property").value, mode: $("fit-mode").value, laws,
-        minSamples: minText ? Number(minText) : null, fallback: $("fallback").value || null,
+        minSamples: minText ? Number(minText) : null, fallback: readFallback($),
       }, { onProgress: ({ done, total, pass }) => {
         $("fit-progress").max = total;
         $("fit-progress").value = done;

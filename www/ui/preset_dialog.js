@@ -6,6 +6,7 @@
 // preset's types, a handful of rules), or, for a preset with prop_cov, as the matrix over the
 // values. DOM built from text only.
 import { PRESETS, mapPreset, classifyValues, hasRulesForm, presetMapping } from "./presets.js";
+import { readFallback } from "./fallback_field.js";
 
 const CLASS_NAMES = { E: "excitatory (E)", I: "inhibitory (I)", X: "extrinsic (X: takes E's values)" };
 
@@ -25,7 +26,7 @@ export function mountPresetDialog({ $, presets, call, circuit, onApplied, onErro
   let lastProperty = null; // the property the last preset was applied by
   /** Open (or re-open) the dialog for the values of `property`. */
   async function open(property) {
-    const fallback = $("fallback").value || undefined;
+    const fallback = readFallback($) ?? undefined;
     const preset = presets[$("preset").value];
     // As rules, nodes without the property are covered by their population's rule (the fallback
     // value does not apply to rules); as a matrix, the fallback value is one of the values.

@@ -11,6 +11,13 @@ export function shellWord(text) {
 /** `text` as a Python string literal (JSON's escapes are Python's). */
 const pythonString = (text) => JSON.stringify(String(text));
 
+/** A fallback (the core's JSON form) as `--fallback-value` reads it back: a plain value, else the
+ * JSON object (a value with "=" would read as POPULATION=VALUE). A dict is a Python literal too. */
+function fallbackWord(fallback) {
+  if (typeof fallback === "string" && !/=|^\s*\{/.test(fallback)) return fallback;
+  return JSON.stringify(typeof fallback === "string" ? { "*": fallback } : fallback);
+}
+
 /**
  * The command and the Python call that redo a run: `settings` as the run resolved them (`{seed,
  * pathwayProperty, fallback, overwrite, populations}`, the core's values), `strict` (rules),
@@ -22,14 +29,14 @@ export function reproduction({ settings, strict = false, model = "model.json", c
   const { seed, pathwayProperty, fallback, overwrite, populations } = settings;
   const words = ["npx", "synparam", "--circuit", circuit, "--config", model, "--out", out, "--seed", String(seed)];
   if (pathwayProperty !== null && pathwayProperty !== undefined) words.push("--pathway-property", pathwayProperty);
-  if (fallback !== null && fallback !== undefined) words.push("--fallback-value", fallback);
+  if (fallback !== null && fallback !== undefined) words.push("--fallback-value", fallbackWord(fallback));
   if (overwrite) words.push("--overwrite");
   if (populations?.length) words.push("--populations", populations.join(","));
   if (strict) words.push("--strict");
   const args = [
     pythonString(circuit), pythonString(model), pythonString(out), `seed=${seed}`,
     ...(pathwayProperty !== null && pathwayProperty !== undefined ? [`pathway_property=${pythonString(pathwayProperty)}`] : []),
-    ...(fallback !== null && fallback !== undefined ? [`fallback=${pythonString(fallback)}`] : []),
+    ...(fallback !== null && fallback !== undefined ? [`fallback=${typeof fallback === "string" ? pythonString(fallback) : JSON.stringify(fallback)}`] : []),
     `overwrite=${overwrite ? "True" : "False"}`,
     ...(populations?.length ? [`populations=[${populations.map(pythonString).join(", ")}]`] : []),
     ...(strict ? ["strict=True"] : []),

@@ -5,6 +5,7 @@ import { mountResults } from "./results_view.js";
 import { reproduction } from "./reproduce.js";
 import { resultsOf } from "../run/results.js";
 import { errorData } from "../run/protocol.js";
+import { focusPopulationFallback } from "./fallback_field.js";
 
 // Long by design: the panel's closure holds its state, shared by the short functions inside it
 // (each one a unit to read); splitting it would pass that state around instead.
@@ -79,9 +80,13 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
         item.prepend(box);
       }
       if (p.status === "skipped") {
-        item.append(button("set a fallback value…", "give nodes without the pathway property a value (their synapses are then parameterized)", () => {
-          $("fallback").scrollIntoView({ block: "center" });
-          $("fallback").focus();
+        const nodes = p.lacking?.nodes;
+        item.append(button(nodes ? `a fallback value for ${nodes}…` : "set a fallback value…", `give ${nodes ? `${nodes}'s` : "these"} nodes, which lack the pathway property, a value of their own (their synapses are then parameterized; other populations are not changed)`, () => {
+          if (nodes) focusPopulationFallback($, nodes);
+          else {
+            $("fallback").scrollIntoView({ block: "center" });
+            $("fallback").focus();
+          }
         }));
       }
       return item;

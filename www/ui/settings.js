@@ -7,11 +7,16 @@
 /** The settings the page has controls for, by the core's names. */
 export const PAGE_SETTINGS = ["seed", "pathwayProperty", "fallback", "overwrite"];
 
-/** What a control shows for a value: text for the seed and fallback fields, etc. */
+/** What a control shows for a value: text for the seed and fallback fields, a per-population
+ * fallback as its entries, etc. */
 export function shown(value) {
   if (value === null || value === undefined) return "none";
+  if (typeof value === "object") return Object.entries(value).map(([key, v]) => `${key}: ${shown(v)}`).join(", ");
   return typeof value === "string" ? `'${value}'` : String(value);
 }
+
+/** Whether two setting values are the same (a per-population fallback is an object). */
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * The overrides a page run sends: every setting set in the page (`changed`: name → {value, by}),
@@ -39,7 +44,7 @@ export function settingNotes(settings, base, changed) {
       const by = changed[name]?.by ?? "here";
       const beneath = underneath.source === "config" ? `the config says ${shown(underneath.value)}`
         : name === "seed" && underneath.value === null ? "the config has no random_seed" : `default ${shown(underneath.value)}`;
-      notes[name] = { source, text: `set ${by === "here" ? "here" : `by ${by}`}${value === underneath.value ? "" : ` (${beneath})`}` };
+      notes[name] = { source, text: `set ${by === "here" ? "here" : `by ${by}`}${same(value, underneath.value) ? "" : ` (${beneath})`}` };
     } else {
       notes[name] = { source, text: source === "config" ? "from the config" : "default" };
     }

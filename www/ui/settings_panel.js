@@ -3,6 +3,7 @@
 // each value comes from) and checks the model, against the loaded circuit when there is one.
 import { PAGE_SETTINGS, pageOverrides, settingNotes } from "./settings.js";
 import { errorData } from "../run/protocol.js";
+import { readFallback, writeFallback } from "./fallback_field.js";
 
 /** The seed field's value as the core takes it: null when empty, a number when exact, else text. */
 export const seedOf = (text) => {
@@ -31,7 +32,15 @@ export function mountSettings({ $, container, call, circuit, onValidation, onSet
     // is no integer goes to the core as it is (its message names it), an empty field is no seed.
     seed: { read: () => seedOf($("seed").value), write: (v) => { if (v !== null) $("seed").value = String(v); } },
     pathwayProperty: { read: () => $("pathway-property").value, write: (v) => circuit.selectPathwayProperty(v) },
-    fallback: { read: () => $("fallback").value || null, write: (v) => { $("fallback").value = v ?? ""; } },
+    // What nodes without the pathway property take is shown by the circuit panel: told of a change.
+    fallback: {
+      read: () => readFallback($),
+      write: (v) => {
+        const before = JSON.stringify(readFallback($));
+        writeFallback($, v);
+        if (JSON.stringify(readFallback($)) !== before) circuit.pathwayChoiceChanged();
+      },
+    },
     overwrite: { read: () => $("overwrite").checked, write: (v) => { $("overwrite").checked = v; } },
   };
 

@@ -131,6 +131,8 @@ export const STYLES = `
     tr[data-state="unused"] { color: var(--_muted); font-style: italic; }
     tr[data-state="uncovered"] td:last-child { color: var(--_error); }
     #fallback.needed { outline: 2px solid var(--_error); }
+    #fallback-populations:empty { display: none; }
+    .fallback-population { white-space: nowrap; }
     .results-empty { color: var(--_muted); }
 `;
 
@@ -166,8 +168,10 @@ export const MARKUP = `
     </div>
     <p id="pathway-values" class="note"></p>
     <div class="row">
-      <label>Fallback value for nodes without it <input id="fallback" type="text" size="16" placeholder="(none)"></label> <small class="setting-source" data-setting="fallback"></small><button type="button" class="setting-reset" data-setting="fallback" hidden title="drop this override: use the config's value (or the default)">use config</button>
+      <label>Fallback value for nodes without it <input id="fallback" type="text" size="16" placeholder="(none)" list="fallback-values"></label> <small class="setting-source" data-setting="fallback"></small><button type="button" class="setting-reset" data-setting="fallback" hidden title="drop this override: use the config's value (or the default)">use config</button>
     </div>
+    <div id="fallback-populations" class="row" role="group" aria-label="fallback values of their own, per node population"></div>
+    <datalist id="fallback-values"></datalist>
     <p id="pathway-lacking" class="error" hidden></p>
     <div class="table-scroll" tabindex="0" role="region" aria-label="synapses per pathway (scrolls sideways when wide)"><table id="pathway-matrix" aria-label="synapses per pathway"></table></div>
     </div>
