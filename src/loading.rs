@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Fallback;
 use crate::output::paths::printable;
 
 /// Node or edge population.
@@ -280,6 +281,49 @@ pub fn edges_without_their_nodes(edges: &[LoadedEdges], nodes: &[String], unavai
     dropped
 }
 
+/// An edge population a run leaves out, with a warning (design §2.4): one side's node population
+/// has no pathway property at all and the fallback gives its nodes no value. Listed in the
+/// sidecar (`skipped`), so that what a run did not draw is on record, not only on a screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The edge population.
+    pub population: String,
+    /// `source` or `target`.
+    pub role: String,
+    /// The node population without the property.
+    pub nodes: String,
+    /// Why, as the sidecar records it.
+    pub reason: String,
+    /// The run's warning.
+    pub warning: String,
+}
+
+/// Whether a run skips edge population `edges` for its `role` node population `nodes`, which has
+/// the pathway property `property` (`has_property`) or not; `fallback` the run's fallback value(s).
+pub fn pathway_skip(
+    edges: &str,
+    role: &str,
+    nodes: &str,
+    property: &str,
+    has_property: bool,
+    fallback: Option<&Fallback>,
+) -> Option<Skipped> {
+    if has_property || fallback.and_then(|f| f.for_population(nodes)).is_some() {
+        return None;
+    }
+    let reason = format!("{role} node population '{}' has no '{}' property", printable(nodes), printable(property));
+    Some(Skipped {
+        population: edges.to_string(),
+        role: role.to_string(),
+        nodes: nodes.to_string(),
+        warning: format!(
+            "skipped edge population '{}': {reason} (set a fallback value for its nodes to include it)",
+            printable(edges)
+        ),
+        reason,
+    })
+}
+
 /// Why a load has nothing to parameterize.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Refusal {
@@ -323,6 +367,23 @@ mod tests {
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn an_edge_population_is_skipped_when_a_side_lacks_the_property_and_its_nodes_have_no_fallback() {
+        let skip = |has, fallback: Option<&Fallback>| pathway_skip("VPM__S1", "source", "VPM", "mtype", has, fallback);
+        assert_eq!(skip(true, None), None, "nodes with the property are not skipped");
+        let skipped = skip(false, None).expect("no property, no fallback");
+        assert_eq!(skipped.reason, "source node population 'VPM' has no 'mtype' property");
+        assert_eq!(
+            skipped.warning,
+            "skipped edge population 'VPM__S1': source node population 'VPM' has no 'mtype' property (set a fallback value for its nodes to include it)"
+        );
+        assert_eq!(skip(false, Some(&Fallback::every("EXC"))), None);
+        let own = Fallback::default().with_population("VPM", Some("VPM"));
+        assert_eq!(skip(false, Some(&own)), None, "VPM's own value");
+        let other = Fallback::default().with_population("POm", Some("POm"));
+        assert!(skip(false, Some(&other)).is_some(), "another population's value does not class VPM");
     }
 
     #[test]

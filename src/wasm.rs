@@ -439,6 +439,22 @@ pub fn edges_without_their_nodes(edges: JsValue, nodes: Vec<String>, unavailable
     to_js(&crate::loading::edges_without_their_nodes(&edges, &nodes, &unavailable))
 }
 
+/// Whether a run skips edge population `edges` for its `role` node population `nodes` (which
+/// has the pathway property `property`, or not): `{population, role, nodes, reason, warning}` or
+/// null; `fallback` the run's fallback (a string, `{population: value}`, or null).
+#[wasm_bindgen(js_name = pathwaySkip)]
+pub fn pathway_skip(
+    edges: &str,
+    role: &str,
+    nodes: &str,
+    property: &str,
+    has_property: bool,
+    fallback: JsValue,
+) -> Result<JsValue, JsValue> {
+    let fallback = fallback_from_js(fallback)?;
+    to_js(&crate::loading::pathway_skip(edges, role, nodes, property, has_property, fallback.as_ref()))
+}
+
 /// Why a load has nothing to parameterize (`{error, message}`), or null.
 #[wasm_bindgen(js_name = nothingLoads)]
 pub fn nothing_loads(loaded_edges: usize, unavailable: JsValue) -> Result<JsValue, JsValue> {

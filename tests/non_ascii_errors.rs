@@ -84,7 +84,11 @@ fn type_and_value_errors_shorten_long_non_ascii_values_by_characters() {
     expect(|c| cell(c)["dtype"] = json!({LONG: LONG}), "dtype", "must be a string");
     expect(|c| c["random_seed"] = json!(LONG), "random_seed", "non-negative integer");
     expect(|c| c["pathway_property"] = json!([LONG]), "pathway_property", "must be a string");
-    expect(|c| c["fallback_pathway_value"] = json!(1.5), "fallback_pathway_value", "must be a pathway value, or an object");
+    expect(
+        |c| c["fallback_pathway_value"] = json!(1.5),
+        "fallback_pathway_value",
+        "must be a pathway value, or an object",
+    );
     expect(|c| c["edge_populations"] = json!(LONG), "edge_populations", "list of strings");
     expect(|c| c["edge_populations"] = json!([1]), "edge_populations[0]", "must be a string");
 }

@@ -118,14 +118,6 @@ fn fallback_from_text(py: Python<'_>, text: &str, key: &str) -> PyResult<String>
     json(py, &Fallback::from_text(text, key).map_err(|e| py_error(py, e))?)
 }
 
-/// The value node population `population`'s nodes without the pathway property take under
-/// `fallback` (None, a str or a dict), or None.
-#[pyfunction]
-#[pyo3(signature = (fallback, population))]
-fn fallback_for(py: Python<'_>, fallback: Option<&Bound<'_, PyAny>>, population: &str) -> PyResult<Option<String>> {
-    Ok(fallback_argument(py, fallback)?.and_then(|f| f.for_population(population).map(str::to_string)))
-}
-
 /// The record batches of a pyarrow `RecordBatch`, `Table` or `RecordBatchReader`-like object.
 fn record_batches(value: &Bound<'_, PyAny>) -> PyResult<(Arc<Schema>, Vec<RecordBatch>)> {
     if value.hasattr("to_batches")? {
@@ -673,6 +665,23 @@ fn edges_without_their_nodes(edges_json: &str, nodes: Vec<String>, unavailable_j
     to_json(&synparam::loading::edges_without_their_nodes(&edges, &nodes, &unavailable))
 }
 
+/// Whether a run skips an edge population for one side's node population (JSON `{population, role,
+/// nodes, reason, warning}` or `null`); `fallback`: None, a str or a dict.
+#[pyfunction]
+#[pyo3(signature = (edges, role, nodes, property, has_property, fallback=None))]
+fn pathway_skip(
+    py: Python<'_>,
+    edges: &str,
+    role: &str,
+    nodes: &str,
+    property: &str,
+    has_property: bool,
+    fallback: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    let fallback = fallback_argument(py, fallback)?;
+    to_json(&synparam::loading::pathway_skip(edges, role, nodes, property, has_property, fallback.as_ref()))
+}
+
 /// Why a load has nothing to parameterize (JSON `{error, message}` or `null`).
 #[pyfunction]
 fn nothing_loads(loaded_edges: usize, unavailable_json: &str) -> PyResult<String> {
@@ -1185,7 +1194,6 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_function(wrap_pyfunction!(plan_run, m)?)?;
     m.add_function(wrap_pyfunction!(fallback_from_text, m)?)?;
-    m.add_function(wrap_pyfunction!(fallback_for, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_class::<PyParameterizer>()?;
     m.add_class::<PyDatasetDigest>()?;
@@ -1200,6 +1208,7 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(node_population_size, m)?)?;
     m.add_function(wrap_pyfunction!(edges_without_their_nodes, m)?)?;
     m.add_function(wrap_pyfunction!(nothing_loads, m)?)?;
+    m.add_function(wrap_pyfunction!(pathway_skip, m)?)?;
     m.add_function(wrap_pyfunction!(read_circuit_config, m)?)?;
     m.add_function(wrap_pyfunction!(output_layout, m)?)?;
     m.add_function(wrap_pyfunction!(output_files, m)?)?;

@@ -667,6 +667,7 @@ class _Run:
     plans: list
     warnings: list
     explain: object
+    skipped: list
 
 
 def _plan(circuit_config, config_text, clock, *, seed, pathway_property, fallback, overwrite, populations, strict) -> _Run:
@@ -724,22 +725,24 @@ def _plan(circuit_config, config_text, clock, *, seed, pathway_property, fallbac
     warnings += explain["warnings"] if explain else []
 
     plans = []
+    skipped = []  # the core's records of the edge populations left out, kept in the sidecar
     for edges in circuit.edge_populations.values():
         if requested is not None and edges.name not in requested:
             continue
         columns = {}
-        skipped = None
+        skip = None
         if rule_values is not None:
             columns["source"], columns["target"] = rule_values[edges.name]
         for role in ("source", "target") if rule_values is None else ():
             nodes = circuit.node_populations.get(getattr(edges, role))
             values = node_property_values(nodes, pathway_property)
-            if values is None and _synparam.fallback_for(fallback, nodes.name) is None:
-                skipped = f"skipped edge population '{edges.name}': {role} node population '{nodes.name}' has no '{pathway_property}' property (set a fallback value for it to include it)"
+            skip = json.loads(_synparam.pathway_skip(edges.name, role, nodes.name, pathway_property, values is not None, fallback))
+            if skip:
                 break
             columns[role] = _arrow_values(values, nodes.size)
-        if skipped:
-            warnings.append(skipped)
+        if skip:
+            warnings.append(skip["warning"])
+            skipped.append(skip)
             continue
         run = synparam.Parameterizer(config_text, effective_seed)
         try:
@@ -755,7 +758,7 @@ def _plan(circuit_config, config_text, clock, *, seed, pathway_property, fallbac
         raise CircuitError(f"no edge population to parameterize{': ' + '; '.join(warnings) if warnings else ''}")
     clock.phase("prepare populations")
     return _Run(circuit, config_text, user_config_text, effective_seed, pathway_property, fallback, overwrite, requested,
-                {p["name"] for p in planned["summary"]["properties"]}, attributes, plans, warnings, explain)
+                {p["name"] for p in planned["summary"]["properties"]}, attributes, plans, warnings, explain, skipped)
 
 
 def _plan_attributes(circuit, edges, run):
@@ -1067,7 +1070,7 @@ def _verify_and_record(run: _Run, layout, staging, results, inventory, hasher, c
         pathway_property=run.pathway_property, fallback=run.fallback, overwrite=run.overwrite, populations=run.requested,
         config_text=run.user_config_text, results=results, layout=sidecar_layout, inputs=input_hashes, outputs=outputs,
         datasets=datasets, directories=directories, not_included=inventory["not_included"], unavailable=circuit.unavailable,
-        explain=run.explain, parent=parent)
+        explain=run.explain, parent=parent, skipped=run.skipped)
     with open(os.path.join(staging, _synparam.sidecar_name()), "x", encoding="utf-8", newline="") as stream:
         stream.write(sidecar)
     for record in inventory["records"]:
@@ -1082,7 +1085,8 @@ def _verify_and_record(run: _Run, layout, staging, results, inventory, hasher, c
 
 
 def sidecar_text(*, version, created, seed, pathway_property, fallback, overwrite, populations, config_text, results,
-                 layout, inputs, outputs, datasets, directories, not_included, unavailable, explain=None, parent=None):
+                 layout, inputs, outputs, datasets, directories, not_included, unavailable, explain=None, parent=None,
+                 skipped=()):
     """The provenance sidecar's text, as the core writes it for every host (src/output/sidecar.rs)."""
     inputs_json = {
         "version": version, "created": created, "seed": str(int(seed)), "pathway_property": pathway_property,
@@ -1094,6 +1098,7 @@ def sidecar_text(*, version, created, seed, pathway_property, fallback, overwrit
         "inputs": inputs, "outputs": outputs, "datasets": datasets, "directories": directories,
         "not_included": not_included,
         "unavailable": [{"kind": u["kind"], "name": u["name"], "population": u["population"]} for u in unavailable],
+        "skipped": list(skipped),
         "rules_matching_nothing": explain["rules_matching_nothing"] if explain else [], "parent": parent,
     }
     return _synparam.sidecar_text(json.dumps(inputs_json))

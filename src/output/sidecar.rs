@@ -17,6 +17,7 @@ use super::js_json::{canonical_config_text, parses_exactly, sha256_hex, stringif
 use super::layout::Layout;
 use super::paths::printable;
 use crate::config::Fallback;
+use crate::loading::Skipped;
 
 /// The sidecar format this version writes.
 pub const SIDECAR_FORMAT: u64 = 2;
@@ -128,6 +129,10 @@ pub struct SidecarInputs {
     /// What could not be loaded.
     #[serde(default)]
     pub unavailable: Vec<Unavailable>,
+    /// Edge populations the run left out (a side's nodes without the pathway property, no
+    /// fallback for them), recorded as `"skipped": {population: reason}`.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
     /// A rules config's rules that match no node (the rules explanation's list).
     #[serde(default)]
     pub rules_matching_nothing: Value,
@@ -190,6 +195,9 @@ pub fn sidecar_text(inputs: &SidecarInputs) -> String {
         .map(|u| json!({"kind": u.kind, "file": output(&u.name), "population": u.population}))
         .collect();
     document.insert("unavailable".into(), Value::Array(unavailable));
+    let skipped: Map<String, Value> =
+        inputs.skipped.iter().map(|s| (s.population.clone(), Value::from(s.reason.as_str()))).collect();
+    document.insert("skipped".into(), Value::Object(skipped));
     let rules = match &inputs.rules_matching_nothing {
         Value::Null => Value::Array(Vec::new()),
         rules => rules.clone(),

@@ -220,6 +220,7 @@ test("a fallback value per node population (#24): VPM's nodes take their own val
   file.close();
   const sidecar = JSON.parse(await fs.readFile(path.join(own, "parameterization.json"), "utf8"));
   assert.deepEqual(sidecar.fallback_value, { VPM: "INH" }, "the sidecar records the per-population form");
+  assert.deepEqual(sidecar.skipped, {}, "nothing left out");
   // The same entry written as JSON, and the recorded run again: the same bits.
   const again = await tempDir();
   await main(["--circuit", path.join(fixtures, "network/circuit_config.json"), "--from-provenance", path.join(own, "parameterization.json"), "--out", again], quiet);
@@ -228,8 +229,11 @@ test("a fallback value per node population (#24): VPM's nodes take their own val
   const json = await tempDir();
   await main([...args(json), "--fallback-value", '{"VPM": "INH"}'], quiet);
   assert.ok((await edges(json)).equals(await edges(own)), "the JSON form reads as the entries");
-  const elsewhere = await main([...args(await tempDir()), "--fallback-value", "POm=EXC"], quiet);
-  assert.ok(elsewhere.warnings.some((w) => /skipped edge population 'VPM__S1__chemical': source node population 'VPM' has no 'synapse_class' property \(set a fallback value for it/.test(w)), elsewhere.warnings.join("\n"));
+  const elsewhereOut = await tempDir();
+  const elsewhere = await main([...args(elsewhereOut), "--fallback-value", "POm=EXC"], quiet);
+  const recorded = JSON.parse(await fs.readFile(path.join(elsewhereOut, "parameterization.json"), "utf8"));
+  assert.deepEqual(recorded.skipped, { VPM__S1__chemical: "source node population 'VPM' has no 'synapse_class' property" }, "the sidecar lists what the run left out");
+  assert.ok(elsewhere.warnings.some((w) => /skipped edge population 'VPM__S1__chemical': source node population 'VPM' has no 'synapse_class' property \(set a fallback value for its nodes to include it\)/.test(w)), elsewhere.warnings.join("\n"));
   await assert.rejects(main([...args(await tempDir()), "--fallback-value", "VPM=GLIA,*=EXC"], quiet), /fallback_pathway_value\.VPM: 'GLIA' is not in src_types/);
   await assert.rejects(main([...args(await tempDir()), "--fallback-value", "VPM=INH,EXC"], quiet), /--fallback-value: 'EXC' is not POPULATION=VALUE/);
 });

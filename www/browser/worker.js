@@ -404,7 +404,7 @@ async function zip() {
     version: version(), created,
     seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
     populations: result.requested, configText, results: result.populations, layout, inputs, outputs, datasets, directories, notIncluded,
-    unavailable: lastRun.circuit.unavailable, explain: result.explain,
+    unavailable: lastRun.circuit.unavailable, skipped: result.skipped, explain: result.explain,
   });
   const sidecar = new TextEncoder().encode(provenance.text);
   zipEntries.push({ name: provenanceFileName(), blob: new Blob([sidecar]), crc32: digestOfBytes(sidecar).crc32 });

@@ -449,7 +449,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
       version, created: new Date().toISOString(),
       seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
       populations: result.requested, configText, results: result.populations, layout: sidecarLayout, inputs: inputHashes, outputs, datasets,
-      directories, notIncluded: before.notIncluded, unavailable: circuit.unavailable, explain: result.explain, parent,
+      directories, notIncluded: before.notIncluded, unavailable: circuit.unavailable, skipped: result.skipped, explain: result.explain, parent,
     });
     const provenance = sidecar.document;
     await fs.writeFile(staged(provenanceFileName()), sidecar.text, { flag: "wx" });

@@ -9,7 +9,7 @@ import { CircuitError } from "../sonata/errors.js";
 import { openPopulationOutput, planPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
 import { yieldToEvents } from "./protocol.js";
-import { fallbackFor } from "../../pkg/synparam.js";
+import { pathwaySkip } from "../../pkg/synparam.js";
 
 /** Edges per chunk by default: small enough that a run's memory stays bounded (under 400 MB for
  * the Tsodyks–Markram model on 10 M synapses with two draw workers), large enough that the per-chunk
@@ -60,9 +60,9 @@ export function unavailableWarnings(circuit) {
 
 /**
  * The source and target pathway columns of edge population `edges` (`{columns: {source, target}}`,
- * each `{population, ipc}`), or `{skipped: warning}` when a side's nodes lack the property and
- * `fallback` (the core's JSON form) gives their node population no value: the rule runs and the
- * pathway tally share.
+ * each `{population, ipc}`), or `{skipped: warning, skip, lacking}` when the core skips it (a side's
+ * nodes lack the property and `fallback`, the core's JSON form, gives their node population no
+ * value; `skip`: the core's record, kept in the sidecar): the rule runs and the pathway tally share.
  */
 export function pathwayColumnsOf(circuit, edges, pathwayProperty, fallback) {
   const columns = {};
@@ -70,12 +70,8 @@ export function pathwayColumnsOf(circuit, edges, pathwayProperty, fallback) {
     const nodes = circuit.nodePopulations.get(edges[role]);
     if (!nodes) throw new CircuitError(`${role} node population '${edges[role]}' is not in the circuit`, { file: edges.shownName, population: edges.name });
     const values = nodePropertyValues(nodes, pathwayProperty);
-    if (!values && fallbackFor(fallback ?? null, nodes.name) === undefined) {
-      return {
-        skipped: `skipped edge population '${edges.name}': ${role} node population '${nodes.name}' has no '${pathwayProperty}' property (set a fallback value for it to include it)`,
-        lacking: { role, nodes: nodes.name },
-      };
-    }
+    const skip = pathwaySkip(edges.name, role, nodes.name, pathwayProperty, Boolean(values), fallback ?? null);
+    if (skip) return { skipped: skip.warning, skip, lacking: { role, nodes: nodes.name } };
     columns[role] = { population: nodes.name, ipc: pathwayColumnIpc(values ?? new Array(nodes.size).fill(null)) };
   }
   return { columns };
@@ -338,8 +334,8 @@ function inFile(error, shownName) {
  * edges file) and `output.finish(edgeFileName, file)` closes and delivers it;
  * `output.abandon(edgeFileName, file)` is called instead on error. Returns
  * `{populations: [{name, source, target, size, fileName, shownName, stats, connections, columns,
- * datasets}], warnings, pathwayProperty, fallback, seed, overwrite, requested, settings,
- * unavailable}`. What the circuit could not load (`circuit.unavailable`) is refused with a
+ * datasets}], warnings, skipped (the core's records of the populations left out), pathwayProperty,
+ * fallback, seed, overwrite, requested, settings, unavailable}`. What the circuit could not load (`circuit.unavailable`) is refused with a
  * CircuitError naming it when the run needs it (every edge population, or the requested ones),
  * else warned about, and returned as `unavailable`: `columns` (with
  * `keepColumns`) is an Arrow IPC stream of the drawn columns in edge order; `datasets` (with
@@ -368,7 +364,8 @@ export async function parameterizeCircuit({
   const warnings = [...unavailableWarnings(circuit), ...(explain?.warnings ?? [])];
   const plans = [];
   try {
-    plans.push(...planPopulations(circuit, resolved, Parameterizer, warnings));
+    const skipped = [];
+    plans.push(...planPopulations(circuit, resolved, Parameterizer, warnings, skipped));
     const total = plans.reduce((sum, p) => sum + p.edges.size, 0);
     const progress = { done: 0, stored: (chunk) => { progress.done += chunk.end - chunk.start; onProgress(progress.done, total); } };
     const draw = {
@@ -389,7 +386,7 @@ export async function parameterizeCircuit({
       if (output) await output.finish(fileName, file);
     }
     const combined = results.length > 1 ? combinedStatistics(Parameterizer, configText, effectiveSeed, plans, results) : null;
-    return { populations: results, combined, warnings, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings, unavailable: circuit.unavailable ?? [], explain };
+    return { populations: results, combined, warnings, skipped, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings, unavailable: circuit.unavailable ?? [], explain };
   } finally {
     for (const { run } of plans) run.free();
   }
@@ -429,15 +426,17 @@ function resolveRun({ circuit, Parameterizer, planRun, configText, seed, pathway
 }
 
 /** A core run per edge population to parameterize, with its pathway columns; populations whose
- * nodes lack the pathway property (and no fallback) are skipped with a warning. */
-function planPopulations(circuit, { configText, ruleColumns, effectiveSeed, requested, pathwayProperty, fallback }, Parameterizer, warnings) {
+ * nodes lack the pathway property (and no fallback) are skipped with a warning, and listed in
+ * `skipped` (the core's records). */
+function planPopulations(circuit, { configText, ruleColumns, effectiveSeed, requested, pathwayProperty, fallback }, Parameterizer, warnings, skippedList) {
   const plans = [];
   try {
     for (const edges of circuit.edgePopulations.values()) {
       if (requested && !requested.includes(edges.name)) continue;
-      const { columns, skipped } = ruleColumns ? { columns: ruleColumns.get(edges.name) } : pathwayColumnsOf(circuit, edges, pathwayProperty, fallback);
+      const { columns, skipped, skip } = ruleColumns ? { columns: ruleColumns.get(edges.name) } : pathwayColumnsOf(circuit, edges, pathwayProperty, fallback);
       if (skipped) {
         warnings.push(skipped);
+        skippedList.push(skip);
         continue;
       }
       const run = new Parameterizer(configText, effectiveSeed);

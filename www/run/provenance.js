@@ -21,11 +21,12 @@ export function datasetAttributes({ version, seed, configText }) {
 /**
  * The sidecar of a verified run: `{text, document}` (the core's bytes, and them parsed). `results`
  * are the run's populations; `layout` the output layout; `inputs` and `outputs` SHA-256s by name;
- * `datasets` the verified digests per written file; `unavailable` what the loader could not load;
+ * `datasets` the verified digests per written file; `unavailable` what the loader could not load; `skipped` the
+ * edge populations the run left out (the core's records);
  * `explain` a rules config's explanation (its rules matching no node are recorded); `parent` the
  * run this one changes (the core's record, from `reparameterize`), or null.
  */
-export function provenanceDocument({ version, created, seed, pathwayProperty, fallback, overwrite, populations, configText, results, layout, inputs, outputs, datasets, directories, notIncluded, unavailable = [], explain = null, parent = null }) {
+export function provenanceDocument({ version, created, seed, pathwayProperty, fallback, overwrite, populations, configText, results, layout, inputs, outputs, datasets, directories, notIncluded, unavailable = [], skipped = [], explain = null, parent = null }) {
   const text = sidecarText({
     version, created, seed: typeof seed === "bigint" ? String(seed) : seed, pathway_property: pathwayProperty, fallback: fallback ?? null,
     overwrite, populations: populations ?? null, config_text: configText,
@@ -36,6 +37,7 @@ export function provenanceDocument({ version, created, seed, pathwayProperty, fa
     layout: { entries: layout.entries.map(({ input, output, kind, role }) => ({ input, output, kind, role })), config: layout.config, unset: layout.unset ?? [] },
     inputs, outputs, datasets, directories, not_included: notIncluded,
     unavailable: unavailable.map((u) => ({ kind: u.kind, name: u.name, population: u.population ?? null })),
+    skipped,
     rules_matching_nothing: explain?.rules_matching_nothing ?? [], parent,
   });
   return { text, document: JSON.parse(text) };
