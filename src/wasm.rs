@@ -439,6 +439,14 @@ pub fn edges_without_their_nodes(edges: JsValue, nodes: Vec<String>, unavailable
     to_js(&crate::loading::edges_without_their_nodes(&edges, &nodes, &unavailable))
 }
 
+/// Refuse a pathway property or a fallback for a rules run (see the Rust
+/// `rules::check_rules_settings`): throws a `ConfigError` naming the setting.
+#[wasm_bindgen(js_name = checkRulesSettings)]
+pub fn check_rules_settings(pathway_property: Option<String>, fallback: JsValue) -> Result<(), JsValue> {
+    let fallback = fallback_from_js(fallback)?;
+    crate::rules::check_rules_settings(pathway_property.as_deref(), fallback.as_ref()).map_err(js_error)
+}
+
 /// Whether a run skips edge population `edges` for its `role` node population `nodes` (which
 /// has the pathway property `property`, or not): `{population, role, nodes, reason, warning}` or
 /// null; `fallback` the run's fallback (a string, `{population: value}`, or null).

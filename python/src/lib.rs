@@ -665,6 +665,18 @@ fn edges_without_their_nodes(edges_json: &str, nodes: Vec<String>, unavailable_j
     to_json(&synparam::loading::edges_without_their_nodes(&edges, &nodes, &unavailable))
 }
 
+/// Refuse a pathway property or a fallback for a rules run (``ConfigError`` naming the setting).
+#[pyfunction]
+#[pyo3(signature = (pathway_property=None, fallback=None))]
+fn check_rules_settings(
+    py: Python<'_>,
+    pathway_property: Option<&str>,
+    fallback: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let fallback = fallback_argument(py, fallback)?;
+    synparam::rules::check_rules_settings(pathway_property, fallback.as_ref()).map_err(|e| py_error(py, e))
+}
+
 /// Whether a run skips an edge population for one side's node population (JSON `{population, role,
 /// nodes, reason, warning}` or `null`); `fallback`: None, a str or a dict.
 #[pyfunction]
@@ -1209,6 +1221,7 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(edges_without_their_nodes, m)?)?;
     m.add_function(wrap_pyfunction!(nothing_loads, m)?)?;
     m.add_function(wrap_pyfunction!(pathway_skip, m)?)?;
+    m.add_function(wrap_pyfunction!(check_rules_settings, m)?)?;
     m.add_function(wrap_pyfunction!(read_circuit_config, m)?)?;
     m.add_function(wrap_pyfunction!(output_layout, m)?)?;
     m.add_function(wrap_pyfunction!(output_files, m)?)?;

@@ -681,8 +681,7 @@ def _plan(circuit_config, config_text, clock, *, seed, pathway_property, fallbac
     circuit = None
     explain = None
     if synparam.is_rules_input(config_text):
-        if pathway_property not in (None, synparam.RULES_PATHWAY):
-            raise CircuitError("rules select nodes by their own properties: drop the pathway property")
+        _synparam.check_rules_settings(pathway_property, fallback)
         circuit = load_circuit(circuit_config)
         compiled = compile_circuit_rules(circuit, config_text, populations, strict=strict)
         config_text, rule_values, explain = compiled.config_text, compiled.pathway_values, compiled.explain

@@ -38,3 +38,46 @@ pub use ruleset::{
     DEFAULT_RELEASE_DELAY,
 };
 pub use selectors::{fnmatch, Pattern, Selector, Term, EDGE_POPULATION_KEY, NODE_POPULATION_KEY};
+
+use crate::config::Fallback;
+use crate::error::{Error, Result};
+
+/// The pathway property a run of compiled rules reports: the rules class the nodes themselves.
+pub const RULES_PATHWAY: &str = "rules";
+
+/// Refuse the settings of a matrix model that a run of rules cannot take, for every host alike: a
+/// pathway property (rules select nodes by their own properties) or a fallback value (rules class
+/// nodes without a property with their own selectors, e.g. a rule for `{"population": "VPM"}`).
+/// [`RULES_PATHWAY`] itself is accepted (a sidecar of a rules run records it).
+pub fn check_rules_settings(pathway_property: Option<&str>, fallback: Option<&Fallback>) -> Result<()> {
+    if let Some(property) = pathway_property.filter(|p| *p != RULES_PATHWAY) {
+        return Err(Error::config(
+            "pathway_property",
+            format!("rules select nodes by their own properties: drop the pathway property ('{property}')"),
+        ));
+    }
+    if fallback.is_some() {
+        return Err(Error::config(
+            "fallback_pathway_value",
+            "rules class nodes without a property with their own selectors (e.g. a rule for {\"population\": \"VPM\"}): drop the fallback value",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_matrix_models_pathway_property_or_fallback_is_refused_for_rules_naming_the_setting() {
+        assert!(check_rules_settings(None, None).is_ok());
+        assert!(check_rules_settings(Some(RULES_PATHWAY), None).is_ok(), "a rules run's own record");
+        let property = check_rules_settings(Some("mtype"), None).unwrap_err();
+        assert_eq!(property.path(), Some("pathway_property"));
+        assert!(property.to_string().contains("drop the pathway property ('mtype')"), "{property}");
+        let fallback = check_rules_settings(None, Some(&Fallback::every("EXC"))).unwrap_err();
+        assert_eq!(fallback.path(), Some("fallback_pathway_value"));
+        assert!(fallback.to_string().contains("drop the fallback value"), "{fallback}");
+    }
+}

@@ -49,3 +49,20 @@ test("the command refuses a recipe written in another circuit's names, saying wh
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /aliases\.synapse_class\.EXC/);
 });
+
+test("a rules run refuses a matrix model's pathway property or fallback value, naming the setting (the core's check, as Python's)", async () => {
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), "synparam-rules-settings-"));
+  const recipeOnThisCircuit = path.join(repo, "tests/fixtures/recipes/fz_recipe_uhill.json");
+  const rules = path.join(work, "rules.json");
+  await command(["--config", recipeOnThisCircuit, "--export-rules", rules]);
+  const mapped = JSON.parse(await fs.readFile(rules, "utf8"));
+  mapped.aliases = { synapse_class: { EXC: ["excitatory_neuron", "extrinsic_*"], INH: ["inhibitory_neuron"] } };
+  await fs.writeFile(rules, JSON.stringify(mapped));
+  const property = await command(["--config", rules, "--out", path.join(work, "a"), "--overwrite", "--pathway-property", "mtype"]);
+  assert.equal(property.code, 1);
+  assert.match(property.stderr, /pathway_property: rules select nodes by their own properties: drop the pathway property \('mtype'\)/);
+  const fallback = await command(["--config", rules, "--out", path.join(work, "b"), "--overwrite", "--fallback-value", "EXC"]);
+  assert.equal(fallback.code, 1);
+  assert.match(fallback.stderr, /fallback_pathway_value: rules class nodes without a property with their own selectors/);
+  await assert.rejects(fs.stat(path.join(work, "a")), "nothing written");
+});

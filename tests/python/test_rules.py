@@ -63,6 +63,14 @@ def test_the_dask_path_writes_the_commands_circuit_for_a_recipe(recipe_run, scra
     sidecar = json.loads((out / "parameterization.json").read_text())
     assert sidecar["pathway_property"] == synparam.RULES_PATHWAY and sidecar["seed"] == 123
     assert sidecar["model_config"]["synapse_properties"]["classes"][0]["class"] == "I2", "the recipe itself is recorded"
+    # A matrix model's settings are refused for rules by the core's check, as the command refuses them.
+    with pytest.raises(synparam.ConfigError, match="drop the pathway property") as property_error:
+        parameterize_circuit(CIRCUIT, recipe, scratch / "dask-recipe-property", overwrite=True, pathway_property="mtype")
+    assert property_error.value.path == "pathway_property"
+    with pytest.raises(synparam.ConfigError, match="drop the fallback value") as fallback_error:
+        parameterize_circuit(CIRCUIT, recipe, scratch / "dask-recipe-fallback", overwrite=True, fallback={"VPM": "EXC"})
+    assert fallback_error.value.path == "fallback_pathway_value"
+    assert not (scratch / "dask-recipe-property").exists()
 
 
 def test_python_explains_as_the_command_does(scratch):

@@ -5,7 +5,7 @@
 // one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, rulesWithAliases, rulesWithRule, presetRules, Fitter, planFit, fallbackFor } from "../../pkg/synparam.js";
+import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, rulesWithAliases, rulesWithRule, presetRules, Fitter, planFit, fallbackFor, checkRulesSettings } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, nodePropertyValues, prepareHdf5, openH5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
 import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, requestedPopulationProblems, existingPropertiesProblem, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
@@ -141,7 +141,8 @@ async function validateRules(config, overrides) {
   const summary = readRules(config);
   const loaded = current ? await current.loading.catch(() => null) : null;
   const { strict = false, ...given } = overrides;
-  delete given.pathwayProperty; // rules class nodes themselves
+  checkRulesSettings(given.pathwayProperty ?? undefined, given.fallback ?? null); // rules class nodes themselves
+  delete given.pathwayProperty;
   if (!loaded) {
     // The rules' own seed as the config's, the page's overrides over it: the settings' notes are
     // the same before a circuit is loaded as after.

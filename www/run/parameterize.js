@@ -9,7 +9,7 @@ import { CircuitError } from "../sonata/errors.js";
 import { openPopulationOutput, planPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
 import { yieldToEvents } from "./protocol.js";
-import { pathwaySkip } from "../../pkg/synparam.js";
+import { checkRulesSettings, pathwaySkip } from "../../pkg/synparam.js";
 
 /** Edges per chunk by default: small enough that a run's memory stays bounded (under 400 MB for
  * the Tsodyks–Markram model on 10 M synapses with two draw workers), large enough that the per-chunk
@@ -400,9 +400,7 @@ function resolveRun({ circuit, Parameterizer, planRun, configText, seed, pathway
   let ruleColumns = null;
   let explain = null;
   if (rules?.isRulesInput(configText)) {
-    if (pathwayProperty !== undefined && pathwayProperty !== null && pathwayProperty !== RULES_PATHWAY) {
-      throw new CircuitError("rules select nodes by their own properties: drop the pathway property");
-    }
+    checkRulesSettings(pathwayProperty ?? undefined, fallback ?? null);
     const compiled = compileRules({ circuit, RuleCompiler: rules.RuleCompiler, readRules: rules.readRules, rulesText: configText, populations, chunkSize, strict });
     configText = compiled.configText;
     ruleColumns = compiled.columns;
