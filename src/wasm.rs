@@ -1379,6 +1379,13 @@ pub fn scan_file_names() -> Result<JsValue, JsValue> {
     to_js(&serde_json::json!({"scan": SCAN_FILE, "shared": SHARED_DIR}))
 }
 
+/// The patch that turns a recorded config into `current_text` (see the Rust `scan::patch_between`):
+/// the page's *Re-run changes only*. Throws a `ConfigError` saying why a change is not a patch.
+#[wasm_bindgen(js_name = patchBetween)]
+pub fn patch_between(recorded_text: &str, current_text: &str) -> Result<String, JsValue> {
+    crate::scan::patch_between(recorded_text, current_text).map_err(js_error)
+}
+
 /// `--from-provenance SIDECAR --change PATCH`: `{recorded (as readSidecar gives it), model_text
 /// (the patch merged over the recorded config), parent (the new sidecar's "parent" record)}`.
 /// Throws a `CircuitError` for a bad sidecar, a `ConfigError` naming the patch's key.

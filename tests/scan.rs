@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{json, Value};
 use synparam::engine::{EdgeChunk, PathwayColumn};
 use synparam::scan::{
-    changed_by_patch, changes_between, is_scan_config, merge_patch, plan_scan, plan_scan_for, reparameterize, Change,
-    Changes, ConfigKind, ScanHost, ScanMode, DEFAULT_MAX_POINTS,
+    changed_by_patch, changes_between, is_scan_config, merge_patch, patch_between, plan_scan, plan_scan_for,
+    reparameterize, Change, Changes, ConfigKind, ScanHost, ScanMode, DEFAULT_MAX_POINTS,
 };
 use synparam::storage::StorageChunk;
 use synparam::Parameterizer;
@@ -485,6 +485,54 @@ fn rules_and_obi_one_configs_scan_with_their_list_values_kept() {
 fn recorded_model() -> String {
     let plan = plan_scan(&fixture("grid_task.json"), None).unwrap();
     plan.points[0].model_text.clone()
+}
+
+/// The page's *Re-run changes only*: the patch between a recorded model and the edited one is the
+/// changed specs (merged back, it gives the edited model), and a change no patch can make is
+/// refused, saying why.
+#[test]
+fn the_patch_between_a_recorded_and_an_edited_model_is_exactly_the_edit() {
+    // Strict JSON throughout (serde_json writes no bare -Infinity).
+    let recorded = recorded_model().replace("-Infinity", "-1e308");
+    let mut edited: Value = serde_json::from_str(&recorded).unwrap();
+    edited["pathway_param_dict"]["prop_stats"]["conductance"]["EXC"]["INH"] =
+        json!({"type": "gamma", "mean": 3.0, "std": 0.3});
+    let edited_text = serde_json::to_string(&edited).unwrap();
+    let patch = patch_between(&recorded, &edited_text).unwrap();
+    let patch_value: Value = serde_json::from_str(&patch).unwrap();
+    assert_eq!(
+        patch_value,
+        json!({"prop_stats": {"conductance": {"EXC": {"INH": {"type": "gamma", "mean": 3.0, "std": 0.3}}}}}),
+        "only the edited cell"
+    );
+    assert_eq!(
+        changed_by_patch(&recorded, &patch).unwrap(),
+        some(vec![cell("conductance", "EXC", "INH")]),
+        "and it changes that cell only"
+    );
+    assert!(error(patch_between(&recorded, &recorded)).contains("nothing to change"));
+    let mut seed = edited.clone();
+    seed["random_seed"] = json!(99);
+    let seed_text = serde_json::to_string(&seed).unwrap();
+    assert!(
+        error(patch_between(&recorded, &seed_text)).starts_with("random_seed: changed"),
+        "{}",
+        error(patch_between(&recorded, &seed_text))
+    );
+    let mut removed = edited.clone();
+    removed["pathway_param_dict"]["prop_stats"].as_object_mut().unwrap().remove("conductance");
+    let removed_text = serde_json::to_string(&removed).unwrap();
+    assert!(error(patch_between(&recorded, &removed_text)).starts_with("prop_stats.conductance: was removed"));
+    // Rules: rules added last are the patch; an edited rule is refused.
+    let rules = r#"{"rules_version": 1, "rules": [{"assign": {"conductance": {"type": "constant", "mean": 1}}}]}"#;
+    let added = r#"{"rules_version": 1, "rules": [{"assign": {"conductance": {"type": "constant", "mean": 1}}},
+        {"source": {"synapse_class": "INH"}, "assign": {"conductance": {"type": "constant", "mean": 2}}}]}"#;
+    let rules_patch: Value = serde_json::from_str(&patch_between(rules, added).unwrap()).unwrap();
+    assert_eq!(rules_patch["rules"].as_array().unwrap().len(), 1);
+    let edited_rule =
+        r#"{"rules_version": 1, "rules": [{"assign": {"conductance": {"type": "constant", "mean": 5}}}]}"#;
+    assert!(error(patch_between(rules, edited_rule)).starts_with("rules: the recorded rules were edited or removed"));
+    assert!(error(patch_between(rules, &recorded)).contains("changed form"));
 }
 
 #[test]

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 pub use changes::{changes_between, Change, Changes};
-pub use patch::{changed_by_patch, merge_patch, reparameterize, ParentRun, Reparameterization};
+pub use patch::{changed_by_patch, merge_patch, patch_between, reparameterize, ParentRun, Reparameterization};
 
 use crate::error::{Error, Result};
 use axes::{find_axes, kind_of, SCAN_KEYS};

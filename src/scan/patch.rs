@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 use super::axes::kind_of;
 use super::changes::{changes_between, Changes};
-use super::json::{parse, shown, to_text};
+use super::json::{parse, same, shown, to_text};
 use super::ConfigKind;
 use crate::error::{Error, Result};
 use crate::output::sidecar::{config_sha256, read_sidecar, RecordedRun};
@@ -89,6 +89,161 @@ pub fn merge_patch(recorded_text: &str, patch_text: &str) -> Result<String> {
         other => other,
     })?;
     Ok(text)
+}
+
+/// The patch that turns the config a run recorded into `current_text` (the page's *Re-run changes
+/// only*: the model edited after a run): for a matrix model, the specs that differ or are new
+/// (with the pathway values added, and `prop_cov` when it changed); for rules, the rules and classes
+/// added after the recorded ones. Checked by merging it back: the patch is returned only when
+/// [`merge_patch`] gives `current_text`'s config exactly. Refused, saying why, when the change is
+/// not one a patch can make — a setting, a removed property, pathway or rule, an edited rule, a
+/// change of form — which is a new run, not a change of this one.
+pub fn patch_between(recorded_text: &str, current_text: &str) -> Result<String> {
+    let recorded = parse(recorded_text, "the recorded config")?;
+    let current = parse(current_text, "the current config")?;
+    let kind = kind_of(&recorded)?;
+    if kind_of(&current)? != kind {
+        return Err(Error::config(
+            "$",
+            format!("the model changed form ({} → {}): run it as a new run", kind.name(), kind_of(&current)?.name()),
+        ));
+    }
+    let patch = match kind {
+        ConfigKind::Model | ConfigKind::Task => matrix_patch(&recorded, &current, kind)?,
+        ConfigKind::Rules => rules_patch(&recorded, &current)?,
+        ConfigKind::ObiOne => {
+            return Err(Error::config(
+                "$",
+                "an obi-one config changes by a patch of its blocks: give one with --change",
+            ))
+        }
+    };
+    if patch.is_empty() {
+        return Err(Error::config("$", "the model is the recorded one: nothing to change"));
+    }
+    let text = format!("{}\n", to_text(&Value::Object(patch), true));
+    let merged = parse(&merge_patch(recorded_text, &text)?, "the patched config")?;
+    if !same(&merged, &current) {
+        return Err(Error::config(
+            "$",
+            "the model differs from the recorded one in a way a patch cannot write (an order of values or keys, \
+             a removed entry): run it as a new run",
+        ));
+    }
+    Ok(text)
+}
+
+/// A setting of the task form differs: a new run.
+fn refuse_changed_settings(recorded: &Value, current: &Value) -> Result<()> {
+    for key in SETTINGS {
+        let (a, b) = (recorded.get(key).unwrap_or(&Value::Null), current.get(key).unwrap_or(&Value::Null));
+        if !same(a, b) {
+            return Err(Error::config(
+                key,
+                format!("changed ({} → {}): a setting changes every value, which is a new run", shown(a), shown(b)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn matrix_patch(recorded: &Value, current: &Value, kind: ConfigKind) -> Result<Map<String, Value>> {
+    let model_of = |config: &Value| -> Result<Map<String, Value>> {
+        let model = if kind == ConfigKind::Task { config.get("pathway_param_dict") } else { Some(config) };
+        model
+            .and_then(Value::as_object)
+            .cloned()
+            .ok_or_else(|| Error::config("pathway_param_dict", "the model is not an object"))
+    };
+    if kind == ConfigKind::Task {
+        refuse_changed_settings(recorded, current)?;
+    }
+    let (old, new) = (model_of(recorded)?, model_of(current)?);
+    let mut patch = Map::new();
+    for key in ["src_types", "tgt_types"] {
+        let before = string_list(old.get(key).unwrap_or(&Value::Null), key)?;
+        let after = string_list(new.get(key).unwrap_or(&Value::Null), key)?;
+        if let Some(gone) = before.iter().find(|v| !after.contains(v)) {
+            return Err(Error::config(
+                key,
+                format!("'{gone}' was removed: a patch adds pathway values; run it as a new run"),
+            ));
+        }
+        let added: Vec<&String> = after.iter().filter(|v| !before.contains(v)).collect();
+        if !added.is_empty() {
+            patch.insert(key.to_string(), Value::from(added.into_iter().cloned().collect::<Vec<_>>()));
+        }
+    }
+    let empty = Map::new();
+    let stats =
+        |model: &Map<String, Value>| model.get("prop_stats").and_then(Value::as_object).cloned().unwrap_or_default();
+    let (old_stats, new_stats) = (stats(&old), stats(&new));
+    if let Some(property) = old_stats.keys().find(|p| !new_stats.contains_key(*p)) {
+        return Err(Error::config(
+            format!("prop_stats.{property}"),
+            "was removed: a patch replaces or adds specs; run it as a new run",
+        ));
+    }
+    let mut stats_patch = Map::new();
+    for (property, by_source) in &new_stats {
+        let before = old_stats.get(property).and_then(Value::as_object).unwrap_or(&empty);
+        let mut property_patch = Map::new();
+        for (source, by_target) in by_source.as_object().unwrap_or(&empty) {
+            let before = before.get(source).and_then(Value::as_object).unwrap_or(&empty);
+            let mut source_patch = Map::new();
+            for (target, spec) in by_target.as_object().unwrap_or(&empty) {
+                if before.get(target).is_none_or(|old| !same(old, spec)) {
+                    source_patch.insert(target.clone(), spec.clone());
+                }
+            }
+            if !source_patch.is_empty() {
+                property_patch.insert(source.clone(), Value::Object(source_patch));
+            }
+        }
+        if !property_patch.is_empty() {
+            stats_patch.insert(property.clone(), Value::Object(property_patch));
+        }
+    }
+    if !stats_patch.is_empty() {
+        patch.insert("prop_stats".into(), Value::Object(stats_patch));
+    }
+    let (old_cov, new_cov) = (old.get("prop_cov").unwrap_or(&Value::Null), new.get("prop_cov").unwrap_or(&Value::Null));
+    if !same(old_cov, new_cov) {
+        patch.insert("prop_cov".into(), new_cov.clone());
+    }
+    Ok(patch)
+}
+
+fn rules_patch(recorded: &Value, current: &Value) -> Result<Map<String, Value>> {
+    let mut patch = Map::new();
+    for (key, value) in current.as_object().into_iter().flatten() {
+        if key == "rules" || key == "classes" {
+            continue;
+        }
+        if !recorded.get(key).is_some_and(|old| same(old, value)) {
+            return Err(Error::config(
+                key.as_str(),
+                "changed: a patch of rules appends rules and classes; run it as a new run",
+            ));
+        }
+    }
+    for key in ["classes", "rules"] {
+        let list = |config: &Value| config.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+        let (before, after) = (list(recorded), list(current));
+        let kept = before.len() <= after.len() && before.iter().zip(&after).all(|(a, b)| same(a, b));
+        if !kept {
+            return Err(Error::config(
+                key,
+                format!(
+                    "the recorded {key} were edited or removed: a patch appends {key} after them; run it as a new run"
+                ),
+            ));
+        }
+        if after.len() > before.len() {
+            patch.insert(key.to_string(), Value::from(after[before.len()..].to_vec()));
+        }
+    }
+    Ok(patch)
 }
 
 /// What `patch_text` changes in the run of `recorded_text`: [`changes_between`] the recorded and

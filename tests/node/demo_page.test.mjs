@@ -967,6 +967,55 @@ test("a fallback per node population from a sidecar (#24): VPM and POm each take
   assert.deepEqual(fromCli.fallback_value, { VPM: "EXC", POm: "INH" });
 });
 
+/** A zip the page offers on clicking `selector`, saved in `work` and unpacked: name → bytes. */
+async function downloadZip(page, selector, path) {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
+  await download.saveAs(path);
+  const reader = new ZipReader(new Uint8ArrayReader(new Uint8Array(await readFile(path))));
+  const unpacked = new Map();
+  for (const entry of await reader.getEntries()) if (!entry.directory) unpacked.set(entry.filename, Buffer.from(await entry.getData(new Uint8ArrayWriter())));
+  await reader.close();
+  return unpacked;
+}
+
+test("Re-run changes only (#27): after a run's zip, an edited cell runs as a change of that run — the same files as the command's --from-provenance … --change, the sidecar naming its parent", async () => {
+  const page = await browser.context.newPage();
+  await openPage(page);
+  await page.waitForSelector("#editor-matrix .cell-count");
+  assert.equal(await page.isHidden("#rerun-changes"), true, "no run to change yet");
+  await clickRun(page);
+  await page.waitForFunction(() => /synapses in/.test(document.getElementById("status").textContent));
+  const work = await mkdtemp(join(tmpdir(), "synparam-rerun-"));
+  const parent = await downloadZip(page, "#zip", join(work, "first.zip"));
+  await page.waitForSelector("#rerun-changes:not([hidden])");
+  // The model with nothing changed: the core says so.
+  await page.click("#rerun-changes");
+  await waitForText(page, "#status", /nothing to change/);
+  // One cell edited: only that cell is the change.
+  const task = JSON.parse(await page.inputValue("#config"));
+  task.pathway_param_dict.prop_stats.conductance.inhibitory_neuron.excitatory_neuron = { type: "gamma", mean: 3.0, std: 0.5, shared_within: false };
+  await paste(page, "#config", JSON.stringify(task, null, 2));
+  await page.waitForFunction(() => !document.getElementById("rerun-changes").disabled && /valid/.test(document.getElementById("config-status").textContent));
+  await page.click("#rerun-changes");
+  await waitForText(page, "#status", /synapses in .* a change of the run of the last zip \(conductance inhibitory_neuron → excitatory_neuron; its sidecar names that run\)/);
+  const changed = await downloadZip(page, "#zip", join(work, "second.zip"));
+  await page.close();
+  const sidecar = JSON.parse(changed.get("parameterization.json").toString());
+  assert.deepEqual(sidecar.parent.changes, { kind: "some", changed: [{ property: "conductance", source: "inhibitory_neuron", target: "excitatory_neuron" }] });
+  assert.deepEqual(sidecar.parent.patch, { prop_stats: { conductance: { inhibitory_neuron: { excitatory_neuron: { type: "gamma", mean: 3.0, std: 0.5, shared_within: false } } } } });
+  // The command, from the first zip's sidecar with the recorded patch: the same files, byte for byte.
+  await writeFile(join(work, "parent.json"), parent.get("parameterization.json"));
+  await writeFile(join(work, "patch.json"), JSON.stringify(sidecar.parent.patch));
+  const cliOut = join(work, "cli");
+  const circuit = new URL("../../www/examples/synaptome/circuit_config.json", import.meta.url).pathname;
+  await main(["--circuit", circuit, "--from-provenance", join(work, "parent.json"), "--change", join(work, "patch.json"), "--out", cliOut], () => {});
+  const cliFiles = (await readdir(cliOut, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => relative(cliOut, join(e.parentPath, e.name))).sort();
+  assert.deepEqual([...changed.keys()].sort(), cliFiles);
+  for (const file of cliFiles.filter((f) => f !== "parameterization.json")) assert.ok(changed.get(file).equals(await readFile(join(cliOut, file))), `${file}: byte for byte`);
+  assert.equal(changed.get("parameterization.json").toString().replace(/"created": "[^"]*"/, ""),
+    (await readFile(join(cliOut, "parameterization.json"), "utf8")).replace(/"created": "[^"]*"/, ""), "the same sidecar but for its time");
+});
+
 test("a pasted task config runs in the page as in the command: its random_seed, pathway_property, fallback and overwrite_if_exists are used, shown as the config's, and an override is shown as one", async () => {
   const obiOne = new URL("../fixtures/out/obi_one/", import.meta.url).pathname;
   const model = JSON.parse(await readFile(new URL("../../www/presets/tsodyks_markram.json", import.meta.url), "utf8"));

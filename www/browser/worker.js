@@ -5,7 +5,7 @@
 // one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, rulesWithAliases, rulesWithRule, presetRules, Fitter, planFit, fallbackFor, checkRulesSettings } from "../../pkg/synparam.js";
+import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, rulesWithAliases, rulesWithRule, presetRules, Fitter, planFit, fallbackFor, checkRulesSettings, patchBetween, reparameterize } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, nodePropertyValues, prepareHdf5, openH5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
 import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, requestedPopulationProblems, existingPropertiesProblem, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
@@ -140,7 +140,11 @@ function rulesRunPlan(circuit, plan) {
 async function validateRules(config, overrides) {
   const summary = readRules(config);
   const loaded = current ? await current.loading.catch(() => null) : null;
-  const { strict = false, ...given } = overrides;
+  // `matrixOnly`: settings the caller keeps for a matrix model and drops for rules (the page's
+  // pathway property and fallback, their controls hidden for rules); any other is refused, as a run
+  // of rules refuses it.
+  const { strict = false, matrixOnly = [], ...given } = overrides;
+  for (const name of matrixOnly) delete given[name];
   checkRulesSettings(given.pathwayProperty ?? undefined, given.fallback ?? null); // rules class nodes themselves
   delete given.pathwayProperty;
   if (!loaded) {
@@ -167,7 +171,29 @@ async function validateRules(config, overrides) {
 
 let olderStore = null; // the previous run's outputs, kept while the next run runs
 
-async function run({ config, seed, pathwayProperty, fallback, overwrite, populations, strict = false, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), columns = true, ...where }, { progress }) {
+let lastSidecar = null; // {text, circuit}: the sidecar of the last zip, the run a change names as its parent
+
+/**
+ * *Re-run changes only*: the model `config` as a change of the run whose zip was downloaded last —
+ * the core's patch between that run's recorded config and `config`, merged over it
+ * (reparameterize) and run with that run's recorded settings; the new sidecar names it as the
+ * parent, with the patch. What the patch does not change draws the same bits (keyed streams). The
+ * command's `--from-provenance SIDECAR --change PATCH` gives the same files.
+ */
+async function rerunChanges({ config, seed: _seed, pathwayProperty: _property, fallback: _fallback, overwrite: _overwrite, populations: _populations, strict = false, ...rest }, context) {
+  if (!lastSidecar) throw new CircuitError("download the zip of a run first: a change names the run it changes by that zip's parameterization.json");
+  const { circuit } = await circuitOf(rest);
+  if (circuit !== lastSidecar.circuit) throw new CircuitError("the run of the last zip was made on another circuit: parameterize this one anew");
+  const recorded = readProvenance(lastSidecar.text);
+  const patch = patchBetween(recorded.configText, config);
+  const { model_text: changed, parent } = reparameterize(lastSidecar.text, patch);
+  return run({
+    ...rest, config: changed, seed: recorded.seed, pathwayProperty: recorded.pathwayProperty, fallback: recorded.fallback,
+    overwrite: recorded.overwrite, populations: recorded.populations, strict, parent,
+  }, context);
+}
+
+async function run({ config, seed, pathwayProperty, fallback, overwrite, populations, strict = false, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), columns = true, parent = null, ...where }, { progress }) {
   const [, Module] = await ready;
   const { FS } = Module;
   const started = performance.now();
@@ -246,9 +272,9 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite, populat
     for (const o of outputs) toHash[`written:${o.fileName}`] = o.file;
     for (const fileName of written) if (source.blobOf(fileName)) toHash[`input:${fileName}`] = source.blobOf(fileName);
     const hashing = backgroundHashes(toHash, await compiled);
-    lastRun = { source, circuit, layout, result, configText: config, store, outputs, written, datasets, hashing, chunkSize, workers, created: new Date().toISOString() };
+    lastRun = { source, circuit, layout, result, configText: config, store, outputs, written, datasets, hashing, chunkSize, workers, parent, created: new Date().toISOString() };
     timings.mark("columns");
-    return { ...result, populations: populationsOut, outputs, storage: store.kind, workers, timings: timings.phases(), seconds: (performance.now() - started) / 1000 };
+    return { ...result, parent, populations: populationsOut, outputs, storage: store.kind, workers, timings: timings.phases(), seconds: (performance.now() - started) / 1000 };
   } catch (error) {
     await store.clear();
     throw error;
@@ -405,8 +431,9 @@ async function zip() {
     version: version(), created,
     seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
     populations: result.requested, configText, results: result.populations, layout, inputs, outputs, datasets, directories, notIncluded,
-    unavailable: lastRun.circuit.unavailable, skipped: result.skipped, explain: result.explain,
+    unavailable: lastRun.circuit.unavailable, skipped: result.skipped, explain: result.explain, parent: lastRun.parent,
   });
+  lastSidecar = { text: provenance.text, circuit: lastRun.circuit };
   const sidecar = new TextEncoder().encode(provenance.text);
   zipEntries.push({ name: provenanceFileName(), blob: new Blob([sidecar]), crc32: digestOfBytes(sidecar).crc32 });
   const blob = storedZip(zipEntries, { date: new Date(created) });
@@ -427,6 +454,7 @@ function digestOfBytes(bytes) {
 
 serveWorker({
   run,
+  rerunChanges,
   columns,
   zip,
   /** A model fitted from the loaded circuit's edges (connectome-manipulator's extract + build, or

@@ -28,6 +28,7 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
   function setRunning(now) {
     running = now;
     $("run").disabled = running || Boolean(blocked);
+    $("rerun-changes").disabled = running || Boolean(blocked);
     $("cancel").disabled = !running;
   }
 
@@ -170,6 +171,8 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
     $("zip").disabled = false;
     $("status").dataset.zipTimings = JSON.stringify(data.timings ?? {});
     $("status").textContent = `zip of the parameterized circuit ready (${(data.blob.size / 1e6).toFixed(1)} MB)` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : "");
+    // This zip's sidecar names its run: edits of the model can now run as a change of it.
+    $("rerun-changes").hidden = false;
   }
 
   function zipButton() {
@@ -229,13 +232,21 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
       if (pane.getBoundingClientRect().top > (globalThis.innerHeight ?? 0)) pane.scrollIntoView({ block: "start" });
     });
     const synapses = data.populations.reduce((sum, p) => sum + p.size, 0);
-    $("status").textContent = `${synapses} synapses in ${data.seconds.toFixed(2)} s` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : "");
+    const change = data.parent ? ` — a change of the run of the last zip (${changeWords(data.parent.changes)}; its sidecar names that run)` : "";
+    $("status").textContent = `${synapses} synapses in ${data.seconds.toFixed(2)} s${change}` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : "");
     // Where the worker spent the time, for benchmarks and the curious (design §6).
     $("status").dataset.timings = JSON.stringify({ ...data.timings, workers: data.workers, storage: data.storage });
     emit("result", { stats: detail.stats, warnings: detail.warnings, seconds: data.seconds, seed: data.seed, pathwayProperty: data.pathwayProperty, settings: data.settings, edgeFiles: Object.keys(detail.edges) });
   }
 
-  async function runNow(asked, { tables = false } = {}) {
+  /** What a change changes, in words (the core's `changes`). */
+  function changeWords(changes) {
+    if (changes.kind === "everything") return `everything: ${changes.reasons.join(", ")}`;
+    const cells = changes.changed.map((c) => `${c.property} ${c.source ?? "*"} → ${c.target ?? "*"}`);
+    return cells.length > 4 ? `${cells.slice(0, 4).join(", ")} and ${cells.length - 4} more` : cells.join(", ");
+  }
+
+  async function runNow(asked, { tables = false, method = "run" } = {}) {
     setRunning(true);
     status("running…");
     $("progress").value = 0;
@@ -244,7 +255,7 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
       // The page itself draws the Arrow columns only when they are asked for (a download); a host's
       // run (tables) gets them with the run.
       const request = { ...asked.circuit, config, ...overrides, strict: asked.strict, populations: asked.populations ?? overrides.populations, columns: tables !== false };
-      const data = await call("run", request, { onProgress: showProgress });
+      const data = await call(method, request, { onProgress: showProgress });
       const detail = await resultsOf(data, { tables });
       lastResult = detail;
       showResult(data, detail, config, asked.strict);
@@ -265,6 +276,14 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
     return turn;
   }
   $("run").addEventListener("click", () => runAsked());
+  $("rerun-changes").addEventListener("click", async () => {
+    await settings.settled();
+    if (blocked || running) return;
+    const asked = { ...settings.snapshot(), circuit: circuit.message(), populations: restriction };
+    const turn = runs.then(() => runNow(asked, { method: "rerunChanges" }));
+    runs = turn.catch(() => {});
+    turn.catch(() => { /* shown in the status line */ });
+  });
 
   $("cancel").addEventListener("click", () => {
     // Every pending request (the run, a zip) is rejected with an AbortError when the worker stops.

@@ -110,7 +110,7 @@ export function mountSettings({ $, container, call, circuit, onValidation, onSet
     const restricted = populations ? { populations } : {};
     const given = { ...pageOverrides(set), ...restricted };
     const circuitMessage = againstCircuit && circuit.shown() ? circuit.message() : null;
-    let plan = await call("validate", { config, overrides: { ...given, strict }, circuit: circuitMessage });
+    let plan = await call("validate", { config, overrides: { ...given, strict, matrixOnly: RULES_IGNORE }, circuit: circuitMessage });
     const overrides = { ...pageOverrides(set, { configSeed: plan.base.seed.value, seedField }), ...restricted };
     // Rules class the nodes themselves: the pathway property and fallback chosen here for a matrix
     // model (their controls hidden now) do not go to a run of rules, which refuses them.

@@ -321,6 +321,7 @@ export const MARKUP = `
     <p id="run-blocked" class="error" hidden></p>
     <div class="row">
       <button id="run" type="button" class="primary" disabled aria-describedby="run-blocked">Parameterize</button>
+      <button id="rerun-changes" type="button" hidden disabled title="run the model's edits as a change of the run whose zip you downloaded last: its recorded settings, only what the edits change draws anew, and the new zip's sidecar names that run as its parent">Re-run changes only</button>
       <button id="cancel" type="button" disabled>Cancel</button>
     </div>
     <dialog id="skip-confirm" aria-labelledby="skip-confirm-title">
