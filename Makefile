@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := wasm-bindgen-test-runner
 
-.PHONY: bench-delay bench-fit bench-python python python-release test-python setup-java screenshots bench-e2e bench-page-37m bench-page-main-thread pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
+.PHONY: bench-delay bench-scan bench-fit bench-python python python-release test-python setup-java screenshots bench-e2e bench-page-37m bench-page-main-thread pack test-types site conformance fixtures help setup setup-rust setup-browser setup-node pkg web serve test test-rust test-wasm test-node bench fuzz size size-page clean
 
 # What a build reads: a target is rebuilt only when one of these changed (a second `make serve`
 # with nothing changed serves at once).
@@ -34,6 +34,7 @@ help:
 	@echo "make bench-python   - the Python package on 10 M synapses: Dask (1, 2 workers), Spark (local[1], local[2])"
 	@echo "make bench-fit      - fitting a model from 10 M synapses with 9 properties, against reading them (FIT_SYNAPSES)"
 	@echo "make bench-delay    - the command on 10 M synapses with a delay of distance (lin_delay) against without"
+	@echo "make bench-scan     - a 3-point scan of one property on 10 M synapses against one run and its writes"
 	@echo "make size-page      - the bytes the page fetches up to ready and to the first run's results"
 	@echo "make screenshots    - the README's screenshots, on a BBP-like circuit with 37 mtypes"
 
@@ -189,6 +190,11 @@ bench: pkg setup-browser
 # networks generated once into benches/out/ (gitignored); the table goes to benches/out/e2e-*.json.
 bench-e2e: site fixtures setup-browser
 	node benches/e2e.mjs --synapses 10000000 --runs 3
+
+# A 3-point scan of one property against one run and the edges files it must write (issue 27),
+# on the bench-delay network; the table goes to benches/out/scan-cost-*.json.
+bench-scan: pkg .venv/ok2
+	node benches/scan_cost.mjs --synapses 10000000 --runs 3
 
 bench-page-37m: site fixtures setup-browser
 	node benches/e2e.mjs --synapses 37000000 --runs 1

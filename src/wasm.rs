@@ -126,31 +126,10 @@ pub fn fallback_from_text(text: &str, key: &str) -> Result<JsValue, JsValue> {
     to_js(&Fallback::from_text(text, key).map_err(js_error)?)
 }
 
-/// A fallback's text form (what `fallbackFromText` reads back); "" for none.
-#[wasm_bindgen(js_name = fallbackText)]
-pub fn fallback_text(fallback: JsValue) -> Result<String, JsValue> {
-    Ok(fallback_from_js(fallback)?.map(|f| f.to_text()).unwrap_or_default())
-}
-
 /// The value node population `population`'s nodes without the pathway property take, or `null`.
 #[wasm_bindgen(js_name = fallbackFor)]
 pub fn fallback_for(fallback: JsValue, population: &str) -> Result<Option<String>, JsValue> {
     Ok(fallback_from_js(fallback)?.and_then(|f| f.for_population(population).map(str::to_string)))
-}
-
-/// `fallback` with node population `population`'s own value set (`value` null: its entry
-/// dropped): the page's remedy for one population's unclassed nodes.
-#[wasm_bindgen(js_name = fallbackWithPopulation)]
-pub fn fallback_with_population(
-    fallback: JsValue,
-    population: &str,
-    value: Option<String>,
-) -> Result<JsValue, JsValue> {
-    let changed = fallback_from_js(fallback)?.unwrap_or_default().with_population(population, value.as_deref());
-    if changed == Fallback::default() {
-        return Ok(JsValue::NULL);
-    }
-    to_js(&changed)
 }
 
 /// What a caller may set over a config (`planRun`'s second argument), as JS passes it.

@@ -116,11 +116,6 @@ impl Fallback {
         }
     }
 
-    /// The node populations with a value of their own.
-    pub fn populations(&self) -> impl Iterator<Item = &str> {
-        self.by_population.keys().map(String::as_str)
-    }
-
     /// This fallback with `population`'s own value set (`None`: its entry dropped).
     pub fn with_population(&self, population: &str, value: Option<&str>) -> Self {
         let mut changed = self.clone();
