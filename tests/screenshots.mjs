@@ -86,6 +86,29 @@ try {
   await names.waitForSelector("#later-rule:not([hidden])");
   await withoutRunBar(() => names.locator("#rules-coverage").screenshot({ path: `${out}later_rule.png` }), names);
   await names.close();
+
+  // A matrix model by synapse_class on the cortex circuit: thalamic VPM and POm have none; each
+  // gets a fallback value of its own from the run plan's remedy (#24).
+  const thalamus = await browser.context.newPage();
+  await thalamus.setViewportSize({ width: 1280, height: 800 });
+  await thalamus.goto(browser.base);
+  await thalamus.waitForSelector("body[data-ready='true']");
+  await thalamus.setInputFiles("#folder", cortex);
+  await thalamus.waitForFunction(() => /POm__S1__chemical/.test(document.getElementById("circuit").textContent));
+  const matrix = await readFile(new URL("../www/presets/tsodyks_markram.json", import.meta.url), "utf8");
+  await thalamus.fill("#config", JSON.stringify({ pathway_param_dict: JSON.parse(matrix), pathway_property: "synapse_class", random_seed: 1 }, null, 2));
+  await thalamus.dispatchEvent("#config", "input");
+  for (const [population, value] of [["VPM", "EXC"], ["POm", "INH"]]) {
+    const item = `#run-plan li[data-population='${population}__S1__chemical']`;
+    await thalamus.waitForFunction((sel) => document.querySelector(sel)?.dataset.status === "skipped", item);
+    await thalamus.click(`${item} button:not([aria-label])`);
+    await thalamus.keyboard.type(value);
+    await thalamus.keyboard.press("Tab");
+    await thalamus.waitForFunction((sel) => document.querySelector(sel)?.dataset.status === "parameterized", item);
+  }
+  await thalamus.locator("#fallback-populations").scrollIntoViewIfNeeded();
+  await thalamus.screenshot({ path: `${out}fallback_per_population.png` });
+  await thalamus.close();
   console.log(`screenshots in ${out}`);
 } finally {
   await browser.close();
