@@ -112,7 +112,9 @@ fn fallback_from_js(value: JsValue) -> Result<Option<Fallback>, JsValue> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    serde_wasm_bindgen::from_value(value).map(Some).map_err(|e| js_error(Error::config("fallback", e.to_string())))
+    let json: serde_json::Value =
+        serde_wasm_bindgen::from_value(value).map_err(|e| js_error(Error::config("fallback", e.to_string())))?;
+    Fallback::from_json(&json, "fallback").map(Some).map_err(js_error)
 }
 
 /// The fallback a text gives (`VALUE`, or `POPULATION=VALUE, …` with `*=VALUE` for every other
@@ -124,6 +126,16 @@ pub fn fallback_from_text(text: &str, key: &str) -> Result<JsValue, JsValue> {
         return Ok(JsValue::NULL);
     }
     to_js(&Fallback::from_text(text, key).map_err(js_error)?)
+}
+
+/// Refuse a fallback entry naming no node population of `populations` (see the Rust
+/// `Fallback::check_populations`): throws a `ConfigError` naming the entry.
+#[wasm_bindgen(js_name = checkFallbackPopulations)]
+pub fn check_fallback_populations(fallback: JsValue, populations: Vec<String>) -> Result<(), JsValue> {
+    match fallback_from_js(fallback)? {
+        Some(fallback) => fallback.check_populations(&populations).map_err(js_error),
+        None => Ok(()),
+    }
 }
 
 /// The value node population `population`'s nodes without the pathway property take, or `null`.

@@ -96,13 +96,25 @@ fn from_json<T: serde::de::DeserializeOwned>(py: Python<'_>, what: &str, text: &
 /// `{node population: value}` (`"*"`: every other population); errors name the entry.
 fn fallback_argument(py: Python<'_>, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Fallback>> {
     let Some(value) = value.filter(|v| !v.is_none()) else { return Ok(None) };
+    // What Python gave, named by its type and repr where it is not text.
+    let refused = |key: String, v: &Bound<'_, PyAny>, wanted: &str| {
+        let shown = v.repr().map(|r| r.to_string()).unwrap_or_default();
+        let kind = v.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        py_error(py, Error::config(key, format!("must be {wanted}, got {kind} {shown}")))
+    };
     let json = if let Ok(text) = value.extract::<String>() {
         serde_json::Value::String(text)
     } else if let Ok(entries) = value.extract::<std::collections::BTreeMap<String, Bound<'_, PyAny>>>() {
-        let entry = |v: &Bound<'_, PyAny>| v.extract::<String>().map(serde_json::Value::String).unwrap_or_default();
-        serde_json::Value::Object(entries.iter().map(|(k, v)| (k.clone(), entry(v))).collect())
+        let mut object = serde_json::Map::new();
+        for (key, entry) in &entries {
+            let text = entry
+                .extract::<String>()
+                .map_err(|_| refused(format!("fallback.{key}"), entry, "a pathway value (str)"))?;
+            object.insert(key.clone(), serde_json::Value::String(text));
+        }
+        serde_json::Value::Object(object)
     } else {
-        serde_json::Value::Null
+        return Err(refused("fallback".into(), value, "a pathway value (str) or a dict {node population: value}"));
     };
     Fallback::from_json(&json, "fallback").map(Some).map_err(|e| py_error(py, e))
 }
@@ -665,6 +677,20 @@ fn edges_without_their_nodes(edges_json: &str, nodes: Vec<String>, unavailable_j
     to_json(&synparam::loading::edges_without_their_nodes(&edges, &nodes, &unavailable))
 }
 
+/// Refuse a fallback entry naming no node population of `populations` (``ConfigError`` naming it).
+#[pyfunction]
+#[pyo3(signature = (fallback, populations))]
+fn check_fallback_populations(
+    py: Python<'_>,
+    fallback: Option<&Bound<'_, PyAny>>,
+    populations: Vec<String>,
+) -> PyResult<()> {
+    match fallback_argument(py, fallback)? {
+        Some(fallback) => fallback.check_populations(&populations).map_err(|e| py_error(py, e)),
+        None => Ok(()),
+    }
+}
+
 /// Refuse a pathway property or a fallback for a rules run (``ConfigError`` naming the setting).
 #[pyfunction]
 #[pyo3(signature = (pathway_property=None, fallback=None))]
@@ -1222,6 +1248,7 @@ fn _synparam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(nothing_loads, m)?)?;
     m.add_function(wrap_pyfunction!(pathway_skip, m)?)?;
     m.add_function(wrap_pyfunction!(check_rules_settings, m)?)?;
+    m.add_function(wrap_pyfunction!(check_fallback_populations, m)?)?;
     m.add_function(wrap_pyfunction!(read_circuit_config, m)?)?;
     m.add_function(wrap_pyfunction!(output_layout, m)?)?;
     m.add_function(wrap_pyfunction!(output_files, m)?)?;

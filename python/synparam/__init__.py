@@ -286,13 +286,22 @@ class Parameterizer:
         target_values: Any,
         pathway_property: str = "synapse_class",
         fallback: Optional[Fallback] = None,
-        source_population: str = "source",
-        target_population: str = "target",
+        source_population: Optional[str] = None,
+        target_population: Optional[str] = None,
     ) -> None:
         """Prepare edge population ``name`` from its source and target nodes' pathway values: one
         entry per node id (strings, dictionary-encoded strings or integers; null where a node lacks
         the property, which needs ``fallback``: a value, or ``{node population: value}``). The node
-        population names appear in errors and pick a per-population fallback."""
+        population names (default ``source``/``target``) appear in errors and pick a
+        per-population fallback, which therefore needs them."""
+        unnamed = source_population is None or target_population is None
+        if unnamed and isinstance(fallback, Mapping) and any(key != "*" for key in fallback):
+            raise ValueError(
+                f"edge population '{name}': a fallback per node population ({', '.join(k for k in fallback if k != '*')}) "
+                "needs the node populations named (source_population=, target_population=)"
+            )
+        source_population = "source" if source_population is None else source_population
+        target_population = "target" if target_population is None else target_population
         self._run.add_edge_population(
             name,
             source_population,

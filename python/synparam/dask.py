@@ -720,6 +720,8 @@ def _plan(circuit_config, config_text, clock, *, seed, pathway_property, fallbac
     for name in requested or []:
         if name not in circuit.edge_populations:
             raise CircuitError(f"unknown edge population '{name}' (the circuit has: {', '.join(circuit.edge_populations)})")
+    unloaded = [u["population"] for u in circuit.unavailable if u["kind"] == "nodes" and u["population"]]
+    _synparam.check_fallback_populations(fallback, list(dict.fromkeys([*circuit.node_populations, *unloaded])))
     warnings = [f"not loaded{' (not parameterized)' if u['kind'] == 'edges' else ''}: {u['message']}" for u in circuit.unavailable]
     warnings += explain["warnings"] if explain else []
 

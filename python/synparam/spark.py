@@ -340,8 +340,8 @@ def _add_population(run, name: str, tables: Mapping, pathway_property: str, fall
         tables["target"],
         pathway_property,
         fallback=fallback,
-        source_population=tables.get("source_population") or "source",
-        target_population=tables.get("target_population") or "target",
+        source_population=tables.get("source_population"),
+        target_population=tables.get("target_population"),
     )
 
 
@@ -473,6 +473,13 @@ def parameterize_dataframe(
 
     _check_edge_columns(schema)
     tables = _node_tables(nodes)
+    if tables is None and isinstance(settings["fallback"], Mapping) and any(k != "*" for k in settings["fallback"]):
+        # Pathway columns carry each edge's values, not the node populations a per-population
+        # fallback names (nodes= tables do: there it applies per table's node populations).
+        raise ValueError(
+            "synparam.spark: fallback: a value per node population needs nodes= tables; pathway columns carry "
+            "values per edge: give one fallback value for every node"
+        )
     population = _rows_population(population, population_column, tables, names, settings["populations"])
     if tables is None:
         source_column = source_column or f"source_{prop}"
@@ -511,13 +518,6 @@ def parameterize_dataframe(
                 payload = df.sparkSession.sparkContext.broadcast(payload)
             except Exception as error:  # Spark Connect has no SparkContext: ship it in the tasks
                 log.info("synparam.spark: no broadcast (%s); the node tables go with every task", error)
-    if tables is None and isinstance(settings["fallback"], Mapping):
-        # Pathway columns carry each edge's values, not the node populations a per-population
-        # fallback names (nodes= tables do: there it applies per table's node populations).
-        raise ValueError(
-            "synparam.spark: fallback: a value per node population needs nodes= tables; pathway columns carry "
-            "values per edge: give one fallback value for every node"
-        )
     key = hashlib.sha256(
         json.dumps([text, settings["seed"], prop, settings["fallback"], settings["overwrite"], sorted(storage.items()), dtypes, attributes]).encode()
         + (hashlib.sha256(_encode_tables(tables)).digest() if tables is not None else b"")
@@ -581,8 +581,8 @@ def _node_tables(nodes):
         tables[name] = {
             "source": _pathway_array(entry["source"], f"nodes['{name}']['source']"),
             "target": _pathway_array(entry["target"], f"nodes['{name}']['target']"),
-            "source_population": str(entry.get("source_population") or "source"),
-            "target_population": str(entry.get("target_population") or "target"),
+            "source_population": str(entry["source_population"]) if entry.get("source_population") else None,
+            "target_population": str(entry["target_population"]) if entry.get("target_population") else None,
             "positions": None if positions is None else tuple(synparam._float64_array(axis) for axis in positions),
             "positions_missing": entry.get("source_positions_missing"),
         }

@@ -116,14 +116,31 @@ impl Fallback {
         }
     }
 
-    /// This fallback with `population`'s own value set (`None`: its entry dropped).
+    /// This fallback with `population`'s own value set (`None`: its entry dropped); `"*"` sets
+    /// the value of every other population.
     pub fn with_population(&self, population: &str, value: Option<&str>) -> Self {
         let mut changed = self.clone();
+        if population == EVERY_OTHER_POPULATION {
+            changed.every_other = value.map(str::to_string);
+            return changed;
+        }
         match value {
             Some(v) => changed.by_population.insert(population.to_string(), v.to_string()),
             None => changed.by_population.remove(population),
         };
         changed
+    }
+
+    /// Refuse entries naming a node population that is not among `populations` (a misspelt
+    /// `VMP` would leave VPM's nodes to `"*"`'s value without a word), naming the entry.
+    pub fn check_populations(&self, populations: &[String]) -> Result<()> {
+        match self.by_population.keys().find(|p| !populations.contains(p)) {
+            Some(unknown) => Err(JsonPath::root().key("fallback_pathway_value").key(unknown).error(format!(
+                "no node population '{unknown}' in the circuit (its node populations: {})",
+                populations.join(", ")
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The JSON form: a string when one value applies to every population, else the object.
@@ -191,8 +208,16 @@ mod tests {
         assert_eq!(fallback.for_population("POm"), Some("POm"));
         assert_eq!(fallback.for_population("S1nonbarrel_neurons"), None);
         assert_eq!(fallback.key_for("VPM"), "fallback_pathway_value.VPM");
-        let with_rest = fallback.with_population("*", None);
-        assert_eq!(with_rest, fallback);
+        let with_rest = fallback.with_population("*", Some("EXC"));
+        assert_eq!(with_rest.for_population("elsewhere"), Some("EXC"), "\"*\" is every other population");
+        assert_eq!(with_rest.with_population("*", None), fallback);
+        assert!(fallback.check_populations(&["VPM".into(), "POm".into(), "S1".into()]).is_ok());
+        let typo = Fallback::from_json(&json!({"VMP": "VPM"}), "fallback_pathway_value").unwrap();
+        let error = typo.check_populations(&["VPM".into(), "S1".into()]).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "fallback_pathway_value.VMP: no node population 'VMP' in the circuit (its node populations: VPM, S1)"
+        );
         let text = "VPM=VPM, POm=POm, *=EXC";
         let read = Fallback::from_text(text, "--fallback-value").unwrap();
         assert_eq!(read.for_population("other"), Some("EXC"));

@@ -167,7 +167,8 @@ fn refuse_overridden_axes(kind: ConfigKind, axes: &[axes::FoundAxis], host: &Sca
             ));
         };
         let sets = |path: &[Seg]| match path {
-            [Seg::Key(k)] => k == key,
+            // The setting's key at the root, or inside its value (a per-population fallback's entry).
+            [Seg::Key(k), ..] if k == key => true,
             [.., Seg::Key(k)] => kind == ConfigKind::ObiOne && key == "overwrite_if_exists" && k == key,
             _ => false,
         };

@@ -114,7 +114,7 @@ pub fn patch_between(recorded_text: &str, current_text: &str) -> Result<String> 
         ConfigKind::ObiOne => {
             return Err(Error::config(
                 "$",
-                "an obi-one config changes by a patch of its blocks: give one with --change",
+                "an obi-one config changes by a patch of its blocks (the command's --change PATCH.json); here, run the edited config anew",
             ))
         }
     };

@@ -991,6 +991,14 @@ test("Re-run changes only (#27): after a run's zip, an edited cell runs as a cha
   // The model with nothing changed: the core says so.
   await page.click("#rerun-changes");
   await waitForText(page, "#status", /nothing to change/);
+  // A setting changed in the page is a new run, not a change: refused, naming it.
+  await page.fill("#seed", "2");
+  await page.dispatchEvent("#seed", "change");
+  await page.waitForFunction(() => document.querySelector(".setting-source[data-setting='seed']").textContent.startsWith("set here"));
+  await page.click("#rerun-changes");
+  await waitForText(page, "#status", /seed "2" \(the run of the last zip: "1"\): a setting changes every value/);
+  await page.click(".setting-reset[data-setting='seed']");
+  await page.waitForFunction(() => document.querySelector(".setting-source[data-setting='seed']").textContent === "from the config");
   // One cell edited: only that cell is the change.
   const task = JSON.parse(await page.inputValue("#config"));
   task.pathway_param_dict.prop_stats.conductance.inhibitory_neuron.excitatory_neuron = { type: "gamma", mean: 3.0, std: 0.5, shared_within: false };

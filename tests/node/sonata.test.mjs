@@ -230,12 +230,14 @@ test("a fallback value per node population (#24): VPM's nodes take their own val
   await main([...args(json), "--fallback-value", '{"VPM": "INH"}'], quiet);
   assert.ok((await edges(json)).equals(await edges(own)), "the JSON form reads as the entries");
   const elsewhereOut = await tempDir();
-  const elsewhere = await main([...args(elsewhereOut), "--fallback-value", "POm=EXC"], quiet);
+  const elsewhere = await main([...args(elsewhereOut), "--fallback-value", "S1=EXC"], quiet);
   const recorded = JSON.parse(await fs.readFile(path.join(elsewhereOut, "parameterization.json"), "utf8"));
   assert.deepEqual(recorded.skipped, { VPM__S1__chemical: "source node population 'VPM' has no 'synapse_class' property" }, "the sidecar lists what the run left out");
   assert.ok(elsewhere.warnings.some((w) => /skipped edge population 'VPM__S1__chemical': source node population 'VPM' has no 'synapse_class' property \(set a fallback value for its nodes to include it\)/.test(w)), elsewhere.warnings.join("\n"));
   await assert.rejects(main([...args(await tempDir()), "--fallback-value", "VPM=GLIA,*=EXC"], quiet), /fallback_pathway_value\.VPM: 'GLIA' is not in src_types/);
   await assert.rejects(main([...args(await tempDir()), "--fallback-value", "VPM=INH,EXC"], quiet), /--fallback-value: 'EXC' is not POPULATION=VALUE/);
+  // A misspelt population would leave VPM to "*"'s value without a word: refused, naming it.
+  await assert.rejects(main([...args(await tempDir()), "--fallback-value", "VMP=INH,*=EXC"], quiet), /fallback_pathway_value\.VMP: no node population 'VMP' in the circuit \(its node populations: .*VPM/);
 });
 
 const bad = path.join(fixtures, "bad");

@@ -196,12 +196,19 @@ def test_errors_are_typed_and_carry_their_json_path_or_context():
     run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback="INH")
     # A fallback per node population (#24): another population's entry leaves these nodes refused;
     # their own is used; a bad entry is named by its key.
+    named = {"source_population": "cortex", "target_population": "cortex"}
     with pytest.raises(synparam.MissingPathwayPropertyError):
-        run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback={"VPM": "INH"})
-    run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback={"source": "INH"})
+        run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback={"VPM": "INH"}, **named)
+    run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback={"cortex": "INH"}, **named)
     with pytest.raises(synparam.ConfigError) as bad_entry:
-        run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback={"source": 3})
-    assert bad_entry.value.path == "fallback.source"
+        run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback={"cortex": 3}, **named)
+    assert bad_entry.value.path == "fallback.cortex" and "got int 3" in str(bad_entry.value)
+    with pytest.raises(synparam.ConfigError, match="fallback: must be a pathway value .* got list"):
+        run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback=["EXC"])
+    # Without node population names, a per-population fallback could only fall to "*": refused.
+    with pytest.raises(ValueError, match="needs the node populations named"):
+        run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback={"VPM": "INH", "*": "EXC"})
+    run.add_edge_population("p", pa.array(["EXC", None]), pa.array(["EXC"]), fallback={"*": "INH"})
     assert synparam.plan_run((PRESETS / "tsodyks_markram.json").read_text(), fallback={"VPM": "INH", "*": "EXC"})["settings"]["fallback"] == {
         "value": {"VPM": "INH", "*": "EXC"}, "source": "override"}
     with pytest.raises(synparam.InputError) as no_column:

@@ -180,11 +180,19 @@ let lastSidecar = null; // {text, circuit}: the sidecar of the last zip, the run
  * parent, with the patch. What the patch does not change draws the same bits (keyed streams). The
  * command's `--from-provenance SIDECAR --change PATCH` gives the same files.
  */
-async function rerunChanges({ config, seed: _seed, pathwayProperty: _property, fallback: _fallback, overwrite: _overwrite, populations: _populations, strict = false, ...rest }, context) {
+async function rerunChanges({ config, seed, pathwayProperty, fallback, overwrite, populations, strict = false, ...rest }, context) {
   if (!lastSidecar) throw new CircuitError("download the zip of a run first: a change names the run it changes by that zip's parameterization.json");
   const { circuit } = await circuitOf(rest);
   if (circuit !== lastSidecar.circuit) throw new CircuitError("the run of the last zip was made on another circuit: parameterize this one anew");
   const recorded = readProvenance(lastSidecar.text);
+  // A setting set in the page that differs from the recorded run's changes every value: a new run.
+  const canonical = (value) => JSON.stringify(value && typeof value === "object" && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort()) : value);
+  const given = { seed: seed === undefined || seed === null ? seed : String(seed), pathwayProperty, fallback, overwrite, populations };
+  const was = { seed: String(recorded.seed), pathwayProperty: recorded.pathwayProperty, fallback: recorded.fallback ?? null, overwrite: recorded.overwrite, populations: recorded.populations ?? null };
+  const differs = Object.keys(given).filter((name) => given[name] !== undefined && given[name] !== null && canonical(given[name]) !== canonical(was[name]));
+  if (differs.length) {
+    throw new CircuitError(`${differs.map((name) => `${name} ${canonical(given[name])} (the run of the last zip: ${canonical(was[name])})`).join(", ")}: a setting changes every value — a new run (Parameterize), not a change of that one`);
+  }
   const patch = patchBetween(recorded.configText, config);
   const { model_text: changed, parent } = reparameterize(lastSidecar.text, patch);
   return run({
@@ -562,4 +570,4 @@ serveWorker({
     await ready;
     return specSchema();
   },
-}, { exclusive: ["run", "zip", "columns", "fit"] });
+}, { exclusive: ["run", "rerunChanges", "zip", "columns", "fit"] });

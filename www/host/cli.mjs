@@ -166,7 +166,8 @@ export function parseArguments(argv) {
   if (options.fit || FIT_ONLY.some((k) => options[k] !== undefined)) return checkFitArguments(options);
   if (options.fromProvenance) {
     const clashing = ["config", "seed", "pathwayProperty", "populations", "fallback"].filter((k) => options[k] !== undefined).concat(options.overwrite ? ["overwrite"] : []);
-    if (clashing.length) throw new UsageError(`--from-provenance sets the model and run settings; drop ${clashing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(", ")}`);
+    const flag = (k) => (k === "fallback" ? "--fallback-value" : `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    if (clashing.length) throw new UsageError(`--from-provenance sets the model and run settings; drop ${clashing.map(flag).join(", ")}`);
   } else if (!options.config) {
     throw new UsageError("--config is required (or --from-provenance)");
   }

@@ -9,7 +9,7 @@ import { CircuitError } from "../sonata/errors.js";
 import { openPopulationOutput, planPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
 import { yieldToEvents } from "./protocol.js";
-import { checkRulesSettings, pathwaySkip } from "../../pkg/synparam.js";
+import { checkFallbackPopulations, checkRulesSettings, pathwaySkip } from "../../pkg/synparam.js";
 
 /** Edges per chunk by default: small enough that a run's memory stays bounded (under 400 MB for
  * the Tsodyks–Markram model on 10 M synapses with two draw workers), large enough that the per-chunk
@@ -51,6 +51,12 @@ function unknownPopulation(circuit, name) {
   const unread = (circuit.unavailable ?? []).filter((u) => u.kind === "edges" && u.population === null);
   return `unknown edge population '${name}' (the circuit has: ${[...circuit.edgePopulations.keys()].join(", ")}${unread.length
     ? `; not loaded, so their populations are unknown: ${unread.map((u) => u.message).join("; ")}` : ""})`;
+}
+
+/** The circuit's node populations, loaded or not (a fallback entry may name either). */
+export function nodePopulationNames(circuit) {
+  const unloaded = (circuit.unavailable ?? []).filter((u) => u.kind === "nodes" && u.population).map((u) => u.population);
+  return [...new Set([...circuit.nodePopulations.keys(), ...unloaded])];
 }
 
 /** A warning per part of the circuit that could not be loaded. */
@@ -176,6 +182,11 @@ export function checkAgainstCircuit({ circuit, Parameterizer, configText, settin
   const existing = [];
   const requested = settings.populations.value;
   problems.push(...requestedPopulationProblems(circuit, requested));
+  try {
+    checkFallbackPopulations(settings.fallback.value ?? null, nodePopulationNames(circuit));
+  } catch (error) {
+    problems.push(`${error.name}: ${error.message}`);
+  }
   const written = (summary?.properties ?? []).map((p) => p.name);
   for (const edges of circuit.edgePopulations.values()) {
     const entry = { name: edges.name, source: edges.source, synapses: edges.size, status: "parameterized", reason: null, lacking: null, attributes: null };
@@ -414,6 +425,7 @@ function resolveRun({ circuit, Parameterizer, planRun, configText, seed, pathway
   // What could not be loaded: refused when the run needs it (named, with its error), else warned.
   const needed = neededUnavailable(circuit, requested);
   if (needed.length) throw unavailableError(circuit, needed, requested);
+  checkFallbackPopulations(settings.fallback.value ?? null, nodePopulationNames(circuit));
   for (const name of requested ?? []) {
     if (!circuit.edgePopulations.has(name)) throw new CircuitError(unknownPopulation(circuit, name));
   }

@@ -243,6 +243,7 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
   function changeWords(changes) {
     if (changes.kind === "everything") return `everything: ${changes.reasons.join(", ")}`;
     const cells = changes.changed.map((c) => `${c.property} ${c.source ?? "*"} → ${c.target ?? "*"}`);
+    if (!cells.length) return "nothing drawn differently";
     return cells.length > 4 ? `${cells.slice(0, 4).join(", ")} and ${cells.length - 4} more` : cells.join(", ");
   }
 
