@@ -460,6 +460,15 @@ fn choose_populations<'a>(request: &'a FitRequest, warnings: &mut Vec<String>) -
             ));
         }
     }
+    if let Some(fallback) = &request.fallback_value {
+        let mut nodes: Vec<String> = Vec::new();
+        for side in request.populations.iter().flat_map(|p| [&p.source, &p.target]) {
+            if !nodes.contains(&side.population) {
+                nodes.push(side.population.clone());
+            }
+        }
+        fallback.check_populations(&nodes)?;
+    }
     let has_fallback =
         |population: &str| request.fallback_value.as_ref().and_then(|f| f.for_population(population)).is_some();
     let lacking = |p: &PopulationFacts| -> Option<String> {

@@ -236,6 +236,13 @@ test("a fallback value per node population (#24): VPM's nodes take their own val
   assert.ok(elsewhere.warnings.some((w) => /skipped edge population 'VPM__S1__chemical': source node population 'VPM' has no 'synapse_class' property \(set a fallback value for its nodes to include it\)/.test(w)), elsewhere.warnings.join("\n"));
   await assert.rejects(main([...args(await tempDir()), "--fallback-value", "VPM=GLIA,*=EXC"], quiet), /fallback_pathway_value\.VPM: 'GLIA' is not in src_types/);
   await assert.rejects(main([...args(await tempDir()), "--fallback-value", "VPM=INH,EXC"], quiet), /--fallback-value: 'EXC' is not POPULATION=VALUE/);
+  // The fit takes the same fallback: VPM's nodes as their own pathway value.
+  const fitted = path.join(await tempDir(), "fitted.json");
+  await main(["--circuit", path.join(fixtures, "network/circuit_config.json"), "--fit", fitted, "--pathway-property", "synapse_class",
+    "--fallback-value", "VPM=VPMX", "--populations", "VPM__S1__chemical,S1__S1__chemical", "--fit-properties", "delay"], quiet);
+  assert.deepEqual(JSON.parse(await fs.readFile(fitted, "utf8")).src_types, ["EXC", "INH", "VPMX"]);
+  await assert.rejects(main(["--circuit", path.join(fixtures, "network/circuit_config.json"), "--fit", path.join(await tempDir(), "f.json"), "--pathway-property", "synapse_class",
+    "--fallback-value", "VMP=VPMX", "--fit-properties", "delay"], quiet), /fallback_pathway_value\.VMP: no node population 'VMP'/);
   // A misspelt population would leave VPM to "*"'s value without a word: refused, naming it.
   await assert.rejects(main([...args(await tempDir()), "--fallback-value", "VMP=INH,*=EXC"], quiet), /fallback_pathway_value\.VMP: no node population 'VMP' in the circuit \(its node populations: .*VPM/);
 });
