@@ -12,6 +12,11 @@ import { fileURLToPath } from "node:url";
 export const run = promisify(execFile);
 export const root = fileURLToPath(new URL("..", import.meta.url));
 export const best = (values) => Math.min(...values);
+/** A benchmark's command-line option (`--runs 3`), else `fallback`. */
+export const argument = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
 export const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** CPU seconds this machine's cores have been busy since boot (/proc/stat; USER_HZ = 100). */

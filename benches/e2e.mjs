@@ -11,12 +11,8 @@ import { join } from "node:path";
 import { initSync, Parameterizer } from "../pkg/synparam.js";
 import { runWorkloads } from "./wasm_workloads.mjs";
 import { openBrowser } from "../tests/node/browser.mjs";
-import { best, commandRun, ensureNetwork, median, root, run, timed } from "./command_runs.mjs";
+import { argument, best, commandRun, ensureNetwork, median, root, run, timed } from "./command_runs.mjs";
 
-const argument = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const synapses = Number(argument("--synapses", 10_000_000));
 const runs = Number(argument("--runs", 3));
 const skipPage = process.argv.includes("--skip-page");

@@ -19,13 +19,10 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { argument } from "./command_runs.mjs";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
-const argument = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const synapses = Number(argument("--synapses", 10_000_000));
 const runs = Number(argument("--runs", 3));
 const label = `${synapses / 1e6}m`;

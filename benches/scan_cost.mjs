@@ -15,12 +15,8 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { best, ensureNetwork, median, root, timed } from "./command_runs.mjs";
+import { argument, best, ensureNetwork, median, root, timed } from "./command_runs.mjs";
 
-const argument = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const synapses = Number(argument("--synapses", 10_000_000));
 const runs = Number(argument("--runs", 3));
 const workers = Number(argument("--workers", 2));
