@@ -1370,6 +1370,16 @@ pub fn scan_file_names() -> Result<JsValue, JsValue> {
     to_js(&serde_json::json!({"scan": SCAN_FILE, "shared": SHARED_DIR}))
 }
 
+/// A run whose `changes` (a scan point's, as `planScan` gives them) touch some properties, drawn
+/// over a copy of a file holding the others: `{config_text (null when not possible), properties,
+/// storage, reason}` (see the Rust `scan::redraw_config`). Throws a `ConfigError` for a config
+/// that does not parse.
+#[wasm_bindgen(js_name = redrawConfig)]
+pub fn redraw_config(config_text: &str, changes: JsValue) -> Result<JsValue, JsValue> {
+    let changes: crate::scan::Changes = from_js(changes, "scan point changes")?;
+    to_js(&crate::scan::redraw_config(config_text, &changes).map_err(js_error)?)
+}
+
 /// The patch that turns a recorded config into `current_text` (see the Rust `scan::patch_between`):
 /// the page's *Re-run changes only*. Throws a `ConfigError` saying why a change is not a patch.
 #[wasm_bindgen(js_name = patchBetween)]

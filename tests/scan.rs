@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use synparam::engine::{EdgeChunk, PathwayColumn};
 use synparam::scan::{
     changed_by_patch, changes_between, is_scan_config, merge_patch, patch_between, plan_scan, plan_scan_for,
-    reparameterize, Change, Changes, ConfigKind, ScanHost, ScanMode, DEFAULT_MAX_POINTS,
+    redraw_config, reparameterize, Change, Changes, ConfigKind, ScanHost, ScanMode, DEFAULT_MAX_POINTS,
 };
 use synparam::storage::StorageChunk;
 use synparam::Parameterizer;
@@ -710,4 +710,72 @@ fn by_synapse_cases_and_synapse_conditions_are_values_not_axes_and_their_changes
         changes,
         Changes::Some { changed: vec![Change { property: "conductance".into(), source: None, target: None }] }
     );
+}
+
+// ---------------------------------------------------------------- redrawing over a copy
+
+#[test]
+fn a_point_redraws_only_what_it_changes_with_the_bits_of_the_whole_run() {
+    for name in ["grid_task.json", "coupled_task.json"] {
+        let plan = plan_scan(&fixture(name), None).unwrap();
+        let first = redraw_config(&plan.points[0].model_text, &plan.points[0].changes).unwrap();
+        assert_eq!(first.reason.as_deref(), Some("no property is changed"));
+        assert!(first.config_text.is_none());
+        for point in &plan.points[1..] {
+            let redraw = redraw_config(&point.model_text, &point.changes).unwrap();
+            let text = redraw.config_text.as_deref().unwrap_or_else(|| panic!("{}: {:?}", point.name, redraw.reason));
+            for workers in [1, 3] {
+                let (whole, part) = (run(&point.model_text, workers), run(text, workers));
+                let drawn: Vec<&str> = part.digests.keys().map(String::as_str).collect();
+                let mut expected: Vec<&str> = redraw.properties.iter().map(String::as_str).collect();
+                expected.sort();
+                assert_eq!(drawn, expected, "{name} {}", point.name);
+                for (property, digest) in &part.digests {
+                    assert_eq!(&whole.digests[property], digest, "{name} {} {property}", point.name);
+                }
+                for ((property, edge), bits) in &part.values {
+                    assert_eq!(
+                        whole.values[&(property.clone(), *edge)],
+                        *bits,
+                        "{name} {} {property} {edge}",
+                        point.name
+                    );
+                }
+            }
+        }
+    }
+    // A changed correlated property redraws its whole group (the copula draws them together), in
+    // prop_stats order, with the storage a new dataset of each gets.
+    let plan = plan_scan(&fixture("coupled_task.json"), None).unwrap();
+    let redraw = redraw_config(&plan.points[2].model_text, &plan.points[2].changes).unwrap();
+    assert_eq!(redraw.properties, ["conductance", "depression_time"]);
+    assert_eq!(redraw.storage, ["float32", "float32"]);
+    let text: Value = serde_json::from_str(redraw.config_text.as_deref().unwrap()).unwrap();
+    assert_eq!(text["pathway_param_dict"]["prop_cov"]["props"], json!(["conductance", "depression_time"]));
+    assert_eq!(text["random_seed"], json!(3), "the settings are kept");
+}
+
+#[test]
+fn a_point_that_cannot_redraw_alone_says_why() {
+    let plan = plan_scan(&fixture("coupled_task.json"), None).unwrap();
+    let text = &plan.points[1].model_text;
+    let everything = Changes::Everything { reasons: vec!["random_seed: 3 → 4".into()] };
+    assert_eq!(
+        redraw_config(text, &everything).unwrap().reason.as_deref(),
+        Some("everything changes (random_seed: 3 → 4)")
+    );
+    let unknown = some(vec![cell("u_syn", "EXC", "EXC")]);
+    assert_eq!(
+        redraw_config(text, &unknown).unwrap().reason.as_deref(),
+        Some("'u_syn' is not a property of the model drawn")
+    );
+    // A redrawn property reading a per-synapse attribute would read it from the copy.
+    let mut config: Value = serde_json::from_str(text).unwrap();
+    config["pathway_param_dict"]["prop_stats"]["n_rrp_vesicles"]["INH"]["INH"] = json!({"type": "poisson", "mean": 4.0, "scale_by": {"attribute": "afferent_section_pos", "linear": [1.0, 0.5]}});
+    let reads = redraw_config(&config.to_string(), &some(vec![cell("n_rrp_vesicles", "INH", "INH")])).unwrap();
+    assert_eq!(
+        reads.reason.as_deref(),
+        Some("the redrawn properties read per-synapse attributes (afferent_section_pos)")
+    );
+    assert!(error(redraw_config("{", &unknown)).contains("JSON"), "a config that does not parse is an error");
 }

@@ -21,11 +21,15 @@
 //! **Partial re-parameterization.** [`merge_patch`] merges a partial config over a recorded one;
 //! [`changed_by_patch`] says what it changes; [`ParentRun`] is what the new run's sidecar records
 //! of its parent.
+//!
+//! **Redrawing.** [`redraw_config`] restricts a point's config to the properties it changes, so a
+//! host draws only those over a copy of point 0's output.
 
 mod axes;
 mod changes;
 mod json;
 mod patch;
+mod redraw;
 
 use std::collections::BTreeMap;
 
@@ -34,6 +38,7 @@ use serde_json::{json, Map, Value};
 
 pub use changes::{changes_between, Change, Changes};
 pub use patch::{changed_by_patch, merge_patch, patch_between, reparameterize, ParentRun, Reparameterization};
+pub use redraw::{redraw_config, Redraw};
 
 use crate::error::{Error, Result};
 use axes::{find_axes, kind_of, SCAN_KEYS};

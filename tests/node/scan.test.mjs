@@ -10,7 +10,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import os from "node:os";
 import h5wasm from "h5wasm/node";
-import { initialize } from "../../www/host/node.mjs";
+import { initialize, writeParameterizedScan } from "../../www/host/node.mjs";
 import { main } from "../../www/host/cli.mjs";
 
 const repo = path.resolve(new URL("../..", import.meta.url).pathname);
@@ -205,6 +205,41 @@ test("a seed axis changes every value: each point writes every edges file, share
   assert.equal(scan.points[1].changes.kind, "everything");
   assert.ok(!(await filesUnder(path.join(out, "shared"))).some((f) => f.endsWith("edges.h5")));
   for (const point of scan.points) assert.equal((await filesUnder(path.join(out, point.name))).filter((f) => f.endsWith("edges.h5")).length, 3);
+});
+
+test("a later point draws only what it changes over a copy of the first point's file: the datasets, digests and provenance of a whole run", async () => {
+  // The coupled fixture correlates conductance with depression_time: changing one redraws both.
+  const scanText = await fs.readFile(path.join(scans, "coupled_task.json"), "utf8");
+  const out = path.join(await tempDir(), "scan");
+  const { plan, results } = await writeParameterizedScan({ circuitPaths: [circuit], scanText, settings: {}, out, chunkSize: 200, workers: 2 });
+  assert.equal(results[0].redrawn, null, "the first point draws everything");
+  assert.deepEqual(results[1].redrawn.properties, ["conductance", "n_rrp_vesicles", "depression_time"]);
+  assert.deepEqual(results[2].redrawn.properties, ["conductance", "depression_time"]);
+  for (const point of plan.points.slice(1)) {
+    const folder = path.join(out, point.name);
+    const sidecar = await readJson(path.join(folder, "parameterization.json"));
+    // A whole run of the point from the original circuit: the same datasets, the same digests.
+    const rerun = path.join(await tempDir(), "rerun");
+    await main(["--circuit", circuit, "--from-provenance", path.join(folder, "parameterization.json"), "--out", rerun], quiet);
+    const whole = await readJson(path.join(rerun, "parameterization.json"));
+    for (const [population, record] of Object.entries(whole.parameterized)) {
+      assert.equal(sidecar.parameterized[population].connections, record.connections, `${point.name} ${population}: the connections of a whole run (the first point's)`);
+    }
+    const perPoint = (await filesUnder(folder)).filter((f) => f.endsWith("edges.h5"));
+    assert.ok(perPoint.length > 0);
+    for (const file of perPoint) {
+      assert.deepEqual(sidecar.datasets[file], whole.datasets[file], `${point.name} ${file}: the digests of a whole run`);
+      const h5 = new h5wasm.File(path.join(folder, file), "r");
+      try {
+        for (const dataset of Object.keys(sidecar.datasets[file])) {
+          assert.equal(h5.get(dataset).attrs.synparam_config_sha256.value, point.config_sha256, `${point.name} ${file} ${dataset}: the point's provenance`);
+        }
+      } finally {
+        h5.close();
+      }
+    }
+    assertKeyedInvariance(await edgesOf(path.join(folder, "circuit_config.json")), await edgesOf(path.join(rerun, "circuit_config.json")), { kind: "some", changed: [] }, `${point.name} rerun`);
+  }
 });
 
 test("a bad scan is refused, naming the axis, the point or the limit, and nothing is written", async () => {

@@ -141,8 +141,8 @@ function publishRun({ circuit, source, configText, settings, out, hardlink, reco
     circuit, source, out, hardlink, recorded, recordedName, configText, version: version(), DatasetDigest, shouldStop, timings, parent, scan,
     openWritable: (file) => hdf5({ file }, () => new h5wasm.File(file, "a")),
     openReadOnly: (file) => openH5(h5wasm, file, file),
-    execute: (output) => parameterizeCircuit({
-      circuit, Parameterizer, planRun, configText, ...settings, chunkSize, output, version: version(), onProgress, shouldStop, keepColumns, ...parallelOptions(workers), timings, storageChunkRows, rules: RULES, strict,
+    execute: (output, redraw) => parameterizeCircuit({
+      circuit, Parameterizer, planRun, configText, ...settings, chunkSize, output, redraw, version: version(), onProgress, shouldStop, keepColumns, ...parallelOptions(workers), timings, storageChunkRows, rules: RULES, strict,
     }),
   });
 }
@@ -222,7 +222,7 @@ export async function writeParameterizedScan({ circuitPaths, scanText, maxPoints
     const published = await publishScan({
       out, points: plan.points, scanJsonText, names: scanFileNames(), shouldStop,
       runPoint: (point, pointOut, scan) => publishRun({
-        circuit, source, configText: point.model_text, settings, out: pointOut, hardlink, onProgress, shouldStop, workers, timings, strict, chunkSize, scan: { ...scan, decide },
+        circuit, source, configText: point.model_text, settings, out: pointOut, hardlink, onProgress, shouldStop, workers, timings, strict, chunkSize, scan: { ...scan, decide, changes: point.changes },
       }).catch((error) => { throw inPoint(error, point); }),
     });
     return { plan, ...published };

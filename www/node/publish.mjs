@@ -17,9 +17,9 @@ import { Worker } from "node:worker_threads";
 import { CircuitError, inFileOf } from "../sonata/errors.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
 import { printable } from "../sonata/errors.js";
-import { pinObjectTimestamps, verifyDatasets } from "../sonata/writer.js";
+import { pinObjectTimestamps, setKeptDatasetAttributes, verifyDatasets } from "../sonata/writer.js";
 import { recordedOutputHashes } from "../../pkg/synparam.js";
-import { provenanceFileName, provenanceDocument, changedInputs } from "../run/provenance.js";
+import { provenanceFileName, provenanceDocument, changedInputs, datasetAttributes } from "../run/provenance.js";
 
 /** Where an output DIR is assembled by this process, and the lock file claiming it. */
 const stagingOf = (outDir) => `${outDir}.partial-${process.pid}`;
@@ -313,9 +313,9 @@ async function verifyOutput({ plan, result, before, staging, place, linked, Data
       } finally {
         h5.close();
       }
-      if (place.stored(file)) await sameAsShared(file, digests, place, scan);
+      if (place.stored(file)) await sameAsShared(file, digests, place, scan, Boolean(result.redrawn));
       else if (scan && place.shared(file)) (scan.state.sharedDigests ??= {})[file.output] = digests;
-      datasets[place.named(file)] = digests;
+      datasets[place.named(file)] = result.redrawn ? withKept(scan.state.first.datasets[place.named(file)], digests) : digests;
     } else if (place.stored(file)) {
       continue; // a shared file the scan's first point copied and verified
     } else if (file.file && (await fs.stat(where)).size !== Number(file.file.record.identity.size)) {
@@ -347,20 +347,65 @@ async function verifyOutput({ plan, result, before, staging, place, linked, Data
 }
 
 /** A scan point's edges file that is shared: what it drew must be what the first point drew and
- * stored (keyed streams: the same bits), else the scan is refused; its drawn copy is removed. */
-async function sameAsShared(file, digests, place, scan) {
+ * stored (keyed streams: the same bits), else the scan is refused; its drawn copy is removed.
+ * `redrawn`: it drew only some datasets (over a copy of the first point's file), those are compared. */
+async function sameAsShared(file, digests, place, scan, redrawn) {
   const stored = scan.state.sharedDigests[file.output] ?? {};
-  const differs = Object.keys({ ...stored, ...digests }).filter((d) => JSON.stringify(stored[d]) !== JSON.stringify(digests[d]));
+  const differs = Object.keys(redrawn ? digests : { ...stored, ...digests }).filter((d) => JSON.stringify(stored[d]) !== JSON.stringify(digests[d]));
   if (differs.length) throw new CircuitError(`internal error: this scan point drew ${differs.join(", ")} differently from the first point, though no point changes them; nothing was published (please report it)`, { file: file.output });
   await fs.rm(place.drawn(file.output));
+}
+
+/** The digests of a file drawn over a copy of the first point's: the first point's, in its order,
+ * with those of the datasets drawn again. */
+function withKept(first, drawn) {
+  const missing = Object.keys(drawn).filter((d) => !(d in first));
+  if (missing.length) throw new CircuitError(`internal error: a scan point drew ${missing.join(", ")}, which the first point's file lacks; nothing was published (please report it)`);
+  return Object.fromEntries(Object.entries(first).map(([dataset, digest]) => [dataset, drawn[dataset] ?? digest]));
+}
+
+/**
+ * What a scan's later points reuse of its first point (design §5.5): its written edges files (by
+ * input name, where they are now), their datasets' digests as its sidecar records them, their
+ * storage types, its connections per edge population, whether it read per-synapse attributes, and
+ * its seed.
+ */
+function firstPointRecord({ plan, result, place, scan, outDir, datasets }) {
+  const files = new Map();
+  for (const file of plan.filter((f) => f.from === "written")) {
+    files.set(file.entry.input, place.shared(file) ? path.join(scan.sharedDir, file.output) : path.join(outDir, file.output));
+  }
+  const written = new Map(); // input name → [{population, group, property, storage}]
+  for (const population of result.populations) {
+    const list = written.get(population.fileName) ?? [];
+    for (const d of population.datasets ?? []) list.push({ dataset: `/edges/${population.name}/${d.group}/${d.property}`, property: d.property, storage: d.storage });
+    written.set(population.fileName, list);
+  }
+  const connections = Object.fromEntries(result.populations.map((p) => [p.name, p.connections]));
+  return { files, datasets, written, connections, seed: result.seed, readsAttributes: result.populations.some((p) => p.attributes) };
+}
+
+/**
+ * A later scan point's consent to draw only what it changes (the core's `redraw`) over a copy of
+ * the first point's files: only when the first point read no per-synapse attributes (the copy's
+ * record of them would be the subset's) and stored every redrawn property in the type a whole run
+ * of this point would create it with (a copy's dataset keeps its type when overwritten).
+ */
+function acceptsRedraw(first, redraw) {
+  if (first.readsAttributes) return false;
+  const storage = new Map(redraw.properties.map((p, i) => [p, redraw.storage[i]]));
+  return [...first.written.values()].every((list) => list.every((d) => !storage.has(d.property) || storage.get(d.property) === d.storage));
 }
 
 /**
  * Parameterize the circuit described by `circuit`/`source` (from loadCircuit, on disk) into
  * `out`, a whole circuit with the input's layout and a provenance sidecar, published only when
- * complete and verified (see the module comment). `execute(output)` does the run
- * (parameterizeCircuit with that `output`); `openWritable(file)`, `openReadOnly(file)` open HDF5
- * files and `DatasetDigest` is the core's digest class. `recorded` (from readProvenance) makes it
+ * complete and verified (see the module comment). `execute(output, redraw)` does the run
+ * (parameterizeCircuit with that `output` and `redraw`); `openWritable(file)`, `openReadOnly(file)`
+ * open HDF5 files and `DatasetDigest` is the core's digest class. A scan's later point
+ * (`scan.changes`: what it changes relative to the first point) draws only those properties over
+ * copies of the first point's files when the core and acceptsRedraw allow it, and records the
+ * first point's digests for what it kept. `recorded` (from readProvenance) makes it
  * refuse a circuit whose files differ from the recorded ones. Returns the run's result plus
  * `{provenance, outDir, warnings, rewrittenConfig}`.
  */
@@ -404,24 +449,37 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     const place = placement(layout, staged, staging, scan);
     const edgeFiles = new Set([...circuit.edgePopulations.values()].map((p) => p.fileName));
     const outputOf = new Map(layout.entries.map((e) => [e.input, place.drawn(e.output)]));
+    // A later scan point draws only what it changes, over copies of the first point's files.
+    const first = scan && !scan.first && scan.changes ? scan.state.first : null;
+    let redrawn = null;
+    const redraw = first && { changes: scan.changes, connections: first.connections, accept: (r) => (acceptsRedraw(first, r) ? ((redrawn = r), true) : false) };
+    const copiedFrom = new Map();
     const result = await execute({
-      async open(fileName) {
+      async open(fileName, overFirst = false) {
         if (!outputOf.has(fileName) || !edgeFiles.has(fileName)) throw new CircuitError("is not an edges file of the output layout", { file: fileName });
+        const from = overFirst ? first?.files.get(fileName) : source.real(fileName);
+        if (!from) throw new CircuitError("internal error: no file of the scan's first point to draw over", { file: fileName });
+        copiedFrom.set(fileName, from);
         phase("run");
-        await copyNew(source.real(fileName), outputOf.get(fileName));
+        await copyNew(from, outputOf.get(fileName));
         phase("copy edges");
         return openWritable(outputOf.get(fileName));
       },
       async finish(fileName, file) {
+        if (redrawn) {
+          // The kept datasets carry this point's provenance, as the redrawn ones do.
+          const kept = (first.written.get(fileName) ?? []).filter((d) => !redrawn.properties.includes(d.property)).map((d) => d.dataset);
+          setKeptDatasetAttributes(file, kept, datasetAttributes({ version, seed: first.seed, configText }), fileName);
+        }
         file.close();
         phase("close");
-        pinObjectTimestamps(nodeFileAccess(outputOf.get(fileName), true), nodeFileAccess(source.real(fileName)));
+        pinObjectTimestamps(nodeFileAccess(outputOf.get(fileName), true), nodeFileAccess(copiedFrom.get(fileName)));
         phase("pin timestamps");
       },
       async abandon(fileName, file) {
         try { file.close(); } catch { /* already closed */ }
       },
-    });
+    }, redraw);
     const written = new Set(result.populations.map((p) => p.fileName));
 
     phase("run");
@@ -441,6 +499,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     // Every output file's SHA-256 in the background while the written datasets are read back.
     const { outputs, datasets, inputHashes } = await verifyOutput({ plan, result, before, staging, place, linked, DatasetDigest, openReadOnly, phase, scan });
     if (scan) await fs.rm(path.join(staging, ".drawn"), { recursive: true, force: true });
+    if (scan?.first) scan.state.first = firstPointRecord({ plan, result, place, scan, outDir, datasets });
 
     phase("wait for hashes");
     checkpoint();

@@ -9,7 +9,7 @@ import { CircuitError } from "../sonata/errors.js";
 import { openPopulationOutput, planPopulationOutput } from "../sonata/writer.js";
 import { datasetAttributes } from "./provenance.js";
 import { yieldToEvents } from "./protocol.js";
-import { checkFallbackPopulations, checkRulesSettings, pathwaySkip } from "../../pkg/synparam.js";
+import { checkFallbackPopulations, checkRulesSettings, pathwaySkip, redrawConfig } from "../../pkg/synparam.js";
 
 /** Edges per chunk by default: small enough that a run's memory stays bounded (under 400 MB for
  * the Tsodyks–Markram model on 10 M synapses with two draw workers), large enough that the per-chunk
@@ -360,34 +360,44 @@ function inFile(error, shownName) {
  * (from the inputs) and binned by the core beside the new ones (`stats[…].pathways[…].previous`).
  * With `rules` (the core's rules functions), a rules config is compiled first (`strict`: see
  * compileRules); its rules matching no node are warnings.
+ * With `redraw` (`{changes, accept(redraw), connections}`: a scan point's changes relative to
+ * point 0, the publisher's consent, point 0's connections per edge population — the same edges, not
+ * counted again), only the properties the changes name are drawn (the core's redrawConfig,
+ * accepted by `accept`) and `output.open(fileName, true)` must give a copy of point 0's file to
+ * overwrite them in: keyed streams give every other property the bits it has there. The result's
+ * `redrawn` is then the core's record (`{properties, storage, …}`), else null.
  */
 export async function parameterizeCircuit({
   circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations,
   chunkSize = DEFAULT_CHUNK_SIZE, output, onProgress = () => {}, shouldStop = () => false, keepColumns = false, version = null,
   workers = 1, createPool = null, module = null, timings = null, storageChunkRows = undefined, onColumns = null,
-  previousValues = false, rules = null, strict = false,
+  previousValues = false, rules = null, strict = false, redraw = null,
 }) {
   const userConfigText = configText;
   const resolved = resolveRun({ circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, rules, strict });
   ({ configText, pathwayProperty, fallback, overwrite } = resolved);
+  const redrawn = redraw ? redrawOnly(resolved.configText, redraw) : null;
+  if (redrawn) configText = redrawn.config_text;
   const { effectiveSeed, requested, settings, summary, explain } = resolved;
   const attributes = version ? datasetAttributes({ version, seed: effectiveSeed, configText: userConfigText }) : {};
   const warnings = [...unavailableWarnings(circuit), ...(explain?.warnings ?? [])];
   const plans = [];
   try {
     const skipped = [];
-    plans.push(...planPopulations(circuit, resolved, Parameterizer, warnings, skipped));
+    plans.push(...planPopulations(circuit, { ...resolved, configText }, Parameterizer, warnings, skipped));
     const total = plans.reduce((sum, p) => sum + p.edges.size, 0);
     const progress = { done: 0, stored: (chunk) => { progress.done += chunk.end - chunk.start; onProgress(progress.done, total); } };
     const draw = {
-      configText, effectiveSeed, pathwayProperty, fallback, overwrite, attributes, chunkSize, storageChunkRows, summary,
+      // Redrawn properties are overwritten in the copy of point 0's file that holds them.
+      configText, effectiveSeed, pathwayProperty, fallback, overwrite: overwrite || Boolean(redrawn), attributes, chunkSize, storageChunkRows, summary,
       keepColumns, onColumns, previousValues, workers, createPool, module, timings, shouldStop, progress, warnings,
+      knownConnections: redrawn ? redraw.connections ?? null : null,
     };
     const results = [];
     const byFile = new Map();
     for (const plan of plans) byFile.set(plan.edges.fileName, [...(byFile.get(plan.edges.fileName) ?? []), plan]);
     for (const [fileName, filePlans] of byFile) {
-      const file = output ? await output.open(fileName) : null;
+      const file = output ? await output.open(fileName, Boolean(redrawn)) : null;
       try {
         for (const plan of filePlans) results.push(await drawPopulation(plan, file, fileName, draw));
       } catch (error) {
@@ -397,10 +407,17 @@ export async function parameterizeCircuit({
       if (output) await output.finish(fileName, file);
     }
     const combined = results.length > 1 ? combinedStatistics(Parameterizer, configText, effectiveSeed, plans, results) : null;
-    return { populations: results, combined, warnings, skipped, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings, unavailable: circuit.unavailable ?? [], explain };
+    return { populations: results, combined, warnings, skipped, pathwayProperty, fallback: fallback ?? null, seed: effectiveSeed, overwrite, requested, settings, unavailable: circuit.unavailable ?? [], explain, redrawn };
   } finally {
     for (const { run } of plans) run.free();
   }
+}
+
+/** The core's restriction of the (compiled) config to the properties `changes` names, when it is
+ * possible and `accept` takes it; else null (a whole run). */
+function redrawOnly(configText, { changes, accept }) {
+  const redraw = redrawConfig(configText, changes);
+  return redraw.config_text !== null && accept(redraw) ? redraw : null;
 }
 
 /** The run as the core resolves it, before any file is touched: a rules config compiled into the
@@ -486,11 +503,13 @@ async function drawPopulation({ edges, run, columns: pathwayColumns, attributes 
   // Connections are counted per target block, as edges sorted by target (SONATA's order)
   // allow; if they turn out not to be, they are counted again below, remembering pairs.
   run.assumeSortedByTarget(edges.name);
-  if (draw.workers >= 1 && draw.createPool && edges.size > draw.chunkSize) await drawInWorkers(step, draw);
+  const known = draw.knownConnections?.[edges.name] ?? null;
+  if (known) run.countConnections = false;
+  if (draw.workers >= 1 && draw.createPool && edges.size > draw.chunkSize) await drawInWorkers({ ...step, count: !known }, draw);
   else await drawHere(step, draw);
   writer?.finish();
   timings?.mark("draw and write");
-  const connections = connectionsOf(edges, run, draw);
+  const connections = known ?? connectionsOf(edges, run, draw);
   const stats = run.statistics();
   warnings.push(...run.warnings(edges.name));
   const columns = keepColumns ? tableToIPC(new Table(batches), "stream") : null;
@@ -514,7 +533,7 @@ function previousValuesReader(edges, run, { previousValues, summary }) {
 
 /** Parallel: workers draw; this thread reads, counts connections (every chunk, in order), writes
  * in chunk order, and merges the workers' states into its run. */
-async function drawInWorkers({ edges, run, writer, file, pathwayColumns, attributes, withArrow, columnsOf, readBefore }, draw) {
+async function drawInWorkers({ edges, run, writer, file, pathwayColumns, attributes, withArrow, columnsOf, readBefore, count = true }, draw) {
   const { timings, chunkSize, createPool, workers, module, configText, effectiveSeed, pathwayProperty, fallback, shouldStop, progress } = draw;
   const chunks = edgeChunks(edges, chunkSize, { withGroups: Boolean(writer), file: file ?? edges.file, attributes: attributes?.datasets });
   const pool = createPool(Math.min(workers, Math.ceil(edges.size / chunkSize)));
@@ -530,7 +549,7 @@ async function drawInWorkers({ edges, run, writer, file, pathwayColumns, attribu
         timings?.mark("read edge chunks");
         if (end) return;
         try {
-          run.countConnectionsOf(edges.name, chunk.ipc);
+          if (count) run.countConnectionsOf(edges.name, chunk.ipc);
           readBefore(chunk);
         } catch (error) {
           throw inFile(error, edges.shownName);
