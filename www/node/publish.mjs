@@ -367,10 +367,10 @@ function withKept(first, drawn) {
 /**
  * What a scan's later points reuse of its first point (design §5.5): its written edges files (by
  * input name, where they are now), their datasets' digests as its sidecar records them, their
- * storage types, its connections per edge population, whether it read per-synapse attributes, and
- * its seed.
+ * storage types, its connections per edge population, its object headers' offsets (by input
+ * name), whether it read per-synapse attributes, and its seed.
  */
-function firstPointRecord({ plan, result, place, scan, outDir, datasets }) {
+function firstPointRecord({ plan, result, place, scan, outDir, datasets, headers }) {
   const files = new Map();
   for (const file of plan.filter((f) => f.from === "written")) {
     files.set(file.entry.input, place.shared(file) ? path.join(scan.sharedDir, file.output) : path.join(outDir, file.output));
@@ -382,7 +382,7 @@ function firstPointRecord({ plan, result, place, scan, outDir, datasets }) {
     written.set(population.fileName, list);
   }
   const connections = Object.fromEntries(result.populations.map((p) => [p.name, p.connections]));
-  return { files, datasets, written, connections, seed: result.seed, readsAttributes: result.populations.some((p) => p.attributes) };
+  return { files, datasets, written, connections, headers, seed: result.seed, readsAttributes: result.populations.some((p) => p.attributes) };
 }
 
 /**
@@ -454,6 +454,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     let redrawn = null;
     const redraw = first && { changes: scan.changes, connections: first.connections, accept: (r) => (acceptsRedraw(first, r) ? ((redrawn = r), true) : false) };
     const copiedFrom = new Map();
+    const headers = new Map(); // the first point's: input name → its object headers' offsets
     const result = await execute({
       async open(fileName, overFirst = false) {
         if (!outputOf.has(fileName) || !edgeFiles.has(fileName)) throw new CircuitError("is not an edges file of the output layout", { file: fileName });
@@ -473,7 +474,9 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
         }
         file.close();
         phase("close");
-        pinObjectTimestamps(nodeFileAccess(outputOf.get(fileName), true), nodeFileAccess(copiedFrom.get(fileName)));
+        // A copy of the first point's file has its object headers where that file has them.
+        const found = pinObjectTimestamps(nodeFileAccess(outputOf.get(fileName), true), nodeFileAccess(copiedFrom.get(fileName)), redrawn ? first.headers.get(fileName) : null);
+        if (scan?.first) headers.set(fileName, found);
         phase("pin timestamps");
       },
       async abandon(fileName, file) {
@@ -499,7 +502,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     // Every output file's SHA-256 in the background while the written datasets are read back.
     const { outputs, datasets, inputHashes } = await verifyOutput({ plan, result, before, staging, place, linked, DatasetDigest, openReadOnly, phase, scan });
     if (scan) await fs.rm(path.join(staging, ".drawn"), { recursive: true, force: true });
-    if (scan?.first) scan.state.first = firstPointRecord({ plan, result, place, scan, outDir, datasets });
+    if (scan?.first) scan.state.first = firstPointRecord({ plan, result, place, scan, outDir, datasets, headers });
 
     phase("wait for hashes");
     checkpoint();

@@ -281,26 +281,31 @@ const SCAN_CHUNK = 16 << 20;
  * switch that off), so two identical runs would differ in those bytes. Every stamped header the
  * run created or changed gets timestamps 0 and a recomputed checksum; headers the run did not touch
  * keep theirs. `output` and `input` are `{size, read(offset, length, into?), close()}` (closed
- * here); `output.write(offset, bytes)` patches. Returns the number of headers pinned.
+ * here); `output.write(offset, bytes)` patches. `headers`: the object headers' offsets when known
+ * (a copy of a file whose headers an earlier call found, in which no object was created since),
+ * else the whole file is searched. Returns the offsets of every object header found.
  */
-export function pinObjectTimestamps(output, input) {
+export function pinObjectTimestamps(output, input, headers = null) {
   try {
-    let pinned = 0;
+    const found = [];
+    const pin = (offset) => {
+      const length = objectHeaderLength(output.read(offset, Math.min(40, output.size - offset)));
+      if (length === undefined || offset + length > output.size) return;
+      found.push(offset);
+      const header = output.read(offset, length);
+      const before = offset + 22 <= input.size ? input.read(offset + 6, 16) : undefined;
+      if (pinObjectHeader(header, before)) output.write(offset, header);
+    };
+    if (headers) {
+      headers.forEach(pin);
+      return found;
+    }
     const buffer = new Uint8Array(SCAN_CHUNK + 3);
     for (let start = 0; start < output.size; start += SCAN_CHUNK) {
       const block = output.read(start, Math.min(SCAN_CHUNK + 3, output.size - start), buffer);
-      for (const offset of objectHeaderCandidates(block, start, SCAN_CHUNK)) {
-        const length = objectHeaderLength(output.read(offset, Math.min(40, output.size - offset)));
-        if (length === undefined || offset + length > output.size) continue;
-        const header = output.read(offset, length);
-        const before = offset + 22 <= input.size ? input.read(offset + 6, 16) : undefined;
-        if (pinObjectHeader(header, before)) {
-          output.write(offset, header);
-          pinned++;
-        }
-      }
+      for (const offset of objectHeaderCandidates(block, start, SCAN_CHUNK)) pin(offset);
     }
-    return pinned;
+    return found;
   } finally {
     output.close();
     input.close();
