@@ -5,10 +5,10 @@
 // one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, rulesWithAliases, rulesWithRule, presetRules, Fitter, planFit, fallbackFor, checkRulesSettings, patchBetween, reparameterize } from "../../pkg/synparam.js";
+import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, rulesWithAliases, rulesWithRule, presetRules, Fitter, planFit, fallbackFor, checkRulesSettings, patchBetween, reparameterize, isScanConfig, planScan } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, nodePropertyValues, prepareHdf5, openH5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
-import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, requestedPopulationProblems, existingPropertiesProblem, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
+import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, checkRun, requestedPopulationProblems, existingPropertiesProblem, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
 
 /** The core's rules functions, for runs whose config is a BBP recipe or synparam rules. */
 const RULES = { isRulesInput, readRules, RuleCompiler };
@@ -77,6 +77,7 @@ function circuitOf({ circuitUrl, files, fetchInit, allowedOrigins, circuitKey, d
     const old = await previous?.loading.catch(() => null);
     if (old) closeCircuit(old.circuit);
     if (lastRun?.circuit === old?.circuit) lastRun = null;
+    if (scanRuns[0]?.circuit === old?.circuit) scanRuns = [];
     const source = memorySource(Module, circuitUrl ? { baseUrl: new URL(".", circuitUrl).href, fetchInit, allowedOrigins } : { files });
     const configName = circuitUrl ? new URL(circuitUrl).pathname.split("/").pop() : "circuit_config.json";
     return { source, circuit: await loadCircuit(h5wasm, source, { configName, fileNames: Object.keys(files ?? {}) }) };
@@ -169,7 +170,8 @@ async function validateRules(config, overrides) {
   };
 }
 
-let olderStore = null; // the previous run's outputs, kept while the next run runs
+let olderStores = []; // the previous run's (or scan's) outputs, kept while the next run runs
+let scanRuns = []; // per point of the last scan (by index): what a zip of that point is made from
 
 let lastSidecar = null; // {text, circuit}: the sidecar of the last zip, the run a change names as its parent
 
@@ -201,7 +203,120 @@ async function rerunChanges({ config, seed, pathwayProperty, fallback, overwrite
   }, context);
 }
 
-async function run({ config, seed, pathwayProperty, fallback, overwrite, populations, strict = false, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), columns = true, parent = null, ...where }, { progress }) {
+/** The page's names of the run settings it sets for every point of a scan, as the core's
+ * `planScan` names them when an axis sets one too (the command names its flags). */
+const PAGE_OPTION_NAMES = { seed: "the page's Seed", pathway_property: "the page's Pathway property", fallback: "the page's Fallback value", overwrite: "the page's Overwrite", populations: "the edge populations chosen in the page" };
+/** The page's settings → the core's names of them (`ScanHost.settings`). */
+const CORE_SETTING = { seed: "seed", pathwayProperty: "pathway_property", fallback: "fallback", overwrite: "overwrite", populations: "populations" };
+
+/** The core's plan of a scan config (`planScan`: its points, each a plain config, validated; a
+ * page setting an axis also sets refused, naming both) with the page's settings `given`. */
+function scanPlanOf(config, given) {
+  const host = { settings: Object.fromEntries(Object.keys(overridesOf(given)).map((key) => [CORE_SETTING[key], PAGE_OPTION_NAMES[CORE_SETTING[key]]])) };
+  return planScan(config, undefined, host).plan;
+}
+
+/** A core or run error about one scan point, named by it (its name says its axis values). */
+function inPoint(error, point) {
+  error.message = `scan point ${point.name}: ${error.message}`;
+  return error;
+}
+
+/** What the page shows of a scan: the core's plan without the points' configs. */
+const scanSummary = (plan) => ({
+  mode: plan.mode, kind: plan.kind, notes: plan.notes, axes: plan.axes,
+  points: plan.points.map(({ name, index, values, value_indices: valueIndices, changes }) => ({ name, index, values, valueIndices, changes })),
+});
+
+/**
+ * `validate` of a scan config: the core's plan (its errors as a config's), the first point
+ * validated as a model is (the editor and settings show it), every point checked against the
+ * loaded circuit (what a run of it would refuse, named by the point). Returns validate's shape
+ * plus `scan` (scanSummary).
+ */
+async function validateScan(config, overrides, where) {
+  const { strict = false, matrixOnly = [], ...given } = overrides;
+  const plan = scanPlanOf(config, given);
+  const first = plan.points[0].model_text;
+  if (isRulesInput(first)) return { ...await validateRules(first, overrides), scan: scanSummary(plan) };
+  const settings = [];
+  for (const point of plan.points) {
+    try {
+      settings.push(planRun(point.model_text, overridesOf(given)));
+    } catch (error) {
+      throw inPoint(error, point);
+    }
+  }
+  let circuit = null;
+  if (where && current?.key === keyOf(where)) {
+    const loaded = await current.loading.catch(() => null);
+    if (loaded) {
+      plan.points.forEach((point, i) => {
+        const checked = checkAgainstCircuit({ circuit: loaded.circuit, Parameterizer, configText: point.model_text, settings: settings[i].settings, summary: settings[i].summary });
+        if (i === 0) circuit = { ...checked, problems: [] };
+        circuit.problems.push(...checked.problems.map((problem) => `scan point ${point.name}: ${problem}`));
+      });
+      circuit.problems = [...new Set(circuit.problems)];
+    }
+  }
+  return { ...settings[0], base: planRun(first, {}).settings, circuit, scan: scanSummary(plan) };
+}
+
+/**
+ * *Parameterize* of a scan config: every point checked as a run checks it before drawing (before
+ * any point runs), then each point run in turn, its outputs kept (a zip per point) — as the
+ * command's `--config SCAN --out DIR`, in memory. Progress: `{done, total, point, points}`.
+ * Returns `{scan (scanSummary), points: [run's reply, with `point` its name]}`.
+ */
+async function runScan({ config, strict = false, chunkSize = DEFAULT_CHUNK_SIZE, ...args }, { progress }) {
+  await ready;
+  const { seed, pathwayProperty, fallback, overwrite, populations } = args;
+  const plan = scanPlanOf(config, { seed, pathwayProperty, fallback, overwrite, populations });
+  const { circuit } = await circuitOf(args);
+  const layouts = new Map();
+  for (const point of plan.points) {
+    try {
+      checkRun({ circuit, Parameterizer, planRun, configText: point.model_text, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, rules: RULES, strict, layouts });
+    } catch (error) {
+      throw inPoint(error, point);
+    }
+  }
+  await retireRuns();
+  const points = [];
+  for (const point of plan.points) {
+    const each = { progress: (p) => progress({ ...p, point: point.index, points: plan.points.length }) };
+    try {
+      const { reply, record } = await runOnce({ ...args, config: point.model_text, strict, chunkSize, columns: false }, each, { hash: false });
+      scanRuns.push(record);
+      points.push({ ...reply, point: point.name });
+    } catch (error) {
+      throw inPoint(error, point);
+    }
+  }
+  return { scan: scanSummary(plan), points };
+}
+
+/** A run: its outputs in a store of their own, the zip made from it (`lastRun`). */
+async function run(args, context) {
+  await retireRuns();
+  const { reply, record } = await runOnce(args, context);
+  lastRun = record;
+  return reply;
+}
+
+/** The previous run's (or scan's) outputs stay while the next one runs (a host may still read
+ * their Files); the ones before go, their Files with them. */
+async function retireRuns() {
+  lastRun?.hashing.stop();
+  for (const store of olderStores) await store.clear();
+  olderStores = [lastRun?.store, ...scanRuns.map((r) => r.store)].filter(Boolean);
+  lastRun = null;
+  scanRuns = [];
+}
+
+/** One run into a new store: `{reply}` what the caller gets, `{record}` what a zip is made from.
+ * `hash`: start the sidecar's hashes of the written files now (a scan's points: at their zip). */
+async function runOnce({ config, seed, pathwayProperty, fallback, overwrite, populations, strict = false, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), columns = true, parent = null, ...where }, { progress }, { hash = true } = {}) {
   const [, Module] = await ready;
   const { FS } = Module;
   const started = performance.now();
@@ -209,12 +324,6 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite, populat
   const { source, circuit } = await circuitOf(where);
   timings.mark("load circuit");
   const layout = outputLayout(circuit);
-  // This run's outputs live in a store of their own. The previous run's stay while this one runs
-  // (a host may still read its Files); the one before goes, its Files with it.
-  lastRun?.hashing.stop();
-  await olderStore?.clear();
-  olderStore = lastRun?.store ?? null;
-  lastRun = null;
   const store = await (await stores).create();
   try {
     const pathOf = new Map();
@@ -279,10 +388,10 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite, populat
     const toHash = {};
     for (const o of outputs) toHash[`written:${o.fileName}`] = o.file;
     for (const fileName of written) if (source.blobOf(fileName)) toHash[`input:${fileName}`] = source.blobOf(fileName);
-    const hashing = backgroundHashes(toHash, await compiled);
-    lastRun = { source, circuit, layout, result, configText: config, store, outputs, written, datasets, hashing, chunkSize, workers, parent, created: new Date().toISOString() };
+    const hashing = hash ? backgroundHashes(toHash, await compiled) : { hashes: {}, stop() {} };
+    const record = { source, circuit, layout, result, configText: config, store, outputs, written, datasets, hashing, chunkSize, workers, parent, created: new Date().toISOString() };
     timings.mark("columns");
-    return { ...result, parent, populations: populationsOut, outputs, storage: store.kind, workers, timings: timings.phases(), seconds: (performance.now() - started) / 1000 };
+    return { record, reply: { ...result, parent, populations: populationsOut, outputs, storage: store.kind, workers, timings: timings.phases(), seconds: (performance.now() - started) / 1000 } };
   } catch (error) {
     await store.clear();
     throw error;
@@ -349,11 +458,12 @@ async function sha256Of(FS, { blob, path }) {
  * downloaded. Their SHA-256 (for the sidecar) and CRC-32 (for the zip) are one pass per file, in
  * draw workers: the run's written and input edges files since the run ended, the others now.
  */
-async function zip() {
-  if (!lastRun) throw new Error("run a parameterization first");
+async function zip({ point = null } = {}) {
+  const made = point === null ? lastRun : scanRuns[point];
+  if (!made) throw new Error(point === null ? "run a parameterization first" : `scan point ${point} was not run: run the scan first`);
   const [, Module] = await ready;
   const { FS } = Module;
-  const { source, layout, result, configText, outputs: writtenFiles, written, datasets, hashing, created } = lastRun;
+  const { source, layout, result, configText, outputs: writtenFiles, written, datasets, hashing, created } = made;
   const writtenFile = new Map(writtenFiles.map((o) => [o.fileName, o.file]));
   const names = source.names();
   const listable = names.length > 0;
@@ -439,9 +549,9 @@ async function zip() {
     version: version(), created,
     seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
     populations: result.requested, configText, results: result.populations, layout, inputs, outputs, datasets, directories, notIncluded,
-    unavailable: lastRun.circuit.unavailable, skipped: result.skipped, explain: result.explain, parent: lastRun.parent,
+    unavailable: made.circuit.unavailable, skipped: result.skipped, explain: result.explain, parent: made.parent,
   });
-  lastSidecar = { text: provenance.text, circuit: lastRun.circuit };
+  lastSidecar = { text: provenance.text, circuit: made.circuit };
   const sidecar = new TextEncoder().encode(provenance.text);
   zipEntries.push({ name: provenanceFileName(), blob: new Blob([sidecar]), crc32: digestOfBytes(sidecar).crc32 });
   const blob = storedZip(zipEntries, { date: new Date(created) });
@@ -462,6 +572,7 @@ function digestOfBytes(bytes) {
 
 serveWorker({
   run,
+  runScan,
   rerunChanges,
   columns,
   zip,
@@ -555,6 +666,7 @@ serveWorker({
    * would refuse in it), or the config's error with its JSON path. */
   async validate({ config, overrides = {}, circuit: where = null }) {
     await ready;
+    if (isScanConfig(config)) return validateScan(config, overrides, where);
     if (isRulesInput(config)) return validateRules(config, overrides);
     const plan = planRun(config, overridesOf(overrides));
     // Against the loaded circuit too (never loading one for this): what a run would refuse.
@@ -570,4 +682,4 @@ serveWorker({
     await ready;
     return specSchema();
   },
-}, { exclusive: ["run", "rerunChanges", "zip", "columns", "fit"] });
+}, { exclusive: ["run", "runScan", "rerunChanges", "zip", "columns", "fit"] });
