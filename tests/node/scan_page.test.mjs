@@ -1,13 +1,14 @@
 // A scan in the page (docs/page.md "Scans"): a scan config pasted into the model box is said to be
 // one (mode, axes, points: the core's plan), every point runs in the page's worker, the scan view
 // overlays the points' histograms, tables their statistics and picks points by axis values; a
-// point's zip holds the same edges datasets as the command's DIR/<point>/; bad scans are refused
+// point's zip holds the same edges datasets as the command's DIR/<point>/, the zip of all points
+// the command's scan layout byte for byte; bad scans are refused
 // with the core's message and nothing runs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { ZipReader, Uint8ArrayReader, Uint8ArrayWriter } from "@zip.js/zip.js";
 import h5wasm from "h5wasm/node";
 import { main } from "../../www/host/cli.mjs";
@@ -67,6 +68,24 @@ async function unzip(path) {
   for (const entry of await reader.getEntries()) if (!entry.directory) files.set(entry.filename, Buffer.from(await entry.getData(new Uint8ArrayWriter())));
   await reader.close();
   return files;
+}
+
+/** The page's zip of every point of the scan on view equals the command's `--out` of that scan:
+ * the same files (scan.json, <point>/, shared/), byte for byte, each sidecar but for its time. */
+async function allEqualsCommand(page, cliOut, name) {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#scan-zip-all")]);
+  assert.equal(download.suggestedFilename(), "scan.zip");
+  await download.saveAs(join(work, `${name}.scan.zip`));
+  const all = await unzip(join(work, `${name}.scan.zip`));
+  const cliFiles = (await readdir(cliOut, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => relative(cliOut, join(e.parentPath, e.name))).sort();
+  assert.deepEqual([...all.keys()].sort(), cliFiles, "the same files in the same layout");
+  const timeless = (buffer) => buffer.toString().replace(/"created": "[^"]*"/, "");
+  for (const file of cliFiles) {
+    const fromCli = await readFile(join(cliOut, file));
+    if (file.endsWith("parameterization.json")) assert.equal(timeless(all.get(file)), timeless(fromCli), `${file}: the same sidecar but for its time`);
+    else assert.ok(all.get(file).equals(fromCli), `${file}: byte for byte`);
+  }
+  return cliFiles;
 }
 
 test("a grid scan of the example runs in the page: every point drawn as the command draws it (each point's zip, dataset for dataset), the axes pick points, unchanged pathways are said to be the same", async () => {
@@ -142,6 +161,9 @@ test("a grid scan of the example runs in the page: every point drawn as the comm
     assert.deepEqual(sidecar.datasets, cliSidecar.datasets);
     assert.equal(sidecar.outputs["edges.h5"], cliSidecar.outputs["edges.h5"]);
   }
+  // All points: the command's scan layout — scan.json, <point>/, shared/ — every file byte for
+  // byte, each sidecar the same but for its time.
+  await allEqualsCommand(page, cliOut, "example");
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -173,5 +195,29 @@ test("bad scans are refused with the core's message before anything runs: an emp
   // Nothing ran.
   assert.equal(await page.isHidden("#scan-view"), true);
   assert.equal(await page.textContent("#status"), "");
+  await page.close();
+});
+
+test("a scan whose points change one edges file of three: the zip of all points stores the other two once in shared/, as the command does", async () => {
+  const multi = new URL("../fixtures/out/multi/", import.meta.url).pathname;
+  // Only pathways from INH change: the thalamic populations (EXC sources only) draw the same bits in every point.
+  const config = JSON.parse((await readFile(new URL("../fixtures/scan/grid_task.json", import.meta.url), "utf8")).replace(/-Infinity/g, "-1e300"));
+  config.pathway_param_dict.prop_stats.conductance.EXC.INH.mean = 1.0;
+  config.pathway_param_dict.prop_stats.conductance.INH.INH.mean = [1.5, 3.0];
+  const text = JSON.stringify(config, null, 2);
+  const scanPath = join(work, "multi_scan.json");
+  await writeFile(scanPath, text);
+  const cliOut = join(work, "multi_cli");
+  await main(["--circuit", join(multi, "circuit_config.json"), "--config", scanPath, "--out", cliOut], () => {});
+  const page = await openPage();
+  await page.setInputFiles("#folder", multi);
+  await page.waitForFunction(() => document.getElementById("circuit").textContent.includes("POm__S1__chemical") && !/Loading/i.test(document.getElementById("circuit").textContent));
+  await paste(page, "#config", text);
+  await waitForText(page, "#scan-plan", /^grid scan of 4 points: mean ∈ \{1\.5, 3\}; EXC ∈ /);
+  await page.waitForFunction(() => !document.getElementById("run").disabled);
+  await clickRun(page);
+  await page.waitForSelector("#scan-view[data-complete='true']");
+  const files = await allEqualsCommand(page, cliOut, "multi");
+  assert.ok(files.includes("shared/networks/edges/VPM__S1__chemical/edges.h5") && !files.includes("shared/networks/edges/S1__S1__chemical/edges.h5"), files.join("\n"));
   await page.close();
 });

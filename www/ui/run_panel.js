@@ -161,9 +161,10 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
   const scanView = mountScanView({
     $, download,
     zipOf: (point) => {
-      status(`building the zip of scan point ${point}…`);
-      return call("zip", { point }).then((data) => {
-        status(`zip of scan point ${point} ready (${(data.blob.size / 1e6).toFixed(1)} MB)` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : ""));
+      const what = point === null ? "every scan point" : `scan point ${point}`;
+      status(`building the zip of ${what}…`);
+      return call("zip", point === null ? { all: true } : { point }).then((data) => {
+        status(`zip of ${what} ready (${(data.blob.size / 1e6).toFixed(1)} MB)` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : ""));
         return data.blob;
       }, (error) => {
         if (error.name !== "AbortError") showError(errorData(error));

@@ -1,7 +1,7 @@
 // The scan view: the points of a scan run in the page compared — per edge population, property and
 // pathway the points' histograms overlaid (one colour per point (marks of class scan-point), drawn with Observable Plot from
 // the core's histograms), a table of the core's statistics by point, the axes as controls (a value
-// per axis picks the matching points: highlighted, the others faded), a zip per point. What the
+// per axis picks the matching points: highlighted, the others faded), a zip per point and of all. What the
 // scan is (its axes, points, names, what each point changes) is the core's plan; this only shows it.
 import * as Plot from "@observablehq/plot";
 import { plot, axisLabel, countTick, figureName } from "./plots.js";
@@ -65,7 +65,7 @@ function overlayChart(property, pathways, { labels, selected, same }) {
 // the short functions inside it.
 /**
  * Mount the scan view. `$`: element by id; `zipOf(point)`: a Promise of the zip (Blob) of a point
- * (its index) of the scan on view; `download(name, blob)`: a download link. Returns `{show(scan,
+ * (its index) of the scan on view, or (null) of every point in the command's scan layout; `download(name, blob)`: a download link. Returns `{show(scan,
  * points), clear()}`: `scan` as the worker's scanSummary, `points` each point's run (with `populations`
  * and their `stats`, in point order).
  */
@@ -117,7 +117,17 @@ export function mountScanView({ $, zipOf, download }) {
     });
     const ul = Object.assign(document.createElement("ul"), { className: "scan-points" });
     ul.append(...list);
-    $("scan-legend").replaceChildren(swatches, ul);
+    const all = Object.assign(document.createElement("button"), { type: "button", id: "scan-zip-all", textContent: "all points (.zip, the command's scan layout)" });
+    all.addEventListener("click", async () => {
+      all.disabled = true;
+      try {
+        const link = download("scan.zip", await zipOf(null));
+        link.click();
+      } catch { /* shown in the status line */ } finally {
+        all.disabled = false;
+      }
+    });
+    $("scan-legend").replaceChildren(swatches, ul, all);
   }
 
   /** The core's statistics by point: a row per property, pathway and point (a pathway no point
