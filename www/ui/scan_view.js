@@ -93,6 +93,20 @@ export function mountScanView({ $, zipOf, download }) {
     $("scan-axes").replaceChildren(...controls);
   }
 
+  /** A button that downloads, as `name`, the zip of a point (its index), or of all (null). */
+  function zipButton(text, name, point) {
+    const button = Object.assign(document.createElement("button"), { type: "button", textContent: text });
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        download(name, await zipOf(point)).click();
+      } catch { /* shown in the status line */ } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  }
+
   /** The legend: a colour per point, named by its axis values; a zip of each point. */
   function legend(labels, selected) {
     const swatches = Plot.legend({ color: { domain: labels, scheme: "tableau10" }, swatchSize: 12 });
@@ -100,33 +114,17 @@ export function mountScanView({ $, zipOf, download }) {
       const item = Object.assign(document.createElement("li"), { textContent: `${point.name}: ${pointWords(shown.scan, point)} ` });
       item.dataset.point = point.name;
       item.dataset.selected = String(selected.has(point.name));
-      const button = Object.assign(document.createElement("button"), { type: "button", textContent: "zip", className: "scan-point-zip" });
+      const button = zipButton("zip", `${point.name}.zip`, point.index);
+      button.className = "scan-point-zip";
       button.setAttribute("aria-label", `zip of scan point ${point.name}`);
       button.dataset.point = String(point.index);
-      button.addEventListener("click", async () => {
-        button.disabled = true;
-        try {
-          const link = download(`${point.name}.zip`, await zipOf(point.index));
-          link.click();
-        } catch { /* shown in the status line */ } finally {
-          button.disabled = false;
-        }
-      });
       item.append(button);
       return item;
     });
     const ul = Object.assign(document.createElement("ul"), { className: "scan-points" });
     ul.append(...list);
-    const all = Object.assign(document.createElement("button"), { type: "button", id: "scan-zip-all", textContent: "all points (.zip, the command's scan layout)" });
-    all.addEventListener("click", async () => {
-      all.disabled = true;
-      try {
-        const link = download("scan.zip", await zipOf(null));
-        link.click();
-      } catch { /* shown in the status line */ } finally {
-        all.disabled = false;
-      }
-    });
+    const all = zipButton("all points (.zip, the command's scan layout)", "scan.zip", null);
+    all.id = "scan-zip-all";
     $("scan-legend").replaceChildren(swatches, ul, all);
   }
 
