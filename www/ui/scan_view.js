@@ -4,7 +4,7 @@
 // per axis picks the matching points: highlighted, the others faded), a zip per point and of all. What the
 // scan is (its axes, points, names, what each point changes) is the core's plan; this only shows it.
 import * as Plot from "@observablehq/plot";
-import { plot, axisLabel, countTick, figureName } from "./plots.js";
+import { plot, axisLabel, countTick, figureName, MAX_CHARTS } from "./plots.js";
 import { format, formatStd } from "./results_view.js";
 
 /** A value as the config gives it (numbers, strings, whole specs as JSON). */
@@ -72,6 +72,7 @@ function overlayChart(property, pathways, { labels, selected, same }) {
 export function mountScanView({ $, zipOf, download }) {
   let shown = null; // {scan, points}
   let drawing = 0;
+  let showAll = false; // every figure drawn, not only the first MAX_CHARTS
 
   /** The points matching the axis controls (an axis left at "every value" matches all). */
   function selectedPoints() {
@@ -175,7 +176,11 @@ export function mountScanView({ $, zipOf, download }) {
     const cells = cellsOf();
     statisticsTable(cells, selected);
     $("scan-figures").replaceChildren();
-    for (const cell of cells) {
+    // The pathways a point changes first; at most MAX_CHARTS figures unless all are asked for (a
+    // real circuit has hundreds of pathways).
+    const ordered = [...cells.filter((c) => !c.same), ...cells.filter((c) => c.same)];
+    const drawn = showAll ? ordered : ordered.slice(0, MAX_CHARTS);
+    for (const cell of drawn) {
       await nextFrame();
       if (ticket !== drawing) return;
       const chart = overlayChart(cell.property, cell.pathways, { labels, selected, same: cell.same });
@@ -186,12 +191,23 @@ export function mountScanView({ $, zipOf, download }) {
       figure.append(Object.assign(document.createElement("figcaption"), { textContent: `${cell.property} in ${cell.population}` }), chart);
       $("scan-figures").append(figure);
     }
+    if (drawn.length < ordered.length) {
+      const more = Object.assign(document.createElement("p"), { className: "note", textContent: `${drawn.length} of ${ordered.length} figures (the changed pathways first); ` });
+      const button = Object.assign(document.createElement("button"), { type: "button", id: "scan-show-all", textContent: `show all ${ordered.length}` });
+      button.addEventListener("click", () => {
+        showAll = true;
+        draw();
+      });
+      more.append(button);
+      $("scan-figures").append(more);
+    }
     view.dataset.complete = "true";
   }
 
   return {
     show(scan, points) {
       shown = { scan, points };
+      showAll = false;
       $("scan-view").hidden = false;
       $("scan-summary").textContent = `${scanLine(scan)}${scan.notes.length ? ` — ${scan.notes.join("; ")}` : ""}`;
       axisControls();
