@@ -4,7 +4,7 @@
 // model wide, what the run does with each population), after a run (side by side) at 1280×800 and
 // 1920×1080, light and dark; the matrix editor with a cell open (the preset itself, by
 // synapse_class); a recipe from another circuit with its names to map, and one pathway changed
-// with a later rule. Writes docs/screenshots/.
+// with a later rule; a scan of the bundled example, its points compared. Writes docs/screenshots/.
 import { readFile } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
 import { openBrowser } from "./node/browser.mjs";
@@ -109,6 +109,25 @@ try {
   await thalamus.locator("#fallback-populations").scrollIntoViewIfNeeded();
   await thalamus.screenshot({ path: `${out}fallback_per_population.png` });
   await thalamus.close();
+  // A scan of the bundled example: a grid of the I→E conductance's mean × std, every point run in
+  // the page, the points compared; the axes pick mean = 3 (its points highlighted).
+  const scan = await browser.context.newPage();
+  await scan.setViewportSize({ width: 1280, height: 800 });
+  await scan.goto(browser.base);
+  await scan.waitForSelector("body[data-ready='true']");
+  await scan.waitForSelector("#editor-matrix .cell-count");
+  const example = JSON.parse(await readFile(new URL("../www/presets/seed_example.json", import.meta.url), "utf8"));
+  Object.assign(example.pathway_param_dict.prop_stats.conductance.inhibitory_neuron.excitatory_neuron, { mean: [1.5, 2.0, 3.0], std: [0.3, 0.6] });
+  await scan.fill("#config", JSON.stringify({ ...example, scan: "grid" }, null, 2));
+  await scan.dispatchEvent("#config", "input");
+  await scan.waitForFunction(() => !document.getElementById("scan-plan").hidden && !document.getElementById("run").disabled);
+  await scan.click("#run");
+  await scan.waitForSelector("#scan-view[data-complete='true']");
+  await scan.click(".split-choice button[data-split='results']");
+  await scan.selectOption("#scan-axis-0", "2");
+  await scan.waitForFunction(() => document.getElementById("scan-view").dataset.selected.split(" ").length === 2 && document.getElementById("scan-view").dataset.complete === "true");
+  await withoutRunBar(() => scan.locator("#scan-view").screenshot({ path: `${out}scan_view.png` }), scan);
+  await scan.close();
   console.log(`screenshots in ${out}`);
 } finally {
   await browser.close();

@@ -60,7 +60,7 @@ export interface RunResult {
 export interface SpecSchema { distributions: [string, string[]][]; common_keys: string[]; dtypes: string[] }
 
 /** Request name → [arguments, result]. `run` and `columns` report `{done, total}` progress;
- * `run`, `columns` and `zip` are served one at a time, in the order asked. */
+ * `run`, `runScan`, `columns` and `zip` are served one at a time, in the order asked. */
 export interface WorkerMethods {
   load: [CircuitSource, CircuitDescription];
   /** The core's plan of a run: the settings it would use, the config's summary, and the spec
@@ -73,6 +73,8 @@ export interface WorkerMethods {
     base: ResolvedSettings;
     /** Given the loaded circuit's source: what a run would refuse in it, and the populations it would skip. */
     circuit: { problems: string[]; skipped: string[] } | null;
+    /** A scan config: the core's plan (the other fields are its first point's). */
+    scan?: ScanSummary;
   }];
   schema: [Record<string, never>, SpecSchema];
   /** Rules (any rules input) as synparam rules JSON text with `aliases` as their alias table. */
@@ -90,8 +92,24 @@ export interface WorkerMethods {
   run: [CircuitSource & RunRequest, RunResult];
   /** One population's drawn columns of the last run (drawn again: the same bits), as Arrow IPC. */
   columns: [{ population: string }, { population: string; file: File | Blob }];
-  /** `timings`: seconds per phase of building the zip. */
-  zip: [Record<string, never>, { blob: Blob; warnings: string[]; timings: Record<string, number> }];
+  /** Every point of a scan config, each checked before any draws, then run in turn (progress
+   * `{done, total, point, points}`); each point's outputs kept for its zip. */
+  runScan: [CircuitSource & RunRequest, { scan: ScanSummary; points: (RunResult & { point: string })[] }];
+  /** `timings`: seconds per phase of building the zip. `point`: that point of the last scan;
+   * `all`: every point in the command's scan layout. */
+  zip: [{ point?: number | null; all?: boolean }, { blob: Blob; warnings: string[]; timings: Record<string, number> }];
+}
+
+/** A scan as the core plans it (`planScan`), without the points' configs. */
+export interface ScanSummary {
+  mode: "grid" | "coupled";
+  kind: "model" | "task" | "rules" | "obi-one";
+  notes: string[];
+  axes: { path: string; label: string; values: unknown[] }[];
+  points: {
+    name: string; index: number; values: unknown[]; valueIndices: number[];
+    changes: { kind: "everything"; reasons: string[] } | { kind: "some"; changed: { property: string; source: string | null; target: string | null }[] };
+  }[];
 }
 
 /** A node property the rules select on: the values they name that no node has, the circuit's

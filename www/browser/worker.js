@@ -5,15 +5,15 @@
 // one at a time, in order).
 // Built into dist/worker.js by esbuild (make web).
 import h5wasm from "h5wasm";
-import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, rulesWithAliases, rulesWithRule, presetRules, Fitter, planFit, fallbackFor, checkRulesSettings, patchBetween, reparameterize } from "../../pkg/synparam.js";
+import init, { Parameterizer, PathwayTally, DatasetDigest, FileDigest, planRun, specSchema, densityPreview, specFormula, version, isRulesInput, readRules, RuleCompiler, exportRules, rulesWithAliases, rulesWithRule, presetRules, Fitter, planFit, fallbackFor, checkRulesSettings, patchBetween, reparameterize, isScanConfig, planScan, scanEdgeFiles, scanFileNames } from "../../pkg/synparam.js";
 import { loadCircuit, memorySource, closeCircuit, candidatePathwayProperties, pathwayPropertyChoices, pathwayValueClasses, nodePropertyValues, prepareHdf5, openH5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
-import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, requestedPopulationProblems, existingPropertiesProblem, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
+import { parameterizeCircuit, pathwayCounts, overridesOf, checkAgainstCircuit, checkRun, requestedPopulationProblems, existingPropertiesProblem, compileRules, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
 
 /** The core's rules functions, for runs whose config is a BBP recipe or synparam rules. */
 const RULES = { isRulesInput, readRules, RuleCompiler };
 import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../sonata/writer.js";
-import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
+import { outputLayout, outputFiles, scanLayout } from "../sonata/circuit_output.js";
 import { provenanceDocument, readProvenance, provenanceFileName } from "../run/provenance.js";
 import { serveWorker } from "../run/protocol.js";
 import { phaseTimer } from "../run/timings.js";
@@ -77,6 +77,7 @@ function circuitOf({ circuitUrl, files, fetchInit, allowedOrigins, circuitKey, d
     const old = await previous?.loading.catch(() => null);
     if (old) closeCircuit(old.circuit);
     if (lastRun?.circuit === old?.circuit) lastRun = null;
+    if (scanRuns[0]?.circuit === old?.circuit) scanRuns = [];
     const source = memorySource(Module, circuitUrl ? { baseUrl: new URL(".", circuitUrl).href, fetchInit, allowedOrigins } : { files });
     const configName = circuitUrl ? new URL(circuitUrl).pathname.split("/").pop() : "circuit_config.json";
     return { source, circuit: await loadCircuit(h5wasm, source, { configName, fileNames: Object.keys(files ?? {}) }) };
@@ -169,7 +170,9 @@ async function validateRules(config, overrides) {
   };
 }
 
-let olderStore = null; // the previous run's outputs, kept while the next run runs
+let olderStores = []; // the previous run's (or scan's) outputs, kept while the next run runs
+let scanRuns = []; // per point of the last scan (by index): what a zip of that point is made from
+let lastScan = null; // {plan, scanJsonText}: the core's plan of the last scan
 
 let lastSidecar = null; // {text, circuit}: the sidecar of the last zip, the run a change names as its parent
 
@@ -201,7 +204,122 @@ async function rerunChanges({ config, seed, pathwayProperty, fallback, overwrite
   }, context);
 }
 
-async function run({ config, seed, pathwayProperty, fallback, overwrite, populations, strict = false, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), columns = true, parent = null, ...where }, { progress }) {
+/** The page's names of the run settings it sets for every point of a scan, as the core's
+ * `planScan` names them when an axis sets one too (the command names its flags). */
+const PAGE_OPTION_NAMES = { seed: "the page's Seed", pathway_property: "the page's Pathway property", fallback: "the page's Fallback value", overwrite: "the page's Overwrite", populations: "the edge populations chosen in the page" };
+/** The page's settings → the core's names of them (`ScanHost.settings`). */
+const CORE_SETTING = { seed: "seed", pathwayProperty: "pathway_property", fallback: "fallback", overwrite: "overwrite", populations: "populations" };
+
+/** The core's plan of a scan config (`planScan`: its points, each a plain config, validated; a
+ * page setting an axis also sets refused, naming both) with the page's settings `given`. */
+function scanPlanOf(config, given) {
+  const host = { settings: Object.fromEntries(Object.keys(overridesOf(given)).map((key) => [CORE_SETTING[key], PAGE_OPTION_NAMES[CORE_SETTING[key]]])) };
+  const { plan, scan_json: scanJsonText } = planScan(config, undefined, host);
+  return { plan, scanJsonText };
+}
+
+/** A core or run error about one scan point, named by it (its name says its axis values). */
+function inPoint(error, point) {
+  error.message = `scan point ${point.name}: ${error.message}`;
+  return error;
+}
+
+/** What the page shows of a scan: the core's plan without the points' configs. */
+const scanSummary = (plan) => ({
+  mode: plan.mode, kind: plan.kind, notes: plan.notes, axes: plan.axes,
+  points: plan.points.map(({ name, index, values, value_indices: valueIndices, changes }) => ({ name, index, values, valueIndices, changes })),
+});
+
+/**
+ * `validate` of a scan config: the core's plan (its errors as a config's), the first point
+ * validated as a model is (the editor and settings show it), every point checked against the
+ * loaded circuit (what a run of it would refuse, named by the point). Returns validate's shape
+ * plus `scan` (scanSummary).
+ */
+async function validateScan(config, overrides, where) {
+  const { strict = false, matrixOnly = [], ...given } = overrides;
+  const { plan } = scanPlanOf(config, given);
+  const first = plan.points[0].model_text;
+  if (isRulesInput(first)) return { ...await validateRules(first, overrides), scan: scanSummary(plan) };
+  const settings = [];
+  for (const point of plan.points) {
+    try {
+      settings.push(planRun(point.model_text, overridesOf(given)));
+    } catch (error) {
+      throw inPoint(error, point);
+    }
+  }
+  let circuit = null;
+  if (where && current?.key === keyOf(where)) {
+    const loaded = await current.loading.catch(() => null);
+    if (loaded) {
+      plan.points.forEach((point, i) => {
+        const checked = checkAgainstCircuit({ circuit: loaded.circuit, Parameterizer, configText: point.model_text, settings: settings[i].settings, summary: settings[i].summary });
+        if (i === 0) circuit = { ...checked, problems: [] };
+        circuit.problems.push(...checked.problems.map((problem) => `scan point ${point.name}: ${problem}`));
+      });
+      circuit.problems = [...new Set(circuit.problems)];
+    }
+  }
+  return { ...settings[0], base: planRun(first, {}).settings, circuit, scan: scanSummary(plan) };
+}
+
+/**
+ * *Parameterize* of a scan config: every point checked as a run checks it before drawing (before
+ * any point runs), then each point run in turn, its outputs kept (a zip per point) — as the
+ * command's `--config SCAN --out DIR`, in memory. Progress: `{done, total, point, points}`.
+ * Returns `{scan (scanSummary), points: [run's reply, with `point` its name]}`.
+ */
+async function runScan({ config, strict = false, chunkSize = DEFAULT_CHUNK_SIZE, ...args }, { progress }) {
+  await ready;
+  const { seed, pathwayProperty, fallback, overwrite, populations } = args;
+  const { plan, scanJsonText } = scanPlanOf(config, { seed, pathwayProperty, fallback, overwrite, populations });
+  const { circuit } = await circuitOf(args);
+  const layouts = new Map();
+  for (const point of plan.points) {
+    try {
+      checkRun({ circuit, Parameterizer, planRun, configText: point.model_text, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, rules: RULES, strict, layouts });
+    } catch (error) {
+      throw inPoint(error, point);
+    }
+  }
+  await retireRuns();
+  lastScan = { plan, scanJsonText };
+  const points = [];
+  for (const point of plan.points) {
+    const each = { progress: (p) => progress({ ...p, point: point.index, points: plan.points.length }) };
+    try {
+      const { reply, record } = await runOnce({ ...args, config: point.model_text, strict, chunkSize, columns: false }, each, { hash: false });
+      scanRuns.push(record);
+      points.push({ ...reply, point: point.name });
+    } catch (error) {
+      throw inPoint(error, point);
+    }
+  }
+  return { scan: scanSummary(plan), points };
+}
+
+/** A run: its outputs in a store of their own, the zip made from it (`lastRun`). */
+async function run(args, context) {
+  await retireRuns();
+  const { reply, record } = await runOnce(args, context);
+  lastRun = record;
+  return reply;
+}
+
+/** The previous run's (or scan's) outputs stay while the next one runs (a host may still read
+ * their Files); the ones before go, their Files with them. */
+async function retireRuns() {
+  lastRun?.hashing.stop();
+  for (const store of olderStores) await store.clear();
+  olderStores = [lastRun?.store, ...scanRuns.map((r) => r.store)].filter(Boolean);
+  lastRun = null;
+  scanRuns = [];
+}
+
+/** One run into a new store: `{reply}` what the caller gets, `{record}` what a zip is made from.
+ * `hash`: start the sidecar's hashes of the written files now (a scan's points: at their zip). */
+async function runOnce({ config, seed, pathwayProperty, fallback, overwrite, populations, strict = false, chunkSize = DEFAULT_CHUNK_SIZE, workers = drawWorkers(), columns = true, parent = null, ...where }, { progress }, { hash = true } = {}) {
   const [, Module] = await ready;
   const { FS } = Module;
   const started = performance.now();
@@ -209,12 +327,6 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite, populat
   const { source, circuit } = await circuitOf(where);
   timings.mark("load circuit");
   const layout = outputLayout(circuit);
-  // This run's outputs live in a store of their own. The previous run's stay while this one runs
-  // (a host may still read its Files); the one before goes, its Files with it.
-  lastRun?.hashing.stop();
-  await olderStore?.clear();
-  olderStore = lastRun?.store ?? null;
-  lastRun = null;
   const store = await (await stores).create();
   try {
     const pathOf = new Map();
@@ -279,10 +391,10 @@ async function run({ config, seed, pathwayProperty, fallback, overwrite, populat
     const toHash = {};
     for (const o of outputs) toHash[`written:${o.fileName}`] = o.file;
     for (const fileName of written) if (source.blobOf(fileName)) toHash[`input:${fileName}`] = source.blobOf(fileName);
-    const hashing = backgroundHashes(toHash, await compiled);
-    lastRun = { source, circuit, layout, result, configText: config, store, outputs, written, datasets, hashing, chunkSize, workers, parent, created: new Date().toISOString() };
+    const hashing = hash ? backgroundHashes(toHash, await compiled) : { hashes: {}, stop() {} };
+    const record = { source, circuit, layout, result, configText: config, store, outputs, written, datasets, hashing, chunkSize, workers, parent, created: new Date().toISOString() };
     timings.mark("columns");
-    return { ...result, parent, populations: populationsOut, outputs, storage: store.kind, workers, timings: timings.phases(), seconds: (performance.now() - started) / 1000 };
+    return { record, reply: { ...result, parent, populations: populationsOut, outputs, storage: store.kind, workers, timings: timings.phases(), seconds: (performance.now() - started) / 1000 } };
   } catch (error) {
     await store.clear();
     throw error;
@@ -342,19 +454,82 @@ async function sha256Of(FS, { blob, path }) {
 
 /**
  * The last run's whole parameterized circuit as one zip, in the layout of the headless command's
- * --out (same files, same bytes, same sidecar but for its time): the same `outputFiles` plan, so a
- * folder's file never replaces a parameterized one, and every entry name a plain relative path.
- * Entries are stored (HDF5 barely compresses) and the zip is a Blob composed of headers and the
- * files themselves (stored_zip.js): nothing is copied; the browser reads the files as the zip is
- * downloaded. Their SHA-256 (for the sidecar) and CRC-32 (for the zip) are one pass per file, in
- * draw workers: the run's written and input edges files since the run ended, the others now.
+ * --out (same files, same bytes, same sidecar but for its time); `point`: that point of the last
+ * scan instead (the files of the command's run of that point's config); `all`: the whole last scan
+ * in the command's scan layout (zipScan). Entries are stored (HDF5 barely compresses) and the zip
+ * is a Blob composed of headers and the files themselves (stored_zip.js): nothing is copied; the
+ * browser reads the files as the zip is downloaded.
  */
-async function zip() {
-  if (!lastRun) throw new Error("run a parameterization first");
+async function zip({ point = null, all = false } = {}) {
+  if (all) return zipScan();
+  const made = point === null ? lastRun : scanRuns[point];
+  if (!made) throw new Error(point === null ? "run a parameterization first" : `scan point ${point} was not run: run the scan first`);
+  const timings = phaseTimer();
+  const { entries, sidecar, warnings } = await circuitEntries(made, timings);
+  lastSidecar = { text: sidecar.text, circuit: made.circuit };
+  const blob = storedZip([...entries, sidecar.entry], { date: new Date(made.created) });
+  timings.mark("finish");
+  return { blob, warnings, timings: timings.phases() };
+}
+
+/**
+ * The last scan as one zip in the layout of the command's `--config SCAN --out DIR`: `scan.json`,
+ * each point's circuit in `<point>/` (its config, the edges files it writes, its sidecar), the
+ * files no point changes once in `shared/` — which edges files each point writes decided by the
+ * core from the points' changes and what the first point drew (scanEdgeFiles, scanLayout), as
+ * the command decides them.
+ */
+async function zipScan() {
+  if (!lastScan || scanRuns.length !== lastScan.plan.points.length) throw new Error("run a scan first (every point)");
+  const timings = phaseTimer();
+  const [first] = scanRuns;
+  const drawn = first.result.populations.map((p) => ({
+    file: p.fileName, properties: p.stats.map((s) => ({ property: s.property, pathways: s.pathways.map(({ source: from, target }) => ({ source: from, target })) })),
+  }));
+  const decided = scanLayout(first.circuit, scanEdgeFiles(lastScan.plan.points.map((p) => p.changes), drawn));
+  const perPoint = new Set(decided.layout.entries.filter((_, i) => decided.per_point[i]).map((e) => e.input));
+  const names = scanFileNames();
+  const shared = new Map(); // a shared file's digest, once for every point
+  const entries = [];
+  const warnings = new Set();
+  for (const [i, point] of lastScan.plan.points.entries()) {
+    const made = scanRuns[i];
+    const { entries: files, sidecar, warnings: said } = await circuitEntries(made, timings, { decided, perPoint, shared });
+    for (const file of files) {
+      if (!file.shared) entries.push({ ...file, name: `${point.name}/${file.name}` });
+      else if (i === 0) entries.push({ ...file, name: `${names.shared}/${file.name}` });
+    }
+    entries.push({ ...sidecar.entry, name: `${point.name}/${sidecar.entry.name}` });
+    for (const warning of said) warnings.add(warning);
+  }
+  const scanText = new TextEncoder().encode(lastScan.scanJsonText);
+  entries.push({ name: names.scan, blob: new Blob([scanText]), crc32: digestOfBytes(scanText).crc32 });
+  const blob = storedZip(entries, { date: new Date(scanRuns.at(-1).created) });
+  timings.mark("finish");
+  return { blob, warnings: [...warnings], timings: timings.phases() };
+}
+
+// Long by design: one pass over the output plan (what exists, each file's Blob and digests, the
+// sidecar's inputs and outputs), its steps sharing the maps it fills.
+/**
+ * The files of a run's parameterized circuit (`made`: a run's record) as zip entries, with its
+ * sidecar: the same `outputFiles` plan as the command's, so a folder's file never replaces a
+ * parameterized one, and every entry name a plain relative path. Their SHA-256 (for the sidecar)
+ * and CRC-32 (for the zip) are one pass per file, in draw workers: the run's written and input
+ * edges files since the run ended, the others now. `scan` (a scan's point): `{decided (the core's
+ * scanLayout), perPoint (the edges files each point writes), shared (a Map of digests kept across
+ * the points)}` — every other file is marked `shared` and named `../shared/…` in the sidecar, the
+ * config is the point's. Returns `{entries: [{name, blob, crc32, shared}], sidecar: {text, entry},
+ * warnings}`.
+ */
+async function circuitEntries(made, timings, scan = null) {
   const [, Module] = await ready;
   const { FS } = Module;
-  const { source, layout, result, configText, outputs: writtenFiles, written, datasets, hashing, created } = lastRun;
+  const { source, layout, result, configText, outputs: writtenFiles, written, datasets: drawnDatasets, hashing, created } = made;
   const writtenFile = new Map(writtenFiles.map((o) => [o.fileName, o.file]));
+  const isShared = (file) => Boolean(scan) && file.from !== "config" && !(file.from === "written" && scan.perPoint.has(file.entry.input));
+  const named = (file) => (isShared(file) ? scan.decided.shared_prefix + file.output : file.output);
+  const outputConfigText = scan ? scan.decided.point.config.text : layout.config?.text;
   const names = source.names();
   const listable = names.length > 0;
   const located = async (name) => ({ blob: source.blobOf(name), path: source.blobOf(name) ? null : await source.h5path(name) });
@@ -364,7 +539,6 @@ async function zip() {
   const inputs = {};
   const notIncluded = [];
   const warnings = [];
-  const timings = phaseTimer();
   // Input hashes in the order the command records them.
   if (layout.config) inputs[layout.config.input] = null;
   for (const entry of layout.entries) {
@@ -398,11 +572,18 @@ async function zip() {
   const toDigest = {};
   for (const file of plan) {
     if (file.from === "config") {
-      entries.push({ file, blob: new Blob([layout.config.text]) });
+      entries.push({ file, blob: new Blob([outputConfigText]) });
+    } else if (isShared(file) && scan.shared.has(file.output)) {
+      // Stored once by the first point: its digest is the one every point records (a written
+      // one holds what the first point drew, checked, as the command checks it).
+      if (file.from === "written") sameAsFirstPoint(file.output, scan.shared.get(`datasets:${file.output}`), drawnDatasets[file.output]);
+      entries.push({ file, blob: null, digest: scan.shared.get(file.output) });
     } else if (file.from === "written") {
       const blob = writtenFile.get(file.entry.input);
       const background = hashing.hashes[`written:${file.entry.input}`];
-      entries.push({ file, blob, digest: background?.catch(() => null) });
+      const digest = background?.catch(() => null) ?? digestOfBlob(FileDigest, blob);
+      if (isShared(file)) scan.shared.set(file.output, digest).set(`datasets:${file.output}`, drawnDatasets[file.output]);
+      entries.push({ file, blob, digest });
     } else {
       const blob = await blobOf(file.file ? file.file.name : file.entry.input);
       toDigest[entries.length] = blob;
@@ -410,43 +591,52 @@ async function zip() {
     }
   }
   const others = Object.keys(toDigest).length ? backgroundHashes(toDigest, await compiled) : { hashes: {} };
-  for (const [index, digest] of Object.entries(others.hashes)) entries[index].digest = digest;
+  for (const [index, digest] of Object.entries(others.hashes)) {
+    entries[index].digest = digest;
+    if (isShared(entries[index].file)) scan.shared.set(entries[index].file.output, digest);
+  }
   timings.mark("list files");
   const outputs = {};
   const zipEntries = [];
   for (const { file, blob, digest: pending } of entries) {
     let digest = (await pending) ?? null;
     if (file.from === "config") {
-      digest = digestOfBytes(new TextEncoder().encode(layout.config.text));
+      digest = digestOfBytes(new TextEncoder().encode(outputConfigText));
       outputs[file.output] = digest.sha256;
       inputs[layout.config.input] = await sha256Of(FS, await located(layout.config.input));
     } else if (file.from === "written") {
       digest ??= await digestOfBlob(FileDigest, blob);
-      outputs[file.output] = digest.sha256;
+      outputs[named(file)] = digest.sha256;
       const input = (await hashing.hashes[`input:${file.entry.input}`]?.catch(() => null))?.sha256;
       inputs[file.entry.input] = input ?? await sha256Of(FS, await located(file.entry.input));
     } else if (!file.file) {
-      outputs[file.output] = digest.sha256;
+      outputs[named(file)] = digest.sha256;
       inputs[file.entry.input] = digest.sha256;
     }
-    zipEntries.push({ name: file.output, blob, crc32: digest.crc32 });
+    zipEntries.push({ name: file.output, blob, crc32: digest.crc32, shared: isShared(file) });
   }
   timings.mark("wait for hashes");
   // Files of the layout that no output takes (none today) are still recorded as inputs.
   for (const [name, hash] of Object.entries(inputs)) if (hash === null) inputs[name] = await sha256Of(FS, await located(name));
-  const directories = layout.entries.filter((e) => e.present && e.kind === "dir").map((e) => e.output || ".");
+  const sidecarLayout = scan ? scan.decided.point : layout;
+  const directories = sidecarLayout.entries.filter((e, i) => layout.entries[i].present && layout.entries[i].kind === "dir").map((e) => e.output || ".");
+  const datasets = Object.fromEntries(plan.filter((f) => f.from === "written").map((f) => [named(f), drawnDatasets[f.output]]));
   const provenance = provenanceDocument({
     version: version(), created,
     seed: result.seed, pathwayProperty: result.pathwayProperty, fallback: result.fallback, overwrite: result.overwrite,
-    populations: result.requested, configText, results: result.populations, layout, inputs, outputs, datasets, directories, notIncluded,
-    unavailable: lastRun.circuit.unavailable, skipped: result.skipped, explain: result.explain, parent: lastRun.parent,
+    populations: result.requested, configText, results: result.populations, layout: sidecarLayout, inputs, outputs, datasets, directories, notIncluded,
+    unavailable: made.circuit.unavailable, skipped: result.skipped, explain: result.explain, parent: made.parent,
   });
-  lastSidecar = { text: provenance.text, circuit: lastRun.circuit };
   const sidecar = new TextEncoder().encode(provenance.text);
-  zipEntries.push({ name: provenanceFileName(), blob: new Blob([sidecar]), crc32: digestOfBytes(sidecar).crc32 });
-  const blob = storedZip(zipEntries, { date: new Date(created) });
-  timings.mark("finish");
-  return { blob, warnings, timings: timings.phases() };
+  return { entries: zipEntries, sidecar: { text: provenance.text, entry: { name: provenanceFileName(), blob: new Blob([sidecar]), crc32: digestOfBytes(sidecar).crc32 } }, warnings };
+}
+
+/** A scan point's edges file stored once in shared/: what the point drew (`datasets`, the
+ * digests of its written datasets) must be what the first point drew and stored (keyed streams:
+ * the same bits), else the zip is refused — as the command refuses to publish such a scan. */
+function sameAsFirstPoint(output, first, datasets) {
+  const differs = Object.keys({ ...first, ...datasets }).filter((d) => JSON.stringify(first?.[d]) !== JSON.stringify(datasets?.[d]));
+  if (differs.length) throw new CircuitError(`internal error: this scan point drew ${differs.join(", ")} differently from the first point, though no point changes them; no zip was made (please report it)`, { file: output });
 }
 
 /** `{sha256, crc32, size}` of bytes in memory (a config, the sidecar). */
@@ -462,6 +652,7 @@ function digestOfBytes(bytes) {
 
 serveWorker({
   run,
+  runScan,
   rerunChanges,
   columns,
   zip,
@@ -555,6 +746,7 @@ serveWorker({
    * would refuse in it), or the config's error with its JSON path. */
   async validate({ config, overrides = {}, circuit: where = null }) {
     await ready;
+    if (isScanConfig(config)) return validateScan(config, overrides, where);
     if (isRulesInput(config)) return validateRules(config, overrides);
     const plan = planRun(config, overridesOf(overrides));
     // Against the loaded circuit too (never loading one for this): what a run would refuse.
@@ -570,4 +762,4 @@ serveWorker({
     await ready;
     return specSchema();
   },
-}, { exclusive: ["run", "rerunChanges", "zip", "columns", "fit"] });
+}, { exclusive: ["run", "runScan", "rerunChanges", "zip", "columns", "fit"] });

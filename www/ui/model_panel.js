@@ -6,6 +6,7 @@ import { mountPresetDialog } from "./preset_dialog.js";
 import { mountConfigFiles } from "./config_files.js";
 import { mountFit } from "./fit_panel.js";
 import { mountEditor } from "./editor_view.js";
+import { scanLine } from "./scan_view.js";
 import { mountRulesView } from "./rules_view.js";
 import { PAGE_SETTINGS } from "./settings.js";
 import { mountModelState } from "./model_state.js";
@@ -113,7 +114,8 @@ export function mountModel({ $, container, call, settings, circuit, run, downloa
   function showValidation({ plan, error }) {
     if (error) return showInvalid(error);
     // Rules (a BBP recipe, synparam rules): the coverage view instead of the matrix editor.
-    $("editor").hidden = Boolean(plan.rules);
+    // A scan: its points are plain models, the text holds their lists (no grid edits them).
+    $("editor").hidden = Boolean(plan.rules || plan.scan);
     $("pathway-settings").hidden = Boolean(plan.rules);
     $("rules-classing").hidden = !plan.rules;
     if (plan.rules) rulesView.show(plan.rules);
@@ -129,7 +131,7 @@ export function mountModel({ $, container, call, settings, circuit, run, downloa
     const { properties, src_types: sources, notices } = plan.summary;
     // Checked against the loaded circuit as well: what a run would refuse is said now.
     const problems = plan.circuit?.problems ?? [];
-    $("config-status").textContent = `valid: ${properties.map((p) => p.name).join(", ")} over ${sources.length} source values` +
+    $("config-status").textContent = `valid${plan.scan ? ` ${scanLine(plan.scan)}; each point` : ""}: ${properties.map((p) => p.name).join(", ")} over ${sources.length} source values` +
       (notices.length ? ` (${notices.length} ignored keys: ${notices.join("; ")})` : "") +
       (problems.length ? ` — but not for this circuit: ${problems.join("; ")}` : "");
     $("config-status").className = problems.length ? "error" : "";

@@ -9,13 +9,13 @@ import { pathwayKey, statisticsFingerprints, changedPathways, summaryCsv, taskOf
  * statistics over all edge populations together. */
 const COMBINED = "\u0000combined";
 
-const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
+export const format = (x) => (x === null || x === undefined ? "" : Number(x).toPrecision(4));
 /** A pathway's std as read: none for one value, 0 for the rounding noise of equal values. */
 /** The before-mean and ratio cells of a pathway ("—" when the run read no values before). */
 const beforeCells = (previous) => (previous
   ? [format(previous.mean), previous.mean_ratio === null || previous.mean_ratio === undefined ? (previous.shifted ? "from 0" : "—") : `×${Number(previous.mean_ratio.toPrecision(3))}`]
   : ["—", "—"]);
-const formatStd = (p) => (p.count < 2 ? "—" : Math.abs(p.std) <= 1e-7 * Math.abs(p.mean) ? "0" : format(p.std));
+export const formatStd = (p) => (p.count < 2 ? "—" : Math.abs(p.std) <= 1e-7 * Math.abs(p.mean) ? "0" : format(p.std));
 /** Wait for the next frame, then go on in a task of its own: a figure drawn inside the frame's
  * task would add to that frame's layout and paint (one task over 100 ms on 37 mtypes). */
 const nextFrame = () => new Promise((resolve) => (globalThis.requestAnimationFrame ?? setTimeout)(() => setTimeout(resolve, 0)));

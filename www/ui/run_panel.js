@@ -2,6 +2,7 @@
 // run queue (runs and zips in the order asked), the results view and the zip of the parameterized
 // circuit. The worker runs; this shows.
 import { mountResults } from "./results_view.js";
+import { mountScanView, scanLine } from "./scan_view.js";
 import { reproduction } from "./reproduce.js";
 import { resultsOf } from "../run/results.js";
 import { errorData } from "../run/protocol.js";
@@ -36,6 +37,10 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
    * core's validation (`{plan}` or `{error}`); Parameterize is enabled only when a run can go. */
   function showPlan({ plan: validated, error }) {
     plan = validated?.circuit ?? null;
+    // A scan config: Parameterize runs every point (the core's plan, said here).
+    const scan = error ? null : validated?.scan ?? null;
+    $("scan-plan").hidden = !scan;
+    $("scan-plan").textContent = scan ? `${scanLine(scan)} — Parameterize runs every point; each is checked before any is drawn` : "";
     const problems = plan?.problems ?? [];
     blocked = error ? `the model is not valid — ${error.name}: ${error.message}` : problems.length ? problems.join("; ") : null;
     $("run-blocked").hidden = !blocked;
@@ -144,9 +149,42 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
   }
 
   function showProgress(data) {
-    $("progress").max = data.total;
-    $("progress").value = data.done;
-    emit("progress", { done: data.done, total: data.total });
+    // A scan's point (`point` of `points`): the bar spans every point, the status names it.
+    const points = data.points ?? 1;
+    const point = data.point ?? 0;
+    $("progress").max = data.total * points;
+    $("progress").value = point * data.total + data.done;
+    if (data.points) status(`running scan point ${point + 1} of ${points}…`);
+    emit("progress", { done: data.done, total: data.total, ...(data.points ? { point, points } : {}) });
+  }
+
+  const scanView = mountScanView({
+    $, download,
+    zipOf: (point) => {
+      const what = point === null ? "every scan point" : `scan point ${point}`;
+      status(`building the zip of ${what}…`);
+      return call("zip", point === null ? { all: true } : { point }).then((data) => {
+        status(`zip of ${what} ready (${(data.blob.size / 1e6).toFixed(1)} MB)` + (data.warnings.length ? ` — ${data.warnings.join("; ")}` : ""));
+        return data.blob;
+      }, (error) => {
+        if (error.name !== "AbortError") showError(errorData(error));
+        throw error;
+      });
+    },
+  });
+
+  /** A scan's points on view (the normal results hidden). */
+  function showScan(data) {
+    setRunning(false);
+    onResult();
+    results.clear();
+    $("results-none").hidden = true;
+    const synapses = data.points[0]?.populations.reduce((sum, p) => sum + p.size, 0) ?? 0;
+    const seconds = data.points.reduce((sum, p) => sum + p.seconds, 0);
+    const warnings = [...new Set(data.points.flatMap((p) => p.warnings))];
+    status(`scan of ${data.points.length} points, ${synapses} synapses each, in ${seconds.toFixed(2)} s` + (warnings.length ? ` — ${warnings.join("; ")}` : ""));
+    emit("result", { scan: data.scan, points: data.points.map((p) => ({ point: p.point, stats: p.populations.map(({ name, stats }) => ({ name, stats })) })) });
+    return scanView.show(data.scan, data.points);
   }
 
   const results = mountResults({
@@ -252,7 +290,14 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
     status("running…");
     $("progress").value = 0;
     try {
-      const { config, overrides } = await settings.planOf(asked);
+      const { config, overrides, plan: validated } = await settings.planOf(asked);
+      if (validated.scan && method === "run") {
+        const request = { ...asked.circuit, config, ...overrides, strict: asked.strict, populations: asked.populations ?? overrides.populations };
+        showScan(await call("runScan", request, { onProgress: showProgress }));
+        lastResult = null;
+        return null;
+      }
+      scanView.clear();
       // The page itself draws the Arrow columns only when they are asked for (a download); a host's
       // run (tables) gets them with the run.
       const request = { ...asked.circuit, config, ...overrides, strict: asked.strict, populations: asked.populations ?? overrides.populations, columns: tables !== false };
@@ -305,7 +350,7 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
     /** A new circuit: the populations chosen here for the previous one go (a sidecar's stay). */
     forgetChosenPopulations: () => { if (populationsChosenHere) { restriction = null; populationsChosenHere = false; } },
     /** The previous circuit's results go. */
-    clear: () => results.clear(),
+    clear: () => { results.clear(); scanView.clear(); },
     /** Runs may start (the worker is up). */
     enable: () => setRunning(false),
     showPlan,

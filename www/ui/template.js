@@ -60,6 +60,9 @@ export const STYLES = `
 .synparam #editor-matrix thead th, .synparam #editor-matrix tr:first-child th { position: sticky; top: 0; z-index: 1; }
 .synparam .run-plan { margin: .3rem 0; padding-inline-start: 1.1rem; font-size: .85rem; max-height: 9rem; overflow-y: auto; }
 .synparam .run-plan li[data-status="skipped"], .synparam .run-plan li[data-status="refused"] { color: var(--_error); }
+.synparam #scan-table tr[data-selected="false"], .synparam .scan-points li[data-selected="false"] { opacity: .45; }
+.synparam .scan-points { font-size: .85rem; padding-inline-start: 1.1rem; }
+.synparam .scan-points button { font-size: .8rem; padding: .1rem .4rem; margin-inline-start: .3rem; }
 .synparam .run-plan button { font-size: .8rem; padding: .1rem .4rem; margin-inline-start: .3rem; }
 .synparam .run-plan input[type="checkbox"] { margin: 0 .35rem 0 0; vertical-align: middle; }
 .synparam #reproduce { flex-basis: 100%; }
@@ -317,6 +320,7 @@ export const MARKUP = `
     <div class="row">
       <label>Seed <input id="seed" type="text" inputmode="numeric" value="1" size="21" spellcheck="false"></label> <small class="setting-source" data-setting="seed"></small><button type="button" class="setting-reset" data-setting="seed" hidden title="drop this override: use the config's value (or the default)">use config</button>
     </div>
+    <p id="scan-plan" class="note" hidden></p>
     <ul id="run-plan" class="run-plan" aria-label="what a run does with each edge population" hidden></ul>
     <p id="run-blocked" class="error" hidden></p>
     <div class="row">
@@ -360,6 +364,17 @@ export const MARKUP = `
       <button id="download-figures" type="button">Download all figures (SVG, zip)</button>
     </div>
     <section id="histograms" aria-label="histograms"></section>
+    <section id="scan-view" aria-labelledby="scan-heading" hidden>
+      <h3 id="scan-heading">Scan: the points compared</h3>
+      <p id="scan-summary"></p>
+      <div class="row" id="scan-axes" role="group" aria-label="scan axes: a value per axis picks its points"></div>
+      <div id="scan-legend"></div>
+      <div class="table-scroll" tabindex="0" role="region" aria-label="statistics by scan point"><table id="scan-table">
+        <thead><tr><th scope="col">edge population</th><th scope="col">property</th><th scope="col">pathway</th><th scope="col">point</th><th scope="col">synapses</th><th scope="col">mean</th><th scope="col">std</th></tr></thead>
+        <tbody></tbody>
+      </table></div>
+      <div id="scan-figures" class="histogram-grid"></div>
+    </section>
   </section>
   </div>
 </div>
