@@ -207,7 +207,7 @@ test("a seed axis changes every value: each point writes every edges file, share
   for (const point of scan.points) assert.equal((await filesUnder(path.join(out, point.name))).filter((f) => f.endsWith("edges.h5")).length, 3);
 });
 
-test("a later point draws only what it changes over a copy of the first point's file: the datasets, digests and provenance of a whole run", async () => {
+test("a later point draws only what it changes over a copy of the first point's file: byte for byte a whole run's file, digests and provenance", async () => {
   // The coupled fixture correlates conductance with depression_time: changing one redraws both.
   const scanText = await fs.readFile(path.join(scans, "coupled_task.json"), "utf8");
   const out = path.join(await tempDir(), "scan");
@@ -228,6 +228,9 @@ test("a later point draws only what it changes over a copy of the first point's 
     const perPoint = (await filesUnder(folder)).filter((f) => f.endsWith("edges.h5"));
     assert.ok(perPoint.length > 0);
     for (const file of perPoint) {
+      // Byte for byte a whole run's file: the kept datasets' config SHA-256 attribute set in place.
+      assert.ok((await fs.readFile(path.join(folder, file))).equals(await fs.readFile(path.join(rerun, file))), `${point.name} ${file}: a whole run's bytes`);
+      assert.equal(sidecar.outputs[file], whole.outputs[file]);
       assert.deepEqual(sidecar.datasets[file], whole.datasets[file], `${point.name} ${file}: the digests of a whole run`);
       const h5 = new h5wasm.File(path.join(folder, file), "r");
       try {

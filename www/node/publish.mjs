@@ -17,9 +17,9 @@ import { Worker } from "node:worker_threads";
 import { CircuitError, inFileOf } from "../sonata/errors.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
 import { printable } from "../sonata/errors.js";
-import { pinObjectTimestamps, setKeptDatasetAttributes, verifyDatasets } from "../sonata/writer.js";
-import { recordedOutputHashes } from "../../pkg/synparam.js";
-import { provenanceFileName, provenanceDocument, changedInputs, datasetAttributes } from "../run/provenance.js";
+import { pinObjectTimestamps, verifyDatasets } from "../sonata/writer.js";
+import { configSha256, recordedOutputHashes } from "../../pkg/synparam.js";
+import { provenanceFileName, provenanceDocument, changedInputs } from "../run/provenance.js";
 
 /** Where an output DIR is assembled by this process, and the lock file claiming it. */
 const stagingOf = (outDir) => `${outDir}.partial-${process.pid}`;
@@ -216,6 +216,40 @@ async function linkNew(from, to) {
   }
 }
 
+/** Where the ASCII `text` occurs in `file` but not at the same offset of `original` (the file it
+ * was copied from): the values of string attributes a run wrote — h5wasm keeps them in HDF5's
+ * global heap, which has no checksum, so a copy can take another value of the same length in place. */
+function writtenTextOffsets(file, original, text) {
+  const needle = Buffer.from(text, "latin1");
+  const block = 16 << 20;
+  const [output, input] = [nodeFileAccess(file), nodeFileAccess(original)];
+  const offsets = [];
+  try {
+    for (let start = 0; start < output.size; start += block) {
+      const bytes = Buffer.from(output.read(start, Math.min(block + needle.length - 1, output.size - start)));
+      for (let at = bytes.indexOf(needle); at !== -1 && at < block; at = bytes.indexOf(needle, at + 1)) {
+        const offset = start + at;
+        const before = offset + needle.length <= input.size ? Buffer.from(input.read(offset, needle.length)) : null;
+        if (!before?.equals(needle)) offsets.push(offset);
+      }
+    }
+  } finally {
+    output.close();
+    input.close();
+  }
+  return offsets;
+}
+
+/** Write the ASCII `text` at each of `offsets` of `file` (over a text of the same length). */
+function replaceText(file, offsets, text) {
+  const access = nodeFileAccess(file, true);
+  try {
+    for (const offset of offsets) access.write(offset, Buffer.from(text, "latin1"));
+  } finally {
+    access.close();
+  }
+}
+
 /** Random access to a file on disk, for pinObjectTimestamps. */
 export function nodeFileAccess(file, writable = false) {
   const fd = fsSync.openSync(file, writable ? "r+" : "r");
@@ -367,10 +401,11 @@ function withKept(first, drawn) {
 /**
  * What a scan's later points reuse of its first point (design §5.5): its written edges files (by
  * input name, where they are now), their datasets' digests as its sidecar records them, their
- * storage types, its connections per edge population, its object headers' offsets (by input
- * name), whether it read per-synapse attributes, and its seed.
+ * storage types, its connections per edge population, its object headers' offsets and those of
+ * its datasets' config SHA-256 attribute values (by input name; `patchable` when there is one per
+ * dataset), whether it read per-synapse attributes, and its seed.
  */
-function firstPointRecord({ plan, result, place, scan, outDir, datasets, headers }) {
+function firstPointRecord({ plan, result, place, scan, outDir, datasets, headers, configShaAt }) {
   const files = new Map();
   for (const file of plan.filter((f) => f.from === "written")) {
     files.set(file.entry.input, place.shared(file) ? path.join(scan.sharedDir, file.output) : path.join(outDir, file.output));
@@ -382,17 +417,20 @@ function firstPointRecord({ plan, result, place, scan, outDir, datasets, headers
     written.set(population.fileName, list);
   }
   const connections = Object.fromEntries(result.populations.map((p) => [p.name, p.connections]));
-  return { files, datasets, written, connections, headers, seed: result.seed, readsAttributes: result.populations.some((p) => p.attributes) };
+  // Each written dataset's config SHA-256 attribute found once, or the copies cannot be patched.
+  const patchable = [...written].every(([file, list]) => configShaAt.get(file)?.length === list.length);
+  return { files, datasets, written, connections, headers, configShaAt, patchable, seed: result.seed, readsAttributes: result.populations.some((p) => p.attributes) };
 }
 
 /**
  * A later scan point's consent to draw only what it changes (the core's `redraw`) over a copy of
  * the first point's files: only when the first point read no per-synapse attributes (the copy's
- * record of them would be the subset's) and stored every redrawn property in the type a whole run
+ * record of them would be the subset's), its datasets' config SHA-256 can be patched in place, and
+ * it stored every redrawn property in the type a whole run
  * of this point would create it with (a copy's dataset keeps its type when overwritten).
  */
 function acceptsRedraw(first, redraw) {
-  if (first.readsAttributes) return false;
+  if (first.readsAttributes || !first.patchable) return false;
   const storage = new Map(redraw.properties.map((p, i) => [p, redraw.storage[i]]));
   return [...first.written.values()].every((list) => list.every((d) => !storage.has(d.property) || storage.get(d.property) === d.storage));
 }
@@ -455,6 +493,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     const redraw = first && { changes: scan.changes, connections: first.connections, accept: (r) => (acceptsRedraw(first, r) ? ((redrawn = r), true) : false) };
     const copiedFrom = new Map();
     const headers = new Map(); // the first point's: input name → its object headers' offsets
+    const configShaAt = new Map(); // … and the offsets of its config SHA-256 (the datasets' attribute)
     const result = await execute({
       async open(fileName, overFirst = false) {
         if (!outputOf.has(fileName) || !edgeFiles.has(fileName)) throw new CircuitError("is not an edges file of the output layout", { file: fileName });
@@ -467,16 +506,17 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
         return openWritable(outputOf.get(fileName));
       },
       async finish(fileName, file) {
-        if (redrawn) {
-          // The kept datasets carry this point's provenance, as the redrawn ones do.
-          const kept = (first.written.get(fileName) ?? []).filter((d) => !redrawn.properties.includes(d.property)).map((d) => d.dataset);
-          setKeptDatasetAttributes(file, kept, datasetAttributes({ version, seed: first.seed, configText }), fileName);
-        }
         file.close();
         phase("close");
-        // A copy of the first point's file has its object headers where that file has them.
+        // Every dataset of a copy of the first point's file gets this point's config SHA-256, in
+        // place (as a whole run of this point writes it); its object headers are where that
+        // file has them.
+        if (redrawn) replaceText(outputOf.get(fileName), first.configShaAt.get(fileName), configSha256(configText));
         const found = pinObjectTimestamps(nodeFileAccess(outputOf.get(fileName), true), nodeFileAccess(copiedFrom.get(fileName)), redrawn ? first.headers.get(fileName) : null);
-        if (scan?.first) headers.set(fileName, found);
+        if (scan?.first) {
+          headers.set(fileName, found);
+          configShaAt.set(fileName, writtenTextOffsets(outputOf.get(fileName), copiedFrom.get(fileName), configSha256(configText)));
+        }
         phase("pin timestamps");
       },
       async abandon(fileName, file) {
@@ -502,7 +542,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     // Every output file's SHA-256 in the background while the written datasets are read back.
     const { outputs, datasets, inputHashes } = await verifyOutput({ plan, result, before, staging, place, linked, DatasetDigest, openReadOnly, phase, scan });
     if (scan) await fs.rm(path.join(staging, ".drawn"), { recursive: true, force: true });
-    if (scan?.first) scan.state.first = firstPointRecord({ plan, result, place, scan, outDir, datasets, headers });
+    if (scan?.first) scan.state.first = firstPointRecord({ plan, result, place, scan, outDir, datasets, headers, configShaAt });
 
     phase("wait for hashes");
     checkpoint();

@@ -364,7 +364,8 @@ function inFile(error, shownName) {
  * point 0, the publisher's consent, point 0's connections per edge population — the same edges, not
  * counted again), only the properties the changes name are drawn (the core's redrawConfig,
  * accepted by `accept`) and `output.open(fileName, true)` must give a copy of point 0's file to
- * overwrite them in: keyed streams give every other property the bits it has there. The result's
+ * overwrite them in: keyed streams give every other property the bits it has there. Their
+ * attributes are left as the copy has them (the caller sets the config's SHA-256). The result's
  * `redrawn` is then the core's record (`{properties, storage, …}`), else null.
  */
 export async function parameterizeCircuit({
@@ -379,7 +380,9 @@ export async function parameterizeCircuit({
   const redrawn = redraw ? redrawOnly(resolved.configText, redraw) : null;
   if (redrawn) configText = redrawn.config_text;
   const { effectiveSeed, requested, settings, summary, explain } = resolved;
-  const attributes = version ? datasetAttributes({ version, seed: effectiveSeed, configText: userConfigText }) : {};
+  // Redrawn datasets keep the copy's attributes (point 0's): the publisher rewrites their one
+  // differing value, the config's SHA-256, in place, for every dataset of the copy alike.
+  const attributes = version && !redrawn ? datasetAttributes({ version, seed: effectiveSeed, configText: userConfigText }) : {};
   const warnings = [...unavailableWarnings(circuit), ...(explain?.warnings ?? [])];
   const plans = [];
   try {

@@ -64,21 +64,6 @@ function setAttributes(dataset, attributes) {
 }
 
 /**
- * Set `attributes` (provenance) on datasets an earlier run wrote into this copy and this run keeps
- * (a scan point drawn over point 0's file: its kept values carry the point's own provenance).
- * `datasets` are `/edges/<population>/<group>/<property>` paths; `shownName` names the file in errors.
- */
-export function setKeptDatasetAttributes(file, datasets, attributes, shownName) {
-  for (const dataset of datasets) {
-    hdf5({ file: shownName, dataset }, () => {
-      const opened = file.get(dataset);
-      if (!opened) throw new CircuitError("the copy lacks a dataset the earlier run wrote", { file: shownName, dataset });
-      setAttributes(opened, attributes);
-    });
-  }
-}
-
-/**
  * The core's plan of what the run `run` (a wasm Parameterizer with the population added) writes
  * into edge population `population` of `file` (its copy, or the input itself: nothing is written
  * here): the file's existing datasets and groups go to the core, which scans the group layout
