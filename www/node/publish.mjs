@@ -216,31 +216,9 @@ async function linkNew(from, to) {
   }
 }
 
-/** Where the ASCII `text` occurs in `file` but not at the same offset of `original` (the file it
- * was copied from): the values of string attributes a run wrote — h5wasm keeps them in HDF5's
- * global heap, which has no checksum, so a copy can take another value of the same length in place. */
-function writtenTextOffsets(file, original, text) {
-  const needle = Buffer.from(text, "latin1");
-  const block = 16 << 20;
-  const [output, input] = [nodeFileAccess(file), nodeFileAccess(original)];
-  const offsets = [];
-  try {
-    for (let start = 0; start < output.size; start += block) {
-      const bytes = Buffer.from(output.read(start, Math.min(block + needle.length - 1, output.size - start)));
-      for (let at = bytes.indexOf(needle); at !== -1 && at < block; at = bytes.indexOf(needle, at + 1)) {
-        const offset = start + at;
-        const before = offset + needle.length <= input.size ? Buffer.from(input.read(offset, needle.length)) : null;
-        if (!before?.equals(needle)) offsets.push(offset);
-      }
-    }
-  } finally {
-    output.close();
-    input.close();
-  }
-  return offsets;
-}
-
-/** Write the ASCII `text` at each of `offsets` of `file` (over a text of the same length). */
+/** Write the ASCII `text` at each of `offsets` of `file` (over a text of the same length: the
+ * values of string attributes a run wrote, found by pinObjectTimestamps — h5wasm keeps them in
+ * HDF5's global heap, which has no checksum, so a copy takes another value in place). */
 function replaceText(file, offsets, text) {
   const access = nodeFileAccess(file, true);
   try {
@@ -512,10 +490,12 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
         // place (as a whole run of this point writes it); its object headers are where that
         // file has them.
         if (redrawn) replaceText(outputOf.get(fileName), first.configShaAt.get(fileName), configSha256(configText));
-        const found = pinObjectTimestamps(nodeFileAccess(outputOf.get(fileName), true), nodeFileAccess(copiedFrom.get(fileName)), redrawn ? first.headers.get(fileName) : null);
+        const found = pinObjectTimestamps(nodeFileAccess(outputOf.get(fileName), true), nodeFileAccess(copiedFrom.get(fileName)), {
+          headers: redrawn ? first.headers.get(fileName) : null, text: scan?.first ? configSha256(configText) : null,
+        });
         if (scan?.first) {
-          headers.set(fileName, found);
-          configShaAt.set(fileName, writtenTextOffsets(outputOf.get(fileName), copiedFrom.get(fileName), configSha256(configText)));
+          headers.set(fileName, found.headers);
+          configShaAt.set(fileName, found.text);
         }
         phase("pin timestamps");
       },

@@ -268,15 +268,17 @@ const SCAN_CHUNK = 16 << 20;
  * keep theirs. `output` and `input` are `{size, read(offset, length, into?), close()}` (closed
  * here); `output.write(offset, bytes)` patches. `headers`: the object headers' offsets when known
  * (a copy of a file whose headers an earlier call found, in which no object was created since),
- * else the whole file is searched. Returns the offsets of every object header found.
+ * else the whole file is read; then `text` (ASCII), when given, is looked for in the same pass.
+ * Returns `{headers, text}`: the offsets of every object header found, and those where `text`
+ * occurs in `output` but not at the same offset of `input` (written by the run).
  */
-export function pinObjectTimestamps(output, input, headers = null) {
+export function pinObjectTimestamps(output, input, { headers = null, text = null } = {}) {
   try {
-    const found = [];
+    const found = { headers: [], text: [] };
     const pin = (offset) => {
       const length = objectHeaderLength(output.read(offset, Math.min(40, output.size - offset)));
       if (length === undefined || offset + length > output.size) return;
-      found.push(offset);
+      found.headers.push(offset);
       const header = output.read(offset, length);
       const before = offset + 22 <= input.size ? input.read(offset + 6, 16) : undefined;
       if (pinObjectHeader(header, before)) output.write(offset, header);
@@ -285,9 +287,12 @@ export function pinObjectTimestamps(output, input, headers = null) {
       headers.forEach(pin);
       return found;
     }
-    const buffer = new Uint8Array(SCAN_CHUNK + 3);
+    const needle = text === null ? null : new TextEncoder().encode(text);
+    const overlap = Math.max(3, (needle?.length ?? 0) - 1);
+    const buffer = new Uint8Array(SCAN_CHUNK + overlap);
     for (let start = 0; start < output.size; start += SCAN_CHUNK) {
-      const block = output.read(start, Math.min(SCAN_CHUNK + 3, output.size - start), buffer);
+      const block = output.read(start, Math.min(SCAN_CHUNK + overlap, output.size - start), buffer);
+      if (needle) found.text.push(...writtenText(block, start, needle, input));
       for (const offset of objectHeaderCandidates(block, start, SCAN_CHUNK)) pin(offset);
     }
     return found;
@@ -295,6 +300,22 @@ export function pinObjectTimestamps(output, input, headers = null) {
     output.close();
     input.close();
   }
+}
+
+/** Offsets (from `start`) where `needle` begins in the first SCAN_CHUNK bytes of `block` and
+ * `input` does not hold it at the same offset. */
+function writtenText(block, start, needle, input) {
+  const offsets = [];
+  const end = Math.min(SCAN_CHUNK, block.length - needle.length + 1);
+  for (let at = block.indexOf(needle[0]); at !== -1 && at < end; at = block.indexOf(needle[0], at + 1)) {
+    let k = 1;
+    while (k < needle.length && block[at + k] === needle[k]) k++;
+    if (k < needle.length) continue;
+    const offset = start + at;
+    const before = offset + needle.length <= input.size ? input.read(offset, needle.length) : null;
+    if (!before || before.some((byte, i) => byte !== needle[i])) offsets.push(offset);
+  }
+  return offsets;
 }
 
 /** Random access (`{size, read, write, close}`) to a file of an Emscripten file system (h5wasm's
