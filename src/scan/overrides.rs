@@ -51,8 +51,10 @@ fn simulator_scaling(property: &str) -> std::result::Result<Option<&'static str>
         "decay_time" => Err("neurodamus sets decay_time as tau_d_AMPA or tau_d_GABAA by each synapse's model \
              (chosen by syn_type_id, not by pathway): no one synapse_configure expression scales it"
             .into()),
-        other => Err(format!("{other} has no confirmed simulator mapping (weight scales conductance; \
-             synapse_configure scales u_syn, depression_time, facilitation_time)")),
+        other => Err(format!(
+            "{other} has no confirmed simulator mapping (weight scales conductance; \
+             synapse_configure scales u_syn, depression_time, facilitation_time)"
+        )),
     }
 }
 
@@ -120,14 +122,19 @@ pub fn scaling_factor(base: &Value, other: &Value) -> std::result::Result<f64, S
     }
     // The factor: from the log-mean (lognormal), else the first non-zero finite scale parameter.
     let k = if kind == "lognormal" {
-        match (number(a.get("mean").unwrap_or(&Value::Null), "mean")?, number(b.get("mean").unwrap_or(&Value::Null), "mean")?) {
+        match (
+            number(a.get("mean").unwrap_or(&Value::Null), "mean")?,
+            number(b.get("mean").unwrap_or(&Value::Null), "mean")?,
+        ) {
             (Number::Finite(x), Number::Finite(y)) => (y - x).exp(),
             _ => return Err("mean is not a finite number".into()),
         }
     } else {
-        let ratio = keys.iter().find_map(|key| match (a.get(*key).map(|v| number(v, key)), b.get(*key).map(|v| number(v, key))) {
-            (Some(Ok(Number::Finite(x))), Some(Ok(Number::Finite(y)))) if x != 0.0 => Some(y / x),
-            _ => None,
+        let ratio = keys.iter().find_map(|key| {
+            match (a.get(*key).map(|v| number(v, key)), b.get(*key).map(|v| number(v, key))) {
+                (Some(Ok(Number::Finite(x))), Some(Ok(Number::Finite(y)))) if x != 0.0 => Some(y / x),
+                _ => None,
+            }
         });
         ratio.ok_or_else(|| "point 0's spec has no non-zero scale parameter to take a factor from".to_string())?
     };
@@ -162,9 +169,8 @@ pub fn scaling_factor(base: &Value, other: &Value) -> std::result::Result<f64, S
         }
         _ => return Err("truncate is given in one spec only".into()),
     }
-    let exempt = |key: &str| {
-        key == "truncate" || key == "sigma" && kind == "lognormal" || key == "mean" && kind == "lognormal"
-    };
+    let exempt =
+        |key: &str| key == "truncate" || key == "sigma" && kind == "lognormal" || key == "mean" && kind == "lognormal";
     for key in a.keys().chain(b.keys()) {
         if checked.contains(&key.as_str()) || SCALED_COMMON_KEYS.contains(&key.as_str()) || exempt(key) {
             continue;
@@ -283,6 +289,11 @@ fn point_output(base: &Value, point: &OverridePoint, pathway_property: &str) -> 
         Changes::Some { changed } => changed,
     };
     let other = parse(&point.model_text, &format!("scan point {}", point.name))?;
+    let correlation =
+        |root: &Value| root.get("pathway_param_dict").unwrap_or(root).get("prop_cov").cloned().unwrap_or(Value::Null);
+    if !same(&correlation(base), &correlation(&other)) {
+        return edges("its correlation of properties (prop_cov) changes".into());
+    }
     let mut scalings = Vec::new();
     for cell in changed {
         let (Some(source), Some(target)) = (&cell.source, &cell.target) else {
@@ -292,13 +303,11 @@ fn point_output(base: &Value, point: &OverridePoint, pathway_property: &str) -> 
         if let Err(why) = simulator_scaling(&cell.property) {
             return edges(format!("{at}: {why}"));
         }
-        let (Some(a), Some(b)) = (cell_spec(base, &cell.property, source, target), cell_spec(&other, &cell.property, source, target))
+        let (Some(a), Some(b)) =
+            (cell_spec(base, &cell.property, source, target), cell_spec(&other, &cell.property, source, target))
         else {
             return edges(format!("{at}: the spec is new or removed (its correlation or pathways changed)"));
         };
-        if same(a, b) {
-            return edges(format!("{at}: its spec is point 0's, but its correlation (prop_cov) changes"));
-        }
         match scaling_factor(a, b) {
             Ok(factor) => scalings.push(CellScaling {
                 property: cell.property.clone(),
@@ -322,7 +331,9 @@ fn point_output(base: &Value, point: &OverridePoint, pathway_property: &str) -> 
         let weight = list.iter().find(|s| s.property == "conductance").map_or(1.0, |s| s.factor);
         let configure: Vec<String> = list
             .iter()
-            .filter_map(|s| simulator_scaling(&s.property).ok().flatten().map(|var| format!("%s.{var} *= {}", hoc_number(s.factor))))
+            .filter_map(|s| {
+                simulator_scaling(&s.property).ok().flatten().map(|var| format!("%s.{var} *= {}", hoc_number(s.factor)))
+            })
             .collect();
         let mut entry = json!({
             "name": format!("synparam:{source}->{target}"),
@@ -343,7 +354,10 @@ fn point_output(base: &Value, point: &OverridePoint, pathway_property: &str) -> 
 pub fn scan_json_with_outputs(scan_json_text: &str, outputs: &[PointOutput]) -> Result<String> {
     let mut scan = parse(scan_json_text, "scan.json")?;
     let base = scan.get("base").cloned().unwrap_or(Value::Null);
-    let points = scan.get_mut("points").and_then(Value::as_array_mut).ok_or_else(|| Error::config("points", "scan.json has no points"))?;
+    let points = scan
+        .get_mut("points")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| Error::config("points", "scan.json has no points"))?;
     if points.len() != outputs.len() {
         return Err(Error::config("points", format!("{} points but {} outputs", points.len(), outputs.len())));
     }
@@ -387,7 +401,8 @@ pub fn override_point_files(
         Some(text) => parse(text, "the circuit's node sets file")?,
         None => Value::Object(Map::new()),
     };
-    let object = sets.as_object_mut().ok_or_else(|| Error::config("$", "the circuit's node sets file is not a JSON object"))?;
+    let object =
+        sets.as_object_mut().ok_or_else(|| Error::config("$", "the circuit's node sets file is not a JSON object"))?;
     for (name, set) in node_sets {
         match object.get(name) {
             Some(existing) if !same(existing, set) => {
@@ -401,6 +416,17 @@ pub fn override_point_files(
             }
         }
     }
+    // The weights as float64 numbers, however the host's round trip wrote them (`2` or `2.0`).
+    let entries: Vec<Value> = entries
+        .iter()
+        .map(|entry| {
+            let mut entry = entry.clone();
+            if let Some(weight) = entry.get("weight").and_then(Value::as_f64) {
+                entry["weight"] = json!(weight);
+            }
+            entry
+        })
+        .collect();
     let shown: Vec<String> =
         scalings.iter().map(|s| format!("{} {}→{} ×{}", s.property, s.source, s.target, s.factor)).collect();
     let fragment = json!({
@@ -443,38 +469,104 @@ mod tests {
     #[test]
     fn each_scale_family_is_a_scaling_when_every_scale_parameter_is_multiplied() {
         let close = |x: f64, y: f64| (x - y).abs() < 1e-12;
-        assert!(close(factor(json!({"type": "normal", "mean": 1.0, "std": 0.3}), json!({"type": "normal", "mean": 2, "std": 0.6})).unwrap(), 2.0));
-        assert!(close(factor(json!({"type": "gamma", "mean": 0.3, "std": 0.1}), json!({"type": "gamma", "mean": 0.9, "std": 0.3})).unwrap(), 3.0));
-        let t = json!({"type": "truncnorm", "norm_loc": 0.5, "norm_scale": 0.2, "min": "\u{1}synparam-scan-non-finite:-Infinity", "max": 1.0});
-        let t2 = json!({"type": "truncnorm", "norm_loc": 0.25, "norm_scale": 0.1, "min": "\u{1}synparam-scan-non-finite:-Infinity", "max": 0.5});
-        assert!(close(factor(t, t2).unwrap(), 0.5));
-        assert!(close(factor(json!({"type": "constant", "mean": 2.0}), json!({"type": "constant", "mean": 5.0})).unwrap(), 2.5));
-        assert!(close(factor(json!({"type": "exponential", "scale": 2.0}), json!({"type": "exponential", "scale": 1.0})).unwrap(), 0.5));
-        assert!(close(factor(json!({"type": "uniform", "low": 0.0, "high": 1.0}), json!({"type": "uniform", "low": 0.0, "high": 4.0})).unwrap(), 4.0));
-        let ln2 = 2f64.ln();
-        assert!(close(factor(json!({"type": "lognormal", "mean": 0.1, "sigma": 0.5}), json!({"type": "lognormal", "mean": 0.1 + ln2, "sigma": 0.5})).unwrap(), 2.0));
+        let minus_infinity = "\u{1}synparam-scan-non-finite:-Infinity";
+        let cases = [
+            (json!({"type": "normal", "mean": 1.0, "std": 0.3}), json!({"type": "normal", "mean": 2, "std": 0.6}), 2.0),
+            (json!({"type": "gamma", "mean": 0.3, "std": 0.1}), json!({"type": "gamma", "mean": 0.9, "std": 0.3}), 3.0),
+            (
+                json!({"type": "truncnorm", "norm_loc": 0.5, "norm_scale": 0.2, "min": minus_infinity, "max": 1.0}),
+                json!({"type": "truncnorm", "norm_loc": 0.25, "norm_scale": 0.1, "min": minus_infinity, "max": 0.5}),
+                0.5,
+            ),
+            (json!({"type": "constant", "mean": 2.0}), json!({"type": "constant", "mean": 5.0}), 2.5),
+            (json!({"type": "exponential", "scale": 2.0}), json!({"type": "exponential", "scale": 1.0}), 0.5),
+            (
+                json!({"type": "uniform", "low": 0.0, "high": 1.0}),
+                json!({"type": "uniform", "low": 0.0, "high": 4.0}),
+                4.0,
+            ),
+            (
+                json!({"type": "fz_truncnorm", "mean": 0.5, "std": 0.1}),
+                json!({"type": "fz_truncnorm", "mean": 1.5, "std": 0.3}),
+                3.0,
+            ),
+            (
+                json!({"type": "lognormal", "mean": 0.1, "sigma": 0.5}),
+                json!({"type": "lognormal", "mean": 0.1 + 2f64.ln(), "sigma": 0.5}),
+                2.0,
+            ),
+        ];
+        for (a, b, k) in cases {
+            let label = format!("{a} → {b}");
+            assert!(close(factor(a, b).unwrap(), k), "{label}");
+        }
         // Bounds, shift and the truncation window scale too; other common keys stay.
         let a = json!({"type": "normal", "mean": 1.0, "std": 0.5, "lower_bound": 0.0, "upper_bound": 3.0, "shift": 0.1, "truncate": {"min": 0.2}, "shared_within": false});
         let b = json!({"type": "normal", "mean": 2.0, "std": 1.0, "lower_bound": 0.0, "upper_bound": 6.0, "shift": 0.2, "truncate": {"min": 0.4}, "shared_within": false});
         assert!(close(factor(a, b).unwrap(), 2.0));
         // Within the stated relative tolerance: 0.3 × 3 is not 0.9 in binary.
-        assert!(close(factor(json!({"type": "normal", "mean": 0.3, "std": 0.1}), json!({"type": "normal", "mean": 0.9, "std": 0.3})).unwrap(), 3.0));
+        assert!(close(
+            factor(
+                json!({"type": "normal", "mean": 0.3, "std": 0.1}),
+                json!({"type": "normal", "mean": 0.9, "std": 0.3})
+            )
+            .unwrap(),
+            3.0
+        ));
     }
 
     #[test]
     fn anything_else_is_not_a_scaling_and_says_why() {
         let why = |a: Value, b: Value| factor(a, b).unwrap_err();
-        assert!(why(json!({"type": "normal", "mean": 1.0, "std": 0.3}), json!({"type": "normal", "mean": 1.0, "std": 0.6})).contains("std 0.6 is not 1 × 0.3"));
-        assert!(why(json!({"type": "normal", "mean": 1.0, "std": 0.3}), json!({"type": "gamma", "mean": 2.0, "std": 0.6})).contains("type changes"));
-        assert!(why(json!({"type": "poisson", "mean": 1.0}), json!({"type": "poisson", "mean": 2.0})).contains("not a scale family"));
-        assert!(why(json!({"type": "discrete", "val": [1, 2], "p": [0.5, 0.5]}), json!({"type": "discrete", "val": [2, 4], "p": [0.5, 0.5]})).contains("not a scale family"));
-        assert!(why(json!({"type": "normal", "mean": 1, "std": 1, "dtype": "int"}), json!({"type": "normal", "mean": 2, "std": 2, "dtype": "int"})).contains("rounded"));
-        assert!(why(json!({"type": "normal", "mean": 1.0, "std": 0.3, "shared_within": false}), json!({"type": "normal", "mean": 2.0, "std": 0.6, "shared_within": true})).contains("shared_within changes"));
-        assert!(why(json!({"type": "normal", "mean": 1.0, "std": 0.3}), json!({"type": "normal", "mean": -1.0, "std": 0.3})).contains("not a positive"));
-        assert!(why(json!({"type": "constant", "mean": 0.0}), json!({"type": "constant", "mean": 1.0})).contains("no non-zero"));
-        assert!(why(json!({"type": "lognormal", "mean": 0.0, "sigma": 0.5}), json!({"type": "lognormal", "mean": 1.0, "sigma": 0.6})).contains("sigma"));
-        assert!(why(json!({"type": "normal", "mean": 1.0, "std": 0.3, "upper_bound": 2.0}), json!({"type": "normal", "mean": 2.0, "std": 0.6})).contains("upper_bound"));
-        assert!(why(json!([{"type": "normal", "mean": 1.0, "std": 0.3}]), json!({"type": "normal", "mean": 2.0, "std": 0.6})).contains("not one law"));
+        assert!(why(
+            json!({"type": "normal", "mean": 1.0, "std": 0.3}),
+            json!({"type": "normal", "mean": 1.0, "std": 0.6})
+        )
+        .contains("std 0.6 is not 1 × 0.3"));
+        assert!(why(
+            json!({"type": "normal", "mean": 1.0, "std": 0.3}),
+            json!({"type": "gamma", "mean": 2.0, "std": 0.6})
+        )
+        .contains("type changes"));
+        assert!(why(json!({"type": "poisson", "mean": 1.0}), json!({"type": "poisson", "mean": 2.0}))
+            .contains("not a scale family"));
+        assert!(why(
+            json!({"type": "discrete", "val": [1, 2], "p": [0.5, 0.5]}),
+            json!({"type": "discrete", "val": [2, 4], "p": [0.5, 0.5]})
+        )
+        .contains("not a scale family"));
+        assert!(why(
+            json!({"type": "normal", "mean": 1, "std": 1, "dtype": "int"}),
+            json!({"type": "normal", "mean": 2, "std": 2, "dtype": "int"})
+        )
+        .contains("rounded"));
+        assert!(why(
+            json!({"type": "normal", "mean": 1.0, "std": 0.3, "shared_within": false}),
+            json!({"type": "normal", "mean": 2.0, "std": 0.6, "shared_within": true})
+        )
+        .contains("shared_within changes"));
+        assert!(why(
+            json!({"type": "normal", "mean": 1.0, "std": 0.3}),
+            json!({"type": "normal", "mean": -1.0, "std": 0.3})
+        )
+        .contains("not a positive"));
+        assert!(why(json!({"type": "constant", "mean": 0.0}), json!({"type": "constant", "mean": 1.0}))
+            .contains("no non-zero"));
+        assert!(why(
+            json!({"type": "lognormal", "mean": 0.0, "sigma": 0.5}),
+            json!({"type": "lognormal", "mean": 1.0, "sigma": 0.6})
+        )
+        .contains("sigma"));
+        assert!(why(
+            json!({"type": "normal", "mean": 1.0, "std": 0.3, "upper_bound": 2.0}),
+            json!({"type": "normal", "mean": 2.0, "std": 0.6})
+        )
+        .contains("upper_bound"));
+        assert!(why(
+            json!([{"type": "normal", "mean": 1.0, "std": 0.3}]),
+            json!({"type": "normal", "mean": 2.0, "std": 0.6})
+        )
+        .contains("not one law"));
     }
 
     /// A task config on EXC/INH whose EXC→INH cell has the given conductance and u_syn specs,
@@ -514,7 +606,9 @@ mod tests {
         assert_eq!(scalings.len(), 1);
         assert_eq!(
             entries,
-            &vec![json!({"name": "synparam:EXC->INH", "source": "synparam:synapse_class=EXC", "target": "synparam:synapse_class=INH", "weight": 2.0})]
+            &vec![
+                json!({"name": "synparam:EXC->INH", "source": "synparam:synapse_class=EXC", "target": "synparam:synapse_class=INH", "weight": 2.0})
+            ]
         );
         assert_eq!(node_sets["synparam:synapse_class=EXC"], json!({"synapse_class": "EXC"}));
         assert_eq!(node_sets["synparam:synapse_class=INH"], json!({"synapse_class": "INH"}));
@@ -529,25 +623,49 @@ mod tests {
     fn points_that_are_not_pure_scalings_are_written_as_edges_with_the_reason() {
         let base = task(1.0, 0.5, 0.5, "");
         let mut decay: Value = serde_json::from_str(&base).unwrap();
-        decay["pathway_param_dict"]["prop_stats"]["decay_time"]["INH"]["EXC"] = json!({"type": "normal", "mean": 16.0, "std": 2.0});
+        decay["pathway_param_dict"]["prop_stats"]["decay_time"]["INH"]["EXC"] =
+            json!({"type": "normal", "mean": 16.0, "std": 2.0});
         let decay = decay.to_string();
-        let texts = [base.clone(), task(1.0, 0.7, 0.5, ""), decay, base.replace("\"random_seed\": 7", "\"random_seed\": 8")];
+        let texts =
+            [base.clone(), task(1.0, 0.7, 0.5, ""), decay, base.replace("\"random_seed\": 7", "\"random_seed\": 8")];
         let outputs = scalings_as_overrides(&points(&texts), &RunOverrides::default()).unwrap();
         let reason = |i: usize| match &outputs[i] {
             PointOutput::Edges { reason } => reason.clone().unwrap(),
             other => panic!("{other:?}"),
         };
-        assert!(reason(1).contains("conductance EXC→INH: not a scaling of point 0's spec: std 0.7 is not 1 × 0.5"), "{}", reason(1));
-        assert!(reason(2).contains("decay_time INH→EXC: neurodamus sets decay_time as tau_d_AMPA or tau_d_GABAA"), "{}", reason(2));
+        assert!(
+            reason(1).contains("conductance EXC→INH: not a scaling of point 0's spec: std 0.7 is not 1 × 0.5"),
+            "{}",
+            reason(1)
+        );
+        assert!(
+            reason(2).contains("decay_time INH→EXC: neurodamus sets decay_time as tau_d_AMPA or tau_d_GABAA"),
+            "{}",
+            reason(2)
+        );
         assert!(reason(3).contains("it changes every value (random_seed: 7 → 8)"), "{}", reason(3));
         // A fallback or a subset of edge populations: every later point as edges.
-        let texts = [task(1.0, 0.5, 0.5, "fallback_pathway_value=EXC"), task(2.0, 1.0, 0.5, "fallback_pathway_value=EXC")];
+        let texts =
+            [task(1.0, 0.5, 0.5, "fallback_pathway_value=EXC"), task(2.0, 1.0, 0.5, "fallback_pathway_value=EXC")];
         let outputs = scalings_as_overrides(&points(&texts), &RunOverrides::default()).unwrap();
         assert!(matches!(&outputs[1], PointOutput::Edges { reason: Some(r) } if r.contains("fallback")));
         let texts = [task(1.0, 0.5, 0.5, ""), task(2.0, 1.0, 0.5, "")];
         let only = RunOverrides { populations: Some(vec!["S1".into()]), ..Default::default() };
         let outputs = scalings_as_overrides(&points(&texts), &only).unwrap();
-        assert!(matches!(&outputs[1], PointOutput::Edges { reason: Some(r) } if r.contains("only the edge populations S1")));
+        assert!(
+            matches!(&outputs[1], PointOutput::Edges { reason: Some(r) } if r.contains("only the edge populations S1"))
+        );
+        // A scaled spec whose correlation changes too.
+        let mut cov: Value = serde_json::from_str(&task(2.0, 1.0, 0.5, "")).unwrap();
+        cov["pathway_param_dict"]["prop_cov"] =
+            json!({"props": ["conductance", "u_syn"], "cov": {"EXC": {"INH": [[1.0, 0.5], [0.5, 1.0]]}}});
+        let texts = [task(1.0, 0.5, 0.5, ""), cov.to_string()];
+        let outputs = scalings_as_overrides(&points(&texts), &RunOverrides::default()).unwrap();
+        assert!(
+            matches!(&outputs[1], PointOutput::Edges { reason: Some(r) } if r.contains("prop_cov")),
+            "{:?}",
+            outputs[1]
+        );
     }
 
     #[test]
@@ -556,7 +674,15 @@ mod tests {
         let outputs = scalings_as_overrides(&points(&texts), &RunOverrides::default()).unwrap();
         let config = r#"{"node_sets_file": "../shared/node_sets.json", "networks": {"edges": [{"edges_file": "./networks/e.h5"}]}}"#;
         assert_eq!(node_sets_file_of(config).unwrap().as_deref(), Some("../shared/node_sets.json"));
-        let files = override_point_files("1_p", "0_p", "circuit_config.json", config, Some(r#"{"All": {"population": "S1"}}"#), &outputs[1]).unwrap();
+        let files = override_point_files(
+            "1_p",
+            "0_p",
+            "circuit_config.json",
+            config,
+            Some(r#"{"All": {"population": "S1"}}"#),
+            &outputs[1],
+        )
+        .unwrap();
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["circuit_config.json", OVERRIDES_FILE, OVERRIDE_NODE_SETS_FILE]);
         let written: Value = serde_json::from_str(&files[0].1).unwrap();
@@ -569,10 +695,18 @@ mod tests {
         assert_eq!(sets["All"], json!({"population": "S1"}));
         assert_eq!(sets["synparam:synapse_class=INH"], json!({"synapse_class": "INH"}));
         // A node set of that name defined otherwise by the circuit: refused, naming it.
-        let clash = override_point_files("1_p", "0_p", "circuit_config.json", config, Some(r#"{"synparam:synapse_class=EXC": {"x": 1}}"#), &outputs[1]);
+        let clash = override_point_files(
+            "1_p",
+            "0_p",
+            "circuit_config.json",
+            config,
+            Some(r#"{"synparam:synapse_class=EXC": {"x": 1}}"#),
+            &outputs[1],
+        );
         assert!(clash.unwrap_err().to_string().contains("synparam:synapse_class=EXC"));
         assert!(override_point_files("0_p", "0_p", "c.json", config, None, &outputs[0]).is_err());
-        let scan = scan_json_with_outputs(r#"{"base": "0_p", "points": [{"name": "0_p"}, {"name": "1_p"}]}"#, &outputs).unwrap();
+        let scan = scan_json_with_outputs(r#"{"base": "0_p", "points": [{"name": "0_p"}, {"name": "1_p"}]}"#, &outputs)
+            .unwrap();
         let scan: Value = serde_json::from_str(&scan).unwrap();
         assert_eq!(scan["points"][0]["written_as"], json!({"as": "edges", "reason": null}));
         assert_eq!(scan["points"][1]["written_as"]["as"], json!("overrides"));
