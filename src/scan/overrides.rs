@@ -669,6 +669,28 @@ mod tests {
     }
 
     #[test]
+    fn a_rules_scan_is_written_as_edges_saying_why() {
+        let plan = super::super::plan_scan(include_str!("../../tests/fixtures/scan/rules_scan.json"), None).unwrap();
+        let points: Vec<OverridePoint> = plan
+            .points
+            .iter()
+            .map(|p| OverridePoint {
+                name: p.name.clone(),
+                model_text: p.model_text.clone(),
+                changes: p.changes.clone(),
+            })
+            .collect();
+        let outputs = scalings_as_overrides(&points, &RunOverrides::default()).unwrap();
+        assert_eq!(outputs.len(), 4);
+        for output in &outputs[1..] {
+            assert!(
+                matches!(output, PointOutput::Edges { reason: Some(r) } if r.starts_with("a rules config")),
+                "{output:?}"
+            );
+        }
+    }
+
+    #[test]
     fn the_files_repoint_the_config_merge_the_node_sets_and_record_the_outputs() {
         let texts = [task(1.0, 0.5, 0.5, ""), task(2.0, 1.0, 0.5, "")];
         let outputs = scalings_as_overrides(&points(&texts), &RunOverrides::default()).unwrap();
