@@ -155,6 +155,23 @@ struct JsRunOverrides {
     populations: Option<Vec<String>>,
 }
 
+/// `planRun`'s overrides (`{seed, pathwayProperty, fallback, overwrite, populations}`, each
+/// optional; undefined or null: none) as the core takes them.
+fn run_overrides_from_js(overrides: JsValue) -> Result<RunOverrides, JsValue> {
+    let given: JsRunOverrides = if overrides.is_undefined() || overrides.is_null() {
+        JsRunOverrides::default()
+    } else {
+        serde_wasm_bindgen::from_value(overrides).map_err(|e| js_error(Error::config("overrides", e.to_string())))?
+    };
+    Ok(RunOverrides {
+        seed: seed_from_js(given.seed)?,
+        pathway_property: given.pathway_property,
+        fallback: given.fallback,
+        overwrite: given.overwrite,
+        populations: given.populations,
+    })
+}
+
 /// The settings of a run: `{settings: {seed, pathwayProperty, fallback, overwrite, populations},
 /// summary, schema}`. Each setting is `{value, source}` with source `override`, `config` or
 /// `default`; `overrides` (`{seed, pathwayProperty, fallback, overwrite, populations}`, each
@@ -164,18 +181,7 @@ struct JsRunOverrides {
 #[wasm_bindgen(js_name = planRun)]
 pub fn plan_run(config_json: &str, overrides: JsValue) -> Result<JsValue, JsValue> {
     let task = parse_task(config_json).map_err(js_error)?;
-    let given: JsRunOverrides = if overrides.is_undefined() || overrides.is_null() {
-        JsRunOverrides::default()
-    } else {
-        serde_wasm_bindgen::from_value(overrides).map_err(|e| js_error(Error::config("overrides", e.to_string())))?
-    };
-    let overrides = RunOverrides {
-        seed: seed_from_js(given.seed)?,
-        pathway_property: given.pathway_property,
-        fallback: given.fallback,
-        overwrite: given.overwrite,
-        populations: given.populations,
-    };
+    let overrides = run_overrides_from_js(overrides)?;
     #[derive(Serialize)]
     struct Plan {
         settings: crate::config::RunSettings,
@@ -1400,4 +1406,47 @@ pub fn reparameterize(sidecar_text: &str, patch_text: &str) -> Result<JsValue, J
     to_js(
         &serde_json::json!({"recorded": recorded, "model_text": change.model_text, "parent": change.parent.to_json()}),
     )
+}
+
+/// `--scalings-as-overrides`: per point of a scan (`points` as `planScan` gives them; `overrides`
+/// as `planRun` takes them), how it is written — `{as: "edges", reason}` or `{as: "overrides",
+/// scalings, entries, node_sets}` (see the Rust `scan::scalings_as_overrides`) — and `scan_json`,
+/// the text of scan.json (`scanJsonText`) with each point's output recorded.
+#[wasm_bindgen(js_name = scanOverrides)]
+pub fn scan_overrides(points: JsValue, overrides: JsValue, scan_json_text: &str) -> Result<JsValue, JsValue> {
+    let points: Vec<crate::scan::OverridePoint> = from_js(points, "scan points")?;
+    let outputs = crate::scan::scalings_as_overrides(&points, &run_overrides_from_js(overrides)?).map_err(js_error)?;
+    let scan_json = crate::scan::scan_json_with_outputs(scan_json_text, &outputs).map_err(js_error)?;
+    to_js(&serde_json::json!({"outputs": outputs, "scan_json": scan_json}))
+}
+
+/// The node sets file a circuit config names (`node_sets_file`, as written), or undefined.
+#[wasm_bindgen(js_name = nodeSetsFileOf)]
+pub fn node_sets_file_of(config_text: &str) -> Result<Option<String>, JsValue> {
+    crate::scan::node_sets_file_of(config_text).map_err(js_error)
+}
+
+/// The files `[{name, text}]` of a scan point written as overrides (see the Rust
+/// `scan::override_point_files`): its circuit config pointing into point 0's folder, the
+/// simulation-config fragment and its node sets file.
+#[wasm_bindgen(js_name = overridePointFiles)]
+pub fn override_point_files(
+    point_name: &str,
+    base_name: &str,
+    config_name: &str,
+    base_config_text: &str,
+    circuit_node_sets_text: Option<String>,
+    output: JsValue,
+) -> Result<JsValue, JsValue> {
+    let output: crate::scan::PointOutput = from_js(output, "the point's output")?;
+    let files = crate::scan::override_point_files(
+        point_name,
+        base_name,
+        config_name,
+        base_config_text,
+        circuit_node_sets_text.as_deref(),
+        &output,
+    )
+    .map_err(js_error)?;
+    to_js(&files.into_iter().map(|(name, text)| serde_json::json!({"name": name, "text": text})).collect::<Vec<_>>())
 }

@@ -1217,6 +1217,68 @@ fn reparameterize(py: Python<'_>, sidecar_text: &str, patch_text: &str) -> PyRes
     )
 }
 
+/// The run settings a caller gives every point of a scan, as `scan_overrides` reads them (JSON).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ScanRunOverrides {
+    seed: Option<u64>,
+    pathway_property: Option<String>,
+    fallback: Option<Fallback>,
+    overwrite: Option<bool>,
+    populations: Option<Vec<String>>,
+}
+
+/// `scalings_as_overrides=True`: per point (the plan's points as JSON) how it is written and the
+/// text of scan.json recording it, as JSON `{outputs, scan_json}` (the core's
+/// `scan::scalings_as_overrides`); `overrides_json`: `{seed, pathway_property, fallback, overwrite,
+/// populations}`, each optional, as `plan_run` takes them.
+#[pyfunction]
+fn scan_overrides(py: Python<'_>, points_json: &str, scan_json_text: &str, overrides_json: &str) -> PyResult<String> {
+    let points: Vec<synparam::scan::OverridePoint> = parsed(points_json, "scan points")?;
+    let given: ScanRunOverrides = parsed(overrides_json, "run settings")?;
+    let overrides = RunOverrides {
+        seed: given.seed,
+        pathway_property: given.pathway_property,
+        fallback: given.fallback,
+        overwrite: given.overwrite,
+        populations: given.populations,
+    };
+    let outputs = synparam::scan::scalings_as_overrides(&points, &overrides).map_err(|e| py_error(py, e))?;
+    let scan_json = synparam::scan::scan_json_with_outputs(scan_json_text, &outputs).map_err(|e| py_error(py, e))?;
+    to_json(&serde_json::json!({"outputs": outputs, "scan_json": scan_json}))
+}
+
+/// The node sets file a circuit config names (`node_sets_file`, as written), or None.
+#[pyfunction]
+fn node_sets_file_of(py: Python<'_>, config_text: &str) -> PyResult<Option<String>> {
+    synparam::scan::node_sets_file_of(config_text).map_err(|e| py_error(py, e))
+}
+
+/// The files `[(name, text)]` of a scan point written as overrides (the core's
+/// `scan::override_point_files`; `output_json` the point's output as `scan_overrides` gives it).
+#[pyfunction]
+#[pyo3(signature = (point_name, base_name, config_name, base_config_text, circuit_node_sets_text, output_json))]
+fn override_point_files(
+    py: Python<'_>,
+    point_name: &str,
+    base_name: &str,
+    config_name: &str,
+    base_config_text: &str,
+    circuit_node_sets_text: Option<&str>,
+    output_json: &str,
+) -> PyResult<Vec<(String, String)>> {
+    let output: synparam::scan::PointOutput = parsed(output_json, "the point's output")?;
+    synparam::scan::override_point_files(
+        point_name,
+        base_name,
+        config_name,
+        base_config_text,
+        circuit_node_sets_text,
+        &output,
+    )
+    .map_err(|e| py_error(py, e))
+}
+
 fn add_scan_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(is_scan_config, m)?)?;
     m.add_function(wrap_pyfunction!(plan_scan, m)?)?;
@@ -1224,6 +1286,9 @@ fn add_scan_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan_layout, m)?)?;
     m.add_function(wrap_pyfunction!(scan_file_names, m)?)?;
     m.add_function(wrap_pyfunction!(reparameterize, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_overrides, m)?)?;
+    m.add_function(wrap_pyfunction!(node_sets_file_of, m)?)?;
+    m.add_function(wrap_pyfunction!(override_point_files, m)?)?;
     Ok(())
 }
 

@@ -560,7 +560,7 @@ _CONSOLE_OPTION_NAMES = {"seed": "--seed", "pathway_property": "--pathway-proper
 
 def scan_circuit(circuit_config, config, out, *, max_points=None, seed=None, pathway_property=None, fallback=None,
                  overwrite=None, populations=None, client=None, partition_rows=DEFAULT_PARTITION_ROWS, in_flight=None,
-                 strict=False, _option_names=_SCAN_OPTION_NAMES):
+                 strict=False, scalings_as_overrides=False, _option_names=_SCAN_OPTION_NAMES):
     """Run the scan config ``config`` (dict, JSON text or file path: any config with ``"scan":
     "grid" | "coupled"``, a field given as a list an axis) on the circuit of ``circuit_config``
     into ``out`` (new or empty), as the command does with a scan config: every point expanded and
@@ -572,9 +572,13 @@ def scan_circuit(circuit_config, config, out, *, max_points=None, seed=None, pat
     ``out/<point>/`` with its sidecar, and the files no point changes once in ``out/shared/``, named
     from each point's config (design §5.5). The same bytes as the command (but the sidecars'
     ``created``). Settings and cluster options as :func:`parameterize_circuit`, for every point.
+    With ``scalings_as_overrides``, a point that only scales some pathways' laws (the core's
+    ``scalings_as_overrides``) writes no edges files but a circuit config naming point 0's and a
+    SONATA ``connection_overrides`` fragment, as the command's ``--scalings-as-overrides``.
 
     Returns ``{"plan": the core's plan (mode, axes, points with name, values, changes…),
-    "points": [parameterize_circuit's result per point], "out_dir", "warnings"}``.
+    "points": [parameterize_circuit's result per point], "out_dir", "warnings", "outputs": per
+    point how it was written (None without scalings_as_overrides)}``.
     """
     import synparam
 
@@ -583,6 +587,13 @@ def scan_circuit(circuit_config, config, out, *, max_points=None, seed=None, pat
     overrides = {k: (list(v) if k == "populations" else v) for k, v in settings.items() if v is not None}
     host = {"max_points_option": _option_names["max_points"], "settings": {k: _option_names[k] for k in overrides}}
     plan = json.loads(_synparam.plan_scan(text, max_points, json.dumps(host)))
+    outputs, scan_json = None, plan["scan_json"]
+    if scalings_as_overrides:
+        decided = json.loads(_synparam.scan_overrides(json.dumps(plan["plan"]["points"]), plan["scan_json"], json.dumps(overrides)))
+        outputs, scan_json = decided["outputs"], decided["scan_json"]
+
+    def drawn(index):
+        return outputs is None or outputs[index]["as"] == "edges"
 
     def in_point(error, point):
         error.args = (f"scan point {point['name']}: {error.args[0] if error.args else error}",) + error.args[1:]
@@ -616,25 +627,54 @@ def scan_circuit(circuit_config, config, out, *, max_points=None, seed=None, pat
     try:
         if os.path.lexists(out_dir) and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
             raise CircuitError(f"output directory {printable(out_dir)} is not empty; choose a new or empty --out (inputs are never modified)")
-        state = {"shared_dir": os.path.join(staging, shared), "changes": [p["changes"] for p in plan["plan"]["points"]],
+        points = plan["plan"]["points"]
+        state = {"shared_dir": os.path.join(staging, shared), "changes": [p["changes"] for i, p in enumerate(points) if drawn(i)],
                  "excluded": [os.path.realpath(out_dir), os.path.realpath(staging), os.path.realpath(lock)]}
         os.makedirs(state["shared_dir"])
         results = []
-        for index, point in enumerate(plan["plan"]["points"]):
+        for index, point in enumerate(points):
             state["first"] = index == 0
-            results.append(_publish(circuit_config, point["model_text"], os.path.join(staging, point["name"]), settings, client=client,
+            point_out = os.path.join(staging, point["name"])
+            if not drawn(index):
+                results.append(_publish_override_point(point_out, point["name"], points[0]["name"], os.path.basename(os.fspath(circuit_config)), outputs[index]))
+                continue
+            results.append(_publish(circuit_config, point["model_text"], point_out, settings, client=client,
                                     partition_rows=partition_rows, in_flight=in_flight, strict=strict, hasher=hasher, scan=state))
         with open(os.path.join(staging, scan_file), "x", encoding="utf-8", newline="") as stream:
-            stream.write(plan["scan_json"])
+            stream.write(scan_json)
         try:
             os.rename(staging, out_dir)
         except OSError as error:
             raise CircuitError(f"cannot move the finished output into place ({error})", file=out_dir) from None
         published = True
-        return {"plan": plan["plan"], "points": results, "out_dir": out_dir, "warnings": warnings}
+        return {"plan": plan["plan"], "points": results, "out_dir": out_dir, "warnings": warnings, "outputs": outputs}
     finally:
         hasher.close()
         _release(staging, lock, published)
+
+
+def _publish_override_point(point_out, point_name, base_name, config_name, output):
+    """A scan point written as SONATA connection_overrides over point 0's edges (design §5.5), in
+    ``point_out`` beside point 0's folder: the files the core writes (``override_point_files``)
+    from point 0's circuit config and node sets. No edges file, no sidecar (scan.json records it)."""
+    base_dir = os.path.join(os.path.dirname(point_out), base_name)
+
+    def read(file):
+        try:
+            with open(file, encoding="utf-8", newline="") as stream:
+                return stream.read()
+        except OSError as error:
+            raise CircuitError(f"cannot read point {printable(base_name)}'s file ({error.strerror})", file=file) from None
+
+    config_text = read(os.path.join(base_dir, config_name))
+    node_sets = _synparam.node_sets_file_of(config_text)
+    node_sets_text = None if node_sets is None else read(os.path.normpath(os.path.join(base_dir, node_sets)))
+    files = _synparam.override_point_files(point_name, base_name, config_name, config_text, node_sets_text, json.dumps(output))
+    os.mkdir(point_out)
+    for name, text in files:
+        with open(os.path.join(point_out, name), "x", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+    return {"out_dir": point_out, "files": [name for name, _ in files], "overrides": output, "populations": [], "warnings": []}
 
 
 class _Clock:
@@ -1146,6 +1186,8 @@ def _parser():
     parser.add_argument("--circuit", required=True, help="circuit_config.json")
     parser.add_argument("--config", required=True, help="model or task config (JSON file); a scan config runs every point")
     parser.add_argument("--max-points", type=int, help="a scan config: refuse more points than this (default: the config's max_points, else 10000)")
+    parser.add_argument("--scalings-as-overrides", action="store_true",
+                        help="a scan config: a point that only scales some pathways' laws writes SONATA connection_overrides over point 0's edges instead of edges files")
     parser.add_argument("--out", required=True, help="output folder (new or empty)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--pathway-property")
@@ -1191,7 +1233,11 @@ def main(argv=None):
                         populations=[p for p in args.populations.split(",") if p] if args.populations else None,
                         client=client, partition_rows=args.partition_rows, strict=args.strict)
         if _synparam.is_scan_config(_config_text(args.config)):
-            scanned = scan_circuit(args.circuit, args.config, args.out, max_points=args.max_points, _option_names=_CONSOLE_OPTION_NAMES, **settings)
+            scanned = scan_circuit(args.circuit, args.config, args.out, max_points=args.max_points, scalings_as_overrides=args.scalings_as_overrides,
+                                   _option_names=_CONSOLE_OPTION_NAMES, **settings)
+            for point, output in zip(scanned["plan"]["points"], scanned["outputs"] or []):
+                if output["as"] == "edges" and output["reason"]:
+                    print(f"{printable(point['name'])}: written as edges: {printable(output['reason'])}")
             if not args.quiet:
                 print(f"wrote the scan to {printable(scanned['out_dir'])}: scan.json, {len(scanned['points'])} circuit(s), files no point changes once in shared/; each verified")
             for warning in scanned["warnings"] + list(dict.fromkeys(w for r in scanned["points"] for w in r["warnings"])):
@@ -1199,6 +1245,8 @@ def main(argv=None):
             return 0
         if args.max_points is not None:
             _parser().error("--max-points is for a scan config (one with \"scan\": \"grid\" or \"coupled\")")
+        if args.scalings_as_overrides:
+            _parser().error("--scalings-as-overrides is for a scan config (one with \"scan\": \"grid\" or \"coupled\")")
         result = parameterize_circuit(args.circuit, args.config, args.out, **settings)
     except (CircuitError, synparam.SynparamError) as error:
         name = type(error).__name__

@@ -28,6 +28,7 @@
 mod axes;
 mod changes;
 mod json;
+mod overrides;
 mod patch;
 mod redraw;
 
@@ -37,6 +38,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 pub use changes::{changes_between, Change, Changes};
+pub use overrides::{
+    node_sets_file_of, override_point_files, scaling_factor, scalings_as_overrides, scan_json_with_outputs,
+    CellScaling, OverridePoint, PointOutput, OVERRIDES_FILE, OVERRIDE_NODE_SETS_FILE, SCALING_TOLERANCE,
+};
 pub use patch::{changed_by_patch, merge_patch, patch_between, reparameterize, ParentRun, Reparameterization};
 pub use redraw::{redraw_config, Redraw};
 

@@ -380,3 +380,94 @@ test("--from-provenance --change differs from its parent exactly where the chang
   await assert.rejects(main(["--circuit", circuit, "--from-provenance", path.join(parent, "parameterization.json"), "--change", patch, "--out", path.join(dir, "x")], quiet), /'GLIA' is not in the recorded src_types/);
   await assert.rejects(fs.stat(path.join(dir, "x")));
 });
+
+test("--scalings-as-overrides: pure scalings write connection_overrides over point 0's edges; a changed std is written as edges, with the reason", async () => {
+  // conductance EXC→INH: the base law, ×0.5, ×2, and its std alone changed.
+  const base = { type: "gamma", mean: 1.0, std: 0.3, shared_within: false };
+  const config = await scanConfig("grid_task.json", (c) => {
+    c.scan = "coupled";
+    c.pathway_param_dict.prop_stats.conductance.EXC.INH = [base, { ...base, mean: 0.5, std: 0.15 }, { ...base, mean: 2.0, std: 0.6 }, { ...base, std: 0.6 }];
+    c.pathway_param_dict.prop_stats.u_syn.INH.EXC = { type: "normal", mean: 0.25, std: 0.05 };
+    return c;
+  });
+  const out = path.join(await tempDir(), "scan");
+  const lines = [];
+  await main(["--circuit", circuit, "--config", config, "--out", out, "--scalings-as-overrides", "--chunk-size", "200"], (line) => lines.push(line));
+  const scan = await readJson(path.join(out, "scan.json"));
+  const [p0, half, double, std] = scan.points.map((p) => p.name);
+  assert.deepEqual(scan.points.map((p) => p.written_as.as), ["edges", "overrides", "overrides", "edges"]);
+  assert.match(scan.points[3].written_as.reason, /^conductance EXC→INH: not a scaling of point 0's spec: std 0\.6 is not 1 × 0\.3$/);
+  assert.deepEqual(scan.points[1].written_as.scalings, [{ property: "conductance", source: "EXC", target: "INH", factor: 0.5 }]);
+  assert.equal(scan.points[2].written_as.edges_of, p0);
+  assert.ok(lines.some((l) => l.includes(`${half}: changes conductance EXC → INH; connection_overrides over ${p0}'s edges: conductance EXC → INH ×0.5`)), lines.join("\n"));
+  assert.ok(lines.some((l) => l.includes(`${std}: changes conductance EXC → INH;`) && l.includes("written as edges: conductance EXC→INH: not a scaling")), lines.join("\n"));
+  // The override points hold no edges file: a config naming point 0's, the fragment and its node sets.
+  for (const [name, factor] of [[half, 0.5], [double, 2]]) {
+    const folder = path.join(out, name);
+    assert.deepEqual(await filesUnder(folder), ["circuit_config.json", "simulation_node_sets.json", "simulation_overrides.json"]);
+    const fragment = await readJson(path.join(folder, "simulation_overrides.json"));
+    assert.equal(fragment.network, "circuit_config.json");
+    assert.equal(fragment.node_sets_file, "simulation_node_sets.json");
+    assert.deepEqual(fragment.connection_overrides, [{ name: "synparam:EXC->INH", source: "synparam:synapse_class=EXC", target: "synparam:synapse_class=INH", weight: factor }]);
+    assert.deepEqual(await readJson(path.join(folder, "simulation_node_sets.json")), {
+      ...(await readJson(path.join(multi, "node_sets.json"))),
+      "synparam:synapse_class=EXC": { synapse_class: "EXC" }, "synparam:synapse_class=INH": { synapse_class: "INH" },
+    });
+    const files = (edges) => Object.values(edges).map((e) => e.file);
+    assert.deepEqual(files(await edgesOf(path.join(folder, "circuit_config.json"))), files(await edgesOf(path.join(out, p0, "circuit_config.json"))), "point 0's edges files");
+  }
+  for (const name of [p0, std]) assert.ok((await filesUnder(path.join(out, name))).some((f) => f.endsWith("edges.h5")), `${name} writes its edges`);
+  // What the simulator applies is what drawing the point gives: the same scan drawn, point 1's
+  // conductance on EXC→INH is 0.5 × point 0's (up to float32 rounding), every other value the same.
+  const drawn = path.join(await tempDir(), "drawn");
+  await main(["--circuit", circuit, "--config", config, "--out", drawn, "--chunk-size", "200"], quiet);
+  const [a, b] = await Promise.all([p0, half].map((name) => edgesOf(path.join(drawn, name, "circuit_config.json"))));
+  let scaled = 0;
+  for (const [population, { datasets, pathways }] of Object.entries(a)) {
+    for (const [i, value] of datasets.conductance?.entries() ?? []) {
+      const now = Number(b[population].datasets.conductance[i]);
+      if (pathways[i] !== "EXC→INH") assert.equal(now, Number(value));
+      else {
+        assert.ok(Math.abs(now - 0.5 * Number(value)) <= 1e-6 * now, `${population} edge ${i}: ${now} vs 0.5 × ${value}`);
+        scaled++;
+      }
+    }
+  }
+  assert.ok(scaled > 0);
+  // libsonata reads the fragment (with a run block) and the node sets select the pathway's nodes.
+  const python = path.join(repo, ".venv/bin/python");
+  const { spawnSync } = await import("node:child_process");
+  if (spawnSync(python, ["-c", "import libsonata"]).status !== 0) return;
+  const check = spawnSync(python, ["-c", `
+import json, sys, libsonata
+folder = sys.argv[1]
+fragment = json.load(open(folder + "/simulation_overrides.json"))
+sim = libsonata.SimulationConfig(json.dumps({"run": {"tstop": 1, "dt": 0.025, "random_seed": 1}, **fragment}), folder)
+o = sim.connection_overrides()[0]
+circuit = libsonata.CircuitConfig.from_file(folder + "/" + fragment["network"])
+sets = libsonata.NodeSets.from_file(sim.node_sets_file)
+nodes = circuit.node_population("S1")
+exc = sets.materialize(o.source, nodes).flatten().tolist()
+print(json.dumps({"name": o.name, "weight": o.weight, "source": o.source, "target": o.target, "exc": len(exc),
+  "all_exc": bool(exc) and all(v == "EXC" for v in nodes.get_attribute("synapse_class", libsonata.Selection(exc))),
+  "edges": sorted(circuit.edge_populations)}))
+`, path.join(out, double)], { encoding: "utf8" });
+  assert.equal(check.status, 0, check.stderr);
+  const read = JSON.parse(check.stdout);
+  assert.deepEqual([read.name, read.weight, read.source, read.target], ["synparam:EXC->INH", 2, "synparam:synapse_class=EXC", "synparam:synapse_class=INH"]);
+  assert.ok(read.exc > 0 && read.all_exc, check.stdout);
+  assert.ok(read.edges.includes("S1__S1__chemical"));
+});
+
+test("--scalings-as-overrides outside a scan is a usage error, and nothing is written", async () => {
+  const model = await scanConfig("grid_task.json", (c) => {
+    delete c.scan;
+    c.pathway_param_dict.prop_stats.conductance.EXC.INH.mean = 1.0;
+    c.pathway_param_dict.prop_stats.u_syn.INH.EXC = { type: "normal", mean: 0.25, std: 0.05 };
+    return c;
+  });
+  const parent = await tempDir();
+  await assert.rejects(main(["--circuit", circuit, "--config", model, "--out", path.join(parent, "x"), "--scalings-as-overrides"], quiet),
+    /--scalings-as-overrides is for a scan config/);
+  assert.deepEqual(await fs.readdir(parent), []);
+});

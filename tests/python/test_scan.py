@@ -191,3 +191,33 @@ def test_the_console_command_runs_a_scan(scratch):
     assert main(["--circuit", str(CIRCUIT), "--config", str(SCANS / "coupled_task.json"), "--out", str(python_out),
                  "--workers", "1", "--dashboard", "", "--quiet"]) == 0
     assert_same_scan(command_out, python_out)
+
+
+def test_scalings_as_overrides_equal_the_command(scratch):
+    """scalings_as_overrides=True: the points that only scale a law are the command's bytes (a
+    circuit config naming point 0's edges, the connection_overrides fragment, its node sets); the
+    others are drawn as edges, as the command draws them."""
+    config = json.loads((SCANS / "grid_task.json").read_text().replace("-Infinity", "-1e308"))
+    config["scan"] = "coupled"
+    stats = config["pathway_param_dict"]["prop_stats"]
+    base = {"type": "gamma", "mean": 1.0, "std": 0.3, "shared_within": False}
+    stats["conductance"]["EXC"]["INH"] = [base, {**base, "mean": 0.5, "std": 0.15}, {**base, "mean": 2.0, "std": 0.6}, {**base, "std": 0.6}]
+    stats["u_syn"]["INH"]["EXC"] = {"type": "normal", "mean": 0.25, "std": 0.05}
+    path = scratch / "overrides_scan.json"
+    path.write_text(json.dumps(config))
+    command_out = scratch / "command-overrides"
+    command("--circuit", CIRCUIT, "--config", path, "--out", command_out, "--workers", "1", "--scalings-as-overrides")
+    python_out = scratch / "python-overrides"
+    result = synparam.scan(CIRCUIT, path, python_out, partition_rows=300, scalings_as_overrides=True)
+    assert [o["as"] for o in result["outputs"]] == ["edges", "overrides", "overrides", "edges"]
+    assert sorted(p.name for p in command_out.iterdir()) == sorted(p.name for p in python_out.iterdir())
+    assert (command_out / "scan.json").read_bytes() == (python_out / "scan.json").read_bytes()
+    scan = json.loads((command_out / "scan.json").read_text())
+    for point in scan["points"]:
+        if point["written_as"]["as"] == "overrides":
+            names = ["circuit_config.json", "simulation_node_sets.json", "simulation_overrides.json"]
+            assert _files(python_out / point["name"]) == _files(command_out / point["name"]) == names
+            for name in names:
+                assert (command_out / point["name"] / name).read_bytes() == (python_out / point["name"] / name).read_bytes(), name
+        else:
+            assert_same_circuit(command_out / point["name"], python_out / point["name"])

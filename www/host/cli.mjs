@@ -33,7 +33,7 @@ import { cleanUpActiveRuns } from "../node/publish.mjs";
 const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --config <json> --out DIR
        [--seed N] [--pathway-property P] [--populations a,b] [--fallback-value V] [--overwrite] [--strict] [--chunk-size N] [--hardlink] [--workers N] [--timings]
    or: synparam --circuit <circuit_config.json | files.h5...> --from-provenance parameterization.json [--change PATCH.json] --out DIR [--hardlink]
-   or: synparam --circuit <circuit_config.json> --config <scan config> --out DIR [--max-points N] [run options]
+   or: synparam --circuit <circuit_config.json> --config <scan config> --out DIR [--max-points N] [--scalings-as-overrides] [run options]
    or: synparam --circuit <circuit_config.json | files.h5...> --config <rules> --explain [--strict] [--export-model F] [--export-rules F]
    or: synparam --config <model or rules> --export-rules F [--pathway-property P]
    or: synparam --circuit <circuit_config.json | files.h5...> --fit MODEL.json --pathway-property P [--fit-report R.json]
@@ -60,6 +60,10 @@ const USAGE = `usage: synparam --circuit <circuit_config.json | files.h5...> --c
   --max-points N  a scan config (one with "scan": "grid" | "coupled") runs every point, one circuit
                each in DIR/<point>/, files no point changes once in DIR/shared/; more points than N
                (default: the config's max_points, else 10000) are refused.
+  --scalings-as-overrides  a scan point that only multiplies the scale of conductance, u_syn,
+               depression_time or facilitation_time laws of some pathways writes no edges files:
+               its folder holds a circuit config naming point 0's edges and simulation_overrides.json,
+               SONATA connection_overrides that make the simulator apply the factors (docs/command.md).
 
   --hardlink   link unchanged files (nodes, morphologies, ...) into DIR instead of copying them. Saves
                space, but DIR's files ARE the input files then: anything that later modifies one of
@@ -128,6 +132,7 @@ export function parseArguments(argv) {
       case "--from-provenance": options.fromProvenance = value(); break;
       case "--change": options.change = value(); break;
       case "--max-points": options.maxPoints = count(flag, value(), 1); break;
+      case "--scalings-as-overrides": options.scalingsAsOverrides = true; break;
       case "--explain": options.explain = true; break;
       case "--export-model": options.exportModel = value(); break;
       case "--export-rules": options.exportRules = value(); break;
@@ -248,6 +253,7 @@ export async function main(argv, log = console.log) {
   const configText = change ? change.configText : recorded ? recorded.configText : configTextOf(options.config, await readInput(options.config));
   if (!recorded && isScanConfig(configText)) return scanCommand(options, configText, log, timer);
   if (options.maxPoints !== undefined) throw new UsageError("--max-points is for a scan config (one with \"scan\": \"grid\" or \"coupled\")");
+  if (options.scalingsAsOverrides) throw new UsageError("--scalings-as-overrides is for a scan config (one with \"scan\": \"grid\" or \"coupled\")");
   if (options.exportRules) {
     await writeNew(options.exportRules, `${await rulesOf(configText, options.pathwayProperty ?? "synapse_class")}\n`);
     log(`wrote the rules to ${printable(options.exportRules)}`);
@@ -297,6 +303,7 @@ async function scanCommand(options, scanText, log, timer) {
   const settings = { seed: options.seed, pathwayProperty: options.pathwayProperty, fallback: options.fallback, overwrite: options.overwrite, populations: options.populations };
   const result = await writeParameterizedScan({
     circuitPaths: options.circuit, scanText, maxPoints: options.maxPoints ?? null, settings, out: options.out, chunkSize: options.chunkSize, hardlink: options.hardlink,
+    scalingsAsOverrides: Boolean(options.scalingsAsOverrides),
     shouldStop: () => stopSignal !== null, workers: options.workers, strict: options.strict, timings: options.timings ? timer : null,
     optionNames: { seed: "--seed", pathwayProperty: "--pathway-property", fallback: "--fallback-value", overwrite: "--overwrite", populations: "--populations", maxPoints: "--max-points" },
     onPlan: (plan) => {
@@ -307,7 +314,11 @@ async function scanCommand(options, scanText, log, timer) {
   for (const [i, point] of result.plan.points.entries()) {
     const changes = point.changes.kind === "everything" ? `everything (${point.changes.reasons.map(printable).join("; ")})` : point.changes.changed.length
       ? point.changes.changed.map((c) => `${printable(c.property)} ${c.source === null ? "*" : printable(c.source)} → ${c.target === null ? "*" : printable(c.target)}`).join(", ") : "nothing";
-    log(`  ${printable(point.name)}: ${i === 0 ? "the base point" : `changes ${changes}`}; ${result.results[i].populations.map((p) => `${printable(p.name)} ${p.size} synapses`).join(", ")}`);
+    const written = result.outputs?.[i];
+    const how = written?.as === "overrides"
+      ? `connection_overrides over ${printable(result.plan.points[0].name)}'s edges: ${written.scalings.map((c) => `${printable(c.property)} ${printable(c.source)} → ${printable(c.target)} ×${c.factor}`).join(", ")}`
+      : result.results[i].populations.map((p) => `${printable(p.name)} ${p.size} synapses`).join(", ") + (written?.reason ? `; written as edges: ${printable(written.reason)}` : "");
+    log(`  ${printable(point.name)}: ${i === 0 ? "the base point" : `changes ${changes}`}; ${how}`);
   }
   log(`\nwrote the scan to ${printable(result.outDir)}: scan.json, ${result.plan.points.length} circuit(s) (<point>/circuit_config.json), files no point changes once in shared/; each verified`);
   for (const warning of [...result.warnings, ...new Set(result.results.flatMap((r) => r.warnings))]) log(`warning: ${printable(warning)}`);

@@ -7,12 +7,12 @@ import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import h5wasm from "h5wasm/node";
 import { initSync, Parameterizer, DatasetDigest, planRun, version, isRulesInput, readRules, RuleCompiler, exportRules, Fitter, FitState, planFit } from "../../pkg/synparam.js";
-import { planScan, scanEdgeFiles, scanFileNames, reparameterize } from "../../pkg/synparam.js";
+import { planScan, scanEdgeFiles, scanFileNames, reparameterize, scanOverrides } from "../../pkg/synparam.js";
 import { scanLayout } from "../sonata/circuit_output.js";
 import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5 } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
 import { parameterizeCircuit, overridesOf, compileRules, checkAgainstCircuit, checkRun, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
-import { publishCircuit, publishScan } from "../node/publish.mjs";
+import { publishCircuit, publishScan, publishOverridePoint } from "../node/publish.mjs";
 import { createDrawPool } from "../run/pool.js";
 import { nodeEndpoint } from "../run/protocol.js";
 import { resultsOf } from "../run/results.js";
@@ -179,9 +179,12 @@ const SCAN_OPTION_NAMES = { seed: "seed", pathwayProperty: "pathwayProperty", fa
  * point changes stored once in `out/shared/` and named from each point's config (design §5.5).
  * `onPlan(plan)` hears the plan, every point checked, before any file is written. Other options as
  * writeParameterizedCircuit, for every point. Returns `{plan, results (per point, as
- * writeParameterizedCircuit's), outDir, warnings}`.
+ * writeParameterizedCircuit's), outDir, warnings, outputs}`. With `scalingsAsOverrides`, a point
+ * that only scales some pathways' laws (the core's `scalings_as_overrides`) writes no edges files but
+ * a circuit config naming point 0's and a SONATA `connection_overrides` fragment (publishOverridePoint);
+ * `outputs` says per point how it was written, and why not as overrides.
  */
-export async function writeParameterizedScan({ circuitPaths, scanText, maxPoints = null, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, onPlan = () => {}, onProgress, shouldStop, workers = defaultWorkers(), timings = null, strict = false, optionNames = SCAN_OPTION_NAMES }) {
+export async function writeParameterizedScan({ circuitPaths, scanText, maxPoints = null, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, scalingsAsOverrides = false, onPlan = () => {}, onProgress, shouldStop, workers = defaultWorkers(), timings = null, strict = false, optionNames = SCAN_OPTION_NAMES }) {
   await initialize();
   const given = overridesOf(settings);
   const coreSetting = { seed: "seed", pathwayProperty: "pathway_property", fallback: "fallback", overwrite: "overwrite", populations: "populations" };
@@ -189,7 +192,9 @@ export async function writeParameterizedScan({ circuitPaths, scanText, maxPoints
     max_points_option: optionNames.maxPoints,
     settings: Object.fromEntries(Object.keys(given).map((key) => [coreSetting[key], optionNames[key]])),
   };
-  const { plan, scan_json: scanJsonText } = planScan(scanText, maxPoints ?? undefined, host);
+  const { plan, scan_json: planned } = planScan(scanText, maxPoints ?? undefined, host);
+  const { outputs, scan_json: scanJsonText } = scalingsAsOverrides ? scanOverrides(plan.points, given, planned) : { outputs: null, scan_json: planned };
+  const drawn = (point) => !outputs || outputs[point.index].as === "edges";
   for (const point of plan.points) {
     try {
       validateConfig(point.model_text, settings);
@@ -215,17 +220,18 @@ export async function writeParameterizedScan({ circuitPaths, scanText, maxPoints
   timings?.mark("check points");
   onPlan(plan);
   // Which edges files each point writes, decided by the core from what the first point drew.
-  const decide = (result) => scanLayout(circuit, scanEdgeFiles(plan.points.map((p) => p.changes), result.populations.map((p) => ({
+  const decide = (result) => scanLayout(circuit, scanEdgeFiles(plan.points.filter(drawn).map((p) => p.changes), result.populations.map((p) => ({
     file: p.fileName, properties: p.stats.map((s) => ({ property: s.property, pathways: s.pathways.map(({ source: from, target }) => ({ source: from, target })) })),
   }))));
   try {
     const published = await publishScan({
       out, points: plan.points, scanJsonText, names: scanFileNames(), shouldStop,
-      runPoint: (point, pointOut, scan) => publishRun({
-        circuit, source, configText: point.model_text, settings, out: pointOut, hardlink, onProgress, shouldStop, workers, timings, strict, chunkSize, scan: { ...scan, decide, changes: point.changes },
-      }).catch((error) => { throw inPoint(error, point); }),
+      runPoint: (point, pointOut, scan) => (drawn(point)
+        ? publishRun({ circuit, source, configText: point.model_text, settings, out: pointOut, hardlink, onProgress, shouldStop, workers, timings, strict, chunkSize, scan: { ...scan, decide, changes: point.changes } })
+        : publishOverridePoint({ pointOut, pointName: point.name, baseName: plan.points[0].name, configName: path.basename(typeof circuitPaths === "string" ? circuitPaths : circuitPaths[0]), output: outputs[point.index] })
+      ).catch((error) => { throw inPoint(error, point); }),
     });
-    return { plan, ...published };
+    return { plan, ...published, outputs };
   } finally {
     closeCircuit(circuit);
   }

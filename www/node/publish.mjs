@@ -18,7 +18,7 @@ import { CircuitError, inFileOf } from "../sonata/errors.js";
 import { outputLayout, outputFiles } from "../sonata/circuit_output.js";
 import { printable } from "../sonata/errors.js";
 import { pinObjectTimestamps, verifyDatasets } from "../sonata/writer.js";
-import { configSha256, recordedOutputHashes } from "../../pkg/synparam.js";
+import { configSha256, recordedOutputHashes, nodeSetsFileOf, overridePointFiles } from "../../pkg/synparam.js";
 import { provenanceFileName, provenanceDocument, changedInputs } from "../run/provenance.js";
 
 /** Where an output DIR is assembled by this process, and the lock file claiming it. */
@@ -615,4 +615,26 @@ export async function publishScan({ out, points, scanJsonText, names, runPoint, 
     return done;
   });
   return { results, outDir, warnings };
+}
+
+/**
+ * A scan point written as SONATA connection_overrides over point 0's edges (design §5.5), in
+ * `pointOut` beside point 0's folder `baseName` (both in the scan's staging folder): its circuit
+ * config (`configName`, point 0's pointing into point 0's folder), the simulation-config fragment
+ * and its node sets file (the circuit's node sets with the pathway node sets), as the core writes
+ * them (`overridePointFiles`, from the core's `output` for the point). No edges file, no sidecar:
+ * scan.json records the point. Returns `{outDir, files, overrides: output, populations: [], warnings: []}`.
+ */
+export async function publishOverridePoint({ pointOut, pointName, baseName, configName, output }) {
+  const baseDir = path.join(path.dirname(pointOut), baseName);
+  const read = (file) => fs.readFile(file, "utf8").catch((error) => {
+    throw new CircuitError(`cannot read point ${printable(baseName)}'s file (${error.code ?? error.message})`, { file });
+  });
+  const configText = await read(path.join(baseDir, configName));
+  const nodeSets = nodeSetsFileOf(configText);
+  const nodeSetsText = nodeSets === undefined ? undefined : await read(path.resolve(baseDir, nodeSets));
+  const files = overridePointFiles(pointName, baseName, configName, configText, nodeSetsText, output);
+  await fs.mkdir(pointOut);
+  for (const { name, text } of files) await fs.writeFile(path.join(pointOut, name), text, { flag: "wx" });
+  return { outDir: pointOut, files: files.map((f) => f.name), overrides: output, populations: [], warnings: [] };
 }
