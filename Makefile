@@ -159,7 +159,7 @@ serve: web
 # tests that measure time or drive a browser then run one after another.
 test: setup setup-browser
 	$(MAKE) --no-print-directory -j2 --output-sync=target site test-rust
-	$(MAKE) --no-print-directory test-wasm test-types test-node conformance test-python
+	$(MAKE) --no-print-directory -j1 test-wasm test-types test-node conformance test-python
 
 test-rust:
 	cargo fmt --all --check

@@ -1377,13 +1377,14 @@ pub fn scan_file_names() -> Result<JsValue, JsValue> {
 }
 
 /// A run whose `changes` (a scan point's, as `planScan` gives them) touch some properties, drawn
-/// over a copy of a file holding the others: `{config_text (null when not possible), properties,
-/// storage, reason}` (see the Rust `scan::redraw_config`). Throws a `ConfigError` for a config
-/// that does not parse.
+/// over a copy of the first point's file, which wrote `first` (`[{property, storage}]` in the
+/// order written): `{config_text (null when not possible), properties, reason}` (see the Rust
+/// `scan::redraw_config`). Throws a `ConfigError` for a config that does not parse.
 #[wasm_bindgen(js_name = redrawConfig)]
-pub fn redraw_config(config_text: &str, changes: JsValue) -> Result<JsValue, JsValue> {
+pub fn redraw_config(config_text: &str, changes: JsValue, first: JsValue) -> Result<JsValue, JsValue> {
     let changes: crate::scan::Changes = from_js(changes, "scan point changes")?;
-    to_js(&crate::scan::redraw_config(config_text, &changes).map_err(js_error)?)
+    let first: Vec<crate::scan::WrittenDataset> = from_js(first, "the first point's datasets")?;
+    to_js(&crate::scan::redraw_config(config_text, &changes, &first).map_err(js_error)?)
 }
 
 /// The patch that turns a recorded config into `current_text` (see the Rust `scan::patch_between`):

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use synparam::engine::{EdgeChunk, PathwayColumn};
 use synparam::scan::{
     changed_by_patch, changes_between, is_scan_config, merge_patch, patch_between, plan_scan, plan_scan_for,
-    redraw_config, reparameterize, Change, Changes, ConfigKind, ScanHost, ScanMode, DEFAULT_MAX_POINTS,
+    redraw_config, reparameterize, Change, Changes, ConfigKind, ScanHost, ScanMode, WrittenDataset, DEFAULT_MAX_POINTS,
 };
 use synparam::storage::StorageChunk;
 use synparam::Parameterizer;
@@ -714,15 +714,28 @@ fn by_synapse_cases_and_synapse_conditions_are_values_not_axes_and_their_changes
 
 // ---------------------------------------------------------------- redrawing over a copy
 
+/// The datasets a whole run of `config` writes into the test network, in order (as a host reads
+/// back the first point's).
+fn written(config: &str) -> Vec<WrittenDataset> {
+    let mut run = Parameterizer::new(config, None).unwrap();
+    run.add_edge_population("pop", nodes(), nodes(), "synapse_class", None).unwrap();
+    let plan = run.plan_output("pop", network().len() as u64, &[], &[0], false, None).unwrap();
+    plan.datasets
+        .iter()
+        .map(|d| WrittenDataset { property: d.property.clone(), storage: d.storage.to_string() })
+        .collect()
+}
+
 #[test]
 fn a_point_redraws_only_what_it_changes_with_the_bits_of_the_whole_run() {
     for name in ["grid_task.json", "coupled_task.json"] {
         let plan = plan_scan(&fixture(name), None).unwrap();
-        let first = redraw_config(&plan.points[0].model_text, &plan.points[0].changes).unwrap();
+        let first_written = written(&plan.points[0].model_text);
+        let first = redraw_config(&plan.points[0].model_text, &plan.points[0].changes, &first_written).unwrap();
         assert_eq!(first.reason.as_deref(), Some("no property is changed"));
         assert!(first.config_text.is_none());
         for point in &plan.points[1..] {
-            let redraw = redraw_config(&point.model_text, &point.changes).unwrap();
+            let redraw = redraw_config(&point.model_text, &point.changes, &first_written).unwrap();
             let text = redraw.config_text.as_deref().unwrap_or_else(|| panic!("{}: {:?}", point.name, redraw.reason));
             for workers in [1, 3] {
                 let (whole, part) = (run(&point.model_text, workers), run(text, workers));
@@ -745,11 +758,11 @@ fn a_point_redraws_only_what_it_changes_with_the_bits_of_the_whole_run() {
         }
     }
     // A changed correlated property redraws its whole group (the copula draws them together), in
-    // prop_stats order, with the storage a new dataset of each gets.
+    // prop_stats order.
     let plan = plan_scan(&fixture("coupled_task.json"), None).unwrap();
-    let redraw = redraw_config(&plan.points[2].model_text, &plan.points[2].changes).unwrap();
+    let first_written = written(&plan.points[0].model_text);
+    let redraw = redraw_config(&plan.points[2].model_text, &plan.points[2].changes, &first_written).unwrap();
     assert_eq!(redraw.properties, ["conductance", "depression_time"]);
-    assert_eq!(redraw.storage, ["float32", "float32"]);
     let text: Value = serde_json::from_str(redraw.config_text.as_deref().unwrap()).unwrap();
     assert_eq!(text["pathway_param_dict"]["prop_cov"]["props"], json!(["conductance", "depression_time"]));
     assert_eq!(text["random_seed"], json!(3), "the settings are kept");
@@ -759,23 +772,40 @@ fn a_point_redraws_only_what_it_changes_with_the_bits_of_the_whole_run() {
 fn a_point_that_cannot_redraw_alone_says_why() {
     let plan = plan_scan(&fixture("coupled_task.json"), None).unwrap();
     let text = &plan.points[1].model_text;
+    let first = written(&plan.points[0].model_text);
+    let reason =
+        |text: &str, changes: &Changes, first: &[WrittenDataset]| redraw_config(text, changes, first).unwrap().reason;
     let everything = Changes::Everything { reasons: vec!["random_seed: 3 → 4".into()] };
-    assert_eq!(
-        redraw_config(text, &everything).unwrap().reason.as_deref(),
-        Some("everything changes (random_seed: 3 → 4)")
-    );
+    assert_eq!(reason(text, &everything, &first).as_deref(), Some("everything changes (random_seed: 3 → 4)"));
     let unknown = some(vec![cell("u_syn", "EXC", "EXC")]);
+    assert_eq!(reason(text, &unknown, &first).as_deref(), Some("'u_syn' is not a property of the model drawn"));
+    let conductance = some(vec![cell("conductance", "INH", "INH")]);
+    // A property the first point did not write (an axis adding one), or another order: a whole
+    // run would create other datasets.
+    let mut added: Value = serde_json::from_str(text).unwrap();
+    added["pathway_param_dict"]["prop_stats"]["u_syn"] =
+        added["pathway_param_dict"]["prop_stats"]["depression_time"].clone();
     assert_eq!(
-        redraw_config(text, &unknown).unwrap().reason.as_deref(),
-        Some("'u_syn' is not a property of the model drawn")
+        reason(&added.to_string(), &conductance, &first).as_deref(),
+        Some("its properties (conductance, n_rrp_vesicles, depression_time, u_syn) are not those the first point wrote (conductance, n_rrp_vesicles, depression_time), in that order")
     );
-    // A redrawn property reading a per-synapse attribute would read it from the copy.
+    let reordered: Vec<WrittenDataset> = [2, 0, 1].iter().map(|&i| first[i].clone()).collect();
+    assert!(reason(text, &conductance, &reordered)
+        .unwrap()
+        .starts_with("its properties (conductance, n_rrp_vesicles, depression_time) are not those"));
+    // A redrawn dataset stored in another type than a whole run of this point creates.
+    let mut float64 = first.clone();
+    float64[0].storage = "float64".into();
+    assert_eq!(
+        reason(text, &conductance, &float64).as_deref(),
+        Some("the first point stored 'conductance' as float64, a whole run of this point creates float32")
+    );
+    // A model reading a per-synapse attribute would read it from the copy.
     let mut config: Value = serde_json::from_str(text).unwrap();
     config["pathway_param_dict"]["prop_stats"]["n_rrp_vesicles"]["INH"]["INH"] = json!({"type": "poisson", "mean": 4.0, "scale_by": {"attribute": "afferent_section_pos", "linear": [1.0, 0.5]}});
-    let reads = redraw_config(&config.to_string(), &some(vec![cell("n_rrp_vesicles", "INH", "INH")])).unwrap();
     assert_eq!(
-        reads.reason.as_deref(),
-        Some("the redrawn properties read per-synapse attributes (afferent_section_pos)")
+        reason(&config.to_string(), &conductance, &first).as_deref(),
+        Some("the model reads per-synapse attributes (afferent_section_pos)")
     );
-    assert!(error(redraw_config("{", &unknown)).contains("JSON"), "a config that does not parse is an error");
+    assert!(error(redraw_config("{", &unknown, &first)).contains("JSON"), "a config that does not parse is an error");
 }

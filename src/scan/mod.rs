@@ -43,7 +43,7 @@ pub use overrides::{
     CellScaling, OverridePoint, PointOutput, OVERRIDES_FILE, OVERRIDE_NODE_SETS_FILE, SCALING_TOLERANCE,
 };
 pub use patch::{changed_by_patch, merge_patch, patch_between, reparameterize, ParentRun, Reparameterization};
-pub use redraw::{redraw_config, Redraw};
+pub use redraw::{redraw_config, Redraw, WrittenDataset};
 
 use crate::error::{Error, Result};
 use axes::{find_axes, kind_of, SCAN_KEYS};

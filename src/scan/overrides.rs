@@ -328,7 +328,9 @@ fn point_output(base: &Value, point: &OverridePoint, pathway_property: &str) -> 
         for value in [source, target] {
             node_sets.insert(node_set_name(pathway_property, value), json!({ pathway_property: value }));
         }
-        let weight = list.iter().find(|s| s.property == "conductance").map_or(1.0, |s| s.factor);
+        // `weight` only where conductance is scaled: an entry's weight replaces the one an earlier
+        // entry (the user's) set on the same connections.
+        let weight = list.iter().find(|s| s.property == "conductance").map(|s| s.factor);
         let configure: Vec<String> = list
             .iter()
             .filter_map(|s| {
@@ -339,8 +341,10 @@ fn point_output(base: &Value, point: &OverridePoint, pathway_property: &str) -> 
             "name": format!("synparam:{source}->{target}"),
             "source": node_set_name(pathway_property, source),
             "target": node_set_name(pathway_property, target),
-            "weight": weight,
         });
+        if let Some(weight) = weight {
+            entry["weight"] = json!(weight);
+        }
         if !configure.is_empty() {
             entry["synapse_configure"] = Value::String(configure.join(" "));
         }
@@ -599,7 +603,8 @@ mod tests {
 
     #[test]
     fn a_pure_scaling_point_becomes_one_entry_per_pathway_cell_with_its_node_sets() {
-        let texts = [task(1.0, 0.5, 0.5, ""), task(2.0, 1.0, 0.5, ""), task(0.5, 0.25, 0.25, "")];
+        let texts =
+            [task(1.0, 0.5, 0.5, ""), task(2.0, 1.0, 0.5, ""), task(0.5, 0.25, 0.25, ""), task(1.0, 0.5, 0.25, "")];
         let outputs = scalings_as_overrides(&points(&texts), &RunOverrides::default()).unwrap();
         assert_eq!(outputs[0], PointOutput::Edges { reason: None });
         let PointOutput::Overrides { entries, node_sets, scalings } = &outputs[1] else { panic!("{:?}", outputs[1]) };
@@ -617,6 +622,14 @@ mod tests {
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0]["weight"], json!(0.5));
         assert_eq!(entries[0]["synapse_configure"], json!("%s.Use *= 0.5"));
+        // u_syn alone: no weight (it would replace one the user's own entries set).
+        let PointOutput::Overrides { entries, .. } = &outputs[3] else { panic!("{:?}", outputs[3]) };
+        assert_eq!(
+            entries,
+            &vec![
+                json!({"name": "synparam:EXC->INH", "source": "synparam:synapse_class=EXC", "target": "synparam:synapse_class=INH", "synapse_configure": "%s.Use *= 0.5"})
+            ]
+        );
     }
 
     #[test]

@@ -17,10 +17,12 @@ const site = fileURLToPath(new URL("../../site", import.meta.url));
  * 1,406,148 (README, Performance → What the page downloads), then 1,463,576 with the core-owned
  * output and loading, then 1,659,940 once the core carried the fit (its extract/build, auto laws,
  * cross-validation and correlations: ~195 kB brotli of wasm, loaded whether or not the page fits
- * — a lazily loaded module of its own would take them back). The budget leaves ~8 % for growth.
+ * — a lazily loaded module of its own would take them back), then 1,810,679 with scans (the
+ * redraw, the overrides and the scan view: +~11 kB brotli over the last budget's room). The budget
+ * leaves ~2 % for growth: the next feature should first take the fit's wasm out of the load.
  * Before the bundles were split and compressed the same load sent 9,035,053 bytes (2,052,461 had
  * every file been gzipped). */
-const READY_BUDGET = 1_800_000;
+const READY_BUDGET = 1_850_000;
 
 let browser;
 const requests = [];

@@ -471,3 +471,33 @@ test("--scalings-as-overrides outside a scan is a usage error, and nothing is wr
     /--scalings-as-overrides is for a scan config/);
   assert.deepEqual(await fs.readdir(parent), []);
 });
+
+test("--scalings-as-overrides on a pathway property stored as numbers is refused, naming the population, and nothing is written", async () => {
+  // The network fixture's layer_number is an integer column: a node set of its text would select nothing.
+  const network = path.join(repo, "tests/fixtures/out/network/circuit_config.json");
+  const h5 = new h5wasm.File(path.join(repo, "tests/fixtures/out/network/nodes.h5"), "r");
+  let layers;
+  try {
+    layers = [...new Set([...h5.get("nodes/S1/0/layer_number").value].map(String))].sort();
+  } finally {
+    h5.close();
+  }
+  const every = (spec) => Object.fromEntries(layers.map((s) => [s, Object.fromEntries(layers.map((t) => [t, spec]))]));
+  const stats = every({ type: "gamma", mean: 1.0, std: 0.5 });
+  stats[layers[0]][layers[0]] = { type: "gamma", mean: [1.0, 2.0], std: [0.5, 1.0] };
+  const file = path.join(await tempDir(), "layers.json");
+  await fs.writeFile(file, JSON.stringify({ scan: "coupled", random_seed: 1, pathway_property: "layer_number", overwrite_if_exists: true,
+    pathway_param_dict: { src_types: layers, tgt_types: layers, prop_stats: { conductance: stats } } }));
+  const parent = await tempDir();
+  await assert.rejects(main(["--circuit", network, "--config", file, "--out", path.join(parent, "scan"), "--scalings-as-overrides"], quiet), (error) => {
+    assert.match(error.message, /--scalings-as-overrides: the overrides' node sets select nodes by the text of their 'layer_number', and this population stores it as integer numbers/);
+    assert.equal(error.population, "S1");
+    return true;
+  });
+  assert.deepEqual(await fs.readdir(parent), []);
+  // Without the flag the scan runs; VPM's nodes lack layer_number, so its edge population is skipped.
+  const lines = [];
+  await main(["--circuit", network, "--config", file, "--out", path.join(parent, "scan")], (line) => lines.push(line));
+  assert.equal((await readJson(path.join(parent, "scan", "scan.json"))).count, 2);
+  assert.ok(lines.some((line) => /skipped edge population 'VPM__S1__chemical'/.test(line)), lines.join("\n"));
+});

@@ -16,6 +16,7 @@ import { pinObjectTimestamps, emscriptenFileAccess, verifyDatasets } from "../so
 import { outputLayout, outputFiles, scanLayout } from "../sonata/circuit_output.js";
 import { provenanceDocument, readProvenance, provenanceFileName } from "../run/provenance.js";
 import { serveWorker } from "../run/protocol.js";
+import { scanHost, inPoint } from "../run/scan.js";
 import { phaseTimer } from "../run/timings.js";
 import { createDrawPool } from "../run/pool.js";
 import { digestOfBlob } from "../run/draw.js";
@@ -206,23 +207,15 @@ async function rerunChanges({ config, seed, pathwayProperty, fallback, overwrite
 
 /** The page's names of the run settings it sets for every point of a scan, as the core's
  * `planScan` names them when an axis sets one too (the command names its flags). */
-const PAGE_OPTION_NAMES = { seed: "the page's Seed", pathway_property: "the page's Pathway property", fallback: "the page's Fallback value", overwrite: "the page's Overwrite", populations: "the edge populations chosen in the page" };
-/** The page's settings → the core's names of them (`ScanHost.settings`). */
-const CORE_SETTING = { seed: "seed", pathwayProperty: "pathway_property", fallback: "fallback", overwrite: "overwrite", populations: "populations" };
+const PAGE_OPTION_NAMES = { seed: "the page's Seed", pathwayProperty: "the page's Pathway property", fallback: "the page's Fallback value", overwrite: "the page's Overwrite", populations: "the edge populations chosen in the page" };
 
 /** The core's plan of a scan config (`planScan`: its points, each a plain config, validated; a
  * page setting an axis also sets refused, naming both) with the page's settings `given`. */
 function scanPlanOf(config, given) {
-  const host = { settings: Object.fromEntries(Object.keys(overridesOf(given)).map((key) => [CORE_SETTING[key], PAGE_OPTION_NAMES[CORE_SETTING[key]]])) };
-  const { plan, scan_json: scanJsonText } = planScan(config, undefined, host);
+  const { plan, scan_json: scanJsonText } = planScan(config, undefined, scanHost(overridesOf(given), PAGE_OPTION_NAMES));
   return { plan, scanJsonText };
 }
 
-/** A core or run error about one scan point, named by it (its name says its axis values). */
-function inPoint(error, point) {
-  error.message = `scan point ${point.name}: ${error.message}`;
-  return error;
-}
 
 /** What the page shows of a scan: the core's plan without the points' configs. */
 const scanSummary = (plan) => ({
@@ -438,6 +431,16 @@ async function columns({ population }, { progress }) {
 }
 
 const HASH_CHUNK = 8 << 20;
+/** Per loaded circuit (its source), the SHA-256 of each input file once computed: the zips of a
+ * scan's points, and of all of them, hash each input once, not once per point. */
+const inputHashes = new WeakMap();
+function inputSha256(source, name, compute) {
+  if (!inputHashes.has(source)) inputHashes.set(source, new Map());
+  const known = inputHashes.get(source);
+  if (!known.has(name)) known.set(name, compute().catch((error) => { known.delete(name); throw error; }));
+  return known.get(name);
+}
+
 /** SHA-256 of a Blob or an Emscripten file, read in slices (the core's digest: faster than JS). */
 async function sha256Of(FS, { blob, path }) {
   if (blob) return (await digestOfBlob(FileDigest, blob)).sha256;
@@ -603,12 +606,12 @@ async function circuitEntries(made, timings, scan = null) {
     if (file.from === "config") {
       digest = digestOfBytes(new TextEncoder().encode(outputConfigText));
       outputs[file.output] = digest.sha256;
-      inputs[layout.config.input] = await sha256Of(FS, await located(layout.config.input));
+      inputs[layout.config.input] = await inputSha256(made.source, layout.config.input, async () => sha256Of(FS, await located(layout.config.input)));
     } else if (file.from === "written") {
       digest ??= await digestOfBlob(FileDigest, blob);
       outputs[named(file)] = digest.sha256;
       const input = (await hashing.hashes[`input:${file.entry.input}`]?.catch(() => null))?.sha256;
-      inputs[file.entry.input] = input ?? await sha256Of(FS, await located(file.entry.input));
+      inputs[file.entry.input] = input ?? await inputSha256(made.source, file.entry.input, async () => sha256Of(FS, await located(file.entry.input)));
     } else if (!file.file) {
       outputs[named(file)] = digest.sha256;
       inputs[file.entry.input] = digest.sha256;
@@ -617,7 +620,7 @@ async function circuitEntries(made, timings, scan = null) {
   }
   timings.mark("wait for hashes");
   // Files of the layout that no output takes (none today) are still recorded as inputs.
-  for (const [name, hash] of Object.entries(inputs)) if (hash === null) inputs[name] = await sha256Of(FS, await located(name));
+  for (const [name, hash] of Object.entries(inputs)) if (hash === null) inputs[name] = await inputSha256(made.source, name, async () => sha256Of(FS, await located(name)));
   const sidecarLayout = scan ? scan.decided.point : layout;
   const directories = sidecarLayout.entries.filter((e, i) => layout.entries[i].present && layout.entries[i].kind === "dir").map((e) => e.output || ".");
   const datasets = Object.fromEntries(plan.filter((f) => f.from === "written").map((f) => [named(f), drawnDatasets[f.output]]));

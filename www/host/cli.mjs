@@ -305,7 +305,7 @@ async function scanCommand(options, scanText, log, timer) {
     circuitPaths: options.circuit, scanText, maxPoints: options.maxPoints ?? null, settings, out: options.out, chunkSize: options.chunkSize, hardlink: options.hardlink,
     scalingsAsOverrides: Boolean(options.scalingsAsOverrides),
     shouldStop: () => stopSignal !== null, workers: options.workers, strict: options.strict, timings: options.timings ? timer : null,
-    optionNames: { seed: "--seed", pathwayProperty: "--pathway-property", fallback: "--fallback-value", overwrite: "--overwrite", populations: "--populations", maxPoints: "--max-points" },
+    optionNames: { seed: "--seed", pathwayProperty: "--pathway-property", fallback: "--fallback-value", overwrite: "--overwrite", populations: "--populations", maxPoints: "--max-points", scalingsAsOverrides: "--scalings-as-overrides" },
     onPlan: (plan) => {
       log(`${plan.mode} scan of ${plan.points.length} point(s): ${plan.axes.map((a) => `${printable(a.path)} × ${a.values.length}`).join(", ") || "no axis"}; every point checked against the circuit`);
       for (const note of plan.notes) log(`note: ${printable(note)}`);
@@ -320,7 +320,7 @@ async function scanCommand(options, scanText, log, timer) {
       : result.results[i].populations.map((p) => `${printable(p.name)} ${p.size} synapses`).join(", ") + (written?.reason ? `; written as edges: ${printable(written.reason)}` : "");
     log(`  ${printable(point.name)}: ${i === 0 ? "the base point" : `changes ${changes}`}; ${how}`);
   }
-  log(`\nwrote the scan to ${printable(result.outDir)}: scan.json, ${result.plan.points.length} circuit(s) (<point>/circuit_config.json), files no point changes once in shared/; each verified`);
+  log(`\nwrote the scan to ${printable(result.outDir)}: scan.json, ${result.plan.points.length} circuit(s) (<point>/circuit_config.json), files no point changes once in shared/; each point drawn verified${result.outputs?.some((o) => o.as === "overrides") ? " (the overrides' points are the first point's edges with a simulation-config fragment: nothing drawn to verify)" : ""}`);
   for (const warning of [...result.warnings, ...new Set(result.results.flatMap((r) => r.warnings))]) log(`warning: ${printable(warning)}`);
   if (options.timings) log(`\ntimings (wall clock):\n${timer.report().join("\n")}`);
   return result;

@@ -9,11 +9,12 @@ import h5wasm from "h5wasm/node";
 import { initSync, Parameterizer, DatasetDigest, planRun, version, isRulesInput, readRules, RuleCompiler, exportRules, Fitter, FitState, planFit } from "../../pkg/synparam.js";
 import { planScan, scanEdgeFiles, scanFileNames, reparameterize, scanOverrides } from "../../pkg/synparam.js";
 import { scanLayout } from "../sonata/circuit_output.js";
-import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5 } from "../sonata/loader.js";
+import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5, nodePropertyKind } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
 import { parameterizeCircuit, overridesOf, compileRules, checkAgainstCircuit, checkRun, DEFAULT_CHUNK_SIZE, RULES_PATHWAY } from "../run/parameterize.js";
 import { publishCircuit, publishScan, publishOverridePoint } from "../node/publish.mjs";
 import { createDrawPool } from "../run/pool.js";
+import { scanHost, inPoint } from "../run/scan.js";
 import { nodeEndpoint } from "../run/protocol.js";
 import { resultsOf } from "../run/results.js";
 import { fitCircuit } from "../run/fit.js";
@@ -160,14 +161,21 @@ export async function changeOfRun(sidecarText, patchText) {
   return { configText, parent };
 }
 
-/** A core error about one scan point, named by it (its name says its axis values). */
-function inPoint(error, point) {
-  error.message = `scan point ${point.name}: ${error.message}`;
-  return error;
+/** Override points select their pathways with node sets of text values (`{"mtype": "L5_TPC"}`):
+ * refused, naming the population, where the pathway property is stored as numbers (a node set
+ * of the text "2" would match no integer 2, and the simulator would scale nothing). */
+function checkTextNodeSets(circuit, pathwayProperty, option) {
+  for (const population of circuit.nodePopulations.values()) {
+    if (!population.properties?.includes(pathwayProperty)) continue;
+    const kind = nodePropertyKind(population, pathwayProperty);
+    if (kind !== "categorical") {
+      throw new CircuitError(`${option}: the overrides' node sets select nodes by the text of their '${pathwayProperty}', and this population stores it as ${kind} numbers; run the scan without ${option}`, { file: population.fileName, population: population.name });
+    }
+  }
 }
 
 /** The Node API's names of a scan's run settings (the command passes its flags instead). */
-const SCAN_OPTION_NAMES = { seed: "seed", pathwayProperty: "pathwayProperty", fallback: "fallback", overwrite: "overwrite", populations: "populations", maxPoints: "maxPoints" };
+const SCAN_OPTION_NAMES = { seed: "seed", pathwayProperty: "pathwayProperty", fallback: "fallback", overwrite: "overwrite", populations: "populations", maxPoints: "maxPoints", scalingsAsOverrides: "scalingsAsOverrides" };
 
 /**
  * Expand the scan config `scanText` (the core's `plan_scan`: more than `maxPoints` — else the
@@ -179,7 +187,9 @@ const SCAN_OPTION_NAMES = { seed: "seed", pathwayProperty: "pathwayProperty", fa
  * point changes stored once in `out/shared/` and named from each point's config (design §5.5).
  * `onPlan(plan)` hears the plan, every point checked, before any file is written. Other options as
  * writeParameterizedCircuit, for every point. Returns `{plan, results (per point, as
- * writeParameterizedCircuit's), outDir, warnings, outputs}`. With `scalingsAsOverrides`, a point
+ * writeParameterizedCircuit's — a point drawn over the first point's files, `redrawn` not null, has
+ * the statistics of the properties it drew, `redrawn.properties`; the others are the first
+ * point's), outDir, warnings, outputs}`. With `scalingsAsOverrides`, a point
  * that only scales some pathways' laws (the core's `scalings_as_overrides`) writes no edges files but
  * a circuit config naming point 0's and a SONATA `connection_overrides` fragment (publishOverridePoint);
  * `outputs` says per point how it was written, and why not as overrides.
@@ -187,11 +197,7 @@ const SCAN_OPTION_NAMES = { seed: "seed", pathwayProperty: "pathwayProperty", fa
 export async function writeParameterizedScan({ circuitPaths, scanText, maxPoints = null, settings, out, chunkSize = DEFAULT_CHUNK_SIZE, hardlink = false, scalingsAsOverrides = false, onPlan = () => {}, onProgress, shouldStop, workers = defaultWorkers(), timings = null, strict = false, optionNames = SCAN_OPTION_NAMES }) {
   await initialize();
   const given = overridesOf(settings);
-  const coreSetting = { seed: "seed", pathwayProperty: "pathway_property", fallback: "fallback", overwrite: "overwrite", populations: "populations" };
-  const host = {
-    max_points_option: optionNames.maxPoints,
-    settings: Object.fromEntries(Object.keys(given).map((key) => [coreSetting[key], optionNames[key]])),
-  };
+  const host = scanHost(given, optionNames, optionNames.maxPoints);
   const { plan, scan_json: planned } = planScan(scanText, maxPoints ?? undefined, host);
   const { outputs, scan_json: scanJsonText } = scalingsAsOverrides ? scanOverrides(plan.points, given, planned) : { outputs: null, scan_json: planned };
   const drawn = (point) => !outputs || outputs[point.index].as === "edges";
@@ -213,6 +219,7 @@ export async function writeParameterizedScan({ circuitPaths, scanText, maxPoints
         throw inPoint(error, point);
       }
     }
+    if (outputs?.some((o) => o.as === "overrides")) checkTextNodeSets(circuit, planRun(plan.points[0].model_text, given).settings.pathwayProperty.value, optionNames.scalingsAsOverrides ?? "scalingsAsOverrides");
   } catch (error) {
     closeCircuit(circuit);
     throw error;

@@ -327,7 +327,7 @@ async function verifyOutput({ plan, result, before, staging, place, linked, Data
       }
       if (place.stored(file)) await sameAsShared(file, digests, place, scan, Boolean(result.redrawn));
       else if (scan && place.shared(file)) (scan.state.sharedDigests ??= {})[file.output] = digests;
-      datasets[place.named(file)] = result.redrawn ? withKept(scan.state.first.datasets[place.named(file)], digests) : digests;
+      datasets[place.named(file)] = result.redrawn ? withKept(scan.state.first.datasets[place.named(file)], digests, file.output) : digests;
     } else if (place.stored(file)) {
       continue; // a shared file the scan's first point copied and verified
     } else if (file.file && (await fs.stat(where)).size !== Number(file.file.record.identity.size)) {
@@ -370,47 +370,34 @@ async function sameAsShared(file, digests, place, scan, redrawn) {
 
 /** The digests of a file drawn over a copy of the first point's: the first point's, in its order,
  * with those of the datasets drawn again. */
-function withKept(first, drawn) {
+function withKept(first, drawn, file) {
   const missing = Object.keys(drawn).filter((d) => !(d in first));
-  if (missing.length) throw new CircuitError(`internal error: a scan point drew ${missing.join(", ")}, which the first point's file lacks; nothing was published (please report it)`);
+  if (missing.length) throw new CircuitError(`internal error: a scan point drew ${missing.join(", ")}, which the first point's file lacks; nothing was published (please report it)`, { file });
   return Object.fromEntries(Object.entries(first).map(([dataset, digest]) => [dataset, drawn[dataset] ?? digest]));
 }
 
 /**
  * What a scan's later points reuse of its first point (design §5.5): its written edges files (by
  * input name, where they are now), their datasets' digests as its sidecar records them, their
- * storage types, its connections per edge population, its object headers' offsets and those of
- * its datasets' config SHA-256 attribute values (by input name; `patchable` when there is one per
- * dataset), whether it read per-synapse attributes, and its seed.
+ * storage types (in the order written), its connections per edge population, its object headers'
+ * offsets and those of its datasets' config SHA-256 attribute values (by input name; `patchable`
+ * when there is one per dataset).
  */
 function firstPointRecord({ plan, result, place, scan, outDir, datasets, headers, configShaAt }) {
   const files = new Map();
   for (const file of plan.filter((f) => f.from === "written")) {
     files.set(file.entry.input, place.shared(file) ? path.join(scan.sharedDir, file.output) : path.join(outDir, file.output));
   }
-  const written = new Map(); // input name → [{population, group, property, storage}]
+  const written = new Map(); // input name → [{property, storage}] in the order written
   for (const population of result.populations) {
     const list = written.get(population.fileName) ?? [];
-    for (const d of population.datasets ?? []) list.push({ dataset: `/edges/${population.name}/${d.group}/${d.property}`, property: d.property, storage: d.storage });
+    for (const d of population.datasets ?? []) list.push({ property: d.property, storage: d.storage });
     written.set(population.fileName, list);
   }
   const connections = Object.fromEntries(result.populations.map((p) => [p.name, p.connections]));
   // Each written dataset's config SHA-256 attribute found once, or the copies cannot be patched.
   const patchable = [...written].every(([file, list]) => configShaAt.get(file)?.length === list.length);
-  return { files, datasets, written, connections, headers, configShaAt, patchable, seed: result.seed, readsAttributes: result.populations.some((p) => p.attributes) };
-}
-
-/**
- * A later scan point's consent to draw only what it changes (the core's `redraw`) over a copy of
- * the first point's files: only when the first point read no per-synapse attributes (the copy's
- * record of them would be the subset's), its datasets' config SHA-256 can be patched in place, and
- * it stored every redrawn property in the type a whole run
- * of this point would create it with (a copy's dataset keeps its type when overwritten).
- */
-function acceptsRedraw(first, redraw) {
-  if (first.readsAttributes || !first.patchable) return false;
-  const storage = new Map(redraw.properties.map((p, i) => [p, redraw.storage[i]]));
-  return [...first.written.values()].every((list) => list.every((d) => !storage.has(d.property) || storage.get(d.property) === d.storage));
+  return { files, datasets, written, connections, headers, configShaAt, patchable };
 }
 
 /**
@@ -420,7 +407,7 @@ function acceptsRedraw(first, redraw) {
  * (parameterizeCircuit with that `output` and `redraw`); `openWritable(file)`, `openReadOnly(file)`
  * open HDF5 files and `DatasetDigest` is the core's digest class. A scan's later point
  * (`scan.changes`: what it changes relative to the first point) draws only those properties over
- * copies of the first point's files when the core and acceptsRedraw allow it, and records the
+ * copies of the first point's files when the core allows it (and the copies can be patched), and records the
  * first point's digests for what it kept. `recorded` (from readProvenance) makes it
  * refuse a circuit whose files differ from the recorded ones. Returns the run's result plus
  * `{provenance, outDir, warnings, rewrittenConfig}`.
@@ -466,9 +453,11 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     const edgeFiles = new Set([...circuit.edgePopulations.values()].map((p) => p.fileName));
     const outputOf = new Map(layout.entries.map((e) => [e.input, place.drawn(e.output)]));
     // A later scan point draws only what it changes, over copies of the first point's files.
-    const first = scan && !scan.first && scan.changes ? scan.state.first : null;
+    const first = scan && !scan.first && scan.changes && scan.state.first?.patchable ? scan.state.first : null;
     let redrawn = null;
-    const redraw = first && { changes: scan.changes, connections: first.connections, accept: (r) => (acceptsRedraw(first, r) ? ((redrawn = r), true) : false) };
+    const redraw = first && {
+      changes: scan.changes, first: [...first.written.values()].flat(), connections: first.connections, onRedraw: (r) => { redrawn = r; },
+    };
     const copiedFrom = new Map();
     const headers = new Map(); // the first point's: input name → its object headers' offsets
     const configShaAt = new Map(); // … and the offsets of its config SHA-256 (the datasets' attribute)

@@ -253,7 +253,7 @@ export function existingPropertiesProblem(existing) {
  */
 export function checkRun({ circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations, chunkSize = DEFAULT_CHUNK_SIZE, rules = null, strict = false, layouts = new Map() }) {
   const resolved = resolveRun({ circuit, Parameterizer, planRun, configText, seed, pathwayProperty, fallback, overwrite, populations, chunkSize, rules, strict });
-  const plans = planPopulations(circuit, resolved, Parameterizer, []);
+  const plans = planPopulations(circuit, resolved, Parameterizer, [], []);
   try {
     for (const { edges, run } of plans) {
       const { plan } = planPopulationOutput(edges.file, edges, run, { overwrite: resolved.overwrite, chunkSize, layout: layouts.get(edges.name) });
@@ -360,10 +360,10 @@ function inFile(error, shownName) {
  * (from the inputs) and binned by the core beside the new ones (`stats[…].pathways[…].previous`).
  * With `rules` (the core's rules functions), a rules config is compiled first (`strict`: see
  * compileRules); its rules matching no node are warnings.
- * With `redraw` (`{changes, accept(redraw), connections}`: a scan point's changes relative to
- * point 0, the publisher's consent, point 0's connections per edge population — the same edges, not
- * counted again), only the properties the changes name are drawn (the core's redrawConfig,
- * accepted by `accept`) and `output.open(fileName, true)` must give a copy of point 0's file to
+ * With `redraw` (`{changes, first, connections, onRedraw(redraw)}`: a scan point's changes
+ * relative to point 0, the datasets point 0 wrote (`[{property, storage}]`), its connections per
+ * edge population — the same edges, not counted again — and a hook told before any file is opened),
+ * only the properties the changes name are drawn, when the core's redrawConfig allows it, and `output.open(fileName, true)` must give a copy of point 0's file to
  * overwrite them in: keyed streams give every other property the bits it has there. Their
  * attributes are left as the copy has them (the caller sets the config's SHA-256). The result's
  * `redrawn` is then the core's record (`{properties, storage, …}`), else null.
@@ -416,11 +416,13 @@ export async function parameterizeCircuit({
   }
 }
 
-/** The core's restriction of the (compiled) config to the properties `changes` names, when it is
- * possible and `accept` takes it; else null (a whole run). */
-function redrawOnly(configText, { changes, accept }) {
-  const redraw = redrawConfig(configText, changes);
-  return redraw.config_text !== null && accept(redraw) ? redraw : null;
+/** The core's restriction of the (compiled) config to the properties `changes` names, when
+ * drawing them over a copy of point 0's file gives a whole run's file; else null (a whole run). */
+function redrawOnly(configText, { changes, first, onRedraw = () => {} }) {
+  const redraw = redrawConfig(configText, changes, first);
+  if (redraw.config_text === null) return null;
+  onRedraw(redraw);
+  return redraw;
 }
 
 /** The run as the core resolves it, before any file is touched: a rules config compiled into the

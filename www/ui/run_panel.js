@@ -292,6 +292,8 @@ export function mountRun({ $, container, call, settings, circuit, download, emit
     try {
       const { config, overrides, plan: validated } = await settings.planOf(asked);
       if (validated.scan && method === "run") {
+        // The last scan's view (its zip buttons name its points) goes before the worker's points change.
+        scanView.clear();
         const request = { ...asked.circuit, config, ...overrides, strict: asked.strict, populations: asked.populations ?? overrides.populations };
         showScan(await call("runScan", request, { onProgress: showProgress }));
         lastResult = null;

@@ -146,19 +146,23 @@ export function mountScanView({ $, zipOf, download }) {
     $("scan-table").querySelector("tbody").replaceChildren(...rows);
   }
 
-  /** The cells of the scan on view: per population, property and pathway, each point's statistics. */
+  /** The cells of the scan on view: per population, property and pathway (as the first point has
+   * them), each point's statistics of that same cell — matched by name, not position, so points
+   * whose pathway values, properties or populations differ (an axis on src_types, a whole
+   * prop_stats, edge_populations) leave out the cells they lack. */
   function cellsOf() {
     const cells = [];
     const first = shown.points[0];
     for (const population of first.populations) {
       for (const property of population.stats) {
-        property.pathways.forEach((pathway, k) => {
+        for (const pathway of property.pathways) {
           const pathways = shown.points.map((run, i) => ({
             point: shown.scan.points[i], label: shown.scan.points[i].name,
-            pathway: run.populations.find((p) => p.name === population.name).stats.find((s) => s.property === property.property).pathways[k],
-          }));
+            pathway: run.populations.find((p) => p.name === population.name)?.stats.find((s) => s.property === property.property)
+              ?.pathways.find((other) => other.source === pathway.source && other.target === pathway.target),
+          })).filter((entry) => entry.pathway);
           cells.push({ population: population.name, property: property.property, same: !changedInScan(shown.scan, property.property, pathway.source, pathway.target), pathways });
-        });
+        }
       }
     }
     return cells;
