@@ -155,10 +155,11 @@ pack: web
 serve: web
 	node www/tools/serve.mjs --port $(PORT)
 
-# The page's wasm build (LTO, mostly one core) and the native tests' build run side by side; the
-# tests that measure time or drive a browser then run one after another.
+# The page's wasm build (LTO, mostly one core), the native tests' build and the Python packages'
+# download (network, not cores) run side by side; the tests that measure time or drive a browser
+# then run one after another.
 test: setup setup-browser
-	$(MAKE) --no-print-directory -j2 --output-sync=target site test-rust
+	$(MAKE) --no-print-directory -j3 --output-sync=target site test-rust .venv/ok-python setup-java fixtures
 	$(MAKE) --no-print-directory -j1 test-wasm test-types test-node conformance test-python
 
 test-rust:

@@ -1421,6 +1421,22 @@ pub fn scan_overrides(points: JsValue, overrides: JsValue, scan_json_text: &str)
     to_js(&serde_json::json!({"outputs": outputs, "scan_json": scan_json}))
 }
 
+/// Why a scan's override points cannot select their pathways on this circuit (see the Rust
+/// `scan::override_node_sets_problem`): `{index, message}` naming the first of `kinds` (per node
+/// population having the pathway property, as the loader reads it) that stores it as numbers, or
+/// undefined.
+#[wasm_bindgen(js_name = overrideNodeSetsProblem)]
+pub fn override_node_sets_problem(
+    pathway_property: &str,
+    option: &str,
+    kinds: Vec<String>,
+) -> Result<JsValue, JsValue> {
+    match crate::scan::override_node_sets_problem(pathway_property, option, &kinds) {
+        Some((index, message)) => to_js(&serde_json::json!({"index": index, "message": message})),
+        None => Ok(JsValue::UNDEFINED),
+    }
+}
+
 /// The node sets file a circuit config names (`node_sets_file`, as written), or undefined.
 #[wasm_bindgen(js_name = nodeSetsFileOf)]
 pub fn node_sets_file_of(config_text: &str) -> Result<Option<String>, JsValue> {

@@ -1248,6 +1248,14 @@ fn scan_overrides(py: Python<'_>, points_json: &str, scan_json_text: &str, overr
     to_json(&serde_json::json!({"outputs": outputs, "scan_json": scan_json}))
 }
 
+/// Why a scan's override points cannot select their pathways on this circuit (the core's
+/// `scan::override_node_sets_problem`): `(index, message)` for the first of `kinds` storing the
+/// pathway property as numbers, or None.
+#[pyfunction]
+fn override_node_sets_problem(pathway_property: &str, option: &str, kinds: Vec<String>) -> Option<(usize, String)> {
+    synparam::scan::override_node_sets_problem(pathway_property, option, &kinds)
+}
+
 /// The node sets file a circuit config names (`node_sets_file`, as written), or None.
 #[pyfunction]
 fn node_sets_file_of(py: Python<'_>, config_text: &str) -> PyResult<Option<String>> {
@@ -1288,6 +1296,7 @@ fn add_scan_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reparameterize, m)?)?;
     m.add_function(wrap_pyfunction!(scan_overrides, m)?)?;
     m.add_function(wrap_pyfunction!(node_sets_file_of, m)?)?;
+    m.add_function(wrap_pyfunction!(override_node_sets_problem, m)?)?;
     m.add_function(wrap_pyfunction!(override_point_files, m)?)?;
     Ok(())
 }

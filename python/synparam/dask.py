@@ -47,7 +47,7 @@ from ._publish import (
     Hasher, claim, copy_new, files_below, identity_of, iso_now, pin_object_timestamps, storage_of, verify_datasets,
 )
 from .sonata import (
-    CircuitError, check_edge_columns, edge_datasets, has_node_positions, load_circuit, node_positions, node_property_values, output_files,
+    CircuitError, check_edge_columns, edge_datasets, has_node_positions, load_circuit, node_positions, node_property_kind, node_property_values, output_files,
     output_layout, printable, read_edge_columns,
 )
 
@@ -553,9 +553,11 @@ def _release(staging, lock, published):
 
 #: How :func:`scan_circuit` names its settings in errors (the console names its flags instead).
 _SCAN_OPTION_NAMES = {"seed": "seed=", "pathway_property": "pathway_property=", "fallback": "fallback=",
-                      "overwrite": "overwrite=", "populations": "populations=", "max_points": "max_points="}
+                      "overwrite": "overwrite=", "populations": "populations=", "max_points": "max_points=",
+                      "scalings_as_overrides": "scalings_as_overrides="}
 _CONSOLE_OPTION_NAMES = {"seed": "--seed", "pathway_property": "--pathway-property", "fallback": "--fallback-value",
-                         "overwrite": "--overwrite", "populations": "--populations", "max_points": "--max-points"}
+                         "overwrite": "--overwrite", "populations": "--populations", "max_points": "--max-points",
+                         "scalings_as_overrides": "--scalings-as-overrides"}
 
 
 def scan_circuit(circuit_config, config, out, *, max_points=None, seed=None, pathway_property=None, fallback=None,
@@ -616,6 +618,13 @@ def scan_circuit(circuit_config, config, out, *, max_points=None, seed=None, pat
             _check_run(_plan(circuit_config, point["model_text"], _Clock(), strict=strict, **settings), layouts)
         except Exception as error:
             raise in_point(error, point)
+    if outputs is not None and any(o["as"] == "overrides" for o in outputs):
+        # Override points select their pathways by node sets of text values (the core refuses numbers).
+        prop = _setting(synparam.plan_run(plan["plan"]["points"][0]["model_text"], **overrides)["settings"], "pathwayProperty")
+        having = [p for p in load_circuit(circuit_config).node_populations.values() if prop in p.properties]
+        problem = _synparam.override_node_sets_problem(prop, _option_names["scalings_as_overrides"], [node_property_kind(p, prop) for p in having])
+        if problem is not None:
+            raise CircuitError(problem[1], file=having[problem[0]].shown, population=having[problem[0]].name)
     scan_file, shared = _synparam.scan_file_names()
     out_dir = os.path.abspath(os.fspath(out))
     os.makedirs(os.path.dirname(out_dir), exist_ok=True)

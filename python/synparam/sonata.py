@@ -11,6 +11,7 @@ Names are the loader's: relative to the config's folder, or absolute.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -403,6 +404,32 @@ def _text(value) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8")
     return str(value)
+
+
+def node_property_kind(population: NodePopulation, prop: str) -> str:
+    """What a node property is, as the command's loader says (``nodePropertyKind``):
+    ``"categorical"`` (text, an ``@library`` table, or a node_types column of words), ``"integer"``
+    or ``"float"``."""
+    with h5py.File(population.real, "r") as h5:
+        dataset = h5.get(f"nodes/{population.name}/0/{prop}")
+        if isinstance(dataset, h5py.Dataset):
+            if isinstance(h5.get(f"nodes/{population.name}/0/@library/{prop}"), h5py.Dataset):
+                return "categorical"
+            return {"i": "integer", "u": "integer", "f": "float"}.get(dataset.dtype.kind, "categorical")
+    words = [row.get(prop) for row in (population.node_types or {}).get("rows", {}).values()]
+    words = [w for w in words if w is not None]
+    if words and all(re.fullmatch(r"[-+]?\d+", w) for w in words):
+        return "integer"
+    if words and all(_is_number(w) for w in words):
+        return "float"
+    return "categorical"
+
+
+def _is_number(word: str) -> bool:
+    try:
+        return word.strip() != "" and math.isfinite(float(word))
+    except ValueError:
+        return False
 
 
 def node_property_values(population: NodePopulation, prop: str):

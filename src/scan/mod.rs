@@ -39,8 +39,9 @@ use serde_json::{json, Map, Value};
 
 pub use changes::{changes_between, Change, Changes};
 pub use overrides::{
-    node_sets_file_of, override_point_files, scaling_factor, scalings_as_overrides, scan_json_with_outputs,
-    CellScaling, OverridePoint, PointOutput, OVERRIDES_FILE, OVERRIDE_NODE_SETS_FILE, SCALING_TOLERANCE,
+    node_sets_file_of, override_node_sets_problem, override_point_files, scaling_factor, scalings_as_overrides,
+    scan_json_with_outputs, CellScaling, OverridePoint, PointOutput, OVERRIDES_FILE, OVERRIDE_NODE_SETS_FILE,
+    SCALING_TOLERANCE,
 };
 pub use patch::{changed_by_patch, merge_patch, patch_between, reparameterize, ParentRun, Reparameterization};
 pub use redraw::{redraw_config, Redraw, WrittenDataset};

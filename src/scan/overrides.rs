@@ -353,6 +353,24 @@ fn point_output(base: &Value, point: &OverridePoint, pathway_property: &str) -> 
     Ok(PointOutput::Overrides { scalings, entries, node_sets })
 }
 
+/// Why a scan's override points cannot select their pathways on this circuit, if they cannot:
+/// their node sets select nodes by the text of `pathway_property` (`{"mtype": "L5_TPC"}`), so a
+/// node population storing it as numbers (`kinds[i]`: `categorical`, `integer` or `float`, as the
+/// host's loader reads each node population having the property) would match nothing and the
+/// simulator would scale nothing. Returns the index of the first such population and the message;
+/// `option` is how the host names scalings as overrides.
+pub fn override_node_sets_problem(pathway_property: &str, option: &str, kinds: &[String]) -> Option<(usize, String)> {
+    let index = kinds.iter().position(|kind| kind != "categorical")?;
+    Some((
+        index,
+        format!(
+            "{option}: the overrides' node sets select nodes by the text of their '{pathway_property}', and this \
+             population stores it as {} numbers; run the scan without {option}",
+            kinds[index]
+        ),
+    ))
+}
+
 /// `scan.json` with each point's output recorded under `written_as` (`{"as": "edges", "reason"}`
 /// or `{"as": "overrides", "scalings", "edges_of": point 0's name, "fragment"}`).
 pub fn scan_json_with_outputs(scan_json_text: &str, outputs: &[PointOutput]) -> Result<String> {
@@ -678,6 +696,18 @@ mod tests {
             matches!(&outputs[1], PointOutput::Edges { reason: Some(r) } if r.contains("prop_cov")),
             "{:?}",
             outputs[1]
+        );
+    }
+
+    #[test]
+    fn node_sets_of_a_property_stored_as_numbers_are_refused() {
+        let kinds = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(override_node_sets_problem("mtype", "--x", &kinds(&["categorical", "categorical"])), None);
+        let (index, message) = override_node_sets_problem("layer", "--x", &kinds(&["categorical", "integer"])).unwrap();
+        assert_eq!(index, 1);
+        assert_eq!(
+            message,
+            "--x: the overrides' node sets select nodes by the text of their 'layer', and this population stores it as integer numbers; run the scan without --x"
         );
     }
 

@@ -221,3 +221,22 @@ def test_scalings_as_overrides_equal_the_command(scratch):
                 assert (command_out / point["name"] / name).read_bytes() == (python_out / point["name"] / name).read_bytes(), name
         else:
             assert_same_circuit(command_out / point["name"], python_out / point["name"])
+
+
+def test_scalings_as_overrides_on_a_pathway_property_stored_as_numbers_is_refused(scratch):
+    """The network fixture's layer_number is an integer column: node sets of its text would match
+    nothing, so the core refuses, naming the population, and nothing is written (as the command)."""
+    import h5py
+
+    with h5py.File(FIXTURES / "network" / "nodes.h5", "r") as h5:
+        layers = sorted({str(v) for v in h5["nodes/S1/0/layer_number"][()].tolist()})
+    stats = {s: {t: {"type": "gamma", "mean": 1.0, "std": 0.5} for t in layers} for s in layers}
+    stats[layers[0]][layers[0]] = {"type": "gamma", "mean": [1.0, 2.0], "std": [0.5, 1.0]}
+    config = {"scan": "coupled", "random_seed": 1, "pathway_property": "layer_number", "overwrite_if_exists": True,
+              "pathway_param_dict": {"src_types": layers, "tgt_types": layers, "prop_stats": {"conductance": stats}}}
+    parent = scratch / "numbers"
+    parent.mkdir()
+    with pytest.raises(CircuitError, match=r"scalings_as_overrides=: the overrides' node sets select nodes by the text of their 'layer_number', and this population stores it as integer numbers") as caught:
+        synparam.scan(FIXTURES / "network" / "circuit_config.json", json.dumps(config), parent / "scan", scalings_as_overrides=True)
+    assert caught.value.population == "S1"
+    assert list(parent.iterdir()) == []

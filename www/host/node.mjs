@@ -7,7 +7,7 @@ import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import h5wasm from "h5wasm/node";
 import { initSync, Parameterizer, DatasetDigest, planRun, version, isRulesInput, readRules, RuleCompiler, exportRules, Fitter, FitState, planFit } from "../../pkg/synparam.js";
-import { planScan, scanEdgeFiles, scanFileNames, reparameterize, scanOverrides } from "../../pkg/synparam.js";
+import { planScan, scanEdgeFiles, scanFileNames, reparameterize, scanOverrides, overrideNodeSetsProblem } from "../../pkg/synparam.js";
 import { scanLayout } from "../sonata/circuit_output.js";
 import { loadCircuit, nodeFileSource, closeCircuit, prepareHdf5, openH5, hdf5, nodePropertyKind } from "../sonata/loader.js";
 import { CircuitError } from "../sonata/errors.js";
@@ -161,17 +161,13 @@ export async function changeOfRun(sidecarText, patchText) {
   return { configText, parent };
 }
 
-/** Override points select their pathways with node sets of text values (`{"mtype": "L5_TPC"}`):
- * refused, naming the population, where the pathway property is stored as numbers (a node set
- * of the text "2" would match no integer 2, and the simulator would scale nothing). */
+/** Override points select their pathways with node sets of text values: refused (the core's
+ * overrideNodeSetsProblem), naming the node population, where the pathway property is stored as
+ * numbers. */
 function checkTextNodeSets(circuit, pathwayProperty, option) {
-  for (const population of circuit.nodePopulations.values()) {
-    if (!population.properties?.includes(pathwayProperty)) continue;
-    const kind = nodePropertyKind(population, pathwayProperty);
-    if (kind !== "categorical") {
-      throw new CircuitError(`${option}: the overrides' node sets select nodes by the text of their '${pathwayProperty}', and this population stores it as ${kind} numbers; run the scan without ${option}`, { file: population.fileName, population: population.name });
-    }
-  }
+  const having = [...circuit.nodePopulations.values()].filter((p) => p.properties?.includes(pathwayProperty));
+  const problem = overrideNodeSetsProblem(pathwayProperty, option, having.map((p) => nodePropertyKind(p, pathwayProperty)));
+  if (problem) throw new CircuitError(problem.message, { file: having[problem.index].fileName, population: having[problem.index].name });
 }
 
 /** The Node API's names of a scan's run settings (the command passes its flags instead). */
