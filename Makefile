@@ -175,8 +175,10 @@ test-types: setup-node
 	node_modules/.bin/tsc -p tests/types
 	node_modules/.bin/tsc -p tests/types/node.tsconfig.json
 
+# Two test files at a time: most wait on a browser or a child process (2m40–3m05 against 4 min one
+# by one here; the main-thread budgets they assert keep their room).
 test-node: site fixtures target/wheels/.installed-ci
-	node --test --test-timeout=900000 tests/node/
+	node --test --test-concurrency=2 --test-timeout=900000 tests/node/
 
 # synparam against connectome-manipulator's ConnPropsModel (obi-one's original algorithm).
 conformance: pkg fixtures
