@@ -215,6 +215,15 @@ test("a later point draws only what it changes over a copy of the first point's 
   assert.equal(results[0].redrawn, null, "the first point draws everything");
   assert.deepEqual(results[1].redrawn.properties, ["conductance", "n_rrp_vesicles", "depression_time"]);
   assert.deepEqual(results[2].redrawn.properties, ["conductance", "depression_time"]);
+  // Its statistics are whole: the first point's for what it kept (the same values), its own for what it drew.
+  const conductanceOf = (population) => JSON.stringify(population.stats.find((s) => s.property === "conductance"));
+  for (const [k, population] of results[2].populations.entries()) {
+    const first = results[0].populations[k];
+    assert.deepEqual(population.stats.map((s) => s.property), first.stats.map((s) => s.property));
+    assert.deepEqual(population.stats.find((s) => s.property === "n_rrp_vesicles"), first.stats.find((s) => s.property === "n_rrp_vesicles"));
+  }
+  assert.ok(results[2].populations.some((population, k) => conductanceOf(population) !== conductanceOf(results[0].populations[k])), "INH → INH's conductance, drawn again, differs");
+  assert.deepEqual(results[2].combined.stats.map((s) => s.property), results[0].combined.stats.map((s) => s.property));
   for (const point of plan.points.slice(1)) {
     const folder = path.join(out, point.name);
     const sidecar = await readJson(path.join(folder, "parameterization.json"));

@@ -183,9 +183,9 @@ const SCAN_OPTION_NAMES = { seed: "seed", pathwayProperty: "pathwayProperty", fa
  * point changes stored once in `out/shared/` and named from each point's config (design §5.5).
  * `onPlan(plan)` hears the plan, every point checked, before any file is written. Other options as
  * writeParameterizedCircuit, for every point. Returns `{plan, results (per point, as
- * writeParameterizedCircuit's — a point drawn over the first point's files, `redrawn` not null, has
- * the statistics of the properties it drew, `redrawn.properties`; the others are the first
- * point's), outDir, warnings, outputs}`. With `scalingsAsOverrides`, a point
+ * writeParameterizedCircuit's; a point drawn over the first point's files, `redrawn` not null,
+ * has the first point's statistics for the properties it kept: the same values), outDir, warnings,
+ * outputs}`. With `scalingsAsOverrides`, a point
  * that only scales some pathways' laws (the core's `scalings_as_overrides`) writes no edges files but
  * a circuit config naming point 0's and a SONATA `connection_overrides` fragment (publishOverridePoint);
  * `outputs` says per point how it was written, and why not as overrides.

@@ -395,9 +395,21 @@ function firstPointRecord({ plan, result, place, scan, outDir, datasets, headers
     written.set(population.fileName, list);
   }
   const connections = Object.fromEntries(result.populations.map((p) => [p.name, p.connections]));
+  const stats = new Map(result.populations.map((p) => [p.name, p.stats]));
   // Each written dataset's config SHA-256 attribute found once, or the copies cannot be patched.
   const patchable = [...written].every(([file, list]) => configShaAt.get(file)?.length === list.length);
-  return { files, datasets, written, connections, headers, configShaAt, patchable };
+  return { files, datasets, written, connections, stats, combined: result.combined?.stats ?? null, headers, configShaAt, patchable };
+}
+
+/** A redrawn point's statistics made whole: the first point's for the properties it kept (the
+ * same bits), its own for those it drew, in the first point's order. */
+function withFirstStatistics(result, first) {
+  const merged = (before, drawn) => before.map((s) => drawn.find((d) => d.property === s.property) ?? s);
+  return {
+    ...result,
+    populations: result.populations.map((p) => ({ ...p, stats: merged(first.stats.get(p.name) ?? [], p.stats) })),
+    combined: result.combined && first.combined ? { ...result.combined, stats: merged(first.combined, result.combined.stats) } : result.combined,
+  };
 }
 
 /**
@@ -461,7 +473,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
     const copiedFrom = new Map();
     const headers = new Map(); // the first point's: input name → its object headers' offsets
     const configShaAt = new Map(); // … and the offsets of its config SHA-256 (the datasets' attribute)
-    const result = await execute({
+    const drawnResult = await execute({
       async open(fileName, overFirst = false) {
         if (!outputOf.has(fileName) || !edgeFiles.has(fileName)) throw new CircuitError("is not an edges file of the output layout", { file: fileName });
         const from = overFirst ? first?.files.get(fileName) : source.real(fileName);
@@ -492,6 +504,7 @@ export async function publishCircuit({ circuit, source, out, hardlink = false, r
         try { file.close(); } catch { /* already closed */ }
       },
     }, redraw);
+    const result = redrawn ? withFirstStatistics(drawnResult, first) : drawnResult;
     const written = new Set(result.populations.map((p) => p.fileName));
 
     phase("run");
